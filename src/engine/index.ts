@@ -1,0 +1,6 @@
+/** The pure engine (I8): schemas, jurisdictions, the order life cycle, compile and decide. */
+export * from "./decide.js";
+export * from "./jurisdiction.js";
+export * from "./orders.js";
+export * from "./ruleset.js";
+export * from "./schemas.js";

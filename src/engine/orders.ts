@@ -1,0 +1,100 @@
+/**
+ * The order life cycle: pending -> approved | rejected; pending | approved -> withdrawn.
+ * Pure functions from (order, action, actor, time) to the next order, or an `OrderRuleError`.
+ * Four eyes (I7): the approver or rejecter differs from the creator.
+ */
+import { type Enforcement, jurisdictionsOutsideAuthority, type Order, type OrderInput } from "./schemas.js";
+
+export type OrderRuleCode = "FOUR_EYES" | "ILLEGAL_TRANSITION" | "JURISDICTION_OUTSIDE_AUTHORITY";
+
+export class OrderRuleError extends Error {
+  override readonly name = "OrderRuleError";
+  constructor(
+    readonly code: OrderRuleCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export type OrderAction =
+  | { type: "approve"; note?: string }
+  | { type: "reject"; reason: string }
+  | { type: "withdraw"; reason?: string };
+
+/** Builds a new pending order, enforcing I1 at entry. */
+export function createOrder(input: OrderInput, meta: { id: string; actor: string; at: string }): Order {
+  const outside = jurisdictionsOutsideAuthority(input);
+  if (outside.length > 0) {
+    throw new OrderRuleError(
+      "JURISDICTION_OUTSIDE_AUTHORITY",
+      `${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not inside the authority's jurisdiction ${input.authority.jurisdiction}`,
+      { jurisdictions: outside, authority: input.authority.jurisdiction },
+    );
+  }
+  return {
+    ...input,
+    id: meta.id,
+    status: "pending",
+    enforcement: "none",
+    createdBy: meta.actor,
+    createdAt: meta.at,
+  };
+}
+
+const ALLOWED: Record<OrderAction["type"], readonly Order["status"][]> = {
+  approve: ["pending"],
+  reject: ["pending"],
+  withdraw: ["pending", "approved"],
+};
+
+/** Applies an action; throws `OrderRuleError` for an illegal transition or a four-eyes breach. */
+export function transition(order: Order, action: OrderAction, actor: string, at: string): Order {
+  if (!ALLOWED[action.type].includes(order.status)) {
+    throw new OrderRuleError(
+      "ILLEGAL_TRANSITION",
+      `cannot ${action.type} an order that is ${order.status}; allowed from: ${ALLOWED[action.type].join(", ")}`,
+      { status: order.status },
+    );
+  }
+  switch (action.type) {
+    case "approve":
+    case "reject":
+      if (actor === order.createdBy) {
+        throw new OrderRuleError("FOUR_EYES", `${actor} created this order and cannot also ${action.type} it`);
+      }
+      return action.type === "approve"
+        ? { ...order, status: "approved", decidedBy: actor, decidedAt: at, ...(action.note ? { note: action.note } : {}) }
+        : { ...order, status: "rejected", decidedBy: actor, decidedAt: at, reason: action.reason };
+    case "withdraw":
+      return {
+        ...order,
+        status: "withdrawn",
+        withdrawnBy: actor,
+        withdrawnAt: at,
+        ...(action.reason ? { reason: action.reason } : {}),
+      };
+  }
+}
+
+/** Start of enforcement in epoch ms: `effectiveFrom`, or the approval time when none was given. */
+export function effectiveStart(order: Order): number | undefined {
+  const from = order.effectiveFrom ?? order.decidedAt;
+  return from === undefined ? undefined : Date.parse(from);
+}
+
+/** Enforcement state at `now` (epoch ms), computed from status and time, never stored. */
+export function enforcementAt(order: Order, now: number): Enforcement {
+  if (order.status !== "approved") return "none";
+  const start = effectiveStart(order) ?? Number.POSITIVE_INFINITY;
+  const until = order.effectiveUntil ? Date.parse(order.effectiveUntil) : Number.POSITIVE_INFINITY;
+  if (now < start) return "scheduled";
+  if (now >= until) return "expired";
+  return "active";
+}
+
+/** The order as the API shows it at `now`. */
+export function withEnforcement(order: Order, now: number): Order {
+  return { ...order, enforcement: enforcementAt(order, now) };
+}

@@ -1,0 +1,123 @@
+/**
+ * `compile(orders)` turns approved orders into an immutable `Ruleset`: Maps from meeting and account
+ * ids to the compiled orders that name them, built once so that `decide` only does lookups (the
+ * shape of Hono's ip-restriction middleware). Time is not compiled in: windows are kept as numbers and
+ * judged by `decide` against its `now`, so expiry needs no recompile (I3).
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { contains } from "./jurisdiction.js";
+import { effectiveStart } from "./orders.js";
+import type { Order } from "./schemas.js";
+
+export interface CompiledOrder {
+  readonly id: string;
+  readonly mode: "enforce" | "shadow";
+  readonly authority: string;
+  /** Block jurisdictions, each inside `authority` (re-checked here: I1). */
+  readonly jurisdictions: readonly string[];
+  /** Enforcement window `[from, until)` in epoch ms; `until` null means open-ended. */
+  readonly from: number;
+  readonly until: number | null;
+  readonly meetingIds: readonly string[];
+  readonly accountIds: readonly string[];
+}
+
+export interface Ruleset {
+  /** Monotonically increasing: the store's sequence number of the last order change compiled in. */
+  readonly version: number;
+  /** SHA-256 of the canonical JSON of `orders`: equal hashes mean equal enforcement. */
+  readonly hash: string;
+  readonly compiledAt: string;
+  readonly orders: readonly CompiledOrder[];
+  readonly meetings: ReadonlyMap<string, readonly CompiledOrder[]>;
+  readonly accounts: ReadonlyMap<string, readonly CompiledOrder[]>;
+  /** Orders left out at compile time, with why (an I1 breach that slipped past entry, say). */
+  readonly excluded: readonly { id: string; reason: string }[];
+}
+
+/** The portable form of a ruleset (what is stored, published and signed). */
+export interface RulesetDocument {
+  version: number;
+  hash: string;
+  compiledAt: string;
+  orders: CompiledOrder[];
+}
+
+export function compile(orders: readonly Order[], meta: { version: number; compiledAt: string }): Ruleset {
+  const compiled: CompiledOrder[] = [];
+  const excluded: { id: string; reason: string }[] = [];
+  for (const order of orders) {
+    if (order.status !== "approved") continue;
+    const from = effectiveStart(order);
+    if (from === undefined || Number.isNaN(from)) {
+      excluded.push({ id: order.id, reason: "approved order without a start time" });
+      continue;
+    }
+    const outside = order.jurisdictions.filter((j) => !contains(order.authority.jurisdiction, j));
+    if (outside.length > 0) {
+      excluded.push({ id: order.id, reason: `jurisdictions outside the authority: ${outside.join(", ")}` });
+      continue;
+    }
+    compiled.push({
+      id: order.id,
+      mode: order.mode,
+      authority: order.authority.jurisdiction,
+      jurisdictions: [...order.jurisdictions].sort(),
+      from,
+      until: order.effectiveUntil ? Date.parse(order.effectiveUntil) : null,
+      meetingIds: order.target.kind === "meeting" ? [...new Set(order.target.meetingIds)].sort() : [],
+      accountIds: order.target.kind === "account" ? [...new Set(order.target.accountIds)].sort() : [],
+    });
+  }
+  compiled.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return build({ version: meta.version, compiledAt: meta.compiledAt, orders: compiled, hash: hashOrders(compiled) }, excluded);
+}
+
+/** Rebuilds a ruleset from its document, checking the hash (a ruleset read from disk, Redis or KV). */
+export function fromDocument(doc: RulesetDocument): Ruleset {
+  const hash = hashOrders(doc.orders);
+  if (hash !== doc.hash) throw new Error(`ruleset v${doc.version}: hash mismatch (${doc.hash} stated, ${hash} computed)`);
+  return build(doc, []);
+}
+
+export function toDocument(ruleset: Ruleset): RulesetDocument {
+  return { version: ruleset.version, hash: ruleset.hash, compiledAt: ruleset.compiledAt, orders: [...ruleset.orders] };
+}
+
+export function emptyRuleset(compiledAt: string): Ruleset {
+  return compile([], { version: 0, compiledAt });
+}
+
+function hashOrders(orders: readonly CompiledOrder[]): string {
+  // Key order is fixed by construction in `compile`, and arrays are sorted, so JSON is canonical.
+  const canonical = JSON.stringify(
+    orders.map((o) => [o.id, o.mode, o.authority, o.jurisdictions, o.from, o.until, o.meetingIds, o.accountIds]),
+  );
+  return bytesToHex(sha256(utf8ToBytes(canonical)));
+}
+
+function build(doc: RulesetDocument, excluded: { id: string; reason: string }[]): Ruleset {
+  const meetings = new Map<string, CompiledOrder[]>();
+  const accounts = new Map<string, CompiledOrder[]>();
+  const frozen = doc.orders.map((o) => Object.freeze({ ...o }));
+  for (const order of frozen) {
+    for (const id of order.meetingIds) push(meetings, id, order);
+    for (const id of order.accountIds) push(accounts, id, order);
+  }
+  return Object.freeze({
+    version: doc.version,
+    hash: doc.hash,
+    compiledAt: doc.compiledAt,
+    orders: Object.freeze(frozen),
+    meetings,
+    accounts,
+    excluded: Object.freeze(excluded),
+  });
+}
+
+function push(map: Map<string, CompiledOrder[]>, key: string, order: CompiledOrder): void {
+  const list = map.get(key);
+  if (list) list.push(order);
+  else map.set(key, [order]);
+}

@@ -1,0 +1,36 @@
+/**
+ * Geolocation: an IP address in, a location (or "unknown") out. Implementations: `MaxmindGeo`
+ * (an mmdb in memory: GeoIP2/GeoLite2 Country or City, or the bundled ip-location-db country database),
+ * `CachedGeo` (an in-process LRU in front of any Geo). Later: the MaxMind web service, Redis L2, request.cf.
+ */
+import type { GeoLocation, GeoSource } from "../engine/index.js";
+
+export interface GeoAnswer {
+  /** null: unknown (private or reserved address, not in the database, lookup error): I2 allows. */
+  location: GeoLocation | null;
+  source: GeoSource;
+  /** Identifies the database answering, e.g. `GeoLite2-City@2026-11-24`; null when none answered. */
+  dbVersion: string | null;
+}
+
+export interface GeoInfo {
+  /** The database type from its metadata (`GeoIP2-City`, `GeoLite2-Country`, `geolite2-country`...). */
+  databaseType: string;
+  /** Build date (UTC, ISO) from the metadata's build epoch. */
+  buildDate: string;
+  /** Whether this database carries subdivisions (City) or countries only. */
+  subdivisions: boolean;
+  ipVersion: 4 | 6;
+  source: string;
+}
+
+export interface Geo {
+  /** `ip` is already validated and normalised (see `normaliseIp`). Never throws: errors are unknown. */
+  lookup(ip: string): GeoAnswer;
+  /** What is loaded, for /readyz; null before a database is loaded. */
+  info(): GeoInfo | null;
+}
+
+export class GeoLookupError extends Error {
+  override readonly name = "GeoLookupError";
+}

@@ -1,0 +1,83 @@
+/**
+ * What Cordon keeps: orders with their hash-chained audit log (I7), and the decision log (I5).
+ * `FileStore` (embedded default, `CORDON_DATA_DIR`) implements both; a Redis store comes later.
+ * Adapters throw the small named errors below; only routes turn them into HTTP answers.
+ */
+import type { DecisionRecord, Order } from "../engine/index.js";
+
+export type AuditAction = "create" | "approve" | "reject" | "withdraw";
+
+/** One change to one order. The order's full new state travels with its audit entry: one write (I7). */
+export interface AuditEntry {
+  /** 1, 2, 3, ... without gaps. The last seq is the version of the ruleset compiled from the store. */
+  seq: number;
+  at: string;
+  actor: string;
+  action: AuditAction;
+  orderId: string;
+  /** The order after the change. */
+  order: Order;
+  /** `hash` of the previous entry; 64 zeros for the first. */
+  prevHash: string;
+  /** SHA-256 (hex) over prevHash and the canonical JSON of this entry without `hash`. */
+  hash: string;
+}
+
+export interface OrderStore {
+  /** Current state of every order, in creation order. */
+  listOrders(): Promise<Order[]>;
+  getOrder(id: string): Promise<Order | undefined>;
+  /**
+   * Applies a change: `change` receives the current order (undefined for "create") and returns the new
+   * one, or throws (an `OrderRuleError`, say) and nothing is written. Changes are serialised, so two
+   * concurrent approvals cannot both pass. Resolves once the order and its audit entry are durable, in one
+   * write; a crash never leaves one without the other.
+   */
+  applyChange(
+    orderId: string,
+    action: AuditAction,
+    actor: string,
+    at: string,
+    change: (current: Order | undefined) => Order,
+  ): Promise<AuditEntry>;
+  /** Audit entries with seq > after, at most `limit`. */
+  readAudit(opts: { orderId?: string; after?: number; limit?: number }): Promise<AuditEntry[]>;
+  /** seq and hash of the last entry (0 and the zero hash when empty). */
+  head(): Promise<{ seq: number; hash: string }>;
+}
+
+export interface DecisionLog {
+  /**
+   * Appends records; resolves once they are written where a crash of this process cannot lose them.
+   * Concurrent calls are batched into one write (group commit).
+   */
+  append(records: readonly DecisionRecord[]): Promise<void>;
+  /** Pages through records in write order. `after` is an opaque cursor from a previous page. */
+  page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }>;
+}
+
+export interface Store extends OrderStore, DecisionLog {
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+}
+
+export class NotFoundError extends Error {
+  override readonly name = "NotFoundError";
+}
+
+export class InvalidCursorError extends Error {
+  override readonly name = "InvalidCursorError";
+}
+
+export class AuditChainError extends Error {
+  override readonly name = "AuditChainError";
+  constructor(
+    message: string,
+    readonly seq: number,
+  ) {
+    super(message);
+  }
+}
