@@ -28,7 +28,13 @@ export interface Verdict {
 
 type Match = "inside" | "outside" | "unknown";
 
-const NO_ORDER: Verdict = Object.freeze({ decision: "allow", code: "NO_ORDER", orderIds: [], jurisdiction: null });
+/** Shared by every NO_ORDER answer, so frozen down to its array. */
+const NO_ORDER: Verdict = Object.freeze({
+  decision: "allow",
+  code: "NO_ORDER",
+  orderIds: Object.freeze([]),
+  jurisdiction: null,
+});
 
 export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdict {
   const inForce = ordersInForce(ruleset, facts, now);
@@ -39,8 +45,11 @@ export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdic
 
   // The location's own codes and everything containing them: a block on `GB-ENG` holds a participant
   // resolved to `GB-KEN` only if the data says so, which lineage of the source's codes gives.
+  // A subdivision of another country contradicts `country`: doubt, so it is ignored (I2), and it can
+  // never place the participant inside another country's block (I1).
+  const subdivisions = location.subdivisions.filter((sub) => countryOf(sub) === location.country);
   const known = new Set<string>([location.country]);
-  for (const sub of location.subdivisions) for (const code of lineage(sub)) known.add(code);
+  for (const sub of subdivisions) for (const code of lineage(sub)) known.add(code);
 
   const enforced: string[] = [];
   const shadowed: string[] = [];
@@ -48,7 +57,7 @@ export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdic
   let shadowedAt: string | null = null;
   let unknown = false;
   for (const order of inForce) {
-    const hit = firstMatch(order, location, known);
+    const hit = firstMatch(order, location.country, subdivisions, known);
     if (hit.match === "unknown") unknown = true;
     if (hit.match !== "inside") continue;
     if (order.mode === "enforce") {
@@ -59,14 +68,20 @@ export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdic
       shadowedAt ??= hit.jurisdiction;
     }
   }
-  if (enforced.length > 0) return { decision: "deny", code: "BLOCKED", orderIds: enforced, jurisdiction: enforcedAt };
-  if (shadowed.length > 0) return { decision: "allow", code: "SHADOW_MATCH", orderIds: shadowed, jurisdiction: shadowedAt };
+  if (enforced.length > 0)
+    return { decision: "deny", code: "BLOCKED", orderIds: enforced, jurisdiction: enforcedAt };
+  if (shadowed.length > 0)
+    return { decision: "allow", code: "SHADOW_MATCH", orderIds: shadowed, jurisdiction: shadowedAt };
   if (unknown) return { decision: "allow", code: "GEO_UNKNOWN", orderIds: ids, jurisdiction: null };
   return { decision: "allow", code: "OUTSIDE_JURISDICTION", orderIds: ids, jurisdiction: null };
 }
 
 /** Approved orders naming the meeting or the account whose window holds `now`, without duplicates. */
-export function ordersInForce(ruleset: Ruleset, facts: Pick<CheckFacts, "meetingId" | "accountId">, now: number) {
+export function ordersInForce(
+  ruleset: Ruleset,
+  facts: Pick<CheckFacts, "meetingId" | "accountId">,
+  now: number,
+) {
   const byMeeting = ruleset.meetings.get(facts.meetingId);
   const byAccount = facts.accountId === undefined ? undefined : ruleset.accounts.get(facts.accountId);
   const out: CompiledOrder[] = [];
@@ -82,12 +97,13 @@ function inWindow(order: CompiledOrder, now: number): boolean {
 
 function firstMatch(
   order: CompiledOrder,
-  location: GeoLocation,
+  country: string,
+  subdivisions: readonly string[],
   known: ReadonlySet<string>,
 ): { match: Match; jurisdiction: string | null } {
   let result: Match = "outside";
   for (const j of order.jurisdictions) {
-    const m = matchOne(j, location, known);
+    const m = matchOne(j, country, subdivisions, known);
     if (m === "inside") return { match: "inside", jurisdiction: j };
     if (m === "unknown") result = "unknown";
   }
@@ -99,11 +115,16 @@ function firstMatch(
  * without subdivision data (a country-only database), or one known only down to a larger region, is
  * "unknown": the data is too coarse to say, and I2 says allow.
  */
-function matchOne(block: string, location: GeoLocation, known: ReadonlySet<string>): Match {
+function matchOne(
+  block: string,
+  country: string,
+  subdivisions: readonly string[],
+  known: ReadonlySet<string>,
+): Match {
   if (known.has(block)) return "inside";
-  if (countryOf(block) !== location.country) return "outside";
+  if (countryOf(block) !== country) return "outside";
   // Same country, the block is a subdivision the location is not known to be in.
-  const mostSpecific = location.subdivisions[location.subdivisions.length - 1];
+  const mostSpecific = subdivisions[subdivisions.length - 1];
   if (mostSpecific === undefined) return "unknown";
   // The source knows a region that contains the block (e.g. `AZ-NX` for a block on `AZ-BAB`): too coarse.
   if (lineage(block).includes(mostSpecific)) return "unknown";

@@ -62,10 +62,19 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
     case "approve":
     case "reject":
       if (actor === order.createdBy) {
-        throw new OrderRuleError("FOUR_EYES", `${actor} created this order and cannot also ${action.type} it`);
+        throw new OrderRuleError(
+          "FOUR_EYES",
+          `${actor} created this order and cannot also ${action.type} it`,
+        );
       }
       return action.type === "approve"
-        ? { ...order, status: "approved", decidedBy: actor, decidedAt: at, ...(action.note ? { note: action.note } : {}) }
+        ? {
+            ...order,
+            status: "approved",
+            decidedBy: actor,
+            decidedAt: at,
+            ...(action.note ? { note: action.note } : {}),
+          }
         : { ...order, status: "rejected", decidedBy: actor, decidedAt: at, reason: action.reason };
     case "withdraw":
       return {

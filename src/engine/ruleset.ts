@@ -54,7 +54,13 @@ export function compile(orders: readonly Order[], meta: { version: number; compi
       excluded.push({ id: order.id, reason: "approved order without a start time" });
       continue;
     }
-    const outside = order.jurisdictions.filter((j) => !contains(order.authority.jurisdiction, j));
+    const until = order.effectiveUntil ? Date.parse(order.effectiveUntil) : null;
+    // NaN would serialise as null in the document: an order meant to end would come back open-ended.
+    if (until !== null && Number.isNaN(until)) {
+      excluded.push({ id: order.id, reason: "approved order with an unreadable end time" });
+      continue;
+    }
+    const outside = outsideAuthority(order.authority.jurisdiction, order.jurisdictions);
     if (outside.length > 0) {
       excluded.push({ id: order.id, reason: `jurisdictions outside the authority: ${outside.join(", ")}` });
       continue;
@@ -65,24 +71,48 @@ export function compile(orders: readonly Order[], meta: { version: number; compi
       authority: order.authority.jurisdiction,
       jurisdictions: [...order.jurisdictions].sort(),
       from,
-      until: order.effectiveUntil ? Date.parse(order.effectiveUntil) : null,
+      until,
       meetingIds: order.target.kind === "meeting" ? [...new Set(order.target.meetingIds)].sort() : [],
       accountIds: order.target.kind === "account" ? [...new Set(order.target.accountIds)].sort() : [],
     });
   }
   compiled.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return build({ version: meta.version, compiledAt: meta.compiledAt, orders: compiled, hash: hashOrders(compiled) }, excluded);
+  return build(
+    { version: meta.version, compiledAt: meta.compiledAt, orders: compiled, hash: hashOrders(compiled) },
+    excluded,
+  );
 }
 
-/** Rebuilds a ruleset from its document, checking the hash (a ruleset read from disk, Redis or KV). */
+/**
+ * Rebuilds a ruleset from its document, checking the hash (a ruleset read from disk, Redis or KV).
+ * The hash is unkeyed, so it catches corruption, not forgery: I1 and the windows are checked again
+ * here, as `compile` would have, and a document that `compile` could not have produced is refused.
+ */
 export function fromDocument(doc: RulesetDocument): Ruleset {
   const hash = hashOrders(doc.orders);
-  if (hash !== doc.hash) throw new Error(`ruleset v${doc.version}: hash mismatch (${doc.hash} stated, ${hash} computed)`);
+  if (hash !== doc.hash)
+    throw new Error(`ruleset v${doc.version}: hash mismatch (${doc.hash} stated, ${hash} computed)`);
+  for (const order of doc.orders) {
+    if (!Number.isFinite(order.from) || (order.until !== null && !Number.isFinite(order.until))) {
+      throw new Error(`ruleset v${doc.version}: order ${order.id} has an unreadable window`);
+    }
+    const outside = outsideAuthority(order.authority, order.jurisdictions);
+    if (outside.length > 0) {
+      throw new Error(
+        `ruleset v${doc.version}: order ${order.id} blocks outside its authority: ${outside.join(", ")}`,
+      );
+    }
+  }
   return build(doc, []);
 }
 
 export function toDocument(ruleset: Ruleset): RulesetDocument {
-  return { version: ruleset.version, hash: ruleset.hash, compiledAt: ruleset.compiledAt, orders: [...ruleset.orders] };
+  return {
+    version: ruleset.version,
+    hash: ruleset.hash,
+    compiledAt: ruleset.compiledAt,
+    orders: [...ruleset.orders],
+  };
 }
 
 export function emptyRuleset(compiledAt: string): Ruleset {
@@ -92,19 +122,44 @@ export function emptyRuleset(compiledAt: string): Ruleset {
 function hashOrders(orders: readonly CompiledOrder[]): string {
   // Key order is fixed by construction in `compile`, and arrays are sorted, so JSON is canonical.
   const canonical = JSON.stringify(
-    orders.map((o) => [o.id, o.mode, o.authority, o.jurisdictions, o.from, o.until, o.meetingIds, o.accountIds]),
+    orders.map((o) => [
+      o.id,
+      o.mode,
+      o.authority,
+      o.jurisdictions,
+      o.from,
+      o.until,
+      o.meetingIds,
+      o.accountIds,
+    ]),
   );
   return bytesToHex(sha256(utf8ToBytes(canonical)));
+}
+
+/** I1: the block jurisdictions that do not lie inside the authority's. */
+function outsideAuthority(authority: string, jurisdictions: readonly string[]): string[] {
+  return jurisdictions.filter((j) => !contains(authority, j));
 }
 
 function build(doc: RulesetDocument, excluded: { id: string; reason: string }[]): Ruleset {
   const meetings = new Map<string, CompiledOrder[]>();
   const accounts = new Map<string, CompiledOrder[]>();
-  const frozen = doc.orders.map((o) => Object.freeze({ ...o }));
+  // Copies, frozen to the arrays: the document (and what `toDocument` hands out) must not alias a live
+  // ruleset, or a caller's edit would change enforcement without changing the hash.
+  const frozen = doc.orders.map((o) =>
+    Object.freeze({
+      ...o,
+      jurisdictions: Object.freeze([...o.jurisdictions]),
+      meetingIds: Object.freeze([...o.meetingIds]),
+      accountIds: Object.freeze([...o.accountIds]),
+    }),
+  );
   for (const order of frozen) {
     for (const id of order.meetingIds) push(meetings, id, order);
     for (const id of order.accountIds) push(accounts, id, order);
   }
+  for (const list of meetings.values()) Object.freeze(list);
+  for (const list of accounts.values()) Object.freeze(list);
   return Object.freeze({
     version: doc.version,
     hash: doc.hash,

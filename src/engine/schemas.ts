@@ -10,17 +10,25 @@ const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 export const MeetingId = z
   .string()
-  .regex(IDENTIFIER, "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)")
+  .regex(
+    IDENTIFIER,
+    "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)",
+  )
   .meta({ description: "The platform's meeting id.", example: "81234567890" });
 
 export const AccountId = z
   .string()
-  .regex(IDENTIFIER, "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)")
+  .regex(
+    IDENTIFIER,
+    "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)",
+  )
   .meta({ description: "The platform's account id of the participant.", example: "acct_5Yt2" });
 
 export const Jurisdiction = z
   .string()
-  .refine(isJurisdiction, { message: "must be an ISO 3166-1 alpha-2 country (RU) or ISO 3166-2 subdivision (IN-MH)" })
+  .refine(isJurisdiction, {
+    message: "must be an ISO 3166-1 alpha-2 country (RU) or ISO 3166-2 subdivision (IN-MH)",
+  })
   .meta({ description: "ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision code.", example: "IN-MH" });
 
 export const CountryCode = z
@@ -30,11 +38,22 @@ export const CountryCode = z
 
 /** RFC 3339 instant with an explicit offset; stored as given, compared as epoch milliseconds. */
 export const Instant = z.iso
-  .datetime({ offset: true, message: "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z" })
+  .datetime({
+    offset: true,
+    message: "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z",
+  })
   .meta({ description: "RFC 3339 date-time.", example: "2026-03-01T00:00:00Z" });
 
 export const AuthorityKind = z.enum(["court", "agency", "police", "regulator", "other"]);
-export const AccountType = z.enum(["basic", "business", "education", "enterprise", "no_account", "pro", "phone"]);
+export const AccountType = z.enum([
+  "basic",
+  "business",
+  "education",
+  "enterprise",
+  "no_account",
+  "pro",
+  "phone",
+]);
 export const Mode = z.enum(["enforce", "shadow"]).meta({
   description: "`enforce` denies; `shadow` only reports what it would deny (SHADOW_MATCH).",
 });
@@ -62,29 +81,46 @@ export const Target = z
 
 export const OrderInput = z
   .strictObject({
-    reference: z.string().trim().min(1).max(200).meta({ description: "The authority's case reference.", example: "WP/1234/2026" }),
+    reference: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .meta({ description: "The authority's case reference.", example: "WP/1234/2026" }),
     authority: Authority,
     jurisdictions: z
       .array(Jurisdiction)
       .min(1)
       .max(100)
-      .meta({ description: "Where the block applies; each inside the authority's jurisdiction.", example: ["IN-MH"] }),
+      .meta({
+        description: "Where the block applies; each inside the authority's jurisdiction.",
+        example: ["IN-MH"],
+      }),
     target: Target,
     receivedAt: Instant.meta({ description: "When the order was received." }),
-    effectiveFrom: Instant.optional().meta({ description: "Start of enforcement; default: the approval time." }),
-    effectiveUntil: Instant.optional().meta({ description: "End of enforcement (exclusive); default: none." }),
+    effectiveFrom: Instant.optional().meta({
+      description: "Start of enforcement; default: the approval time.",
+    }),
+    effectiveUntil: Instant.optional().meta({
+      description: "End of enforcement (exclusive); default: none.",
+    }),
     mode: Mode.default("enforce"),
     accountType: AccountType.optional(),
     accountLocation: CountryCode.optional(),
     notes: z.string().max(4000).optional(),
   })
   .superRefine((input, ctx) => {
-    if (input.effectiveFrom && input.effectiveUntil && Date.parse(input.effectiveUntil) <= Date.parse(input.effectiveFrom)) {
+    if (
+      input.effectiveFrom &&
+      input.effectiveUntil &&
+      Date.parse(input.effectiveUntil) <= Date.parse(input.effectiveFrom)
+    ) {
       ctx.addIssue({ code: "custom", path: ["effectiveUntil"], message: "must be later than effectiveFrom" });
     }
     const seen = new Set<string>();
     input.jurisdictions.forEach((j, i) => {
-      if (seen.has(j)) ctx.addIssue({ code: "custom", path: ["jurisdictions", i], message: `${j} is listed twice` });
+      if (seen.has(j))
+        ctx.addIssue({ code: "custom", path: ["jurisdictions", i], message: `${j} is listed twice` });
       seen.add(j);
     });
   })
@@ -124,11 +160,13 @@ export const Order = z
   .meta({ id: "Order" });
 export type Order = z.infer<typeof Order>;
 
-export const DecisionCode = z.enum(["NO_ORDER", "OUTSIDE_JURISDICTION", "GEO_UNKNOWN", "SHADOW_MATCH", "BLOCKED"]).meta({
-  id: "DecisionCode",
-  description:
-    "NO_ORDER: no order in force names the meeting or account; OUTSIDE_JURISDICTION: orders apply but the participant is outside them; GEO_UNKNOWN: location unknown or too coarse (fail open); SHADOW_MATCH: a shadow order would deny; BLOCKED: denied.",
-});
+export const DecisionCode = z
+  .enum(["NO_ORDER", "OUTSIDE_JURISDICTION", "GEO_UNKNOWN", "SHADOW_MATCH", "BLOCKED"])
+  .meta({
+    id: "DecisionCode",
+    description:
+      "NO_ORDER: no order in force names the meeting or account; OUTSIDE_JURISDICTION: orders apply but the participant is outside them; GEO_UNKNOWN: location unknown or too coarse (fail open); SHADOW_MATCH: a shadow order would deny; BLOCKED: denied.",
+  });
 export type DecisionCode = z.infer<typeof DecisionCode>;
 
 /** What is known about where a participant is. `subdivisions` empty: the source does not know. */
@@ -139,12 +177,15 @@ export interface GeoLocation {
 }
 
 /** I1 at entry: every block jurisdiction lies inside the authority's. Returns the offending codes. */
-export function jurisdictionsOutsideAuthority(input: Pick<OrderInput, "authority" | "jurisdictions">): string[] {
+export function jurisdictionsOutsideAuthority(
+  input: Pick<OrderInput, "authority" | "jurisdictions">,
+): string[] {
   return input.jurisdictions.filter((j) => !contains(input.authority.jurisdiction, j));
 }
 
 export const GeoSource = z.enum(["mmdb", "webservice", "cf", "none"]).meta({
-  description: "Where the location came from: a MaxMind database, the MaxMind web service, Cloudflare's request.cf, or nowhere.",
+  description:
+    "Where the location came from: a MaxMind database, the MaxMind web service, Cloudflare's request.cf, or nowhere.",
 });
 export type GeoSource = z.infer<typeof GeoSource>;
 
@@ -156,11 +197,12 @@ export const Decision = z
     jurisdiction: z.string().nullable().meta({ description: "The block jurisdiction that matched, if any." }),
     geo: z.object({ country: z.string().nullable(), subdivision: z.string().nullable() }),
     rulesetVersion: z.number().int(),
-    decisionId: z.string().meta({ description: "Unique id of this decision and of its record in the decision log." }),
-    notice: z
+    decisionId: z
       .string()
-      .optional()
-      .meta({ description: "On deny: a participant-facing text in the language of Accept-Language (en, nl)." }),
+      .meta({ description: "Unique id of this decision and of its record in the decision log." }),
+    notice: z.string().optional().meta({
+      description: "On deny: a participant-facing text in the language of Accept-Language (en, nl).",
+    }),
   })
   .meta({ id: "Decision" });
 export type Decision = z.infer<typeof Decision>;
@@ -177,8 +219,14 @@ export const DecisionRecord = z
     jurisdiction: z.string().nullable(),
     country: z.string().nullable(),
     subdivision: z.string().nullable(),
-    ipPrefix: z.string().nullable().meta({ description: "/24 (IPv4) or /48 (IPv6) network of the participant, never the address (I6)." }),
-    ipHash: z.string().nullable().meta({ description: "HMAC-SHA-256 of the address under CORDON_IP_HASH_KEY (I6)." }),
+    ipPrefix: z
+      .string()
+      .nullable()
+      .meta({ description: "/24 (IPv4) or /48 (IPv6) network of the participant, never the address (I6)." }),
+    ipHash: z
+      .string()
+      .nullable()
+      .meta({ description: "HMAC-SHA-256 of the address under CORDON_IP_HASH_KEY (I6)." }),
     rulesetVersion: z.number().int(),
     geoSource: GeoSource,
     geoDbVersion: z.string().nullable(),

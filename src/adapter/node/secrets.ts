@@ -1,0 +1,93 @@
+/**
+ * Secrets kept in the data directory on the embedded default: the IP hash key (I6) and the digests of
+ * generated tokens. Files are created with mode 0600 and written atomically (temp file + rename).
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { ROLES, type TokenSpec } from "../../config.js";
+import { digestSecret, type TokenDigest } from "../../http/auth.js";
+
+async function writePrivate(path: string, content: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, "w", 0o600);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** The configured key, or one generated on first start and kept in `<dataDir>/ip-hash.key`. */
+export async function loadIpHashKey(dataDir: string, configured: string | undefined): Promise<Buffer> {
+  if (configured) return Buffer.from(configured, "utf8");
+  await mkdir(dataDir, { recursive: true });
+  const path = join(dataDir, "ip-hash.key");
+  const existing = await readIfExists(path);
+  if (existing) return Buffer.from(existing.trim(), "base64");
+  const key = randomBytes(32);
+  await writePrivate(path, `${key.toString("base64")}\n`);
+  return key;
+}
+
+/** HMAC-SHA-256 of the normalised address, hex: the same participant hashes alike across records. */
+export function ipHasher(key: Buffer): (ip: string) => string {
+  return (ip) => createHmac("sha256", key).update(ip).digest("hex");
+}
+
+export interface TokenBootstrap {
+  tokens: TokenDigest[];
+  /** Secrets generated on this start, to print once; empty otherwise. */
+  generated: TokenSpec[];
+}
+
+/**
+ * Tokens from CORDON_TOKENS when set. Otherwise the digests kept in `<dataDir>/tokens.json`; on the very
+ * first start one token per role is generated, its digest kept and the secret returned to print once.
+ */
+export async function loadTokens(
+  dataDir: string,
+  configured: TokenSpec[] | undefined,
+): Promise<TokenBootstrap> {
+  if (configured) {
+    return {
+      tokens: configured.map((t) => ({
+        principal: t.principal,
+        role: t.role,
+        sha256: digestSecret(t.secret),
+      })),
+      generated: [],
+    };
+  }
+  await mkdir(dataDir, { recursive: true });
+  const path = join(dataDir, "tokens.json");
+  const existing = await readIfExists(path);
+  if (existing) return { tokens: JSON.parse(existing) as TokenDigest[], generated: [] };
+  const generated: TokenSpec[] = ROLES.map((role) => ({
+    principal: `${role}-1`,
+    role,
+    secret: `cdn_${randomBytes(24).toString("base64url")}`,
+  }));
+  // A second responder and approver so four eyes can be exercised from the first start.
+  for (const role of ["responder", "approver"] as const) {
+    generated.push({ principal: `${role}-2`, role, secret: `cdn_${randomBytes(24).toString("base64url")}` });
+  }
+  const tokens = generated.map((t) => ({
+    principal: t.principal,
+    role: t.role,
+    sha256: digestSecret(t.secret),
+  }));
+  await writePrivate(path, `${JSON.stringify(tokens, null, 2)}\n`);
+  return { tokens, generated };
+}

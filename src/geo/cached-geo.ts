@@ -1,0 +1,81 @@
+/**
+ * `CachedGeo`: the L1 cache of the geolocation path, an in-process LRU of answers in front of any Geo.
+ * Owns the cache and its hit/miss accounting (OpenTelemetry counter `cordon.geo.cache` with
+ * `result: hit|miss`, plus plain `stats()` for tests and /readyz).
+ *
+ * Keyed by the normalised address only, and cleared when the database underneath is replaced
+ * (`ReloadingGeo`'s `onReload` calls `clear()` in the same tick as the swap, so no lookup can see a new
+ * database through old entries). Keying by `dbVersion` instead was rejected: it only has day precision,
+ * so a same-day rebuild would keep serving old answers, and stale entries would hold memory until evicted.
+ * Lifetime: one per process (or isolate), as long-lived as the Geo it wraps.
+ */
+import { type Attributes, type Counter, metrics } from "@opentelemetry/api";
+import { LRUCache } from "lru-cache";
+import type { Geo, GeoAnswer, GeoInfo } from "./interface.js";
+
+export interface CachedGeoOptions {
+  /** Most answers kept. An answer is ~100 bytes plus its key, and answers for one network share objects. */
+  max: number;
+}
+
+export interface CachedGeoStats {
+  hits: number;
+  misses: number;
+  size: number;
+}
+
+// Allocated once: the attribute object is passed on every lookup.
+const HIT: Attributes = Object.freeze({ result: "hit" });
+const MISS: Attributes = Object.freeze({ result: "miss" });
+
+export class CachedGeo implements Geo {
+  readonly #inner: Geo;
+  readonly #cache: LRUCache<string, GeoAnswer>;
+  /**
+   * Created here rather than at module load: the metrics API has no proxy meter, so an instrument made
+   * before an SDK registers stays a no-op for good. Without an SDK, `add` is an empty function call.
+   */
+  readonly #counter: Counter;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(inner: Geo, options: CachedGeoOptions) {
+    if (!Number.isInteger(options.max) || options.max < 1) {
+      throw new RangeError(`CachedGeo max must be a positive integer, got ${options.max}`);
+    }
+    this.#inner = inner;
+    this.#cache = new LRUCache<string, GeoAnswer>({ max: options.max });
+    this.#counter = metrics.getMeter("cordon").createCounter("cordon.geo.cache", {
+      description: "Geolocation L1 cache lookups, by result (hit or miss).",
+    });
+  }
+
+  lookup(ip: string): GeoAnswer {
+    const cached = this.#cache.get(ip);
+    if (cached !== undefined) {
+      this.#hits++;
+      this.#counter.add(1, HIT);
+      return cached;
+    }
+    this.#misses++;
+    this.#counter.add(1, MISS);
+    const answer = this.#inner.lookup(ip);
+    // Only answers a database gave (found or not found) are kept. Answers without a dbVersion are
+    // private addresses (cheaper to recompute than to cache) or failures, which must not be pinned.
+    if (answer.dbVersion !== null) this.#cache.set(ip, answer);
+    return answer;
+  }
+
+  info(): GeoInfo | null {
+    return this.#inner.info();
+  }
+
+  /** Drops every answer; call when the database underneath changes. */
+  clear(): void {
+    this.#cache.clear();
+  }
+
+  stats(): CachedGeoStats {
+    return { hits: this.#hits, misses: this.#misses, size: this.#cache.size };
+  }
+}

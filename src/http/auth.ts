@@ -1,0 +1,66 @@
+/**
+ * Bearer tokens and roles. Secrets are never kept: only their SHA-256 digests, compared in constant time
+ * against every known digest (no early exit), so neither the secret nor which principal matched leaks
+ * through timing.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
+import type { Role } from "../config.js";
+
+export interface Principal {
+  name: string;
+  role: Role;
+}
+
+/** What is stored per token: who, which role, and the digest of the secret. */
+export interface TokenDigest {
+  principal: string;
+  role: Role;
+  sha256: string;
+}
+
+export function digestSecret(secret: string): string {
+  return bytesToHex(sha256(utf8ToBytes(secret)));
+}
+
+export class Authenticator {
+  // Long-lived: built once at start from the configured or generated tokens.
+  private readonly entries: { principal: Principal; digest: Uint8Array }[];
+
+  constructor(tokens: readonly TokenDigest[]) {
+    this.entries = tokens.map((t) => ({
+      principal: { name: t.principal, role: t.role },
+      digest: hexToBytes(t.sha256),
+    }));
+  }
+
+  /** The principal holding `secret`, or null. */
+  authenticate(secret: string): Principal | null {
+    const digest = sha256(utf8ToBytes(secret));
+    let found: Principal | null = null;
+    for (const entry of this.entries) {
+      if (constantTimeEqual(digest, entry.digest)) found = entry.principal;
+    }
+    return found;
+  }
+}
+
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
+}
+
+/** Which roles may call each group of routes (DESIGN.md "HTTP API"). `admin` may call everything. */
+export const ACCESS = {
+  check: ["checker", "admin"],
+  createOrder: ["responder", "admin"],
+  withdrawOrder: ["responder", "admin"],
+  decideOrder: ["approver", "admin"],
+  readOrders: ["responder", "approver", "auditor", "admin"],
+  readRuleset: ["responder", "approver", "auditor", "admin"],
+  readDecisions: ["auditor", "admin"],
+  readAudit: ["auditor", "admin"],
+} as const satisfies Record<string, readonly Role[]>;
+export type Access = keyof typeof ACCESS;

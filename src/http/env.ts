@@ -1,0 +1,48 @@
+/**
+ * The app's types: what routes receive (`Services`, handed in by each runtime's entry) and what the
+ * middleware puts on the context. Nothing here imports a runtime.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Geo } from "../geo/interface.js";
+import type { RulesetManager } from "../service/ruleset-manager.js";
+import type { Store } from "../store/interface.js";
+import type { Authenticator, Principal } from "./auth.js";
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Readiness {
+  name: string;
+  ready: boolean;
+  detail?: Record<string, unknown>;
+}
+
+export interface Services {
+  store: Store;
+  geo: Geo;
+  rulesets: RulesetManager;
+  auth: Authenticator;
+  /** Epoch milliseconds. Tests fix it; the engine gets it as an argument (I8). */
+  clock: () => number;
+  /** I6: keyed hash of a normalised address (HMAC-SHA-256 under CORDON_IP_HASH_KEY), hex. */
+  hashIp: (ip: string) => string;
+  /** Unique ids for decisions and orders. */
+  newId: () => string;
+  logger: Logger;
+  /** Extra readiness probes of the runtime (store reachable, ...). */
+  readiness?: () => Readiness[];
+  version?: string;
+}
+
+export interface AppEnv {
+  Variables: {
+    principal: Principal;
+    requestId: string;
+  };
+}
+
+export type App = OpenAPIHono<AppEnv>;

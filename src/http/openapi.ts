@@ -1,0 +1,41 @@
+/** Pieces shared by the route definitions: JSON bodies, the error responses, the security requirement. */
+import { z } from "@hono/zod-openapi";
+import { ErrorEnvelope, type ErrorStatus } from "./errors.js";
+
+const ERROR_TEXT: Record<ErrorStatus, string> = {
+  400: "Bad input: the message and `issues` say what is wrong.",
+  401: "Missing or unknown bearer token.",
+  403: "The token's role may not call this route (FORBIDDEN), or four eyes (FOUR_EYES).",
+  404: "No such resource.",
+  405: "Method not allowed.",
+  409: "The order's status does not allow this change.",
+  413: "Request body too large.",
+  415: "The body must be application/json.",
+  422: "A block jurisdiction lies outside the authority's jurisdiction.",
+  500: "A fault in Cordon; the requestId finds it in the logs.",
+  503: "Not ready, or the decision log cannot be written.",
+};
+
+export function errors(...statuses: ErrorStatus[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: ERROR_TEXT[s], content: { "application/json": { schema: ErrorEnvelope } } },
+    ]),
+  ) as Record<
+    ErrorStatus,
+    { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }
+  >;
+}
+
+export function jsonBody<T extends z.ZodType>(schema: T, description: string, required = true) {
+  return { required, description, content: { "application/json": { schema } } };
+}
+
+export function json<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+export const bearer = [{ bearerAuth: [] }];
+
+export { z };

@@ -1,0 +1,62 @@
+/** GET /healthz (the process answers) and GET /readyz (ruleset and geo database loaded). No auth. */
+import { createRoute } from "@hono/zod-openapi";
+import type { App, Services } from "../env.js";
+import { json, z } from "../openapi.js";
+
+const Ready = z
+  .object({
+    ready: z.boolean(),
+    ruleset: z.object({ loaded: z.boolean(), version: z.number().int(), hash: z.string() }),
+    geo: z
+      .object({
+        databaseType: z.string(),
+        buildDate: z.string(),
+        subdivisions: z.boolean(),
+        ipVersion: z.number().int(),
+        source: z.string(),
+      })
+      .nullable(),
+    checks: z.array(
+      z.object({
+        name: z.string(),
+        ready: z.boolean(),
+        detail: z.record(z.string(), z.unknown()).optional(),
+      }),
+    ),
+  })
+  .meta({ id: "Readiness" });
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["operations"],
+  summary: "Liveness",
+  responses: {
+    200: json(z.object({ status: z.literal("ok"), version: z.string() }), "The process answers."),
+  },
+});
+
+const readyRoute = createRoute({
+  method: "get",
+  path: "/readyz",
+  tags: ["operations"],
+  summary: "Readiness: 200 once the ruleset and the geo database are loaded, else 503",
+  responses: { 200: json(Ready, "Ready."), 503: json(Ready, "Not ready yet.") },
+});
+
+export function registerHealth(app: App, s: Services): void {
+  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, version: s.version ?? "dev" }, 200));
+  app.openapi(readyRoute, (c) => {
+    const ruleset = s.rulesets.current();
+    const geo = s.geo.info();
+    const checks = s.readiness?.() ?? [];
+    const ready = s.rulesets.isLoaded() && geo !== null && checks.every((r) => r.ready);
+    const body = {
+      ready,
+      ruleset: { loaded: s.rulesets.isLoaded(), version: ruleset.version, hash: ruleset.hash },
+      geo,
+      checks,
+    };
+    return ready ? c.json(body, 200) : c.json(body, 503);
+  });
+}

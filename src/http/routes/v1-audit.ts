@@ -1,0 +1,79 @@
+/** GET /v1/orders/{id}/audit and GET /v1/audit: the hash-chained audit log (I7). */
+import { createRoute } from "@hono/zod-openapi";
+import { Order } from "../../engine/index.js";
+import type { App, Services } from "../env.js";
+import { ApiError } from "../errors.js";
+import { requireRole } from "../middleware.js";
+import { bearer, errors, json, z } from "../openapi.js";
+import { OrderIdParam } from "./v1-orders-transition.js";
+
+export const AuditEntry = z
+  .object({
+    seq: z.number().int(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.enum(["create", "approve", "reject", "withdraw"]),
+    orderId: z.string(),
+    order: Order,
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: "AuditEntry" });
+
+const AuditPage = z
+  .object({ entries: z.array(AuditEntry), next: z.number().int().nullable() })
+  .meta({ id: "AuditPage" });
+
+const orderAuditRoute = (s: Services) =>
+  createRoute({
+    method: "get",
+    path: "/v1/orders/{id}/audit",
+    tags: ["response-team"],
+    summary: "An order's audit history",
+    security: bearer,
+    middleware: [requireRole(s.auth, "readOrders")] as const,
+    request: { params: OrderIdParam },
+    responses: {
+      200: json(z.object({ entries: z.array(AuditEntry) }), "Every change, oldest first."),
+      ...errors(401, 403, 404),
+    },
+  });
+
+const auditRoute = (s: Services) =>
+  createRoute({
+    method: "get",
+    path: "/v1/audit",
+    tags: ["reporting"],
+    summary: "Page through the whole audit log",
+    security: bearer,
+    middleware: [requireRole(s.auth, "readAudit")] as const,
+    request: {
+      query: z.strictObject({
+        after: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .meta({ description: "Return entries with seq above this." }),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+    },
+    responses: {
+      200: json(AuditPage, "Entries in seq order; `next` is the seq to pass as `after`."),
+      ...errors(400, 401, 403),
+    },
+  });
+
+export function registerAudit(app: App, s: Services): void {
+  app.openapi(orderAuditRoute(s), async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await s.store.getOrder(id))) throw new ApiError("NOT_FOUND", `no order ${id}`);
+    return c.json({ entries: await s.store.readAudit({ orderId: id }) }, 200);
+  });
+  app.openapi(auditRoute(s), async (c) => {
+    const { after, limit } = c.req.valid("query");
+    const entries = await s.store.readAudit({ ...(after === undefined ? {} : { after }), limit });
+    const last = entries.at(-1);
+    return c.json({ entries, next: last ? last.seq : (after ?? null) }, 200);
+  });
+}

@@ -1,0 +1,49 @@
+/** POST /v1/check/batch: many joins at once (a webinar opening), answered in request order. */
+import { createRoute } from "@hono/zod-openapi";
+import { Decision } from "../../engine/index.js";
+import { evaluate } from "../../service/check.js";
+import { instruments } from "../../telemetry/index.js";
+import type { App, Services } from "../env.js";
+import { requireRole } from "../middleware.js";
+import { pickLanguage } from "../notice.js";
+import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+import { CheckRequest } from "./v1-check.js";
+
+export const MAX_BATCH = 1000;
+
+const BatchRequest = z
+  .strictObject({ checks: z.array(CheckRequest).min(1).max(MAX_BATCH) })
+  .meta({ id: "CheckBatchRequest" });
+
+const route = (s: Services) =>
+  createRoute({
+    method: "post",
+    path: "/v1/check/batch",
+    tags: ["meeting-join"],
+    summary: "Decide 1 to 1000 joins in one call",
+    description:
+      "Every check in the batch is decided against the same ruleset and clock. One malformed item fails the whole batch with 400 (the `issues` paths name it), so nothing is half-answered.",
+    security: bearer,
+    middleware: [requireRole(s.auth, "check")] as const,
+    request: { body: jsonBody(BatchRequest, "The joins to check.") },
+    responses: {
+      200: json(
+        z.object({ results: z.array(Decision) }).meta({ id: "CheckBatchResponse" }),
+        "Decisions, in request order.",
+      ),
+      ...errors(400, 401, 403, 413, 415, 503),
+    },
+  });
+
+export function registerCheckBatch(app: App, s: Services): void {
+  app.openapi(route(s), async (c) => {
+    const { checks } = c.req.valid("json");
+    const ruleset = s.rulesets.current();
+    const now = s.clock();
+    const lang = pickLanguage(c.req.header("accept-language"));
+    const evaluated = checks.map((check) => evaluate(s, ruleset, check, now, lang));
+    await s.store.append(evaluated.map((e) => e.record));
+    for (const e of evaluated) instruments.decisions.add(1, { code: e.decision.code });
+    return c.json({ results: evaluated.map((e) => e.decision) }, 200);
+  });
+}

@@ -1,0 +1,72 @@
+/** POST /v1/check: the meeting-join flow asks whether one participant may join. A denial is a 200. */
+import { createRoute } from "@hono/zod-openapi";
+import { AccountId, Decision, MeetingId } from "../../engine/index.js";
+import { parseIp } from "../../geo/ip.js";
+import { evaluate } from "../../service/check.js";
+import { instruments, tracer } from "../../telemetry/index.js";
+import type { App, Services } from "../env.js";
+import { requireRole } from "../middleware.js";
+import { pickLanguage } from "../notice.js";
+import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+
+export const Ip = z
+  .string()
+  .max(64, "must be an IPv4 or IPv6 address")
+  .transform((value, ctx) => {
+    const parsed = parseIp(value);
+    if (parsed) return parsed.ip;
+    ctx.addIssue({
+      code: "custom",
+      message: "must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1",
+    });
+    return z.NEVER;
+  })
+  .meta({
+    description: "The participant's IP address (IPv4, IPv6 or IPv4-mapped IPv6).",
+    example: "203.0.113.7",
+  });
+
+export const CheckRequest = z
+  .strictObject({ meetingId: MeetingId, ip: Ip, accountId: AccountId.optional() })
+  .meta({ id: "CheckRequest" });
+
+const route = (s: Services) =>
+  createRoute({
+    method: "post",
+    path: "/v1/check",
+    tags: ["meeting-join"],
+    summary: "Decide whether a participant may join a meeting",
+    description:
+      "Answers 200 with the decision for every well-formed request, `deny` included (I4). The decision record is written before the answer is sent (I5).",
+    security: bearer,
+    middleware: [requireRole(s.auth, "check")] as const,
+    request: { body: jsonBody(CheckRequest, "The join to check.") },
+    responses: {
+      200: json(Decision, "The decision."),
+      ...errors(400, 401, 403, 413, 415, 503),
+    },
+  });
+
+export function registerCheck(app: App, s: Services): void {
+  app.openapi(route(s), async (c) => {
+    const started = performance.now();
+    const span = tracer.startSpan("cordon.check");
+    try {
+      const input = c.req.valid("json");
+      const { decision, record } = evaluate(
+        s,
+        s.rulesets.current(),
+        input,
+        s.clock(),
+        pickLanguage(c.req.header("accept-language")),
+      );
+      await s.store.append([record]);
+      span.setAttribute("cordon.decision.code", decision.code);
+      instruments.decisions.add(1, { code: decision.code });
+      return c.json(decision, 200);
+    } finally {
+      span.end();
+      instruments.checkDuration.record(performance.now() - started);
+    }
+  });
+}

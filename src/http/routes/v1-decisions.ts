@@ -1,0 +1,41 @@
+/** GET /v1/decisions: the decision log, paged with an opaque cursor (for auditors and the report). */
+import { createRoute } from "@hono/zod-openapi";
+import { DecisionRecord } from "../../engine/index.js";
+import type { App, Services } from "../env.js";
+import { requireRole } from "../middleware.js";
+import { bearer, errors, json, z } from "../openapi.js";
+
+const route = (s: Services) =>
+  createRoute({
+    method: "get",
+    path: "/v1/decisions",
+    tags: ["reporting"],
+    summary: "Page through decision records",
+    description:
+      "Records in write order. Pass `next` as `after` to continue; at the end `next` stays put, so a reader can poll.",
+    security: bearer,
+    middleware: [requireRole(s.auth, "readDecisions")] as const,
+    request: {
+      query: z.strictObject({
+        after: z.string().max(200).optional().meta({ description: "Cursor from a previous page." }),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+    },
+    responses: {
+      200: json(
+        z
+          .object({ records: z.array(DecisionRecord), next: z.string().nullable() })
+          .meta({ id: "DecisionPage" }),
+        "A page of records.",
+      ),
+      ...errors(400, 401, 403),
+    },
+  });
+
+export function registerDecisions(app: App, s: Services): void {
+  app.openapi(route(s), async (c) => {
+    const { after, limit } = c.req.valid("query");
+    const page = await s.store.page({ ...(after === undefined ? {} : { after }), limit });
+    return c.json(page, 200);
+  });
+}

@@ -1,0 +1,52 @@
+/** GET /v1/ruleset: which compiled ruleset this instance enforces. */
+import { createRoute } from "@hono/zod-openapi";
+import type { App, Services } from "../env.js";
+import { requireRole } from "../middleware.js";
+import { bearer, errors, json, z } from "../openapi.js";
+
+export const RulesetSummary = z
+  .object({
+    version: z
+      .number()
+      .int()
+      .meta({ description: "The store sequence number the ruleset was compiled from." }),
+    hash: z.string().meta({ description: "SHA-256 of the compiled orders: equal hash, equal enforcement." }),
+    compiledAt: z.string(),
+    orders: z
+      .number()
+      .int()
+      .meta({ description: "Approved orders compiled in (in force, scheduled or expired)." }),
+    meetings: z.number().int().meta({ description: "Distinct meetings named." }),
+    accounts: z.number().int().meta({ description: "Distinct accounts named." }),
+    excluded: z.array(z.object({ id: z.string(), reason: z.string() })),
+  })
+  .meta({ id: "RulesetSummary" });
+
+const route = (s: Services) =>
+  createRoute({
+    method: "get",
+    path: "/v1/ruleset",
+    tags: ["response-team"],
+    summary: "The ruleset this instance enforces",
+    security: bearer,
+    middleware: [requireRole(s.auth, "readRuleset")] as const,
+    responses: { 200: json(RulesetSummary, "Version, hash and size."), ...errors(401, 403) },
+  });
+
+export function registerRuleset(app: App, s: Services): void {
+  app.openapi(route(s), (c) => {
+    const r = s.rulesets.current();
+    return c.json(
+      {
+        version: r.version,
+        hash: r.hash,
+        compiledAt: r.compiledAt,
+        orders: r.orders.length,
+        meetings: r.meetings.size,
+        accounts: r.accounts.size,
+        excluded: [...r.excluded],
+      },
+      200,
+    );
+  });
+}

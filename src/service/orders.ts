@@ -1,0 +1,53 @@
+/**
+ * Order changes outside HTTP: each goes through the store's serialised `applyChange` (order and audit
+ * entry in one write), then the ruleset is recompiled so the change is enforced (or lifted) at once.
+ */
+import {
+  createOrder,
+  type Order,
+  type OrderAction,
+  type OrderInput,
+  transition,
+  withEnforcement,
+} from "../engine/index.js";
+import type { RulesetManager } from "../service/ruleset-manager.js";
+import { NotFoundError, type Store } from "../store/interface.js";
+import { instruments } from "../telemetry/index.js";
+
+export interface OrderDeps {
+  store: Store;
+  rulesets: RulesetManager;
+  clock: () => number;
+  newId: () => string;
+}
+
+export async function submitOrder(deps: OrderDeps, input: OrderInput, actor: string): Promise<Order> {
+  const now = deps.clock();
+  const at = new Date(now).toISOString();
+  const id = `ord_${deps.newId().replaceAll("-", "").slice(0, 20)}`;
+  const order = createOrder(input, { id, actor, at });
+  const entry = await deps.store.applyChange(id, "create", actor, at, (current) => {
+    if (current) throw new Error(`order id collision: ${id}`);
+    return order;
+  });
+  instruments.orderChanges.add(1, { action: "create" });
+  await deps.rulesets.refresh();
+  return withEnforcement(entry.order, now);
+}
+
+export async function changeOrder(
+  deps: OrderDeps,
+  id: string,
+  action: OrderAction,
+  actor: string,
+): Promise<Order> {
+  const now = deps.clock();
+  const at = new Date(now).toISOString();
+  const entry = await deps.store.applyChange(id, action.type, actor, at, (current) => {
+    if (!current) throw new NotFoundError(`no order ${id}`);
+    return transition(current, action, actor, at);
+  });
+  instruments.orderChanges.add(1, { action: action.type });
+  await deps.rulesets.refresh();
+  return withEnforcement(entry.order, now);
+}

@@ -1,0 +1,515 @@
+/**
+ * `FileStore` on real files in a temp directory: orders and their audit chain (I7), the decision log
+ * with group commit and cursors (I5), recovery at open, and a kill -9 of a writing process.
+ */
+import { spawn } from "node:child_process";
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { verifyAudit } from "../../src/cli/verify-audit.js";
+import {
+  createOrder,
+  type DecisionRecord,
+  type Order,
+  OrderInput,
+  OrderRuleError,
+  transition,
+} from "../../src/engine/index.js";
+import { verifyChain } from "../../src/store/audit.js";
+import { FileStore, type FileStoreOptions } from "../../src/store/file-store.js";
+import {
+  AuditChainError,
+  InvalidCursorError,
+  NotFoundError,
+  StoreUnavailableError,
+} from "../../src/store/interface.js";
+
+const CREATED_AT = "2026-01-02T09:00:00Z";
+const DECIDED_AT = "2026-01-02T10:00:00Z";
+const INPUT = OrderInput.parse({
+  reference: "WP/1234/2026",
+  authority: { name: "Court", jurisdiction: "IN", kind: "court" },
+  jurisdictions: ["IN-MH"],
+  target: { kind: "meeting", meetingIds: ["81234567890"] },
+  receivedAt: "2026-01-01T00:00:00Z",
+  mode: "enforce",
+});
+
+let dir: string;
+let warnings: { message: string; fields?: Record<string, unknown> }[];
+const opened: FileStore[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "cordon-store-"));
+  warnings = [];
+});
+
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openStore(opts: FileStoreOptions = {}): Promise<FileStore> {
+  const store = await FileStore.open(dir, {
+    logger: { warn: (message, fields) => warnings.push({ message, fields }) },
+    ...opts,
+  });
+  opened.push(store);
+  return store;
+}
+
+function create(store: FileStore, id: string, actor = "alice") {
+  return store.applyChange(id, "create", actor, CREATED_AT, (current) => {
+    if (current) throw new Error(`order id collision: ${id}`);
+    return createOrder(INPUT, { id, actor, at: CREATED_AT });
+  });
+}
+
+function approve(store: FileStore, id: string, actor = "bob") {
+  return store.applyChange(id, "approve", actor, DECIDED_AT, (current) => {
+    if (!current) throw new NotFoundError(`no order ${id}`);
+    return transition(current, { type: "approve" }, actor, DECIDED_AT);
+  });
+}
+
+function record(i: number): DecisionRecord {
+  return {
+    decisionId: `dec_${String(i).padStart(6, "0")}`,
+    at: new Date(Date.UTC(2026, 0, 2) + i).toISOString(),
+    meetingId: "81234567890",
+    decision: i % 7 === 0 ? "deny" : "allow",
+    code: i % 7 === 0 ? "BLOCKED" : "NO_ORDER",
+    orderIds: i % 7 === 0 ? ["ord_1"] : [],
+    jurisdiction: i % 7 === 0 ? "IN-MH" : null,
+    country: "IN",
+    subdivision: "IN-MH",
+    ipPrefix: "49.32.10.0/24",
+    ipHash: "ab".repeat(32),
+    rulesetVersion: 2,
+    geoSource: "mmdb",
+    geoDbVersion: "GeoIP2-City@2026-11-24",
+  };
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k);
+
+/** Every record from the start, paged with `limit`; also returns the final cursor. */
+async function readAll(store: FileStore, limit: number, after?: string) {
+  const records: DecisionRecord[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await store.page({ limit, ...(cursor === undefined ? {} : { after: cursor }) });
+    expect(page.records.length).toBeLessThanOrEqual(limit);
+    records.push(...page.records);
+    expect(page.next).not.toBeNull();
+    if (page.records.length === 0) return { records, cursor: page.next as string };
+    cursor = page.next as string;
+  }
+}
+
+async function journalLines(): Promise<string[]> {
+  return (await readFile(join(dir, "orders.jsonl"), "utf8")).split("\n").filter((l) => l !== "");
+}
+
+describe("FileStore orders and audit", () => {
+  it("creates and approves an order, one audit entry per change, chained from the zero hash", async () => {
+    const store = await openStore();
+    const created = await create(store, "ord_1");
+    const approved = await approve(store, "ord_1");
+
+    expect(created).toMatchObject({ seq: 1, action: "create", actor: "alice", orderId: "ord_1" });
+    expect(created.order.status).toBe("pending");
+    expect(approved).toMatchObject({ seq: 2, action: "approve", actor: "bob", prevHash: created.hash });
+    expect(approved.order).toMatchObject({ status: "approved", decidedBy: "bob", createdBy: "alice" });
+    expect(await store.getOrder("ord_1")).toEqual(approved.order);
+    expect(await store.listOrders()).toEqual([approved.order]);
+    expect(await store.head()).toEqual({ seq: 2, hash: approved.hash });
+    expect(await store.readAudit({})).toEqual([created, approved]);
+    expect(verifyChain(await store.readAudit({}))).toMatchObject({ ok: true, count: 2 });
+    // One line per change, holding the full order: the journal is the only order storage.
+    expect(await journalLines()).toHaveLength(2);
+  });
+
+  it("finds the same orders, audit and head after reopening", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await create(store, "ord_2", "carol");
+    await approve(store, "ord_2");
+    const orders = await store.listOrders();
+    const audit = await store.readAudit({});
+    const head = await store.head();
+    await store.close();
+
+    const again = await openStore();
+    expect(await again.listOrders()).toEqual(orders);
+    expect(orders.map((o) => o.id)).toEqual(["ord_1", "ord_2"]);
+    expect(await again.readAudit({})).toEqual(audit);
+    expect(await again.head()).toEqual(head);
+    expect(warnings).toEqual([]);
+    // The chain continues from the replayed head.
+    const next = await approve(again, "ord_1", "dave");
+    expect(next).toMatchObject({ seq: 4, prevHash: head.hash });
+  });
+
+  it("filters the audit by order, after a seq, up to a limit", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await create(store, "ord_2");
+    await approve(store, "ord_1");
+    expect((await store.readAudit({ orderId: "ord_1" })).map((e) => e.seq)).toEqual([1, 3]);
+    expect((await store.readAudit({ after: 1 })).map((e) => e.seq)).toEqual([2, 3]);
+    expect((await store.readAudit({ after: 1, limit: 1 })).map((e) => e.seq)).toEqual([2]);
+    expect(await store.readAudit({ after: 3 })).toEqual([]);
+  });
+
+  it("writes nothing when the change throws, and passes the error through unchanged", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    const before = await readFile(join(dir, "orders.jsonl"));
+    const headBefore = await store.head();
+
+    const err = await approve(store, "ord_1", "alice").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OrderRuleError);
+    expect((err as OrderRuleError).code).toBe("FOUR_EYES");
+    const boom = new Error("boom");
+    await expect(
+      store.applyChange("ord_1", "withdraw", "bob", DECIDED_AT, () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+
+    expect(await readFile(join(dir, "orders.jsonl"))).toEqual(before);
+    expect(await store.head()).toEqual(headBefore);
+    expect((await store.getOrder("ord_1"))?.status).toBe("pending");
+    // And the store goes on working.
+    await expect(approve(store, "ord_1")).resolves.toMatchObject({ seq: 2 });
+  });
+
+  it("lets exactly one of 50 concurrent approvals of one order pass", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    const results = await Promise.allSettled(
+      range(0, 50).map((i) => approve(store, "ord_1", `approver_${i}`)),
+    );
+
+    const passed = results.filter((r) => r.status === "fulfilled");
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(passed).toHaveLength(1);
+    expect(refused).toHaveLength(49);
+    for (const r of refused)
+      expect(r.reason).toMatchObject({ name: "OrderRuleError", code: "ILLEGAL_TRANSITION" });
+    expect(await journalLines()).toHaveLength(2);
+    expect((await store.readAudit({})).map((e) => e.action)).toEqual(["create", "approve"]);
+  });
+
+  it("hands out orders that cannot be edited in place behind the journal's back", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    const order = (await store.getOrder("ord_1")) as Order;
+    expect(() => {
+      order.status = "approved";
+    }).toThrow(TypeError);
+    expect((await store.getOrder("ord_1"))?.status).toBe("pending");
+  });
+
+  it("refuses a second open of the same directory while the first is open", async () => {
+    await openStore();
+    await expect(FileStore.open(dir)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe("FileStore recovery at open", () => {
+  it("truncates torn last lines of the journal and the decision log, keeping everything acknowledged", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await approve(store, "ord_1");
+    await store.append(range(0, 10).map(record));
+    const head = await store.head();
+    await store.close();
+    const journalSize = (await stat(join(dir, "orders.jsonl"))).size;
+    const segmentSize = (await stat(join(dir, "decisions", "000001.jsonl"))).size;
+    // A process killed mid-write leaves part of a line.
+    const half = (line: string) => line.slice(0, Math.floor(line.length / 2));
+    await appendFile(join(dir, "orders.jsonl"), half((await journalLines())[1] as string));
+    await appendFile(join(dir, "decisions", "000001.jsonl"), half(JSON.stringify(record(10))));
+
+    const again = await openStore();
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringContaining("order journal: truncating a torn last line"),
+      expect.stringContaining("decision log: truncating a torn last line"),
+    ]);
+    expect((await stat(join(dir, "orders.jsonl"))).size).toBe(journalSize);
+    expect((await stat(join(dir, "decisions", "000001.jsonl"))).size).toBe(segmentSize);
+    expect(await again.head()).toEqual(head);
+    expect((await again.getOrder("ord_1"))?.status).toBe("approved");
+    expect((await readAll(again, 100)).records).toEqual(range(0, 10).map(record));
+
+    // Writing on after the repair leaves a file that reopens cleanly.
+    await create(again, "ord_2");
+    await again.append([record(10)]);
+    await again.close();
+    warnings = [];
+    const third = await openStore();
+    expect(warnings).toEqual([]);
+    expect((await third.head()).seq).toBe(3);
+    expect((await readAll(third, 100)).records).toEqual(range(0, 11).map(record));
+  });
+
+  it("truncates a complete but unparsable last line (a write torn by a power loss)", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await store.close();
+    await appendFile(join(dir, "orders.jsonl"), '{"seq":2,"at":"20\0\0\0\0\n');
+    const again = await openStore();
+    expect(warnings).toHaveLength(1);
+    expect((await again.head()).seq).toBe(1);
+  });
+
+  it("refuses to open when a line before the end is not JSON, naming the seq", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await create(store, "ord_2");
+    await create(store, "ord_3");
+    await store.close();
+    const lines = await journalLines();
+    lines[1] = "{garbage";
+    await writeFile(join(dir, "orders.jsonl"), `${lines.join("\n")}\n`);
+
+    const err = await FileStore.open(dir, { logger: { warn: () => undefined } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuditChainError);
+    expect((err as AuditChainError).seq).toBe(2);
+    // Nothing was dropped: the file is as it was.
+    expect(await journalLines()).toEqual(lines);
+  });
+
+  it("refuses to open when an entry was edited, naming the seq", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await create(store, "ord_2");
+    await create(store, "ord_3");
+    await store.close();
+    const lines = await journalLines();
+    lines[2] = (lines[2] as string).replace('"IN-MH"', '"IN-KA"');
+    await writeFile(join(dir, "orders.jsonl"), `${lines.join("\n")}\n`);
+
+    await expect(FileStore.open(dir)).rejects.toMatchObject({ name: "AuditChainError", seq: 3 });
+  });
+});
+
+describe("verifyAudit", () => {
+  it("reports ok with the count and head of a good journal", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await approve(store, "ord_1");
+    const head = await store.head();
+    await store.close();
+    expect(await verifyAudit(dir)).toEqual({ ok: true, count: 2, head });
+  });
+
+  it("reports the seq of an edited entry instead of throwing", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await approve(store, "ord_1");
+    await create(store, "ord_2", "carol");
+    await store.close();
+    const text = await readFile(join(dir, "orders.jsonl"), "utf8");
+    const lines = text.split("\n");
+    lines[1] = (lines[1] as string).replace('"decidedBy":"bob"', '"decidedBy":"eve"');
+    expect(lines[1]).toContain('"decidedBy":"eve"');
+    await writeFile(join(dir, "orders.jsonl"), lines.join("\n"));
+
+    const verdict = await verifyAudit(dir);
+    expect(verdict).toMatchObject({ ok: false, seq: 2 });
+    expect(verdict.ok ? "" : verdict.reason).toContain("hash does not match");
+  });
+
+  it("reports, rather than passes, a directory without a journal", async () => {
+    expect(await verifyAudit(join(dir, "nowhere"))).toMatchObject({ ok: false, seq: 0 });
+  });
+
+  it("passes a torn last line with a warning, as the store would repair it", async () => {
+    const store = await openStore();
+    await create(store, "ord_1");
+    await store.close();
+    await appendFile(join(dir, "orders.jsonl"), '{"seq":2,"at');
+    expect(await verifyAudit(dir)).toMatchObject({
+      ok: true,
+      count: 1,
+      warning: expect.stringContaining("byte"),
+    });
+  });
+});
+
+describe("FileStore decision log", () => {
+  it("pages back 10k records appended by 200 concurrent calls exactly once each, in order", async () => {
+    const store = await openStore();
+    const calls = range(0, 200).map((c) => store.append(range(c * 50, c * 50 + 50).map(record)));
+    await Promise.all(calls);
+
+    const { records } = await readAll(store, 333);
+    expect(records).toHaveLength(10_000);
+    expect(records.map((r) => r.decisionId)).toEqual(range(0, 10_000).map((i) => record(i).decisionId));
+    expect(records[9_999]).toEqual(record(9_999));
+    // Group commit: far fewer writes than calls.
+    const { decisionWrites, decisionRecords } = store.stats();
+    expect(decisionRecords).toBe(10_000);
+    expect(decisionWrites).toBeLessThan(200);
+  });
+
+  it("batches appends made while a write is in flight into the next write", async () => {
+    const store = await openStore({ fsync: "batch" });
+    const first = store.append([record(0)]);
+    await Promise.resolve(); // the first write is now under way
+    const rest = range(1, 100).map((i) => store.append([record(i)]));
+    await Promise.all([first, ...rest]);
+    expect(store.stats()).toEqual({ decisionWrites: 2, decisionRecords: 100 });
+    expect((await readAll(store, 1000)).records).toEqual(range(0, 100).map(record));
+  });
+
+  it("writes once per call with fsync always", async () => {
+    const store = await openStore({ fsync: "always" });
+    await Promise.all(range(0, 20).map((i) => store.append([record(i)])));
+    expect(store.stats()).toEqual({ decisionWrites: 20, decisionRecords: 20 });
+    expect((await readAll(store, 7)).records).toEqual(range(0, 20).map(record));
+  });
+
+  it("rotates segments and pages across them, also after reopening", async () => {
+    const size = Buffer.byteLength(`${JSON.stringify(record(0))}\n`);
+    const store = await openStore({ segmentBytes: size * 5 });
+    for (let i = 0; i < 40; i += 3) await store.append(range(i, Math.min(i + 3, 40)).map(record));
+    const segments = await readdir(join(dir, "decisions"));
+    expect(segments.length).toBeGreaterThan(5);
+    expect(segments).toContain("000002.jsonl");
+    for (const name of segments)
+      expect((await stat(join(dir, "decisions", name))).size).toBeLessThanOrEqual(size * 5);
+
+    const first = await readAll(store, 4);
+    expect(first.records).toEqual(range(0, 40).map(record));
+    await store.close();
+
+    const again = await openStore({ segmentBytes: size * 5 });
+    await again.append(range(40, 50).map(record));
+    // The cursor from before the restart picks up exactly the new records.
+    expect((await readAll(again, 4, first.cursor)).records).toEqual(range(40, 50).map(record));
+    expect((await readAll(again, 17)).records).toEqual(range(0, 50).map(record));
+  });
+
+  it("gives a cursor at the end that a reporter can poll with", async () => {
+    const store = await openStore();
+    const empty = await store.page({ limit: 10 });
+    expect(empty.records).toEqual([]);
+    await store.append(range(0, 3).map(record));
+    const page = await store.page({ limit: 10, after: empty.next as string });
+    expect(page.records).toEqual(range(0, 3).map(record));
+    const caughtUp = await store.page({ limit: 10, after: page.next as string });
+    expect(caughtUp).toEqual({ records: [], next: page.next });
+    await store.append([record(3)]);
+    expect((await store.page({ limit: 10, after: page.next as string })).records).toEqual([record(3)]);
+  });
+
+  it("refuses cursors it did not hand out", async () => {
+    const store = await openStore();
+    await store.append(range(0, 5).map(record));
+    const cursor = (text: string) => Buffer.from(text).toString("base64url");
+    const bad = [
+      "!!!",
+      "",
+      cursor("hello"),
+      cursor("1:5"), // inside a record
+      cursor("1:999999"), // past the end
+      cursor("2:0"), // no such segment
+      cursor("01:0"), // another spelling of a position
+      `${(await store.page({ limit: 2 })).next}=`,
+    ];
+    for (const after of bad) {
+      await expect(store.page({ limit: 10, after }), after).rejects.toBeInstanceOf(InvalidCursorError);
+    }
+  });
+
+  it("writes pending appends before close resolves", async () => {
+    const store = await openStore();
+    const pending = store.append(range(0, 10).map(record));
+    await store.close();
+    await pending;
+    await expect(store.append([record(10)])).rejects.toBeInstanceOf(StoreUnavailableError);
+    const again = await openStore();
+    expect((await readAll(again, 100)).records).toEqual(range(0, 10).map(record));
+  });
+});
+
+describe("FileStore under kill -9", () => {
+  it("keeps every acknowledged order change and decision record when the writing process is killed", async () => {
+    const storeUrl = pathToFileURL(join(process.cwd(), "src/store/file-store.ts")).href;
+    const engineUrl = pathToFileURL(join(process.cwd(), "src/engine/index.ts")).href;
+    // .mts: an ES module whatever package.json the temp directory lacks.
+    const script = join(dir, "writer.mts");
+    // The child appends decisions from 8 concurrent loops and creates orders in a loop, printing each ack
+    // after its promise resolved. The store ignores the script lying in its directory.
+    await writeFile(
+      script,
+      `import { FileStore } from ${JSON.stringify(storeUrl)};
+import { createOrder } from ${JSON.stringify(engineUrl)};
+const input = ${JSON.stringify(INPUT)};
+const template = ${JSON.stringify(record(1))};
+const store = await FileStore.open(${JSON.stringify(dir)});
+const say = (line) => process.stdout.write(line + "\\n");
+let next = 0;
+async function decisions() {
+  for (;;) {
+    const ids = [next++, next++, next++].map((i) => "dec_" + String(i).padStart(6, "0"));
+    await store.append(ids.map((decisionId) => ({ ...template, decisionId })));
+    say("d " + ids.join(" "));
+  }
+}
+async function orders() {
+  for (let n = 0; ; n++) {
+    const id = "ord_" + n;
+    const at = "2026-01-02T09:00:00Z";
+    await store.applyChange(id, "create", "alice", at, () => createOrder(input, { id, actor: "alice", at }));
+    say("o " + id);
+  }
+}
+for (let i = 0; i < 8; i++) void decisions();
+void orders();
+`,
+    );
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    // "close", not "exit": acks still in the pipe when the child dies must be read too.
+    const exited = new Promise((resolve) => child.on("close", resolve));
+    const acked = { decisions: [] as string[], orders: [] as string[] };
+    let buffered = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      const lines = (buffered + chunk.toString()).split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        const [kind, ...ids] = line.split(" ");
+        if (kind === "d") acked.decisions.push(...ids);
+        if (kind === "o") acked.orders.push(...ids);
+      }
+    });
+    try {
+      await expect
+        .poll(() => acked.decisions.length >= 3_000 && acked.orders.length >= 20, {
+          timeout: 30_000,
+          interval: 10,
+        })
+        .toBe(true);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+
+    const store = await openStore();
+    const stored = (await readAll(store, 5_000)).records.map((r) => r.decisionId);
+    const storedSet = new Set(stored);
+    expect(storedSet.size).toBe(stored.length);
+    expect(acked.decisions.filter((id) => !storedSet.has(id))).toEqual([]);
+    const orders = new Set((await store.listOrders()).map((o) => o.id));
+    expect(acked.orders.filter((id) => !orders.has(id))).toEqual([]);
+    expect(verifyChain(await store.readAudit({})).ok).toBe(true);
+  }, 60_000);
+});
