@@ -25,7 +25,7 @@ export interface GeoInfo {
 }
 
 export interface Geo {
-  /** `ip` is already validated and normalised (see `normaliseIp`). Never throws: errors are unknown. */
+  /** `ip` is already validated and normalised (see `parseIp`). Never throws: errors are unknown. */
   lookup(ip: string): GeoAnswer;
   /** What is loaded, for /readyz; null before a database is loaded. */
   info(): GeoInfo | null;

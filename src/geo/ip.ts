@@ -33,13 +33,14 @@ const MAX_LENGTH = 45;
  * `::ffff:a.b.c.d` (and `::ffff:102:304`) become the IPv4 address: it is the same host.
  */
 export function parseIp(input: string): ParsedIp | null {
+  // Every check parses its address (cache hits included), so plain IPv4 skips building an object:
+  // a dotted quad that passes the strict pattern is already canonical.
+  if (typeof input === "string" && !input.includes(":")) {
+    return IPV4.test(input) ? { ip: input, version: 4 } : null;
+  }
   const address = parseAddress(input);
   if (address === null) return null;
-  if (address.kind() === "ipv4") {
-    // A dotted quad that passed the strict pattern is already canonical.
-    return { ip: input.includes(":") ? address.toString() : input, version: 4 };
-  }
-  return { ip: address.toString(), version: 6 };
+  return { ip: address.toString(), version: address.kind() === "ipv4" ? 4 : 6 };
 }
 
 /**
@@ -56,14 +57,15 @@ export function parseIp(input: string): ParsedIp | null {
  *   server's IPv4, not the user's, so any answer would be the wrong place; 6to4 does embed the user's
  *   IPv4, but it is deprecated (RFC 7526), public relays are gone, and its traffic is negligible, so
  *   fail-open here costs nothing measurable and avoids a second lookup path.
- * On the lookup path (every cache miss): ~0.4 µs for IPv4, ~0.8 µs for IPv6.
+ * Cost on the lookup path (each cache miss): ~0.7 µs for IPv4, ~2 µs for IPv6 (range() walks tables).
  */
 export function isPublicIp(ip: string): boolean {
   const address = parseAddress(ip);
   if (address === null) return false;
-  if (address.kind() === "ipv6" && ((address as ipaddr.IPv6).parts[0] as number) >>> 13 !== 0b001)
-    return false;
-  return address.range() === "unicast";
+  if (address.kind() === "ipv4") return address.range() === "unicast";
+  // range() calls everything outside its tables "unicast", ::/96 and unallocated 4000::/2 included.
+  const inGlobalUnicast = ((address as ipaddr.IPv6).parts[0] as number) >>> 13 === 0b001;
+  return inGlobalUnicast && address.range() === "unicast";
 }
 
 /**

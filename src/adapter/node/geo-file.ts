@@ -10,7 +10,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { basename, dirname, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Geo, GeoAnswer, GeoInfo } from "../../geo/interface.js";
 import { MaxmindGeo, type MaxmindGeoOptions } from "../../geo/maxmind-geo.js";
 import type { Logger } from "../../http/env.js";
@@ -151,7 +151,8 @@ export class ReloadingGeo implements Geo {
     // The directory, not the file: replacing a file by rename (how geoipupdate and `mv` work) gives it
     // a new inode, and a watch on the old inode would never fire again. Any event in the directory
     // only costs a stat; the signature decides whether our file changed, which also covers a symlink
-    // retargeted elsewhere (Kubernetes ConfigMaps swap a `..data` link, not the file).
+    // retargeted elsewhere (Kubernetes ConfigMaps swap a `..data` link, not the file). A path that is a
+    // symlink into another directory is not watched there; polling picks such a change up.
     try {
       this.#watcher = watch(dirname(this.path), { persistent: false }, schedule);
       this.#watcher.on("error", (error) => {
@@ -165,7 +166,6 @@ export class ReloadingGeo implements Geo {
     } catch (error) {
       this.#options.logger?.warn("geo database cannot be watched; relying on polling", {
         path: this.path,
-        file: basename(this.path),
         error: error instanceof Error ? error.message : String(error),
       });
     }
