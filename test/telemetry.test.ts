@@ -56,7 +56,7 @@ it("records spans, decisions by code, check latency and geo cache hits", async (
   expect(counts).toEqual({ BLOCKED: 2, OUTSIDE_JURISDICTION: 1 });
 
   const latency = byName("cordon.check.duration");
-  expect((latency?.dataPoints[0]?.value as { count: number }).count).toBe(3);
+  expect(latency?.dataPoints[0]?.value).toMatchObject({ count: 3 });
 
   const cache = byName("cordon.geo.cache");
   const cacheCounts = Object.fromEntries(cache?.dataPoints.map((p) => [p.attributes.result, p.value]) ?? []);
