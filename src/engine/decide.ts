@@ -62,10 +62,10 @@ export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdic
     if (hit.match !== "inside") continue;
     if (order.mode === "enforce") {
       enforced.push(order.id);
-      enforcedAt ??= hit.jurisdiction;
+      enforcedAt = mostSpecific(enforcedAt, hit.jurisdiction);
     } else {
       shadowed.push(order.id);
-      shadowedAt ??= hit.jurisdiction;
+      shadowedAt = mostSpecific(shadowedAt, hit.jurisdiction);
     }
   }
   if (enforced.length > 0)
@@ -102,12 +102,23 @@ function firstMatch(
   known: ReadonlySet<string>,
 ): { match: Match; jurisdiction: string | null } {
   let result: Match = "outside";
+  let inside: string | null = null;
   for (const j of order.jurisdictions) {
     const m = matchOne(j, country, subdivisions, known);
-    if (m === "inside") return { match: "inside", jurisdiction: j };
-    if (m === "unknown") result = "unknown";
+    if (m === "inside") inside = mostSpecific(inside, j);
+    else if (m === "unknown") result = "unknown";
   }
-  return { match: result, jurisdiction: null };
+  return inside === null ? { match: result, jurisdiction: null } : { match: "inside", jurisdiction: inside };
+}
+
+/**
+ * Of two matched block jurisdictions (both contain the location, so one contains the other), the
+ * smaller: a denial under orders on both `IN` and `IN-MH` is reported under `IN-MH`, where it happened.
+ */
+function mostSpecific(current: string | null, candidate: string | null): string | null {
+  if (current === null) return candidate;
+  if (candidate === null) return current;
+  return lineage(candidate).length > lineage(current).length ? candidate : current;
 }
 
 /**

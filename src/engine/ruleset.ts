@@ -6,7 +6,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { contains } from "./jurisdiction.js";
+import { contains, isJurisdiction } from "./jurisdiction.js";
 import { effectiveStart } from "./orders.js";
 import type { Order } from "./schemas.js";
 
@@ -47,8 +47,15 @@ export interface RulesetDocument {
 export function compile(orders: readonly Order[], meta: { version: number; compiledAt: string }): Ruleset {
   const compiled: CompiledOrder[] = [];
   const excluded: { id: string; reason: string }[] = [];
+  const seen = new Set<string>();
   for (const order of orders) {
     if (order.status !== "approved") continue;
+    // Two orders under one id would make the hash depend on input order; the store never produces it.
+    if (seen.has(order.id)) {
+      excluded.push({ id: order.id, reason: "duplicate order id" });
+      continue;
+    }
+    seen.add(order.id);
     const from = effectiveStart(order);
     if (from === undefined || Number.isNaN(from)) {
       excluded.push({ id: order.id, reason: "approved order without a start time" });
@@ -138,7 +145,10 @@ function hashOrders(orders: readonly CompiledOrder[]): string {
 
 /** I1: the block jurisdictions that do not lie inside the authority's. */
 function outsideAuthority(authority: string, jurisdictions: readonly string[]): string[] {
-  return jurisdictions.filter((j) => !contains(authority, j));
+  // A code ISO does not know would fall back to its country in `lineage`: refuse it outright.
+  return jurisdictions.filter(
+    (j) => !isJurisdiction(j) || !isJurisdiction(authority) || !contains(authority, j),
+  );
 }
 
 function build(doc: RulesetDocument, excluded: { id: string; reason: string }[]): Ruleset {

@@ -1,0 +1,495 @@
+/**
+ * I1-I3 as properties over random orders, life cycles, windows, locations and clocks.
+ *
+ * The oracle below is written from the ISO 3166-2 data directly (the `iso-3166` package), not from
+ * `src/engine/jurisdiction.ts`, so that a containment bug in the engine cannot hide in the oracle too.
+ * Orders are built through the real path (`OrderInput.parse` -> `createOrder` -> `transition`), except
+ * for "slipped" orders: approved Order objects edited by hand to break I1, which `compile` must catch.
+ */
+import fc from "fast-check";
+import { iso31662 } from "iso-3166";
+import { describe, expect, it } from "vitest";
+import {
+  type CheckFacts,
+  compile,
+  createOrder,
+  type DecisionCode,
+  decide,
+  fromDocument,
+  type GeoLocation,
+  type Order,
+  type OrderAction,
+  OrderInput,
+  OrderRuleError,
+  subdivisionsOf,
+  toDocument,
+  transition,
+  type Verdict,
+} from "../../src/engine/index.js";
+
+const NUM_RUNS = 2000;
+const HOUR = 3_600_000;
+const T0 = Date.parse("2026-03-01T00:00:00Z");
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+// ---------------------------------------------------------------------------------------------------
+// The oracle's own geography.
+
+const PARENT: ReadonlyMap<string, string> = new Map(iso31662.map((s) => [s.code, s.parent]));
+
+/** `code` and every ISO region containing it, up to its country. */
+function ancestorsOrSelf(code: string): string[] {
+  const out = [code];
+  for (let parent = PARENT.get(code); parent !== undefined; parent = PARENT.get(parent)) out.push(parent);
+  return out;
+}
+const countryPart = (code: string): string => code.slice(0, 2);
+
+/** The location lies inside `j`: the same country, and `j` is that country or contains a reported region. */
+function locatedIn(location: GeoLocation, j: string): boolean {
+  if (countryPart(j) !== location.country) return false;
+  if (j === location.country) return true;
+  return location.subdivisions.some(
+    (s) => countryPart(s) === location.country && ancestorsOrSelf(s).includes(j),
+  );
+}
+
+/** I1: every block jurisdiction equals or lies inside the authority's. */
+const blocksWithinAuthority = (order: Order): boolean =>
+  order.jurisdictions.every((j) => ancestorsOrSelf(j).includes(order.authority.jurisdiction));
+
+const namesTarget = (order: Order, facts: CheckFacts): boolean =>
+  order.target.kind === "meeting"
+    ? order.target.meetingIds.includes(facts.meetingId)
+    : facts.accountId !== undefined && order.target.accountIds.includes(facts.accountId);
+
+/** I3: approved, and `now` in [effectiveFrom ?? decidedAt, effectiveUntil). */
+function inForceAt(order: Order, now: number): boolean {
+  if (order.status !== "approved") return false;
+  const start = Date.parse(order.effectiveFrom ?? order.decidedAt ?? "");
+  const until =
+    order.effectiveUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(order.effectiveUntil);
+  return start <= now && now < until;
+}
+
+/** An order that may deny this participant now: what property (a) demands of every denying order. */
+const mayDeny = (order: Order, facts: CheckFacts, now: number): boolean =>
+  order.mode === "enforce" &&
+  inForceAt(order, now) &&
+  namesTarget(order, facts) &&
+  facts.location !== null &&
+  deniedAt(order, facts.location).length > 0;
+
+/** The block jurisdictions of `order` that lie inside the authority's and hold the location. */
+const deniedAt = (order: Order, location: GeoLocation): string[] =>
+  order.jurisdictions.filter(
+    (j) => ancestorsOrSelf(j).includes(order.authority.jurisdiction) && locatedIn(location, j),
+  );
+
+/**
+ * The expected verdict, from the README: only approved, I1-valid orders in force that name the meeting
+ * or account count; BLOCKED > SHADOW_MATCH > GEO_UNKNOWN > OUTSIDE_JURISDICTION. A subdivision block is
+ * "too coarse" to judge when the location has no region of its country, or its most specific region
+ * contains the block.
+ */
+function expectedVerdict(orders: readonly Order[], facts: CheckFacts, now: number) {
+  const live = orders.filter((o) => blocksWithinAuthority(o) && inForceAt(o, now) && namesTarget(o, facts));
+  const ids = (list: Order[]) => list.map((o) => o.id);
+  if (live.length === 0) return { code: "NO_ORDER" as DecisionCode, orderIds: [], jurisdictions: [] };
+  const location = facts.location;
+  if (location === null)
+    return { code: "GEO_UNKNOWN" as DecisionCode, orderIds: ids(live), jurisdictions: [] };
+
+  const regions = location.subdivisions.filter((s) => countryPart(s) === location.country);
+  const mostSpecific = regions[regions.length - 1];
+  const tooCoarse = (j: string) =>
+    countryPart(j) === location.country &&
+    !locatedIn(location, j) &&
+    (mostSpecific === undefined || ancestorsOrSelf(j).includes(mostSpecific));
+  const hits = (o: Order) => o.jurisdictions.filter((j) => locatedIn(location, j));
+
+  const enforcing = live.filter((o) => o.mode === "enforce" && hits(o).length > 0);
+  if (enforcing.length > 0)
+    return {
+      code: "BLOCKED" as DecisionCode,
+      orderIds: ids(enforcing),
+      jurisdictions: enforcing.flatMap(hits),
+    };
+  const shadowing = live.filter((o) => o.mode === "shadow" && hits(o).length > 0);
+  if (shadowing.length > 0)
+    return {
+      code: "SHADOW_MATCH" as DecisionCode,
+      orderIds: ids(shadowing),
+      jurisdictions: shadowing.flatMap(hits),
+    };
+  if (live.some((o) => o.jurisdictions.some(tooCoarse)))
+    return { code: "GEO_UNKNOWN" as DecisionCode, orderIds: ids(live), jurisdictions: [] };
+  return { code: "OUTSIDE_JURISDICTION" as DecisionCode, orderIds: ids(live), jurisdictions: [] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Generators.
+
+const COUNTRIES = ["AZ", "IN", "GB", "US", "RU", "NL", "PK"];
+const REGIONS = ["AZ-NX", "AZ-BAB", "AZ-CUL", "AZ-BA", "IN-MH", "IN-KA", "GB-ENG", "GB-KEN", "GB-SCT"];
+const MORE_REGIONS = ["US-CA", "US-NY", "RU-MOW", "NL-NH", "PK-PB"];
+const POOL = new Set([...COUNTRIES, ...REGIONS, ...MORE_REGIONS]);
+const AUTHORITIES = [
+  "AZ",
+  "AZ-NX",
+  "AZ-BAB",
+  "IN",
+  "IN-MH",
+  "IN-KA",
+  "GB",
+  "GB-KEN",
+  "US",
+  "US-CA",
+  "RU",
+  "NL",
+];
+const MEETINGS = ["m-1", "m-2"];
+const ACCOUNTS = ["acct-1", "acct-2"];
+const ACTORS = ["alice", "bob", "carol"];
+
+function descendants(code: string): string[] {
+  return subdivisionsOf(code).flatMap((child) => [child, ...descendants(child)]);
+}
+
+/** Valid block choices per authority: itself, its descendants in the pool, and two more of its descendants. */
+const BLOCK_CHOICES: ReadonlyMap<string, readonly string[]> = new Map(
+  AUTHORITIES.map((authority) => {
+    const below = descendants(authority);
+    return [
+      authority,
+      [authority, ...below.filter((c) => POOL.has(c)), ...below.filter((c) => !POOL.has(c)).slice(0, 2)],
+    ];
+  }),
+);
+/** Every region an order can block, so that locations can land in each of them. */
+const LOCATION_REGIONS = [
+  ...new Set([...REGIONS, ...MORE_REGIONS, ...[...BLOCK_CHOICES.values()].flat()]),
+].filter((code) => code.includes("-"));
+
+/** Instants on an hourly grid around T0, with one-millisecond neighbours to hit every boundary. */
+const instant = fc
+  .tuple(fc.integer({ min: -4, max: 4 }), fc.constantFrom(-1, 0, 0, 0, 1))
+  .map(([hours, ms]) => T0 + hours * HOUR + ms);
+
+/** Decisions on orders (approvals, rejections, withdrawals) happen before or at T0. */
+const past = fc
+  .tuple(fc.integer({ min: -4, max: 0 }), fc.constantFrom(-1, 0, 0, 0, 1))
+  .map(([hours, ms]) => T0 + hours * HOUR + ms);
+
+const target = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .uniqueArray(fc.constantFrom(...MEETINGS), { minLength: 1, maxLength: 2 })
+      .map((meetingIds) => ({ kind: "meeting" as const, meetingIds })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .uniqueArray(fc.constantFrom(...ACCOUNTS), { minLength: 1, maxLength: 2 })
+      .map((accountIds) => ({ kind: "account" as const, accountIds })),
+  },
+);
+const mode = fc.constantFrom<"enforce" | "shadow">("enforce", "enforce", "shadow");
+const enforcementWindow = fc.record({
+  from: fc.option(instant, { nil: undefined, freq: 2 }),
+  until: fc.option(instant, { nil: undefined, freq: 2 }),
+});
+
+/** An order entered through `createOrder` and taken through random actions by random people. */
+const entered = fc.constantFrom(...AUTHORITIES).chain((authority) =>
+  fc.record({
+    kind: fc.constant("entered" as const),
+    authority: fc.constant(authority),
+    blocks: fc.uniqueArray(fc.constantFrom(...(BLOCK_CHOICES.get(authority) ?? [authority])), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    target,
+    window: enforcementWindow,
+    mode,
+    creator: fc.constantFrom(...ACTORS),
+    actions: fc.array(
+      fc.record({
+        type: fc.constantFrom("approve", "approve", "approve", "approve", "reject", "withdraw"),
+        actor: fc.constantFrom(...ACTORS),
+        at: past,
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+  }),
+);
+
+/** An approved order edited by hand, past `createOrder`: its blocks are anything in the pool. */
+const slipped = fc.record({
+  kind: fc.constant("slipped" as const),
+  authority: fc.constantFrom(...AUTHORITIES),
+  blocks: fc.uniqueArray(fc.constantFrom(...POOL), { minLength: 1, maxLength: 3 }),
+  target,
+  window: enforcementWindow,
+  mode,
+  approvedAt: past,
+});
+
+type OrderSpec =
+  typeof entered extends fc.Arbitrary<infer E>
+    ? E | (typeof slipped extends fc.Arbitrary<infer S> ? S : never)
+    : never;
+
+/** What a source may report for a place in `region`: the chain largest first, only the smallest, or only the top. */
+const reportedIn = (region: string): fc.Arbitrary<GeoLocation> => {
+  const chain = ancestorsOrSelf(region).slice(0, -1).reverse();
+  return fc
+    .constantFrom(chain, [region], chain.slice(0, 1))
+    .map((subdivisions) => ({ country: countryPart(region), subdivisions }));
+};
+
+/**
+ * A place around `j`: mostly inside it (at `j` or in a region below it, however reported), sometimes
+ * known only more coarsely (the country alone, or a region containing `j`).
+ */
+const near = (j: string): fc.Arbitrary<GeoLocation> => {
+  const inside = LOCATION_REGIONS.filter((r) => ancestorsOrSelf(r).includes(j));
+  const coarser = LOCATION_REGIONS.filter((r) => r !== j && ancestorsOrSelf(j).includes(r));
+  const countryOnly: fc.Arbitrary<GeoLocation> = fc.constant({ country: countryPart(j), subdivisions: [] });
+  const options = [{ weight: 1, arbitrary: countryOnly }];
+  if (inside.length > 0) options.push({ weight: 4, arbitrary: fc.constantFrom(...inside).chain(reportedIn) });
+  if (coarser.length > 0)
+    options.push({ weight: 1, arbitrary: fc.constantFrom(...coarser).chain(reportedIn) });
+  return fc.oneof(...options);
+};
+
+const location: fc.Arbitrary<GeoLocation | null> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(null) },
+  { weight: 2, arbitrary: fc.constantFrom(...COUNTRIES).map((country) => ({ country, subdivisions: [] })) },
+  { weight: 6, arbitrary: fc.constantFrom(...LOCATION_REGIONS).chain(reportedIn) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(["GB-ENG", "GB-KEN"], ["GB-ENG"], ["GB-KEN"], ["GB-SCT"])
+      .map((subdivisions) => ({ country: "GB", subdivisions })),
+  },
+  {
+    // Anything at all, including regions of another country than `country`.
+    weight: 1,
+    arbitrary: fc.record({
+      country: fc.constantFrom(...COUNTRIES),
+      subdivisions: fc.array(fc.constantFrom(...LOCATION_REGIONS), { maxLength: 2 }),
+    }),
+  },
+);
+
+function toAction(type: string): OrderAction {
+  if (type === "approve") return { type: "approve" };
+  if (type === "reject") return { type: "reject", reason: "no legal basis" };
+  return { type: "withdraw" };
+}
+
+function build(spec: OrderSpec, index: number, force?: { mode?: "enforce" | "shadow" }): Order {
+  const { from, until } = spec.window;
+  const input = OrderInput.parse({
+    reference: `REF-${index}`,
+    authority: { name: "Authority", jurisdiction: spec.authority, kind: "court" },
+    jurisdictions: spec.kind === "entered" ? spec.blocks : [spec.authority],
+    target: spec.target,
+    receivedAt: iso(T0 - 48 * HOUR),
+    ...(from === undefined ? {} : { effectiveFrom: iso(from) }),
+    // An end at or before the start is refused by the schema; such a spec simply has no end.
+    ...(until === undefined || (from !== undefined && until <= from) ? {} : { effectiveUntil: iso(until) }),
+    mode: force?.mode ?? spec.mode,
+  });
+  const id = `o${index}`;
+  if (spec.kind === "slipped") {
+    const created = createOrder(input, { id, actor: "alice", at: iso(T0 - 24 * HOUR) });
+    return {
+      ...created,
+      jurisdictions: spec.blocks,
+      status: "approved",
+      decidedBy: "bob",
+      decidedAt: iso(spec.approvedAt),
+    };
+  }
+  let order = createOrder(input, { id, actor: spec.creator, at: iso(T0 - 24 * HOUR) });
+  for (const action of spec.actions) {
+    try {
+      order = transition(order, toAction(action.type), action.actor, iso(action.at));
+    } catch (error) {
+      if (!(error instanceof OrderRuleError)) throw error;
+    }
+  }
+  return order;
+}
+
+/**
+ * Participants mostly near a block of an order in force that names them, so that matches, misses and
+ * coarse data all occur often (a uniform location almost never lands in a block). `build` is pure, so
+ * building inside the generator is only a way of looking ahead.
+ */
+const scenario = fc
+  .array(fc.oneof({ weight: 4, arbitrary: entered }, { weight: 1, arbitrary: slipped }), {
+    minLength: 1,
+    maxLength: 5,
+  })
+  .chain((specs) =>
+    fc
+      .record({
+        meetingId: fc.constantFrom(...MEETINGS),
+        accountId: fc.option(fc.constantFrom(...ACCOUNTS), { nil: undefined }),
+        now: instant,
+        /** Sort keys that permute the orders for the order-independence property. */
+        shuffle: fc.array(fc.integer(), { minLength: 5, maxLength: 5 }),
+      })
+      .chain(({ meetingId, accountId, now, shuffle }) => {
+        const orders = specs.map((spec, i) => build(spec, i));
+        const live = orders.filter(
+          (o) => inForceAt(o, now) && namesTarget(o, { meetingId, accountId, location: null }),
+        );
+        const blocks = [...new Set((live.length > 0 ? live : orders).flatMap((o) => o.jurisdictions))];
+        const where =
+          blocks.length === 0
+            ? location
+            : fc.oneof(
+                { weight: 1, arbitrary: location },
+                { weight: 3, arbitrary: fc.constantFrom(...blocks).chain(near) },
+              );
+        return where.map((loc) => ({
+          specs,
+          facts: { meetingId, accountId, location: loc } as CheckFacts,
+          now,
+          shuffle,
+        }));
+      }),
+  );
+type Scenario = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
+
+const buildAll = (s: Scenario, force?: { mode?: "enforce" | "shadow" }): Order[] =>
+  s.specs.map((spec, i) => build(spec, i, force));
+const META = { version: 1, compiledAt: iso(T0) };
+const check = (orders: readonly Order[], s: Scenario): Verdict =>
+  decide(compile(orders, META), s.facts, s.now);
+const run = (property: (s: Scenario) => void) =>
+  fc.assert(fc.property(scenario, property), { numRuns: NUM_RUNS });
+
+// ---------------------------------------------------------------------------------------------------
+
+describe("engine invariants (property)", () => {
+  it("(a) denies only with BLOCKED, on approved enforcing orders in force that name the target and whose valid block holds the location (I1, I3)", () => {
+    let denies = 0;
+    run((s) => {
+      const orders = buildAll(s);
+      const verdict = check(orders, s);
+      if (verdict.decision !== "deny") return;
+      denies++;
+      expect(verdict.code).toBe("BLOCKED");
+      expect(verdict.orderIds.length).toBeGreaterThan(0);
+      for (const id of verdict.orderIds) {
+        const order = orders.find((o) => o.id === id);
+        expect(order && mayDeny(order, s.facts, s.now)).toBe(true);
+      }
+      const named = orders.filter((o) => verdict.orderIds.includes(o.id));
+      const matched = named.flatMap((o) => (s.facts.location ? deniedAt(o, s.facts.location) : []));
+      expect(matched).toContain(verdict.jurisdiction);
+      // Reported under the most specific of the matched blocks (they nest: all hold the location).
+      const depth = (j: string) => ancestorsOrSelf(j).length;
+      expect(depth(verdict.jurisdiction as string)).toBe(Math.max(...matched.map(depth)));
+    });
+    // A property over denials is only worth something if denials happen.
+    expect(denies).toBeGreaterThan(NUM_RUNS / 40);
+  });
+
+  it("(a') denies whenever an approved, I1-valid enforcing order in force names the target and holds the location", () => {
+    run((s) => {
+      const orders = buildAll(s);
+      const mustDeny = orders.some((o) => blocksWithinAuthority(o) && mayDeny(o, s.facts, s.now));
+      expect(check(orders, s).decision).toBe(mustDeny ? "deny" : "allow");
+    });
+  });
+
+  it("(b) never denies a location outside the authority's jurisdiction of every order naming the target (I1)", () => {
+    let outsideAll = 0;
+    run((s) => {
+      const orders = buildAll(s);
+      const { location } = s.facts;
+      const naming = orders.filter((o) => namesTarget(o, s.facts));
+      if (location === null || naming.some((o) => locatedIn(location, o.authority.jurisdiction))) return;
+      if (naming.length > 0) outsideAll++;
+      expect(check(orders, s).decision).toBe("allow");
+    });
+    expect(outsideAll).toBeGreaterThan(NUM_RUNS / 20);
+  });
+
+  it("(c) never denies an unknown location (I2)", () => {
+    run((s) => {
+      const verdict = check(buildAll(s), { ...s, facts: { ...s.facts, location: null } });
+      expect(verdict.decision).toBe("allow");
+      expect(["NO_ORDER", "GEO_UNKNOWN"]).toContain(verdict.code);
+    });
+  });
+
+  it("(d) never denies on pending, rejected or withdrawn orders alone (I3)", () => {
+    run((s) => {
+      const notApproved = buildAll(s).filter((o) => o.status !== "approved");
+      const verdict = check(notApproved, s);
+      expect(verdict).toEqual({ decision: "allow", code: "NO_ORDER", orderIds: [], jurisdiction: null });
+    });
+  });
+
+  it("(e) never denies on shadow orders alone (I3)", () => {
+    let matches = 0;
+    run((s) => {
+      const verdict = check(buildAll(s, { mode: "shadow" }), s);
+      expect(verdict.decision).toBe("allow");
+      expect(verdict.code).not.toBe("BLOCKED");
+      if (verdict.code === "SHADOW_MATCH") matches++;
+    });
+    expect(matches).toBeGreaterThan(NUM_RUNS / 40);
+  });
+
+  it("(f) decides the same for the same input, whatever the order of the orders and after a document round trip", () => {
+    run((s) => {
+      const orders = buildAll(s);
+      const ruleset = compile(orders, META);
+      const permuted = orders
+        .map((order, i) => ({ order, key: s.shuffle[i] ?? 0, i }))
+        .sort((a, b) => a.key - b.key || a.i - b.i)
+        .map(({ order }) => order);
+      const reordered = compile(permuted, META);
+      const restored = fromDocument(JSON.parse(JSON.stringify(toDocument(ruleset))));
+      const verdict = decide(ruleset, s.facts, s.now);
+      expect(reordered.hash).toBe(ruleset.hash);
+      expect(decide(ruleset, s.facts, s.now)).toEqual(verdict);
+      expect(decide(reordered, s.facts, s.now)).toEqual(verdict);
+      expect(decide(restored, s.facts, s.now)).toEqual(verdict);
+    });
+  });
+
+  it("(g) answers the code, orders and jurisdiction the README specifies", () => {
+    const seen = new Map<DecisionCode, number>();
+    run((s) => {
+      const orders = buildAll(s);
+      const verdict = check(orders, s);
+      const expected = expectedVerdict(orders, s.facts, s.now);
+      seen.set(verdict.code, (seen.get(verdict.code) ?? 0) + 1);
+      expect(verdict.code).toBe(expected.code);
+      expect(verdict.decision).toBe(expected.code === "BLOCKED" ? "deny" : "allow");
+      expect([...verdict.orderIds].sort()).toEqual([...expected.orderIds].sort());
+      expect(new Set(verdict.orderIds).size).toBe(verdict.orderIds.length);
+      if (expected.jurisdictions.length > 0) expect(expected.jurisdictions).toContain(verdict.jurisdiction);
+      else expect(verdict.jurisdiction).toBeNull();
+    });
+    for (const code of [
+      "NO_ORDER",
+      "OUTSIDE_JURISDICTION",
+      "GEO_UNKNOWN",
+      "SHADOW_MATCH",
+      "BLOCKED",
+    ] as const) {
+      expect(seen.get(code) ?? 0, code).toBeGreaterThan(NUM_RUNS / 100);
+    }
+  });
+});
