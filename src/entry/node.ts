@@ -3,7 +3,7 @@
  * the mmdb at CORDON_GEOIP_DB or the bundled GeoLite2 country database), hand them to `createApp`, and
  * serve. `npm start` runs this with no configuration at all.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
@@ -48,7 +48,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     store,
     geo: cached,
     rulesets,
-    auth: new Authenticator(tokens),
+    auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
     clock,
     hashIp,
     newId: randomUUID,

@@ -23,11 +23,18 @@ export function digestSecret(secret: string): string {
   return bytesToHex(sha256(utf8ToBytes(secret)));
 }
 
+/** SHA-256 of a UTF-8 string. Pure JS by default; the Node entry hands in `node:crypto`'s (native, ~5x faster). */
+export type Digest = (secret: string) => Uint8Array;
+const pureDigest: Digest = (secret) => sha256(utf8ToBytes(secret));
+
 export class Authenticator {
   // Long-lived: built once at start from the configured or generated tokens.
   private readonly entries: { principal: Principal; digest: Uint8Array }[];
 
-  constructor(tokens: readonly TokenDigest[]) {
+  constructor(
+    tokens: readonly TokenDigest[],
+    private readonly digest: Digest = pureDigest,
+  ) {
     this.entries = tokens.map((t) => ({
       principal: { name: t.principal, role: t.role },
       digest: hexToBytes(t.sha256),
@@ -36,7 +43,7 @@ export class Authenticator {
 
   /** The principal holding `secret`, or null. */
   authenticate(secret: string): Principal | null {
-    const digest = sha256(utf8ToBytes(secret));
+    const digest = this.digest(secret);
     let found: Principal | null = null;
     for (const entry of this.entries) {
       if (constantTimeEqual(digest, entry.digest)) found = entry.principal;

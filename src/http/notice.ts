@@ -14,9 +14,26 @@ const displayNames: Record<Language, Intl.DisplayNames> = {
   nl: new Intl.DisplayNames(["nl"], { type: "region" }),
 };
 
+/**
+ * Join flows send the same few Accept-Language headers over and over: remember the answer for each.
+ * Bounded, and cleared when full, so odd headers cannot grow it without limit.
+ */
+const picked = new Map<string, Language>();
+const PICKED_MAX = 256;
+
 /** The best supported language in an Accept-Language header (q-values honoured), English by default. */
 export function pickLanguage(header: string | undefined): Language {
   if (!header) return "en";
+  let lang = picked.get(header);
+  if (lang === undefined) {
+    lang = parseAcceptLanguage(header);
+    if (picked.size >= PICKED_MAX) picked.clear();
+    picked.set(header, lang);
+  }
+  return lang;
+}
+
+function parseAcceptLanguage(header: string): Language {
   let best: Language = "en";
   let bestQ = -1;
   for (const part of header.split(",")) {

@@ -1,0 +1,223 @@
+/**
+ * Where Cordon's check spends its CPU: runs Cordon under `node --cpu-prof` with the orders seeded, loads
+ * POST /v1/check with wrk (the same script as the HTTP benchmark), stops it, and summarises the V8 CPU
+ * profile: self time by function and by module (package, node internals, Cordon's own files), and the
+ * inclusive time of the busiest functions. `(idle)` samples are left out, so percentages are of busy CPU
+ * (startup and order seeding are included, but are a few percent of a loaded run).
+ *
+ * Run: `npx tsx bench/profile.ts [--seconds=10] [--top=25]`. Writes bench/results/profile.json.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { table, writeJson } from "./lib.js";
+import {
+  type BuildResult,
+  buildCordon,
+  hasWrk,
+  ROOT,
+  runWrk,
+  secret,
+  seedOrders,
+  startCordon,
+} from "./servers.js";
+
+const RESULTS = fileURLToPath(new URL("./results/profile.json", import.meta.url));
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface ProfileEntry {
+  name: string;
+  where: string;
+  ms: number;
+  percent: number;
+}
+
+export interface ProfileReport {
+  date: string;
+  seconds: number;
+  requests: number;
+  rps: number;
+  busyMs: number;
+  idleMs: number;
+  selfByFunction: ProfileEntry[];
+  selfByModule: ProfileEntry[];
+  inclusiveByFunction: ProfileEntry[];
+}
+
+const SPECIAL = new Set(["(root)", "(program)", "(idle)", "(garbage collector)"]);
+
+/** A readable place for a script URL: a package name, a node: module, or a Cordon source file. */
+export function moduleOf(url: string, functionName: string): string {
+  if (url === "") return SPECIAL.has(functionName) ? functionName : "(native)";
+  const nm = url.lastIndexOf("/node_modules/");
+  if (nm !== -1) {
+    const rest = url.slice(nm + "/node_modules/".length).split("/");
+    return (rest[0]?.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]) ?? url;
+  }
+  if (url.startsWith("node:")) return url.split("/").slice(0, 2).join("/");
+  const root = `file://${ROOT}`;
+  if (url.startsWith(root))
+    return url
+      .slice(root.length)
+      .replace(/^dist\//, "")
+      .replace(/\.js$/, ".ts");
+  return url;
+}
+
+export function summarise(profile: CpuProfile, top: number) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (n: ProfileNode) => {
+    const where = moduleOf(n.callFrame.url, n.callFrame.functionName);
+    const name = n.callFrame.functionName || "(anonymous)";
+    return {
+      key: `${name}\u0000${where}:${n.callFrame.lineNumber + 1}`,
+      name,
+      where,
+      line: n.callFrame.lineNumber + 1,
+    };
+  };
+  // Each sample's time is the delta to the next sample (the last one gets the mean interval).
+  const n = profile.samples.length;
+  const total = profile.endTime - profile.startTime;
+  const mean = n > 0 ? total / n : 0;
+  const self = new Map<string, number>();
+  const selfModule = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const ancestors = new Map<number, string[]>();
+  const ancestorKeys = (id: number): string[] => {
+    const known = ancestors.get(id);
+    if (known) return known;
+    const keys = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const node = byId.get(at);
+      if (node && !SPECIAL.has(node.callFrame.functionName)) keys.add(keyOf(node).key);
+    }
+    const list = [...keys];
+    ancestors.set(id, list);
+    return list;
+  };
+  const labels = new Map<string, { name: string; where: string }>();
+  let idle = 0;
+  let busy = 0;
+  for (let i = 0; i < n; i++) {
+    const id = profile.samples[i] as number;
+    const dt = (i + 1 < n ? (profile.timeDeltas[i + 1] as number) : mean) / 1000;
+    const node = byId.get(id);
+    if (!node) continue;
+    if (node.callFrame.functionName === "(idle)") {
+      idle += dt;
+      continue;
+    }
+    busy += dt;
+    const k = keyOf(node);
+    labels.set(k.key, { name: k.name, where: `${k.where}:${k.line}` });
+    self.set(k.key, (self.get(k.key) ?? 0) + dt);
+    selfModule.set(k.where, (selfModule.get(k.where) ?? 0) + dt);
+    for (const a of ancestorKeys(id)) {
+      inclusive.set(a, (inclusive.get(a) ?? 0) + dt);
+      if (!labels.has(a)) {
+        const [name = "", where = ""] = a.split("\u0000");
+        labels.set(a, { name, where });
+      }
+    }
+  }
+  const entries = (map: Map<string, number>, label: (k: string) => { name: string; where: string }) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, ms]) => ({ ...label(k), ms, percent: (ms / busy) * 100 }));
+  const fn = (k: string) => labels.get(k) ?? { name: k, where: "" };
+  return {
+    busyMs: busy,
+    idleMs: idle,
+    selfByFunction: entries(self, fn),
+    selfByModule: entries(selfModule, (k) => ({ name: k, where: "" })),
+    inclusiveByFunction: entries(inclusive, fn),
+  };
+}
+
+export async function runProfile(opts: {
+  seconds: number;
+  top: number;
+  build?: BuildResult;
+}): Promise<ProfileReport> {
+  if (!hasWrk()) throw new Error("profile: needs wrk");
+  const build = opts.build ?? (await buildCordon());
+  const dir = mkdtempSync(join(tmpdir(), "cordon-prof-"));
+  const cordon = await startCordon(build, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+  let requests = 0;
+  let rps = 0;
+  try {
+    await seedOrders(cordon);
+    console.log(`profile: cordon pid ${cordon.pid} under --cpu-prof, loading ${opts.seconds}s...`);
+    const result = await runWrk({
+      url: cordon.url,
+      script: "bench/wrk/check.lua",
+      env: { CORDON_TOKEN: secret("checker"), WRK_PATH: "/v1/check" },
+      seconds: opts.seconds,
+      connections: 32,
+      threads: 1,
+    });
+    requests = result.requests;
+    rps = result.rps;
+  } finally {
+    await cordon.stop(); // SIGTERM: Cordon exits through process.exit, which writes the profile
+    rmSync(cordon.dataDir, { recursive: true, force: true });
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) throw new Error(`profile: no .cpuprofile written in ${dir}`);
+  const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
+  rmSync(dir, { recursive: true, force: true });
+  const summary = summarise(profile, opts.top);
+  const report: ProfileReport = {
+    date: new Date().toISOString(),
+    seconds: opts.seconds,
+    requests,
+    rps,
+    ...summary,
+  };
+  printProfile(report);
+  writeJson(RESULTS, report);
+  console.log(`profile: wrote ${RESULTS}`);
+  return report;
+}
+
+function printProfile(r: ProfileReport): void {
+  const rows = (title: string, list: ProfileEntry[], withWhere: boolean) => [
+    withWhere ? [title, "where", "ms", "%"] : [title, "ms", "%"],
+    ...list.map((e) =>
+      withWhere
+        ? [e.name, e.where, e.ms.toFixed(0), e.percent.toFixed(1)]
+        : [e.name, e.ms.toFixed(0), e.percent.toFixed(1)],
+    ),
+  ];
+  console.log(
+    `\nprofile: ${r.requests} checks (${r.rps.toFixed(0)}/s), busy ${(r.busyMs / 1000).toFixed(2)} s, idle ${(r.idleMs / 1000).toFixed(2)} s, ${((r.busyMs * 1000) / Math.max(r.requests, 1)).toFixed(0)} µs busy CPU per check (main thread, profiler on)\n`,
+  );
+  console.log(`${table(rows("self time by module", r.selfByModule, false))}\n`);
+  console.log(`${table(rows("self time by function", r.selfByFunction, true))}\n`);
+  console.log(`${table(rows("inclusive time by function", r.inclusiveByFunction, true))}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const num = (name: string, fallback: number) => {
+    const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+    return arg ? Number(arg.split("=")[1]) : fallback;
+  };
+  await runProfile({ seconds: num("seconds", 10), top: num("top", 25) });
+}

@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: the micro benchmarks, then the HTTP benchmark, then (when the check misses the 1.25x
+ * target, unless --no-profile) a CPU profile of Cordon under the same load. Results in bench/results/.
+ *
+ * Options: --quick (short micro rounds, 3 s HTTP loads, one round: a smoke test, not a measurement),
+ * --no-profile, --keep (keep Cordon's data directory).
+ */
+import { runHttp } from "./http.js";
+import { runMicro } from "./micro.js";
+import { runProfile } from "./profile.js";
+
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+
+runMicro(quick ? { warmupMs: 100, rounds: 3, roundMs: 60 } : { warmupMs: 300, rounds: 9, roundMs: 120 });
+const http = await runHttp({
+  seconds: quick ? 3 : 10,
+  warmupSeconds: quick ? 1 : 3,
+  rounds: quick ? 1 : 2,
+  connections: 32,
+  threads: 1,
+  keep: argv.includes("--keep"),
+});
+if (!http.ratios.meetsTarget && !argv.includes("--no-profile")) {
+  console.log(
+    `\nrun: the check is at ${http.ratios.cordonOverHelloGet.toFixed(2)}x hello GET (target ${http.ratios.target}x): profiling it`,
+  );
+  await runProfile({ seconds: quick ? 3 : 10, top: 60, build: http.build });
+}
