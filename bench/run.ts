@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the micro benchmarks, then the HTTP benchmark, then (when the check misses the 1.25x
+ * `npm run bench`: the micro benchmarks, the decision log's cost, then the HTTP benchmark, then (when the check misses the 1.25x
  * target, unless --no-profile) a CPU profile of Cordon under the same load. Results in bench/results/.
  *
  * Options: --quick (short micro rounds, 3 s HTTP loads, one round: a smoke test, not a measurement),
@@ -13,6 +13,8 @@ const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
 
 runMicro(quick ? { warmupMs: 100, rounds: 3, roundMs: 60 } : { warmupMs: 300, rounds: 9, roundMs: 120 });
+// The decision log's cost, in process (reads --quick itself).
+await import("./logging.js");
 const http = await runHttp({
   seconds: quick ? 3 : 10,
   warmupSeconds: quick ? 1 : 3,

@@ -15,13 +15,10 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 export const DIST_ENTRY = join(ROOT, "dist/src/entry/node.js");
 
 /** Benchmark-only secrets: the servers listen on 127.0.0.1 and live for the run. */
-export const TOKENS = {
-  checker: "bench-checker:checker:bench-checker-secret-0000000001",
-  responder: "bench-responder:responder:bench-responder-secret-00000001",
-  approver: "bench-approver:approver:bench-approver-secret-000000001",
-  auditor: "bench-auditor:auditor:bench-auditor-secret-0000000001",
-} as const;
-export const secret = (who: keyof typeof TOKENS) => TOKENS[who].split(":")[2] as string;
+// Same tokens and API helper as the system tests: one definition of how a client talks to Cordon.
+export { api, secret, TOKENS } from "../test/support/server.js";
+
+import { api, TOKENS } from "../test/support/server.js";
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -172,24 +169,6 @@ export async function startCordon(build: BuildResult, extraNodeArgs: string[] = 
     readyStatus: 200,
   });
   return { ...server, dataDir };
-}
-
-export async function api(
-  server: { url: string },
-  method: string,
-  path: string,
-  who: keyof typeof TOKENS,
-  body?: unknown,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${secret(who)}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: await res.json() };
 }
 
 /**

@@ -1,0 +1,52 @@
+/** The `cordon` CLI on a real data directory: verify-audit passes a good chain and fails an edited one. */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { run } from "../src/cli/main.js";
+import { digestSecret } from "../src/http/auth.js";
+import { approvedOrder, type Harness, makeHarness } from "./support/harness.js";
+
+let h: Harness;
+let dir: string;
+beforeAll(async () => {
+  h = await makeHarness();
+  await approvedOrder(h);
+  await h.store.close();
+  dir = h.dir;
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  let out = "";
+  const code = await run(args, (s) => {
+    out += s;
+  });
+  return { code, out };
+}
+
+it("verifies a good audit chain", async () => {
+  expect(await cli("verify-audit", "--data-dir", dir)).toEqual({ code: 0, out: `audit chain OK: 2 entries in ${dir}\n` });
+});
+
+it("compiles the stored orders into the ruleset summary", async () => {
+  const { code, out } = await cli("ruleset", "--data-dir", dir);
+  expect(code).toBe(0);
+  expect(JSON.parse(out)).toMatchObject({ version: 2, meetings: 1, orders: [{ mode: "enforce", jurisdictions: ["IN-MH"] }] });
+});
+
+it("fails verification of an edited audit log, naming the entry", async () => {
+  const journal = join(dir, "orders.jsonl");
+  const original = await readFile(journal, "utf8");
+  await writeFile(journal, original.replace('"actor":"approver"', '"actor":"approver2"'));
+  const { code, out } = await cli("verify-audit", "--data-dir", dir);
+  expect(code).toBe(1);
+  expect(out).toMatch(/^audit chain BROKEN at seq 2/);
+  await writeFile(journal, original);
+});
+
+it("prints the digest Cordon keeps for a token, and usage for unknown commands", async () => {
+  expect(await cli("hash-token", "s3cret-s3cret-s3cret")).toEqual({ code: 0, out: `${digestSecret("s3cret-s3cret-s3cret")}\n` });
+  expect((await cli("frobnicate")).code).toBe(2);
+  expect((await cli()).code).toBe(2);
+});
