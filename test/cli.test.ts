@@ -1,6 +1,5 @@
 /** The `cordon` CLI on a real data directory: verify-audit passes a good chain and fails an edited one. */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
@@ -26,13 +25,20 @@ async function cli(...args: string[]): Promise<{ code: number; out: string }> {
 }
 
 it("verifies a good audit chain", async () => {
-  expect(await cli("verify-audit", "--data-dir", dir)).toEqual({ code: 0, out: `audit chain OK: 2 entries in ${dir}\n` });
+  expect(await cli("verify-audit", "--data-dir", dir)).toEqual({
+    code: 0,
+    out: `audit chain OK: 2 entries in ${dir}\n`,
+  });
 });
 
 it("compiles the stored orders into the ruleset summary", async () => {
   const { code, out } = await cli("ruleset", "--data-dir", dir);
   expect(code).toBe(0);
-  expect(JSON.parse(out)).toMatchObject({ version: 2, meetings: 1, orders: [{ mode: "enforce", jurisdictions: ["IN-MH"] }] });
+  expect(JSON.parse(out)).toMatchObject({
+    version: 2,
+    meetings: 1,
+    orders: [{ mode: "enforce", jurisdictions: ["IN-MH"] }],
+  });
 });
 
 it("fails verification of an edited audit log, naming the entry", async () => {
@@ -46,7 +52,10 @@ it("fails verification of an edited audit log, naming the entry", async () => {
 });
 
 it("prints the digest Cordon keeps for a token, and usage for unknown commands", async () => {
-  expect(await cli("hash-token", "s3cret-s3cret-s3cret")).toEqual({ code: 0, out: `${digestSecret("s3cret-s3cret-s3cret")}\n` });
+  expect(await cli("hash-token", "s3cret-s3cret-s3cret")).toEqual({
+    code: 0,
+    out: `${digestSecret("s3cret-s3cret-s3cret")}\n`,
+  });
   expect((await cli("frobnicate")).code).toBe(2);
   expect((await cli()).code).toBe(2);
 });
