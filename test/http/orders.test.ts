@@ -236,6 +236,20 @@ describe("operations", () => {
     });
   });
 
+  it("is not ready (503) while no geo database is loaded, and still live", async () => {
+    const loading = await makeHarness({
+      geo: { lookup: () => ({ location: null, source: "none", dbVersion: null }), info: () => null },
+    });
+    try {
+      const res = await loading.call("GET", "/readyz");
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ ready: false, geo: null, ruleset: { loaded: true } });
+      expect((await loading.call("GET", "/healthz")).status).toBe(200);
+    } finally {
+      await loading.close();
+    }
+  });
+
   it("publishes an OpenAPI 3.1 document listing every route", async () => {
     const res = await h.call("GET", "/openapi.json");
     expect(res.body.openapi).toBe("3.1.0");
