@@ -28,7 +28,11 @@ export interface CachedGeoStats {
 const HIT: Attributes = Object.freeze({ result: "hit" });
 const MISS: Attributes = Object.freeze({ result: "miss" });
 
-export class CachedGeo implements Geo {
+/**
+ * Generic over what it wraps, so an L1 over a synchronous source is itself synchronous to its callers'
+ * types (the check's hot path awaits nothing), and an L1 over a remote source hands out promises.
+ */
+export class CachedGeo<Inner extends Geo = Geo> implements Geo {
   readonly #inner: Geo;
   readonly #cache: LRUCache<string, GeoAnswer>;
   /**
@@ -39,7 +43,7 @@ export class CachedGeo implements Geo {
   #hits = 0;
   #misses = 0;
 
-  constructor(inner: Geo, options: CachedGeoOptions) {
+  constructor(inner: Inner, options: CachedGeoOptions) {
     if (!Number.isInteger(options.max) || options.max < 1) {
       throw new RangeError(`CachedGeo max must be a positive integer, got ${options.max}`);
     }
@@ -50,7 +54,11 @@ export class CachedGeo implements Geo {
     });
   }
 
-  lookup(ip: string): GeoAnswer {
+  lookup(ip: string): ReturnType<Inner["lookup"]> {
+    return this.#lookup(ip) as ReturnType<Inner["lookup"]>;
+  }
+
+  #lookup(ip: string): GeoAnswer | Promise<GeoAnswer> {
     const cached = this.#cache.get(ip);
     if (cached !== undefined) {
       this.#hits++;
@@ -60,6 +68,11 @@ export class CachedGeo implements Geo {
     this.#misses++;
     this.#counter.add(1, MISS);
     const answer = this.#inner.lookup(ip);
+    if (answer instanceof Promise) return answer.then((a) => this.#keep(ip, a));
+    return this.#keep(ip, answer);
+  }
+
+  #keep(ip: string, answer: GeoAnswer): GeoAnswer {
     // Only answers a database gave (found or not found) are kept. Answers without a dbVersion are
     // private addresses (cheaper to recompute than to cache) or failures, which must not be pinned.
     if (answer.dbVersion !== null) this.#cache.set(ip, answer);

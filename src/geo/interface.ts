@@ -25,10 +25,19 @@ export interface GeoInfo {
 }
 
 export interface Geo {
-  /** `ip` is already validated and normalised (see `parseIp`). Never throws: errors are unknown. */
-  lookup(ip: string): GeoAnswer;
+  /**
+   * `ip` is already validated and normalised (see `parseIp`). Never throws or rejects: errors are
+   * unknown (I2). Sources in memory (an mmdb, the L1 cache) answer synchronously, so the check's hot
+   * path awaits nothing; remote sources (Redis L2, the MaxMind web service) answer with a promise.
+   */
+  lookup(ip: string): GeoAnswer | Promise<GeoAnswer>;
   /** What is loaded, for /readyz; null before a database is loaded. */
   info(): GeoInfo | null;
+}
+
+/** A source that answers from memory: an mmdb, or an L1 over one. */
+export interface SyncGeo extends Geo {
+  lookup(ip: string): GeoAnswer;
 }
 
 export class GeoLookupError extends Error {

@@ -19,7 +19,7 @@
 import { LRUCache } from "lru-cache";
 import { Reader, type Response } from "maxmind";
 import type { GeoLocation } from "../engine/index.js";
-import { type Geo, type GeoAnswer, type GeoInfo, GeoLookupError } from "./interface.js";
+import { type GeoAnswer, type GeoInfo, GeoLookupError, type SyncGeo } from "./interface.js";
 import { isPublicIp } from "./ip.js";
 
 /** How records are shaped, from the metadata's `database_type`. */
@@ -48,7 +48,7 @@ interface RawRecord {
   subdivisions?: { iso_code?: unknown }[];
 }
 
-export class MaxmindGeo implements Geo {
+export class MaxmindGeo implements SyncGeo {
   readonly dbVersion: string;
   readonly #reader: Reader<Response>;
   readonly #kind: DatabaseKind;

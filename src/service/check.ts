@@ -3,7 +3,7 @@
  * `/v1/check` and `/v1/check/batch` (and, later, the Worker).
  */
 import { type Decision, type DecisionRecord, decide, type Ruleset } from "../engine/index.js";
-import type { Geo } from "../geo/interface.js";
+import type { Geo, GeoAnswer } from "../geo/interface.js";
 import { ipPrefix } from "../geo/ip.js";
 import { denialNotice, type Language } from "../http/notice.js";
 
@@ -20,14 +20,32 @@ export interface CheckDeps {
   newId: () => string;
 }
 
+export interface Evaluated {
+  decision: Decision;
+  record: DecisionRecord;
+}
+
+/** Synchronous when the geo answer is (an mmdb or an L1 hit); a promise only when geo goes remote. */
 export function evaluate(
   deps: CheckDeps,
   ruleset: Ruleset,
   input: CheckInput,
   now: number,
   lang: Language,
-): { decision: Decision; record: DecisionRecord } {
+): Evaluated | Promise<Evaluated> {
   const geo = deps.geo.lookup(input.ip);
+  if (geo instanceof Promise) return geo.then((answer) => conclude(deps, ruleset, input, now, lang, answer));
+  return conclude(deps, ruleset, input, now, lang, geo);
+}
+
+function conclude(
+  deps: CheckDeps,
+  ruleset: Ruleset,
+  input: CheckInput,
+  now: number,
+  lang: Language,
+  geo: GeoAnswer,
+): Evaluated {
   const verdict = decide(
     ruleset,
     { meetingId: input.meetingId, accountId: input.accountId, location: geo.location },

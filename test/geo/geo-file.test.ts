@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultDatabasePath, ReloadingGeo } from "../../src/adapter/node/geo-file.js";
 import { CachedGeo } from "../../src/geo/cached-geo.js";
-import type { Geo, GeoInfo } from "../../src/geo/interface.js";
+import type { GeoInfo, SyncGeo } from "../../src/geo/interface.js";
 import { ipLocationDbRecord, writeMmdb } from "../support/mmdb-writer.js";
 
 /** A database where 1.2.3.0/24 (and 2001:4860::/32) is in `country`; `padding` makes the file bigger. */
@@ -45,7 +45,7 @@ async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
  * Looks up continuously, one batch per event-loop turn (so file events and reloads interleave with
  * lookups the way they do under load), recording every answer.
  */
-function hammer(geo: Geo, ips: string[]) {
+function hammer(geo: SyncGeo, ips: string[]) {
   const seen = new Map<string, number>();
   const failures: unknown[] = [];
   let lookups = 0;
@@ -101,7 +101,7 @@ describe("ReloadingGeo", () => {
   it("swaps to a database atomically renamed over the file, with no lookup ever unknown", async () => {
     writeFileSync(path, database("NL", 2000));
     const reloads: GeoInfo[] = [];
-    let cached: CachedGeo | undefined;
+    let cached: CachedGeo<ReloadingGeo> | undefined;
     geo = await ReloadingGeo.open(path, {
       pollMs: 0,
       onReload: (info) => {

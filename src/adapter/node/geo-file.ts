@@ -11,7 +11,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
-import type { Geo, GeoAnswer, GeoInfo } from "../../geo/interface.js";
+import type { GeoAnswer, GeoInfo, SyncGeo } from "../../geo/interface.js";
 import { MaxmindGeo, type MaxmindGeoOptions } from "../../geo/maxmind-geo.js";
 import type { Logger } from "../../http/env.js";
 
@@ -38,7 +38,7 @@ export function defaultDatabasePath(): string {
   );
 }
 
-export class ReloadingGeo implements Geo {
+export class ReloadingGeo implements SyncGeo {
   readonly path: string;
   #current: MaxmindGeo;
   /** The file version `#current` was read from, or the last version that failed to open. */

@@ -41,7 +41,7 @@ export function registerCheckBatch(app: App, s: Services): void {
     const ruleset = s.rulesets.current();
     const now = s.clock();
     const lang = pickLanguage(c.req.header("accept-language"));
-    const evaluated = checks.map((check) => evaluate(s, ruleset, check, now, lang));
+    const evaluated = await Promise.all(checks.map((check) => evaluate(s, ruleset, check, now, lang)));
     await s.store.append(evaluated.map((e) => e.record));
     for (const e of evaluated) instruments.decisions.add(1, { code: e.decision.code });
     return c.json({ results: evaluated.map((e) => e.decision) }, 200);

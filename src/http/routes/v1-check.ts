@@ -53,7 +53,7 @@ export function registerCheck(app: App, s: Services): void {
     const span = tracer.startSpan("cordon.check");
     try {
       const input = c.req.valid("json");
-      const { decision, record } = evaluate(
+      const { decision, record } = await evaluate(
         s,
         s.rulesets.current(),
         input,
