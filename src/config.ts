@@ -57,6 +57,28 @@ const Env = z.object({
   CORDON_GEO_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   CORDON_DECISION_FSYNC: z.enum(["never", "batch"]).default("never"),
   CORDON_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  CORDON_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 letters, digits, _ or -")
+    .default("cordon"),
+  /** How often each instance compares its ruleset version with Redis's, in case a message was missed. */
+  CORDON_RULESET_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  MAXMIND_ACCOUNT_ID: z
+    .string()
+    .regex(/^\d{1,12}$/, "must be the numeric MaxMind account id")
+    .optional(),
+  MAXMIND_LICENSE_KEY: z.string().min(6, "must be a MaxMind licence key").optional(),
+  MAXMIND_HOST: z.string().min(1).default("geoip.maxmind.com"),
+  MAXMIND_ENDPOINT: z.enum(["city", "country"]).default("city"),
+  MAXMIND_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1500),
+  /** L2 geo cache in Redis: `auto` enables it for the web service only (bench/README.md: it slows a local mmdb). */
+  CORDON_GEO_L2: z.enum(["auto", "on", "off"]).default("auto"),
+  CORDON_GEO_L2_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(90 * 86_400)
+    .default(7 * 86_400),
 });
 export type Config = z.infer<typeof Env>;
 
@@ -76,15 +98,33 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   const config = result.data;
+  const problems: string[] = [];
   if (config.CORDON_WORKERS > 1 && !config.REDIS_URL) {
-    throw new ConfigError(
-      "invalid configuration:\n  CORDON_WORKERS: more than one process needs REDIS_URL (the embedded store has one writer)",
+    problems.push(
+      "CORDON_WORKERS: more than one process needs REDIS_URL (the embedded store has one writer)",
     );
   }
-  if (config.REDIS_URL) {
-    throw new ConfigError(
-      "invalid configuration:\n  REDIS_URL: the Redis backend is not part of this build yet; unset it",
+  if (config.REDIS_URL && !config.CORDON_TOKENS) {
+    // Generated tokens live in one data directory; instances sharing Redis must share their tokens.
+    problems.push("CORDON_TOKENS: must be set (the same on every instance) when REDIS_URL is set");
+  }
+  if (config.REDIS_URL && !config.CORDON_IP_HASH_KEY) {
+    // Instances sharing Redis must hash addresses alike, or distinct-participant counts break.
+    problems.push("CORDON_IP_HASH_KEY: must be set (the same on every instance) when REDIS_URL is set");
+  }
+  if (Boolean(config.MAXMIND_ACCOUNT_ID) !== Boolean(config.MAXMIND_LICENSE_KEY)) {
+    problems.push(
+      "MAXMIND_ACCOUNT_ID, MAXMIND_LICENSE_KEY: set both to use the MaxMind web service, or neither",
     );
+  }
+  if (config.MAXMIND_ACCOUNT_ID && config.CORDON_GEOIP_DB) {
+    problems.push("CORDON_GEOIP_DB: choose one geo source, a database file or the MaxMind web service");
+  }
+  if (config.CORDON_GEO_L2 === "on" && !config.REDIS_URL) {
+    problems.push("CORDON_GEO_L2: the L2 cache lives in Redis; set REDIS_URL");
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join("\n")}`);
   }
   return config;
 }

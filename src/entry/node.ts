@@ -1,22 +1,36 @@
 /**
- * The Node entry: parse the environment, build the embedded adapters (file store in CORDON_DATA_DIR,
- * the mmdb at CORDON_GEOIP_DB or the bundled GeoLite2 country database), hand them to `createApp`, and
- * serve. `npm start` runs this with no configuration at all.
+ * The Node entry: parse the environment, build the adapters (the embedded file store in
+ * CORDON_DATA_DIR, or Redis when REDIS_URL is set; the mmdb at CORDON_GEOIP_DB, the bundled GeoLite2
+ * country database, or the MaxMind web service), hand them to `createApp`, and serve. `npm start` runs
+ * this with no configuration at all; CORDON_WORKERS=N runs N such processes under node:cluster.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
+import type { Redis } from "ioredis";
+import { isPrimaryOfMany, supervise, workerSlot } from "../adapter/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../adapter/node/geo-file.js";
 import { createLogger } from "../adapter/node/logger.js";
+import { createRedis } from "../adapter/node/redis.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "../adapter/node/secrets.js";
 import { type Config, ConfigError, parseConfig } from "../config.js";
 import { CachedGeo } from "../geo/cached-geo.js";
+import type { Geo } from "../geo/interface.js";
+import { RedisGeoCache, type VersionedGeo } from "../geo/redis-geo-cache.js";
+import { WebServiceGeo } from "../geo/webservice-geo.js";
 import { createApp } from "../http/app.js";
 import { Authenticator } from "../http/auth.js";
-import type { Logger } from "../http/env.js";
+import type { Logger, Readiness } from "../http/env.js";
 import { RulesetManager } from "../service/ruleset-manager.js";
+import { RulesetSync } from "../service/ruleset-sync.js";
 import { FileStore } from "../store/file-store.js";
+import { type Store, StoreUnavailableError } from "../store/interface.js";
+import { RedisDecisionLog } from "../store/redis-decision-log.js";
+import { redisKeys } from "../store/redis-keys.js";
+import { LazyOrderStore, RedisOrderStore } from "../store/redis-order-store.js";
+import { RedisStore } from "../store/redis-store.js";
+import { SHIPPER_REDIS_OVERRIDES } from "../store/stream-shipper.js";
 
 export const VERSION = "0.1.0";
 
@@ -26,33 +40,31 @@ export interface Running {
 }
 
 export async function start(config: Config, logger: Logger): Promise<Running> {
-  const dataDir = resolve(config.CORDON_DATA_DIR);
+  const slot = workerSlot();
+  // Each worker of a cluster keeps its local files (outbox, last ruleset) apart; the slot is stable.
+  const dataDir = resolve(config.CORDON_DATA_DIR, ...(slot === undefined ? [] : [`worker-${slot}`]));
   await mkdir(dataDir, { recursive: true });
 
   const { tokens, generated } = await loadTokens(dataDir, config.CORDON_TOKENS);
   if (generated.length > 0) printGeneratedTokens(generated, dataDir);
-
-  const store = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
-  const clock = () => Date.now();
-  const rulesets = new RulesetManager(store, clock);
-  await rulesets.refresh();
-
-  const geoPath = config.CORDON_GEOIP_DB ? resolve(config.CORDON_GEOIP_DB) : defaultDatabasePath();
-  // Long-lived: the cache lives as long as the process; a reloaded database clears it.
-  let cached: CachedGeo | undefined;
-  const source = await ReloadingGeo.open(geoPath, { logger, onReload: () => cached?.clear() });
-  cached = new CachedGeo(source, { max: config.CORDON_GEO_CACHE_SIZE });
-
   const hashIp = ipHasher(await loadIpHashKey(dataDir, config.CORDON_IP_HASH_KEY));
+  const clock = () => Date.now();
+
+  const backend = config.REDIS_URL
+    ? await redisBackend(config.REDIS_URL, config, dataDir, clock, logger)
+    : await embeddedBackend(config, dataDir, clock, logger);
+  const geo = await buildGeo(config, hashIp, backend.redis, logger);
+
   const app = createApp({
-    store,
-    geo: cached,
-    rulesets,
+    store: backend.store,
+    geo: geo.geo,
+    rulesets: backend.rulesets,
     auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
     clock,
     hashIp,
     newId: randomUUID,
     logger,
+    readiness: backend.readiness,
     version: VERSION,
   });
 
@@ -64,18 +76,169 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   logger.info("cordon listening", {
     port,
     dataDir,
-    geo: source.info(),
-    rulesetVersion: rulesets.current().version,
+    backend: config.REDIS_URL ? "redis" : "embedded",
+    ...(slot === undefined ? {} : { worker: slot }),
+    geo: geo.geo.info(),
+    rulesetVersion: backend.rulesets.current().version,
   });
 
   return {
     port,
     async close() {
       await new Promise<void>((done) => server.close(() => done()));
-      source.close();
-      await store.close();
+      geo.close();
+      await backend.close();
     },
   };
+}
+
+interface Backend {
+  store: Store;
+  rulesets: RulesetManager;
+  readiness: () => Readiness[];
+  /** A commands client for others to share (the geo L2), in Redis mode. */
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+/** The embedded default: everything in CORDON_DATA_DIR, one process. */
+async function embeddedBackend(
+  config: Config,
+  dataDir: string,
+  clock: () => number,
+  logger: Logger,
+): Promise<Backend> {
+  const store = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const rulesets = new RulesetManager(store, clock);
+  await rulesets.refresh();
+  return { store, rulesets, readiness: () => [], close: () => store.close() };
+}
+
+/**
+ * Several instances on one Redis: orders and audit in Redis, decision records through a local outbox
+ * to the Redis stream, rulesets published to every instance and kept on local disk. Starts even while
+ * Redis is down, enforcing the last ruleset on disk (degraded), as long as one is there.
+ */
+async function redisBackend(
+  url: string,
+  config: Config,
+  dataDir: string,
+  clock: () => number,
+  logger: Logger,
+): Promise<Backend> {
+  const keys = redisKeys(config.CORDON_REDIS_PREFIX);
+  const commands = createRedis(url, { name: "commands" });
+  const subscriber = createRedis(url, { name: "subscriber" });
+  const shipperRedis = createRedis(url, { name: "shipper", overrides: SHIPPER_REDIS_OVERRIDES });
+  for (const client of [commands, subscriber, shipperRedis]) {
+    // ioredis reports every reconnection attempt as an error event; the components log what matters.
+    client.on("error", () => undefined);
+  }
+  // Opens on first use when Redis is down at start: checks are served from the disk ruleset meanwhile,
+  // and order routes answer 503 until Redis is back.
+  const orders = new LazyOrderStore(() =>
+    RedisOrderStore.open(url, { prefix: config.CORDON_REDIS_PREFIX, logger }),
+  );
+  const outboxDir = join(dataDir, "outbox");
+  const outbox = await FileStore.open(outboxDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const decisions = await RedisDecisionLog.start({
+    outbox,
+    redis: commands,
+    shipperRedis,
+    keys,
+    dataDir: outboxDir,
+    logger,
+  });
+  const store = new RedisStore(orders, decisions, outbox);
+  const rulesets = new RulesetManager(store, clock);
+  const sync = await RulesetSync.start({
+    manager: rulesets,
+    redis: commands,
+    subscriber,
+    keys,
+    localPath: join(dataDir, "ruleset.json"),
+    pollMs: config.CORDON_RULESET_POLL_MS,
+    logger,
+    clock,
+  });
+  // Compile what Redis holds (and publish it if Redis has no ruleset yet); during an outage the sync
+  // has already installed the last ruleset from disk, and it catches up when Redis returns.
+  await rulesets.refresh().catch((error: unknown) => {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    logger.warn("redis unavailable at start: enforcing the last known ruleset", {
+      version: rulesets.current().version,
+    });
+  });
+  const readiness = (): Readiness[] => {
+    const shipper = decisions.shipper?.status();
+    return [
+      sync.readiness(),
+      {
+        name: "decision-stream",
+        ready: true,
+        degraded: shipper?.degraded ?? false,
+        ...(shipper ? { detail: { ...shipper } } : {}),
+      },
+    ];
+  };
+  return {
+    store,
+    rulesets,
+    readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),
+    redis: commands,
+    async close() {
+      await sync.stop();
+      await store.close();
+      for (const client of [commands, subscriber, shipperRedis]) client.disconnect();
+    },
+  };
+}
+
+/**
+ * The geo chain: L1 (in process) over the MaxMind web service with the Redis L2 in front of it, or over
+ * a local database (the bundled one by default). The L2 is used for the web service only by default:
+ * in front of a local mmdb it made lookups 7x slower (bench/README.md, "GeoIP L2 in Redis").
+ */
+async function buildGeo(
+  config: Config,
+  hashIp: (ip: string) => string,
+  redis: Redis | undefined,
+  logger: Logger,
+): Promise<{ geo: Geo; close(): void }> {
+  const l2 = (source: VersionedGeo, wanted: boolean): Geo =>
+    redis && wanted
+      ? new RedisGeoCache(source, {
+          redis,
+          keys: redisKeys(config.CORDON_REDIS_PREFIX),
+          hashIp,
+          ttlSeconds: config.CORDON_GEO_L2_TTL_SECONDS,
+        })
+      : source;
+  if (config.MAXMIND_ACCOUNT_ID && config.MAXMIND_LICENSE_KEY) {
+    const source = new WebServiceGeo({
+      accountId: config.MAXMIND_ACCOUNT_ID,
+      licenseKey: config.MAXMIND_LICENSE_KEY,
+      endpoint: config.MAXMIND_ENDPOINT,
+      baseUrl: `https://${config.MAXMIND_HOST}`,
+      timeoutMs: config.MAXMIND_TIMEOUT_MS,
+      logger,
+    });
+    const geo = new CachedGeo(l2(source, config.CORDON_GEO_L2 !== "off"), {
+      max: Math.max(1, config.CORDON_GEO_CACHE_SIZE),
+      ttlMs: config.CORDON_GEO_L2_TTL_SECONDS * 1000,
+    });
+    return { geo, close: () => undefined };
+  }
+  const path = config.CORDON_GEOIP_DB ? resolve(config.CORDON_GEOIP_DB) : defaultDatabasePath();
+  // Long-lived: the cache lives as long as the process; a reloaded database clears it.
+  let cached: CachedGeo | undefined;
+  const source = await ReloadingGeo.open(path, { logger, onReload: () => cached?.clear() });
+  const inner = l2(source, config.CORDON_GEO_L2 === "on");
+  cached =
+    config.CORDON_GEO_CACHE_SIZE > 0
+      ? new CachedGeo(inner, { max: config.CORDON_GEO_CACHE_SIZE })
+      : undefined;
+  return { geo: cached ?? inner, close: () => source.close() };
 }
 
 function printGeneratedTokens(
@@ -109,6 +272,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.CORDON_LOG_LEVEL);
+  if (isPrimaryOfMany(config.CORDON_WORKERS)) {
+    supervise(config.CORDON_WORKERS, logger);
+    return;
+  }
   const running = await start(config, logger);
   let stopping = false;
   const stop = (signal: string) => {

@@ -16,6 +16,11 @@ import type { Geo, GeoAnswer, GeoInfo } from "./interface.js";
 export interface CachedGeoOptions {
   /** Most answers kept. An answer is ~100 bytes plus its key, and answers for one network share objects. */
   max: number;
+  /**
+   * Life of an answer, ms; none by default (an mmdb's answers change only on reload, which clears the
+   * cache). Over the web service, set it to the L2 TTL so L1 never outlives what Redis may keep.
+   */
+  ttlMs?: number;
 }
 
 export interface CachedGeoStats {
@@ -48,7 +53,10 @@ export class CachedGeo<Inner extends Geo = Geo> implements Geo {
       throw new RangeError(`CachedGeo max must be a positive integer, got ${options.max}`);
     }
     this.#inner = inner;
-    this.#cache = new LRUCache<string, GeoAnswer>({ max: options.max });
+    this.#cache = new LRUCache<string, GeoAnswer>({
+      max: options.max,
+      ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
+    });
     this.#counter = metrics.getMeter("cordon").createCounter("cordon.geo.cache", {
       description: "Geolocation L1 cache lookups, by result (hit or miss).",
     });

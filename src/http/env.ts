@@ -15,9 +15,15 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * One component's state for /readyz. `ready: false` takes the instance out of rotation (503);
+ * `degraded: true` keeps it serving (checks answer from the last ruleset and local geo) but says
+ * something needs attention, such as Redis being unreachable.
+ */
 export interface Readiness {
   name: string;
   ready: boolean;
+  degraded?: boolean;
   detail?: Record<string, unknown>;
 }
 

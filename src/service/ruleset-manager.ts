@@ -3,13 +3,34 @@
  * process (or Worker isolate). The swap is a single reference assignment, so a check sees the whole old
  * or the whole new ruleset, never a mix; a stale compile (an older store version finishing late) never
  * replaces a newer one.
+ *
+ * Runtime-free on purpose (the Worker uses it too): distribution (Redis, KV) plugs in through
+ * `onCompiled` and `install(ruleset, source)`, never through an import here.
  */
 import { compile, emptyRuleset, type Ruleset } from "../engine/index.js";
 import type { OrderStore } from "../store/interface.js";
 
+/** Where an installed ruleset came from: compiled here from the store, or received as a document. */
+export type RulesetSource = "compile" | "redis" | "disk" | "kv";
+
+export interface InstalledRuleset {
+  source: RulesetSource;
+  version: number;
+  /** ISO time of the install, by the manager's clock. */
+  at: string;
+}
+
 export class RulesetManager {
   private ruleset: Ruleset;
   private loaded = false;
+  private info: InstalledRuleset | undefined;
+
+  /**
+   * Called with every ruleset `refresh` compiles, and awaited before `refresh` returns. On Redis the
+   * ruleset sync publishes here, so an order change is answered only once the new ruleset is stored and
+   * announced to the other instances (what makes "approved on A, denied on B" measurable).
+   */
+  onCompiled: ((ruleset: Ruleset) => Promise<void> | void) | undefined;
 
   constructor(
     private readonly store: Pick<OrderStore, "listOrders" | "head">,
@@ -22,8 +43,14 @@ export class RulesetManager {
     return this.ruleset;
   }
 
+  /** True once any ruleset was installed (compiled, or received from Redis, disk or KV). */
   isLoaded(): boolean {
     return this.loaded;
+  }
+
+  /** The origin of the ruleset in force; undefined until one was installed. */
+  get installed(): InstalledRuleset | undefined {
+    return this.info;
   }
 
   /** Recompiles from the store. Reads head before the orders, so the version never claims more than it holds. */
@@ -31,15 +58,19 @@ export class RulesetManager {
     const head = await this.store.head();
     const orders = await this.store.listOrders();
     const next = compile(orders, { version: head.seq, compiledAt: new Date(this.clock()).toISOString() });
-    this.install(next);
+    this.install(next, "compile");
+    // The compiled ruleset, even when a newer one is already in force here: publishing is ordered by
+    // the receiver (a compare-and-set on the version), not by this instance.
+    await this.onCompiled?.(next);
     return this.ruleset;
   }
 
   /** Installs a ruleset unless a newer one is already in place. */
-  install(next: Ruleset): boolean {
+  install(next: Ruleset, source: RulesetSource = "compile"): boolean {
     this.loaded = true;
     if (next.version < this.ruleset.version) return false;
     this.ruleset = next;
+    this.info = { source, version: next.version, at: new Date(this.clock()).toISOString() };
     return true;
   }
 }

@@ -120,3 +120,27 @@ describe("CachedGeo", () => {
     expect(() => new CachedGeo(inner, { max: 1.5 })).toThrow(RangeError);
   });
 });
+
+describe("CachedGeo ttl", () => {
+  it("forgets an answer after its ttl, so the source is asked again", async () => {
+    let calls = 0;
+    const source = {
+      lookup: () => {
+        calls++;
+        return {
+          location: { country: "NL", subdivisions: [] },
+          source: "webservice" as const,
+          dbVersion: "ws:1",
+        };
+      },
+      info: () => null,
+    };
+    const cached = new CachedGeo(source, { max: 10, ttlMs: 50 });
+    cached.lookup("2.56.10.20");
+    cached.lookup("2.56.10.20");
+    expect(calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    cached.lookup("2.56.10.20");
+    expect(calls).toBe(2);
+  });
+});

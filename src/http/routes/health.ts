@@ -6,6 +6,9 @@ import { json, z } from "../openapi.js";
 const Ready = z
   .object({
     ready: z.boolean(),
+    degraded: z
+      .boolean()
+      .meta({ description: "Serving, but a dependency (Redis) is unavailable or behind." }),
     ruleset: z.object({ loaded: z.boolean(), version: z.number().int(), hash: z.string() }),
     geo: z
       .object({
@@ -53,6 +56,7 @@ export function registerHealth(app: App, s: Services): void {
     const ready = s.rulesets.isLoaded() && geo !== null && checks.every((r) => r.ready);
     const body = {
       ready,
+      degraded: checks.some((r) => r.degraded === true),
       ruleset: { loaded: s.rulesets.isLoaded(), version: ruleset.version, hash: ruleset.hash },
       geo,
       checks,

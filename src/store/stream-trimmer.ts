@@ -1,0 +1,159 @@
+/**
+ * `StreamTrimmer`: keeps the decision stream from growing without bound, trimming only entries that
+ * every consumer group has acknowledged. The shipper's XADDs carry no MAXLEN: a length cap cannot know
+ * what the reporting pipeline has read, and a record trimmed before it was counted is lost to the report
+ * (I5). Also `createReportGroup`, the one place the reporting group is created.
+ *
+ * Safe point, per group: the oldest pending (delivered, not acknowledged) id if any, else the id after
+ * the group's last-delivered-id. XTRIM MINID with the lowest safe point over all groups removes only ids
+ * below it. Without the `report` group nothing is trimmed: no reader has said what it has read. Other groups
+ * (an archiver, say) count too: trimming what one of them still needs would lose it for that one.
+ *
+ * The read and the trim are two round trips. Between them a group can only move forward (more delivered,
+ * more acknowledged), so a safe point read earlier stays safe; the exception is an operator moving a group
+ * back with XGROUP SETID while a trim runs, which would then miss what was trimmed.
+ */
+import { metrics } from "@opentelemetry/api";
+import type { Redis } from "ioredis";
+import { isUnavailable } from "../adapter/node/redis.js";
+import type { RedisKeys } from "./redis-keys.js";
+import { compareStreamIds, field, nextStreamId, type ShipperLogger } from "./stream-shipper.js";
+
+export interface StreamTrimmerOptions {
+  /** Any client; the trimmer sends a few commands per interval. */
+  redis: Redis;
+  keys: RedisKeys;
+  /** Default 60 s. */
+  intervalMs?: number;
+  logger?: ShipperLogger;
+}
+
+export interface TrimResult {
+  /** Entries removed. */
+  trimmed: number;
+  /** Entries below this id were trimmed; null when nothing was eligible (no report group). */
+  minId: string | null;
+}
+
+/** What XINFO GROUPS and XPENDING say about one group. */
+export interface GroupState {
+  name: string;
+  lastDeliveredId: string;
+  pending: number;
+  /** Oldest pending id, when `pending` > 0. */
+  minPendingId: string | null;
+}
+
+const meter = metrics.getMeter("cordon");
+const instruments = {
+  trimmed: meter.createCounter("cordon.decisions.trimmed", {
+    description: "Decision stream entries trimmed after every consumer group acknowledged them.",
+  }),
+  redisErrors: meter.createCounter("cordon.redis.errors", { description: "Failed Redis operations." }),
+};
+
+/**
+ * The id below which every group has acknowledged everything, or null when the report group is missing.
+ * Pure, so the rule is tested without Redis.
+ */
+export function safeTrimPoint(groups: readonly GroupState[], reportGroup: string): string | null {
+  if (!groups.some((g) => g.name === reportGroup)) return null;
+  let min: string | null = null;
+  for (const g of groups) {
+    const point = g.pending > 0 && g.minPendingId !== null ? g.minPendingId : nextStreamId(g.lastDeliveredId);
+    if (min === null || compareStreamIds(point, min) < 0) min = point;
+  }
+  return min;
+}
+
+/**
+ * Creates the reporting consumer group (and the stream, if missing), reading from the stream's start so
+ * that nothing shipped before the group existed escapes the report. True when created, false when it
+ * existed already.
+ */
+export async function createReportGroup(redis: Redis, keys: RedisKeys, startId = "0"): Promise<boolean> {
+  try {
+    await redis.xgroup("CREATE", keys.decisions, keys.reportGroup, startId, "MKSTREAM");
+    return true;
+  } catch (err) {
+    if (err instanceof Error && /BUSYGROUP/.test(err.message)) return false;
+    throw err;
+  }
+}
+
+export class StreamTrimmer {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly logger: ShipperLogger | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private running: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  private constructor(opts: StreamTrimmerOptions) {
+    this.redis = opts.redis;
+    this.keys = opts.keys;
+    this.logger = opts.logger;
+    const intervalMs = opts.intervalMs ?? 60_000;
+    if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${intervalMs}`);
+    this.timer = setInterval(() => {
+      this.running = this.trimOnce().catch((err: unknown) => {
+        instruments.redisErrors.add(1, { component: "stream-trimmer" });
+        // Unreachable Redis is the shipper's to report; anything else is worth a line.
+        if (!isUnavailable(err)) {
+          this.logger?.warn("decision stream: trimming failed", {
+            error: err instanceof Error ? err.message : String(err),
+          });
+        }
+      });
+    }, intervalMs);
+    // A trimmer alone must not keep the process alive.
+    this.timer.unref();
+  }
+
+  static start(opts: StreamTrimmerOptions): StreamTrimmer {
+    return new StreamTrimmer(opts);
+  }
+
+  /** Reads the groups and trims below their common safe point. */
+  async trimOnce(): Promise<TrimResult> {
+    if (this.stopped) return { trimmed: 0, minId: null };
+    const groups = await this.groups();
+    const minId = safeTrimPoint(groups, this.keys.reportGroup);
+    if (minId === null) return { trimmed: 0, minId };
+    const trimmed = Number(await this.redis.xtrim(this.keys.decisions, "MINID", minId));
+    if (trimmed > 0) instruments.trimmed.add(trimmed);
+    return { trimmed, minId };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async groups(): Promise<GroupState[]> {
+    let infos: unknown[];
+    try {
+      infos = (await this.redis.xinfo("GROUPS", this.keys.decisions)) as unknown[];
+    } catch (err) {
+      if (err instanceof Error && /no such key/i.test(err.message)) return [];
+      throw err;
+    }
+    const names = infos.map((info) => ({
+      name: field(info, "name") ?? "",
+      lastDeliveredId: field(info, "last-delivered-id") ?? "0-0",
+    }));
+    if (names.length === 0) return [];
+    // XPENDING after XINFO: an entry delivered in between is either pending (then the oldest pending id
+    // bounds the trim) or acknowledged, so the point computed is never above what is acknowledged.
+    const pipeline = this.redis.pipeline();
+    for (const { name } of names) pipeline.xpending(this.keys.decisions, name);
+    const results = (await pipeline.exec()) ?? [];
+    return names.map(({ name, lastDeliveredId }, i) => {
+      const [err, summary] = results[i] ?? [new Error("XPENDING returned nothing"), null];
+      if (err) throw err;
+      const [count, minId] = summary as [number, string | null];
+      return { name, lastDeliveredId, pending: Number(count), minPendingId: minId ?? null };
+    });
+  }
+}

@@ -1,0 +1,74 @@
+/** Configuration: parsed once with zod; a bad value names the variable and never echoes a secret. */
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../src/config.js";
+
+const KEY = "k".repeat(40);
+
+describe("parseConfig", () => {
+  it("gives the embedded defaults with nothing set", () => {
+    expect(parseConfig({})).toMatchObject({
+      PORT: 8787,
+      CORDON_DATA_DIR: "./data",
+      CORDON_WORKERS: 1,
+      CORDON_GEO_L2: "auto",
+      CORDON_DECISION_FSYNC: "never",
+    });
+  });
+
+  it("treats empty values as unset", () => {
+    expect(parseConfig({ PORT: "", REDIS_URL: "" }).PORT).toBe(8787);
+  });
+
+  it("parses tokens, keeping colons inside secrets", () => {
+    const config = parseConfig({
+      CORDON_TOKENS: "ana:responder:aaaaaaaaaaaaaaaa:b, bo:approver:cccccccccccccccc",
+    });
+    expect(config.CORDON_TOKENS).toEqual([
+      { principal: "ana", role: "responder", secret: "aaaaaaaaaaaaaaaa:b" },
+      { principal: "bo", role: "approver", secret: "cccccccccccccccc" },
+    ]);
+  });
+
+  it.each([
+    [{ PORT: "70000" }, "PORT"],
+    [{ REDIS_URL: "http://localhost:6379" }, "REDIS_URL"],
+    [{ REDIS_URL: "redis://127.0.0.1:6379" }, "CORDON_IP_HASH_KEY"],
+    [{ REDIS_URL: "redis://127.0.0.1:6379", CORDON_IP_HASH_KEY: KEY }, "CORDON_TOKENS"],
+    [{ CORDON_WORKERS: "2" }, "CORDON_WORKERS"],
+    [{ MAXMIND_ACCOUNT_ID: "12345" }, "MAXMIND_LICENSE_KEY"],
+    [{ MAXMIND_ACCOUNT_ID: "x1", MAXMIND_LICENSE_KEY: "secret-licence" }, "MAXMIND_ACCOUNT_ID"],
+    [
+      { MAXMIND_ACCOUNT_ID: "1", MAXMIND_LICENSE_KEY: "secret-licence", CORDON_GEOIP_DB: "/x.mmdb" },
+      "CORDON_GEOIP_DB",
+    ],
+    [{ CORDON_GEO_L2: "on" }, "CORDON_GEO_L2"],
+    [{ CORDON_TOKENS: "ana:responder:short" }, "CORDON_TOKENS"],
+    [{ CORDON_REDIS_PREFIX: "a b" }, "CORDON_REDIS_PREFIX"],
+  ])("refuses %o, naming %s", (env, name) => {
+    let error: unknown;
+    try {
+      parseConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(name);
+    expect((error as Error).message).not.toContain("secret-licence");
+  });
+
+  it("accepts a Redis deployment with the web service", () => {
+    const config = parseConfig({
+      REDIS_URL: "redis://127.0.0.1:6379/2",
+      CORDON_IP_HASH_KEY: KEY,
+      CORDON_TOKENS: "ana:admin:aaaaaaaaaaaaaaaa",
+      CORDON_WORKERS: "4",
+      MAXMIND_ACCOUNT_ID: "123456",
+      MAXMIND_LICENSE_KEY: "abcdefgh",
+    });
+    expect(config).toMatchObject({
+      CORDON_WORKERS: 4,
+      MAXMIND_ENDPOINT: "city",
+      MAXMIND_HOST: "geoip.maxmind.com",
+    });
+  });
+});

@@ -1,0 +1,451 @@
+/**
+ * The web-service geolocation chain as production wires it: L1 `CachedGeo` → L2 `RedisGeoCache` →
+ * `WebServiceGeo`, against a real redis-server (spawned per file) and a real local HTTP server speaking
+ * the MaxMind web service protocol, which counts the (billed) requests it receives. Also the L2 over a
+ * local mmdb, as the benchmark runs it.
+ */
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { metrics } from "@opentelemetry/api";
+import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createRedis } from "../../src/adapter/node/redis.js";
+import { ipHasher } from "../../src/adapter/node/secrets.js";
+import { CachedGeo } from "../../src/geo/cached-geo.js";
+import type { GeoAnswer } from "../../src/geo/interface.js";
+import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
+import { RedisGeoCache, type RedisGeoCacheOptions } from "../../src/geo/redis-geo-cache.js";
+import { WebServiceGeo } from "../../src/geo/webservice-geo.js";
+import { redisKeys } from "../../src/store/redis-keys.js";
+import { cityDatabase, PLACES } from "../support/fixtures.js";
+import { type RedisServer, startRedis } from "../support/redis.js";
+
+// ---------- a fake MaxMind web service that counts what it is asked ----------
+
+const ACCOUNT_ID = "424242";
+const LICENSE_KEY = "fake_licence_key_Zq81xWv0";
+
+class FakeMaxmind {
+  /** Address -> [country, ...subdivision iso_codes]; tests change it to tell old answers from new. */
+  readonly places = new Map<string, string[]>();
+  /** Address -> HTTP status to fail with. */
+  readonly failures = new Map<string, number>();
+  readonly asked: string[] = [];
+  baseUrl = "";
+  readonly #server: Server = createServer((req, res) => this.#handle(req, res));
+
+  reset(): void {
+    this.places.clear();
+    this.places.set(PLACES.kent.ip, ["GB", "ENG", "KEN"]);
+    this.places.set(PLACES.mumbai.ip, ["IN", "MH"]);
+    this.places.set(PLACES.moscowV6.ip, ["RU", "MOW"]);
+    this.failures.clear();
+    this.asked.length = 0;
+  }
+
+  count(ip: string): number {
+    return this.asked.filter((a) => a === ip).length;
+  }
+
+  async start(): Promise<void> {
+    this.#server.listen(0, "127.0.0.1");
+    await once(this.#server, "listening");
+    const address = this.#server.address();
+    if (address === null || typeof address === "string") throw new Error("no address");
+    this.baseUrl = `http://127.0.0.1:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((done) => this.#server.close(() => done()));
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const [status, body] = this.#answer(req);
+    res.writeHead(status, { "Content-Type": "application/json" });
+    res.end(JSON.stringify(body));
+  }
+
+  #answer(req: IncomingMessage): [number, unknown] {
+    const route = /^\/geoip\/v2\.1\/city\/([^/?]+)$/.exec(req.url ?? "");
+    if (route === null) return [404, { code: "PATH_NOT_FOUND", error: "no such path" }];
+    const expected = `Basic ${Buffer.from(`${ACCOUNT_ID}:${LICENSE_KEY}`).toString("base64")}`;
+    if (req.headers.authorization !== expected) {
+      return [
+        401,
+        {
+          code: "AUTHORIZATION_INVALID",
+          error: "Your account ID or license key could not be authenticated.",
+        },
+      ];
+    }
+    const ip = route[1] as string;
+    this.asked.push(ip);
+    const failure = this.failures.get(ip);
+    if (failure !== undefined) return [failure, { code: "SERVER_ERROR", error: "unavailable" }];
+    const place = this.places.get(ip);
+    if (place === undefined) {
+      return [404, { code: "IP_ADDRESS_NOT_FOUND", error: `The value ${ip} is not in the database.` }];
+    }
+    const [country, ...subdivisions] = place;
+    return [
+      200,
+      {
+        country: { iso_code: country, geoname_id: 1, names: { en: `Country ${country}` } },
+        registered_country: { iso_code: "DE", geoname_id: 2, names: { en: "Germany" } },
+        subdivisions: subdivisions.map((iso_code) => ({ iso_code, geoname_id: 3, names: { en: iso_code } })),
+        traits: { ip_address: ip, network: ip.includes(":") ? `${ip}/64` : `${ip}/24` },
+        maxmind: { queries_remaining: 999 },
+      },
+    ];
+  }
+}
+
+// ---------- metrics ----------
+
+class TestReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected async onShutdown() {}
+  protected async onForceFlush() {}
+}
+const reader = new TestReader();
+metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+
+async function l2Counts(): Promise<Record<string, number>> {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .find((m) => m.descriptor.name === "cordon.geo.l2");
+  return Object.fromEntries(
+    metric?.dataPoints.map((p) => [String(p.attributes.result), p.value as number]) ?? [],
+  );
+}
+
+// ---------- the chain ----------
+
+const fake = new FakeMaxmind();
+let server: RedisServer;
+/** Every client a test made, closed after it. */
+const clients: Redis[] = [];
+let admin: Redis;
+const keys = redisKeys("cordon");
+const hashIp = ipHasher(Buffer.from("0123456789abcdef0123456789abcdef"));
+
+/** A new connection, by default once it is ready: commands sent before then fail at once (no offline queue). */
+async function client(ready = true): Promise<Redis> {
+  // A long command timeout, so the stall test shows the L2's own read budget at work, not the client's.
+  const redis = createRedis(server.url, {
+    name: "geo-test",
+    commandTimeoutMs: 2000,
+    overrides: { connectTimeout: 500, retryStrategy: () => 50 },
+  });
+  // ioredis reports connection errors as events; the L2 sees them as failed commands.
+  redis.on("error", () => {});
+  clients.push(redis);
+  if (ready) await until(() => redis.status === "ready", "a Redis connection");
+  return redis;
+}
+
+/** One Cordon instance's geo chain: its own L1, its own Redis connection, its own web-service client. */
+async function instance(
+  options: { generation?: string; ttlSeconds?: number; timeoutMs?: number; ready?: boolean } = {},
+) {
+  const source = new WebServiceGeo({
+    accountId: ACCOUNT_ID,
+    licenseKey: LICENSE_KEY,
+    baseUrl: fake.baseUrl,
+    timeoutMs: 1000,
+    ...(options.generation ? { generation: options.generation } : {}),
+  });
+  const cacheOptions: RedisGeoCacheOptions = { redis: await client(options.ready), keys, hashIp };
+  if (options.ttlSeconds !== undefined) cacheOptions.ttlSeconds = options.ttlSeconds;
+  if (options.timeoutMs !== undefined) cacheOptions.timeoutMs = options.timeoutMs;
+  const l2 = new RedisGeoCache(source, cacheOptions);
+  const l1 = new CachedGeo(l2, { max: 1000 });
+  return { source, l2, l1 };
+}
+
+async function until(condition: () => Promise<boolean> | boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  // A condition that throws (a connection not back yet) is a condition not met yet.
+  while (
+    !(await Promise.resolve()
+      .then(condition)
+      .catch(() => false))
+  ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The L2 writes after answering; wait until Redis holds `n` geo entries. */
+async function stored(n: number): Promise<void> {
+  await until(async () => (await admin.keys("cordon:geo:*")).length >= n, `${n} geo entries in Redis`);
+}
+
+beforeAll(async () => {
+  server = await startRedis();
+  await fake.start();
+  admin = await client();
+  clients.length = 0;
+});
+afterAll(async () => {
+  admin.disconnect();
+  await fake.close();
+  await server.close();
+});
+beforeEach(async () => {
+  fake.reset();
+  if (!server.running()) await server.start();
+  await until(() => admin.status === "ready", "the admin client");
+  await admin.flushall();
+});
+afterEach(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+
+const KENT = { country: "GB", subdivisions: ["GB-ENG", "GB-KEN"] };
+
+describe("a cached answer is never fetched twice within its TTL", () => {
+  it("answers repeats from L1, and a second instance from Redis, with one billed request", async () => {
+    const a = await instance();
+    expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
+    expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
+    expect(fake.count(PLACES.kent.ip)).toBe(1);
+    await stored(1);
+
+    const b = await instance();
+    const answer = await b.l1.lookup(PLACES.kent.ip);
+    expect(answer).toEqual({ location: KENT, source: "webservice", dbVersion: a.source.dbVersion });
+    expect(fake.count(PLACES.kent.ip)).toBe(1);
+    expect(b.l2.stats()).toMatchObject({ hits: 1, misses: 0, errors: 0 });
+    expect(b.source.stats().requests).toBe(0);
+  });
+
+  it("caches not-found answers too, so an unknown address is not paid for again", async () => {
+    const a = await instance();
+    expect(await a.l1.lookup(PLACES.nowhere.ip)).toEqual({
+      location: null,
+      source: "webservice",
+      dbVersion: a.source.dbVersion,
+    });
+    await stored(1);
+    const b = await instance();
+    expect((await b.l1.lookup(PLACES.nowhere.ip)).location).toBeNull();
+    expect(fake.count(PLACES.nowhere.ip)).toBe(1);
+    expect(b.l2.stats().hits).toBe(1);
+  });
+
+  it("sends one request for concurrent misses of one address", async () => {
+    const { l1, l2 } = await instance();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => l1.lookup(PLACES.mumbai.ip)));
+    expect(answers.every((x) => x.location?.country === "IN")).toBe(true);
+    expect(fake.count(PLACES.mumbai.ip)).toBe(1);
+    // The L1 over a promise source does not coalesce; the L2 does, with one GET for all ten.
+    expect(l2.stats()).toMatchObject({ hits: 0, misses: 1 });
+  });
+
+  it("keeps entries for 7 days by default", async () => {
+    const { l1 } = await instance();
+    await l1.lookup(PLACES.kent.ip);
+    await stored(1);
+    const [key] = await admin.keys("cordon:geo:*");
+    const ttl = await admin.ttl(key as string);
+    expect(ttl).toBeGreaterThan(7 * 24 * 3600 - 10);
+    expect(ttl).toBeLessThanOrEqual(7 * 24 * 3600);
+  });
+
+  it("fetches again once the TTL has passed", async () => {
+    await (await instance({ ttlSeconds: 1 })).l1.lookup(PLACES.kent.ip);
+    await stored(1);
+    await (await instance({ ttlSeconds: 1 })).l1.lookup(PLACES.kent.ip);
+    expect(fake.count(PLACES.kent.ip)).toBe(1);
+    await new Promise((r) => setTimeout(r, 1300));
+    const later = await instance({ ttlSeconds: 1 });
+    expect((await later.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
+    expect(fake.count(PLACES.kent.ip)).toBe(2);
+    expect(later.l2.stats().misses).toBe(1);
+  });
+});
+
+describe("RedisGeoCache keys carry the source's version", () => {
+  it("never serves an old generation's answer", async () => {
+    await (await instance({ generation: "1" })).l1.lookup(PLACES.kent.ip);
+    await stored(1);
+    // MaxMind corrected its data; the operator bumps the generation.
+    fake.places.set(PLACES.kent.ip, ["FR", "IDF"]);
+    const fresh = await instance({ generation: "2" });
+    const answer = await fresh.l1.lookup(PLACES.kent.ip);
+    expect(answer.location).toEqual({ country: "FR", subdivisions: ["FR-IDF"] });
+    expect(answer.dbVersion).toMatch(/:city:2$/);
+    expect(fake.count(PLACES.kent.ip)).toBe(2);
+    await stored(2);
+    // And the new generation's entry is what the next instance of generation 2 reads.
+    expect((await (await instance({ generation: "2" })).l1.lookup(PLACES.kent.ip)).location?.country).toBe(
+      "FR",
+    );
+    expect(fake.count(PLACES.kent.ip)).toBe(2);
+  });
+
+  it("does not file an answer under a version the source no longer has", async () => {
+    // A source reloaded between the key and the answer (ReloadingGeo swapping its database).
+    let version = "db@1";
+    const source = {
+      get dbVersion() {
+        return version;
+      },
+      lookup(): GeoAnswer {
+        version = "db@2";
+        return { location: { country: "GB", subdivisions: [] }, source: "mmdb", dbVersion: "db@2" };
+      },
+      info: () => null,
+    };
+    const l2 = new RedisGeoCache(source, { redis: await client(), keys, hashIp });
+    expect((await l2.lookup(PLACES.kent.ip)).dbVersion).toBe("db@2");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await admin.keys("cordon:geo:*")).toEqual([]);
+  });
+});
+
+describe("RedisGeoCache fails to the source", () => {
+  it("answers from the source, without throwing, while Redis is dead, and caches again once it is back", async () => {
+    const a = await instance();
+    await a.l1.lookup(PLACES.kent.ip);
+    await stored(1);
+    await server.kill();
+
+    const b = await instance({ ready: false });
+    expect((await b.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
+    expect((await b.l1.lookup(PLACES.moscowV6.ip)).location?.country).toBe("RU");
+    // No writes are attempted behind a failed read: they would only fail too.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.l2.stats()).toEqual({ hits: 0, misses: 0, errors: 2, writeErrors: 0 });
+    expect(fake.count(PLACES.kent.ip)).toBe(2);
+
+    await server.start();
+    // b's connection comes back by itself (reconnect with backoff), and its lookups are cached again.
+    await until(() => clients.every((x) => x.status === "ready"), "clients to reconnect");
+    await b.l1.lookup(PLACES.mumbai.ip);
+    const mumbai = keys.geo(b.source.dbVersion, hashIp(PLACES.mumbai.ip));
+    await until(async () => (await admin.exists(mumbai)) === 1, "the entry written after the restart");
+    expect((await (await instance()).l1.lookup(PLACES.mumbai.ip)).location?.country).toBe("IN");
+    expect(fake.count(PLACES.mumbai.ip)).toBe(1);
+  });
+
+  it("answers from the source within its read budget while Redis stalls", async () => {
+    const { l1, l2 } = await instance({ timeoutMs: 100 });
+    server.pause();
+    try {
+      const started = performance.now();
+      expect((await l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(l2.stats().errors).toBe(1);
+    } finally {
+      server.resume();
+    }
+  });
+
+  it("does not cache failures: the next lookup asks again", async () => {
+    fake.failures.set(PLACES.kent.ip, 503);
+    const a = await instance();
+    expect(await a.l1.lookup(PLACES.kent.ip)).toEqual({
+      location: null,
+      source: "webservice",
+      dbVersion: null,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await admin.keys("cordon:geo:*")).toEqual([]);
+    fake.failures.clear();
+    expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
+    expect(fake.count(PLACES.kent.ip)).toBe(2);
+  });
+
+  it("reads a value it cannot trust as a miss, and overwrites it", async () => {
+    const a = await instance();
+    const key = keys.geo(a.source.dbVersion, hashIp(PLACES.kent.ip));
+    for (const bad of [
+      "garbage",
+      '{"g":"webservice","c":"GB","s":["FR-IDF"]}',
+      '{"g":"elsewhere","c":"GB"}',
+    ]) {
+      await admin.set(key, bad);
+      const fresh = await instance();
+      expect((await fresh.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
+      expect(fresh.l2.stats().misses).toBe(1);
+      await until(async () => (await admin.get(key)) !== bad, "the entry to be rewritten");
+    }
+    expect(JSON.parse((await admin.get(key)) as string)).toEqual({
+      g: "webservice",
+      c: "GB",
+      s: ["GB-ENG", "GB-KEN"],
+    });
+  });
+
+  it("passes private addresses to the source without touching Redis", async () => {
+    const { l1, l2 } = await instance();
+    expect(l1.lookup(PLACES.privateLan.ip)).toEqual({ location: null, source: "none", dbVersion: null });
+    expect(l2.stats()).toEqual({ hits: 0, misses: 0, errors: 0, writeErrors: 0 });
+    expect(fake.asked).toEqual([]);
+  });
+});
+
+describe("RedisGeoCache keeps raw addresses out of Redis (I6)", () => {
+  it("stores neither the address nor anything from the answer but the location", async () => {
+    const { l1 } = await instance();
+    const ips = [PLACES.kent.ip, PLACES.mumbai.ip, PLACES.moscowV6.ip, PLACES.nowhere.ip];
+    for (const ip of ips) await l1.lookup(ip);
+    await stored(ips.length);
+    const found = await admin.keys("*");
+    expect(found).toHaveLength(ips.length);
+    const values = await admin.mget(...found);
+    const everything = [...found, ...values].join("\n");
+    for (const ip of ips) expect(everything).not.toContain(ip);
+    // Nor the network the service reported (traits.network), nor the registered country.
+    expect(everything).not.toMatch(/\/24|\/64|DE/);
+    for (const key of found)
+      expect(key).toMatch(/^cordon:geo:maxmind-ws:127\.0\.0\.1:\d+:city:1:[0-9a-f]{64}$/);
+    const entries = values.map((v) => JSON.parse(v as string));
+    expect(entries).toHaveLength(4);
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        { g: "webservice", c: "GB", s: ["GB-ENG", "GB-KEN"] },
+        { g: "webservice", c: "IN", s: ["IN-MH"] },
+        { g: "webservice", c: "RU", s: ["RU-MOW"] },
+        { g: "webservice", c: null },
+      ]),
+    );
+  });
+});
+
+describe("RedisGeoCache over a local mmdb", () => {
+  it("answers as the mmdb does, from Redis on a second instance", async () => {
+    const mmdb = MaxmindGeo.fromBuffer(cityDatabase(), "fixture");
+    const direct = mmdb.lookup(PLACES.california.ip);
+    await new RedisGeoCache(mmdb, { redis: await client(), keys, hashIp }).lookup(PLACES.california.ip);
+    await stored(1);
+    const second = new RedisGeoCache(mmdb, { redis: await client(), keys, hashIp });
+    expect(await second.lookup(PLACES.california.ip)).toEqual(direct);
+    expect(second.stats().hits).toBe(1);
+  });
+});
+
+describe("RedisGeoCache metrics", () => {
+  it("counts hits, misses and errors in cordon.geo.l2", async () => {
+    const before = await l2Counts();
+    await (await instance()).l1.lookup(PLACES.kent.ip);
+    await stored(1);
+    await (await instance()).l1.lookup(PLACES.kent.ip);
+    await server.kill();
+    await (await instance({ ready: false })).l1.lookup(PLACES.kent.ip);
+    const after = await l2Counts();
+    const delta = (result: string) => (after[result] ?? 0) - (before[result] ?? 0);
+    expect({ hit: delta("hit"), miss: delta("miss"), error: delta("error") }).toEqual({
+      hit: 1,
+      miss: 1,
+      error: 1,
+    });
+  });
+});

@@ -1,0 +1,608 @@
+/**
+ * `WebServiceGeo` against a real local HTTP server that speaks the MaxMind GeoIP2 web service protocol:
+ * `GET /geoip/v2.1/{city|country}/{ip}` with Basic auth (account id : licence key, checked by the fake),
+ * JSON bodies shaped like the real service's, and its errors with their real statuses and codes. The
+ * same fake also serves MaxMind's own `WebServiceClient` (its https URL rewritten to http), so the two
+ * are checked to send the same request and read the same answers and error codes.
+ */
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { WebServiceClient } from "@maxmind/geoip2-node";
+import { metrics } from "@opentelemetry/api";
+import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { GeoAnswer } from "../../src/geo/interface.js";
+import { WebServiceGeo, type WebServiceGeoOptions } from "../../src/geo/webservice-geo.js";
+import { PLACES } from "../support/fixtures.js";
+import { freePort } from "../support/redis.js";
+
+// ---------- the fake MaxMind web service ----------
+
+const ACCOUNT_ID = "424242";
+const LICENSE_KEY = "fake_licence_key_Zq81xWv0";
+
+interface Place {
+  country: string;
+  /** The part after the dash, as the service sends `iso_code`. */
+  subdivisions: string[];
+}
+
+/** What the fake knows: the fixture's places (so the whole suite agrees on where an address is). */
+const KNOWN: Record<string, Place> = {
+  [PLACES.mumbai.ip]: { country: "IN", subdivisions: ["MH"] },
+  [PLACES.kent.ip]: { country: "GB", subdivisions: ["ENG", "KEN"] },
+  [PLACES.moscowV6.ip]: { country: "RU", subdivisions: ["MOW"] },
+  [PLACES.california.ip]: { country: "US", subdivisions: ["CA"] },
+};
+
+/** A special reply for one address; everything else is answered as the real service would. */
+type Reply =
+  | { status: number; body: unknown; delayMs?: number; headers?: Record<string, string> }
+  | { raw: string; status?: number; contentType?: string }
+  | { stallBody: true }
+  | { destroy: true };
+
+interface SeenRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage["headers"];
+}
+
+class FakeMaxmind {
+  readonly requests: SeenRequest[] = [];
+  readonly replies = new Map<string, Reply>();
+  /** Delay every answer (coalescing tests). */
+  delayMs = 0;
+  #server: Server;
+  baseUrl = "";
+
+  constructor() {
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  async start(): Promise<void> {
+    this.#server.listen(0, "127.0.0.1");
+    await once(this.#server, "listening");
+    const address = this.#server.address();
+    if (address === null || typeof address === "string") throw new Error("no address");
+    this.baseUrl = `http://127.0.0.1:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    // Stalled and delayed replies hold sockets open; the server must not wait for them.
+    this.#server.closeAllConnections();
+    await new Promise<void>((done) => this.#server.close(() => done()));
+  }
+
+  requestsFor(ip: string): number {
+    return this.requests.filter((r) => r.path.endsWith(`/${ip}`)).length;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url ?? "";
+    this.requests.push({ method: req.method ?? "", path, headers: req.headers });
+    const route = /^\/geoip\/v2\.1\/(city|country|insights)\/([^/?]+)$/.exec(path);
+    if (req.method !== "GET" || route === null) {
+      return send(res, 404, { code: "PATH_NOT_FOUND", error: `The path ${path} is not valid` });
+    }
+    const [, endpoint, ip] = route as unknown as [string, string, string];
+    // The real service checks credentials before anything else.
+    const auth = req.headers.authorization;
+    if (auth === undefined) {
+      return send(res, 401, { code: "ACCOUNT_ID_REQUIRED", error: "You have not supplied an account ID." });
+    }
+    if (auth !== `Basic ${Buffer.from(`${ACCOUNT_ID}:${LICENSE_KEY}`).toString("base64")}`) {
+      return send(res, 401, {
+        code: "AUTHORIZATION_INVALID",
+        error: "Your account ID or license key could not be authenticated.",
+      });
+    }
+    if (this.delayMs > 0) await sleep(this.delayMs);
+    const special = this.replies.get(ip);
+    if (special !== undefined) return reply(res, special);
+    const place = KNOWN[ip];
+    if (place === undefined) {
+      return send(res, 404, {
+        code: "IP_ADDRESS_NOT_FOUND",
+        error: `The value ${ip} is not in the database.`,
+      });
+    }
+    send(
+      res,
+      200,
+      answerBody(ip, place, endpoint === "city"),
+      `application/vnd.maxmind.com-${endpoint}+json; charset=UTF-8; version=2.1`,
+    );
+  }
+}
+
+/** A body like the real service's: names in several languages, registered country, traits, maxmind. */
+function answerBody(ip: string, place: Place, city: boolean): Record<string, unknown> {
+  const names = (en: string) => ({ de: en, en, fr: en, ja: en, ru: en });
+  const country = { geoname_id: 2635167, iso_code: place.country, names: names(`Country ${place.country}`) };
+  return {
+    continent: { code: "EU", geoname_id: 6255148, names: names("Europe") },
+    country,
+    registered_country: { ...country, iso_code: "DE", names: names("Germany") },
+    ...(city
+      ? {
+          city: { geoname_id: 2643743, names: names("Somewhere") },
+          location: { accuracy_radius: 100, latitude: 51.5, longitude: -0.1, time_zone: "Europe/London" },
+          subdivisions: place.subdivisions.map((iso_code, i) => ({
+            geoname_id: 6269131 + i,
+            iso_code,
+            names: names(iso_code),
+          })),
+        }
+      : {}),
+    traits: { ip_address: ip, network: ip.includes(":") ? `${ip}/64` : `${ip}/24` },
+    maxmind: { queries_remaining: 54321 },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, contentType?: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "Content-Type":
+      contentType ??
+      (status < 400
+        ? "application/json"
+        : "application/vnd.maxmind.com-error+json; charset=UTF-8; version=2.0"),
+    "Content-Length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+async function reply(res: ServerResponse, r: Reply): Promise<void> {
+  if ("destroy" in r) {
+    res.socket?.destroy();
+    return;
+  }
+  if ("stallBody" in r) {
+    // Headers promise a body that never comes.
+    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": "1000" });
+    res.write('{"country":');
+    return;
+  }
+  if ("raw" in r) {
+    res.writeHead(r.status ?? 200, { "Content-Type": r.contentType ?? "application/json" });
+    res.end(r.raw);
+    return;
+  }
+  if (r.delayMs) await sleep(r.delayMs);
+  if (res.destroyed) return;
+  for (const [name, value] of Object.entries(r.headers ?? {})) res.setHeader(name, value);
+  send(res, r.status, r.body);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---------- metrics ----------
+
+class TestReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected async onShutdown() {}
+  protected async onForceFlush() {}
+}
+const reader = new TestReader();
+// Before any WebServiceGeo exists: instruments bind to the provider registered when they are created.
+metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+
+async function errorCounts(): Promise<Record<string, number>> {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .find((m) => m.descriptor.name === "cordon.geo.webservice.errors");
+  return Object.fromEntries(
+    metric?.dataPoints.map((p) => [String(p.attributes.code), p.value as number]) ?? [],
+  );
+}
+
+// ---------- tests ----------
+
+const fake = new FakeMaxmind();
+beforeAll(() => fake.start());
+afterAll(() => fake.close());
+afterEach(() => {
+  fake.requests.length = 0;
+  fake.replies.clear();
+  fake.delayMs = 0;
+  vi.unstubAllGlobals();
+});
+
+interface LogLine {
+  level: "warn" | "error";
+  message: string;
+  fields: Record<string, unknown> | undefined;
+}
+
+function makeGeo(options: Partial<WebServiceGeoOptions> = {}) {
+  const logs: LogLine[] = [];
+  const logger = {
+    warn: (message: string, fields?: Record<string, unknown>) =>
+      logs.push({ level: "warn", message, fields }),
+    error: (message: string, fields?: Record<string, unknown>) =>
+      logs.push({ level: "error", message, fields }),
+  };
+  const geo = new WebServiceGeo({
+    accountId: ACCOUNT_ID,
+    licenseKey: LICENSE_KEY,
+    baseUrl: fake.baseUrl,
+    timeoutMs: 300,
+    logger,
+    ...options,
+  });
+  return { geo, logs };
+}
+
+const UNKNOWN: GeoAnswer = { location: null, source: "webservice", dbVersion: null };
+
+describe("WebServiceGeo answers", () => {
+  it("locates an address in its country and full ISO 3166-2 subdivisions through the city endpoint", async () => {
+    const { geo } = makeGeo();
+    const answer = await geo.lookup(PLACES.kent.ip);
+    expect(answer).toEqual({
+      location: { country: "GB", subdivisions: ["GB-ENG", "GB-KEN"] },
+      source: "webservice",
+      dbVersion: `maxmind-ws:${new URL(fake.baseUrl).host}:city:1`,
+    });
+    expect(await geo.lookup(PLACES.moscowV6.ip)).toMatchObject({
+      location: { country: "RU", subdivisions: ["RU-MOW"] },
+    });
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      `/geoip/v2.1/city/${PLACES.kent.ip}`,
+      `/geoip/v2.1/city/${PLACES.moscowV6.ip}`,
+    ]);
+    expect(geo.info()).toMatchObject({ databaseType: "GeoIP2-City web service", subdivisions: true });
+  });
+
+  it("locates countries only through the country endpoint", async () => {
+    const { geo } = makeGeo({ endpoint: "country", generation: "7" });
+    const answer = await geo.lookup(PLACES.mumbai.ip);
+    expect(answer.location).toEqual({ country: "IN", subdivisions: [] });
+    expect(answer.dbVersion).toBe(`maxmind-ws:${new URL(fake.baseUrl).host}:country:7`);
+    expect(fake.requests.map((r) => r.path)).toEqual([`/geoip/v2.1/country/${PLACES.mumbai.ip}`]);
+    expect(geo.info()).toMatchObject({ databaseType: "GeoIP2-Country web service", subdivisions: false });
+  });
+
+  it("sends the account id and licence key as Basic auth, asking for JSON", async () => {
+    const { geo } = makeGeo();
+    await geo.lookup(PLACES.mumbai.ip);
+    const [request] = fake.requests;
+    expect(request?.method).toBe("GET");
+    expect(request?.headers.authorization).toBe(
+      `Basic ${Buffer.from(`${ACCOUNT_ID}:${LICENSE_KEY}`).toString("base64")}`,
+    );
+    expect(request?.headers.accept).toBe("application/json");
+  });
+
+  it("never asks about private or reserved addresses", async () => {
+    const { geo } = makeGeo();
+    for (const ip of [
+      PLACES.privateLan.ip,
+      "10.1.2.3",
+      "127.0.0.1",
+      "100.64.0.1",
+      "::1",
+      "fd00::1",
+      "2001:db8::1",
+    ]) {
+      // Answered at once, without a promise: nothing to wait for.
+      expect(geo.lookup(ip)).toEqual({ location: null, source: "none", dbVersion: null });
+    }
+    expect(fake.requests).toEqual([]);
+  });
+
+  it("reads an address the service does not know as an unknown location it can cache", async () => {
+    const { geo } = makeGeo();
+    const answer = await geo.lookup(PLACES.nowhere.ip);
+    // Not a failure: it carries the dbVersion, so the caches keep it and the query is not paid again.
+    expect(answer).toEqual({ location: null, source: "webservice", dbVersion: geo.dbVersion });
+    expect(geo.stats().errors).toEqual({ IP_ADDRESS_NOT_FOUND: 1 });
+  });
+
+  it("takes the location's country, never the registered country, and no country as unknown", async () => {
+    const { geo } = makeGeo();
+    fake.replies.set("1.0.0.1", {
+      status: 200,
+      body: {
+        registered_country: { iso_code: "AU" },
+        traits: { ip_address: "1.0.0.1", network: "1.0.0.0/24" },
+      },
+    });
+    expect(await geo.lookup("1.0.0.1")).toEqual({
+      location: null,
+      source: "webservice",
+      dbVersion: geo.dbVersion,
+    });
+  });
+
+  it("stops the subdivisions at the first level without a usable code", async () => {
+    const { geo } = makeGeo();
+    fake.replies.set("1.0.0.2", {
+      status: 200,
+      body: {
+        country: { iso_code: "GB" },
+        subdivisions: [{ iso_code: "ENG" }, { names: { en: "?" } }, { iso_code: "KEN" }],
+      },
+    });
+    expect((await geo.lookup("1.0.0.2")).location).toEqual({ country: "GB", subdivisions: ["GB-ENG"] });
+  });
+});
+
+describe("WebServiceGeo failures are unknown locations (I2), counted, and never cached", () => {
+  const cases: { name: string; reply: Reply; code: string; logged: "warn" | "error" }[] = [
+    {
+      name: "a permission error (403)",
+      reply: {
+        status: 403,
+        body: { code: "PERMISSION_REQUIRED", error: "You do not have permission to use this service." },
+      },
+      code: "PERMISSION_REQUIRED",
+      logged: "error",
+    },
+    {
+      name: "an account out of queries (402)",
+      reply: {
+        status: 402,
+        body: { code: "OUT_OF_QUERIES", error: "The license key you have provided is out of queries." },
+      },
+      code: "OUT_OF_QUERIES",
+      logged: "error",
+    },
+    {
+      name: "an account without funds (402)",
+      reply: { status: 402, body: { code: "INSUFFICIENT_FUNDS", error: "Your account is out of funds." } },
+      code: "INSUFFICIENT_FUNDS",
+      logged: "error",
+    },
+    {
+      name: "an unknown code on 401",
+      reply: { status: 401, body: { code: "SOMETHING_NEW", error: "New kind of refusal." } },
+      code: "INVALID_REQUEST",
+      logged: "error",
+    },
+    {
+      name: "a server error (500)",
+      reply: { status: 500, body: { code: "SERVER_ERROR", error: "oops" } },
+      code: "SERVER_ERROR",
+      logged: "warn",
+    },
+    {
+      name: "a gateway error with an HTML body (503)",
+      reply: { raw: "<html>Service Unavailable</html>", status: 503, contentType: "text/html" },
+      code: "SERVER_ERROR",
+      logged: "warn",
+    },
+    {
+      name: "malformed JSON on 200",
+      reply: { raw: '{"country": {"iso_code": "GB"', status: 200 },
+      code: "INVALID_RESPONSE_BODY",
+      logged: "warn",
+    },
+    {
+      name: "a JSON array on 200",
+      reply: { raw: "[]", status: 200 },
+      code: "INVALID_RESPONSE_BODY",
+      logged: "warn",
+    },
+    {
+      name: "a 404 without MaxMind's error body (a proxy's page)",
+      reply: { raw: "Not Found", status: 404, contentType: "text/plain" },
+      code: "INVALID_RESPONSE_BODY",
+      logged: "warn",
+    },
+    {
+      name: "a redirect, even to an answer",
+      reply: { status: 302, body: {}, headers: { Location: `/geoip/v2.1/city/${PLACES.kent.ip}` } },
+      code: "HTTP_STATUS_CODE_ERROR",
+      logged: "warn",
+    },
+    {
+      name: "a connection reset before any answer",
+      reply: { destroy: true },
+      code: "FETCH_ERROR",
+      logged: "warn",
+    },
+  ];
+
+  for (const c of cases) {
+    it(`answers unknown on ${c.name}`, async () => {
+      const { geo, logs } = makeGeo();
+      fake.replies.set(PLACES.california.ip, c.reply);
+      expect(await geo.lookup(PLACES.california.ip)).toEqual(UNKNOWN);
+      expect(geo.stats().errors).toEqual({ [c.code]: 1 });
+      expect(logs.map((l) => [l.level, l.fields?.code])).toEqual([[c.logged, c.code]]);
+      // A failure is retried on the next lookup, not remembered.
+      fake.replies.delete(PLACES.california.ip);
+      expect((await geo.lookup(PLACES.california.ip)).location?.country).toBe("US");
+    });
+  }
+
+  it("answers unknown on a wrong licence key, and logs it without the key or the address", async () => {
+    const { geo, logs } = makeGeo({ licenseKey: "wrong_key_4Ab9" });
+    expect(await geo.lookup(PLACES.kent.ip)).toEqual(UNKNOWN);
+    expect(await geo.lookup(PLACES.mumbai.ip)).toEqual(UNKNOWN);
+    expect(geo.stats().errors).toEqual({ AUTHORIZATION_INVALID: 2 });
+    // One line per code per interval, at error level: an operator must fix the key.
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({
+      level: "error",
+      fields: { code: "AUTHORIZATION_INVALID", status: 401, accountId: ACCOUNT_ID },
+    });
+    const logged = JSON.stringify(logs);
+    expect(logged).not.toContain("wrong_key_4Ab9");
+    expect(logged).not.toContain(PLACES.kent.ip);
+  });
+
+  it("keeps the queried address out of logged service messages (I6)", async () => {
+    const { geo, logs } = makeGeo();
+    fake.replies.set(PLACES.kent.ip, {
+      status: 400,
+      body: { code: "IP_ADDRESS_INVALID", error: `The value ${PLACES.kent.ip} is not a valid IP address.` },
+    });
+    expect(await geo.lookup(PLACES.kent.ip)).toEqual(UNKNOWN);
+    expect(logs[0]?.fields?.detail).toBe("The value <ip> is not a valid IP address.");
+  });
+
+  it("answers unknown within its timeout when the service does not answer", async () => {
+    const { geo } = makeGeo({ timeoutMs: 200 });
+    fake.replies.set(PLACES.kent.ip, { status: 200, body: {}, delayMs: 5000 });
+    const started = performance.now();
+    expect(await geo.lookup(PLACES.kent.ip)).toEqual(UNKNOWN);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(1000);
+    expect(geo.stats().errors).toEqual({ NETWORK_TIMEOUT: 1 });
+  });
+
+  it("answers unknown within its timeout when the body stalls after the headers", async () => {
+    const { geo } = makeGeo({ timeoutMs: 200 });
+    fake.replies.set(PLACES.kent.ip, { stallBody: true });
+    const started = performance.now();
+    expect(await geo.lookup(PLACES.kent.ip)).toEqual(UNKNOWN);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(geo.stats().errors).toEqual({ NETWORK_TIMEOUT: 1 });
+  });
+
+  it("answers unknown when the connection is refused", async () => {
+    const { geo, logs } = makeGeo({ baseUrl: `http://127.0.0.1:${await freePort()}` });
+    expect(await geo.lookup(PLACES.kent.ip)).toEqual(UNKNOWN);
+    expect(geo.stats().errors).toEqual({ FETCH_ERROR: 1 });
+    expect(String(logs[0]?.fields?.detail)).toMatch(/ECONNREFUSED/);
+  });
+
+  it("logs the same code again once the interval has passed", async () => {
+    let now = 1_000_000;
+    const { geo, logs } = makeGeo({ licenseKey: "wrong", logIntervalMs: 60_000, now: () => now });
+    await geo.lookup(PLACES.kent.ip);
+    now += 59_000;
+    await geo.lookup(PLACES.kent.ip);
+    now += 2_000;
+    await geo.lookup(PLACES.kent.ip);
+    expect(logs).toHaveLength(2);
+  });
+
+  it("counts failures and not-found answers in cordon.geo.webservice.errors by code", async () => {
+    const before = await errorCounts();
+    const { geo } = makeGeo({ timeoutMs: 150 });
+    fake.replies.set(PLACES.kent.ip, { status: 402, body: { code: "OUT_OF_QUERIES", error: "out" } });
+    fake.replies.set(PLACES.mumbai.ip, { status: 200, body: {}, delayMs: 2000 });
+    await geo.lookup(PLACES.kent.ip);
+    await geo.lookup(PLACES.kent.ip);
+    await geo.lookup(PLACES.mumbai.ip);
+    await geo.lookup(PLACES.nowhere.ip);
+    await geo.lookup(PLACES.california.ip);
+    const after = await errorCounts();
+    const delta = (code: string) => (after[code] ?? 0) - (before[code] ?? 0);
+    expect({
+      OUT_OF_QUERIES: delta("OUT_OF_QUERIES"),
+      NETWORK_TIMEOUT: delta("NETWORK_TIMEOUT"),
+      IP_ADDRESS_NOT_FOUND: delta("IP_ADDRESS_NOT_FOUND"),
+    }).toEqual({ OUT_OF_QUERIES: 2, NETWORK_TIMEOUT: 1, IP_ADDRESS_NOT_FOUND: 1 });
+  });
+});
+
+describe("WebServiceGeo coalescing", () => {
+  it("sends one request for ten concurrent lookups of one address", async () => {
+    const { geo } = makeGeo();
+    fake.delayMs = 100;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => geo.lookup(PLACES.mumbai.ip)));
+    expect(fake.requestsFor(PLACES.mumbai.ip)).toBe(1);
+    expect(new Set(answers).size).toBe(1);
+    expect(answers[0]?.location).toEqual({ country: "IN", subdivisions: ["IN-MH"] });
+    // Coalescing is not caching: once answered, the next lookup asks again (the caches are L1 and L2).
+    await geo.lookup(PLACES.mumbai.ip);
+    expect(fake.requestsFor(PLACES.mumbai.ip)).toBe(2);
+    expect(geo.stats().requests).toBe(2);
+  });
+
+  it("shares one failed request too, and retries afterwards", async () => {
+    const { geo } = makeGeo();
+    fake.replies.set(PLACES.kent.ip, {
+      status: 503,
+      body: { code: "SERVER_ERROR", error: "busy" },
+      delayMs: 100,
+    });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => geo.lookup(PLACES.kent.ip)));
+    expect(answers.every((a) => a.location === null && a.dbVersion === null)).toBe(true);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(1);
+    fake.replies.clear();
+    expect((await geo.lookup(PLACES.kent.ip)).location?.country).toBe("GB");
+  });
+});
+
+describe("WebServiceGeo speaks the protocol as MaxMind's WebServiceClient does", () => {
+  /** WebServiceClient always uses https://; the same fake answers it over http. */
+  function stubHttpsToFake() {
+    const realFetch = globalThis.fetch;
+    const host = new URL(fake.baseUrl).host;
+    vi.stubGlobal("fetch", (url: string, init?: RequestInit) =>
+      realFetch(url.replace(`https://${host}`, fake.baseUrl), init),
+    );
+    return host;
+  }
+
+  it("sends the same path and credentials", async () => {
+    const host = stubHttpsToFake();
+    await new WebServiceClient(ACCOUNT_ID, LICENSE_KEY, { host }).city(PLACES.kent.ip);
+    vi.unstubAllGlobals();
+    const { geo } = makeGeo();
+    await geo.lookup(PLACES.kent.ip);
+    const [theirs, ours] = fake.requests;
+    expect(ours?.path).toBe(theirs?.path);
+    expect(ours?.headers.authorization).toBe(theirs?.headers.authorization);
+    expect(ours?.headers.accept).toBe(theirs?.headers.accept);
+  });
+
+  it("reads the same country and subdivisions, and fails on the same codes", async () => {
+    const host = stubHttpsToFake();
+    const client = new WebServiceClient(ACCOUNT_ID, LICENSE_KEY, { host, timeout: 300 });
+    const { geo } = makeGeo();
+    fake.replies.set("1.0.0.3", { status: 402, body: { code: "OUT_OF_QUERIES", error: "out" } });
+    fake.replies.set("1.0.0.4", { status: 500, body: {} });
+    fake.replies.set("1.0.0.5", { raw: "{", status: 200 });
+    for (const ip of [PLACES.kent.ip, PLACES.mumbai.ip, PLACES.moscowV6.ip]) {
+      const theirs = await client.city(ip);
+      const country = theirs.country?.isoCode as string;
+      expect((await geo.lookup(ip)).location).toEqual({
+        country,
+        subdivisions: (theirs.subdivisions ?? []).map((s) => `${country}-${s.isoCode}`),
+      });
+    }
+    for (const ip of [PLACES.nowhere.ip, "1.0.0.3", "1.0.0.4", "1.0.0.5"]) {
+      const theirs = (await client.city(ip).catch((error: { code: string }) => error)) as { code: string };
+      const ours = makeGeo().geo;
+      await ours.lookup(ip);
+      expect(Object.keys(ours.stats().errors)).toEqual([theirs.code]);
+    }
+  });
+});
+
+describe("WebServiceGeo configuration", () => {
+  it("refuses a configuration that cannot work, at start", () => {
+    expect(() => new WebServiceGeo({ accountId: "", licenseKey: "k" })).toThrow(/accountId/);
+    expect(() => new WebServiceGeo({ accountId: "1", licenseKey: "" })).toThrow(/licenseKey/);
+    expect(() => new WebServiceGeo({ accountId: "1", licenseKey: "k", generation: "a b" })).toThrow(
+      /generation/,
+    );
+    expect(() => new WebServiceGeo({ accountId: "1", licenseKey: "k", baseUrl: "ftp://x" })).toThrow(/http/);
+    expect(() => new WebServiceGeo({ accountId: "1", licenseKey: "k", timeoutMs: 0 })).toThrow(/timeoutMs/);
+  });
+
+  it("defaults to MaxMind's GeoIP2 city endpoint over https", () => {
+    const geo = new WebServiceGeo({ accountId: "1", licenseKey: "k" });
+    expect(geo.dbVersion).toBe("maxmind-ws:geoip.maxmind.com:city:1");
+    expect(geo.info()).toEqual({
+      databaseType: "GeoIP2-City web service",
+      buildDate: "n/a",
+      subdivisions: true,
+      ipVersion: 6,
+      source: "https://geoip.maxmind.com/geoip/v2.1/city",
+    });
+  });
+});

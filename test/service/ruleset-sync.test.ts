@@ -1,0 +1,570 @@
+/**
+ * Ruleset distribution over a real redis-server: two "instances" in one process (each its own
+ * RulesetManager, RulesetSync, Redis clients and local file). Instance A compiles from an in-memory list
+ * of orders built with the real engine, as `refresh()` does after an order change; B only receives.
+ * Faults are real too: the server is killed, paused, and restarted with its data gone.
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { metrics } from "@opentelemetry/api";
+import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createRedis } from "../../src/adapter/node/redis.js";
+import {
+  compile,
+  createOrder,
+  decide,
+  fromDocument,
+  type Order,
+  OrderInput,
+  type Ruleset,
+  type RulesetDocument,
+  toDocument,
+  transition,
+} from "../../src/engine/index.js";
+import type { Logger } from "../../src/http/env.js";
+import { RulesetManager } from "../../src/service/ruleset-manager.js";
+import type { RulesetSync } from "../../src/service/ruleset-sync.js";
+import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
+import { type RedisServer, startRedis } from "../support/redis.js";
+
+class TestReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected async onShutdown() {}
+  protected async onForceFlush() {}
+}
+
+const HOUR = 3_600_000;
+const T0 = Date.parse("2026-03-01T12:00:00Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+const MUMBAI = { country: "IN", subdivisions: ["IN-MH"] } as const;
+
+const reader = new TestReader();
+let server: RedisServer;
+let admin: Redis;
+let dir: string;
+// Imported after the meter provider is registered, so its instruments are real (the API's are not proxies).
+let Sync: typeof RulesetSync;
+
+beforeAll(async () => {
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  Sync = (await import("../../src/service/ruleset-sync.js")).RulesetSync;
+  server = await startRedis();
+  // Queues while the server is away, so a test can read Redis right after restarting it.
+  admin = createRedis(server.url, {
+    name: "test-admin",
+    overrides: { enableOfflineQueue: true, retryStrategy: () => 50, maxRetriesPerRequest: null },
+  });
+  admin.on("error", () => {});
+  dir = await mkdtemp(join(tmpdir(), "cordon-sync-"));
+});
+afterAll(async () => {
+  admin.disconnect();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** One approved order blocking Maharashtra from `meetingId`, through the real life cycle. */
+function approvedOrder(id: string, meetingId: string, overrides: Record<string, unknown> = {}): Order {
+  const input = OrderInput.parse({
+    reference: `WP/${id}`,
+    authority: { name: "High Court", jurisdiction: "IN", kind: "court" },
+    jurisdictions: ["IN-MH"],
+    target: { kind: "meeting", meetingIds: [meetingId] },
+    receivedAt: iso(T0 - 48 * HOUR),
+    ...overrides,
+  });
+  const order = createOrder(input, { id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
+  return transition(order, { type: "approve" }, "approver-1", iso(T0 - 24 * HOUR));
+}
+
+/** The order store as `refresh` sees it; each `approve` stands for one order change (one store seq). */
+class MemoryOrders {
+  orders: Order[] = [];
+  seq = 0;
+  async head() {
+    return { seq: this.seq, hash: "" };
+  }
+  async listOrders() {
+    return [...this.orders];
+  }
+  approve(meetingId: string): void {
+    this.seq++;
+    this.orders.push(approvedOrder(`o-${this.seq}`, meetingId));
+  }
+}
+
+type LogLine = { level: string; message: string; fields?: Record<string, unknown> };
+
+interface Instance {
+  name: string;
+  orders: MemoryOrders;
+  manager: RulesetManager;
+  sync: RulesetSync;
+  redis: Redis;
+  subscriber: Redis;
+  localPath: string;
+  logs: LogLine[];
+}
+
+interface InstanceOptions {
+  keys: RedisKeys;
+  pollMs?: number;
+  localPath?: string;
+  manager?: RulesetManager;
+  orders?: MemoryOrders;
+  commandTimeoutMs?: number;
+  /** Delay before the subscriber reconnects (to make it miss messages for a while). */
+  subscriberRetryMs?: number;
+}
+
+const open: { syncs: RulesetSync[]; clients: Redis[] } = { syncs: [], clients: [] };
+afterEach(async () => {
+  if (!server.running()) await server.start();
+  server.resume();
+  await Promise.all(open.syncs.splice(0).map((s) => s.stop()));
+  for (const c of open.clients.splice(0)) c.disconnect();
+});
+
+let seq = 0;
+function keysForTest(): RedisKeys {
+  return redisKeys(`t${++seq}`);
+}
+
+async function instance(name: string, opts: InstanceOptions): Promise<Instance> {
+  const logs: LogLine[] = [];
+  const logger = Object.fromEntries(
+    (["debug", "info", "warn", "error"] as const).map((level) => [
+      level,
+      (message: string, fields?: Record<string, unknown>) =>
+        logs.push({ level, message, ...(fields ? { fields } : {}) }),
+    ]),
+  ) as unknown as Logger;
+  const orders = opts.orders ?? new MemoryOrders();
+  const manager = opts.manager ?? new RulesetManager(orders, () => T0);
+  const prefix = opts.keys.ruleset.split(":")[0];
+  const redis = createRedis(server.url, {
+    name: `${prefix}-${name}`,
+    commandTimeoutMs: opts.commandTimeoutMs ?? 1000,
+    overrides: { retryStrategy: () => 50 },
+  });
+  const subscriber = createRedis(server.url, {
+    name: `${prefix}-${name}-sub`,
+    commandTimeoutMs: opts.commandTimeoutMs ?? 1000,
+    overrides: { retryStrategy: () => opts.subscriberRetryMs ?? 50 },
+  });
+  open.clients.push(redis, subscriber);
+  const localPath = opts.localPath ?? join(dir, `${prefix}-${name}`, "ruleset.json");
+  const sync = await Sync.start({
+    manager,
+    redis,
+    subscriber,
+    keys: opts.keys,
+    localPath,
+    pollMs: opts.pollMs ?? 60_000,
+    connectWaitMs: 1000,
+    logger,
+    clock: () => T0,
+  });
+  open.syncs.push(sync);
+  return { name, orders, manager, sync, redis, subscriber, localPath, logs };
+}
+
+async function stopInstance(i: Instance): Promise<void> {
+  await i.sync.stop();
+  i.redis.disconnect();
+  i.subscriber.disconnect();
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<number> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return performance.now() - start;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const verdict = (ruleset: Ruleset, meetingId: string) =>
+  decide(ruleset, { meetingId, location: MUMBAI }, T0).decision;
+
+/** The hash as the engine defines it, recomputed here so a tampered document can carry a "valid" one. */
+function rehash(doc: RulesetDocument): RulesetDocument {
+  const canonical = JSON.stringify(
+    doc.orders.map((o) => [
+      o.id,
+      o.mode,
+      o.authority,
+      o.jurisdictions,
+      o.from,
+      o.until,
+      o.meetingIds,
+      o.accountIds,
+    ]),
+  );
+  return { ...doc, hash: bytesToHex(sha256(utf8ToBytes(canonical))) };
+}
+
+async function fileVersion(path: string): Promise<number> {
+  return fromDocument(JSON.parse(await readFile(path, "utf8"))).version;
+}
+
+async function collect(name: string) {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .find((m) => m.descriptor.name === name);
+  return metric?.dataPoints ?? [];
+}
+
+describe("distribution", () => {
+  it("denies on B an order approved on A, within a second at p99, through the pub/sub message", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys });
+    const latencies: number[] = [];
+    for (let i = 1; i <= 60; i++) {
+      const meetingId = `m-${i}`;
+      const start = performance.now();
+      a.orders.approve(meetingId);
+      // What the orders service does before it answers the approval.
+      await a.manager.refresh();
+      await waitFor(`B to deny ${meetingId}`, () => verdict(b.manager.current(), meetingId) === "deny");
+      latencies.push(performance.now() - start);
+    }
+    latencies.sort((x, y) => x - y);
+    const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1] ?? Number.POSITIVE_INFINITY;
+    expect(p99).toBeLessThan(1000);
+
+    expect(b.manager.current().version).toBe(60);
+    expect(b.manager.current().hash).toBe(a.manager.current().hash);
+    expect(await admin.get(keys.rulesetVersion)).toBe("60");
+    expect(b.sync.status()).toMatchObject({
+      source: "redis",
+      version: 60,
+      redisVersion: 60,
+      degraded: false,
+    });
+    expect(a.sync.status()).toMatchObject({ source: "redis", version: 60, degraded: false });
+    await b.sync.stop();
+    expect(await fileVersion(b.localPath)).toBe(60);
+    expect(await fileVersion(a.localPath)).toBe(60);
+  });
+
+  it("never lets a compile that finishes late overwrite a newer ruleset", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys });
+    for (const m of ["m-1", "m-2", "m-3", "m-4", "m-5"]) a.orders.approve(m);
+    const at = (version: number) =>
+      compile(a.orders.orders.slice(0, version), { version, compiledAt: iso(T0) });
+
+    await a.sync.publish(at(3));
+    await a.sync.publish(at(2));
+    expect(await admin.get(keys.rulesetVersion)).toBe("3");
+    // Two compiles racing: whichever lands second, the newer one stays.
+    await Promise.all([a.sync.publish(at(5)), a.sync.publish(at(4))]);
+    expect(await admin.get(keys.rulesetVersion)).toBe("5");
+    expect(fromDocument(JSON.parse((await admin.get(keys.ruleset)) ?? "")).hash).toBe(at(5).hash);
+
+    await waitFor("B at v5", () => b.manager.current().version === 5);
+    await sleep(100);
+    expect(b.manager.current().hash).toBe(at(5).hash);
+    expect(b.manager.install(at(2), "redis")).toBe(false);
+    expect(b.manager.current().version).toBe(5);
+  });
+
+  it("catches up by version check when its subscriber reconnects after missing messages", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys, subscriberRetryMs: 400 });
+    a.orders.approve("m-1");
+    await a.manager.refresh();
+    await waitFor("B at v1", () => b.manager.current().version === 1);
+
+    const list = (await admin.client("LIST")) as string;
+    const line = list
+      .split("\n")
+      .find((l) => l.includes(` name=cordon-${keys.ruleset.split(":")[0]}-b-sub `));
+    const id = line?.match(/^id=(\d+)/)?.[1];
+    expect(id).toBeDefined();
+    await admin.client("KILL", "ID", id ?? "");
+    for (const m of ["m-2", "m-3", "m-4", "m-5"]) {
+      a.orders.approve(m);
+      await a.manager.refresh();
+    }
+    // Every message went out while B's subscriber was gone, and its poll is a minute away.
+    expect(b.manager.current().version).toBe(1);
+    expect(verdict(b.manager.current(), "m-5")).toBe("allow");
+    const waited = await waitFor("B to catch up to v5", () => b.manager.current().version === 5, 3000);
+    expect(waited).toBeLessThan(3000);
+    expect(verdict(b.manager.current(), "m-5")).toBe("deny");
+    await waitFor("B healthy again", () => !b.sync.status().degraded);
+  });
+
+  it("catches up from its file and then Redis when an instance that was stopped starts again", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys });
+    a.orders.approve("m-1");
+    await a.manager.refresh();
+    await waitFor("B at v1", () => b.manager.current().version === 1);
+    await stopInstance(b);
+    for (const m of ["m-2", "m-3"]) {
+      a.orders.approve(m);
+      await a.manager.refresh();
+    }
+    const again = await instance("b", { keys, localPath: b.localPath });
+    expect(again.manager.current().version).toBe(3);
+    expect(again.logs.map((l) => l.message)).toEqual(
+      expect.arrayContaining(["ruleset installed from local file", "ruleset installed from redis"]),
+    );
+    expect(again.sync.status()).toMatchObject({ source: "redis", degraded: false });
+  });
+
+  it("catches up by polling when no message arrives at all", async () => {
+    const keys = keysForTest();
+    const b = await instance("b", { keys, pollMs: 200 });
+    const orders = [approvedOrder("o-1", "m-1"), approvedOrder("o-2", "m-2")];
+    const v7 = compile(orders, { version: 7, compiledAt: iso(T0) });
+    // Written behind Cordon's back: no PUBLISH, so only the poll can find it.
+    await admin.set(keys.ruleset, JSON.stringify(toDocument(v7)));
+    await admin.set(keys.rulesetVersion, "7");
+    const waited = await waitFor("B at v7", () => b.manager.current().version === 7, 2000);
+    expect(waited).toBeLessThan(1000);
+    expect(b.manager.current().hash).toBe(v7.hash);
+    expect(verdict(b.manager.current(), "m-2")).toBe("deny");
+  });
+
+  it("swaps atomically: every check sees a whole ruleset, its contents matching its version", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys });
+    const N = 30;
+    const expected = new Map<number, string>([[0, b.manager.current().hash]]);
+    const scratch = new MemoryOrders();
+    for (let v = 1; v <= N; v++) {
+      scratch.approve(`m-${v}`);
+      expected.set(v, compile(scratch.orders, { version: v, compiledAt: iso(T0) }).hash);
+    }
+
+    const seen = new Set<number>();
+    let checks = 0;
+    let done = false;
+    const checker = (async () => {
+      while (!done) {
+        const r = b.manager.current();
+        seen.add(r.version);
+        checks++;
+        // Version k holds exactly the orders for m-1..m-k: the hash, the count and the verdicts agree.
+        expect(r.hash).toBe(expected.get(r.version));
+        expect(fromDocument(toDocument(r)).hash).toBe(r.hash);
+        expect(r.orders.length).toBe(r.version);
+        if (r.version > 0) expect(verdict(r, `m-${r.version}`)).toBe("deny");
+        expect(verdict(r, `m-${r.version + 1}`)).toBe("allow");
+        // A snapshot held across an await stays what it was (frozen, never patched in place).
+        const hash = r.hash;
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(r.hash).toBe(hash);
+        expect(r.orders.length).toBe(r.version);
+      }
+    })();
+    for (let v = 1; v <= N; v++) {
+      a.orders.approve(`m-${v}`);
+      void a.manager.refresh();
+      await sleep(1);
+    }
+    await waitFor(`B at v${N}`, () => b.manager.current().version === N);
+    done = true;
+    await checker;
+    expect(seen.size).toBeGreaterThan(2);
+    expect(checks).toBeGreaterThan(N);
+  });
+});
+
+describe("faults", () => {
+  it("starts from its local file when Redis is down, ready but degraded, and recovers when Redis returns", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys });
+    a.orders.approve("m-1");
+    a.orders.approve("m-2");
+    await a.manager.refresh();
+    await waitFor("B at v2", () => b.manager.current().version === 2);
+    await stopInstance(a);
+    await stopInstance(b);
+    expect(await fileVersion(b.localPath)).toBe(2);
+
+    const installs = async (source: string) =>
+      ((await collect("cordon.ruleset.installs")).find((p) => p.attributes.source === source)?.value as
+        | number
+        | undefined) ?? 0;
+    const diskBefore = await installs("disk");
+
+    await server.kill();
+    const fresh = await instance("b", { keys, localPath: b.localPath, pollMs: 100 });
+    expect(fresh.manager.isLoaded()).toBe(true);
+    expect(fresh.manager.current().version).toBe(2);
+    expect(fresh.manager.current().hash).toBe(a.manager.current().hash);
+    expect(verdict(fresh.manager.current(), "m-2")).toBe("deny");
+    const status = fresh.sync.status();
+    expect(status).toMatchObject({ source: "disk", version: 2, connected: false, degraded: true });
+    expect(status.reason).toMatch(/^redis unavailable/);
+    expect(fresh.sync.readiness()).toMatchObject({ name: "ruleset-sync", ready: true });
+    expect(await installs("disk")).toBe(diskBefore + 1);
+    expect((await collect("cordon.ruleset.degraded"))[0]?.value).toBe(1);
+    expect((await collect("cordon.ruleset.version"))[0]?.value).toBe(2);
+    const errors = await collect("cordon.redis.errors");
+    expect(errors.find((p) => p.attributes.component === "ruleset")?.value).toBeGreaterThan(0);
+
+    await server.start();
+    await waitFor("B healthy", () => !fresh.sync.status().degraded);
+    expect(fresh.sync.status()).toMatchObject({
+      source: "disk",
+      version: 2,
+      redisVersion: 2,
+      connected: true,
+    });
+    expect((await collect("cordon.ruleset.degraded"))[0]?.value).toBe(0);
+  });
+
+  it("keeps enforcing while Redis is down, retries an approval's publish, and recovers when it returns", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys, pollMs: 100 });
+    const b = await instance("b", { keys, pollMs: 100 });
+    a.orders.approve("m-1");
+    await a.manager.refresh();
+    await waitFor("B at v1", () => b.manager.current().version === 1);
+
+    await server.kill();
+    await waitFor("B degraded", () => b.sync.status().degraded);
+    expect(b.sync.status()).toMatchObject({ version: 1, connected: false });
+    expect(verdict(b.manager.current(), "m-1")).toBe("deny");
+
+    // An approval committed while Redis is away (the store was reachable a moment before): answered,
+    // enforced on A, and published once Redis is back.
+    a.orders.approve("m-2");
+    await expect(a.manager.refresh()).resolves.toMatchObject({ version: 2 });
+    expect(verdict(a.manager.current(), "m-2")).toBe("deny");
+    expect(a.sync.status()).toMatchObject({ source: "local", version: 2, degraded: true });
+
+    await server.start();
+    await waitFor("B at v2", () => b.manager.current().version === 2, 5000);
+    expect(verdict(b.manager.current(), "m-2")).toBe("deny");
+    await waitFor("both healthy", () => !a.sync.status().degraded && !b.sync.status().degraded);
+    expect(a.sync.status()).toMatchObject({ source: "redis", redisVersion: 2 });
+    expect(await admin.get(keys.rulesetVersion)).toBe("2");
+  });
+
+  it("keeps answering from its ruleset while Redis is too slow, degraded until it answers again", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys, pollMs: 100, commandTimeoutMs: 200 });
+    a.orders.approve("m-1");
+    await a.manager.refresh();
+    await waitFor("B at v1", () => b.manager.current().version === 1);
+
+    server.pause();
+    try {
+      await waitFor("B degraded", () => b.sync.status().degraded);
+      expect(b.sync.status().reason).toMatch(/timed out/i);
+      expect(verdict(b.manager.current(), "m-1")).toBe("deny");
+    } finally {
+      server.resume();
+    }
+    await waitFor("B healthy", () => !b.sync.status().degraded);
+  });
+
+  it("keeps the last ruleset when Redis comes back empty, says so, and does not re-seed it", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys, pollMs: 100 });
+    const b = await instance("b", { keys, pollMs: 100 });
+    for (const m of ["m-1", "m-2", "m-3"]) a.orders.approve(m);
+    await a.manager.refresh();
+    await waitFor("B at v3", () => b.manager.current().version === 3);
+
+    await server.kill();
+    await server.start({ fresh: true });
+    await waitFor("B to notice the loss", () => /data loss/.test(b.sync.status().reason ?? ""));
+    expect(b.sync.status()).toMatchObject({
+      version: 3,
+      degraded: true,
+      reason: "redis holds no ruleset; v3 enforced here (data loss?)",
+    });
+    expect(verdict(b.manager.current(), "m-3")).toBe("deny");
+    await sleep(400);
+    // Neither instance put its ruleset back: the orders behind it are gone from Redis.
+    expect(await admin.get(keys.rulesetVersion)).toBeNull();
+    expect(b.logs.filter((l) => l.level === "error" && /behind/.test(l.message))).toHaveLength(1);
+    expect(a.sync.status().reason).toBe("redis holds no ruleset; v3 enforced here (data loss?)");
+
+    // A new instance whose store lost the orders as well compiles v1 of the new history: it reaches
+    // Redis, and B, holding v3, keeps v3 and reports the gap.
+    const c = await instance("c", { keys });
+    c.orders.approve("m-9");
+    await c.manager.refresh();
+    expect(await admin.get(keys.rulesetVersion)).toBe("1");
+    await waitFor("B to see v1", () => b.sync.status().redisVersion === 1);
+    expect(b.sync.status().reason).toBe("redis holds ruleset v1 older than v3 enforced here (data loss?)");
+    expect(b.manager.current().version).toBe(3);
+  });
+
+  describe("ignores a local file it cannot trust", () => {
+    const good = () =>
+      toDocument(compile([approvedOrder("o-1", "m-1")], { version: 4, compiledAt: iso(T0) }));
+    const cases: { name: string; content: () => string; error: RegExp }[] = [
+      { name: "not JSON", content: () => "{ruleset", error: /JSON/ },
+      { name: "truncated", content: () => JSON.stringify(good()).slice(0, 60), error: /JSON/ },
+      { name: "not a ruleset document", content: () => JSON.stringify({ version: 4 }), error: /orders|hash/ },
+      {
+        name: "edited without a new hash",
+        content: () => {
+          const doc = good();
+          const order = doc.orders[0];
+          if (order) doc.orders[0] = { ...order, meetingIds: ["m-2"] };
+          return JSON.stringify(doc);
+        },
+        error: /hash mismatch/,
+      },
+      {
+        name: "rehashed but blocking outside the authority (I1)",
+        content: () => {
+          const doc = good();
+          const order = doc.orders[0];
+          if (order) doc.orders[0] = { ...order, jurisdictions: ["RU"] };
+          return JSON.stringify(rehash(doc));
+        },
+        error: /outside its authority/,
+      },
+    ];
+    for (const c of cases) {
+      it(`ignores a local file that is ${c.name}`, async () => {
+        const keys = keysForTest();
+        const localPath = join(dir, `${keys.ruleset.split(":")[0]}-tampered.json`);
+        await writeFile(localPath, c.content());
+        const b = await instance("b", { keys, localPath });
+        expect(b.manager.isLoaded()).toBe(false);
+        expect(b.manager.current().version).toBe(0);
+        expect(b.sync.readiness().ready).toBe(false);
+        const logged = b.logs.find((l) => l.level === "error" && /local ruleset file/.test(l.message));
+        expect(String(logged?.fields?.error)).toMatch(c.error);
+
+        // The next install replaces it with a good one.
+        const a = await instance("a", { keys });
+        a.orders.approve("m-1");
+        await a.manager.refresh();
+        await waitFor("B at v1", () => b.manager.current().version === 1);
+        await b.sync.stop();
+        expect(await fileVersion(localPath)).toBe(1);
+      });
+    }
+  });
+});

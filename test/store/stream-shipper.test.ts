@@ -1,0 +1,620 @@
+/**
+ * The Redis decision log (I5) against a real redis-server: the outbox ships to the stream exactly once and
+ * in order, appends never wait on Redis, and killing, pausing or wiping Redis (or killing the shipping
+ * process) loses nothing and adds nothing twice. Also the trimmer's safe point and cursor paging.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createRedis } from "../../src/adapter/node/redis.js";
+import type { DecisionRecord } from "../../src/engine/index.js";
+import { FileStore } from "../../src/store/file-store.js";
+import { InvalidCursorError, StoreUnavailableError } from "../../src/store/interface.js";
+import { RedisDecisionLog } from "../../src/store/redis-decision-log.js";
+import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
+import {
+  SHIPPER_REDIS_OVERRIDES,
+  StreamShipper,
+  type StreamShipperOptions,
+} from "../../src/store/stream-shipper.js";
+import {
+  createReportGroup,
+  type GroupState,
+  StreamTrimmer,
+  safeTrimPoint,
+} from "../../src/store/stream-trimmer.js";
+import { type RedisServer, startRedis } from "../support/redis.js";
+
+let server: RedisServer;
+let dir: string;
+let keys: RedisKeys;
+let prefix: string;
+let testNo = 0;
+let logs: { level: "info" | "warn"; message: string; fields?: Record<string, unknown> }[];
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(() => server.close());
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "cordon-shipper-"));
+  prefix = `t${++testNo}`;
+  keys = redisKeys(prefix);
+  logs = [];
+  if (!server.running()) await server.start();
+});
+
+afterEach(async () => {
+  server.resume();
+  // Last made, first stopped: shippers before the outboxes and clients they use.
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const logger = {
+  info: (message: string, fields?: Record<string, unknown>) => logs.push({ level: "info", message, fields }),
+  warn: (message: string, fields?: Record<string, unknown>) => logs.push({ level: "warn", message, fields }),
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Short timeouts: a paused or killed Redis shows within a test's time. */
+function client(name: string, overrides: Record<string, unknown> = {}): Redis {
+  const redis = createRedis(server.url, {
+    name,
+    commandTimeoutMs: 300,
+    overrides: { connectTimeout: 300, ...overrides },
+  });
+  redis.on("error", () => undefined); // connection errors while Redis is down are the point of the tests
+  cleanups.push(async () => redis.disconnect());
+  return redis;
+}
+
+async function openOutbox(at = dir): Promise<FileStore> {
+  const outbox = await FileStore.open(at, { logger });
+  cleanups.push(() => outbox.close());
+  return outbox;
+}
+
+async function startShipper(
+  outbox: FileStore,
+  opts: Partial<StreamShipperOptions> = {},
+): Promise<StreamShipper> {
+  const shipper = await StreamShipper.start({
+    outbox,
+    redis: client("shipper", SHIPPER_REDIS_OVERRIDES),
+    keys,
+    dataDir: dir,
+    batchSize: 200,
+    intervalMs: 20,
+    maxBackoffMs: 200,
+    logger,
+    ...opts,
+  });
+  cleanups.push(() => shipper.stop(500));
+  return shipper;
+}
+
+let recordNo = 0;
+function record(tag = "d"): DecisionRecord {
+  const i = recordNo++;
+  return {
+    decisionId: `${tag}_${String(i).padStart(7, "0")}`,
+    at: new Date().toISOString(),
+    meetingId: "81234567890",
+    decision: i % 7 === 0 ? "deny" : "allow",
+    code: i % 7 === 0 ? "BLOCKED" : "NO_ORDER",
+    orderIds: i % 7 === 0 ? ["ord_1"] : [],
+    jurisdiction: i % 7 === 0 ? "IN-MH" : null,
+    country: "IN",
+    subdivision: "IN-MH",
+    ipPrefix: "49.32.10.0/24",
+    ipHash: "ab".repeat(32),
+    rulesetVersion: 2,
+    geoSource: "mmdb",
+    geoDbVersion: "GeoIP2-City@2026-11-24",
+  };
+}
+const records = (n: number, tag?: string) => Array.from({ length: n }, () => record(tag));
+
+async function readyClient(redis: Redis): Promise<Redis> {
+  await expect.poll(() => redis.status, { timeout: 5_000, interval: 20 }).toBe("ready");
+  return redis;
+}
+
+/** decisionIds in the stream, in stream order. */
+async function streamIds(redis: Redis, key = keys.decisions): Promise<string[]> {
+  const ids: string[] = [];
+  let from = "-";
+  for (;;) {
+    const entries = await redis.xrange(key, from, "+", "COUNT", 2000);
+    for (const [, fields] of entries) ids.push(fields[fields.indexOf("id") + 1] as string);
+    if (entries.length < 2000) return ids;
+    from = `(${(entries[entries.length - 1] as [string, string[]])[0]}`;
+  }
+}
+
+/** decisionIds in the outbox, in write order. */
+async function outboxIds(outbox: FileStore): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await outbox.page({ limit: 5000, ...(after === undefined ? {} : { after }) });
+    ids.push(...page.records.map((r) => r.decisionId));
+    if (page.records.length === 0) return ids;
+    after = page.next as string;
+  }
+}
+
+function expectExactlyOnce(inStream: string[], expected: Iterable<string>): void {
+  const duplicates = inStream.filter((id, i) => inStream.indexOf(id) !== i);
+  expect(duplicates).toEqual([]);
+  const want = [...expected];
+  expect(inStream.length).toBe(want.length);
+  expect(new Set(inStream)).toEqual(new Set(want));
+}
+
+/**
+ * Four loops appending 3 records at a time, as concurrent checks would. Tracks what was acknowledged and
+ * the slowest append: appends touch only the outbox, so a dead or stalled Redis must not slow them.
+ */
+function startAppender(log: RedisDecisionLog) {
+  const state = { acked: [] as string[], failures: 0, slowestMs: 0, stop: false };
+  const loop = async () => {
+    while (!state.stop) {
+      const batch = records(3);
+      const started = performance.now();
+      try {
+        await log.append(batch);
+        state.acked.push(...batch.map((r) => r.decisionId));
+      } catch {
+        state.failures++;
+      }
+      state.slowestMs = Math.max(state.slowestMs, performance.now() - started);
+      await sleep(2);
+    }
+  };
+  const loops = Array.from({ length: 4 }, loop);
+  return {
+    state,
+    stop: async () => {
+      state.stop = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+describe("shipping", () => {
+  it("ships 5000 concurrently appended records exactly once, in append order", async () => {
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox, { batchSize: 500 });
+    const log = new RedisDecisionLog({ outbox, redis: client("reader"), keys, shipper });
+    const reader = await readyClient(client("check"));
+
+    await Promise.all(Array.from({ length: 500 }, () => log.append(records(10))));
+    expect(await shipper.drain(20_000)).toBe(true);
+
+    const order = await outboxIds(outbox);
+    expect(order).toHaveLength(5000);
+    expect(await streamIds(reader)).toEqual(order);
+    expect(shipper.status()).toMatchObject({ connected: true, backlog: 0, degraded: false });
+    expect(shipper.status().lastShippedAt).not.toBeNull();
+  }, 30_000);
+
+  it("counts the backlog while Redis is down and ships it when Redis is back", async () => {
+    const outbox = await openOutbox();
+    await outbox.append(records(250)); // left by an earlier run, before any shipper
+    await server.kill();
+    const shipper = await startShipper(outbox, { degradedAfterMs: 200 });
+    await outbox.append(records(100));
+    await sleep(400);
+    expect(shipper.status()).toMatchObject({ connected: false, backlog: 350, degraded: true });
+    expect(shipper.status().lastError).toBeDefined();
+
+    await server.start();
+    expect(await shipper.drain(10_000)).toBe(true);
+    expect(shipper.status()).toMatchObject({ connected: true, backlog: 0, degraded: false });
+    expectExactlyOnce(await streamIds(await readyClient(client("check"))), await outboxIds(outbox));
+  }, 30_000);
+
+  it("refuses a Redis client that would resend unacknowledged XADDs after a reconnect", async () => {
+    const outbox = await openOutbox();
+    await expect(
+      StreamShipper.start({ outbox, redis: client("plain"), keys, dataDir: dir, logger }),
+    ).rejects.toThrow(/autoResendUnfulfilledCommands/);
+  });
+});
+
+describe("Redis faults", () => {
+  it("keeps appending while Redis is killed, and ships each record exactly once after it restarts", async () => {
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox);
+    const log = new RedisDecisionLog({ outbox, redis: client("reader"), keys, shipper });
+    const reader = await readyClient(client("check"));
+    const appender = startAppender(log);
+    try {
+      await expect.poll(() => reader.xlen(keys.decisions), { timeout: 10_000 }).toBeGreaterThan(300);
+      await server.kill();
+      const ackedAtKill = appender.state.acked.length;
+      await sleep(2500);
+      expect(appender.state.acked.length - ackedAtKill).toBeGreaterThan(100); // appends went on
+      expect(shipper.status()).toMatchObject({ connected: false, degraded: true });
+      expect(shipper.status().backlog).toBeGreaterThan(0);
+      await server.start();
+      await sleep(500);
+    } finally {
+      await appender.stop();
+    }
+    expect(appender.state.failures).toBe(0);
+    expect(appender.state.slowestMs).toBeLessThan(200);
+    expect(await shipper.drain(15_000)).toBe(true);
+
+    const stored = await outboxIds(outbox);
+    expect(new Set(stored)).toEqual(new Set(appender.state.acked));
+    expectExactlyOnce(await streamIds(await readyClient(reader)), stored);
+  }, 40_000);
+
+  it("keeps appending while Redis is stalled (SIGSTOP), and ships exactly once after it resumes", async () => {
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox);
+    const log = new RedisDecisionLog({ outbox, redis: client("reader"), keys, shipper });
+    const reader = await readyClient(client("check"));
+    const appender = startAppender(log);
+    let during: ReturnType<StreamShipper["status"]>;
+    try {
+      await expect.poll(() => reader.xlen(keys.decisions), { timeout: 10_000 }).toBeGreaterThan(300);
+      server.pause();
+      const ackedAtPause = appender.state.acked.length;
+      await sleep(2000);
+      during = shipper.status();
+      // Acknowledged while Redis answered nothing at all: no append waits on Redis.
+      expect(appender.state.acked.length - ackedAtPause).toBeGreaterThan(100);
+      server.resume();
+      await sleep(300);
+    } finally {
+      server.resume();
+      await appender.stop();
+    }
+    expect(during.connected).toBe(false);
+    expect(during.lastError).toMatch(/timed out/i);
+    expect(appender.state.failures).toBe(0);
+    expect(appender.state.slowestMs).toBeLessThan(200);
+    expect(await shipper.drain(15_000)).toBe(true);
+
+    const stored = await outboxIds(outbox);
+    expect(new Set(stored)).toEqual(new Set(appender.state.acked));
+    expectExactlyOnce(await streamIds(reader), stored);
+  }, 40_000);
+
+  it("re-ships the outbox when Redis comes back without its data, one entry per record", async () => {
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox);
+    const log = new RedisDecisionLog({ outbox, redis: client("reader"), keys, shipper });
+    await log.append(records(600));
+    expect(await shipper.drain(10_000)).toBe(true);
+
+    await server.kill();
+    await server.start({ fresh: true });
+    await log.append(records(200));
+    expect(await shipper.drain(15_000)).toBe(true);
+
+    const reader = await readyClient(client("check"));
+    expectExactlyOnce(await streamIds(reader), await outboxIds(outbox));
+    expect(logs.some((l) => l.level === "warn" && /lost acknowledged/.test(l.message))).toBe(true);
+  }, 30_000);
+
+  it("ships only what an older copy of the stream lacks when Redis comes back with part of its data", async () => {
+    const outbox = await openOutbox();
+    const first = await startShipper(outbox);
+    await outbox.append(records(300));
+    expect(await first.drain(10_000)).toBe(true);
+    await first.stop();
+
+    // An older snapshot comes back (the AOF lost its tail, a replica behind took over): the first 100
+    // entries with their ids, the epoch token as it was.
+    const redis = await readyClient(client("snapshot"));
+    const kept = await redis.xrange(keys.decisions, "-", "+", "COUNT", 100);
+    await redis.del(keys.decisions);
+    for (const [id, fields] of kept) await redis.xadd(keys.decisions, id, ...fields);
+
+    const second = await startShipper(outbox);
+    await outbox.append(records(50));
+    expect(await second.drain(10_000)).toBe(true);
+    const ids = await streamIds(redis);
+    expectExactlyOnce(ids, await outboxIds(outbox));
+    expect(logs.find((l) => /lost acknowledged/.test(l.message))?.fields?.reason).toMatch(/ends before/);
+    expect(logs.find((l) => /skipped records/.test(l.message))?.fields?.skipped).toBe(100);
+  }, 30_000);
+
+  it("notices lost data even when another instance wrote to the new stream first", async () => {
+    const outboxA = await openOutbox();
+    const shipperA = await startShipper(outboxA);
+    const dirB = await mkdtemp(join(tmpdir(), "cordon-shipper-b-"));
+    cleanups.push(() => rm(dirB, { recursive: true, force: true }));
+    const outboxB = await openOutbox(dirB);
+    const shipperB = await startShipper(outboxB, { dataDir: dirB });
+    await outboxA.append(records(300, "a"));
+    await outboxB.append(records(300, "b"));
+    expect(await shipperA.drain(10_000)).toBe(true);
+    expect(await shipperB.drain(10_000)).toBe(true);
+
+    // B is stopped while Redis is replaced, and A writes to the new stream before B looks: B's last id is
+    // then below the stream's end, and only the epoch token tells B its records are gone.
+    await shipperB.stop(500);
+    await server.kill();
+    await server.start({ fresh: true });
+    await outboxA.append(records(50, "a"));
+    expect(await shipperA.drain(10_000)).toBe(true);
+    const shipperB2 = await startShipper(outboxB, { dataDir: dirB });
+    expect(await shipperB2.drain(10_000)).toBe(true);
+
+    const reader = await readyClient(client("check"));
+    expectExactlyOnce(await streamIds(reader), [
+      ...(await outboxIds(outboxA)),
+      ...(await outboxIds(outboxB)),
+    ]);
+  }, 30_000);
+});
+
+describe("a shipper that dies between XADD and checkpoint", () => {
+  it("does not add again the batches a stale checkpoint does not know about", async () => {
+    const outbox = await openOutbox();
+    const first = await startShipper(outbox);
+    await outbox.append(records(1000));
+    expect(await first.drain(10_000)).toBe(true);
+    await first.stop();
+    const checkpoint = join(dir, "stream-shipper.json");
+    await copyFile(checkpoint, `${checkpoint}.old`);
+
+    const second = await startShipper(outbox);
+    await outbox.append(records(700));
+    expect(await second.drain(10_000)).toBe(true);
+    await second.stop();
+    // As if `second` had died after its XADDs, before any of its checkpoints reached the disk.
+    await copyFile(`${checkpoint}.old`, checkpoint);
+
+    const third = await startShipper(outbox);
+    await outbox.append(records(100));
+    expect(await third.drain(10_000)).toBe(true);
+    const reader = await readyClient(client("check"));
+    expectExactlyOnce(await streamIds(reader), await outboxIds(outbox));
+    const skipped = logs
+      .filter((l) => /skipped records/.test(l.message))
+      .reduce((n, l) => n + Number(l.fields?.skipped), 0);
+    expect(skipped).toBe(700);
+  }, 30_000);
+
+  it("ships an outbox whose checkpoint is gone without adding what the stream holds", async () => {
+    const outbox = await openOutbox();
+    const first = await startShipper(outbox);
+    await outbox.append(records(300));
+    expect(await first.drain(10_000)).toBe(true);
+    await first.stop();
+    await rm(join(dir, "stream-shipper.json"));
+
+    const second = await startShipper(outbox);
+    await outbox.append(records(20));
+    expect(await second.drain(10_000)).toBe(true);
+    expectExactlyOnce(await streamIds(await readyClient(client("check"))), await outboxIds(outbox));
+    expect(logs.some((l) => /no checkpoint/.test(l.message))).toBe(true);
+  }, 30_000);
+
+  it("skips the part of a batch that landed before the crash, and ships the rest", async () => {
+    const outbox = await openOutbox();
+    const first = await startShipper(outbox);
+    await outbox.append(records(400));
+    expect(await first.drain(10_000)).toBe(true);
+    await first.stop();
+
+    // The next batch's pipeline was cut after 50 of its XADDs.
+    const next = records(300);
+    await outbox.append(next);
+    const writer = await readyClient(client("writer"));
+    for (const r of next.slice(0, 50))
+      await writer.xadd(keys.decisions, "*", "id", r.decisionId, "r", JSON.stringify(r));
+
+    const second = await startShipper(outbox);
+    expect(await second.drain(10_000)).toBe(true);
+    const ids = await streamIds(writer);
+    expectExactlyOnce(ids, await outboxIds(outbox));
+    expect(ids.slice(400)).toEqual(next.map((r) => r.decisionId)); // still in outbox order
+  }, 30_000);
+
+  it("loses nothing and duplicates nothing when the shipping process is killed with SIGKILL", async () => {
+    const url = (path: string) => JSON.stringify(pathToFileURL(join(process.cwd(), path)).href);
+    const script = join(dir, "child.mts");
+    await writeFile(
+      script,
+      `import { FileStore } from ${url("src/store/file-store.ts")};
+import { createRedis } from ${url("src/adapter/node/redis.ts")};
+import { RedisDecisionLog } from ${url("src/store/redis-decision-log.ts")};
+import { redisKeys } from ${url("src/store/redis-keys.ts")};
+import { SHIPPER_REDIS_OVERRIDES, StreamShipper } from ${url("src/store/stream-shipper.ts")};
+const [, , tag] = process.argv;
+const quiet = { info() {}, warn() {} };
+const outbox = await FileStore.open(${JSON.stringify(dir)}, { logger: quiet });
+const redis = createRedis(${JSON.stringify(server.url)}, { name: "child", overrides: SHIPPER_REDIS_OVERRIDES });
+redis.on("error", () => {});
+const keys = redisKeys(${JSON.stringify(prefix)});
+const shipper = await StreamShipper.start({ outbox, redis, keys, dataDir: ${JSON.stringify(dir)}, batchSize: 40, intervalMs: 5, logger: quiet });
+const log = new RedisDecisionLog({ outbox, redis, keys, shipper });
+const template = ${JSON.stringify(record())};
+let next = 0;
+async function loop() {
+  for (;;) {
+    const batch = [0, 1, 2].map(() => ({ ...template, decisionId: tag + "_" + next++, at: new Date().toISOString() }));
+    await log.append(batch);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+for (let i = 0; i < 4; i++) void loop();
+`,
+    );
+    const reader = await readyClient(client("check"));
+    for (const tag of ["r1", "r2", "r3"]) {
+      const before = await reader.xlen(keys.decisions);
+      const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", script, tag], {
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      const exited = new Promise((resolve) => child.on("close", resolve));
+      try {
+        await expect
+          .poll(() => reader.xlen(keys.decisions), { timeout: 20_000, interval: 10 })
+          .toBeGreaterThan(before + 800);
+        await sleep(Math.random() * 20);
+      } finally {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    }
+
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox);
+    expect(await shipper.drain(10_000)).toBe(true);
+    expectExactlyOnce(await streamIds(reader), await outboxIds(outbox));
+  }, 60_000);
+});
+
+describe("trimming", () => {
+  async function shipped(n: number) {
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox);
+    await outbox.append(records(n));
+    expect(await shipper.drain(10_000)).toBe(true);
+    const redis = await readyClient(client("trimmer"));
+    const trimmer = StreamTrimmer.start({ redis, keys, intervalMs: 60_000, logger });
+    cleanups.push(() => trimmer.stop());
+    return { redis, trimmer };
+  }
+
+  const entryIds = async (redis: Redis) => (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
+
+  it("trims nothing while no report group exists", async () => {
+    const { redis, trimmer } = await shipped(50);
+    expect(await trimmer.trimOnce()).toEqual({ trimmed: 0, minId: null });
+    expect(await redis.xlen(keys.decisions)).toBe(50);
+  }, 20_000);
+
+  it("trims only entries the report group acknowledged, keeping pending and undelivered ones", async () => {
+    const { redis, trimmer } = await shipped(100);
+    expect(await createReportGroup(redis, keys)).toBe(true);
+    expect(await createReportGroup(redis, keys)).toBe(false);
+    const all = await entryIds(redis);
+    const read = async (count: number) => {
+      const reply = (await redis.xreadgroup(
+        "GROUP",
+        keys.reportGroup,
+        "reporter-1",
+        "COUNT",
+        count,
+        "STREAMS",
+        keys.decisions,
+        ">",
+      )) as [string, [string, string[]][]][];
+      return (reply[0]?.[1] ?? []).map(([id]) => id);
+    };
+    const delivered = await read(60);
+    expect(delivered).toEqual(all.slice(0, 60));
+
+    // Acknowledged out of order: entries 0-9 are still pending, so nothing may go.
+    await redis.xack(keys.decisions, keys.reportGroup, ...delivered.slice(10, 40));
+    expect((await trimmer.trimOnce()).trimmed).toBe(0);
+
+    await redis.xack(keys.decisions, keys.reportGroup, ...delivered.slice(0, 10));
+    expect(await trimmer.trimOnce()).toEqual({ trimmed: 40, minId: all[40] });
+    expect(await entryIds(redis)).toEqual(all.slice(40)); // 40-59 pending, 60-99 undelivered
+
+    await redis.xack(keys.decisions, keys.reportGroup, ...delivered.slice(40));
+    expect((await trimmer.trimOnce()).trimmed).toBe(20);
+    expect(await entryIds(redis)).toEqual(all.slice(60)); // undelivered entries stay
+
+    // A second group that has read nothing holds everything from here on.
+    await redis.xgroup("CREATE", keys.decisions, "archive", "0");
+    expect(await read(40)).toEqual(all.slice(60));
+    await redis.xack(keys.decisions, keys.reportGroup, ...all.slice(60));
+    expect((await trimmer.trimOnce()).trimmed).toBe(0);
+    expect(await redis.xlen(keys.decisions)).toBe(40);
+  }, 20_000);
+
+  it.each<{ name: string; groups: GroupState[]; expected: string | null }>([
+    { name: "no groups", groups: [], expected: null },
+    {
+      name: "only another group",
+      groups: [{ name: "archive", lastDeliveredId: "5-0", pending: 0, minPendingId: null }],
+      expected: null,
+    },
+    {
+      name: "report group, nothing pending",
+      groups: [{ name: "report", lastDeliveredId: "5-3", pending: 0, minPendingId: null }],
+      expected: "5-4",
+    },
+    {
+      name: "report group with pending entries",
+      groups: [{ name: "report", lastDeliveredId: "9-0", pending: 2, minPendingId: "7-1" }],
+      expected: "7-1",
+    },
+    {
+      name: "the lowest point over all groups",
+      groups: [
+        { name: "report", lastDeliveredId: "9-0", pending: 0, minPendingId: null },
+        { name: "archive", lastDeliveredId: "3-0", pending: 0, minPendingId: null },
+      ],
+      expected: "3-1",
+    },
+  ])("puts the safe trim point right with $name", ({ groups, expected }) => {
+    expect(safeTrimPoint(groups, "report")).toBe(expected);
+  });
+});
+
+describe("paging through the stream", () => {
+  it("pages with exclusive stream-id cursors and keeps its place at the end", async () => {
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox);
+    const reader = await readyClient(client("reader"));
+    const log = new RedisDecisionLog({ outbox, redis: reader, keys, shipper });
+    expect(await log.page({ limit: 10 })).toEqual({ records: [], next: "0-0" });
+
+    const written = records(25);
+    await log.append(written);
+    expect(await shipper.drain(10_000)).toBe(true);
+
+    const seen: DecisionRecord[] = [];
+    let cursor: string | undefined;
+    const sizes: number[] = [];
+    for (;;) {
+      const page = await log.page({ limit: 10, ...(cursor === undefined ? {} : { after: cursor }) });
+      sizes.push(page.records.length);
+      seen.push(...page.records);
+      if (page.records.length === 0) {
+        expect(page.next).toBe(cursor); // at the end the cursor stays, for polling
+        break;
+      }
+      cursor = page.next;
+    }
+    expect(sizes).toEqual([10, 10, 5, 0]);
+    expect(seen).toEqual(written);
+    expect((await log.page({ after: "0-0", limit: 100 })).records).toEqual(written);
+
+    await log.append(records(3));
+    expect(await shipper.drain(10_000)).toBe(true);
+    expect((await log.page({ after: cursor as string, limit: 10 })).records).toHaveLength(3);
+  }, 20_000);
+
+  it("refuses a cursor that is not a stream id, and reports an unreachable Redis as unavailable", async () => {
+    const outbox = await openOutbox();
+    const reader = await readyClient(client("reader"));
+    const log = new RedisDecisionLog({ outbox, redis: reader, keys });
+    for (const bad of ["abc", "1-", "-1-0", "1-0-0", "99999999999999999999999-0", ""]) {
+      await expect(log.page({ after: bad, limit: 10 })).rejects.toBeInstanceOf(InvalidCursorError);
+    }
+    await expect(log.page({ limit: 0 })).rejects.toBeInstanceOf(RangeError);
+    await server.kill();
+    await expect(log.page({ limit: 10 })).rejects.toBeInstanceOf(StoreUnavailableError);
+  }, 20_000);
+});
