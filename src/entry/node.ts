@@ -75,6 +75,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const port = typeof address === "object" && address ? address.port : config.PORT;
   logger.info("cordon listening", {
     port,
+    pid: process.pid,
     dataDir,
     backend: config.REDIS_URL ? "redis" : "embedded",
     ...(slot === undefined ? {} : { worker: slot }),
