@@ -185,6 +185,53 @@ describe("two instances on one Redis", () => {
     expect(ready.ready).toBe(true);
   }, 120_000);
 
+  it("keeps answering promptly while Redis is stalled (SIGSTOP), and logs each check once after", async () => {
+    const answered = new Set<string>();
+    const failures: unknown[] = [];
+    let slowest = 0;
+    let running = true;
+    const callers = [a, b].map(async (server) => {
+      while (running) {
+        const t0 = performance.now();
+        const res = await api(server, "POST", "/v1/check", "checker", {
+          meetingId: "fault-1",
+          ip: PLACES.mumbai.ip,
+        });
+        slowest = Math.max(slowest, performance.now() - t0);
+        if (res.status !== 200 || res.body.code !== "BLOCKED") failures.push(res.body);
+        else answered.add(res.body.decisionId);
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    redis.pause();
+    await new Promise((r) => setTimeout(r, 2000));
+    redis.resume();
+    await new Promise((r) => setTimeout(r, 500));
+    running = false;
+    await Promise.all(callers);
+    expect(failures).toEqual([]);
+    // No check waited on the stalled Redis (its command timeout is a second).
+    expect(slowest).toBeLessThan(500);
+    const client = new Redis(redis.url);
+    try {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const entries = (await client.xrange(keys.decisions, "-", "+")) as [string, string[]][];
+        const ids = entries.map(([, f]) => f[f.indexOf("id") + 1] as string);
+        const missing = [...answered].filter((id) => !ids.includes(id));
+        if (missing.length === 0) {
+          expect(ids.length).toBe(new Set(ids).size);
+          break;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`${missing.length} answered checks never reached the stream`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      client.disconnect();
+    }
+  }, 60_000);
+
   it("starts during a Redis outage and enforces the ruleset it kept on disk", async () => {
     await b.stop();
     await redis.kill();
