@@ -1,10 +1,15 @@
 /** The `cordon` CLI on a real data directory: verify-audit passes a good chain and fails an edited one. */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
+import { createOrder, OrderInput } from "../src/engine/index.js";
 import { digestSecret } from "../src/http/auth.js";
-import { approvedOrder, type Harness, makeHarness } from "./support/harness.js";
+import { redisKeys } from "../src/store/redis-keys.js";
+import { RedisOrderStore } from "../src/store/redis-order-store.js";
+import { approvedOrder, type Harness, makeHarness, orderInput } from "./support/harness.js";
+import { type RedisServer, startRedis } from "./support/redis.js";
 
 let h: Harness;
 let dir: string;
@@ -58,4 +63,34 @@ it("prints the digest Cordon keeps for a token, and usage for unknown commands",
   });
   expect((await cli("frobnicate")).code).toBe(2);
   expect((await cli()).code).toBe(2);
+});
+
+describe("verify-audit --redis", () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis.close());
+
+  it("verifies the chain in Redis and catches an edited entry", async () => {
+    const store = await RedisOrderStore.open(redis.url);
+    const input = OrderInput.parse(orderInput());
+    await store.applyChange("ord_cli", "create", "responder", "2026-03-01T00:00:00Z", () =>
+      createOrder(input, { id: "ord_cli", actor: "responder", at: "2026-03-01T00:00:00Z" }),
+    );
+    await store.close();
+    expect(await cli("verify-audit", "--redis", redis.url)).toEqual({
+      code: 0,
+      out: "audit chain OK: 1 entries in Redis\n",
+    });
+
+    const client = new Redis(redis.url);
+    const key = redisKeys().audit;
+    const entry = (await client.lindex(key, 0)) as string;
+    await client.lset(key, 0, entry.replace('"responder"', '"mallory"'));
+    client.disconnect();
+    const broken = await cli("verify-audit", "--redis", redis.url);
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/^audit chain BROKEN at seq 1/);
+  });
 });

@@ -2,6 +2,7 @@
 /**
  * `cordon` command line: operations on a data directory that do not need the server running.
  *   cordon verify-audit [--data-dir DIR]   verify the hash chain of the order audit log (exit 1 if broken)
+ *   cordon verify-audit --redis URL        the same for the audit log in Redis (REDIS_URL deployments)
  *   cordon ruleset [--data-dir DIR]        compile the stored orders and print the ruleset summary
  *   cordon hash-token SECRET               print the SHA-256 digest Cordon keeps for a token
  */
@@ -10,10 +11,12 @@ import { parseArgs } from "node:util";
 import { compile } from "../engine/index.js";
 import { digestSecret } from "../http/auth.js";
 import { FileStore } from "../store/file-store.js";
+import { AuditChainError } from "../store/interface.js";
+import { RedisOrderStore } from "../store/redis-order-store.js";
 import { verifyAudit } from "./verify-audit.js";
 
 const USAGE = `usage:
-  cordon verify-audit [--data-dir DIR]
+  cordon verify-audit [--data-dir DIR | --redis URL [--prefix P]]
   cordon ruleset [--data-dir DIR]
   cordon hash-token SECRET
 DIR defaults to CORDON_DATA_DIR or ./data`;
@@ -24,7 +27,12 @@ export async function run(
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      "data-dir": { type: "string" },
+      redis: { type: "string" },
+      prefix: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     allowPositionals: true,
   });
   const [command, ...rest] = positionals;
@@ -35,6 +43,28 @@ export async function run(
   }
   switch (command) {
     case "verify-audit": {
+      if (values.redis) {
+        let store: RedisOrderStore;
+        try {
+          store = await RedisOrderStore.open(values.redis, { prefix: values.prefix ?? "cordon" });
+        } catch (error) {
+          // Opening checks the head against the last entry: a tampered tail is caught already here.
+          if (!(error instanceof AuditChainError)) throw error;
+          out(`audit chain BROKEN at seq ${error.seq}: ${error.message}\n`);
+          return 1;
+        }
+        try {
+          const verdict = await store.verify();
+          if (verdict.ok) {
+            out(`audit chain OK: ${verdict.count} entries in Redis\n`);
+            return 0;
+          }
+          out(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason}\n`);
+          return 1;
+        } finally {
+          await store.close();
+        }
+      }
       const result = await verifyAudit(dataDir);
       if (result.ok) {
         out(`audit chain OK: ${result.count} entries in ${dataDir}\n`);
