@@ -4,8 +4,6 @@
  * the MaxMind web service protocol, which counts the (billed) requests it receives. Also the L2 over a
  * local mmdb, as the benchmark runs it.
  */
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { metrics } from "@opentelemetry/api";
 import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import type { Redis } from "ioredis";
@@ -19,88 +17,8 @@ import { RedisGeoCache, type RedisGeoCacheOptions } from "../../src/geo/redis-ge
 import { WebServiceGeo } from "../../src/geo/webservice-geo.js";
 import { redisKeys } from "../../src/store/redis-keys.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
+import { ACCOUNT_ID, FakeMaxmind, LICENSE_KEY } from "../support/maxmind-ws.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
-
-// ---------- a fake MaxMind web service that counts what it is asked ----------
-
-const ACCOUNT_ID = "424242";
-const LICENSE_KEY = "fake_licence_key_Zq81xWv0";
-
-class FakeMaxmind {
-  /** Address -> [country, ...subdivision iso_codes]; tests change it to tell old answers from new. */
-  readonly places = new Map<string, string[]>();
-  /** Address -> HTTP status to fail with. */
-  readonly failures = new Map<string, number>();
-  readonly asked: string[] = [];
-  baseUrl = "";
-  readonly #server: Server = createServer((req, res) => this.#handle(req, res));
-
-  reset(): void {
-    this.places.clear();
-    this.places.set(PLACES.kent.ip, ["GB", "ENG", "KEN"]);
-    this.places.set(PLACES.mumbai.ip, ["IN", "MH"]);
-    this.places.set(PLACES.moscowV6.ip, ["RU", "MOW"]);
-    this.failures.clear();
-    this.asked.length = 0;
-  }
-
-  count(ip: string): number {
-    return this.asked.filter((a) => a === ip).length;
-  }
-
-  async start(): Promise<void> {
-    this.#server.listen(0, "127.0.0.1");
-    await once(this.#server, "listening");
-    const address = this.#server.address();
-    if (address === null || typeof address === "string") throw new Error("no address");
-    this.baseUrl = `http://127.0.0.1:${address.port}`;
-  }
-
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((done) => this.#server.close(() => done()));
-  }
-
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const [status, body] = this.#answer(req);
-    res.writeHead(status, { "Content-Type": "application/json" });
-    res.end(JSON.stringify(body));
-  }
-
-  #answer(req: IncomingMessage): [number, unknown] {
-    const route = /^\/geoip\/v2\.1\/city\/([^/?]+)$/.exec(req.url ?? "");
-    if (route === null) return [404, { code: "PATH_NOT_FOUND", error: "no such path" }];
-    const expected = `Basic ${Buffer.from(`${ACCOUNT_ID}:${LICENSE_KEY}`).toString("base64")}`;
-    if (req.headers.authorization !== expected) {
-      return [
-        401,
-        {
-          code: "AUTHORIZATION_INVALID",
-          error: "Your account ID or license key could not be authenticated.",
-        },
-      ];
-    }
-    const ip = route[1] as string;
-    this.asked.push(ip);
-    const failure = this.failures.get(ip);
-    if (failure !== undefined) return [failure, { code: "SERVER_ERROR", error: "unavailable" }];
-    const place = this.places.get(ip);
-    if (place === undefined) {
-      return [404, { code: "IP_ADDRESS_NOT_FOUND", error: `The value ${ip} is not in the database.` }];
-    }
-    const [country, ...subdivisions] = place;
-    return [
-      200,
-      {
-        country: { iso_code: country, geoname_id: 1, names: { en: `Country ${country}` } },
-        registered_country: { iso_code: "DE", geoname_id: 2, names: { en: "Germany" } },
-        subdivisions: subdivisions.map((iso_code) => ({ iso_code, geoname_id: 3, names: { en: iso_code } })),
-        traits: { ip_address: ip, network: ip.includes(":") ? `${ip}/64` : `${ip}/24` },
-        maxmind: { queries_remaining: 999 },
-      },
-    ];
-  }
-}
 
 // ---------- metrics ----------
 
@@ -214,13 +132,13 @@ describe("a cached answer is never fetched twice within its TTL", () => {
     const a = await instance();
     expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
     expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
-    expect(fake.count(PLACES.kent.ip)).toBe(1);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(1);
     await stored(1);
 
     const b = await instance();
     const answer = await b.l1.lookup(PLACES.kent.ip);
     expect(answer).toEqual({ location: KENT, source: "webservice", dbVersion: a.source.dbVersion });
-    expect(fake.count(PLACES.kent.ip)).toBe(1);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(1);
     expect(b.l2.stats()).toMatchObject({ hits: 1, misses: 0, errors: 0 });
     expect(b.source.stats().requests).toBe(0);
   });
@@ -235,7 +153,7 @@ describe("a cached answer is never fetched twice within its TTL", () => {
     await stored(1);
     const b = await instance();
     expect((await b.l1.lookup(PLACES.nowhere.ip)).location).toBeNull();
-    expect(fake.count(PLACES.nowhere.ip)).toBe(1);
+    expect(fake.requestsFor(PLACES.nowhere.ip)).toBe(1);
     expect(b.l2.stats().hits).toBe(1);
   });
 
@@ -243,7 +161,7 @@ describe("a cached answer is never fetched twice within its TTL", () => {
     const { l1, l2 } = await instance();
     const answers = await Promise.all(Array.from({ length: 10 }, () => l1.lookup(PLACES.mumbai.ip)));
     expect(answers.every((x) => x.location?.country === "IN")).toBe(true);
-    expect(fake.count(PLACES.mumbai.ip)).toBe(1);
+    expect(fake.requestsFor(PLACES.mumbai.ip)).toBe(1);
     // The L1 over a promise source does not coalesce; the L2 does, with one GET for all ten.
     expect(l2.stats()).toMatchObject({ hits: 0, misses: 1 });
   });
@@ -262,11 +180,11 @@ describe("a cached answer is never fetched twice within its TTL", () => {
     await (await instance({ ttlSeconds: 1 })).l1.lookup(PLACES.kent.ip);
     await stored(1);
     await (await instance({ ttlSeconds: 1 })).l1.lookup(PLACES.kent.ip);
-    expect(fake.count(PLACES.kent.ip)).toBe(1);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(1);
     await new Promise((r) => setTimeout(r, 1300));
     const later = await instance({ ttlSeconds: 1 });
     expect((await later.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
-    expect(fake.count(PLACES.kent.ip)).toBe(2);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(2);
     expect(later.l2.stats().misses).toBe(1);
   });
 });
@@ -276,18 +194,18 @@ describe("RedisGeoCache keys carry the source's version", () => {
     await (await instance({ generation: "1" })).l1.lookup(PLACES.kent.ip);
     await stored(1);
     // MaxMind corrected its data; the operator bumps the generation.
-    fake.places.set(PLACES.kent.ip, ["FR", "IDF"]);
+    fake.places.set(PLACES.kent.ip, { country: "FR", subdivisions: ["IDF"] });
     const fresh = await instance({ generation: "2" });
     const answer = await fresh.l1.lookup(PLACES.kent.ip);
     expect(answer.location).toEqual({ country: "FR", subdivisions: ["FR-IDF"] });
     expect(answer.dbVersion).toMatch(/:city:2$/);
-    expect(fake.count(PLACES.kent.ip)).toBe(2);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(2);
     await stored(2);
     // And the new generation's entry is what the next instance of generation 2 reads.
     expect((await (await instance({ generation: "2" })).l1.lookup(PLACES.kent.ip)).location?.country).toBe(
       "FR",
     );
-    expect(fake.count(PLACES.kent.ip)).toBe(2);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(2);
   });
 
   it("does not file an answer under a version the source no longer has", async () => {
@@ -323,7 +241,7 @@ describe("RedisGeoCache fails to the source", () => {
     // No writes are attempted behind a failed read: they would only fail too.
     await new Promise((r) => setTimeout(r, 50));
     expect(b.l2.stats()).toEqual({ hits: 0, misses: 0, errors: 2, writeErrors: 0 });
-    expect(fake.count(PLACES.kent.ip)).toBe(2);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(2);
 
     await server.start();
     // b's connection comes back by itself (reconnect with backoff), and its lookups are cached again.
@@ -332,7 +250,7 @@ describe("RedisGeoCache fails to the source", () => {
     const mumbai = keys.geo(b.source.dbVersion, hashIp(PLACES.mumbai.ip));
     await until(async () => (await admin.exists(mumbai)) === 1, "the entry written after the restart");
     expect((await (await instance()).l1.lookup(PLACES.mumbai.ip)).location?.country).toBe("IN");
-    expect(fake.count(PLACES.mumbai.ip)).toBe(1);
+    expect(fake.requestsFor(PLACES.mumbai.ip)).toBe(1);
   });
 
   it("answers from the source within its read budget while Redis stalls", async () => {
@@ -349,7 +267,7 @@ describe("RedisGeoCache fails to the source", () => {
   });
 
   it("does not cache failures: the next lookup asks again", async () => {
-    fake.failures.set(PLACES.kent.ip, 503);
+    fake.replies.set(PLACES.kent.ip, { status: 503, body: { code: "SERVER_ERROR", error: "unavailable" } });
     const a = await instance();
     expect(await a.l1.lookup(PLACES.kent.ip)).toEqual({
       location: null,
@@ -358,9 +276,9 @@ describe("RedisGeoCache fails to the source", () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     expect(await admin.keys("cordon:geo:*")).toEqual([]);
-    fake.failures.clear();
+    fake.replies.clear();
     expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
-    expect(fake.count(PLACES.kent.ip)).toBe(2);
+    expect(fake.requestsFor(PLACES.kent.ip)).toBe(2);
   });
 
   it("reads a value it cannot trust as a miss, and overwrites it", async () => {
@@ -388,7 +306,7 @@ describe("RedisGeoCache fails to the source", () => {
     const { l1, l2 } = await instance();
     expect(l1.lookup(PLACES.privateLan.ip)).toEqual({ location: null, source: "none", dbVersion: null });
     expect(l2.stats()).toEqual({ hits: 0, misses: 0, errors: 0, writeErrors: 0 });
-    expect(fake.asked).toEqual([]);
+    expect(fake.requests).toEqual([]);
   });
 });
 

@@ -5,8 +5,6 @@
  * same fake also serves MaxMind's own `WebServiceClient` (its https URL rewritten to http), so the two
  * are checked to send the same request and read the same answers and error codes.
  */
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { WebServiceClient } from "@maxmind/geoip2-node";
 import { metrics } from "@opentelemetry/api";
 import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
@@ -14,170 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import type { GeoAnswer } from "../../src/geo/interface.js";
 import { WebServiceGeo, type WebServiceGeoOptions } from "../../src/geo/webservice-geo.js";
 import { PLACES } from "../support/fixtures.js";
+import { ACCOUNT_ID, FakeMaxmind, LICENSE_KEY, type Reply } from "../support/maxmind-ws.js";
 import { freePort } from "../support/redis.js";
-
-// ---------- the fake MaxMind web service ----------
-
-const ACCOUNT_ID = "424242";
-const LICENSE_KEY = "fake_licence_key_Zq81xWv0";
-
-interface Place {
-  country: string;
-  /** The part after the dash, as the service sends `iso_code`. */
-  subdivisions: string[];
-}
-
-/** What the fake knows: the fixture's places (so the whole suite agrees on where an address is). */
-const KNOWN: Record<string, Place> = {
-  [PLACES.mumbai.ip]: { country: "IN", subdivisions: ["MH"] },
-  [PLACES.kent.ip]: { country: "GB", subdivisions: ["ENG", "KEN"] },
-  [PLACES.moscowV6.ip]: { country: "RU", subdivisions: ["MOW"] },
-  [PLACES.california.ip]: { country: "US", subdivisions: ["CA"] },
-};
-
-/** A special reply for one address; everything else is answered as the real service would. */
-type Reply =
-  | { status: number; body: unknown; delayMs?: number; headers?: Record<string, string> }
-  | { raw: string; status?: number; contentType?: string }
-  | { stallBody: true }
-  | { destroy: true };
-
-interface SeenRequest {
-  method: string;
-  path: string;
-  headers: IncomingMessage["headers"];
-}
-
-class FakeMaxmind {
-  readonly requests: SeenRequest[] = [];
-  readonly replies = new Map<string, Reply>();
-  /** Delay every answer (coalescing tests). */
-  delayMs = 0;
-  #server: Server;
-  baseUrl = "";
-
-  constructor() {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-  }
-
-  async start(): Promise<void> {
-    this.#server.listen(0, "127.0.0.1");
-    await once(this.#server, "listening");
-    const address = this.#server.address();
-    if (address === null || typeof address === "string") throw new Error("no address");
-    this.baseUrl = `http://127.0.0.1:${address.port}`;
-  }
-
-  async close(): Promise<void> {
-    // Stalled and delayed replies hold sockets open; the server must not wait for them.
-    this.#server.closeAllConnections();
-    await new Promise<void>((done) => this.#server.close(() => done()));
-  }
-
-  requestsFor(ip: string): number {
-    return this.requests.filter((r) => r.path.endsWith(`/${ip}`)).length;
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = req.url ?? "";
-    this.requests.push({ method: req.method ?? "", path, headers: req.headers });
-    const route = /^\/geoip\/v2\.1\/(city|country|insights)\/([^/?]+)$/.exec(path);
-    if (req.method !== "GET" || route === null) {
-      return send(res, 404, { code: "PATH_NOT_FOUND", error: `The path ${path} is not valid` });
-    }
-    const [, endpoint, ip] = route as unknown as [string, string, string];
-    // The real service checks credentials before anything else.
-    const auth = req.headers.authorization;
-    if (auth === undefined) {
-      return send(res, 401, { code: "ACCOUNT_ID_REQUIRED", error: "You have not supplied an account ID." });
-    }
-    if (auth !== `Basic ${Buffer.from(`${ACCOUNT_ID}:${LICENSE_KEY}`).toString("base64")}`) {
-      return send(res, 401, {
-        code: "AUTHORIZATION_INVALID",
-        error: "Your account ID or license key could not be authenticated.",
-      });
-    }
-    if (this.delayMs > 0) await sleep(this.delayMs);
-    const special = this.replies.get(ip);
-    if (special !== undefined) return reply(res, special);
-    const place = KNOWN[ip];
-    if (place === undefined) {
-      return send(res, 404, {
-        code: "IP_ADDRESS_NOT_FOUND",
-        error: `The value ${ip} is not in the database.`,
-      });
-    }
-    send(
-      res,
-      200,
-      answerBody(ip, place, endpoint === "city"),
-      `application/vnd.maxmind.com-${endpoint}+json; charset=UTF-8; version=2.1`,
-    );
-  }
-}
-
-/** A body like the real service's: names in several languages, registered country, traits, maxmind. */
-function answerBody(ip: string, place: Place, city: boolean): Record<string, unknown> {
-  const names = (en: string) => ({ de: en, en, fr: en, ja: en, ru: en });
-  const country = { geoname_id: 2635167, iso_code: place.country, names: names(`Country ${place.country}`) };
-  return {
-    continent: { code: "EU", geoname_id: 6255148, names: names("Europe") },
-    country,
-    registered_country: { ...country, iso_code: "DE", names: names("Germany") },
-    ...(city
-      ? {
-          city: { geoname_id: 2643743, names: names("Somewhere") },
-          location: { accuracy_radius: 100, latitude: 51.5, longitude: -0.1, time_zone: "Europe/London" },
-          subdivisions: place.subdivisions.map((iso_code, i) => ({
-            geoname_id: 6269131 + i,
-            iso_code,
-            names: names(iso_code),
-          })),
-        }
-      : {}),
-    traits: { ip_address: ip, network: ip.includes(":") ? `${ip}/64` : `${ip}/24` },
-    maxmind: { queries_remaining: 54321 },
-  };
-}
-
-function send(res: ServerResponse, status: number, body: unknown, contentType?: string): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "Content-Type":
-      contentType ??
-      (status < 400
-        ? "application/json"
-        : "application/vnd.maxmind.com-error+json; charset=UTF-8; version=2.0"),
-    "Content-Length": Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-async function reply(res: ServerResponse, r: Reply): Promise<void> {
-  if ("destroy" in r) {
-    res.socket?.destroy();
-    return;
-  }
-  if ("stallBody" in r) {
-    // Headers promise a body that never comes.
-    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": "1000" });
-    res.write('{"country":');
-    return;
-  }
-  if ("raw" in r) {
-    res.writeHead(r.status ?? 200, { "Content-Type": r.contentType ?? "application/json" });
-    res.end(r.raw);
-    return;
-  }
-  if (r.delayMs) await sleep(r.delayMs);
-  if (res.destroyed) return;
-  for (const [name, value] of Object.entries(r.headers ?? {})) res.setHeader(name, value);
-  send(res, r.status, r.body);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 // ---------- metrics ----------
 
@@ -208,9 +44,7 @@ const fake = new FakeMaxmind();
 beforeAll(() => fake.start());
 afterAll(() => fake.close());
 afterEach(() => {
-  fake.requests.length = 0;
-  fake.replies.clear();
-  fake.delayMs = 0;
+  fake.reset();
   vi.unstubAllGlobals();
 });
 
