@@ -62,6 +62,12 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 letters, digits, _ or -")
     .default("cordon"),
   /** How often each instance compares its ruleset version with Redis's, in case a message was missed. */
+  /** Redis mode: how long shipped decision records stay in the local outbox (repairs a Redis data loss). */
+  CORDON_OUTBOX_RETENTION_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 366)
+    .default(168),
   CORDON_RULESET_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   MAXMIND_ACCOUNT_ID: z
     .string()

@@ -149,6 +149,7 @@ async function redisBackend(
     keys,
     dataDir: outboxDir,
     logger,
+    shipper: { retentionMs: config.CORDON_OUTBOX_RETENTION_HOURS * 3_600_000 },
   });
   const store = new RedisStore(orders, decisions, outbox);
   const rulesets = new RulesetManager(store, clock);

@@ -22,9 +22,25 @@
  *
  * One process per directory: two writers would fork the chain and interleave segments, so a second open
  * (in this process, or in another live one) fails.
+ *
+ * Retention. The store never deletes decision records on its own: in embedded mode the decision log IS
+ * the record the report is built from. `prune(cursor)` deletes whole closed segments before the cursor's
+ * segment, for a caller that knows they are kept elsewhere (the Redis mode's `StreamShipper`, once they
+ * are in the stream). What is left is always a suffix of the log: paging from the start begins at the
+ * oldest segment kept, and a cursor into a deleted segment is refused with InvalidCursorError.
  */
 import { Buffer } from "node:buffer";
-import { type FileHandle, mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { DecisionRecord, Order } from "../engine/index.js";
 import { type ChainHead, chainEntry, verifyNext, ZERO_HASH } from "./audit.js";
@@ -60,6 +76,20 @@ export interface FileStoreStats {
   /** Writes to the decision log, one per group-committed batch. */
   decisionWrites: number;
   decisionRecords: number;
+}
+
+export interface PruneOptions {
+  /**
+   * Only segments whose file was last modified before this time (ms since the epoch) go. A closed segment
+   * is never written again, so its mtime is when its newest record was written. Deletion stops at the
+   * first segment that is too new, so what is kept stays one unbroken suffix of the log.
+   */
+  modifiedBefore?: number;
+}
+
+export interface PruneResult {
+  segmentsRemoved: number;
+  bytesRemoved: number;
 }
 
 export const JOURNAL_FILE = "orders.jsonl";
@@ -116,6 +146,10 @@ export class FileStore implements Store {
   private queue: PendingAppend[] = [];
   private draining: Promise<void> | undefined;
   private readonly counters: FileStoreStats = { decisionWrites: 0, decisionRecords: 0 };
+  /** Tail of the promise chain that serialises `prune`. */
+  private pruneTail: Promise<unknown> = Promise.resolve();
+  /** Pages under way: a prune unlinks nothing until those that began before it changed the layout end. */
+  private readonly pagesInFlight = new Set<Promise<unknown>>();
 
   private closed: Promise<void> | undefined;
   /** Set when a write or sync failed: memory and disk may disagree, so nothing more is written. */
@@ -253,7 +287,15 @@ export class FileStore implements Store {
     });
   }
 
-  async page(opts: {
+  page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+    const read = this.readPage(opts);
+    this.pagesInFlight.add(read);
+    const done = () => this.pagesInFlight.delete(read);
+    read.then(done, done);
+    return read;
+  }
+
+  private async readPage(opts: {
     after?: string;
     limit: number;
   }): Promise<{ records: DecisionRecord[]; next: string | null }> {
@@ -263,11 +305,14 @@ export class FileStore implements Store {
     if (this.closed) throw new StoreUnavailableError("the store is closed");
     let pos: Position =
       after === undefined ? { seg: this.segments[0] ?? 1, off: 0 } : await this.parseCursor(after);
+    const startSeg = pos.seg;
     const records: DecisionRecord[] = [];
     let reader: { seg: number; fh: FileHandle } | undefined;
     let chunk = Math.min(4 << 20, Math.max(64 << 10, limit * 512));
     try {
       while (records.length < limit) {
+        // A segment pruned meanwhile has no end any more (0): the page moves on to the next one kept. Its
+        // file is still there (see pruneNow), so a segment looked up before the prune can still be opened.
         const end = this.segmentEnd(pos.seg);
         if (pos.off >= end) {
           const next = this.segments.find((s) => s > pos.seg);
@@ -305,7 +350,25 @@ export class FileStore implements Store {
       await reader?.fh.close();
     }
     // Never null: at the end the cursor still marks where the next record will be, so a reporter polls.
-    return { records, next: records.length === 0 && after !== undefined ? after : encodeCursor(pos) };
+    // The same string back when nothing was found, unless its segment was pruned under this page.
+    const same = records.length === 0 && after !== undefined && this.segments.includes(startSeg);
+    return { records, next: same ? after : encodeCursor(pos) };
+  }
+
+  /**
+   * Deletes the decision segments that lie wholly before `beforeCursor`'s segment (never that segment,
+   * never the active one), oldest first; with `modifiedBefore`, only those last written before it (see
+   * PruneOptions). Cursors into deleted segments are refused afterwards (InvalidCursorError); paging from
+   * the start begins at the oldest segment kept. Safe with concurrent appends (they only touch the active
+   * segment) and pages (one under way skips what was deleted, moving on to the oldest segment kept; the
+   * files go only once such pages are done, so none fails on a missing file). Prunes run one at a time.
+   * Never called by the store itself: see the module header.
+   */
+  prune(beforeCursor: string, opts: PruneOptions = {}): Promise<PruneResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
+    const result = this.pruneTail.then(() => this.pruneNow(beforeCursor, opts));
+    this.pruneTail = result.catch(() => undefined);
+    return result;
   }
 
   /** Group-commit counters, for tests and metrics. */
@@ -322,6 +385,7 @@ export class FileStore implements Store {
   private async shutdown(): Promise<void> {
     await this.orderTail;
     await this.draining;
+    await this.pruneTail;
     try {
       // A clean stop leaves the decision log durable whatever the fsync mode.
       if (!this.failure) await this.activeFh.datasync();
@@ -391,6 +455,63 @@ export class FileStore implements Store {
     this.activeFh = fh;
     this.activeSize = 0;
     await oldFh.close().catch(() => undefined);
+  }
+
+  private async pruneNow(beforeCursor: string, opts: PruneOptions): Promise<PruneResult> {
+    this.assertWritable();
+    const { seg: cursorSeg } = await this.parseCursor(beforeCursor);
+    // Segments are kept in ascending order and only prunes (one at a time) remove any: the candidates are
+    // a prefix of `segments`, all closed (the active segment is the last, and never before a cursor's).
+    const doomed: number[] = [];
+    for (const seg of this.segments) {
+      if (seg >= cursorSeg) break;
+      if (opts.modifiedBefore !== undefined) {
+        const mtime = await stat(this.segmentPath(seg)).then(
+          (st) => st.mtimeMs,
+          (err: NodeJS.ErrnoException) => {
+            if (err.code === "ENOENT") return Number.NEGATIVE_INFINITY; // already gone: nothing to keep
+            throw err;
+          },
+        );
+        if (!(mtime < opts.modifiedBefore)) break;
+      }
+      doomed.push(seg);
+    }
+    if (doomed.length === 0) return { segmentsRemoved: 0, bytesRemoved: 0 };
+
+    // Out of the layout first, synchronously (as in `rotate`): a page that starts now never sees them (a
+    // cursor into them is refused), and one under way finds them gone at its next step and moves on.
+    let bytes = 0;
+    for (const seg of doomed) {
+      bytes += this.closedSizes.get(seg) ?? 0;
+      this.closedSizes.delete(seg);
+    }
+    this.segments.splice(0, doomed.length);
+    // A page under way may have looked a segment up just before, and be about to open or read its file:
+    // the files go once every such page is done (pages never wait on a prune, so this always ends).
+    await Promise.allSettled([...this.pagesInFlight]);
+    let removed = 0;
+    try {
+      // Oldest first: if this stops part-way (an error, a crash), what is on disk is still a suffix.
+      for (const seg of doomed) {
+        await unlink(this.segmentPath(seg)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+        });
+        removed++;
+      }
+    } catch (err) {
+      const left = doomed.slice(removed).map((seg) => this.segmentName(seg));
+      // Not a data problem: the files left are records the caller gave up, back in the log at the next open.
+      throw new Error(
+        `prune: could not delete ${left[0]} (${(err as Error).message}); ${left.length} pruned segment(s) ` +
+          "stay on disk until the next open",
+        { cause: err },
+      );
+    } finally {
+      // The unlinks are directory changes: make them durable like the creations in `rotate`.
+      if (removed > 0) await syncDir(join(this.root, DECISIONS_DIR));
+    }
+    return { segmentsRemoved: doomed.length, bytesRemoved: bytes };
   }
 
   /** Undoes a partial write if it can, then refuses further writes; returns the error for the callers. */

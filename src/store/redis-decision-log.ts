@@ -23,7 +23,7 @@ import {
 } from "./stream-shipper.js";
 import { StreamTrimmer } from "./stream-trimmer.js";
 
-export type RedisDecisionOutbox = Pick<FileStore, "append" | "page" | "stats">;
+export type RedisDecisionOutbox = Pick<FileStore, "append" | "page" | "stats" | "prune">;
 
 export interface RedisDecisionLogParts {
   outbox: RedisDecisionOutbox;
@@ -45,7 +45,14 @@ export interface RedisDecisionLogOptions {
   logger?: ShipperLogger;
   shipper?: Pick<
     StreamShipperOptions,
-    "batchSize" | "intervalMs" | "maxBackoffMs" | "degradedAfterMs" | "clockSkewMs" | "epochKey"
+    | "batchSize"
+    | "intervalMs"
+    | "maxBackoffMs"
+    | "degradedAfterMs"
+    | "clockSkewMs"
+    | "epochKey"
+    | "retentionMs"
+    | "pruneIntervalMs"
   >;
   /** Trim interval, ms (default 60 s); 0 runs no trimmer. */
   trimIntervalMs?: number;

@@ -29,8 +29,21 @@
  * it warns, counts `cordon.redis.data_loss`, and ships the whole outbox again from its start, skipping
  * decisionIds the stream holds from the outbox's oldest record on (a time window: stream ids are Redis
  * times, at or after each record's `at`, less `clockSkewMs`). Only what the outbox still has can be
- * re-shipped: FileStore keeps every segment today; pruning shipped segments older than a retention needs
- * a FileStore API first.
+ * re-shipped, so retention (below) bounds how far back a loss can be repaired from the outbox: records
+ * shipped longer than `retentionMs` ago that Redis then loses are gone from the stream for good.
+ *
+ * Retention. Without it the outbox grows without bound. At most once per `pruneIntervalMs` (after a
+ * step, so never while a batch is in flight) the shipper asks the outbox to delete the segments that lie
+ * wholly before the cursor of its last *written* checkpoint and were last modified more than
+ * `retentionMs` ago (FileStore `prune` with `modifiedBefore`). Before the checkpoint cursor means every
+ * record in them is acknowledged by Redis and recorded as such on disk: a crash cannot bring back a
+ * checkpoint that points into them, and nothing unshipped is ever deleted (with Redis down, the
+ * checkpoint does not move and nothing more goes). A closed segment is never written again, so its mtime
+ * is when its newest record was appended, a moment at or after that record's `at`: "mtime older than
+ * the retention" implies "newest record older than the retention", read from a stat rather than a parse
+ * of the segment's last line. Where the two differ (a copied data directory gets fresh mtimes) they
+ * differ in the direction of keeping more. After a data loss the checkpoint cursor starts over at the
+ * outbox's beginning, so nothing is pruned until the re-ship has passed it again.
  */
 import { randomUUID } from "node:crypto";
 import { open, readFile, rename } from "node:fs/promises";
@@ -39,12 +52,15 @@ import { metrics } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
 import { isUnavailable } from "../adapter/node/redis.js";
 import type { DecisionRecord } from "../engine/index.js";
-import type { FileStore } from "./file-store.js";
+import type { FileStore, PruneResult } from "./file-store.js";
 import { InvalidCursorError } from "./interface.js";
 import type { RedisKeys } from "./redis-keys.js";
 
-/** The part of the outbox the shipper reads: a FileStore decision log. */
-export type ShipperOutbox = Pick<FileStore, "page" | "stats">;
+/**
+ * The part of the outbox the shipper uses: a FileStore decision log. An outbox without `prune` is read
+ * only, never pruned.
+ */
+export type ShipperOutbox = Pick<FileStore, "page" | "stats"> & Partial<Pick<FileStore, "prune">>;
 
 /** Structurally a subset of the app's `Logger`, so the store does not import the HTTP layer. */
 export interface ShipperLogger {
@@ -74,6 +90,14 @@ export interface StreamShipperOptions {
   clockSkewMs?: number;
   /** Key of the epoch token. Default `<keys.decisions>:epoch` (same hash tag as the stream). */
   epochKey?: string;
+  /**
+   * Shipped outbox segments whose newest record is older than this are deleted, ms; it bounds how far
+   * back a Redis data loss can be repaired from the outbox (see the header). Default 7 days; `Infinity`
+   * keeps everything.
+   */
+  retentionMs?: number;
+  /** Least time between two prunes of the outbox, ms. Default 60 s. */
+  pruneIntervalMs?: number;
   logger?: ShipperLogger;
 }
 
@@ -97,6 +121,7 @@ const SCAN_CHUNK = 1000;
 const COUNT_CHUNK = 10_000;
 /** Reconnections trigger a check at once; this catches a dataset replaced without one (FLUSHALL, failover). */
 const VERIFY_EVERY_MS = 10_000;
+const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60_000;
 
 const meter = metrics.getMeter("cordon");
 const instruments = {
@@ -112,6 +137,10 @@ const instruments = {
   redisErrors: meter.createCounter("cordon.redis.errors", { description: "Failed Redis operations." }),
   dataLoss: meter.createCounter("cordon.redis.data_loss", {
     description: "Times Redis was found without data it had acknowledged.",
+  }),
+  pruned: meter.createCounter("cordon.outbox.pruned_bytes", {
+    description: "Bytes of shipped decision outbox segments deleted after the retention.",
+    unit: "By",
   }),
 };
 
@@ -150,6 +179,8 @@ export class StreamShipper {
   private readonly maxBackoffMs: number;
   private readonly degradedAfterMs: number;
   private readonly clockSkewMs: number;
+  private readonly retentionMs: number;
+  private readonly pruneIntervalMs: number;
   private readonly logger: ShipperLogger;
 
   // Shipping state; cursor, fence, lastAckedId and epoch are what the checkpoint persists.
@@ -167,6 +198,9 @@ export class StreamShipper {
   /** The whole outbox is to be shipped again: read the stream's time window before the next send. */
   private historyPending = false;
   private dedupe: Dedupe | undefined;
+  /** The cursor of the last checkpoint written to disk: only what lies before it may be pruned. */
+  private savedCursor: string | undefined;
+  private prunedAt: number | undefined;
 
   // Backlog estimate: unshipped records at a mark, plus outbox appends since, minus records consumed since.
   private backlogAtMark = 0;
@@ -209,6 +243,11 @@ export class StreamShipper {
     this.maxBackoffMs = positive("maxBackoffMs", opts.maxBackoffMs ?? 2000);
     this.degradedAfterMs = positive("degradedAfterMs", opts.degradedAfterMs ?? 30_000);
     this.clockSkewMs = opts.clockSkewMs ?? 5 * 60_000;
+    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+    if (Number.isNaN(this.retentionMs) || this.retentionMs < 0) {
+      throw new RangeError(`retentionMs must be zero or more, got ${this.retentionMs}`);
+    }
+    this.pruneIntervalMs = positive("pruneIntervalMs", opts.pruneIntervalMs ?? 60_000);
     this.logger = opts.logger ?? consoleLogger;
     this.hadCheckpoint = checkpoint !== undefined;
     this.cursor = checkpoint?.cursor ?? undefined;
@@ -320,6 +359,7 @@ export class StreamShipper {
         this.logger.info("decision stream: shipping again", { failures: this.failures });
         this.failures = 0;
       }
+      await this.maybePrune();
       if (!progressed) await this.idle();
     }
   }
@@ -524,6 +564,34 @@ export class StreamShipper {
     this.verifiedAt = performance.now();
   }
 
+  // ---- retention ----
+
+  /** Deletes shipped outbox segments past the retention, at most once per `pruneIntervalMs`. Never throws. */
+  private async maybePrune(): Promise<void> {
+    const cursor = this.savedCursor;
+    if (!this.outbox.prune || this.retentionMs === Number.POSITIVE_INFINITY || cursor === undefined) return;
+    const now = performance.now();
+    if (this.prunedAt !== undefined && now - this.prunedAt < this.pruneIntervalMs) return;
+    this.prunedAt = now;
+    let result: PruneResult;
+    try {
+      result = await this.outbox.prune(cursor, { modifiedBefore: Date.now() - this.retentionMs });
+    } catch (err) {
+      // Shipping does not depend on it: the outbox only grows until the next try.
+      this.logger.warn("decision outbox: pruning shipped segments failed", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return;
+    }
+    if (result.segmentsRemoved > 0) {
+      instruments.pruned.add(result.bytesRemoved);
+      this.logger.info("decision outbox: pruned shipped segments past the retention", {
+        ...result,
+        retentionMs: this.retentionMs,
+      });
+    }
+  }
+
   // ---- failures and waiting ----
 
   private onFailure(err: unknown): void {
@@ -619,6 +687,7 @@ export class StreamShipper {
       epoch: this.epoch ?? null,
     };
     await writeAtomically(this.checkpointPath, this.dataDir, `${JSON.stringify(checkpoint)}\n`);
+    this.savedCursor = checkpoint.cursor ?? undefined;
   }
 }
 

@@ -3,7 +3,7 @@
  * with group commit and cursors (I5), recovery at open, and a kill -9 of a writing process.
  */
 import { spawn } from "node:child_process";
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -436,6 +436,152 @@ describe("FileStore decision log", () => {
     await expect(store.append([record(10)])).rejects.toBeInstanceOf(StoreUnavailableError);
     const again = await openStore();
     expect((await readAll(again, 100)).records).toEqual(range(0, 10).map(record));
+  });
+});
+
+describe("FileStore prune", () => {
+  // The biggest record (a deny): segments of `size * n` hold n records or a few more.
+  const size = Buffer.byteLength(`${JSON.stringify(record(0))}\n`);
+  const segmentFiles = async () => (await readdir(join(dir, "decisions"))).sort();
+  const bytesOf = async (names: string[]) => {
+    let total = 0;
+    for (const name of names) total += (await stat(join(dir, "decisions", name))).size;
+    return total;
+  };
+
+  const names = (...segs: number[]) => segs.map((seg) => `${String(seg).padStart(6, "0")}.jsonl`);
+
+  /** 40 records, 5 to a segment (two batches of 5 never fit in one): segments 1..8, the 8th active. */
+  async function eightSegments(): Promise<FileStore> {
+    const store = await openStore({ segmentBytes: size * 5 });
+    for (let i = 0; i < 40; i += 5) await store.append(range(i, i + 5).map(record));
+    expect(await segmentFiles()).toEqual(names(1, 2, 3, 4, 5, 6, 7, 8));
+    return store;
+  }
+
+  it("deletes only the segments wholly before the cursor's, and pages from the oldest one kept", async () => {
+    const store = await eightSegments();
+    const early = (await store.page({ limit: 7 })).next as string; // inside segment 2
+    const cursor = (await store.page({ limit: 23 })).next as string; // inside segment 5 (records 20..24)
+
+    const bytes = await bytesOf(names(1, 2, 3, 4));
+    expect(await store.prune(cursor)).toEqual({ segmentsRemoved: 4, bytesRemoved: bytes });
+    expect(await segmentFiles()).toEqual(names(5, 6, 7, 8));
+    expect((await readAll(store, 3)).records).toEqual(range(20, 40).map(record));
+    // The cursor itself still works (its segment is kept); one into a deleted segment does not.
+    expect((await readAll(store, 100, cursor)).records).toEqual(range(23, 40).map(record));
+    await expect(store.page({ limit: 5, after: early })).rejects.toBeInstanceOf(InvalidCursorError);
+    await expect(store.prune(early)).rejects.toBeInstanceOf(InvalidCursorError);
+    await expect(store.prune("nonsense")).rejects.toBeInstanceOf(InvalidCursorError);
+    // Again with the same cursor: nothing more is before it.
+    expect(await store.prune(cursor)).toEqual({ segmentsRemoved: 0, bytesRemoved: 0 });
+  });
+
+  it("never deletes the active segment, and the log goes on from there after reopening", async () => {
+    const store = await eightSegments();
+    const end = (await readAll(store, 100)).cursor; // at the end of the active segment 8
+    const bytes = await bytesOf(names(1, 2, 3, 4, 5, 6, 7));
+    expect(await store.prune(end)).toEqual({ segmentsRemoved: 7, bytesRemoved: bytes });
+    expect(await segmentFiles()).toEqual(names(8));
+    expect((await readAll(store, 2)).records).toEqual(range(35, 40).map(record));
+    expect(await store.prune(end)).toEqual({ segmentsRemoved: 0, bytesRemoved: 0 });
+
+    await store.append(range(40, 45).map(record)); // rotates to segment 9
+    expect(await segmentFiles()).toEqual(names(8, 9));
+    await store.close();
+    const again = await openStore({ segmentBytes: size * 5 });
+    expect((await readAll(again, 4, end)).records).toEqual(range(40, 45).map(record));
+    await again.append(range(45, 50).map(record));
+    // Numbering goes on after the kept segments; it does not restart at 1.
+    expect(await segmentFiles()).toEqual(names(8, 9, 10));
+    expect((await readAll(again, 7)).records).toEqual(range(35, 50).map(record));
+  });
+
+  it("with modifiedBefore, deletes only old segments, stopping at the first newer one", async () => {
+    const store = await eightSegments();
+    const end = (await readAll(store, 100)).cursor;
+    const old = new Date(Date.now() - 3_600_000);
+    // Segments 1-3 and 5 look an hour old; 4 is new, so 5 stays too: what is kept is one suffix.
+    for (const name of names(1, 2, 3, 5)) await utimes(join(dir, "decisions", name), old, old);
+    const bytes = await bytesOf(names(1, 2, 3));
+    const result = await store.prune(end, { modifiedBefore: Date.now() - 60_000 });
+    expect(result).toEqual({ segmentsRemoved: 3, bytesRemoved: bytes });
+    expect(await segmentFiles()).toEqual(names(4, 5, 6, 7, 8));
+    expect((await readAll(store, 6)).records).toEqual(range(15, 40).map(record));
+    expect(await store.prune(end, { modifiedBefore: 0 })).toEqual({ segmentsRemoved: 0, bytesRemoved: 0 });
+  });
+
+  it("loses nothing appended while a reader pages forward and prunes behind itself", async () => {
+    const store = await openStore({ segmentBytes: size * 4 });
+    let appended = 0;
+    const appenders = range(0, 4).map(async () => {
+      while (appended < 600) {
+        const from = appended;
+        appended += 3;
+        await store.append(range(from, from + 3).map(record));
+        await new Promise((r) => setImmediate(r));
+      }
+    });
+    let done = false;
+    const appending = Promise.all(appenders).then(() => {
+      done = true;
+    });
+    const seen: DecisionRecord[] = [];
+    let cursor: string | undefined;
+    let removed = 0;
+    for (;;) {
+      const last = done;
+      const page = await store.page({ limit: 5, ...(cursor === undefined ? {} : { after: cursor }) });
+      seen.push(...page.records);
+      cursor = page.next as string;
+      removed += (await store.prune(cursor)).segmentsRemoved;
+      if (last && page.records.length === 0) break;
+      await new Promise((r) => setImmediate(r)); // at the end of the log, a page does no I/O: let writes in
+    }
+    await appending;
+    // Appends are group-committed in call order: the log held 0..appended-1, exactly once, in order.
+    expect(seen.map((r) => r.decisionId)).toEqual(range(0, appended).map((i) => record(i).decisionId));
+    expect(removed).toBeGreaterThan(10);
+    // The pruned log from its start: the reader's last segment on, ending with everything appended.
+    const kept = (await readAll(store, 50)).records;
+    expect(kept.length).toBeLessThan(50);
+    expect(kept).toEqual(range(appended - kept.length, appended).map(record));
+    expect(await segmentFiles()).toHaveLength(1);
+  });
+
+  it("lets a page that is reading segments as they are deleted finish, moving on to those kept", async () => {
+    // Started together and at a few offsets: the page meets segments pruned before it reaches them and
+    // while it reads them; the files go only once it is done, so it never fails on a missing one.
+    for (const delay of [0, 1, 2, 3, 4, 6, 8, 12, 16, 24]) {
+      // One record per segment: a long page opens one file after another while the prune deletes them.
+      const at = join(dir, `round-${delay}`);
+      const store = await FileStore.open(at, { segmentBytes: size });
+      opened.push(store);
+      for (let i = 0; i < 120; i++) await store.append([record(i)]);
+      const cursor = (await store.page({ limit: 101 })).next as string; // at the end of segment 101
+      const page = store.page({ limit: 1000 });
+      for (let t = 0; t < delay; t++) await new Promise((r) => setImmediate(r));
+      const [{ records }, pruned] = await Promise.all([page, store.prune(cursor)]);
+      expect(pruned.segmentsRemoved).toBe(100);
+      const ids = records.map((r) => r.decisionId);
+      // In order, nothing twice, and every record kept is there: only pruned ones may be missing.
+      expect(ids).toEqual(
+        range(0, 120)
+          .map((i) => record(i).decisionId)
+          .filter((id) => ids.includes(id)),
+      );
+      expect(ids.slice(-20)).toEqual(range(100, 120).map((i) => record(i).decisionId));
+      expect((await readAll(store, 7)).records).toEqual(range(100, 120).map(record));
+      await store.close();
+    }
+  });
+
+  it("refuses to prune a closed store", async () => {
+    const store = await eightSegments();
+    const cursor = (await store.page({ limit: 12 })).next as string;
+    await store.close();
+    await expect(store.prune(cursor)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await segmentFiles()).toHaveLength(8);
   });
 });
 

@@ -4,7 +4,7 @@
  * process) loses nothing and adds nothing twice. Also the trimmer's safe point and cursor paging.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -12,7 +12,7 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createRedis } from "../../src/adapter/node/redis.js";
 import type { DecisionRecord } from "../../src/engine/index.js";
-import { FileStore } from "../../src/store/file-store.js";
+import { FileStore, type FileStoreOptions } from "../../src/store/file-store.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../src/store/interface.js";
 import { RedisDecisionLog } from "../../src/store/redis-decision-log.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
@@ -76,8 +76,8 @@ function client(name: string, overrides: Record<string, unknown> = {}): Redis {
   return redis;
 }
 
-async function openOutbox(at = dir): Promise<FileStore> {
-  const outbox = await FileStore.open(at, { logger });
+async function openOutbox(at = dir, opts: FileStoreOptions = {}): Promise<FileStore> {
+  const outbox = await FileStore.open(at, { logger, ...opts });
   cleanups.push(() => outbox.close());
   return outbox;
 }
@@ -479,6 +479,117 @@ for (let i = 0; i < 4; i++) void loop();
     expect(await shipper.drain(10_000)).toBe(true);
     expectExactlyOnce(await streamIds(reader), await outboxIds(outbox));
   }, 60_000);
+});
+
+describe("outbox retention", () => {
+  /** Small segments: a few dozen records each, so a test fills many. */
+  const SMALL = { segmentBytes: 16 * 1024 };
+  const segments = async () => (await readdir(join(dir, "decisions"))).sort();
+  const pruneLogs = () => logs.filter((l) => /pruned shipped segments/.test(l.message));
+
+  async function appendInBatches(outbox: FileStore, n: number, tag?: string): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i += 50) {
+      const batch = records(50, tag);
+      ids.push(...batch.map((r) => r.decisionId));
+      await outbox.append(batch);
+    }
+    return ids;
+  }
+
+  it("deletes shipped segments once they are older than the retention, never before", async () => {
+    const outbox = await openOutbox(dir, SMALL);
+    const shipper = await startShipper(outbox, { retentionMs: 3000, pruneIntervalMs: 20 });
+    const startedAt = Date.now();
+    const appended = await appendInBatches(outbox, 1000);
+    expect(await shipper.drain(10_000)).toBe(true);
+    const written = await segments();
+    expect(written.length).toBeGreaterThan(15);
+
+    // Shipped, but younger than the retention: all kept, though the shipper has tried many times.
+    await sleep(300);
+    expect(Date.now() - startedAt).toBeLessThan(2500); // else this machine is too slow for the check
+    expect(await segments()).toEqual(written);
+    expect(pruneLogs()).toEqual([]);
+
+    // Past the retention: everything before the checkpoint's segment goes, the active segment stays.
+    await expect.poll(segments, { timeout: 10_000, interval: 50 }).toHaveLength(1);
+    expect(await segments()).toEqual(written.slice(-1));
+    const kept = await outboxIds(outbox);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept).toEqual(appended.slice(-kept.length));
+    const pruned = pruneLogs().reduce((n, l) => n + Number(l.fields?.segmentsRemoved), 0);
+    expect(pruned).toBe(written.length - 1);
+
+    // The checkpoint still fits the outbox: new records ship exactly once, nothing is re-shipped.
+    const more = await appendInBatches(outbox, 200);
+    expect(await shipper.drain(10_000)).toBe(true);
+    expectExactlyOnce(await streamIds(await readyClient(client("check"))), [...appended, ...more]);
+    expect(logs.some((l) => /does not fit|re-shipping/.test(l.message))).toBe(false);
+  }, 30_000);
+
+  it("never deletes what is not shipped: nothing while Redis is down, only the shipped part after", async () => {
+    await server.kill();
+    const outbox = await openOutbox(dir, SMALL);
+    const first = await appendInBatches(outbox, 600);
+    const written = await segments();
+    expect(written.length).toBeGreaterThan(10);
+    // A retention of 1 ms: anything the shipper may delete, it deletes at once.
+    const shipper = await startShipper(outbox, { retentionMs: 1, pruneIntervalMs: 10 });
+    await sleep(800);
+    expect(shipper.status().connected).toBe(false);
+    expect(await segments()).toEqual(written);
+    expect(await outboxIds(outbox)).toEqual(first);
+
+    await server.start();
+    expect(await shipper.drain(10_000)).toBe(true);
+    await expect.poll(segments, { timeout: 5_000, interval: 20 }).toHaveLength(1);
+
+    // Down again after shipping: what comes now is past the checkpoint, and stays however old it gets.
+    await server.kill();
+    const second = await appendInBatches(outbox, 600);
+    await sleep(800);
+    expect(shipper.status().connected).toBe(false);
+    const waiting = await outboxIds(outbox);
+    expect(waiting.slice(-second.length)).toEqual(second);
+    expect((await segments()).length).toBeGreaterThan(10);
+
+    await server.start();
+    expect(await shipper.drain(10_000)).toBe(true);
+    expectExactlyOnce(await streamIds(await readyClient(client("check"))), [...first, ...second]);
+    await expect.poll(segments, { timeout: 5_000, interval: 20 }).toHaveLength(1);
+  }, 30_000);
+
+  it("repairs a Redis data loss only as far back as the outbox still reaches", async () => {
+    const outbox = await openOutbox(dir, SMALL);
+    const shipper = await startShipper(outbox, { retentionMs: 1, pruneIntervalMs: 10 });
+    const appended = await appendInBatches(outbox, 600);
+    expect(await shipper.drain(10_000)).toBe(true);
+    await expect.poll(segments, { timeout: 5_000, interval: 20 }).toHaveLength(1);
+    const kept = await outboxIds(outbox);
+    expect(kept.length).toBeLessThan(appended.length);
+
+    await server.kill();
+    await server.start({ fresh: true });
+    const more = await appendInBatches(outbox, 100);
+    expect(await shipper.drain(15_000)).toBe(true);
+    expect(logs.some((l) => l.level === "warn" && /lost acknowledged/.test(l.message))).toBe(true);
+    // What the outbox still held is back in the stream, once each; what retention deleted is not.
+    expectExactlyOnce(await streamIds(await readyClient(client("check"))), [...kept, ...more]);
+  }, 30_000);
+
+  it("keeps everything with an infinite retention, and refuses a negative one", async () => {
+    const outbox = await openOutbox(dir, SMALL);
+    const shipper = await startShipper(outbox, {
+      retentionMs: Number.POSITIVE_INFINITY,
+      pruneIntervalMs: 10,
+    });
+    const appended = await appendInBatches(outbox, 600);
+    expect(await shipper.drain(10_000)).toBe(true);
+    await sleep(200);
+    expect(await outboxIds(outbox)).toEqual(appended);
+    await expect(startShipper(outbox, { retentionMs: -1 })).rejects.toThrow(RangeError);
+  }, 30_000);
 });
 
 describe("trimming", () => {
