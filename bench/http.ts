@@ -6,18 +6,36 @@
  *   hello-post  POST / echoing the same JSON bodies (body read, parse, stringify: a fairer baseline);
  *   hello-post-limit  the same echo behind hono's bodyLimit, as Cordon's /v1/* routes are (it prices
  *               the full web Request that @hono/node-server builds once `c.req.raw.body` is touched).
- * Rounds are interleaved (hello-get, cordon, hello-post, hello-post-limit, then again) and the per-round
- * ratios' median is reported. CPU is utime+stime of the serving node process from /proc/<pid>/stat (all its threads,
+ *   cordon-redis  the same Cordon with REDIS_URL set (orders in Redis, decision records through the local
+ *               outbox shipped to a Redis stream in the background), on a redis-server started for the
+ *               run (bench/redis-mode.ts); skipped with --no-redis or without redis-server.
+ * Rounds are interleaved (hello-get, cordon, cordon-redis, hello-post, hello-post-limit, then again) and
+ * the per-round ratios' median is reported. CPU is utime+stime of the serving node process from /proc/<pid>/stat (all its threads,
  * libuv's file-system pool included), read right before and after each load, divided by the requests
  * wrk completed. The decision records written during each Cordon run are counted against wrk's 2xx.
+ * For cordon-redis the CPU is read once the stream holds every record of the run (the shipper's XADDs
+ * belong to the run's cost), and Redis's INFO commandstats around each run give the Redis commands per
+ * check by type: the proof that a check makes no Redis round trip.
  *
- * Run: `npx tsx bench/http.ts [--seconds=10] [--rounds=2] [--connections=32] [--keep]`.
+ * Run: `npx tsx bench/http.ts [--seconds=10] [--rounds=2] [--connections=32] [--keep] [--no-redis]`.
  * Writes bench/results/http.json.
  */
 import { rmSync } from "node:fs";
 import { cpus } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineNote, median, table, writeJson } from "./lib.js";
+import {
+  type BenchRedis,
+  type CommandStats,
+  DecisionLineCounter,
+  diffCommandStats,
+  hasRedisServer,
+  outboxDecisionIds,
+  STREAM,
+  startBenchRedis,
+  waitShipped,
+} from "./redis-mode.js";
 import {
   type BuildResult,
   buildCordon,
@@ -50,9 +68,35 @@ export interface HttpOptions {
   connections: number;
   threads: number;
   keep: boolean;
+  /** Also run Cordon in Redis mode (`cordon-redis`); --no-redis turns it off. */
+  redis: boolean;
 }
 
-type ServerName = "hello-get" | "cordon" | "hello-post" | "hello-post-limit";
+type ServerName = "hello-get" | "cordon" | "cordon-redis" | "hello-post" | "hello-post-limit";
+
+/** What one cordon-redis run cost Redis, and how the shipper kept up. */
+export interface RedisRunStats {
+  /** Cordon's commands during the run (the bench's own INFO/XLEN taken out), by command. */
+  commands: CommandStats;
+  /** commands[name].calls ÷ the run's answered checks. */
+  perCheck: Record<string, number>;
+  /** The bench's own calls in the same window, removed from `commands`. */
+  benchCalls: Record<string, number>;
+  /** Records in the outbox not yet in the stream 250 ms after wrk ended (where embedded CPU is read). */
+  backlogAtCutoff: number;
+  /** From then until the stream held every record of the run. */
+  drainMs: number;
+  drained: boolean;
+  /** Cordon's CPU/request read at the embedded server's point (250 ms after wrk), without the drain. */
+  cpuUsPerRequestAtCutoff: number;
+  /** redis-server's own CPU (main process; AOF fsyncs included), per answered check. */
+  redisCpuSeconds: number;
+  redisCpuUsPerRequest: number;
+  aofRewrites: number;
+  forks: number;
+}
+
+type Median = { rps: number; p50Ms: number; p99Ms: number; cpuUsPerRequest: number };
 
 export interface HttpRun {
   round: number;
@@ -63,6 +107,8 @@ export interface HttpRun {
   cpuUsPerRequest: number;
   /** Cordon only: decision records written during the run, and how many more than wrk's 2xx. */
   records?: { written: number; ok: number; inFlightAtCutoff: number };
+  /** cordon-redis only. */
+  redis?: RedisRunStats;
 }
 
 export interface HttpReport {
@@ -76,7 +122,7 @@ export interface HttpReport {
   load: { tool: string; command: string };
   seed: { orders: string[]; samples: Record<string, string> };
   runs: HttpRun[];
-  medians: Record<ServerName, { rps: number; p50Ms: number; p99Ms: number; cpuUsPerRequest: number }>;
+  medians: Partial<Record<ServerName, Median>>;
   ratios: {
     perRound: {
       round: number;
@@ -102,6 +148,40 @@ export interface HttpReport {
     consistent: boolean;
     codes: Record<string, number>;
   };
+  /** Present when cordon-redis ran. */
+  redisMode?: RedisModeReport;
+}
+
+export interface RedisModeReport {
+  redis: { version: string; config: Record<string, string>; stream: string };
+  ratios: {
+    perRound: { round: number; rps: number; cpuUsPerRequest: number; p50Ms: number }[];
+    /** cordon-redis ÷ cordon (embedded), medians of the per-round ratios. */
+    rps: number;
+    cpuUsPerRequest: number;
+    p50Ms: number;
+  };
+  /** Over the measured runs: Cordon's Redis commands by type, total and per answered check. */
+  commands: { total: Record<string, number>; perCheck: Record<string, number>; checks: number };
+  decisionLog: {
+    totalRecords: number;
+    expectedAtLeast: number;
+    expectedAtMost: number;
+    consistent: boolean;
+    codes: Record<string, number>;
+  };
+  /**
+   * After the last run and a drain wait: entries in the stream against records in the outbox, and their
+   * decisionIds: distinct in the stream, and the outbox's in the same order (exactly once, in order).
+   */
+  stream: {
+    entries: number;
+    outboxRecords: number;
+    drainMs: number;
+    equal: boolean;
+    distinctIds: number;
+    sameIdsInOrder: boolean;
+  };
 }
 
 function parseArgs(argv: readonly string[]): HttpOptions {
@@ -116,6 +196,7 @@ function parseArgs(argv: readonly string[]): HttpOptions {
     connections: num("connections", 32),
     threads: num("threads", 1),
     keep: argv.includes("--keep"),
+    redis: !argv.includes("--no-redis"),
   };
 }
 
@@ -127,13 +208,29 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
   const bodies = wrk ? [] : checkBodies(4096);
   if (!wrk) console.log("http: wrk not found, using autocannon (in this process)");
 
+  const withRedis = options.redis && hasRedisServer();
+  if (options.redis && !withRedis) console.log("http: redis-server not found, skipping cordon-redis");
+
   const servers: Spawned[] = [];
   let cordon: CordonServer | undefined;
+  let cordonRedis: CordonServer | undefined;
+  let redis: BenchRedis | undefined;
   try {
     const helloGet = await startHello("get");
     servers.push(helloGet);
     cordon = await startCordon(build);
     servers.push(cordon);
+    if (withRedis) {
+      redis = await startBenchRedis();
+      cordonRedis = await startCordon(build, [], {
+        name: "cordon-redis",
+        env: { REDIS_URL: redis.server.url },
+      });
+      servers.push(cordonRedis);
+      console.log(
+        `http: redis-server ${redis.version} pid ${redis.pid} :${redis.server.port} (${JSON.stringify(redis.config)}), cordon-redis pid ${cordonRedis.pid} :${cordonRedis.port} (data ${cordonRedis.dataDir})`,
+      );
+    }
     const helloPost = await startHello("post");
     servers.push(helloPost);
     const helloPostLimit = await startHello("post-limit");
@@ -145,23 +242,34 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
     const seed = await seedOrders(cordon);
     console.log(`http: orders approved: ${seed.orders.join(", ")}`);
     console.log(`http: sample checks: ${JSON.stringify(seed.samples)}`);
+    const redisSeed = cordonRedis ? await seedOrders(cordonRedis) : undefined;
+    if (redisSeed) {
+      console.log(`http: cordon-redis orders approved: ${redisSeed.orders.join(", ")}`);
+      console.log(`http: cordon-redis sample checks: ${JSON.stringify(redisSeed.samples)}`);
+      if (JSON.stringify(redisSeed.samples) !== JSON.stringify(seed.samples))
+        throw new Error("cordon-redis decides the probes differently from cordon");
+    }
+    // The Redis-mode decision records: the local outbox (`<dataDir>/outbox/decisions/*.jsonl`).
+    const outbox = cordonRedis ? new DecisionLineCounter(join(cordonRedis.dataDir, "outbox")) : undefined;
 
-    const byName: Record<ServerName, Spawned> = {
+    const byName: Partial<Record<ServerName, Spawned>> = {
       "hello-get": helloGet,
       cordon,
+      "cordon-redis": cordonRedis,
       "hello-post": helloPost,
       "hello-post-limit": helloPostLimit,
     };
+    const serverOf = (name: ServerName) => byName[name] as Spawned;
     const loadOf = (
       name: ServerName,
       seconds: number,
     ): LoadOptions & { bodies?: string[]; token?: string; path?: string } => {
       const base = { seconds, connections: options.connections, threads: options.threads };
       if (name === "hello-get") return { ...base, url: `${helloGet.url}/` };
-      const path = name === "cordon" ? "/v1/check" : "/";
+      const path = name === "cordon" || name === "cordon-redis" ? "/v1/check" : "/";
       return {
         ...base,
-        url: byName[name].url,
+        url: serverOf(name).url,
         script: SCRIPT,
         env: { CORDON_TOKEN: secret("checker"), WRK_PATH: path },
         bodies,
@@ -172,10 +280,18 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
     const load = (name: ServerName, seconds: number) =>
       wrk ? runWrk(loadOf(name, seconds)) : runAutocannon(loadOf(name, seconds));
 
-    const order: ServerName[] = ["hello-get", "cordon", "hello-post", "hello-post-limit"];
+    const order: ServerName[] = [
+      "hello-get",
+      "cordon",
+      ...(cordonRedis ? (["cordon-redis"] as const) : []),
+      "hello-post",
+      "hello-post-limit",
+    ];
     // Cordon answers, each one a decision record: probes, warm-up and measured runs.
     let cordonOk = seed.checks;
     let cordonSlack = 0;
+    let redisOk = redisSeed?.checks ?? 0;
+    let redisSlack = 0;
 
     console.log(`http: warm-up, ${options.warmupSeconds}s each...`);
     for (const name of order) {
@@ -184,14 +300,26 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
         cordonOk += warm.requests - warm.non2xx;
         cordonSlack += options.connections;
       }
+      if (name === "cordon-redis") {
+        redisOk += warm.requests - warm.non2xx;
+        redisSlack += options.connections;
+      }
       if (warm.non2xx > 0) throw new Error(`${name}: ${warm.non2xx} non-2xx responses in the warm-up`);
     }
 
     const runs: HttpRun[] = [];
     for (let round = 1; round <= options.rounds; round++) {
       for (const name of order) {
-        const server = byName[name];
+        const server = serverOf(name);
         await sleep(500);
+        if (name === "cordon-redis" && redis && outbox) {
+          runs.push(await measureRedisRun(round, server, redis, outbox, () => load(name, options.seconds)));
+          const run = runs[runs.length - 1] as HttpRun;
+          redisOk += (run.records as NonNullable<HttpRun["records"]>).ok;
+          redisSlack += options.connections;
+          logRun(run);
+          continue;
+        }
         const recordsBefore = name === "cordon" && cordon ? countDecisions(cordon.dataDir).records : 0;
         const before = cpuSeconds(server.pid);
         const result = await load(name, options.seconds);
@@ -218,9 +346,7 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
           cordonSlack += options.connections;
         }
         runs.push(run);
-        console.log(
-          `http: round ${round} ${name.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms  CPU ${run.cpuUsPerRequest.toFixed(1)} µs/req${result.non2xx ? `  non-2xx ${result.non2xx}` : ""}${run.records ? `  records ${run.records.written} (2xx ${run.records.ok})` : ""}`,
-        );
+        logRun(run);
       }
     }
 
@@ -236,7 +362,7 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
         cordonOverHelloPostLimit: cpuOf("cordon") / cpuOf("hello-post-limit"),
       };
     });
-    const medianOf = (name: ServerName) => {
+    const medianOf = (name: ServerName): Median => {
       const mine = runs.filter((r) => r.server === name);
       return {
         rps: median(mine.map((r) => r.load.rps)),
@@ -256,6 +382,10 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
       consistent: totalRecords >= cordonOk && totalRecords <= cordonOk + cordonSlack,
       codes,
     };
+    const redisMode =
+      cordonRedis && redis && outbox
+        ? await redisModeReport(runs, options.rounds, redis, outbox, cordonRedis.dataDir, redisOk, redisSlack)
+        : undefined;
 
     const report: HttpReport = {
       date: new Date().toISOString(),
@@ -273,12 +403,7 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
       },
       seed: { orders: seed.orders, samples: seed.samples },
       runs,
-      medians: {
-        "hello-get": medianOf("hello-get"),
-        cordon: medianOf("cordon"),
-        "hello-post": medianOf("hello-post"),
-        "hello-post-limit": medianOf("hello-post-limit"),
-      },
+      medians: Object.fromEntries(order.map((name) => [name, medianOf(name)])),
       ratios: {
         perRound,
         cordonOverHelloGet,
@@ -290,6 +415,7 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
         meetsTarget: cordonOverHelloGet <= TARGET,
       },
       decisionLog,
+      ...(redisMode ? { redisMode } : {}),
     };
     printReport(report);
     writeJson(RESULTS, report);
@@ -297,9 +423,163 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
     return report;
   } finally {
     for (const server of servers.reverse()) await server.stop().catch(() => undefined);
-    if (cordon && !options.keep) rmSync(cordon.dataDir, { recursive: true, force: true });
-    else if (cordon) console.log(`http: kept ${cordon.dataDir}`);
+    await redis?.close().catch(() => undefined);
+    for (const c of [cordon, cordonRedis]) {
+      if (c && !options.keep) rmSync(c.dataDir, { recursive: true, force: true });
+      else if (c) console.log(`http: kept ${c.dataDir}`);
+    }
   }
+}
+
+function logRun(run: HttpRun): void {
+  const { load: result } = run;
+  const r = run.redis;
+  console.log(
+    `http: round ${run.round} ${run.server.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms  CPU ${run.cpuUsPerRequest.toFixed(1)} µs/req${result.non2xx ? `  non-2xx ${result.non2xx}` : ""}${run.records ? `  records ${run.records.written} (2xx ${run.records.ok})` : ""}${r ? `  redis ${JSON.stringify(r.commands)}  backlog at cutoff ${r.backlogAtCutoff}, drained in ${r.drainMs.toFixed(0)} ms` : ""}`,
+  );
+}
+
+/**
+ * One measured cordon-redis run. The stream is first caught up with the outbox, so the XADDs counted are
+ * this run's. CPU is read 250 ms after wrk (as for the other servers, kept as `cpuUsPerRequestAtCutoff`)
+ * and again once the stream holds every record of the run: that second reading, which includes the
+ * shipper's XADDs for the last records, is the run's CPU/request.
+ */
+async function measureRedisRun(
+  round: number,
+  server: Spawned,
+  redis: BenchRedis,
+  outbox: DecisionLineCounter,
+  load: () => Promise<LoadResult>,
+): Promise<HttpRun> {
+  const settled = await waitShipped(redis, outbox);
+  if (!settled.drained)
+    throw new Error(`cordon-redis: the stream did not catch up before the run: ${JSON.stringify(settled)}`);
+  const recordsBefore = settled.records;
+  const ownBefore = { ...redis.own };
+  const statsBefore = await redis.commandStats();
+  const persistenceBefore = { ...(await redis.info("persistence")), ...(await redis.info("stats")) };
+  const redisBefore = redis.cpu();
+  const before = cpuSeconds(server.pid);
+  const result = await load();
+  await sleep(250);
+  const atCutoff = cpuSeconds(server.pid);
+  const written = outbox.count() - recordsBefore;
+  const backlogAtCutoff = recordsBefore + written - (await redis.xlen());
+  const drain = await waitShipped(redis, outbox);
+  const after = cpuSeconds(server.pid);
+  const redisAfter = redis.cpu();
+  const ownAfter = { ...redis.own };
+  const statsAfter = await redis.commandStats();
+  const persistenceAfter = { ...(await redis.info("persistence")), ...(await redis.info("stats")) };
+  if (!drain.drained) throw new Error(`cordon-redis: the stream did not catch up: ${JSON.stringify(drain)}`);
+
+  const ok = result.requests - result.non2xx;
+  const benchCalls: Record<string, number> = {};
+  for (const [name, calls] of Object.entries(ownAfter)) {
+    const n = calls - (ownBefore[name] ?? 0);
+    if (n > 0) benchCalls[name] = n;
+  }
+  const commands: CommandStats = {};
+  for (const [name, stat] of Object.entries(diffCommandStats(statsBefore, statsAfter))) {
+    const calls = stat.calls - (benchCalls[name] ?? 0);
+    if (calls > 0) commands[name] = { calls, usec: stat.usec };
+  }
+  const perCheck = Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, c.calls / ok]));
+  const cpu = {
+    user: after.user - before.user,
+    system: after.system - before.system,
+    total: after.total - before.total,
+  };
+  const redisCpuSeconds = redisAfter.total - redisBefore.total;
+  const num = (info: Record<string, string>, key: string) => Number(info[key] ?? 0);
+  return {
+    round,
+    server: "cordon-redis",
+    load: result,
+    cpuSeconds: cpu,
+    cpuUsPerRequest: (cpu.total / result.requests) * 1e6,
+    records: { written, ok, inFlightAtCutoff: written - ok },
+    redis: {
+      commands,
+      perCheck,
+      benchCalls,
+      backlogAtCutoff,
+      drainMs: drain.ms,
+      drained: drain.drained,
+      cpuUsPerRequestAtCutoff: ((atCutoff.total - before.total) / result.requests) * 1e6,
+      redisCpuSeconds,
+      redisCpuUsPerRequest: (redisCpuSeconds / result.requests) * 1e6,
+      aofRewrites: num(persistenceAfter, "aof_rewrites") - num(persistenceBefore, "aof_rewrites"),
+      forks: num(persistenceAfter, "total_forks") - num(persistenceBefore, "total_forks"),
+    },
+  };
+}
+
+async function redisModeReport(
+  runs: HttpRun[],
+  rounds: number,
+  redis: BenchRedis,
+  outbox: DecisionLineCounter,
+  dataDir: string,
+  ok: number,
+  slack: number,
+): Promise<RedisModeReport> {
+  const perRound = Array.from({ length: rounds }, (_, k) => {
+    const of = (name: ServerName) => runs.find((r) => r.round === k + 1 && r.server === name) as HttpRun;
+    const embedded = of("cordon");
+    const withRedis = of("cordon-redis");
+    return {
+      round: k + 1,
+      rps: withRedis.load.rps / embedded.load.rps,
+      cpuUsPerRequest: withRedis.cpuUsPerRequest / embedded.cpuUsPerRequest,
+      p50Ms: withRedis.load.latencyMs.p50 / embedded.load.latencyMs.p50,
+    };
+  });
+  const total: Record<string, number> = {};
+  let checks = 0;
+  for (const run of runs.filter((r) => r.redis)) {
+    checks += (run.records as NonNullable<HttpRun["records"]>).ok;
+    for (const [name, c] of Object.entries((run.redis as RedisRunStats).commands))
+      total[name] = (total[name] ?? 0) + c.calls;
+  }
+  await sleep(300);
+  const drain = await waitShipped(redis, outbox);
+  const entries = await redis.xlen();
+  const { records: totalRecords, codes } = countDecisions(join(dataDir, "outbox"), true);
+  const streamIds = await redis.streamDecisionIds();
+  const outboxIds = outboxDecisionIds(join(dataDir, "outbox"));
+  const sameIdsInOrder =
+    streamIds.length === outboxIds.length && streamIds.every((id, k) => id === outboxIds[k]);
+  return {
+    redis: { version: redis.version, config: redis.config, stream: STREAM },
+    ratios: {
+      perRound,
+      rps: median(perRound.map((r) => r.rps)),
+      cpuUsPerRequest: median(perRound.map((r) => r.cpuUsPerRequest)),
+      p50Ms: median(perRound.map((r) => r.p50Ms)),
+    },
+    commands: {
+      total,
+      perCheck: Object.fromEntries(Object.entries(total).map(([name, calls]) => [name, calls / checks])),
+      checks,
+    },
+    decisionLog: {
+      totalRecords,
+      expectedAtLeast: ok,
+      expectedAtMost: ok + slack,
+      consistent: totalRecords >= ok && totalRecords <= ok + slack,
+      codes,
+    },
+    stream: {
+      entries,
+      outboxRecords: totalRecords,
+      drainMs: drain.ms,
+      equal: entries === totalRecords,
+      distinctIds: new Set(streamIds).size,
+      sameIdsInOrder,
+    },
+  };
 }
 
 function printReport(r: HttpReport): void {
@@ -351,13 +631,58 @@ function printReport(r: HttpReport): void {
   console.log(
     `decision log: ${d.totalRecords} records; wrk 2xx + probes = ${d.expectedAtLeast} (plus at most ${d.expectedAtMost - d.expectedAtLeast} in flight at cutoffs): ${d.consistent ? "consistent" : "INCONSISTENT"}`,
   );
-  for (const run of r.runs.filter((x) => x.records)) {
+  for (const run of r.runs.filter((x) => x.server === "cordon")) {
     const rec = run.records as NonNullable<HttpRun["records"]>;
     console.log(
       `  round ${run.round}: ${rec.written} records written, wrk 2xx ${rec.ok}, in flight at cutoff ${rec.inFlightAtCutoff}`,
     );
   }
   console.log(`  codes: ${JSON.stringify(d.codes)}`);
+  const m = r.redisMode;
+  if (!m) return;
+  console.log(
+    `\ncordon-redis ÷ cordon (median of rounds): req/s ${m.ratios.rps.toFixed(3)}x, CPU/req ${m.ratios.cpuUsPerRequest.toFixed(3)}x, p50 ${m.ratios.p50Ms.toFixed(3)}x; per round ${m.ratios.perRound.map((p) => `${p.rps.toFixed(3)}/${p.cpuUsPerRequest.toFixed(3)}/${p.p50Ms.toFixed(3)}`).join(", ")}`,
+  );
+  const redisRows = [
+    [
+      "cordon-redis run",
+      "redis cmds (calls, per check)",
+      "redis CPU/req",
+      "CPU/req at cutoff",
+      "backlog",
+      "drain",
+    ],
+    ...r.runs
+      .filter((x) => x.redis)
+      .map((x) => {
+        const s = x.redis as RedisRunStats;
+        return [
+          `#${x.round}`,
+          Object.entries(s.commands)
+            .map(([name, c]) => `${name} ${c.calls} (${(s.perCheck[name] ?? 0).toFixed(5)})`)
+            .join(", "),
+          `${s.redisCpuUsPerRequest.toFixed(1)} µs`,
+          `${s.cpuUsPerRequestAtCutoff.toFixed(1)} µs`,
+          String(s.backlogAtCutoff),
+          `${s.drainMs.toFixed(0)} ms`,
+        ];
+      }),
+  ];
+  console.log(table(redisRows));
+  console.log(
+    `commands per check over the measured runs (${m.commands.checks} checks): ${Object.entries(
+      m.commands.perCheck,
+    )
+      .map(([name, v]) => `${name} ${v.toFixed(5)}`)
+      .join(", ")}`,
+  );
+  const rd = m.decisionLog;
+  console.log(
+    `cordon-redis outbox: ${rd.totalRecords} records; wrk 2xx + probes = ${rd.expectedAtLeast} (plus at most ${rd.expectedAtMost - rd.expectedAtLeast}): ${rd.consistent ? "consistent" : "INCONSISTENT"}; codes ${JSON.stringify(rd.codes)}`,
+  );
+  console.log(
+    `stream ${m.redis.stream}: ${m.stream.entries} entries, outbox ${m.stream.outboxRecords} records: ${m.stream.equal ? "EQUAL" : "DIFFERENT"} (drain wait ${m.stream.drainMs.toFixed(0)} ms); ${m.stream.distinctIds} distinct decisionIds, ${m.stream.sameIdsInOrder ? "the outbox's, in the same order" : "NOT the outbox's in order"}`,
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

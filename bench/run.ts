@@ -3,7 +3,7 @@
  * target, unless --no-profile) a CPU profile of Cordon under the same load. Results in bench/results/.
  *
  * Options: --quick (short micro rounds, 3 s HTTP loads, one round: a smoke test, not a measurement),
- * --no-profile, --keep (keep Cordon's data directory).
+ * --no-profile, --keep (keep Cordon's data directory), --no-redis (skip the HTTP benchmark's cordon-redis).
  */
 import { runHttp } from "./http.js";
 import { runMicro } from "./micro.js";
@@ -22,6 +22,7 @@ const http = await runHttp({
   connections: 32,
   threads: 1,
   keep: argv.includes("--keep"),
+  redis: !argv.includes("--no-redis"),
 });
 if (!http.ratios.meetsTarget && !argv.includes("--no-profile")) {
   console.log(

@@ -150,20 +150,29 @@ export interface CordonServer extends Spawned {
   dataDir: string;
 }
 
-export async function startCordon(build: BuildResult, extraNodeArgs: string[] = []): Promise<CordonServer> {
+/**
+ * Cordon with a temp CORDON_DATA_DIR, the bench tokens and CORDON_LOG_LEVEL=warn. `opts.env` adds to that
+ * environment (the Redis-mode server passes REDIS_URL); `opts.name` labels it in errors.
+ */
+export async function startCordon(
+  build: BuildResult,
+  extraNodeArgs: string[] = [],
+  opts: { name?: string; env?: Record<string, string> } = {},
+): Promise<CordonServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "cordon-bench-"));
   const args =
     build.mode === "dist"
       ? [...extraNodeArgs, "--enable-source-maps", DIST_ENTRY]
       : [...extraNodeArgs, "--import", "tsx", "src/entry/node.ts"];
   const server = await spawnServer({
-    name: "cordon",
+    name: opts.name ?? "cordon",
     args,
     env: {
       CORDON_DATA_DIR: dataDir,
       CORDON_TOKENS: Object.values(TOKENS).join(","),
       CORDON_IP_HASH_KEY: "bench-ip-hash-key-0123456789abcdef0123456789",
       CORDON_LOG_LEVEL: "warn",
+      ...opts.env,
     },
     readyPath: "/readyz",
     readyStatus: 200,
