@@ -1,0 +1,69 @@
+/**
+ * The shapes of the access-denial report (DESIGN.md "Report"), shared by the aggregation, its stores,
+ * the renderers (JSON, CSV, HTML) and the route. Pure types.
+ */
+
+/** Enforcement counts for one key (a jurisdiction or an order) over some months. */
+export interface EnforcementCounts {
+  deniedJoins: number;
+  shadowMatches: number;
+  distinctMeetings: number;
+  /** Distinct participants by `ipHash` (I6: the hash, never the address). */
+  distinctParticipants: number;
+}
+
+/**
+ * What the aggregation keeps per month: exact, so it can be merged into quarters and half-years.
+ * Sets hold meeting ids and ip hashes; they never leave the aggregation (the report shows counts).
+ */
+export interface MonthAggregate {
+  month: string;
+  /** Records counted, after deduplication by decisionId (I5). */
+  records: number;
+  byJurisdiction: Record<string, MonthBucket>;
+  byOrder: Record<string, MonthBucket>;
+}
+
+export interface MonthBucket {
+  deniedJoins: number;
+  shadowMatches: number;
+  meetings: string[];
+  participants: string[];
+}
+
+export type Outcome = "complied" | "rejected" | "withdrawn";
+
+/** One row of the dataset: an order completed in the period, without meeting or account ids. */
+export interface DatasetRow {
+  period: string;
+  authorityJurisdiction: string;
+  blockJurisdictions: string[];
+  outcome: Outcome;
+  accountType: string | null;
+  accountLocation: string | null;
+  receivedDate: string;
+  completedDate: string;
+  deniedJoins: number;
+}
+
+export interface Report {
+  period: string;
+  start: string;
+  end: string;
+  generatedAt: string;
+  /** Counts below this are shown as "< N" in CSV and HTML (JSON carries the exact numbers and the threshold). */
+  threshold: number;
+  requests: {
+    total: number;
+    byJurisdiction: Record<string, Record<Outcome, number>>;
+    byAccountType: Record<string, Record<Outcome, number>>;
+    byAccountLocation: Record<string, Record<Outcome, number>>;
+    /** Orders received by the period's end and not completed by then. */
+    pendingAtEnd: { count: number; byJurisdiction: Record<string, number> };
+  };
+  enforcement: {
+    byJurisdiction: Record<string, EnforcementCounts>;
+    byOrder: Record<string, EnforcementCounts & { authorityJurisdiction: string; blockJurisdictions: string[] }>;
+  };
+  dataset: DatasetRow[];
+}
