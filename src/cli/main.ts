@@ -5,13 +5,22 @@
  *   cordon verify-audit --redis URL        the same for the audit log in Redis (REDIS_URL deployments)
  *   cordon ruleset [--data-dir DIR]        compile the stored orders and print the ruleset summary
  *   cordon hash-token SECRET               print the SHA-256 digest Cordon keeps for a token
+ *   cordon import [--data-dir DIR | --redis URL] [--as NAME] FILE.jsonl
+ *                                          backfill historical orders (src/service/import.ts has the format)
  */
-import { resolve } from "node:path";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { createRedis } from "../adapter/node/redis.js";
 import { compile } from "../engine/index.js";
 import { digestSecret } from "../http/auth.js";
+import { type ImportDeps, ImportRefusedError, importOrders } from "../service/import.js";
+import { RulesetManager } from "../service/ruleset-manager.js";
+import { RulesetSync } from "../service/ruleset-sync.js";
 import { FileStore } from "../store/file-store.js";
 import { AuditChainError } from "../store/interface.js";
+import { redisKeys } from "../store/redis-keys.js";
 import { RedisOrderStore } from "../store/redis-order-store.js";
 import { verifyAudit } from "./verify-audit.js";
 
@@ -19,6 +28,7 @@ const USAGE = `usage:
   cordon verify-audit [--data-dir DIR | --redis URL [--prefix P]]
   cordon ruleset [--data-dir DIR]
   cordon hash-token SECRET
+  cordon import [--data-dir DIR | --redis URL [--prefix P]] [--as NAME] FILE.jsonl
 DIR defaults to CORDON_DATA_DIR or ./data`;
 
 export async function run(
@@ -31,6 +41,7 @@ export async function run(
       "data-dir": { type: "string" },
       redis: { type: "string" },
       prefix: { type: "string" },
+      as: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -109,10 +120,94 @@ export async function run(
       out(`${digestSecret(secret)}\n`);
       return 0;
     }
+    case "import": {
+      const [file] = rest;
+      if (!file) {
+        out(`${USAGE}\n`);
+        return 2;
+      }
+      let lines: string;
+      try {
+        lines = await readFile(resolve(file), "utf8");
+      } catch (error) {
+        out(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}\n`);
+        return 1;
+      }
+      const importedBy = values.as ?? `cli:${process.env.USER ?? "unknown"}`;
+      const target = values.redis
+        ? await redisImportTarget(values.redis, values.prefix ?? "cordon")
+        : await fileImportTarget(dataDir);
+      try {
+        const result = await importOrders(target.deps, lines, importedBy);
+        out(
+          `imported ${result.imported}, skipped ${result.skipped} (already stored) of ${result.orders.length} orders into ${target.name}, as ${importedBy}\n`,
+        );
+        for (const order of result.orders) out(`  line ${order.line}: ${order.id} ${order.result}\n`);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof ImportRefusedError)) throw error;
+        out(`import refused: ${error.message}\n`);
+        for (const issue of error.issues) out(`  ${issue.path}: ${issue.message}\n`);
+        return 1;
+      } finally {
+        await target.close();
+      }
+    }
     default:
       out(`unknown command: ${command}\n${USAGE}\n`);
       return 2;
   }
+}
+
+interface ImportTarget {
+  name: string;
+  deps: ImportDeps;
+  close(): Promise<void>;
+}
+
+/**
+ * A data directory: its lock keeps a running server out, and the server compiles from the store when it
+ * starts, so the compile here only re-checks the imported orders (I1 again).
+ */
+async function fileImportTarget(dataDir: string): Promise<ImportTarget> {
+  const store = await FileStore.open(dataDir);
+  return {
+    name: dataDir,
+    deps: { store, rulesets: new RulesetManager(store, Date.now), clock: Date.now },
+    close: () => store.close(),
+  };
+}
+
+/**
+ * Redis: running instances share the store, so the ruleset compiled after the import is published as an
+ * instance would (compare-and-set and PUBLISH through `RulesetSync`) and every instance swaps to it. The
+ * sync's local copy goes to a temporary directory: this process is no instance.
+ */
+async function redisImportTarget(url: string, prefix: string): Promise<ImportTarget> {
+  const store = await RedisOrderStore.open(url, { prefix });
+  const redis = createRedis(url, { name: "cli-import" });
+  const subscriber = createRedis(url, { name: "cli-import-subscriber" });
+  const scratch = await mkdtemp(join(tmpdir(), "cordon-import-"));
+  const rulesets = new RulesetManager(store, Date.now);
+  const sync = await RulesetSync.start({
+    manager: rulesets,
+    redis,
+    subscriber,
+    keys: redisKeys(prefix),
+    localPath: join(scratch, "ruleset.json"),
+    clock: Date.now,
+  });
+  return {
+    name: "Redis",
+    deps: { store, rulesets, clock: Date.now },
+    async close() {
+      await sync.stop();
+      redis.disconnect();
+      subscriber.disconnect();
+      await store.close();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {

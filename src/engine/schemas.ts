@@ -156,6 +156,10 @@ export const Order = z
     withdrawnBy: z.string().optional(),
     reason: z.string().optional(),
     note: z.string().optional(),
+    importedBy: z.string().optional().meta({
+      description:
+        "Set when an admin import (backfill) wrote this state: who imported it. The times and actors are then the historical ones the import gave.",
+    }),
   })
   .meta({ id: "Order" });
 export type Order = z.infer<typeof Order>;

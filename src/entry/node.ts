@@ -6,6 +6,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Redis } from "ioredis";
@@ -22,6 +23,10 @@ import { WebServiceGeo } from "../geo/webservice-geo.js";
 import { createApp } from "../http/app.js";
 import { Authenticator } from "../http/auth.js";
 import type { Logger, Readiness } from "../http/env.js";
+import { FileAggregateStore } from "../report/file-aggregate-store.js";
+import { RedisAggregateStore } from "../report/redis-aggregate-store.js";
+import { runFromDecisionLog, runFromStream } from "../report/runner.js";
+import { ReportService } from "../service/reports.js";
 import { RulesetManager } from "../service/ruleset-manager.js";
 import { RulesetSync } from "../service/ruleset-sync.js";
 import { FileStore } from "../store/file-store.js";
@@ -65,6 +70,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     newId: randomUUID,
     logger,
     readiness: backend.readiness,
+    reports: backend.reports,
     version: VERSION,
   });
 
@@ -96,6 +102,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
 interface Backend {
   store: Store;
   rulesets: RulesetManager;
+  reports: ReportService;
   readiness: () => Readiness[];
   /** A commands client for others to share (the geo L2), in Redis mode. */
   redis?: Redis;
@@ -112,7 +119,23 @@ async function embeddedBackend(
   const store = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
   const rulesets = new RulesetManager(store, clock);
   await rulesets.refresh();
-  return { store, rulesets, readiness: () => [], close: () => store.close() };
+  const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
+  const reports = new ReportService({
+    aggregates,
+    catchUp: () => runFromDecisionLog(store, aggregates, { logger }),
+    orders: () => store.listOrders(),
+    clock,
+  });
+  return {
+    store,
+    rulesets,
+    reports,
+    readiness: () => [],
+    async close() {
+      await aggregates.close();
+      await store.close();
+    },
+  };
 }
 
 /**
@@ -171,6 +194,19 @@ async function redisBackend(
       version: rulesets.current().version,
     });
   });
+  // The report reads the stream through the `report` consumer group; each instance is one consumer, and
+  // the aggregates in Redis deduplicate by decisionId, so any instance can answer a report request.
+  const aggregates = new RedisAggregateStore(commands, keys.report);
+  const reports = new ReportService({
+    aggregates,
+    catchUp: () =>
+      runFromStream(commands, keys, aggregates, {
+        consumer: `instance-${hostname()}-${process.pid}`,
+        logger,
+      }),
+    orders: () => store.listOrders(),
+    clock,
+  });
   const readiness = (): Readiness[] => {
     const shipper = decisions.shipper?.status();
     return [
@@ -186,6 +222,7 @@ async function redisBackend(
   return {
     store,
     rulesets,
+    reports,
     readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),
     redis: commands,
     async close() {

@@ -20,6 +20,7 @@ import {
 } from "./errors.js";
 import { KiB, limitBody, requireJson } from "./middleware.js";
 import { registerHealth } from "./routes/health.js";
+import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";
 import { registerCheck } from "./routes/v1-check.js";
 import { registerCheckBatch } from "./routes/v1-check-batch.js";
@@ -27,10 +28,12 @@ import { registerDecisions } from "./routes/v1-decisions.js";
 import { registerCreateOrder } from "./routes/v1-orders-create.js";
 import { registerOrderReads } from "./routes/v1-orders-read.js";
 import { registerOrderTransitions } from "./routes/v1-orders-transition.js";
+import { registerReports } from "./routes/v1-reports.js";
 import { registerRuleset } from "./routes/v1-ruleset.js";
 
 export const BODY_LIMIT = 64 * KiB;
 export const BATCH_BODY_LIMIT = 1024 * KiB;
+export const IMPORT_BODY_LIMIT = 1024 * KiB;
 
 export function createApp(s: Services): App {
   const app: App = new OpenAPIHono<AppEnv>({
@@ -45,10 +48,17 @@ export function createApp(s: Services): App {
   });
 
   app.use(requestId({ headerName: "x-request-id" }));
-  app.use("/v1/*", requireJson());
+  app.use("/v1/*", requireJson([IMPORT_PATH]));
   const limit = limitBody(BODY_LIMIT);
   const batchLimit = limitBody(BATCH_BODY_LIMIT);
-  app.use("/v1/*", (c, next) => (c.req.path === "/v1/check/batch" ? batchLimit(c, next) : limit(c, next)));
+  const importLimit = limitBody(IMPORT_BODY_LIMIT);
+  app.use("/v1/*", (c, next) =>
+    c.req.path === "/v1/check/batch"
+      ? batchLimit(c, next)
+      : c.req.path === IMPORT_PATH
+        ? importLimit(c, next)
+        : limit(c, next),
+  );
 
   // Meeting-join flow: the hot path.
   registerCheck(app, s);
@@ -61,8 +71,12 @@ export function createApp(s: Services): App {
   registerRuleset(app, s);
 
   // Reporting and audit.
+  registerReports(app, s);
   registerDecisions(app, s);
   registerAudit(app, s);
+
+  // Administration: backfill of historical orders.
+  registerAdminImport(app, s);
 
   // Operations.
   registerHealth(app, s);

@@ -69,5 +69,7 @@ export const ACCESS = {
   readRuleset: ["responder", "approver", "auditor", "admin"],
   readDecisions: ["auditor", "admin"],
   readAudit: ["auditor", "admin"],
+  importOrders: ["admin"],
+  readReports: ["auditor", "admin"],
 } as const satisfies Record<string, readonly Role[]>;
 export type Access = keyof typeof ACCESS;

@@ -1,4 +1,7 @@
-/** Request-level guards: bearer authentication with roles, JSON-only bodies, body size limits. */
+/**
+ * Request-level guards: bearer authentication with roles, JSON-only bodies (JSON Lines where named), body
+ * size limits.
+ */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ACCESS, type Access, type Authenticator } from "./auth.js";
@@ -28,22 +31,27 @@ export function requireRole(auth: Authenticator, access: Access): MiddlewareHand
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+const NDJSON_TYPE = /^application\/x-ndjson\s*(;|$)/i;
 
 /**
  * A POST with a body must say it is JSON. Without this, a body sent as form data would be validated as
- * `{}` and answered with a misleading "field missing"; this answers what is actually wrong.
+ * `{}` and answered with a misleading "field missing"; this answers what is actually wrong. The paths in
+ * `ndjsonPaths` take JSON Lines (`application/x-ndjson`) instead, and only that.
  */
-export function requireJson(): MiddlewareHandler<AppEnv> {
+export function requireJson(ndjsonPaths: readonly string[] = []): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (c.req.method === "POST") {
+      const ndjson = ndjsonPaths.includes(c.req.path);
       const type = c.req.header("content-type");
       const length = c.req.header("content-length");
       const hasBody =
         (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
-      if (type ? !JSON_TYPE.test(type) : hasBody) {
+      if (type ? !(ndjson ? NDJSON_TYPE : JSON_TYPE).test(type) : hasBody || ndjson) {
         throw new ApiError(
           "UNSUPPORTED_MEDIA_TYPE",
-          "the body must be JSON: send Content-Type: application/json",
+          ndjson
+            ? "the body must be JSON Lines: send Content-Type: application/x-ndjson"
+            : "the body must be JSON: send Content-Type: application/json",
         );
       }
     }

@@ -63,7 +63,10 @@ export interface Report {
   };
   enforcement: {
     byJurisdiction: Record<string, EnforcementCounts>;
-    byOrder: Record<string, EnforcementCounts & { authorityJurisdiction: string; blockJurisdictions: string[] }>;
+    byOrder: Record<
+      string,
+      EnforcementCounts & { authorityJurisdiction: string; blockJurisdictions: string[] }
+    >;
   };
   dataset: DatasetRow[];
 }

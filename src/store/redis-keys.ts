@@ -28,6 +28,24 @@ export interface RedisKeys {
   reportGroup: string;
   /** STRING (with TTL): a geo answer, keyed by database version and the address's keyed hash. */
   geo(dbVersion: string, ipHash: string): string;
+  /**
+   * Report aggregates (report/redis-aggregate-store.ts), all under their own hash tag (`{<prefix>-report}`)
+   * so the one script that applies a batch may touch them together on Redis Cluster.
+   */
+  report: ReportKeys;
+}
+
+export interface ReportKeys {
+  /** STRING: where the aggregation last stopped in its source, set in the same script as the aggregates. */
+  checkpoint: string;
+  /** SET of the months (`YYYY-MM`) that have records. */
+  months: string;
+  /** SET of the decisionIds counted in a month (I5). */
+  seen(month: string): string;
+  /** HASH of a month's counters: `records`, and `<j|o>:<denied|shadow>:<jurisdiction or order id>`. */
+  counts(month: string): string;
+  /** SET of the meeting ids or ip hashes of one bucket (a jurisdiction `j` or an order `o`) of a month. */
+  members(month: string, bucket: "j" | "o", name: string, what: "meetings" | "participants"): string;
 }
 
 /** `prefix` lets several deployments share one Redis (default `cordon`). */
@@ -45,5 +63,17 @@ export function redisKeys(prefix = "cordon"): RedisKeys {
     decisions: `${prefix}:{${prefix}-decisions}:stream`,
     reportGroup: "report",
     geo: (dbVersion, ipHash) => `${prefix}:geo:${dbVersion}:${ipHash}`,
+    report: reportKeys(`${prefix}:{${prefix}-report}`),
+  };
+}
+
+function reportKeys(base: string): ReportKeys {
+  return {
+    checkpoint: `${base}:checkpoint`,
+    months: `${base}:months`,
+    seen: (month) => `${base}:${month}:seen`,
+    counts: (month) => `${base}:${month}:counts`,
+    // The name goes last: a jurisdiction or order id containing ':' cannot make two buckets share a key.
+    members: (month, bucket, name, what) => `${base}:${month}:${what}:${bucket}:${name}`,
   };
 }

@@ -257,6 +257,7 @@ describe("operations", () => {
       [
         "/healthz",
         "/readyz",
+        "/v1/admin/orders/import",
         "/v1/audit",
         "/v1/check",
         "/v1/check/batch",
@@ -267,6 +268,7 @@ describe("operations", () => {
         "/v1/orders/{id}/audit",
         "/v1/orders/{id}/reject",
         "/v1/orders/{id}/withdraw",
+        "/v1/reports/{period}",
         "/v1/ruleset",
       ].sort(),
     );

@@ -13,7 +13,15 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 type Role = (typeof PRINCIPALS)[Who];
-const ROUTES: { method: string; path: () => string; body?: unknown; allowed: Role[] }[] = [
+const ROUTES: {
+  method: string;
+  path: () => string;
+  body?: unknown;
+  /** A body that is not JSON, with its own `headers` (content type). */
+  raw?: string;
+  headers?: Record<string, string>;
+  allowed: Role[];
+}[] = [
   {
     method: "POST",
     path: () => "/v1/check",
@@ -55,13 +63,25 @@ const ROUTES: { method: string; path: () => string; body?: unknown; allowed: Rol
   { method: "GET", path: () => "/v1/ruleset", allowed: ["responder", "approver", "auditor", "admin"] },
   { method: "GET", path: () => "/v1/decisions", allowed: ["auditor", "admin"] },
   { method: "GET", path: () => "/v1/audit", allowed: ["auditor", "admin"] },
+  { method: "GET", path: () => "/v1/reports/2026-H1", allowed: ["auditor", "admin"] },
+  {
+    method: "POST",
+    path: () => "/v1/admin/orders/import",
+    raw: `${JSON.stringify(orderInput({ createdAt: "2026-02-20T10:00:00Z", createdBy: "asha" }))}\n`,
+    headers: { "content-type": "application/x-ndjson" },
+    allowed: ["admin"],
+  },
 ];
 const ROLES: Role[] = ["checker", "responder", "approver", "auditor", "admin"];
 const whoFor = (role: Role) => (Object.keys(PRINCIPALS) as Who[]).find((w) => PRINCIPALS[w] === role) as Who;
 
 describe.each(ROUTES)("$method $path", (route) => {
   it("answers 401 UNAUTHORIZED without a token", async () => {
-    const res = await h.call(route.method, route.path(), { body: route.body });
+    const res = await h.call(route.method, route.path(), {
+      body: route.body,
+      raw: route.raw,
+      headers: route.headers,
+    });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe("UNAUTHORIZED");
   });
@@ -69,13 +89,19 @@ describe.each(ROUTES)("$method $path", (route) => {
   it("answers 401 UNAUTHORIZED for an unknown token", async () => {
     const res = await h.call(route.method, route.path(), {
       body: route.body,
-      headers: { authorization: "Bearer not-a-real-token-at-all-000000" },
+      raw: route.raw,
+      headers: { ...route.headers, authorization: "Bearer not-a-real-token-at-all-000000" },
     });
     expect(res.status).toBe(401);
   });
 
   it.each(ROLES)("role %s is allowed only where the design says", async (role) => {
-    const res = await h.call(route.method, route.path(), { as: whoFor(role), body: route.body });
+    const res = await h.call(route.method, route.path(), {
+      as: whoFor(role),
+      body: route.body,
+      raw: route.raw,
+      headers: route.headers,
+    });
     if (route.allowed.includes(role)) {
       expect([200, 201, 404]).toContain(res.status);
     } else {

@@ -3,9 +3,6 @@
  * `.ci/run` installs the package). The flags keep it off the network, which this machine does not have.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -15,7 +12,7 @@ export function hasChromium(): boolean {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  const profile = await mkdtemp(join(tmpdir(), "cordon-chromium-"));
+  // Playwright gives each launch a fresh temporary profile of its own.
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -27,7 +24,6 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
 }

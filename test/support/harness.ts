@@ -13,6 +13,9 @@ import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
 import { createApp } from "../../src/http/app.js";
 import { Authenticator, digestSecret } from "../../src/http/auth.js";
 import type { App, Logger } from "../../src/http/env.js";
+import { FileAggregateStore } from "../../src/report/file-aggregate-store.js";
+import { runFromDecisionLog } from "../../src/report/runner.js";
+import { ReportService } from "../../src/service/reports.js";
 import { RulesetManager } from "../../src/service/ruleset-manager.js";
 import { FileStore } from "../../src/store/file-store.js";
 import { cityDatabase } from "./fixtures.js";
@@ -61,6 +64,13 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
   const rulesets = new RulesetManager(store, () => clock.now);
   await rulesets.refresh();
   const key = Buffer.from("harness-ip-hash-key-0123456789abcdef");
+  const aggregates = await FileAggregateStore.open(join(dir, "report"));
+  const reports = new ReportService({
+    aggregates,
+    catchUp: () => runFromDecisionLog(store, aggregates, { logger }),
+    orders: () => store.listOrders(),
+    clock: () => clock.now,
+  });
   const app = createApp({
     store,
     geo: opts.geo ?? MaxmindGeo.fromBuffer(cityDatabase(), "fixture:city"),
@@ -76,6 +86,7 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     hashIp: (ip) => createHmac("sha256", key).update(ip).digest("hex"),
     newId: randomUUID,
     logger,
+    reports,
   });
   return {
     app,
@@ -101,6 +112,7 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async close() {
+      await aggregates.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,298 @@
+#!/usr/bin/env node
+/**
+ * `npm run report -- --period 2023-H1 --format csv --out report/ (--data-dir DIR | --redis URL)`: the
+ * access-denial report of a period, written to `<out>/<period>.<json|csv|html>`, without the server.
+ *
+ * First the incremental aggregation catches up (runner.ts): from a data directory's decision log into
+ * `<dataDir>/report/`, or from the Redis decision stream through the `report` consumer group (consumer
+ * `report-cli`) into the report keys in Redis. Then the report is built from the aggregates and the
+ * orders, and rendered. Running it again, or after it was killed, gives the same numbers.
+ *
+ * A data directory is opened with its lock, like the server does (one process per directory): the CLI
+ * works on the directory of a stopped server and refuses one a running server holds.
+ */
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { Redis } from "ioredis";
+import { createRedis } from "../adapter/node/redis.js";
+import type { Order } from "../engine/index.js";
+import type { AggregateStore } from "../report/aggregate-store.js";
+import { buildReport } from "../report/build.js";
+import { FileAggregateStore } from "../report/file-aggregate-store.js";
+import { type Period, parsePeriod } from "../report/periods.js";
+import { RedisAggregateStore } from "../report/redis-aggregate-store.js";
+import { renderCsv, renderHtml, renderJson } from "../report/render.js";
+import { type RunResult, runFromDecisionLog, runFromStream } from "../report/runner.js";
+import { FileStore, JOURNAL_FILE } from "../store/file-store.js";
+import { StoreUnavailableError } from "../store/interface.js";
+import { redisKeys } from "../store/redis-keys.js";
+import { RedisOrderStore } from "../store/redis-order-store.js";
+
+const USAGE = `usage: npm run report -- --period PERIOD [--format json|csv|html] [--out DIR] [--lang en|nl]
+                         [--threshold N] [--data-dir DIR | --redis URL [--prefix P]]
+  --period     2023-H1, 2023-Q3 or 2023-07 (UTC)
+  --format     json (default), csv (the dataset) or html
+  --out        directory for <period>.<format> (default ./report)
+  --lang       language of the HTML page (default en)
+  --threshold  counts below N are shown as "< N" in CSV and HTML (default 0: every count)
+  --data-dir   a stopped server's data directory (default CORDON_DATA_DIR or ./data)
+  --redis      a Redis deployment's URL; --prefix its key prefix (default cordon)`;
+
+const FORMATS = ["json", "csv", "html"] as const;
+type Format = (typeof FORMATS)[number];
+const LANGS = ["en", "nl"] as const;
+type Lang = (typeof LANGS)[number];
+
+/** The stream consumer of CLI runs: a stable name, so a run picks up what a killed one left pending. */
+export const CLI_CONSUMER = "report-cli";
+
+interface Args {
+  period: Period;
+  format: Format;
+  out: string;
+  lang: Lang;
+  threshold: number;
+  source: { kind: "file"; dataDir: string } | { kind: "redis"; url: string; prefix: string };
+}
+
+class UsageError extends Error {}
+
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+const stdio: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+/** Runs the command; resolves to the exit code (0 done, 1 failed, 2 bad arguments). */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let args: Args;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError || err instanceof TypeError)) throw err;
+    // parseArgs throws TypeErrors (unknown option, missing value) with messages worth showing.
+    io.err(`report: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const logger = {
+    warn: (message: string, fields?: Record<string, unknown>) =>
+      io.err(`warning: ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`),
+  };
+  try {
+    const { run, months, history, orders } =
+      args.source.kind === "file"
+        ? await fromDataDir(args.source.dataDir, args.period, logger)
+        : await fromRedis(args.source.url, args.source.prefix, args.period, logger);
+    io.out(
+      `aggregated ${run.applied} new decision records (${run.duplicates} already counted) in ${run.batches} batch(es)\n`,
+    );
+    if (run.malformed !== undefined && run.malformed.length > 0) {
+      io.err(
+        `warning: ${run.malformed.length} decision stream entries are not decision records and are not counted; ` +
+          "they stay pending (see the warning above)\n",
+      );
+    }
+    const report = buildReport({
+      period: args.period,
+      orders,
+      months,
+      history,
+      threshold: args.threshold,
+      generatedAt: new Date().toISOString(),
+    });
+    const text =
+      args.format === "json"
+        ? renderJson(report)
+        : args.format === "csv"
+          ? renderCsv(report)
+          : renderHtml(report, args.lang);
+    const path = join(args.out, `${args.period.id}.${args.format}`);
+    await writeAtomically(args.out, path, text);
+    io.out(`wrote ${path}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError || err instanceof StoreUnavailableError) {
+      io.err(`report: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+/** A failure with a message meant for the operator (no stack). */
+class CliError extends Error {}
+
+interface Gathered {
+  run: RunResult & { malformed?: string[] };
+  months: Awaited<ReturnType<AggregateStore["months"]>>;
+  history: Awaited<ReturnType<AggregateStore["months"]>>;
+  orders: Order[];
+}
+
+async function fromDataDir(
+  dataDir: string,
+  period: Period,
+  logger: { warn(message: string, fields?: Record<string, unknown>): void },
+): Promise<Gathered> {
+  // FileStore.open creates what is missing: a mistyped path must not become an empty report.
+  const isDataDir = await stat(join(dataDir, JOURNAL_FILE)).then(
+    () => true,
+    () =>
+      stat(join(dataDir, "decisions")).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ),
+  );
+  if (!isDataDir)
+    throw new CliError(`${dataDir} is not a Cordon data directory (no ${JOURNAL_FILE}, no decisions/)`);
+  let store: FileStore;
+  try {
+    store = await FileStore.open(dataDir, { logger });
+  } catch (err) {
+    if (err instanceof StoreUnavailableError && /in use by process/.test(err.message)) {
+      throw new CliError(
+        `${err.message}. The report CLI works on the data directory of a stopped server; while the server ` +
+          `runs, ask it instead (GET /v1/reports/${period.id} as an auditor), or stop it first.`,
+      );
+    }
+    throw err;
+  }
+  try {
+    const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
+    try {
+      const run = await runFromDecisionLog(store, aggregates, { logger });
+      return { run, ...(await read(aggregates, period)), orders: await store.listOrders() };
+    } finally {
+      await aggregates.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function fromRedis(
+  url: string,
+  prefix: string,
+  period: Period,
+  logger: { warn(message: string, fields?: Record<string, unknown>): void },
+): Promise<Gathered> {
+  const keys = redisKeys(prefix);
+  let orderStore: RedisOrderStore;
+  try {
+    orderStore = await RedisOrderStore.open(url, { prefix, logger });
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    throw new CliError(`cannot reach Redis at ${url} (${err.message})`);
+  }
+  let redis: Redis | undefined;
+  try {
+    // Longer command timeout than the server's: a batch's script and a month's sets are big replies.
+    redis = createRedis(url, { name: "report-cli", commandTimeoutMs: 30_000 });
+    redis.on("error", () => {}); // failures surface as rejected commands; no unhandled 'error' events
+    await ready(redis, 5000);
+    const aggregates = new RedisAggregateStore(redis, keys.report);
+    const run = await runFromStream(redis, keys, aggregates, { consumer: CLI_CONSUMER, logger });
+    return { run, ...(await read(aggregates, period)), orders: await orderStore.listOrders() };
+  } finally {
+    redis?.disconnect();
+    await orderStore.close();
+  }
+}
+
+/** The period's months, and every month up to its end (the dataset's denied joins since the start). */
+async function read(
+  aggregates: AggregateStore,
+  period: Period,
+): Promise<Pick<Gathered, "months" | "history">> {
+  const last = period.months[period.months.length - 1] as string;
+  const all = await aggregates.allMonths();
+  return {
+    months: await aggregates.months(period.months),
+    history: await aggregates.months(all.filter((m) => m <= last)),
+  };
+}
+
+function parse(argv: string[]): Args {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      period: { type: "string" },
+      format: { type: "string" },
+      out: { type: "string" },
+      lang: { type: "string" },
+      threshold: { type: "string" },
+      "data-dir": { type: "string" },
+      redis: { type: "string" },
+      prefix: { type: "string" },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.period === undefined) throw new UsageError("--period is required");
+  const period = parsePeriod(values.period);
+  if (!period)
+    throw new UsageError(`--period ${values.period} is not a period such as 2023-H1, 2023-Q3 or 2023-07`);
+  const format = values.format ?? "json";
+  if (!isOneOf(FORMATS, format)) throw new UsageError(`--format must be json, csv or html, not ${format}`);
+  const lang = values.lang ?? "en";
+  if (!isOneOf(LANGS, lang)) throw new UsageError(`--lang must be en or nl, not ${lang}`);
+  const thresholdText = values.threshold ?? "0";
+  const threshold = /^\d{1,4}$/.test(thresholdText) ? Number(thresholdText) : Number.NaN;
+  if (!Number.isSafeInteger(threshold)) {
+    throw new UsageError(`--threshold must be a whole number from 0 to 9999, not ${thresholdText}`);
+  }
+  if (values.redis !== undefined && values["data-dir"] !== undefined) {
+    throw new UsageError("--data-dir and --redis exclude each other: the records are in one or the other");
+  }
+  if (values.prefix !== undefined && values.redis === undefined)
+    throw new UsageError("--prefix goes with --redis");
+  let source: Args["source"];
+  if (values.redis !== undefined) {
+    if (!/^rediss?:\/\//.test(values.redis))
+      throw new UsageError(`--redis must be a redis:// URL, not ${values.redis}`);
+    source = { kind: "redis", url: values.redis, prefix: values.prefix ?? "cordon" };
+  } else {
+    source = {
+      kind: "file",
+      dataDir: resolve(values["data-dir"] ?? process.env.CORDON_DATA_DIR ?? "./data"),
+    };
+  }
+  return { period, format, out: resolve(values.out ?? "report"), lang, threshold, source };
+}
+
+function isOneOf<T extends string>(options: readonly T[], value: string): value is T {
+  return (options as readonly string[]).includes(value);
+}
+
+function ready(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => {
+      client.off("ready", onReady);
+      fail(new CliError(`cannot reach Redis: no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      done();
+    };
+    client.once("ready", onReady);
+  });
+}
+
+/** The report appears whole or not at all: a reader never picks up half a file. */
+async function writeAtomically(dir: string, path: string, text: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text, "utf8");
+  await rename(tmp, path);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

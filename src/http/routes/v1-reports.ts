@@ -1,0 +1,87 @@
+/**
+ * GET /v1/reports/{period}: the access-denial section of the transparency report for a half-year,
+ * quarter or month, as JSON, the CSV dataset, or an HTML page (English or Dutch). Auditors only.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { parsePeriod } from "../../report/periods.js";
+import { renderCsv, renderHtml, renderJson } from "../../report/render.js";
+import type { App, Services } from "../env.js";
+import { ApiError } from "../errors.js";
+import { requireRole } from "../middleware.js";
+import { bearer, errors, z } from "../openapi.js";
+
+const Params = z.object({
+  period: z
+    .string()
+    .max(16)
+    .meta({
+      param: { name: "period", in: "path" },
+      example: "2026-H1",
+      description: "2026-H1, 2026-Q3 or 2026-07 (UTC).",
+    }),
+});
+
+const Query = z.strictObject({
+  format: z.enum(["json", "csv", "html"]).default("json"),
+  lang: z.enum(["en", "nl"]).default("en").meta({ description: "Language of the HTML page." }),
+  threshold: z.coerce.number().int().min(0).max(1000).optional().meta({
+    description: 'Counts below this are published as "< N" (CSV and HTML); JSON keeps exact numbers.',
+  }),
+});
+
+const route = (s: Services) =>
+  createRoute({
+    method: "get",
+    path: "/v1/reports/{period}",
+    tags: ["reporting"],
+    summary: "The access-denial report for a period",
+    description:
+      "Requests completed in the period per requesting jurisdiction and outcome, per account type and location; pending at the period's end; enforcement counts per jurisdiction and per order. Aggregation catches up with the decision log first.",
+    security: bearer,
+    middleware: [requireRole(s.auth, "readReports")] as const,
+    request: { params: Params, query: Query },
+    responses: {
+      200: {
+        description: "The report.",
+        content: {
+          "application/json": {
+            schema: z.object({}).passthrough().meta({ description: "See the Report model." }),
+          },
+          "text/csv": { schema: z.string() },
+          "text/html": { schema: z.string() },
+        },
+      },
+      ...errors(400, 401, 403, 503),
+    },
+  });
+
+export function registerReports(app: App, s: Services): void {
+  app.openapi(route(s), async (c) => {
+    const { period: label } = c.req.valid("param");
+    const { format, lang, threshold } = c.req.valid("query");
+    const period = parsePeriod(label);
+    if (!period) {
+      throw new ApiError("BAD_REQUEST", `period: ${label} is not a period; use 2026-H1, 2026-Q3 or 2026-07`, [
+        { path: "period", message: "must be YYYY-H1|H2, YYYY-Q1..Q4 or YYYY-MM" },
+      ]);
+    }
+    if (!s.reports) throw new ApiError("UNAVAILABLE", "reports are not configured on this instance");
+    const report = await s.reports.report(period, threshold === undefined ? {} : { threshold });
+    if (format === "csv") {
+      return c.body(renderCsv(report), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="cordon-${period.id}.csv"`,
+      });
+    }
+    if (format === "html") {
+      return c.body(renderHtml(report, lang), 200, {
+        "content-type": "text/html; charset=utf-8",
+        // The page is self-contained: inline SVG and styles, no scripts, nothing fetched.
+        "content-security-policy":
+          "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+        "x-content-type-options": "nosniff",
+      });
+    }
+    return c.body(renderJson(report), 200, { "content-type": "application/json; charset=utf-8" });
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The per-record rule of the report's aggregation: how one decision record changes its month's
+ * aggregate, and how months are merged into a quarter or half-year. The aggregate stores call
+ * `accumulate` once per record they count for the first time (deduplication by `decisionId` is theirs,
+ * I5). Pure: no I/O, no clock.
+ */
+import type { DecisionRecord } from "../engine/index.js";
+import type { EnforcementCounts, MonthAggregate, MonthBucket } from "./model.js";
+import { monthOf } from "./periods.js";
+
+/**
+ * Membership index for the bucket arrays, so adding to a set of a million ip hashes stays O(1) while the
+ * aggregate itself stays plain JSON. Keyed by the array object: an aggregate read back from a store gets
+ * its index built once, on the first record added to it. The arrays hold unique values in first-seen
+ * order; only `accumulate` should add to them (a value pushed from outside would escape the index).
+ */
+const indexes = new WeakMap<string[], Set<string>>();
+
+function addUnique(list: string[], value: string): void {
+  let index = indexes.get(list);
+  if (index === undefined) {
+    index = new Set(list);
+    indexes.set(list, index);
+  }
+  if (index.has(value)) return;
+  index.add(value);
+  list.push(value);
+}
+
+function bucket(buckets: Record<string, MonthBucket>, key: string): MonthBucket {
+  let found = buckets[key];
+  if (found === undefined) {
+    found = { deniedJoins: 0, shadowMatches: 0, meetings: [], participants: [] };
+    buckets[key] = found;
+  }
+  return found;
+}
+
+/**
+ * Adds one record to its month (mutates `month`). Every record counts in `records`. `BLOCKED` adds a
+ * denied join and `SHADOW_MATCH` a shadow match, each under the matched block jurisdiction
+ * (`record.jurisdiction`) and under every order in `record.orderIds`, and adds the meeting and the
+ * participant's `ipHash` (when there is one) to those buckets. A record naming two orders counts once
+ * for each order but once only for its jurisdiction, so per-order sums can exceed the jurisdiction's.
+ * A deny without a jurisdiction (never written by `decide`) is counted per order only.
+ * Throws a RangeError when the record's `at` lies outside `month.month`: routing by month is the
+ * store's job, and a misrouted record would silently land in the wrong period.
+ */
+export function accumulate(month: MonthAggregate, record: DecisionRecord): void {
+  const recordMonth = monthOf(record.at);
+  if (recordMonth !== month.month) {
+    throw new RangeError(
+      `decision ${record.decisionId} at ${record.at} belongs to ${recordMonth}, not ${month.month}`,
+    );
+  }
+  month.records += 1;
+  if (record.code !== "BLOCKED" && record.code !== "SHADOW_MATCH") return;
+  const targets: MonthBucket[] = record.orderIds.map((id) => bucket(month.byOrder, id));
+  if (record.jurisdiction !== null) targets.push(bucket(month.byJurisdiction, record.jurisdiction));
+  for (const target of targets) {
+    if (record.code === "BLOCKED") target.deniedJoins += 1;
+    else target.shadowMatches += 1;
+    addUnique(target.meetings, record.meetingId);
+    if (record.ipHash !== null) addUnique(target.participants, record.ipHash);
+  }
+}
+
+/** A bucket merged over several months: counts summed, meetings and participants as exact sets. */
+export interface MergedBucket {
+  deniedJoins: number;
+  shadowMatches: number;
+  meetings: Set<string>;
+  participants: Set<string>;
+}
+
+/**
+ * Merges one kind of bucket (`byJurisdiction` or `byOrder`) over months. Distinct counts of the result
+ * are the sizes of the unions, so a participant seen in January and in March counts once in the
+ * half-year. Pass each month once: merging the same month twice doubles its counts.
+ */
+export function mergeMonths(
+  months: readonly MonthAggregate[],
+  by: "byJurisdiction" | "byOrder",
+): Map<string, MergedBucket> {
+  const merged = new Map<string, MergedBucket>();
+  for (const month of months) {
+    for (const [key, b] of Object.entries(month[by])) {
+      let into = merged.get(key);
+      if (into === undefined) {
+        into = { deniedJoins: 0, shadowMatches: 0, meetings: new Set(), participants: new Set() };
+        merged.set(key, into);
+      }
+      into.deniedJoins += b.deniedJoins;
+      into.shadowMatches += b.shadowMatches;
+      for (const m of b.meetings) into.meetings.add(m);
+      for (const p of b.participants) into.participants.add(p);
+    }
+  }
+  return merged;
+}
+
+export function countsOf(merged: MergedBucket): EnforcementCounts {
+  return {
+    deniedJoins: merged.deniedJoins,
+    shadowMatches: merged.shadowMatches,
+    distinctMeetings: merged.meetings.size,
+    distinctParticipants: merged.participants.size,
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * `RedisAggregateStore`: the report's aggregates in Redis, for deployments whose decision records travel
+ * through the decision stream. Keys (redis-keys.ts `report`), all under one hash tag so that the one
+ * script applying a batch may touch them together on Redis Cluster:
+ *
+ *   months                      SET of the months that have records
+ *   <month>:seen                SET of the decisionIds counted in the month (I5)
+ *   <month>:counts              HASH: `records`, and `j:denied:<jurisdiction>`, `j:shadow:<jurisdiction>`,
+ *                               `o:denied:<orderId>`, `o:shadow:<orderId>` (a bucket exists once its
+ *                               fields do, even at 0)
+ *   <month>:meetings:<j|o>:<name>      SET of meeting ids of a bucket
+ *   <month>:participants:<j|o>:<name>  SET of ip hashes of a bucket (I6: hashes, never addresses)
+ *   checkpoint                  STRING: where the source stopped (for the stream: the last entry id applied)
+ *
+ * One batch, one script (APPLY below): per record, SADD the id to its month's seen set and, only when it
+ * was new, add the record's effects. Redis runs the script to the end before any other command and
+ * persists it as one unit, so a record is never in the seen set without its counts, nor counted without
+ * being seen, whatever crashes (this process, or Redis with AOF). A batch applied again is all duplicates.
+ *
+ * The counting rule is not written twice: what a record adds is computed in JS by `accumulate` on an
+ * empty month (the same call the file store makes), and the script only adds those effects, guarded by
+ * the SADD. So both stores count exactly alike.
+ *
+ * The checkpoint of the stream source is the consumer group itself (entries are acknowledged after
+ * `apply`, see runner.ts); the checkpoint kept here is informational for it, and the real resume point
+ * for a decision-log source (runFromDecisionLog works with either store).
+ *
+ * Scale: Redis memory, about 100 bytes per seen id (a UUID; measured), so 10 million decisions a month
+ * hold about 1 GB, plus the bucket sets; all report keys share one slot, so one node holds them. Applying
+ * ran at about 100 000 records a second (batches of 500) here. `months()` reads a month's sets whole.
+ */
+import type { Redis } from "ioredis";
+import type { DecisionRecord } from "../engine/index.js";
+import type { ReportKeys } from "../store/redis-keys.js";
+import { accumulate } from "./accumulate.js";
+import { type AggregateStore, type ApplyResult, emptyMonth } from "./aggregate-store.js";
+import type { MonthAggregate, MonthBucket } from "./model.js";
+import { monthOf } from "./periods.js";
+
+/**
+ * KEYS: 1 checkpoint, 2 months, then the seen sets, counts hashes and member sets the batch touches.
+ * ARGV: 1 JSON `{cp: string|null, r: [{i: decisionId, m: month, s: seen key #, c: counts key #,
+ *       h: [field, increment, ...], a: [set key #, member, ...]}, ...]}`.
+ * Reply: {applied, duplicates}.
+ * Nothing in it can fail halfway on keys of the right types (Redis does not roll a script back).
+ */
+const APPLY = `
+local p = cjson.decode(ARGV[1])
+local applied, duplicates = 0, 0
+for _, r in ipairs(p.r) do
+  if redis.call('SADD', KEYS[r.s], r.i) == 1 then
+    applied = applied + 1
+    for j = 1, #r.h, 2 do redis.call('HINCRBY', KEYS[r.c], r.h[j], r.h[j + 1]) end
+    for j = 1, #r.a, 2 do redis.call('SADD', KEYS[r.a[j]], r.a[j + 1]) end
+    redis.call('SADD', KEYS[2], r.m)
+  else
+    duplicates = duplicates + 1
+  end
+end
+if type(p.cp) == 'string' then redis.call('SET', KEYS[1], p.cp) end
+return {applied, duplicates}
+`;
+
+interface ScriptRecord {
+  i: string;
+  m: string;
+  s: number;
+  c: number;
+  h: (string | number)[];
+  a: (number | string)[];
+}
+
+type BucketKind = "j" | "o";
+
+const COUNTER = /^([jo]):(denied|shadow):(.*)$/s;
+
+export class RedisAggregateStore implements AggregateStore {
+  /**
+   * `redis` belongs to the caller (it may share it, and closes it); `close` leaves it open. Use a client
+   * whose command timeout allows a batch's script (createRedis's default second is plenty for thousands).
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ReportKeys,
+  ) {}
+
+  async apply(records: readonly DecisionRecord[], checkpoint: string | undefined): Promise<ApplyResult> {
+    const keyIndex = new Map<string, number>([
+      [this.keys.checkpoint, 1],
+      [this.keys.months, 2],
+    ]);
+    const key = (name: string): number => {
+      let index = keyIndex.get(name);
+      if (index === undefined) {
+        index = keyIndex.size + 1;
+        keyIndex.set(name, index);
+      }
+      return index;
+    };
+    const payload: ScriptRecord[] = [];
+    for (const record of records) {
+      const t = Date.parse(record.at);
+      if (Number.isNaN(t))
+        throw new RangeError(`decision ${record.decisionId} has no valid time: ${record.at}`);
+      const month = monthOf(t);
+      // What this record alone adds to an empty month: the effects the script adds when it is new.
+      const effect = emptyMonth(month);
+      accumulate(effect, record);
+      const h: (string | number)[] = ["records", effect.records];
+      const a: (number | string)[] = [];
+      for (const [kind, buckets] of [
+        ["j", effect.byJurisdiction],
+        ["o", effect.byOrder],
+      ] as const) {
+        for (const [name, b] of Object.entries(buckets)) {
+          h.push(`${kind}:denied:${name}`, b.deniedJoins, `${kind}:shadow:${name}`, b.shadowMatches);
+          for (const m of b.meetings) a.push(key(this.keys.members(month, kind, name, "meetings")), m);
+          for (const p of b.participants)
+            a.push(key(this.keys.members(month, kind, name, "participants")), p);
+        }
+      }
+      payload.push({
+        i: record.decisionId,
+        m: month,
+        s: key(this.keys.seen(month)),
+        c: key(this.keys.counts(month)),
+        h,
+        a,
+      });
+    }
+    if (payload.length === 0 && checkpoint === undefined) return { applied: 0, duplicates: 0 };
+    const reply = (await this.redis.eval(
+      APPLY,
+      keyIndex.size,
+      ...keyIndex.keys(),
+      JSON.stringify({ cp: checkpoint ?? null, r: payload }),
+    )) as [number, number];
+    return { applied: Number(reply[0]), duplicates: Number(reply[1]) };
+  }
+
+  async checkpoint(): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.checkpoint)) ?? undefined;
+  }
+
+  async months(months: readonly string[]): Promise<MonthAggregate[]> {
+    const out: MonthAggregate[] = [];
+    for (const month of months) out.push(await this.month(month));
+    return out;
+  }
+
+  async allMonths(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.months)).sort();
+  }
+
+  async close(): Promise<void> {
+    // The client is the caller's.
+  }
+
+  private async month(month: string): Promise<MonthAggregate> {
+    // The counts name the buckets, so they are read first; the sets follow in one MULTI with the counts
+    // read again. Every record applied adds 1 to `records`, so equal `records` in both reads means no
+    // batch landed in between and the sets belong to those counts; otherwise read again.
+    for (let attempt = 1; ; attempt++) {
+      const counts = await this.redis.hgetall(this.keys.counts(month));
+      const { aggregate, buckets } = fromCounts(month, counts);
+      if (buckets.length === 0) return aggregate;
+      const multi = this.redis.multi();
+      for (const { kind, name } of buckets) {
+        multi.smembers(this.keys.members(month, kind, name, "meetings"));
+        multi.smembers(this.keys.members(month, kind, name, "participants"));
+      }
+      multi.hget(this.keys.counts(month), "records");
+      const results = (await multi.exec()) ?? [];
+      const recordsNow = results[results.length - 1]?.[1];
+      if (String(recordsNow) !== String(counts.records) && attempt < 10) continue;
+      if (String(recordsNow) !== String(counts.records)) {
+        throw new Error(`report month ${month} kept changing while it was read`);
+      }
+      buckets.forEach(({ bucket }, i) => {
+        bucket.meetings = members(results[2 * i]).sort();
+        bucket.participants = members(results[2 * i + 1]).sort();
+      });
+      return aggregate;
+    }
+  }
+}
+
+function fromCounts(
+  month: string,
+  counts: Record<string, string>,
+): { aggregate: MonthAggregate; buckets: { kind: BucketKind; name: string; bucket: MonthBucket }[] } {
+  const aggregate = emptyMonth(month);
+  aggregate.records = Number(counts.records ?? 0);
+  const buckets: { kind: BucketKind; name: string; bucket: MonthBucket }[] = [];
+  for (const [fieldName, value] of Object.entries(counts)) {
+    const match = COUNTER.exec(fieldName);
+    if (!match) continue;
+    const [, kind, counter, name] = match as unknown as [string, BucketKind, "denied" | "shadow", string];
+    const into = kind === "j" ? aggregate.byJurisdiction : aggregate.byOrder;
+    let bucket = into[name];
+    if (bucket === undefined) {
+      bucket = { deniedJoins: 0, shadowMatches: 0, meetings: [], participants: [] };
+      into[name] = bucket;
+      buckets.push({ kind, name, bucket });
+    }
+    if (counter === "denied") bucket.deniedJoins = Number(value);
+    else bucket.shadowMatches = Number(value);
+  }
+  return { aggregate, buckets };
+}
+
+function members(result: [Error | null, unknown] | undefined): string[] {
+  if (!result) throw new Error("SMEMBERS returned nothing");
+  const [err, value] = result;
+  if (err) throw err;
+  return value as string[];
+}

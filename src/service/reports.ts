@@ -1,0 +1,46 @@
+/**
+ * The access-denial report on request: catch the aggregates up with the decision log (incremental,
+ * from the last checkpoint), then build the period's report from the months' aggregates and the orders.
+ * Runtime-free: the entry hands in how to catch up (the file log, or the Redis consumer group).
+ */
+import type { Order } from "../engine/index.js";
+import type { AggregateStore } from "../report/aggregate-store.js";
+import { buildReport } from "../report/build.js";
+import type { Report } from "../report/model.js";
+import type { Period } from "../report/periods.js";
+
+export interface ReportDeps {
+  aggregates: AggregateStore;
+  /** Reads decision records from the checkpoint on and applies them. */
+  catchUp: () => Promise<unknown>;
+  orders: () => Promise<Order[]>;
+  clock: () => number;
+}
+
+export class ReportService {
+  // Serialises catch-ups: two report requests must not apply the same records at once.
+  #running: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: ReportDeps) {}
+
+  async report(period: Period, opts: { threshold?: number } = {}): Promise<Report> {
+    const run = this.#running.then(() => this.deps.catchUp());
+    this.#running = run.catch(() => undefined);
+    await run;
+    const allMonths = await this.deps.aggregates.allMonths();
+    const lastMonth = period.months.at(-1) as string;
+    const [months, history, orders] = await Promise.all([
+      this.deps.aggregates.months(period.months),
+      this.deps.aggregates.months(allMonths.filter((m) => m <= lastMonth)),
+      this.deps.orders(),
+    ]);
+    return buildReport({
+      period,
+      orders,
+      months,
+      history,
+      ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
+      generatedAt: new Date(this.deps.clock()).toISOString(),
+    });
+  }
+}

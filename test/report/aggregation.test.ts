@@ -1,0 +1,645 @@
+/**
+ * The report's incremental aggregation (I5: nothing lost, nothing counted twice), on real files and a real
+ * redis-server: both aggregate stores deduplicate by decisionId, batches split across runs give the
+ * numbers of one run, and a run killed anywhere (kill -9 of a child process) and run again gives the
+ * numbers of a run that never stopped. The expected numbers come from `reference` below, written from
+ * DESIGN.md "Report" independently of `accumulate`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { cp, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import fc from "fast-check";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedis } from "../../src/adapter/node/redis.js";
+import type { DecisionCode, DecisionRecord } from "../../src/engine/index.js";
+import type { AggregateStore } from "../../src/report/aggregate-store.js";
+import { FileAggregateStore } from "../../src/report/file-aggregate-store.js";
+import type { MonthAggregate } from "../../src/report/model.js";
+import { monthOf } from "../../src/report/periods.js";
+import { RedisAggregateStore } from "../../src/report/redis-aggregate-store.js";
+import { runFromDecisionLog, runFromStream } from "../../src/report/runner.js";
+import { FileStore } from "../../src/store/file-store.js";
+import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
+import { StreamTrimmer } from "../../src/store/stream-trimmer.js";
+import { type RedisServer, startRedis } from "../support/redis.js";
+
+const SRC = resolve(import.meta.dirname, "../../src");
+
+// ---- records and the reference count ----
+
+interface Spec {
+  t: number;
+  code: DecisionCode;
+  jurisdiction: string | null;
+  orderIds: string[];
+  meetingId: string;
+  ipHash: string | null;
+}
+
+function record(id: string, s: Spec): DecisionRecord {
+  return {
+    decisionId: id,
+    at: new Date(s.t).toISOString(),
+    meetingId: s.meetingId,
+    decision: s.code === "BLOCKED" ? "deny" : "allow",
+    code: s.code,
+    orderIds: s.orderIds,
+    jurisdiction: s.jurisdiction,
+    country: s.jurisdiction?.slice(0, 2) ?? null,
+    subdivision: s.jurisdiction?.includes("-") ? s.jurisdiction : null,
+    ipPrefix: "49.32.10.0/24",
+    ipHash: s.ipHash,
+    rulesetVersion: 3,
+    geoSource: "mmdb",
+    geoDbVersion: "fixture",
+  };
+}
+
+const JUNE_28 = Date.UTC(2023, 5, 28);
+const AUG_3 = Date.UTC(2023, 7, 3);
+const JULY_1 = Date.UTC(2023, 6, 1);
+
+const specArb: fc.Arbitrary<Spec> = fc.record({
+  // Across two month boundaries, with the instants on either side of one of them made likely.
+  t: fc.oneof(fc.integer({ min: JUNE_28, max: AUG_3 }), fc.constantFrom(JULY_1 - 1, JULY_1)),
+  code: fc.constantFrom<DecisionCode>("BLOCKED", "BLOCKED", "SHADOW_MATCH", "NO_ORDER", "GEO_UNKNOWN"),
+  jurisdiction: fc.constantFrom("IN-MH", "RU", null),
+  orderIds: fc.subarray(["ord_a", "ord_b", "ord_c"]),
+  meetingId: fc.constantFrom("m1", "m2", "m3", "m4"),
+  ipHash: fc.option(fc.constantFrom("h1", "h2", "h3", "h4", "h5"), { nil: null }),
+});
+
+/** Deterministic records for the runner tests: in time order, a month boundary every `perMonth`. */
+function timeline(n: number, perMonth: number, prefix = "d"): DecisionRecord[] {
+  const codes: DecisionCode[] = ["BLOCKED", "SHADOW_MATCH", "NO_ORDER", "BLOCKED", "OUTSIDE_JURISDICTION"];
+  return Array.from({ length: n }, (_, i) => {
+    const month = Math.floor(i / perMonth);
+    const t = Date.UTC(2023, month, 1) + (i % perMonth) * 60_000;
+    return record(`${prefix}-${i}`, {
+      t,
+      code: codes[i % codes.length] as DecisionCode,
+      jurisdiction: i % 7 === 0 ? "RU" : "IN-MH",
+      orderIds: i % 7 === 0 ? ["ord_ru"] : i % 3 === 0 ? ["ord_in", "ord_in2"] : ["ord_in"],
+      meetingId: `m${i % 11}`,
+      ipHash: i % 13 === 0 ? null : `h${i % 17}`,
+    });
+  });
+}
+
+interface BucketView {
+  denied: number;
+  shadow: number;
+  meetings: string[];
+  participants: string[];
+}
+type View = Record<string, { records: number; j: Record<string, BucketView>; o: Record<string, BucketView> }>;
+
+/**
+ * What DESIGN.md says the report counts, per month: every distinct record; denied joins (BLOCKED) and
+ * shadow matches (SHADOW_MATCH) per matched jurisdiction and per named order, with their distinct
+ * meetings and participants (ipHash). Records are distinct by decisionId, the first one kept.
+ */
+function reference(records: readonly DecisionRecord[]): View {
+  const seen = new Set<string>();
+  const out: View = {};
+  const sets = new Map<BucketView, { meetings: Set<string>; participants: Set<string> }>();
+  for (const r of records) {
+    if (seen.has(r.decisionId)) continue;
+    seen.add(r.decisionId);
+    const month = new Date(r.at).toISOString().slice(0, 7);
+    out[month] ??= { records: 0, j: {}, o: {} };
+    const m = out[month];
+    m.records++;
+    if (r.code !== "BLOCKED" && r.code !== "SHADOW_MATCH") continue;
+    const buckets: [Record<string, BucketView>, string][] = r.orderIds.map((id) => [m.o, id]);
+    if (r.jurisdiction !== null) buckets.push([m.j, r.jurisdiction]);
+    for (const [into, key] of buckets) {
+      into[key] ??= { denied: 0, shadow: 0, meetings: [], participants: [] };
+      const b = into[key];
+      if (!sets.has(b)) sets.set(b, { meetings: new Set(), participants: new Set() });
+      const s = sets.get(b) as { meetings: Set<string>; participants: Set<string> };
+      if (r.code === "BLOCKED") b.denied++;
+      else b.shadow++;
+      s.meetings.add(r.meetingId);
+      if (r.ipHash !== null) s.participants.add(r.ipHash);
+    }
+  }
+  for (const [b, s] of sets) {
+    b.meetings = [...s.meetings].sort();
+    b.participants = [...s.participants].sort();
+  }
+  return out;
+}
+
+function view(months: readonly MonthAggregate[]): View {
+  const out: View = {};
+  const bucketView = (b: MonthAggregate["byOrder"]) =>
+    Object.fromEntries(
+      Object.entries(b).map(([k, v]) => [
+        k,
+        {
+          denied: v.deniedJoins,
+          shadow: v.shadowMatches,
+          meetings: [...v.meetings].sort(),
+          participants: [...v.participants].sort(),
+        },
+      ]),
+    );
+  for (const m of months) {
+    if (m.records === 0) continue;
+    out[m.month] = { records: m.records, j: bucketView(m.byJurisdiction), o: bucketView(m.byOrder) };
+  }
+  return out;
+}
+
+async function snapshot(store: AggregateStore): Promise<View> {
+  return view(await store.months(await store.allMonths()));
+}
+
+function chunks<T>(list: readonly T[], sizes: readonly number[]): T[][] {
+  const out: T[][] = [];
+  let at = 0;
+  for (let i = 0; at < list.length; i++) {
+    const size = Math.max(1, sizes[i % Math.max(1, sizes.length)] ?? 7);
+    out.push(list.slice(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+// ---- fixtures ----
+
+let redisServer: RedisServer;
+let redis: Redis;
+const tmpDirs: string[] = [];
+let prefixes = 0;
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "cordon-report-"));
+  tmpDirs.push(dir);
+  return dir;
+}
+
+beforeAll(async () => {
+  redisServer = await startRedis();
+  redis = createRedis(redisServer.url, { name: "report-test", commandTimeoutMs: 10_000 });
+  await new Promise((done) => redis.once("ready", done));
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await redisServer?.close();
+  await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** Each kind of store, fresh, and reopened on the same data (a second run of the CLI). */
+interface Kind {
+  name: string;
+  fresh(): Promise<{ store: AggregateStore; reopen(): Promise<AggregateStore> }>;
+}
+
+const KINDS: Kind[] = [
+  {
+    name: "FileAggregateStore",
+    async fresh() {
+      const dir = await tempDir();
+      return { store: await FileAggregateStore.open(dir), reopen: () => FileAggregateStore.open(dir) };
+    },
+  },
+  {
+    name: "RedisAggregateStore",
+    async fresh() {
+      const keys = redisKeys(`t${++prefixes}`).report;
+      return {
+        store: new RedisAggregateStore(redis, keys),
+        reopen: async () => new RedisAggregateStore(redis, keys),
+      };
+    },
+  },
+];
+
+describe.each(KINDS)("$name", (kind) => {
+  const records = timeline(240, 90);
+
+  it("changes nothing when the same batch is applied twice", async () => {
+    const { store } = await kind.fresh();
+    expect(await store.apply(records, "c1")).toEqual({ applied: 240, duplicates: 0 });
+    const first = await snapshot(store);
+    expect(await store.apply(records, "c1")).toEqual({ applied: 0, duplicates: 240 });
+    expect(await snapshot(store)).toEqual(first);
+    expect(first).toEqual(reference(records));
+    expect(await store.checkpoint()).toBe("c1");
+    await store.close();
+  });
+
+  it("gives the numbers of one run when the records come in two runs, the checkpoint kept between", async () => {
+    const one = await kind.fresh();
+    await one.store.apply(records, "end");
+    const two = await kind.fresh();
+    await two.store.apply(records.slice(0, 101), "half");
+    await two.store.close();
+    const again = await two.reopen();
+    expect(await again.checkpoint()).toBe("half");
+    expect(await again.apply(records.slice(101), "end")).toEqual({ applied: 139, duplicates: 0 });
+    expect(await snapshot(again)).toEqual(await snapshot(one.store));
+    expect(await again.allMonths()).toEqual(["2023-01", "2023-02", "2023-03"]);
+    // A month without records comes back empty, not missing.
+    expect(await again.months(["2022-12"])).toEqual([
+      { month: "2022-12", records: 0, byJurisdiction: {}, byOrder: {} },
+    ]);
+    await Promise.all([one.store.close(), again.close()]);
+  });
+
+  it("counts a generated feed with duplicates mixed in as its deduplicated set", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(specArb, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 5 }),
+        async (specs, dupes, sizes) => {
+          const unique = specs.map((s, i) => record(`dec-${i}`, s));
+          // Copies of random records at random places: a log read twice, a stream entry shipped twice.
+          const feed = [...unique];
+          for (const [which, where] of dupes) {
+            feed.splice(where % (feed.length + 1), 0, unique[which % unique.length] as DecisionRecord);
+          }
+          const { store, reopen } = await kind.fresh();
+          let applied = 0;
+          let duplicates = 0;
+          let current = store;
+          for (const [i, batch] of chunks(feed, sizes).entries()) {
+            const r = await current.apply(batch, `c${i}`);
+            applied += r.applied;
+            duplicates += r.duplicates;
+            if (i === 1) {
+              // A second run in the middle.
+              await current.close();
+              current = await reopen();
+            }
+          }
+          expect({ applied, duplicates }).toEqual({ applied: unique.length, duplicates: dupes.length });
+          expect(await snapshot(current)).toEqual(reference(unique));
+          await current.close();
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
+
+// ---- the file store with the decision log ----
+
+/** A data directory whose decision log holds `records`, closed again (the report opens it). */
+async function dataDirWith(records: readonly DecisionRecord[]): Promise<string> {
+  const dir = await tempDir();
+  const log = await FileStore.open(dir, { segmentBytes: 64 * 1024 });
+  for (const batch of chunks(records, [97])) await log.append(batch);
+  await log.close();
+  return dir;
+}
+
+async function runToEnd(dataDir: string, batch = 100) {
+  const log = await FileStore.open(dataDir);
+  const store = await FileAggregateStore.open(join(dataDir, "report"));
+  try {
+    const run = await runFromDecisionLog(log, store, { batch });
+    return { run, view: await snapshot(store) };
+  } finally {
+    await store.close();
+    await log.close();
+  }
+}
+
+describe("runFromDecisionLog with FileAggregateStore", () => {
+  it("reads from the checkpoint on: a second run reads nothing and the numbers stay", async () => {
+    const records = timeline(500, 130);
+    const dir = await dataDirWith(records);
+    const first = await runToEnd(dir);
+    expect(first.run).toMatchObject({ batches: 5, applied: 500, duplicates: 0 });
+    expect(first.view).toEqual(reference(records));
+    const second = await runToEnd(dir);
+    expect(second.run).toMatchObject({
+      batches: 0,
+      applied: 0,
+      duplicates: 0,
+      checkpoint: first.run.checkpoint,
+    });
+    expect(second.view).toEqual(first.view);
+  });
+
+  it("recovers from a crash after some month files were written and before the checkpoint", async () => {
+    // Months change at record 130, 260, 390; batches of 100: the third batch (200-299) spans two months.
+    const records = timeline(500, 130);
+    const dir = await dataDirWith(records);
+    const report = join(dir, "report");
+    const log = await FileStore.open(dir);
+    let store = await FileAggregateStore.open(report);
+    await runFromDecisionLog(log, store, { batch: 100, stopAfterBatches: 2 });
+    await store.close();
+    const before = await tempDir();
+    await cp(report, before, { recursive: true });
+    store = await FileAggregateStore.open(report);
+    const third = await runFromDecisionLog(log, store, { batch: 100, stopAfterBatches: 1 });
+    expect(third.applied).toBe(100);
+    await store.close();
+    await log.close();
+
+    // What a kill -9 between the writes of that batch leaves: its first month (2023-02, records 200-259)
+    // written, its second (2023-03, records 260-299) not yet, the checkpoint still the one before it.
+    await writeFile(join(report, "checkpoint.json"), await readFile(join(before, "checkpoint.json")));
+    await unlink(join(report, "months", "2023-03.json"));
+
+    const rerun = await runToEnd(dir);
+    expect(rerun.run).toMatchObject({ applied: 300 - 60, duplicates: 60 });
+    expect(rerun.view).toEqual(reference(records));
+    expect(rerun.view).toEqual((await runToEnd(await dataDirWith(records))).view);
+  });
+
+  it("gives the numbers of an uninterrupted run after being killed (SIGKILL) in the middle, several times", async () => {
+    const records = timeline(3000, 700);
+    const dir = await dataDirWith(records);
+    const child = `
+      const { FileStore } = await import(${JSON.stringify(`${SRC}/store/file-store.ts`)});
+      const { FileAggregateStore } = await import(${JSON.stringify(`${SRC}/report/file-aggregate-store.ts`)});
+      const { runFromDecisionLog } = await import(${JSON.stringify(`${SRC}/report/runner.ts`)});
+      const dir = process.env.DATA_DIR;
+      const log = await FileStore.open(dir);
+      const agg = await FileAggregateStore.open(dir + "/report");
+      const store = {
+        apply: async (r, c) => { const x = await agg.apply(r, c); process.stdout.write("b\\n"); return x; },
+        checkpoint: () => agg.checkpoint(),
+        months: (m) => agg.months(m),
+        allMonths: () => agg.allMonths(),
+        close: () => agg.close(),
+      };
+      await runFromDecisionLog(log, store, { batch: 7 });
+      process.stdout.write("done\\n");
+      await agg.close();
+      await log.close();
+    `;
+    let kills = 0;
+    for (const afterBatches of [3, 40, 90]) {
+      const proc = spawnChild(child, { DATA_DIR: dir });
+      await waitForLines(proc, "b", afterBatches);
+      // A little later still, so that the kill also lands inside an apply's writes, not only between.
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 15)));
+      if (!proc.output.includes("done")) {
+        await killHard(proc);
+        kills++;
+      } else {
+        await once(proc.child, "exit");
+      }
+    }
+    expect(kills).toBeGreaterThan(0);
+    const rerun = await runToEnd(dir);
+    expect(rerun.run.applied).toBeGreaterThan(0);
+    expect(rerun.view).toEqual(reference(records));
+    expect(rerun.view).toEqual((await runToEnd(await dataDirWith(records))).view);
+  }, 120_000);
+});
+
+// ---- the Redis stream through the report consumer group ----
+
+interface Child {
+  child: ChildProcess;
+  output: string;
+}
+
+function spawnChild(code: string, env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+    cwd: resolve(import.meta.dirname, "../.."),
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const c: Child = { child, output: "" };
+  child.stdout?.on("data", (d: Buffer) => {
+    c.output += d.toString();
+  });
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  child.on("exit", (code) => {
+    if (code !== 0 && code !== null) c.output += `\nexit ${code}: ${err}`;
+  });
+  return c;
+}
+
+async function waitForLines(c: Child, line: string, count: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const seen = c.output.split("\n").filter((l) => l === line).length;
+    if (seen >= count || c.output.includes("done")) return;
+    if (c.child.exitCode !== null) throw new Error(`child exited early: ${c.output}`);
+    if (Date.now() > deadline) throw new Error(`child did not report ${count} x ${line}: ${c.output}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function killHard(c: Child): Promise<void> {
+  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
+  const exited = once(c.child, "exit");
+  c.child.kill("SIGKILL");
+  await exited;
+}
+
+async function ship(keys: RedisKeys, records: readonly DecisionRecord[]): Promise<string[]> {
+  const pipeline = redis.pipeline();
+  for (const r of records) pipeline.xadd(keys.decisions, "*", "id", r.decisionId, "r", JSON.stringify(r));
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([err, id]) => {
+    if (err) throw err;
+    return id as string;
+  });
+}
+
+async function pending(keys: RedisKeys): Promise<{ count: number; minId: string | null }> {
+  const [count, minId] = (await redis.xpending(keys.decisions, keys.reportGroup)) as [number, string | null];
+  return { count: Number(count), minId };
+}
+
+/** A runner that applies one batch, says so, and hangs before its XACK: killed there, it never acks. */
+function killedAfterApply(prefix: string, consumer: string, batch: number): string {
+  return `
+    const { createRedis } = await import(${JSON.stringify(`${SRC}/adapter/node/redis.ts`)});
+    const { redisKeys } = await import(${JSON.stringify(`${SRC}/store/redis-keys.ts`)});
+    const { RedisAggregateStore } = await import(${JSON.stringify(`${SRC}/report/redis-aggregate-store.ts`)});
+    const { runFromStream } = await import(${JSON.stringify(`${SRC}/report/runner.ts`)});
+    const redis = createRedis(process.env.REDIS_URL, { name: "report-child" });
+    await new Promise((r) => redis.once("ready", r));
+    const keys = redisKeys(${JSON.stringify(prefix)});
+    const agg = new RedisAggregateStore(redis, keys.report);
+    const store = {
+      apply: async (r, c) => {
+        await agg.apply(r, c);
+        process.stdout.write("applied\\n");
+        setInterval(() => {}, 1000);
+        await new Promise(() => {});
+      },
+      checkpoint: () => agg.checkpoint(),
+      months: (m) => agg.months(m),
+      allMonths: () => agg.allMonths(),
+      close: () => agg.close(),
+    };
+    await runFromStream(redis, keys, store, { consumer: ${JSON.stringify(consumer)}, batch: ${batch} });
+    process.stdout.write("done\\n");
+  `;
+}
+
+describe("runFromStream with RedisAggregateStore", () => {
+  it("re-reads what a runner killed between apply and XACK left pending, and counts it once", async () => {
+    const prefix = `s${++prefixes}`;
+    const keys = redisKeys(prefix);
+    const records = timeline(300, 120);
+    // Some records shipped twice (the shipper re-ships after an uncertain write).
+    await ship(keys, [...records.slice(0, 200), ...records.slice(150, 220), ...records.slice(200)]);
+
+    const proc = spawnChild(killedAfterApply(prefix, "runner-1", 50), { REDIS_URL: redisServer.url });
+    await waitForLines(proc, "applied", 1);
+    await killHard(proc);
+    const store = new RedisAggregateStore(redis, keys.report);
+    // Counted, but not acknowledged: the 50 entries are still pending at the killed consumer.
+    expect((await store.months(["2023-01"]))[0]?.records).toBe(50);
+    expect(await pending(keys)).toMatchObject({ count: 50 });
+
+    const run = await runFromStream(redis, keys, store, { consumer: "runner-1", batch: 64 });
+    // The 50 pending ones again (duplicates), then the rest: 370 entries, 300 distinct records.
+    expect(run).toMatchObject({ applied: 250, duplicates: 50 + 70, malformed: [], missing: 0 });
+    expect(await pending(keys)).toMatchObject({ count: 0 });
+    expect(await snapshot(store)).toEqual(reference(records));
+
+    // The same numbers as a run that was never killed, over the same stream under another prefix.
+    const cleanKeys = redisKeys(`s${++prefixes}`);
+    await ship(cleanKeys, [...records.slice(0, 200), ...records.slice(150, 220), ...records.slice(200)]);
+    const clean = new RedisAggregateStore(redis, cleanKeys.report);
+    await runFromStream(redis, cleanKeys, clean, { consumer: "clean" });
+    expect(await snapshot(clean)).toEqual(await snapshot(store));
+
+    // Running again finds nothing new and changes nothing.
+    const again = await runFromStream(redis, keys, store, { consumer: "runner-1" });
+    expect(again).toMatchObject({ batches: 0, applied: 0, duplicates: 0 });
+    expect(await snapshot(store)).toEqual(reference(records));
+  });
+
+  it("trims the stream only below what the report group acknowledged", async () => {
+    const prefix = `s${++prefixes}`;
+    const keys = redisKeys(prefix);
+    const records = timeline(120, 60);
+    const ids = await ship(keys, records);
+    const trimmer = StreamTrimmer.start({ redis, keys, intervalMs: 3_600_000 });
+    try {
+      // A runner killed after applying its first batch of 30: delivered, counted, not acknowledged.
+      const proc = spawnChild(killedAfterApply(prefix, "runner-1", 30), { REDIS_URL: redisServer.url });
+      await waitForLines(proc, "applied", 1);
+      await killHard(proc);
+      expect(await trimmer.trimOnce()).toMatchObject({ trimmed: 0, minId: ids[0] });
+      expect(await redis.xlen(keys.decisions)).toBe(120);
+
+      // Another runner acknowledges 40 more (batches of 20), then stops; the 30 stay pending at runner-1.
+      const store = new RedisAggregateStore(redis, keys.report);
+      await runFromStream(redis, keys, store, { consumer: "runner-2", batch: 20, stopAfterBatches: 2 });
+      expect(await pending(keys)).toEqual({ count: 30, minId: ids[0] });
+      expect((await trimmer.trimOnce()).trimmed).toBe(0);
+
+      // runner-1 comes back: its pending entries are re-read and acknowledged. Everything up to entry 70
+      // is now acknowledged and nothing is pending: the trim goes up to there, and no further.
+      const back = await runFromStream(redis, keys, store, {
+        consumer: "runner-1",
+        batch: 30,
+        stopAfterBatches: 1,
+      });
+      expect(back).toMatchObject({ applied: 0, duplicates: 30 });
+      expect(await pending(keys)).toMatchObject({ count: 0 });
+      expect((await trimmer.trimOnce()).trimmed).toBe(70);
+      const left = (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
+      expect(left).toEqual(ids.slice(70));
+
+      // An entry delivered to a runner and not yet acknowledged survives a trim too.
+      await redis.xreadgroup(
+        "GROUP",
+        keys.reportGroup,
+        "in-flight",
+        "COUNT",
+        10,
+        "STREAMS",
+        keys.decisions,
+        ">",
+      );
+      expect((await trimmer.trimOnce()).trimmed).toBe(0);
+      expect(await redis.xlen(keys.decisions)).toBe(50);
+
+      // All of it counted and acknowledged: the whole stream goes, and the numbers are exact.
+      await runFromStream(redis, keys, store, { consumer: "in-flight" });
+      expect(await trimmer.trimOnce()).toMatchObject({ trimmed: 50 });
+      expect(await snapshot(store)).toEqual(reference(records));
+    } finally {
+      await trimmer.stop();
+    }
+  });
+
+  it("claims what a dead consumer held once it has been idle long enough", async () => {
+    const prefix = `s${++prefixes}`;
+    const keys = redisKeys(prefix);
+    const records = timeline(80, 50);
+    await ship(keys, records);
+    const proc = spawnChild(killedAfterApply(prefix, "dead", 25), { REDIS_URL: redisServer.url });
+    await waitForLines(proc, "applied", 1);
+    await killHard(proc);
+    const store = new RedisAggregateStore(redis, keys.report);
+    // Not idle long enough yet: left to its consumer, which may still be working on it.
+    await runFromStream(redis, keys, store, { consumer: "other", claimIdleMs: 60_000 });
+    expect(await pending(keys)).toMatchObject({ count: 25 });
+    const run = await runFromStream(redis, keys, store, { consumer: "other", claimIdleMs: 0 });
+    expect(run).toMatchObject({ applied: 0, duplicates: 25 });
+    expect(await pending(keys)).toMatchObject({ count: 0 });
+    expect(await snapshot(store)).toEqual(reference(records));
+  });
+
+  it("leaves entries that are not decision records pending, counted and reported, never dropped", async () => {
+    const prefix = `s${++prefixes}`;
+    const keys = redisKeys(prefix);
+    const records = timeline(20, 50);
+    await ship(keys, records.slice(0, 10));
+    const bad = [
+      await redis.xadd(keys.decisions, "*", "id", "x1", "r", "{not json"),
+      await redis.xadd(keys.decisions, "*", "id", "x2", "r", JSON.stringify({ decisionId: "x2" })),
+      await redis.xadd(keys.decisions, "*", "id", "x3"),
+    ];
+    await ship(keys, records.slice(10));
+    const warnings: string[] = [];
+    const logger = { warn: (m: string) => warnings.push(m) };
+    const store = new RedisAggregateStore(redis, keys.report);
+    const run = await runFromStream(redis, keys, store, { consumer: "r", batch: 4, logger });
+    expect(run).toMatchObject({ applied: 20, malformed: bad });
+    expect(warnings.join("\n")).toMatch(/not decision records stay pending/);
+    expect(await pending(keys)).toEqual({ count: 3, minId: bad[0] });
+    expect(await snapshot(store)).toEqual(reference(records));
+    // Every run says so again, and the numbers stay.
+    const again = await runFromStream(redis, keys, store, { consumer: "r", logger });
+    expect(again).toMatchObject({ applied: 0, malformed: bad });
+    expect(await snapshot(store)).toEqual(reference(records));
+  });
+});
+
+describe("monthOf routing", () => {
+  it("puts the last millisecond of June in June and the first of July in July", async () => {
+    for (const kind of KINDS) {
+      const { store } = await kind.fresh();
+      const spec: Spec = {
+        t: JULY_1 - 1,
+        code: "BLOCKED",
+        jurisdiction: "RU",
+        orderIds: ["o"],
+        meetingId: "m",
+        ipHash: "h",
+      };
+      await store.apply([record("a", spec), record("b", { ...spec, t: JULY_1 })], undefined);
+      expect(await store.allMonths()).toEqual([monthOf(JULY_1 - 1), monthOf(JULY_1)]);
+      expect(await store.checkpoint()).toBeUndefined();
+      await store.close();
+    }
+  });
+});
