@@ -232,6 +232,25 @@ describe("two instances on one Redis", () => {
     }
   }, 60_000);
 
+  it("gives the same report from either instance, from the stream's consumer group", async () => {
+    const period = (() => {
+      const d = new Date();
+      return `${d.getUTCFullYear()}-H${d.getUTCMonth() < 6 ? 1 : 2}`;
+    })();
+    // Every answered check is in the stream by now (the previous tests waited for it).
+    const fromA = await api(a, "GET", `/v1/reports/${period}`, "auditor");
+    const fromB = await api(b, "GET", `/v1/reports/${period}`, "auditor");
+    expect(fromA.status).toBe(200);
+    expect(fromB.status).toBe(200);
+    const counts = (r: { body: any }) => r.body.enforcement.byJurisdiction["IN-MH"];
+    // One BLOCKED per propagation order at least, and the outage tests' denials.
+    expect(counts(fromA).deniedJoins).toBeGreaterThan(100);
+    expect(counts(fromB)).toEqual(counts(fromA));
+    expect(fromA.body.requests.byJurisdiction.IN.complied).toBe(101);
+    // Asking again counts nothing twice.
+    expect(counts(await api(a, "GET", `/v1/reports/${period}`, "auditor"))).toEqual(counts(fromA));
+  }, 60_000);
+
   it("starts during a Redis outage and enforces the ruleset it kept on disk", async () => {
     await b.stop();
     await redis.kill();
