@@ -30,6 +30,7 @@ import { ReportService } from "../service/reports.js";
 import { RulesetManager } from "../service/ruleset-manager.js";
 import { RulesetSync } from "../service/ruleset-sync.js";
 import { FileStore } from "../store/file-store.js";
+import { FileIngestIndex, type IngestIndex, RedisIngestIndex } from "../store/ingest-index.js";
 import { type Store, StoreUnavailableError } from "../store/interface.js";
 import { RedisDecisionLog } from "../store/redis-decision-log.js";
 import { redisKeys } from "../store/redis-keys.js";
@@ -71,6 +72,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     logger,
     readiness: backend.readiness,
     reports: backend.reports,
+    ingest: backend.ingest,
     version: VERSION,
   });
 
@@ -103,6 +105,7 @@ interface Backend {
   store: Store;
   rulesets: RulesetManager;
   reports: ReportService;
+  ingest: IngestIndex;
   readiness: () => Readiness[];
   /** A commands client for others to share (the geo L2), in Redis mode. */
   redis?: Redis;
@@ -130,6 +133,7 @@ async function embeddedBackend(
     store,
     rulesets,
     reports,
+    ingest: new FileIngestIndex(join(dataDir, "ingested")),
     readiness: () => [],
     async close() {
       await aggregates.close();
@@ -223,6 +227,7 @@ async function redisBackend(
     store,
     rulesets,
     reports,
+    ingest: new RedisIngestIndex(commands, keys.ingested),
     readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),
     redis: commands,
     async close() {

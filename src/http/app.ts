@@ -25,6 +25,7 @@ import { registerAudit } from "./routes/v1-audit.js";
 import { registerCheck } from "./routes/v1-check.js";
 import { registerCheckBatch } from "./routes/v1-check-batch.js";
 import { registerDecisions } from "./routes/v1-decisions.js";
+import { registerDecisionIngest } from "./routes/v1-decisions-ingest.js";
 import { registerCreateOrder } from "./routes/v1-orders-create.js";
 import { registerOrderReads } from "./routes/v1-orders-read.js";
 import { registerOrderTransitions } from "./routes/v1-orders-transition.js";
@@ -73,6 +74,7 @@ export function createApp(s: Services): App {
   // Reporting and audit.
   registerReports(app, s);
   registerDecisions(app, s);
+  registerDecisionIngest(app, s);
   registerAudit(app, s);
 
   // Administration: backfill of historical orders.

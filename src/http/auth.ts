@@ -71,5 +71,7 @@ export const ACCESS = {
   readAudit: ["auditor", "admin"],
   importOrders: ["admin"],
   readReports: ["auditor", "admin"],
+  // The Worker's Queue consumer delivers with an admin token: writing the decision log is no checker's job.
+  ingestDecisions: ["admin"],
 } as const satisfies Record<string, readonly Role[]>;
 export type Access = keyof typeof ACCESS;

@@ -6,6 +6,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Geo } from "../geo/interface.js";
 import type { ReportService } from "../service/reports.js";
 import type { RulesetManager } from "../service/ruleset-manager.js";
+import type { IngestIndex } from "../store/ingest-index.js";
 import type { Store } from "../store/interface.js";
 import type { Authenticator, Principal } from "./auth.js";
 
@@ -40,6 +41,8 @@ export interface Services {
   /** Unique ids for decisions and orders. */
   newId: () => string;
   logger: Logger;
+  /** Decision records delivered from the edge: which are in the log already. */
+  ingest?: IngestIndex;
   /** The transparency report (absent where the runtime keeps no aggregates, e.g. the edge). */
   reports?: ReportService;
   /** Extra readiness probes of the runtime (store reachable, ...). */

@@ -26,6 +26,8 @@ export interface RedisKeys {
   decisions: string;
   /** Consumer group of the reporting pipeline on `decisions`. */
   reportGroup: string;
+  /** SET of the decisionIds ingested from the edge in one month (`YYYY-MM`). */
+  ingested(month: string): string;
   /** STRING (with TTL): a geo answer, keyed by database version and the address's keyed hash. */
   geo(dbVersion: string, ipHash: string): string;
   /**
@@ -62,6 +64,7 @@ export function redisKeys(prefix = "cordon"): RedisKeys {
     rulesetChannel: `${prefix}:ruleset`,
     decisions: `${prefix}:{${prefix}-decisions}:stream`,
     reportGroup: "report",
+    ingested: (month) => `${prefix}:{${prefix}-ingest}:${month}`,
     geo: (dbVersion, ipHash) => `${prefix}:geo:${dbVersion}:${ipHash}`,
     report: reportKeys(`${prefix}:{${prefix}-report}`),
   };

@@ -262,6 +262,7 @@ describe("operations", () => {
         "/v1/check",
         "/v1/check/batch",
         "/v1/decisions",
+        "/v1/decisions/ingest",
         "/v1/orders",
         "/v1/orders/{id}",
         "/v1/orders/{id}/approve",

@@ -18,6 +18,7 @@ import { runFromDecisionLog } from "../../src/report/runner.js";
 import { ReportService } from "../../src/service/reports.js";
 import { RulesetManager } from "../../src/service/ruleset-manager.js";
 import { FileStore } from "../../src/store/file-store.js";
+import { FileIngestIndex } from "../../src/store/ingest-index.js";
 import { cityDatabase } from "./fixtures.js";
 
 export const PRINCIPALS = {
@@ -87,6 +88,7 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     newId: randomUUID,
     logger,
     reports,
+    ingest: new FileIngestIndex(join(dir, "ingested")),
   });
   return {
     app,
