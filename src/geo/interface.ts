@@ -1,7 +1,8 @@
 /**
  * Geolocation: an IP address in, a location (or "unknown") out. Implementations: `MaxmindGeo`
  * (an mmdb in memory: GeoIP2/GeoLite2 Country or City, or the bundled ip-location-db country database),
- * `CachedGeo` (an in-process LRU in front of any Geo). Later: the MaxMind web service, Redis L2, request.cf.
+ * `CachedGeo` (an in-process LRU in front of any Geo), `WebServiceGeo` (the MaxMind web service),
+ * `RedisGeoCache` (the L2 in Redis), and at the edge the location Cloudflare puts on the request.
  */
 import type { GeoLocation, GeoSource } from "../engine/index.js";
 

@@ -1,7 +1,8 @@
 /**
  * What Cordon keeps: orders with their hash-chained audit log (I7), and the decision log (I5).
- * `FileStore` (embedded default, `CORDON_DATA_DIR`) implements both; a Redis store comes later.
- * Adapters throw the small named errors below; only routes turn them into HTTP answers.
+ * `FileStore` (embedded default, `CORDON_DATA_DIR`) implements both; `RedisStore` composes
+ * `RedisOrderStore` (orders and audit in Redis) and `RedisDecisionLog` (a local outbox shipped to a
+ * Redis stream). Adapters throw the small named errors below; only routes turn them into HTTP answers.
  */
 import type { DecisionRecord, Order } from "../engine/index.js";
 
