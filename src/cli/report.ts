@@ -1,4 +1,9 @@
 #!/usr/bin/env node
+import { mkdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { Redis } from "ioredis";
 /**
  * `npm run report -- --period 2023-H1 --format csv --out report/ (--data-dir DIR | --redis URL)`: the
  * access-denial report of a period, written to `<out>/<period>.<json|csv|html>`, without the server.
@@ -11,11 +16,7 @@
  * A data directory is opened with its lock, like the server does (one process per directory): the CLI
  * works on the directory of a stopped server and refuses one a running server holds.
  */
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import type { Redis } from "ioredis";
+import { writeFileAtomic } from "../adapter/node/atomic-file.js";
 import { createRedis } from "../adapter/node/redis.js";
 import type { Order } from "../engine/index.js";
 import type { AggregateStore } from "../report/aggregate-store.js";
@@ -113,7 +114,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           ? renderCsv(report)
           : renderHtml(report, args.lang);
     const path = join(args.out, `${args.period.id}.${args.format}`);
-    await writeAtomically(args.out, path, text);
+    await mkdir(args.out, { recursive: true });
+    // The report appears whole or not at all: a reader never picks up half a file.
+    await writeFileAtomic(path, text);
     io.out(`wrote ${path}\n`);
     return 0;
   } catch (err) {
@@ -283,14 +286,6 @@ function ready(client: Redis, timeoutMs: number): Promise<void> {
     };
     client.once("ready", onReady);
   });
-}
-
-/** The report appears whole or not at all: a reader never picks up half a file. */
-async function writeAtomically(dir: string, path: string, text: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text, "utf8");
-  await rename(tmp, path);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -29,8 +29,10 @@
  * At most `maxCachedMonths` months stay in memory between batches; records come in time order, so an
  * evicted month is rarely read again.
  */
-import { link, mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+
+import { link, mkdir, readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { syncDirectory, writeFileAtomic } from "../adapter/node/atomic-file.js";
 import type { DecisionRecord } from "../engine/index.js";
 import { StoreUnavailableError } from "../store/interface.js";
 import { accumulate } from "./accumulate.js";
@@ -102,7 +104,7 @@ export class FileAggregateStore implements AggregateStore {
       await mkdir(join(root, MONTHS_DIR), { recursive: true });
       await acquireLock(root);
       locked = true;
-      await syncDir(root);
+      await syncDirectory(root);
       return new FileAggregateStore(root, await readCheckpoint(root), maxCachedMonths);
     } catch (err) {
       if (locked) await releaseLock(root);
@@ -192,10 +194,10 @@ export class FileAggregateStore implements AggregateStore {
       }
       // Months first, made durable (their names too), then the checkpoint: see the header.
       for (const month of changed) await this.write(month, this.cache.get(month) as LoadedMonth);
-      if (changed.length > 0) await syncDir(join(this.dir, MONTHS_DIR));
+      if (changed.length > 0) await syncDirectory(join(this.dir, MONTHS_DIR));
       if (checkpoint !== undefined && checkpoint !== this.current) {
         const file: CheckpointFile = { version: 1, checkpoint };
-        await writeAtomically(join(this.dir, CHECKPOINT_FILE), this.dir, `${JSON.stringify(file)}\n`);
+        await writeFileAtomic(join(this.dir, CHECKPOINT_FILE), `${JSON.stringify(file)}\n`);
         this.current = checkpoint;
       }
     } catch (err) {
@@ -247,7 +249,7 @@ export class FileAggregateStore implements AggregateStore {
 
   private async write(month: string, loaded: LoadedMonth): Promise<void> {
     const file: MonthFile = { version: 1, aggregate: loaded.aggregate, seen: [...loaded.seen] };
-    await writeAtomically(this.monthPath(month), undefined, `${JSON.stringify(file)}\n`);
+    await writeFileAtomic(this.monthPath(month), `${JSON.stringify(file)}\n`, { syncDirectory: false });
   }
 }
 
@@ -276,34 +278,6 @@ async function readCheckpoint(root: string): Promise<string | undefined> {
     throw new StoreUnavailableError(`report checkpoint ${path} is unreadable (${(err as Error).message})`, {
       cause: err,
     });
-  }
-}
-
-/**
- * Temporary file, fdatasync, rename over the old one; with `dir`, the directory is synced too (otherwise
- * the caller syncs it once for several files).
- */
-async function writeAtomically(path: string, dir: string | undefined, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(text, "utf8");
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  if (dir !== undefined) await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r").catch(() => undefined);
-  try {
-    await fh?.sync();
-  } catch {
-    // Some file systems cannot sync a directory; the rename is then as durable as they make it.
-  } finally {
-    await fh?.close();
   }
 }
 

@@ -45,11 +45,13 @@
  * differ in the direction of keeping more. After a data loss the checkpoint cursor starts over at the
  * outbox's beginning, so nothing is pruned until the re-ship has passed it again.
  */
+
 import { randomUUID } from "node:crypto";
-import { open, readFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { metrics } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
+import { writeFileAtomic } from "../adapter/node/atomic-file.js";
 import { isUnavailable } from "../adapter/node/redis.js";
 import type { DecisionRecord } from "../engine/index.js";
 import type { FileStore, PruneResult } from "./file-store.js";
@@ -686,7 +688,7 @@ export class StreamShipper {
       lastAckedId: this.lastAckedId ?? null,
       epoch: this.epoch ?? null,
     };
-    await writeAtomically(this.checkpointPath, this.dataDir, `${JSON.stringify(checkpoint)}\n`);
+    await writeFileAtomic(this.checkpointPath, `${JSON.stringify(checkpoint)}\n`);
     this.savedCursor = checkpoint.cursor ?? undefined;
   }
 }
@@ -734,27 +736,6 @@ async function loadCheckpoint(
       error: err instanceof Error ? err.message : String(err),
     });
     return undefined;
-  }
-}
-
-/** Write to a temporary file, sync it, rename over the old one, sync the directory: never a torn file. */
-async function writeAtomically(path: string, dir: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(text, "utf8");
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dirFh = await open(dir, "r").catch(() => undefined);
-  try {
-    await dirFh?.sync();
-  } catch {
-    // Some file systems cannot sync a directory; the rename is then as durable as they make it.
-  } finally {
-    await dirFh?.close();
   }
 }
 

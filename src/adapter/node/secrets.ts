@@ -2,23 +2,15 @@
  * Secrets kept in the data directory on the embedded default: the IP hash key (I6) and the digests of
  * generated tokens. Files are created with mode 0600 and written atomically (temp file + rename).
  */
+
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ROLES, type TokenSpec } from "../../config.js";
 import { digestSecret, type TokenDigest } from "../../http/auth.js";
+import { writeFileAtomic } from "./atomic-file.js";
 
-async function writePrivate(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, "w", 0o600);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-}
+const writePrivate = (path: string, content: string) => writeFileAtomic(path, content, { mode: 0o600 });
 
 async function readIfExists(path: string): Promise<string | undefined> {
   try {

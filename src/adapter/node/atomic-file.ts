@@ -1,0 +1,43 @@
+/**
+ * Files that appear whole or not at all: write a temporary file beside the target, fdatasync it,
+ * rename it over the target, and (unless the caller batches that) sync the directory so the rename
+ * itself survives a crash. Used for checkpoints, month aggregates, secrets and report files.
+ */
+import { open, rename } from "node:fs/promises";
+import { dirname } from "node:path";
+
+export interface AtomicWriteOptions {
+  /** Permission bits of a new file (secrets: 0o600). */
+  mode?: number;
+  /** Sync the directory after the rename (default true); false when the caller syncs it once for several files. */
+  syncDirectory?: boolean;
+}
+
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  // The pid keeps two processes writing the same target from sharing one temporary file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fh = await open(tmp, "w", opts.mode ?? 0o666);
+  try {
+    await fh.writeFile(text, "utf8");
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  if (opts.syncDirectory ?? true) await syncDirectory(dirname(path));
+}
+
+export async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, "r").catch(() => undefined);
+  try {
+    await fh?.sync();
+  } catch {
+    // Some file systems cannot sync a directory; the rename is then as durable as they make it.
+  } finally {
+    await fh?.close();
+  }
+}
