@@ -45,6 +45,47 @@ export const TokenList = z.string().transform((value, ctx): TokenSpec[] => {
   return out;
 });
 
+/** Ed25519 PKCS#8 is 48 bytes: a fixed 16-byte prefix (RFC 8410) and the 32-byte seed. */
+const ED25519_PKCS8_PREFIX = "MC4CAQAwBQYDK2VwBCIEI";
+
+/** CORDON_SIGNING_KEY: checked for shape here (sync, runtime-free); WebCrypto imports it at start. */
+const SigningKeyText = z
+  .string()
+  .trim()
+  .refine((value) => value.length === 64 && value.startsWith(ED25519_PKCS8_PREFIX) && isBase64(value), {
+    message: "must be an Ed25519 private key, PKCS#8 in base64 (as `cordon keygen` prints)",
+  });
+
+function isBase64(value: string): boolean {
+  try {
+    return btoa(atob(value)) === value;
+  } catch {
+    return false;
+  }
+}
+
+/** Signed rulesets for the edge, published to Workers KV: all optional, on when the four below are set. */
+const EdgePublishFields = {
+  CORDON_SIGNING_KEY: SigningKeyText.optional(),
+  /** Defaults to an id derived from the public key (what `cordon keygen` prints). */
+  CORDON_SIGNING_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, . _ or -")
+    .optional(),
+  CF_ACCOUNT_ID: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/i, "must be the 32-hex-digit Cloudflare account id")
+    .optional(),
+  CF_KV_NAMESPACE_ID: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/i, "must be the 32-hex-digit Workers KV namespace id")
+    .optional(),
+  CF_API_TOKEN: z.string().min(20, "must be a Cloudflare API token").optional(),
+  CF_API_BASE: z
+    .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+    .default("https://api.cloudflare.com/client/v4"),
+};
+
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -85,24 +126,96 @@ const Env = z.object({
     .min(1)
     .max(90 * 86_400)
     .default(7 * 86_400),
+  ...EdgePublishFields,
 });
 export type Config = z.infer<typeof Env>;
+
+/** Where and how the Node side publishes signed rulesets; from `kvPublishSettings`. */
+export interface KvPublishSettings {
+  signingKey: string;
+  keyId: string | undefined;
+  accountId: string;
+  namespaceId: string;
+  apiToken: string;
+  apiBase: string;
+}
+
+type EdgePublishConfig = z.infer<z.ZodObject<typeof EdgePublishFields>>;
+
+const KV_PUBLISH_VARS = [
+  "CORDON_SIGNING_KEY",
+  "CF_ACCOUNT_ID",
+  "CF_KV_NAMESPACE_ID",
+  "CF_API_TOKEN",
+] as const;
+
+/** The KV publishing settings, or undefined when publishing is off (none of the four set). */
+export function kvPublishSettings(config: EdgePublishConfig): KvPublishSettings | undefined {
+  const { CORDON_SIGNING_KEY, CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID, CF_API_TOKEN } = config;
+  if (!CORDON_SIGNING_KEY || !CF_ACCOUNT_ID || !CF_KV_NAMESPACE_ID || !CF_API_TOKEN) return undefined;
+  return {
+    signingKey: CORDON_SIGNING_KEY,
+    keyId: config.CORDON_SIGNING_KEY_ID,
+    accountId: CF_ACCOUNT_ID,
+    namespaceId: CF_KV_NAMESPACE_ID,
+    apiToken: CF_API_TOKEN,
+    apiBase: config.CF_API_BASE,
+  };
+}
+
+/** "All or none" for KV publishing, naming the missing ones; empty when fine. */
+function kvPublishProblems(config: EdgePublishConfig): string[] {
+  const set = KV_PUBLISH_VARS.filter((name) => config[name] !== undefined);
+  const missing = KV_PUBLISH_VARS.filter((name) => config[name] === undefined);
+  const problems: string[] = [];
+  if (set.length > 0 && missing.length > 0) {
+    problems.push(
+      `${missing.join(", ")}: publishing signed rulesets to Workers KV needs all of ${KV_PUBLISH_VARS.join(", ")} (${set.join(", ")} set), or none`,
+    );
+  }
+  if (config.CORDON_SIGNING_KEY_ID && !config.CORDON_SIGNING_KEY) {
+    problems.push("CORDON_SIGNING_KEY_ID: names a signing key, but CORDON_SIGNING_KEY is not set");
+  }
+  return problems;
+}
+
+/**
+ * The settings `cordon publish` needs, from the environment: the signing key always, the KV ones unless
+ * the signed value goes to a file (`--out`). Parsed apart from `parseConfig`, which also judges the
+ * server's settings and would refuse a signing key without KV credentials.
+ */
+export function parsePublishConfig(
+  env: Record<string, string | undefined>,
+  opts: { kv: boolean },
+): { signingKey: string; keyId: string | undefined; kv: KvPublishSettings | undefined } {
+  const result = z.object(EdgePublishFields).safeParse(withoutEmpty(env));
+  if (!result.success) throw new ConfigError(describe(result.error));
+  const config = result.data;
+  const problems: string[] = [];
+  if (!config.CORDON_SIGNING_KEY) problems.push("CORDON_SIGNING_KEY: must be set to sign a ruleset");
+  const missing = opts.kv ? KV_PUBLISH_VARS.slice(1).filter((name) => config[name] === undefined) : [];
+  if (missing.length > 0) {
+    problems.push(
+      `${missing.join(", ")}: must be set to publish to Workers KV (or write the value to a file with --out)`,
+    );
+  }
+  if (problems.length > 0 || !config.CORDON_SIGNING_KEY) {
+    throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join("\n")}`);
+  }
+  return {
+    signingKey: config.CORDON_SIGNING_KEY,
+    keyId: config.CORDON_SIGNING_KEY_ID,
+    kv: opts.kv ? kvPublishSettings(config) : undefined,
+  };
+}
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  // Empty strings count as unset, as in most shells' `VAR= cmd` habit.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const result = Env.safeParse(present);
-  if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `  ${issue.path.join(".") || "(env)"}: ${issue.message}`,
-    );
-    // Never echo values: CORDON_TOKENS and CORDON_IP_HASH_KEY are secrets.
-    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
-  }
+  const result = Env.safeParse(withoutEmpty(env));
+  if (!result.success) throw new ConfigError(describe(result.error));
   const config = result.data;
   const problems: string[] = [];
   if (config.CORDON_WORKERS > 1 && !config.REDIS_URL) {
@@ -129,8 +242,24 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (config.CORDON_GEO_L2 === "on" && !config.REDIS_URL) {
     problems.push("CORDON_GEO_L2: the L2 cache lives in Redis; set REDIS_URL");
   }
+  problems.push(...kvPublishProblems(config));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join("\n")}`);
   }
   return config;
+}
+
+/** Empty strings count as unset, as in most shells' `VAR= cmd` habit. */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== "",
+    ),
+  );
+}
+
+function describe(error: z.ZodError): string {
+  const lines = error.issues.map((issue) => `  ${issue.path.join(".") || "(env)"}: ${issue.message}`);
+  // Never echo values: CORDON_TOKENS, CORDON_IP_HASH_KEY, CORDON_SIGNING_KEY and CF_API_TOKEN are secrets.
+  return `invalid configuration:\n${lines.join("\n")}`;
 }

@@ -7,13 +7,27 @@
  *   cordon hash-token SECRET               print the SHA-256 digest Cordon keeps for a token
  *   cordon import [--data-dir DIR | --redis URL] [--as NAME] FILE.jsonl
  *                                          backfill historical orders (src/service/import.ts has the format)
+ *   cordon keygen                          print a new Ed25519 key pair for signed rulesets (the edge)
+ *   cordon publish [--data-dir DIR | --redis URL] [--out FILE]
+ *                                          compile, sign and write the ruleset to Workers KV (or FILE)
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { KvPublisher } from "../adapter/node/kv-publisher.js";
 import { createRedis } from "../adapter/node/redis.js";
-import { compile } from "../engine/index.js";
+import { ConfigError, parsePublishConfig } from "../config.js";
+import {
+  exportPrivateKey,
+  exportPublicKey,
+  generateSigningKey,
+  keyIdOf,
+  loadSigningKey,
+  RULESET_KV_KEY,
+  signRuleset,
+} from "../edge/signed-ruleset.js";
+import { compile, type Ruleset } from "../engine/index.js";
 import { digestSecret } from "../http/auth.js";
 import { type ImportDeps, ImportRefusedError, importOrders } from "../service/import.js";
 import { RulesetManager } from "../service/ruleset-manager.js";
@@ -29,11 +43,15 @@ const USAGE = `usage:
   cordon ruleset [--data-dir DIR]
   cordon hash-token SECRET
   cordon import [--data-dir DIR | --redis URL [--prefix P]] [--as NAME] FILE.jsonl
-DIR defaults to CORDON_DATA_DIR or ./data`;
+  cordon keygen
+  cordon publish [--data-dir DIR | --redis URL [--prefix P]] [--out FILE]
+DIR defaults to CORDON_DATA_DIR or ./data. publish signs with CORDON_SIGNING_KEY and writes to Workers KV
+with CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID and CF_API_TOKEN, or to FILE with --out (for wrangler kv key put)`;
 
 export async function run(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
+  env: Record<string, string | undefined> = process.env,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -42,12 +60,13 @@ export async function run(
       redis: { type: "string" },
       prefix: { type: "string" },
       as: { type: "string" },
+      out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
   });
   const [command, ...rest] = positionals;
-  const dataDir = resolve(values["data-dir"] ?? process.env.CORDON_DATA_DIR ?? "./data");
+  const dataDir = resolve(values["data-dir"] ?? env.CORDON_DATA_DIR ?? "./data");
   if (values.help || !command) {
     out(`${USAGE}\n`);
     return command ? 0 : 2;
@@ -153,9 +172,77 @@ export async function run(
         await target.close();
       }
     }
+    case "keygen": {
+      const pair = await generateSigningKey();
+      const keyId = await keyIdOf(pair.publicKey);
+      const publicKey = await exportPublicKey(pair.publicKey);
+      out(
+        [
+          "# Node side (secret: keep it in your secret store, never in the Worker):",
+          `CORDON_SIGNING_KEY=${await exportPrivateKey(pair.privateKey)}`,
+          `CORDON_SIGNING_KEY_ID=${keyId}`,
+          "# Worker side (public; list several, comma-separated, while rotating keys):",
+          `RULESET_PUBLIC_KEYS=${keyId}:${publicKey}`,
+          "",
+        ].join("\n"),
+      );
+      return 0;
+    }
+    case "publish": {
+      const file = values.out;
+      let settings: ReturnType<typeof parsePublishConfig>;
+      try {
+        settings = parsePublishConfig(env, { kv: file === undefined });
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        out(`${error.message}\n`);
+        return 2;
+      }
+      const ruleset = await compileStored(values.redis, values.prefix ?? "cordon", dataDir);
+      const summary = `ruleset v${ruleset.version} (hash ${ruleset.hash.slice(0, 12)}, ${ruleset.orders.length} orders)`;
+      if (file !== undefined) {
+        const key = await loadSigningKey(settings.signingKey, settings.keyId);
+        await writeFile(resolve(file), await signRuleset(ruleset, key));
+        out(
+          `signed ${summary} with key ${key.keyId} into ${file}\n` +
+            `upload it with: npx wrangler kv key put ${RULESET_KV_KEY} --path ${file} --namespace-id <id> --remote\n`,
+        );
+        return 0;
+      }
+      if (!settings.kv) throw new Error("unreachable: KV settings were required");
+      // No retries: a command reports the one attempt and its exit code says how it went.
+      const publisher = await KvPublisher.fromSettings(settings.kv, { retryMs: 0 });
+      const result = await publisher.publish(ruleset);
+      await publisher.stop();
+      if (result.outcome === "published") {
+        out(`published signed ${summary} with key ${publisher.keyId} to KV ${RULESET_KV_KEY}\n`);
+        return 0;
+      }
+      if (result.outcome === "skipped") {
+        out(`nothing published for ${summary}: ${result.reason}\n`);
+        return 0;
+      }
+      out(`publish failed for ${summary}: ${result.error}\n`);
+      return 1;
+    }
     default:
       out(`unknown command: ${command}\n${USAGE}\n`);
       return 2;
+  }
+}
+
+/** Compiles the stored orders as a server would (version = the store's head). */
+async function compileStored(
+  redisUrl: string | undefined,
+  prefix: string,
+  dataDir: string,
+): Promise<Ruleset> {
+  const store = redisUrl ? await RedisOrderStore.open(redisUrl, { prefix }) : await FileStore.open(dataDir);
+  try {
+    const head = await store.head();
+    return compile(await store.listOrders(), { version: head.seq, compiledAt: new Date().toISOString() });
+  } finally {
+    await store.close();
   }
 }
 

@@ -12,10 +12,11 @@ import { serve } from "@hono/node-server";
 import type { Redis } from "ioredis";
 import { isPrimaryOfMany, supervise, workerSlot } from "../adapter/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../adapter/node/geo-file.js";
+import { KvPublisher } from "../adapter/node/kv-publisher.js";
 import { createLogger } from "../adapter/node/logger.js";
 import { createRedis } from "../adapter/node/redis.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "../adapter/node/secrets.js";
-import { type Config, ConfigError, parseConfig } from "../config.js";
+import { type Config, ConfigError, kvPublishSettings, parseConfig } from "../config.js";
 import { CachedGeo } from "../geo/cached-geo.js";
 import type { Geo } from "../geo/interface.js";
 import { RedisGeoCache, type VersionedGeo } from "../geo/redis-geo-cache.js";
@@ -40,6 +41,14 @@ import { SHIPPER_REDIS_OVERRIDES } from "../store/stream-shipper.js";
 
 export const VERSION = "0.1.0";
 
+/**
+ * How long an order change waits for the KV publish of its ruleset. A KV PUT (with the GET before it)
+ * usually takes a few hundred ms, so the answer normally comes once KV has the ruleset and the edge's
+ * freshness bound runs from the answer; a slow or unreachable Cloudflare API costs an order change at
+ * most this long, and never fails it (the publish goes on in the background and is retried).
+ */
+const KV_PUBLISH_WAIT_MS = 1500;
+
 export interface Running {
   port: number;
   close(): Promise<void>;
@@ -56,9 +65,17 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const hashIp = ipHasher(await loadIpHashKey(dataDir, config.CORDON_IP_HASH_KEY));
   const clock = () => Date.now();
 
+  // Before the backend: a signing key WebCrypto cannot import stops the start, naming the variable.
+  const publisher = await kvPublisher(config, clock, logger);
   const backend = config.REDIS_URL
     ? await redisBackend(config.REDIS_URL, config, dataDir, clock, logger)
     : await embeddedBackend(config, dataDir, clock, logger);
+  const removePublishListener = publisher
+    ? backend.rulesets.addCompiledListener(publisher.listener(KV_PUBLISH_WAIT_MS))
+    : undefined;
+  // The backend's first compile came before the listener: publish what is in force now, in the
+  // background (the publisher leaves KV alone when it holds this version or a newer one).
+  if (publisher && backend.rulesets.isLoaded()) void publisher.publish(backend.rulesets.current());
   const geo = await buildGeo(config, hashIp, backend.redis, logger);
 
   const app = createApp({
@@ -70,7 +87,10 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     hashIp,
     newId: randomUUID,
     logger,
-    readiness: backend.readiness,
+    readiness: () => [
+      ...backend.readiness(),
+      ...(publisher ? [{ name: "kv-publish", ready: true, ...publisherHealth(publisher) }] : []),
+    ],
     reports: backend.reports,
     ingest: backend.ingest,
     version: VERSION,
@@ -87,6 +107,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     dataDir,
     backend: config.REDIS_URL ? "redis" : "embedded",
     ...(slot === undefined ? {} : { worker: slot }),
+    ...(publisher ? { kvPublish: { signer: publisher.keyId } } : {}),
     geo: geo.geo.info(),
     rulesetVersion: backend.rulesets.current().version,
   });
@@ -96,9 +117,34 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     async close() {
       await new Promise<void>((done) => server.close(() => done()));
       geo.close();
+      removePublishListener?.();
+      await publisher?.stop();
       await backend.close();
     },
   };
+}
+
+/** The KV publisher when CORDON_SIGNING_KEY and the CF_* settings are set (all or none: `parseConfig`). */
+async function kvPublisher(
+  config: Config,
+  clock: () => number,
+  logger: Logger,
+): Promise<KvPublisher | undefined> {
+  const settings = kvPublishSettings(config);
+  if (!settings) return undefined;
+  try {
+    return await KvPublisher.fromSettings(settings, { logger, clock });
+  } catch (err) {
+    throw new ConfigError(
+      `invalid configuration:\n  CORDON_SIGNING_KEY: not a usable Ed25519 private key (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+}
+
+/** Degraded (not unready) while publishing fails: the Node side enforces regardless; the edge lags. */
+function publisherHealth(publisher: KvPublisher): Pick<Readiness, "degraded" | "detail"> {
+  const status = publisher.status();
+  return { degraded: status.lastError !== undefined, detail: { ...status } };
 }
 
 interface Backend {
@@ -320,7 +366,16 @@ async function main(): Promise<void> {
     supervise(config.CORDON_WORKERS, logger);
     return;
   }
-  const running = await start(config, logger);
+  let running: Running;
+  try {
+    running = await start(config, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cordon: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

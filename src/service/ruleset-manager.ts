@@ -5,13 +5,16 @@
  * replaces a newer one.
  *
  * Runtime-free on purpose (the Worker uses it too): distribution (Redis, KV) plugs in through
- * `onCompiled` and `install(ruleset, source)`, never through an import here.
+ * `addCompiledListener` and `install(ruleset, source)`, never through an import here.
  */
 import { compile, emptyRuleset, type Ruleset } from "../engine/index.js";
 import type { OrderStore } from "../store/interface.js";
 
 /** Where an installed ruleset came from: compiled here from the store, or received as a document. */
 export type RulesetSource = "compile" | "redis" | "disk" | "kv";
+
+/** Hears every ruleset `refresh` compiles; see `addCompiledListener`. */
+export type CompiledListener = (ruleset: Ruleset) => Promise<void> | void;
 
 export interface InstalledRuleset {
   source: RulesetSource;
@@ -25,12 +28,7 @@ export class RulesetManager {
   private loaded = false;
   private info: InstalledRuleset | undefined;
 
-  /**
-   * Called with every ruleset `refresh` compiles, and awaited before `refresh` returns. On Redis the
-   * ruleset sync publishes here, so an order change is answered only once the new ruleset is stored and
-   * announced to the other instances (what makes "approved on A, denied on B" measurable).
-   */
-  onCompiled: ((ruleset: Ruleset) => Promise<void> | void) | undefined;
+  private readonly compiledListeners: CompiledListener[] = [];
 
   constructor(
     private readonly store: Pick<OrderStore, "listOrders" | "head">,
@@ -53,6 +51,20 @@ export class RulesetManager {
     return this.info;
   }
 
+  /**
+   * Calls `listener` with every ruleset `refresh` compiles; `refresh` awaits it before returning. On
+   * Redis the ruleset sync publishes here, so an order change is answered only once the new ruleset is
+   * stored and announced to the other instances (what makes "approved on A, denied on B" measurable);
+   * the KV publisher listens too, and bounds its own wait. Answers a function that removes the listener.
+   */
+  addCompiledListener(listener: CompiledListener): () => void {
+    this.compiledListeners.push(listener);
+    return () => {
+      const at = this.compiledListeners.indexOf(listener);
+      if (at >= 0) this.compiledListeners.splice(at, 1);
+    };
+  }
+
   /** Recompiles from the store. Reads head before the orders, so the version never claims more than it holds. */
   async refresh(): Promise<Ruleset> {
     const head = await this.store.head();
@@ -61,7 +73,7 @@ export class RulesetManager {
     this.install(next, "compile");
     // The compiled ruleset, even when a newer one is already in force here: publishing is ordered by
     // the receiver (a compare-and-set on the version), not by this instance.
-    await this.onCompiled?.(next);
+    await this.notifyCompiled(next);
     return this.ruleset;
   }
 
@@ -72,5 +84,16 @@ export class RulesetManager {
     this.ruleset = next;
     this.info = { source, version: next.version, at: new Date(this.clock()).toISOString() };
     return true;
+  }
+
+  /**
+   * All listeners run, side by side, even when one fails: a failing KV publish must not keep the Redis
+   * sync from announcing, nor the other way round. The first failure is rethrown once all have settled,
+   * as a single listener's failure was before.
+   */
+  private async notifyCompiled(next: Ruleset): Promise<void> {
+    const results = await Promise.allSettled([...this.compiledListeners].map(async (l) => l(next)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 }

@@ -13,7 +13,7 @@
  * `cordon.ruleset.degraded` gauge say why the instance is degraded.
  *
  * It does not compile: the entry compiles from the store (`manager.refresh()`), and `refresh` hands
- * every compile to `publish` through `manager.onCompiled`, which this class sets.
+ * every compile to `publish` through a compiled-ruleset listener, which this class adds.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
@@ -149,7 +149,7 @@ export class RulesetSync {
   /** Redis holds an older ruleset than ours, or none (restarted with data lost). */
   private loss: string | undefined;
 
-  private readonly hook = (ruleset: Ruleset) => this.publish(ruleset);
+  private removeListener: (() => void) | undefined;
   private readonly observeVersion: ObservableCallback = (r) => r.observe(this.manager.current().version);
   private readonly observeDegraded: ObservableCallback = (r) => r.observe(this.reason() ? 1 : 0);
   private readonly onReady = () => void this.catchUp();
@@ -186,7 +186,7 @@ export class RulesetSync {
     // the first sync recompiles and publishes it unless Redis already holds that version.
     const installed = opts.manager.installed;
     if (installed?.source === "compile" && installed.version > 0) sync.unpublished = installed.version;
-    opts.manager.onCompiled = sync.hook;
+    sync.removeListener = opts.manager.addCompiledListener((ruleset) => sync.publish(ruleset));
     versionGauge.addCallback(sync.observeVersion);
     degradedGauge.addCallback(sync.observeDegraded);
 
@@ -287,7 +287,7 @@ export class RulesetSync {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    if (this.manager.onCompiled === this.hook) this.manager.onCompiled = undefined;
+    this.removeListener?.();
     versionGauge.removeCallback(this.observeVersion);
     degradedGauge.removeCallback(this.observeDegraded);
     this.redis.off("ready", this.onReady);

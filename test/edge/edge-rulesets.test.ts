@@ -1,0 +1,290 @@
+/**
+ * The edge's last good ruleset: a tampered or older value in KV is refused and the one in force keeps
+ * being enforced (the acceptance test for signed rulesets), KV failing or empty changes nothing, and KV
+ * is read at most once per refresh interval. The manager is the real one, and checks go through the real
+ * `decide`, so "still enforced" means a participant is still denied.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { EdgeRulesets } from "../../src/edge/edge-rulesets.js";
+import {
+  exportPrivateKey,
+  exportPublicKey,
+  generateSigningKey,
+  importPublicKey,
+  loadSigningKey,
+  type SigningKey,
+  signRuleset,
+  type VerifyingKey,
+} from "../../src/edge/signed-ruleset.js";
+import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
+import type { Logger } from "../../src/http/env.js";
+import { RulesetManager } from "../../src/service/ruleset-manager.js";
+
+const HOUR = 3_600_000;
+const T0 = Date.parse("2026-03-01T12:00:00Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+const MUMBAI = { country: "IN", subdivisions: ["IN-MH"] } as const;
+
+function approved(id: string, meetingId: string): Order {
+  const input = OrderInput.parse({
+    reference: `WP/${id}`,
+    authority: { name: "High Court", jurisdiction: "IN", kind: "court" },
+    jurisdictions: ["IN-MH"],
+    target: { kind: "meeting", meetingIds: [meetingId] },
+    receivedAt: iso(T0 - 48 * HOUR),
+  });
+  const order = createOrder(input, { id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
+  return transition(order, { type: "approve" }, "approver-1", iso(T0 - 24 * HOUR));
+}
+
+/** Version n blocks meetings m-1 .. m-n from Maharashtra. */
+function version(n: number) {
+  const orders = Array.from({ length: n }, (_, i) => approved(`o-${i + 1}`, `m-${i + 1}`));
+  return compile(orders, { version: n, compiledAt: iso(T0 + n) });
+}
+
+let key: SigningKey;
+let other: SigningKey;
+let trusted: VerifyingKey[];
+
+beforeAll(async () => {
+  const pair = await generateSigningKey();
+  key = await loadSigningKey(await exportPrivateKey(pair.privateKey), "k1");
+  other = await loadSigningKey(await exportPrivateKey((await generateSigningKey()).privateKey), "k1");
+  trusted = [{ keyId: "k1", key: await importPublicKey(await exportPublicKey(pair.publicKey)) }];
+});
+
+/** An edge isolate: KV is a variable the test sets, the clock a number it moves. */
+function isolate(refreshMs = 10_000) {
+  const kv: { value: string | null | Error; reads: number; hold?: Promise<void> } = { value: null, reads: 0 };
+  const clock = { now: T0 };
+  const logs: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  const logger = Object.fromEntries(
+    (["debug", "info", "warn", "error"] as const).map((level) => [
+      level,
+      (message: string, fields?: Record<string, unknown>) =>
+        logs.push({ level, message, ...(fields ? { fields } : {}) }),
+    ]),
+  ) as unknown as Logger;
+  // The Worker has no order store: the manager only ever receives rulesets.
+  const manager = new RulesetManager(
+    {
+      head: () => Promise.reject(new Error("no store at the edge")),
+      listOrders: () => Promise.reject(new Error("no store at the edge")),
+    },
+    () => clock.now,
+  );
+  const edge = new EdgeRulesets({
+    publicKeys: trusted,
+    manager,
+    clock: () => clock.now,
+    refreshMs,
+    logger,
+    load: async () => {
+      kv.reads++;
+      await kv.hold;
+      if (kv.value instanceof Error) throw kv.value;
+      return kv.value;
+    },
+  });
+  /** Moves past the refresh interval and refreshes. */
+  const later = async () => {
+    clock.now += refreshMs;
+    await edge.ensureFresh();
+  };
+  const denies = (meetingId: string) =>
+    decide(manager.current(), { meetingId, location: MUMBAI }, clock.now).decision === "deny";
+  return { kv, clock, manager, edge, logs, later, denies };
+}
+
+/** An isolate enforcing v2 from KV. */
+async function enforcingV2() {
+  const e = isolate();
+  e.kv.value = await signRuleset(version(2), key);
+  await e.edge.ensureFresh();
+  expect(e.edge.status()).toMatchObject({ version: 2, loadedAt: iso(T0) });
+  expect(e.manager.installed?.source).toBe("kv");
+  expect(e.denies("m-2")).toBe(true);
+  return e;
+}
+
+describe("loading", () => {
+  it("has nothing in force until the first read, then enforces the verified ruleset", async () => {
+    const e = isolate();
+    expect(e.edge.status()).toEqual({ version: null, hash: null, loadedAt: null, checkedAt: null });
+    expect(e.edge.readiness()).toMatchObject({ name: "edge-ruleset", ready: false });
+    e.kv.value = await signRuleset(version(2), key);
+    await e.edge.ensureFresh();
+    expect(e.edge.status()).toEqual({
+      version: 2,
+      hash: version(2).hash,
+      loadedAt: iso(T0),
+      checkedAt: iso(T0),
+    });
+    expect(e.edge.readiness()).toMatchObject({ ready: true, degraded: false });
+    expect(e.denies("m-2")).toBe(true);
+    expect(e.denies("m-3")).toBe(false);
+  });
+
+  it("installs a newer signed ruleset once the interval has passed", async () => {
+    const e = await enforcingV2();
+    e.kv.value = await signRuleset(version(3), key);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 3, loadedAt: iso(T0 + 10_000) });
+    expect(e.denies("m-3")).toBe(true);
+  });
+});
+
+describe("refusing what KV holds, keeping the ruleset in force", () => {
+  it("keeps enforcing v2 when KV holds a v3 with one byte changed, and says why", async () => {
+    const e = await enforcingV2();
+    const v3 = await signRuleset(version(3), key);
+    // "m-3" becomes "m-4" inside the signed payload: the edit an attacker with KV access would make.
+    const tampered = v3.replace('\\"m-3\\"', '\\"m-4\\"');
+    expect(tampered).not.toBe(v3);
+    e.kv.value = tampered;
+    await e.later();
+    expect(e.edge.status()).toMatchObject({
+      version: 2,
+      loadedAt: iso(T0),
+      lastRejected: { code: "bad-signature", at: iso(T0 + 10_000) },
+    });
+    expect(e.edge.status().lastRejected?.reason).toMatch(/does not verify under key k1/);
+    expect(e.denies("m-2")).toBe(true);
+    expect(e.denies("m-4")).toBe(false);
+    expect(e.edge.readiness()).toMatchObject({ ready: true, degraded: true });
+    expect(e.logs.filter((l) => l.level === "error")).toHaveLength(1);
+
+    // The same tampered value on later reads: still refused, not logged again.
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 2, lastRejected: { code: "bad-signature" } });
+    expect(e.logs.filter((l) => l.level === "error")).toHaveLength(1);
+
+    // Once the Node side publishes again, the edge moves on and the refusal is history.
+    e.kv.value = await signRuleset(version(3), key);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 3 });
+    expect(e.edge.status().lastRejected).toBeUndefined();
+  });
+
+  it("keeps enforcing v2 when KV holds a valid v3 signed by another key", async () => {
+    const e = await enforcingV2();
+    e.kv.value = await signRuleset(version(3), other);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 2, lastRejected: { code: "bad-signature" } });
+    expect(e.denies("m-2")).toBe(true);
+    expect(e.denies("m-3")).toBe(false);
+  });
+
+  it("refuses an older v1, validly signed, and keeps v2", async () => {
+    const e = await enforcingV2();
+    e.kv.value = await signRuleset(version(1), key);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({
+      version: 2,
+      lastRejected: { code: "older-version", version: 1, reason: "KV holds v1, older than v2 in force" },
+    });
+    expect(e.denies("m-2")).toBe(true);
+  });
+
+  it("takes the same version again as the steady state, not as a refusal", async () => {
+    const e = await enforcingV2();
+    // Re-signed (another compile time, same orders): what a restart of the Node side publishes.
+    const again = compile([approved("o-1", "m-1"), approved("o-2", "m-2")], {
+      version: 2,
+      compiledAt: iso(T0 + 99),
+    });
+    e.kv.value = await signRuleset(again, key);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 2, loadedAt: iso(T0), checkedAt: iso(T0 + 10_000) });
+    expect(e.edge.status().lastRejected).toBeUndefined();
+    expect(e.manager.current().compiledAt).toBe(iso(T0 + 2));
+  });
+
+  it("refuses the same version with other orders, keeping the one in force", async () => {
+    const e = await enforcingV2();
+    const conflicting = compile([approved("o-9", "m-9")], { version: 2, compiledAt: iso(T0) });
+    e.kv.value = await signRuleset(conflicting, key);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 2, lastRejected: { code: "conflicting-version" } });
+    expect(e.denies("m-2")).toBe(true);
+    expect(e.denies("m-9")).toBe(false);
+  });
+
+  it("keeps v2 when KV answers nothing, and when reading it fails", async () => {
+    const e = await enforcingV2();
+    e.kv.value = null;
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 2, lastError: "KV holds no ruleset" });
+    e.kv.value = new Error("KV GET failed: 503");
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 2, lastError: "KV read failed: KV GET failed: 503" });
+    expect(e.denies("m-2")).toBe(true);
+    expect(e.edge.readiness()).toMatchObject({ ready: true, degraded: true });
+
+    e.kv.value = await signRuleset(version(2), key);
+    await e.later();
+    expect(e.edge.status().lastError).toBeUndefined();
+  });
+
+  it("stays unready, and reads again on the next request, while a new isolate finds nothing usable", async () => {
+    const e = isolate();
+    e.kv.value = await signRuleset(version(2), other);
+    await e.edge.ensureFresh();
+    expect(e.edge.status()).toMatchObject({ version: null, lastRejected: { code: "bad-signature" } });
+    expect(e.manager.isLoaded()).toBe(false);
+    e.kv.value = new Error("KV down");
+    await e.edge.ensureFresh();
+    expect(e.kv.reads).toBe(2);
+    e.kv.value = await signRuleset(version(2), key);
+    await e.edge.ensureFresh();
+    expect(e.edge.status()).toMatchObject({ version: 2 });
+  });
+});
+
+describe("refresh interval", () => {
+  it("does not read KV again within refreshMs, and does after it", async () => {
+    const e = await enforcingV2();
+    expect(e.kv.reads).toBe(1);
+    e.kv.value = await signRuleset(version(3), key);
+    e.clock.now = T0 + 9_999;
+    await e.edge.ensureFresh();
+    expect(e.kv.reads).toBe(1);
+    expect(e.edge.status().version).toBe(2);
+    e.clock.now = T0 + 10_000;
+    await e.edge.ensureFresh();
+    expect(e.kv.reads).toBe(2);
+    expect(e.edge.status().version).toBe(3);
+  });
+
+  it("shares one read among concurrent requests", async () => {
+    const e = isolate();
+    e.kv.value = await signRuleset(version(2), key);
+    await Promise.all(Array.from({ length: 20 }, () => e.edge.ensureFresh()));
+    expect(e.kv.reads).toBe(1);
+  });
+
+  it("makes the first request wait for a ruleset, and later ones refresh in the background", async () => {
+    const e = isolate();
+    e.kv.value = await signRuleset(version(2), key);
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => background.push(p);
+    await e.edge.beforeRequest(waitUntil);
+    expect(background).toHaveLength(0);
+    expect(e.edge.status().version).toBe(2);
+
+    e.kv.value = await signRuleset(version(3), key);
+    let release = () => {};
+    e.kv.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    e.clock.now += 10_000;
+    await e.edge.beforeRequest(waitUntil);
+    // Answered from v2 while KV is still being read: the read runs under waitUntil.
+    expect(e.edge.status().version).toBe(2);
+    expect(background).toHaveLength(1);
+    release();
+    await Promise.all(background);
+    expect(e.edge.status().version).toBe(3);
+  });
+});

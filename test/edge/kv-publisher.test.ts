@@ -1,0 +1,540 @@
+/**
+ * Publishing signed rulesets to Workers KV, against a local fake of Cloudflare's KV REST API (a real
+ * HTTP server): the request the API expects, ordering without compare-and-set, failures logged without
+ * the token, counted, retried and never thrown; then end to end through the real Node entry, where an
+ * approval leaves a value in KV that the edge verifies and enforces; and the `cordon` commands.
+ */
+import { once } from "node:events";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { KvPublisher } from "../../src/adapter/node/kv-publisher.js";
+import { run } from "../../src/cli/main.js";
+import { ConfigError, parseConfig, parsePublishConfig } from "../../src/config.js";
+import {
+  exportPrivateKey,
+  generateSigningKey,
+  loadSigningKey,
+  parsePublicKeys,
+  type SigningKey,
+  signRuleset,
+  type VerifyingKey,
+  verifySignedRuleset,
+} from "../../src/edge/signed-ruleset.js";
+import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
+import { type Running, start } from "../../src/entry/node.js";
+import type { Logger } from "../../src/http/env.js";
+import { approvedOrder, makeHarness } from "../support/harness.js";
+
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const NAMESPACE = "fedcba9876543210fedcba9876543210";
+const TOKEN = "cf-test-api-token-must-never-be-logged-0001";
+const VALUE_PATH = `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces/${NAMESPACE}/values/ruleset%2Fcurrent`;
+const HOUR = 3_600_000;
+const T0 = Date.parse("2026-03-01T12:00:00Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+const MUMBAI = { country: "IN", subdivisions: ["IN-MH"] } as const;
+
+interface Recorded {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  body: string;
+}
+
+/** Cloudflare's KV REST API, as far as the publisher uses it. */
+class FakeKv {
+  readonly requests: Recorded[] = [];
+  readonly values = new Map<string, string>();
+  /** Answers to give instead of the normal ones, first come first served. */
+  readonly failures: { status: number; body: string }[] = [];
+  /** Requests wait for this before being answered. */
+  gate: Promise<void> | undefined;
+  private constructor(
+    private readonly server: Server,
+    readonly apiBase: string,
+  ) {}
+
+  static async start(): Promise<FakeKv> {
+    const server = createServer();
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    const fake = new FakeKv(server, `http://127.0.0.1:${port}/client/v4`);
+    server.on("request", (req, res) => void fake.handle(req, res));
+    return fake;
+  }
+
+  get puts(): Recorded[] {
+    return this.requests.filter((r) => r.method === "PUT");
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((done) => this.server.close(() => done()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const path = req.url ?? "";
+    this.requests.push({
+      method: req.method ?? "",
+      path,
+      authorization: req.headers.authorization,
+      contentType: req.headers["content-type"],
+      body,
+    });
+    await this.gate;
+    const reply = (status: number, text: string) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(text);
+    };
+    const failure = this.failures.shift();
+    if (failure) return reply(failure.status, failure.body);
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      return reply(
+        403,
+        JSON.stringify({ success: false, errors: [{ code: 10000, message: "Authentication error" }] }),
+      );
+    }
+    const match =
+      /^\/client\/v4\/accounts\/[0-9a-f]{32}\/storage\/kv\/namespaces\/[0-9a-f]{32}\/values\/(.+)$/.exec(
+        path,
+      );
+    if (!match)
+      return reply(404, JSON.stringify({ success: false, errors: [{ code: 7003, message: "No route" }] }));
+    const key = decodeURIComponent(match[1] as string);
+    if (req.method === "PUT") {
+      this.values.set(key, body);
+      return reply(200, JSON.stringify({ success: true, errors: [], messages: [], result: {} }));
+    }
+    const value = this.values.get(key);
+    if (value === undefined) {
+      return reply(
+        404,
+        JSON.stringify({ success: false, errors: [{ code: 10009, message: "get: 'key not found'" }] }),
+      );
+    }
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    res.end(value);
+  }
+}
+
+function approved(id: string, meetingId: string): Order {
+  const input = OrderInput.parse({
+    reference: `WP/${id}`,
+    authority: { name: "High Court", jurisdiction: "IN", kind: "court" },
+    jurisdictions: ["IN-MH"],
+    target: { kind: "meeting", meetingIds: [meetingId] },
+    receivedAt: iso(T0 - 48 * HOUR),
+  });
+  const order = createOrder(input, { id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
+  return transition(order, { type: "approve" }, "approver-1", iso(T0 - 24 * HOUR));
+}
+
+function version(n: number) {
+  const orders = Array.from({ length: n }, (_, i) => approved(`o-${i + 1}`, `m-${i + 1}`));
+  return compile(orders, { version: n, compiledAt: iso(T0 + n) });
+}
+
+type LogLine = { level: string; message: string; fields?: Record<string, unknown> };
+function capture(): { logger: Logger; logs: LogLine[] } {
+  const logs: LogLine[] = [];
+  const logger = Object.fromEntries(
+    (["debug", "info", "warn", "error"] as const).map((level) => [
+      level,
+      (message: string, fields?: Record<string, unknown>) =>
+        logs.push({ level, message, ...(fields ? { fields } : {}) }),
+    ]),
+  ) as unknown as Logger;
+  return { logger, logs };
+}
+
+let kv: FakeKv;
+let privateKeyText: string;
+let key: SigningKey & { publicKey: CryptoKey };
+let trusted: VerifyingKey[];
+const open: KvPublisher[] = [];
+
+beforeAll(async () => {
+  kv = await FakeKv.start();
+  privateKeyText = await exportPrivateKey((await generateSigningKey()).privateKey);
+  key = await loadSigningKey(privateKeyText, "node-1");
+  trusted = [{ keyId: "node-1", key: key.publicKey }];
+});
+afterAll(() => kv.close());
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.stop()));
+  kv.requests.length = 0;
+  kv.values.clear();
+  kv.failures.length = 0;
+  kv.gate = undefined;
+});
+
+function publisher(
+  opts: { token?: string; retryMs?: number; requestTimeoutMs?: number; logger?: Logger } = {},
+) {
+  const p = new KvPublisher({
+    kv: { accountId: ACCOUNT, namespaceId: NAMESPACE, apiToken: opts.token ?? TOKEN, apiBase: kv.apiBase },
+    key,
+    retryMs: opts.retryMs ?? 0,
+    ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  open.push(p);
+  return p;
+}
+
+async function held(): Promise<number | undefined> {
+  const text = kv.values.get("ruleset/current");
+  return text === undefined ? undefined : (await verifySignedRuleset(text, trusted)).version;
+}
+
+describe("the request to Cloudflare's KV API", () => {
+  it("PUTs the signed value to the account's namespace under ruleset/current, with the bearer token", async () => {
+    const p = publisher();
+    expect(await p.publish(version(2))).toEqual({ outcome: "published", version: 2 });
+    expect(kv.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET ${VALUE_PATH}`,
+      `PUT ${VALUE_PATH}`,
+    ]);
+    const put = kv.puts[0] as Recorded;
+    expect(put.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(put.contentType).toMatch(/^text\/plain/);
+    const back = await verifySignedRuleset(put.body, trusted);
+    expect(back.version).toBe(2);
+    expect(back.hash).toBe(version(2).hash);
+    expect(p.status()).toMatchObject({ publishedVersion: 2, failures: 0 });
+  });
+
+  it("leaves KV alone when it already holds this version or a newer one signed by our key", async () => {
+    kv.values.set("ruleset/current", await signRuleset(version(5), key));
+    const p = publisher();
+    expect(await p.publish(version(4))).toMatchObject({
+      outcome: "skipped",
+      reason: "KV holds v5, newer than v4",
+    });
+    expect(await p.publish(version(5))).toMatchObject({ outcome: "skipped", reason: "KV already holds v5" });
+    expect(kv.puts).toHaveLength(0);
+    expect(await held()).toBe(5);
+  });
+
+  it("replaces a value our key does not verify, whatever version it claims", async () => {
+    const stranger = await loadSigningKey(
+      await exportPrivateKey((await generateSigningKey()).privateKey),
+      "node-1",
+    );
+    kv.values.set("ruleset/current", await signRuleset(version(9), stranger));
+    const { logger, logs } = capture();
+    expect(await publisher({ logger }).publish(version(3))).toMatchObject({ outcome: "published" });
+    expect(await held()).toBe(3);
+    expect(logs.some((l) => l.level === "warn" && /does not verify; replacing it/.test(l.message))).toBe(
+      true,
+    );
+  });
+
+  it("publishes one at a time and skips a ruleset superseded before its PUT, so an older PUT never lands last", async () => {
+    const p = publisher();
+    let release = () => {};
+    kv.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = p.publish(version(1));
+    await expect.poll(() => kv.requests.length).toBe(1);
+    // Two more compiles while the first publish is still reading KV.
+    const second = p.publish(version(2));
+    const third = p.publish(version(3));
+    await new Promise((r) => setTimeout(r, 50));
+    // Only the first publish's GET is out: the others wait their turn.
+    expect(kv.requests).toHaveLength(1);
+    release();
+    expect(await first).toMatchObject({ outcome: "skipped", reason: "superseded by v3" });
+    expect(await second).toMatchObject({ outcome: "skipped", reason: "superseded by v3" });
+    expect(await third).toMatchObject({ outcome: "published", version: 3 });
+    expect(kv.puts).toHaveLength(1);
+    expect(await held()).toBe(3);
+  });
+});
+
+describe("failures", () => {
+  it("answers a refused PUT as a failed outcome, counted and logged without the token", async () => {
+    const { logger, logs } = capture();
+    const p = publisher({ logger, token: `${TOKEN}-wrong` });
+    const outcome = await p.publish(version(2));
+    expect(outcome).toMatchObject({ outcome: "failed", version: 2 });
+    if (outcome.outcome === "failed")
+      expect(outcome.error).toBe("GET KV value: HTTP 403: 10000 Authentication error");
+    expect(p.status()).toMatchObject({
+      failures: 1,
+      publishedVersion: null,
+      lastError: expect.stringContaining("403"),
+    });
+
+    // A 200 whose envelope says success: false is still a failure (the GET before it finds nothing).
+    kv.failures.push(
+      { status: 404, body: "{}" },
+      { status: 200, body: JSON.stringify({ success: false, errors: [{ code: 10001, message: "no" }] }) },
+    );
+    expect(await publisher({ logger }).publish(version(2))).toMatchObject({
+      outcome: "failed",
+      error: "PUT KV value: refused: 10001 no",
+    });
+
+    // Nothing listens on port 1: the connection is refused.
+    const unreachable = new KvPublisher({
+      kv: {
+        accountId: ACCOUNT,
+        namespaceId: NAMESPACE,
+        apiToken: TOKEN,
+        apiBase: "http://127.0.0.1:1/client/v4",
+      },
+      key,
+      retryMs: 0,
+      logger,
+    });
+    expect(await unreachable.publish(version(2))).toMatchObject({
+      outcome: "failed",
+      error: expect.stringMatching(/^GET KV value: fetch failed/),
+    });
+
+    const errors = logs.filter((l) => l.level === "error");
+    expect(errors).toHaveLength(3);
+    expect(errors.every((l) => l.message === "signed ruleset not published to KV; will retry")).toBe(true);
+    expect(JSON.stringify(logs)).not.toContain(TOKEN);
+  });
+
+  it("gives up a request after the timeout, without throwing", async () => {
+    kv.gate = new Promise(() => {});
+    const p = publisher({ requestTimeoutMs: 100 });
+    expect(await p.publish(version(2))).toMatchObject({
+      outcome: "failed",
+      error: "GET KV value: timed out",
+    });
+  });
+
+  it("retries a failed publish until it succeeds, with the newest ruleset asked for", async () => {
+    kv.failures.push({ status: 500, body: "{}" }, { status: 503, body: "{}" });
+    const p = publisher({ retryMs: 50 });
+    expect(await p.publish(version(2))).toMatchObject({ outcome: "failed" });
+    await expect.poll(() => p.status().publishedVersion, { timeout: 5000 }).toBe(2);
+    expect(p.status()).toMatchObject({ failures: 2 });
+    expect(p.status().lastError).toBeUndefined();
+    expect(await held()).toBe(2);
+  });
+
+  it("holds a compile's listener at most its wait, while the publish goes on", async () => {
+    let release = () => {};
+    kv.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const p = publisher();
+    const started = Date.now();
+    await p.listener(150)(version(2));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await held()).toBeUndefined();
+    release();
+    await expect.poll(() => held(), { timeout: 5000 }).toBe(2);
+  });
+});
+
+describe("configuration", () => {
+  it("turns publishing on with all four settings, and names the missing ones otherwise", () => {
+    const all = {
+      CORDON_SIGNING_KEY: privateKeyText,
+      CF_ACCOUNT_ID: ACCOUNT,
+      CF_KV_NAMESPACE_ID: NAMESPACE,
+      CF_API_TOKEN: TOKEN,
+    };
+    expect(parseConfig(all)).toMatchObject({ CF_API_BASE: "https://api.cloudflare.com/client/v4" });
+    const message = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+      } catch (err) {
+        if (err instanceof ConfigError) return err.message;
+        throw err;
+      }
+      return "";
+    };
+    const partial = message({ CORDON_SIGNING_KEY: privateKeyText, CF_ACCOUNT_ID: ACCOUNT });
+    expect(partial).toMatch(
+      /CF_KV_NAMESPACE_ID, CF_API_TOKEN: publishing signed rulesets to Workers KV needs all/,
+    );
+    expect(partial).not.toContain(privateKeyText);
+    expect(message({ ...all, CORDON_SIGNING_KEY: "bm90LWEta2V5" })).toMatch(
+      /CORDON_SIGNING_KEY: must be an Ed25519/,
+    );
+    expect(message({ ...all, CF_API_TOKEN: "short" })).not.toContain("short");
+    expect(message({ CORDON_SIGNING_KEY_ID: "k1" })).toMatch(/CORDON_SIGNING_KEY_ID: names a signing key/);
+    expect(() => parsePublishConfig({ CORDON_SIGNING_KEY: privateKeyText }, { kv: true })).toThrow(
+      /CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID, CF_API_TOKEN: must be set/,
+    );
+    expect(parsePublishConfig({ CORDON_SIGNING_KEY: privateKeyText }, { kv: false }).kv).toBeUndefined();
+  });
+});
+
+describe("end to end through the Node entry", () => {
+  let dir: string;
+  let running: Running | undefined;
+  const secrets = {
+    responder: "e2e-responder-secret-000000001",
+    approver: "e2e-approver-secret-0000000001",
+  };
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "cordon-kv-e2e-"));
+  });
+  afterAll(async () => {
+    await running?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("publishes on start and after an approval; the edge verifies the value and denies the meeting", async () => {
+    const { logger, logs } = capture();
+    const config = parseConfig({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      CORDON_DATA_DIR: join(dir, "data"),
+      CORDON_TOKENS: `ana:responder:${secrets.responder},bo:approver:${secrets.approver}`,
+      CORDON_IP_HASH_KEY: "e2e-ip-hash-key-0123456789abcdef0123",
+      CORDON_SIGNING_KEY: privateKeyText,
+      CORDON_SIGNING_KEY_ID: "node-1",
+      CF_ACCOUNT_ID: ACCOUNT,
+      CF_KV_NAMESPACE_ID: NAMESPACE,
+      CF_API_TOKEN: TOKEN,
+      CF_API_BASE: kv.apiBase,
+    });
+    running = await start(config, logger);
+    const base = `http://127.0.0.1:${running.port}`;
+    // The start publishes the ruleset in force (v0, no orders) in the background.
+    await expect.poll(() => held(), { timeout: 5000 }).toBe(0);
+
+    const call = async (path: string, secret: string, body: unknown) => {
+      const res = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { id: string } };
+    };
+    const created = await call("/v1/orders", secrets.responder, {
+      reference: "WP/1/2026",
+      authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
+      jurisdictions: ["IN-MH"],
+      target: { kind: "meeting", meetingIds: ["81234567890"] },
+      receivedAt: "2026-02-20T09:00:00Z",
+    });
+    expect(created.status).toBe(201);
+    const approval = await call(`/v1/orders/${created.body.id}/approve`, secrets.approver, {});
+    expect(approval.status).toBe(200);
+
+    // Answered after KV took the write: the order route waited for it (the API answered at once).
+    const text = kv.values.get("ruleset/current") as string;
+    const publicKeys = await parsePublicKeys(
+      `node-1:${Buffer.from(await crypto.subtle.exportKey("raw", key.publicKey)).toString("base64")}`,
+    );
+    const atEdge = await verifySignedRuleset(text, publicKeys);
+    expect(atEdge.version).toBe(2);
+    expect(decide(atEdge, { meetingId: "81234567890", location: MUMBAI }, Date.now()).decision).toBe("deny");
+    expect(kv.puts.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+
+    const ready = (await (await fetch(`${base}/readyz`)).json()) as {
+      checks: { name: string; detail?: unknown }[];
+    };
+    expect(ready.checks.find((c) => c.name === "kv-publish")?.detail).toMatchObject({
+      publishedVersion: 2,
+      failures: 0,
+    });
+    expect(JSON.stringify(logs)).not.toContain(TOKEN);
+    expect(JSON.stringify(logs)).not.toContain(privateKeyText);
+  });
+});
+
+describe("cordon keygen and cordon publish", () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    // One order entered and approved through the app: store head at 2.
+    const h = await makeHarness();
+    await approvedOrder(h);
+    await h.store.close();
+    dataDir = h.dir;
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  async function cli(args: string[], env: Record<string, string> = {}) {
+    let out = "";
+    const code = await run(
+      args,
+      (s) => {
+        out += s;
+      },
+      env,
+    );
+    return { code, out };
+  }
+
+  it("prints a key pair whose halves belong together, in the forms the settings take", async () => {
+    const { code, out } = await cli(["keygen"]);
+    expect(code).toBe(0);
+    const signing = /^CORDON_SIGNING_KEY=(\S+)$/m.exec(out)?.[1] as string;
+    const keyId = /^CORDON_SIGNING_KEY_ID=(\S+)$/m.exec(out)?.[1];
+    const publicKeys = /^RULESET_PUBLIC_KEYS=(\S+)$/m.exec(out)?.[1] as string;
+    expect(
+      parsePublishConfig({ CORDON_SIGNING_KEY: signing, CORDON_SIGNING_KEY_ID: keyId }, { kv: false }),
+    ).toEqual({
+      signingKey: signing,
+      keyId,
+      kv: undefined,
+    });
+    const loaded = await loadSigningKey(signing, keyId);
+    const verifying = await parsePublicKeys(publicKeys);
+    expect(verifying.map((k) => k.keyId)).toEqual([keyId]);
+    expect((await verifySignedRuleset(await signRuleset(version(1), loaded), verifying)).version).toBe(1);
+  });
+
+  it("publishes the stored orders to KV, and writes the signed value to a file with --out", async () => {
+    const env = {
+      CORDON_SIGNING_KEY: privateKeyText,
+      CORDON_SIGNING_KEY_ID: "node-1",
+      CF_ACCOUNT_ID: ACCOUNT,
+      CF_KV_NAMESPACE_ID: NAMESPACE,
+      CF_API_TOKEN: TOKEN,
+      CF_API_BASE: kv.apiBase,
+    };
+    const published = await cli(["publish", "--data-dir", dataDir], env);
+    expect(published).toMatchObject({ code: 0 });
+    expect(published.out).toMatch(
+      /^published signed ruleset v2 \(hash [0-9a-f]{12}, 1 orders\) with key node-1/,
+    );
+    expect(await held()).toBe(2);
+    expect((await cli(["publish", "--data-dir", dataDir], env)).out).toMatch(
+      /nothing published .*KV already holds v2/,
+    );
+
+    const file = join(dataDir, "signed.json");
+    const written = await cli(["publish", "--data-dir", dataDir, "--out", file], {
+      CORDON_SIGNING_KEY: privateKeyText,
+      CORDON_SIGNING_KEY_ID: "node-1",
+    });
+    expect(written.code).toBe(0);
+    expect(written.out).toContain("wrangler kv key put ruleset/current --path");
+    expect((await verifySignedRuleset(await readFile(file, "utf8"), trusted)).version).toBe(2);
+
+    expect(
+      await cli(["publish", "--data-dir", dataDir], { CORDON_SIGNING_KEY: privateKeyText }),
+    ).toMatchObject({
+      code: 2,
+      out: expect.stringContaining("CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID, CF_API_TOKEN: must be set"),
+    });
+    const failed = await cli(["publish", "--data-dir", dataDir], {
+      ...env,
+      CF_API_TOKEN: `${TOKEN}-revoked`,
+    });
+    expect(failed.code).toBe(1);
+    expect(failed.out).toContain("HTTP 403");
+    expect(failed.out).not.toContain(TOKEN);
+  });
+});
