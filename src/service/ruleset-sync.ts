@@ -1,26 +1,9 @@
-/**
- * Ruleset distribution over Redis (Node side). Owns three copies of "the last ruleset":
- * - Redis: the document and its version, written only through a compare-and-set script that also
- *   PUBLISHes the version, so an older compile finishing late never overwrites a newer one and a stored
- *   version is always announced;
- * - the local file (`localPath`), rewritten atomically (temp + fsync + rename) on every install, so a
- *   restart during a Redis outage still enforces the last known orders;
- * - the `RulesetManager`, whose single-reference swap is what checks read (old or new, never a mix).
- *
- * An instance catches up on a message, on (re)connection and every `pollMs`, by comparing versions, so a
- * missed message costs at most one poll interval. Redis down, slow or emptied never stops the checks:
- * they keep answering from the ruleset in force, and `status()` (for /readyz) and the
- * `cordon.ruleset.degraded` gauge say why the instance is degraded.
- *
- * It does not compile: the entry compiles from the store (`manager.refresh()`), and `refresh` hands
- * every compile to `publish` through a compiled-ruleset listener, which this class adds.
- */
-import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { metrics, type ObservableCallback } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { writeFileAtomic } from "../adapter/node/atomic-file.js";
 import { isUnavailable } from "../adapter/node/redis.js";
 import { fromDocument, type Ruleset, toDocument } from "../engine/index.js";
 import type { Logger, Readiness } from "../http/env.js";
@@ -464,21 +447,13 @@ export class RulesetSync {
     }
   }
 
-  /** Temp file, fsync, rename: a crash leaves the old file or the new one, never half of one. */
+  /** Written atomically: a crash leaves the old file or the new one, never half of one. */
   private persist(ruleset: Ruleset): Promise<void> {
     const run = this.writes.then(async () => {
       if (ruleset.version < this.writtenVersion) return;
-      const tmp = `${this.localPath}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
       try {
         await mkdir(dirname(this.localPath), { recursive: true });
-        const file = await open(tmp, "w");
-        try {
-          await file.writeFile(JSON.stringify(toDocument(ruleset)));
-          await file.sync();
-        } finally {
-          await file.close();
-        }
-        await rename(tmp, this.localPath);
+        await writeFileAtomic(this.localPath, JSON.stringify(toDocument(ruleset)));
         this.writtenVersion = ruleset.version;
       } catch (err) {
         // The ruleset is in force regardless; only a restart during an outage would miss it.
@@ -487,7 +462,6 @@ export class RulesetSync {
           path: this.localPath,
           error: message(err),
         });
-        await rm(tmp, { force: true }).catch(() => undefined);
       }
     });
     this.writes = run;
