@@ -1,14 +1,15 @@
 /**
- * `createApp(services)`: the whole HTTP surface of Cordon, built once. Runtimes only wire it: the Node
- * entry (and later the Worker) parse their environment, build the adapters and hand them in. This file
- * imports no `node:*`, no Redis client and no `cloudflare:*`.
+ * `createApp(services, {surface})`: the HTTP surface of Cordon, built once. Runtimes only wire it: the
+ * Node entry and the Worker entry parse their environment, build the adapters and hand them in. This
+ * file imports no `node:*`, no Redis client and no `cloudflare:*`. The Worker asks for the `edge`
+ * surface: the same routes and handlers, fewer of them.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { OrderRuleError } from "../engine/index.js";
 import { InvalidCursorError, NotFoundError, StoreUnavailableError } from "../store/interface.js";
-import type { App, AppEnv, Services } from "./env.js";
+import type { App, AppEnv, Services, Surface } from "./env.js";
 import {
   ApiError,
   type ErrorCode,
@@ -36,7 +37,13 @@ export const BODY_LIMIT = 64 * KiB;
 export const BATCH_BODY_LIMIT = 1024 * KiB;
 export const IMPORT_BODY_LIMIT = 1024 * KiB;
 
-export function createApp(s: Services): App {
+export interface AppOptions {
+  /** `full` (default): every route, on Node. `edge`: the routes the Worker serves (see `Surface`). */
+  surface?: Surface;
+}
+
+export function createApp(s: Services, options: AppOptions = {}): App {
+  const surface = options.surface ?? "full";
   const app: App = new OpenAPIHono<AppEnv>({
     // Schema violations (body, query, path) become one 400 naming every offending field.
     defaultHook: (result) => {
@@ -62,23 +69,31 @@ export function createApp(s: Services): App {
   );
 
   // Meeting-join flow: the hot path.
-  registerCheck(app, s);
-  registerCheckBatch(app, s);
+  registerCheck(app, s, surface);
+  registerCheckBatch(app, s, surface);
+
+  // The edge surface stops at the checks, the ruleset summary and health: whatever reads or changes
+  // orders, decisions and reports needs the store, which is on Node (the edge's `store` only appends).
+  const full = surface === "full";
 
   // Response team: orders and their life cycle, and the ruleset they compile into.
-  registerCreateOrder(app, s);
-  registerOrderReads(app, s);
-  registerOrderTransitions(app, s);
+  if (full) {
+    registerCreateOrder(app, s);
+    registerOrderReads(app, s);
+    registerOrderTransitions(app, s);
+  }
   registerRuleset(app, s);
 
-  // Reporting and audit.
-  registerReports(app, s);
-  registerDecisions(app, s);
-  registerDecisionIngest(app, s);
-  registerAudit(app, s);
+  if (full) {
+    // Reporting and audit.
+    registerReports(app, s);
+    registerDecisions(app, s);
+    registerDecisionIngest(app, s);
+    registerAudit(app, s);
 
-  // Administration: backfill of historical orders.
-  registerAdminImport(app, s);
+    // Administration: backfill of historical orders.
+    registerAdminImport(app, s);
+  }
 
   // Operations.
   registerHealth(app, s);

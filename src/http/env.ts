@@ -4,6 +4,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Geo } from "../geo/interface.js";
+import type { Caller } from "../service/check.js";
 import type { ReportService } from "../service/reports.js";
 import type { RulesetManager } from "../service/ruleset-manager.js";
 import type { IngestIndex } from "../store/ingest-index.js";
@@ -47,8 +48,20 @@ export interface Services {
   reports?: ReportService;
   /** Extra readiness probes of the runtime (store reachable, ...). */
   readiness?: () => Readiness[];
+  /**
+   * The edge only: the connecting client as the runtime knows it (`request.cf`, `CF-Connecting-IP`), for
+   * checks whose body names no `ip`. Absent on Node, whose surface requires `ip`.
+   */
+  locateCaller?: (request: Request) => Caller;
   version?: string;
 }
+
+/**
+ * Which routes an app serves. `full`: everything (Node). `edge`: the meeting-join checks, the ruleset
+ * summary, health and the OpenAPI document (the Worker); orders, reports, decisions and audit stay on
+ * Node, where the store is.
+ */
+export type Surface = "full" | "edge";
 
 export interface AppEnv {
   Variables: {

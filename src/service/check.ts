@@ -1,6 +1,6 @@
 /**
  * The join check outside HTTP: validated facts in, a Decision and its DecisionRecord out. Shared by
- * `/v1/check` and `/v1/check/batch` (and, later, the Worker).
+ * `/v1/check` and `/v1/check/batch`, on Node and in the Worker.
  */
 import { type Decision, type DecisionRecord, decide, type Ruleset } from "../engine/index.js";
 import type { Geo, GeoAnswer } from "../geo/interface.js";
@@ -14,6 +14,26 @@ export interface CheckInput {
   accountId?: string | undefined;
 }
 
+/** What the edge surface accepts: a check may leave out `ip`, and is located from the `Caller` then. */
+export type EdgeCheckInput = Omit<CheckInput, "ip"> & { ip?: string | undefined };
+
+/**
+ * What the runtime knows of the connecting client, for a check whose body names no address: at the
+ * edge, the participant's browser itself (`request.cf` and `CF-Connecting-IP`).
+ */
+export interface Caller {
+  /** The client's location as the runtime resolved it; unknown (I2) when it resolved none. */
+  geo: GeoAnswer;
+  /** The client's normalised address, kept in the record only as prefix and keyed hash (I6); null if none. */
+  ip: string | null;
+}
+
+/** A check without an address from a runtime that knows no caller: unknown, so it allows (I2). */
+const NO_CALLER: Caller = Object.freeze({
+  geo: Object.freeze({ location: null, source: "none", dbVersion: null }),
+  ip: null,
+});
+
 export interface CheckDeps {
   geo: Geo;
   hashIp: (ip: string) => string;
@@ -25,26 +45,35 @@ export interface Evaluated {
   record: DecisionRecord;
 }
 
-/** Synchronous when the geo answer is (an mmdb or an L1 hit); a promise only when geo goes remote. */
+/**
+ * Synchronous when the geo answer is (an mmdb or an L1 hit); a promise only when geo goes remote.
+ * An `ip` in the input is always what is located; `caller` counts only when the input has none.
+ */
 export function evaluate(
   deps: CheckDeps,
   ruleset: Ruleset,
-  input: CheckInput,
+  input: CheckInput | EdgeCheckInput,
   now: number,
   lang: Language,
+  caller: Caller = NO_CALLER,
 ): Evaluated | Promise<Evaluated> {
-  const geo = deps.geo.lookup(input.ip);
-  if (geo instanceof Promise) return geo.then((answer) => conclude(deps, ruleset, input, now, lang, answer));
-  return conclude(deps, ruleset, input, now, lang, geo);
+  const ip = input.ip;
+  if (ip === undefined) return conclude(deps, ruleset, input, now, lang, caller.geo, caller.ip);
+  const geo = deps.geo.lookup(ip);
+  if (geo instanceof Promise)
+    return geo.then((answer) => conclude(deps, ruleset, input, now, lang, answer, ip));
+  return conclude(deps, ruleset, input, now, lang, geo, ip);
 }
 
 function conclude(
   deps: CheckDeps,
   ruleset: Ruleset,
-  input: CheckInput,
+  input: CheckInput | EdgeCheckInput,
   now: number,
   lang: Language,
   geo: GeoAnswer,
+  /** The address the record keeps as prefix and hash: the input's, else the caller's, else none. */
+  ip: string | null,
 ): Evaluated {
   const verdict = decide(
     ruleset,
@@ -77,8 +106,8 @@ function conclude(
     jurisdiction: verdict.jurisdiction,
     country,
     subdivision,
-    ipPrefix: ipPrefix(input.ip),
-    ipHash: deps.hashIp(input.ip),
+    ipPrefix: ip === null ? null : ipPrefix(ip),
+    ipHash: ip === null ? null : deps.hashIp(ip),
     rulesetVersion: ruleset.version,
     geoSource: geo.source,
     geoDbVersion: geo.dbVersion,

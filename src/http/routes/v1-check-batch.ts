@@ -3,11 +3,11 @@ import { createRoute } from "@hono/zod-openapi";
 import { Decision } from "../../engine/index.js";
 import { evaluate } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
-import type { App, Services } from "../env.js";
+import type { App, Services, Surface } from "../env.js";
 import { requireRole } from "../middleware.js";
 import { pickLanguage } from "../notice.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";
-import { CheckRequest } from "./v1-check.js";
+import { CheckRequest, EdgeCheckRequest, requireRuleset } from "./v1-check.js";
 
 export const MAX_BATCH = 1000;
 
@@ -15,7 +15,12 @@ const BatchRequest = z
   .strictObject({ checks: z.array(CheckRequest).min(1).max(MAX_BATCH) })
   .meta({ id: "CheckBatchRequest" });
 
-const route = (s: Services) =>
+/** The edge surface's batch: items may leave out `ip` (see `EdgeCheckRequest`). */
+const EdgeBatchRequest = z
+  .strictObject({ checks: z.array(EdgeCheckRequest).min(1).max(MAX_BATCH) })
+  .meta({ id: "EdgeCheckBatchRequest" });
+
+const route = (s: Services, surface: Surface) =>
   createRoute({
     method: "post",
     path: "/v1/check/batch",
@@ -25,7 +30,9 @@ const route = (s: Services) =>
       "Every check in the batch is decided against the same ruleset and clock. One malformed item fails the whole batch with 400 (the `issues` paths name it), so nothing is half-answered.",
     security: bearer,
     middleware: [requireRole(s.auth, "check")] as const,
-    request: { body: jsonBody(BatchRequest, "The joins to check.") },
+    request: {
+      body: jsonBody(surface === "edge" ? EdgeBatchRequest : BatchRequest, "The joins to check."),
+    },
     responses: {
       200: json(
         z.object({ results: z.array(Decision) }).meta({ id: "CheckBatchResponse" }),
@@ -35,13 +42,18 @@ const route = (s: Services) =>
     },
   });
 
-export function registerCheckBatch(app: App, s: Services): void {
-  app.openapi(route(s), async (c) => {
+export function registerCheckBatch(app: App, s: Services, surface: Surface = "full"): void {
+  app.openapi(route(s, surface), async (c) => {
     const { checks } = c.req.valid("json");
+    requireRuleset(s, surface);
     const ruleset = s.rulesets.current();
     const now = s.clock();
     const lang = pickLanguage(c.req.header("accept-language"));
-    const evaluated = await Promise.all(checks.map((check) => evaluate(s, ruleset, check, now, lang)));
+    // Located once per request: every item without an ip is the same caller.
+    const caller = checks.some((check) => check.ip === undefined) ? s.locateCaller?.(c.req.raw) : undefined;
+    const evaluated = await Promise.all(
+      checks.map((check) => evaluate(s, ruleset, check, now, lang, caller)),
+    );
     await s.store.append(evaluated.map((e) => e.record));
     for (const e of evaluated) instruments.decisions.add(1, { code: e.decision.code });
     return c.json({ results: evaluated.map((e) => e.decision) }, 200);

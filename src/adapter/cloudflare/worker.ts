@@ -1,0 +1,182 @@
+/**
+ * The Worker's wiring: parse its vars and secrets, build the edge adapters (decision Queue, KV ruleset,
+ * the mmdb, `request.cf`), hand them to the same `createApp` Node uses, on its `edge` surface, and
+ * serve; plus the Queue consumer that delivers decision records to Node. No logic of the check lives
+ * here: routes, engine, geo and auth are the shared ones.
+ *
+ * Here rather than in `src/entry/worker.ts` because workerd takes every named export of the entry
+ * module for a handler or entrypoint class: the entry exports only `createWorker(...)`'s result.
+ *
+ * Lifetime: everything built here is per isolate, created on the first request (the env is only known
+ * then) and kept while the isolate lives: the mmdb reader, the ruleset in force, the token digests.
+ */
+import type {
+  ExportedHandler,
+  KVNamespace,
+  MessageBatch,
+  Queue,
+  Response as WorkersResponse,
+} from "@cloudflare/workers-types";
+import { ConfigError } from "../../config.js";
+import { EdgeRulesets } from "../../edge/edge-rulesets.js";
+import { parsePublicKeys, RULESET_KV_KEY } from "../../edge/signed-ruleset.js";
+import type { DecisionRecord } from "../../engine/index.js";
+import { CachedGeo } from "../../geo/cached-geo.js";
+import { MaxmindGeo } from "../../geo/maxmind-geo.js";
+import { createApp } from "../../http/app.js";
+import { Authenticator, digestSecret } from "../../http/auth.js";
+import type { App } from "../../http/env.js";
+import { RulesetManager } from "../../service/ruleset-manager.js";
+import { locateCaller } from "./caller.js";
+import { parseConsumerConfig, parseEdgeConfig } from "./config.js";
+import { deliverDecisions } from "./decision-consumer.js";
+import { edgeIpHasher } from "./ip-hash.js";
+import { consoleLogger } from "./logger.js";
+import { QueueDecisionLog } from "./queue-decision-log.js";
+
+/** Kept equal to the Node entry's VERSION (both from package.json's version). */
+export const VERSION = "0.1.0";
+
+/** The Worker's bindings (wrangler.toml) and its vars and secrets (parsed in `parseEdgeConfig`). */
+export interface WorkerEnv {
+  /** The signed ruleset, under `RULESET_KV_KEY`, written by the Node side's publisher. */
+  RULESETS: KVNamespace;
+  /** Decision records, one message each, for the consumer below. */
+  DECISIONS: Queue<DecisionRecord>;
+  CORDON_TOKENS?: string;
+  CORDON_IP_HASH_KEY?: string;
+  RULESET_PUBLIC_KEYS?: string;
+  CORDON_RULESET_REFRESH_MS?: string;
+  CORDON_LOG_LEVEL?: string;
+  CORDON_INGEST_URL?: string;
+  CORDON_INGEST_TOKEN?: string;
+}
+
+export interface WorkerOptions {
+  /** The database addresses are located in (the entry bundles GeoLite2 country; tests use others). */
+  mmdb: { bytes: ArrayBuffer | Uint8Array; source: string };
+}
+
+interface Edge {
+  app: App;
+  rulesets: EdgeRulesets;
+}
+
+/** The same L1 as Node's in front of the mmdb; an isolate sees far fewer addresses than a Node process. */
+const GEO_CACHE_SIZE = 10_000;
+
+async function buildEdge(env: WorkerEnv, options: WorkerOptions): Promise<Edge> {
+  const config = parseEdgeConfig({ ...env });
+  const logger = consoleLogger(config.CORDON_LOG_LEVEL);
+  const publicKeys = await parsePublicKeys(config.RULESET_PUBLIC_KEYS).catch((err: unknown) => {
+    throw new ConfigError(`invalid Worker configuration:\n  RULESET_PUBLIC_KEYS: ${messageOf(err)}`);
+  });
+  const clock = () => Date.now();
+  const store = new QueueDecisionLog(env.DECISIONS);
+  // Never compiles at the edge (its store holds no orders): EdgeRulesets installs what KV holds.
+  const manager = new RulesetManager(store, clock);
+  const rulesets = new EdgeRulesets({
+    publicKeys,
+    load: () => env.RULESETS.get(RULESET_KV_KEY, "text"),
+    manager,
+    clock,
+    refreshMs: config.CORDON_RULESET_REFRESH_MS,
+    logger,
+  });
+  const mmdb = options.mmdb;
+  const bytes = mmdb.bytes instanceof Uint8Array ? mmdb.bytes : new Uint8Array(mmdb.bytes);
+  const geo = new CachedGeo(MaxmindGeo.fromBuffer(bytes, mmdb.source), { max: GEO_CACHE_SIZE });
+  const app = createApp(
+    {
+      store,
+      geo,
+      rulesets: manager,
+      auth: new Authenticator(
+        config.CORDON_TOKENS.map((t) => ({
+          principal: t.principal,
+          role: t.role,
+          sha256: digestSecret(t.secret),
+        })),
+      ),
+      clock,
+      hashIp: edgeIpHasher(config.CORDON_IP_HASH_KEY),
+      newId: () => crypto.randomUUID(),
+      logger,
+      readiness: () => [rulesets.readiness()],
+      locateCaller,
+      version: VERSION,
+    },
+    { surface: "edge" },
+  );
+  return { app, rulesets };
+}
+
+/**
+ * The Worker's handlers, with their own per-isolate state. The entry's default export is one of these;
+ * tests build fresh ones (a fresh isolate's worth of state, another mmdb) around the same code.
+ */
+export function createWorker(options: WorkerOptions) {
+  let edge: Promise<Edge> | undefined;
+  const edgeOf = (env: WorkerEnv): Promise<Edge> => {
+    edge ??= buildEdge(env, options).catch((err: unknown) => {
+      // Not kept: a fixed secret or binding takes effect on the next request, not the next isolate.
+      edge = undefined;
+      throw err;
+    });
+    return edge;
+  };
+
+  return {
+    async fetch(request, env, ctx) {
+      let built: Edge;
+      try {
+        built = await edgeOf(env);
+      } catch (err) {
+        return misconfigured(err);
+      }
+      // Until this isolate has a ruleset, the request waits for the KV read (checks need one); after
+      // that a due refresh runs under waitUntil and the request is answered from the one in force.
+      // Liveness never waits on KV.
+      if (new URL(request.url).pathname !== "/healthz") {
+        await built.rulesets.beforeRequest((promise) => ctx.waitUntil(promise));
+      }
+      // Workers' and the DOM's Request/Response are the same objects at run time, declared twice.
+      return (await built.app.fetch(
+        request as unknown as Request,
+        env,
+        ctx as unknown as Parameters<App["fetch"]>[2],
+      )) as unknown as WorkersResponse;
+    },
+
+    async queue(batch: MessageBatch<unknown>, env: WorkerEnv) {
+      // A configuration error throws, and the runtime retries the whole batch: records wait, not vanish.
+      const config = parseConsumerConfig({ ...env });
+      await deliverDecisions(batch, {
+        url: config.CORDON_INGEST_URL,
+        token: config.CORDON_INGEST_TOKEN,
+        logger: consoleLogger(config.CORDON_LOG_LEVEL),
+      });
+    },
+  } satisfies ExportedHandler<WorkerEnv, unknown>;
+}
+
+/** No app to answer with: a short error in the app's envelope, and the reason (names, never values) in the log. */
+function misconfigured(err: unknown): WorkersResponse {
+  const message = messageOf(err);
+  console.error(JSON.stringify({ level: "error", message: "worker failed to start", error: message }));
+  const body = {
+    error: {
+      code: "INTERNAL",
+      message:
+        err instanceof ConfigError
+          ? "the Worker is misconfigured; see its logs"
+          : "the Worker failed to start",
+      requestId: crypto.randomUUID(),
+    },
+  };
+  return Response.json(body, { status: 500 }) as unknown as WorkersResponse;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,361 @@
+/**
+ * The HTTP contract of the meeting-join check routes, written once and run on both runtimes: on Node
+ * (`check-routes.test.ts` here, the app in-process over the file store) and in workerd
+ * (`test/workers/check-routes.test.ts`, the Worker's fetch handler over KV and the Queue). Same requests,
+ * same expectations; only the hooks differ:
+ * - `call` sends a request as a principal;
+ * - `approvedOrder` / `withdraw` put an order in force or lift it (Node: the orders API; the edge: a
+ *   ruleset compiled from the same order input, signed, written to KV, and loaded);
+ * - `setNow` moves the clock the check reads;
+ * - `records` reads the decision records written so far, in answer order (Node: the decision log; the
+ *   edge: what the Worker sent to its Queue).
+ *
+ * Imports nothing of either runtime: the fixture database's places come from `test/support/fixtures.ts`.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { DecisionRecord } from "../../src/engine/index.js";
+import { PLACES } from "../support/fixtures.js";
+import type { ContractWho } from "./principals.js";
+
+/** The clock every target starts at. */
+export const T0 = Date.parse("2026-03-01T00:00:00Z");
+
+export interface CallOptions {
+  /** Who sends it (their bearer token); null or absent: no Authorization header. */
+  as?: ContractWho | null;
+  /** Sent as JSON (with Content-Type: application/json unless `headers` names one). */
+  body?: unknown;
+  /** Sent as is. */
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export interface ApprovedOrder {
+  id: string;
+  reference: string;
+}
+
+export interface CheckRoutesTarget {
+  call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
+  /** Enters `orderInput(overrides)`, approves it (four eyes), and waits until checks enforce it. */
+  approvedOrder(overrides?: Record<string, unknown>): Promise<ApprovedOrder>;
+  /** Withdraws an approved order and waits until checks no longer enforce it. */
+  withdraw(orderId: string): Promise<void>;
+  setNow(ms: number): void;
+  records(): Promise<DecisionRecord[]>;
+  close(): Promise<void>;
+}
+
+/** A valid order input; override any field. The same on both runtimes. */
+export function orderInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    reference: "WP/1234/2026",
+    authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
+    jurisdictions: ["IN-MH"],
+    target: { kind: "meeting", meetingIds: ["81234567890"] },
+    receivedAt: "2026-02-20T09:00:00Z",
+    ...overrides,
+  };
+}
+
+export function checkRoutesContract(runtime: string, open: () => Promise<CheckRoutesTarget>): void {
+  describe(`check routes on ${runtime}`, () => {
+    let t: CheckRoutesTarget;
+    beforeEach(async () => {
+      t = await open();
+    });
+    afterEach(() => t.close());
+
+    const check = (body: unknown, headers?: Record<string, string>) =>
+      t.call("POST", "/v1/check", { as: "checker", body, ...(headers ? { headers } : {}) });
+
+    describe("POST /v1/check", () => {
+      it("allows with NO_ORDER when no order names the meeting", async () => {
+        const res = await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({
+          decision: "allow",
+          code: "NO_ORDER",
+          orderIds: [],
+          rulesetVersion: 0,
+        });
+        expect(res.body.geo).toEqual({ country: "IN", subdivision: "IN-MH" });
+        expect(res.body.decisionId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(res.body.notice).toBeUndefined();
+      });
+
+      it("denies a participant located in the blocked region, with a 200 and a notice", async () => {
+        const order = await t.approvedOrder();
+        const res = await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({
+          decision: "deny",
+          code: "BLOCKED",
+          orderIds: [order.id],
+          jurisdiction: "IN-MH",
+        });
+        expect(res.body.notice).toMatch(/India/);
+        expect(res.body.notice).toMatch(/legal order/);
+        expect(res.body.notice).not.toContain(order.reference);
+      });
+
+      it("writes the notice in Dutch when the join flow asks for it", async () => {
+        await t.approvedOrder({ jurisdictions: ["IN"] });
+        const res = await check(
+          { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+          { "accept-language": "nl-NL,nl;q=0.9,en;q=0.5" },
+        );
+        expect(res.body.notice).toMatch(/U kunt vanuit India niet/);
+        expect(res.body.notice).toMatch(/wettelijk bevel/);
+      });
+
+      it("allows a participant in another region of the same country (OUTSIDE_JURISDICTION)", async () => {
+        const order = await t.approvedOrder();
+        const res = await check({ meetingId: "81234567890", ip: PLACES.bengaluru.ip });
+        expect(res.body).toMatchObject({
+          decision: "allow",
+          code: "OUTSIDE_JURISDICTION",
+          orderIds: [order.id],
+        });
+      });
+
+      it("allows a participant in another country, whatever the meeting", async () => {
+        await t.approvedOrder();
+        const res = await check({ meetingId: "81234567890", ip: PLACES.amsterdam.ip });
+        expect(res.body).toMatchObject({ decision: "allow", code: "OUTSIDE_JURISDICTION" });
+      });
+
+      it("fails open with GEO_UNKNOWN for private addresses and addresses not in the database (I2)", async () => {
+        await t.approvedOrder({ jurisdictions: ["IN"] });
+        for (const ip of [PLACES.privateLan.ip, PLACES.nowhere.ip, "::1", "127.0.0.1"]) {
+          const res = await check({ meetingId: "81234567890", ip });
+          expect(res.body, ip).toMatchObject({
+            decision: "allow",
+            code: "GEO_UNKNOWN",
+            geo: { country: null, subdivision: null },
+          });
+        }
+      });
+
+      it("fails open when the database knows the country but not the region a subdivision order needs", async () => {
+        await t.approvedOrder();
+        const res = await check({ meetingId: "81234567890", ip: PLACES.indiaUnknownRegion.ip });
+        expect(res.body).toMatchObject({ decision: "allow", code: "GEO_UNKNOWN" });
+      });
+
+      it("reads IPv6 and IPv4-mapped IPv6 addresses", async () => {
+        await t.approvedOrder({
+          authority: { name: "Moscow court", jurisdiction: "RU", kind: "court" },
+          jurisdictions: ["RU"],
+        });
+        for (const ip of [PLACES.moscowV6.ip, "::ffff:5.8.10.20", "::FFFF:5.8.10.20"]) {
+          const res = await check({ meetingId: "81234567890", ip });
+          expect(res.body, ip).toMatchObject({ decision: "deny", code: "BLOCKED", geo: { country: "RU" } });
+        }
+      });
+
+      it("enforces account orders for the named account only", async () => {
+        await t.approvedOrder({ target: { kind: "account", accountIds: ["acct_42"] } });
+        const named = await check({ meetingId: "999", accountId: "acct_42", ip: PLACES.mumbai.ip });
+        const other = await check({ meetingId: "999", accountId: "acct_43", ip: PLACES.mumbai.ip });
+        const none = await check({ meetingId: "999", ip: PLACES.mumbai.ip });
+        expect(named.body.code).toBe("BLOCKED");
+        expect(other.body.code).toBe("NO_ORDER");
+        expect(none.body.code).toBe("NO_ORDER");
+      });
+
+      it("stops denying when the order expires, without any order change (I3)", async () => {
+        await t.approvedOrder({ effectiveUntil: "2026-03-02T00:00:00Z" });
+        expect((await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip })).body.code).toBe("BLOCKED");
+        t.setNow(Date.parse("2026-03-02T00:00:00Z"));
+        expect((await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip })).body.code).toBe("NO_ORDER");
+      });
+
+      it("starts denying at effectiveFrom", async () => {
+        await t.approvedOrder({ effectiveFrom: "2026-03-05T00:00:00Z" });
+        expect((await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip })).body.code).toBe("NO_ORDER");
+        t.setNow(Date.parse("2026-03-05T00:00:00Z"));
+        expect((await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip })).body.code).toBe("BLOCKED");
+      });
+
+      it("reports SHADOW_MATCH and allows for a shadow-mode order", async () => {
+        const order = await t.approvedOrder({ mode: "shadow" });
+        const res = await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip });
+        expect(res.body).toMatchObject({
+          decision: "allow",
+          code: "SHADOW_MATCH",
+          orderIds: [order.id],
+          jurisdiction: "IN-MH",
+        });
+      });
+
+      it("lifts the block as soon as the order is withdrawn", async () => {
+        const order = await t.approvedOrder();
+        expect((await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip })).body.code).toBe("BLOCKED");
+        await t.withdraw(order.id);
+        const after = await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip });
+        expect(after.body.code).toBe("NO_ORDER");
+        expect(after.body.rulesetVersion).toBeGreaterThan(0);
+      });
+
+      it("logs one record per answer, with prefix and keyed hash but never the address (I5, I6)", async () => {
+        await t.approvedOrder();
+        const a = await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip });
+        const b = await check({ meetingId: "81234567890", ip: PLACES.californiaV6.ip, accountId: "acct_1" });
+        const records = await t.records();
+        expect(records.map((r) => r.decisionId)).toEqual([a.body.decisionId, b.body.decisionId]);
+        expect(records[0]).toMatchObject({
+          meetingId: "81234567890",
+          decision: "deny",
+          code: "BLOCKED",
+          country: "IN",
+          subdivision: "IN-MH",
+          ipPrefix: "49.32.10.0/24",
+          geoSource: "mmdb",
+          rulesetVersion: a.body.rulesetVersion,
+          at: new Date(T0).toISOString(),
+        });
+        expect(records[0]?.ipHash).toMatch(/^[0-9a-f]{64}$/);
+        expect(records[1]).toMatchObject({ accountId: "acct_1", ipPrefix: "2001:4860:4860::/48" });
+        expect(JSON.stringify(records)).not.toContain(PLACES.mumbai.ip);
+        expect(JSON.stringify(records)).not.toContain("2001:4860:4860::8888");
+      });
+
+      it("hashes one address alike on every check, and two addresses apart", async () => {
+        await check({ meetingId: "m", ip: PLACES.mumbai.ip });
+        await check({ meetingId: "m", ip: PLACES.mumbai.ip });
+        await check({ meetingId: "m", ip: PLACES.bengaluru.ip });
+        const [a, b, c] = await t.records();
+        expect(a?.ipHash).toBe(b?.ipHash);
+        expect(a?.ipHash).not.toBe(c?.ipHash);
+      });
+
+      it("answers 401 without a token and 403 for a role that may not check, and logs nothing", async () => {
+        const body = { meetingId: "m", ip: PLACES.mumbai.ip };
+        const anonymous = await t.call("POST", "/v1/check", { as: null, body });
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.body.error).toMatchObject({ code: "UNAUTHORIZED" });
+        const responder = await t.call("POST", "/v1/check", { as: "responder", body });
+        expect(responder.status).toBe(403);
+        expect(responder.body.error).toMatchObject({ code: "FORBIDDEN" });
+        const admin = await t.call("POST", "/v1/check", { as: "admin", body });
+        expect(admin.status).toBe(200);
+        expect(await t.records()).toHaveLength(1);
+      });
+
+      it("refuses bad input with 400 or 415 in the error envelope", async () => {
+        const noMeeting = await check({ ip: PLACES.mumbai.ip });
+        expect(noMeeting.status).toBe(400);
+        expect(noMeeting.body.error.issues.map((i: { path: string }) => i.path)).toContain("meetingId");
+        const badIp = await check({ meetingId: "m", ip: "999.1.1.1" });
+        expect(badIp.status).toBe(400);
+        expect(badIp.body.error.issues.map((i: { path: string }) => i.path)).toContain("ip");
+        const unknownField = await check({ meetingId: "m", ip: PLACES.mumbai.ip, country: "US" });
+        expect(unknownField.status).toBe(400);
+        const form = await t.call("POST", "/v1/check", {
+          as: "checker",
+          raw: "meetingId=m",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+        });
+        expect(form.status).toBe(415);
+        expect(form.body.error).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE" });
+        expect(form.body.error.requestId).toEqual(expect.any(String));
+        expect(await t.records()).toHaveLength(0);
+      });
+    });
+
+    describe("POST /v1/check/batch", () => {
+      it("answers every check in request order against one ruleset, and logs each", async () => {
+        await t.approvedOrder();
+        const checks = [
+          { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+          { meetingId: "81234567890", ip: PLACES.bengaluru.ip },
+          { meetingId: "other", ip: PLACES.mumbai.ip },
+          { meetingId: "81234567890", ip: "10.0.0.1" },
+        ];
+        const res = await t.call("POST", "/v1/check/batch", { as: "checker", body: { checks } });
+        expect(res.status).toBe(200);
+        expect(res.body.results.map((r: { code: string }) => r.code)).toEqual([
+          "BLOCKED",
+          "OUTSIDE_JURISDICTION",
+          "NO_ORDER",
+          "GEO_UNKNOWN",
+        ]);
+        const ids = res.body.results.map((r: { decisionId: string }) => r.decisionId);
+        expect(new Set(ids).size).toBe(4);
+        expect((await t.records()).map((r) => r.decisionId)).toEqual(ids);
+      });
+
+      it("accepts 1000 checks and refuses 1001", async () => {
+        const one = { meetingId: "m", ip: PLACES.amsterdam.ip };
+        const ok = await t.call("POST", "/v1/check/batch", {
+          as: "checker",
+          body: { checks: Array(1000).fill(one) },
+        });
+        expect(ok.status).toBe(200);
+        expect(ok.body.results).toHaveLength(1000);
+        const tooMany = await t.call("POST", "/v1/check/batch", {
+          as: "checker",
+          body: { checks: Array(1001).fill(one) },
+        });
+        expect(tooMany.status).toBe(400);
+        expect(tooMany.body.error.issues[0].path).toBe("checks");
+        expect(await t.records()).toHaveLength(1000);
+      });
+
+      it("refuses the whole batch when one item is malformed, naming the item, and logs nothing", async () => {
+        const res = await t.call("POST", "/v1/check/batch", {
+          as: "checker",
+          body: {
+            checks: [
+              { meetingId: "m", ip: PLACES.amsterdam.ip },
+              { meetingId: "m", ip: "999.1.1.1" },
+            ],
+          },
+        });
+        expect(res.status).toBe(400);
+        expect(res.body.error.issues[0].path).toBe("checks.1.ip");
+        expect(await t.records()).toHaveLength(0);
+      });
+    });
+
+    describe("GET /v1/ruleset, /healthz, /readyz", () => {
+      it("summarises the ruleset in force for the response team, not for checkers", async () => {
+        await t.approvedOrder();
+        const res = await t.call("GET", "/v1/ruleset", { as: "auditor" });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ orders: 1, meetings: 1, accounts: 0, excluded: [] });
+        expect(res.body.version).toBeGreaterThan(0);
+        expect(res.body.hash).toMatch(/^[0-9a-f]{64}$/);
+        expect((await t.call("GET", "/v1/ruleset", { as: "checker" })).status).toBe(403);
+      });
+
+      it("is live and ready once the ruleset and the geo database are loaded", async () => {
+        const live = await t.call("GET", "/healthz");
+        expect(live.status).toBe(200);
+        expect(live.body).toMatchObject({ status: "ok" });
+        const ready = await t.call("GET", "/readyz");
+        expect(ready.status).toBe(200);
+        expect(ready.body).toMatchObject({
+          ready: true,
+          ruleset: { loaded: true },
+          geo: { databaseType: "GeoIP2-City", subdivisions: true },
+        });
+      });
+
+      it("documents the check routes in /openapi.json", async () => {
+        const res = await t.call("GET", "/openapi.json");
+        expect(res.status).toBe(200);
+        expect(Object.keys(res.body.paths)).toEqual(
+          expect.arrayContaining(["/v1/check", "/v1/check/batch", "/v1/ruleset", "/healthz", "/readyz"]),
+        );
+      });
+    });
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * I5 end to end at the edge: checks answered by the deployed shape of the Worker (its default export,
+ * the real KV namespace, Queue and consumer of wrangler.toml, run by Miniflare) reach the decision log
+ * exactly once each, also when the consumer's delivery fails and the Queue redelivers the batch. The
+ * decision log is the ingest sink (`ingest-sink.ts`), which, like Node's ingest route, appends each
+ * decisionId once: that dedupe is the idempotence, and the sink's per-id arrival counts show a retry
+ * really delivered the same records again.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/edge/signed-ruleset.js";
+import { compile, createOrder, type DecisionRecord, OrderInput, transition } from "../../src/engine/index.js";
+import worker from "../../src/entry/worker.js";
+import { orderInput } from "../contract/check-routes.js";
+import { secretOf } from "../contract/principals.js";
+import { RULESET_KEY_ID } from "./constants.js";
+import type { SinkState } from "./ingest-sink.js";
+
+const sink = {
+  async state(): Promise<SinkState> {
+    return (await env.INGEST_SINK.fetch("http://sink/state")).json();
+  },
+  async reset(): Promise<void> {
+    await env.INGEST_SINK.fetch("http://sink/reset", { method: "POST" });
+  },
+  async fail(times: number, mode: "after-store" | "before-store"): Promise<void> {
+    await env.INGEST_SINK.fetch(`http://sink/fail?times=${times}&mode=${mode}`, { method: "POST" });
+  },
+};
+
+/** Until every id is in the sink (the consumer batches for up to max_batch_timeout, then retries). */
+async function deliveredAll(ids: readonly string[]): Promise<SinkState> {
+  return vi.waitFor(
+    async () => {
+      const state = await sink.state();
+      const missing = ids.filter((id) => state.appended[id] === undefined);
+      if (missing.length > 0) throw new Error(`${missing.length} of ${ids.length} records not delivered yet`);
+      return state;
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
+const checkerAuth = { authorization: `Bearer ${secretOf("checker")}`, "content-type": "application/json" };
+
+async function check(body: unknown): Promise<{ status: number; body: any }> {
+  const res = await exports.default.fetch("https://edge.test/v1/check", {
+    method: "POST",
+    headers: checkerAuth,
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function batch(checks: unknown[]): Promise<{ status: number; body: any }> {
+  const res = await exports.default.fetch("https://edge.test/v1/check/batch", {
+    method: "POST",
+    headers: checkerAuth,
+    body: JSON.stringify({ checks }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+beforeAll(async () => {
+  // What the Node publisher writes: an approved order (India) for meeting 81234567890, signed.
+  const at = new Date().toISOString();
+  const order = transition(
+    createOrder(OrderInput.parse(orderInput({ jurisdictions: ["IN"] })), { id: "ord_e2e", actor: "r", at }),
+    { type: "approve" },
+    "a",
+    at,
+  );
+  const signing = await loadSigningKey(env.TEST_RULESET_SIGNING_KEY, RULESET_KEY_ID);
+  await env.RULESETS.put(
+    RULESET_KV_KEY,
+    await signRuleset(compile([order], { version: 2, compiledAt: at }), signing),
+  );
+});
+
+beforeEach(() => sink.reset());
+
+describe("decision records from the Worker to the decision log", () => {
+  it("delivers the record of every answered check exactly once", async () => {
+    const single = await check({ meetingId: "81234567890", ip: "49.32.10.20" });
+    expect(single.status).toBe(200);
+    expect(single.body).toMatchObject({ decision: "deny", code: "BLOCKED", geo: { country: "IN" } });
+    const many = await batch(
+      Array.from({ length: 120 }, (_, i) => ({ meetingId: `m-${i}`, ip: i % 2 ? "8.8.8.8" : "2.56.10.20" })),
+    );
+    expect(many.status).toBe(200);
+    const ids: string[] = [
+      single.body.decisionId,
+      ...many.body.results.map((r: { decisionId: string }) => r.decisionId),
+    ];
+
+    const state = await deliveredAll(ids);
+    for (const id of ids) expect(state.appended[id], id).toBe(1);
+    expect(state.records.find((r) => r.decisionId === single.body.decisionId)).toMatchObject({
+      meetingId: "81234567890",
+      decision: "deny",
+      code: "BLOCKED",
+      country: "IN",
+      ipPrefix: "49.32.10.0/24",
+      geoSource: "mmdb",
+      rulesetVersion: 2,
+    });
+    expect(JSON.stringify(state.records)).not.toContain("49.32.10.20");
+  });
+
+  it("delivers a batch once when its first delivery reached the log but failed (the Queue retries it)", async () => {
+    // The first ingest call stores its records and then answers 503, as a Node instance whose answer is
+    // lost would: the consumer retries, the Queue redelivers, and the log must not count twice.
+    await sink.fail(1, "after-store");
+    const answered = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => check({ meetingId: `retry-${i}`, ip: "49.32.10.20" })),
+    );
+    const ids = answered.map((a) => a.body.decisionId as string);
+
+    // Until the redelivery has come through too: the failed first delivery already stored its records.
+    const final = await vi.waitFor(
+      async () => {
+        const state = await deliveredAll(ids);
+        if (!ids.some((id) => (state.arrivals[id] ?? 0) >= 2)) throw new Error("no redelivery yet");
+        return state;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(final.deliveries[0]?.status).toBe(503);
+    expect(final.deliveries.some((d) => d.status === 200)).toBe(true);
+    for (const id of ids) expect(final.appended[id], id).toBe(1);
+    expect(final.records.filter((r) => ids.includes(r.decisionId))).toHaveLength(ids.length);
+  });
+
+  it("delivers once when the first delivery failed before reaching the log", async () => {
+    await sink.fail(2, "before-store");
+    const answered = await batch([
+      { meetingId: "a", ip: "8.8.8.8" },
+      { meetingId: "b", ip: "8.8.8.8" },
+    ]);
+    const ids = answered.body.results.map((r: { decisionId: string }) => r.decisionId);
+    const state = await deliveredAll(ids);
+    for (const id of ids) expect(state.appended[id], id).toBe(1);
+    expect(state.deliveries.filter((d) => d.status === 503)).toHaveLength(2);
+  });
+});
+
+describe("the Queue consumer", () => {
+  const record = (decisionId: string): DecisionRecord => ({
+    decisionId,
+    at: "2026-03-01T00:00:00.000Z",
+    meetingId: "m",
+    decision: "allow",
+    code: "NO_ORDER",
+    orderIds: [],
+    jurisdiction: null,
+    country: "US",
+    subdivision: null,
+    ipPrefix: "8.8.8.0/24",
+    ipHash: "0".repeat(64),
+    rulesetVersion: 2,
+    geoSource: "mmdb",
+    geoDbVersion: "country-ipvAll@2026-06-17",
+  });
+  const message = (id: string, body: unknown) => ({ id, timestamp: new Date(), attempts: 1, body });
+
+  it("acks every message once the ingest route took the batch", async () => {
+    const batch = createMessageBatch("cordon-decisions", [
+      message("m1", record("d-1")),
+      message("m2", record("d-2")),
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch as never, env as never);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks.sort()).toEqual(["m1", "m2"]);
+    expect(result.retryMessages).toEqual([]);
+    const state = await sink.state();
+    expect(state.appended).toEqual({ "d-1": 1, "d-2": 1 });
+  });
+
+  it("retries every message when the ingest route fails, so the Queue delivers them again", async () => {
+    await sink.fail(1, "before-store");
+    const batch = createMessageBatch("cordon-decisions", [
+      message("m1", record("d-3")),
+      message("m2", record("d-4")),
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch as never, env as never);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(["m1", "m2"]);
+  });
+
+  it("sends a message that is no decision record towards the dead-letter queue, and delivers the rest", async () => {
+    const batch = createMessageBatch("cordon-decisions", [
+      message("good", record("d-5")),
+      message("bad", { decisionId: "d-6", note: "not a record" }),
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch as never, env as never);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["good"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["bad"]);
+    expect((await sink.state()).appended).toEqual({ "d-5": 1 });
+  });
+});

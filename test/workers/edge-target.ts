@@ -1,0 +1,188 @@
+/**
+ * The check-route contract's target in workerd: a fresh Worker (`createWorker`, the code behind the
+ * default export) per test, called through its fetch handler with an ExecutionContext whose `waitUntil`
+ * work is awaited after each call. Its bindings are the test run's (wrangler.toml plus
+ * vitest.workers.config.ts), with two seams:
+ * - `RULESETS` is the real KV namespace under a key prefix of this target, so tests never see each
+ *   other's rulesets;
+ * - `DECISIONS` records what the Worker sends to the Queue (and can be made to fail); the real Queue,
+ *   its consumer and the ingest sink are exercised in `decision-queue.test.ts`.
+ * Orders are entered and approved with the engine's own life cycle (`createOrder`, `transition`),
+ * compiled at the store sequence number Node would have, signed with the run's test key as the Node
+ * publisher signs, and written to KV; the Worker loads them the way it does in production.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import bundledMmdb from "@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb";
+import { vi } from "vitest";
+import { createWorker, type WorkerEnv } from "../../src/adapter/cloudflare/worker.js";
+import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/edge/signed-ruleset.js";
+import {
+  compile,
+  createOrder,
+  type DecisionRecord,
+  type Order,
+  OrderInput,
+  transition,
+} from "../../src/engine/index.js";
+import {
+  type CallOptions,
+  type CallResult,
+  type CheckRoutesTarget,
+  orderInput,
+  T0,
+} from "../contract/check-routes.js";
+import { secretOf } from "../contract/principals.js";
+import { cityDatabase } from "../support/fixtures.js";
+import { RULESET_KEY_ID } from "./constants.js";
+
+export interface EdgeCallOptions extends CallOptions {
+  /** `request.cf`, as Cloudflare's edge would attach it. */
+  cf?: Record<string, unknown>;
+}
+
+export interface EdgeTarget extends CheckRoutesTarget {
+  call(method: string, path: string, opts?: EdgeCallOptions): Promise<CallResult>;
+  /** Messages per `sendBatch` call, in order. */
+  sends: number[];
+  /** Makes the Queue refuse (true) or accept (false) the next sends. */
+  failSends(fail: boolean): void;
+  /** Writes any KV value as the ruleset (a tampered one, say) and lets the Worker read it. */
+  putRuleset(value: string): Promise<void>;
+  /** The signed KV value of the ruleset compiled from the orders so far. */
+  signedRuleset(): Promise<string>;
+}
+
+export interface EdgeTargetOptions {
+  /** Leave KV empty at the start (no ruleset published yet). */
+  noRuleset?: boolean;
+  /** Another database instead of the City fixture; `bundled` for the one the entry bundles (a Data module). */
+  mmdb?: "bundled" | { bytes: Uint8Array; source: string };
+}
+
+let opened = 0;
+
+export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<EdgeTarget> {
+  // Only Date: the Worker's clock, the orders' times and the records' `at` follow it; timers stay real.
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(T0);
+
+  const prefix = `target-${++opened}-${crypto.randomUUID()}/`;
+  const signing = await loadSigningKey(env.TEST_RULESET_SIGNING_KEY, RULESET_KEY_ID);
+  const records: DecisionRecord[] = [];
+  const sends: number[] = [];
+  let failing = false;
+
+  const workerEnv: WorkerEnv = {
+    CORDON_TOKENS: env.CORDON_TOKENS,
+    CORDON_IP_HASH_KEY: env.CORDON_IP_HASH_KEY,
+    RULESET_PUBLIC_KEYS: env.RULESET_PUBLIC_KEYS,
+    CORDON_RULESET_REFRESH_MS: env.CORDON_RULESET_REFRESH_MS,
+    CORDON_LOG_LEVEL: env.CORDON_LOG_LEVEL,
+    CORDON_INGEST_URL: env.CORDON_INGEST_URL,
+    CORDON_INGEST_TOKEN: env.CORDON_INGEST_TOKEN,
+    RULESETS: {
+      get: (key: string, type: "text") => env.RULESETS.get(prefix + key, type),
+    } as unknown as WorkerEnv["RULESETS"],
+    DECISIONS: {
+      async sendBatch(messages: Iterable<{ body: DecisionRecord }>) {
+        const list = [...messages];
+        sends.push(list.length);
+        if (failing) throw new Error("Queue send failed (test)");
+        records.push(...list.map((m) => m.body));
+      },
+    } as unknown as WorkerEnv["DECISIONS"],
+  };
+
+  const worker = createWorker({
+    mmdb:
+      options.mmdb === "bundled"
+        ? { bytes: bundledMmdb, source: "bundled:geolite2-country" }
+        : (options.mmdb ?? { bytes: cityDatabase(), source: "fixture:city" }),
+  });
+
+  async function call(method: string, path: string, opts: EdgeCallOptions = {}): Promise<CallResult> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.as) headers.authorization = `Bearer ${secretOf(opts.as)}`;
+    const body = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
+      headers["content-type"] = "application/json";
+    }
+    const request = new Request(`https://edge.test${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      ...(opts.cf ? { cf: opts.cf } : {}),
+    });
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(request as never, workerEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
+    return { status: response.status, body: parsed, headers: response.headers as unknown as Headers };
+  }
+
+  // The store's sequence number, as Node's: each order change is one audit entry.
+  let seq = 0;
+  const orders: Order[] = [];
+  const signedRuleset = async () =>
+    signRuleset(compile(orders, { version: seq, compiledAt: new Date(Date.now()).toISOString() }), signing);
+
+  async function putRuleset(value: string): Promise<void> {
+    await env.RULESETS.put(prefix + RULESET_KV_KEY, value);
+    // Any request that is not /healthz reads KV (waiting, or under waitUntil, which `call` awaits).
+    await call("GET", "/readyz");
+  }
+
+  async function publish(): Promise<void> {
+    await putRuleset(await signedRuleset());
+    const summary = await call("GET", "/v1/ruleset", { as: "auditor" });
+    if (summary.body?.version !== seq) {
+      throw new Error(`the Worker did not load ruleset v${seq}: ${JSON.stringify(summary.body)}`);
+    }
+  }
+
+  if (!options.noRuleset) await publish();
+
+  return {
+    call,
+    sends,
+    failSends(fail) {
+      failing = fail;
+    },
+    putRuleset,
+    signedRuleset,
+    async approvedOrder(overrides = {}) {
+      const at = new Date(Date.now()).toISOString();
+      const id = `ord_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+      const created = createOrder(OrderInput.parse(orderInput(overrides)), { id, actor: "responder", at });
+      const approved = transition(created, { type: "approve" }, "approver", at);
+      seq += 2;
+      orders.push(approved);
+      await publish();
+      return { id: approved.id, reference: approved.reference };
+    },
+    async withdraw(orderId) {
+      const at = new Date(Date.now()).toISOString();
+      const index = orders.findIndex((o) => o.id === orderId);
+      const order = orders[index];
+      if (!order) throw new Error(`no order ${orderId}`);
+      orders[index] = transition(order, { type: "withdraw", reason: "authority withdrew" }, "responder", at);
+      seq += 1;
+      await publish();
+    },
+    setNow(ms) {
+      vi.setSystemTime(ms);
+    },
+    async records() {
+      return [...records];
+    },
+    async close() {
+      vi.useRealTimers();
+      await env.RULESETS.delete(prefix + RULESET_KV_KEY);
+    },
+  };
+}

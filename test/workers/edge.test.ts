@@ -1,0 +1,363 @@
+/**
+ * What only the edge does: locate a caller from `request.cf` when the body names no address, refuse to
+ * answer without a record (the Queue send is awaited: a failed send is a 503), serve only its surface,
+ * and enforce only a signed ruleset it has loaded. The shared contract (check-routes.test.ts) covers
+ * everything both runtimes do alike.
+ */
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { createWorker, type WorkerEnv } from "../../src/adapter/cloudflare/worker.js";
+import { cityDatabase, PLACES } from "../support/fixtures.js";
+import { type EdgeTarget, type EdgeTargetOptions, openEdgeTarget } from "./edge-target.js";
+
+let t: EdgeTarget | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+const open = async (options?: EdgeTargetOptions) => {
+  t = await openEdgeTarget(options);
+  return t;
+};
+
+const MUMBAI_CF = { country: "IN", regionCode: "MH" };
+
+async function hmacHex(key: string, text: string): Promise<string> {
+  const k = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(text)));
+  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+describe("a check without an ip, located from request.cf", () => {
+  it("denies a participant whom Cloudflare places in the blocked region", async () => {
+    const edge = await open();
+    const order = await edge.approvedOrder();
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890" },
+      cf: MUMBAI_CF,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      decision: "deny",
+      code: "BLOCKED",
+      orderIds: [order.id],
+      jurisdiction: "IN-MH",
+      geo: { country: "IN", subdivision: "IN-MH" },
+    });
+    const [record] = await edge.records();
+    expect(record).toMatchObject({
+      geoSource: "cf",
+      geoDbVersion: null,
+      country: "IN",
+      subdivision: "IN-MH",
+    });
+  });
+
+  it("uses request.cf, not the mmdb, for the location, and CF-Connecting-IP only for prefix and hash (I6)", async () => {
+    const edge = await open();
+    await edge.approvedOrder();
+    // The database would place this address in Amsterdam; Cloudflare says Mumbai, and Cloudflare decides.
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890" },
+      cf: MUMBAI_CF,
+      headers: { "cf-connecting-ip": PLACES.amsterdam.ip },
+    });
+    expect(res.body).toMatchObject({ code: "BLOCKED", geo: { country: "IN", subdivision: "IN-MH" } });
+    const [record] = await edge.records();
+    expect(record?.ipPrefix).toBe("2.56.10.0/24");
+    expect(record?.ipHash).toBe(await hmacHex(env.CORDON_IP_HASH_KEY, PLACES.amsterdam.ip));
+    expect(JSON.stringify(record)).not.toContain(PLACES.amsterdam.ip);
+  });
+
+  it("keeps neither prefix nor hash when the caller's address is not known", async () => {
+    const edge = await open();
+    await edge.call("POST", "/v1/check", { as: "checker", body: { meetingId: "m" }, cf: MUMBAI_CF });
+    await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "m" },
+      cf: MUMBAI_CF,
+      headers: { "cf-connecting-ip": "not an address" },
+    });
+    for (const record of await edge.records()) expect(record).toMatchObject({ ipPrefix: null, ipHash: null });
+  });
+
+  it("enforces a country order, and fails open on a subdivision order, when Cloudflare gives no region", async () => {
+    const edge = await open();
+    await edge.approvedOrder({ target: { kind: "meeting", meetingIds: ["regional"] } });
+    await edge.approvedOrder({
+      jurisdictions: ["IN"],
+      target: { kind: "meeting", meetingIds: ["national"] },
+    });
+    const cf = { country: "IN" };
+    const regional = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "regional" },
+      cf,
+    });
+    const national = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "national" },
+      cf,
+    });
+    expect(regional.body).toMatchObject({
+      decision: "allow",
+      code: "GEO_UNKNOWN",
+      geo: { country: "IN", subdivision: null },
+    });
+    expect(national.body).toMatchObject({ decision: "deny", code: "BLOCKED", jurisdiction: "IN" });
+  });
+
+  it("ignores a region code that is no ISO 3166-2 subdivision of the country", async () => {
+    const edge = await open();
+    await edge.approvedOrder();
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890" },
+      cf: { country: "IN", regionCode: "ZZ" },
+    });
+    expect(res.body).toMatchObject({ code: "GEO_UNKNOWN", geo: { country: "IN", subdivision: null } });
+  });
+
+  it.each([
+    ["without request.cf", undefined, "none"],
+    ["with Cloudflare's unknown country XX", { country: "XX" }, "cf"],
+    ["with Cloudflare's Tor country T1", { country: "T1", regionCode: "MH" }, "cf"],
+    ["with an empty request.cf", {}, "cf"],
+  ])("fails open with GEO_UNKNOWN %s (I2)", async (_name, cf, source) => {
+    const edge = await open();
+    await edge.approvedOrder({ jurisdictions: ["IN"] });
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890" },
+      ...(cf ? { cf } : {}),
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      decision: "allow",
+      code: "GEO_UNKNOWN",
+      geo: { country: null, subdivision: null },
+    });
+    const [record] = await edge.records();
+    expect(record).toMatchObject({ geoSource: source, country: null, ipPrefix: null, ipHash: null });
+  });
+
+  it("locates by the body's ip whenever there is one, whatever request.cf says", async () => {
+    const edge = await open();
+    await edge.approvedOrder();
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+      cf: { country: "NL", regionCode: "NH" },
+      headers: { "cf-connecting-ip": PLACES.amsterdam.ip },
+    });
+    expect(res.body).toMatchObject({ code: "BLOCKED", geo: { country: "IN", subdivision: "IN-MH" } });
+    const [record] = await edge.records();
+    expect(record).toMatchObject({ geoSource: "mmdb", ipPrefix: "49.32.10.0/24" });
+  });
+
+  it("mixes located and unlocated items in one batch", async () => {
+    const edge = await open();
+    await edge.approvedOrder();
+    const res = await edge.call("POST", "/v1/check/batch", {
+      as: "checker",
+      body: {
+        checks: [
+          { meetingId: "81234567890" },
+          { meetingId: "81234567890", ip: PLACES.bengaluru.ip },
+          { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+        ],
+      },
+      cf: { country: "NL", regionCode: "NH" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { code: string }) => r.code)).toEqual([
+      "OUTSIDE_JURISDICTION",
+      "OUTSIDE_JURISDICTION",
+      "BLOCKED",
+    ]);
+    expect((await edge.records()).map((r) => r.geoSource)).toEqual(["cf", "mmdb", "mmdb"]);
+  });
+});
+
+describe("decision records on the Queue (I5)", () => {
+  it("answers 503 UNAVAILABLE, and no decision, when the Queue refuses the record", async () => {
+    const edge = await open();
+    await edge.approvedOrder();
+    edge.failSends(true);
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+    });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatchObject({ code: "UNAVAILABLE" });
+    expect(res.body.decision).toBeUndefined();
+    const batch = await edge.call("POST", "/v1/check/batch", {
+      as: "checker",
+      body: { checks: [{ meetingId: "m", ip: PLACES.mumbai.ip }] },
+    });
+    expect(batch.status).toBe(503);
+    expect(batch.body.results).toBeUndefined();
+    edge.failSends(false);
+    const again = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+    });
+    expect(again.status).toBe(200);
+    expect((await edge.records()).map((r) => r.decisionId)).toEqual([again.body.decisionId]);
+  });
+
+  it("sends a batch's records in Queue batches of at most 100 messages", async () => {
+    const edge = await open();
+    const checks = Array.from({ length: 250 }, (_, i) => ({ meetingId: `m${i}`, ip: PLACES.amsterdam.ip }));
+    const res = await edge.call("POST", "/v1/check/batch", { as: "checker", body: { checks } });
+    expect(res.status).toBe(200);
+    expect(edge.sends).toEqual([100, 100, 50]);
+    expect((await edge.records()).map((r) => r.decisionId)).toEqual(
+      res.body.results.map((r: { decisionId: string }) => r.decisionId),
+    );
+  });
+});
+
+describe("the edge surface", () => {
+  it.each([
+    ["POST", "/v1/orders"],
+    ["GET", "/v1/orders"],
+    ["GET", "/v1/decisions"],
+    ["POST", "/v1/decisions/ingest"],
+    ["GET", "/v1/reports/2026-H1"],
+    ["GET", "/v1/audit"],
+  ])("does not serve %s %s (it stays on Node)", async (method, path) => {
+    const edge = await open();
+    const res = await edge.call(method, path, { as: "admin", ...(method === "POST" ? { body: {} } : {}) });
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("documents only what it serves, with ip optional", async () => {
+    const edge = await open();
+    const doc = (await edge.call("GET", "/openapi.json")).body;
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ["/healthz", "/readyz", "/v1/check", "/v1/check/batch", "/v1/ruleset"].sort(),
+    );
+    expect(doc.components.schemas.EdgeCheckRequest.required).toEqual(["meetingId"]);
+  });
+});
+
+describe("the ruleset from KV", () => {
+  it("answers checks with 503 and is not ready while KV holds no ruleset, and serves once one is published", async () => {
+    const edge = await open({ noRuleset: true });
+    expect((await edge.call("GET", "/healthz")).status).toBe(200);
+    const ready = await edge.call("GET", "/readyz");
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks[0]).toMatchObject({
+      name: "edge-ruleset",
+      ready: false,
+      detail: { lastError: "KV holds no ruleset" },
+    });
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "m", ip: PLACES.mumbai.ip },
+    });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatchObject({ code: "UNAVAILABLE" });
+    expect(await edge.records()).toHaveLength(0);
+
+    await edge.approvedOrder();
+    const after = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+    });
+    expect(after.body).toMatchObject({ code: "BLOCKED", rulesetVersion: 2 });
+  });
+
+  it("keeps enforcing the ruleset in force when KV is tampered with, and says so in /readyz", async () => {
+    const edge = await open();
+    await edge.approvedOrder();
+    const signed = JSON.parse(await edge.signedRuleset());
+    const payload = JSON.parse(signed.payload);
+    payload.orders = [];
+    payload.version += 1;
+    await edge.putRuleset(JSON.stringify({ ...signed, payload: JSON.stringify(payload) }));
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+    });
+    expect(res.body).toMatchObject({ code: "BLOCKED", rulesetVersion: 2 });
+    const ready = await edge.call("GET", "/readyz");
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ degraded: true });
+    expect(ready.body.checks[0].detail.lastRejected).toMatchObject({ code: "bad-signature" });
+  });
+
+  it("never enforces a ruleset it cannot verify, even on a fresh isolate", async () => {
+    const edge = await open({ noRuleset: true });
+    await edge.putRuleset(JSON.stringify({ v: 1, keyId: "test", payload: "{}", signature: "AAAA" }));
+    const res = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "m", ip: PLACES.mumbai.ip },
+    });
+    expect(res.status).toBe(503);
+  });
+});
+
+describe("the bundled database (Data module)", () => {
+  it("locates addresses with the GeoLite2 country database wrangler bundles", async () => {
+    const edge = await open({ mmdb: "bundled" });
+    const ready = await edge.call("GET", "/readyz");
+    expect(ready.body.geo).toMatchObject({
+      databaseType: "country ipvAll",
+      subdivisions: false,
+      ipVersion: 6,
+      source: "bundled:geolite2-country",
+    });
+    const v4 = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "m", ip: "8.8.8.8" },
+    });
+    const v6 = await edge.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "m", ip: "2001:4860:4860::8888" },
+    });
+    expect(v4.body.geo).toEqual({ country: "US", subdivision: null });
+    expect(v6.body.geo).toEqual({ country: "US", subdivision: null });
+  });
+});
+
+describe("configuration", () => {
+  it("answers 500 naming no secret when a secret is missing, and the log names the variable", async () => {
+    const worker = createWorker({ mmdb: { bytes: cityDatabase(), source: "fixture:city" } });
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => errors.push(line);
+    try {
+      const res = await worker.fetch(
+        new Request("https://edge.test/v1/check", { method: "POST" }) as never,
+        {
+          RULESETS: env.RULESETS,
+          DECISIONS: env.DECISIONS,
+          RULESET_PUBLIC_KEYS: env.RULESET_PUBLIC_KEYS,
+          CORDON_TOKENS: env.CORDON_TOKENS,
+        } as unknown as WorkerEnv,
+        { waitUntil() {}, passThroughOnException() {} } as never,
+      );
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error).toMatchObject({
+        code: "INTERNAL",
+        message: "the Worker is misconfigured; see its logs",
+      });
+    } finally {
+      console.error = original;
+    }
+    expect(errors.join("\n")).toContain("CORDON_IP_HASH_KEY");
+    expect(errors.join("\n")).not.toContain(env.CORDON_TOKENS);
+  });
+});
