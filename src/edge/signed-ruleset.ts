@@ -12,7 +12,13 @@
  * Runtime-free: WebCrypto (`crypto.subtle`, Ed25519 in Node 20 and workerd), TextEncoder, atob/btoa.
  */
 import { z } from "zod";
-import { fromDocument, type Ruleset, type RulesetDocument, toDocument } from "../engine/index.js";
+import {
+  fromDocument,
+  type Ruleset,
+  type RulesetDocument,
+  RulesetDocumentShape,
+  toDocument,
+} from "../engine/index.js";
 
 /** The KV key the Node side writes and the Worker reads. */
 export const RULESET_KV_KEY = "ruleset/current";
@@ -49,26 +55,6 @@ const Envelope = z.strictObject({
   keyId: z.string().min(1).max(200),
   payload: z.string(),
   signature: z.string(),
-});
-
-const CompiledOrderShape = z.strictObject({
-  id: z.string(),
-  mode: z.enum(["enforce", "shadow"]),
-  authority: z.string(),
-  jurisdictions: z.array(z.string()),
-  from: z.number(),
-  until: z.number().nullable(),
-  meetingIds: z.array(z.string()),
-  accountIds: z.array(z.string()),
-});
-
-// Checked before `fromDocument`, which trusts the shape: a signed document of the wrong shape is a
-// signer bug, and must fail here rather than as a TypeError deep in the engine.
-const DocumentShape = z.strictObject({
-  version: z.number().int().nonnegative(),
-  hash: z.string(),
-  compiledAt: z.string(),
-  orders: z.array(CompiledOrderShape),
 });
 
 export async function signRuleset(ruleset: Ruleset, key: SigningKey): Promise<string> {
@@ -109,7 +95,7 @@ export async function verifySignedRuleset(
   }
   let document: RulesetDocument;
   try {
-    document = DocumentShape.parse(JSON.parse(envelope.payload));
+    document = RulesetDocumentShape.parse(JSON.parse(envelope.payload));
   } catch (err) {
     throw new RulesetRejectedError(
       "invalid-document",

@@ -6,6 +6,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { z } from "zod";
 import { contains, isJurisdiction } from "./jurisdiction.js";
 import { effectiveStart } from "./orders.js";
 import type { Order } from "./schemas.js";
@@ -43,6 +44,29 @@ export interface RulesetDocument {
   compiledAt: string;
   orders: CompiledOrder[];
 }
+
+/**
+ * The shape of a ruleset document read from outside (a file, Redis, KV), checked before `fromDocument`,
+ * which trusts the shape: a truncated or foreign document must be refused with a message, not fail
+ * half-way through a rebuild.
+ */
+export const RulesetDocumentShape = z.strictObject({
+  version: z.number().int().nonnegative(),
+  hash: z.string(),
+  compiledAt: z.string(),
+  orders: z.array(
+    z.strictObject({
+      id: z.string(),
+      mode: z.enum(["enforce", "shadow"]),
+      authority: z.string(),
+      jurisdictions: z.array(z.string()),
+      from: z.number(),
+      until: z.number().nullable(),
+      meetingIds: z.array(z.string()),
+      accountIds: z.array(z.string()),
+    }),
+  ),
+});
 
 export function compile(orders: readonly Order[], meta: { version: number; compiledAt: string }): Ruleset {
   const compiled: CompiledOrder[] = [];

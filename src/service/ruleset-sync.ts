@@ -2,10 +2,9 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { metrics, type ObservableCallback } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
-import { z } from "zod";
 import { writeFileAtomic } from "../adapter/node/atomic-file.js";
 import { isUnavailable } from "../adapter/node/redis.js";
-import { fromDocument, type Ruleset, toDocument } from "../engine/index.js";
+import { fromDocument, type Ruleset, RulesetDocumentShape, toDocument } from "../engine/index.js";
 import type { Logger, Readiness } from "../http/env.js";
 import type { RedisKeys } from "../store/redis-keys.js";
 import type { RulesetManager } from "./ruleset-manager.js";
@@ -77,28 +76,9 @@ redis.call('PUBLISH', ARGV[3], ARGV[1])
 return {1, current}
 `;
 
-// The shape is checked before `fromDocument` re-checks hash and I1: a truncated or foreign document
-// must be refused with a message, not crash half-way through a rebuild.
-const CompiledOrderShape = z.object({
-  id: z.string(),
-  mode: z.enum(["enforce", "shadow"]),
-  authority: z.string(),
-  jurisdictions: z.array(z.string()),
-  from: z.number(),
-  until: z.number().nullable(),
-  meetingIds: z.array(z.string()),
-  accountIds: z.array(z.string()),
-});
-const DocumentShape = z.object({
-  version: z.number().int().nonnegative(),
-  hash: z.string(),
-  compiledAt: z.string(),
-  orders: z.array(CompiledOrderShape),
-});
-
 /** Parses and verifies a stored ruleset document (JSON, shape, hash, I1); throws on any doubt. */
 export function parseRulesetDocument(text: string): Ruleset {
-  return fromDocument(DocumentShape.parse(JSON.parse(text)));
+  return fromDocument(RulesetDocumentShape.parse(JSON.parse(text)));
 }
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
