@@ -7,6 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { registerConsole } from "../console/routes.js";
 import { OrderRuleError } from "../engine/index.js";
 import { InvalidCursorError, NotFoundError, StoreUnavailableError } from "../store/interface.js";
 import type { App, AppEnv, Services, Surface } from "./env.js";
@@ -81,6 +82,9 @@ export function createApp(s: Services, options: AppOptions = {}): App {
     registerCreateOrder(app, s);
     registerOrderReads(app, s);
     registerOrderTransitions(app, s);
+
+    // Response team, in a browser: the console's server-rendered pages (same rules as the API).
+    registerConsole(app, s);
   }
   registerRuleset(app, s);
 

@@ -1,0 +1,322 @@
+/**
+ * The response-team console in a real browser (headless Chromium against a real HTTP server over the
+ * harness's app), one test per acceptance point of the console issue:
+ * 1. enter an order (an invalid field shown inline, fixed), approve it as a second person, and see the
+ *    check simulator deny inside the jurisdiction and allow outside it;
+ * 2. the creator cannot approve their own order, through the page or by replaying the form post;
+ * 3. a form post without the CSRF token is refused; pages send the security headers;
+ * 4. axe-core finds no serious violations on any page; screenshots at desktop and phone width.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "../support/browser.js";
+import { axe, csrfOf, serious, serveHarness, shoot, signIn } from "../support/console.js";
+import { PLACES } from "../support/fixtures.js";
+import { type Harness, makeHarness } from "../support/harness.js";
+
+let h: Harness;
+let browser: Browser;
+let server: { url: string; close(): Promise<void> };
+
+beforeAll(async () => {
+  h = await makeHarness();
+  server = await serveHarness(h);
+  browser = await launchBrowser();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await h?.close();
+});
+
+async function decisionCount(): Promise<number> {
+  let n = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await h.store.page({ ...(after ? { after } : {}), limit: 1000 });
+    n += page.records.length;
+    if (page.records.length === 0 || page.next === null) return n;
+    after = page.next;
+  }
+}
+
+/** Fills the new-order form up to the preview; `meetingIds` is what goes in the ids field. */
+async function fillOrder(page: Page, meetingIds: string, reference = "WP/1234/2026") {
+  await page.goto("/console/orders/new");
+  await page.fill("#reference", reference);
+  await page.fill("#authorityName", "Bombay High Court");
+  await page.selectOption("#country", "IN");
+  await page.getByRole("button", { name: "Show regions" }).click();
+  await page.getByLabel(/Mahārāshtra \(IN-MH\)/).check();
+  await page.fill("#targetIds", meetingIds);
+  await page.fill("#receivedAt", "2026-02-20");
+  await page.fill("#effectiveFrom", "2026-03-01");
+  await page.getByRole("button", { name: "Preview" }).click();
+}
+
+async function simulate(page: Page, meetingId: string, ip: string) {
+  await page.goto("/console/simulate");
+  await page.fill("#meetingId", meetingId);
+  await page.fill("#ip", ip);
+  await page.getByRole("button", { name: "Check" }).click();
+  return {
+    decision: (await page.textContent("#decision-value"))?.trim(),
+    explanation: (await page.textContent("#explanation"))?.trim(),
+    code: (await page.textContent("#decision code"))?.trim(),
+  };
+}
+
+describe("the console", () => {
+  it("lets a responder enter an order that an approver approves, and the simulator then denies only inside it", async () => {
+    const { context: rc, page } = await signIn(browser, server.url, "responder");
+    await fillOrder(page, "812 34567890");
+    // The invalid id is shown next to its field, tied to it, and listed in the summary; nothing is saved.
+    await expect.poll(() => page.locator("#targetIds-error").textContent()).toContain("812 34567890");
+    expect(await page.getAttribute("#targetIds", "aria-invalid")).toBe("true");
+    expect(await page.getAttribute("#targetIds", "aria-describedby")).toContain("targetIds-error");
+    expect(await page.locator(".summary a[href='#targetIds']").count()).toBe(1);
+    expect(await page.locator("button[value=submit]").count()).toBe(0);
+    // The rest of the form kept what was typed.
+    expect(await page.inputValue("#reference")).toBe("WP/1234/2026");
+    expect(await page.getByLabel(/Mahārāshtra \(IN-MH\)/).isChecked()).toBe(true);
+
+    await page.fill("#targetIds", "81234567890");
+    await page.getByRole("button", { name: "Preview" }).click();
+    expect(await page.textContent("#preview-text")).toBe(
+      "Participants located in Mahārāshtra, India will be refused meeting 81234567890 from 1 March 2026; everyone else joins as usual.",
+    );
+    expect(await h.store.listOrders()).toHaveLength(0);
+    await page.getByRole("button", { name: "Submit for approval" }).click();
+    await page.waitForURL(/\/console\/orders\/ord_/);
+    const id = decodeURIComponent(new URL(page.url()).pathname.split("/").at(-1) as string);
+    expect((await page.textContent("main"))?.includes("waits for a second person")).toBe(true);
+    expect((await h.store.getOrder(id))?.createdBy).toBe("responder");
+    await rc.close();
+
+    const { context: ac, page: ap } = await signIn(browser, server.url, "approver");
+    expect(ap.url()).toContain("/console/review");
+    await ap.getByRole("link", { name: /WP\/1234\/2026/ }).click();
+    await ap.fill("#approve-reason", "checked against the court's order");
+    await ap.getByRole("button", { name: "Approve" }).click();
+    await ap.waitForURL(/done=approved/);
+    expect(await ap.textContent(".badge")).toBe("approved · active");
+    expect((await h.store.getOrder(id))?.decidedBy).toBe("approver");
+    const history = (await ap.textContent("table")) ?? "";
+    expect(history).toContain("created");
+    expect(history).toContain("checked against the court's order");
+
+    const logged = await decisionCount();
+    const inside = await simulate(ap, "81234567890", PLACES.mumbai.ip);
+    expect(inside).toMatchObject({ decision: "deny", code: "BLOCKED" });
+    expect(inside.explanation).toContain("Mahārāshtra, India");
+    const outside = await simulate(ap, "81234567890", PLACES.california.ip);
+    expect(outside).toMatchObject({ decision: "allow", code: "OUTSIDE_JURISDICTION" });
+    // The simulator writes no decision record.
+    expect(await decisionCount()).toBe(logged);
+    // A real join check is logged and counted on the order's page.
+    await h.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+    });
+    await ap.goto(`/console/orders/${id}`);
+    expect(await ap.locator("dl.fields").nth(1).textContent()).toMatch(/Denied joins\s*1/);
+    await ac.close();
+  });
+
+  it("never lets the creator approve their own order, through the page or by replaying the form", async () => {
+    // admin may create and approve: only four eyes stands between them and their own order.
+    const { context, page } = await signIn(browser, server.url, "admin");
+    await fillOrder(page, "81234567891", "FOUR/EYES/1");
+    await page.getByRole("button", { name: "Submit for approval" }).click();
+    await page.waitForURL(/\/console\/orders\/ord_/);
+    const path = new URL(page.url()).pathname;
+    const id = decodeURIComponent(path.split("/").at(-1) as string);
+    expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(0);
+    expect(await page.textContent("main")).toContain("a second person must approve or reject it");
+
+    // The approve form an approver would send, replayed by the creator with a valid session token.
+    const replay = await page.request.post(`${path}/approve`, {
+      form: { csrf: await csrfOf(page), note: "" },
+      headers: { origin: server.url },
+      maxRedirects: 0,
+    });
+    expect(replay.status()).toBe(403);
+    expect(await replay.text()).toContain("cannot also approve");
+    const reject = await page.request.post(`${path}/reject`, {
+      form: { csrf: await csrfOf(page), reason: "mine" },
+      headers: { origin: server.url },
+      maxRedirects: 0,
+    });
+    expect(reject.status()).toBe(403);
+    expect((await h.store.getOrder(id))?.status).toBe("pending");
+    await context.close();
+
+    // A responder's role may not approve at all.
+    const { context: rc, page: rp } = await signIn(browser, server.url, "responder");
+    const byRole = await rp.request.post(`${path}/approve`, {
+      form: { csrf: await csrfOf(rp) },
+      headers: { origin: server.url },
+      maxRedirects: 0,
+    });
+    expect(byRole.status()).toBe(403);
+    expect((await h.store.getOrder(id))?.status).toBe("pending");
+    await rc.close();
+  });
+
+  it("refuses a form post without the CSRF token and sends security headers on every page", async () => {
+    const { context, page } = await signIn(browser, server.url, "responder");
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === "cordon_session");
+    expect(session).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/console" });
+    expect(session?.value).not.toContain("test-secret");
+
+    const withdraw = (await h.store.listOrders())[0]?.id as string;
+    const noToken = await page.request.post(`/console/orders/${withdraw}/withdraw`, {
+      form: { reason: "forged" },
+      headers: { origin: server.url },
+      maxRedirects: 0,
+    });
+    expect(noToken.status()).toBe(403);
+    const wrongToken = await page.request.post(`/console/orders/${withdraw}/withdraw`, {
+      form: { reason: "forged", csrf: "x".repeat(43) },
+      headers: { origin: server.url },
+      maxRedirects: 0,
+    });
+    expect(wrongToken.status()).toBe(403);
+    const crossOrigin = await page.request.post(`/console/orders/${withdraw}/withdraw`, {
+      form: { reason: "forged", csrf: await csrfOf(page) },
+      headers: { origin: "https://evil.example" },
+      maxRedirects: 0,
+    });
+    expect(crossOrigin.status()).toBe(403);
+    const signInNoToken = await page.request.post("/console/sign-in", {
+      form: { token: "test-secret-for-admin-0123456789" },
+      headers: { origin: server.url },
+      maxRedirects: 0,
+    });
+    expect(signInNoToken.status()).toBe(403);
+    expect((await h.store.getOrder(withdraw))?.status).not.toBe("withdrawn");
+
+    for (const path of [
+      "/console/sign-in",
+      "/console/orders",
+      "/console/orders/new",
+      `/console/orders/${withdraw}`,
+      "/console/simulate",
+    ]) {
+      const res = await page.request.get(path);
+      expect(res.status(), path).toBe(200);
+      const headers = res.headers();
+      const csp = headers["content-security-policy"] ?? "";
+      expect(csp, path).toContain("default-src 'none'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).not.toContain("unsafe-inline");
+      expect(csp, path).not.toContain("script-src");
+      expect(headers["x-content-type-options"], path).toBe("nosniff");
+      expect(headers["x-frame-options"], path).toBe("DENY");
+      expect(headers["referrer-policy"], path).toBe("no-referrer");
+      expect(await res.text(), path).not.toMatch(/<script|style=/i);
+    }
+
+    // Signing out ends the session on the server: the old cookie opens nothing.
+    await page.goto("/console/orders");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/sign-in/);
+    await context.addCookies([{ ...(session as any) }]);
+    const after = await page.request.get("/console/orders", { maxRedirects: 0 });
+    expect(after.status()).toBe(303);
+    await context.close();
+  });
+
+  it("runs an axe check that does find a serious violation when there is one", async () => {
+    const page = await browser.newPage();
+    await page.setContent('<html lang="en"><title>t</title><main><input type="text"></main></html>');
+    expect(serious(await axe(page)).map((v) => v.id)).toContain("label");
+    await page.close();
+  });
+
+  it.each(["en", "nl"] as const)(
+    "has no serious accessibility violations on any page in %s, at desktop and phone width",
+    async (lang) => {
+      const anon = await browser.newContext({ baseURL: server.url });
+      const signInPage = await anon.newPage();
+      const cspErrors: string[] = [];
+      const watch = (p: Page) =>
+        p.on("console", (m) => {
+          // Validation errors answer 400 on purpose; only CSP refusals matter here.
+          if (m.type() === "error" && /Content Security Policy|Refused/i.test(m.text()))
+            cspErrors.push(m.text());
+        });
+      watch(signInPage);
+      await signInPage.goto(`/console/sign-in?lang=${lang}`);
+      const pages: [string, Page][] = [["sign-in", signInPage]];
+
+      const { context, page } = await signIn(browser, server.url, "admin", { lang });
+      watch(page);
+      const orderId = (await h.store.listOrders())[0]?.id as string;
+      const visits: [string, (p: Page) => Promise<void>][] = [
+        ["orders", (p) => p.goto("/console/orders").then(() => undefined)],
+        ["order", (p) => p.goto(`/console/orders/${orderId}`).then(() => undefined)],
+        ["review", (p) => p.goto("/console/review").then(() => undefined)],
+        ["new", (p) => p.goto("/console/orders/new").then(() => undefined)],
+        [
+          "new-errors",
+          async (p) => {
+            await p.goto("/console/orders/new");
+            await p.selectOption("#country", "IN");
+            await p.locator("button[value=regions]").click();
+            await p.fill("#targetIds", "bad id");
+            await p.locator("button[value=preview]").click();
+          },
+        ],
+        [
+          "new-preview",
+          async (p) => {
+            await p.fill("#reference", "A11Y/1");
+            await p.fill("#authorityName", "Bombay High Court");
+            await p.locator("input[value='IN-MH']").check();
+            await p.fill("#targetIds", "81234567890");
+            await p.fill("#receivedAt", "2026-02-20");
+            await p.locator("button[value=preview]").click();
+          },
+        ],
+        [
+          "simulate",
+          async (p) => {
+            await p.goto("/console/simulate");
+            await p.fill("#meetingId", "81234567890");
+            await p.fill("#ip", PLACES.mumbai.ip);
+            await p.locator("main button[type=submit]").click();
+          },
+        ],
+      ];
+
+      const report: Record<string, unknown> = {};
+      const check = async (name: string, p: Page) => {
+        expect(await p.getAttribute("html", "lang"), name).toBe(lang);
+        // The stylesheet loaded under the CSP.
+        const bg = await p.evaluate(
+          () => getComputedStyle(document.querySelector("header") as Element).backgroundColor,
+        );
+        expect(bg, name).toBe("rgb(19, 41, 75)");
+        for (const width of [1280, 390]) {
+          await p.setViewportSize({ width, height: 900 });
+          const found = serious(await axe(p));
+          if (found.length > 0) report[`${name}@${width}`] = found;
+        }
+        const { overflow } = await shoot(p, `${name}-${lang}`);
+        expect(overflow, `${name} scrolls sideways`).toEqual([]);
+      };
+      for (const [name, p] of pages) await check(name, p);
+      for (const [name, visit] of visits) {
+        await visit(page);
+        await check(name, page);
+      }
+      expect(report).toEqual({});
+      expect(cspErrors).toEqual([]);
+      await anon.close();
+      await context.close();
+    },
+  );
+});
