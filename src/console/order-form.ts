@@ -158,12 +158,35 @@ function messageOf(issue: z.core.$ZodIssue, form: OrderForm, lang: Language): st
     (issue.code === "too_small" && issue.minimum === 1) ||
     (issue.code === "invalid_value" && issue.input === "");
   if (missing) return t.required;
+  const message = translated(issue, lang);
   // A bad id: name it, since the field holds many.
   if (issue.path[0] === "target" && typeof issue.path[2] === "number") {
     const id = targetIdsOf(form)[issue.path[2]];
-    return `${id}: ${issue.message}`;
+    return `${id}: ${message}`;
   }
-  return issue.message;
+  return message;
+}
+
+/**
+ * The engine's schema speaks English (it is the API's contract); the console says the same in Dutch.
+ * Keyed by the engine's own messages, so a message added there without a translation stays English
+ * rather than wrong.
+ */
+const DUTCH: Record<string, string> = {
+  "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)":
+    "gebruik 1-128 tekens: letters, cijfers en . _ : @ - (te beginnen met een letter of cijfer)",
+  "must be an ISO 3166-1 alpha-2 country (RU) or ISO 3166-2 subdivision (IN-MH)":
+    "moet een ISO 3166-1-land (RU) of een ISO 3166-2-regio (IN-MH) zijn",
+  "must be an ISO 3166-1 alpha-2 country code such as NL": "moet een ISO 3166-1-landcode zijn, zoals NL",
+  "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z": "moet een geldige datum zijn",
+  "must be later than effectiveFrom": "moet later zijn dan de ingangsdatum",
+};
+
+function translated(issue: z.core.$ZodIssue, lang: Language): string {
+  if (lang === "en") return issue.message;
+  const twice = /^(\S+) is listed twice$/.exec(issue.message);
+  if (twice) return `${twice[1]} staat er twee keer in`;
+  return DUTCH[issue.message] ?? issue.message;
 }
 
 export type Validated = { ok: true; input: OrderInput } | { ok: false; errors: FormErrors };
@@ -183,7 +206,11 @@ export function validate(form: OrderForm, lang: Language): Validated {
   }
   const outside = jurisdictionsOutsideAuthority(parsed.data);
   if (outside.length > 0) {
-    errors.jurisdictions = `${outside.join(", ")}: not inside the authority's jurisdiction ${parsed.data.authority.jurisdiction}`;
+    const authority = parsed.data.authority.jurisdiction;
+    errors.jurisdictions =
+      lang === "nl"
+        ? `${outside.join(", ")}: ligt niet binnen het rechtsgebied van de instantie (${authority})`
+        : `${outside.join(", ")}: not inside the authority's jurisdiction ${authority}`;
   }
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return { ok: true, input: parsed.data };
