@@ -70,7 +70,7 @@ export function Layout(props: { ctx: PageContext; title: string; children?: Chil
           </a>
           {principal ? (
             <>
-              <span class="who">{t.signedInAs(principal.name, principal.role)}</span>
+              <span class="who">{t.signedInAs(principal.name, t.roles[principal.role])}</span>
               <form method="post" action="/console/sign-out">
                 <input type="hidden" name="csrf" value={ctx.csrf} />
                 <button type="submit">{t.signOut}</button>
