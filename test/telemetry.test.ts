@@ -3,8 +3,7 @@
  * operator does with `node --import ./otel-setup.js`), checks produce spans, decisions counted by code,
  * a latency histogram and geo cache hits.
  */
-import { metrics, trace } from "@opentelemetry/api";
-import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { trace } from "@opentelemetry/api";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -12,21 +11,14 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PLACES } from "./support/fixtures.js";
+import { registerTestMetrics, type TestMetrics } from "./support/metrics.js";
 
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onShutdown() {}
-  protected async onForceFlush() {}
-}
-
-const reader = new TestReader();
+let telemetry: TestMetrics;
 const spans = new InMemorySpanExporter();
 let h: import("./support/harness.js").Harness;
 
 beforeAll(async () => {
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  telemetry = registerTestMetrics();
   trace.setGlobalTracerProvider(
     new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
   );
@@ -47,26 +39,16 @@ it("records spans, decisions by code, check latency and geo cache hits", async (
     const res = await h.call("POST", "/v1/check", { as: "checker", body: { meetingId: "81234567890", ip } });
     expect(res.status).toBe(200);
   }
-  const { resourceMetrics } = await reader.collect();
-  const all = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
-  const byName = (name: string) => all.find((m) => m.descriptor.name === name);
-
-  const decisions = byName("cordon.decisions");
-  const counts = Object.fromEntries(decisions?.dataPoints.map((p) => [p.attributes.code, p.value]) ?? []);
-  expect(counts).toEqual({ BLOCKED: 2, OUTSIDE_JURISDICTION: 1 });
-
-  const latency = byName("cordon.check.duration");
-  expect(latency?.dataPoints[0]?.value).toMatchObject({ count: 3 });
-
-  const cache = byName("cordon.geo.cache");
-  const cacheCounts = Object.fromEntries(cache?.dataPoints.map((p) => [p.attributes.result, p.value]) ?? []);
-  expect(cacheCounts).toEqual({ hit: 1, miss: 2 });
-
-  expect(
-    byName("cordon.order.changes")
-      ?.dataPoints.map((p) => p.attributes.action)
-      .sort(),
-  ).toEqual(["approve", "create"]);
+  expect(await telemetry.countsBy("cordon.decisions", "code")).toEqual({
+    BLOCKED: 2,
+    OUTSIDE_JURISDICTION: 1,
+  });
+  expect((await telemetry.points("cordon.check.duration"))[0]?.value).toMatchObject({ count: 3 });
+  expect(await telemetry.countsBy("cordon.geo.cache", "result")).toEqual({ hit: 1, miss: 2 });
+  expect((await telemetry.points("cordon.order.changes")).map((p) => p.attributes.action).sort()).toEqual([
+    "approve",
+    "create",
+  ]);
 
   const checkSpans = spans.getFinishedSpans().filter((s) => s.name === "cordon.check");
   expect(checkSpans.map((s) => s.attributes["cordon.decision.code"])).toEqual([

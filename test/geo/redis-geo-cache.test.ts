@@ -1,11 +1,3 @@
-/**
- * The web-service geolocation chain as production wires it: L1 `CachedGeo` → L2 `RedisGeoCache` →
- * `WebServiceGeo`, against a real redis-server (spawned per file) and a real local HTTP server speaking
- * the MaxMind web service protocol, which counts the (billed) requests it receives. Also the L2 over a
- * local mmdb, as the benchmark runs it.
- */
-import { metrics } from "@opentelemetry/api";
-import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createRedis } from "../../src/adapter/node/redis.js";
@@ -18,29 +10,13 @@ import { WebServiceGeo } from "../../src/geo/webservice-geo.js";
 import { redisKeys } from "../../src/store/redis-keys.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { ACCOUNT_ID, FakeMaxmind, LICENSE_KEY } from "../support/maxmind-ws.js";
+import { registerTestMetrics } from "../support/metrics.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 // ---------- metrics ----------
 
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onShutdown() {}
-  protected async onForceFlush() {}
-}
-const reader = new TestReader();
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-
-async function l2Counts(): Promise<Record<string, number>> {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics
-    .flatMap((s) => s.metrics)
-    .find((m) => m.descriptor.name === "cordon.geo.l2");
-  return Object.fromEntries(
-    metric?.dataPoints.map((p) => [String(p.attributes.result), p.value as number]) ?? [],
-  );
-}
+const telemetry = registerTestMetrics();
+const l2Counts = () => telemetry.countsBy("cordon.geo.l2", "result");
 
 // ---------- the chain ----------
 

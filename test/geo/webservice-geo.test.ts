@@ -6,37 +6,19 @@
  * are checked to send the same request and read the same answers and error codes.
  */
 import { WebServiceClient } from "@maxmind/geoip2-node";
-import { metrics } from "@opentelemetry/api";
-import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { GeoAnswer } from "../../src/geo/interface.js";
 import { WebServiceGeo, type WebServiceGeoOptions } from "../../src/geo/webservice-geo.js";
 import { PLACES } from "../support/fixtures.js";
 import { ACCOUNT_ID, FakeMaxmind, LICENSE_KEY, type Reply } from "../support/maxmind-ws.js";
+import { registerTestMetrics } from "../support/metrics.js";
 import { freePort } from "../support/redis.js";
 
 // ---------- metrics ----------
 
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onShutdown() {}
-  protected async onForceFlush() {}
-}
-const reader = new TestReader();
 // Before any WebServiceGeo exists: instruments bind to the provider registered when they are created.
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-
-async function errorCounts(): Promise<Record<string, number>> {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics
-    .flatMap((s) => s.metrics)
-    .find((m) => m.descriptor.name === "cordon.geo.webservice.errors");
-  return Object.fromEntries(
-    metric?.dataPoints.map((p) => [String(p.attributes.code), p.value as number]) ?? [],
-  );
-}
+const telemetry = registerTestMetrics();
+const errorCounts = () => telemetry.countsBy("cordon.geo.webservice.errors", "code");
 
 // ---------- tests ----------
 

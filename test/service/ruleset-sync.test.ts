@@ -9,8 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { metrics } from "@opentelemetry/api";
-import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "../../src/adapter/node/redis.js";
@@ -30,22 +28,15 @@ import type { Logger } from "../../src/http/env.js";
 import { RulesetManager } from "../../src/service/ruleset-manager.js";
 import type { RulesetSync } from "../../src/service/ruleset-sync.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
+import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
-
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onShutdown() {}
-  protected async onForceFlush() {}
-}
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 const MUMBAI = { country: "IN", subdivisions: ["IN-MH"] } as const;
 
-const reader = new TestReader();
+let telemetry: TestMetrics;
 let server: RedisServer;
 let admin: Redis;
 let dir: string;
@@ -53,7 +44,7 @@ let dir: string;
 let Sync: typeof RulesetSync;
 
 beforeAll(async () => {
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  telemetry = registerTestMetrics();
   Sync = (await import("../../src/service/ruleset-sync.js")).RulesetSync;
   server = await startRedis();
   // Queues while the server is away, so a test can read Redis right after restarting it.
@@ -217,13 +208,7 @@ async function fileVersion(path: string): Promise<number> {
   return fromDocument(JSON.parse(await readFile(path, "utf8"))).version;
 }
 
-async function collect(name: string) {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics
-    .flatMap((s) => s.metrics)
-    .find((m) => m.descriptor.name === name);
-  return metric?.dataPoints ?? [];
-}
+const collect = (name: string) => telemetry.points(name);
 
 describe("distribution", () => {
   it("denies on B an order approved on A, within a second at p99, through the pub/sub message", async () => {
