@@ -30,9 +30,10 @@
  * evicted month is rarely read again.
  */
 
-import { link, mkdir, readdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { syncDirectory, writeFileAtomic } from "../adapter/node/atomic-file.js";
+import { acquirePidLock, releasePidLock } from "../adapter/node/pid-lock.js";
 import type { DecisionRecord } from "../engine/index.js";
 import { StoreUnavailableError } from "../store/interface.js";
 import { accumulate } from "./accumulate.js";
@@ -281,45 +282,9 @@ async function readCheckpoint(root: string): Promise<string | undefined> {
   }
 }
 
-async function acquireLock(root: string): Promise<void> {
-  const path = join(root, LOCK_FILE);
-  // Written aside and linked into place: the lock appears with its pid in it, or not at all (an empty
-  // lock, from a crash between create and write, could not be told from one being written).
-  const mine = `${path}.${process.pid}`;
-  await writeFile(mine, `${process.pid}\n`);
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await link(mine, path); // fails with EEXIST when someone holds it: of two at once, one wins
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      }
-      const holder = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-      if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new StoreUnavailableError(`${root} is in use by process ${holder}: one report run at a time`);
-      }
-      // Left by a process that is gone (killed, crashed): taken over, once. Two runs taking over the same
-      // stale lock at the same instant could both pass; that needs two crashes' worth of bad timing.
-      if (attempt > 0) throw new StoreUnavailableError(`${root}: could not take over the stale ${LOCK_FILE}`);
-      await unlink(path).catch(() => undefined);
-    }
-  } finally {
-    await unlink(mine).catch(() => undefined);
-  }
-}
-
-async function releaseLock(root: string): Promise<void> {
-  const path = join(root, LOCK_FILE);
-  const holder = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-  if (holder === process.pid) await unlink(path).catch(() => undefined);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+const acquireLock = (root: string) =>
+  acquirePidLock(
+    join(root, LOCK_FILE),
+    (holder) => new StoreUnavailableError(`${root} is in use by process ${holder}: one report run at a time`),
+  );
+const releaseLock = (root: string) => releasePidLock(join(root, LOCK_FILE));

@@ -29,19 +29,11 @@
  * are in the stream). What is left is always a suffix of the log: paging from the start begins at the
  * oldest segment kept, and a cursor into a deleted segment is refused with InvalidCursorError.
  */
+
 import { Buffer } from "node:buffer";
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-} from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { acquirePidLock, releasePidLock } from "../adapter/node/pid-lock.js";
 import type { DecisionRecord, Order } from "../engine/index.js";
 import { type ChainHead, chainEntry, verifyNext, ZERO_HASH } from "./audit.js";
 import {
@@ -818,30 +810,13 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-async function acquireLock(root: string): Promise<void> {
-  const path = join(root, LOCK_FILE);
-  const holder = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-  // A lock left by a process that is gone (killed, crashed) is stale: recovery is what open is for.
-  if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
-    throw new StoreUnavailableError(`${root} is in use by process ${holder}: one process per data directory`);
-  }
-  await writeFile(path, `${process.pid}\n`);
-}
-
-async function releaseLock(root: string): Promise<void> {
-  const path = join(root, LOCK_FILE);
-  const holder = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-  if (holder === process.pid) await rm(path, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+const acquireLock = (root: string) =>
+  acquirePidLock(
+    join(root, LOCK_FILE),
+    (holder) =>
+      new StoreUnavailableError(`${root} is in use by process ${holder}: one process per data directory`),
+  );
+const releaseLock = (root: string) => releasePidLock(join(root, LOCK_FILE));
 
 function isJson(text: string): boolean {
   try {
