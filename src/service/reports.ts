@@ -29,15 +29,15 @@ export class ReportService {
     await run;
     const allMonths = await this.deps.aggregates.allMonths();
     const lastMonth = period.months.at(-1) as string;
-    const [months, history, orders] = await Promise.all([
-      this.deps.aggregates.months(period.months),
+    // Every month up to the period's end, read once: `buildReport` takes the period's own months from it.
+    const [history, orders] = await Promise.all([
       this.deps.aggregates.months(allMonths.filter((m) => m <= lastMonth)),
       this.deps.orders(),
     ]);
     return buildReport({
       period,
       orders,
-      months,
+      months: history,
       history,
       ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
       generatedAt: new Date(this.deps.clock()).toISOString(),
