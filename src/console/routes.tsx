@@ -12,11 +12,9 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import { z } from "zod";
 import {
   AccountId,
-  contains,
   Enforcement,
   isJurisdiction,
   MeetingId,
-  type Order,
   type OrderAction,
   OrderRuleError,
   OrderStatus,
@@ -28,7 +26,7 @@ import { KiB, limitBody } from "../http/middleware.js";
 import { LANGUAGES, type Language, pickLanguage } from "../http/notice.js";
 import { Ip } from "../http/routes/v1-check.js";
 import { evaluate } from "../service/check.js";
-import { changeOrder, submitOrder } from "../service/orders.js";
+import { changeOrder, filterOrders, submitOrder } from "../service/orders.js";
 import { NotFoundError } from "../store/interface.js";
 import { CONSOLE_CSS } from "./assets.js";
 import { EnforcementTally } from "./counts.js";
@@ -183,25 +181,27 @@ export function registerConsole(app: App, s: Services): void {
 
   // --- Orders ----------------------------------------------------------------------------------
   con.get("/orders", guard("readOrders"), async (c) => {
+    const status = OrderStatus.safeParse(c.req.query("status")).data;
+    const enforcement = Enforcement.safeParse(c.req.query("enforcement")).data;
     const query: ListQuery = {
-      status: OrderStatus.safeParse(c.req.query("status")).data ?? "",
-      enforcement: Enforcement.safeParse(c.req.query("enforcement")).data ?? "",
+      status: status ?? "",
+      enforcement: enforcement ?? "",
       jurisdiction: (c.req.query("jurisdiction") ?? "").trim().toUpperCase().slice(0, 10),
       q: (c.req.query("q") ?? "").trim().slice(0, 200),
     };
     const badJurisdiction = query.jurisdiction !== "" && !isJurisdiction(query.jurisdiction);
-    const now = s.clock();
-    const needle = query.q.toLowerCase();
-    const orders = (await s.store.listOrders())
-      .map((o) => withEnforcement(o, now))
-      .filter(
-        (o) =>
-          (!query.status || o.status === query.status) &&
-          (!query.enforcement || o.enforcement === query.enforcement) &&
-          (!query.jurisdiction || badJurisdiction || touches(o, query.jurisdiction)) &&
-          (!needle || o.reference.toLowerCase().includes(needle)),
-      )
-      .reverse();
+    const all = await s.store.listOrders();
+    // A malformed jurisdiction filters nothing; the page says what is wrong with it.
+    const orders = filterOrders(
+      all,
+      {
+        status,
+        enforcement,
+        jurisdiction: badJurisdiction ? undefined : query.jurisdiction || undefined,
+        q: query.q,
+      },
+      s.clock(),
+    ).reverse();
     const error = badJurisdiction ? "must be an ISO 3166-1 or 3166-2 code such as IN or IN-MH" : undefined;
     return page(
       c,
@@ -384,11 +384,4 @@ function cookieOptions(c: C, maxAgeSeconds: number) {
     secure: https,
     maxAge: Math.floor(maxAgeSeconds),
   };
-}
-
-/** As the API's list filter: an order touches a jurisdiction when one of its codes lies inside it or contains it. */
-function touches(order: Order, j: string): boolean {
-  return [order.authority.jurisdiction, ...order.jurisdictions].some(
-    (code) => contains(j, code) || contains(code, j),
-  );
 }

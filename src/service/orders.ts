@@ -3,6 +3,7 @@
  * entry in one write), then the ruleset is recompiled so the change is enforced (or lifted) at once.
  */
 import {
+  contains,
   createOrder,
   type Order,
   type OrderAction,
@@ -50,4 +51,40 @@ export async function changeOrder(
   instruments.orderChanges.add(1, { action: action.type });
   await deps.rulesets.refresh();
   return withEnforcement(entry.order, now);
+}
+
+export interface OrderFilter {
+  status?: Order["status"] | undefined;
+  enforcement?: Order["enforcement"] | undefined;
+  /** Orders whose authority or a block lies inside this jurisdiction, or contains it. */
+  jurisdiction?: string | undefined;
+  meetingId?: string | undefined;
+  accountId?: string | undefined;
+  /** Case-insensitive text in the reference. */
+  q?: string | undefined;
+}
+
+/** The order list as the API and the console show it: enforcement computed at `now`, then filtered. */
+export function filterOrders(orders: readonly Order[], filter: OrderFilter, now: number): Order[] {
+  const needle = filter.q?.toLowerCase();
+  return orders
+    .map((o) => withEnforcement(o, now))
+    .filter(
+      (o) =>
+        (!filter.status || o.status === filter.status) &&
+        (!filter.enforcement || o.enforcement === filter.enforcement) &&
+        (!filter.jurisdiction || touches(o, filter.jurisdiction)) &&
+        (!filter.meetingId ||
+          (o.target.kind === "meeting" && o.target.meetingIds.includes(filter.meetingId))) &&
+        (!filter.accountId ||
+          (o.target.kind === "account" && o.target.accountIds.includes(filter.accountId))) &&
+        (!needle || o.reference.toLowerCase().includes(needle)),
+    );
+}
+
+/** An order touches a jurisdiction when its authority or a block lies inside it, or contains it. */
+function touches(order: Order, j: string): boolean {
+  return [order.authority.jurisdiction, ...order.jurisdictions].some(
+    (code) => contains(j, code) || contains(code, j),
+  );
 }

@@ -1,13 +1,7 @@
 /** GET /v1/orders and GET /v1/orders/{id}: the response team's, approvers' and auditors' view of orders. */
 import { createRoute } from "@hono/zod-openapi";
-import {
-  contains,
-  Enforcement,
-  Jurisdiction,
-  Order,
-  OrderStatus,
-  withEnforcement,
-} from "../../engine/index.js";
+import { Enforcement, Jurisdiction, Order, OrderStatus, withEnforcement } from "../../engine/index.js";
+import { filterOrders } from "../../service/orders.js";
 import type { App, Services } from "../env.js";
 import { ApiError } from "../errors.js";
 import { requireRole } from "../middleware.js";
@@ -58,22 +52,7 @@ const getRoute = (s: Services) =>
 
 export function registerOrderReads(app: App, s: Services): void {
   app.openapi(listRoute(s), async (c) => {
-    const query = c.req.valid("query");
-    const now = s.clock();
-    const needle = query.q?.toLowerCase();
-    const orders = (await s.store.listOrders())
-      .map((o) => withEnforcement(o, now))
-      .filter(
-        (o) =>
-          (!query.status || o.status === query.status) &&
-          (!query.enforcement || o.enforcement === query.enforcement) &&
-          (!query.jurisdiction || touches(o, query.jurisdiction)) &&
-          (!query.meetingId ||
-            (o.target.kind === "meeting" && o.target.meetingIds.includes(query.meetingId))) &&
-          (!query.accountId ||
-            (o.target.kind === "account" && o.target.accountIds.includes(query.accountId))) &&
-          (!needle || o.reference.toLowerCase().includes(needle)),
-      );
+    const orders = filterOrders(await s.store.listOrders(), c.req.valid("query"), s.clock());
     return c.json({ orders }, 200);
   });
   app.openapi(getRoute(s), async (c) => {
@@ -82,10 +61,4 @@ export function registerOrderReads(app: App, s: Services): void {
     if (!order) throw new ApiError("NOT_FOUND", `no order ${id}`);
     return c.json(withEnforcement(order, s.clock()), 200);
   });
-}
-
-/** An order touches a jurisdiction when its authority or a block lies inside it, or contains it. */
-function touches(order: Order, j: string): boolean {
-  const codes = [order.authority.jurisdiction, ...order.jurisdictions];
-  return codes.some((code) => contains(j, code) || contains(code, j));
 }
