@@ -75,6 +75,8 @@ export function isPublicIp(ip: string): boolean {
  * Throws a TypeError on input `parseIp` rejects: callers validate first, so that is a bug.
  */
 export function ipPrefix(ip: string): string {
+  // The check hands in canonical dotted quads (`parseIp`'s output): the /24 is a slice, no object needed.
+  if (IPV4.test(ip)) return `${ip.slice(0, ip.lastIndexOf("."))}.0/24`;
   const address = parseAddress(ip);
   if (address === null) throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
   if (address.kind() === "ipv4") {
