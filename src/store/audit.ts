@@ -11,6 +11,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import type { Order } from "../engine/index.js";
 import type { AuditEntry } from "./interface.js";
 
 export const ZERO_HASH = "0".repeat(64);
@@ -70,6 +71,37 @@ export function chainEntry(
 ): AuditEntry {
   const unhashed = { seq: prev.seq + 1, ...fields, prevHash: prev.hash };
   return { ...unhashed, hash: hashEntry(unhashed) };
+}
+
+/**
+ * The audit entry for one order change, as every store writes it: the change must return the order it
+ * was asked about, and the fields go through JSON first, so the entry held in memory (or returned) is
+ * exactly what a reader parses back from storage, and hashes the same.
+ */
+export function changeEntry(
+  prev: ChainHead,
+  change: {
+    orderId: string;
+    action: AuditEntry["action"];
+    actor: string;
+    at: string;
+    order: Order | undefined;
+  },
+): AuditEntry {
+  const { orderId, action, actor, at, order } = change;
+  if (order?.id !== orderId) {
+    throw new Error(`applyChange: the change returned order ${order?.id}, not ${orderId}`);
+  }
+  return chainEntry(prev, JSON.parse(JSON.stringify({ at, actor, action, orderId, order })));
+}
+
+/** Freezes an object graph: what a store hands out cannot change what it holds. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 /**

@@ -35,7 +35,7 @@ import { type FileHandle, mkdir, open, readdir, stat, unlink } from "node:fs/pro
 import { join, resolve } from "node:path";
 import { acquirePidLock, releasePidLock } from "../adapter/node/pid-lock.js";
 import type { DecisionRecord, Order } from "../engine/index.js";
-import { type ChainHead, chainEntry, verifyNext, ZERO_HASH } from "./audit.js";
+import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "./audit.js";
 import {
   type AuditAction,
   AuditChainError,
@@ -219,12 +219,7 @@ export class FileStore implements Store {
     const run = async (): Promise<AuditEntry> => {
       this.assertWritable();
       const next = change(this.orders.get(orderId));
-      if (next?.id !== orderId) {
-        throw new Error(`applyChange: the change returned order ${next?.id}, not ${orderId}`);
-      }
-      // Through JSON first: memory then holds exactly what a replay rebuilds, and hashes the same.
-      const fields = JSON.parse(JSON.stringify({ at, actor, action, orderId, order: next }));
-      const entry = deepFreeze(chainEntry(this.chainHead, fields));
+      const entry = deepFreeze(changeEntry(this.chainHead, { orderId, action, actor, at, order: next }));
       const line = Buffer.from(`${JSON.stringify(entry)}\n`, "utf8");
       const before = this.journalSize;
       try {
@@ -825,12 +820,4 @@ function isJson(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
 }

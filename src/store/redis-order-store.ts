@@ -36,7 +36,8 @@ import {
   type ChainHead,
   type ChainVerdict,
   canonicalJson,
-  chainEntry,
+  changeEntry,
+  deepFreeze,
   verifyChain,
   verifyNext,
   ZERO_HASH,
@@ -269,12 +270,7 @@ export class RedisOrderStore implements OrderStore {
       )) as [[string | null, string | null], string | null];
       const head = parseHead(seq, hash);
       const next = change(text === null ? undefined : parseOrder(orderId, text));
-      if (next?.id !== orderId) {
-        throw new Error(`applyChange: the change returned order ${next?.id}, not ${orderId}`);
-      }
-      // Through JSON first: the entry returned is exactly what a reader parses back, and hashes the same.
-      const fields = JSON.parse(JSON.stringify({ at, actor, action, orderId, order: next }));
-      const entry = chainEntry(head, fields);
+      const entry = changeEntry(head, { orderId, action, actor, at, order: next });
       const [status] = await this.call("applyChange", () =>
         this.client[APPLY_COMMAND](
           this.keys.orders,
@@ -499,14 +495,6 @@ function tryParse(text: string): unknown {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
 }
 
 /**
