@@ -16,9 +16,11 @@
  * ~60k/s, raw get ~220k/s, raw get with a decoded-record cache ~1.6M/s. `@maxmind/geoip2-node` stays the
  * reference the tests compare our reading against.
  */
+
 import { LRUCache } from "lru-cache";
 import { Reader, type Response } from "maxmind";
 import type { GeoLocation } from "../engine/index.js";
+import { geoip2Location } from "./geoip2.js";
 import { type GeoAnswer, type GeoInfo, GeoLookupError, type SyncGeo } from "./interface.js";
 import { isPublicIp } from "./ip.js";
 
@@ -33,10 +35,6 @@ export interface MaxmindGeoOptions {
    */
   recordCacheSize?: number;
 }
-
-const COUNTRY_CODE = /^[A-Z]{2}$/;
-/** The part of an ISO 3166-2 code after the dash: one to three letters or digits. */
-const SUBDIVISION_CODE = /^[A-Z0-9]{1,3}$/;
 
 /** Not a lookup: private, reserved, or not an address (I2 allows). */
 const NO_LOOKUP: GeoAnswer = Object.freeze({ location: null, source: "none", dbVersion: null });
@@ -142,23 +140,12 @@ export class MaxmindGeo implements SyncGeo {
   }
 
   #locationOf(record: RawRecord): GeoLocation | null {
-    // Only `country` (where the address is), never `registered_country` (where the network's owner
-    // registered it) or `represented_country`: an order binds people located in its jurisdiction (I1).
-    const country =
-      this.#kind === "generic" ? (record.country_code ?? record.country?.iso_code) : record.country?.iso_code;
-    if (typeof country !== "string" || !COUNTRY_CODE.test(country)) return null;
-    // Generic databases are read for their country only: their subdivision fields, if any, follow no
-    // convention we can vouch for, and a wrong subdivision would deny someone outside an order (I1).
-    if (this.#kind !== "city" || !Array.isArray(record.subdivisions)) return { country, subdivisions: [] };
-    const subdivisions: string[] = [];
-    // Largest first, as GeoIP2 orders them. A level without a usable code ends the list: a smaller
-    // level without its parent would claim more precision than the data has.
-    for (const subdivision of record.subdivisions) {
-      const code = subdivision?.iso_code;
-      if (typeof code !== "string" || !SUBDIVISION_CODE.test(code)) break;
-      subdivisions.push(`${country}-${code}`);
+    if (this.#kind === "generic") {
+      // Generic databases are read for their country only: their subdivision fields, if any, follow no
+      // convention we can vouch for, and a wrong subdivision would deny someone outside an order (I1).
+      return geoip2Location(record.country_code ?? record.country?.iso_code);
     }
-    return { country, subdivisions: Object.freeze(subdivisions) };
+    return geoip2Location(record.country?.iso_code, this.#kind === "city" ? record.subdivisions : undefined);
   }
 
   /** Walks the tree and decodes what it finds for a few addresses, so a damaged file fails to open. */

@@ -18,9 +18,10 @@
  *
  * Lifetime: one per process (or isolate), configured once at start.
  */
+
 import { type Attributes, type Counter, metrics } from "@opentelemetry/api";
-import type { GeoLocation } from "../engine/index.js";
 import type { Logger } from "../http/env.js";
+import { geoip2Location } from "./geoip2.js";
 import type { Geo, GeoAnswer, GeoInfo } from "./interface.js";
 import { isPublicIp } from "./ip.js";
 
@@ -92,8 +93,6 @@ interface Failure {
   detail: string;
 }
 
-const COUNTRY_CODE = /^[A-Z]{2}$/;
-const SUBDIVISION_CODE = /^[A-Z0-9]{1,3}$/;
 const GENERATION = /^[A-Za-z0-9._-]{1,32}$/;
 const NO_LOOKUP: GeoAnswer = Object.freeze({ location: null, source: "none", dbVersion: null });
 /** A failed lookup: unknown (I2), and without a dbVersion so neither cache keeps it. */
@@ -246,21 +245,12 @@ export class WebServiceGeo implements Geo {
   }
 
   #answer(body: RawAnswer): GeoAnswer {
-    // Only `country` (where the address is), never `registered_country` or `represented_country`: an
-    // order binds people located in its jurisdiction (I1). No country is an answer: unknown, cacheable.
-    const country = body.country?.iso_code;
-    if (typeof country !== "string" || !COUNTRY_CODE.test(country)) return this.#notFound;
-    const subdivisions: string[] = [];
-    if (this.#endpoint === "city" && Array.isArray(body.subdivisions)) {
-      // Largest first, as GeoIP2 orders them; a level without a usable code ends the list, as in
-      // MaxmindGeo: a smaller level without its parent would claim more precision than the data has.
-      for (const subdivision of body.subdivisions) {
-        const code = subdivision?.iso_code;
-        if (typeof code !== "string" || !SUBDIVISION_CODE.test(code)) break;
-        subdivisions.push(`${country}-${code}`);
-      }
-    }
-    const location: GeoLocation = Object.freeze({ country, subdivisions: Object.freeze(subdivisions) });
+    // No country is an answer too: unknown, and cacheable.
+    const location = geoip2Location(
+      body.country?.iso_code,
+      this.#endpoint === "city" ? body.subdivisions : undefined,
+    );
+    if (location === null) return this.#notFound;
     return Object.freeze({ location, source: "webservice", dbVersion: this.dbVersion });
   }
 
