@@ -3,8 +3,7 @@
  * byte anywhere, another signer, an unknown key id, or a signed document the engine would not have
  * compiled (a signer bug) are all refused, each with its reason.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -29,10 +28,10 @@ import {
   type Order,
   OrderInput,
   type Ruleset,
-  type RulesetDocument,
   toDocument,
   transition,
 } from "../../src/engine/index.js";
+import { rehash } from "../support/ruleset-hash.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-03-01T12:00:00Z");
@@ -55,23 +54,6 @@ function ruleset(version: number): Ruleset {
     version,
     compiledAt: iso(T0),
   });
-}
-
-/** The engine's canonical hash, to build documents whose hash matches but which break I1. */
-function withHash(doc: RulesetDocument): RulesetDocument {
-  const canonical = JSON.stringify(
-    doc.orders.map((o) => [
-      o.id,
-      o.mode,
-      o.authority,
-      o.jurisdictions,
-      o.from,
-      o.until,
-      o.meetingIds,
-      o.accountIds,
-    ]),
-  );
-  return { ...doc, hash: bytesToHex(sha256(utf8ToBytes(canonical))) };
 }
 
 /** A value with a valid signature over any payload: what a buggy (but trusted) signer would write. */
@@ -244,7 +226,7 @@ describe("refusing what the signer did not write", () => {
     const doc = toDocument(ruleset(9));
     const outside: CompiledOrder[] = doc.orders.map((o) => ({ ...o, jurisdictions: ["PK"] }));
     const err = await rejection(
-      await signRaw(JSON.stringify(withHash({ ...doc, orders: outside })), ours),
+      await signRaw(JSON.stringify(rehash({ ...doc, orders: outside })), ours),
       trusted,
     );
     expect(err.reason).toBe("invalid-document");

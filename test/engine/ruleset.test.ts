@@ -2,8 +2,7 @@
  * `compile`: what goes into a ruleset, its hash, its portable document, its immutability, and the
  * second I1 check that catches an order that slipped past entry.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+
 import { describe, expect, it } from "vitest";
 import {
   type CompiledOrder,
@@ -18,6 +17,7 @@ import {
   toDocument,
   transition,
 } from "../../src/engine/index.js";
+import { rehash } from "../support/ruleset-hash.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-03-01T12:00:00Z");
@@ -53,23 +53,6 @@ function sample(): Order[] {
       effectiveFrom: iso(T0 - HOUR),
     }),
   ];
-}
-
-/** The hash as the README defines it: SHA-256 of the canonical JSON of the compiled orders. */
-function rehash(doc: RulesetDocument): RulesetDocument {
-  const canonical = JSON.stringify(
-    doc.orders.map((o) => [
-      o.id,
-      o.mode,
-      o.authority,
-      o.jurisdictions,
-      o.from,
-      o.until,
-      o.meetingIds,
-      o.accountIds,
-    ]),
-  );
-  return { ...doc, hash: bytesToHex(sha256(utf8ToBytes(canonical))) };
 }
 
 /** The first compiled order of a document, which every test document has. */

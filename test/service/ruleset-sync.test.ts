@@ -4,11 +4,10 @@
  * of orders built with the real engine, as `refresh()` does after an order change; B only receives.
  * Faults are real too: the server is killed, paused, and restarted with its data gone.
  */
+
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "../../src/adapter/node/redis.js";
@@ -20,7 +19,6 @@ import {
   type Order,
   OrderInput,
   type Ruleset,
-  type RulesetDocument,
   toDocument,
   transition,
 } from "../../src/engine/index.js";
@@ -30,6 +28,7 @@ import type { RulesetSync } from "../../src/service/ruleset-sync.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
 import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
+import { rehash } from "../support/ruleset-hash.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-03-01T12:00:00Z");
@@ -186,23 +185,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const verdict = (ruleset: Ruleset, meetingId: string) =>
   decide(ruleset, { meetingId, location: MUMBAI }, T0).decision;
-
-/** The hash as the engine defines it, recomputed here so a tampered document can carry a "valid" one. */
-function rehash(doc: RulesetDocument): RulesetDocument {
-  const canonical = JSON.stringify(
-    doc.orders.map((o) => [
-      o.id,
-      o.mode,
-      o.authority,
-      o.jurisdictions,
-      o.from,
-      o.until,
-      o.meetingIds,
-      o.accountIds,
-    ]),
-  );
-  return { ...doc, hash: bytesToHex(sha256(utf8ToBytes(canonical))) };
-}
 
 async function fileVersion(path: string): Promise<number> {
   return fromDocument(JSON.parse(await readFile(path, "utf8"))).version;
