@@ -7,7 +7,7 @@
  */
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { exportPrivateKey, exportPublicKey, generateSigningKey } from "./src/edge/signed-ruleset.js";
+import { exportPrivateKey, exportPublicKey, generateSigningKey } from "./src/rulesets/signed.js";
 import { EDGE_TEST_VARS, INGEST_TOKEN, RULESET_KEY_ID } from "./test/workers/constants.js";
 import { ingestSink } from "./test/workers/ingest-sink.js";
 

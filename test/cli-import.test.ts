@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
-import { FileStore } from "../src/store/file-store.js";
-import { redisKeys } from "../src/store/redis-keys.js";
-import { RedisOrderStore } from "../src/store/redis-order-store.js";
+import { FileStore } from "../src/store/file/file-store.js";
+import { redisKeys } from "../src/store/redis/keys.js";
+import { RedisOrderStore } from "../src/store/redis/order-store.js";
 import { orderInput } from "./support/harness.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
 

@@ -5,9 +5,9 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
 import { createOrder, OrderInput } from "../src/engine/index.js";
-import { digestSecret } from "../src/http/auth.js";
-import { redisKeys } from "../src/store/redis-keys.js";
-import { RedisOrderStore } from "../src/store/redis-order-store.js";
+import { digestSecret } from "../src/service/auth.js";
+import { redisKeys } from "../src/store/redis/keys.js";
+import { RedisOrderStore } from "../src/store/redis/order-store.js";
 import { approvedOrder, type Harness, makeHarness, orderInput } from "./support/harness.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
 

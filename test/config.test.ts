@@ -1,6 +1,6 @@
 /** Configuration: parsed once with zod; a bad value names the variable and never echoes a secret. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../src/config.js";
+import { ConfigError, parseConfig } from "../src/config/node.js";
 
 const KEY = "k".repeat(40);
 

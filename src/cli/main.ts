@@ -15,9 +15,12 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { KvPublisher } from "../adapter/node/kv-publisher.js";
-import { createRedis } from "../adapter/node/redis.js";
-import { ConfigError, parsePublishConfig } from "../config.js";
+import { ConfigError, parsePublishConfig } from "../config/node.js";
+import { compile, type Ruleset } from "../engine/index.js";
+import { createRedis } from "../platform/node/redis.js";
+import { RulesetManager } from "../rulesets/holder.js";
+import { KvPublisher } from "../rulesets/kv-publisher.js";
+import { RulesetSync } from "../rulesets/redis-sync.js";
 import {
   exportPrivateKey,
   exportPublicKey,
@@ -26,16 +29,13 @@ import {
   loadSigningKey,
   RULESET_KV_KEY,
   signRuleset,
-} from "../edge/signed-ruleset.js";
-import { compile, type Ruleset } from "../engine/index.js";
-import { digestSecret } from "../http/auth.js";
+} from "../rulesets/signed.js";
+import { digestSecret } from "../service/auth.js";
 import { type ImportDeps, ImportRefusedError, importOrders } from "../service/import.js";
-import { RulesetManager } from "../service/ruleset-manager.js";
-import { RulesetSync } from "../service/ruleset-sync.js";
-import { FileStore } from "../store/file-store.js";
+import { FileStore } from "../store/file/file-store.js";
 import { AuditChainError } from "../store/interface.js";
-import { redisKeys } from "../store/redis-keys.js";
-import { RedisOrderStore } from "../store/redis-order-store.js";
+import { redisKeys } from "../store/redis/keys.js";
+import { RedisOrderStore } from "../store/redis/order-store.js";
 import { verifyAudit } from "./verify-audit.js";
 
 const USAGE = `usage:

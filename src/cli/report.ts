@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { Redis } from "ioredis";
+import type { Order } from "../engine/index.js";
 /**
  * `npm run report -- --period 2023-H1 --format csv --out report/ (--data-dir DIR | --redis URL)`: the
  * access-denial report of a period, written to `<out>/<period>.<json|csv|html>`, without the server.
@@ -16,20 +17,19 @@ import type { Redis } from "ioredis";
  * A data directory is opened with its lock, like the server does (one process per directory): the CLI
  * works on the directory of a stopped server and refuses one a running server holds.
  */
-import { writeFileAtomic } from "../adapter/node/atomic-file.js";
-import { createRedis } from "../adapter/node/redis.js";
-import type { Order } from "../engine/index.js";
+import { writeFileAtomic } from "../platform/node/atomic-file.js";
+import { createRedis } from "../platform/node/redis.js";
 import type { AggregateStore } from "../report/aggregate-store.js";
 import { buildReport } from "../report/build.js";
-import { FileAggregateStore } from "../report/file-aggregate-store.js";
 import { type Period, parsePeriod } from "../report/periods.js";
-import { RedisAggregateStore } from "../report/redis-aggregate-store.js";
 import { renderCsv, renderHtml, renderJson } from "../report/render.js";
 import { type RunResult, runFromDecisionLog, runFromStream } from "../report/runner.js";
-import { FileStore, JOURNAL_FILE } from "../store/file-store.js";
+import { FileAggregateStore } from "../store/file/aggregate-store.js";
+import { FileStore, JOURNAL_FILE } from "../store/file/file-store.js";
 import { StoreUnavailableError } from "../store/interface.js";
-import { redisKeys } from "../store/redis-keys.js";
-import { RedisOrderStore } from "../store/redis-order-store.js";
+import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
+import { redisKeys } from "../store/redis/keys.js";
+import { RedisOrderStore } from "../store/redis/order-store.js";
 
 const USAGE = `usage: npm run report -- --period PERIOD [--format json|csv|html] [--out DIR] [--lang en|nl]
                          [--threshold N] [--data-dir DIR | --redis URL [--prefix P]]

@@ -5,7 +5,7 @@
  * opening the store, so it neither takes the lock nor repairs anything: it can run beside a live server.
  */
 import { join } from "node:path";
-import { JOURNAL_FILE, replayJournal } from "../store/file-store.js";
+import { JOURNAL_FILE, replayJournal } from "../store/file/file-store.js";
 import { AuditChainError } from "../store/interface.js";
 
 export type AuditVerdict =

@@ -5,8 +5,8 @@
  */
 import type { z } from "zod";
 import { allCountries, jurisdictionsOutsideAuthority, OrderInput, subdivisionsOf } from "../engine/index.js";
-import { placeName } from "../http/notice.js";
-import { formatDate, type Language, STRINGS } from "./i18n.js";
+import { formatDate, type Language, STRINGS } from "../i18n/console.js";
+import { placeName } from "../i18n/notice.js";
 
 export const FIELDS = [
   "reference",

@@ -20,17 +20,17 @@ import {
   OrderStatus,
   withEnforcement,
 } from "../engine/index.js";
-import { ACCESS, type Access } from "../http/auth.js";
 import type { App, Services } from "../http/env.js";
 import { KiB, limitBody } from "../http/middleware.js";
-import { LANGUAGES, type Language, pickLanguage } from "../http/notice.js";
 import { Ip } from "../http/routes/v1-check.js";
+import { STRINGS } from "../i18n/console.js";
+import { LANGUAGES, type Language, pickLanguage } from "../i18n/notice.js";
+import { ACCESS, type Access } from "../service/auth.js";
 import { evaluate } from "../service/check.js";
 import { changeOrder, filterOrders, submitOrder } from "../service/orders.js";
 import { NotFoundError } from "../store/interface.js";
 import { CONSOLE_CSS } from "./assets.js";
 import { EnforcementTally } from "./counts.js";
-import { STRINGS } from "./i18n.js";
 import { describe, emptyForm, type FormBody, readForm, validate } from "./order-form.js";
 import {
   constantTimeEqual,

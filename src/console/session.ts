@@ -4,8 +4,9 @@
  * and never kept. The store is in process memory, bounded and expiring: a restart signs everyone out,
  * and with `CORDON_WORKERS` > 1 each process has its own sessions (see the console README note).
  */
-import type { Principal } from "../http/auth.js";
-import type { Language } from "./i18n.js";
+
+import type { Language } from "../i18n/console.js";
+import type { Principal } from "../service/auth.js";
 
 export interface Session {
   id: string;

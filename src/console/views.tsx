@@ -5,11 +5,11 @@
  */
 import type { Child } from "hono/jsx";
 import type { Decision, Order } from "../engine/index.js";
-import { ACCESS, type Principal } from "../http/auth.js";
-import { placeName } from "../http/notice.js";
+import { formatDate, formatTime, type Language, type Strings } from "../i18n/console.js";
+import { placeName } from "../i18n/notice.js";
+import { ACCESS, type Principal } from "../service/auth.js";
 import type { AuditEntry } from "../store/interface.js";
 import type { OrderCounts } from "./counts.js";
-import { formatDate, formatTime, type Language, type Strings } from "./i18n.js";
 import { countriesSorted, type Field, type FormErrors, type OrderForm, regionsOf } from "./order-form.js";
 
 export interface PageContext {

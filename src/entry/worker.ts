@@ -6,6 +6,6 @@
  */
 // The GeoLite2 country database the npm package ships (IPv4 and IPv6), bundled as a Data module.
 import bundledMmdb from "@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb";
-import { createWorker } from "../adapter/cloudflare/worker.js";
+import { createWorker } from "../runtime/worker.js";
 
 export default createWorker({ mmdb: { bytes: bundledMmdb, source: "bundled:geolite2-country" } });

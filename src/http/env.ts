@@ -4,12 +4,12 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Geo } from "../geo/interface.js";
+import type { RulesetManager } from "../rulesets/holder.js";
+import type { Authenticator, Principal } from "../service/auth.js";
 import type { Caller } from "../service/check.js";
 import type { ReportService } from "../service/reports.js";
-import type { RulesetManager } from "../service/ruleset-manager.js";
 import type { IngestIndex } from "../store/ingest-index.js";
 import type { Store } from "../store/interface.js";
-import type { Authenticator, Principal } from "./auth.js";
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;

@@ -4,7 +4,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ACCESS, type Access, type Authenticator } from "./auth.js";
+import { ACCESS, type Access, type Authenticator } from "../service/auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
 

@@ -25,10 +25,10 @@
  */
 import type { Redis } from "ioredis";
 import { DecisionRecord } from "../engine/index.js";
-import type { FileStore } from "../store/file-store.js";
+import type { FileStore } from "../store/file/file-store.js";
 import { InvalidCursorError } from "../store/interface.js";
-import type { RedisKeys } from "../store/redis-keys.js";
-import { createReportGroup } from "../store/stream-trimmer.js";
+import type { RedisKeys } from "../store/redis/keys.js";
+import { createReportGroup } from "../store/redis/stream-trimmer.js";
 import type { AggregateStore } from "./aggregate-store.js";
 
 export interface RunnerLogger {

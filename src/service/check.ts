@@ -5,7 +5,7 @@
 import { type Decision, type DecisionRecord, decide, type Ruleset } from "../engine/index.js";
 import type { Geo, GeoAnswer } from "../geo/interface.js";
 import { ipPrefix } from "../geo/ip.js";
-import { denialNotice, type Language } from "../http/notice.js";
+import { denialNotice, type Language } from "../i18n/notice.js";
 
 export interface CheckInput {
   meetingId: string;

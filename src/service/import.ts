@@ -44,9 +44,9 @@ import {
   OrderRuleError,
   transition,
 } from "../engine/index.js";
+import type { RulesetManager } from "../rulesets/holder.js";
 import { canonicalJson } from "../store/audit.js";
 import type { AuditAction, OrderStore } from "../store/interface.js";
-import type { RulesetManager } from "./ruleset-manager.js";
 
 const Actor = z.string().trim().min(1).max(200);
 

@@ -11,7 +11,7 @@ import {
   transition,
   withEnforcement,
 } from "../engine/index.js";
-import type { RulesetManager } from "../service/ruleset-manager.js";
+import type { RulesetManager } from "../rulesets/holder.js";
 import { NotFoundError, type Store } from "../store/interface.js";
 import { instruments } from "../telemetry/index.js";
 

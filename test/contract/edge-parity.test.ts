@@ -6,14 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { edgeIpHasher } from "../../src/adapter/cloudflare/ip-hash.js";
-import { ipHasher } from "../../src/adapter/node/secrets.js";
 import type { DecisionRecord } from "../../src/engine/index.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
 import { createApp } from "../../src/http/app.js";
-import { Authenticator, digestSecret } from "../../src/http/auth.js";
 import type { Logger } from "../../src/http/env.js";
-import { RulesetManager } from "../../src/service/ruleset-manager.js";
+import { edgeIpHasher } from "../../src/platform/cloudflare/ip-hash.js";
+import { RulesetManager } from "../../src/rulesets/holder.js";
+import { ipHasher } from "../../src/runtime/node/secrets.js";
+import { Authenticator, digestSecret } from "../../src/service/auth.js";
 import type { Store } from "../../src/store/interface.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { type Harness, makeHarness } from "../support/harness.js";

@@ -12,13 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { compile, createOrder, OrderInput, transition } from "../../src/engine/index.js";
 import {
   exportPublicKey,
   generateSigningKey,
   RULESET_KV_KEY,
   signRuleset,
-} from "../../src/edge/signed-ruleset.js";
-import { compile, createOrder, OrderInput, transition } from "../../src/engine/index.js";
+} from "../../src/rulesets/signed.js";
 import { ingestSink, type SinkState } from "../workers/ingest-sink.js";
 import { orderInput } from "./check-routes.js";
 import { secretOf } from "./principals.js";

@@ -3,9 +3,9 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultDatabasePath, ReloadingGeo } from "../../src/adapter/node/geo-file.js";
 import { CachedGeo } from "../../src/geo/cached-geo.js";
 import type { GeoInfo, SyncGeo } from "../../src/geo/interface.js";
+import { defaultDatabasePath, ReloadingGeo } from "../../src/platform/node/geo-file.js";
 import { ipLocationDbRecord, writeMmdb } from "../support/mmdb-writer.js";
 
 /** A database where 1.2.3.0/24 (and 2001:4860::/32) is in `country`; `padding` makes the file bigger. */

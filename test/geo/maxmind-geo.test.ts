@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { AddressNotFoundError, Reader as Geoip2Reader } from "@maxmind/geoip2-node";
 import { Reader } from "maxmind";
 import { describe, expect, it } from "vitest";
-import { defaultDatabasePath } from "../../src/adapter/node/geo-file.js";
 import { GeoLookupError } from "../../src/geo/interface.js";
 import { parseIp } from "../../src/geo/ip.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
+import { defaultDatabasePath } from "../../src/platform/node/geo-file.js";
 import {
   cityRecord,
   countryRecord,

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
 import { RedisIngestIndex } from "../../src/store/ingest-index.js";
-import { redisKeys } from "../../src/store/redis-keys.js";
+import { redisKeys } from "../../src/store/redis/keys.js";
 import { type Harness, makeHarness } from "../support/harness.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 

@@ -13,17 +13,17 @@ import { join, resolve } from "node:path";
 import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis } from "../../src/adapter/node/redis.js";
 import type { DecisionCode, DecisionRecord } from "../../src/engine/index.js";
+import { createRedis } from "../../src/platform/node/redis.js";
 import type { AggregateStore } from "../../src/report/aggregate-store.js";
-import { FileAggregateStore } from "../../src/report/file-aggregate-store.js";
 import type { MonthAggregate } from "../../src/report/model.js";
 import { monthOf } from "../../src/report/periods.js";
-import { RedisAggregateStore } from "../../src/report/redis-aggregate-store.js";
 import { runFromDecisionLog, runFromStream } from "../../src/report/runner.js";
-import { FileStore } from "../../src/store/file-store.js";
-import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
-import { StreamTrimmer } from "../../src/store/stream-trimmer.js";
+import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
+import { FileStore } from "../../src/store/file/file-store.js";
+import { RedisAggregateStore } from "../../src/store/redis/aggregate-store.js";
+import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
+import { StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const SRC = resolve(import.meta.dirname, "../../src");
@@ -362,8 +362,8 @@ describe("runFromDecisionLog with FileAggregateStore", () => {
     const records = timeline(3000, 700);
     const dir = await dataDirWith(records);
     const child = `
-      const { FileStore } = await import(${JSON.stringify(`${SRC}/store/file-store.ts`)});
-      const { FileAggregateStore } = await import(${JSON.stringify(`${SRC}/report/file-aggregate-store.ts`)});
+      const { FileStore } = await import(${JSON.stringify(`${SRC}/store/file/file-store.ts`)});
+      const { FileAggregateStore } = await import(${JSON.stringify(`${SRC}/store/file/aggregate-store.ts`)});
       const { runFromDecisionLog } = await import(${JSON.stringify(`${SRC}/report/runner.ts`)});
       const dir = process.env.DATA_DIR;
       const log = await FileStore.open(dir);
@@ -464,9 +464,9 @@ async function pending(keys: RedisKeys): Promise<{ count: number; minId: string 
 /** A runner that applies one batch, says so, and hangs before its XACK: killed there, it never acks. */
 function killedAfterApply(prefix: string, consumer: string, batch: number): string {
   return `
-    const { createRedis } = await import(${JSON.stringify(`${SRC}/adapter/node/redis.ts`)});
-    const { redisKeys } = await import(${JSON.stringify(`${SRC}/store/redis-keys.ts`)});
-    const { RedisAggregateStore } = await import(${JSON.stringify(`${SRC}/report/redis-aggregate-store.ts`)});
+    const { createRedis } = await import(${JSON.stringify(`${SRC}/platform/node/redis.ts`)});
+    const { redisKeys } = await import(${JSON.stringify(`${SRC}/store/redis/keys.ts`)});
+    const { RedisAggregateStore } = await import(${JSON.stringify(`${SRC}/store/redis/aggregate-store.ts`)});
     const { runFromStream } = await import(${JSON.stringify(`${SRC}/report/runner.ts`)});
     const redis = createRedis(process.env.REDIS_URL, { name: "report-child" });
     await new Promise((r) => redis.once("ready", r));

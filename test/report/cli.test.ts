@@ -16,10 +16,10 @@ import {
   transition,
 } from "../../src/engine/index.js";
 import { CSV_HEADER } from "../../src/report/render.js";
-import { FileStore } from "../../src/store/file-store.js";
+import { FileStore } from "../../src/store/file/file-store.js";
 import type { OrderStore } from "../../src/store/interface.js";
-import { redisKeys } from "../../src/store/redis-keys.js";
-import { RedisOrderStore } from "../../src/store/redis-order-store.js";
+import { redisKeys } from "../../src/store/redis/keys.js";
+import { RedisOrderStore } from "../../src/store/redis/order-store.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decide } from "../../src/engine/index.js";
+import { RulesetManager } from "../../src/rulesets/holder.js";
 import {
   type ImportDeps,
   ImportedOrder,
@@ -16,9 +17,8 @@ import {
   importOrders,
 } from "../../src/service/import.js";
 import { changeOrder } from "../../src/service/orders.js";
-import { RulesetManager } from "../../src/service/ruleset-manager.js";
 import { verifyChain } from "../../src/store/audit.js";
-import { FileStore } from "../../src/store/file-store.js";
+import { FileStore } from "../../src/store/file/file-store.js";
 import { StoreUnavailableError } from "../../src/store/interface.js";
 
 const NOW = Date.parse("2026-03-01T00:00:00Z");

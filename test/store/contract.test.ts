@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createOrder, type Order, OrderInput, OrderRuleError, transition } from "../../src/engine/index.js";
 import { verifyChain } from "../../src/store/audit.js";
-import { FileStore } from "../../src/store/file-store.js";
+import { FileStore } from "../../src/store/file/file-store.js";
 import {
   AuditChainError,
   type AuditEntry,
@@ -20,8 +20,8 @@ import {
   type OrderStore,
   StoreUnavailableError,
 } from "../../src/store/interface.js";
-import { redisKeys } from "../../src/store/redis-keys.js";
-import { RedisOrderStore, type RedisOrderStoreOptions } from "../../src/store/redis-order-store.js";
+import { redisKeys } from "../../src/store/redis/keys.js";
+import { RedisOrderStore, type RedisOrderStoreOptions } from "../../src/store/redis/order-store.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const CREATED_AT = "2026-01-02T09:00:00Z";

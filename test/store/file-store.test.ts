@@ -18,7 +18,7 @@ import {
   transition,
 } from "../../src/engine/index.js";
 import { verifyChain } from "../../src/store/audit.js";
-import { FileStore, type FileStoreOptions } from "../../src/store/file-store.js";
+import { FileStore, type FileStoreOptions } from "../../src/store/file/file-store.js";
 import {
   AuditChainError,
   InvalidCursorError,
@@ -587,7 +587,7 @@ describe("FileStore prune", () => {
 
 describe("FileStore under kill -9", () => {
   it("keeps every acknowledged order change and decision record when the writing process is killed", async () => {
-    const storeUrl = pathToFileURL(join(process.cwd(), "src/store/file-store.ts")).href;
+    const storeUrl = pathToFileURL(join(process.cwd(), "src/store/file/file-store.ts")).href;
     const engineUrl = pathToFileURL(join(process.cwd(), "src/engine/index.ts")).href;
     // .mts: an ES module whatever package.json the temp directory lacks.
     const script = join(dir, "writer.mts");

@@ -12,7 +12,8 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 function opener(kind: "file-store" | "aggregates", target: string): Promise<string> {
-  const module = kind === "file-store" ? "./src/store/file-store.ts" : "./src/report/file-aggregate-store.ts";
+  const module =
+    kind === "file-store" ? "./src/store/file/file-store.ts" : "./src/store/file/aggregate-store.ts";
   const cls = kind === "file-store" ? "FileStore" : "FileAggregateStore";
   const script = `
     const m = await import(${JSON.stringify(module)});

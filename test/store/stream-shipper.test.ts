@@ -10,23 +10,23 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createRedis } from "../../src/adapter/node/redis.js";
 import type { DecisionRecord } from "../../src/engine/index.js";
-import { FileStore, type FileStoreOptions } from "../../src/store/file-store.js";
+import { createRedis } from "../../src/platform/node/redis.js";
+import { FileStore, type FileStoreOptions } from "../../src/store/file/file-store.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../src/store/interface.js";
-import { RedisDecisionLog } from "../../src/store/redis-decision-log.js";
-import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
+import { RedisDecisionLog } from "../../src/store/redis/decision-log.js";
+import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import {
   SHIPPER_REDIS_OVERRIDES,
   StreamShipper,
   type StreamShipperOptions,
-} from "../../src/store/stream-shipper.js";
+} from "../../src/store/redis/stream-shipper.js";
 import {
   createReportGroup,
   type GroupState,
   StreamTrimmer,
   safeTrimPoint,
-} from "../../src/store/stream-trimmer.js";
+} from "../../src/store/redis/stream-trimmer.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 let server: RedisServer;
@@ -431,11 +431,11 @@ describe("a shipper that dies between XADD and checkpoint", () => {
     const script = join(dir, "child.mts");
     await writeFile(
       script,
-      `import { FileStore } from ${url("src/store/file-store.ts")};
-import { createRedis } from ${url("src/adapter/node/redis.ts")};
-import { RedisDecisionLog } from ${url("src/store/redis-decision-log.ts")};
-import { redisKeys } from ${url("src/store/redis-keys.ts")};
-import { SHIPPER_REDIS_OVERRIDES, StreamShipper } from ${url("src/store/stream-shipper.ts")};
+      `import { FileStore } from ${url("src/store/file/file-store.ts")};
+import { createRedis } from ${url("src/platform/node/redis.ts")};
+import { RedisDecisionLog } from ${url("src/store/redis/decision-log.ts")};
+import { redisKeys } from ${url("src/store/redis/keys.ts")};
+import { SHIPPER_REDIS_OVERRIDES, StreamShipper } from ${url("src/store/redis/stream-shipper.ts")};
 const [, , tag] = process.argv;
 const quiet = { info() {}, warn() {} };
 const outbox = await FileStore.open(${JSON.stringify(dir)}, { logger: quiet });

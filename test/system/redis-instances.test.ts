@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redisKeys } from "../../src/store/redis-keys.js";
+import { redisKeys } from "../../src/store/redis/keys.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { orderInput } from "../support/harness.js";
 import { type RedisServer, startRedis } from "../support/redis.js";

@@ -9,9 +9,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/edge/signed-ruleset.js";
 import { compile, createOrder, type DecisionRecord, OrderInput, transition } from "../../src/engine/index.js";
 import worker from "../../src/entry/worker.js";
+import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/rulesets/signed.js";
 import { orderInput } from "../contract/check-routes.js";
 import { secretOf } from "../contract/principals.js";
 import { RULESET_KEY_ID } from "./constants.js";

@@ -15,8 +15,6 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import bundledMmdb from "@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb";
 import { vi } from "vitest";
-import { createWorker, type WorkerEnv } from "../../src/adapter/cloudflare/worker.js";
-import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/edge/signed-ruleset.js";
 import {
   compile,
   createOrder,
@@ -25,6 +23,8 @@ import {
   OrderInput,
   transition,
 } from "../../src/engine/index.js";
+import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/rulesets/signed.js";
+import { createWorker, type WorkerEnv } from "../../src/runtime/worker.js";
 import {
   type CallOptions,
   type CallResult,

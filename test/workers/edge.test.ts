@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { createWorker, type WorkerEnv } from "../../src/adapter/cloudflare/worker.js";
+import { createWorker, type WorkerEnv } from "../../src/runtime/worker.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { type EdgeTarget, type EdgeTargetOptions, openEdgeTarget } from "./edge-target.js";
 

@@ -1,11 +1,11 @@
 /** POST /v1/check/batch: many joins at once (a webinar opening), answered in request order. */
 import { createRoute } from "@hono/zod-openapi";
 import { Decision } from "../../engine/index.js";
+import { pickLanguage } from "../../i18n/notice.js";
 import { evaluate } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
 import type { App, Services, Surface } from "../env.js";
 import { requireRole } from "../middleware.js";
-import { pickLanguage } from "../notice.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";
 import { CheckRequest, EdgeCheckRequest, requireRuleset } from "./v1-check.js";
 

@@ -6,12 +6,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AccountId, Decision, MeetingId } from "../../engine/index.js";
 import { parseIp } from "../../geo/ip.js";
+import { pickLanguage } from "../../i18n/notice.js";
 import { evaluate } from "../../service/check.js";
 import { instruments, tracer } from "../../telemetry/index.js";
 import type { App, Services, Surface } from "../env.js";
 import { ApiError } from "../errors.js";
 import { requireRole } from "../middleware.js";
-import { pickLanguage } from "../notice.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";
 
 export const Ip = z

@@ -4,8 +4,8 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { Order, type OrderAction } from "../../engine/index.js";
+import type { Access } from "../../service/auth.js";
 import { changeOrder } from "../../service/orders.js";
-import type { Access } from "../auth.js";
 import type { App, Services } from "../env.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";

@@ -2,12 +2,12 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { metrics, type ObservableCallback } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
-import { writeFileAtomic } from "../adapter/node/atomic-file.js";
-import { isUnavailable } from "../adapter/node/redis.js";
 import { fromDocument, type Ruleset, RulesetDocumentShape, toDocument } from "../engine/index.js";
 import type { Logger, Readiness } from "../http/env.js";
-import type { RedisKeys } from "../store/redis-keys.js";
-import type { RulesetManager } from "./ruleset-manager.js";
+import { writeFileAtomic } from "../platform/node/atomic-file.js";
+import { isUnavailable } from "../platform/node/redis.js";
+import type { RedisKeys } from "../store/redis/keys.js";
+import type { RulesetManager } from "./holder.js";
 
 export interface RulesetSyncOptions {
   manager: RulesetManager;

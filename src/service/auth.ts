@@ -5,7 +5,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
-import type { Role } from "../config.js";
+import type { Role } from "../config/node.js";
 
 export interface Principal {
   name: string;

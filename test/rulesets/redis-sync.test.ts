@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRedis } from "../../src/adapter/node/redis.js";
 import {
   compile,
   createOrder,
@@ -23,9 +22,10 @@ import {
   transition,
 } from "../../src/engine/index.js";
 import type { Logger } from "../../src/http/env.js";
-import { RulesetManager } from "../../src/service/ruleset-manager.js";
-import type { RulesetSync } from "../../src/service/ruleset-sync.js";
-import { type RedisKeys, redisKeys } from "../../src/store/redis-keys.js";
+import { createRedis } from "../../src/platform/node/redis.js";
+import { RulesetManager } from "../../src/rulesets/holder.js";
+import type { RulesetSync } from "../../src/rulesets/redis-sync.js";
+import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 import { rehash } from "../support/ruleset-hash.js";
@@ -44,7 +44,7 @@ let Sync: typeof RulesetSync;
 
 beforeAll(async () => {
   telemetry = registerTestMetrics();
-  Sync = (await import("../../src/service/ruleset-sync.js")).RulesetSync;
+  Sync = (await import("../../src/rulesets/redis-sync.js")).RulesetSync;
   server = await startRedis();
   // Queues while the server is away, so a test can read Redis right after restarting it.
   admin = createRedis(server.url, {

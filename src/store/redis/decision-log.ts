@@ -9,11 +9,11 @@
  * polls at the end keeps its place (`next` is never null, as with FileStore).
  */
 import type { Redis } from "ioredis";
-import { isUnavailable } from "../adapter/node/redis.js";
-import type { DecisionRecord } from "../engine/index.js";
-import type { FileStore } from "./file-store.js";
-import { type DecisionLog, InvalidCursorError, StoreUnavailableError } from "./interface.js";
-import type { RedisKeys } from "./redis-keys.js";
+import type { DecisionRecord } from "../../engine/index.js";
+import { isUnavailable } from "../../platform/node/redis.js";
+import type { FileStore } from "../file/file-store.js";
+import { type DecisionLog, InvalidCursorError, StoreUnavailableError } from "../interface.js";
+import type { RedisKeys } from "./keys.js";
 import {
   field,
   parseStreamId,

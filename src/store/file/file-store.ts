@@ -33,9 +33,9 @@
 import { Buffer } from "node:buffer";
 import { type FileHandle, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { acquirePidLock, releasePidLock } from "../adapter/node/pid-lock.js";
-import type { DecisionRecord, Order } from "../engine/index.js";
-import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "./audit.js";
+import type { DecisionRecord, Order } from "../../engine/index.js";
+import { acquirePidLock, releasePidLock } from "../../platform/node/pid-lock.js";
+import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "../audit.js";
 import {
   type AuditAction,
   AuditChainError,
@@ -43,7 +43,7 @@ import {
   InvalidCursorError,
   type Store,
   StoreUnavailableError,
-} from "./interface.js";
+} from "../interface.js";
 
 export type FsyncMode = "always" | "batch" | "never";
 

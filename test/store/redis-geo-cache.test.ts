@@ -1,13 +1,13 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createRedis } from "../../src/adapter/node/redis.js";
-import { ipHasher } from "../../src/adapter/node/secrets.js";
 import { CachedGeo } from "../../src/geo/cached-geo.js";
 import type { GeoAnswer } from "../../src/geo/interface.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
-import { RedisGeoCache, type RedisGeoCacheOptions } from "../../src/geo/redis-geo-cache.js";
 import { WebServiceGeo } from "../../src/geo/webservice-geo.js";
-import { redisKeys } from "../../src/store/redis-keys.js";
+import { createRedis } from "../../src/platform/node/redis.js";
+import { ipHasher } from "../../src/runtime/node/secrets.js";
+import { RedisGeoCache, type RedisGeoCacheOptions } from "../../src/store/redis/geo-cache.js";
+import { redisKeys } from "../../src/store/redis/keys.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { ACCOUNT_ID, FakeMaxmind, LICENSE_KEY } from "../support/maxmind-ws.js";
 import { registerTestMetrics } from "../support/metrics.js";

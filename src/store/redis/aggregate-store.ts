@@ -30,12 +30,12 @@
  * ran at about 100 000 records a second (batches of 500) here. `months()` reads a month's sets whole.
  */
 import type { Redis } from "ioredis";
-import type { DecisionRecord } from "../engine/index.js";
-import type { ReportKeys } from "../store/redis-keys.js";
-import { accumulate } from "./accumulate.js";
-import { type AggregateStore, type ApplyResult, emptyMonth } from "./aggregate-store.js";
-import type { MonthAggregate, MonthBucket } from "./model.js";
-import { monthOf } from "./periods.js";
+import type { DecisionRecord } from "../../engine/index.js";
+import { accumulate } from "../../report/accumulate.js";
+import { type AggregateStore, type ApplyResult, emptyMonth } from "../../report/aggregate-store.js";
+import type { MonthAggregate, MonthBucket } from "../../report/model.js";
+import { monthOf } from "../../report/periods.js";
+import type { ReportKeys } from "./keys.js";
 
 /**
  * KEYS: 1 checkpoint, 2 months, then the seen sets, counts hashes and member sets the batch touches.

@@ -2,7 +2,7 @@
  * Every string the console shows, in English and Dutch. Place names come from `placeName` (CLDR for
  * countries, ISO 3166-2 for regions), dates from Intl in UTC: orders are entered and enforced in UTC.
  */
-import type { Language } from "../http/notice.js";
+import type { Language } from "./notice.js";
 
 export type { Language };
 

@@ -51,12 +51,12 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { metrics } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
-import { writeFileAtomic } from "../adapter/node/atomic-file.js";
-import { isUnavailable } from "../adapter/node/redis.js";
-import type { DecisionRecord } from "../engine/index.js";
-import type { FileStore, PruneResult } from "./file-store.js";
-import { InvalidCursorError } from "./interface.js";
-import type { RedisKeys } from "./redis-keys.js";
+import type { DecisionRecord } from "../../engine/index.js";
+import { writeFileAtomic } from "../../platform/node/atomic-file.js";
+import { isUnavailable } from "../../platform/node/redis.js";
+import type { FileStore, PruneResult } from "../file/file-store.js";
+import { InvalidCursorError } from "../interface.js";
+import type { RedisKeys } from "./keys.js";
 
 /**
  * The part of the outbox the shipper uses: a FileStore decision log. An outbox without `prune` is read

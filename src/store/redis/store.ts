@@ -3,10 +3,10 @@
  * (`RedisOrderStore`, one Lua script per change); decision records go through the instance's local
  * outbox to the Redis stream (`RedisDecisionLog`), so a check never waits on Redis.
  */
-import type { DecisionRecord, Order } from "../engine/index.js";
-import type { FileStore } from "./file-store.js";
-import type { AuditAction, AuditEntry, OrderStore, Store } from "./interface.js";
-import type { RedisDecisionLog } from "./redis-decision-log.js";
+import type { DecisionRecord, Order } from "../../engine/index.js";
+import type { FileStore } from "../file/file-store.js";
+import type { AuditAction, AuditEntry, OrderStore, Store } from "../interface.js";
+import type { RedisDecisionLog } from "./decision-log.js";
 
 export class RedisStore implements Store {
   constructor(

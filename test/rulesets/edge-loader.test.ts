@@ -5,7 +5,10 @@
  * `decide`, so "still enforced" means a participant is still denied.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { EdgeRulesets } from "../../src/edge/edge-rulesets.js";
+import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
+import type { Logger } from "../../src/http/env.js";
+import { EdgeRulesets } from "../../src/rulesets/edge-loader.js";
+import { RulesetManager } from "../../src/rulesets/holder.js";
 import {
   exportPrivateKey,
   exportPublicKey,
@@ -15,10 +18,7 @@ import {
   type SigningKey,
   signRuleset,
   type VerifyingKey,
-} from "../../src/edge/signed-ruleset.js";
-import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
-import type { Logger } from "../../src/http/env.js";
-import { RulesetManager } from "../../src/service/ruleset-manager.js";
+} from "../../src/rulesets/signed.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-03-01T12:00:00Z");

@@ -7,6 +7,16 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  type CompiledOrder,
+  compile,
+  createOrder,
+  type Order,
+  OrderInput,
+  type Ruleset,
+  toDocument,
+  transition,
+} from "../../src/engine/index.js";
+import {
   exportPrivateKey,
   exportPublicKey,
   generateSigningKey,
@@ -20,17 +30,7 @@ import {
   signRuleset,
   type VerifyingKey,
   verifySignedRuleset,
-} from "../../src/edge/signed-ruleset.js";
-import {
-  type CompiledOrder,
-  compile,
-  createOrder,
-  type Order,
-  OrderInput,
-  type Ruleset,
-  toDocument,
-  transition,
-} from "../../src/engine/index.js";
+} from "../../src/rulesets/signed.js";
 import { rehash } from "../support/ruleset-hash.js";
 
 const HOUR = 3_600_000;

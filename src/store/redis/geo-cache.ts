@@ -23,10 +23,10 @@
  * client from `createRedis` (adapter/node/redis.ts). Lifetime: as long-lived as the source it wraps.
  */
 import { type Attributes, type Counter, metrics } from "@opentelemetry/api";
-import type { GeoLocation, GeoSource } from "../engine/index.js";
-import type { RedisKeys } from "../store/redis-keys.js";
-import type { Geo, GeoAnswer, GeoInfo } from "./interface.js";
-import { isPublicIp } from "./ip.js";
+import type { GeoLocation, GeoSource } from "../../engine/index.js";
+import type { Geo, GeoAnswer, GeoInfo } from "../../geo/interface.js";
+import { isPublicIp } from "../../geo/ip.js";
+import type { RedisKeys } from "./keys.js";
 
 /** What the L2 needs of a Redis client; ioredis's `Redis` fits. */
 export interface GeoCacheRedis {

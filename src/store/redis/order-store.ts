@@ -30,8 +30,8 @@
  * far as its persistence does (AOF with `appendfsync always` for what FileStore promises).
  */
 import type { ChainableCommander, Redis, RedisOptions } from "ioredis";
-import { createRedis, isUnavailable } from "../adapter/node/redis.js";
-import type { Order } from "../engine/index.js";
+import type { Order } from "../../engine/index.js";
+import { createRedis, isUnavailable } from "../../platform/node/redis.js";
 import {
   type ChainHead,
   type ChainVerdict,
@@ -41,16 +41,16 @@ import {
   verifyChain,
   verifyNext,
   ZERO_HASH,
-} from "./audit.js";
-import type { StoreLogger } from "./file-store.js";
+} from "../audit.js";
+import type { StoreLogger } from "../file/file-store.js";
 import {
   type AuditAction,
   AuditChainError,
   type AuditEntry,
   type OrderStore,
   StoreUnavailableError,
-} from "./interface.js";
-import { type RedisKeys, redisKeys } from "./redis-keys.js";
+} from "../interface.js";
+import { type RedisKeys, redisKeys } from "./keys.js";
 
 export interface RedisOrderStoreOptions {
   /** Key prefix and hash tag (redis-keys.ts); several deployments can share one Redis. Default `cordon`. */

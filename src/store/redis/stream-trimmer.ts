@@ -15,8 +15,8 @@
  */
 import { metrics } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
-import { isUnavailable } from "../adapter/node/redis.js";
-import type { RedisKeys } from "./redis-keys.js";
+import { isUnavailable } from "../../platform/node/redis.js";
+import type { RedisKeys } from "./keys.js";
 import { compareStreamIds, field, nextStreamId, type ShipperLogger } from "./stream-shipper.js";
 
 export interface StreamTrimmerOptions {

@@ -6,9 +6,9 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROLES, type TokenSpec } from "../../config.js";
-import { digestSecret, type TokenDigest } from "../../http/auth.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { ROLES, type TokenSpec } from "../../config/node.js";
+import { writeFileAtomic } from "../../platform/node/atomic-file.js";
+import { digestSecret, type TokenDigest } from "../../service/auth.js";
 
 const writePrivate = (path: string, content: string) => writeFileAtomic(path, content, { mode: 0o600 });
 

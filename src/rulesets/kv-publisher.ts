@@ -18,17 +18,17 @@
  * publish succeeds, as well as on the next compile.
  */
 import { metrics } from "@opentelemetry/api";
-import type { KvPublishSettings } from "../../config.js";
+import type { KvPublishSettings } from "../config/node.js";
+import type { Ruleset } from "../engine/index.js";
+import type { Logger } from "../http/env.js";
+import type { CompiledListener } from "./holder.js";
 import {
   loadSigningKey,
   RULESET_KV_KEY,
   type SigningKey,
   signRuleset,
   verifySignedRuleset,
-} from "../../edge/signed-ruleset.js";
-import type { Ruleset } from "../../engine/index.js";
-import type { Logger } from "../../http/env.js";
-import type { CompiledListener } from "../../service/ruleset-manager.js";
+} from "./signed.js";
 
 export interface KvPublisherOptions {
   kv: Pick<KvPublishSettings, "accountId" | "namespaceId" | "apiToken" | "apiBase">;

@@ -17,22 +17,22 @@ import type {
   Queue,
   Response as WorkersResponse,
 } from "@cloudflare/workers-types";
-import { ConfigError } from "../../config.js";
-import { EdgeRulesets } from "../../edge/edge-rulesets.js";
-import { parsePublicKeys, RULESET_KV_KEY } from "../../edge/signed-ruleset.js";
-import type { DecisionRecord } from "../../engine/index.js";
-import { CachedGeo } from "../../geo/cached-geo.js";
-import { MaxmindGeo } from "../../geo/maxmind-geo.js";
-import { createApp } from "../../http/app.js";
-import { Authenticator, digestSecret } from "../../http/auth.js";
-import type { App } from "../../http/env.js";
-import { RulesetManager } from "../../service/ruleset-manager.js";
-import { locateCaller } from "./caller.js";
-import { parseConsumerConfig, parseEdgeConfig } from "./config.js";
-import { deliverDecisions } from "./decision-consumer.js";
-import { edgeIpHasher } from "./ip-hash.js";
-import { consoleLogger } from "./logger.js";
-import { QueueDecisionLog } from "./queue-decision-log.js";
+import { ConfigError } from "../config/node.js";
+import { parseConsumerConfig, parseEdgeConfig } from "../config/worker.js";
+import type { DecisionRecord } from "../engine/index.js";
+import { CachedGeo } from "../geo/cached-geo.js";
+import { MaxmindGeo } from "../geo/maxmind-geo.js";
+import { createApp } from "../http/app.js";
+import type { App } from "../http/env.js";
+import { locateCaller } from "../platform/cloudflare/caller.js";
+import { deliverDecisions } from "../platform/cloudflare/decision-consumer.js";
+import { edgeIpHasher } from "../platform/cloudflare/ip-hash.js";
+import { consoleLogger } from "../platform/cloudflare/logger.js";
+import { QueueDecisionLog } from "../platform/cloudflare/queue-decision-log.js";
+import { EdgeRulesets } from "../rulesets/edge-loader.js";
+import { RulesetManager } from "../rulesets/holder.js";
+import { parsePublicKeys, RULESET_KV_KEY } from "../rulesets/signed.js";
+import { Authenticator, digestSecret } from "../service/auth.js";
 
 /** Kept equal to the Node entry's VERSION (both from package.json's version). */
 export const VERSION = "0.1.0";

@@ -5,7 +5,7 @@
  * rule (`TokenList` from `config.ts`), so one CORDON_TOKENS value serves both runtimes.
  */
 import { z } from "zod";
-import { ConfigError, TokenList } from "../../config.js";
+import { ConfigError, TokenList } from "./node.js";
 
 const EdgeEnv = z.object({
   /** `principal:role:secret,...`: the edge needs checker tokens (and readers of the ruleset summary). */

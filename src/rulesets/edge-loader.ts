@@ -16,8 +16,8 @@
  */
 import type { Ruleset } from "../engine/index.js";
 import type { Logger, Readiness } from "../http/env.js";
-import type { RulesetManager } from "../service/ruleset-manager.js";
-import { RulesetRejectedError, type VerifyingKey, verifySignedRuleset } from "./signed-ruleset.js";
+import type { RulesetManager } from "./holder.js";
+import { RulesetRejectedError, type VerifyingKey, verifySignedRuleset } from "./signed.js";
 
 export interface EdgeRulesetsOptions {
   publicKeys: readonly VerifyingKey[];

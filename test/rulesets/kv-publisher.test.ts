@@ -11,9 +11,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { KvPublisher } from "../../src/adapter/node/kv-publisher.js";
 import { run } from "../../src/cli/main.js";
-import { ConfigError, parseConfig, parsePublishConfig } from "../../src/config.js";
+import { ConfigError, parseConfig, parsePublishConfig } from "../../src/config/node.js";
+import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
+import type { Logger } from "../../src/http/env.js";
+import { KvPublisher } from "../../src/rulesets/kv-publisher.js";
 import {
   exportPrivateKey,
   generateSigningKey,
@@ -23,10 +25,8 @@ import {
   signRuleset,
   type VerifyingKey,
   verifySignedRuleset,
-} from "../../src/edge/signed-ruleset.js";
-import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
-import { type Running, start } from "../../src/entry/node.js";
-import type { Logger } from "../../src/http/env.js";
+} from "../../src/rulesets/signed.js";
+import { type Running, start } from "../../src/runtime/node/start.js";
 import { approvedOrder, makeHarness } from "../support/harness.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";

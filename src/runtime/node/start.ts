@@ -1,0 +1,350 @@
+/**
+ * The Node entry: parse the environment, build the adapters (the embedded file store in
+ * CORDON_DATA_DIR, or Redis when REDIS_URL is set; the mmdb at CORDON_GEOIP_DB, the bundled GeoLite2
+ * country database, or the MaxMind web service), hand them to `createApp`, and serve. `npm start` runs
+ * this with no configuration at all; CORDON_WORKERS=N runs N such processes under node:cluster.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { serve } from "@hono/node-server";
+import type { Redis } from "ioredis";
+import { type Config, ConfigError, kvPublishSettings } from "../../config/node.js";
+import { CachedGeo } from "../../geo/cached-geo.js";
+import type { Geo } from "../../geo/interface.js";
+import { WebServiceGeo } from "../../geo/webservice-geo.js";
+import { createApp } from "../../http/app.js";
+import type { Logger, Readiness } from "../../http/env.js";
+import { workerSlot } from "../../platform/node/cluster.js";
+import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
+import { createRedis } from "../../platform/node/redis.js";
+import { runFromDecisionLog, runFromStream } from "../../report/runner.js";
+import { RulesetManager } from "../../rulesets/holder.js";
+import { KvPublisher } from "../../rulesets/kv-publisher.js";
+import { RulesetSync } from "../../rulesets/redis-sync.js";
+import { Authenticator } from "../../service/auth.js";
+import { ReportService } from "../../service/reports.js";
+import { FileAggregateStore } from "../../store/file/aggregate-store.js";
+import { FileStore } from "../../store/file/file-store.js";
+import { FileIngestIndex, type IngestIndex, RedisIngestIndex } from "../../store/ingest-index.js";
+import { type Store, StoreUnavailableError } from "../../store/interface.js";
+import { RedisAggregateStore } from "../../store/redis/aggregate-store.js";
+import { RedisDecisionLog } from "../../store/redis/decision-log.js";
+import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js";
+import { redisKeys } from "../../store/redis/keys.js";
+import { LazyOrderStore, RedisOrderStore } from "../../store/redis/order-store.js";
+import { RedisStore } from "../../store/redis/store.js";
+import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/stream-shipper.js";
+import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
+
+export const VERSION = "0.1.0";
+
+/**
+ * How long an order change waits for the KV publish of its ruleset. A KV PUT (with the GET before it)
+ * usually takes a few hundred ms, so the answer normally comes once KV has the ruleset and the edge's
+ * freshness bound runs from the answer; a slow or unreachable Cloudflare API costs an order change at
+ * most this long, and never fails it (the publish goes on in the background and is retried).
+ */
+const KV_PUBLISH_WAIT_MS = 1500;
+
+export interface Running {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function start(config: Config, logger: Logger): Promise<Running> {
+  const slot = workerSlot();
+  // Each worker of a cluster keeps its local files (outbox, last ruleset) apart; the slot is stable.
+  const dataDir = resolve(config.CORDON_DATA_DIR, ...(slot === undefined ? [] : [`worker-${slot}`]));
+  await mkdir(dataDir, { recursive: true });
+
+  const { tokens, generated } = await loadTokens(dataDir, config.CORDON_TOKENS);
+  if (generated.length > 0) printGeneratedTokens(generated, dataDir);
+  const hashIp = ipHasher(await loadIpHashKey(dataDir, config.CORDON_IP_HASH_KEY));
+  const clock = () => Date.now();
+
+  // Before the backend: a signing key WebCrypto cannot import stops the start, naming the variable.
+  const publisher = await kvPublisher(config, clock, logger);
+  const backend = config.REDIS_URL
+    ? await redisBackend(config.REDIS_URL, config, dataDir, clock, logger)
+    : await embeddedBackend(config, dataDir, clock, logger);
+  const removePublishListener = publisher
+    ? backend.rulesets.addCompiledListener(publisher.listener(KV_PUBLISH_WAIT_MS))
+    : undefined;
+  // The backend's first compile came before the listener: publish what is in force now, in the
+  // background (the publisher leaves KV alone when it holds this version or a newer one).
+  if (publisher && backend.rulesets.isLoaded()) void publisher.publish(backend.rulesets.current());
+  const geo = await buildGeo(config, hashIp, backend.redis, logger);
+
+  const app = createApp({
+    store: backend.store,
+    geo: geo.geo,
+    rulesets: backend.rulesets,
+    auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
+    clock,
+    hashIp,
+    newId: randomUUID,
+    logger,
+    readiness: () => [
+      ...backend.readiness(),
+      ...(publisher ? [{ name: "kv-publish", ready: true, ...publisherHealth(publisher) }] : []),
+    ],
+    reports: backend.reports,
+    ingest: backend.ingest,
+    version: VERSION,
+  });
+
+  const server = await new Promise<ReturnType<typeof serve>>((ready) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ready(s));
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.PORT;
+  logger.info("cordon listening", {
+    port,
+    pid: process.pid,
+    dataDir,
+    backend: config.REDIS_URL ? "redis" : "embedded",
+    ...(slot === undefined ? {} : { worker: slot }),
+    ...(publisher ? { kvPublish: { signer: publisher.keyId } } : {}),
+    geo: geo.geo.info(),
+    rulesetVersion: backend.rulesets.current().version,
+  });
+
+  return {
+    port,
+    async close() {
+      await new Promise<void>((done) => server.close(() => done()));
+      geo.close();
+      removePublishListener?.();
+      await publisher?.stop();
+      await backend.close();
+    },
+  };
+}
+
+/** The KV publisher when CORDON_SIGNING_KEY and the CF_* settings are set (all or none: `parseConfig`). */
+async function kvPublisher(
+  config: Config,
+  clock: () => number,
+  logger: Logger,
+): Promise<KvPublisher | undefined> {
+  const settings = kvPublishSettings(config);
+  if (!settings) return undefined;
+  try {
+    return await KvPublisher.fromSettings(settings, { logger, clock });
+  } catch (err) {
+    throw new ConfigError(
+      `invalid configuration:\n  CORDON_SIGNING_KEY: not a usable Ed25519 private key (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+}
+
+/** Degraded (not unready) while publishing fails: the Node side enforces regardless; the edge lags. */
+function publisherHealth(publisher: KvPublisher): Pick<Readiness, "degraded" | "detail"> {
+  const status = publisher.status();
+  return { degraded: status.lastError !== undefined, detail: { ...status } };
+}
+
+interface Backend {
+  store: Store;
+  rulesets: RulesetManager;
+  reports: ReportService;
+  ingest: IngestIndex;
+  readiness: () => Readiness[];
+  /** A commands client for others to share (the geo L2), in Redis mode. */
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+/** The embedded default: everything in CORDON_DATA_DIR, one process. */
+async function embeddedBackend(
+  config: Config,
+  dataDir: string,
+  clock: () => number,
+  logger: Logger,
+): Promise<Backend> {
+  const store = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const rulesets = new RulesetManager(store, clock);
+  await rulesets.refresh();
+  const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
+  const reports = new ReportService({
+    aggregates,
+    catchUp: () => runFromDecisionLog(store, aggregates, { logger }),
+    orders: () => store.listOrders(),
+    clock,
+  });
+  return {
+    store,
+    rulesets,
+    reports,
+    ingest: new FileIngestIndex(join(dataDir, "ingested")),
+    readiness: () => [],
+    async close() {
+      await aggregates.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Several instances on one Redis: orders and audit in Redis, decision records through a local outbox
+ * to the Redis stream, rulesets published to every instance and kept on local disk. Starts even while
+ * Redis is down, enforcing the last ruleset on disk (degraded), as long as one is there.
+ */
+async function redisBackend(
+  url: string,
+  config: Config,
+  dataDir: string,
+  clock: () => number,
+  logger: Logger,
+): Promise<Backend> {
+  const keys = redisKeys(config.CORDON_REDIS_PREFIX);
+  const commands = createRedis(url, { name: "commands" });
+  const subscriber = createRedis(url, { name: "subscriber" });
+  const shipperRedis = createRedis(url, { name: "shipper", overrides: SHIPPER_REDIS_OVERRIDES });
+  for (const client of [commands, subscriber, shipperRedis]) {
+    // ioredis reports every reconnection attempt as an error event; the components log what matters.
+    client.on("error", () => undefined);
+  }
+  // Opens on first use when Redis is down at start: checks are served from the disk ruleset meanwhile,
+  // and order routes answer 503 until Redis is back.
+  const orders = new LazyOrderStore(() =>
+    RedisOrderStore.open(url, { prefix: config.CORDON_REDIS_PREFIX, logger }),
+  );
+  const outboxDir = join(dataDir, "outbox");
+  const outbox = await FileStore.open(outboxDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const decisions = await RedisDecisionLog.start({
+    outbox,
+    redis: commands,
+    shipperRedis,
+    keys,
+    dataDir: outboxDir,
+    logger,
+    shipper: { retentionMs: config.CORDON_OUTBOX_RETENTION_HOURS * 3_600_000 },
+  });
+  const store = new RedisStore(orders, decisions, outbox);
+  const rulesets = new RulesetManager(store, clock);
+  const sync = await RulesetSync.start({
+    manager: rulesets,
+    redis: commands,
+    subscriber,
+    keys,
+    localPath: join(dataDir, "ruleset.json"),
+    pollMs: config.CORDON_RULESET_POLL_MS,
+    logger,
+    clock,
+  });
+  // Compile what Redis holds (and publish it if Redis has no ruleset yet); during an outage the sync
+  // has already installed the last ruleset from disk, and it catches up when Redis returns.
+  await rulesets.refresh().catch((error: unknown) => {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    logger.warn("redis unavailable at start: enforcing the last known ruleset", {
+      version: rulesets.current().version,
+    });
+  });
+  // The report reads the stream through the `report` consumer group; each instance is one consumer, and
+  // the aggregates in Redis deduplicate by decisionId, so any instance can answer a report request.
+  const aggregates = new RedisAggregateStore(commands, keys.report);
+  const reports = new ReportService({
+    aggregates,
+    catchUp: () =>
+      runFromStream(commands, keys, aggregates, {
+        consumer: `instance-${hostname()}-${process.pid}`,
+        logger,
+      }),
+    orders: () => store.listOrders(),
+    clock,
+  });
+  const readiness = (): Readiness[] => {
+    const shipper = decisions.shipper?.status();
+    return [
+      sync.readiness(),
+      {
+        name: "decision-stream",
+        ready: true,
+        degraded: shipper?.degraded ?? false,
+        ...(shipper ? { detail: { ...shipper } } : {}),
+      },
+    ];
+  };
+  return {
+    store,
+    rulesets,
+    reports,
+    ingest: new RedisIngestIndex(commands, keys.ingested),
+    readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),
+    redis: commands,
+    async close() {
+      await sync.stop();
+      await store.close();
+      for (const client of [commands, subscriber, shipperRedis]) client.disconnect();
+    },
+  };
+}
+
+/**
+ * The geo chain: L1 (in process) over the MaxMind web service with the Redis L2 in front of it, or over
+ * a local database (the bundled one by default). The L2 is used for the web service only by default:
+ * in front of a local mmdb it made lookups 7x slower (bench/README.md, "GeoIP L2 in Redis").
+ */
+async function buildGeo(
+  config: Config,
+  hashIp: (ip: string) => string,
+  redis: Redis | undefined,
+  logger: Logger,
+): Promise<{ geo: Geo; close(): void }> {
+  const l2 = (source: VersionedGeo, wanted: boolean): Geo =>
+    redis && wanted
+      ? new RedisGeoCache(source, {
+          redis,
+          keys: redisKeys(config.CORDON_REDIS_PREFIX),
+          hashIp,
+          ttlSeconds: config.CORDON_GEO_L2_TTL_SECONDS,
+        })
+      : source;
+  if (config.MAXMIND_ACCOUNT_ID && config.MAXMIND_LICENSE_KEY) {
+    const source = new WebServiceGeo({
+      accountId: config.MAXMIND_ACCOUNT_ID,
+      licenseKey: config.MAXMIND_LICENSE_KEY,
+      endpoint: config.MAXMIND_ENDPOINT,
+      baseUrl: `https://${config.MAXMIND_HOST}`,
+      timeoutMs: config.MAXMIND_TIMEOUT_MS,
+      logger,
+    });
+    const geo = new CachedGeo(l2(source, config.CORDON_GEO_L2 !== "off"), {
+      max: Math.max(1, config.CORDON_GEO_CACHE_SIZE),
+      ttlMs: config.CORDON_GEO_L2_TTL_SECONDS * 1000,
+    });
+    return { geo, close: () => undefined };
+  }
+  const path = config.CORDON_GEOIP_DB ? resolve(config.CORDON_GEOIP_DB) : defaultDatabasePath();
+  // Long-lived: the cache lives as long as the process; a reloaded database clears it.
+  let cached: CachedGeo | undefined;
+  const source = await ReloadingGeo.open(path, { logger, onReload: () => cached?.clear() });
+  const inner = l2(source, config.CORDON_GEO_L2 === "on");
+  cached =
+    config.CORDON_GEO_CACHE_SIZE > 0
+      ? new CachedGeo(inner, { max: config.CORDON_GEO_CACHE_SIZE })
+      : undefined;
+  return { geo: cached ?? inner, close: () => source.close() };
+}
+
+function printGeneratedTokens(
+  tokens: { principal: string; role: string; secret: string }[],
+  dataDir: string,
+): void {
+  const lines = tokens.map((t) => `  ${t.role.padEnd(10)} ${t.principal.padEnd(12)} ${t.secret}`);
+  // stdout, once: only the digests are kept (in tokens.json), so these secrets cannot be shown again.
+  process.stdout.write(
+    [
+      "",
+      "Cordon generated one API token per role (CORDON_TOKENS is unset). They are shown this once;",
+      `only their SHA-256 digests are kept in ${dataDir}/tokens.json. Delete that file to generate new ones.`,
+      "",
+      ...lines,
+      "",
+      "",
+    ].join("\n"),
+  );
+}
