@@ -21,14 +21,14 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
-import { defaultDatabasePath } from "../src/adapter/node/geo-file.js";
-import { createRedis } from "../src/adapter/node/redis.js";
-import { ipHasher } from "../src/adapter/node/secrets.js";
 import type { GeoAnswer, GeoInfo } from "../src/geo/interface.js";
 import { isPublicIp, parseIp } from "../src/geo/ip.js";
 import { MaxmindGeo } from "../src/geo/maxmind-geo.js";
-import { RedisGeoCache, type VersionedGeo } from "../src/geo/redis-geo-cache.js";
-import { redisKeys } from "../src/store/redis-keys.js";
+import { defaultDatabasePath } from "../src/platform/node/geo-file.js";
+import { createRedis } from "../src/platform/node/redis.js";
+import { ipHasher } from "../src/runtime/node/secrets.js";
+import { RedisGeoCache, type VersionedGeo } from "../src/store/redis/geo-cache.js";
+import { redisKeys } from "../src/store/redis/keys.js";
 import { freePort } from "../test/support/redis.js";
 import {
   consume,

@@ -10,22 +10,24 @@ import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultDatabasePath } from "../src/adapter/node/geo-file.js";
 import type { DecisionRecord } from "../src/engine/index.js";
 import { CachedGeo } from "../src/geo/cached-geo.js";
 import { MaxmindGeo } from "../src/geo/maxmind-geo.js";
-import { createApp } from "../src/http/app.js";
-import { Authenticator, digestSecret } from "../src/http/auth.js";
-import type { Logger } from "../src/http/env.js";
-import { RulesetManager } from "../src/service/ruleset-manager.js";
-import { FileStore, type FsyncMode } from "../src/store/file-store.js";
+import { createServerApp } from "../src/http/app.js";
+import type { ServerServices } from "../src/http/services.js";
+import { type Logger, SILENT_LOGGER } from "../src/kernel/logger.js";
+import { defaultDatabasePath } from "../src/platform/node/geo-file.js";
+import { RulesetCompiler } from "../src/rulesets/compiler.js";
+import { RulesetHolder } from "../src/rulesets/holder.js";
+import { Authenticator, digestSecret } from "../src/service/auth.js";
+import { FileStore, type FsyncMode } from "../src/store/file/file-store.js";
 import { machineNote, median, prng, table, writeJson } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 3 : 7;
 const ROUND_MS = quick ? 300 : 1000;
 const IN_FLIGHT = 32;
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const silent: Logger = SILENT_LOGGER;
 const SECRET = "bench-logging-checker-secret-0001";
 
 /** Deterministic public IPv4 addresses (avoiding 0/8, 10/8, 127/8, 169.254/16, 172.16/12, 192.168/16, 224+). */
@@ -49,11 +51,15 @@ async function makeApp(kind: "none" | FsyncMode, dir: string, geo: CachedGeo) {
     // The same store for orders, but a decision log that keeps nothing: the baseline.
     store.append = async (_records: readonly DecisionRecord[]) => {};
   }
-  const rulesets = new RulesetManager(store, Date.now);
-  await rulesets.refresh();
+  const rulesets = new RulesetHolder(Date.now);
+  const compiler = new RulesetCompiler(store, rulesets, Date.now);
+  await compiler.refresh();
   const key = Buffer.from("bench-logging-ip-hash-key-0123456789");
-  const app = createApp({
-    store,
+  // Only /v1/check is called: the reporting services are left out.
+  const services: Omit<ServerServices, "reports" | "ingest"> = {
+    orders: store,
+    decisions: store,
+    compiler,
     geo,
     rulesets,
     auth: new Authenticator([{ principal: "checker", role: "checker", sha256: digestSecret(SECRET) }]),
@@ -61,7 +67,9 @@ async function makeApp(kind: "none" | FsyncMode, dir: string, geo: CachedGeo) {
     hashIp: (ip) => createHmac("sha256", key).update(ip).digest("hex"),
     newId: randomUUID,
     logger: silent,
-  });
+    readiness: () => [],
+  };
+  const app = createServerApp(services as ServerServices);
   return { app, store };
 }
 

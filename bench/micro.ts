@@ -12,8 +12,6 @@ import { createHmac, createSecretKey, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { defaultDatabasePath } from "../src/adapter/node/geo-file.js";
-import { ipHasher } from "../src/adapter/node/secrets.js";
 import {
   allCountries,
   type CheckFacts,
@@ -29,6 +27,8 @@ import {
 import { CachedGeo } from "../src/geo/cached-geo.js";
 import { ipPrefix, isPublicIp, parseIp } from "../src/geo/ip.js";
 import { MaxmindGeo } from "../src/geo/maxmind-geo.js";
+import { defaultDatabasePath } from "../src/platform/node/geo-file.js";
+import { ipHasher } from "../src/runtime/node/secrets.js";
 import { type CheckInput, evaluate } from "../src/service/check.js";
 import {
   consume,

@@ -15,7 +15,7 @@ import { execFileSync } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { redisKeys } from "../src/store/redis-keys.js";
+import { redisKeys } from "../src/store/redis/keys.js";
 import { type RedisServer, startRedis } from "../test/support/redis.js";
 import { cpuSeconds, sleep } from "./servers.js";
 

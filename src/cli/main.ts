@@ -1,4 +1,10 @@
 #!/usr/bin/env node
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, parsePublishConfig } from "../config/node.js";
+import { compile, type Ruleset } from "../engine/index.js";
 /**
  * `cordon` command line: operations on a data directory that do not need the server running.
  *   cordon verify-audit [--data-dir DIR]   verify the hash chain of the order audit log (exit 1 if broken)
@@ -11,14 +17,10 @@
  *   cordon publish [--data-dir DIR | --redis URL] [--out FILE]
  *                                          compile, sign and write the ruleset to Workers KV (or FILE)
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { ConfigError, parsePublishConfig } from "../config/node.js";
-import { compile, type Ruleset } from "../engine/index.js";
+import { nodeLogger } from "../platform/node/logger.js";
 import { createRedis } from "../platform/node/redis.js";
-import { RulesetManager } from "../rulesets/holder.js";
+import { RulesetCompiler } from "../rulesets/compiler.js";
+import { RulesetHolder } from "../rulesets/holder.js";
 import { KvPublisher } from "../rulesets/kv-publisher.js";
 import { RulesetSync } from "../rulesets/redis-sync.js";
 import {
@@ -37,6 +39,9 @@ import { AuditChainError } from "../store/interface.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
 import { verifyAudit } from "./verify-audit.js";
+
+/** Warnings from the stores (a repaired torn tail, say) go to stderr as JSON lines. */
+const logger = nodeLogger("warn");
 
 const USAGE = `usage:
   cordon verify-audit [--data-dir DIR | --redis URL [--prefix P]]
@@ -76,7 +81,7 @@ export async function run(
       if (values.redis) {
         let store: RedisOrderStore;
         try {
-          store = await RedisOrderStore.open(values.redis, { prefix: values.prefix ?? "cordon" });
+          store = await RedisOrderStore.open(values.redis, { prefix: values.prefix ?? "cordon", logger });
         } catch (error) {
           // Opening checks the head against the last entry: a tampered tail is caught already here.
           if (!(error instanceof AuditChainError)) throw error;
@@ -104,7 +109,7 @@ export async function run(
       return 1;
     }
     case "ruleset": {
-      const store = await FileStore.open(dataDir);
+      const store = await FileStore.open(dataDir, { logger });
       try {
         const head = await store.head();
         const ruleset = compile(await store.listOrders(), {
@@ -237,7 +242,9 @@ async function compileStored(
   prefix: string,
   dataDir: string,
 ): Promise<Ruleset> {
-  const store = redisUrl ? await RedisOrderStore.open(redisUrl, { prefix }) : await FileStore.open(dataDir);
+  const store = redisUrl
+    ? await RedisOrderStore.open(redisUrl, { prefix, logger })
+    : await FileStore.open(dataDir, { logger });
   try {
     const head = await store.head();
     return compile(await store.listOrders(), { version: head.seq, compiledAt: new Date().toISOString() });
@@ -257,10 +264,10 @@ interface ImportTarget {
  * starts, so the compile here only re-checks the imported orders (I1 again).
  */
 async function fileImportTarget(dataDir: string): Promise<ImportTarget> {
-  const store = await FileStore.open(dataDir);
+  const store = await FileStore.open(dataDir, { logger });
   return {
     name: dataDir,
-    deps: { store, rulesets: new RulesetManager(store, Date.now), clock: Date.now },
+    deps: { orders: store, compiler: compilerFor(store), clock: Date.now },
     close: () => store.close(),
   };
 }
@@ -271,13 +278,13 @@ async function fileImportTarget(dataDir: string): Promise<ImportTarget> {
  * sync's local copy goes to a temporary directory: this process is no instance.
  */
 async function redisImportTarget(url: string, prefix: string): Promise<ImportTarget> {
-  const store = await RedisOrderStore.open(url, { prefix });
+  const store = await RedisOrderStore.open(url, { prefix, logger });
   const redis = createRedis(url, { name: "cli-import" });
   const subscriber = createRedis(url, { name: "cli-import-subscriber" });
   const scratch = await mkdtemp(join(tmpdir(), "cordon-import-"));
-  const rulesets = new RulesetManager(store, Date.now);
+  const compiler = compilerFor(store);
   const sync = await RulesetSync.start({
-    manager: rulesets,
+    compiler,
     redis,
     subscriber,
     keys: redisKeys(prefix),
@@ -286,7 +293,7 @@ async function redisImportTarget(url: string, prefix: string): Promise<ImportTar
   });
   return {
     name: "Redis",
-    deps: { store, rulesets, clock: Date.now },
+    deps: { orders: store, compiler, clock: Date.now },
     async close() {
       await sync.stop();
       redis.disconnect();
@@ -305,4 +312,8 @@ if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.arg
       process.exit(1);
     },
   );
+}
+
+function compilerFor(orders: ConstructorParameters<typeof RulesetCompiler>[0]): RulesetCompiler {
+  return new RulesetCompiler(orders, new RulesetHolder(Date.now), Date.now);
 }

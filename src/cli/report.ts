@@ -5,6 +5,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { Redis } from "ioredis";
 import type { Order } from "../engine/index.js";
+import { StoreUnavailableError } from "../kernel/errors.js";
+import { createLogger, type Logger } from "../kernel/logger.js";
 /**
  * `npm run report -- --period 2023-H1 --format csv --out report/ (--data-dir DIR | --redis URL)`: the
  * access-denial report of a period, written to `<out>/<period>.<json|csv|html>`, without the server.
@@ -26,7 +28,6 @@ import { renderCsv, renderHtml, renderJson } from "../report/render.js";
 import { type RunResult, runFromDecisionLog, runFromStream } from "../report/runner.js";
 import { FileAggregateStore } from "../store/file/aggregate-store.js";
 import { FileStore, JOURNAL_FILE } from "../store/file/file-store.js";
-import { StoreUnavailableError } from "../store/interface.js";
 import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
@@ -81,10 +82,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`report: ${err.message}\n${USAGE}\n`);
     return 2;
   }
-  const logger = {
-    warn: (message: string, fields?: Record<string, unknown>) =>
-      io.err(`warning: ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`),
-  };
+  const logger = createLogger("warn", ({ message, fields }) =>
+    io.err(`warning: ${message}${Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""}\n`),
+  );
   try {
     const { run, months, history, orders } =
       args.source.kind === "file"
@@ -138,11 +138,7 @@ interface Gathered {
   orders: Order[];
 }
 
-async function fromDataDir(
-  dataDir: string,
-  period: Period,
-  logger: { warn(message: string, fields?: Record<string, unknown>): void },
-): Promise<Gathered> {
+async function fromDataDir(dataDir: string, period: Period, logger: Logger): Promise<Gathered> {
   // FileStore.open creates what is missing: a mistyped path must not become an empty report.
   const isDataDir = await stat(join(dataDir, JOURNAL_FILE)).then(
     () => true,
@@ -179,12 +175,7 @@ async function fromDataDir(
   }
 }
 
-async function fromRedis(
-  url: string,
-  prefix: string,
-  period: Period,
-  logger: { warn(message: string, fields?: Record<string, unknown>): void },
-): Promise<Gathered> {
+async function fromRedis(url: string, prefix: string, period: Period, logger: Logger): Promise<Gathered> {
   const keys = redisKeys(prefix);
   let orderStore: RedisOrderStore;
   try {

@@ -4,9 +4,7 @@
  * the Worker's bindings.
  */
 import { z } from "zod";
-
-export const ROLES = ["checker", "responder", "approver", "auditor", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from "../kernel/roles.js";
 
 export interface TokenSpec {
   principal: string;

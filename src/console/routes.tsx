@@ -20,15 +20,15 @@ import {
   OrderStatus,
   withEnforcement,
 } from "../engine/index.js";
-import type { App, Services } from "../http/env.js";
 import { KiB, limitBody } from "../http/middleware.js";
 import { Ip } from "../http/routes/v1-check.js";
+import type { App, ServerServices } from "../http/services.js";
 import { STRINGS } from "../i18n/console.js";
 import { LANGUAGES, type Language, pickLanguage } from "../i18n/notice.js";
-import { ACCESS, type Access } from "../service/auth.js";
+import { NotFoundError } from "../kernel/errors.js";
+import { ACCESS, type Access } from "../kernel/roles.js";
 import { evaluate } from "../service/check.js";
 import { changeOrder, filterOrders, submitOrder } from "../service/orders.js";
-import { NotFoundError } from "../store/interface.js";
 import { CONSOLE_CSS } from "./assets.js";
 import { EnforcementTally } from "./counts.js";
 import { describe, emptyForm, type FormBody, readForm, validate } from "./order-form.js";
@@ -71,10 +71,10 @@ type C = Context<ConsoleEnv>;
 
 const CONSOLE_ROLES: readonly string[] = ACCESS.readOrders;
 
-export function registerConsole(app: App, s: Services): void {
+export function registerConsole(app: App, s: ServerServices): void {
   // Long-lived, one per app: the sessions and the enforcement counters.
   const sessions = new SessionStore(s.clock);
-  const tally = new EnforcementTally(s.store);
+  const tally = new EnforcementTally(s.decisions);
   const con = new Hono<ConsoleEnv>();
 
   con.use(async (c, next) => {
@@ -190,7 +190,7 @@ export function registerConsole(app: App, s: Services): void {
       q: (c.req.query("q") ?? "").trim().slice(0, 200),
     };
     const badJurisdiction = query.jurisdiction !== "" && !isJurisdiction(query.jurisdiction);
-    const all = await s.store.listOrders();
+    const all = await s.orders.listOrders();
     // A malformed jurisdiction filters nothing; the page says what is wrong with it.
     const orders = filterOrders(
       all,
@@ -252,10 +252,10 @@ export function registerConsole(app: App, s: Services): void {
     id: string,
     opts: { error?: string; status?: 200 | 403 | 404 | 409 | 400 } = {},
   ) => {
-    const order = await s.store.getOrder(id);
+    const order = await s.orders.getOrder(id);
     const t = STRINGS[c.get("lang")];
     if (!order) return page(c, <ErrorPage ctx={ctx(c)} message={t.notFound} />, 404);
-    const [audit, counts] = await Promise.all([s.store.readAudit({ orderId: id }), tally.of(id)]);
+    const [audit, counts] = await Promise.all([s.orders.readAudit({ orderId: id }), tally.of(id)]);
     const done = c.req.query("done");
     const flash =
       done === "approved" || done === "rejected" || done === "withdrawn" || done === "created"
@@ -311,7 +311,7 @@ export function registerConsole(app: App, s: Services): void {
 
   con.get("/review", guard("decideOrder"), async (c) => {
     const now = s.clock();
-    const pending = (await s.store.listOrders())
+    const pending = (await s.orders.listOrders())
       .filter((o) => o.status === "pending")
       .map((o) => withEnforcement(o, now));
     return page(c, <ReviewPage ctx={ctx(c)} orders={pending} />);

@@ -6,7 +6,7 @@
  */
 
 import type { Language } from "../i18n/console.js";
-import type { Principal } from "../service/auth.js";
+import type { Principal } from "../kernel/roles.js";
 
 export interface Session {
   id: string;

@@ -7,7 +7,7 @@ import type { Child } from "hono/jsx";
 import type { Decision, Order } from "../engine/index.js";
 import { formatDate, formatTime, type Language, type Strings } from "../i18n/console.js";
 import { placeName } from "../i18n/notice.js";
-import { ACCESS, type Principal } from "../service/auth.js";
+import { ACCESS, type Principal } from "../kernel/roles.js";
 import type { AuditEntry } from "../store/interface.js";
 import type { OrderCounts } from "./counts.js";
 import { countriesSorted, type Field, type FormErrors, type OrderForm, regionsOf } from "./order-form.js";

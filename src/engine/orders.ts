@@ -3,18 +3,26 @@
  * Pure functions from (order, action, actor, time) to the next order, or an `OrderRuleError`.
  * Four eyes (I7): the approver or rejecter differs from the creator.
  */
+import { CordonError } from "../kernel/errors.js";
 import { type Enforcement, jurisdictionsOutsideAuthority, type Order, type OrderInput } from "./schemas.js";
 
 export type OrderRuleCode = "FOUR_EYES" | "ILLEGAL_TRANSITION" | "JURISDICTION_OUTSIDE_AUTHORITY";
 
-export class OrderRuleError extends Error {
+/** An order rule broken (I1, I7, the life cycle): a `CordonError` with one of the codes above. */
+export class OrderRuleError extends CordonError {
   override readonly name = "OrderRuleError";
+  declare readonly code: OrderRuleCode;
   constructor(
-    readonly code: OrderRuleCode,
+    code: OrderRuleCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
-    super(message);
+    // An order outside the authority's jurisdiction is an input error on one field: say which.
+    super(
+      code,
+      message,
+      code === "JURISDICTION_OUTSIDE_AUTHORITY" ? [{ path: "jurisdictions", message }] : undefined,
+    );
   }
 }
 

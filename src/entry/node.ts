@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { type Config, ConfigError, parseConfig } from "../config/node.js";
 import { isPrimaryOfMany, supervise } from "../platform/node/cluster.js";
-import { createLogger } from "../platform/node/logger.js";
+import { nodeLogger } from "../platform/node/logger.js";
 import { type Running, start } from "../runtime/node/start.js";
 
 async function main(): Promise<void> {
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.CORDON_LOG_LEVEL);
+  const logger = nodeLogger(config.CORDON_LOG_LEVEL);
   if (isPrimaryOfMany(config.CORDON_WORKERS)) {
     supervise(config.CORDON_WORKERS, logger);
     return;

@@ -44,3 +44,14 @@ export interface SyncGeo extends Geo {
 export class GeoLookupError extends Error {
   override readonly name = "GeoLookupError";
 }
+
+/**
+ * What the runtime knows of the connecting client, for a check whose body names no address: at the
+ * edge, the participant's browser itself (`request.cf` and `CF-Connecting-IP`).
+ */
+export interface Caller {
+  /** The client's location as the runtime resolved it; unknown (I2) when it resolved none. */
+  geo: GeoAnswer;
+  /** The client's normalised address, kept in the record only as prefix and keyed hash (I6); null if none. */
+  ip: string | null;
+}

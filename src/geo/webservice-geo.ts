@@ -20,7 +20,7 @@
  */
 
 import { type Attributes, type Counter, metrics } from "@opentelemetry/api";
-import type { Logger } from "../http/env.js";
+import type { Logger } from "../kernel/logger.js";
 import { geoip2Location } from "./geoip2.js";
 import type { Geo, GeoAnswer, GeoInfo } from "./interface.js";
 import { isPublicIp } from "./ip.js";

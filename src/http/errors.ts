@@ -1,27 +1,12 @@
 /**
- * One error envelope for every failure: `{"error": {code, message, requestId, issues?}}`.
- * `ApiError` carries a code from the `ErrorCode` enum; `statusOf` maps each code to its status
+ * The API's side of errors: one envelope for every failure, `{"error": {code, message, requestId,
+ * issues?}}`, and `statusOf`, which maps each `ErrorCode` (kernel/errors.ts) to its status
  * exhaustively, so a new code cannot ship without one.
  */
 import { z } from "zod";
+import { ErrorCode, Issue } from "../kernel/errors.js";
 
-export const ErrorCode = z
-  .enum([
-    "BAD_REQUEST",
-    "UNAUTHORIZED",
-    "FORBIDDEN",
-    "FOUR_EYES",
-    "NOT_FOUND",
-    "METHOD_NOT_ALLOWED",
-    "ILLEGAL_TRANSITION",
-    "PAYLOAD_TOO_LARGE",
-    "UNSUPPORTED_MEDIA_TYPE",
-    "JURISDICTION_OUTSIDE_AUTHORITY",
-    "INTERNAL",
-    "UNAVAILABLE",
-  ])
-  .meta({ id: "ErrorCode" });
-export type ErrorCode = z.infer<typeof ErrorCode>;
+export { ErrorCode, Issue };
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503;
 
@@ -53,9 +38,6 @@ export function statusOf(code: ErrorCode): ErrorStatus {
   }
 }
 
-export const Issue = z.object({ path: z.string(), message: z.string() }).meta({ id: "Issue" });
-export type Issue = z.infer<typeof Issue>;
-
 export const ErrorEnvelope = z
   .object({
     error: z.object({
@@ -67,20 +49,6 @@ export const ErrorEnvelope = z
   })
   .meta({ id: "Error" });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
-
-export class ApiError extends Error {
-  override readonly name = "ApiError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly issues?: Issue[],
-  ) {
-    super(message);
-  }
-  get status(): ErrorStatus {
-    return statusOf(this.code);
-  }
-}
 
 /** zod issues in the envelope's form: a dotted path and a message. */
 export function toIssues(error: z.ZodError): Issue[] {

@@ -4,9 +4,10 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ACCESS, type Access, type Authenticator } from "../service/auth.js";
-import type { AppEnv } from "./env.js";
-import { ApiError } from "./errors.js";
+import { CordonError } from "../kernel/errors.js";
+import { ACCESS, type Access } from "../kernel/roles.js";
+import type { Authenticator } from "../service/auth.js";
+import type { AppEnv } from "./services.js";
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -16,11 +17,11 @@ export function requireRole(auth: Authenticator, access: Access): MiddlewareHand
   return async (c, next) => {
     const header = c.req.header("authorization");
     const secret = header ? BEARER.exec(header)?.[1] : undefined;
-    if (!secret) throw new ApiError("UNAUTHORIZED", "send Authorization: Bearer <token>");
+    if (!secret) throw new CordonError("UNAUTHORIZED", "send Authorization: Bearer <token>");
     const principal = auth.authenticate(secret);
-    if (!principal) throw new ApiError("UNAUTHORIZED", "unknown bearer token");
+    if (!principal) throw new CordonError("UNAUTHORIZED", "unknown bearer token");
     if (!allowed.includes(principal.role)) {
-      throw new ApiError(
+      throw new CordonError(
         "FORBIDDEN",
         `role ${principal.role} may not call this route (allowed: ${allowed.join(", ")})`,
       );
@@ -47,7 +48,7 @@ export function requireJson(ndjsonPaths: readonly string[] = []): MiddlewareHand
       const hasBody =
         (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
       if (type ? !(ndjson ? NDJSON_TYPE : JSON_TYPE).test(type) : hasBody || ndjson) {
-        throw new ApiError(
+        throw new CordonError(
           "UNSUPPORTED_MEDIA_TYPE",
           ndjson
             ? "the body must be JSON Lines: send Content-Type: application/x-ndjson"
@@ -67,7 +68,7 @@ export function requireJson(ndjsonPaths: readonly string[] = []): MiddlewareHand
  * which measured as more than half the CPU of a check (bench/README.md).
  */
 export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
-  const tooLarge = () => new ApiError("PAYLOAD_TOO_LARGE", `the body is larger than ${maxBytes} bytes`);
+  const tooLarge = () => new CordonError("PAYLOAD_TOO_LARGE", `the body is larger than ${maxBytes} bytes`);
   const streaming = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -80,7 +81,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     if (length === undefined) return streaming(c, next);
     const bytes = Number(length);
     if (!Number.isSafeInteger(bytes) || bytes < 0)
-      throw new ApiError("BAD_REQUEST", "invalid Content-Length header");
+      throw new CordonError("BAD_REQUEST", "invalid Content-Length header");
     if (bytes > maxBytes) throw tooLarge();
     await next();
   };

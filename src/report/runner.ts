@@ -23,17 +23,15 @@
  * stream entry is gone (deleted by hand; the trimmer never does that) is acknowledged and counted in
  * `missing`: nothing is left to count or to keep.
  */
+
 import type { Redis } from "ioredis";
 import { DecisionRecord } from "../engine/index.js";
+import { InvalidCursorError } from "../kernel/errors.js";
+import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { FileStore } from "../store/file/file-store.js";
-import { InvalidCursorError } from "../store/interface.js";
 import type { RedisKeys } from "../store/redis/keys.js";
 import { createReportGroup } from "../store/redis/stream-trimmer.js";
 import type { AggregateStore } from "./aggregate-store.js";
-
-export interface RunnerLogger {
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
 
 export interface RunResult {
   /** Batches read (including, for the stream, batches of pending entries read again). */
@@ -61,7 +59,7 @@ export interface DecisionLogRunOptions {
   batch?: number;
   /** Stop after this many batches (tests: a run interrupted part-way). */
   stopAfterBatches?: number;
-  logger?: RunnerLogger;
+  logger?: Logger;
 }
 
 export interface StreamRunOptions {
@@ -85,10 +83,8 @@ export interface StreamRunOptions {
    */
   claimIdleMs?: number;
   stopAfterBatches?: number;
-  logger?: RunnerLogger;
+  logger?: Logger;
 }
-
-const consoleLogger: RunnerLogger = { warn: (message, fields) => console.warn(message, fields ?? {}) };
 
 export async function runFromDecisionLog(
   log: Pick<FileStore, "page">,
@@ -97,7 +93,7 @@ export async function runFromDecisionLog(
 ): Promise<RunResult> {
   const batch = positiveInt("batch", opts.batch ?? 5000);
   const stopAfter = opts.stopAfterBatches ?? Number.POSITIVE_INFINITY;
-  const logger = opts.logger ?? consoleLogger;
+  const logger = opts.logger ?? SILENT_LOGGER;
   const result: RunResult = { batches: 0, applied: 0, duplicates: 0, checkpoint: await store.checkpoint() };
   let after = result.checkpoint;
   while (result.batches < stopAfter) {
@@ -140,7 +136,7 @@ export async function runFromStream(
   const batch = positiveInt("batch", opts.batch ?? 500);
   const stopAfter = opts.stopAfterBatches ?? Number.POSITIVE_INFINITY;
   const claimIdleMs = opts.claimIdleMs ?? 10 * 60_000;
-  const logger = opts.logger ?? consoleLogger;
+  const logger = opts.logger ?? SILENT_LOGGER;
   const { consumer } = opts;
   if (consumer.length === 0) throw new RangeError("consumer must not be empty");
   const result: StreamRunResult = {

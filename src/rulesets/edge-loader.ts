@@ -15,15 +15,16 @@
  * `beforeRequest`).
  */
 import type { Ruleset } from "../engine/index.js";
-import type { Logger, Readiness } from "../http/env.js";
-import type { RulesetManager } from "./holder.js";
+import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
+import type { Readiness } from "../kernel/runtime.js";
+import type { RulesetHolder } from "./holder.js";
 import { RulesetRejectedError, type VerifyingKey, verifySignedRuleset } from "./signed.js";
 
 export interface EdgeRulesetsOptions {
   publicKeys: readonly VerifyingKey[];
   /** Reads the signed ruleset (the KV value, as text); null when the key holds nothing. */
   load: () => Promise<string | null>;
-  manager: Pick<RulesetManager, "current" | "isLoaded" | "install">;
+  manager: Pick<RulesetHolder, "current" | "isLoaded" | "install">;
   /** Epoch ms. */
   clock: () => number;
   /** How long a read stays fresh; no KV read happens within it. Default 10 s. */
@@ -54,8 +55,6 @@ export interface EdgeRulesetStatus {
   lastRejected?: EdgeRejection;
 }
 
-const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export class EdgeRulesets {
   private readonly publicKeys: readonly VerifyingKey[];
   private readonly load: () => Promise<string | null>;
@@ -80,7 +79,7 @@ export class EdgeRulesets {
     this.manager = opts.manager;
     this.clock = opts.clock;
     this.refreshMs = opts.refreshMs ?? 10_000;
-    this.logger = opts.logger ?? SILENT;
+    this.logger = opts.logger ?? SILENT_LOGGER;
   }
 
   /**

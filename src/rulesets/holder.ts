@@ -1,39 +1,30 @@
 /**
- * Holds the ruleset every check reads, and replaces it after order changes. Long-lived: one per
- * process (or Worker isolate). The swap is a single reference assignment, so a check sees the whole old
- * or the whole new ruleset, never a mix; a stale compile (an older store version finishing late) never
- * replaces a newer one.
+ * Holds the ruleset every check reads. Long-lived: one per process (or Worker isolate). The swap is a
+ * single reference assignment, so a check sees the whole old or the whole new ruleset, never a mix; an
+ * older ruleset (a stale compile finishing late, an old KV value) never replaces a newer one.
  *
- * Runtime-free on purpose (the Worker uses it too): distribution (Redis, KV) plugs in through
- * `addCompiledListener` and `install(ruleset, source)`, never through an import here.
+ * Runtime-free (the Worker uses it too). What fills it plugs in from outside: the compiler on the
+ * server (`compiler.ts`), the Redis sync and its disk mirror, the edge's KV loader.
  */
-import { compile, emptyRuleset, type Ruleset } from "../engine/index.js";
-import type { OrderStore } from "../store/interface.js";
+import { emptyRuleset, type Ruleset } from "../engine/index.js";
+import type { Clock } from "../kernel/runtime.js";
 
 /** Where an installed ruleset came from: compiled here from the store, or received as a document. */
 export type RulesetSource = "compile" | "redis" | "disk" | "kv";
 
-/** Hears every ruleset `refresh` compiles; see `addCompiledListener`. */
-export type CompiledListener = (ruleset: Ruleset) => Promise<void> | void;
-
 export interface InstalledRuleset {
   source: RulesetSource;
   version: number;
-  /** ISO time of the install, by the manager's clock. */
+  /** ISO time of the install, by the holder's clock. */
   at: string;
 }
 
-export class RulesetManager {
+export class RulesetHolder {
   private ruleset: Ruleset;
   private loaded = false;
   private info: InstalledRuleset | undefined;
 
-  private readonly compiledListeners: CompiledListener[] = [];
-
-  constructor(
-    private readonly store: Pick<OrderStore, "listOrders" | "head">,
-    private readonly clock: () => number,
-  ) {
+  constructor(private readonly clock: Clock) {
     this.ruleset = emptyRuleset(new Date(0).toISOString());
   }
 
@@ -51,32 +42,6 @@ export class RulesetManager {
     return this.info;
   }
 
-  /**
-   * Calls `listener` with every ruleset `refresh` compiles; `refresh` awaits it before returning. On
-   * Redis the ruleset sync publishes here, so an order change is answered only once the new ruleset is
-   * stored and announced to the other instances (what makes "approved on A, denied on B" measurable);
-   * the KV publisher listens too, and bounds its own wait. Answers a function that removes the listener.
-   */
-  addCompiledListener(listener: CompiledListener): () => void {
-    this.compiledListeners.push(listener);
-    return () => {
-      const at = this.compiledListeners.indexOf(listener);
-      if (at >= 0) this.compiledListeners.splice(at, 1);
-    };
-  }
-
-  /** Recompiles from the store. Reads head before the orders, so the version never claims more than it holds. */
-  async refresh(): Promise<Ruleset> {
-    const head = await this.store.head();
-    const orders = await this.store.listOrders();
-    const next = compile(orders, { version: head.seq, compiledAt: new Date(this.clock()).toISOString() });
-    this.install(next, "compile");
-    // The compiled ruleset, even when a newer one is already in force here: publishing is ordered by
-    // the receiver (a compare-and-set on the version), not by this instance.
-    await this.notifyCompiled(next);
-    return this.ruleset;
-  }
-
   /** Installs a ruleset unless a newer one is already in place. */
   install(next: Ruleset, source: RulesetSource = "compile"): boolean {
     this.loaded = true;
@@ -84,16 +49,5 @@ export class RulesetManager {
     this.ruleset = next;
     this.info = { source, version: next.version, at: new Date(this.clock()).toISOString() };
     return true;
-  }
-
-  /**
-   * All listeners run, side by side, even when one fails: a failing KV publish must not keep the Redis
-   * sync from announcing, nor the other way round. The first failure is rethrown once all have settled,
-   * as a single listener's failure was before.
-   */
-  private async notifyCompiled(next: Ruleset): Promise<void> {
-    const results = await Promise.allSettled([...this.compiledListeners].map(async (l) => l(next)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
   }
 }

@@ -20,8 +20,8 @@
 import { metrics } from "@opentelemetry/api";
 import type { KvPublishSettings } from "../config/node.js";
 import type { Ruleset } from "../engine/index.js";
-import type { Logger } from "../http/env.js";
-import type { CompiledListener } from "./holder.js";
+import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
+import type { CompiledListener } from "./compiler.js";
 import {
   loadSigningKey,
   RULESET_KV_KEY,
@@ -70,8 +70,6 @@ const publishes = meter.createCounter("cordon.kv.publishes", {
   description: "Signed ruleset publishes to Workers KV, by outcome (published, skipped, failed).",
 });
 
-const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export class KvPublisher {
   private readonly url: string;
   private readonly token: string;
@@ -98,7 +96,7 @@ export class KvPublisher {
     this.url = `${base}/accounts/${encodeURIComponent(opts.kv.accountId)}/storage/kv/namespaces/${encodeURIComponent(opts.kv.namespaceId)}/values/${encodeURIComponent(keyName)}`;
     this.token = opts.kv.apiToken;
     this.key = opts.key;
-    this.logger = opts.logger ?? SILENT;
+    this.logger = opts.logger ?? SILENT_LOGGER;
     this.clock = opts.clock ?? Date.now;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.retryMs = opts.retryMs ?? 30_000;

@@ -3,14 +3,17 @@ import { dirname } from "node:path";
 import { metrics, type ObservableCallback } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
 import { fromDocument, type Ruleset, RulesetDocumentShape, toDocument } from "../engine/index.js";
-import type { Logger, Readiness } from "../http/env.js";
+import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
+import type { Readiness } from "../kernel/runtime.js";
 import { writeFileAtomic } from "../platform/node/atomic-file.js";
 import { isUnavailable } from "../platform/node/redis.js";
 import type { RedisKeys } from "../store/redis/keys.js";
-import type { RulesetManager } from "./holder.js";
+import type { RulesetCompiler } from "./compiler.js";
+import type { RulesetHolder } from "./holder.js";
 
 export interface RulesetSyncOptions {
-  manager: RulesetManager;
+  /** Compiles after order changes here; its holder is what every check reads. */
+  compiler: RulesetCompiler;
   /** Commands. Owned by the caller (not closed by `stop`). */
   redis: Redis;
   /** A dedicated connection for SUBSCRIBE (a subscribed connection can run no other command). */
@@ -81,10 +84,9 @@ export function parseRulesetDocument(text: string): Ruleset {
   return fromDocument(RulesetDocumentShape.parse(JSON.parse(text)));
 }
 
-const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export class RulesetSync {
-  private readonly manager: RulesetManager;
+  private readonly compiler: RulesetCompiler;
+  private readonly holder: RulesetHolder;
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly keys: RedisKeys;
@@ -113,7 +115,7 @@ export class RulesetSync {
   private loss: string | undefined;
 
   private removeListener: (() => void) | undefined;
-  private readonly observeVersion: ObservableCallback = (r) => r.observe(this.manager.current().version);
+  private readonly observeVersion: ObservableCallback = (r) => r.observe(this.holder.current().version);
   private readonly observeDegraded: ObservableCallback = (r) => r.observe(this.reason() ? 1 : 0);
   private readonly onReady = () => void this.catchUp();
   private readonly onSubscriberReady = () => void this.subscribe().then(() => this.catchUp());
@@ -126,16 +128,17 @@ export class RulesetSync {
   private readonly onMessage = (channel: string, payload: string) => {
     if (channel !== this.keys.rulesetChannel) return;
     const version = Number(payload);
-    if (!Number.isInteger(version) || version > this.manager.current().version) void this.catchUp();
+    if (!Number.isInteger(version) || version > this.holder.current().version) void this.catchUp();
   };
 
   private constructor(opts: RulesetSyncOptions) {
-    this.manager = opts.manager;
+    this.compiler = opts.compiler;
+    this.holder = opts.compiler.holder;
     this.redis = opts.redis;
     this.subscriber = opts.subscriber;
     this.keys = opts.keys;
     this.localPath = opts.localPath;
-    this.logger = opts.logger ?? SILENT;
+    this.logger = opts.logger ?? SILENT_LOGGER;
     this.clock = opts.clock;
   }
 
@@ -147,9 +150,9 @@ export class RulesetSync {
     const sync = new RulesetSync(opts);
     // A compile made before we were wired (the entry's first refresh) may never have reached Redis:
     // the first sync recompiles and publishes it unless Redis already holds that version.
-    const installed = opts.manager.installed;
+    const installed = opts.compiler.holder.installed;
     if (installed?.source === "compile" && installed.version > 0) sync.unpublished = installed.version;
-    sync.removeListener = opts.manager.addCompiledListener((ruleset) => sync.publish(ruleset));
+    sync.removeListener = opts.compiler.addCompiledListener((ruleset) => sync.publish(ruleset));
     versionGauge.addCallback(sync.observeVersion);
     degradedGauge.addCallback(sync.observeDegraded);
 
@@ -174,7 +177,7 @@ export class RulesetSync {
 
   /**
    * Stores `ruleset` in Redis if it is newer than what Redis holds, and announces it. Called by
-   * `manager.refresh()` after every compile, and awaited there, so an order change is answered once
+   * `compiler.refresh()` after every compile, and awaited there, so an order change is answered once
    * the other instances have been told.
    *
    * Redis unavailable does not fail the caller: the order change is already committed (order and audit
@@ -206,7 +209,7 @@ export class RulesetSync {
         version: ruleset.version,
         error: message(err),
       });
-      if (this.manager.current() === ruleset) await this.persist(ruleset);
+      if (this.holder.current() === ruleset) await this.persist(ruleset);
       return;
     }
     this.failing = false;
@@ -218,11 +221,11 @@ export class RulesetSync {
       // A newer ruleset is out there, perhaps one whose message we have not seen yet.
       void this.catchUp();
     }
-    if (this.manager.current() === ruleset) await this.persist(ruleset);
+    if (this.holder.current() === ruleset) await this.persist(ruleset);
   }
 
   status(): RulesetSyncStatus {
-    const ruleset = this.manager.current();
+    const ruleset = this.holder.current();
     const reason = this.reason();
     return {
       source: this.source(),
@@ -242,7 +245,7 @@ export class RulesetSync {
    * unready: an instance enforcing the last known orders during an outage should keep taking checks.
    */
   readiness(): Readiness {
-    return { name: "ruleset-sync", ready: this.manager.isLoaded(), detail: { ...this.status() } };
+    return { name: "ruleset-sync", ready: this.holder.isLoaded(), detail: { ...this.status() } };
   }
 
   /** Stops listening and polling and waits for work in flight. The clients stay open (the caller's). */
@@ -303,8 +306,8 @@ export class RulesetSync {
     }
     // Not loaded yet: even a version-0 ruleset from Redis is news (an empty ruleset is still a ruleset).
     let received: Ruleset | undefined;
-    const behind = redisVersion !== undefined && redisVersion > this.manager.current().version;
-    if (behind || (redisVersion !== undefined && !this.manager.isLoaded())) {
+    const behind = redisVersion !== undefined && redisVersion > this.holder.current().version;
+    if (behind || (redisVersion !== undefined && !this.holder.isLoaded())) {
       let text: string | null;
       try {
         text = await this.redis.get(this.keys.ruleset);
@@ -330,7 +333,7 @@ export class RulesetSync {
     this.redisVersion =
       redisVersion === undefined ? undefined : Math.max(redisVersion, received?.version ?? redisVersion);
     this.lastSyncAt = new Date(this.clock()).toISOString();
-    if (received && this.manager.install(received, "redis")) {
+    if (received && this.holder.install(received, "redis")) {
       installs.add(1, { source: "redis" });
       this.logger.info("ruleset installed from redis", { version: received.version, hash: received.hash });
       await this.persist(received);
@@ -351,7 +354,7 @@ export class RulesetSync {
       return;
     }
     try {
-      await this.manager.refresh();
+      await this.compiler.refresh();
     } catch (err) {
       this.fail("recompile to publish", err);
     }
@@ -373,9 +376,9 @@ export class RulesetSync {
    * this instance is degraded, with the versions in the reason, and logs one error per episode.
    */
   private checkLoss(): void {
-    const ours = this.manager.current().version;
+    const ours = this.holder.current().version;
     const older = this.redisVersion === undefined || this.redisVersion < ours;
-    if (this.unpublished !== undefined || !this.manager.isLoaded() || ours === 0 || !older) {
+    if (this.unpublished !== undefined || !this.holder.isLoaded() || ours === 0 || !older) {
       this.loss = undefined;
       return;
     }
@@ -418,7 +421,7 @@ export class RulesetSync {
       return;
     }
     this.writtenVersion = ruleset.version;
-    if (this.manager.install(ruleset, "disk")) {
+    if (this.holder.install(ruleset, "disk")) {
       installs.add(1, { source: "disk" });
       this.logger.info("ruleset installed from local file", {
         version: ruleset.version,
@@ -466,7 +469,7 @@ export class RulesetSync {
       // Once per outage: the poll would otherwise log every few seconds while Redis is away.
       this.logger.warn("redis unavailable for rulesets; enforcing the last ruleset", {
         what,
-        version: this.manager.current().version,
+        version: this.holder.current().version,
         error: message(err),
       });
     }
@@ -488,14 +491,14 @@ export class RulesetSync {
   }
 
   private source(): RulesetSyncStatus["source"] {
-    const installed = this.manager.installed;
+    const installed = this.holder.installed;
     if (!installed) return "none";
     if (installed.source === "redis" || installed.source === "disk") return installed.source;
     return this.redisVersion === installed.version ? "redis" : "local";
   }
 
   private reason(): string | undefined {
-    const ruleset = this.manager.current();
+    const ruleset = this.holder.current();
     if (this.failing || !this.connected()) {
       const why = this.lastError ?? `connection ${this.redis.status}/${this.subscriber.status}`;
       return `redis unavailable (${why}); enforcing ruleset v${ruleset.version} from ${this.source()}`;

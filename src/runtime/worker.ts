@@ -1,6 +1,6 @@
 /**
  * The Worker's wiring: parse its vars and secrets, build the edge adapters (decision Queue, KV ruleset,
- * the mmdb, `request.cf`), hand them to the same `createApp` Node uses, on its `edge` surface, and
+ * the mmdb, `request.cf`), hand them to `createEdgeApp` (the same routes and engine Node uses), and
  * serve; plus the Queue consumer that delivers decision records to Node. No logic of the check lives
  * here: routes, engine, geo and auth are the shared ones.
  *
@@ -22,20 +22,17 @@ import { parseConsumerConfig, parseEdgeConfig } from "../config/worker.js";
 import type { DecisionRecord } from "../engine/index.js";
 import { CachedGeo } from "../geo/cached-geo.js";
 import { MaxmindGeo } from "../geo/maxmind-geo.js";
-import { createApp } from "../http/app.js";
-import type { App } from "../http/env.js";
+import { createEdgeApp } from "../http/app.js";
+import type { App } from "../http/services.js";
 import { locateCaller } from "../platform/cloudflare/caller.js";
 import { deliverDecisions } from "../platform/cloudflare/decision-consumer.js";
 import { edgeIpHasher } from "../platform/cloudflare/ip-hash.js";
-import { consoleLogger } from "../platform/cloudflare/logger.js";
+import { workerLogger } from "../platform/cloudflare/logger.js";
 import { QueueDecisionLog } from "../platform/cloudflare/queue-decision-log.js";
 import { EdgeRulesets } from "../rulesets/edge-loader.js";
-import { RulesetManager } from "../rulesets/holder.js";
+import { RulesetHolder } from "../rulesets/holder.js";
 import { parsePublicKeys, RULESET_KV_KEY } from "../rulesets/signed.js";
 import { Authenticator, digestSecret } from "../service/auth.js";
-
-/** Kept equal to the Node entry's VERSION (both from package.json's version). */
-export const VERSION = "0.1.0";
 
 /** The Worker's bindings (wrangler.toml) and its vars and secrets (parsed in `parseEdgeConfig`). */
 export interface WorkerEnv {
@@ -67,18 +64,17 @@ const GEO_CACHE_SIZE = 10_000;
 
 async function buildEdge(env: WorkerEnv, options: WorkerOptions): Promise<Edge> {
   const config = parseEdgeConfig({ ...env });
-  const logger = consoleLogger(config.CORDON_LOG_LEVEL);
+  const logger = workerLogger(config.CORDON_LOG_LEVEL);
   const publicKeys = await parsePublicKeys(config.RULESET_PUBLIC_KEYS).catch((err: unknown) => {
     throw new ConfigError(`invalid Worker configuration:\n  RULESET_PUBLIC_KEYS: ${messageOf(err)}`);
   });
   const clock = () => Date.now();
-  const store = new QueueDecisionLog(env.DECISIONS);
-  // Never compiles at the edge (its store holds no orders): EdgeRulesets installs what KV holds.
-  const manager = new RulesetManager(store, clock);
+  // Nothing compiles at the edge (it holds no orders): EdgeRulesets installs what KV holds.
+  const holder = new RulesetHolder(clock);
   const rulesets = new EdgeRulesets({
     publicKeys,
     load: () => env.RULESETS.get(RULESET_KV_KEY, "text"),
-    manager,
+    manager: holder,
     clock,
     refreshMs: config.CORDON_RULESET_REFRESH_MS,
     logger,
@@ -86,28 +82,24 @@ async function buildEdge(env: WorkerEnv, options: WorkerOptions): Promise<Edge> 
   const mmdb = options.mmdb;
   const bytes = mmdb.bytes instanceof Uint8Array ? mmdb.bytes : new Uint8Array(mmdb.bytes);
   const geo = new CachedGeo(MaxmindGeo.fromBuffer(bytes, mmdb.source), { max: GEO_CACHE_SIZE });
-  const app = createApp(
-    {
-      store,
-      geo,
-      rulesets: manager,
-      auth: new Authenticator(
-        config.CORDON_TOKENS.map((t) => ({
-          principal: t.principal,
-          role: t.role,
-          sha256: digestSecret(t.secret),
-        })),
-      ),
-      clock,
-      hashIp: edgeIpHasher(config.CORDON_IP_HASH_KEY),
-      newId: () => crypto.randomUUID(),
-      logger,
-      readiness: () => [rulesets.readiness()],
-      locateCaller,
-      version: VERSION,
-    },
-    { surface: "edge" },
-  );
+  const app = createEdgeApp({
+    decisions: new QueueDecisionLog(env.DECISIONS),
+    geo,
+    rulesets: holder,
+    auth: new Authenticator(
+      config.CORDON_TOKENS.map((t) => ({
+        principal: t.principal,
+        role: t.role,
+        sha256: digestSecret(t.secret),
+      })),
+    ),
+    clock,
+    hashIp: edgeIpHasher(config.CORDON_IP_HASH_KEY),
+    newId: () => crypto.randomUUID(),
+    logger,
+    readiness: () => [rulesets.readiness()],
+    locateCaller,
+  });
   return { app, rulesets };
 }
 
@@ -154,7 +146,7 @@ export function createWorker(options: WorkerOptions) {
       await deliverDecisions(batch, {
         url: config.CORDON_INGEST_URL,
         token: config.CORDON_INGEST_TOKEN,
-        logger: consoleLogger(config.CORDON_LOG_LEVEL),
+        logger: workerLogger(config.CORDON_LOG_LEVEL),
       });
     },
   } satisfies ExportedHandler<WorkerEnv, unknown>;

@@ -5,12 +5,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
-import type { Role } from "../config/node.js";
-
-export interface Principal {
-  name: string;
-  role: Role;
-}
+import type { Principal, Role } from "../kernel/roles.js";
 
 /** What is stored per token: who, which role, and the digest of the secret. */
 export interface TokenDigest {
@@ -58,20 +53,3 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
   return diff === 0;
 }
-
-/** Which roles may call each group of routes (DESIGN.md "HTTP API"). `admin` may call everything. */
-export const ACCESS = {
-  check: ["checker", "admin"],
-  createOrder: ["responder", "admin"],
-  withdrawOrder: ["responder", "admin"],
-  decideOrder: ["approver", "admin"],
-  readOrders: ["responder", "approver", "auditor", "admin"],
-  readRuleset: ["responder", "approver", "auditor", "admin"],
-  readDecisions: ["auditor", "admin"],
-  readAudit: ["auditor", "admin"],
-  importOrders: ["admin"],
-  readReports: ["auditor", "admin"],
-  // The Worker's Queue consumer delivers with an admin token: writing the decision log is no checker's job.
-  ingestDecisions: ["admin"],
-} as const satisfies Record<string, readonly Role[]>;
-export type Access = keyof typeof ACCESS;

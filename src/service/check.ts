@@ -3,7 +3,7 @@
  * `/v1/check` and `/v1/check/batch`, on Node and in the Worker.
  */
 import { type Decision, type DecisionRecord, decide, type Ruleset } from "../engine/index.js";
-import type { Geo, GeoAnswer } from "../geo/interface.js";
+import type { Caller, Geo, GeoAnswer } from "../geo/interface.js";
 import { ipPrefix } from "../geo/ip.js";
 import { denialNotice, type Language } from "../i18n/notice.js";
 
@@ -16,17 +16,6 @@ export interface CheckInput {
 
 /** What the edge surface accepts: a check may leave out `ip`, and is located from the `Caller` then. */
 export type EdgeCheckInput = Omit<CheckInput, "ip"> & { ip?: string | undefined };
-
-/**
- * What the runtime knows of the connecting client, for a check whose body names no address: at the
- * edge, the participant's browser itself (`request.cf` and `CF-Connecting-IP`).
- */
-export interface Caller {
-  /** The client's location as the runtime resolved it; unknown (I2) when it resolved none. */
-  geo: GeoAnswer;
-  /** The client's normalised address, kept in the record only as prefix and keyed hash (I6); null if none. */
-  ip: string | null;
-}
 
 /** A check without an address from a runtime that knows no caller: unknown, so it allows (I2). */
 const NO_CALLER: Caller = Object.freeze({

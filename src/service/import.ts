@@ -44,7 +44,7 @@ import {
   OrderRuleError,
   transition,
 } from "../engine/index.js";
-import type { RulesetManager } from "../rulesets/holder.js";
+import type { RulesetCompiler } from "../rulesets/compiler.js";
 import { canonicalJson } from "../store/audit.js";
 import type { AuditAction, OrderStore } from "../store/interface.js";
 
@@ -135,8 +135,8 @@ export class ImportRefusedError extends Error {
 }
 
 export interface ImportDeps {
-  store: Pick<OrderStore, "getOrder" | "applyChange">;
-  rulesets: Pick<RulesetManager, "refresh">;
+  orders: Pick<OrderStore, "getOrder" | "applyChange">;
+  compiler: Pick<RulesetCompiler, "refresh">;
   /** Epoch ms: every instant of an import must lie at or before it. */
   clock: () => number;
 }
@@ -195,11 +195,11 @@ export async function importOrders(
   const plans = validate(lines, deps.clock(), importedBy);
   const result: ImportResult = { imported: 0, skipped: 0, orders: [] };
   for (const plan of plans) {
-    const outcome = await apply(deps.store, plan);
+    const outcome = await apply(deps.orders, plan);
     result[outcome] += 1;
     result.orders.push({ line: plan.line, id: plan.id, result: outcome });
   }
-  if (result.imported > 0) await deps.rulesets.refresh();
+  if (result.imported > 0) await deps.compiler.refresh();
   return result;
 }
 
@@ -342,7 +342,7 @@ function planLine(
  * store's serialised section, that the order is still at the step before, so two imports of one file
  * running at once write each step once; the loop then re-reads and carries on from where the other left.
  */
-async function apply(store: ImportDeps["store"], plan: Plan): Promise<"imported" | "skipped"> {
+async function apply(store: ImportDeps["orders"], plan: Plan): Promise<"imported" | "skipped"> {
   let wrote = false;
   for (;;) {
     const current = await store.getOrder(plan.id);

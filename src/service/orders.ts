@@ -11,15 +11,17 @@ import {
   transition,
   withEnforcement,
 } from "../engine/index.js";
-import type { RulesetManager } from "../rulesets/holder.js";
-import { NotFoundError, type Store } from "../store/interface.js";
+import { NotFoundError } from "../kernel/errors.js";
+import type { Clock, NewId } from "../kernel/runtime.js";
+import type { RulesetCompiler } from "../rulesets/compiler.js";
+import type { OrderStore } from "../store/interface.js";
 import { instruments } from "../telemetry/index.js";
 
 export interface OrderDeps {
-  store: Store;
-  rulesets: RulesetManager;
-  clock: () => number;
-  newId: () => string;
+  orders: Pick<OrderStore, "applyChange">;
+  compiler: Pick<RulesetCompiler, "refresh">;
+  clock: Clock;
+  newId: NewId;
 }
 
 export async function submitOrder(deps: OrderDeps, input: OrderInput, actor: string): Promise<Order> {
@@ -27,12 +29,12 @@ export async function submitOrder(deps: OrderDeps, input: OrderInput, actor: str
   const at = new Date(now).toISOString();
   const id = `ord_${deps.newId().replaceAll("-", "").slice(0, 20)}`;
   const order = createOrder(input, { id, actor, at });
-  const entry = await deps.store.applyChange(id, "create", actor, at, (current) => {
+  const entry = await deps.orders.applyChange(id, "create", actor, at, (current) => {
     if (current) throw new Error(`order id collision: ${id}`);
     return order;
   });
   instruments.orderChanges.add(1, { action: "create" });
-  await deps.rulesets.refresh();
+  await deps.compiler.refresh();
   return withEnforcement(entry.order, now);
 }
 
@@ -44,12 +46,12 @@ export async function changeOrder(
 ): Promise<Order> {
   const now = deps.clock();
   const at = new Date(now).toISOString();
-  const entry = await deps.store.applyChange(id, action.type, actor, at, (current) => {
+  const entry = await deps.orders.applyChange(id, action.type, actor, at, (current) => {
     if (!current) throw new NotFoundError(`no order ${id}`);
     return transition(current, action, actor, at);
   });
   instruments.orderChanges.add(1, { action: action.type });
-  await deps.rulesets.refresh();
+  await deps.compiler.refresh();
   return withEnforcement(entry.order, now);
 }
 

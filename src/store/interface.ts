@@ -47,30 +47,23 @@ export interface OrderStore {
   head(): Promise<{ seq: number; hash: string }>;
 }
 
-export interface DecisionLog {
+/** Where a check's decision record goes before its answer is sent (I5). */
+export interface DecisionSink {
   /**
    * Appends records; resolves once they are written where a crash of this process cannot lose them.
    * Concurrent calls are batched into one write (group commit).
    */
   append(records: readonly DecisionRecord[]): Promise<void>;
+}
+
+/** The decision log on the server: a sink that can also be read back, in write order. */
+export interface DecisionLog extends DecisionSink {
   /** Pages through records in write order. `after` is an opaque cursor from a previous page. */
   page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }>;
 }
 
 export interface Store extends OrderStore, DecisionLog {
   close(): Promise<void>;
-}
-
-export class StoreUnavailableError extends Error {
-  override readonly name = "StoreUnavailableError";
-}
-
-export class NotFoundError extends Error {
-  override readonly name = "NotFoundError";
-}
-
-export class InvalidCursorError extends Error {
-  override readonly name = "InvalidCursorError";
 }
 
 export class AuditChainError extends Error {

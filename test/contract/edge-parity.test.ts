@@ -6,15 +6,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import type { DecisionRecord } from "../../src/engine/index.js";
+import { type DecisionRecord, emptyRuleset } from "../../src/engine/index.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
-import { createApp } from "../../src/http/app.js";
-import type { Logger } from "../../src/http/env.js";
+import { createEdgeApp } from "../../src/http/app.js";
+import { SILENT_LOGGER } from "../../src/kernel/logger.js";
+import { locateCaller } from "../../src/platform/cloudflare/caller.js";
 import { edgeIpHasher } from "../../src/platform/cloudflare/ip-hash.js";
-import { RulesetManager } from "../../src/rulesets/holder.js";
+import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { ipHasher } from "../../src/runtime/node/secrets.js";
 import { Authenticator, digestSecret } from "../../src/service/auth.js";
-import type { Store } from "../../src/store/interface.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { type Harness, makeHarness } from "../support/harness.js";
 import { secretOf } from "./principals.js";
@@ -41,34 +41,28 @@ describe("the full surface (Node)", () => {
 });
 
 describe("the edge surface, built on Node", () => {
-  const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
   function edgeApp(appended: DecisionRecord[]) {
-    const store = {
-      append: async (records: readonly DecisionRecord[]) => {
-        appended.push(...records);
-      },
-    } as unknown as Store;
-    const rulesets = new RulesetManager(
-      { listOrders: async () => [], head: async () => ({ seq: 0, hash: "" }) },
-      Date.now,
-    );
+    const rulesets = new RulesetHolder(Date.now);
     return {
       rulesets,
-      app: createApp(
-        {
-          store,
-          geo: MaxmindGeo.fromBuffer(cityDatabase(), "fixture:city"),
-          rulesets,
-          auth: new Authenticator([
-            { principal: "checker", role: "checker", sha256: digestSecret(secretOf("checker")) },
-          ]),
-          clock: Date.now,
-          hashIp: () => "0".repeat(64),
-          newId: randomUUID,
-          logger: silent,
+      app: createEdgeApp({
+        decisions: {
+          append: async (records: readonly DecisionRecord[]) => {
+            appended.push(...records);
+          },
         },
-        { surface: "edge" },
-      ),
+        geo: MaxmindGeo.fromBuffer(cityDatabase(), "fixture:city"),
+        rulesets,
+        auth: new Authenticator([
+          { principal: "checker", role: "checker", sha256: digestSecret(secretOf("checker")) },
+        ]),
+        clock: Date.now,
+        hashIp: () => "0".repeat(64),
+        newId: randomUUID,
+        logger: SILENT_LOGGER,
+        readiness: () => [],
+        locateCaller,
+      }),
     };
   }
   const post = (app: ReturnType<typeof edgeApp>["app"], path: string, body: unknown) =>
@@ -82,7 +76,7 @@ describe("the edge surface, built on Node", () => {
     const appended: DecisionRecord[] = [];
     const { app, rulesets } = edgeApp(appended);
     expect((await post(app, "/v1/check", { meetingId: "m" })).status).toBe(503);
-    await rulesets.refresh();
+    rulesets.install(emptyRuleset(new Date().toISOString()));
     const res = await post(app, "/v1/check", { meetingId: "m" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ code: "NO_ORDER", geo: { country: null, subdivision: null } });

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
-import { RedisIngestIndex } from "../../src/store/ingest-index.js";
+import { RedisIngestIndex } from "../../src/store/redis/ingest-index.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { type Harness, makeHarness } from "../support/harness.js";
 import { type RedisServer, startRedis } from "../support/redis.js";

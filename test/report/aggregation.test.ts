@@ -5,6 +5,7 @@
  * numbers of a run that never stopped. The expected numbers come from `reference` below, written from
  * DESIGN.md "Report" independently of `accumulate`.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { cp, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
@@ -24,6 +25,7 @@ import { FileStore } from "../../src/store/file/file-store.js";
 import { RedisAggregateStore } from "../../src/store/redis/aggregate-store.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
+import { loggerFor } from "../support/logs.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const SRC = resolve(import.meta.dirname, "../../src");
@@ -610,7 +612,7 @@ describe("runFromStream with RedisAggregateStore", () => {
     ];
     await ship(keys, records.slice(10));
     const warnings: string[] = [];
-    const logger = { warn: (m: string) => warnings.push(m) };
+    const logger = loggerFor("warn", (m) => warnings.push(m));
     const store = new RedisAggregateStore(redis, keys.report);
     const run = await runFromStream(redis, keys, store, { consumer: "r", batch: 4, logger });
     expect(run).toMatchObject({ applied: 20, malformed: bad });

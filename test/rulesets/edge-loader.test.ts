@@ -6,9 +6,9 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
-import type { Logger } from "../../src/http/env.js";
+import type { Logger } from "../../src/kernel/logger.js";
 import { EdgeRulesets } from "../../src/rulesets/edge-loader.js";
-import { RulesetManager } from "../../src/rulesets/holder.js";
+import { RulesetHolder } from "../../src/rulesets/holder.js";
 import {
   exportPrivateKey,
   exportPublicKey,
@@ -66,14 +66,8 @@ function isolate(refreshMs = 10_000) {
         logs.push({ level, message, ...(fields ? { fields } : {}) }),
     ]),
   ) as unknown as Logger;
-  // The Worker has no order store: the manager only ever receives rulesets.
-  const manager = new RulesetManager(
-    {
-      head: () => Promise.reject(new Error("no store at the edge")),
-      listOrders: () => Promise.reject(new Error("no store at the edge")),
-    },
-    () => clock.now,
-  );
+  // The Worker has no order store: its holder only ever receives rulesets.
+  const manager = new RulesetHolder(() => clock.now);
   const edge = new EdgeRulesets({
     publicKeys: trusted,
     manager,

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/main.js";
 import { ConfigError, parseConfig, parsePublishConfig } from "../../src/config/node.js";
 import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
-import type { Logger } from "../../src/http/env.js";
+import type { Logger } from "../../src/kernel/logger.js";
 import { KvPublisher } from "../../src/rulesets/kv-publisher.js";
 import {
   exportPrivateKey,

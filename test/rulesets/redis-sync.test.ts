@@ -1,6 +1,6 @@
 /**
  * Ruleset distribution over a real redis-server: two "instances" in one process (each its own
- * RulesetManager, RulesetSync, Redis clients and local file). Instance A compiles from an in-memory list
+ * RulesetCompiler, RulesetSync, Redis clients and local file). Instance A compiles from an in-memory list
  * of orders built with the real engine, as `refresh()` does after an order change; B only receives.
  * Faults are real too: the server is killed, paused, and restarted with its data gone.
  */
@@ -21,9 +21,10 @@ import {
   toDocument,
   transition,
 } from "../../src/engine/index.js";
-import type { Logger } from "../../src/http/env.js";
+import type { Logger } from "../../src/kernel/logger.js";
 import { createRedis } from "../../src/platform/node/redis.js";
-import { RulesetManager } from "../../src/rulesets/holder.js";
+import { RulesetCompiler } from "../../src/rulesets/compiler.js";
+import { RulesetHolder } from "../../src/rulesets/holder.js";
 import type { RulesetSync } from "../../src/rulesets/redis-sync.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
@@ -95,7 +96,7 @@ type LogLine = { level: string; message: string; fields?: Record<string, unknown
 interface Instance {
   name: string;
   orders: MemoryOrders;
-  manager: RulesetManager;
+  compiler: RulesetCompiler;
   sync: RulesetSync;
   redis: Redis;
   subscriber: Redis;
@@ -107,7 +108,7 @@ interface InstanceOptions {
   keys: RedisKeys;
   pollMs?: number;
   localPath?: string;
-  manager?: RulesetManager;
+  compiler?: RulesetCompiler;
   orders?: MemoryOrders;
   commandTimeoutMs?: number;
   /** Delay before the subscriber reconnects (to make it miss messages for a while). */
@@ -137,7 +138,7 @@ async function instance(name: string, opts: InstanceOptions): Promise<Instance> 
     ]),
   ) as unknown as Logger;
   const orders = opts.orders ?? new MemoryOrders();
-  const manager = opts.manager ?? new RulesetManager(orders, () => T0);
+  const compiler = opts.compiler ?? new RulesetCompiler(orders, new RulesetHolder(() => T0), () => T0);
   const prefix = opts.keys.ruleset.split(":")[0];
   const redis = createRedis(server.url, {
     name: `${prefix}-${name}`,
@@ -152,7 +153,7 @@ async function instance(name: string, opts: InstanceOptions): Promise<Instance> 
   open.clients.push(redis, subscriber);
   const localPath = opts.localPath ?? join(dir, `${prefix}-${name}`, "ruleset.json");
   const sync = await Sync.start({
-    manager,
+    compiler,
     redis,
     subscriber,
     keys: opts.keys,
@@ -163,7 +164,7 @@ async function instance(name: string, opts: InstanceOptions): Promise<Instance> 
     clock: () => T0,
   });
   open.syncs.push(sync);
-  return { name, orders, manager, sync, redis, subscriber, localPath, logs };
+  return { name, orders, compiler, sync, redis, subscriber, localPath, logs };
 }
 
 async function stopInstance(i: Instance): Promise<void> {
@@ -203,16 +204,19 @@ describe("distribution", () => {
       const start = performance.now();
       a.orders.approve(meetingId);
       // What the orders service does before it answers the approval.
-      await a.manager.refresh();
-      await waitFor(`B to deny ${meetingId}`, () => verdict(b.manager.current(), meetingId) === "deny");
+      await a.compiler.refresh();
+      await waitFor(
+        `B to deny ${meetingId}`,
+        () => verdict(b.compiler.holder.current(), meetingId) === "deny",
+      );
       latencies.push(performance.now() - start);
     }
     latencies.sort((x, y) => x - y);
     const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1] ?? Number.POSITIVE_INFINITY;
     expect(p99).toBeLessThan(1000);
 
-    expect(b.manager.current().version).toBe(60);
-    expect(b.manager.current().hash).toBe(a.manager.current().hash);
+    expect(b.compiler.holder.current().version).toBe(60);
+    expect(b.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
     expect(await admin.get(keys.rulesetVersion)).toBe("60");
     expect(b.sync.status()).toMatchObject({
       source: "redis",
@@ -242,11 +246,11 @@ describe("distribution", () => {
     expect(await admin.get(keys.rulesetVersion)).toBe("5");
     expect(fromDocument(JSON.parse((await admin.get(keys.ruleset)) ?? "")).hash).toBe(at(5).hash);
 
-    await waitFor("B at v5", () => b.manager.current().version === 5);
+    await waitFor("B at v5", () => b.compiler.holder.current().version === 5);
     await sleep(100);
-    expect(b.manager.current().hash).toBe(at(5).hash);
-    expect(b.manager.install(at(2), "redis")).toBe(false);
-    expect(b.manager.current().version).toBe(5);
+    expect(b.compiler.holder.current().hash).toBe(at(5).hash);
+    expect(b.compiler.holder.install(at(2), "redis")).toBe(false);
+    expect(b.compiler.holder.current().version).toBe(5);
   });
 
   it("catches up by version check when its subscriber reconnects after missing messages", async () => {
@@ -254,8 +258,8 @@ describe("distribution", () => {
     const a = await instance("a", { keys });
     const b = await instance("b", { keys, subscriberRetryMs: 400 });
     a.orders.approve("m-1");
-    await a.manager.refresh();
-    await waitFor("B at v1", () => b.manager.current().version === 1);
+    await a.compiler.refresh();
+    await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
 
     const list = (await admin.client("LIST")) as string;
     const line = list
@@ -266,14 +270,18 @@ describe("distribution", () => {
     await admin.client("KILL", "ID", id ?? "");
     for (const m of ["m-2", "m-3", "m-4", "m-5"]) {
       a.orders.approve(m);
-      await a.manager.refresh();
+      await a.compiler.refresh();
     }
     // Every message went out while B's subscriber was gone, and its poll is a minute away.
-    expect(b.manager.current().version).toBe(1);
-    expect(verdict(b.manager.current(), "m-5")).toBe("allow");
-    const waited = await waitFor("B to catch up to v5", () => b.manager.current().version === 5, 3000);
+    expect(b.compiler.holder.current().version).toBe(1);
+    expect(verdict(b.compiler.holder.current(), "m-5")).toBe("allow");
+    const waited = await waitFor(
+      "B to catch up to v5",
+      () => b.compiler.holder.current().version === 5,
+      3000,
+    );
     expect(waited).toBeLessThan(3000);
-    expect(verdict(b.manager.current(), "m-5")).toBe("deny");
+    expect(verdict(b.compiler.holder.current(), "m-5")).toBe("deny");
     await waitFor("B healthy again", () => !b.sync.status().degraded);
   });
 
@@ -282,15 +290,15 @@ describe("distribution", () => {
     const a = await instance("a", { keys });
     const b = await instance("b", { keys });
     a.orders.approve("m-1");
-    await a.manager.refresh();
-    await waitFor("B at v1", () => b.manager.current().version === 1);
+    await a.compiler.refresh();
+    await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
     await stopInstance(b);
     for (const m of ["m-2", "m-3"]) {
       a.orders.approve(m);
-      await a.manager.refresh();
+      await a.compiler.refresh();
     }
     const again = await instance("b", { keys, localPath: b.localPath });
-    expect(again.manager.current().version).toBe(3);
+    expect(again.compiler.holder.current().version).toBe(3);
     expect(again.logs.map((l) => l.message)).toEqual(
       expect.arrayContaining(["ruleset installed from local file", "ruleset installed from redis"]),
     );
@@ -305,10 +313,10 @@ describe("distribution", () => {
     // Written behind Cordon's back: no PUBLISH, so only the poll can find it.
     await admin.set(keys.ruleset, JSON.stringify(toDocument(v7)));
     await admin.set(keys.rulesetVersion, "7");
-    const waited = await waitFor("B at v7", () => b.manager.current().version === 7, 2000);
+    const waited = await waitFor("B at v7", () => b.compiler.holder.current().version === 7, 2000);
     expect(waited).toBeLessThan(1000);
-    expect(b.manager.current().hash).toBe(v7.hash);
-    expect(verdict(b.manager.current(), "m-2")).toBe("deny");
+    expect(b.compiler.holder.current().hash).toBe(v7.hash);
+    expect(verdict(b.compiler.holder.current(), "m-2")).toBe("deny");
   });
 
   it("swaps atomically: every check sees a whole ruleset, its contents matching its version", async () => {
@@ -316,7 +324,7 @@ describe("distribution", () => {
     const a = await instance("a", { keys });
     const b = await instance("b", { keys });
     const N = 30;
-    const expected = new Map<number, string>([[0, b.manager.current().hash]]);
+    const expected = new Map<number, string>([[0, b.compiler.holder.current().hash]]);
     const scratch = new MemoryOrders();
     for (let v = 1; v <= N; v++) {
       scratch.approve(`m-${v}`);
@@ -328,7 +336,7 @@ describe("distribution", () => {
     let done = false;
     const checker = (async () => {
       while (!done) {
-        const r = b.manager.current();
+        const r = b.compiler.holder.current();
         seen.add(r.version);
         checks++;
         // Version k holds exactly the orders for m-1..m-k: the hash, the count and the verdicts agree.
@@ -346,10 +354,10 @@ describe("distribution", () => {
     })();
     for (let v = 1; v <= N; v++) {
       a.orders.approve(`m-${v}`);
-      void a.manager.refresh();
+      void a.compiler.refresh();
       await sleep(1);
     }
-    await waitFor(`B at v${N}`, () => b.manager.current().version === N);
+    await waitFor(`B at v${N}`, () => b.compiler.holder.current().version === N);
     done = true;
     await checker;
     expect(seen.size).toBeGreaterThan(2);
@@ -364,8 +372,8 @@ describe("faults", () => {
     const b = await instance("b", { keys });
     a.orders.approve("m-1");
     a.orders.approve("m-2");
-    await a.manager.refresh();
-    await waitFor("B at v2", () => b.manager.current().version === 2);
+    await a.compiler.refresh();
+    await waitFor("B at v2", () => b.compiler.holder.current().version === 2);
     await stopInstance(a);
     await stopInstance(b);
     expect(await fileVersion(b.localPath)).toBe(2);
@@ -378,10 +386,10 @@ describe("faults", () => {
 
     await server.kill();
     const fresh = await instance("b", { keys, localPath: b.localPath, pollMs: 100 });
-    expect(fresh.manager.isLoaded()).toBe(true);
-    expect(fresh.manager.current().version).toBe(2);
-    expect(fresh.manager.current().hash).toBe(a.manager.current().hash);
-    expect(verdict(fresh.manager.current(), "m-2")).toBe("deny");
+    expect(fresh.compiler.holder.isLoaded()).toBe(true);
+    expect(fresh.compiler.holder.current().version).toBe(2);
+    expect(fresh.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
+    expect(verdict(fresh.compiler.holder.current(), "m-2")).toBe("deny");
     const status = fresh.sync.status();
     expect(status).toMatchObject({ source: "disk", version: 2, connected: false, degraded: true });
     expect(status.reason).toMatch(/^redis unavailable/);
@@ -408,24 +416,24 @@ describe("faults", () => {
     const a = await instance("a", { keys, pollMs: 100 });
     const b = await instance("b", { keys, pollMs: 100 });
     a.orders.approve("m-1");
-    await a.manager.refresh();
-    await waitFor("B at v1", () => b.manager.current().version === 1);
+    await a.compiler.refresh();
+    await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
 
     await server.kill();
     await waitFor("B degraded", () => b.sync.status().degraded);
     expect(b.sync.status()).toMatchObject({ version: 1, connected: false });
-    expect(verdict(b.manager.current(), "m-1")).toBe("deny");
+    expect(verdict(b.compiler.holder.current(), "m-1")).toBe("deny");
 
     // An approval committed while Redis is away (the store was reachable a moment before): answered,
     // enforced on A, and published once Redis is back.
     a.orders.approve("m-2");
-    await expect(a.manager.refresh()).resolves.toMatchObject({ version: 2 });
-    expect(verdict(a.manager.current(), "m-2")).toBe("deny");
+    await expect(a.compiler.refresh()).resolves.toMatchObject({ version: 2 });
+    expect(verdict(a.compiler.holder.current(), "m-2")).toBe("deny");
     expect(a.sync.status()).toMatchObject({ source: "local", version: 2, degraded: true });
 
     await server.start();
-    await waitFor("B at v2", () => b.manager.current().version === 2, 5000);
-    expect(verdict(b.manager.current(), "m-2")).toBe("deny");
+    await waitFor("B at v2", () => b.compiler.holder.current().version === 2, 5000);
+    expect(verdict(b.compiler.holder.current(), "m-2")).toBe("deny");
     await waitFor("both healthy", () => !a.sync.status().degraded && !b.sync.status().degraded);
     expect(a.sync.status()).toMatchObject({ source: "redis", redisVersion: 2 });
     expect(await admin.get(keys.rulesetVersion)).toBe("2");
@@ -436,14 +444,14 @@ describe("faults", () => {
     const a = await instance("a", { keys });
     const b = await instance("b", { keys, pollMs: 100, commandTimeoutMs: 200 });
     a.orders.approve("m-1");
-    await a.manager.refresh();
-    await waitFor("B at v1", () => b.manager.current().version === 1);
+    await a.compiler.refresh();
+    await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
 
     server.pause();
     try {
       await waitFor("B degraded", () => b.sync.status().degraded);
       expect(b.sync.status().reason).toMatch(/timed out/i);
-      expect(verdict(b.manager.current(), "m-1")).toBe("deny");
+      expect(verdict(b.compiler.holder.current(), "m-1")).toBe("deny");
     } finally {
       server.resume();
     }
@@ -455,8 +463,8 @@ describe("faults", () => {
     const a = await instance("a", { keys, pollMs: 100 });
     const b = await instance("b", { keys, pollMs: 100 });
     for (const m of ["m-1", "m-2", "m-3"]) a.orders.approve(m);
-    await a.manager.refresh();
-    await waitFor("B at v3", () => b.manager.current().version === 3);
+    await a.compiler.refresh();
+    await waitFor("B at v3", () => b.compiler.holder.current().version === 3);
 
     await server.kill();
     await server.start({ fresh: true });
@@ -466,7 +474,7 @@ describe("faults", () => {
       degraded: true,
       reason: "redis holds no ruleset; v3 enforced here (data loss?)",
     });
-    expect(verdict(b.manager.current(), "m-3")).toBe("deny");
+    expect(verdict(b.compiler.holder.current(), "m-3")).toBe("deny");
     await sleep(400);
     // Neither instance put its ruleset back: the orders behind it are gone from Redis.
     expect(await admin.get(keys.rulesetVersion)).toBeNull();
@@ -477,11 +485,11 @@ describe("faults", () => {
     // Redis, and B, holding v3, keeps v3 and reports the gap.
     const c = await instance("c", { keys });
     c.orders.approve("m-9");
-    await c.manager.refresh();
+    await c.compiler.refresh();
     expect(await admin.get(keys.rulesetVersion)).toBe("1");
     await waitFor("B to see v1", () => b.sync.status().redisVersion === 1);
     expect(b.sync.status().reason).toBe("redis holds ruleset v1 older than v3 enforced here (data loss?)");
-    expect(b.manager.current().version).toBe(3);
+    expect(b.compiler.holder.current().version).toBe(3);
   });
 
   describe("ignores a local file it cannot trust", () => {
@@ -518,8 +526,8 @@ describe("faults", () => {
         const localPath = join(dir, `${keys.ruleset.split(":")[0]}-tampered.json`);
         await writeFile(localPath, c.content());
         const b = await instance("b", { keys, localPath });
-        expect(b.manager.isLoaded()).toBe(false);
-        expect(b.manager.current().version).toBe(0);
+        expect(b.compiler.holder.isLoaded()).toBe(false);
+        expect(b.compiler.holder.current().version).toBe(0);
         expect(b.sync.readiness().ready).toBe(false);
         const logged = b.logs.find((l) => l.level === "error" && /local ruleset file/.test(l.message));
         expect(String(logged?.fields?.error)).toMatch(c.error);
@@ -527,8 +535,8 @@ describe("faults", () => {
         // The next install replaces it with a good one.
         const a = await instance("a", { keys });
         a.orders.approve("m-1");
-        await a.manager.refresh();
-        await waitFor("B at v1", () => b.manager.current().version === 1);
+        await a.compiler.refresh();
+        await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
         await b.sync.stop();
         expect(await fileVersion(localPath)).toBe(1);
       });

@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decide } from "../../src/engine/index.js";
-import { RulesetManager } from "../../src/rulesets/holder.js";
+import { StoreUnavailableError } from "../../src/kernel/errors.js";
+import { RulesetCompiler } from "../../src/rulesets/compiler.js";
+import { RulesetHolder } from "../../src/rulesets/holder.js";
 import {
   type ImportDeps,
   ImportedOrder,
@@ -19,20 +21,19 @@ import {
 import { changeOrder } from "../../src/service/orders.js";
 import { verifyChain } from "../../src/store/audit.js";
 import { FileStore } from "../../src/store/file/file-store.js";
-import { StoreUnavailableError } from "../../src/store/interface.js";
 
 const NOW = Date.parse("2026-03-01T00:00:00Z");
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 
 let dir: string;
 let store: FileStore;
-let rulesets: RulesetManager;
+let rulesets: RulesetCompiler;
 let deps: ImportDeps;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "cordon-import-"));
   store = await FileStore.open(dir, { logger: SILENT });
-  rulesets = new RulesetManager(store, () => NOW);
-  deps = { store, rulesets, clock: () => NOW };
+  rulesets = new RulesetCompiler(store, new RulesetHolder(() => NOW), () => NOW);
+  deps = { orders: store, compiler: rulesets, clock: () => NOW };
 });
 afterEach(async () => {
   await store.close();
@@ -300,7 +301,7 @@ describe("a good file", () => {
 
   it("recompiles the ruleset, and the ended order denies no one now", async () => {
     await importOrders(deps, file, "admin");
-    const ruleset = rulesets.current();
+    const ruleset = rulesets.holder.current();
     expect(ruleset.version).toBe((await store.head()).seq);
     expect(ruleset.orders.map((o) => o.id)).toEqual([importedOrderId(ImportedOrder.parse(approved))]);
     const facts = { meetingId: "81234567890", location: { country: "IN", subdivisions: ["IN-MH"] } };
@@ -324,7 +325,7 @@ describe("a good file", () => {
     const first = await importOrders(deps, jsonl(pending), "admin");
     const id = first.orders[0]?.id as string;
     await changeOrder(
-      { store, rulesets, clock: () => NOW, newId: () => "unused" },
+      { orders: store, compiler: rulesets, clock: () => NOW, newId: () => "unused" },
       id,
       { type: "withdraw" },
       "responder",
@@ -337,7 +338,7 @@ describe("a good file", () => {
 
   it("finishes an import that the store cut short when the file is imported again", async () => {
     let writes = 0;
-    const flaky: ImportDeps["store"] = {
+    const flaky: ImportDeps["orders"] = {
       getOrder: (id) => store.getOrder(id),
       applyChange: (...args) => {
         writes += 1;
@@ -345,7 +346,7 @@ describe("a good file", () => {
         return store.applyChange(...args);
       },
     };
-    await expect(importOrders({ ...deps, store: flaky }, file, "admin")).rejects.toThrow(
+    await expect(importOrders({ ...deps, orders: flaky }, file, "admin")).rejects.toThrow(
       StoreUnavailableError,
     );
     // Line 1 (2 steps) and line 2 (2 steps) are in; line 4 never started.
@@ -361,7 +362,7 @@ describe("a good file", () => {
 
   it("resumes an order whose later steps are missing", async () => {
     let writes = 0;
-    const flaky: ImportDeps["store"] = {
+    const flaky: ImportDeps["orders"] = {
       getOrder: (id) => store.getOrder(id),
       applyChange: (...args) => {
         writes += 1;
@@ -370,7 +371,7 @@ describe("a good file", () => {
       },
     };
     await expect(
-      importOrders({ ...deps, store: flaky }, jsonl(withdrawnApproved), "admin"),
+      importOrders({ ...deps, orders: flaky }, jsonl(withdrawnApproved), "admin"),
     ).rejects.toThrow();
     const id = importedOrderId(ImportedOrder.parse(withdrawnApproved));
     expect((await store.getOrder(id))?.status).toBe("pending");

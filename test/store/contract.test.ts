@@ -4,6 +4,7 @@
  * Then what only Redis has: several instances sharing one chain, a Redis that dies or stalls, and the
  * checks of what is read back.
  */
+
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,15 +12,11 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createOrder, type Order, OrderInput, OrderRuleError, transition } from "../../src/engine/index.js";
+import { NotFoundError, StoreUnavailableError } from "../../src/kernel/errors.js";
+import { SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { verifyChain } from "../../src/store/audit.js";
 import { FileStore } from "../../src/store/file/file-store.js";
-import {
-  AuditChainError,
-  type AuditEntry,
-  NotFoundError,
-  type OrderStore,
-  StoreUnavailableError,
-} from "../../src/store/interface.js";
+import { AuditChainError, type AuditEntry, type OrderStore } from "../../src/store/interface.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { RedisOrderStore, type RedisOrderStoreOptions } from "../../src/store/redis/order-store.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
@@ -35,7 +32,6 @@ const INPUT = OrderInput.parse({
   mode: "enforce",
 });
 const WRITER = join(process.cwd(), "test/store/fixtures/order-writer.ts");
-const silent = { warn: () => undefined };
 
 type ContractStore = OrderStore & { close(): Promise<void> };
 
@@ -71,7 +67,7 @@ function fileBackend(): Backend {
     async fresh() {
       dir = await mkdtemp(join(tmpdir(), "cordon-contract-"));
     },
-    open: () => FileStore.open(dir, { logger: silent }),
+    open: () => FileStore.open(dir, { logger: SILENT_LOGGER }),
     writerArgs: () => ["file", dir],
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
@@ -85,7 +81,7 @@ function redisBackend(): Backend {
       await redisServer();
       prefix = `contract${++prefixes}`;
     },
-    open: async () => RedisOrderStore.open((await redisServer()).url, { prefix, logger: silent }),
+    open: async () => RedisOrderStore.open((await redisServer()).url, { prefix, logger: SILENT_LOGGER }),
     writerArgs: () => ["redis", (server as RedisServer).url, prefix],
     async cleanup() {},
   };
@@ -369,7 +365,11 @@ describe("RedisOrderStore: instances sharing one Redis", () => {
   const opened: RedisOrderStore[] = [];
   let prefix = "";
   const open = async (opts: RedisOrderStoreOptions = {}) => {
-    const store = await RedisOrderStore.open((await redisServer()).url, { prefix, logger: silent, ...opts });
+    const store = await RedisOrderStore.open((await redisServer()).url, {
+      prefix,
+      logger: SILENT_LOGGER,
+      ...opts,
+    });
     opened.push(store);
     return store;
   };
@@ -474,7 +474,7 @@ describe("RedisOrderStore: a Redis that fails", () => {
   const opened: RedisOrderStore[] = [];
   let prefix = "";
   const open = async () => {
-    const store = await RedisOrderStore.open((await redisServer()).url, { prefix, logger: silent });
+    const store = await RedisOrderStore.open((await redisServer()).url, { prefix, logger: SILENT_LOGGER });
     opened.push(store);
     return store;
   };
@@ -547,7 +547,11 @@ describe("RedisOrderStore: a Redis that fails", () => {
   it("refuses to open without Redis, with StoreUnavailableError", async () => {
     await (server as RedisServer).kill();
     const { error, ms } = await timed(() =>
-      RedisOrderStore.open((server as RedisServer).url, { prefix, logger: silent, connectTimeoutMs: 500 }),
+      RedisOrderStore.open((server as RedisServer).url, {
+        prefix,
+        logger: SILENT_LOGGER,
+        connectTimeoutMs: 500,
+      }),
     );
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(ms).toBeLessThan(2_000);
@@ -590,7 +594,7 @@ describe("RedisOrderStore: what it reads back is checked", () => {
   let prefix = "";
   let raw: Redis;
   const open = async () => {
-    const store = await RedisOrderStore.open((await redisServer()).url, { prefix, logger: silent });
+    const store = await RedisOrderStore.open((await redisServer()).url, { prefix, logger: SILENT_LOGGER });
     opened.push(store);
     return store;
   };

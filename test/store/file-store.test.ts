@@ -2,6 +2,7 @@
  * `FileStore` on real files in a temp directory: orders and their audit chain (I7), the decision log
  * with group commit and cursors (I5), recovery at open, and a kill -9 of a writing process.
  */
+
 import { spawn } from "node:child_process";
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,14 +18,12 @@ import {
   OrderRuleError,
   transition,
 } from "../../src/engine/index.js";
+import { InvalidCursorError, NotFoundError, StoreUnavailableError } from "../../src/kernel/errors.js";
+import { SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { verifyChain } from "../../src/store/audit.js";
 import { FileStore, type FileStoreOptions } from "../../src/store/file/file-store.js";
-import {
-  AuditChainError,
-  InvalidCursorError,
-  NotFoundError,
-  StoreUnavailableError,
-} from "../../src/store/interface.js";
+import { AuditChainError } from "../../src/store/interface.js";
+import { loggerFor } from "../support/logs.js";
 
 const CREATED_AT = "2026-01-02T09:00:00Z";
 const DECIDED_AT = "2026-01-02T10:00:00Z";
@@ -53,7 +52,7 @@ afterEach(async () => {
 
 async function openStore(opts: FileStoreOptions = {}): Promise<FileStore> {
   const store = await FileStore.open(dir, {
-    logger: { warn: (message, fields) => warnings.push({ message, fields }) },
+    logger: loggerFor("warn", (message, fields) => warnings.push({ message, fields })),
     ...opts,
   });
   opened.push(store);
@@ -277,7 +276,7 @@ describe("FileStore recovery at open", () => {
     lines[1] = "{garbage";
     await writeFile(join(dir, "orders.jsonl"), `${lines.join("\n")}\n`);
 
-    const err = await FileStore.open(dir, { logger: { warn: () => undefined } }).catch((e: unknown) => e);
+    const err = await FileStore.open(dir, { logger: SILENT_LOGGER }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuditChainError);
     expect((err as AuditChainError).seq).toBe(2);
     // Nothing was dropped: the file is as it was.

@@ -3,6 +3,7 @@
  * in order, appends never wait on Redis, and killing, pausing or wiping Redis (or killing the shipping
  * process) loses nothing and adds nothing twice. Also the trimmer's safe point and cursor paging.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,9 +12,10 @@ import { pathToFileURL } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
+import { InvalidCursorError, StoreUnavailableError } from "../../src/kernel/errors.js";
+import { createLogger } from "../../src/kernel/logger.js";
 import { createRedis } from "../../src/platform/node/redis.js";
 import { FileStore, type FileStoreOptions } from "../../src/store/file/file-store.js";
-import { InvalidCursorError, StoreUnavailableError } from "../../src/store/interface.js";
 import { RedisDecisionLog } from "../../src/store/redis/decision-log.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import {
@@ -34,7 +36,7 @@ let dir: string;
 let keys: RedisKeys;
 let prefix: string;
 let testNo = 0;
-let logs: { level: "info" | "warn"; message: string; fields?: Record<string, unknown> }[];
+let logs: { level: string; message: string; fields?: Record<string, unknown> }[];
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
@@ -57,10 +59,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const logger = {
-  info: (message: string, fields?: Record<string, unknown>) => logs.push({ level: "info", message, fields }),
-  warn: (message: string, fields?: Record<string, unknown>) => logs.push({ level: "warn", message, fields }),
-};
+const logger = createLogger("info", ({ level, message, fields }) => logs.push({ level, message, fields }));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -7,19 +7,21 @@ import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Role } from "../../src/config/node.js";
 import type { Geo } from "../../src/geo/interface.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
-import { createApp } from "../../src/http/app.js";
-import type { App, Logger } from "../../src/http/env.js";
+import { createServerApp } from "../../src/http/app.js";
+import type { App } from "../../src/http/services.js";
+import type { Role } from "../../src/kernel/roles.js";
 import { runFromDecisionLog } from "../../src/report/runner.js";
-import { RulesetManager } from "../../src/rulesets/holder.js";
+import { RulesetCompiler } from "../../src/rulesets/compiler.js";
+import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { Authenticator, digestSecret } from "../../src/service/auth.js";
 import { ReportService } from "../../src/service/reports.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { FileStore } from "../../src/store/file/file-store.js";
-import { FileIngestIndex } from "../../src/store/ingest-index.js";
+import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
 import { cityDatabase } from "./fixtures.js";
+import { type LogLine, recordingLogger } from "./logs.js";
 
 export const PRINCIPALS = {
   checker: "checker",
@@ -41,7 +43,7 @@ export interface Harness {
   dir: string;
   store: FileStore;
   clock: { now: number };
-  logs: { level: string; message: string; fields?: Record<string, unknown> }[];
+  logs: LogLine[];
   call(
     method: string,
     path: string,
@@ -53,17 +55,12 @@ export interface Harness {
 export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "cordon-test-"));
   const logs: Harness["logs"] = [];
-  const logger: Logger = Object.fromEntries(
-    (["debug", "info", "warn", "error"] as const).map((level) => [
-      level,
-      (message: string, fields?: Record<string, unknown>) =>
-        logs.push({ level, message, ...(fields ? { fields } : {}) }),
-    ]),
-  ) as unknown as Logger;
+  const { logger } = recordingLogger(logs);
   const store = await FileStore.open(dir, { logger });
   const clock = { now: opts.now ?? T0 };
-  const rulesets = new RulesetManager(store, () => clock.now);
-  await rulesets.refresh();
+  const rulesets = new RulesetHolder(() => clock.now);
+  const compiler = new RulesetCompiler(store, rulesets, () => clock.now);
+  await compiler.refresh();
   const key = Buffer.from("harness-ip-hash-key-0123456789abcdef");
   const aggregates = await FileAggregateStore.open(join(dir, "report"));
   const reports = new ReportService({
@@ -72,8 +69,10 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     orders: () => store.listOrders(),
     clock: () => clock.now,
   });
-  const app = createApp({
-    store,
+  const app = createServerApp({
+    orders: store,
+    decisions: store,
+    compiler,
     geo: opts.geo ?? MaxmindGeo.fromBuffer(cityDatabase(), "fixture:city"),
     rulesets,
     auth: new Authenticator(
@@ -89,6 +88,7 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     logger,
     reports,
     ingest: new FileIngestIndex(join(dir, "ingested")),
+    readiness: () => [],
   });
   return {
     app,

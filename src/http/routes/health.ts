@@ -1,7 +1,8 @@
 /** GET /healthz (the process answers) and GET /readyz (ruleset and geo database loaded). No auth. */
 import { createRoute } from "@hono/zod-openapi";
-import type { App, Services } from "../env.js";
+import { VERSION } from "../../kernel/version.js";
 import { json, z } from "../openapi.js";
+import type { App, CheckServices } from "../services.js";
 
 const Ready = z
   .object({
@@ -47,12 +48,12 @@ const readyRoute = createRoute({
   responses: { 200: json(Ready, "Ready."), 503: json(Ready, "Not ready yet.") },
 });
 
-export function registerHealth(app: App, s: Services): void {
-  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, version: s.version ?? "dev" }, 200));
+export function registerHealth(app: App, s: CheckServices): void {
+  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, version: VERSION }, 200));
   app.openapi(readyRoute, (c) => {
     const ruleset = s.rulesets.current();
     const geo = s.geo.info();
-    const checks = s.readiness?.() ?? [];
+    const checks = s.readiness();
     const ready = s.rulesets.isLoaded() && geo !== null && checks.every((r) => r.ready);
     const body = {
       ready,

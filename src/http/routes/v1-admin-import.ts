@@ -4,11 +4,12 @@
  * one bad line refuses the whole file (400, an issue per problem, each path naming its line).
  */
 import { createRoute } from "@hono/zod-openapi";
+import { CordonError } from "../../kernel/errors.js";
 import { ImportedOrder, ImportRefusedError, importOrders } from "../../service/import.js";
-import type { App, Services } from "../env.js";
-import { ApiError, summarise } from "../errors.js";
+import { summarise } from "../errors.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, z } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 
 export const IMPORT_PATH = "/v1/admin/orders/import";
 
@@ -32,7 +33,7 @@ const ImportResult = z
   })
   .meta({ id: "ImportResult" });
 
-const route = (s: Services) =>
+const route = (s: ServerServices) =>
   createRoute({
     method: "post",
     path: IMPORT_PATH,
@@ -56,14 +57,14 @@ const route = (s: Services) =>
     },
   });
 
-export function registerAdminImport(app: App, s: Services): void {
+export function registerAdminImport(app: App, s: ServerServices): void {
   app.openapi(route(s), async (c) => {
     const lines = await c.req.text();
     try {
       return c.json(await importOrders(s, lines, c.get("principal").name), 200);
     } catch (err) {
       if (!(err instanceof ImportRefusedError)) throw err;
-      throw new ApiError("BAD_REQUEST", `${err.message}: ${summarise(err.issues)}`, err.issues);
+      throw new CordonError("BAD_REQUEST", `${err.message}: ${summarise(err.issues)}`, err.issues);
     }
   });
 }

@@ -1,10 +1,10 @@
 /** GET /v1/orders/{id}/audit and GET /v1/audit: the hash-chained audit log (I7). */
 import { createRoute } from "@hono/zod-openapi";
 import { Order } from "../../engine/index.js";
-import type { App, Services } from "../env.js";
-import { ApiError } from "../errors.js";
+import { CordonError } from "../../kernel/errors.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, z } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 import { OrderIdParam } from "./v1-orders-transition.js";
 
 export const AuditEntry = z
@@ -24,7 +24,7 @@ const AuditPage = z
   .object({ entries: z.array(AuditEntry), next: z.number().int().nullable() })
   .meta({ id: "AuditPage" });
 
-const orderAuditRoute = (s: Services) =>
+const orderAuditRoute = (s: ServerServices) =>
   createRoute({
     method: "get",
     path: "/v1/orders/{id}/audit",
@@ -39,7 +39,7 @@ const orderAuditRoute = (s: Services) =>
     },
   });
 
-const auditRoute = (s: Services) =>
+const auditRoute = (s: ServerServices) =>
   createRoute({
     method: "get",
     path: "/v1/audit",
@@ -64,15 +64,15 @@ const auditRoute = (s: Services) =>
     },
   });
 
-export function registerAudit(app: App, s: Services): void {
+export function registerAudit(app: App, s: ServerServices): void {
   app.openapi(orderAuditRoute(s), async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await s.store.getOrder(id))) throw new ApiError("NOT_FOUND", `no order ${id}`);
-    return c.json({ entries: await s.store.readAudit({ orderId: id }) }, 200);
+    if (!(await s.orders.getOrder(id))) throw new CordonError("NOT_FOUND", `no order ${id}`);
+    return c.json({ entries: await s.orders.readAudit({ orderId: id }) }, 200);
   });
   app.openapi(auditRoute(s), async (c) => {
     const { after, limit } = c.req.valid("query");
-    const entries = await s.store.readAudit({ ...(after === undefined ? {} : { after }), limit });
+    const entries = await s.orders.readAudit({ ...(after === undefined ? {} : { after }), limit });
     const last = entries.at(-1);
     return c.json({ entries, next: last ? last.seq : (after ?? null) }, 200);
   });

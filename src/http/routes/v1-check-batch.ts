@@ -4,26 +4,27 @@ import { Decision } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/notice.js";
 import { evaluate } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
-import type { App, Services, Surface } from "../env.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";
-import { CheckRequest, EdgeCheckRequest, requireRuleset } from "./v1-check.js";
+import type { App, CheckServices } from "../services.js";
+import { CheckRequest, type CheckVariant, EdgeCheckRequest, requireRuleset } from "./v1-check.js";
 
 export const MAX_BATCH = 1000;
+export const BATCH_PATH = "/v1/check/batch";
 
 const BatchRequest = z
   .strictObject({ checks: z.array(CheckRequest).min(1).max(MAX_BATCH) })
   .meta({ id: "CheckBatchRequest" });
 
-/** The edge surface's batch: items may leave out `ip` (see `EdgeCheckRequest`). */
+/** The edge's batch: items may leave out `ip` (see `EdgeCheckRequest`). */
 const EdgeBatchRequest = z
   .strictObject({ checks: z.array(EdgeCheckRequest).min(1).max(MAX_BATCH) })
   .meta({ id: "EdgeCheckBatchRequest" });
 
-const route = (s: Services, surface: Surface) =>
+const route = (s: CheckServices, variant: CheckVariant) =>
   createRoute({
     method: "post",
-    path: "/v1/check/batch",
+    path: BATCH_PATH,
     tags: ["meeting-join"],
     summary: "Decide 1 to 1000 joins in one call",
     description:
@@ -31,7 +32,7 @@ const route = (s: Services, surface: Surface) =>
     security: bearer,
     middleware: [requireRole(s.auth, "check")] as const,
     request: {
-      body: jsonBody(surface === "edge" ? EdgeBatchRequest : BatchRequest, "The joins to check."),
+      body: jsonBody(variant.locateCaller ? EdgeBatchRequest : BatchRequest, "The joins to check."),
     },
     responses: {
       200: json(
@@ -42,19 +43,21 @@ const route = (s: Services, surface: Surface) =>
     },
   });
 
-export function registerCheckBatch(app: App, s: Services, surface: Surface = "full"): void {
-  app.openapi(route(s, surface), async (c) => {
+export function registerCheckBatch(app: App, s: CheckServices, variant: CheckVariant): void {
+  app.openapi(route(s, variant), async (c) => {
     const { checks } = c.req.valid("json");
-    requireRuleset(s, surface);
+    requireRuleset(s, variant);
     const ruleset = s.rulesets.current();
     const now = s.clock();
     const lang = pickLanguage(c.req.header("accept-language"));
     // Located once per request: every item without an ip is the same caller.
-    const caller = checks.some((check) => check.ip === undefined) ? s.locateCaller?.(c.req.raw) : undefined;
+    const caller = checks.some((check) => check.ip === undefined)
+      ? variant.locateCaller?.(c.req.raw)
+      : undefined;
     const evaluated = await Promise.all(
       checks.map((check) => evaluate(s, ruleset, check, now, lang, caller)),
     );
-    await s.store.append(evaluated.map((e) => e.record));
+    await s.decisions.append(evaluated.map((e) => e.record));
     for (const e of evaluated) instruments.decisions.add(1, { code: e.decision.code });
     return c.json({ results: evaluated.map((e) => e.decision) }, 200);
   });

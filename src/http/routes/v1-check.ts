@@ -1,18 +1,18 @@
 /**
  * POST /v1/check: the meeting-join flow asks whether one participant may join. A denial is a 200.
- * On the edge surface `ip` may be left out (a participant's browser calling the Worker directly): the
- * runtime's own view of the caller (`request.cf`) locates it then.
+ * At the edge `ip` may be left out (see `CheckVariant`).
  */
 import { createRoute } from "@hono/zod-openapi";
 import { AccountId, Decision, MeetingId } from "../../engine/index.js";
+import type { Caller } from "../../geo/interface.js";
 import { parseIp } from "../../geo/ip.js";
 import { pickLanguage } from "../../i18n/notice.js";
+import { CordonError } from "../../kernel/errors.js";
 import { evaluate } from "../../service/check.js";
 import { instruments, tracer } from "../../telemetry/index.js";
-import type { App, Services, Surface } from "../env.js";
-import { ApiError } from "../errors.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+import type { App, CheckServices } from "../services.js";
 
 export const Ip = z
   .string()
@@ -47,24 +47,35 @@ export const EdgeCheckRequest = z
   })
   .meta({ id: "EdgeCheckRequest" });
 
-/** The check request the surface accepts: Node requires `ip` (400 without it); the edge does not. */
-export function checkRequestOf(surface: Surface) {
-  return surface === "edge" ? EdgeCheckRequest : CheckRequest;
+/**
+ * How checks are served, chosen by the app's composition (`http/app.ts`). On the server every check
+ * names its `ip`. At the edge `ip` may be left out (a participant's browser calling the Worker itself:
+ * the runtime locates the caller), and checks wait for a verified ruleset: without one the empty
+ * ruleset would silently allow every blocked participant, so that is a fault (503) and the join flow
+ * retries or falls back to Node. The server compiles at start, and in a Redis outage keeps answering
+ * from what it has.
+ */
+export interface CheckVariant {
+  request: typeof CheckRequest | typeof EdgeCheckRequest;
+  /** Locates a check without `ip`; absent on the server, whose checks always name one. */
+  locateCaller?: (request: Request) => Caller;
+  /** 503 until a ruleset is loaded (the edge). */
+  requireLoadedRuleset: boolean;
 }
 
-/**
- * The edge answers checks only from a verified ruleset it has loaded: without one (KV empty, unreadable
- * or refused since this isolate started) the empty ruleset would silently allow every blocked
- * participant, so that is a fault (503) and the join flow retries or falls back to Node. Node is left
- * as it was: it compiles at start, and in a Redis outage keeps answering from what it has.
- */
-export function requireRuleset(s: Services, surface: Surface): void {
-  if (surface === "edge" && !s.rulesets.isLoaded()) {
-    throw new ApiError("UNAVAILABLE", "no ruleset loaded yet; try again");
+export const SERVER_CHECKS: CheckVariant = { request: CheckRequest, requireLoadedRuleset: false };
+
+export function edgeChecks(locateCaller: (request: Request) => Caller): CheckVariant {
+  return { request: EdgeCheckRequest, locateCaller, requireLoadedRuleset: true };
+}
+
+export function requireRuleset(s: CheckServices, variant: CheckVariant): void {
+  if (variant.requireLoadedRuleset && !s.rulesets.isLoaded()) {
+    throw new CordonError("UNAVAILABLE", "no ruleset loaded yet; try again");
   }
 }
 
-const route = (s: Services, surface: Surface) =>
+const route = (s: CheckServices, variant: CheckVariant) =>
   createRoute({
     method: "post",
     path: "/v1/check",
@@ -74,29 +85,29 @@ const route = (s: Services, surface: Surface) =>
       "Answers 200 with the decision for every well-formed request, `deny` included (I4). The decision record is written before the answer is sent (I5).",
     security: bearer,
     middleware: [requireRole(s.auth, "check")] as const,
-    request: { body: jsonBody(checkRequestOf(surface), "The join to check.") },
+    request: { body: jsonBody(variant.request, "The join to check.") },
     responses: {
       200: json(Decision, "The decision."),
       ...errors(400, 401, 403, 413, 415, 503),
     },
   });
 
-export function registerCheck(app: App, s: Services, surface: Surface = "full"): void {
-  app.openapi(route(s, surface), async (c) => {
+export function registerCheck(app: App, s: CheckServices, variant: CheckVariant): void {
+  app.openapi(route(s, variant), async (c) => {
     const started = performance.now();
     const span = tracer.startSpan("cordon.check");
     try {
       const input = c.req.valid("json");
-      requireRuleset(s, surface);
+      requireRuleset(s, variant);
       const { decision, record } = await evaluate(
         s,
         s.rulesets.current(),
         input,
         s.clock(),
         pickLanguage(c.req.header("accept-language")),
-        input.ip === undefined ? s.locateCaller?.(c.req.raw) : undefined,
+        input.ip === undefined ? variant.locateCaller?.(c.req.raw) : undefined,
       );
-      await s.store.append([record]);
+      await s.decisions.append([record]);
       span.setAttribute("cordon.decision.code", decision.code);
       instruments.decisions.add(1, { code: decision.code });
       return c.json(decision, 200);

@@ -6,10 +6,10 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { DecisionRecord } from "../../engine/index.js";
-import type { App, Services } from "../env.js";
-import { ApiError } from "../errors.js";
+import { CordonError } from "../../kernel/errors.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 
 const IngestRecord = DecisionRecord.extend({
   decisionId: z.string().min(1).max(64),
@@ -28,7 +28,7 @@ const IngestResult = z
   .object({ received: z.number().int(), appended: z.number().int(), duplicates: z.number().int() })
   .meta({ id: "DecisionIngestResult" });
 
-const route = (s: Services) =>
+const route = (s: ServerServices) =>
   createRoute({
     method: "post",
     path: "/v1/decisions/ingest",
@@ -42,19 +42,19 @@ const route = (s: Services) =>
     responses: { 200: json(IngestResult, "What was appended."), ...errors(400, 401, 403, 413, 415, 503) },
   });
 
-export function registerDecisionIngest(app: App, s: Services): void {
+export function registerDecisionIngest(app: App, s: ServerServices): void {
   // One ingest at a time per instance: two deliveries of one batch must not both find its ids unseen.
   let queue: Promise<unknown> = Promise.resolve();
   app.openapi(route(s), async (c) => {
     const index = s.ingest;
-    if (!index) throw new ApiError("UNAVAILABLE", "this instance does not ingest edge decisions");
+    if (!index) throw new CordonError("UNAVAILABLE", "this instance does not ingest edge decisions");
     const { records } = c.req.valid("json");
     const run = queue.then(async () => {
       const unseen = await index.unseen(records);
       // Within one delivery an id can also repeat; keep its first occurrence only.
       const fresh = records.filter((r) => unseen.delete(r.decisionId));
       if (fresh.length > 0) {
-        await s.store.append(fresh);
+        await s.decisions.append(fresh);
         await index.remember(fresh);
       }
       return { received: records.length, appended: fresh.length, duplicates: records.length - fresh.length };

@@ -1,11 +1,11 @@
 /** GET /v1/decisions: the decision log, paged with an opaque cursor (for auditors and the report). */
 import { createRoute } from "@hono/zod-openapi";
 import { DecisionRecord } from "../../engine/index.js";
-import type { App, Services } from "../env.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, z } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 
-const route = (s: Services) =>
+const route = (s: ServerServices) =>
   createRoute({
     method: "get",
     path: "/v1/decisions",
@@ -32,10 +32,10 @@ const route = (s: Services) =>
     },
   });
 
-export function registerDecisions(app: App, s: Services): void {
+export function registerDecisions(app: App, s: ServerServices): void {
   app.openapi(route(s), async (c) => {
     const { after, limit } = c.req.valid("query");
-    const page = await s.store.page({ ...(after === undefined ? {} : { after }), limit });
+    const page = await s.decisions.page({ ...(after === undefined ? {} : { after }), limit });
     return c.json(page, 200);
   });
 }

@@ -2,11 +2,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Order, OrderInput } from "../../engine/index.js";
 import { submitOrder } from "../../service/orders.js";
-import type { App, Services } from "../env.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, jsonBody } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 
-const route = (s: Services) =>
+const route = (s: ServerServices) =>
   createRoute({
     method: "post",
     path: "/v1/orders",
@@ -23,7 +23,7 @@ const route = (s: Services) =>
     },
   });
 
-export function registerCreateOrder(app: App, s: Services): void {
+export function registerCreateOrder(app: App, s: ServerServices): void {
   app.openapi(route(s), async (c) => {
     const order = await submitOrder(s, c.req.valid("json"), c.get("principal").name);
     return c.json(order, 201);

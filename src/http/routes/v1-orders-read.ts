@@ -1,11 +1,11 @@
 /** GET /v1/orders and GET /v1/orders/{id}: the response team's, approvers' and auditors' view of orders. */
 import { createRoute } from "@hono/zod-openapi";
 import { Enforcement, Jurisdiction, Order, OrderStatus, withEnforcement } from "../../engine/index.js";
+import { CordonError } from "../../kernel/errors.js";
 import { filterOrders } from "../../service/orders.js";
-import type { App, Services } from "../env.js";
-import { ApiError } from "../errors.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, z } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 import { OrderIdParam } from "./v1-orders-transition.js";
 
 const ListQuery = z.strictObject({
@@ -20,7 +20,7 @@ const ListQuery = z.strictObject({
   q: z.string().max(200).optional().meta({ description: "Case-insensitive text search in the reference." }),
 });
 
-const listRoute = (s: Services) =>
+const listRoute = (s: ServerServices) =>
   createRoute({
     method: "get",
     path: "/v1/orders",
@@ -38,7 +38,7 @@ const listRoute = (s: Services) =>
     },
   });
 
-const getRoute = (s: Services) =>
+const getRoute = (s: ServerServices) =>
   createRoute({
     method: "get",
     path: "/v1/orders/{id}",
@@ -50,15 +50,15 @@ const getRoute = (s: Services) =>
     responses: { 200: json(Order, "The order."), ...errors(401, 403, 404) },
   });
 
-export function registerOrderReads(app: App, s: Services): void {
+export function registerOrderReads(app: App, s: ServerServices): void {
   app.openapi(listRoute(s), async (c) => {
-    const orders = filterOrders(await s.store.listOrders(), c.req.valid("query"), s.clock());
+    const orders = filterOrders(await s.orders.listOrders(), c.req.valid("query"), s.clock());
     return c.json({ orders }, 200);
   });
   app.openapi(getRoute(s), async (c) => {
     const { id } = c.req.valid("param");
-    const order = await s.store.getOrder(id);
-    if (!order) throw new ApiError("NOT_FOUND", `no order ${id}`);
+    const order = await s.orders.getOrder(id);
+    if (!order) throw new CordonError("NOT_FOUND", `no order ${id}`);
     return c.json(withEnforcement(order, s.clock()), 200);
   });
 }

@@ -4,11 +4,11 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { Order, type OrderAction } from "../../engine/index.js";
-import type { Access } from "../../service/auth.js";
+import type { Access } from "../../kernel/roles.js";
 import { changeOrder } from "../../service/orders.js";
-import type { App, Services } from "../env.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 
 export const OrderIdParam = z.object({
   id: z
@@ -35,7 +35,7 @@ function transitionRoute<T extends z.ZodType>(
   summary: string,
   description: string,
   access: Access,
-  s: Services,
+  s: ServerServices,
 ) {
   return createRoute({
     method: "post",
@@ -53,7 +53,7 @@ function transitionRoute<T extends z.ZodType>(
   });
 }
 
-export function registerOrderTransitions(app: App, s: Services): void {
+export function registerOrderTransitions(app: App, s: ServerServices): void {
   app.openapi(
     transitionRoute(
       "approve",

@@ -3,12 +3,12 @@
  * quarter or month, as JSON, the CSV dataset, or an HTML page (English or Dutch). Auditors only.
  */
 import { createRoute } from "@hono/zod-openapi";
+import { CordonError } from "../../kernel/errors.js";
 import { parsePeriod } from "../../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../../report/render.js";
-import type { App, Services } from "../env.js";
-import { ApiError } from "../errors.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, z } from "../openapi.js";
+import type { App, ServerServices } from "../services.js";
 
 const Params = z.object({
   period: z
@@ -29,7 +29,7 @@ const Query = z.strictObject({
   }),
 });
 
-const route = (s: Services) =>
+const route = (s: ServerServices) =>
   createRoute({
     method: "get",
     path: "/v1/reports/{period}",
@@ -55,17 +55,19 @@ const route = (s: Services) =>
     },
   });
 
-export function registerReports(app: App, s: Services): void {
+export function registerReports(app: App, s: ServerServices): void {
   app.openapi(route(s), async (c) => {
     const { period: label } = c.req.valid("param");
     const { format, lang, threshold } = c.req.valid("query");
     const period = parsePeriod(label);
     if (!period) {
-      throw new ApiError("BAD_REQUEST", `period: ${label} is not a period; use 2026-H1, 2026-Q3 or 2026-07`, [
-        { path: "period", message: "must be YYYY-H1|H2, YYYY-Q1..Q4 or YYYY-MM" },
-      ]);
+      throw new CordonError(
+        "BAD_REQUEST",
+        `period: ${label} is not a period; use 2026-H1, 2026-Q3 or 2026-07`,
+        [{ path: "period", message: "must be YYYY-H1|H2, YYYY-Q1..Q4 or YYYY-MM" }],
+      );
     }
-    if (!s.reports) throw new ApiError("UNAVAILABLE", "reports are not configured on this instance");
+    if (!s.reports) throw new CordonError("UNAVAILABLE", "reports are not configured on this instance");
     const report = await s.reports.report(period, threshold === undefined ? {} : { threshold });
     if (format === "csv") {
       return c.body(renderCsv(report), 200, {

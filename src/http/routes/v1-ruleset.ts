@@ -1,8 +1,8 @@
 /** GET /v1/ruleset: which compiled ruleset this instance enforces. */
 import { createRoute } from "@hono/zod-openapi";
-import type { App, Services } from "../env.js";
 import { requireRole } from "../middleware.js";
 import { bearer, errors, json, z } from "../openapi.js";
+import type { App, CheckServices } from "../services.js";
 
 export const RulesetSummary = z
   .object({
@@ -22,7 +22,7 @@ export const RulesetSummary = z
   })
   .meta({ id: "RulesetSummary" });
 
-const route = (s: Services) =>
+const route = (s: CheckServices) =>
   createRoute({
     method: "get",
     path: "/v1/ruleset",
@@ -33,7 +33,7 @@ const route = (s: Services) =>
     responses: { 200: json(RulesetSummary, "Version, hash and size."), ...errors(401, 403) },
   });
 
-export function registerRuleset(app: App, s: Services): void {
+export function registerRuleset(app: App, s: CheckServices): void {
   app.openapi(route(s), (c) => {
     const r = s.rulesets.current();
     return c.json(

@@ -9,8 +9,8 @@
  * is never used for location: `request.cf` already is Cloudflare's location of that same address.
  */
 import { locationFromCf } from "../../geo/cloudflare-geo.js";
+import type { Caller } from "../../geo/interface.js";
 import { parseIp } from "../../geo/ip.js";
-import type { Caller } from "../../service/check.js";
 
 export function locateCaller(request: Request): Caller {
   // `cf` is a Workers extension of Request; absent on requests that did not come through the edge.

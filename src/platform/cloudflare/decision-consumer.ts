@@ -11,7 +11,7 @@
  */
 import type { MessageBatch } from "@cloudflare/workers-types";
 import { DecisionRecord } from "../../engine/index.js";
-import type { Logger } from "../../http/env.js";
+import type { Logger } from "../../kernel/logger.js";
 
 export const INGEST_PATH = "/v1/decisions/ingest";
 

@@ -1,22 +1,13 @@
 /**
- * The Worker's logger: one JSON object per line on the console, which Workers Logs (and `wrangler tail`)
- * index by field. Lifetime: one per isolate.
+ * The Worker's logs: one JSON object per line on the console, which Workers Logs (and `wrangler tail`)
+ * index by field. Redaction is the kernel's (`createLogger`). Lifetime: one per isolate.
  */
-import type { Logger } from "../../http/env.js";
+import { createLogger, type Logger, type LogLevel } from "../../kernel/logger.js";
 
-type Level = "debug" | "info" | "warn" | "error" | "silent";
-const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const WRITE = { debug: console.debug, info: console.info, warn: console.warn, error: console.error };
 
-export function consoleLogger(level: Level): Logger {
-  const at = (name: Exclude<Level, "silent">, write: (line: string) => void) =>
-    RANK[name] >= RANK[level]
-      ? (message: string, fields?: Record<string, unknown>) =>
-          write(JSON.stringify({ level: name, message, ...fields }))
-      : () => {};
-  return {
-    debug: at("debug", console.debug),
-    info: at("info", console.info),
-    warn: at("warn", console.warn),
-    error: at("error", console.error),
-  };
+export function workerLogger(level: LogLevel): Logger {
+  return createLogger(level, ({ level, message, fields }) =>
+    WRITE[level](JSON.stringify({ level, message, ...fields })),
+  );
 }

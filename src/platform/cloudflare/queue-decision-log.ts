@@ -1,29 +1,20 @@
 /**
- * `QueueDecisionLog`: the edge's store. It only appends: each decision record becomes one message on
+ * `QueueDecisionLog`: the edge's decision sink. It only appends: each decision record becomes one message on
  * the `DECISIONS` Queue, and the Queue consumer (`decision-consumer.ts`) delivers it to Node's decision
  * log. I5 at the edge: the check route awaits `append` before it answers, and `sendBatch` resolves only
  * once the Queue has accepted (persisted) the messages, so a record that cannot be queued turns into a
  * 503 (StoreUnavailableError), never into an answer without a record.
- *
- * Every other `Store` method belongs to routes the edge surface does not register (orders, audit,
- * decisions paging, reports); they throw `EdgeStoreUnsupportedError` so a wiring mistake fails loudly
- * rather than answering from an empty store. Lifetime: one per isolate, like the Queue binding.
+ * Lifetime: one per isolate, like the Queue binding.
  */
 import type { Queue } from "@cloudflare/workers-types";
 import type { DecisionRecord } from "../../engine/index.js";
-import { type Store, StoreUnavailableError } from "../../store/interface.js";
+import { StoreUnavailableError } from "../../kernel/errors.js";
+import type { DecisionSink } from "../../store/interface.js";
 
 /** Queues take at most 100 messages (and 256 KB) per `sendBatch`; a record is well under 1 KB. */
 export const MAX_MESSAGES_PER_SEND = 100;
 
-export class EdgeStoreUnsupportedError extends Error {
-  override readonly name = "EdgeStoreUnsupportedError";
-  constructor(method: string) {
-    super(`${method} is not available at the edge: only the Node service serves the routes that need it`);
-  }
-}
-
-export class QueueDecisionLog implements Store {
+export class QueueDecisionLog implements DecisionSink {
   constructor(private readonly queue: Pick<Queue<DecisionRecord>, "sendBatch">) {}
 
   async append(records: readonly DecisionRecord[]): Promise<void> {
@@ -45,24 +36,4 @@ export class QueueDecisionLog implements Store {
       });
     }
   }
-
-  page(): never {
-    throw new EdgeStoreUnsupportedError("page");
-  }
-  listOrders(): never {
-    throw new EdgeStoreUnsupportedError("listOrders");
-  }
-  getOrder(): never {
-    throw new EdgeStoreUnsupportedError("getOrder");
-  }
-  applyChange(): never {
-    throw new EdgeStoreUnsupportedError("applyChange");
-  }
-  readAudit(): never {
-    throw new EdgeStoreUnsupportedError("readAudit");
-  }
-  head(): never {
-    throw new EdgeStoreUnsupportedError("head");
-  }
-  async close(): Promise<void> {}
 }

@@ -7,7 +7,7 @@
  * what its predecessor left in the outbox (I5: nothing lost).
  */
 import cluster, { type Worker } from "node:cluster";
-import type { Logger } from "../../http/env.js";
+import type { Logger } from "../../kernel/logger.js";
 
 export const SLOT_ENV = "CORDON_WORKER_SLOT";
 

@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import type { GeoAnswer, GeoInfo, SyncGeo } from "../../geo/interface.js";
 import { MaxmindGeo, type MaxmindGeoOptions } from "../../geo/maxmind-geo.js";
-import type { Logger } from "../../http/env.js";
+import type { Logger } from "../../kernel/logger.js";
 
 export interface ReloadingGeoOptions {
   logger?: Pick<Logger, "info" | "warn">;

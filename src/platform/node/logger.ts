@@ -1,27 +1,11 @@
-/** Structured logs: one JSON object per line on stderr. Secrets never reach here (see `redact`). */
-import type { Logger } from "../../http/env.js";
+/** Node's logs: one JSON object per line on stderr, with the time. Redaction is the kernel's (`createLogger`). */
+import { createLogger, type Logger, type LogLevel } from "../../kernel/logger.js";
 
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
-export type LogLevel = keyof typeof LEVELS;
-
-const SECRET_KEYS = /secret|token|password|authorization|key/i;
-
-export function createLogger(
+export function nodeLogger(
   level: LogLevel,
-  write: (line: string) => void = (l) => process.stderr.write(l),
+  write: (line: string) => void = (line) => process.stderr.write(line),
 ): Logger {
-  const threshold = LEVELS[level];
-  const log = (lvl: Exclude<LogLevel, "silent">) => (message: string, fields?: Record<string, unknown>) => {
-    if (LEVELS[lvl] < threshold) return;
-    write(`${JSON.stringify({ level: lvl, time: new Date().toISOString(), message, ...redact(fields) })}\n`);
-  };
-  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
-}
-
-/** Defence in depth: a field whose name looks like a secret is never written, whatever its value. */
-function redact(fields: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (!fields) return {};
-  return Object.fromEntries(
-    Object.entries(fields).map(([k, v]) => [k, SECRET_KEYS.test(k) ? "[redacted]" : v]),
+  return createLogger(level, ({ level, message, fields }) =>
+    write(`${JSON.stringify({ level, time: new Date().toISOString(), message, ...fields })}\n`),
   );
 }

@@ -6,7 +6,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROLES, type TokenSpec } from "../../config/node.js";
+import type { TokenSpec } from "../../config/node.js";
+import { ROLES } from "../../kernel/roles.js";
 import { writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { digestSecret, type TokenDigest } from "../../service/auth.js";
 

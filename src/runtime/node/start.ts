@@ -1,7 +1,7 @@
 /**
  * The Node entry: parse the environment, build the adapters (the embedded file store in
  * CORDON_DATA_DIR, or Redis when REDIS_URL is set; the mmdb at CORDON_GEOIP_DB, the bundled GeoLite2
- * country database, or the MaxMind web service), hand them to `createApp`, and serve. `npm start` runs
+ * country database, or the MaxMind web service), hand them to `createServerApp`, and serve. `npm start` runs
  * this with no configuration at all; CORDON_WORKERS=N runs N such processes under node:cluster.
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -14,31 +14,34 @@ import { type Config, ConfigError, kvPublishSettings } from "../../config/node.j
 import { CachedGeo } from "../../geo/cached-geo.js";
 import type { Geo } from "../../geo/interface.js";
 import { WebServiceGeo } from "../../geo/webservice-geo.js";
-import { createApp } from "../../http/app.js";
-import type { Logger, Readiness } from "../../http/env.js";
+import { createServerApp } from "../../http/app.js";
+import { StoreUnavailableError } from "../../kernel/errors.js";
+import type { Logger } from "../../kernel/logger.js";
+import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis } from "../../platform/node/redis.js";
 import { runFromDecisionLog, runFromStream } from "../../report/runner.js";
-import { RulesetManager } from "../../rulesets/holder.js";
+import { RulesetCompiler } from "../../rulesets/compiler.js";
+import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
 import { Authenticator } from "../../service/auth.js";
 import { ReportService } from "../../service/reports.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { FileStore } from "../../store/file/file-store.js";
-import { FileIngestIndex, type IngestIndex, RedisIngestIndex } from "../../store/ingest-index.js";
-import { type Store, StoreUnavailableError } from "../../store/interface.js";
+import { FileIngestIndex } from "../../store/file/ingest-index.js";
+import type { IngestIndex } from "../../store/ingest-index.js";
+import type { Store } from "../../store/interface.js";
 import { RedisAggregateStore } from "../../store/redis/aggregate-store.js";
 import { RedisDecisionLog } from "../../store/redis/decision-log.js";
 import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js";
+import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
 import { redisKeys } from "../../store/redis/keys.js";
 import { LazyOrderStore, RedisOrderStore } from "../../store/redis/order-store.js";
 import { RedisStore } from "../../store/redis/store.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/stream-shipper.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
-
-export const VERSION = "0.1.0";
 
 /**
  * How long an order change waits for the KV publish of its ruleset. A KV PUT (with the GET before it)
@@ -70,17 +73,19 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ? await redisBackend(config.REDIS_URL, config, dataDir, clock, logger)
     : await embeddedBackend(config, dataDir, clock, logger);
   const removePublishListener = publisher
-    ? backend.rulesets.addCompiledListener(publisher.listener(KV_PUBLISH_WAIT_MS))
+    ? backend.compiler.addCompiledListener(publisher.listener(KV_PUBLISH_WAIT_MS))
     : undefined;
   // The backend's first compile came before the listener: publish what is in force now, in the
   // background (the publisher leaves KV alone when it holds this version or a newer one).
-  if (publisher && backend.rulesets.isLoaded()) void publisher.publish(backend.rulesets.current());
+  if (publisher && backend.holder.isLoaded()) void publisher.publish(backend.holder.current());
   const geo = await buildGeo(config, hashIp, backend.redis, logger);
 
-  const app = createApp({
-    store: backend.store,
+  const app = createServerApp({
+    orders: backend.store,
+    decisions: backend.store,
     geo: geo.geo,
-    rulesets: backend.rulesets,
+    rulesets: backend.holder,
+    compiler: backend.compiler,
     auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
     clock,
     hashIp,
@@ -92,7 +97,6 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ],
     reports: backend.reports,
     ingest: backend.ingest,
-    version: VERSION,
   });
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
@@ -108,7 +112,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ...(slot === undefined ? {} : { worker: slot }),
     ...(publisher ? { kvPublish: { signer: publisher.keyId } } : {}),
     geo: geo.geo.info(),
-    rulesetVersion: backend.rulesets.current().version,
+    rulesetVersion: backend.holder.current().version,
   });
 
   return {
@@ -148,7 +152,8 @@ function publisherHealth(publisher: KvPublisher): Pick<Readiness, "degraded" | "
 
 interface Backend {
   store: Store;
-  rulesets: RulesetManager;
+  holder: RulesetHolder;
+  compiler: RulesetCompiler;
   reports: ReportService;
   ingest: IngestIndex;
   readiness: () => Readiness[];
@@ -165,8 +170,9 @@ async function embeddedBackend(
   logger: Logger,
 ): Promise<Backend> {
   const store = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
-  const rulesets = new RulesetManager(store, clock);
-  await rulesets.refresh();
+  const holder = new RulesetHolder(clock);
+  const compiler = new RulesetCompiler(store, holder, clock);
+  await compiler.refresh();
   const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
   const reports = new ReportService({
     aggregates,
@@ -176,7 +182,8 @@ async function embeddedBackend(
   });
   return {
     store,
-    rulesets,
+    holder,
+    compiler,
     reports,
     ingest: new FileIngestIndex(join(dataDir, "ingested")),
     readiness: () => [],
@@ -224,9 +231,10 @@ async function redisBackend(
     shipper: { retentionMs: config.CORDON_OUTBOX_RETENTION_HOURS * 3_600_000 },
   });
   const store = new RedisStore(orders, decisions, outbox);
-  const rulesets = new RulesetManager(store, clock);
+  const holder = new RulesetHolder(clock);
+  const compiler = new RulesetCompiler(store, holder, clock);
   const sync = await RulesetSync.start({
-    manager: rulesets,
+    compiler,
     redis: commands,
     subscriber,
     keys,
@@ -237,10 +245,10 @@ async function redisBackend(
   });
   // Compile what Redis holds (and publish it if Redis has no ruleset yet); during an outage the sync
   // has already installed the last ruleset from disk, and it catches up when Redis returns.
-  await rulesets.refresh().catch((error: unknown) => {
+  await compiler.refresh().catch((error: unknown) => {
     if (!(error instanceof StoreUnavailableError)) throw error;
     logger.warn("redis unavailable at start: enforcing the last known ruleset", {
-      version: rulesets.current().version,
+      version: holder.current().version,
     });
   });
   // The report reads the stream through the `report` consumer group; each instance is one consumer, and
@@ -270,7 +278,8 @@ async function redisBackend(
   };
   return {
     store,
-    rulesets,
+    holder,
+    compiler,
     reports,
     ingest: new RedisIngestIndex(commands, keys.ingested),
     readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),

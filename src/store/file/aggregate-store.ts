@@ -33,13 +33,13 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { DecisionRecord } from "../../engine/index.js";
+import { StoreUnavailableError } from "../../kernel/errors.js";
 import { syncDirectory, writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { acquirePidLock, releasePidLock } from "../../platform/node/pid-lock.js";
 import { accumulate } from "../../report/accumulate.js";
 import { type AggregateStore, type ApplyResult, emptyMonth } from "../../report/aggregate-store.js";
 import type { MonthAggregate } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
-import { StoreUnavailableError } from "../interface.js";
 
 export interface FileAggregateStoreOptions {
   /** Months kept in memory between batches. Default 3. */

@@ -34,23 +34,13 @@ import { Buffer } from "node:buffer";
 import { type FileHandle, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { DecisionRecord, Order } from "../../engine/index.js";
+import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
+import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { acquirePidLock, releasePidLock } from "../../platform/node/pid-lock.js";
 import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "../audit.js";
-import {
-  type AuditAction,
-  AuditChainError,
-  type AuditEntry,
-  InvalidCursorError,
-  type Store,
-  StoreUnavailableError,
-} from "../interface.js";
+import { type AuditAction, AuditChainError, type AuditEntry, type Store } from "../interface.js";
 
 export type FsyncMode = "always" | "batch" | "never";
-
-/** Structurally a subset of the app's `Logger`, so the store does not import the HTTP layer. */
-export interface StoreLogger {
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
 
 export interface FileStoreOptions {
   /**
@@ -61,7 +51,7 @@ export interface FileStoreOptions {
   fsync?: FsyncMode;
   /** Rotate the decision segment before a write would take it past this size. Default 64 MiB. */
   segmentBytes?: number;
-  logger?: StoreLogger;
+  logger?: Logger;
 }
 
 export interface FileStoreStats {
@@ -90,8 +80,6 @@ const LOCK_FILE = "LOCK";
 const SEGMENT_NAME = /^(\d{6,})\.jsonl$/;
 const NEWLINE = 0x0a;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-
-const consoleLogger: StoreLogger = { warn: (message, fields) => console.warn(message, fields ?? {}) };
 
 /** Data directories open in this process (resolved paths). */
 const openDirs = new Set<string>();
@@ -166,7 +154,7 @@ export class FileStore implements Store {
     const opts: Required<FileStoreOptions> = {
       fsync: options.fsync ?? "never",
       segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
-      logger: options.logger ?? consoleLogger,
+      logger: options.logger ?? SILENT_LOGGER,
     };
     if (!Number.isSafeInteger(opts.segmentBytes) || opts.segmentBytes < 1) {
       throw new RangeError(`segmentBytes must be a positive integer, got ${opts.segmentBytes}`);
@@ -615,11 +603,7 @@ export async function replayJournal(
   return torn ? { head, validBytes, torn } : { head, validBytes };
 }
 
-async function openJournal(
-  root: string,
-  logger: StoreLogger,
-  handles: FileHandle[],
-): Promise<Opened["journal"]> {
+async function openJournal(root: string, logger: Logger, handles: FileHandle[]): Promise<Opened["journal"]> {
   const path = join(root, JOURNAL_FILE);
   const fh = await open(path, "a+");
   handles.push(fh);
@@ -648,7 +632,7 @@ async function openJournal(
 
 async function openDecisions(
   root: string,
-  logger: StoreLogger,
+  logger: Logger,
   handles: FileHandle[],
 ): Promise<Opened["decisions"]> {
   const dir = join(root, DECISIONS_DIR);
@@ -670,7 +654,7 @@ async function openDecisions(
 }
 
 /** Truncates a torn last line (see the module header); returns the size after. */
-async function repairTail(fh: FileHandle, path: string, logger: StoreLogger): Promise<number> {
+async function repairTail(fh: FileHandle, path: string, logger: Logger): Promise<number> {
   const { size } = await fh.stat();
   if (size === 0) return 0;
   const [last] = await readRange(fh, size - 1, size);

@@ -8,19 +8,16 @@
  * Cursors are stream ids, exclusive: an entry trimmed since still makes a valid cursor, and a reader that
  * polls at the end keeps its place (`next` is never null, as with FileStore).
  */
+
 import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../engine/index.js";
+import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
+import type { Logger } from "../../kernel/logger.js";
 import { isUnavailable } from "../../platform/node/redis.js";
 import type { FileStore } from "../file/file-store.js";
-import { type DecisionLog, InvalidCursorError, StoreUnavailableError } from "../interface.js";
+import type { DecisionLog } from "../interface.js";
 import type { RedisKeys } from "./keys.js";
-import {
-  field,
-  parseStreamId,
-  type ShipperLogger,
-  StreamShipper,
-  type StreamShipperOptions,
-} from "./stream-shipper.js";
+import { field, parseStreamId, StreamShipper, type StreamShipperOptions } from "./stream-shipper.js";
 import { StreamTrimmer } from "./stream-trimmer.js";
 
 export type RedisDecisionOutbox = Pick<FileStore, "append" | "page" | "stats" | "prune">;
@@ -42,7 +39,7 @@ export interface RedisDecisionLogOptions {
   shipperRedis: Redis;
   keys: RedisKeys;
   dataDir: string;
-  logger?: ShipperLogger;
+  logger?: Logger;
   shipper?: Pick<
     StreamShipperOptions,
     | "batchSize"

@@ -31,6 +31,8 @@
  */
 import type { ChainableCommander, Redis, RedisOptions } from "ioredis";
 import type { Order } from "../../engine/index.js";
+import { StoreUnavailableError } from "../../kernel/errors.js";
+import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { createRedis, isUnavailable } from "../../platform/node/redis.js";
 import {
   type ChainHead,
@@ -42,20 +44,13 @@ import {
   verifyNext,
   ZERO_HASH,
 } from "../audit.js";
-import type { StoreLogger } from "../file/file-store.js";
-import {
-  type AuditAction,
-  AuditChainError,
-  type AuditEntry,
-  type OrderStore,
-  StoreUnavailableError,
-} from "../interface.js";
+import { type AuditAction, AuditChainError, type AuditEntry, type OrderStore } from "../interface.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 
 export interface RedisOrderStoreOptions {
   /** Key prefix and hash tag (redis-keys.ts); several deployments can share one Redis. Default `cordon`. */
   prefix?: string;
-  logger?: StoreLogger;
+  logger?: Logger;
   /** Per-command timeout, ms. Default 1000 (createRedis). */
   commandTimeoutMs?: number;
   /** How long `open` waits for the first connection, ms. Default 5000. */
@@ -113,8 +108,6 @@ const MAX_ATTEMPTS = 50;
 const PAGE = 1000;
 const HASH_HEX = /^[0-9a-f]{64}$/;
 
-const consoleLogger: StoreLogger = { warn: (message, fields) => console.warn(message, fields ?? {}) };
-
 export class RedisOrderStore implements OrderStore {
   /** Tail of the promise chain that serialises `applyChange` within this instance. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -125,7 +118,7 @@ export class RedisOrderStore implements OrderStore {
   private constructor(
     private readonly client: ScriptedRedis,
     private readonly keys: RedisKeys,
-    private readonly logger: StoreLogger,
+    private readonly logger: Logger,
   ) {
     client.on("error", (err: Error) => {
       if (this.down) return;
@@ -152,7 +145,7 @@ export class RedisOrderStore implements OrderStore {
       overrides: { autoResendUnfulfilledCommands: false, ...options.redis },
     }) as ScriptedRedis;
     client.defineCommand(APPLY_COMMAND, { numberOfKeys: 5, lua: APPLY_CHANGE });
-    const store = new RedisOrderStore(client, redisKeys(options.prefix), options.logger ?? consoleLogger);
+    const store = new RedisOrderStore(client, redisKeys(options.prefix), options.logger ?? SILENT_LOGGER);
     try {
       await waitReady(client, options.connectTimeoutMs ?? 5000);
       await store.checkHead();

@@ -52,10 +52,11 @@ import { join } from "node:path";
 import { metrics } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../engine/index.js";
+import { InvalidCursorError } from "../../kernel/errors.js";
+import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { isUnavailable } from "../../platform/node/redis.js";
 import type { FileStore, PruneResult } from "../file/file-store.js";
-import { InvalidCursorError } from "../interface.js";
 import type { RedisKeys } from "./keys.js";
 
 /**
@@ -63,12 +64,6 @@ import type { RedisKeys } from "./keys.js";
  * only, never pruned.
  */
 export type ShipperOutbox = Pick<FileStore, "page" | "stats"> & Partial<Pick<FileStore, "prune">>;
-
-/** Structurally a subset of the app's `Logger`, so the store does not import the HTTP layer. */
-export interface ShipperLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
 
 export interface StreamShipperOptions {
   outbox: ShipperOutbox;
@@ -100,7 +95,7 @@ export interface StreamShipperOptions {
   retentionMs?: number;
   /** Least time between two prunes of the outbox, ms. Default 60 s. */
   pruneIntervalMs?: number;
-  logger?: ShipperLogger;
+  logger?: Logger;
 }
 
 export interface ShipperStatus {
@@ -164,11 +159,6 @@ interface Dedupe {
   until: "first-miss" | "caught-up";
 }
 
-const consoleLogger: ShipperLogger = {
-  info: (message, fields) => console.info(message, fields ?? {}),
-  warn: (message, fields) => console.warn(message, fields ?? {}),
-};
-
 export class StreamShipper {
   private readonly outbox: ShipperOutbox;
   private readonly redis: Redis;
@@ -183,7 +173,7 @@ export class StreamShipper {
   private readonly clockSkewMs: number;
   private readonly retentionMs: number;
   private readonly pruneIntervalMs: number;
-  private readonly logger: ShipperLogger;
+  private readonly logger: Logger;
 
   // Shipping state; cursor, fence, lastAckedId and epoch are what the checkpoint persists.
   private cursor: string | undefined;
@@ -250,7 +240,7 @@ export class StreamShipper {
       throw new RangeError(`retentionMs must be zero or more, got ${this.retentionMs}`);
     }
     this.pruneIntervalMs = positive("pruneIntervalMs", opts.pruneIntervalMs ?? 60_000);
-    this.logger = opts.logger ?? consoleLogger;
+    this.logger = opts.logger ?? SILENT_LOGGER;
     this.hadCheckpoint = checkpoint !== undefined;
     this.cursor = checkpoint?.cursor ?? undefined;
     this.fence = checkpoint?.fence ?? undefined;
@@ -269,7 +259,7 @@ export class StreamShipper {
           "(createRedis with SHIPPER_REDIS_OVERRIDES): a silently resent XADD would be added twice",
       );
     }
-    const logger = opts.logger ?? consoleLogger;
+    const logger = opts.logger ?? SILENT_LOGGER;
     const checkpoint = await loadCheckpoint(join(opts.dataDir, CHECKPOINT_FILE), opts.keys.decisions, logger);
     const shipper = new StreamShipper(opts, checkpoint);
     await shipper.recount();
@@ -693,11 +683,7 @@ export class StreamShipper {
   }
 }
 
-async function loadCheckpoint(
-  path: string,
-  stream: string,
-  logger: ShipperLogger,
-): Promise<Checkpoint | undefined> {
+async function loadCheckpoint(path: string, stream: string, logger: Logger): Promise<Checkpoint | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");

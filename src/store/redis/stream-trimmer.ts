@@ -13,11 +13,13 @@
  * more acknowledged), so a safe point read earlier stays safe; the exception is an operator moving a group
  * back with XGROUP SETID while a trim runs, which would then miss what was trimmed.
  */
+
 import { metrics } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
+import type { Logger } from "../../kernel/logger.js";
 import { isUnavailable } from "../../platform/node/redis.js";
 import type { RedisKeys } from "./keys.js";
-import { compareStreamIds, field, nextStreamId, type ShipperLogger } from "./stream-shipper.js";
+import { compareStreamIds, field, nextStreamId } from "./stream-shipper.js";
 
 export interface StreamTrimmerOptions {
   /** Any client; the trimmer sends a few commands per interval. */
@@ -25,7 +27,7 @@ export interface StreamTrimmerOptions {
   keys: RedisKeys;
   /** Default 60 s. */
   intervalMs?: number;
-  logger?: ShipperLogger;
+  logger?: Logger;
 }
 
 export interface TrimResult {
@@ -84,7 +86,7 @@ export async function createReportGroup(redis: Redis, keys: RedisKeys, startId =
 export class StreamTrimmer {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
-  private readonly logger: ShipperLogger | undefined;
+  private readonly logger: Logger | undefined;
   private readonly timer: NodeJS.Timeout;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;

@@ -1,0 +1,61 @@
+/**
+ * What the app is built from, split by capability. `CheckServices` is what a check needs, the same on
+ * both runtimes; the Node server adds the order store, the decision log's reader, the compiler, reports
+ * and ingest (`ServerServices`); the edge adds only how to locate a caller (`EdgeServices`). Each
+ * runtime builds exactly its own, and implements nothing it does not have.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Caller, Geo } from "../geo/interface.js";
+import type { Logger } from "../kernel/logger.js";
+import type { Principal } from "../kernel/roles.js";
+import type { Clock, NewId, Readiness } from "../kernel/runtime.js";
+import type { RulesetCompiler } from "../rulesets/compiler.js";
+import type { RulesetHolder } from "../rulesets/holder.js";
+import type { Authenticator } from "../service/auth.js";
+import type { ReportService } from "../service/reports.js";
+import type { IngestIndex } from "../store/ingest-index.js";
+import type { DecisionLog, DecisionSink, OrderStore } from "../store/interface.js";
+
+/** The meeting-join check: on Node and in the Worker. */
+export interface CheckServices {
+  /** The ruleset in force (long-lived; filled by the compiler, the Redis sync or the KV loader). */
+  rulesets: Pick<RulesetHolder, "current" | "isLoaded">;
+  geo: Geo;
+  /** Where decision records go before the answer is sent (I5). */
+  decisions: DecisionSink;
+  auth: Authenticator;
+  /** Epoch milliseconds. Tests fix it; the engine gets it as an argument (I8). */
+  clock: Clock;
+  /** I6: keyed hash of a normalised address (HMAC-SHA-256 under CORDON_IP_HASH_KEY), hex. */
+  hashIp: (ip: string) => string;
+  /** Unique ids for decisions and orders. */
+  newId: NewId;
+  logger: Logger;
+  /** The runtime's readiness probes beyond the ruleset and geo (store reachable, KV fresh, ...). */
+  readiness: () => Readiness[];
+}
+
+/** The Node server: everything the response team, the auditors and the edge's ingest need. */
+export interface ServerServices extends CheckServices {
+  orders: OrderStore;
+  decisions: DecisionLog;
+  /** Recompiles after each order change, so the change is enforced (or lifted) at once. */
+  compiler: Pick<RulesetCompiler, "refresh">;
+  reports: ReportService;
+  /** Decision records delivered from the edge: which are in the log already. */
+  ingest: IngestIndex;
+}
+
+/** The Worker: checks, also from a participant's browser, located by the runtime (`request.cf`). */
+export interface EdgeServices extends CheckServices {
+  locateCaller: (request: Request) => Caller;
+}
+
+export interface AppEnv {
+  Variables: {
+    principal: Principal;
+    requestId: string;
+  };
+}
+
+export type App = OpenAPIHono<AppEnv>;

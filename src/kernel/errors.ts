@@ -1,0 +1,64 @@
+/**
+ * One error type for the whole of Cordon: `CordonError`, with a code from `ErrorCode`. The engine,
+ * the stores and the services throw it (or one of its named kinds below); each transport maps the
+ * code once: the API to its envelope and status (`http/errors.ts`), the console to a page.
+ */
+import { z } from "zod";
+
+export const ErrorCode = z
+  .enum([
+    "BAD_REQUEST",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "FOUR_EYES",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "ILLEGAL_TRANSITION",
+    "PAYLOAD_TOO_LARGE",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "JURISDICTION_OUTSIDE_AUTHORITY",
+    "INTERNAL",
+    "UNAVAILABLE",
+  ])
+  .meta({ id: "ErrorCode" });
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** One thing wrong with an input: a dotted path and a message. */
+export const Issue = z.object({ path: z.string(), message: z.string() }).meta({ id: "Issue" });
+export type Issue = z.infer<typeof Issue>;
+
+export class CordonError extends Error {
+  override readonly name: string = "CordonError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues?: Issue[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** No such order (or other resource). */
+export class NotFoundError extends CordonError {
+  override readonly name = "NotFoundError";
+  constructor(message: string, options?: ErrorOptions) {
+    super("NOT_FOUND", message, undefined, options);
+  }
+}
+
+/** The store (Redis, say) cannot be reached or written: try again later. */
+export class StoreUnavailableError extends CordonError {
+  override readonly name = "StoreUnavailableError";
+  constructor(message: string, options?: ErrorOptions) {
+    super("UNAVAILABLE", message, undefined, options);
+  }
+}
+
+/** A paging cursor this log did not hand out (or one into data since removed). */
+export class InvalidCursorError extends CordonError {
+  override readonly name = "InvalidCursorError";
+  constructor(message: string, options?: ErrorOptions) {
+    super("BAD_REQUEST", message, undefined, options);
+  }
+}
