@@ -128,3 +128,23 @@ describe("public routes", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("the access table covers every route", () => {
+  it("lists every bearer route of the OpenAPI document, and no route is public but these", async () => {
+    const doc = (await h.call("GET", "/openapi.json")).body;
+    const guarded: string[] = [];
+    const open: string[] = [];
+    for (const [path, operations] of Object.entries<Record<string, { security?: unknown[] }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(operations)) {
+        (op.security?.length ? guarded : open).push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    // The table's paths with their ids put back as OpenAPI parameters.
+    const tabled = ROUTES.map(
+      (r) =>
+        `${r.method} ${r.path().replace(orderId, "{id}").replace("ord_missing", "{id}").replace("2026-H1", "{period}")}`,
+    );
+    expect(guarded.sort()).toEqual([...new Set(tabled)].sort());
+    expect(open.sort()).toEqual(["GET /healthz", "GET /readyz"]);
+  });
+});

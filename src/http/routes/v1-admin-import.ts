@@ -3,12 +3,11 @@
  * `ImportedOrder` per line (JSON Lines), so past periods can be reported. All lines are validated first;
  * one bad line refuses the whole file (400, an issue per problem, each path naming its line).
  */
-import { createRoute } from "@hono/zod-openapi";
 import { CordonError } from "../../kernel/errors.js";
 import { ImportedOrder, ImportRefusedError, importOrders } from "../../service/import.js";
 import { summarise } from "../errors.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, z } from "../openapi.js";
+import { errors, json, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 
 export const IMPORT_PATH = "/v1/admin/orders/import";
@@ -34,15 +33,13 @@ const ImportResult = z
   .meta({ id: "ImportResult" });
 
 const route = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "importOrders", {
     method: "post",
     path: IMPORT_PATH,
     tags: ["administration"],
     summary: "Import historical orders (backfill)",
     description:
       "JSON Lines, one `ImportedOrder` per line (blank lines ignored), at most 1 MiB. Every line is checked like a live order (schema, I1, four eyes, legal transitions) and its instants must be ordered and in the past; an approved order must have ended or been withdrawn. Any bad line refuses the whole import. Each order is then written with its historical times and actors, marked `importedBy` in its audit entries. An order's id derives from its authority, reference and receivedAt, so importing a file again skips what is stored.",
-    security: bearer,
-    middleware: [requireRole(s.auth, "importOrders")] as const,
     request: {
       body: {
         required: true,
@@ -52,7 +49,7 @@ const route = (s: ServerServices) =>
     },
     responses: {
       200: json(ImportResult, "What was imported and skipped, per line."),
-      ...errors(400, 401, 403, 413),
+      ...errors(400, 413),
       415: { ...errors(415)[415], description: "The body must be application/x-ndjson." },
     },
   });

@@ -1,9 +1,8 @@
 /** GET /v1/orders/{id}/audit and GET /v1/audit: the hash-chained audit log (I7). */
-import { createRoute } from "@hono/zod-openapi";
 import { Order } from "../../engine/index.js";
 import { CordonError } from "../../kernel/errors.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, z } from "../openapi.js";
+import { errors, json, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 import { OrderIdParam } from "./v1-orders-transition.js";
 
@@ -25,28 +24,24 @@ const AuditPage = z
   .meta({ id: "AuditPage" });
 
 const orderAuditRoute = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "readOrders", {
     method: "get",
     path: "/v1/orders/{id}/audit",
     tags: ["response-team"],
     summary: "An order's audit history",
-    security: bearer,
-    middleware: [requireRole(s.auth, "readOrders")] as const,
     request: { params: OrderIdParam },
     responses: {
       200: json(z.object({ entries: z.array(AuditEntry) }), "Every change, oldest first."),
-      ...errors(401, 403, 404),
+      ...errors(404),
     },
   });
 
 const auditRoute = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "readAudit", {
     method: "get",
     path: "/v1/audit",
     tags: ["reporting"],
     summary: "Page through the whole audit log",
-    security: bearer,
-    middleware: [requireRole(s.auth, "readAudit")] as const,
     request: {
       query: z.strictObject({
         after: z.coerce
@@ -60,7 +55,7 @@ const auditRoute = (s: ServerServices) =>
     },
     responses: {
       200: json(AuditPage, "Entries in seq order; `next` is the seq to pass as `after`."),
-      ...errors(400, 401, 403),
+      ...errors(400),
     },
   });
 

@@ -1,11 +1,10 @@
 /** POST /v1/check/batch: many joins at once (a webinar opening), answered in request order. */
-import { createRoute } from "@hono/zod-openapi";
 import { Decision } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/notice.js";
 import { evaluate } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+import { errors, json, jsonBody, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, CheckServices } from "../services.js";
 import { CheckRequest, type CheckVariant, EdgeCheckRequest, requireRuleset } from "./v1-check.js";
 
@@ -22,15 +21,13 @@ const EdgeBatchRequest = z
   .meta({ id: "EdgeCheckBatchRequest" });
 
 const route = (s: CheckServices, variant: CheckVariant) =>
-  createRoute({
+  guardedRoute(s.auth, "check", {
     method: "post",
     path: BATCH_PATH,
     tags: ["meeting-join"],
     summary: "Decide 1 to 1000 joins in one call",
     description:
       "Every check in the batch is decided against the same ruleset and clock. One malformed item fails the whole batch with 400 (the `issues` paths name it), so nothing is half-answered.",
-    security: bearer,
-    middleware: [requireRole(s.auth, "check")] as const,
     request: {
       body: jsonBody(variant.locateCaller ? EdgeBatchRequest : BatchRequest, "The joins to check."),
     },
@@ -39,7 +36,7 @@ const route = (s: CheckServices, variant: CheckVariant) =>
         z.object({ results: z.array(Decision) }).meta({ id: "CheckBatchResponse" }),
         "Decisions, in request order.",
       ),
-      ...errors(400, 401, 403, 413, 415, 503),
+      ...errors(400, 413, 415, 503),
     },
   });
 

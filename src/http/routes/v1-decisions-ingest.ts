@@ -4,11 +4,10 @@
  * twice (I5). Records keep only the prefix and keyed hash of the address (I6): an `ipPrefix` that is not
  * a prefix is refused.
  */
-import { createRoute } from "@hono/zod-openapi";
 import { DecisionRecord } from "../../engine/index.js";
 import { CordonError } from "../../kernel/errors.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+import { errors, json, jsonBody, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 
 const IngestRecord = DecisionRecord.extend({
@@ -29,17 +28,15 @@ const IngestResult = z
   .meta({ id: "DecisionIngestResult" });
 
 const route = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "ingestDecisions", {
     method: "post",
     path: "/v1/decisions/ingest",
     tags: ["reporting"],
     summary: "Add decision records made at the edge to the decision log",
     description:
       "Called by the Worker's Queue consumer. Records already ingested (same decisionId) are skipped.",
-    security: bearer,
-    middleware: [requireRole(s.auth, "ingestDecisions")] as const,
     request: { body: jsonBody(IngestBody, "Decision records from the edge, 1 to 500.") },
-    responses: { 200: json(IngestResult, "What was appended."), ...errors(400, 401, 403, 413, 415, 503) },
+    responses: { 200: json(IngestResult, "What was appended."), ...errors(400, 413, 415, 503) },
   });
 
 export function registerDecisionIngest(app: App, s: ServerServices): void {

@@ -1,20 +1,17 @@
 /** GET /v1/decisions: the decision log, paged with an opaque cursor (for auditors and the report). */
-import { createRoute } from "@hono/zod-openapi";
 import { DecisionRecord } from "../../engine/index.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, z } from "../openapi.js";
+import { errors, json, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 
 const route = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "readDecisions", {
     method: "get",
     path: "/v1/decisions",
     tags: ["reporting"],
     summary: "Page through decision records",
     description:
       "Records in write order. Pass `next` as `after` to continue; at the end `next` stays put, so a reader can poll.",
-    security: bearer,
-    middleware: [requireRole(s.auth, "readDecisions")] as const,
     request: {
       query: z.strictObject({
         after: z.string().max(200).optional().meta({ description: "Cursor from a previous page." }),
@@ -28,7 +25,7 @@ const route = (s: ServerServices) =>
           .meta({ id: "DecisionPage" }),
         "A page of records.",
       ),
-      ...errors(400, 401, 403),
+      ...errors(400),
     },
   });
 

@@ -1,25 +1,22 @@
 /** POST /v1/orders: the response team enters an order; it waits as `pending` for a second person. */
-import { createRoute } from "@hono/zod-openapi";
 import { Order, OrderInput } from "../../engine/index.js";
 import { submitOrder } from "../../service/orders.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, jsonBody } from "../openapi.js";
+import { errors, json, jsonBody } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 
 const route = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "createOrder", {
     method: "post",
     path: "/v1/orders",
     tags: ["response-team"],
     summary: "Enter an access-denial order",
     description:
       "Validates the order (ISO 3166 codes; every block jurisdiction inside the authority's: I1) and stores it as `pending` with its audit entry.",
-    security: bearer,
-    middleware: [requireRole(s.auth, "createOrder")] as const,
     request: { body: jsonBody(OrderInput, "The order as received from the authority.") },
     responses: {
       201: json(Order, "The stored order, status `pending`."),
-      ...errors(400, 401, 403, 413, 415, 422),
+      ...errors(400, 413, 415, 422),
     },
   });
 

@@ -1,10 +1,9 @@
 /** GET /v1/orders and GET /v1/orders/{id}: the response team's, approvers' and auditors' view of orders. */
-import { createRoute } from "@hono/zod-openapi";
 import { Enforcement, Jurisdiction, Order, OrderStatus, withEnforcement } from "../../engine/index.js";
 import { CordonError } from "../../kernel/errors.js";
 import { filterOrders } from "../../service/orders.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, z } from "../openapi.js";
+import { errors, json, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 import { OrderIdParam } from "./v1-orders-transition.js";
 
@@ -21,33 +20,29 @@ const ListQuery = z.strictObject({
 });
 
 const listRoute = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "readOrders", {
     method: "get",
     path: "/v1/orders",
     tags: ["response-team"],
     summary: "List orders",
-    security: bearer,
-    middleware: [requireRole(s.auth, "readOrders")] as const,
     request: { query: ListQuery },
     responses: {
       200: json(
         z.object({ orders: z.array(Order) }).meta({ id: "OrderList" }),
         "Matching orders, oldest first.",
       ),
-      ...errors(400, 401, 403),
+      ...errors(400),
     },
   });
 
 const getRoute = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "readOrders", {
     method: "get",
     path: "/v1/orders/{id}",
     tags: ["response-team"],
     summary: "Read one order",
-    security: bearer,
-    middleware: [requireRole(s.auth, "readOrders")] as const,
     request: { params: OrderIdParam },
-    responses: { 200: json(Order, "The order."), ...errors(401, 403, 404) },
+    responses: { 200: json(Order, "The order."), ...errors(404) },
   });
 
 export function registerOrderReads(app: App, s: ServerServices): void {

@@ -2,12 +2,11 @@
  * POST /v1/orders/{id}/approve | reject | withdraw: the order's life cycle. Approve and reject need a
  * second person (403 FOUR_EYES for the creator); an illegal transition is 409.
  */
-import { createRoute } from "@hono/zod-openapi";
 import { Order, type OrderAction } from "../../engine/index.js";
 import type { Access } from "../../kernel/roles.js";
 import { changeOrder } from "../../service/orders.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, jsonBody, z } from "../openapi.js";
+import { errors, json, jsonBody, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 
 export const OrderIdParam = z.object({
@@ -37,18 +36,16 @@ function transitionRoute<T extends z.ZodType>(
   access: Access,
   s: ServerServices,
 ) {
-  return createRoute({
+  return guardedRoute(s.auth, access, {
     method: "post",
     path: `/v1/orders/{id}/${action}`,
     tags: ["response-team"],
     summary,
     description,
-    security: bearer,
-    middleware: [requireRole(s.auth, access)] as const,
     request: { params: OrderIdParam, body: jsonBody(body, `The ${action} details.`, bodyRequired) },
     responses: {
       200: json(Order, "The order after the change."),
-      ...errors(400, 401, 403, 404, 409, 413, 415),
+      ...errors(400, 404, 409, 413, 415),
     },
   });
 }

@@ -2,12 +2,11 @@
  * GET /v1/reports/{period}: the access-denial section of the transparency report for a half-year,
  * quarter or month, as JSON, the CSV dataset, or an HTML page (English or Dutch). Auditors only.
  */
-import { createRoute } from "@hono/zod-openapi";
 import { CordonError } from "../../kernel/errors.js";
 import { parsePeriod } from "../../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../../report/render.js";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, z } from "../openapi.js";
+import { errors, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 
 const Params = z.object({
@@ -30,15 +29,13 @@ const Query = z.strictObject({
 });
 
 const route = (s: ServerServices) =>
-  createRoute({
+  guardedRoute(s.auth, "readReports", {
     method: "get",
     path: "/v1/reports/{period}",
     tags: ["reporting"],
     summary: "The access-denial report for a period",
     description:
       "Requests completed in the period per requesting jurisdiction and outcome, per account type and location; pending at the period's end; enforcement counts per jurisdiction and per order. Aggregation catches up with the decision log first.",
-    security: bearer,
-    middleware: [requireRole(s.auth, "readReports")] as const,
     request: { params: Params, query: Query },
     responses: {
       200: {
@@ -51,7 +48,7 @@ const route = (s: ServerServices) =>
           "text/html": { schema: z.string() },
         },
       },
-      ...errors(400, 401, 403, 503),
+      ...errors(400, 503),
     },
   });
 

@@ -1,7 +1,6 @@
 /** GET /v1/ruleset: which compiled ruleset this instance enforces. */
-import { createRoute } from "@hono/zod-openapi";
-import { requireRole } from "../middleware.js";
-import { bearer, errors, json, z } from "../openapi.js";
+import { errors, json, z } from "../openapi.js";
+import { guardedRoute } from "../route.js";
 import type { App, CheckServices } from "../services.js";
 
 export const RulesetSummary = z
@@ -23,14 +22,12 @@ export const RulesetSummary = z
   .meta({ id: "RulesetSummary" });
 
 const route = (s: CheckServices) =>
-  createRoute({
+  guardedRoute(s.auth, "readRuleset", {
     method: "get",
     path: "/v1/ruleset",
     tags: ["response-team"],
     summary: "The ruleset this instance enforces",
-    security: bearer,
-    middleware: [requireRole(s.auth, "readRuleset")] as const,
-    responses: { 200: json(RulesetSummary, "Version, hash and size."), ...errors(401, 403) },
+    responses: { 200: json(RulesetSummary, "Version, hash and size."), ...errors() },
   });
 
 export function registerRuleset(app: App, s: CheckServices): void {
