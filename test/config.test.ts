@@ -1,6 +1,7 @@
 /** Configuration: parsed once with zod; a bad value names the variable and never echoes a secret. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../src/config/node.js";
+import { parseConfig } from "../src/config/node.js";
+import { ConfigError } from "../src/config/parse.js";
 
 const KEY = "k".repeat(40);
 

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, parsePublishConfig } from "../config/node.js";
+import { parsePublishConfig } from "../config/node.js";
+import { ConfigError } from "../config/parse.js";
 import { compile, type Ruleset } from "../engine/index.js";
 /**
  * `cordon` command line: operations on a data directory that do not need the server running.

@@ -4,44 +4,7 @@
  * the Worker's bindings.
  */
 import { z } from "zod";
-import { ROLES, type Role } from "../kernel/roles.js";
-
-export interface TokenSpec {
-  principal: string;
-  role: Role;
-  secret: string;
-}
-
-const TOKEN_PART = /^[A-Za-z0-9._@-]+$/;
-
-/** `principal:role:secret,...`; the secret may itself contain colons. */
-export const TokenList = z.string().transform((value, ctx): TokenSpec[] => {
-  const out: TokenSpec[] = [];
-  const entries = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  entries.forEach((entry, i) => {
-    const [principal = "", role = "", ...rest] = entry.split(":");
-    const secret = rest.join(":");
-    if (!TOKEN_PART.test(principal))
-      ctx.addIssue({ code: "custom", message: `entry ${i + 1}: principal must be letters, digits, . _ @ -` });
-    else if (!(ROLES as readonly string[]).includes(role))
-      ctx.addIssue({
-        code: "custom",
-        message: `entry ${i + 1} (${principal}): role must be one of ${ROLES.join(", ")}`,
-      });
-    else if (secret.length < 16)
-      ctx.addIssue({
-        code: "custom",
-        message: `entry ${i + 1} (${principal}): secret must be at least 16 characters`,
-      });
-    else out.push({ principal, role: role as Role, secret });
-  });
-  if (entries.length === 0)
-    ctx.addIssue({ code: "custom", message: "must list at least one principal:role:secret" });
-  return out;
-});
+import { configError, IpHashKey, LogLevel, parseEnv, TokenList } from "./parse.js";
 
 /** Ed25519 PKCS#8 is 48 bytes: a fixed 16-byte prefix (RFC 8410) and the 32-byte seed. */
 const ED25519_PKCS8_PREFIX = "MC4CAQAwBQYDK2VwBCIEI";
@@ -91,11 +54,11 @@ const Env = z.object({
   CORDON_TOKENS: TokenList.optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
   CORDON_GEOIP_DB: z.string().min(1).optional(),
-  CORDON_IP_HASH_KEY: z.string().min(32, "must be at least 32 characters (a random secret)").optional(),
+  CORDON_IP_HASH_KEY: IpHashKey("a random secret").optional(),
   CORDON_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   CORDON_GEO_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   CORDON_DECISION_FSYNC: z.enum(["never", "batch"]).default("never"),
-  CORDON_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  CORDON_LOG_LEVEL: LogLevel,
   CORDON_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 letters, digits, _ or -")
@@ -186,9 +149,7 @@ export function parsePublishConfig(
   env: Record<string, string | undefined>,
   opts: { kv: boolean },
 ): { signingKey: string; keyId: string | undefined; kv: KvPublishSettings | undefined } {
-  const result = z.object(EdgePublishFields).safeParse(withoutEmpty(env));
-  if (!result.success) throw new ConfigError(describe(result.error));
-  const config = result.data;
+  const config = parseEnv(z.object(EdgePublishFields), env);
   const problems: string[] = [];
   if (!config.CORDON_SIGNING_KEY) problems.push("CORDON_SIGNING_KEY: must be set to sign a ruleset");
   const missing = opts.kv ? KV_PUBLISH_VARS.slice(1).filter((name) => config[name] === undefined) : [];
@@ -197,9 +158,7 @@ export function parsePublishConfig(
       `${missing.join(", ")}: must be set to publish to Workers KV (or write the value to a file with --out)`,
     );
   }
-  if (problems.length > 0 || !config.CORDON_SIGNING_KEY) {
-    throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join("\n")}`);
-  }
+  if (problems.length > 0 || !config.CORDON_SIGNING_KEY) throw configError(problems);
   return {
     signingKey: config.CORDON_SIGNING_KEY,
     keyId: config.CORDON_SIGNING_KEY_ID,
@@ -207,14 +166,8 @@ export function parsePublishConfig(
   };
 }
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = Env.safeParse(withoutEmpty(env));
-  if (!result.success) throw new ConfigError(describe(result.error));
-  const config = result.data;
+  const config = parseEnv(Env, env);
   const problems: string[] = [];
   if (config.CORDON_WORKERS > 1 && !config.REDIS_URL) {
     problems.push(
@@ -241,23 +194,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     problems.push("CORDON_GEO_L2: the L2 cache lives in Redis; set REDIS_URL");
   }
   problems.push(...kvPublishProblems(config));
-  if (problems.length > 0) {
-    throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join("\n")}`);
-  }
+  if (problems.length > 0) throw configError(problems);
   return config;
-}
-
-/** Empty strings count as unset, as in most shells' `VAR= cmd` habit. */
-function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== "",
-    ),
-  );
-}
-
-function describe(error: z.ZodError): string {
-  const lines = error.issues.map((issue) => `  ${issue.path.join(".") || "(env)"}: ${issue.message}`);
-  // Never echo values: CORDON_TOKENS, CORDON_IP_HASH_KEY, CORDON_SIGNING_KEY and CF_API_TOKEN are secrets.
-  return `invalid configuration:\n${lines.join("\n")}`;
 }

@@ -3,7 +3,8 @@
  * CORDON_WORKERS of them, and stop cleanly on SIGTERM/SIGINT. The wiring lives in `runtime/node`.
  */
 import { resolve } from "node:path";
-import { type Config, ConfigError, parseConfig } from "../config/node.js";
+import { type Config, parseConfig } from "../config/node.js";
+import { ConfigError } from "../config/parse.js";
 import { isPrimaryOfMany, supervise } from "../platform/node/cluster.js";
 import { nodeLogger } from "../platform/node/logger.js";
 import { type Running, start } from "../runtime/node/start.js";

@@ -17,7 +17,7 @@ import type {
   Queue,
   Response as WorkersResponse,
 } from "@cloudflare/workers-types";
-import { ConfigError } from "../config/node.js";
+import { ConfigError, configError } from "../config/parse.js";
 import { parseConsumerConfig, parseEdgeConfig } from "../config/worker.js";
 import type { DecisionRecord } from "../engine/index.js";
 import { CachedGeo } from "../geo/cached-geo.js";
@@ -66,7 +66,7 @@ async function buildEdge(env: WorkerEnv, options: WorkerOptions): Promise<Edge> 
   const config = parseEdgeConfig({ ...env });
   const logger = workerLogger(config.CORDON_LOG_LEVEL);
   const publicKeys = await parsePublicKeys(config.RULESET_PUBLIC_KEYS).catch((err: unknown) => {
-    throw new ConfigError(`invalid Worker configuration:\n  RULESET_PUBLIC_KEYS: ${messageOf(err)}`);
+    throw configError([`RULESET_PUBLIC_KEYS: ${messageOf(err)}`], "Worker configuration");
   });
   const clock = () => Date.now();
   // Nothing compiles at the edge (it holds no orders): EdgeRulesets installs what KV holds.

@@ -4,10 +4,8 @@
  */
 import { createLogger, type Logger, type LogLevel } from "../../kernel/logger.js";
 
-const WRITE = { debug: console.debug, info: console.info, warn: console.warn, error: console.error };
-
 export function workerLogger(level: LogLevel): Logger {
   return createLogger(level, ({ level, message, fields }) =>
-    WRITE[level](JSON.stringify({ level, message, ...fields })),
+    console[level](JSON.stringify({ level, message, ...fields })),
   );
 }

@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { TokenSpec } from "../../config/node.js";
+import type { TokenSpec } from "../../config/parse.js";
 import { ROLES } from "../../kernel/roles.js";
 import { writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { digestSecret, type TokenDigest } from "../../service/auth.js";
