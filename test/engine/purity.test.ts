@@ -10,6 +10,8 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const ENGINE = fileURLToPath(new URL("../../src/engine/", import.meta.url));
+/** The kernel's shared types and errors: the engine imports them, so they are held to the same rule. */
+const KERNEL = fileURLToPath(new URL("../../src/kernel/", import.meta.url));
 
 /** Module specifiers the engine must never import. */
 const FORBIDDEN_MODULES = [/^node:/, /^fs(\/|$)/, /^ioredis(\/|$)/, /^cloudflare:/, /^hono(\/|$)/];
@@ -99,6 +101,19 @@ describe("engine purity (I8)", () => {
       expect(impurities(file, readFileSync(file, "utf8"))).toEqual([]);
     },
   );
+
+  describe("the kernel, which the engine imports", () => {
+    const kernel = engineFiles(KERNEL);
+    it("finds the kernel's source files", () => {
+      expect(kernel.map((f) => relative(KERNEL, f))).toEqual(expect.arrayContaining(["errors.ts", "logger.ts"]));
+    });
+    it.each(kernel.map((file) => ({ file, name: relative(KERNEL, file) })))(
+      "kernel/$name uses no I/O, runtime API, clock or randomness",
+      ({ file }) => {
+        expect(impurities(file, readFileSync(file, "utf8"))).toEqual([]);
+      },
+    );
+  });
 
   describe("the detector", () => {
     const bad: { name: string; code: string }[] = [
