@@ -27,91 +27,74 @@ const WithdrawBody = z
   .strictObject({ reason: z.string().trim().max(2000).optional() })
   .meta({ id: "WithdrawRequest" });
 
-function transitionRoute<T extends z.ZodType>(
-  action: OrderAction["type"],
-  body: T,
-  bodyRequired: boolean,
-  summary: string,
-  description: string,
-  access: Access,
-  s: ServerServices,
-) {
-  return guardedRoute(s.auth, access, {
-    method: "post",
-    path: `/v1/orders/{id}/${action}`,
-    tags: ["response-team"],
-    summary,
-    description,
-    request: { params: OrderIdParam, body: jsonBody(body, `The ${action} details.`, bodyRequired) },
-    responses: {
-      200: json(Order, "The order after the change."),
-      ...errors(400, 404, 409, 413, 415),
-    },
-  });
+/** One life-cycle step as the API offers it: its body, who may take it, and the engine action it asks for. */
+interface Transition<T extends z.ZodType> {
+  action: OrderAction["type"];
+  body: T;
+  bodyRequired: boolean;
+  summary: string;
+  description: string;
+  access: Access;
+  toAction: (body: z.output<T> | undefined) => OrderAction;
+}
+
+const TRANSITIONS = [
+  transition({
+    action: "approve",
+    body: ApproveBody,
+    bodyRequired: false,
+    summary: "Approve a pending order",
+    description:
+      "A second person approves: the creator gets 403 FOUR_EYES. Enforcement starts at `effectiveFrom`, or now.",
+    access: "decideOrder",
+    toAction: (body) => ({ type: "approve", ...(body?.note ? { note: body.note } : {}) }),
+  }),
+  transition({
+    action: "reject",
+    body: RejectBody,
+    bodyRequired: true,
+    summary: "Reject a pending order",
+    description: "A second person rejects, with a reason: the creator gets 403 FOUR_EYES.",
+    access: "decideOrder",
+    toAction: (body) => ({ type: "reject", reason: body?.reason ?? "" }),
+  }),
+  transition({
+    action: "withdraw",
+    body: WithdrawBody,
+    bodyRequired: false,
+    summary: "Withdraw an order",
+    description: "The authority withdrew it: from pending or approved; the block is lifted at once.",
+    access: "withdrawOrder",
+    toAction: (body) => ({ type: "withdraw", ...(body?.reason ? { reason: body.reason } : {}) }),
+  }),
+];
+
+/** Binds a transition's body schema to its action mapping (the table above holds several schemas). */
+function transition<T extends z.ZodType>(t: Transition<T>) {
+  return (app: App, s: ServerServices) => {
+    const route = guardedRoute(s.auth, t.access, {
+      method: "post",
+      path: `/v1/orders/{id}/${t.action}`,
+      tags: ["response-team"],
+      summary: t.summary,
+      description: t.description,
+      request: {
+        params: OrderIdParam,
+        body: jsonBody(t.body as z.ZodType, `The ${t.action} details.`, t.bodyRequired),
+      },
+      responses: {
+        200: json(Order, "The order after the change."),
+        ...errors(400, 404, 409, 413, 415),
+      },
+    });
+    app.openapi(route, async (c) => {
+      const body = c.req.valid("json") as z.output<T> | undefined;
+      const order = await changeOrder(s, c.req.valid("param").id, t.toAction(body), c.get("principal").name);
+      return c.json(order, 200);
+    });
+  };
 }
 
 export function registerOrderTransitions(app: App, s: ServerServices): void {
-  app.openapi(
-    transitionRoute(
-      "approve",
-      ApproveBody,
-      false,
-      "Approve a pending order",
-      "A second person approves: the creator gets 403 FOUR_EYES. Enforcement starts at `effectiveFrom`, or now.",
-      "decideOrder",
-      s,
-    ),
-    async (c) => {
-      const { note } = c.req.valid("json") ?? {};
-      const order = await changeOrder(
-        s,
-        c.req.valid("param").id,
-        { type: "approve", ...(note ? { note } : {}) },
-        c.get("principal").name,
-      );
-      return c.json(order, 200);
-    },
-  );
-  app.openapi(
-    transitionRoute(
-      "reject",
-      RejectBody,
-      true,
-      "Reject a pending order",
-      "A second person rejects, with a reason: the creator gets 403 FOUR_EYES.",
-      "decideOrder",
-      s,
-    ),
-    async (c) => {
-      const { reason } = c.req.valid("json");
-      const order = await changeOrder(
-        s,
-        c.req.valid("param").id,
-        { type: "reject", reason },
-        c.get("principal").name,
-      );
-      return c.json(order, 200);
-    },
-  );
-  app.openapi(
-    transitionRoute(
-      "withdraw",
-      WithdrawBody,
-      false,
-      "Withdraw an order",
-      "The authority withdrew it: from pending or approved; the block is lifted at once.",
-      "withdrawOrder",
-      s,
-    ),
-    async (c) => {
-      const { reason } = c.req.valid("json") ?? {};
-      const order = await changeOrder(
-        s,
-        c.req.valid("param").id,
-        { type: "withdraw", ...(reason ? { reason } : {}) },
-        c.get("principal").name,
-      );
-      return c.json(order, 200);
-    },
-  );
+  for (const register of TRANSITIONS) register(app, s);
 }
