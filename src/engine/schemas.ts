@@ -8,21 +8,17 @@ import { contains, isCountry, isJurisdiction } from "./jurisdiction.js";
 /** Identifiers that travel in URLs, logs and CSV: printable, no spaces, no separators that need escaping. */
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
-export const MeetingId = z
-  .string()
-  .regex(
-    IDENTIFIER,
-    "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)",
-  )
-  .meta({ description: "The platform's meeting id.", example: "81234567890" });
+const identifier = (description: string, example: string) =>
+  z
+    .string()
+    .regex(
+      IDENTIFIER,
+      "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)",
+    )
+    .meta({ description, example });
 
-export const AccountId = z
-  .string()
-  .regex(
-    IDENTIFIER,
-    "must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)",
-  )
-  .meta({ description: "The platform's account id of the participant.", example: "acct_5Yt2" });
+export const MeetingId = identifier("The platform's meeting id.", "81234567890");
+export const AccountId = identifier("The platform's account id of the participant.", "acct_5Yt2");
 
 export const Jurisdiction = z
   .string()
