@@ -105,7 +105,9 @@ describe("engine purity (I8)", () => {
   describe("the kernel, which the engine imports", () => {
     const kernel = engineFiles(KERNEL);
     it("finds the kernel's source files", () => {
-      expect(kernel.map((f) => relative(KERNEL, f))).toEqual(expect.arrayContaining(["errors.ts", "logger.ts"]));
+      expect(kernel.map((f) => relative(KERNEL, f))).toEqual(
+        expect.arrayContaining(["errors.ts", "logger.ts"]),
+      );
     });
     it.each(kernel.map((file) => ({ file, name: relative(KERNEL, file) })))(
       "kernel/$name uses no I/O, runtime API, clock or randomness",
