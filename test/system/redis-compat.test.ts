@@ -1,0 +1,122 @@
+/**
+ * Redis as Cordon 0.1.0 left it (its append-only file, `test/fixtures/redis-0.1.0/aof`, written by that
+ * version through a scenario of orders, checks shipped to the decision stream and a report) serves this
+ * version unchanged: the same orders, audit chain, stream records with their ids, and report; and what
+ * this version writes next goes to the keys 0.1.0 used, with no key of a new name or type.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/redis.js";
+import { api, type ServerProcess, startServer, TOKENS } from "../support/server.js";
+
+const FIXTURE = new URL("../fixtures/redis-0.1.0/aof/", import.meta.url);
+const ANSWERS = new URL("../fixtures/redis-0.1.0.answers.json", import.meta.url);
+
+let dir: string;
+let port: number;
+let redis: ChildProcess;
+let server: ServerProcess;
+let expected: {
+  orders: unknown;
+  audit: unknown;
+  decisions: { records: unknown[] };
+  report: Record<string, unknown>;
+  keys: string[];
+};
+
+const cli = (...args: string[]) =>
+  execFileSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).trim();
+
+/** Every key with its type, as the fixture lists them. */
+const keys = () =>
+  cli("--scan")
+    .split("\n")
+    .filter(Boolean)
+    .sort()
+    .map((key) => `${key} ${cli("type", key)}`);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "cordon-redis-compat-"));
+  await cp(FIXTURE, join(dir, "aof-0"), { recursive: true });
+  expected = JSON.parse(await readFile(ANSWERS, "utf8"));
+  port = await freePort();
+  redis = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes"].concat([
+      "--appenddirname",
+      "aof-0",
+      "--save",
+      "",
+      "--loglevel",
+      "warning",
+    ]),
+    { stdio: "ignore" },
+  );
+  for (let i = 0; i < 400 && !(await pong()); i++) await new Promise((r) => setTimeout(r, 25));
+  server = await startServer({
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+    CORDON_DATA_DIR: join(dir, "instance"),
+    CORDON_TOKENS: Object.values(TOKENS).join(","),
+    CORDON_IP_HASH_KEY: "golden-redis-ip-hash-key-0123456789abcdef",
+  });
+});
+afterAll(async () => {
+  await server?.stop();
+  if (redis && redis.exitCode === null) {
+    const exited = once(redis, "exit");
+    redis.kill("SIGKILL");
+    await exited;
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function pong(): Promise<boolean> {
+  try {
+    return cli("ping") === "PONG";
+  } catch {
+    return false;
+  }
+}
+
+describe("Redis as Cordon 0.1.0 left it", () => {
+  it("holds the keys 0.1.0 wrote, loaded from its append-only file", () => {
+    expect(keys()).toEqual(expected.keys);
+  });
+
+  it("lists the same orders and audit chain", async () => {
+    expect((await api(server, "GET", "/v1/orders", "auditor")).body).toEqual(expected.orders);
+    expect((await api(server, "GET", "/v1/audit?limit=1000", "auditor")).body).toEqual(expected.audit);
+  });
+
+  it("pages the same stream records with the same ids", async () => {
+    expect((await api(server, "GET", "/v1/decisions?limit=1000", "auditor")).body).toEqual(
+      expected.decisions,
+    );
+  });
+
+  it("reports the same counts from the aggregates and the report group", async () => {
+    const { generatedAt: _now, ...report } = (await api(server, "GET", "/v1/reports/2026-H2", "auditor"))
+      .body;
+    const { generatedAt: _then, ...then } = expected.report;
+    expect(report).toEqual(then);
+  });
+
+  it("ships new records to the same stream, and writes no key 0.1.0 did not have", async () => {
+    expect(
+      (await api(server, "POST", "/v1/check", "checker", { meetingId: "m-ru", ip: "8.8.8.8" })).status,
+    ).toBe(200);
+    let records: unknown[] = [];
+    for (let i = 0; i < 200 && records.length <= expected.decisions.records.length; i++) {
+      records = (await api(server, "GET", "/v1/decisions?limit=1000", "auditor")).body.records;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(records.slice(0, -1)).toEqual(expected.decisions.records);
+    expect(records).toHaveLength(expected.decisions.records.length + 1);
+    await api(server, "GET", "/v1/reports/2026-H2", "auditor");
+    expect(keys()).toEqual(expected.keys);
+  });
+});
