@@ -23,15 +23,16 @@ import {
 import { KiB, limitBody } from "../http/middleware.js";
 import { Ip } from "../http/routes/v1-check.js";
 import type { App, ServerServices } from "../http/services.js";
-import { STRINGS } from "../i18n/console.js";
-import { LANGUAGES, type Language, pickLanguage } from "../i18n/notice.js";
+import { orderPreview, STRINGS } from "../i18n/console.js";
+import { LANGUAGES, type Language, pickLanguage } from "../i18n/language.js";
+import { VALIDATION } from "../i18n/validation.js";
 import { NotFoundError } from "../kernel/errors.js";
 import { ACCESS, type Access } from "../kernel/roles.js";
 import { evaluate } from "../service/check.js";
 import { changeOrder, filterOrders, submitOrder } from "../service/orders.js";
 import { CONSOLE_CSS } from "./assets.js";
 import { EnforcementTally } from "./counts.js";
-import { describe, emptyForm, type FormBody, readForm, validate } from "./order-form.js";
+import { emptyForm, type FormBody, readForm, validate } from "./order-form.js";
 import {
   constantTimeEqual,
   MAX_AGE_MS,
@@ -202,7 +203,7 @@ export function registerConsole(app: App, s: ServerServices): void {
       },
       s.clock(),
     ).reverse();
-    const error = badJurisdiction ? "must be an ISO 3166-1 or 3166-2 code such as IN or IN-MH" : undefined;
+    const error = badJurisdiction ? VALIDATION[c.get("lang")].badJurisdictionFilter : undefined;
     return page(
       c,
       <OrdersPage ctx={ctx(c)} orders={orders} query={query} error={error} />,
@@ -235,7 +236,7 @@ export function registerConsole(app: App, s: ServerServices): void {
     if (intent === "regions") return newOrderPage(c, form);
     const result = validate(form, lang);
     if (!result.ok) return newOrderPage(c, form, { errors: result.errors }, 400);
-    if (intent !== "submit") return newOrderPage(c, form, { preview: describe(result.input, lang) });
+    if (intent !== "submit") return newOrderPage(c, form, { preview: orderPreview(result.input, lang) });
     try {
       const order = await submitOrder(s, result.input, principalOf(c).name);
       return c.redirect(`/console/orders/${encodeURIComponent(order.id)}?done=created`, 303);
@@ -340,7 +341,7 @@ export function registerConsole(app: App, s: ServerServices): void {
         const key = issue.path[0] as keyof SimulateValues;
         errors[key] ??=
           issue.code === "invalid_type" || values[key] === ""
-            ? STRINGS[c.get("lang")].required
+            ? VALIDATION[c.get("lang")].required
             : issue.message;
       }
       return page(c, <SimulatePage ctx={ctx(c)} values={values} errors={errors} />, 400);

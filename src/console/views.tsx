@@ -5,8 +5,9 @@
  */
 import type { Child } from "hono/jsx";
 import type { Decision, Order } from "../engine/index.js";
-import { formatDate, formatTime, type Language, type Strings } from "../i18n/console.js";
-import { placeName } from "../i18n/notice.js";
+import { formatDate, formatTime, type Strings } from "../i18n/console.js";
+import type { Language } from "../i18n/language.js";
+import { placeName } from "../i18n/places.js";
 import { ACCESS, type Principal } from "../kernel/roles.js";
 import type { AuditEntry } from "../store/interface.js";
 import type { OrderCounts } from "./counts.js";

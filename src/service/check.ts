@@ -5,7 +5,8 @@
 import { type Decision, type DecisionRecord, decide, type Ruleset } from "../engine/index.js";
 import type { Caller, Geo, GeoAnswer } from "../geo/interface.js";
 import { ipPrefix } from "../geo/ip.js";
-import { denialNotice, type Language } from "../i18n/notice.js";
+import type { Language } from "../i18n/language.js";
+import { denialNotice } from "../i18n/notice.js";
 
 export interface CheckInput {
   meetingId: string;

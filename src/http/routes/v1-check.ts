@@ -6,7 +6,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { AccountId, Decision, MeetingId } from "../../engine/index.js";
 import type { Caller } from "../../geo/interface.js";
 import { parseIp } from "../../geo/ip.js";
-import { pickLanguage } from "../../i18n/notice.js";
+import { pickLanguage } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
 import { evaluate } from "../../service/check.js";
 import { instruments, tracer } from "../../telemetry/index.js";
