@@ -21,14 +21,13 @@ import {
   withEnforcement,
 } from "../engine/index.js";
 import { KiB, limitBody } from "../http/middleware.js";
-import { Ip } from "../http/routes/v1-check.js";
 import type { App, ServerServices } from "../http/services.js";
 import { orderPreview, STRINGS } from "../i18n/console.js";
 import { LANGUAGES, type Language, pickLanguage } from "../i18n/language.js";
 import { VALIDATION } from "../i18n/validation.js";
 import { NotFoundError } from "../kernel/errors.js";
 import { ACCESS, type Access } from "../kernel/roles.js";
-import { evaluate } from "../service/check.js";
+import { evaluate, Ip } from "../service/check.js";
 import { changeOrder, filterOrders, submitOrder } from "../service/orders.js";
 import { CONSOLE_CSS } from "./assets.js";
 import { EnforcementTally } from "./counts.js";
