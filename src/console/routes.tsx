@@ -30,7 +30,6 @@ import { ACCESS, type Access } from "../kernel/roles.js";
 import { evaluate, Ip } from "../service/check.js";
 import { changeOrder, filterOrders, submitOrder } from "../service/orders.js";
 import { CONSOLE_CSS } from "./assets.js";
-import { EnforcementTally } from "./counts.js";
 import { emptyForm, type FormBody, readForm, validate } from "./order-form.js";
 import {
   constantTimeEqual,
@@ -72,9 +71,8 @@ type C = Context<ConsoleEnv>;
 const CONSOLE_ROLES: readonly string[] = ACCESS.readOrders;
 
 export function registerConsole(app: App, s: ServerServices): void {
-  // Long-lived, one per app: the sessions and the enforcement counters.
+  // Long-lived, one per app: the sessions.
   const sessions = new SessionStore(s.clock);
-  const tally = new EnforcementTally(s.decisions);
   const con = new Hono<ConsoleEnv>();
 
   con.use(async (c, next) => {
@@ -255,7 +253,10 @@ export function registerConsole(app: App, s: ServerServices): void {
     const order = await s.orders.getOrder(id);
     const t = STRINGS[c.get("lang")];
     if (!order) return page(c, <ErrorPage ctx={ctx(c)} message={t.notFound} />, 404);
-    const [audit, counts] = await Promise.all([s.orders.readAudit({ orderId: id }), tally.of(id)]);
+    const [audit, counts] = await Promise.all([
+      s.orders.readAudit({ orderId: id }),
+      s.reports.orderTotals(id),
+    ]);
     const done = c.req.query("done");
     const flash =
       done === "approved" || done === "rejected" || done === "withdrawn" || done === "created"

@@ -9,8 +9,8 @@ import { formatDate, formatTime, type Strings } from "../i18n/console.js";
 import type { Language } from "../i18n/language.js";
 import { placeName } from "../i18n/places.js";
 import { ACCESS, type Principal } from "../kernel/roles.js";
+import type { OrderTotals } from "../report/model.js";
 import type { AuditEntry } from "../store/interface.js";
-import type { OrderCounts } from "./counts.js";
 import { countriesSorted, type Field, type FormErrors, type OrderForm, regionsOf } from "./order-form.js";
 
 export interface PageContext {
@@ -325,7 +325,7 @@ export function OrderPage(props: {
   ctx: PageContext;
   order: Order;
   audit: AuditEntry[];
-  counts: OrderCounts;
+  counts: OrderTotals;
   error?: string | undefined;
   flash?: string | undefined;
 }) {
