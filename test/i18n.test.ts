@@ -3,13 +3,14 @@
  * console, the report), and the language of a join is picked from Accept-Language as browsers send it.
  */
 import { describe, expect, it } from "vitest";
-import type { Order } from "../src/engine/index.js";
+import { createOrder, OrderInput, transition } from "../src/engine/index.js";
 import { pickLanguage } from "../src/i18n/language.js";
 import { denialNotice } from "../src/i18n/notice.js";
 import { countryName, placeLabel, placeName } from "../src/i18n/places.js";
 import { buildReport } from "../src/report/build.js";
 import { parsePeriod } from "../src/report/periods.js";
 import { renderHtml } from "../src/report/render.js";
+import { orderInput } from "./support/harness.js";
 
 describe("place names", () => {
   it.each([
@@ -35,22 +36,19 @@ describe("place names", () => {
     expect(notice).toContain(`vanuit ${placeName("RU", "nl")} `);
     const period = parsePeriod("2026-H1");
     if (!period) throw new Error("fixture period must parse");
-    const order = {
-      id: "ord_1",
-      reference: "R-1",
-      authority: { name: "Regulator", jurisdiction: "RU", kind: "regulator" },
-      jurisdictions: ["RU"],
-      target: { kind: "meeting", meetingIds: ["m-1"] },
-      receivedAt: "2026-02-01T00:00:00Z",
-      mode: "enforce",
-      status: "rejected",
-      enforcement: "none",
-      createdBy: "a",
-      createdAt: "2026-02-01T00:00:00Z",
-      decidedBy: "b",
-      decidedAt: "2026-02-02T00:00:00Z",
-      reason: "no",
-    } as unknown as Order;
+    const input = OrderInput.parse(
+      orderInput({
+        authority: { name: "Regulator", jurisdiction: "RU", kind: "regulator" },
+        jurisdictions: ["RU"],
+      }),
+    );
+    const at = "2026-02-02T00:00:00Z";
+    const order = transition(
+      createOrder(input, { id: "ord_1", actor: "a", at }),
+      { type: "reject", reason: "no" },
+      "b",
+      at,
+    );
     const html = renderHtml(
       buildReport({ period, orders: [order], months: [], generatedAt: "2026-03-01T00:00:00Z" }),
       "nl",

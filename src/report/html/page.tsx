@@ -106,6 +106,15 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   );
   const orNone = (rows: unknown[], body: () => Child[]): Child[] =>
     rows.length === 0 ? [<p>{t.none}</p>] : body();
+  /** Requests by some key and outcome: a chart and a table of the same numbers, or "none". */
+  const outcomeSection = (id: string, heading: string, desc: string, first: string, rows: ChartRow[]) => (
+    <Section id={id} heading={heading}>
+      {orNone(rows, () => [
+        chart(`chart-${id}`, heading, desc, rows, outcomeSeries),
+        outcomeTable(first, rows),
+      ])}
+    </Section>
+  );
 
   const period = parsePeriod(report.period);
   const start = Date.parse(report.start);
@@ -167,30 +176,20 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                     )}
                   </dl>
                 </Section>,
-                <Section id="requests-jurisdiction" heading={t.requestsByJurisdiction}>
-                  {orNone(jurisdictionRows, () => [
-                    chart(
-                      "chart-requests-jurisdiction",
-                      t.requestsByJurisdiction,
-                      t.requestsByJurisdictionDesc,
-                      jurisdictionRows,
-                      outcomeSeries,
-                    ),
-                    outcomeTable(t.jurisdiction, jurisdictionRows),
-                  ])}
-                </Section>,
-                <Section id="requests-account-type" heading={t.requestsByAccountType}>
-                  {orNone(accountTypeRows, () => [
-                    chart(
-                      "chart-requests-account-type",
-                      t.requestsByAccountType,
-                      t.requestsByAccountTypeDesc,
-                      accountTypeRows,
-                      outcomeSeries,
-                    ),
-                    outcomeTable(t.accountType, accountTypeRows),
-                  ])}
-                </Section>,
+                outcomeSection(
+                  "requests-jurisdiction",
+                  t.requestsByJurisdiction,
+                  t.requestsByJurisdictionDesc,
+                  t.jurisdiction,
+                  jurisdictionRows,
+                ),
+                outcomeSection(
+                  "requests-account-type",
+                  t.requestsByAccountType,
+                  t.requestsByAccountTypeDesc,
+                  t.accountType,
+                  accountTypeRows,
+                ),
                 <Section id="requests-account-location" heading={t.requestsByAccountLocation}>
                   {orNone(accountLocationRows, () => [outcomeTable(t.accountLocation, accountLocationRows)])}
                 </Section>,
