@@ -5,7 +5,7 @@
  * and with `CORDON_WORKERS` > 1 each process has its own sessions (see the console README note).
  */
 
-import type { Language } from "../i18n/console.js";
+import type { Language } from "../i18n/language.js";
 import type { Principal } from "../kernel/roles.js";
 
 export interface Session {

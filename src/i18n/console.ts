@@ -1,10 +1,11 @@
 /**
- * Every string the console shows, in English and Dutch. Place names come from `placeName` (CLDR for
- * countries, ISO 3166-2 for regions), dates from Intl in UTC: orders are entered and enforced in UTC.
+ * Every string the console shows, in English and Dutch, its date formats, and the plain-words preview of
+ * a new order. Place names come from `places.ts`, messages about refused input from `validation.ts`;
+ * dates are in UTC: orders are entered and enforced in UTC. Pure.
  */
-import type { Language } from "./notice.js";
-
-export type { Language };
+import type { OrderInput } from "../engine/index.js";
+import type { Language } from "./language.js";
+import { placeName } from "./places.js";
 
 const en = {
   appName: "Cordon console",
@@ -123,7 +124,6 @@ const en = {
   submit: "Submit for approval",
   previewTitle: "What will happen",
   previewNote: "Nothing is saved until you submit. A second person must then approve the order.",
-  required: "This is required.",
   // simulator
   simulateTitle: "Check simulator",
   simulateIntro:
@@ -293,7 +293,6 @@ const nl: Strings = {
   submit: "Ter goedkeuring indienen",
   previewTitle: "Wat er gaat gebeuren",
   previewNote: "Er wordt niets bewaard tot u indient. Daarna moet een tweede persoon het bevel goedkeuren.",
-  required: "Dit is verplicht.",
   simulateTitle: "Controle-simulator",
   simulateIntro:
     "Vraagt de engine wat een deelname nu zou krijgen. Er wordt niets vastgelegd: de gesimuleerde beslissing komt niet in het logboek en telt in geen enkel rapport mee.",
@@ -347,4 +346,51 @@ export function formatDate(iso: string, lang: Language): string {
 export function formatTime(iso: string, lang: Language): string {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? iso : `${timeFormats[lang].format(t)} UTC`;
+}
+
+const lists = {
+  en: {
+    and: new Intl.ListFormat("en-GB", { type: "conjunction" }),
+    or: new Intl.ListFormat("en-GB", { type: "disjunction" }),
+  },
+  nl: {
+    and: new Intl.ListFormat("nl", { type: "conjunction" }),
+    or: new Intl.ListFormat("nl", { type: "disjunction" }),
+  },
+} as const;
+
+/** What an order will do, in plain words, for the person about to submit it. */
+export function orderPreview(input: OrderInput, lang: Language): string {
+  const { and, or } = lists[lang];
+  const places = or.format(input.jurisdictions.map((j) => placeName(j, lang)));
+  const ids = input.target.kind === "meeting" ? input.target.meetingIds : input.target.accountIds;
+  const from = input.effectiveFrom ? formatDate(input.effectiveFrom, lang) : undefined;
+  const until = input.effectiveUntil ? formatDate(input.effectiveUntil, lang) : undefined;
+  const shadow = input.mode === "shadow";
+  if (lang === "nl") {
+    const when = `${from ? `vanaf ${from}` : "vanaf het moment van goedkeuring"}${until ? ` tot ${until}` : ""}`;
+    const what =
+      input.target.kind === "meeting"
+        ? `${ids.length === 1 ? "vergadering" : "vergaderingen"} ${and.format(ids)}`
+        : "elke vergadering";
+    const who =
+      input.target.kind === "account"
+        ? `Deelnemers met ${ids.length === 1 ? "account" : "de accounts"} ${or.format(ids)} die zich in ${places} bevinden`
+        : `Deelnemers die zich in ${places} bevinden`;
+    return shadow
+      ? `Niemand wordt geweigerd: ${who.charAt(0).toLowerCase()}${who.slice(1)} worden ${when} bij ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
+      : `${who}, worden ${when} geweigerd voor ${what}; alle anderen nemen gewoon deel.`;
+  }
+  const when = `${from ? `from ${from}` : "from the moment it is approved"}${until ? ` until ${until}` : ""}`;
+  const what =
+    input.target.kind === "meeting"
+      ? `${ids.length === 1 ? "meeting" : "meetings"} ${and.format(ids)}`
+      : "every meeting";
+  const who =
+    input.target.kind === "account"
+      ? `Participants using ${ids.length === 1 ? "account" : "the accounts"} ${or.format(ids)} who are located in ${places}`
+      : `Participants located in ${places}`;
+  return shadow
+    ? `Nobody will be refused: ${who.charAt(0).toLowerCase()}${who.slice(1)} joining ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
+    : `${who} will be refused ${what} ${when}; everyone else joins as usual.`;
 }

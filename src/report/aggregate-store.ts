@@ -6,7 +6,7 @@
  * acknowledges stream entries only after their aggregates are stored).
  */
 import type { DecisionRecord } from "../engine/index.js";
-import type { MonthAggregate } from "./model.js";
+import type { MonthAggregate, OrderTotals } from "./model.js";
 
 export interface ApplyResult {
   /** Records counted for the first time. */
@@ -27,9 +27,18 @@ export interface AggregateStore {
   months(months: readonly string[]): Promise<MonthAggregate[]>;
   /** Every month that has records, sorted. */
   allMonths(): Promise<string[]>;
+  /**
+   * One order's denied joins and shadow matches summed over every month (`byOrder`), without reading
+   * the months' meeting and participant sets; zeros for an order never counted.
+   */
+  orderTotals(orderId: string): Promise<OrderTotals>;
   close(): Promise<void>;
 }
 
 export function emptyMonth(month: string): MonthAggregate {
   return { month, records: 0, byJurisdiction: {}, byOrder: {} };
+}
+
+export function noTotals(): OrderTotals {
+  return { deniedJoins: 0, shadowMatches: 0 };
 }

@@ -12,6 +12,9 @@ export interface EnforcementCounts {
   distinctParticipants: number;
 }
 
+/** One order's enforcement over every month counted: what the console's order page shows. */
+export type OrderTotals = Pick<EnforcementCounts, "deniedJoins" | "shadowMatches">;
+
 /**
  * What the aggregation keeps per month: exact, so it can be merged into quarters and half-years.
  * Sets hold meeting ids and ip hashes; they never leave the aggregation (the report shows counts).

@@ -1,11 +1,32 @@
 /**
  * The join check outside HTTP: validated facts in, a Decision and its DecisionRecord out. Shared by
- * `/v1/check` and `/v1/check/batch`, on Node and in the Worker.
+ * `/v1/check` and `/v1/check/batch`, on Node and in the Worker, and by the console's check simulator,
+ * which validates the participant's address with the same `Ip` schema.
  */
+import { z } from "zod";
 import { type Decision, type DecisionRecord, decide, type Ruleset } from "../engine/index.js";
 import type { Caller, Geo, GeoAnswer } from "../geo/interface.js";
-import { ipPrefix } from "../geo/ip.js";
-import { denialNotice, type Language } from "../i18n/notice.js";
+import { ipPrefix, parseIp } from "../geo/ip.js";
+import type { Language } from "../i18n/language.js";
+import { denialNotice } from "../i18n/notice.js";
+
+/** A participant's address as a check names it, normalised (see `parseIp`). */
+export const Ip = z
+  .string()
+  .max(64, "must be an IPv4 or IPv6 address")
+  .transform((value, ctx) => {
+    const parsed = parseIp(value);
+    if (parsed) return parsed.ip;
+    ctx.addIssue({
+      code: "custom",
+      message: "must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1",
+    });
+    return z.NEVER;
+  })
+  .meta({
+    description: "The participant's IP address (IPv4, IPv6 or IPv4-mapped IPv6).",
+    example: "203.0.113.7",
+  });
 
 export interface CheckInput {
   meetingId: string;

@@ -1,12 +1,13 @@
 /**
- * The access-denial report on request: catch the aggregates up with the decision log (incremental,
- * from the last checkpoint), then build the period's report from the months' aggregates and the orders.
+ * The report's numbers on request: catch the aggregates up with the decision log (incremental, from the
+ * last checkpoint), then build a period's report, or total one order's enforcement for the console.
+ * Both read the same aggregates, so the console and the report never count differently.
  * Runtime-free: the entry hands in how to catch up (the file log, or the Redis consumer group).
  */
 import type { Order } from "../engine/index.js";
 import type { AggregateStore } from "../report/aggregate-store.js";
 import { buildReport } from "../report/build.js";
-import type { Report } from "../report/model.js";
+import type { OrderTotals, Report } from "../report/model.js";
 import type { Period } from "../report/periods.js";
 
 export interface ReportDeps {
@@ -18,15 +19,13 @@ export interface ReportDeps {
 }
 
 export class ReportService {
-  // Serialises catch-ups: two report requests must not apply the same records at once.
+  // Serialises catch-ups: two requests must not apply the same records at once.
   #running: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: ReportDeps) {}
 
   async report(period: Period, opts: { threshold?: number } = {}): Promise<Report> {
-    const run = this.#running.then(() => this.deps.catchUp());
-    this.#running = run.catch(() => undefined);
-    await run;
+    await this.#catchUp();
     const allMonths = await this.deps.aggregates.allMonths();
     const lastMonth = period.months.at(-1) as string;
     // Every month up to the period's end, read once: `buildReport` takes the period's own months from it.
@@ -42,5 +41,17 @@ export class ReportService {
       ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
       generatedAt: new Date(this.deps.clock()).toISOString(),
     });
+  }
+
+  /** One order's denied joins and shadow matches over every month, up to the last record logged. */
+  async orderTotals(orderId: string): Promise<OrderTotals> {
+    await this.#catchUp();
+    return this.deps.aggregates.orderTotals(orderId);
+  }
+
+  #catchUp(): Promise<unknown> {
+    const run = this.#running.then(() => this.deps.catchUp());
+    this.#running = run.catch(() => undefined);
+    return run;
   }
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "../support/browser.js";
 import { axe, csrfOf, serious, serveHarness, shoot, signIn } from "../support/console.js";
 import { PLACES } from "../support/fixtures.js";
-import { type Harness, makeHarness } from "../support/harness.js";
+import { approvedOrder, type Harness, makeHarness } from "../support/harness.js";
 
 let h: Harness;
 let browser: Browser;
@@ -121,6 +121,29 @@ describe("the console", () => {
     await ap.goto(`/console/orders/${id}`);
     expect(await ap.locator("dl.fields").nth(1).textContent()).toMatch(/Denied joins\s*1/);
     await ac.close();
+  });
+
+  it("shows an order's denied joins and shadow matches as the report counts them", async () => {
+    const shadow = await approvedOrder(h, {
+      reference: "SHADOW/1/2026",
+      mode: "shadow",
+      target: { kind: "meeting", meetingIds: ["m-shadow-1"] },
+    });
+    for (let i = 0; i < 2; i++) {
+      const check = await h.call("POST", "/v1/check", {
+        as: "checker",
+        body: { meetingId: "m-shadow-1", ip: PLACES.mumbai.ip },
+      });
+      expect(check.body.code).toBe("SHADOW_MATCH");
+    }
+    const { context, page } = await signIn(browser, server.url, "auditor");
+    await page.goto(`/console/orders/${shadow.id}`);
+    const counts = (await page.locator("dl.fields").nth(1).textContent()) ?? "";
+    expect(counts).toMatch(/Denied joins\s*0/);
+    expect(counts).toMatch(/Shadow matches\s*2/);
+    const report = await h.call("GET", "/v1/reports/2026-H1", { as: "auditor" });
+    expect(report.body.enforcement.byOrder[shadow.id]).toMatchObject({ deniedJoins: 0, shadowMatches: 2 });
+    await context.close();
   });
 
   it("never lets the creator approve their own order, through the page or by replaying the form", async () => {

@@ -157,6 +157,16 @@ function view(months: readonly MonthAggregate[]): View {
   return out;
 }
 
+/** One order's denied joins and shadow matches summed over the months of a reference view. */
+function totalsOf(reference: View, orderId: string): { deniedJoins: number; shadowMatches: number } {
+  const totals = { deniedJoins: 0, shadowMatches: 0 };
+  for (const month of Object.values(reference)) {
+    totals.deniedJoins += month.o[orderId]?.denied ?? 0;
+    totals.shadowMatches += month.o[orderId]?.shadow ?? 0;
+  }
+  return totals;
+}
+
 async function snapshot(store: AggregateStore): Promise<View> {
   return view(await store.months(await store.allMonths()));
 }
@@ -255,6 +265,30 @@ describe.each(KINDS)("$name", (kind) => {
     await Promise.all([one.store.close(), again.close()]);
   });
 
+  it("totals one order over every month, and keeps the totals as later batches land", async () => {
+    const { store, reopen } = await kind.fresh();
+    expect(await store.orderTotals("ord_in")).toEqual({ deniedJoins: 0, shadowMatches: 0 });
+    await store.apply(records.slice(0, 120), "a");
+    const early = reference(records.slice(0, 120));
+    expect(await store.orderTotals("ord_in")).toEqual(totalsOf(early, "ord_in"));
+    // Past the first month boundary, into months the first call did not see; duplicates change nothing.
+    await store.apply(records.slice(100), "b");
+    const all = reference(records);
+    expect(Object.keys(all)).toHaveLength(3);
+    for (const id of ["ord_in", "ord_in2", "ord_ru"]) {
+      const totals = totalsOf(all, id);
+      expect(totals.deniedJoins, id).toBeGreaterThan(0);
+      expect(totals.shadowMatches, id).toBeGreaterThan(0);
+      expect(await store.orderTotals(id), id).toEqual(totals);
+    }
+    expect(await store.orderTotals("ord_none")).toEqual({ deniedJoins: 0, shadowMatches: 0 });
+    await store.close();
+    // Read back from what was stored.
+    const again = await reopen();
+    expect(await again.orderTotals("ord_in")).toEqual(totalsOf(all, "ord_in"));
+    await again.close();
+  });
+
   it("counts a generated feed with duplicates mixed in as its deduplicated set", async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -284,6 +318,9 @@ describe.each(KINDS)("$name", (kind) => {
           }
           expect({ applied, duplicates }).toEqual({ applied: unique.length, duplicates: dupes.length });
           expect(await snapshot(current)).toEqual(reference(unique));
+          for (const id of ["ord_a", "ord_b", "ord_c"]) {
+            expect(await current.orderTotals(id), id).toEqual(totalsOf(reference(unique), id));
+          }
           await current.close();
         },
       ),

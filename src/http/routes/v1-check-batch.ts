@@ -1,6 +1,6 @@
 /** POST /v1/check/batch: many joins at once (a webinar opening), answered in request order. */
 import { Decision } from "../../engine/index.js";
-import { pickLanguage } from "../../i18n/notice.js";
+import { pickLanguage } from "../../i18n/language.js";
 import { evaluate } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";

@@ -4,31 +4,13 @@
  */
 import { AccountId, Decision, MeetingId } from "../../engine/index.js";
 import type { Caller } from "../../geo/interface.js";
-import { parseIp } from "../../geo/ip.js";
-import { pickLanguage } from "../../i18n/notice.js";
+import { pickLanguage } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
-import { evaluate } from "../../service/check.js";
+import { evaluate, Ip } from "../../service/check.js";
 import { instruments, tracer } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, CheckServices } from "../services.js";
-
-export const Ip = z
-  .string()
-  .max(64, "must be an IPv4 or IPv6 address")
-  .transform((value, ctx) => {
-    const parsed = parseIp(value);
-    if (parsed) return parsed.ip;
-    ctx.addIssue({
-      code: "custom",
-      message: "must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1",
-    });
-    return z.NEVER;
-  })
-  .meta({
-    description: "The participant's IP address (IPv4, IPv6 or IPv4-mapped IPv6).",
-    example: "203.0.113.7",
-  });
 
 export const CheckRequest = z
   .strictObject({ meetingId: MeetingId, ip: Ip, accountId: AccountId.optional() })

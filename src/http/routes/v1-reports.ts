@@ -2,6 +2,7 @@
  * GET /v1/reports/{period}: the access-denial section of the transparency report for a half-year,
  * quarter or month, as JSON, the CSV dataset, or an HTML page (English or Dutch). Auditors only.
  */
+import { LANGUAGES } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
 import { parsePeriod } from "../../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../../report/render.js";
@@ -22,7 +23,7 @@ const Params = z.object({
 
 const Query = z.strictObject({
   format: z.enum(["json", "csv", "html"]).default("json"),
-  lang: z.enum(["en", "nl"]).default("en").meta({ description: "Language of the HTML page." }),
+  lang: z.enum(LANGUAGES).default("en").meta({ description: "Language of the HTML page." }),
   threshold: z.coerce.number().int().min(0).max(1000).optional().meta({
     description: 'Counts below this are published as "< N" (CSV and HTML); JSON keeps exact numbers.',
   }),

@@ -27,13 +27,14 @@
  *
  * Scale: Redis memory, about 100 bytes per seen id (a UUID; measured), so 10 million decisions a month
  * hold about 1 GB, plus the bucket sets; all report keys share one slot, so one node holds them. Applying
- * ran at about 100 000 records a second (batches of 500) here. `months()` reads a month's sets whole.
+ * ran at about 100 000 records a second (batches of 500) here. `months()` reads a month's sets whole;
+ * `orderTotals` reads two counters per month and nothing else.
  */
 import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../engine/index.js";
 import { accumulate } from "../../report/accumulate.js";
-import { type AggregateStore, type ApplyResult, emptyMonth } from "../../report/aggregate-store.js";
-import type { MonthAggregate, MonthBucket } from "../../report/model.js";
+import { type AggregateStore, type ApplyResult, emptyMonth, noTotals } from "../../report/aggregate-store.js";
+import type { MonthAggregate, MonthBucket, OrderTotals } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
 import type { ReportKeys } from "./keys.js";
 
@@ -152,6 +153,23 @@ export class RedisAggregateStore implements AggregateStore {
     return (await this.redis.smembers(this.keys.months)).sort();
   }
 
+  async orderTotals(orderId: string): Promise<OrderTotals> {
+    const totals = noTotals();
+    const months = await this.allMonths();
+    if (months.length === 0) return totals;
+    // One MULTI: every month's counters as of the same moment, never half a batch.
+    const multi = this.redis.multi();
+    for (const month of months) {
+      multi.hmget(this.keys.counts(month), `o:denied:${orderId}`, `o:shadow:${orderId}`);
+    }
+    for (const result of (await multi.exec()) ?? []) {
+      const [denied, shadow] = replyOf(result) as (string | null)[];
+      totals.deniedJoins += Number(denied ?? 0);
+      totals.shadowMatches += Number(shadow ?? 0);
+    }
+    return totals;
+  }
+
   async close(): Promise<void> {
     // The client is the caller's.
   }
@@ -209,9 +227,14 @@ function fromCounts(
   return { aggregate, buckets };
 }
 
-function members(result: [Error | null, unknown] | undefined): string[] {
-  if (!result) throw new Error("SMEMBERS returned nothing");
+/** The reply of one command in a MULTI, or its error thrown. */
+function replyOf(result: [Error | null, unknown] | undefined): unknown {
+  if (!result) throw new Error("a command in MULTI returned nothing");
   const [err, value] = result;
   if (err) throw err;
-  return value as string[];
+  return value;
+}
+
+function members(result: [Error | null, unknown] | undefined): string[] {
+  return replyOf(result) as string[];
 }

@@ -1,0 +1,48 @@
+/** Pieces several console pages show: the CSRF field, alerts, a select, an order's state and places. */
+import type { Order } from "../engine/index.js";
+import type { Strings } from "../i18n/console.js";
+import type { Language } from "../i18n/language.js";
+import { placeName } from "../i18n/places.js";
+import type { PageContext } from "./layout.js";
+
+export const Csrf = (props: { ctx: PageContext }) => (
+  <input type="hidden" name="csrf" value={props.ctx.csrf} />
+);
+
+export const Alert = (props: { message?: string | undefined; kind?: "flash" | "alert" }) =>
+  props.message ? (
+    <div class={props.kind ?? "alert"} role={props.kind === "flash" ? "status" : "alert"}>
+      {props.message}
+    </div>
+  ) : null;
+
+export function Select(props: {
+  id: string;
+  name?: string;
+  value: string;
+  options: readonly (readonly [string, string])[];
+  describedBy?: string | undefined;
+  invalid?: boolean;
+}) {
+  return (
+    <select
+      id={props.id}
+      name={props.name ?? props.id}
+      aria-describedby={props.describedBy}
+      aria-invalid={props.invalid ? "true" : undefined}
+    >
+      {props.options.map(([value, label]) => (
+        <option value={value} selected={value === props.value}>
+          {label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** "approved · active": the status, and for an approved order where its enforcement stands. */
+export const statusText = (t: Strings, o: Order) =>
+  `${t.statuses[o.status]}${o.status === "approved" ? ` · ${t.enforcements[o.enforcement]}` : ""}`;
+
+export const placeList = (codes: readonly string[], lang: Language) =>
+  codes.map((c) => placeName(c, lang)).join("; ");

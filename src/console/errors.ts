@@ -1,0 +1,37 @@
+/**
+ * The console's transport mapping for errors: which status and message a page shows for each
+ * `CordonError` code (the API's mapping is `toErrorResponse` in http/app.ts). Exhaustive over
+ * `ErrorCode`, so a new code cannot ship without a decision here.
+ */
+import type { Strings } from "../i18n/console.js";
+import type { CordonError } from "../kernel/errors.js";
+
+export interface PageError {
+  status: 403 | 404 | 409 | 422;
+  message: string;
+}
+
+/** What the page says, or undefined for a fault: logged and answered with the generic error page. */
+export function pageErrorOf(err: CordonError, t: Strings): PageError | undefined {
+  switch (err.code) {
+    case "NOT_FOUND":
+      return { status: 404, message: t.notFound };
+    case "FORBIDDEN":
+      return { status: 403, message: t.forbidden };
+    case "FOUR_EYES":
+      return { status: 403, message: `${t.creatorCannotDecide} (${err.message})` };
+    case "ILLEGAL_TRANSITION":
+    case "JURISDICTION_OUTSIDE_AUTHORITY":
+      return { status: err.code === "ILLEGAL_TRANSITION" ? 409 : 422, message: err.message };
+    // Not expected from a console page (its forms are validated before anything is called, and the
+    // session stands in for a token), or a failure of Cordon itself: a fault.
+    case "BAD_REQUEST":
+    case "UNAUTHORIZED":
+    case "METHOD_NOT_ALLOWED":
+    case "PAYLOAD_TOO_LARGE":
+    case "UNSUPPORTED_MEDIA_TYPE":
+    case "INTERNAL":
+    case "UNAVAILABLE":
+      return undefined;
+  }
+}

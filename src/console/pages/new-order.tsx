@@ -1,0 +1,374 @@
+/**
+ * The new-order form: fields with their hints and errors tied to them, an error summary linking to each
+ * field in error, the country's regions on request, a plain-words preview, then submission for a second
+ * person's approval (`submitOrder`, as in the API). Nothing is stored before the submit.
+ */
+import type { ServerServices } from "../../http/services.js";
+import { orderPreview, type Strings } from "../../i18n/console.js";
+import { placeName } from "../../i18n/places.js";
+import { CordonError } from "../../kernel/errors.js";
+import { submitOrder } from "../../service/orders.js";
+import { Alert, Csrf, Select } from "../components.js";
+import { pageErrorOf } from "../errors.js";
+import { Layout, type PageContext } from "../layout.js";
+import {
+  countriesSorted,
+  emptyForm,
+  FIELDS,
+  type Field,
+  type FormErrors,
+  type OrderForm,
+  readForm,
+  regionsOf,
+  validate,
+} from "../order-form.js";
+import {
+  type C,
+  type ConsoleApp,
+  formField,
+  guard,
+  type PageStatus,
+  pageContext,
+  principalOf,
+  render,
+  stringsOf,
+} from "../request.js";
+
+const LABELS = (t: Strings): Record<Field, string> => ({
+  reference: t.reference,
+  authorityName: t.authorityName,
+  authorityKind: t.authorityKind,
+  country: t.country,
+  authorityJurisdiction: t.authorityJurisdiction,
+  jurisdictions: t.jurisdictions,
+  targetKind: t.targetKind,
+  targetIds: t.targetIds,
+  receivedAt: t.receivedAt,
+  effectiveFrom: t.effectiveFrom,
+  effectiveUntil: t.effectiveUntil,
+  mode: t.mode,
+  accountType: t.accountType,
+  accountLocation: t.accountLocation,
+  notes: t.notes,
+});
+
+/** aria-describedby for a field: its hint, then its error. */
+const described = (id: string, errors: FormErrors, hint: boolean) =>
+  [hint ? `${id}-hint` : "", errors[id as Field] ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+
+function FieldText(props: { id: Field; errors: FormErrors; hint?: string | undefined }) {
+  return (
+    <>
+      {props.hint ? (
+        <p class="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      ) : null}
+      {props.errors[props.id] ? (
+        <p class="error-text" id={`${props.id}-error`}>
+          {props.errors[props.id]}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+function TextInput(props: {
+  id: Field;
+  label: string;
+  value: string;
+  errors: FormErrors;
+  hint?: string;
+  type?: string;
+  optional?: string;
+}) {
+  const { id, errors } = props;
+  return (
+    <div class="field">
+      <label for={id}>
+        {props.label} {props.optional ?? ""}
+      </label>
+      <FieldText id={id} errors={errors} hint={props.hint} />
+      <input
+        type={props.type ?? "text"}
+        id={id}
+        name={id}
+        value={props.value}
+        aria-describedby={described(id, errors, !!props.hint)}
+        aria-invalid={errors[id] ? "true" : undefined}
+      />
+    </div>
+  );
+}
+
+function NewOrderPage(props: {
+  ctx: PageContext;
+  form: OrderForm;
+  errors: FormErrors;
+  preview?: string | undefined;
+  error?: string | undefined;
+}) {
+  const { ctx, form, errors } = props;
+  const { t, lang } = ctx;
+  const labels = LABELS(t);
+  const errorFields = (Object.keys(errors) as Field[]).filter((f) => errors[f]);
+  const countries = countriesSorted(lang);
+  const regions = form.country ? regionsOf(form.country) : [];
+  const jurisdictionOptions: [string, string][] = form.country
+    ? [
+        [form.country, placeName(form.country, lang)],
+        ...regions.map((r): [string, string] => [r.code, placeName(r.code, lang)]),
+      ]
+    : [];
+  return (
+    <Layout ctx={ctx} title={t.newTitle}>
+      <Alert message={props.error} />
+      {errorFields.length > 0 ? (
+        <div class="summary" role="alert" aria-labelledby="error-summary-title">
+          <h2 id="error-summary-title">{t.errorSummary}</h2>
+          <ul>
+            {errorFields.map((f) => (
+              <li>
+                <a
+                  href={`#${f === "jurisdictions" ? "jurisdictions-legend" : f}`}
+                >{`${labels[f]}: ${errors[f]}`}</a>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      {props.preview ? (
+        <section class="preview" aria-labelledby="preview-title">
+          <h2 id="preview-title">{t.previewTitle}</h2>
+          <p id="preview-text">{props.preview}</p>
+          <p class="hint">{t.previewNote}</p>
+        </section>
+      ) : null}
+      <form method="post" action="/console/orders/new" novalidate>
+        <Csrf ctx={ctx} />
+        <TextInput id="reference" label={t.reference} value={form.reference} errors={errors} />
+        <TextInput id="authorityName" label={t.authorityName} value={form.authorityName} errors={errors} />
+        <div class="field">
+          <label for="authorityKind">{t.authorityKind}</label>
+          <FieldText id="authorityKind" errors={errors} />
+          <Select
+            id="authorityKind"
+            value={form.authorityKind}
+            options={Object.entries(t.kinds)}
+            describedBy={described("authorityKind", errors, false)}
+            invalid={!!errors.authorityKind}
+          />
+        </div>
+        <div class="field">
+          <label for="country">{t.country}</label>
+          <FieldText id="country" errors={errors} hint={t.countryHint} />
+          <Select
+            id="country"
+            value={form.country}
+            options={[["", t.chooseCountry], ...countries.map((c): [string, string] => [c.code, c.name])]}
+            describedBy={described("country", errors, true)}
+            invalid={!!errors.country}
+          />
+          <div class="actions">
+            <button type="submit" name="intent" value="regions" class="secondary">
+              {t.showRegions}
+            </button>
+          </div>
+        </div>
+        {form.country ? (
+          <>
+            <div class="field">
+              <label for="authorityJurisdiction">{t.authorityJurisdiction}</label>
+              <FieldText id="authorityJurisdiction" errors={errors} />
+              <Select
+                id="authorityJurisdiction"
+                value={form.authorityJurisdiction || form.country}
+                options={jurisdictionOptions}
+                describedBy={described("authorityJurisdiction", errors, false)}
+                invalid={!!errors.authorityJurisdiction}
+              />
+            </div>
+            <fieldset
+              class="regions"
+              aria-describedby={described("jurisdictions", errors, true)}
+              aria-invalid={errors.jurisdictions ? "true" : undefined}
+            >
+              <legend id="jurisdictions-legend" tabindex={-1}>
+                {t.jurisdictions}
+              </legend>
+              <FieldText id="jurisdictions" errors={errors} hint={t.jurisdictionsHint} />
+              <label>
+                <input
+                  type="checkbox"
+                  name="jurisdictions"
+                  value={form.country}
+                  checked={form.jurisdictions.includes(form.country)}
+                />
+                {t.wholeCountry(placeName(form.country, lang))}
+              </label>
+              {regions.map((r) => (
+                <label class={`depth-${r.depth}`}>
+                  <input
+                    type="checkbox"
+                    name="jurisdictions"
+                    value={r.code}
+                    checked={form.jurisdictions.includes(r.code)}
+                  />
+                  {`${placeName(r.code, lang).split(", ")[0]} (${r.code})`}
+                </label>
+              ))}
+            </fieldset>
+          </>
+        ) : null}
+        <fieldset>
+          <legend>{t.targetKind}</legend>
+          {(["meeting", "account"] as const).map((k) => (
+            <label>
+              <input type="radio" name="targetKind" value={k} checked={form.targetKind === k} />
+              {t.targetKinds[k]}
+            </label>
+          ))}
+        </fieldset>
+        <div class="field">
+          <label for="targetIds">{t.targetIds}</label>
+          <FieldText id="targetIds" errors={errors} hint={t.targetIdsHint} />
+          <textarea
+            id="targetIds"
+            name="targetIds"
+            aria-describedby={described("targetIds", errors, true)}
+            aria-invalid={errors.targetIds ? "true" : undefined}
+          >
+            {form.targetIds}
+          </textarea>
+        </div>
+        <TextInput
+          id="receivedAt"
+          type="date"
+          label={t.receivedAt}
+          value={form.receivedAt}
+          errors={errors}
+          hint={t.dateHint}
+        />
+        <TextInput
+          id="effectiveFrom"
+          type="date"
+          label={t.effectiveFrom}
+          value={form.effectiveFrom}
+          errors={errors}
+          hint={t.effectiveFromHint}
+          optional={t.optional}
+        />
+        <TextInput
+          id="effectiveUntil"
+          type="date"
+          label={t.effectiveUntil}
+          value={form.effectiveUntil}
+          errors={errors}
+          hint={t.effectiveUntilHint}
+          optional={t.optional}
+        />
+        <fieldset>
+          <legend>{t.mode}</legend>
+          {(["enforce", "shadow"] as const).map((m) => (
+            <label>
+              <input type="radio" name="mode" value={m} checked={form.mode === m} />
+              {t.modes[m]}
+            </label>
+          ))}
+        </fieldset>
+        <div class="field">
+          <label for="accountType">
+            {t.accountType} {t.optional}
+          </label>
+          <FieldText id="accountType" errors={errors} />
+          <Select
+            id="accountType"
+            value={form.accountType}
+            options={[
+              ["", t.notSet],
+              ...["basic", "business", "education", "enterprise", "no_account", "pro", "phone"].map(
+                (a): [string, string] => [a, a],
+              ),
+            ]}
+            describedBy={described("accountType", errors, false)}
+            invalid={!!errors.accountType}
+          />
+        </div>
+        <div class="field">
+          <label for="accountLocation">
+            {t.accountLocation} {t.optional}
+          </label>
+          <FieldText id="accountLocation" errors={errors} />
+          <Select
+            id="accountLocation"
+            value={form.accountLocation}
+            options={[["", t.notSet], ...countries.map((c): [string, string] => [c.code, c.name])]}
+            describedBy={described("accountLocation", errors, false)}
+            invalid={!!errors.accountLocation}
+          />
+        </div>
+        <div class="field">
+          <label for="notes">
+            {t.notes} {t.optional}
+          </label>
+          <FieldText id="notes" errors={errors} />
+          <textarea id="notes" name="notes" aria-describedby={described("notes", errors, false)}>
+            {form.notes}
+          </textarea>
+        </div>
+        <div class="actions">
+          <button type="submit" name="intent" value="preview" class={props.preview ? "secondary" : undefined}>
+            {t.preview}
+          </button>
+          {props.preview ? (
+            <button type="submit" name="intent" value="submit">
+              {t.submit}
+            </button>
+          ) : null}
+        </div>
+      </form>
+    </Layout>
+  );
+}
+
+export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
+  const newOrderPage = (
+    c: C,
+    form = emptyForm(),
+    opts: { errors?: FormErrors; preview?: string; error?: string } = {},
+    status: PageStatus = 200,
+  ) =>
+    render(
+      c,
+      <NewOrderPage
+        ctx={pageContext(c, "/console/orders/new")}
+        form={form}
+        errors={opts.errors ?? {}}
+        preview={opts.preview}
+        error={opts.error}
+      />,
+      status,
+    );
+  con.get("/orders/new", guard("createOrder"), (c) => newOrderPage(c));
+  con.post("/orders/new", guard("createOrder"), async (c) => {
+    const lang = c.get("lang");
+    const form = readForm(c.get("form"));
+    const intent = formField(c, "intent");
+    if (intent === "regions") return newOrderPage(c, form);
+    const result = validate(form, lang);
+    if (!result.ok) return newOrderPage(c, form, { errors: result.errors }, 400);
+    if (intent !== "submit") return newOrderPage(c, form, { preview: orderPreview(result.input, lang) });
+    try {
+      const order = await submitOrder(s, result.input, principalOf(c).name);
+      return c.redirect(`/console/orders/${encodeURIComponent(order.id)}?done=created`, 303);
+    } catch (err) {
+      const shown = err instanceof CordonError ? pageErrorOf(err, stringsOf(c)) : undefined;
+      if (!(err instanceof CordonError) || shown === undefined) throw err;
+      // A rule broken at entry (I1) names the field it concerns: the message goes next to it.
+      const field = FIELDS.find((f) => f === err.issues?.[0]?.path);
+      return field
+        ? newOrderPage(c, form, { errors: { [field]: shown.message } }, shown.status)
+        : newOrderPage(c, form, { error: shown.message }, shown.status);
+    }
+  });
+}

@@ -1,0 +1,237 @@
+/**
+ * One order: its state and fields, what it enforced so far (from the report's aggregates, so the page
+ * and the report count alike), its audit history, and the approve, reject and withdraw forms the
+ * reader's role may use. Changes go through `changeOrder`, as in the API (roles, four eyes, audit).
+ */
+import type { Child } from "hono/jsx";
+import { type Order, type OrderAction, withEnforcement } from "../../engine/index.js";
+import type { ServerServices } from "../../http/services.js";
+import { formatDate, formatTime } from "../../i18n/console.js";
+import { placeName } from "../../i18n/places.js";
+import { CordonError, NotFoundError } from "../../kernel/errors.js";
+import { type Access, mayAccess } from "../../kernel/roles.js";
+import type { OrderTotals } from "../../report/model.js";
+import { changeOrder } from "../../service/orders.js";
+import type { AuditEntry } from "../../store/interface.js";
+import { Alert, Csrf, placeList, statusText } from "../components.js";
+import { pageErrorOf } from "../errors.js";
+import { Layout, type PageContext } from "../layout.js";
+import {
+  type C,
+  type ConsoleApp,
+  formField,
+  guard,
+  type PageStatus,
+  pageContext,
+  principalOf,
+  render,
+  stringsOf,
+} from "../request.js";
+
+function ReasonForm(props: {
+  ctx: PageContext;
+  order: Order;
+  action: "approve" | "reject" | "withdraw";
+  label: string;
+  button: string;
+  required: boolean;
+  danger?: boolean;
+}) {
+  const id = `${props.action}-reason`;
+  const name = props.action === "approve" ? "note" : "reason";
+  return (
+    <form
+      method="post"
+      action={`/console/orders/${encodeURIComponent(props.order.id)}/${props.action}`}
+      class="decide"
+    >
+      <Csrf ctx={props.ctx} />
+      <div class="field">
+        <label for={id}>{props.label}</label>
+        <textarea id={id} name={name} required={props.required} maxlength={2000} />
+      </div>
+      <button type="submit" class={props.danger ? "danger" : undefined}>
+        {props.button}
+      </button>
+    </form>
+  );
+}
+
+function OrderPage(props: {
+  ctx: PageContext;
+  order: Order;
+  audit: AuditEntry[];
+  counts: OrderTotals;
+  error?: string | undefined;
+  flash?: string | undefined;
+}) {
+  const { ctx, order: o } = props;
+  const { t, lang, principal } = ctx;
+  const decider = mayAccess(principal, "decideOrder") && o.status === "pending";
+  const isCreator = principal?.name === o.createdBy;
+  const row = (label: string, value: Child) => (
+    <>
+      <dt>{label}</dt>
+      <dd>{value}</dd>
+    </>
+  );
+  return (
+    <Layout ctx={ctx} title={t.orderTitle(o.reference)}>
+      <Alert message={props.error} />
+      <Alert message={props.flash} kind="flash" />
+      <h2>{t.state}</h2>
+      <p>
+        <span class="badge">{statusText(t, o)}</span>
+      </p>
+      <h2>{t.fields}</h2>
+      <dl class="fields">
+        {row(t.reference, o.reference)}
+        {row(
+          t.authority,
+          `${o.authority.name} (${t.kinds[o.authority.kind]}, ${placeName(o.authority.jurisdiction, lang)})`,
+        )}
+        {row(t.blocks, placeList(o.jurisdictions, lang))}
+        {row(t.mode, t.modes[o.mode])}
+        {row(t.received, formatDate(o.receivedAt, lang))}
+        {row(t.effectiveFrom, o.effectiveFrom ? formatDate(o.effectiveFrom, lang) : t.fromApproval)}
+        {row(t.effectiveUntil, o.effectiveUntil ? formatDate(o.effectiveUntil, lang) : t.noEnd)}
+        {o.accountType ? row(t.accountType, o.accountType) : null}
+        {o.accountLocation ? row(t.accountLocation, placeName(o.accountLocation, lang)) : null}
+        {row(t.createdBy, `${o.createdBy}, ${formatTime(o.createdAt, lang)}`)}
+        {o.decidedBy ? row(t.decidedBy, `${o.decidedBy}, ${formatTime(o.decidedAt ?? "", lang)}`) : null}
+        {o.withdrawnBy
+          ? row(t.withdrawnBy, `${o.withdrawnBy}, ${formatTime(o.withdrawnAt ?? "", lang)}`)
+          : null}
+        {o.reason ? row(t.reasonLabel, o.reason) : null}
+        {o.note ? row(t.noteLabel, o.note) : null}
+        {o.notes ? row(t.notes, o.notes) : null}
+      </dl>
+      <h2>{o.target.kind === "meeting" ? t.meetings : t.accounts}</h2>
+      <ul>
+        {(o.target.kind === "meeting" ? o.target.meetingIds : o.target.accountIds).map((id) => (
+          <li>
+            <code>{id}</code>
+          </li>
+        ))}
+      </ul>
+      <h2>{t.counts}</h2>
+      <dl class="fields">
+        {row(t.deniedJoins, String(props.counts.deniedJoins))}
+        {row(t.shadowMatches, String(props.counts.shadowMatches))}
+      </dl>
+      <p class="hint">{t.countsNote}</p>
+      <h2>{t.history}</h2>
+      <table class="cards">
+        <thead>
+          <tr>
+            <th scope="col">{t.when}</th>
+            <th scope="col">{t.who}</th>
+            <th scope="col">{t.action}</th>
+            <th scope="col">{t.reasonLabel}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.audit.map((e) => (
+            <tr>
+              <td data-label={t.when}>{formatTime(e.at, lang)}</td>
+              <td data-label={t.who}>{e.actor}</td>
+              <td data-label={t.action}>{t.actions[e.action]}</td>
+              <td data-label={t.reasonLabel}>
+                {e.action === "reject" || e.action === "withdraw"
+                  ? (e.order.reason ?? "")
+                  : (e.order.note ?? "")}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {decider && isCreator ? <p class="alert">{t.creatorCannotDecide}</p> : null}
+      {decider && !isCreator ? (
+        <>
+          <ReasonForm
+            ctx={ctx}
+            order={o}
+            action="approve"
+            label={t.approveNote}
+            button={t.approve}
+            required={false}
+          />
+          <ReasonForm
+            ctx={ctx}
+            order={o}
+            action="reject"
+            label={t.rejectReason}
+            button={t.reject}
+            required
+            danger
+          />
+        </>
+      ) : null}
+      {mayAccess(principal, "withdrawOrder") && (o.status === "pending" || o.status === "approved") ? (
+        <ReasonForm
+          ctx={ctx}
+          order={o}
+          action="withdraw"
+          label={t.withdrawReason}
+          button={t.withdraw}
+          required
+          danger
+        />
+      ) : null}
+    </Layout>
+  );
+}
+
+const DONE = ["approved", "rejected", "withdrawn", "created"] as const;
+type Done = (typeof DONE)[number];
+
+const TRANSITIONS: [OrderAction["type"], Access, Done][] = [
+  ["approve", "decideOrder", "approved"],
+  ["reject", "decideOrder", "rejected"],
+  ["withdraw", "withdrawOrder", "withdrawn"],
+];
+
+export function registerOrder(con: ConsoleApp, s: ServerServices): void {
+  const orderPage = async (c: C, id: string, opts: { error?: string; status?: PageStatus } = {}) => {
+    const order = await s.orders.getOrder(id);
+    if (!order) throw new NotFoundError(`no order ${id}`);
+    const [audit, counts] = await Promise.all([
+      s.orders.readAudit({ orderId: id }),
+      s.reports.orderTotals(id),
+    ]);
+    const done = DONE.find((d) => d === c.req.query("done"));
+    return render(
+      c,
+      <OrderPage
+        ctx={pageContext(c, `/console/orders/${id}`)}
+        order={withEnforcement(order, s.clock())}
+        audit={audit}
+        counts={counts}
+        error={opts.error}
+        flash={done === undefined ? undefined : stringsOf(c)[done]}
+      />,
+      opts.status ?? 200,
+    );
+  };
+  con.get("/orders/:id", guard("readOrders"), (c) => orderPage(c, c.req.param("id")));
+
+  for (const [type, access, done] of TRANSITIONS) {
+    con.post(`/orders/:id/${type}`, guard(access), async (c) => {
+      const id = c.req.param("id");
+      const t = stringsOf(c);
+      const text = formField(c, type === "approve" ? "note" : "reason").slice(0, 2000);
+      if (type !== "approve" && !text) return orderPage(c, id, { error: t.reasonRequired, status: 400 });
+      const action: OrderAction =
+        type === "approve" ? { type, ...(text ? { note: text } : {}) } : { type, reason: text };
+      try {
+        await changeOrder(s, id, action, principalOf(c).name);
+      } catch (err) {
+        const shown = err instanceof CordonError ? pageErrorOf(err, t) : undefined;
+        // Not found has no order page to show it on: the error page (the console's onError) says it.
+        if (shown === undefined || shown.status === 404) throw err;
+        return orderPage(c, id, { error: shown.message, status: shown.status });
+      }
+      return c.redirect(`/console/orders/${encodeURIComponent(id)}?done=${done}`, 303);
+    });
+  }
+}

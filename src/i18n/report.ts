@@ -1,0 +1,237 @@
+/**
+ * Every string of the transparency report's HTML page, in English and Dutch, and the report's number
+ * and date formats (UTC: periods are UTC). Place names come from `places.ts`. Pure.
+ */
+import type { Language } from "./language.js";
+
+export type PeriodKind = "half" | "quarter" | "month";
+
+export interface ReportStrings {
+  title: string;
+  period: string;
+  generated: string;
+  periodName: (kind: PeriodKind, year: number, index: number, monthName: string) => string;
+  summary: string;
+  completedRequests: string;
+  outcome: { complied: string; rejected: string; withdrawn: string };
+  pendingAtEnd: string;
+  deniedJoins: string;
+  shadowMatches: string;
+  distinctMeetings: string;
+  distinctParticipants: string;
+  jurisdiction: string;
+  blockJurisdiction: string;
+  accountType: string;
+  accountLocation: string;
+  accountTypes: Record<string, string>;
+  unknown: string;
+  requestsByJurisdiction: string;
+  requestsByJurisdictionDesc: string;
+  requestsByAccountType: string;
+  requestsByAccountTypeDesc: string;
+  requestsByAccountLocation: string;
+  pendingByJurisdiction: string;
+  deniedByJurisdiction: string;
+  deniedByJurisdictionDesc: string;
+  enforcementByJurisdiction: string;
+  tableFollows: string;
+  none: string;
+  definitions: string;
+  /** Term and explanation pairs; the small-counts entry only when a threshold (formatted) applies. */
+  definitionItems: (threshold: string | undefined) => [string, string][];
+}
+
+const en: ReportStrings = {
+  title: "Transparency report: government orders to restrict access to meetings",
+  period: "Period",
+  generated: "Generated",
+  periodName: (kind, year, index, monthName) =>
+    kind === "half"
+      ? `${index === 1 ? "First" : "Second"} half of ${year}`
+      : kind === "quarter"
+        ? `${["First", "Second", "Third", "Fourth"][index - 1]} quarter of ${year}`
+        : `${monthName} ${year}`,
+  summary: "Summary",
+  completedRequests: "Requests completed",
+  outcome: { complied: "Complied", rejected: "Rejected", withdrawn: "Withdrawn" },
+  pendingAtEnd: "Pending at the end of the period",
+  deniedJoins: "Denied joins",
+  shadowMatches: "Shadow matches",
+  distinctMeetings: "Distinct meetings",
+  distinctParticipants: "Distinct participants",
+  jurisdiction: "Jurisdiction",
+  blockJurisdiction: "Jurisdiction of the block",
+  accountType: "Account type",
+  accountLocation: "Account location",
+  accountTypes: {
+    basic: "Basic",
+    business: "Business",
+    education: "Education",
+    enterprise: "Enterprise",
+    no_account: "No account",
+    pro: "Pro",
+    phone: "Phone (dial-in)",
+  },
+  unknown: "Unknown",
+  requestsByJurisdiction: "Requests by requesting jurisdiction",
+  requestsByJurisdictionDesc:
+    "Bar chart of the requests completed in the period for each jurisdiction of the requesting authority, with one bar each for complied, rejected and withdrawn.",
+  requestsByAccountType: "Requests by account type",
+  requestsByAccountTypeDesc:
+    "Bar chart of the requests completed in the period for each type of account concerned, with one bar each for complied, rejected and withdrawn.",
+  requestsByAccountLocation: "Requests by account location",
+  pendingByJurisdiction: "Requests pending at the end of the period",
+  deniedByJurisdiction: "Denied joins by jurisdiction",
+  deniedByJurisdictionDesc:
+    "Bar chart of the attempts to join a meeting that were refused because of an order, for each jurisdiction where the block applied.",
+  enforcementByJurisdiction: "Enforcement by jurisdiction",
+  tableFollows: "The table below gives the same numbers.",
+  none: "None in this period.",
+  definitions: "Definitions",
+  definitionItems: (threshold) => [
+    [
+      "Request",
+      "A government order to restrict access to meetings or accounts. A request counts in the period in which it was completed: approved, rejected, or withdrawn by the authority before a decision. All dates and times are in UTC.",
+    ],
+    [
+      "Complied",
+      "The order was approved and the block applied, only for participants located inside the jurisdiction of the requesting authority. It stays counted as complied when the authority later withdraws the order and the block is lifted.",
+    ],
+    ["Rejected", "The order was reviewed and rejected; nothing was blocked."],
+    ["Withdrawn", "The authority withdrew the order before a decision was made; nothing was blocked."],
+    ["Pending", "Received before the end of the period and not completed before it."],
+    [
+      "Denied joins",
+      "Attempts to join a meeting that were refused because of an approved order, counted under the jurisdiction where the block applied.",
+    ],
+    [
+      "Shadow matches",
+      "Attempts to join that an order in trial (shadow) mode would have refused; these participants were let in.",
+    ],
+    [
+      "Distinct participants",
+      "Counted by a keyed hash of the participant's network address; addresses themselves are not kept. Distinct meetings and participants are counted once over the whole period.",
+    ],
+    ...(threshold === undefined
+      ? []
+      : ([["Small counts", `Counts below ${threshold} are shown as “< ${threshold}”.`]] as [
+          string,
+          string,
+        ][])),
+    [
+      "Not published",
+      "This report contains no meeting or account identifiers, network addresses, order identifiers or case references.",
+    ],
+  ],
+};
+
+const nl: ReportStrings = {
+  title: "Transparantierapport: overheidsbevelen om de toegang tot vergaderingen te beperken",
+  period: "Periode",
+  generated: "Opgesteld",
+  periodName: (kind, year, index, monthName) =>
+    kind === "half"
+      ? `${index === 1 ? "Eerste" : "Tweede"} helft van ${year}`
+      : kind === "quarter"
+        ? `${["Eerste", "Tweede", "Derde", "Vierde"][index - 1]} kwartaal van ${year}`
+        : `${monthName.charAt(0).toUpperCase()}${monthName.slice(1)} ${year}`,
+  summary: "Samenvatting",
+  completedRequests: "Afgehandelde verzoeken",
+  outcome: { complied: "Opgevolgd", rejected: "Afgewezen", withdrawn: "Ingetrokken" },
+  pendingAtEnd: "Openstaand aan het einde van de periode",
+  deniedJoins: "Geweigerde deelnames",
+  shadowMatches: "Treffers in schaduwmodus",
+  distinctMeetings: "Unieke vergaderingen",
+  distinctParticipants: "Unieke deelnemers",
+  jurisdiction: "Rechtsgebied",
+  blockJurisdiction: "Rechtsgebied van de blokkade",
+  accountType: "Soort account",
+  accountLocation: "Land van het account",
+  accountTypes: {
+    basic: "Basis",
+    business: "Zakelijk",
+    education: "Onderwijs",
+    enterprise: "Enterprise",
+    no_account: "Geen account",
+    pro: "Pro",
+    phone: "Telefoon (inbellen)",
+  },
+  unknown: "Onbekend",
+  requestsByJurisdiction: "Verzoeken per rechtsgebied van de verzoekende instantie",
+  requestsByJurisdictionDesc:
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per rechtsgebied van de verzoekende instantie, met een staaf voor opgevolgd, afgewezen en ingetrokken.",
+  requestsByAccountType: "Verzoeken per soort account",
+  requestsByAccountTypeDesc:
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per soort account, met een staaf voor opgevolgd, afgewezen en ingetrokken.",
+  requestsByAccountLocation: "Verzoeken per land van het account",
+  pendingByJurisdiction: "Openstaande verzoeken aan het einde van de periode",
+  deniedByJurisdiction: "Geweigerde deelnames per rechtsgebied",
+  deniedByJurisdictionDesc:
+    "Staafdiagram van de pogingen om aan een vergadering deel te nemen die vanwege een bevel zijn geweigerd, per rechtsgebied waar de blokkade gold.",
+  enforcementByJurisdiction: "Handhaving per rechtsgebied",
+  tableFollows: "De tabel hieronder bevat dezelfde cijfers.",
+  none: "Geen in deze periode.",
+  definitions: "Begrippen",
+  definitionItems: (threshold) => [
+    [
+      "Verzoek",
+      "Een bevel van een overheidsinstantie om de toegang tot vergaderingen of accounts te beperken. Een verzoek telt mee in de periode waarin het is afgehandeld: goedgekeurd, afgewezen, of door de instantie ingetrokken voordat er een besluit was. Alle datums en tijden zijn in UTC.",
+    ],
+    [
+      "Opgevolgd",
+      "Het bevel is goedgekeurd en de blokkade is toegepast, alleen voor deelnemers die zich in het rechtsgebied van de verzoekende instantie bevinden. Het blijft als opgevolgd geteld wanneer de instantie het bevel later intrekt en de blokkade wordt opgeheven.",
+    ],
+    ["Afgewezen", "Het bevel is beoordeeld en afgewezen; er is niets geblokkeerd."],
+    [
+      "Ingetrokken",
+      "De instantie heeft het bevel ingetrokken voordat er een besluit was; er is niets geblokkeerd.",
+    ],
+    ["Openstaand", "Ontvangen vóór het einde van de periode en niet vóór dat einde afgehandeld."],
+    [
+      "Geweigerde deelnames",
+      "Pogingen om aan een vergadering deel te nemen die zijn geweigerd vanwege een goedgekeurd bevel, geteld onder het rechtsgebied waar de blokkade gold.",
+    ],
+    [
+      "Treffers in schaduwmodus",
+      "Pogingen tot deelname die een bevel in proefmodus (schaduwmodus) zou hebben geweigerd; deze deelnemers zijn toegelaten.",
+    ],
+    [
+      "Unieke deelnemers",
+      "Geteld aan de hand van een met een geheime sleutel berekende hash van het netwerkadres; de adressen zelf worden niet bewaard. Unieke vergaderingen en deelnemers worden over de hele periode één keer geteld.",
+    ],
+    ...(threshold === undefined
+      ? []
+      : ([["Kleine aantallen", `Aantallen onder ${threshold} worden weergegeven als “< ${threshold}”.`]] as [
+          string,
+          string,
+        ][])),
+    [
+      "Niet gepubliceerd",
+      "Dit rapport bevat geen vergader- of account-id's, netwerkadressen, kenmerken van bevelen of zaaknummers.",
+    ],
+  ],
+};
+
+export const REPORT_STRINGS: Record<Language, ReportStrings> = { en, nl };
+
+/** How the report writes numbers, dates and names in one language; long-lived, built once per language. */
+export interface ReportFormats {
+  number: Intl.NumberFormat;
+  /** A day, spelled out in the language's own order. */
+  day: Intl.DateTimeFormat;
+  /** A day and a time. */
+  moment: Intl.DateTimeFormat;
+  month: Intl.DateTimeFormat;
+  /** Row order in the language's alphabet. */
+  collator: Intl.Collator;
+}
+
+const formats = (lang: Language): ReportFormats => ({
+  number: new Intl.NumberFormat(lang),
+  day: new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "UTC" }),
+  moment: new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short", timeZone: "UTC" }),
+  month: new Intl.DateTimeFormat(lang, { month: "long", timeZone: "UTC" }),
+  collator: new Intl.Collator(lang),
+});
+
+export const REPORT_FORMATS: Record<Language, ReportFormats> = { en: formats("en"), nl: formats("nl") };

@@ -1,0 +1,264 @@
+/**
+ * The report's HTML page: standalone (no external assets, scripts or links), in English or Dutch, with
+ * inline SVG bar charts, each followed by a table of the same numbers. Every count below the threshold
+ * is shown as "< N". No meeting id, account id, network address, order id or case reference appears.
+ * Rendered with Hono's JSX like the console, so every value is escaped. Pure.
+ */
+import { raw } from "hono/html";
+import type { Child } from "hono/jsx";
+import { countryOf } from "../../engine/index.js";
+import type { Language } from "../../i18n/language.js";
+import { countryName, placeLabel } from "../../i18n/places.js";
+import { REPORT_FORMATS, REPORT_STRINGS } from "../../i18n/report.js";
+import { masked } from "../masked.js";
+import type { EnforcementCounts, Outcome, Report } from "../model.js";
+import { parsePeriod } from "../periods.js";
+import { BarChart, type ChartRow, type Series } from "./chart.js";
+import { lines } from "./lines.js";
+import { REPORT_CSS } from "./style.js";
+import { CountTable } from "./table.js";
+
+const OUTCOMES: readonly Outcome[] = ["complied", "rejected", "withdrawn"];
+
+/** Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
+const OUTCOME_COLOURS: Record<Outcome, string> = {
+  complied: "#0072B2",
+  rejected: "#D55E00",
+  withdrawn: "#E69F00",
+};
+const DENIED_COLOUR = "#CC79A7";
+
+/**
+ * HTML5's void elements without XHTML's closing slash (JSX would add it): a constant, nothing from the
+ * report goes into it.
+ */
+const META = raw(
+  '<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">',
+);
+
+/** A standalone page in the given language. */
+export function renderHtml(report: Report, lang: Language): string {
+  // Every component of the page is synchronous, so the element renders to its string at once.
+  return `<!doctype html>\n${<ReportPage report={report} lang={lang} />}\n`;
+}
+
+function ReportPage({ report, lang }: { report: Report; lang: Language }) {
+  const t = REPORT_STRINGS[lang];
+  const f = REPORT_FORMATS[lang];
+  const fmt = (n: number) => f.number.format(n);
+  const count = (n: number) => masked(n, report.threshold, fmt);
+  // "unknown": no account type or location on the order; "": an order the list no longer has.
+  const isUnknown = (code: string) => code === "unknown" || code === "";
+  const place = (code: string) => (isUnknown(code) ? t.unknown : placeLabel(code, lang));
+  const accountType = (code: string) => t.accountTypes[code] ?? (isUnknown(code) ? t.unknown : code);
+  // Rows in reading order for the page's language: places by country name, a country before its
+  // subdivisions; account types by name; unknown last.
+  const byPlace = (a: string, b: string) =>
+    f.collator.compare(countryName(countryOf(a), lang), countryName(countryOf(b), lang)) ||
+    a.length - b.length ||
+    (a < b ? -1 : a > b ? 1 : 0);
+  const byName = (a: string, b: string) => f.collator.compare(accountType(a), accountType(b));
+  const rowsOf = <T,>(
+    record: Record<string, T>,
+    label: (code: string) => string,
+    order: (a: string, b: string) => number,
+  ): [string, T][] =>
+    Object.entries(record)
+      .sort(([a], [b]) => Number(isUnknown(a)) - Number(isUnknown(b)) || order(a, b))
+      .map(([code, value]): [string, T] => [label(code), value]);
+
+  const r = report.requests;
+  const totals = Object.fromEntries(
+    OUTCOMES.map((o) => [o, Object.values(r.byJurisdiction).reduce((sum, c) => sum + c[o], 0)]),
+  ) as Record<Outcome, number>;
+  const sum = (key: keyof EnforcementCounts) =>
+    Object.values(report.enforcement.byJurisdiction).reduce((s, c) => s + c[key], 0);
+
+  const outcomeSeries: Series[] = OUTCOMES.map((o) => ({ name: t.outcome[o], colour: OUTCOME_COLOURS[o] }));
+  const outcomeRows = (
+    record: Record<string, Record<Outcome, number>>,
+    label: (code: string) => string,
+    order: (a: string, b: string) => number,
+  ): ChartRow[] =>
+    rowsOf(record, label, order).map(([name, c]) => ({ label: name, values: OUTCOMES.map((o) => c[o]) }));
+  const jurisdictionRows = outcomeRows(r.byJurisdiction, place, byPlace);
+  const accountTypeRows = outcomeRows(r.byAccountType, accountType, byName);
+  const accountLocationRows = outcomeRows(r.byAccountLocation, place, byPlace);
+  const pendingRows = rowsOf(r.pendingAtEnd.byJurisdiction, place, byPlace);
+  const enforcementRows = rowsOf(report.enforcement.byJurisdiction, place, byPlace);
+
+  const chart = (id: string, title: string, desc: string, rows: ChartRow[], series: Series[]) => (
+    <BarChart
+      id={id}
+      title={title}
+      desc={`${desc} ${t.tableFollows}`}
+      rows={rows}
+      series={series}
+      threshold={report.threshold}
+      count={count}
+    />
+  );
+  const outcomeTable = (first: string, rows: ChartRow[]) => (
+    <CountTable
+      headers={[first, ...OUTCOMES.map((o) => t.outcome[o])]}
+      rows={rows.map((row) => [row.label, ...row.values.map(count)])}
+    />
+  );
+  const orNone = (rows: unknown[], body: () => Child[]): Child[] =>
+    rows.length === 0 ? [<p>{t.none}</p>] : body();
+  /** Requests by some key and outcome: a chart and a table of the same numbers, or "none". */
+  const outcomeSection = (id: string, heading: string, desc: string, first: string, rows: ChartRow[]) => (
+    <Section id={id} heading={heading}>
+      {orNone(rows, () => [
+        chart(`chart-${id}`, heading, desc, rows, outcomeSeries),
+        outcomeTable(first, rows),
+      ])}
+    </Section>
+  );
+
+  const period = parsePeriod(report.period);
+  const start = Date.parse(report.start);
+  const end = Date.parse(report.end);
+  const periodTitle = period
+    ? t.periodName(
+        period.kind,
+        Number(report.period.slice(0, 4)),
+        Number(report.period.slice(6)),
+        f.month.format(start),
+      )
+    : report.period;
+  const generated = Date.parse(report.generatedAt);
+
+  const summary: [string, string][] = [
+    [t.completedRequests, count(r.total)],
+    ...OUTCOMES.map((o): [string, string] => [t.outcome[o], count(totals[o])]),
+    [t.pendingAtEnd, count(r.pendingAtEnd.count)],
+    [t.deniedJoins, count(sum("deniedJoins"))],
+    [t.shadowMatches, count(sum("shadowMatches"))],
+  ];
+
+  return (
+    <html lang={lang}>
+      {lines(
+        <head>
+          {lines(
+            META,
+            <title>{`${t.title} — ${periodTitle}`}</title>,
+            <style dangerouslySetInnerHTML={{ __html: REPORT_CSS }} />,
+          )}
+        </head>,
+        <body>
+          {lines(
+            <main>
+              {lines(
+                <header>
+                  {lines(
+                    <h1>{t.title}</h1>,
+                    <p class="period">
+                      {`${t.period}: `}
+                      <strong>{periodTitle}</strong>
+                      {` (${f.day.format(start)} – ${f.day.format(end - 1)}, UTC)`}
+                    </p>,
+                    Number.isNaN(generated) ? null : (
+                      <p class="generated">{`${t.generated}: ${f.moment.format(generated)} UTC`}</p>
+                    ),
+                  )}
+                </header>,
+                <Section id="summary" heading={t.summary}>
+                  <dl class="summary">
+                    {lines(
+                      ...summary.map(([k, v]) => (
+                        <div>
+                          <dt>{k}</dt>
+                          <dd>{v}</dd>
+                        </div>
+                      )),
+                    )}
+                  </dl>
+                </Section>,
+                outcomeSection(
+                  "requests-jurisdiction",
+                  t.requestsByJurisdiction,
+                  t.requestsByJurisdictionDesc,
+                  t.jurisdiction,
+                  jurisdictionRows,
+                ),
+                outcomeSection(
+                  "requests-account-type",
+                  t.requestsByAccountType,
+                  t.requestsByAccountTypeDesc,
+                  t.accountType,
+                  accountTypeRows,
+                ),
+                <Section id="requests-account-location" heading={t.requestsByAccountLocation}>
+                  {orNone(accountLocationRows, () => [outcomeTable(t.accountLocation, accountLocationRows)])}
+                </Section>,
+                <Section id="pending" heading={t.pendingByJurisdiction}>
+                  {orNone(pendingRows, () => [
+                    <CountTable
+                      headers={[t.jurisdiction, t.pendingAtEnd]}
+                      rows={pendingRows.map(([name, n]) => [name, count(n)])}
+                    />,
+                  ])}
+                </Section>,
+                <Section id="denied-jurisdiction" heading={t.deniedByJurisdiction}>
+                  {orNone(enforcementRows, () => [
+                    chart(
+                      "chart-denied-jurisdiction",
+                      t.deniedByJurisdiction,
+                      t.deniedByJurisdictionDesc,
+                      enforcementRows.map(([name, c]) => ({ label: name, values: [c.deniedJoins] })),
+                      [{ name: t.deniedJoins, colour: DENIED_COLOUR }],
+                    ),
+                    <CountTable
+                      headers={[
+                        t.blockJurisdiction,
+                        t.deniedJoins,
+                        t.shadowMatches,
+                        t.distinctMeetings,
+                        t.distinctParticipants,
+                      ]}
+                      rows={enforcementRows.map(([name, c]) => [
+                        name,
+                        count(c.deniedJoins),
+                        count(c.shadowMatches),
+                        count(c.distinctMeetings),
+                        count(c.distinctParticipants),
+                      ])}
+                      caption={t.enforcementByJurisdiction}
+                    />,
+                  ])}
+                </Section>,
+                <footer>
+                  {lines(
+                    <h2 id="definitions">{t.definitions}</h2>,
+                    <dl class="definitions">
+                      {lines(
+                        ...t
+                          .definitionItems(report.threshold > 0 ? fmt(report.threshold) : undefined)
+                          .map(([k, v]) => (
+                            <>
+                              <dt>{k}</dt>
+                              <dd>{v}</dd>
+                            </>
+                          )),
+                      )}
+                    </dl>,
+                  )}
+                </footer>,
+              )}
+            </main>,
+          )}
+        </body>,
+      )}
+    </html>
+  );
+}
+
+/** A section of the page, labelled by its heading; its children one per line. */
+function Section(props: { id: string; heading: string; children?: Child }) {
+  const body = Array.isArray(props.children) ? props.children : [props.children];
+  return (
+    <section aria-labelledby={props.id}>{lines(<h2 id={props.id}>{props.heading}</h2>, ...body)}</section>
+  );
+}

@@ -1,0 +1,18 @@
+/** The report page's stylesheet, inline in the page: it is published standalone, fetching nothing. */
+export const REPORT_CSS = `
+body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff;line-height:1.45}
+main{max-width:52rem;margin:0 auto;padding:1.5rem}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
+dl.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.75rem}
+dl.summary div{border:1px solid #ccc;border-radius:4px;padding:.5rem .75rem}
+dl.summary dd{margin:0;font-size:1.4rem;font-weight:600}
+dl.definitions dt{font-weight:600;margin-top:.5rem}dl.definitions dd{margin-left:0}
+table{border-collapse:collapse;margin:1rem 0;width:100%}
+@media (max-width:40rem){table{display:block;overflow-x:auto}main{padding:1rem}}
+th,td{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+caption{text-align:left;font-weight:600}
+figure{margin:1rem 0;overflow-x:auto}
+svg{max-width:100%;min-width:34rem;height:auto}svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1a1a1a}
+footer{margin-top:2.5rem;border-top:1px solid #ccc;font-size:.9rem}
+`;

@@ -1,0 +1,49 @@
+/**
+ * The report's dataset as CSV (RFC 4180): one row per order completed in the period, without meeting or
+ * account identifiers, network addresses, order ids or case references. Pure.
+ */
+import { masked } from "./masked.js";
+import type { Report } from "./model.js";
+
+export const CSV_HEADER = [
+  "period",
+  "authority_jurisdiction",
+  "block_jurisdictions",
+  "outcome",
+  "account_type",
+  "account_location",
+  "received_date",
+  "completed_date",
+  "denied_joins",
+] as const;
+
+/**
+ * Every record, the last included, ends in CRLF (the RFC's line break, and what spreadsheet programs
+ * expect); a field containing a comma, a double quote, CR or LF is quoted with its quotes doubled.
+ * Unknown values are empty fields. `denied_joins` below the threshold is "< N".
+ */
+export function renderCsv(report: Report): string {
+  const lines = [CSV_HEADER.join(",")];
+  for (const row of report.dataset) {
+    lines.push(
+      [
+        row.period,
+        row.authorityJurisdiction,
+        row.blockJurisdictions.join(";"),
+        row.outcome,
+        row.accountType ?? "",
+        row.accountLocation ?? "",
+        row.receivedDate,
+        row.completedDate,
+        masked(row.deniedJoins, report.threshold, String),
+      ]
+        .map(csvField)
+        .join(","),
+    );
+  }
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}

@@ -1,0 +1,25 @@
+/**
+ * The report as JSON: exact numbers and the threshold, for auditors and tooling, with the definitions of
+ * its fields so the file explains itself. The per-order enforcement is keyed by order id, for the
+ * auditors who can already read the orders. Pure.
+ */
+import type { Report } from "./model.js";
+
+/** What the report's fields mean. */
+export const DEFINITIONS = {
+  requests:
+    "Orders completed in the period (start inclusive, end exclusive, UTC), by requesting authority's jurisdiction, account type and account location; a missing account type or location counts as 'unknown'.",
+  complied: "Approved; stays complied when the authority later withdraws the order and the block is lifted.",
+  rejected: "Rejected after review.",
+  withdrawn: "Withdrawn by the authority before a decision.",
+  pendingAtEnd: "Orders received before the period's end and not completed before it.",
+  enforcement:
+    "Decision records in the period: deniedJoins (BLOCKED), shadowMatches (SHADOW_MATCH), and the distinct meetings and participants (by keyed hash of the address) among them; per block jurisdiction that matched and per order. A record naming two orders counts for each order.",
+  deniedJoins:
+    "In the dataset: the BLOCKED records naming the order from the start of the decision history up to the period's end.",
+  threshold: "CSV and HTML show counts below the threshold as '< N'; this JSON carries exact numbers.",
+} as const;
+
+export function renderJson(report: Report): string {
+  return `${JSON.stringify({ ...report, definitions: DEFINITIONS }, null, 2)}\n`;
+}
