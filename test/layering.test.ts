@@ -92,9 +92,19 @@ const RUNTIME_MODULES = [
   /^@hono\/node-server/,
 ];
 
+/**
+ * The only packages the innermost layers may use (the others are bound by the runtime rule alone):
+ * the kernel and i18n run everywhere and carry nothing but text and types; the report renders with
+ * Hono's JSX and nothing else.
+ */
+const PACKAGES: Partial<Record<Layer, RegExp[]>> = {
+  kernel: [/^zod$/],
+  i18n: [],
+  report: [/^zod$/, /^hono\/(jsx|html)(\/|$)/],
+};
+
 /** Imports allowed against the rules, each with its reason: `file -> imported file or module`. */
 const EXCEPTIONS: Record<string, string> = {
-  "console/routes.tsx -> http/routes/v1-check.ts": "the Ip schema moves below both (issue 9, in progress)",
   "report/runner.ts -> ioredis": "the stream reader moves to store/redis (issue 9, in progress)",
   "report/runner.ts -> store/file/file-store.ts": "the runner moves onto the DecisionLog interface (issue 9)",
   "report/runner.ts -> store/redis/keys.ts": "the stream reader moves to store/redis (issue 9, in progress)",
@@ -154,6 +164,12 @@ function violations(file: string, specifiers: readonly string[]): string[] {
         `${file} (${from}) imports ${target} (${to}): ${from} may import ${MAY_IMPORT[from].join(", ") || "nothing"}`,
       );
     } else if (
+      PACKAGES[from] &&
+      !PACKAGES[from].some((re) => re.test(spec)) &&
+      !(`${file} -> ${spec}` in EXCEPTIONS)
+    ) {
+      out.push(`${file} (${from}) imports the package ${spec}, not on its list`);
+    } else if (
       RUNTIME_FREE.includes(from) &&
       RUNTIME_MODULES.some((re) => re.test(spec)) &&
       !(`${file} -> ${spec}` in EXCEPTIONS)
@@ -204,6 +220,8 @@ describe("layering", () => {
       ["service/orders.ts", "node:fs", /runtime module node:fs/],
       ["geo/cached-geo.ts", "ioredis", /runtime module ioredis/],
       ["somewhere/else.ts", "../engine/index.js", /in no layer/],
+      ["i18n/places.ts", "lru-cache", /package lru-cache, not on its list/],
+      ["report/html/page.tsx", "hono", /package hono, not on its list/],
     ])("flags %s importing %s", (file, spec, message) => {
       expect(violations(file, [spec]).join("\n")).toMatch(message);
     });
@@ -214,6 +232,7 @@ describe("layering", () => {
         violations("store/redis/keys.ts", ["ioredis", "../interface.js", "../../engine/index.js"]),
       ).toEqual([]);
       expect(violations("platform/node/redis.ts", ["ioredis", "node:net"])).toEqual([]);
+      expect(violations("report/html/page.tsx", ["hono/jsx", "../../i18n/report.js"])).toEqual([]);
     });
 
     it("reads type-only, dynamic and re-exported imports", () => {
