@@ -12,6 +12,7 @@ import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { ACCOUNT_ID, FakeMaxmind, LICENSE_KEY } from "../support/maxmind-ws.js";
 import { registerTestMetrics } from "../support/metrics.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
 
 // ---------- metrics ----------
 
@@ -62,18 +63,7 @@ async function instance(
   return { source, l2, l1 };
 }
 
-async function until(condition: () => Promise<boolean> | boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  // A condition that throws (a connection not back yet) is a condition not met yet.
-  while (
-    !(await Promise.resolve()
-      .then(condition)
-      .catch(() => false))
-  ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, what: string) => waitFor(condition, what, 3000);
 
 /** The L2 writes after answering; wait until Redis holds `n` geo entries. */
 async function stored(n: number): Promise<void> {
