@@ -14,7 +14,7 @@ import {
   transition,
 } from "../../src/engine/index.js";
 import type { MonthAggregate, Outcome } from "../../src/report/model.js";
-import { DAY } from "../support/fixtures.js";
+import { DAY, HOUR } from "../support/fixtures.js";
 import { prng } from "../support/prng.js";
 
 // Still offered here, where the report tests have always found it.
@@ -123,7 +123,7 @@ export function generateHistory(seed: number, size = { orders: 600, records: 40_
       ...(accountType ? { accountType } : {}),
       ...(accountLocation ? { accountLocation } : {}),
     });
-    let order = createOrder(input, { id, actor: "responder-1", at: instant(spec.received + 3_600_000) });
+    let order = createOrder(input, { id, actor: "responder-1", at: instant(spec.received + HOUR) });
     const decidedText =
       spec.decidedText ?? (spec.decided === undefined ? "" : instant(spec.decided, offset()));
     const withdrawnText =

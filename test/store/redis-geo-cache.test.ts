@@ -1,3 +1,8 @@
+/**
+ * `RedisGeoCache`, the shared L2 between the L1 and a billed source, over a real redis-server and the
+ * fake MaxMind web service: never paying twice within the TTL, keys that carry the source's version,
+ * failing to the source when Redis is dead or slow, no raw addresses in Redis (I6), and its metric.
+ */
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CachedGeo } from "../../src/geo/cached-geo.js";

@@ -6,9 +6,8 @@
  * tests use it too.
  */
 import type { DecisionRecord } from "../../src/engine/index.js";
-import { cityRecord, countryRecord, writeMmdb } from "./mmdb-writer.js";
+import { cityRecord, countryRecord, ipLocationDbRecord, writeMmdb } from "./mmdb-writer.js";
 
-export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 
@@ -121,4 +120,20 @@ export function countryDatabase(): Buffer {
       { cidr: "8.8.8.0/24", data: countryRecord("US") },
     ],
   });
+}
+
+/**
+ * A country-only database of the kind the Worker bundles (ip-location-db) placing 1.2.3.0/24, 5.6.0.0/16
+ * and 2001:4860::/32 in `country`: two of them tell an old database from a new one. `padding` adds as
+ * many /24s elsewhere (in SE), to make the file bigger.
+ */
+export function oneCountryDatabase(country: string, padding = 0): Buffer {
+  const networks = ["1.2.3.0/24", "5.6.0.0/16", "2001:4860::/32"].map((cidr) => ({
+    cidr,
+    data: ipLocationDbRecord(country),
+  }));
+  for (let i = 0; i < padding; i++) {
+    networks.push({ cidr: `20.${i >> 8}.${i & 255}.0/24`, data: ipLocationDbRecord("SE") });
+  }
+  return writeMmdb({ databaseType: "country ipvAll", ipVersion: 6, networks });
 }

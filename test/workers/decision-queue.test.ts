@@ -128,16 +128,19 @@ describe("decision records from the Worker to the decision log", () => {
 
 describe("the Queue consumer", () => {
   const record = (decisionId: string) => decisionRecord({ decisionId });
-  const message = (id: string, body: unknown) => ({ id, timestamp: new Date(), attempts: 1, body });
-
-  it("acks every message once the ingest route took the batch", async () => {
-    const batch = createMessageBatch("cordon-decisions", [
-      message("m1", record("d-1")),
-      message("m2", record("d-2")),
-    ]);
+  /** Runs the Worker's consumer on one batch of `[message id, body]` and answers what it acked and retried. */
+  async function consume(...messages: [string, unknown][]) {
+    const batch = createMessageBatch(
+      "cordon-decisions",
+      messages.map(([id, body]) => ({ id, timestamp: new Date(), attempts: 1, body })),
+    );
     const ctx = createExecutionContext();
     await worker.queue(batch as never, env as never);
-    const result = await getQueueResult(batch, ctx);
+    return getQueueResult(batch, ctx);
+  }
+
+  it("acks every message once the ingest route took the batch", async () => {
+    const result = await consume(["m1", record("d-1")], ["m2", record("d-2")]);
     expect(result.explicitAcks.sort()).toEqual(["m1", "m2"]);
     expect(result.retryMessages).toEqual([]);
     const state = await sink.state();
@@ -146,25 +149,16 @@ describe("the Queue consumer", () => {
 
   it("retries every message when the ingest route fails, so the Queue delivers them again", async () => {
     await sink.fail(1, "before-store");
-    const batch = createMessageBatch("cordon-decisions", [
-      message("m1", record("d-3")),
-      message("m2", record("d-4")),
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as never, env as never);
-    const result = await getQueueResult(batch, ctx);
+    const result = await consume(["m1", record("d-3")], ["m2", record("d-4")]);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(["m1", "m2"]);
   });
 
   it("sends a message that is no decision record towards the dead-letter queue, and delivers the rest", async () => {
-    const batch = createMessageBatch("cordon-decisions", [
-      message("good", record("d-5")),
-      message("bad", { decisionId: "d-6", note: "not a record" }),
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as never, env as never);
-    const result = await getQueueResult(batch, ctx);
+    const result = await consume(
+      ["good", record("d-5")],
+      ["bad", { decisionId: "d-6", note: "not a record" }],
+    );
     expect(result.explicitAcks).toEqual(["good"]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["bad"]);
     expect((await sink.state()).appended).toEqual({ "d-5": 1 });
