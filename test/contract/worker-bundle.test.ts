@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { exportPublicKey, generateSigningKey, RULESET_KV_KEY } from "../../src/rulesets/signed.js";
+import { requestInit } from "../support/requests.js";
 import { signedIndiaRuleset } from "../support/rulesets.js";
 import { ingestSink, type SinkState } from "../workers/ingest-sink.js";
 import { secretOf } from "./principals.js";
@@ -75,9 +76,7 @@ afterAll(async () => {
 
 const check = async (body: unknown, cf?: Record<string, unknown>) => {
   const res = await mf.dispatchFetch("https://edge.test/v1/check", {
-    method: "POST",
-    headers: { authorization: `Bearer ${secretOf("checker")}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
+    ...requestInit("POST", secretOf("checker"), { body }),
     ...(cf ? { cf } : {}),
   });
   return { status: res.status, body: (await res.json()) as any };

@@ -28,6 +28,7 @@ import { type Running, start } from "../../src/runtime/node/start.js";
 import { orderInput } from "../support/fixtures.js";
 import { approvedOrder, makeHarness } from "../support/harness.js";
 import { rawLogger } from "../support/logs.js";
+import { readResult, requestInit } from "../support/requests.js";
 import { MUMBAI, newSigningKey, rulesetVersion } from "../support/rulesets.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
@@ -383,14 +384,8 @@ describe("end to end through the Node entry", () => {
     // The start publishes the ruleset in force (v0, no orders) in the background.
     await expect.poll(() => held(), { timeout: 5000 }).toBe(0);
 
-    const call = async (path: string, secret: string, body: unknown) => {
-      const res = await fetch(`${base}${path}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as { id: string } };
-    };
+    const call = async (path: string, secret: string, body: unknown) =>
+      readResult(await fetch(`${base}${path}`, requestInit("POST", secret, { body })));
     const created = await call("/v1/orders", secrets.responder, orderInput({ reference: "WP/1/2026" }));
     expect(created.status).toBe(201);
     const approval = await call(`/v1/orders/${created.body.id}/approve`, secrets.approver, {});
