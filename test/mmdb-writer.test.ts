@@ -21,24 +21,13 @@ import {
   writeMmdb,
   writeMmdbFile,
 } from "./support/mmdb-writer.js";
+import { prng } from "./support/prng.js";
 
 const RECORD_SIZES = [24, 28, 32] as const;
 const EPOCH = 1_750_000_000;
 
 function db(networks: MmdbNetwork[], extra: Partial<WriteMmdbOptions> = {}): Buffer {
   return writeMmdb({ databaseType: "Test-DB", ipVersion: 4, buildEpoch: EPOCH, networks, ...extra });
-}
-
-/** Deterministic PRNG (mulberry32) so the randomised tests fail reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 describe("IPv4 databases", () => {

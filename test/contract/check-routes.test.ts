@@ -4,8 +4,9 @@
  * four eyes; records are read back through GET /v1/decisions. The same suite runs in workerd from
  * `test/workers/check-routes.test.ts`.
  */
-import { makeHarness } from "../support/harness.js";
-import { type CheckRoutesTarget, checkRoutesContract, orderInput, T0 } from "./check-routes.js";
+import { T0 } from "../support/fixtures.js";
+import { approvedOrder, makeHarness } from "../support/harness.js";
+import { type CheckRoutesTarget, checkRoutesContract } from "./check-routes.js";
 
 async function nodeTarget(): Promise<CheckRoutesTarget> {
   const h = await makeHarness({ now: T0 });
@@ -16,18 +17,7 @@ async function nodeTarget(): Promise<CheckRoutesTarget> {
   };
   return {
     call: (method, path, opts = {}) => h.call(method, path, opts),
-    async approvedOrder(overrides = {}) {
-      const created = await ok(
-        h.call("POST", "/v1/orders", { as: "responder", body: orderInput(overrides) }),
-        201,
-        "create",
-      );
-      return ok(
-        h.call("POST", `/v1/orders/${created.id}/approve`, { as: "approver", body: {} }),
-        200,
-        "approve",
-      );
-    },
+    approvedOrder: (overrides = {}) => approvedOrder(h, overrides),
     async withdraw(orderId) {
       await ok(
         h.call("POST", `/v1/orders/${orderId}/withdraw`, {

@@ -14,20 +14,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
-import { PLACES } from "../support/fixtures.js";
+import { PLACES, T0 } from "../support/fixtures.js";
+import type { RequestOptions } from "../support/requests.js";
 import type { ContractWho } from "./principals.js";
 
-/** The clock every target starts at. */
-export const T0 = Date.parse("2026-03-01T00:00:00Z");
-
-export interface CallOptions {
+export interface CallOptions extends RequestOptions {
   /** Who sends it (their bearer token); null or absent: no Authorization header. */
   as?: ContractWho | null;
-  /** Sent as JSON (with Content-Type: application/json unless `headers` names one). */
-  body?: unknown;
-  /** Sent as is. */
-  raw?: string;
-  headers?: Record<string, string>;
 }
 
 export interface CallResult {
@@ -43,25 +36,16 @@ export interface ApprovedOrder {
 
 export interface CheckRoutesTarget {
   call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
-  /** Enters `orderInput(overrides)`, approves it (four eyes), and waits until checks enforce it. */
+  /**
+   * Enters `orderInput(overrides)` (test/support/fixtures.ts), approves it (four eyes), and waits until
+   * checks enforce it. Targets start with the clock at the fixtures' `T0`.
+   */
   approvedOrder(overrides?: Record<string, unknown>): Promise<ApprovedOrder>;
   /** Withdraws an approved order and waits until checks no longer enforce it. */
   withdraw(orderId: string): Promise<void>;
   setNow(ms: number): void;
   records(): Promise<DecisionRecord[]>;
   close(): Promise<void>;
-}
-
-/** A valid order input; override any field. The same on both runtimes. */
-export function orderInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    reference: "WP/1234/2026",
-    authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: ["81234567890"] },
-    receivedAt: "2026-02-20T09:00:00Z",
-    ...overrides,
-  };
 }
 
 export function checkRoutesContract(runtime: string, open: () => Promise<CheckRoutesTarget>): void {

@@ -17,6 +17,7 @@ import { ipHasher } from "../../src/runtime/node/secrets.js";
 import { Authenticator, digestSecret } from "../../src/service/auth.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { type Harness, makeHarness } from "../support/harness.js";
+import { requestInit } from "../support/requests.js";
 import { secretOf } from "./principals.js";
 
 let h: Harness | undefined;
@@ -66,11 +67,7 @@ describe("the edge surface, built on Node", () => {
     };
   }
   const post = (app: ReturnType<typeof edgeApp>["app"], path: string, body: unknown) =>
-    app.request(path, {
-      method: "POST",
-      headers: { authorization: `Bearer ${secretOf("checker")}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
+    app.request(path, requestInit("POST", secretOf("checker"), { body }));
 
   it("answers 503 until a ruleset is installed, then locates a check without ip nowhere when no caller is known", async () => {
     const appended: DecisionRecord[] = [];

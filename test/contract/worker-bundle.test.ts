@@ -12,15 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { compile, createOrder, OrderInput, transition } from "../../src/engine/index.js";
-import {
-  exportPublicKey,
-  generateSigningKey,
-  RULESET_KV_KEY,
-  signRuleset,
-} from "../../src/rulesets/signed.js";
+import { exportPublicKey, generateSigningKey, RULESET_KV_KEY } from "../../src/rulesets/signed.js";
+import { requestInit } from "../support/requests.js";
+import { signedIndiaRuleset } from "../support/rulesets.js";
 import { ingestSink, type SinkState } from "../workers/ingest-sink.js";
-import { orderInput } from "./check-routes.js";
 import { secretOf } from "./principals.js";
 
 const INGEST_TOKEN = "bundle-test-ingest-token-0123456789";
@@ -70,19 +65,8 @@ beforeAll(async () => {
     outboundService: sink.outbound as never,
   });
 
-  // What the Node publisher writes: a country order (India) for meeting 81234567890, signed.
-  const at = new Date().toISOString();
-  const created = createOrder(OrderInput.parse(orderInput({ jurisdictions: ["IN"] })), {
-    id: "ord_bundle",
-    actor: "responder",
-    at,
-  });
-  const ruleset = compile([transition(created, { type: "approve" }, "approver", at)], {
-    version: 2,
-    compiledAt: at,
-  });
   const kv = await mf.getKVNamespace("RULESETS");
-  await kv.put(RULESET_KV_KEY, await signRuleset(ruleset, { privateKey: pair.privateKey, keyId: "bundle" }));
+  await kv.put(RULESET_KV_KEY, await signedIndiaRuleset({ privateKey: pair.privateKey, keyId: "bundle" }));
 }, 120_000);
 
 afterAll(async () => {
@@ -92,9 +76,7 @@ afterAll(async () => {
 
 const check = async (body: unknown, cf?: Record<string, unknown>) => {
   const res = await mf.dispatchFetch("https://edge.test/v1/check", {
-    method: "POST",
-    headers: { authorization: `Bearer ${secretOf("checker")}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
+    ...requestInit("POST", secretOf("checker"), { body }),
     ...(cf ? { cf } : {}),
   });
   return { status: res.status, body: (await res.json()) as any };

@@ -14,11 +14,8 @@ import {
   transition,
   type Verdict,
 } from "../../src/engine/index.js";
-
-const HOUR = 3_600_000;
-/** The clock every case is judged against unless it says otherwise. */
-const T0 = Date.parse("2026-03-01T12:00:00Z");
-const iso = (ms: number): string => new Date(ms).toISOString();
+// T0: the clock every case is judged against unless it says otherwise.
+import { HOUR, iso, NOON as T0 } from "../support/fixtures.js";
 
 type Life = "approved" | "pending" | "rejected" | "withdrawn-while-pending" | "withdrawn-after-approval";
 

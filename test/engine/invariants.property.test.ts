@@ -26,11 +26,9 @@ import {
   transition,
   type Verdict,
 } from "../../src/engine/index.js";
+import { HOUR, iso, T0 } from "../support/fixtures.js";
 
 const NUM_RUNS = 2000;
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-03-01T00:00:00Z");
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 // ---------------------------------------------------------------------------------------------------
 // The oracle's own geography.

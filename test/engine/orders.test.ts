@@ -16,23 +16,14 @@ import {
   transition,
   withEnforcement,
 } from "../../src/engine/index.js";
-
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-03-01T12:00:00Z");
-const iso = (ms: number): string => new Date(ms).toISOString();
+import { HOUR, iso, orderInput, NOON as T0 } from "../support/fixtures.js";
 
 const CREATOR = "responder-1";
 const APPROVER = "approver-1";
 
-function validInput(): Record<string, unknown> {
-  return {
-    reference: "WP/1234/2026",
-    authority: { name: "Bombay High Court", jurisdiction: "IN-MH", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: ["81234567890"] },
-    receivedAt: "2026-02-27T09:00:00Z",
-  };
-}
+/** Maharashtra's own court, blocking its state. */
+const VALID_AUTHORITY = { name: "Bombay High Court", jurisdiction: "IN-MH", kind: "court" };
+const validInput = () => orderInput({ authority: VALID_AUTHORITY, receivedAt: "2026-02-27T09:00:00Z" });
 
 function pending(overrides: Record<string, unknown> = {}): Order {
   return createOrder(OrderInput.parse({ ...validInput(), ...overrides }), {
@@ -375,8 +366,7 @@ describe("OrderInput", () => {
       return rest;
     };
   const authority = (patch: Record<string, unknown>): Patch =>
-    set("authority", { ...validAuthority, ...patch });
-  const validAuthority = { name: "Bombay High Court", jurisdiction: "IN-MH", kind: "court" };
+    set("authority", { ...VALID_AUTHORITY, ...patch });
 
   const rejected: { name: string; patch: Patch; path: (string | number)[] }[] = [
     { name: "an unknown top-level field", patch: set("priority", "high"), path: [] },

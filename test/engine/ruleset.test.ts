@@ -7,38 +7,19 @@ import { describe, expect, it } from "vitest";
 import {
   type CompiledOrder,
   compile,
-  createOrder,
   decide,
   emptyRuleset,
   fromDocument,
   type Order,
-  OrderInput,
   type RulesetDocument,
   toDocument,
   transition,
 } from "../../src/engine/index.js";
+import { HOUR, iso, NOON as T0 } from "../support/fixtures.js";
 import { rehash } from "../support/ruleset-hash.js";
+import { approve, approved, pending } from "../support/rulesets.js";
 
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-03-01T12:00:00Z");
-const iso = (ms: number): string => new Date(ms).toISOString();
 const META = { version: 42, compiledAt: iso(T0) };
-
-function pending(id: string, overrides: Record<string, unknown> = {}): Order {
-  const input = OrderInput.parse({
-    reference: `WP/${id}`,
-    authority: { name: "High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: ["m-1"] },
-    receivedAt: iso(T0 - 48 * HOUR),
-    ...overrides,
-  });
-  return createOrder(input, { id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
-}
-const approve = (order: Order, at = T0 - 24 * HOUR): Order =>
-  transition(order, { type: "approve" }, "approver-1", iso(at));
-const approved = (id: string, overrides: Record<string, unknown> = {}): Order =>
-  approve(pending(id, overrides));
 
 /** A varied set of approved orders: meeting and account targets, windows, shadow mode, several blocks. */
 function sample(): Order[] {

@@ -1,21 +1,13 @@
+/**
+ * `CachedGeo`, the in-process L1 in front of any source: hits and misses, what it keeps (answers a
+ * database gave) and what not (private addresses, failures), LRU size, ttl, clear, and its metric.
+ */
 import { type Attributes, type Counter, createNoopMeter, type Meter, metrics } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
 import { CachedGeo } from "../../src/geo/cached-geo.js";
 import type { Geo, GeoAnswer, GeoInfo } from "../../src/geo/interface.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
-import { ipLocationDbRecord, writeMmdb } from "../support/mmdb-writer.js";
-
-function database(country: string): Buffer {
-  return writeMmdb({
-    databaseType: "country ipvAll",
-    ipVersion: 6,
-    networks: [
-      { cidr: "1.2.3.0/24", data: ipLocationDbRecord(country) },
-      { cidr: "5.6.0.0/16", data: ipLocationDbRecord(country) },
-      { cidr: "2001:4860::/32", data: ipLocationDbRecord(country) },
-    ],
-  });
-}
+import { oneCountryDatabase } from "../support/fixtures.js";
 
 /** A real MaxmindGeo that can be swapped, counting the lookups that reach it. */
 class CountingGeo implements Geo {
@@ -32,7 +24,7 @@ class CountingGeo implements Geo {
 
 describe("CachedGeo", () => {
   it("answers a repeated address from the cache and counts hits and misses", () => {
-    const inner = new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl"));
+    const inner = new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl"));
     const geo = new CachedGeo(inner, { max: 100 });
     const first = geo.lookup("1.2.3.4");
     expect(first.location).toEqual({ country: "NL", subdivisions: [] });
@@ -44,7 +36,7 @@ describe("CachedGeo", () => {
   });
 
   it("caches not-found answers, which a database gave", () => {
-    const inner = new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl"));
+    const inner = new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl"));
     const geo = new CachedGeo(inner, { max: 100 });
     expect(geo.lookup("8.8.8.8").location).toBeNull();
     expect(geo.lookup("8.8.8.8").location).toBeNull();
@@ -53,7 +45,7 @@ describe("CachedGeo", () => {
   });
 
   it("does not keep answers no database gave (private addresses, failures)", () => {
-    const inner = new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl"));
+    const inner = new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl"));
     const geo = new CachedGeo(inner, { max: 100 });
     geo.lookup("10.0.0.1");
     geo.lookup("10.0.0.1");
@@ -62,7 +54,7 @@ describe("CachedGeo", () => {
   });
 
   it("holds at most max answers, evicting the least recently used", () => {
-    const inner = new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl"));
+    const inner = new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl"));
     const geo = new CachedGeo(inner, { max: 3 });
     for (let i = 0; i < 10; i++) geo.lookup(`5.6.0.${i}`);
     expect(geo.stats().size).toBe(3);
@@ -73,10 +65,10 @@ describe("CachedGeo", () => {
   });
 
   it("forgets everything on clear, so a replaced database answers at once", () => {
-    const inner = new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl"));
+    const inner = new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl"));
     const geo = new CachedGeo(inner, { max: 100 });
     expect(geo.lookup("1.2.3.4").location?.country).toBe("NL");
-    inner.geo = MaxmindGeo.fromBuffer(database("DE"), "de");
+    inner.geo = MaxmindGeo.fromBuffer(oneCountryDatabase("DE"), "de");
     // Without clear the cache would keep answering from the old database.
     expect(geo.lookup("1.2.3.4").location?.country).toBe("NL");
     geo.clear();
@@ -97,7 +89,9 @@ describe("CachedGeo", () => {
       });
       metrics.setGlobalMeterProvider({ getMeter: () => meter });
 
-      const geo = new CachedGeo(new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl")), { max: 10 });
+      const geo = new CachedGeo(new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl")), {
+        max: 10,
+      });
       geo.lookup("1.2.3.4");
       geo.lookup("1.2.3.4");
       geo.lookup("1.2.3.4");
@@ -110,12 +104,12 @@ describe("CachedGeo", () => {
   });
 
   it("passes info through", () => {
-    const inner = new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl"));
+    const inner = new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl"));
     expect(new CachedGeo(inner, { max: 1 }).info()).toEqual(inner.info());
   });
 
   it("refuses a size that is not a positive integer", () => {
-    const inner = new CountingGeo(MaxmindGeo.fromBuffer(database("NL"), "nl"));
+    const inner = new CountingGeo(MaxmindGeo.fromBuffer(oneCountryDatabase("NL"), "nl"));
     expect(() => new CachedGeo(inner, { max: 0 })).toThrow(RangeError);
     expect(() => new CachedGeo(inner, { max: 1.5 })).toThrow(RangeError);
   });

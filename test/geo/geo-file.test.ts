@@ -1,3 +1,7 @@
+/**
+ * `ReloadingGeo` over a real file: a database renamed over it or rewritten in place is picked up with no
+ * lookup ever unknown in between, a broken or half-written one is refused while the one in use stays.
+ */
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,40 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CachedGeo } from "../../src/geo/cached-geo.js";
 import type { GeoInfo, SyncGeo } from "../../src/geo/interface.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../src/platform/node/geo-file.js";
-import { ipLocationDbRecord, writeMmdb } from "../support/mmdb-writer.js";
-
-/** A database where 1.2.3.0/24 (and 2001:4860::/32) is in `country`; `padding` makes the file bigger. */
-function database(country: string, padding = 0): Buffer {
-  const networks = [
-    { cidr: "1.2.3.0/24", data: ipLocationDbRecord(country) },
-    { cidr: "2001:4860::/32", data: ipLocationDbRecord(country) },
-  ];
-  for (let i = 0; i < padding; i++)
-    networks.push({ cidr: `20.${i >> 8}.${i & 255}.0/24`, data: ipLocationDbRecord("SE") });
-  return writeMmdb({ databaseType: "country ipvAll", ipVersion: 6, networks });
-}
-
-function captureLogger() {
-  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  return {
-    lines,
-    info: (message: string, fields?: Record<string, unknown>) =>
-      lines.push({ level: "info", message, fields }),
-    warn: (message: string, fields?: Record<string, unknown>) =>
-      lines.push({ level: "warn", message, fields }),
-  };
-}
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Polls `condition` up to `ms`; the test fails on timeout instead of hanging. */
-async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(10);
-  }
-}
+import { oneCountryDatabase } from "../support/fixtures.js";
+import { rawLogger } from "../support/logs.js";
+import { sleep, waitFor } from "../support/wait.js";
 
 /**
  * Looks up continuously, one batch per event-loop turn (so file events and reloads interleave with
@@ -99,7 +72,7 @@ describe("ReloadingGeo", () => {
   });
 
   it("swaps to a database atomically renamed over the file, with no lookup ever unknown", async () => {
-    writeFileSync(path, database("NL", 2000));
+    writeFileSync(path, oneCountryDatabase("NL", 2000));
     const reloads: GeoInfo[] = [];
     let cached: CachedGeo<ReloadingGeo> | undefined;
     geo = await ReloadingGeo.open(path, {
@@ -113,13 +86,13 @@ describe("ReloadingGeo", () => {
     expect(cached.lookup("1.2.3.4").location?.country).toBe("NL");
 
     const run = hammer(cached, ["1.2.3.4", "1.2.3.200", "2001:4860::1"]);
-    await waitFor(() => run.lookups > 2000);
+    await waitFor(() => run.lookups > 2000, "2000 lookups");
     // How geoipupdate and `mv` replace a file: write a temporary file, then rename it over the old one.
-    writeFileSync(`${path}.tmp`, database("DE", 2000));
+    writeFileSync(`${path}.tmp`, oneCountryDatabase("DE", 2000));
     renameSync(`${path}.tmp`, path);
-    await waitFor(() => run.last === "DE");
+    await waitFor(() => run.last === "DE", "lookups to answer DE");
     const settled = run.lookups;
-    await waitFor(() => run.lookups > settled + 2000);
+    await waitFor(() => run.lookups > settled + 2000, "2000 more lookups");
     run.stop();
 
     expect(run.failures).toEqual([]);
@@ -131,83 +104,81 @@ describe("ReloadingGeo", () => {
   });
 
   it("picks up a file rewritten in place, ignoring the half-written state", async () => {
-    const logger = captureLogger();
-    writeFileSync(path, database("NL"));
+    const { logger, lines } = rawLogger();
+    writeFileSync(path, oneCountryDatabase("NL"));
     geo = await ReloadingGeo.open(path, { pollMs: 0, logger });
     const run = hammer(geo, ["1.2.3.4", "2001:4860::1"]);
 
     // Truncate and write half, then pause longer than the debounce, so a load sees the half file.
-    const bytes = database("DE", 3000);
+    const bytes = oneCountryDatabase("DE", 3000);
     const handle = await open(path, "r+");
     await handle.truncate(0);
     await handle.write(bytes, 0, bytes.length >> 1, 0);
     await handle.sync();
-    await waitFor(() => logger.lines.some((l) => l.level === "warn"));
+    await waitFor(() => lines.some((l) => l.level === "warn"), "a warning");
     expect(geo.lookup("1.2.3.4").location?.country).toBe("NL");
     await handle.write(bytes, bytes.length >> 1, bytes.length - (bytes.length >> 1), bytes.length >> 1);
     await handle.close();
 
-    await waitFor(() => run.last === "DE");
+    await waitFor(() => run.last === "DE", "lookups to answer DE");
     run.stop();
     expect(run.failures).toEqual([]);
     expect([...run.seen.keys()].sort()).toEqual(["DE", "NL"]);
-    expect(logger.lines.filter((l) => l.level === "info").map((l) => l.message)).toEqual([
-      "geo database reloaded",
-    ]);
+    expect(lines.filter((l) => l.level === "info").map((l) => l.message)).toEqual(["geo database reloaded"]);
   });
 
   it("keeps the database in use when the new file is broken, and still reloads a later good one", async () => {
-    const logger = captureLogger();
-    writeFileSync(path, database("NL"));
+    const { logger, lines } = rawLogger();
+    writeFileSync(path, oneCountryDatabase("NL"));
     geo = await ReloadingGeo.open(path, { pollMs: 0, logger });
     const run = hammer(geo, ["1.2.3.4"]);
 
     writeFileSync(`${path}.tmp`, "this is not a MaxMind database");
     renameSync(`${path}.tmp`, path);
-    await waitFor(() => logger.lines.some((l) => l.level === "warn"));
-    const warning = logger.lines.find((l) => l.level === "warn");
+    await waitFor(() => lines.some((l) => l.level === "warn"), "a warning");
+    const warning = lines.find((l) => l.level === "warn");
     expect(warning?.message).toMatch(/keeping the one in use/);
     expect(warning?.fields).toMatchObject({ path, inUse: geo.dbVersion });
     const before = run.lookups;
-    await waitFor(() => run.lookups > before + 1000);
+    await waitFor(() => run.lookups > before + 1000, "1000 more lookups");
     expect(run.last).toBe("NL");
 
-    writeFileSync(`${path}.tmp`, database("DE"));
+    writeFileSync(`${path}.tmp`, oneCountryDatabase("DE"));
     renameSync(`${path}.tmp`, path);
-    await waitFor(() => run.last === "DE");
+    await waitFor(() => run.last === "DE", "lookups to answer DE");
     run.stop();
     expect(run.failures).toEqual([]);
     expect([...run.seen.keys()].sort()).toEqual(["DE", "NL"]);
   });
 
   it("keeps the database in use when the new file is a truncated database", async () => {
-    const logger = captureLogger();
-    writeFileSync(path, database("NL"));
+    const { logger, lines } = rawLogger();
+    writeFileSync(path, oneCountryDatabase("NL"));
     geo = await ReloadingGeo.open(path, { pollMs: 0, logger });
-    const good = database("DE");
+    const good = oneCountryDatabase("DE");
     writeFileSync(`${path}.tmp`, good.subarray(0, good.length - 100));
     renameSync(`${path}.tmp`, path);
-    await waitFor(() => logger.lines.some((l) => l.level === "warn"));
+    await waitFor(() => lines.some((l) => l.level === "warn"), "a warning");
     expect(geo.lookup("1.2.3.4").location?.country).toBe("NL");
   });
 
   it("ignores other files changing in the same directory", async () => {
-    const logger = captureLogger();
-    writeFileSync(path, database("NL"));
+    const { logger, lines } = rawLogger();
+    writeFileSync(path, oneCountryDatabase("NL"));
     const reloads: GeoInfo[] = [];
     geo = await ReloadingGeo.open(path, { pollMs: 0, logger, onReload: (info) => reloads.push(info) });
     writeFileSync(join(dir, "other.txt"), "unrelated");
     writeFileSync(join(dir, "other.txt"), "unrelated, again");
     await sleep(400);
     expect(reloads).toEqual([]);
-    expect(logger.lines).toEqual([]);
+    expect(lines).toEqual([]);
   });
 
   it("stops watching on close", async () => {
-    writeFileSync(path, database("NL"));
+    writeFileSync(path, oneCountryDatabase("NL"));
     geo = await ReloadingGeo.open(path, { pollMs: 0 });
     geo.close();
-    writeFileSync(`${path}.tmp`, database("DE"));
+    writeFileSync(`${path}.tmp`, oneCountryDatabase("DE"));
     renameSync(`${path}.tmp`, path);
     await sleep(400);
     expect(geo.lookup("1.2.3.4").location?.country).toBe("NL");

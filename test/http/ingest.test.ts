@@ -2,32 +2,14 @@
  * POST /v1/decisions/ingest: records from the edge join the decision log exactly once, however often
  * the Worker's Queue consumer delivers them; nothing that looks like a raw address is accepted.
  */
-import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
 import { RedisIngestIndex } from "../../src/store/redis/ingest-index.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
+import { decisionRecord } from "../support/fixtures.js";
 import { type Harness, makeHarness } from "../support/harness.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
-
-const record = (over: Partial<DecisionRecord> = {}): DecisionRecord => ({
-  decisionId: randomUUID(),
-  at: "2026-03-01T10:00:00.000Z",
-  meetingId: "81234567890",
-  decision: "deny",
-  code: "BLOCKED",
-  orderIds: ["ord_x"],
-  jurisdiction: "IN-MH",
-  country: "IN",
-  subdivision: "IN-MH",
-  ipPrefix: "49.32.10.0/24",
-  ipHash: "a".repeat(64),
-  rulesetVersion: 3,
-  geoSource: "cf",
-  geoDbVersion: null,
-  ...over,
-});
 
 async function logged(h: Harness): Promise<string[]> {
   const page = await h.call("GET", "/v1/decisions?limit=1000", { as: "auditor" });
@@ -42,7 +24,7 @@ describe("with the file index (embedded)", () => {
   afterEach(() => h.close());
 
   it("appends a delivery once, however often it is retried or repeated inside itself", async () => {
-    const batch = [record(), record(), record()];
+    const batch = [decisionRecord(), decisionRecord(), decisionRecord()];
     const first = await h.call("POST", "/v1/decisions/ingest", { as: "admin", body: { records: batch } });
     expect(first.body).toEqual({ received: 3, appended: 3, duplicates: 0 });
     const retry = await h.call("POST", "/v1/decisions/ingest", {
@@ -50,14 +32,14 @@ describe("with the file index (embedded)", () => {
       body: { records: [...batch, batch[0]] },
     });
     expect(retry.body).toEqual({ received: 4, appended: 0, duplicates: 4 });
-    const mixed = [record(), batch[1] as DecisionRecord];
+    const mixed = [decisionRecord(), batch[1] as DecisionRecord];
     const third = await h.call("POST", "/v1/decisions/ingest", { as: "admin", body: { records: mixed } });
     expect(third.body).toEqual({ received: 2, appended: 1, duplicates: 1 });
     expect(await logged(h)).toEqual([...batch.map((r) => r.decisionId), mixed[0]?.decisionId]);
   });
 
   it("handles concurrent deliveries of the same batch", async () => {
-    const batch = Array.from({ length: 50 }, () => record());
+    const batch = Array.from({ length: 50 }, () => decisionRecord());
     await Promise.all(
       Array.from({ length: 5 }, () =>
         h.call("POST", "/v1/decisions/ingest", { as: "admin", body: { records: batch } }),
@@ -69,7 +51,7 @@ describe("with the file index (embedded)", () => {
   it("refuses raw addresses, bad records and other roles", async () => {
     const raw = await h.call("POST", "/v1/decisions/ingest", {
       as: "admin",
-      body: { records: [record({ ipPrefix: "49.32.10.20" })] },
+      body: { records: [decisionRecord({ ipPrefix: "49.32.10.20" })] },
     });
     expect(raw.status).toBe(400);
     expect(raw.body.error.issues[0].path).toBe("records.0.ipPrefix");
@@ -85,13 +67,14 @@ describe("with the file index (embedded)", () => {
       ).status,
     ).toBe(400);
     expect(
-      (await h.call("POST", "/v1/decisions/ingest", { as: "checker", body: { records: [record()] } })).status,
+      (await h.call("POST", "/v1/decisions/ingest", { as: "checker", body: { records: [decisionRecord()] } }))
+        .status,
     ).toBe(403);
     expect(await logged(h)).toEqual([]);
   });
 
   it("counts ingested edge records in the report exactly once", async () => {
-    const batch = [record(), record({ ipHash: "b".repeat(64) })];
+    const batch = [decisionRecord(), decisionRecord({ ipHash: "b".repeat(64) })];
     await h.call("POST", "/v1/decisions/ingest", { as: "admin", body: { records: batch } });
     await h.call("POST", "/v1/decisions/ingest", { as: "admin", body: { records: batch } });
     const report = await h.call("GET", "/v1/reports/2026-03", { as: "auditor" });
@@ -118,8 +101,8 @@ describe("RedisIngestIndex", () => {
     const keys = redisKeys();
     const a = new RedisIngestIndex(client, keys.ingested);
     const b = new RedisIngestIndex(client, keys.ingested);
-    const march = record();
-    const april = record({ at: "2026-04-01T00:00:00.000Z" });
+    const march = decisionRecord();
+    const april = decisionRecord({ at: "2026-04-01T00:00:00.000Z" });
     expect(await a.unseen([march, april])).toEqual(new Set([march.decisionId, april.decisionId]));
     await a.remember([march]);
     expect(await b.unseen([march, april])).toEqual(new Set([april.decisionId]));

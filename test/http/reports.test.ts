@@ -3,12 +3,12 @@
  * known history (the exhaustive counting is tested in test/report/).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PLACES } from "../support/fixtures.js";
+import { PLACES, T0 } from "../support/fixtures.js";
 import { approvedOrder, type Harness, makeHarness, orderInput } from "../support/harness.js";
 
 let h: Harness;
 beforeAll(async () => {
-  h = await makeHarness({ now: Date.parse("2026-03-01T00:00:00Z") });
+  h = await makeHarness({ now: T0 });
   await approvedOrder(h); // IN court, IN-MH, meeting 81234567890: complied in 2026-H1
   const rejected = await h.call("POST", "/v1/orders", {
     as: "responder",

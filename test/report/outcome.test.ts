@@ -5,22 +5,18 @@
 import { describe, expect, it } from "vitest";
 import { createOrder, type Order, OrderInput, transition } from "../../src/engine/index.js";
 import { completion } from "../../src/report/outcome.js";
+import { orderInput } from "../support/fixtures.js";
 
 const RECEIVED = "2023-06-01T09:00:00Z";
 const DECIDED = "2023-06-30T23:59:59Z";
 const WITHDRAWN = "2023-08-15T10:00:00+02:00";
 
 function pending(): Order {
-  return createOrder(
-    OrderInput.parse({
-      reference: "WP/1/2023",
-      authority: { name: "Bombay High Court", jurisdiction: "IN-MH", kind: "court" },
-      jurisdictions: ["IN-MH"],
-      target: { kind: "meeting", meetingIds: ["81234567890"] },
-      receivedAt: RECEIVED,
-    }),
-    { id: "ord-1", actor: "responder-1", at: "2023-06-01T10:00:00Z" },
-  );
+  return createOrder(OrderInput.parse(orderInput({ reference: "WP/1/2023", receivedAt: RECEIVED })), {
+    id: "ord-1",
+    actor: "responder-1",
+    at: "2023-06-01T10:00:00Z",
+  });
 }
 
 const approve = (o: Order) => transition(o, { type: "approve" }, "approver-1", DECIDED);

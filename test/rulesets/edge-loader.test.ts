@@ -5,67 +5,29 @@
  * `decide`, so "still enforced" means a participant is still denied.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
-import type { Logger } from "../../src/kernel/logger.js";
+import { compile, decide } from "../../src/engine/index.js";
 import { EdgeRulesets } from "../../src/rulesets/edge-loader.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
-import {
-  exportPrivateKey,
-  exportPublicKey,
-  generateSigningKey,
-  importPublicKey,
-  loadSigningKey,
-  type SigningKey,
-  signRuleset,
-  type VerifyingKey,
-} from "../../src/rulesets/signed.js";
-
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-03-01T12:00:00Z");
-const iso = (ms: number) => new Date(ms).toISOString();
-const MUMBAI = { country: "IN", subdivisions: ["IN-MH"] } as const;
-
-function approved(id: string, meetingId: string): Order {
-  const input = OrderInput.parse({
-    reference: `WP/${id}`,
-    authority: { name: "High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: [meetingId] },
-    receivedAt: iso(T0 - 48 * HOUR),
-  });
-  const order = createOrder(input, { id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
-  return transition(order, { type: "approve" }, "approver-1", iso(T0 - 24 * HOUR));
-}
-
-/** Version n blocks meetings m-1 .. m-n from Maharashtra. */
-function version(n: number) {
-  const orders = Array.from({ length: n }, (_, i) => approved(`o-${i + 1}`, `m-${i + 1}`));
-  return compile(orders, { version: n, compiledAt: iso(T0 + n) });
-}
+import { type SigningKey, signRuleset, type VerifyingKey } from "../../src/rulesets/signed.js";
+import { iso, NOON as T0 } from "../support/fixtures.js";
+import { rawLogger } from "../support/logs.js";
+import { approved, forMeeting, MUMBAI, newSigningKey, rulesetVersion } from "../support/rulesets.js";
 
 let key: SigningKey;
+/** Another key under the same id: what it signs must not verify. */
 let other: SigningKey;
 let trusted: VerifyingKey[];
 
 beforeAll(async () => {
-  const pair = await generateSigningKey();
-  key = await loadSigningKey(await exportPrivateKey(pair.privateKey), "k1");
-  other = await loadSigningKey(await exportPrivateKey((await generateSigningKey()).privateKey), "k1");
-  trusted = [{ keyId: "k1", key: await importPublicKey(await exportPublicKey(pair.publicKey)) }];
+  ({ key, trusted } = await newSigningKey("k1"));
+  ({ key: other } = await newSigningKey("k1"));
 });
 
 /** An edge isolate: KV is a variable the test sets, the clock a number it moves. */
 function isolate(refreshMs = 10_000) {
   const kv: { value: string | null | Error; reads: number; hold?: Promise<void> } = { value: null, reads: 0 };
   const clock = { now: T0 };
-  const logs: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  const logger = Object.fromEntries(
-    (["debug", "info", "warn", "error"] as const).map((level) => [
-      level,
-      (message: string, fields?: Record<string, unknown>) =>
-        logs.push({ level, message, ...(fields ? { fields } : {}) }),
-    ]),
-  ) as unknown as Logger;
+  const { logger, lines: logs } = rawLogger();
   // The Worker has no order store: its holder only ever receives rulesets.
   const manager = new RulesetHolder(() => clock.now);
   const edge = new EdgeRulesets({
@@ -94,7 +56,7 @@ function isolate(refreshMs = 10_000) {
 /** An isolate enforcing v2 from KV. */
 async function enforcingV2() {
   const e = isolate();
-  e.kv.value = await signRuleset(version(2), key);
+  e.kv.value = await signRuleset(rulesetVersion(2), key);
   await e.edge.ensureFresh();
   expect(e.edge.status()).toMatchObject({ version: 2, loadedAt: iso(T0) });
   expect(e.manager.installed?.source).toBe("kv");
@@ -107,11 +69,11 @@ describe("loading", () => {
     const e = isolate();
     expect(e.edge.status()).toEqual({ version: null, hash: null, loadedAt: null, checkedAt: null });
     expect(e.edge.readiness()).toMatchObject({ name: "edge-ruleset", ready: false });
-    e.kv.value = await signRuleset(version(2), key);
+    e.kv.value = await signRuleset(rulesetVersion(2), key);
     await e.edge.ensureFresh();
     expect(e.edge.status()).toEqual({
       version: 2,
-      hash: version(2).hash,
+      hash: rulesetVersion(2).hash,
       loadedAt: iso(T0),
       checkedAt: iso(T0),
     });
@@ -122,7 +84,7 @@ describe("loading", () => {
 
   it("installs a newer signed ruleset once the interval has passed", async () => {
     const e = await enforcingV2();
-    e.kv.value = await signRuleset(version(3), key);
+    e.kv.value = await signRuleset(rulesetVersion(3), key);
     await e.later();
     expect(e.edge.status()).toMatchObject({ version: 3, loadedAt: iso(T0 + 10_000) });
     expect(e.denies("m-3")).toBe(true);
@@ -132,7 +94,7 @@ describe("loading", () => {
 describe("refusing what KV holds, keeping the ruleset in force", () => {
   it("keeps enforcing v2 when KV holds a v3 with one byte changed, and says why", async () => {
     const e = await enforcingV2();
-    const v3 = await signRuleset(version(3), key);
+    const v3 = await signRuleset(rulesetVersion(3), key);
     // "m-3" becomes "m-4" inside the signed payload: the edit an attacker with KV access would make.
     const tampered = v3.replace('\\"m-3\\"', '\\"m-4\\"');
     expect(tampered).not.toBe(v3);
@@ -155,7 +117,7 @@ describe("refusing what KV holds, keeping the ruleset in force", () => {
     expect(e.logs.filter((l) => l.level === "error")).toHaveLength(1);
 
     // Once the Node side publishes again, the edge moves on and the refusal is history.
-    e.kv.value = await signRuleset(version(3), key);
+    e.kv.value = await signRuleset(rulesetVersion(3), key);
     await e.later();
     expect(e.edge.status()).toMatchObject({ version: 3 });
     expect(e.edge.status().lastRejected).toBeUndefined();
@@ -163,7 +125,7 @@ describe("refusing what KV holds, keeping the ruleset in force", () => {
 
   it("keeps enforcing v2 when KV holds a valid v3 signed by another key", async () => {
     const e = await enforcingV2();
-    e.kv.value = await signRuleset(version(3), other);
+    e.kv.value = await signRuleset(rulesetVersion(3), other);
     await e.later();
     expect(e.edge.status()).toMatchObject({ version: 2, lastRejected: { code: "bad-signature" } });
     expect(e.denies("m-2")).toBe(true);
@@ -172,7 +134,7 @@ describe("refusing what KV holds, keeping the ruleset in force", () => {
 
   it("refuses an older v1, validly signed, and keeps v2", async () => {
     const e = await enforcingV2();
-    e.kv.value = await signRuleset(version(1), key);
+    e.kv.value = await signRuleset(rulesetVersion(1), key);
     await e.later();
     expect(e.edge.status()).toMatchObject({
       version: 2,
@@ -184,7 +146,7 @@ describe("refusing what KV holds, keeping the ruleset in force", () => {
   it("takes the same version again as the steady state, not as a refusal", async () => {
     const e = await enforcingV2();
     // Re-signed (another compile time, same orders): what a restart of the Node side publishes.
-    const again = compile([approved("o-1", "m-1"), approved("o-2", "m-2")], {
+    const again = compile([approved("o-1", forMeeting("m-1")), approved("o-2", forMeeting("m-2"))], {
       version: 2,
       compiledAt: iso(T0 + 99),
     });
@@ -197,7 +159,7 @@ describe("refusing what KV holds, keeping the ruleset in force", () => {
 
   it("refuses the same version with other orders, keeping the one in force", async () => {
     const e = await enforcingV2();
-    const conflicting = compile([approved("o-9", "m-9")], { version: 2, compiledAt: iso(T0) });
+    const conflicting = compile([approved("o-9", forMeeting("m-9"))], { version: 2, compiledAt: iso(T0) });
     e.kv.value = await signRuleset(conflicting, key);
     await e.later();
     expect(e.edge.status()).toMatchObject({ version: 2, lastRejected: { code: "conflicting-version" } });
@@ -216,21 +178,21 @@ describe("refusing what KV holds, keeping the ruleset in force", () => {
     expect(e.denies("m-2")).toBe(true);
     expect(e.edge.readiness()).toMatchObject({ ready: true, degraded: true });
 
-    e.kv.value = await signRuleset(version(2), key);
+    e.kv.value = await signRuleset(rulesetVersion(2), key);
     await e.later();
     expect(e.edge.status().lastError).toBeUndefined();
   });
 
   it("stays unready, and reads again on the next request, while a new isolate finds nothing usable", async () => {
     const e = isolate();
-    e.kv.value = await signRuleset(version(2), other);
+    e.kv.value = await signRuleset(rulesetVersion(2), other);
     await e.edge.ensureFresh();
     expect(e.edge.status()).toMatchObject({ version: null, lastRejected: { code: "bad-signature" } });
     expect(e.manager.isLoaded()).toBe(false);
     e.kv.value = new Error("KV down");
     await e.edge.ensureFresh();
     expect(e.kv.reads).toBe(2);
-    e.kv.value = await signRuleset(version(2), key);
+    e.kv.value = await signRuleset(rulesetVersion(2), key);
     await e.edge.ensureFresh();
     expect(e.edge.status()).toMatchObject({ version: 2 });
   });
@@ -240,7 +202,7 @@ describe("refresh interval", () => {
   it("does not read KV again within refreshMs, and does after it", async () => {
     const e = await enforcingV2();
     expect(e.kv.reads).toBe(1);
-    e.kv.value = await signRuleset(version(3), key);
+    e.kv.value = await signRuleset(rulesetVersion(3), key);
     e.clock.now = T0 + 9_999;
     await e.edge.ensureFresh();
     expect(e.kv.reads).toBe(1);
@@ -253,21 +215,21 @@ describe("refresh interval", () => {
 
   it("shares one read among concurrent requests", async () => {
     const e = isolate();
-    e.kv.value = await signRuleset(version(2), key);
+    e.kv.value = await signRuleset(rulesetVersion(2), key);
     await Promise.all(Array.from({ length: 20 }, () => e.edge.ensureFresh()));
     expect(e.kv.reads).toBe(1);
   });
 
   it("makes the first request wait for a ruleset, and later ones refresh in the background", async () => {
     const e = isolate();
-    e.kv.value = await signRuleset(version(2), key);
+    e.kv.value = await signRuleset(rulesetVersion(2), key);
     const background: Promise<unknown>[] = [];
     const waitUntil = (p: Promise<unknown>) => background.push(p);
     await e.edge.beforeRequest(waitUntil);
     expect(background).toHaveLength(0);
     expect(e.edge.status().version).toBe(2);
 
-    e.kv.value = await signRuleset(version(3), key);
+    e.kv.value = await signRuleset(rulesetVersion(3), key);
     let release = () => {};
     e.kv.hold = new Promise<void>((resolve) => {
       release = resolve;

@@ -14,12 +14,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/main.js";
 import { parseConfig, parsePublishConfig } from "../../src/config/node.js";
 import { ConfigError } from "../../src/config/parse.js";
-import { compile, createOrder, decide, type Order, OrderInput, transition } from "../../src/engine/index.js";
+import { decide } from "../../src/engine/index.js";
 import type { Logger } from "../../src/kernel/logger.js";
 import { KvPublisher } from "../../src/rulesets/kv-publisher.js";
 import {
-  exportPrivateKey,
-  generateSigningKey,
   loadSigningKey,
   parsePublicKeys,
   type SigningKey,
@@ -28,16 +26,16 @@ import {
   verifySignedRuleset,
 } from "../../src/rulesets/signed.js";
 import { type Running, start } from "../../src/runtime/node/start.js";
+import { orderInput } from "../support/fixtures.js";
 import { approvedOrder, makeHarness } from "../support/harness.js";
+import { rawLogger } from "../support/logs.js";
+import { readResult, requestInit } from "../support/requests.js";
+import { MUMBAI, newSigningKey, rulesetVersion } from "../support/rulesets.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const NAMESPACE = "fedcba9876543210fedcba9876543210";
 const TOKEN = "cf-test-api-token-must-never-be-logged-0001";
 const VALUE_PATH = `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces/${NAMESPACE}/values/ruleset%2Fcurrent`;
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-03-01T12:00:00Z");
-const iso = (ms: number) => new Date(ms).toISOString();
-const MUMBAI = { country: "IN", subdivisions: ["IN-MH"] } as const;
 
 interface Recorded {
   method: string;
@@ -126,36 +124,6 @@ class FakeKv {
   }
 }
 
-function approved(id: string, meetingId: string): Order {
-  const input = OrderInput.parse({
-    reference: `WP/${id}`,
-    authority: { name: "High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: [meetingId] },
-    receivedAt: iso(T0 - 48 * HOUR),
-  });
-  const order = createOrder(input, { id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
-  return transition(order, { type: "approve" }, "approver-1", iso(T0 - 24 * HOUR));
-}
-
-function version(n: number) {
-  const orders = Array.from({ length: n }, (_, i) => approved(`o-${i + 1}`, `m-${i + 1}`));
-  return compile(orders, { version: n, compiledAt: iso(T0 + n) });
-}
-
-type LogLine = { level: string; message: string; fields?: Record<string, unknown> };
-function capture(): { logger: Logger; logs: LogLine[] } {
-  const logs: LogLine[] = [];
-  const logger = Object.fromEntries(
-    (["debug", "info", "warn", "error"] as const).map((level) => [
-      level,
-      (message: string, fields?: Record<string, unknown>) =>
-        logs.push({ level, message, ...(fields ? { fields } : {}) }),
-    ]),
-  ) as unknown as Logger;
-  return { logger, logs };
-}
-
 let kv: FakeKv;
 let privateKeyText: string;
 let key: SigningKey & { publicKey: CryptoKey };
@@ -164,9 +132,7 @@ const open: KvPublisher[] = [];
 
 beforeAll(async () => {
   kv = await FakeKv.start();
-  privateKeyText = await exportPrivateKey((await generateSigningKey()).privateKey);
-  key = await loadSigningKey(privateKeyText, "node-1");
-  trusted = [{ keyId: "node-1", key: key.publicKey }];
+  ({ key, privateKeyText, trusted } = await newSigningKey("node-1"));
 });
 afterAll(() => kv.close());
 afterEach(async () => {
@@ -191,6 +157,16 @@ function publisher(
   return p;
 }
 
+/** The settings that publish to the fake KV, signing with our key. */
+const publishSettings = () => ({
+  CORDON_SIGNING_KEY: privateKeyText,
+  CORDON_SIGNING_KEY_ID: "node-1",
+  CF_ACCOUNT_ID: ACCOUNT,
+  CF_KV_NAMESPACE_ID: NAMESPACE,
+  CF_API_TOKEN: TOKEN,
+  CF_API_BASE: kv.apiBase,
+});
+
 async function held(): Promise<number | undefined> {
   const text = kv.values.get("ruleset/current");
   return text === undefined ? undefined : (await verifySignedRuleset(text, trusted)).version;
@@ -199,7 +175,7 @@ async function held(): Promise<number | undefined> {
 describe("the request to Cloudflare's KV API", () => {
   it("PUTs the signed value to the account's namespace under ruleset/current, with the bearer token", async () => {
     const p = publisher();
-    expect(await p.publish(version(2))).toEqual({ outcome: "published", version: 2 });
+    expect(await p.publish(rulesetVersion(2))).toEqual({ outcome: "published", version: 2 });
     expect(kv.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       `GET ${VALUE_PATH}`,
       `PUT ${VALUE_PATH}`,
@@ -209,30 +185,30 @@ describe("the request to Cloudflare's KV API", () => {
     expect(put.contentType).toMatch(/^text\/plain/);
     const back = await verifySignedRuleset(put.body, trusted);
     expect(back.version).toBe(2);
-    expect(back.hash).toBe(version(2).hash);
+    expect(back.hash).toBe(rulesetVersion(2).hash);
     expect(p.status()).toMatchObject({ publishedVersion: 2, failures: 0 });
   });
 
   it("leaves KV alone when it already holds this version or a newer one signed by our key", async () => {
-    kv.values.set("ruleset/current", await signRuleset(version(5), key));
+    kv.values.set("ruleset/current", await signRuleset(rulesetVersion(5), key));
     const p = publisher();
-    expect(await p.publish(version(4))).toMatchObject({
+    expect(await p.publish(rulesetVersion(4))).toMatchObject({
       outcome: "skipped",
       reason: "KV holds v5, newer than v4",
     });
-    expect(await p.publish(version(5))).toMatchObject({ outcome: "skipped", reason: "KV already holds v5" });
+    expect(await p.publish(rulesetVersion(5))).toMatchObject({
+      outcome: "skipped",
+      reason: "KV already holds v5",
+    });
     expect(kv.puts).toHaveLength(0);
     expect(await held()).toBe(5);
   });
 
   it("replaces a value our key does not verify, whatever version it claims", async () => {
-    const stranger = await loadSigningKey(
-      await exportPrivateKey((await generateSigningKey()).privateKey),
-      "node-1",
-    );
-    kv.values.set("ruleset/current", await signRuleset(version(9), stranger));
-    const { logger, logs } = capture();
-    expect(await publisher({ logger }).publish(version(3))).toMatchObject({ outcome: "published" });
+    const { key: stranger } = await newSigningKey("node-1");
+    kv.values.set("ruleset/current", await signRuleset(rulesetVersion(9), stranger));
+    const { logger, lines: logs } = rawLogger();
+    expect(await publisher({ logger }).publish(rulesetVersion(3))).toMatchObject({ outcome: "published" });
     expect(await held()).toBe(3);
     expect(logs.some((l) => l.level === "warn" && /does not verify; replacing it/.test(l.message))).toBe(
       true,
@@ -245,11 +221,11 @@ describe("the request to Cloudflare's KV API", () => {
     kv.gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const first = p.publish(version(1));
+    const first = p.publish(rulesetVersion(1));
     await expect.poll(() => kv.requests.length).toBe(1);
     // Two more compiles while the first publish is still reading KV.
-    const second = p.publish(version(2));
-    const third = p.publish(version(3));
+    const second = p.publish(rulesetVersion(2));
+    const third = p.publish(rulesetVersion(3));
     await new Promise((r) => setTimeout(r, 50));
     // Only the first publish's GET is out: the others wait their turn.
     expect(kv.requests).toHaveLength(1);
@@ -264,9 +240,10 @@ describe("the request to Cloudflare's KV API", () => {
 
 describe("failures", () => {
   it("answers a refused PUT as a failed outcome, counted and logged without the token", async () => {
-    const { logger, logs } = capture();
+    // Unredacted: a token handed to the logger at all would show.
+    const { logger, lines: logs } = rawLogger();
     const p = publisher({ logger, token: `${TOKEN}-wrong` });
-    const outcome = await p.publish(version(2));
+    const outcome = await p.publish(rulesetVersion(2));
     expect(outcome).toMatchObject({ outcome: "failed", version: 2 });
     if (outcome.outcome === "failed")
       expect(outcome.error).toBe("GET KV value: HTTP 403: 10000 Authentication error");
@@ -281,7 +258,7 @@ describe("failures", () => {
       { status: 404, body: "{}" },
       { status: 200, body: JSON.stringify({ success: false, errors: [{ code: 10001, message: "no" }] }) },
     );
-    expect(await publisher({ logger }).publish(version(2))).toMatchObject({
+    expect(await publisher({ logger }).publish(rulesetVersion(2))).toMatchObject({
       outcome: "failed",
       error: "PUT KV value: refused: 10001 no",
     });
@@ -298,7 +275,7 @@ describe("failures", () => {
       retryMs: 0,
       logger,
     });
-    expect(await unreachable.publish(version(2))).toMatchObject({
+    expect(await unreachable.publish(rulesetVersion(2))).toMatchObject({
       outcome: "failed",
       error: expect.stringMatching(/^GET KV value: fetch failed/),
     });
@@ -312,7 +289,7 @@ describe("failures", () => {
   it("gives up a request after the timeout, without throwing", async () => {
     kv.gate = new Promise(() => {});
     const p = publisher({ requestTimeoutMs: 100 });
-    expect(await p.publish(version(2))).toMatchObject({
+    expect(await p.publish(rulesetVersion(2))).toMatchObject({
       outcome: "failed",
       error: "GET KV value: timed out",
     });
@@ -321,7 +298,7 @@ describe("failures", () => {
   it("retries a failed publish until it succeeds, with the newest ruleset asked for", async () => {
     kv.failures.push({ status: 500, body: "{}" }, { status: 503, body: "{}" });
     const p = publisher({ retryMs: 50 });
-    expect(await p.publish(version(2))).toMatchObject({ outcome: "failed" });
+    expect(await p.publish(rulesetVersion(2))).toMatchObject({ outcome: "failed" });
     await expect.poll(() => p.status().publishedVersion, { timeout: 5000 }).toBe(2);
     expect(p.status()).toMatchObject({ failures: 2 });
     expect(p.status().lastError).toBeUndefined();
@@ -335,7 +312,7 @@ describe("failures", () => {
     });
     const p = publisher();
     const started = Date.now();
-    await p.listener(150)(version(2));
+    await p.listener(150)(rulesetVersion(2));
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await held()).toBeUndefined();
     release();
@@ -394,40 +371,23 @@ describe("end to end through the Node entry", () => {
   });
 
   it("publishes on start and after an approval; the edge verifies the value and denies the meeting", async () => {
-    const { logger, logs } = capture();
+    const { logger, lines: logs } = rawLogger();
     const config = parseConfig({
       PORT: "0",
       HOST: "127.0.0.1",
       CORDON_DATA_DIR: join(dir, "data"),
       CORDON_TOKENS: `ana:responder:${secrets.responder},bo:approver:${secrets.approver}`,
       CORDON_IP_HASH_KEY: "e2e-ip-hash-key-0123456789abcdef0123",
-      CORDON_SIGNING_KEY: privateKeyText,
-      CORDON_SIGNING_KEY_ID: "node-1",
-      CF_ACCOUNT_ID: ACCOUNT,
-      CF_KV_NAMESPACE_ID: NAMESPACE,
-      CF_API_TOKEN: TOKEN,
-      CF_API_BASE: kv.apiBase,
+      ...publishSettings(),
     });
     running = await start(config, logger);
     const base = `http://127.0.0.1:${running.port}`;
     // The start publishes the ruleset in force (v0, no orders) in the background.
     await expect.poll(() => held(), { timeout: 5000 }).toBe(0);
 
-    const call = async (path: string, secret: string, body: unknown) => {
-      const res = await fetch(`${base}${path}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as { id: string } };
-    };
-    const created = await call("/v1/orders", secrets.responder, {
-      reference: "WP/1/2026",
-      authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
-      jurisdictions: ["IN-MH"],
-      target: { kind: "meeting", meetingIds: ["81234567890"] },
-      receivedAt: "2026-02-20T09:00:00Z",
-    });
+    const call = async (path: string, secret: string, body: unknown) =>
+      readResult(await fetch(`${base}${path}`, requestInit("POST", secret, { body })));
+    const created = await call("/v1/orders", secrets.responder, orderInput({ reference: "WP/1/2026" }));
     expect(created.status).toBe(201);
     const approval = await call(`/v1/orders/${created.body.id}/approve`, secrets.approver, {});
     expect(approval.status).toBe(200);
@@ -493,18 +453,13 @@ describe("cordon keygen and cordon publish", () => {
     const loaded = await loadSigningKey(signing, keyId);
     const verifying = await parsePublicKeys(publicKeys);
     expect(verifying.map((k) => k.keyId)).toEqual([keyId]);
-    expect((await verifySignedRuleset(await signRuleset(version(1), loaded), verifying)).version).toBe(1);
+    expect((await verifySignedRuleset(await signRuleset(rulesetVersion(1), loaded), verifying)).version).toBe(
+      1,
+    );
   });
 
   it("publishes the stored orders to KV, and writes the signed value to a file with --out", async () => {
-    const env = {
-      CORDON_SIGNING_KEY: privateKeyText,
-      CORDON_SIGNING_KEY_ID: "node-1",
-      CF_ACCOUNT_ID: ACCOUNT,
-      CF_KV_NAMESPACE_ID: NAMESPACE,
-      CF_API_TOKEN: TOKEN,
-      CF_API_BASE: kv.apiBase,
-    };
+    const env = publishSettings();
     const published = await cli(["publish", "--data-dir", dataDir], env);
     expect(published).toMatchObject({ code: 0 });
     expect(published.out).toMatch(

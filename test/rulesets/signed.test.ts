@@ -6,22 +6,12 @@
 
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  type CompiledOrder,
-  compile,
-  createOrder,
-  type Order,
-  OrderInput,
-  type Ruleset,
-  toDocument,
-  transition,
-} from "../../src/engine/index.js";
+import { type CompiledOrder, compile, type Ruleset, toDocument } from "../../src/engine/index.js";
 import {
   exportPrivateKey,
   exportPublicKey,
   generateSigningKey,
   importPrivateKey,
-  importPublicKey,
   keyIdOf,
   loadSigningKey,
   parsePublicKeys,
@@ -31,29 +21,16 @@ import {
   type VerifyingKey,
   verifySignedRuleset,
 } from "../../src/rulesets/signed.js";
+import { iso, NOON } from "../support/fixtures.js";
 import { rehash } from "../support/ruleset-hash.js";
-
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-03-01T12:00:00Z");
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function approved(id: string, meetingId: string, jurisdictions = ["IN-MH"]): Order {
-  const input = OrderInput.parse({
-    reference: `WP/${id}`,
-    authority: { name: "High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions,
-    target: { kind: "meeting", meetingIds: [meetingId] },
-    receivedAt: iso(T0 - 48 * HOUR),
-  });
-  const order = createOrder(input, { id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
-  return transition(order, { type: "approve" }, "approver-1", iso(T0 - 24 * HOUR));
-}
+import { approved, forMeeting, newSigningKey } from "../support/rulesets.js";
 
 function ruleset(version: number): Ruleset {
-  return compile([approved("o-1", "81234567890"), approved("o-2", "89999999999", ["IN-DL", "IN-MH"])], {
-    version,
-    compiledAt: iso(T0),
-  });
+  const orders = [
+    approved("o-1", forMeeting("81234567890")),
+    approved("o-2", { ...forMeeting("89999999999"), jurisdictions: ["IN-DL", "IN-MH"] }),
+  ];
+  return compile(orders, { version, compiledAt: iso(NOON) });
 }
 
 /** A value with a valid signature over any payload: what a buggy (but trusted) signer would write. */
@@ -86,11 +63,8 @@ let trusted: VerifyingKey[];
 let value: string;
 
 beforeAll(async () => {
-  const a = await generateSigningKey();
-  const b = await generateSigningKey();
-  ours = await loadSigningKey(await exportPrivateKey(a.privateKey), "cordon-2026");
-  theirs = await loadSigningKey(await exportPrivateKey(b.privateKey), "other-2026");
-  trusted = [{ keyId: "cordon-2026", key: await importPublicKey(await exportPublicKey(a.publicKey)) }];
+  ({ key: ours, trusted } = await newSigningKey("cordon-2026"));
+  ({ key: theirs } = await newSigningKey("other-2026"));
   value = await signRuleset(ruleset(7), ours);
 });
 

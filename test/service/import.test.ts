@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decide } from "../../src/engine/index.js";
 import { StoreUnavailableError } from "../../src/kernel/errors.js";
+import { SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
 import {
@@ -21,9 +22,7 @@ import {
 import { changeOrder } from "../../src/service/orders.js";
 import { verifyChain } from "../../src/store/audit.js";
 import { FileStore } from "../../src/store/file/file-store.js";
-
-const NOW = Date.parse("2026-03-01T00:00:00Z");
-const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
+import { orderInput, T0 } from "../support/fixtures.js";
 
 let dir: string;
 let store: FileStore;
@@ -31,9 +30,9 @@ let rulesets: RulesetCompiler;
 let deps: ImportDeps;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "cordon-import-"));
-  store = await FileStore.open(dir, { logger: SILENT });
-  rulesets = new RulesetCompiler(store, new RulesetHolder(() => NOW), () => NOW);
-  deps = { orders: store, compiler: rulesets, clock: () => NOW };
+  store = await FileStore.open(dir, { logger: SILENT_LOGGER });
+  rulesets = new RulesetCompiler(store, new RulesetHolder(() => T0), () => T0);
+  deps = { orders: store, compiler: rulesets, clock: () => T0 };
 });
 afterEach(async () => {
   await store.close();
@@ -42,11 +41,8 @@ afterEach(async () => {
 
 /** A historical order: received, entered, approved, ended. Override any field; `undefined` removes one. */
 function line(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const base: Record<string, unknown> = {
+  const base = orderInput({
     reference: "WP/77/2025",
-    authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: ["81234567890"] },
     receivedAt: "2025-02-03T09:00:00Z",
     effectiveUntil: "2025-06-30T00:00:00Z",
     accountType: "pro",
@@ -54,7 +50,7 @@ function line(overrides: Record<string, unknown> = {}): Record<string, unknown> 
     createdAt: "2025-02-03T10:15:00Z",
     createdBy: "asha",
     decision: { status: "approved", at: "2025-02-04T08:30:00Z", by: "ravi", note: "scope checked" },
-  };
+  });
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete base[key];
     else base[key] = value;
@@ -305,7 +301,7 @@ describe("a good file", () => {
     expect(ruleset.version).toBe((await store.head()).seq);
     expect(ruleset.orders.map((o) => o.id)).toEqual([importedOrderId(ImportedOrder.parse(approved))]);
     const facts = { meetingId: "81234567890", location: { country: "IN", subdivisions: ["IN-MH"] } };
-    expect(decide(ruleset, facts, NOW).code).toBe("NO_ORDER");
+    expect(decide(ruleset, facts, T0).code).toBe("NO_ORDER");
     expect(decide(ruleset, facts, Date.parse("2025-03-01T00:00:00Z")).code).toBe("BLOCKED");
   });
 
@@ -325,7 +321,7 @@ describe("a good file", () => {
     const first = await importOrders(deps, jsonl(pending), "admin");
     const id = first.orders[0]?.id as string;
     await changeOrder(
-      { orders: store, compiler: rulesets, clock: () => NOW, newId: () => "unused" },
+      { orders: store, compiler: rulesets, clock: () => T0, newId: () => "unused" },
       id,
       { type: "withdraw" },
       "responder",

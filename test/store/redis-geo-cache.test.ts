@@ -1,3 +1,8 @@
+/**
+ * `RedisGeoCache`, the shared L2 between the L1 and a billed source, over a real redis-server and the
+ * fake MaxMind web service: never paying twice within the TTL, keys that carry the source's version,
+ * failing to the source when Redis is dead or slow, no raw addresses in Redis (I6), and its metric.
+ */
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CachedGeo } from "../../src/geo/cached-geo.js";
@@ -12,6 +17,7 @@ import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { ACCOUNT_ID, FakeMaxmind, LICENSE_KEY } from "../support/maxmind-ws.js";
 import { registerTestMetrics } from "../support/metrics.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
 
 // ---------- metrics ----------
 
@@ -62,18 +68,7 @@ async function instance(
   return { source, l2, l1 };
 }
 
-async function until(condition: () => Promise<boolean> | boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  // A condition that throws (a connection not back yet) is a condition not met yet.
-  while (
-    !(await Promise.resolve()
-      .then(condition)
-      .catch(() => false))
-  ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, what: string) => waitFor(condition, what, 3000);
 
 /** The L2 writes after answering; wait until Redis holds `n` geo entries. */
 async function stored(n: number): Promise<void> {

@@ -1,9 +1,55 @@
 /**
- * The GeoIP fixture every HTTP and service test shares: a real GeoIP2-City database (IPv6 tree with
- * IPv4 and IPv6 networks and ISO 3166-2 subdivisions), written at test time by our mmdb writer. The
- * addresses are public unicast ranges, since private and reserved ones never reach a lookup (I2).
+ * The fixtures the whole suite shares: the test clock, a valid order input and decision record, and the
+ * GeoIP database: a real GeoIP2-City database (IPv6 tree with IPv4 and IPv6 networks and ISO 3166-2
+ * subdivisions), written at test time by our mmdb writer. The addresses are public unicast ranges, since
+ * private and reserved ones never reach a lookup (I2). Imports nothing of either runtime: the workerd
+ * tests use it too.
  */
-import { cityRecord, countryRecord, writeMmdb } from "./mmdb-writer.js";
+import type { DecisionRecord } from "../../src/engine/index.js";
+import { cityRecord, countryRecord, ipLocationDbRecord, writeMmdb } from "./mmdb-writer.js";
+
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+
+/** The clock the route harness and both runtimes' check-route targets start at. */
+export const T0 = Date.parse("2026-03-01T00:00:00Z");
+/** Noon that day: the clock the engine and ruleset tests judge orders against. */
+export const NOON = Date.parse("2026-03-01T12:00:00Z");
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A valid order input (the API's, and the import line's core); override any field. */
+export function orderInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    reference: "WP/1234/2026",
+    authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
+    jurisdictions: ["IN-MH"],
+    target: { kind: "meeting", meetingIds: ["81234567890"] },
+    receivedAt: "2026-02-20T09:00:00Z",
+    ...overrides,
+  };
+}
+
+/** A valid decision record, with an id of its own: a participant in Mumbai denied; override any field. */
+export function decisionRecord(overrides: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    decisionId: crypto.randomUUID(),
+    at: "2026-03-01T10:00:00.000Z",
+    meetingId: "81234567890",
+    decision: "deny",
+    code: "BLOCKED",
+    orderIds: ["ord_x"],
+    jurisdiction: "IN-MH",
+    country: "IN",
+    subdivision: "IN-MH",
+    ipPrefix: "49.32.10.0/24",
+    ipHash: "a".repeat(64),
+    rulesetVersion: 3,
+    geoSource: "cf",
+    geoDbVersion: null,
+    ...overrides,
+  };
+}
 
 /** Known participants: address -> where the fixture database places them. */
 export const PLACES = {
@@ -74,4 +120,20 @@ export function countryDatabase(): Buffer {
       { cidr: "8.8.8.0/24", data: countryRecord("US") },
     ],
   });
+}
+
+/**
+ * A country-only database of the kind the Worker bundles (ip-location-db) placing 1.2.3.0/24, 5.6.0.0/16
+ * and 2001:4860::/32 in `country`: two of them tell an old database from a new one. `padding` adds as
+ * many /24s elsewhere (in SE), to make the file bigger.
+ */
+export function oneCountryDatabase(country: string, padding = 0): Buffer {
+  const networks = ["1.2.3.0/24", "5.6.0.0/16", "2001:4860::/32"].map((cidr) => ({
+    cidr,
+    data: ipLocationDbRecord(country),
+  }));
+  for (let i = 0; i < padding; i++) {
+    networks.push({ cidr: `20.${i >> 8}.${i & 255}.0/24`, data: ipLocationDbRecord("SE") });
+  }
+  return writeMmdb({ databaseType: "country ipvAll", ipVersion: 6, networks });
 }

@@ -20,8 +20,9 @@ import { ReportService } from "../../src/service/reports.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { FileStore } from "../../src/store/file/file-store.js";
 import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
-import { cityDatabase } from "./fixtures.js";
+import { cityDatabase, orderInput, T0 } from "./fixtures.js";
 import { type LogLine, recordingLogger } from "./logs.js";
+import { type RequestOptions, readResult, requestInit } from "./requests.js";
 
 export const PRINCIPALS = {
   checker: "checker",
@@ -36,7 +37,8 @@ export type Who = keyof typeof PRINCIPALS;
 
 export const secretOf = (who: Who) => `test-secret-for-${who}-0123456789`;
 
-export const T0 = Date.parse("2026-03-01T00:00:00Z");
+// Route tests take these with the harness; they live with the other fixtures.
+export { orderInput, T0 } from "./fixtures.js";
 
 export interface Harness {
   app: App;
@@ -47,7 +49,7 @@ export interface Harness {
   call(
     method: string,
     path: string,
-    opts?: { as?: Who | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+    opts?: RequestOptions & { as?: Who | null },
   ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -97,39 +99,13 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     clock,
     logs,
     async call(method, path, o = {}) {
-      const headers: Record<string, string> = { ...o.headers };
-      const who = o.as === undefined ? undefined : o.as;
-      if (who) headers.authorization = `Bearer ${secretOf(who)}`;
-      let body: string | undefined = o.raw;
-      if (o.body !== undefined) body = JSON.stringify(o.body);
-      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
-        headers["content-type"] = "application/json";
-      }
-      const res = await app.request(path, { method, headers, ...(body === undefined ? {} : { body }) });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {}
-      return { status: res.status, body: parsed, headers: res.headers };
+      return readResult(await app.request(path, requestInit(method, o.as ? secretOf(o.as) : undefined, o)));
     },
     async close() {
       await aggregates.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },
-  };
-}
-
-/** A valid order input; override any field. */
-export function orderInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    reference: "WP/1234/2026",
-    authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: ["81234567890"] },
-    receivedAt: "2026-02-20T09:00:00Z",
-    ...overrides,
   };
 }
 

@@ -23,6 +23,8 @@ export type Reply =
   | { status: number; body: unknown; delayMs?: number; headers?: Record<string, string> }
   | { raw: string; status?: number; contentType?: string }
   | { stallBody: true }
+  /** Takes the request and never answers it (the fake's `close` ends the connection). */
+  | { hang: true }
   | { destroy: true };
 
 export interface SeenRequest {
@@ -168,6 +170,7 @@ async function reply(res: ServerResponse, r: Reply): Promise<void> {
     res.socket?.destroy();
     return;
   }
+  if ("hang" in r) return;
   if ("stallBody" in r) {
     // Headers promise a body that never comes.
     res.writeHead(200, { "Content-Type": "application/json", "Content-Length": "1000" });

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { requestInit } from "./requests.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -78,13 +79,6 @@ export async function api(
   who: keyof typeof TOKENS,
   body?: unknown,
 ): Promise<{ status: number; body: any }> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${secret(who)}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  const res = await fetch(server.url + path, requestInit(method, secret(who), { body }));
   return { status: res.status, body: await res.json() };
 }

@@ -9,11 +9,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { compile, createOrder, type DecisionRecord, OrderInput, transition } from "../../src/engine/index.js";
 import worker from "../../src/entry/worker.js";
-import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/rulesets/signed.js";
-import { orderInput } from "../contract/check-routes.js";
+import { loadSigningKey, RULESET_KV_KEY } from "../../src/rulesets/signed.js";
 import { secretOf } from "../contract/principals.js";
+import { decisionRecord } from "../support/fixtures.js";
+import { readResult, requestInit } from "../support/requests.js";
+import { signedIndiaRuleset } from "../support/rulesets.js";
 import { RULESET_KEY_ID } from "./constants.js";
 import type { SinkState } from "./ingest-sink.js";
 
@@ -42,40 +43,20 @@ async function deliveredAll(ids: readonly string[]): Promise<SinkState> {
   );
 }
 
-const checkerAuth = { authorization: `Bearer ${secretOf("checker")}`, "content-type": "application/json" };
-
-async function check(body: unknown): Promise<{ status: number; body: any }> {
-  const res = await exports.default.fetch("https://edge.test/v1/check", {
-    method: "POST",
-    headers: checkerAuth,
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-async function batch(checks: unknown[]): Promise<{ status: number; body: any }> {
-  const res = await exports.default.fetch("https://edge.test/v1/check/batch", {
-    method: "POST",
-    headers: checkerAuth,
-    body: JSON.stringify({ checks }),
-  });
-  return { status: res.status, body: await res.json() };
-}
+/** A check through the deployed Worker's default export, as the checker. */
+const post = async (path: string, body: unknown) =>
+  readResult(
+    (await exports.default.fetch(
+      `https://edge.test${path}`,
+      requestInit("POST", secretOf("checker"), { body }),
+    )) as unknown as Response,
+  );
+const check = (body: unknown) => post("/v1/check", body);
+const batch = (checks: unknown[]) => post("/v1/check/batch", { checks });
 
 beforeAll(async () => {
-  // What the Node publisher writes: an approved order (India) for meeting 81234567890, signed.
-  const at = new Date().toISOString();
-  const order = transition(
-    createOrder(OrderInput.parse(orderInput({ jurisdictions: ["IN"] })), { id: "ord_e2e", actor: "r", at }),
-    { type: "approve" },
-    "a",
-    at,
-  );
   const signing = await loadSigningKey(env.TEST_RULESET_SIGNING_KEY, RULESET_KEY_ID);
-  await env.RULESETS.put(
-    RULESET_KV_KEY,
-    await signRuleset(compile([order], { version: 2, compiledAt: at }), signing),
-  );
+  await env.RULESETS.put(RULESET_KV_KEY, await signedIndiaRuleset(signing));
 });
 
 beforeEach(() => sink.reset());
@@ -146,32 +127,20 @@ describe("decision records from the Worker to the decision log", () => {
 });
 
 describe("the Queue consumer", () => {
-  const record = (decisionId: string): DecisionRecord => ({
-    decisionId,
-    at: "2026-03-01T00:00:00.000Z",
-    meetingId: "m",
-    decision: "allow",
-    code: "NO_ORDER",
-    orderIds: [],
-    jurisdiction: null,
-    country: "US",
-    subdivision: null,
-    ipPrefix: "8.8.8.0/24",
-    ipHash: "0".repeat(64),
-    rulesetVersion: 2,
-    geoSource: "mmdb",
-    geoDbVersion: "country-ipvAll@2026-06-17",
-  });
-  const message = (id: string, body: unknown) => ({ id, timestamp: new Date(), attempts: 1, body });
-
-  it("acks every message once the ingest route took the batch", async () => {
-    const batch = createMessageBatch("cordon-decisions", [
-      message("m1", record("d-1")),
-      message("m2", record("d-2")),
-    ]);
+  const record = (decisionId: string) => decisionRecord({ decisionId });
+  /** Runs the Worker's consumer on one batch of `[message id, body]` and answers what it acked and retried. */
+  async function consume(...messages: [string, unknown][]) {
+    const batch = createMessageBatch(
+      "cordon-decisions",
+      messages.map(([id, body]) => ({ id, timestamp: new Date(), attempts: 1, body })),
+    );
     const ctx = createExecutionContext();
     await worker.queue(batch as never, env as never);
-    const result = await getQueueResult(batch, ctx);
+    return getQueueResult(batch, ctx);
+  }
+
+  it("acks every message once the ingest route took the batch", async () => {
+    const result = await consume(["m1", record("d-1")], ["m2", record("d-2")]);
     expect(result.explicitAcks.sort()).toEqual(["m1", "m2"]);
     expect(result.retryMessages).toEqual([]);
     const state = await sink.state();
@@ -180,25 +149,16 @@ describe("the Queue consumer", () => {
 
   it("retries every message when the ingest route fails, so the Queue delivers them again", async () => {
     await sink.fail(1, "before-store");
-    const batch = createMessageBatch("cordon-decisions", [
-      message("m1", record("d-3")),
-      message("m2", record("d-4")),
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as never, env as never);
-    const result = await getQueueResult(batch, ctx);
+    const result = await consume(["m1", record("d-3")], ["m2", record("d-4")]);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(["m1", "m2"]);
   });
 
   it("sends a message that is no decision record towards the dead-letter queue, and delivers the rest", async () => {
-    const batch = createMessageBatch("cordon-decisions", [
-      message("good", record("d-5")),
-      message("bad", { decisionId: "d-6", note: "not a record" }),
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as never, env as never);
-    const result = await getQueueResult(batch, ctx);
+    const result = await consume(
+      ["good", record("d-5")],
+      ["bad", { decisionId: "d-6", note: "not a record" }],
+    );
     expect(result.explicitAcks).toEqual(["good"]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["bad"]);
     expect((await sink.state()).appended).toEqual({ "d-5": 1 });

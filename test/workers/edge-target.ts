@@ -25,15 +25,10 @@ import {
 } from "../../src/engine/index.js";
 import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/rulesets/signed.js";
 import { createWorker, type WorkerEnv } from "../../src/runtime/worker.js";
-import {
-  type CallOptions,
-  type CallResult,
-  type CheckRoutesTarget,
-  orderInput,
-  T0,
-} from "../contract/check-routes.js";
+import type { CallOptions, CallResult, CheckRoutesTarget } from "../contract/check-routes.js";
 import { secretOf } from "../contract/principals.js";
-import { cityDatabase } from "../support/fixtures.js";
+import { cityDatabase, orderInput, T0 } from "../support/fixtures.js";
+import { readResult, requestInit } from "../support/requests.js";
 import { RULESET_KEY_ID } from "./constants.js";
 
 export interface EdgeCallOptions extends CallOptions {
@@ -102,27 +97,14 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
   });
 
   async function call(method: string, path: string, opts: EdgeCallOptions = {}): Promise<CallResult> {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.as) headers.authorization = `Bearer ${secretOf(opts.as)}`;
-    const body = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
-    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
-      headers["content-type"] = "application/json";
-    }
     const request = new Request(`https://edge.test${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body }),
+      ...requestInit(method, opts.as ? secretOf(opts.as) : undefined, opts),
       ...(opts.cf ? { cf: opts.cf } : {}),
     });
     const ctx = createExecutionContext();
     const response = await worker.fetch(request as never, workerEnv, ctx);
     await waitOnExecutionContext(ctx);
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {}
-    return { status: response.status, body: parsed, headers: response.headers as unknown as Headers };
+    return readResult(response as unknown as Response);
   }
 
   // The store's sequence number, as Node's: each order change is one audit entry.
