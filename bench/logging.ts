@@ -20,7 +20,8 @@ import { defaultDatabasePath } from "../src/platform/node/geo-file.js";
 import { RulesetCompiler } from "../src/rulesets/compiler.js";
 import { RulesetHolder } from "../src/rulesets/holder.js";
 import { Authenticator, digestSecret } from "../src/service/auth.js";
-import { FileStore, type FsyncMode } from "../src/store/file/file-store.js";
+import { FileStore } from "../src/store/file/file-store.js";
+import type { FsyncMode } from "../src/store/file/segment-log.js";
 import { machineNote, median, prng, table, writeJson } from "./lib.js";
 
 const quick = process.argv.includes("--quick");

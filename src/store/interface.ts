@@ -24,6 +24,9 @@ export interface AuditEntry {
   hash: string;
 }
 
+/** An order change: the current order (undefined for "create") to the new one, or a throw. */
+export type OrderChange = (current: Order | undefined) => Order;
+
 export interface OrderStore {
   /** Current state of every order, in creation order. */
   listOrders(): Promise<Order[]>;
@@ -39,13 +42,16 @@ export interface OrderStore {
     action: AuditAction,
     actor: string,
     at: string,
-    change: (current: Order | undefined) => Order,
+    change: OrderChange,
   ): Promise<AuditEntry>;
   /** Audit entries with seq > after, at most `limit`. */
   readAudit(opts: { orderId?: string; after?: number; limit?: number }): Promise<AuditEntry[]>;
   /** seq and hash of the last entry (0 and the zero hash when empty). */
   head(): Promise<{ seq: number; hash: string }>;
 }
+
+/** `applyChange` as declared above, for implementations and wrappers (its parameters are typed once). */
+export type ApplyChange = OrderStore["applyChange"];
 
 /** Where a check's decision record goes before its answer is sent (I5). */
 export interface DecisionSink {

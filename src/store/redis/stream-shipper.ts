@@ -56,7 +56,8 @@ import { InvalidCursorError } from "../../kernel/errors.js";
 import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { isUnavailable } from "../../platform/node/redis.js";
-import type { FileStore, PruneResult } from "../file/file-store.js";
+import type { FileStore } from "../file/file-store.js";
+import type { PruneResult } from "../file/segment-log.js";
 import type { RedisKeys } from "./keys.js";
 
 /**
