@@ -39,8 +39,8 @@ import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js
 import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
 import { redisKeys } from "../../store/redis/keys.js";
 import { LazyOrderStore, RedisOrderStore } from "../../store/redis/order-store.js";
+import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
 import { RedisStore } from "../../store/redis/store.js";
-import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/stream-shipper.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 
 /**
