@@ -1,8 +1,8 @@
 /**
- * What Cordon keeps: orders with their hash-chained audit log (I7), and the decision log (I5).
- * `FileStore` (embedded default, `CORDON_DATA_DIR`) implements both; `RedisStore` composes
- * `RedisOrderStore` (orders and audit in Redis) and `RedisDecisionLog` (a local outbox shipped to a
- * Redis stream). Adapters throw the small named errors below; only routes turn them into HTTP answers.
+ * What Cordon keeps: orders with their hash-chained audit log (I7), and the decision log (I5). Embedded
+ * (`CORDON_DATA_DIR`): `OrderJournal` and `SegmentLog` on one data directory. Redis: `RedisOrderStore`
+ * and `RedisDecisionLog` (a local outbox shipped to a Redis stream). Adapters throw the small named
+ * errors below; only routes turn them into HTTP answers.
  */
 import type { DecisionRecord, Order } from "../engine/index.js";
 
@@ -66,10 +66,6 @@ export interface DecisionSink {
 export interface DecisionLog extends DecisionSink {
   /** Pages through records in write order. `after` is an opaque cursor from a previous page. */
   page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }>;
-}
-
-export interface Store extends OrderStore, DecisionLog {
-  close(): Promise<void>;
 }
 
 export class AuditChainError extends Error {
