@@ -21,7 +21,7 @@ import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis } from "../../platform/node/redis.js";
-import { runFromDecisionLog, runFromStream } from "../../report/runner.js";
+import { runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
@@ -40,6 +40,7 @@ import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js
 import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
 import { redisKeys } from "../../store/redis/keys.js";
 import { LazyOrderStore, RedisOrderStore } from "../../store/redis/order-store.js";
+import { runFromStream } from "../../store/redis/report-reader.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 
