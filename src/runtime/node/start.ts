@@ -23,8 +23,10 @@ import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.
 import { createRedis } from "../../platform/node/redis.js";
 import { runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
+import { DiskMirror } from "../../rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
+import { RedisRulesetChannel } from "../../rulesets/redis-channel.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
 import { Authenticator } from "../../service/auth.js";
 import { ReportService } from "../../service/reports.js";
@@ -241,10 +243,8 @@ async function redisBackend(
   const compiler = new RulesetCompiler(orders, holder, clock);
   const sync = await RulesetSync.start({
     compiler,
-    redis: commands,
-    subscriber,
-    keys,
-    localPath: join(dataDir, "ruleset.json"),
+    channel: new RedisRulesetChannel(commands, subscriber, keys),
+    mirror: new DiskMirror(join(dataDir, "ruleset.json"), logger),
     pollMs: config.CORDON_RULESET_POLL_MS,
     logger,
     clock,
