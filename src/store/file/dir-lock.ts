@@ -39,6 +39,26 @@ export class DirLock {
     return new DirLock(root);
   }
 
+  /**
+   * Opens something under `lock` when the caller holds the directory's lock (several stores on one
+   * directory), else under a lock taken for it: `own` is then that lock, for its close to release, and
+   * it is released here if opening fails.
+   */
+  static async with<T>(
+    dir: string,
+    lock: DirLock | undefined,
+    open: (lock: DirLock, own: DirLock | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (lock) return open(lock, undefined);
+    const own = await DirLock.acquire(dir);
+    try {
+      return await open(own, own);
+    } catch (err) {
+      await own.release();
+      throw err;
+    }
+  }
+
   /** Idempotent. */
   release(): Promise<void> {
     this.released ??= releasePidLock(join(this.root, LOCK_FILE)).finally(() => openDirs.delete(this.root));

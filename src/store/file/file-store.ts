@@ -20,6 +20,7 @@ import {
   SegmentLog,
   type SegmentLogOptions,
   type SegmentLogStats,
+  segmentLogSettings,
 } from "./segment-log.js";
 import { WriteGuard } from "./write-guard.js";
 
@@ -37,6 +38,7 @@ export class FileStore implements OrderStore, DecisionLog {
 
   /** Opens the journal first, then the segments; a second open of the directory fails (see dir-lock.ts). */
   static async open(dir: string, options: FileStoreOptions = {}): Promise<FileStore> {
+    segmentLogSettings(options); // a bad setting stops the open before the journal is touched
     const lock = await DirLock.acquire(dir);
     const guard = new WriteGuard();
     let orders: OrderJournal | undefined;

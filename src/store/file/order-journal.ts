@@ -63,15 +63,10 @@ export class OrderJournal implements OrderStore {
   }
 
   static async open(dir: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
-    const ownLock = options.lock ? undefined : await DirLock.acquire(dir);
-    const root = (options.lock ?? (ownLock as DirLock)).root;
-    try {
-      const replayed = await replay(root, options.logger ?? SILENT_LOGGER);
-      return new OrderJournal(replayed, options.guard ?? new WriteGuard(), ownLock);
-    } catch (err) {
-      await ownLock?.release();
-      throw err;
-    }
+    return DirLock.with(dir, options.lock, async (lock, own) => {
+      const replayed = await replay(lock.root, options.logger ?? SILENT_LOGGER);
+      return new OrderJournal(replayed, options.guard ?? new WriteGuard(), own);
+    });
   }
 
   async listOrders(): Promise<Order[]> {

@@ -126,26 +126,11 @@ export class SegmentLog implements DecisionLog {
   }
 
   static async open(dir: string, options: SegmentLogOptions = {}): Promise<SegmentLog> {
-    const fsync = options.fsync ?? "never";
-    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-    if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
-      throw new RangeError(`segmentBytes must be a positive integer, got ${segmentBytes}`);
-    }
-    const ownLock = options.lock ? undefined : await DirLock.acquire(dir);
-    const lock = options.lock ?? (ownLock as DirLock);
-    try {
+    const settings = segmentLogSettings(options);
+    return DirLock.with(dir, options.lock, async (lock, own) => {
       const opened = await openSegments(lock.root, options.logger ?? SILENT_LOGGER);
-      return new SegmentLog(
-        lock,
-        { fsync, segmentBytes },
-        opened,
-        options.guard ?? new WriteGuard(),
-        ownLock,
-      );
-    } catch (err) {
-      await ownLock?.release();
-      throw err;
-    }
+      return new SegmentLog(lock, settings, opened, options.guard ?? new WriteGuard(), own);
+    });
   }
 
   append(records: readonly DecisionRecord[]): Promise<void> {
@@ -427,6 +412,16 @@ export class SegmentLog implements DecisionLog {
     }
     return pos;
   }
+}
+
+/** The options' defaults, checked; throws RangeError before anything is opened. */
+export function segmentLogSettings(options: SegmentLogOptions): { fsync: FsyncMode; segmentBytes: number } {
+  const fsync = options.fsync ?? "never";
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
+    throw new RangeError(`segmentBytes must be a positive integer, got ${segmentBytes}`);
+  }
+  return { fsync, segmentBytes };
 }
 
 /** Lists the segments, sizes the closed ones and opens the active one, repairing a torn tail. */
