@@ -1,7 +1,7 @@
 /**
  * What the decision log costs the check: the same app, in one process, answering the same checks with
- * the real FileStore (group commit) and with a decision log that keeps nothing. 32 checks are kept in
- * flight, as 32 connections would. Rounds are interleaved; the ratio of throughputs is what counts.
+ * the real decision log of a data directory (SegmentLog, group commit) and with a decision log that
+ * keeps nothing. 32 checks are kept in flight, as 32 connections would. Rounds are interleaved; the ratio of throughputs is what counts.
  * The issue's bar: logging must not halve throughput (ratio above 0.5).
  *
  *   npx tsx bench/logging.ts [--quick]
@@ -20,7 +20,9 @@ import { defaultDatabasePath } from "../src/platform/node/geo-file.js";
 import { RulesetCompiler } from "../src/rulesets/compiler.js";
 import { RulesetHolder } from "../src/rulesets/holder.js";
 import { Authenticator, digestSecret } from "../src/service/auth.js";
-import { FileStore, type FsyncMode } from "../src/store/file/file-store.js";
+import { FileStore } from "../src/store/file/file-store.js";
+import type { FsyncMode } from "../src/store/file/segment-log.js";
+import type { DecisionLog } from "../src/store/interface.js";
 import { machineNote, median, prng, table, writeJson } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
@@ -47,18 +49,22 @@ async function makeApp(kind: "none" | FsyncMode, dir: string, geo: CachedGeo) {
     fsync: kind === "none" ? "never" : kind,
     logger: silent,
   });
-  if (kind === "none") {
-    // The same store for orders, but a decision log that keeps nothing: the baseline.
-    store.append = async (_records: readonly DecisionRecord[]) => {};
-  }
+  // The baseline: the same orders, but a decision log that keeps nothing.
+  const decisions: DecisionLog =
+    kind === "none"
+      ? {
+          append: async (_records: readonly DecisionRecord[]) => {},
+          page: (opts) => store.decisions.page(opts),
+        }
+      : store.decisions;
   const rulesets = new RulesetHolder(Date.now);
-  const compiler = new RulesetCompiler(store, rulesets, Date.now);
+  const compiler = new RulesetCompiler(store.orders, rulesets, Date.now);
   await compiler.refresh();
   const key = Buffer.from("bench-logging-ip-hash-key-0123456789");
   // Only /v1/check is called: the reporting services are left out.
   const services: Omit<ServerServices, "reports" | "ingest"> = {
-    orders: store,
-    decisions: store,
+    orders: store.orders,
+    decisions,
     compiler,
     geo,
     rulesets,

@@ -137,7 +137,7 @@ export function diffCommandStats(before: CommandStats, after: CommandStats): Com
 }
 
 /**
- * Counts the records (lines) in a FileStore's `decisions/*.jsonl` segments, reading only what was appended
+ * Counts the records (lines) in a SegmentLog's `decisions/*.jsonl` segments, reading only what was appended
  * since the last call: the outbox reaches hundreds of MB over a run, and the count is polled.
  */
 export class DecisionLineCounter {
@@ -182,7 +182,7 @@ export class DecisionLineCounter {
   }
 }
 
-/** The decisionIds of a FileStore's `decisions/*.jsonl` records, in file order. */
+/** The decisionIds of a SegmentLog's `decisions/*.jsonl` records, in file order. */
 export function outboxDecisionIds(storeDir: string): string[] {
   const dir = join(storeDir, "decisions");
   const ids: string[] = [];

@@ -18,11 +18,14 @@ import { compile, type Ruleset } from "../engine/index.js";
  *   cordon publish [--data-dir DIR | --redis URL] [--out FILE]
  *                                          compile, sign and write the ruleset to Workers KV (or FILE)
  */
+import { SILENT_LOGGER } from "../kernel/logger.js";
 import { nodeLogger } from "../platform/node/logger.js";
 import { createRedis } from "../platform/node/redis.js";
 import { RulesetCompiler } from "../rulesets/compiler.js";
+import { DiskMirror } from "../rulesets/disk-mirror.js";
 import { RulesetHolder } from "../rulesets/holder.js";
 import { KvPublisher } from "../rulesets/kv-publisher.js";
+import { RedisRulesetChannel } from "../rulesets/redis-channel.js";
 import { RulesetSync } from "../rulesets/redis-sync.js";
 import {
   exportPrivateKey,
@@ -286,10 +289,9 @@ async function redisImportTarget(url: string, prefix: string): Promise<ImportTar
   const compiler = compilerFor(store);
   const sync = await RulesetSync.start({
     compiler,
-    redis,
-    subscriber,
-    keys: redisKeys(prefix),
-    localPath: join(scratch, "ruleset.json"),
+    channel: new RedisRulesetChannel(redis, subscriber, redisKeys(prefix)),
+    // Silent, as the sync is: the copy is scratch, and Redis is where this ruleset matters.
+    mirror: new DiskMirror(join(scratch, "ruleset.json"), SILENT_LOGGER),
     clock: Date.now,
   });
   return {

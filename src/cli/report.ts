@@ -11,10 +11,10 @@ import { createLogger, type Logger } from "../kernel/logger.js";
  * `npm run report -- --period 2023-H1 --format csv --out report/ (--data-dir DIR | --redis URL)`: the
  * access-denial report of a period, written to `<out>/<period>.<json|csv|html>`, without the server.
  *
- * First the incremental aggregation catches up (runner.ts): from a data directory's decision log into
- * `<dataDir>/report/`, or from the Redis decision stream through the `report` consumer group (consumer
- * `report-cli`) into the report keys in Redis. Then the report is built from the aggregates and the
- * orders, and rendered. Running it again, or after it was killed, gives the same numbers.
+ * First the incremental aggregation catches up: from a data directory's decision log into
+ * `<dataDir>/report/` (report/runner.ts), or from the Redis decision stream through the `report` consumer
+ * group (consumer `report-cli`, store/redis/report-reader.ts) into the report keys in Redis. Then the
+ * report is built from the aggregates and the orders, and rendered. Running it again, or after it was killed, gives the same numbers.
  *
  * A data directory is opened with its lock, like the server does (one process per directory): the CLI
  * works on the directory of a stopped server and refuses one a running server holds.
@@ -25,12 +25,14 @@ import type { AggregateStore } from "../report/aggregate-store.js";
 import { buildReport } from "../report/build.js";
 import { type Period, parsePeriod } from "../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../report/render.js";
-import { type RunResult, runFromDecisionLog, runFromStream } from "../report/runner.js";
+import { type RunResult, runFromDecisionLog } from "../report/runner.js";
 import { FileAggregateStore } from "../store/file/aggregate-store.js";
-import { FileStore, JOURNAL_FILE } from "../store/file/file-store.js";
+import { FileStore } from "../store/file/file-store.js";
+import { JOURNAL_FILE } from "../store/file/order-journal.js";
 import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
+import { runFromStream } from "../store/redis/report-reader.js";
 
 const USAGE = `usage: npm run report -- --period PERIOD [--format json|csv|html] [--out DIR] [--lang en|nl]
                          [--threshold N] [--data-dir DIR | --redis URL [--prefix P]]

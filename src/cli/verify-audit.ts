@@ -1,11 +1,11 @@
 /**
  * Offline verification of a data directory's audit log (I7), for the `cordon verify-audit` command and
  * for auditors. It reports and never throws on a bad file: a verifier that crashes on exactly the files
- * it exists to judge is no use. It judges a file the way `FileStore.open` would (same replay), without
+ * it exists to judge is no use. It judges a file the way `OrderJournal.open` would (same replay), without
  * opening the store, so it neither takes the lock nor repairs anything: it can run beside a live server.
  */
 import { join } from "node:path";
-import { JOURNAL_FILE, replayJournal } from "../store/file/file-store.js";
+import { JOURNAL_FILE, replayJournal } from "../store/file/order-journal.js";
 import { AuditChainError } from "../store/interface.js";
 
 export type AuditVerdict =

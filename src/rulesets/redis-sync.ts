@@ -1,26 +1,71 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
+/**
+ * `RulesetSync`: keeps the ruleset in force the same on every instance of a Redis deployment. A compile
+ * here is stored in Redis if newer and announced; an announcement (or the version poll, or a reconnect)
+ * makes the others fetch and install it; each instance mirrors what it enforces on local disk and starts
+ * from that mirror. This module is the state machine only: Redis is behind `RulesetChannel`
+ * (redis-channel.ts) and the disk behind `RulesetMirror` (disk-mirror.ts).
+ */
 import { metrics, type ObservableCallback } from "@opentelemetry/api";
-import type { Redis } from "ioredis";
-import { fromDocument, type Ruleset, RulesetDocumentShape, toDocument } from "../engine/index.js";
+import type { Ruleset } from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { Readiness } from "../kernel/runtime.js";
-import { writeFileAtomic } from "../platform/node/atomic-file.js";
-import { isUnavailable } from "../platform/node/redis.js";
-import type { RedisKeys } from "../store/redis/keys.js";
 import type { RulesetCompiler } from "./compiler.js";
 import type { RulesetHolder } from "./holder.js";
+import { parseRulesetDocument, rulesetJson } from "./ruleset-json.js";
+
+/** What a channel tells the sync. */
+export interface ChannelEvents {
+  /** A connection failed or dropped (each failed reconnection attempt too). */
+  error(err: unknown): void;
+  /** The commands connection is (again) up. */
+  ready(): void;
+  /** The subscriber connection is (again) up: subscriptions are to be made again. */
+  subscriberReady(): void;
+  /** An announcement: the payload is the version published. */
+  message(payload: string): void;
+}
+
+/** Where rulesets are shared between instances (Redis: redis-channel.ts). */
+export interface RulesetChannel {
+  /** Stores `document` as `version` if what is held is older (or nothing), and announces it, atomically. */
+  publish(version: number, document: string): Promise<{ stored: boolean; previous: number }>;
+  /** The version held, as stored; null for none. */
+  readVersion(): Promise<string | null>;
+  /** The document held; null for none. */
+  readDocument(): Promise<string | null>;
+  subscribe(): Promise<void>;
+  subscriberReady(): boolean;
+  /** Both connections are up. */
+  connected(): boolean;
+  /** The connections' states, for messages. */
+  state(): string;
+  /** `err` means the channel is unreachable or too slow (as opposed to a bug or a refused command). */
+  isUnavailable(err: unknown): boolean;
+  /** Resolves once both connections are up or failed, or after `ms`; never rejects. */
+  waitReady(ms: number): Promise<void>;
+  listen(events: Partial<ChannelEvents>): void;
+  /** Stops telling and unsubscribes. The connections stay open (the caller's). */
+  close(): Promise<void>;
+}
+
+/** The local copy of the ruleset in force (disk-mirror.ts). */
+export interface RulesetMirror {
+  readonly path: string;
+  /** The ruleset kept, or undefined when there is none or it does not verify (the mirror logs why). */
+  load(): Promise<Ruleset | undefined>;
+  /** Keeps `ruleset` unless a newer one is kept; resolves to what went wrong, if anything (logged). */
+  write(ruleset: Ruleset): Promise<string | undefined>;
+  /** Waits for writes under way. */
+  flush(): Promise<void>;
+}
 
 export interface RulesetSyncOptions {
   /** Compiles after order changes here; its holder is what every check reads. */
   compiler: RulesetCompiler;
-  /** Commands. Owned by the caller (not closed by `stop`). */
-  redis: Redis;
-  /** A dedicated connection for SUBSCRIBE (a subscribed connection can run no other command). */
-  subscriber: Redis;
-  keys: RedisKeys;
+  /** Owned by the caller; `stop` closes only its listening. */
+  channel: RulesetChannel;
   /** The last ruleset on local disk, e.g. `<dataDir>/ruleset.json`. */
-  localPath: string;
+  mirror: RulesetMirror;
   /** Version poll, the fallback for lost messages. Default 5000. */
   pollMs?: number;
   /** How long `start` waits for a first connection before going on degraded. Default 2000. */
@@ -63,34 +108,11 @@ const redisErrors = meter.createCounter("cordon.redis.errors", {
   description: "Failed Redis commands and connection errors, by component.",
 });
 
-/**
- * KEYS[1] document, KEYS[2] version; ARGV[1] version, ARGV[2] document, ARGV[3] channel.
- * Store and announce in one step: no crash or lost connection can leave a stored version unannounced,
- * and the version check and the write cannot interleave with another instance's publish.
- * Answers {1 if stored, the version held before (-1 for none)}.
- */
-const PUBLISH_SCRIPT = `
-local current = tonumber(redis.call('GET', KEYS[2])) or -1
-local version = tonumber(ARGV[1])
-if current >= version then return {0, current} end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[3], ARGV[1])
-return {1, current}
-`;
-
-/** Parses and verifies a stored ruleset document (JSON, shape, hash, I1); throws on any doubt. */
-export function parseRulesetDocument(text: string): Ruleset {
-  return fromDocument(RulesetDocumentShape.parse(JSON.parse(text)));
-}
-
 export class RulesetSync {
   private readonly compiler: RulesetCompiler;
   private readonly holder: RulesetHolder;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
-  private readonly keys: RedisKeys;
-  private readonly localPath: string;
+  private readonly channel: RulesetChannel;
+  private readonly mirror: RulesetMirror;
   private readonly logger: Logger;
   private readonly clock: () => number;
 
@@ -98,9 +120,6 @@ export class RulesetSync {
   private timer: ReturnType<typeof setInterval> | undefined;
   private syncing: Promise<void> | undefined;
   private again = false;
-  /** Local file writes, one at a time, so a slow older write can never rename over a newer one. */
-  private writes: Promise<void> = Promise.resolve();
-  private writtenVersion = -1;
 
   private redisVersion: number | undefined;
   private lastSyncAt: string | undefined;
@@ -125,8 +144,7 @@ export class RulesetSync {
     this.failing = true;
     this.lastError = `connection: ${message(err)}`;
   };
-  private readonly onMessage = (channel: string, payload: string) => {
-    if (channel !== this.keys.rulesetChannel) return;
+  private readonly onMessage = (payload: string) => {
     const version = Number(payload);
     if (!Number.isInteger(version) || version > this.holder.current().version) void this.catchUp();
   };
@@ -134,10 +152,8 @@ export class RulesetSync {
   private constructor(opts: RulesetSyncOptions) {
     this.compiler = opts.compiler;
     this.holder = opts.compiler.holder;
-    this.redis = opts.redis;
-    this.subscriber = opts.subscriber;
-    this.keys = opts.keys;
-    this.localPath = opts.localPath;
+    this.channel = opts.channel;
+    this.mirror = opts.mirror;
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.clock = opts.clock;
   }
@@ -158,15 +174,15 @@ export class RulesetSync {
 
     // Error listeners first: a client that fails to connect while the file loads is an outage to
     // report, not an unhandled 'error' event. The others after, so Redis is only read once the file is in.
-    sync.redis.on("error", sync.onError);
-    sync.subscriber.on("error", sync.onError);
+    sync.channel.listen({ error: sync.onError });
     await sync.loadLocal();
-    sync.redis.on("ready", sync.onReady);
-    sync.subscriber.on("ready", sync.onSubscriberReady);
-    sync.subscriber.on("message", sync.onMessage);
+    sync.channel.listen({
+      ready: sync.onReady,
+      subscriberReady: sync.onSubscriberReady,
+      message: sync.onMessage,
+    });
 
-    const wait = opts.connectWaitMs ?? 2000;
-    await Promise.all([whenReady(sync.redis, wait), whenReady(sync.subscriber, wait)]);
+    await sync.channel.waitReady(opts.connectWaitMs ?? 2000);
     // Subscribe before the first version check, so a publish in between is not missed.
     await sync.subscribe();
     await sync.catchUp();
@@ -187,23 +203,13 @@ export class RulesetSync {
    */
   async publish(ruleset: Ruleset): Promise<void> {
     if (this.stopped) return;
-    const document = JSON.stringify(toDocument(ruleset));
     let stored: boolean;
     let previous: number;
     try {
-      const reply = await this.redis.eval(
-        PUBLISH_SCRIPT,
-        2,
-        this.keys.ruleset,
-        this.keys.rulesetVersion,
-        String(ruleset.version),
-        document,
-        this.keys.rulesetChannel,
-      );
-      [stored, previous] = parseScriptReply(reply);
+      ({ stored, previous } = await this.channel.publish(ruleset.version, rulesetJson(ruleset)));
     } catch (err) {
       this.fail(`publish v${ruleset.version}`, err);
-      if (!isUnavailable(err)) throw err;
+      if (!this.channel.isUnavailable(err)) throw err;
       this.unpublished = Math.max(this.unpublished ?? -1, ruleset.version);
       this.logger.warn("ruleset not stored in redis; retrying on reconnect and every poll", {
         version: ruleset.version,
@@ -232,7 +238,7 @@ export class RulesetSync {
       version: ruleset.version,
       hash: ruleset.hash,
       ...(this.redisVersion !== undefined ? { redisVersion: this.redisVersion } : {}),
-      connected: this.connected(),
+      connected: this.channel.connected(),
       degraded: reason !== undefined,
       ...(reason !== undefined ? { reason } : {}),
       ...(this.lastSyncAt !== undefined ? { lastSyncAt: this.lastSyncAt } : {}),
@@ -256,16 +262,9 @@ export class RulesetSync {
     this.removeListener?.();
     versionGauge.removeCallback(this.observeVersion);
     degradedGauge.removeCallback(this.observeDegraded);
-    this.redis.off("ready", this.onReady);
-    this.redis.off("error", this.onError);
-    this.subscriber.off("ready", this.onSubscriberReady);
-    this.subscriber.off("error", this.onError);
-    this.subscriber.off("message", this.onMessage);
-    if (this.subscriber.status === "ready") {
-      await this.subscriber.unsubscribe(this.keys.rulesetChannel).catch(() => undefined);
-    }
+    await this.channel.close();
     await this.syncing;
-    await this.writes;
+    await this.mirror.flush();
   }
 
   /** One sync at a time; requests while one runs fold into a single rerun (messages come in bursts). */
@@ -294,7 +293,7 @@ export class RulesetSync {
   private async syncOnce(): Promise<void> {
     let versionText: string | null;
     try {
-      versionText = await this.redis.get(this.keys.rulesetVersion);
+      versionText = await this.channel.readVersion();
     } catch (err) {
       this.fail("read version", err);
       return;
@@ -310,7 +309,7 @@ export class RulesetSync {
     if (behind || (redisVersion !== undefined && !this.holder.isLoaded())) {
       let text: string | null;
       try {
-        text = await this.redis.get(this.keys.ruleset);
+        text = await this.channel.readDocument();
       } catch (err) {
         this.fail("read ruleset", err);
         return;
@@ -397,64 +396,25 @@ export class RulesetSync {
   }
 
   private async loadLocal(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.localPath, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.logger.error("local ruleset file unreadable; ignored", {
-          path: this.localPath,
-          error: message(err),
-        });
-      }
-      return;
-    }
-    let ruleset: Ruleset;
-    try {
-      ruleset = parseRulesetDocument(text);
-    } catch (err) {
-      // Left in place (evidence), and replaced by the next install.
-      this.logger.error("local ruleset file corrupt or tampered; ignored", {
-        path: this.localPath,
-        error: message(err),
-      });
-      return;
-    }
-    this.writtenVersion = ruleset.version;
-    if (this.holder.install(ruleset, "disk")) {
+    const ruleset = await this.mirror.load();
+    if (ruleset && this.holder.install(ruleset, "disk")) {
       installs.add(1, { source: "disk" });
       this.logger.info("ruleset installed from local file", {
         version: ruleset.version,
-        path: this.localPath,
+        path: this.mirror.path,
       });
     }
   }
 
-  /** Written atomically: a crash leaves the old file or the new one, never half of one. */
-  private persist(ruleset: Ruleset): Promise<void> {
-    const run = this.writes.then(async () => {
-      if (ruleset.version < this.writtenVersion) return;
-      try {
-        await mkdir(dirname(this.localPath), { recursive: true });
-        await writeFileAtomic(this.localPath, JSON.stringify(toDocument(ruleset)));
-        this.writtenVersion = ruleset.version;
-      } catch (err) {
-        // The ruleset is in force regardless; only a restart during an outage would miss it.
-        this.lastError = `write ${this.localPath}: ${message(err)}`;
-        this.logger.error("could not write the local ruleset file", {
-          path: this.localPath,
-          error: message(err),
-        });
-      }
-    });
-    this.writes = run;
-    return run;
+  private async persist(ruleset: Ruleset): Promise<void> {
+    const error = await this.mirror.write(ruleset);
+    if (error !== undefined) this.lastError = error;
   }
 
   private async subscribe(): Promise<void> {
-    if (this.stopped || this.subscriber.status !== "ready") return;
+    if (this.stopped || !this.channel.subscriberReady()) return;
     try {
-      await this.subscriber.subscribe(this.keys.rulesetChannel);
+      await this.channel.subscribe();
     } catch (err) {
       // The next 'ready' subscribes again; the poll covers the gap.
       this.fail("subscribe", err);
@@ -463,7 +423,7 @@ export class RulesetSync {
 
   private fail(what: string, err: unknown): void {
     redisErrors.add(1, { component: "ruleset" });
-    if (!isUnavailable(err)) {
+    if (!this.channel.isUnavailable(err)) {
       this.logger.error("ruleset redis operation failed", { what, error: message(err) });
     } else if (!this.failing) {
       // Once per outage: the poll would otherwise log every few seconds while Redis is away.
@@ -486,10 +446,6 @@ export class RulesetSync {
     this.lastSyncAt = new Date(this.clock()).toISOString();
   }
 
-  private connected(): boolean {
-    return this.redis.status === "ready" && this.subscriber.status === "ready";
-  }
-
   private source(): RulesetSyncStatus["source"] {
     const installed = this.holder.installed;
     if (!installed) return "none";
@@ -499,8 +455,8 @@ export class RulesetSync {
 
   private reason(): string | undefined {
     const ruleset = this.holder.current();
-    if (this.failing || !this.connected()) {
-      const why = this.lastError ?? `connection ${this.redis.status}/${this.subscriber.status}`;
+    if (this.failing || !this.channel.connected()) {
+      const why = this.lastError ?? `connection ${this.channel.state()}`;
       return `redis unavailable (${why}); enforcing ruleset v${ruleset.version} from ${this.source()}`;
     }
     if (this.unpublished !== undefined) {
@@ -511,31 +467,6 @@ export class RulesetSync {
     if (this.lastSyncAt === undefined) return "not synced with redis yet";
     return undefined;
   }
-}
-
-function parseScriptReply(reply: unknown): [stored: boolean, previous: number] {
-  if (Array.isArray(reply) && typeof reply[0] === "number" && typeof reply[1] === "number") {
-    return [reply[0] === 1, reply[1]];
-  }
-  throw new Error(`unexpected reply from the ruleset publish script: ${JSON.stringify(reply)}`);
-}
-
-/** Resolves when the client is ready, fails to connect, or after `ms`: never rejects. */
-function whenReady(client: Redis, ms: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off("ready", done);
-      client.off("error", done);
-      client.off("end", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    client.on("ready", done);
-    client.on("error", done);
-    client.on("end", done);
-  });
 }
 
 function message(err: unknown): string {

@@ -1,8 +1,8 @@
 /**
- * What Cordon keeps: orders with their hash-chained audit log (I7), and the decision log (I5).
- * `FileStore` (embedded default, `CORDON_DATA_DIR`) implements both; `RedisStore` composes
- * `RedisOrderStore` (orders and audit in Redis) and `RedisDecisionLog` (a local outbox shipped to a
- * Redis stream). Adapters throw the small named errors below; only routes turn them into HTTP answers.
+ * What Cordon keeps: orders with their hash-chained audit log (I7), and the decision log (I5). Embedded
+ * (`CORDON_DATA_DIR`): `OrderJournal` and `SegmentLog` on one data directory. Redis: `RedisOrderStore`
+ * and `RedisDecisionLog` (a local outbox shipped to a Redis stream). Adapters throw the small named
+ * errors below; only routes turn them into HTTP answers.
  */
 import type { DecisionRecord, Order } from "../engine/index.js";
 
@@ -24,6 +24,9 @@ export interface AuditEntry {
   hash: string;
 }
 
+/** An order change: the current order (undefined for "create") to the new one, or a throw. */
+export type OrderChange = (current: Order | undefined) => Order;
+
 export interface OrderStore {
   /** Current state of every order, in creation order. */
   listOrders(): Promise<Order[]>;
@@ -39,13 +42,16 @@ export interface OrderStore {
     action: AuditAction,
     actor: string,
     at: string,
-    change: (current: Order | undefined) => Order,
+    change: OrderChange,
   ): Promise<AuditEntry>;
   /** Audit entries with seq > after, at most `limit`. */
   readAudit(opts: { orderId?: string; after?: number; limit?: number }): Promise<AuditEntry[]>;
   /** seq and hash of the last entry (0 and the zero hash when empty). */
   head(): Promise<{ seq: number; hash: string }>;
 }
+
+/** `applyChange` as declared above, for implementations and wrappers (its parameters are typed once). */
+export type ApplyChange = OrderStore["applyChange"];
 
 /** Where a check's decision record goes before its answer is sent (I5). */
 export interface DecisionSink {
@@ -60,10 +66,6 @@ export interface DecisionSink {
 export interface DecisionLog extends DecisionSink {
   /** Pages through records in write order. `after` is an opaque cursor from a previous page. */
   page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }>;
-}
-
-export interface Store extends OrderStore, DecisionLog {
-  close(): Promise<void>;
 }
 
 export class AuditChainError extends Error {

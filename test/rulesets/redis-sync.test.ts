@@ -1,7 +1,8 @@
 /**
  * Ruleset distribution over a real redis-server: two "instances" in one process (each its own
- * RulesetCompiler, RulesetSync, Redis clients and local file). Instance A compiles from an in-memory list
- * of orders built with the real engine, as `refresh()` does after an order change; B only receives.
+ * RulesetCompiler, RulesetSync, Redis channel with its clients, and disk mirror). Instance A compiles
+ * from an in-memory list of orders built with the real engine, as `refresh()` does after an order
+ * change; B only receives.
  * Faults are real too: the server is killed, paused, and restarted with its data gone.
  */
 
@@ -24,7 +25,9 @@ import {
 import type { Logger } from "../../src/kernel/logger.js";
 import { createRedis } from "../../src/platform/node/redis.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
+import { DiskMirror } from "../../src/rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
+import { RedisRulesetChannel } from "../../src/rulesets/redis-channel.js";
 import type { RulesetSync } from "../../src/rulesets/redis-sync.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
@@ -154,10 +157,8 @@ async function instance(name: string, opts: InstanceOptions): Promise<Instance> 
   const localPath = opts.localPath ?? join(dir, `${prefix}-${name}`, "ruleset.json");
   const sync = await Sync.start({
     compiler,
-    redis,
-    subscriber,
-    keys: opts.keys,
-    localPath,
+    channel: new RedisRulesetChannel(redis, subscriber, opts.keys),
+    mirror: new DiskMirror(localPath, logger),
     pollMs: opts.pollMs ?? 60_000,
     connectWaitMs: 1000,
     logger,

@@ -1,6 +1,7 @@
 /**
  * `FileStore` on real files in a temp directory: orders and their audit chain (I7), the decision log
- * with group commit and cursors (I5), recovery at open, and a kill -9 of a writing process.
+ * with group commit and cursors (I5), recovery at open, and a kill -9 of a writing process. Also its
+ * parts opened alone (`OrderJournal`, `SegmentLog` as the Redis outbox) and together: one LOCK.
  */
 
 import { spawn } from "node:child_process";
@@ -22,6 +23,8 @@ import { InvalidCursorError, NotFoundError, StoreUnavailableError } from "../../
 import { SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { verifyChain } from "../../src/store/audit.js";
 import { FileStore, type FileStoreOptions } from "../../src/store/file/file-store.js";
+import { OrderJournal } from "../../src/store/file/order-journal.js";
+import { SegmentLog } from "../../src/store/file/segment-log.js";
 import { AuditChainError } from "../../src/store/interface.js";
 import { loggerFor } from "../support/logs.js";
 
@@ -39,6 +42,7 @@ const INPUT = OrderInput.parse({
 let dir: string;
 let warnings: { message: string; fields?: Record<string, unknown> }[];
 const opened: FileStore[] = [];
+const closers: (() => Promise<void>)[] = [];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "cordon-store-"));
@@ -47,6 +51,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+  await Promise.allSettled(closers.splice(0).map((close) => close()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -581,6 +586,79 @@ describe("FileStore prune", () => {
     await store.close();
     await expect(store.prune(cursor)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await segmentFiles()).toHaveLength(8);
+  });
+});
+
+/** Closed after the test, like `openStore`'s. */
+function keep<T extends { close(): Promise<void> }>(opened: T): T {
+  closers.push(() => opened.close());
+  return opened;
+}
+
+describe("the Redis outbox: a decision log alone", () => {
+  it("holds its LOCK, its segments and nothing of an order journal", async () => {
+    const outbox = keep(await SegmentLog.open(dir));
+    await outbox.append([record(0), record(1)]);
+    expect((await readdir(dir)).sort()).toEqual(["LOCK", "decisions"]);
+    expect(await readdir(join(dir, "decisions"))).toEqual(["000001.jsonl"]);
+    expect((await readFile(join(dir, "LOCK"), "utf8")).trim()).toBe(String(process.pid));
+
+    await expect(SegmentLog.open(dir)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(FileStore.open(dir)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await outbox.close();
+    expect(await readdir(dir)).toEqual(["decisions"]);
+
+    const again = keep(await SegmentLog.open(dir));
+    expect((await again.page({ limit: 10 })).records).toEqual([record(0), record(1)]);
+  });
+
+  it("opens an outbox an older version left, with its empty orders.jsonl, and leaves that file alone", async () => {
+    // What FileStore.open used to make of an outbox directory.
+    const old = keep(await FileStore.open(dir));
+    await old.append([record(0)]);
+    await old.close();
+    expect((await stat(join(dir, "orders.jsonl"))).size).toBe(0);
+
+    const outbox = keep(await SegmentLog.open(dir));
+    await outbox.append([record(1)]);
+    expect((await outbox.page({ limit: 10 })).records).toEqual([record(0), record(1)]);
+    expect((await stat(join(dir, "orders.jsonl"))).size).toBe(0);
+  });
+});
+
+describe("a data directory's parts", () => {
+  it("share one LOCK: neither part opens alone while the whole directory is open", async () => {
+    const store = keep(await FileStore.open(dir));
+    expect((await readdir(dir)).sort()).toEqual(["LOCK", "decisions", "orders.jsonl"]);
+    await expect(OrderJournal.open(dir)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(SegmentLog.open(dir)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await store.close();
+    expect(await readdir(dir)).not.toContain("LOCK");
+  });
+
+  it("opens the order journal alone on what the whole directory wrote, and the other way round", async () => {
+    const store = keep(await FileStore.open(dir));
+    const created = await store.applyChange("ord_1", "create", "alice", CREATED_AT, () =>
+      createOrder(INPUT, { id: "ord_1", actor: "alice", at: CREATED_AT }),
+    );
+    await store.close();
+
+    const journal = keep(await OrderJournal.open(dir));
+    expect(await journal.head()).toEqual({ seq: 1, hash: created.hash });
+    await journal.applyChange("ord_2", "create", "carol", CREATED_AT, () =>
+      createOrder(INPUT, { id: "ord_2", actor: "carol", at: CREATED_AT }),
+    );
+    await expect(FileStore.open(dir)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await journal.close();
+
+    const whole = keep(await FileStore.open(dir));
+    expect((await whole.listOrders()).map((o) => o.id)).toEqual(["ord_1", "ord_2"]);
+  });
+
+  it("creates a missing directory, as the whole store does (a first start's outbox)", async () => {
+    const outboxDir = join(dir, "data", "outbox");
+    keep(await SegmentLog.open(outboxDir));
+    expect((await readdir(outboxDir)).sort()).toEqual(["LOCK", "decisions"]);
   });
 });
 

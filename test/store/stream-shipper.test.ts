@@ -15,14 +15,14 @@ import type { DecisionRecord } from "../../src/engine/index.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../src/kernel/errors.js";
 import { createLogger } from "../../src/kernel/logger.js";
 import { createRedis } from "../../src/platform/node/redis.js";
-import { FileStore, type FileStoreOptions } from "../../src/store/file/file-store.js";
+import { SegmentLog, type SegmentLogOptions } from "../../src/store/file/segment-log.js";
 import { RedisDecisionLog } from "../../src/store/redis/decision-log.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import {
   SHIPPER_REDIS_OVERRIDES,
   StreamShipper,
   type StreamShipperOptions,
-} from "../../src/store/redis/stream-shipper.js";
+} from "../../src/store/redis/shipper/stream-shipper.js";
 import {
   createReportGroup,
   type GroupState,
@@ -75,14 +75,14 @@ function client(name: string, overrides: Record<string, unknown> = {}): Redis {
   return redis;
 }
 
-async function openOutbox(at = dir, opts: FileStoreOptions = {}): Promise<FileStore> {
-  const outbox = await FileStore.open(at, { logger, ...opts });
+async function openOutbox(at = dir, opts: SegmentLogOptions = {}): Promise<SegmentLog> {
+  const outbox = await SegmentLog.open(at, { logger, ...opts });
   cleanups.push(() => outbox.close());
   return outbox;
 }
 
 async function startShipper(
-  outbox: FileStore,
+  outbox: SegmentLog,
   opts: Partial<StreamShipperOptions> = {},
 ): Promise<StreamShipper> {
   const shipper = await StreamShipper.start({
@@ -140,7 +140,7 @@ async function streamIds(redis: Redis, key = keys.decisions): Promise<string[]> 
 }
 
 /** decisionIds in the outbox, in write order. */
-async function outboxIds(outbox: FileStore): Promise<string[]> {
+async function outboxIds(outbox: SegmentLog): Promise<string[]> {
   const ids: string[] = [];
   let after: string | undefined;
   for (;;) {
@@ -430,14 +430,14 @@ describe("a shipper that dies between XADD and checkpoint", () => {
     const script = join(dir, "child.mts");
     await writeFile(
       script,
-      `import { FileStore } from ${url("src/store/file/file-store.ts")};
+      `import { SegmentLog } from ${url("src/store/file/segment-log.ts")};
 import { createRedis } from ${url("src/platform/node/redis.ts")};
 import { RedisDecisionLog } from ${url("src/store/redis/decision-log.ts")};
 import { redisKeys } from ${url("src/store/redis/keys.ts")};
-import { SHIPPER_REDIS_OVERRIDES, StreamShipper } from ${url("src/store/redis/stream-shipper.ts")};
+import { SHIPPER_REDIS_OVERRIDES, StreamShipper } from ${url("src/store/redis/shipper/stream-shipper.ts")};
 const [, , tag] = process.argv;
 const quiet = { info() {}, warn() {} };
-const outbox = await FileStore.open(${JSON.stringify(dir)}, { logger: quiet });
+const outbox = await SegmentLog.open(${JSON.stringify(dir)}, { logger: quiet });
 const redis = createRedis(${JSON.stringify(server.url)}, { name: "child", overrides: SHIPPER_REDIS_OVERRIDES });
 redis.on("error", () => {});
 const keys = redisKeys(${JSON.stringify(prefix)});
@@ -486,7 +486,7 @@ describe("outbox retention", () => {
   const segments = async () => (await readdir(join(dir, "decisions"))).sort();
   const pruneLogs = () => logs.filter((l) => /pruned shipped segments/.test(l.message));
 
-  async function appendInBatches(outbox: FileStore, n: number, tag?: string): Promise<string[]> {
+  async function appendInBatches(outbox: SegmentLog, n: number, tag?: string): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < n; i += 50) {
       const batch = records(50, tag);

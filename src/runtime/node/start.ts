@@ -22,26 +22,30 @@ import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis } from "../../platform/node/redis.js";
-import { runFromDecisionLog, runFromStream } from "../../report/runner.js";
+import { runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
+import { DiskMirror } from "../../rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
+import { RedisRulesetChannel } from "../../rulesets/redis-channel.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
 import { Authenticator } from "../../service/auth.js";
 import { ReportService } from "../../service/reports.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { FileStore } from "../../store/file/file-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
+import { SegmentLog } from "../../store/file/segment-log.js";
 import type { IngestIndex } from "../../store/ingest-index.js";
-import type { Store } from "../../store/interface.js";
+import type { DecisionLog, OrderStore } from "../../store/interface.js";
 import { RedisAggregateStore } from "../../store/redis/aggregate-store.js";
 import { RedisDecisionLog } from "../../store/redis/decision-log.js";
 import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js";
 import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
 import { redisKeys } from "../../store/redis/keys.js";
-import { LazyOrderStore, RedisOrderStore } from "../../store/redis/order-store.js";
-import { RedisStore } from "../../store/redis/store.js";
-import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/stream-shipper.js";
+import { LazyOrderStore } from "../../store/redis/lazy-order-store.js";
+import { RedisOrderStore } from "../../store/redis/order-store.js";
+import { runFromStream } from "../../store/redis/report-reader.js";
+import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 
 /**
@@ -82,8 +86,8 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const geo = await buildGeo(config, hashIp, backend.redis, logger);
 
   const app = createServerApp({
-    orders: backend.store,
-    decisions: backend.store,
+    orders: backend.orders,
+    decisions: backend.decisions,
     geo: geo.geo,
     rulesets: backend.holder,
     compiler: backend.compiler,
@@ -152,7 +156,8 @@ function publisherHealth(publisher: KvPublisher): Pick<Readiness, "degraded" | "
 }
 
 interface Backend {
-  store: Store;
+  orders: OrderStore;
+  decisions: DecisionLog;
   holder: RulesetHolder;
   compiler: RulesetCompiler;
   reports: ReportService;
@@ -170,19 +175,22 @@ async function embeddedBackend(
   clock: () => number,
   logger: Logger,
 ): Promise<Backend> {
-  const store = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  // The order journal and the decision segments, on one directory under one lock; handed out apart.
+  const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const { orders, decisions } = dir;
   const holder = new RulesetHolder(clock);
-  const compiler = new RulesetCompiler(store, holder, clock);
+  const compiler = new RulesetCompiler(orders, holder, clock);
   await compiler.refresh();
   const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
   const reports = new ReportService({
     aggregates,
-    catchUp: () => runFromDecisionLog(store, aggregates, { logger }),
-    orders: () => store.listOrders(),
+    catchUp: () => runFromDecisionLog(decisions, aggregates, { logger }),
+    orders: () => orders.listOrders(),
     clock,
   });
   return {
-    store,
+    orders,
+    decisions,
     holder,
     compiler,
     reports,
@@ -190,7 +198,7 @@ async function embeddedBackend(
     readiness: () => [],
     async close() {
       await aggregates.close();
-      await store.close();
+      await dir.close();
     },
   };
 }
@@ -220,8 +228,10 @@ async function redisBackend(
   const orders = new LazyOrderStore(() =>
     RedisOrderStore.open(url, { prefix: config.CORDON_REDIS_PREFIX, logger }),
   );
+  // The outbox is a decision log alone, in a directory of its own with its own LOCK: one process per
+  // outbox, or two shippers would send the same records.
   const outboxDir = join(dataDir, "outbox");
-  const outbox = await FileStore.open(outboxDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const outbox = await SegmentLog.open(outboxDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
   const decisions = await RedisDecisionLog.start({
     outbox,
     redis: commands,
@@ -231,15 +241,12 @@ async function redisBackend(
     logger,
     shipper: { retentionMs: config.CORDON_OUTBOX_RETENTION_HOURS * 3_600_000 },
   });
-  const store = new RedisStore(orders, decisions, outbox);
   const holder = new RulesetHolder(clock);
-  const compiler = new RulesetCompiler(store, holder, clock);
+  const compiler = new RulesetCompiler(orders, holder, clock);
   const sync = await RulesetSync.start({
     compiler,
-    redis: commands,
-    subscriber,
-    keys,
-    localPath: join(dataDir, "ruleset.json"),
+    channel: new RedisRulesetChannel(commands, subscriber, keys),
+    mirror: new DiskMirror(join(dataDir, "ruleset.json"), logger),
     pollMs: config.CORDON_RULESET_POLL_MS,
     logger,
     clock,
@@ -262,7 +269,7 @@ async function redisBackend(
         consumer: `instance-${hostname()}-${process.pid}`,
         logger,
       }),
-    orders: () => store.listOrders(),
+    orders: () => orders.listOrders(),
     clock,
   });
   const readiness = (): Readiness[] => {
@@ -278,7 +285,8 @@ async function redisBackend(
     ];
   };
   return {
-    store,
+    orders,
+    decisions,
     holder,
     compiler,
     reports,
@@ -287,7 +295,10 @@ async function redisBackend(
     redis: commands,
     async close() {
       await sync.stop();
-      await store.close();
+      // The shipper stops (after a short flush) before the outbox it reads is closed.
+      await decisions.close();
+      await orders.close();
+      await outbox.close();
       for (const client of [commands, subscriber, shipperRedis]) client.disconnect();
     },
   };

@@ -6,7 +6,7 @@
  * needs.
  *
  * Cursors are stream ids, exclusive: an entry trimmed since still makes a valid cursor, and a reader that
- * polls at the end keeps its place (`next` is never null, as with FileStore).
+ * polls at the end keeps its place (`next` is never null, as with SegmentLog).
  */
 
 import type { Redis } from "ioredis";
@@ -14,13 +14,15 @@ import type { DecisionRecord } from "../../engine/index.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
 import { isUnavailable } from "../../platform/node/redis.js";
-import type { FileStore } from "../file/file-store.js";
+import type { SegmentLog } from "../file/segment-log.js";
 import type { DecisionLog } from "../interface.js";
 import type { RedisKeys } from "./keys.js";
-import { field, parseStreamId, StreamShipper, type StreamShipperOptions } from "./stream-shipper.js";
+import { StreamShipper, type StreamShipperOptions } from "./shipper/stream-shipper.js";
+import { field, parseStreamId } from "./stream-ids.js";
 import { StreamTrimmer } from "./stream-trimmer.js";
 
-export type RedisDecisionOutbox = Pick<FileStore, "append" | "page" | "stats" | "prune">;
+/** The instance's local outbox: a `SegmentLog` in a directory of its own (`<dataDir>/outbox`). */
+export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "page" | "stats" | "prune">;
 
 export interface RedisDecisionLogParts {
   outbox: RedisDecisionOutbox;

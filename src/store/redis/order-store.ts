@@ -16,7 +16,7 @@
  * nor one of Redis leaves an order without its entry or an entry without its order.
  *
  * Several Cordon instances may share one Redis. Within an instance, changes are serialised by a promise
- * chain (as in FileStore); across instances, by optimistic concurrency on the head: a script that finds
+ * chain (as in OrderJournal); across instances, by optimistic concurrency on the head: a script that finds
  * the head moved writes nothing, and the change is re-read and recomputed. Every write extends the head it
  * read, so the chain stays gapless, and `change` always judges the latest state: of two approvals from
  * two instances one lands and the other, re-run on the approved order, throws ILLEGAL_TRANSITION.
@@ -27,7 +27,7 @@
  * a write after reconnecting, so it cannot land long after its caller was told it failed.
  *
  * Durability is Redis's: a change resolves once Redis executed it, and survives a crash of Redis only as
- * far as its persistence does (AOF with `appendfsync always` for what FileStore promises).
+ * far as its persistence does (AOF with `appendfsync always` for what OrderJournal promises).
  */
 import type { ChainableCommander, Redis, RedisOptions } from "ioredis";
 import type { Order } from "../../engine/index.js";
@@ -44,7 +44,7 @@ import {
   verifyNext,
   ZERO_HASH,
 } from "../audit.js";
-import { type AuditAction, AuditChainError, type AuditEntry, type OrderStore } from "../interface.js";
+import { type ApplyChange, AuditChainError, type AuditEntry, type OrderStore } from "../interface.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 
 export interface RedisOrderStoreOptions {
@@ -231,29 +231,19 @@ export class RedisOrderStore implements OrderStore {
 
   // ---- the write ----
 
-  applyChange(
-    orderId: string,
-    action: AuditAction,
-    actor: string,
-    at: string,
-    change: (current: Order | undefined) => Order,
-  ): Promise<AuditEntry> {
+  readonly applyChange: ApplyChange = (...change) => {
     if (this.closing) return Promise.reject(new StoreUnavailableError("the store is closed"));
-    const result = this.tail.then(() => this.commit(orderId, action, actor, at, change));
+    const result = this.tail.then(() => this.commit(...change));
     this.tail = result.catch(() => undefined);
     return result;
-  }
+  };
 
   /**
    * `change` may run more than once: each time another instance got its write in first, it is re-run
    * on the state that write left. It must therefore be pure, as the engine's functions are.
    */
   private async commit(
-    orderId: string,
-    action: AuditAction,
-    actor: string,
-    at: string,
-    change: (current: Order | undefined) => Order,
+    ...[orderId, action, actor, at, change]: Parameters<ApplyChange>
   ): Promise<AuditEntry> {
     for (let attempt = 1; ; attempt++) {
       // Head and order from one moment: were they read apart, a write landing in between could pass the
@@ -298,7 +288,7 @@ export class RedisOrderStore implements OrderStore {
    * order's stored state is the order of its last entry, the order list is the creation order, and every
    * per-order seq list matches the log. Reads a snapshot at the current head (entries are append-only, so
    * writes going on meanwhile do not disturb it). Throws only StoreUnavailableError. Holds the whole log
-   * in memory while it judges it, as FileStore does all the time: orders are few and change rarely.
+   * in memory while it judges it, as OrderJournal does all the time: orders are few and change rarely.
    */
   async verify(): Promise<ChainVerdict> {
     const [[seq, hash], ids, stored] = (await this.exec("verify", (m) =>
@@ -474,7 +464,7 @@ function parseEntry(text: string, seq: number, prev?: ChainHead): AuditEntry {
 function parseOrder(id: string, text: string): Order {
   const order = tryParse(text) as Order | undefined;
   if (order?.id !== id) throw new AuditChainError(`the stored order ${id} is not an order with that id`, 0);
-  // Frozen like FileStore's: an order handed out cannot be edited in place behind the log's back.
+  // Frozen like OrderJournal's: an order handed out cannot be edited in place behind the log's back.
   return deepFreeze(order);
 }
 
@@ -488,45 +478,4 @@ function tryParse(text: string): unknown {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * An order store opened on first use, and again after a failed open. Lets an instance start while Redis
- * is down: until Redis answers, every call rejects with `StoreUnavailableError` (a 503), nothing hangs.
- */
-export class LazyOrderStore implements OrderStore {
-  #opening: Promise<RedisOrderStore> | undefined;
-
-  constructor(private readonly open: () => Promise<RedisOrderStore>) {
-    // Try at once, so a Redis that is up is used from the first request; a failure is retried lazily.
-    this.#store().catch(() => undefined);
-  }
-
-  #store(): Promise<RedisOrderStore> {
-    this.#opening ??= this.open().catch((error: unknown) => {
-      this.#opening = undefined;
-      throw error;
-    });
-    return this.#opening;
-  }
-
-  async listOrders() {
-    return (await this.#store()).listOrders();
-  }
-  async getOrder(id: string) {
-    return (await this.#store()).getOrder(id);
-  }
-  async applyChange(...args: Parameters<OrderStore["applyChange"]>) {
-    return (await this.#store()).applyChange(...args);
-  }
-  async readAudit(opts: Parameters<OrderStore["readAudit"]>[0]) {
-    return (await this.#store()).readAudit(opts);
-  }
-  async head() {
-    return (await this.#store()).head();
-  }
-  async close(): Promise<void> {
-    const store = await this.#opening?.catch(() => undefined);
-    await store?.close();
-  }
 }

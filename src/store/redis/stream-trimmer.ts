@@ -19,7 +19,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../../kernel/logger.js";
 import { isUnavailable } from "../../platform/node/redis.js";
 import type { RedisKeys } from "./keys.js";
-import { compareStreamIds, field, nextStreamId } from "./stream-shipper.js";
+import { compareStreamIds, field, nextStreamId } from "./stream-ids.js";
 
 export interface StreamTrimmerOptions {
   /** Any client; the trimmer sends a few commands per interval. */

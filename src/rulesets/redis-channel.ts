@@ -1,0 +1,132 @@
+/**
+ * `RedisRulesetChannel`: the Redis side of ruleset distribution. The document and its version are stored
+ * and announced (PUBLISH) in one compare-and-set script; announcements arrive on a dedicated subscriber
+ * connection. The caller owns both clients. What to install, publish or refuse is `RulesetSync`'s.
+ */
+import type { Redis } from "ioredis";
+import { isUnavailable } from "../platform/node/redis.js";
+import type { RedisKeys } from "../store/redis/keys.js";
+import type { ChannelEvents, RulesetChannel } from "./redis-sync.js";
+
+/**
+ * KEYS[1] document, KEYS[2] version; ARGV[1] version, ARGV[2] document, ARGV[3] channel.
+ * Store and announce in one step: no crash or lost connection can leave a stored version unannounced,
+ * and the version check and the write cannot interleave with another instance's publish.
+ * Answers {1 if stored, the version held before (-1 for none)}.
+ */
+const PUBLISH_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[2])) or -1
+local version = tonumber(ARGV[1])
+if current >= version then return {0, current} end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return {1, current}
+`;
+
+export class RedisRulesetChannel implements RulesetChannel {
+  private events: Partial<ChannelEvents> = {};
+  private readonly onError = (err: unknown) => this.events.error?.(err);
+  private readonly onReady = () => this.events.ready?.();
+  private readonly onSubscriberReady = () => this.events.subscriberReady?.();
+  private readonly onMessage = (channel: string, payload: string) => {
+    if (channel === this.keys.rulesetChannel) this.events.message?.(payload);
+  };
+
+  constructor(
+    /** Commands. */
+    private readonly redis: Redis,
+    /** A dedicated connection for SUBSCRIBE (a subscribed connection can run no other command). */
+    private readonly subscriber: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async publish(version: number, document: string): Promise<{ stored: boolean; previous: number }> {
+    const reply = await this.redis.eval(
+      PUBLISH_SCRIPT,
+      2,
+      this.keys.ruleset,
+      this.keys.rulesetVersion,
+      String(version),
+      document,
+      this.keys.rulesetChannel,
+    );
+    if (Array.isArray(reply) && typeof reply[0] === "number" && typeof reply[1] === "number") {
+      return { stored: reply[0] === 1, previous: reply[1] };
+    }
+    throw new Error(`unexpected reply from the ruleset publish script: ${JSON.stringify(reply)}`);
+  }
+
+  readVersion(): Promise<string | null> {
+    return this.redis.get(this.keys.rulesetVersion);
+  }
+
+  readDocument(): Promise<string | null> {
+    return this.redis.get(this.keys.ruleset);
+  }
+
+  async subscribe(): Promise<void> {
+    await this.subscriber.subscribe(this.keys.rulesetChannel);
+  }
+
+  subscriberReady(): boolean {
+    return this.subscriber.status === "ready";
+  }
+
+  connected(): boolean {
+    return this.redis.status === "ready" && this.subscriber.status === "ready";
+  }
+
+  state(): string {
+    return `${this.redis.status}/${this.subscriber.status}`;
+  }
+
+  isUnavailable(err: unknown): boolean {
+    return isUnavailable(err);
+  }
+
+  async waitReady(ms: number): Promise<void> {
+    await Promise.all([whenReady(this.redis, ms), whenReady(this.subscriber, ms)]);
+  }
+
+  listen(events: Partial<ChannelEvents>): void {
+    this.events = { ...this.events, ...events };
+    if (events.error) {
+      this.redis.on("error", this.onError);
+      this.subscriber.on("error", this.onError);
+    }
+    if (events.ready) this.redis.on("ready", this.onReady);
+    if (events.subscriberReady) this.subscriber.on("ready", this.onSubscriberReady);
+    if (events.message) this.subscriber.on("message", this.onMessage);
+  }
+
+  async close(): Promise<void> {
+    this.events = {};
+    this.redis.off("ready", this.onReady);
+    this.redis.off("error", this.onError);
+    this.subscriber.off("ready", this.onSubscriberReady);
+    this.subscriber.off("error", this.onError);
+    this.subscriber.off("message", this.onMessage);
+    if (this.subscriber.status === "ready") {
+      await this.subscriber.unsubscribe(this.keys.rulesetChannel).catch(() => undefined);
+    }
+  }
+}
+
+/** Resolves when the client is ready, fails to connect, or after `ms`: never rejects. */
+function whenReady(client: Redis, ms: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off("ready", done);
+      client.off("error", done);
+      client.off("end", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.on("ready", done);
+    client.on("error", done);
+    client.on("end", done);
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * Byte-level file helpers of the file stores: reading lines with their offsets, reading a range, writing
+ * a whole buffer, making a directory's entries durable.
+ */
+import { Buffer } from "node:buffer";
+import { type FileHandle, open } from "node:fs/promises";
+
+export const NEWLINE = 0x0a;
+
+/** Lines of a file with their byte ranges; `terminated` is false for a last line without newline. */
+export async function* readLines(
+  path: string,
+): AsyncGenerator<{ text: string; start: number; end: number; terminated: boolean }> {
+  const fh = await open(path, "r");
+  try {
+    let carry = Buffer.alloc(0);
+    let carryStart = 0;
+    let pos = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      const data =
+        carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      let from = 0;
+      for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, from)) {
+        yield {
+          text: data.toString("utf8", from, nl),
+          start: carryStart + from,
+          end: carryStart + nl + 1,
+          terminated: true,
+        };
+        from = nl + 1;
+      }
+      carry = data.subarray(from);
+      carryStart += from;
+    }
+    if (carry.length > 0) {
+      yield {
+        text: carry.toString("utf8"),
+        start: carryStart,
+        end: carryStart + carry.length,
+        terminated: false,
+      };
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readRange(fh: FileHandle, from: number, to: number): Promise<Buffer> {
+  const buf = Buffer.alloc(Math.max(0, to - from));
+  let n = 0;
+  while (n < buf.length) {
+    const { bytesRead } = await fh.read(buf, n, buf.length - n, from + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
+}
+
+/** `write` may write less than asked (a full disk, a signal): loop until all of it is in. */
+export async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
+  for (let off = 0; off < data.length; ) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off);
+    off += bytesWritten;
+  }
+}
+
+/** New files' names live in their directories: a power loss can lose a file whose contents were synced. */
+export async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch (err) {
+    // Some platforms and file systems cannot open or sync a directory; there is nothing more to do there.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw err;
+  } finally {
+    await fh?.close();
+  }
+}

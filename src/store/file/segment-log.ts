@@ -1,0 +1,448 @@
+/**
+ * `SegmentLog`: the embedded decision log (I5), `<dir>/decisions/NNNNNN.jsonl`. One DecisionRecord per
+ * line, in segments of at most `segmentBytes` (a bigger single batch gets a segment of its own). The
+ * embedded store's decision log, and the Redis mode's local outbox.
+ *
+ * Durability. A record resolves after the write that carries it returns, so the data is in the kernel and
+ * a kill -9 of the process cannot lose it; with `fsync: "batch" | "always"` each write is also fdatasynced
+ * before anyone waiting on it resolves. Appends are group-committed: everything appended while a write is
+ * in flight (or in the same tick) goes out in the next single write, in call order. At open a torn last
+ * line of the active segment is cut off with a warning (torn-tail.ts).
+ *
+ * Retention. The log never deletes records on its own: in embedded mode it IS the record the report is
+ * built from. `prune(cursor)` deletes whole closed segments before the cursor's segment, for a caller
+ * that knows they are kept elsewhere (the Redis mode's shipper, once they are in the stream). What is
+ * left is always a suffix of the log: paging from the start begins at the oldest segment kept, and a
+ * cursor into a deleted segment is refused with InvalidCursorError.
+ */
+import { Buffer } from "node:buffer";
+import { type FileHandle, mkdir, open, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { DecisionRecord } from "../../engine/index.js";
+import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
+import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
+import type { DecisionLog } from "../interface.js";
+import { DirLock } from "./dir-lock.js";
+import { NEWLINE, readRange, syncDir, writeAll } from "./file-io.js";
+import {
+  DECISIONS_DIR,
+  decodeCursor,
+  encodeCursor,
+  listSegments,
+  type Position,
+  segmentFile,
+} from "./segments.js";
+import { repairTail } from "./torn-tail.js";
+import { WriteGuard } from "./write-guard.js";
+
+export type FsyncMode = "always" | "batch" | "never";
+
+export interface SegmentLogOptions {
+  /**
+   * `never` (default): kill -9 safe, not power-loss safe. `batch`: one fdatasync per group-committed
+   * write. `always`: one write and one fdatasync per `append` call, no batching across calls (same
+   * durability as `batch`, at a lower rate).
+   */
+  fsync?: FsyncMode;
+  /** Rotate the segment before a write would take it past this size. Default 64 MiB. */
+  segmentBytes?: number;
+  logger?: Logger;
+  /** The directory's lock when the caller holds it (several stores on one directory); else taken here. */
+  lock?: DirLock;
+  /** Shared with the other stores of the directory (see write-guard.ts); else one of its own. */
+  guard?: WriteGuard;
+}
+
+export interface SegmentLogStats {
+  /** Writes to the decision log, one per group-committed batch. */
+  decisionWrites: number;
+  decisionRecords: number;
+}
+
+export interface PruneOptions {
+  /**
+   * Only segments whose file was last modified before this time (ms since the epoch) go. A closed segment
+   * is never written again, so its mtime is when its newest record was written. Deletion stops at the
+   * first segment that is too new, so what is kept stays one unbroken suffix of the log.
+   */
+  modifiedBefore?: number;
+}
+
+export interface PruneResult {
+  segmentsRemoved: number;
+  bytesRemoved: number;
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+interface PendingAppend {
+  data: string;
+  count: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Opened {
+  fh: FileHandle;
+  size: number;
+  segments: number[];
+  closedSizes: Map<number, number>;
+}
+
+export class SegmentLog implements DecisionLog {
+  private readonly root: string;
+  private readonly fsync: FsyncMode;
+  private readonly segmentBytes: number;
+  // `activeSize` counts only bytes whose write has returned: readers never go past it, so they never see
+  // half a batch.
+  private activeFh: FileHandle;
+  private activeSize: number;
+  private readonly segments: number[];
+  private readonly closedSizes: Map<number, number>;
+  private queue: PendingAppend[] = [];
+  private draining: Promise<void> | undefined;
+  private readonly counters: SegmentLogStats = { decisionWrites: 0, decisionRecords: 0 };
+  /** Tail of the promise chain that serialises `prune`. */
+  private pruneTail: Promise<unknown> = Promise.resolve();
+  /** Pages under way: a prune unlinks nothing until those that began before it changed the layout end. */
+  private readonly pagesInFlight = new Set<Promise<unknown>>();
+  private closed: Promise<void> | undefined;
+
+  private constructor(
+    lock: DirLock,
+    opts: { fsync: FsyncMode; segmentBytes: number },
+    opened: Opened,
+    private readonly guard: WriteGuard,
+    /** Set when this log took the lock itself, so its close releases it. */
+    private readonly ownLock: DirLock | undefined,
+  ) {
+    this.root = lock.root;
+    this.fsync = opts.fsync;
+    this.segmentBytes = opts.segmentBytes;
+    this.activeFh = opened.fh;
+    this.activeSize = opened.size;
+    this.segments = opened.segments;
+    this.closedSizes = opened.closedSizes;
+  }
+
+  static async open(dir: string, options: SegmentLogOptions = {}): Promise<SegmentLog> {
+    const settings = segmentLogSettings(options);
+    return DirLock.with(dir, options.lock, async (lock, own) => {
+      const opened = await openSegments(lock.root, options.logger ?? SILENT_LOGGER);
+      return new SegmentLog(lock, settings, opened, options.guard ?? new WriteGuard(), own);
+    });
+  }
+
+  append(records: readonly DecisionRecord[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
+    if (this.guard.failed) return Promise.reject(this.guard.unavailable());
+    if (records.length === 0) return Promise.resolve();
+    // Serialised now, so the caller may reuse its objects as soon as append returns.
+    let data = "";
+    try {
+      for (const record of records) data += `${JSON.stringify(record)}\n`;
+    } catch (err) {
+      return Promise.reject(err); // a record JSON cannot hold (a cycle, a bigint): refused, not thrown
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ data, count: records.length, resolve, reject });
+      // Started in a microtask, so every append of this tick joins the first write.
+      this.draining ??= Promise.resolve().then(() => this.drain());
+    });
+  }
+
+  page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+    const read = this.readPage(opts);
+    this.pagesInFlight.add(read);
+    const done = () => this.pagesInFlight.delete(read);
+    read.then(done, done);
+    return read;
+  }
+
+  private async readPage(opts: {
+    after?: string;
+    limit: number;
+  }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+    const { after, limit } = opts;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    if (this.closed) throw new StoreUnavailableError("the store is closed");
+    let pos: Position =
+      after === undefined ? { seg: this.segments[0] ?? 1, off: 0 } : await this.parseCursor(after);
+    const startSeg = pos.seg;
+    const records: DecisionRecord[] = [];
+    let reader: { seg: number; fh: FileHandle } | undefined;
+    let chunk = Math.min(4 << 20, Math.max(64 << 10, limit * 512));
+    try {
+      while (records.length < limit) {
+        // A segment pruned meanwhile has no end any more (0): the page moves on to the next one kept. Its
+        // file is still there (see pruneNow), so a segment looked up before the prune can still be opened.
+        const end = this.segmentEnd(pos.seg);
+        if (pos.off >= end) {
+          const next = this.segments.find((s) => s > pos.seg);
+          if (next === undefined) break;
+          pos = { seg: next, off: 0 };
+          continue;
+        }
+        if (reader?.seg !== pos.seg) {
+          await reader?.fh.close();
+          reader = undefined;
+          reader = { seg: pos.seg, fh: await open(this.segmentPath(pos.seg), "r") };
+        }
+        const want = Math.min(end - pos.off, chunk);
+        const buf = await readRange(reader.fh, pos.off, pos.off + want);
+        if (buf.length < want) throw this.corrupt(pos, "segment is shorter than written");
+        const lastNewline = buf.lastIndexOf(NEWLINE);
+        if (lastNewline === -1) {
+          if (want === end - pos.off) throw this.corrupt(pos, "segment ends inside a record");
+          chunk *= 2; // one record longer than the chunk
+          continue;
+        }
+        let from = 0;
+        while (from <= lastNewline && records.length < limit) {
+          const nl = buf.indexOf(NEWLINE, from);
+          try {
+            records.push(JSON.parse(buf.toString("utf8", from, nl)) as DecisionRecord);
+          } catch {
+            throw this.corrupt({ seg: pos.seg, off: pos.off + from }, "unreadable record");
+          }
+          from = nl + 1;
+        }
+        pos = { seg: pos.seg, off: pos.off + from };
+      }
+    } finally {
+      await reader?.fh.close();
+    }
+    // Never null: at the end the cursor still marks where the next record will be, so a reporter polls.
+    // The same string back when nothing was found, unless its segment was pruned under this page.
+    const same = records.length === 0 && after !== undefined && this.segments.includes(startSeg);
+    return { records, next: same ? after : encodeCursor(pos) };
+  }
+
+  /**
+   * Deletes the decision segments that lie wholly before `beforeCursor`'s segment (never that segment,
+   * never the active one), oldest first; with `modifiedBefore`, only those last written before it (see
+   * PruneOptions). Cursors into deleted segments are refused afterwards (InvalidCursorError); paging from
+   * the start begins at the oldest segment kept. Safe with concurrent appends (they only touch the active
+   * segment) and pages (one under way skips what was deleted, moving on to the oldest segment kept; the
+   * files go only once such pages are done, so none fails on a missing file). Prunes run one at a time.
+   * Never called by the log itself: see the module header.
+   */
+  prune(beforeCursor: string, opts: PruneOptions = {}): Promise<PruneResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
+    const result = this.pruneTail.then(() => this.pruneNow(beforeCursor, opts));
+    this.pruneTail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Group-commit counters, for tests and metrics. */
+  stats(): SegmentLogStats {
+    return { ...this.counters };
+  }
+
+  /** Flushes pending appends, waits for a prune under way, syncs and closes. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.draining;
+    await this.pruneTail;
+    try {
+      // A clean stop leaves the decision log durable whatever the fsync mode.
+      if (!this.guard.failed) await this.activeFh.datasync();
+    } finally {
+      await this.activeFh.close().catch(() => undefined);
+      await this.ownLock?.release();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      // `always`: each append alone, so each gets its own fdatasync; otherwise everything waiting.
+      const batch = this.fsync === "always" ? this.queue.splice(0, 1) : this.queue.splice(0);
+      try {
+        await this.writeDecisions(batch);
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    }
+    // No await between the empty check and this: an append cannot slip in unseen.
+    this.draining = undefined;
+  }
+
+  private async writeDecisions(batch: PendingAppend[]): Promise<void> {
+    this.guard.assertWritable();
+    let text = "";
+    let count = 0;
+    for (const p of batch) {
+      text += p.data;
+      count += p.count;
+    }
+    const data = Buffer.from(text, "utf8");
+    if (this.activeSize > 0 && this.activeSize + data.length > this.segmentBytes) await this.rotate();
+    const before = this.activeSize;
+    try {
+      await writeAll(this.activeFh, data);
+      if (this.fsync !== "never") await this.activeFh.datasync();
+    } catch (err) {
+      throw await this.guard.fail(this.activeFh, before, err, this.segmentName(this.activeSegment));
+    }
+    this.activeSize = before + data.length;
+    this.counters.decisionWrites += 1;
+    this.counters.decisionRecords += count;
+  }
+
+  private async rotate(): Promise<void> {
+    const oldSeg = this.activeSegment;
+    const oldFh = this.activeFh;
+    const seg = oldSeg + 1;
+    let fh: FileHandle | undefined;
+    try {
+      // A segment is never written again once closed: making it durable now means a torn tail can only
+      // ever be in the active segment, the one recovery looks at.
+      await oldFh.datasync();
+      fh = await open(this.segmentPath(seg), "ax+");
+      await syncDir(join(this.root, DECISIONS_DIR));
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      throw this.guard.trip(err);
+    }
+    // Switched synchronously: a concurrent `page` sees either the old or the new layout, never a mix.
+    this.closedSizes.set(oldSeg, this.activeSize);
+    this.segments.push(seg);
+    this.activeFh = fh;
+    this.activeSize = 0;
+    await oldFh.close().catch(() => undefined);
+  }
+
+  private async pruneNow(beforeCursor: string, opts: PruneOptions): Promise<PruneResult> {
+    this.guard.assertWritable();
+    const { seg: cursorSeg } = await this.parseCursor(beforeCursor);
+    // Segments are kept in ascending order and only prunes (one at a time) remove any: the candidates are
+    // a prefix of `segments`, all closed (the active segment is the last, and never before a cursor's).
+    const doomed: number[] = [];
+    for (const seg of this.segments) {
+      if (seg >= cursorSeg) break;
+      if (opts.modifiedBefore !== undefined) {
+        const mtime = await stat(this.segmentPath(seg)).then(
+          (st) => st.mtimeMs,
+          (err: NodeJS.ErrnoException) => {
+            if (err.code === "ENOENT") return Number.NEGATIVE_INFINITY; // already gone: nothing to keep
+            throw err;
+          },
+        );
+        if (!(mtime < opts.modifiedBefore)) break;
+      }
+      doomed.push(seg);
+    }
+    if (doomed.length === 0) return { segmentsRemoved: 0, bytesRemoved: 0 };
+
+    // Out of the layout first, synchronously (as in `rotate`): a page that starts now never sees them (a
+    // cursor into them is refused), and one under way finds them gone at its next step and moves on.
+    let bytes = 0;
+    for (const seg of doomed) {
+      bytes += this.closedSizes.get(seg) ?? 0;
+      this.closedSizes.delete(seg);
+    }
+    this.segments.splice(0, doomed.length);
+    // A page under way may have looked a segment up just before, and be about to open or read its file:
+    // the files go once every such page is done (pages never wait on a prune, so this always ends).
+    await Promise.allSettled([...this.pagesInFlight]);
+    let removed = 0;
+    try {
+      // Oldest first: if this stops part-way (an error, a crash), what is on disk is still a suffix.
+      for (const seg of doomed) {
+        await unlink(this.segmentPath(seg)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+        });
+        removed++;
+      }
+    } catch (err) {
+      const left = doomed.slice(removed).map((seg) => this.segmentName(seg));
+      // Not a data problem: the files left are records the caller gave up, back in the log at the next open.
+      throw new Error(
+        `prune: could not delete ${left[0]} (${(err as Error).message}); ${left.length} pruned segment(s) ` +
+          "stay on disk until the next open",
+        { cause: err },
+      );
+    } finally {
+      // The unlinks are directory changes: make them durable like the creations in `rotate`.
+      if (removed > 0) await syncDir(join(this.root, DECISIONS_DIR));
+    }
+    return { segmentsRemoved: doomed.length, bytesRemoved: bytes };
+  }
+
+  private corrupt(pos: Position, what: string): StoreUnavailableError {
+    return new StoreUnavailableError(`decision log ${this.segmentName(pos.seg)} at byte ${pos.off}: ${what}`);
+  }
+
+  private get activeSegment(): number {
+    return this.segments[this.segments.length - 1] as number;
+  }
+
+  private segmentEnd(seg: number): number {
+    return seg === this.activeSegment ? this.activeSize : (this.closedSizes.get(seg) ?? 0);
+  }
+
+  private segmentName(seg: number): string {
+    return `${DECISIONS_DIR}/${segmentFile(seg)}`;
+  }
+
+  private segmentPath(seg: number): string {
+    return join(this.root, DECISIONS_DIR, segmentFile(seg));
+  }
+
+  /** A cursor must name an existing segment and a record boundary in what has been written. */
+  private async parseCursor(cursor: string): Promise<Position> {
+    const pos = decodeCursor(cursor);
+    if (!pos || !this.segments.includes(pos.seg) || pos.off > this.segmentEnd(pos.seg)) {
+      throw new InvalidCursorError("not a cursor of this decision log");
+    }
+    if (pos.off > 0) {
+      const fh = await open(this.segmentPath(pos.seg), "r");
+      try {
+        const before = await readRange(fh, pos.off - 1, pos.off);
+        if (before[0] !== NEWLINE) throw new InvalidCursorError("not a cursor of this decision log");
+      } finally {
+        await fh.close();
+      }
+    }
+    return pos;
+  }
+}
+
+/** The options' defaults, checked; throws RangeError before anything is opened. */
+export function segmentLogSettings(options: SegmentLogOptions): { fsync: FsyncMode; segmentBytes: number } {
+  const fsync = options.fsync ?? "never";
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
+    throw new RangeError(`segmentBytes must be a positive integer, got ${segmentBytes}`);
+  }
+  return { fsync, segmentBytes };
+}
+
+/** Lists the segments, sizes the closed ones and opens the active one, repairing a torn tail. */
+async function openSegments(root: string, logger: Logger): Promise<Opened> {
+  const dir = join(root, DECISIONS_DIR);
+  await mkdir(dir, { recursive: true });
+  const segments = await listSegments(dir);
+  if (segments.length === 0) segments.push(1);
+  const active = segments[segments.length - 1] as number;
+  const closedSizes = new Map<number, number>();
+  for (const seg of segments.slice(0, -1))
+    closedSizes.set(seg, (await stat(join(dir, segmentFile(seg)))).size);
+  const path = join(dir, segmentFile(active));
+  const fh = await open(path, "a+");
+  try {
+    const size = await repairTail(fh, path, "decision log", logger);
+    await syncDir(root);
+    await syncDir(dir);
+    return { fh, size, segments, closedSizes };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+}

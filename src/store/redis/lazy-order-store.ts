@@ -1,0 +1,42 @@
+/**
+ * `LazyOrderStore`: the Redis order store opened on first use, and again after a failed open, so an
+ * instance can start while Redis is down (checks are served from the ruleset kept on disk meanwhile).
+ */
+import type { ApplyChange, OrderStore } from "../interface.js";
+import type { RedisOrderStore } from "./order-store.js";
+
+/** Until Redis answers, every call rejects with `StoreUnavailableError` (a 503); nothing hangs. */
+export class LazyOrderStore implements OrderStore {
+  #opening: Promise<RedisOrderStore> | undefined;
+
+  constructor(private readonly open: () => Promise<RedisOrderStore>) {
+    // Try at once, so a Redis that is up is used from the first request; a failure is retried lazily.
+    this.#store().catch(() => undefined);
+  }
+
+  #store(): Promise<RedisOrderStore> {
+    this.#opening ??= this.open().catch((error: unknown) => {
+      this.#opening = undefined;
+      throw error;
+    });
+    return this.#opening;
+  }
+
+  async listOrders() {
+    return (await this.#store()).listOrders();
+  }
+  async getOrder(id: string) {
+    return (await this.#store()).getOrder(id);
+  }
+  readonly applyChange: ApplyChange = async (...args) => (await this.#store()).applyChange(...args);
+  async readAudit(opts: Parameters<OrderStore["readAudit"]>[0]) {
+    return (await this.#store()).readAudit(opts);
+  }
+  async head() {
+    return (await this.#store()).head();
+  }
+  async close(): Promise<void> {
+    const store = await this.#opening?.catch(() => undefined);
+    await store?.close();
+  }
+}
