@@ -28,8 +28,8 @@ const LAYERS = [
   ["platform/cloudflare", /^platform\/cloudflare\//],
   ["store/file", /^store\/file\//],
   ["store/redis", /^store\/redis\//],
-  // Distribution over Redis and the disk mirror are Node-only; the rest of rulesets/ runs anywhere.
-  ["rulesets/node", /^rulesets\/(redis-|disk-)/],
+  // The Redis channel and the disk mirror are Node-only; the rest of rulesets/ (the sync's logic too) runs anywhere.
+  ["rulesets/node", /^rulesets\/(redis-channel|disk-mirror)\.ts$/],
   ["rulesets", /^rulesets\//],
   ["service", /^service\//],
   ["http", /^http\/(?!routes\/|app\.ts$)[^/]+$/],
@@ -103,13 +103,19 @@ const PACKAGES: Partial<Record<Layer, RegExp[]>> = {
   report: [/^zod$/, /^hono\/(jsx|html)(\/|$)/],
 };
 
+/**
+ * Narrower rules inside a layer: a file matching `files` may not import a module matching `imports`.
+ */
+const NARROWER: { files: RegExp; imports: RegExp; why: string }[] = [
+  {
+    files: /^store\/redis\//,
+    imports: /(^|\/)store\/file\/(file-store|order-journal)\.ts$/,
+    why: "the Redis mode's outbox is a decision log alone, never a whole data directory",
+  },
+];
+
 /** Imports allowed against the rules, each with its reason: `file -> imported file or module`. */
-const EXCEPTIONS: Record<string, string> = {
-  "report/runner.ts -> ioredis": "the stream reader moves to store/redis (issue 9, in progress)",
-  "report/runner.ts -> store/file/file-store.ts": "the runner moves onto the DecisionLog interface (issue 9)",
-  "report/runner.ts -> store/redis/keys.ts": "the stream reader moves to store/redis (issue 9, in progress)",
-  "report/runner.ts -> store/redis/stream-trimmer.ts": "the stream reader moves to store/redis (issue 9)",
-};
+const EXCEPTIONS: Record<string, string> = {};
 
 function layerOf(path: string): Layer | undefined {
   return LAYERS.find(([, pattern]) => pattern.test(path))?.[0];
@@ -155,6 +161,11 @@ function violations(file: string, specifiers: readonly string[]): string[] {
       const to = layerOf(target) ?? layerOf(target.replace(/\.ts$/, ".tsx"));
       if (to === undefined) {
         out.push(`${file}: imports ${spec}, outside every layer`);
+        continue;
+      }
+      const narrower = NARROWER.find((rule) => rule.files.test(file) && rule.imports.test(target));
+      if (narrower) {
+        out.push(`${file} imports ${target}: ${narrower.why}`);
         continue;
       }
       if (to === from || MAY_IMPORT[from].includes(to)) continue;
@@ -221,6 +232,10 @@ describe("layering", () => {
       ["geo/cached-geo.ts", "ioredis", /runtime module ioredis/],
       ["somewhere/else.ts", "../engine/index.js", /in no layer/],
       ["i18n/places.ts", "lru-cache", /package lru-cache, not on its list/],
+      ["store/redis/decision-log.ts", "../file/file-store.js", /a decision log alone/],
+      ["store/redis/shipper/checkpoint.ts", "../../file/order-journal.js", /a decision log alone/],
+      ["rulesets/redis-sync.ts", "ioredis", /runtime module ioredis/],
+      ["rulesets/redis-sync.ts", "../store/redis/keys.js", /rulesets may import/],
       ["report/html/page.tsx", "hono", /package hono, not on its list/],
     ])("flags %s importing %s", (file, spec, message) => {
       expect(violations(file, [spec]).join("\n")).toMatch(message);
@@ -233,6 +248,7 @@ describe("layering", () => {
       ).toEqual([]);
       expect(violations("platform/node/redis.ts", ["ioredis", "node:net"])).toEqual([]);
       expect(violations("report/html/page.tsx", ["hono/jsx", "../../i18n/report.js"])).toEqual([]);
+      expect(violations("store/redis/decision-log.ts", ["../file/segment-log.js"])).toEqual([]);
     });
 
     it("reads type-only, dynamic and re-exported imports", () => {

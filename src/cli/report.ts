@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { Redis } from "ioredis";
 import type { Order } from "../engine/index.js";
+import { LANGUAGES, type Language } from "../i18n/language.js";
 import { StoreUnavailableError } from "../kernel/errors.js";
 import { createLogger, type Logger } from "../kernel/logger.js";
 /**
@@ -46,8 +47,6 @@ const USAGE = `usage: npm run report -- --period PERIOD [--format json|csv|html]
 
 const FORMATS = ["json", "csv", "html"] as const;
 type Format = (typeof FORMATS)[number];
-const LANGS = ["en", "nl"] as const;
-type Lang = (typeof LANGS)[number];
 
 /** The stream consumer of CLI runs: a stable name, so a run picks up what a killed one left pending. */
 export const CLI_CONSUMER = "report-cli";
@@ -56,7 +55,7 @@ interface Args {
   period: Period;
   format: Format;
   out: string;
-  lang: Lang;
+  lang: Language;
   threshold: number;
   source: { kind: "file"; dataDir: string } | { kind: "redis"; url: string; prefix: string };
 }
@@ -237,7 +236,8 @@ function parse(argv: string[]): Args {
   const format = values.format ?? "json";
   if (!isOneOf(FORMATS, format)) throw new UsageError(`--format must be json, csv or html, not ${format}`);
   const lang = values.lang ?? "en";
-  if (!isOneOf(LANGS, lang)) throw new UsageError(`--lang must be en or nl, not ${lang}`);
+  if (!isOneOf(LANGUAGES, lang))
+    throw new UsageError(`--lang must be ${LANGUAGES.join(" or ")}, not ${lang}`);
   const thresholdText = values.threshold ?? "0";
   const threshold = /^\d{1,4}$/.test(thresholdText) ? Number(thresholdText) : Number.NaN;
   if (!Number.isSafeInteger(threshold)) {

@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Redis } from "ioredis";
 import { type Config, kvPublishSettings } from "../../config/node.js";
-import { ConfigError } from "../../config/parse.js";
+import { configError } from "../../config/parse.js";
 import { CachedGeo } from "../../geo/cached-geo.js";
 import type { Geo } from "../../geo/interface.js";
 import { WebServiceGeo } from "../../geo/webservice-geo.js";
@@ -143,9 +143,8 @@ async function kvPublisher(
   try {
     return await KvPublisher.fromSettings(settings, { logger, clock });
   } catch (err) {
-    throw new ConfigError(
-      `invalid configuration:\n  CORDON_SIGNING_KEY: not a usable Ed25519 private key (${err instanceof Error ? err.message : String(err)})`,
-    );
+    const reason = err instanceof Error ? err.message : String(err);
+    throw configError([`CORDON_SIGNING_KEY: not a usable Ed25519 private key (${reason})`]);
   }
 }
 
