@@ -1,9 +1,10 @@
 /**
  * Files that appear whole or not at all: write a temporary file beside the target, fdatasync it,
  * rename it over the target, and (unless the caller batches that) sync the directory so the rename
- * itself survives a crash. Used for checkpoints, month aggregates, secrets and report files.
+ * itself survives a crash. Used for checkpoints, month aggregates, secrets and report files; and
+ * `readFileIfExists` to read them back.
  */
-import { open, rename } from "node:fs/promises";
+import { open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 
 export interface AtomicWriteOptions {
@@ -39,5 +40,15 @@ export async function syncDirectory(dir: string): Promise<void> {
     // Some file systems cannot sync a directory; the rename is then as durable as they make it.
   } finally {
     await fh?.close();
+  }
+}
+
+/** A file's text, or undefined when there is no such file (any other failure throws). */
+export async function readFileIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
   }
 }

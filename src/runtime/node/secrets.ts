@@ -4,30 +4,21 @@
  */
 
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TokenSpec } from "../../config/parse.js";
 import { ROLES } from "../../kernel/roles.js";
-import { writeFileAtomic } from "../../platform/node/atomic-file.js";
+import { readFileIfExists, writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { digestSecret, type TokenDigest } from "../../service/auth.js";
 
 const writePrivate = (path: string, content: string) => writeFileAtomic(path, content, { mode: 0o600 });
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-}
 
 /** The configured key, or one generated on first start and kept in `<dataDir>/ip-hash.key`. */
 export async function loadIpHashKey(dataDir: string, configured: string | undefined): Promise<Buffer> {
   if (configured) return Buffer.from(configured, "utf8");
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, "ip-hash.key");
-  const existing = await readIfExists(path);
+  const existing = await readFileIfExists(path);
   if (existing) return Buffer.from(existing.trim(), "base64");
   const key = randomBytes(32);
   await writePrivate(path, `${key.toString("base64")}\n`);
@@ -65,7 +56,7 @@ export async function loadTokens(
   }
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, "tokens.json");
-  const existing = await readIfExists(path);
+  const existing = await readFileIfExists(path);
   if (existing) return { tokens: JSON.parse(existing) as TokenDigest[], generated: [] };
   const generated: TokenSpec[] = ROLES.map((role) => ({
     principal: `${role}-1`,

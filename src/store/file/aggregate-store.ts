@@ -31,11 +31,11 @@
  * per-order counts (two numbers per order and month) and refreshes those of the months a batch changes.
  */
 
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { DecisionRecord } from "../../engine/index.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
-import { syncDirectory, writeFileAtomic } from "../../platform/node/atomic-file.js";
+import { readFileIfExists, syncDirectory, writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { acquirePidLock, releasePidLock } from "../../platform/node/pid-lock.js";
 import { accumulate } from "../../report/accumulate.js";
 import { type AggregateStore, type ApplyResult, emptyMonth, noTotals } from "../../report/aggregate-store.js";
@@ -262,13 +262,8 @@ export class FileAggregateStore implements AggregateStore {
   }
 
   private async read(month: string): Promise<LoadedMonth | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.monthPath(month), "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
+    const text = await readFileIfExists(this.monthPath(month));
+    if (text === undefined) return undefined;
     // Written by rename, so never torn: a file that does not parse was edited or damaged. Starting the
     // month afresh would silently change published numbers, so it stops the run instead.
     let file: MonthFile;
@@ -309,13 +304,8 @@ function fresh(month: string): LoadedMonth {
 
 async function readCheckpoint(root: string): Promise<string | undefined> {
   const path = join(root, CHECKPOINT_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+  const text = await readFileIfExists(path);
+  if (text === undefined) return undefined;
   try {
     const file = JSON.parse(text) as CheckpointFile;
     if (file.version !== 1 || (file.checkpoint !== null && typeof file.checkpoint !== "string")) {

@@ -7,10 +7,9 @@
  *   lastAckedId  the id of the last acknowledged XADD (data-loss.ts compares the stream with it)
  *   epoch        the token found in the stream's epoch key (data-loss.ts)
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../../kernel/logger.js";
-import { writeFileAtomic } from "../../../platform/node/atomic-file.js";
+import { readFileIfExists, writeFileAtomic } from "../../../platform/node/atomic-file.js";
 import { parseStreamId } from "../stream-ids.js";
 
 export const CHECKPOINT_FILE = "stream-shipper.json";
@@ -38,13 +37,8 @@ export async function loadCheckpoint(
   stream: string,
   logger: Logger,
 ): Promise<Checkpoint | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+  const text = await readFileIfExists(path);
+  if (text === undefined) return undefined;
   try {
     const parsed = JSON.parse(text) as Partial<Checkpoint>;
     if (parsed.version !== 1) throw new Error(`unknown version ${parsed.version}`);
