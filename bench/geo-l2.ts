@@ -29,13 +29,13 @@ import { createRedis } from "../src/platform/node/redis.js";
 import { ipHasher } from "../src/runtime/node/secrets.js";
 import { RedisGeoCache, type VersionedGeo } from "../src/store/redis/geo-cache.js";
 import { redisKeys } from "../src/store/redis/keys.js";
+import { prng } from "../test/support/prng.js";
 import { freePort } from "../test/support/redis.js";
 import {
   consume,
   costRatio,
   machineNote,
   median,
-  prng,
   resultRows,
   type TaskResult,
   table,

@@ -23,7 +23,8 @@ import { Authenticator, digestSecret } from "../src/service/auth.js";
 import { FileStore } from "../src/store/file/file-store.js";
 import type { FsyncMode } from "../src/store/file/segment-log.js";
 import type { DecisionLog } from "../src/store/interface.js";
-import { machineNote, median, prng, table, writeJson } from "./lib.js";
+import { prng } from "../test/support/prng.js";
+import { machineNote, median, table, writeJson } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 3 : 7;

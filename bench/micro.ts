@@ -30,11 +30,11 @@ import { MaxmindGeo } from "../src/geo/maxmind-geo.js";
 import { defaultDatabasePath } from "../src/platform/node/geo-file.js";
 import { ipHasher } from "../src/runtime/node/secrets.js";
 import { type CheckInput, evaluate } from "../src/service/check.js";
+import { prng } from "../test/support/prng.js";
 import {
   consume,
   costRatio,
   machineNote,
-  prng,
   resultRows,
   runSuite,
   type SuiteOptions,
