@@ -1,8 +1,10 @@
 /**
  * What Cordon keeps: orders with their hash-chained audit log (I7), and the decision log (I5). Embedded
  * (`CORDON_DATA_DIR`): `OrderJournal` and `SegmentLog` on one data directory. Redis: `RedisOrderStore`
- * and `RedisDecisionLog` (a local outbox shipped to a Redis stream). Adapters throw the small named
- * errors below; only routes turn them into HTTP answers.
+ * and `RedisDecisionLog` (a local outbox shipped to a Redis stream). Stores throw `CordonError`s
+ * (kernel/errors.ts: not found, unavailable, a bad cursor); only the transports turn them into answers.
+ * `AuditChainError` is a fault, not an answer: a broken chain keeps a store from opening, and a request
+ * that meets one gets the opaque 500.
  */
 import type { DecisionRecord, Order } from "../engine/index.js";
 
