@@ -2,6 +2,7 @@
  * `npm run report` as an operator runs it: a child process (`node --import tsx src/cli/report.ts`) on the
  * data directory of a stopped server, or against Redis, writing `<out>/<period>.<json|csv|html>`.
  */
+
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import { FileStore } from "../../src/store/file/file-store.js";
 import type { OrderStore } from "../../src/store/interface.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { RedisOrderStore } from "../../src/store/redis/order-store.js";
+import { orderInput } from "../support/fixtures.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -45,16 +47,7 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string; err
 }
 
 function input(overrides: Record<string, unknown>): OrderInput {
-  return OrderInput.parse({
-    reference: "WP/1234/2026",
-    authority: { name: "Bombay High Court", jurisdiction: "IN", kind: "court" },
-    jurisdictions: ["IN-MH"],
-    target: { kind: "meeting", meetingIds: ["81234567890"] },
-    receivedAt: "2026-02-20T09:00:00Z",
-    accountType: "pro",
-    accountLocation: "IN",
-    ...overrides,
-  });
+  return OrderInput.parse(orderInput({ accountType: "pro", accountLocation: "IN", ...overrides }));
 }
 
 /** Three orders: one approved in March (complied), one rejected in April, one still pending. */

@@ -19,18 +19,14 @@ import { FileStore } from "../../src/store/file/file-store.js";
 import { AuditChainError, type AuditEntry, type OrderStore } from "../../src/store/interface.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { RedisOrderStore, type RedisOrderStoreOptions } from "../../src/store/redis/order-store.js";
+import { COURT, orderInput } from "../support/fixtures.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const CREATED_AT = "2026-01-02T09:00:00Z";
 const DECIDED_AT = "2026-01-02T10:00:00Z";
-const INPUT = OrderInput.parse({
-  reference: "WP/1234/2026",
-  authority: { name: "Court", jurisdiction: "IN", kind: "court" },
-  jurisdictions: ["IN-MH"],
-  target: { kind: "meeting", meetingIds: ["81234567890"] },
-  receivedAt: "2026-01-01T00:00:00Z",
-  mode: "enforce",
-});
+const INPUT = OrderInput.parse(
+  orderInput({ authority: COURT, receivedAt: "2026-01-01T00:00:00Z", mode: "enforce" }),
+);
 const WRITER = join(process.cwd(), "test/store/fixtures/order-writer.ts");
 
 type ContractStore = OrderStore & { close(): Promise<void> };

@@ -26,18 +26,14 @@ import { FileStore, type FileStoreOptions } from "../../src/store/file/file-stor
 import { OrderJournal } from "../../src/store/file/order-journal.js";
 import { SegmentLog } from "../../src/store/file/segment-log.js";
 import { AuditChainError } from "../../src/store/interface.js";
+import { COURT, orderInput } from "../support/fixtures.js";
 import { loggerFor } from "../support/logs.js";
 
 const CREATED_AT = "2026-01-02T09:00:00Z";
 const DECIDED_AT = "2026-01-02T10:00:00Z";
-const INPUT = OrderInput.parse({
-  reference: "WP/1234/2026",
-  authority: { name: "Court", jurisdiction: "IN", kind: "court" },
-  jurisdictions: ["IN-MH"],
-  target: { kind: "meeting", meetingIds: ["81234567890"] },
-  receivedAt: "2026-01-01T00:00:00Z",
-  mode: "enforce",
-});
+const INPUT = OrderInput.parse(
+  orderInput({ authority: COURT, receivedAt: "2026-01-01T00:00:00Z", mode: "enforce" }),
+);
 
 let dir: string;
 let warnings: { message: string; fields?: Record<string, unknown> }[];

@@ -18,6 +18,9 @@ export const NOON = Date.parse("2026-03-01T12:00:00Z");
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** The authority of the store tests' orders (their audit entries were written with this name). */
+export const COURT = { name: "Court", jurisdiction: "IN", kind: "court" } as const;
+
 /** A valid order input (the API's, and the import line's core); override any field. */
 export function orderInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
