@@ -1,6 +1,6 @@
 /**
- * The Worker entry (wrangler.toml `main`): the edge surface of the same app as Node, wired by
- * `createWorker` (src/adapter/cloudflare/worker.ts) with the database bundled here. workerd takes
+ * The Worker entry (wrangler.toml `main`): the edge app (`createEdgeApp`), wired by
+ * `createWorker` (src/runtime/worker.ts) with the database bundled here. workerd takes
  * every named export of this module for a handler, so it exports only the default: fetch (the check
  * routes, the ruleset summary, health) and queue (decision records to Node's ingest route).
  */

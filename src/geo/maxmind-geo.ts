@@ -6,7 +6,7 @@
  * (DB-IP and other GeoIP2-compatible databases).
  *
  * Built from bytes, not a path, so the Worker (bundled mmdb) and Node (file, see
- * `adapter/node/geo-file.ts`) share it. Lifetime: one instance per loaded database; a reload builds a
+ * `platform/node/geo-file.ts`) share it. Lifetime: one instance per loaded database; a reload builds a
  * new instance and swaps the reference, never mutating this one.
  *
  * Reads raw records through `maxmind`'s Reader rather than `@maxmind/geoip2-node`'s ReaderModel. Same

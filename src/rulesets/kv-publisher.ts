@@ -1,6 +1,6 @@
 /**
  * Publishes signed rulesets to Workers KV through Cloudflare's REST API, for the edge to read. Long-lived:
- * one per process, listening to the `RulesetManager`'s compiles (see `listener`), and used once by
+ * one per process, listening to the `RulesetCompiler`'s compiles (see `listener`), and used once by
  * `cordon publish`.
  *
  * KV has no compare-and-set and is last-writer-wins, so the ordering Redis gets from its script is
@@ -127,7 +127,7 @@ export class KvPublisher {
   }
 
   /**
-   * A `RulesetManager` compiled-ruleset listener that publishes each compile and waits for it at most
+   * A `RulesetCompiler` compiled-ruleset listener that publishes each compile and waits for it at most
    * `waitMs`. The order routes await compiled listeners; a KV PUT usually takes a few hundred ms, so
    * in the common case the order change is answered once KV has the new ruleset (and the edge's
    * freshness bound can be counted from the answer), while a slow or unreachable Cloudflare API adds at

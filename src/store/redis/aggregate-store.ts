@@ -1,6 +1,6 @@
 /**
  * `RedisAggregateStore`: the report's aggregates in Redis, for deployments whose decision records travel
- * through the decision stream. Keys (redis-keys.ts `report`), all under one hash tag so that the one
+ * through the decision stream. Keys (keys.ts `report`), all under one hash tag so that the one
  * script applying a batch may touch them together on Redis Cluster:
  *
  *   months                      SET of the months that have records

@@ -20,7 +20,7 @@
  * request per address at a time.
  *
  * Built over a small structural client (`get`, `set ... EX`), so this folder imports no ioredis; pass a
- * client from `createRedis` (adapter/node/redis.ts). Lifetime: as long-lived as the source it wraps.
+ * client from `createRedis` (platform/node/redis.ts). Lifetime: as long-lived as the source it wraps.
  */
 import { type Attributes, type Counter, metrics } from "@opentelemetry/api";
 import type { GeoLocation, GeoSource } from "../../engine/index.js";

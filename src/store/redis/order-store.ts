@@ -1,6 +1,6 @@
 /**
  * `RedisOrderStore`: orders and their hash-chained audit log (I7) in Redis, behind `OrderStore`, for
- * deployments with `REDIS_URL`. It owns these keys (names from redis-keys.ts), all under one hash tag so
+ * deployments with `REDIS_URL`. It owns these keys (names from keys.ts), all under one hash tag so
  * one script may touch them together on Redis Cluster:
  *
  *   orders              HASH orderId -> the order's current state (JSON)
@@ -48,7 +48,7 @@ import { type ApplyChange, AuditChainError, type AuditEntry, type OrderStore } f
 import { type RedisKeys, redisKeys } from "./keys.js";
 
 export interface RedisOrderStoreOptions {
-  /** Key prefix and hash tag (redis-keys.ts); several deployments can share one Redis. Default `cordon`. */
+  /** Key prefix and hash tag (keys.ts); several deployments can share one Redis. Default `cordon`. */
   prefix?: string;
   logger?: Logger;
   /** Per-command timeout, ms. Default 1000 (createRedis). */
