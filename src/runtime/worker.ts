@@ -155,7 +155,8 @@ export function createWorker(options: WorkerOptions) {
 /** No app to answer with: a short error in the app's envelope, and the reason (names, never values) in the log. */
 function misconfigured(err: unknown): WorkersResponse {
   const message = messageOf(err);
-  console.error(JSON.stringify({ level: "error", message: "worker failed to start", error: message }));
+  // No configured level to go by: the start failed before the configuration was read.
+  workerLogger("error").error("worker failed to start", { error: message });
   const body = {
     error: {
       code: "INTERNAL",
