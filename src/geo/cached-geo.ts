@@ -9,9 +9,10 @@
  * so a same-day rebuild would keep serving old answers, and stale entries would hold memory until evicted.
  * Lifetime: one per process (or isolate), as long-lived as the Geo it wraps.
  */
-import { type Attributes, type Counter, metrics } from "@opentelemetry/api";
+
 import { LRUCache } from "lru-cache";
 import type { Geo, GeoAnswer, GeoInfo } from "./interface.js";
+import { LookupTally } from "./lookup-tally.js";
 
 export interface CachedGeoOptions {
   /** Most answers kept. An answer is ~100 bytes plus its key, and answers for one network share objects. */
@@ -30,8 +31,6 @@ export interface CachedGeoStats {
 }
 
 // Allocated once: the attribute object is passed on every lookup.
-const HIT: Attributes = Object.freeze({ result: "hit" });
-const MISS: Attributes = Object.freeze({ result: "miss" });
 
 /**
  * Generic over what it wraps, so an L1 over a synchronous source is itself synchronous to its callers'
@@ -40,13 +39,7 @@ const MISS: Attributes = Object.freeze({ result: "miss" });
 export class CachedGeo<Inner extends Geo = Geo> implements Geo {
   readonly #inner: Geo;
   readonly #cache: LRUCache<string, GeoAnswer>;
-  /**
-   * Created here rather than at module load: the metrics API has no proxy meter, so an instrument made
-   * before an SDK registers stays a no-op for good. Without an SDK, `add` is an empty function call.
-   */
-  readonly #counter: Counter;
-  #hits = 0;
-  #misses = 0;
+  readonly #tally: LookupTally;
 
   constructor(inner: Inner, options: CachedGeoOptions) {
     if (!Number.isInteger(options.max) || options.max < 1) {
@@ -57,9 +50,10 @@ export class CachedGeo<Inner extends Geo = Geo> implements Geo {
       max: options.max,
       ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
     });
-    this.#counter = metrics.getMeter("cordon").createCounter("cordon.geo.cache", {
-      description: "Geolocation L1 cache lookups, by result (hit or miss).",
-    });
+    this.#tally = new LookupTally(
+      "cordon.geo.cache",
+      "Geolocation L1 cache lookups, by result (hit or miss).",
+    );
   }
 
   lookup(ip: string): ReturnType<Inner["lookup"]> {
@@ -69,12 +63,10 @@ export class CachedGeo<Inner extends Geo = Geo> implements Geo {
   #lookup(ip: string): GeoAnswer | Promise<GeoAnswer> {
     const cached = this.#cache.get(ip);
     if (cached !== undefined) {
-      this.#hits++;
-      this.#counter.add(1, HIT);
+      this.#tally.hit();
       return cached;
     }
-    this.#misses++;
-    this.#counter.add(1, MISS);
+    this.#tally.miss();
     const answer = this.#inner.lookup(ip);
     if (answer instanceof Promise) return answer.then((a) => this.#keep(ip, a));
     return this.#keep(ip, answer);
@@ -97,6 +89,6 @@ export class CachedGeo<Inner extends Geo = Geo> implements Geo {
   }
 
   stats(): CachedGeoStats {
-    return { hits: this.#hits, misses: this.#misses, size: this.#cache.size };
+    return { hits: this.#tally.hits, misses: this.#tally.misses, size: this.#cache.size };
   }
 }

@@ -22,10 +22,11 @@
  * Built over a small structural client (`get`, `set ... EX`), so this folder imports no ioredis; pass a
  * client from `createRedis` (platform/node/redis.ts). Lifetime: as long-lived as the source it wraps.
  */
-import { type Attributes, type Counter, metrics } from "@opentelemetry/api";
+
 import type { GeoLocation, GeoSource } from "../../engine/index.js";
 import type { Geo, GeoAnswer, GeoInfo } from "../../geo/interface.js";
 import { isPublicIp } from "../../geo/ip.js";
+import { LookupTally } from "../../geo/lookup-tally.js";
 import type { RedisKeys } from "./keys.js";
 
 /** What the L2 needs of a Redis client; ioredis's `Redis` fits. */
@@ -75,9 +76,6 @@ interface Entry {
   s?: string[];
 }
 
-const HIT: Attributes = Object.freeze({ result: "hit" });
-const MISS: Attributes = Object.freeze({ result: "miss" });
-const ERROR: Attributes = Object.freeze({ result: "error" });
 const SOURCES: ReadonlySet<string> = new Set<CachedSource>(["mmdb", "webservice", "cf"]);
 const COUNTRY_CODE = /^[A-Z]{2}$/;
 const SUBDIVISION_CODE = /^[A-Z]{2}-[A-Z0-9]{1,3}$/;
@@ -91,12 +89,9 @@ export class RedisGeoCache<Inner extends VersionedGeo = VersionedGeo> implements
   readonly #hashIp: (ip: string) => string;
   readonly #ttlSeconds: number;
   readonly #timeoutMs: number;
-  readonly #counter: Counter;
+  readonly #tally: LookupTally;
   /** One GET (and at most one source lookup) per key at a time, across every caller in this process. */
   readonly #inflight = new Map<string, Promise<GeoAnswer>>();
-  #hits = 0;
-  #misses = 0;
-  #errors = 0;
   #writeErrors = 0;
 
   constructor(inner: Inner, options: RedisGeoCacheOptions) {
@@ -114,10 +109,10 @@ export class RedisGeoCache<Inner extends VersionedGeo = VersionedGeo> implements
     this.#hashIp = options.hashIp;
     this.#ttlSeconds = ttlSeconds;
     this.#timeoutMs = timeoutMs;
-    // Created here, not at module load: an instrument made before an SDK registers stays a no-op.
-    this.#counter = metrics.getMeter("cordon").createCounter("cordon.geo.l2", {
-      description: "Geolocation L2 (Redis) lookups, by result (hit, miss, or error: Redis unavailable).",
-    });
+    this.#tally = new LookupTally(
+      "cordon.geo.l2",
+      "Geolocation L2 (Redis) lookups, by result (hit, miss, or error: Redis unavailable).",
+    );
   }
 
   /** The source's version: an L2 is transparent to whatever keys on it. */
@@ -145,7 +140,8 @@ export class RedisGeoCache<Inner extends VersionedGeo = VersionedGeo> implements
   }
 
   stats(): RedisGeoCacheStats {
-    return { hits: this.#hits, misses: this.#misses, errors: this.#errors, writeErrors: this.#writeErrors };
+    const { hits, misses, errors } = this.#tally;
+    return { hits, misses, errors, writeErrors: this.#writeErrors };
   }
 
   async #resolve(ip: string, key: string, dbVersion: string): Promise<GeoAnswer> {
@@ -154,17 +150,14 @@ export class RedisGeoCache<Inner extends VersionedGeo = VersionedGeo> implements
       const stored = await withTimeout(this.#redis.get(key), this.#timeoutMs);
       const cached = stored === null ? null : decode(stored, dbVersion);
       if (cached !== null) {
-        this.#hits++;
-        this.#counter.add(1, HIT);
+        this.#tally.hit();
         return cached;
       }
       // Absent, or not ours to trust (another writer, a corrupted value): ask, and overwrite it.
-      this.#misses++;
-      this.#counter.add(1, MISS);
+      this.#tally.miss();
     } catch {
       reachable = false;
-      this.#errors++;
-      this.#counter.add(1, ERROR);
+      this.#tally.error();
     }
     let answer: GeoAnswer;
     try {

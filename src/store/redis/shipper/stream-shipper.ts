@@ -364,29 +364,25 @@ export class StreamShipper {
   private backoff(
     ms = Math.min(50 * 2 ** Math.min(this.health.failures, 10), this.maxBackoffMs),
   ): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeOnReady = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeOnReady = done;
-    });
+    return this.sleep(ms, "wakeOnReady");
   }
 
   /** Until `notify()`, stop, or the poll interval. */
   private idle(): Promise<void> {
+    return this.sleep(this.intervalMs, "wake");
+  }
+
+  /** Waits `ms`, or until the waker kept in `slot` is called (stop calls both). */
+  private sleep(ms: number, slot: "wake" | "wakeOnReady"): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wake = undefined;
+        this[slot] = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.intervalMs);
-      this.wake = done;
+      const timer = setTimeout(done, ms);
+      this[slot] = done;
     });
   }
 
