@@ -241,32 +241,23 @@ function NewOrderPage(props: {
             {form.targetIds}
           </textarea>
         </div>
-        <TextInput
-          id="receivedAt"
-          type="date"
-          label={t.receivedAt}
-          value={form.receivedAt}
-          errors={errors}
-          hint={t.dateHint}
-        />
-        <TextInput
-          id="effectiveFrom"
-          type="date"
-          label={t.effectiveFrom}
-          value={form.effectiveFrom}
-          errors={errors}
-          hint={t.effectiveFromHint}
-          optional={t.optional}
-        />
-        <TextInput
-          id="effectiveUntil"
-          type="date"
-          label={t.effectiveUntil}
-          value={form.effectiveUntil}
-          errors={errors}
-          hint={t.effectiveUntilHint}
-          optional={t.optional}
-        />
+        {(
+          [
+            ["receivedAt", t.dateHint, undefined],
+            ["effectiveFrom", t.effectiveFromHint, t.optional],
+            ["effectiveUntil", t.effectiveUntilHint, t.optional],
+          ] as const
+        ).map(([id, hint, optional]) => (
+          <TextInput
+            id={id}
+            type="date"
+            label={t[id]}
+            value={form[id]}
+            errors={errors}
+            hint={hint}
+            optional={optional}
+          />
+        ))}
         <fieldset>
           <legend>{t.mode}</legend>
           {(["enforce", "shadow"] as const).map((m) => (

@@ -6,7 +6,7 @@
 import type { Child } from "hono/jsx";
 import { type Order, type OrderAction, withEnforcement } from "../../engine/index.js";
 import type { ServerServices } from "../../http/services.js";
-import { formatDate, formatTime } from "../../i18n/console.js";
+import { formatDate, formatTime, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
 import { CordonError, NotFoundError } from "../../kernel/errors.js";
 import { type Access, mayAccess } from "../../kernel/roles.js";
@@ -28,15 +28,15 @@ import {
   stringsOf,
 } from "../request.js";
 
-function ReasonForm(props: {
-  ctx: PageContext;
-  order: Order;
-  action: "approve" | "reject" | "withdraw";
-  label: string;
-  button: string;
-  required: boolean;
-  danger?: boolean;
-}) {
+/** Each life-cycle form's wording and weight: approving takes an optional note, the others a reason. */
+const REASON_FORMS = {
+  approve: (t: Strings) => ({ label: t.approveNote, button: t.approve, required: false, danger: false }),
+  reject: (t: Strings) => ({ label: t.rejectReason, button: t.reject, required: true, danger: true }),
+  withdraw: (t: Strings) => ({ label: t.withdrawReason, button: t.withdraw, required: true, danger: true }),
+};
+
+function ReasonForm(props: { ctx: PageContext; order: Order; action: keyof typeof REASON_FORMS }) {
+  const form = REASON_FORMS[props.action](props.ctx.t);
   const id = `${props.action}-reason`;
   const name = props.action === "approve" ? "note" : "reason";
   return (
@@ -47,11 +47,11 @@ function ReasonForm(props: {
     >
       <Csrf ctx={props.ctx} />
       <div class="field">
-        <label for={id}>{props.label}</label>
-        <textarea id={id} name={name} required={props.required} maxlength={2000} />
+        <label for={id}>{form.label}</label>
+        <textarea id={id} name={name} required={form.required} maxlength={2000} />
       </div>
-      <button type="submit" class={props.danger ? "danger" : undefined}>
-        {props.button}
+      <button type="submit" class={form.danger ? "danger" : undefined}>
+        {form.button}
       </button>
     </form>
   );
@@ -148,35 +148,12 @@ function OrderPage(props: {
       {decider && isCreator ? <p class="alert">{t.creatorCannotDecide}</p> : null}
       {decider && !isCreator ? (
         <>
-          <ReasonForm
-            ctx={ctx}
-            order={o}
-            action="approve"
-            label={t.approveNote}
-            button={t.approve}
-            required={false}
-          />
-          <ReasonForm
-            ctx={ctx}
-            order={o}
-            action="reject"
-            label={t.rejectReason}
-            button={t.reject}
-            required
-            danger
-          />
+          <ReasonForm ctx={ctx} order={o} action="approve" />
+          <ReasonForm ctx={ctx} order={o} action="reject" />
         </>
       ) : null}
       {mayAccess(principal, "withdrawOrder") && (o.status === "pending" || o.status === "approved") ? (
-        <ReasonForm
-          ctx={ctx}
-          order={o}
-          action="withdraw"
-          label={t.withdrawReason}
-          button={t.withdraw}
-          required
-          danger
-        />
+        <ReasonForm ctx={ctx} order={o} action="withdraw" />
       ) : null}
     </Layout>
   );
