@@ -46,3 +46,14 @@ export const statusText = (t: Strings, o: Order) =>
 
 export const placeList = (codes: readonly string[], lang: Language) =>
   codes.map((c) => placeName(c, lang)).join("; ");
+
+/** A table's column headers (the `cards` tables repeat each one as its cells' `data-label` at phone width). */
+export const ColumnHeads = (props: { labels: readonly string[] }) => (
+  <thead>
+    <tr>
+      {props.labels.map((label) => (
+        <th scope="col">{label}</th>
+      ))}
+    </tr>
+  </thead>
+);

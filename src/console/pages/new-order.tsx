@@ -73,6 +73,20 @@ function FieldText(props: { id: Field; errors: FormErrors; hint?: string | undef
   );
 }
 
+/** One choice of a few, as radio buttons in a fieldset; `choices` maps each value to its label, in order. */
+function Radios(props: { name: string; legend: string; value: string; choices: Record<string, string> }) {
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      {Object.entries(props.choices).map(([value, label]) => (
+        <label>
+          <input type="radio" name={props.name} value={value} checked={props.value === value} />
+          {label}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
 function TextInput(props: {
   id: Field;
   label: string;
@@ -220,15 +234,7 @@ function NewOrderPage(props: {
             </fieldset>
           </>
         ) : null}
-        <fieldset>
-          <legend>{t.targetKind}</legend>
-          {(["meeting", "account"] as const).map((k) => (
-            <label>
-              <input type="radio" name="targetKind" value={k} checked={form.targetKind === k} />
-              {t.targetKinds[k]}
-            </label>
-          ))}
-        </fieldset>
+        <Radios name="targetKind" legend={t.targetKind} value={form.targetKind} choices={t.targetKinds} />
         <div class="field">
           <label for="targetIds">{t.targetIds}</label>
           <FieldText id="targetIds" errors={errors} hint={t.targetIdsHint} />
@@ -258,15 +264,7 @@ function NewOrderPage(props: {
             optional={optional}
           />
         ))}
-        <fieldset>
-          <legend>{t.mode}</legend>
-          {(["enforce", "shadow"] as const).map((m) => (
-            <label>
-              <input type="radio" name="mode" value={m} checked={form.mode === m} />
-              {t.modes[m]}
-            </label>
-          ))}
-        </fieldset>
+        <Radios name="mode" legend={t.mode} value={form.mode} choices={t.modes} />
         <div class="field">
           <label for="accountType">
             {t.accountType} {t.optional}

@@ -13,7 +13,7 @@ import { type Access, mayAccess } from "../../kernel/roles.js";
 import type { OrderTotals } from "../../report/model.js";
 import { changeOrder } from "../../service/orders.js";
 import type { AuditEntry } from "../../store/interface.js";
-import { Alert, Csrf, placeList, statusText } from "../components.js";
+import { Alert, ColumnHeads, Csrf, placeList, statusText } from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import {
@@ -122,14 +122,7 @@ function OrderPage(props: {
       <p class="hint">{t.countsNote}</p>
       <h2>{t.history}</h2>
       <table class="cards">
-        <thead>
-          <tr>
-            <th scope="col">{t.when}</th>
-            <th scope="col">{t.who}</th>
-            <th scope="col">{t.action}</th>
-            <th scope="col">{t.reasonLabel}</th>
-          </tr>
-        </thead>
+        <ColumnHeads labels={[t.when, t.who, t.action, t.reasonLabel]} />
         <tbody>
           {props.audit.map((e) => (
             <tr>

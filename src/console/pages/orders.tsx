@@ -4,7 +4,7 @@ import type { ServerServices } from "../../http/services.js";
 import { formatDate } from "../../i18n/console.js";
 import { VALIDATION } from "../../i18n/validation.js";
 import { filterOrders } from "../../service/orders.js";
-import { placeList, Select, statusText } from "../components.js";
+import { ColumnHeads, placeList, Select, statusText } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
 import { type ConsoleApp, guard, pageContext, render } from "../request.js";
 
@@ -20,16 +20,7 @@ function OrdersTable(props: { ctx: PageContext; orders: Order[]; caption: string
   return (
     <table class="cards">
       <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{t.reference}</th>
-          <th scope="col">{t.authority}</th>
-          <th scope="col">{t.blocks}</th>
-          <th scope="col">{t.target}</th>
-          <th scope="col">{t.status}</th>
-          <th scope="col">{t.received}</th>
-        </tr>
-      </thead>
+      <ColumnHeads labels={[t.reference, t.authority, t.blocks, t.target, t.status, t.received]} />
       <tbody>
         {props.orders.map((o) => (
           <tr>
