@@ -13,6 +13,9 @@ import type { RulesetCompiler } from "./compiler.js";
 import type { RulesetHolder } from "./holder.js";
 import { parseRulesetDocument, rulesetJson } from "./ruleset-json.js";
 
+/** A Redis read that failed (and was recorded as such). */
+const FAILED: unique symbol = Symbol("failed");
+
 /** What a channel tells the sync. */
 export interface ChannelEvents {
   /** A connection failed or dropped (each failed reconnection attempt too). */
@@ -291,13 +294,8 @@ export class RulesetSync {
   }
 
   private async syncOnce(): Promise<void> {
-    let versionText: string | null;
-    try {
-      versionText = await this.channel.readVersion();
-    } catch (err) {
-      this.fail("read version", err);
-      return;
-    }
+    const versionText = await this.read("read version", () => this.channel.readVersion());
+    if (versionText === FAILED) return;
     const redisVersion = versionText === null ? undefined : Number(versionText);
     if (redisVersion !== undefined && !(Number.isInteger(redisVersion) && redisVersion >= 0)) {
       this.refuse(`redis holds an unreadable ruleset version ${JSON.stringify(versionText)}`);
@@ -307,13 +305,8 @@ export class RulesetSync {
     let received: Ruleset | undefined;
     const behind = redisVersion !== undefined && redisVersion > this.holder.current().version;
     if (behind || (redisVersion !== undefined && !this.holder.isLoaded())) {
-      let text: string | null;
-      try {
-        text = await this.channel.readDocument();
-      } catch (err) {
-        this.fail("read ruleset", err);
-        return;
-      }
+      const text = await this.read("read ruleset", () => this.channel.readDocument());
+      if (text === FAILED) return;
       if (text === null) {
         this.refuse(`redis holds version ${redisVersion} but no ruleset document`);
         return;
@@ -418,6 +411,16 @@ export class RulesetSync {
     } catch (err) {
       // The next 'ready' subscribes again; the poll covers the gap.
       this.fail("subscribe", err);
+    }
+  }
+
+  /** What `read` resolves to, or `FAILED` once the failure is recorded (see `fail`). */
+  private async read<T>(what: string, read: () => Promise<T>): Promise<T | typeof FAILED> {
+    try {
+      return await read();
+    } catch (err) {
+      this.fail(what, err);
+      return FAILED;
     }
   }
 
