@@ -82,14 +82,15 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     : undefined;
   // The backend's first compile came before the listener: publish what is in force now, in the
   // background (the publisher leaves KV alone when it holds this version or a newer one).
-  if (publisher && backend.holder.isLoaded()) void publisher.publish(backend.holder.current());
+  const { holder } = backend.compiler;
+  if (publisher && holder.isLoaded()) void publisher.publish(holder.current());
   const geo = await buildGeo(config, hashIp, backend.redis, logger);
 
   const app = createServerApp({
     orders: backend.orders,
     decisions: backend.decisions,
     geo: geo.geo,
-    rulesets: backend.holder,
+    rulesets: holder,
     compiler: backend.compiler,
     auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
     clock,
@@ -117,7 +118,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ...(slot === undefined ? {} : { worker: slot }),
     ...(publisher ? { kvPublish: { signer: publisher.keyId } } : {}),
     geo: geo.geo.info(),
-    rulesetVersion: backend.holder.current().version,
+    rulesetVersion: holder.current().version,
   });
 
   return {
@@ -157,7 +158,7 @@ function publisherHealth(publisher: KvPublisher): Pick<Readiness, "degraded" | "
 interface Backend {
   orders: OrderStore;
   decisions: DecisionLog;
-  holder: RulesetHolder;
+  /** Recompiles after order changes; its `holder` is what every check reads. */
   compiler: RulesetCompiler;
   reports: ReportService;
   ingest: IngestIndex;
@@ -190,7 +191,6 @@ async function embeddedBackend(
   return {
     orders,
     decisions,
-    holder,
     compiler,
     reports,
     ingest: new FileIngestIndex(join(dataDir, "ingested")),
@@ -286,7 +286,6 @@ async function redisBackend(
   return {
     orders,
     decisions,
-    holder,
     compiler,
     reports,
     ingest: new RedisIngestIndex(commands, keys.ingested),
