@@ -1,4 +1,5 @@
-/** Pieces several console pages show: the CSRF field, alerts, a select, an order's state and places. */
+/** Pieces several console pages show: the CSRF field, alerts, fields and selects, an order's state and places. */
+import type { Child } from "hono/jsx";
 import type { Order } from "../engine/index.js";
 import type { Strings } from "../i18n/console.js";
 import type { Language } from "../i18n/language.js";
@@ -57,3 +58,30 @@ export const ColumnHeads = (props: { labels: readonly string[] }) => (
     </tr>
   </thead>
 );
+
+/**
+ * A form field: its label (with the form's "optional" word, when given), a hint when it has one
+ * (`<id>-hint`, for `aria-describedby`), and its controls.
+ */
+export function FormField(props: {
+  id: string;
+  label: string;
+  optional?: string;
+  hint?: Child;
+  children?: Child;
+}) {
+  return (
+    <div class="field">
+      <label for={props.id}>
+        {props.label}
+        {props.optional === undefined ? null : ` ${props.optional}`}
+      </label>
+      {props.hint === undefined ? null : (
+        <p class="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+      {props.children}
+    </div>
+  );
+}

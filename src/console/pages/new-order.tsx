@@ -8,7 +8,7 @@ import { orderPreview, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
 import { CordonError } from "../../kernel/errors.js";
 import { submitOrder } from "../../service/orders.js";
-import { Alert, Csrf, Select } from "../components.js";
+import { Alert, Csrf, FormField, Select } from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import {
@@ -235,8 +235,7 @@ function NewOrderPage(props: {
           </>
         ) : null}
         <Radios name="targetKind" legend={t.targetKind} value={form.targetKind} choices={t.targetKinds} />
-        <div class="field">
-          <label for="targetIds">{t.targetIds}</label>
+        <FormField id="targetIds" label={t.targetIds}>
           <FieldText id="targetIds" errors={errors} hint={t.targetIdsHint} />
           <textarea
             id="targetIds"
@@ -246,7 +245,7 @@ function NewOrderPage(props: {
           >
             {form.targetIds}
           </textarea>
-        </div>
+        </FormField>
         {(
           [
             ["receivedAt", t.dateHint, undefined],
@@ -265,10 +264,7 @@ function NewOrderPage(props: {
           />
         ))}
         <Radios name="mode" legend={t.mode} value={form.mode} choices={t.modes} />
-        <div class="field">
-          <label for="accountType">
-            {t.accountType} {t.optional}
-          </label>
+        <FormField id="accountType" label={t.accountType} optional={t.optional}>
           <FieldText id="accountType" errors={errors} />
           <Select
             id="accountType"
@@ -282,11 +278,8 @@ function NewOrderPage(props: {
             describedBy={described("accountType", errors, false)}
             invalid={!!errors.accountType}
           />
-        </div>
-        <div class="field">
-          <label for="accountLocation">
-            {t.accountLocation} {t.optional}
-          </label>
+        </FormField>
+        <FormField id="accountLocation" label={t.accountLocation} optional={t.optional}>
           <FieldText id="accountLocation" errors={errors} />
           <Select
             id="accountLocation"
@@ -295,16 +288,13 @@ function NewOrderPage(props: {
             describedBy={described("accountLocation", errors, false)}
             invalid={!!errors.accountLocation}
           />
-        </div>
-        <div class="field">
-          <label for="notes">
-            {t.notes} {t.optional}
-          </label>
+        </FormField>
+        <FormField id="notes" label={t.notes} optional={t.optional}>
           <FieldText id="notes" errors={errors} />
           <textarea id="notes" name="notes" aria-describedby={described("notes", errors, false)}>
             {form.notes}
           </textarea>
-        </div>
+        </FormField>
         <div class="actions">
           <button type="submit" name="intent" value="preview" class={props.preview ? "secondary" : undefined}>
             {t.preview}

@@ -4,7 +4,7 @@ import type { ServerServices } from "../../http/services.js";
 import { formatDate } from "../../i18n/console.js";
 import { VALIDATION } from "../../i18n/validation.js";
 import { filterOrders } from "../../service/orders.js";
-import { ColumnHeads, placeList, Select, statusText } from "../components.js";
+import { ColumnHeads, FormField, placeList, Select, statusText } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
 import { type ConsoleApp, guard, pageContext, render } from "../request.js";
 
@@ -67,11 +67,7 @@ function OrdersPage(props: {
               options={[["", t.any], ...Object.entries(t.enforcements)]}
             />
           </div>
-          <div class="field">
-            <label for="jurisdiction">{t.jurisdiction}</label>
-            <p class="hint" id="jurisdiction-hint">
-              {t.jurisdictionFilterHint}
-            </p>
+          <FormField id="jurisdiction" label={t.jurisdiction} hint={t.jurisdictionFilterHint}>
             <input
               type="text"
               id="jurisdiction"
@@ -85,7 +81,7 @@ function OrdersPage(props: {
                 {props.error}
               </p>
             ) : null}
-          </div>
+          </FormField>
           <div class="field">
             <label for="q">{t.search}</label>
             <input type="search" id="q" name="q" value={query.q} />

@@ -7,7 +7,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ServerServices } from "../../http/services.js";
 import { isLanguage } from "../../i18n/language.js";
 import { mayAccess } from "../../kernel/roles.js";
-import { Alert } from "../components.js";
+import { Alert, FormField } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
 import {
   type C,
@@ -32,11 +32,7 @@ function SignInPage(props: { ctx: PageContext; csrf: string; error?: string | un
       <form method="post" action="/console/sign-in">
         <input type="hidden" name="csrf" value={props.csrf} />
         <input type="hidden" name="lang" value={ctx.lang} />
-        <div class="field">
-          <label for="token">{t.token}</label>
-          <p class="hint" id="token-hint">
-            {t.tokenHint}
-          </p>
+        <FormField id="token" label={t.token} hint={t.tokenHint}>
           <input
             type="password"
             id="token"
@@ -46,7 +42,7 @@ function SignInPage(props: { ctx: PageContext; csrf: string; error?: string | un
             aria-describedby="token-hint"
             aria-invalid={props.error ? "true" : undefined}
           />
-        </div>
+        </FormField>
         <button type="submit">{t.signIn}</button>
       </form>
     </Layout>
