@@ -73,6 +73,27 @@ function FieldText(props: { id: Field; errors: FormErrors; hint?: string | undef
   );
 }
 
+/** A country to choose, by name in the page's language, or `none` (the empty value). */
+function CountrySelect(props: {
+  id: "country" | "accountLocation";
+  form: OrderForm;
+  errors: FormErrors;
+  none: string;
+  hinted?: boolean;
+  countries: readonly { code: string; name: string }[];
+}) {
+  const { id, errors } = props;
+  return (
+    <Select
+      id={id}
+      value={props.form[id]}
+      options={[["", props.none], ...props.countries.map((c): [string, string] => [c.code, c.name])]}
+      describedBy={described(id, errors, props.hinted ?? false)}
+      invalid={!!errors[id]}
+    />
+  );
+}
+
 /** One choice of a few, as radio buttons in a fieldset; `choices` maps each value to its label, in order. */
 function Radios(props: { name: string; legend: string; value: string; choices: Record<string, string> }) {
   return (
@@ -176,12 +197,13 @@ function NewOrderPage(props: {
         <div class="field">
           <label for="country">{t.country}</label>
           <FieldText id="country" errors={errors} hint={t.countryHint} />
-          <Select
+          <CountrySelect
             id="country"
-            value={form.country}
-            options={[["", t.chooseCountry], ...countries.map((c): [string, string] => [c.code, c.name])]}
-            describedBy={described("country", errors, true)}
-            invalid={!!errors.country}
+            form={form}
+            errors={errors}
+            none={t.chooseCountry}
+            hinted
+            countries={countries}
           />
           <div class="actions">
             <button type="submit" name="intent" value="regions" class="secondary">
@@ -281,12 +303,12 @@ function NewOrderPage(props: {
         </FormField>
         <FormField id="accountLocation" label={t.accountLocation} optional={t.optional}>
           <FieldText id="accountLocation" errors={errors} />
-          <Select
+          <CountrySelect
             id="accountLocation"
-            value={form.accountLocation}
-            options={[["", t.notSet], ...countries.map((c): [string, string] => [c.code, c.name])]}
-            describedBy={described("accountLocation", errors, false)}
-            invalid={!!errors.accountLocation}
+            form={form}
+            errors={errors}
+            none={t.notSet}
+            countries={countries}
           />
         </FormField>
         <FormField id="notes" label={t.notes} optional={t.optional}>
