@@ -22,17 +22,8 @@ import {
   regionsOf,
   validate,
 } from "../order-form.js";
-import {
-  type C,
-  type ConsoleApp,
-  formField,
-  guard,
-  type PageStatus,
-  pageContext,
-  principalOf,
-  render,
-  stringsOf,
-} from "../request.js";
+import type { C, ConsoleApp, PageStatus } from "../request.js";
+import { formField, guard, pageContext, principalOf, render, stringsOf } from "../request.js";
 
 const LABELS = (t: Strings): Record<Field, string> => ({
   reference: t.reference,

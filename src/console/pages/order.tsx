@@ -16,17 +16,8 @@ import type { AuditEntry } from "../../store/interface.js";
 import { Alert, ColumnHeads, Csrf, placeList, statusText } from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
-import {
-  type C,
-  type ConsoleApp,
-  formField,
-  guard,
-  type PageStatus,
-  pageContext,
-  principalOf,
-  render,
-  stringsOf,
-} from "../request.js";
+import type { C, ConsoleApp, PageStatus } from "../request.js";
+import { formField, guard, pageContext, principalOf, render, stringsOf } from "../request.js";
 
 /** Each life-cycle form's wording and weight: approving takes an optional note, the others a reason. */
 const REASON_FORMS = {
