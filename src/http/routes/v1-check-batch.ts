@@ -6,19 +6,9 @@ import { instruments } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, CheckServices } from "../services.js";
-import { CheckRequest, type CheckVariant, EdgeCheckRequest, requireRuleset } from "./v1-check.js";
+import { type CheckVariant, requireRuleset } from "./v1-check.js";
 
-export const MAX_BATCH = 1000;
 export const BATCH_PATH = "/v1/check/batch";
-
-const BatchRequest = z
-  .strictObject({ checks: z.array(CheckRequest).min(1).max(MAX_BATCH) })
-  .meta({ id: "CheckBatchRequest" });
-
-/** The edge's batch: items may leave out `ip` (see `EdgeCheckRequest`). */
-const EdgeBatchRequest = z
-  .strictObject({ checks: z.array(EdgeCheckRequest).min(1).max(MAX_BATCH) })
-  .meta({ id: "EdgeCheckBatchRequest" });
 
 const route = (s: CheckServices, variant: CheckVariant) =>
   guardedRoute(s.auth, "check", {
@@ -29,7 +19,7 @@ const route = (s: CheckServices, variant: CheckVariant) =>
     description:
       "Every check in the batch is decided against the same ruleset and clock. One malformed item fails the whole batch with 400 (the `issues` paths name it), so nothing is half-answered.",
     request: {
-      body: jsonBody(variant.locateCaller ? EdgeBatchRequest : BatchRequest, "The joins to check."),
+      body: jsonBody(variant.batchRequest, "The joins to check."),
     },
     responses: {
       200: json(

@@ -28,6 +28,17 @@ export const EdgeCheckRequest = z
   })
   .meta({ id: "EdgeCheckRequest" });
 
+export const MAX_BATCH = 1000;
+
+const BatchRequest = z
+  .strictObject({ checks: z.array(CheckRequest).min(1).max(MAX_BATCH) })
+  .meta({ id: "CheckBatchRequest" });
+
+/** The edge's batch: items may leave out `ip` (see `EdgeCheckRequest`). */
+const EdgeBatchRequest = z
+  .strictObject({ checks: z.array(EdgeCheckRequest).min(1).max(MAX_BATCH) })
+  .meta({ id: "EdgeCheckBatchRequest" });
+
 /**
  * How checks are served, chosen by the app's composition (`http/app.ts`). On the server every check
  * names its `ip`. At the edge `ip` may be left out (a participant's browser calling the Worker itself:
@@ -38,16 +49,27 @@ export const EdgeCheckRequest = z
  */
 export interface CheckVariant {
   request: typeof CheckRequest | typeof EdgeCheckRequest;
+  /** The batch route's body: 1 to MAX_BATCH of `request`. */
+  batchRequest: typeof BatchRequest | typeof EdgeBatchRequest;
   /** Locates a check without `ip`; absent on the server, whose checks always name one. */
   locateCaller?: (request: Request) => Caller;
   /** 503 until a ruleset is loaded (the edge). */
   requireLoadedRuleset: boolean;
 }
 
-export const SERVER_CHECKS: CheckVariant = { request: CheckRequest, requireLoadedRuleset: false };
+export const SERVER_CHECKS: CheckVariant = {
+  request: CheckRequest,
+  batchRequest: BatchRequest,
+  requireLoadedRuleset: false,
+};
 
 export function edgeChecks(locateCaller: (request: Request) => Caller): CheckVariant {
-  return { request: EdgeCheckRequest, locateCaller, requireLoadedRuleset: true };
+  return {
+    request: EdgeCheckRequest,
+    batchRequest: EdgeBatchRequest,
+    locateCaller,
+    requireLoadedRuleset: true,
+  };
 }
 
 export function requireRuleset(s: CheckServices, variant: CheckVariant): void {
