@@ -5,7 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { CordonError } from "../kernel/errors.js";
-import { ACCESS, type Access } from "../kernel/roles.js";
+import { ACCESS, type Access, mayAccess } from "../kernel/roles.js";
 import type { Authenticator } from "../service/auth.js";
 import type { AppEnv } from "./services.js";
 
@@ -13,14 +13,14 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /** 401 without a known token, 403 when the token's role may not call the route. */
 export function requireRole(auth: Authenticator, access: Access): MiddlewareHandler<AppEnv> {
-  const allowed: readonly string[] = ACCESS[access];
+  const allowed = ACCESS[access];
   return async (c, next) => {
     const header = c.req.header("authorization");
     const secret = header ? BEARER.exec(header)?.[1] : undefined;
     if (!secret) throw new CordonError("UNAUTHORIZED", "send Authorization: Bearer <token>");
     const principal = auth.authenticate(secret);
     if (!principal) throw new CordonError("UNAUTHORIZED", "unknown bearer token");
-    if (!allowed.includes(principal.role)) {
+    if (!mayAccess(principal, access)) {
       throw new CordonError(
         "FORBIDDEN",
         `role ${principal.role} may not call this route (allowed: ${allowed.join(", ")})`,
