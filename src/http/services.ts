@@ -26,8 +26,12 @@ export interface CheckServices {
   auth: Authenticator;
   /** Epoch milliseconds. Tests fix it; the engine gets it as an argument (I8). */
   clock: Clock;
-  /** I6: keyed hash of a normalised address (HMAC-SHA-256 under CORDON_IP_HASH_KEY), hex. */
-  hashIp: (ip: string) => string;
+  /**
+   * I6: the keyed hash a decision record made at `at` (epoch ms) keeps of a normalised address, hex.
+   * Node seals it under the period's key at once; the edge keeps the hash under CORDON_IP_HASH_KEY and
+   * Node's ingest seals it (`sealEdgeHash`).
+   */
+  hashIp: (ip: string, at: number) => string;
   /** Unique ids for decisions and orders. */
   newId: NewId;
   logger: Logger;
@@ -44,6 +48,8 @@ export interface ServerServices extends CheckServices {
   reports: ReportService;
   /** Decision records delivered from the edge: which are in the log already. */
   ingest: IngestIndex;
+  /** I6: an edge record's `ipHash` (under CORDON_IP_HASH_KEY) sealed as Node's own records are, for `at`. */
+  sealEdgeHash: (hash: string, at: string) => string;
 }
 
 /** The Worker: checks, also from a participant's browser, located by the runtime (`request.cf`). */

@@ -46,7 +46,7 @@ const NO_CALLER: Caller = Object.freeze({
 
 export interface CheckDeps {
   geo: Geo;
-  hashIp: (ip: string) => string;
+  hashIp: (ip: string, at: number) => string;
   newId: () => string;
 }
 
@@ -117,7 +117,7 @@ function conclude(
     country,
     subdivision,
     ipPrefix: ip === null ? null : ipPrefix(ip),
-    ipHash: ip === null ? null : deps.hashIp(ip),
+    ipHash: ip === null ? null : deps.hashIp(ip, now),
     rulesetVersion: ruleset.version,
     geoSource: geo.source,
     geoDbVersion: geo.dbVersion,

@@ -43,6 +43,11 @@ export class ReportService {
     });
   }
 
+  /** Whether the period holding `at` (a record's instant) is finalized: its numbers no longer move (I9). */
+  async isFinalized(_at: string): Promise<boolean> {
+    return false;
+  }
+
   /** One order's denied joins and shadow matches over every month, up to the last record logged. */
   async orderTotals(orderId: string): Promise<OrderTotals> {
     await this.#catchUp();

@@ -90,6 +90,7 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     logger,
     reports,
     ingest: new FileIngestIndex(join(dir, "ingested")),
+    sealEdgeHash: (hash) => hash,
     readiness: () => [],
   });
   return {

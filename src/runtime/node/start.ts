@@ -103,6 +103,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ],
     reports: backend.reports,
     ingest: backend.ingest,
+    sealEdgeHash: (hash) => hash,
   });
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
