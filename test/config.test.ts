@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/node.js";
 import { ConfigError } from "../src/config/parse.js";
+import { parseEdgeConfig } from "../src/config/worker.js";
 
 const KEY = "k".repeat(40);
 
@@ -55,6 +56,55 @@ describe("parseConfig", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).not.toContain("secret-licence");
+  });
+
+  // I7: one secret, one principal; names compared case-insensitively. The message names the entries
+  // (by position and principal) and never the secret.
+  it.each([
+    [
+      "a principal named twice",
+      "ana:responder:aaaaaaaaaaaaaaaa,ana:approver:bbbbbbbbbbbbbbbb",
+      /entries 1 and 2 .*ana/,
+    ],
+    [
+      "a principal named twice in another case",
+      "Bob:responder:aaaaaaaaaaaaaaaa,bob:approver:bbbbbbbbbbbbbbbb",
+      /entries 1 and 2 .*Bob.*bob/,
+    ],
+    [
+      "one secret given to two principals",
+      "ana:responder:shared-secret-0123,bo:approver:shared-secret-0123",
+      /entries 1 \(ana\) and 2 \(bo\).*same secret/,
+    ],
+    [
+      "one secret given twice to one principal",
+      "ana:responder:shared-secret-0123,x:checker:cccccccccccccccc,ANA:approver:shared-secret-0123",
+      /entries 1 and 3/,
+    ],
+  ])("refuses CORDON_TOKENS with %s, naming the entries", (_name, tokens, expected) => {
+    let error: unknown;
+    try {
+      parseConfig({ CORDON_TOKENS: tokens });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain("CORDON_TOKENS");
+    expect(message).toMatch(expected);
+    for (const secret of tokens.split(",").map((t) => t.split(":").slice(2).join(":"))) {
+      expect(message).not.toContain(secret);
+    }
+  });
+
+  it("refuses the same duplicates in the Worker's CORDON_TOKENS", () => {
+    expect(() =>
+      parseEdgeConfig({
+        CORDON_TOKENS: "Bob:checker:aaaaaaaaaaaaaaaa,bob:checker:bbbbbbbbbbbbbbbb",
+        CORDON_IP_HASH_KEY: KEY,
+        RULESET_PUBLIC_KEYS: "k:AAAA",
+      }),
+    ).toThrow(/CORDON_TOKENS: entries 1 and 2/);
   });
 
   it("accepts a Redis deployment with the web service", () => {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { LOG_LEVELS } from "../kernel/logger.js";
 import { ROLES, type Role } from "../kernel/roles.js";
+import { tokenConflicts } from "../kernel/tokens.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -55,9 +56,12 @@ export interface TokenSpec {
   secret: string;
 }
 
-const TOKEN_PART = /^[A-Za-z0-9._@-]+$/;
+export const TOKEN_PART = /^[A-Za-z0-9._@-]+$/;
 
-/** `principal:role:secret,...`; the secret may itself contain colons. One CORDON_TOKENS serves both runtimes. */
+/**
+ * `principal:role:secret,...`; the secret may itself contain colons. One CORDON_TOKENS serves both
+ * runtimes. A principal named twice (in any case) or a secret given twice is refused (`tokenConflicts`).
+ */
 export const TokenList = z.string().transform((value, ctx): TokenSpec[] => {
   const out: TokenSpec[] = [];
   const entries = value
@@ -83,6 +87,11 @@ export const TokenList = z.string().transform((value, ctx): TokenSpec[] => {
   });
   if (entries.length === 0)
     ctx.addIssue({ code: "custom", message: "must list at least one principal:role:secret" });
+  // I7: otherwise the last entry would win silently (one secret acting as two principals), and `Bob`
+  // and `bob` would pass four eyes against each other. Only once every entry parsed, so that the
+  // positions named are the entries' own.
+  if (out.length === entries.length)
+    for (const message of tokenConflicts(out)) ctx.addIssue({ code: "custom", message });
   return out;
 });
 

@@ -6,6 +6,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Principal, Role } from "../kernel/roles.js";
+import { tokenConflicts } from "../kernel/tokens.js";
 
 /** What is stored per token: who, which role, and the digest of the secret. */
 export interface TokenDigest {
@@ -30,6 +31,10 @@ export class Authenticator {
     tokens: readonly TokenDigest[],
     private readonly digest: Digest = pureDigest,
   ) {
+    // I7: the loop below keeps the last match, so a secret listed twice would act as whichever principal
+    // came last. The parsers refuse such lists with a friendlier message; this is the last line.
+    const conflicts = tokenConflicts(tokens.map((t) => ({ principal: t.principal, secret: t.sha256 })));
+    if (conflicts.length > 0) throw new Error(`invalid tokens: ${conflicts.join("; ")}`);
     this.entries = tokens.map((t) => ({
       principal: { name: t.principal, role: t.role },
       digest: hexToBytes(t.sha256),

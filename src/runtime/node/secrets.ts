@@ -6,8 +6,10 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { TokenSpec } from "../../config/parse.js";
+import { z } from "zod";
+import { configError, TOKEN_PART, type TokenSpec } from "../../config/parse.js";
 import { ROLES } from "../../kernel/roles.js";
+import { tokenConflicts } from "../../kernel/tokens.js";
 import { readFileIfExists, writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { digestSecret, type TokenDigest } from "../../service/auth.js";
 
@@ -57,7 +59,7 @@ export async function loadTokens(
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, "tokens.json");
   const existing = await readFileIfExists(path);
-  if (existing) return { tokens: JSON.parse(existing) as TokenDigest[], generated: [] };
+  if (existing) return { tokens: parseTokensFile(existing, path), generated: [] };
   const generated: TokenSpec[] = ROLES.map((role) => ({
     principal: `${role}-1`,
     role,
@@ -74,4 +76,36 @@ export async function loadTokens(
   }));
   await writePrivate(path, `${JSON.stringify(tokens, null, 2)}\n`);
   return { tokens, generated };
+}
+
+const TokenDigestEntry = z.object({
+  principal: z.string().regex(TOKEN_PART),
+  role: z.enum(ROLES),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/**
+ * The kept digests, held to CORDON_TOKENS' rules (I7): an edited file that names a principal twice (in
+ * any case) or gives two principals one secret stops the start, naming the file and the entries.
+ */
+function parseTokensFile(text: string, path: string): TokenDigest[] {
+  const refuse = (problems: string[]) => configError(problems, `tokens file ${path}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw refuse(["not JSON"]);
+  }
+  if (!Array.isArray(json)) throw refuse(["must be a list of {principal, role, sha256}"]);
+  const problems: string[] = [];
+  const tokens: TokenDigest[] = [];
+  json.forEach((entry, i) => {
+    const parsed = TokenDigestEntry.safeParse(entry);
+    if (parsed.success) tokens.push(parsed.data);
+    else problems.push(`entry ${i + 1}: must be {principal, role (${ROLES.join(", ")}), sha256 (64 hex)}`);
+  });
+  if (problems.length === 0)
+    problems.push(...tokenConflicts(tokens.map((t) => ({ principal: t.principal, secret: t.sha256 }))));
+  if (problems.length > 0) throw refuse(problems);
+  return tokens;
 }
