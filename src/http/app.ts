@@ -96,6 +96,12 @@ function baseApp(logger: Logger, limits: Record<string, number>): App {
     },
   });
   app.use(requestId({ headerName: "x-request-id" }));
+  // Orders, decisions, reports and even errors must not be kept by a shared cache or a browser. Set
+  // before the handler, so every answer built from the context carries it, errors and 404s included.
+  app.use((c, next) => {
+    c.header("Cache-Control", "no-store");
+    return next();
+  });
   app.use("/v1/*", requireJson(IMPORT_PATH in limits ? [IMPORT_PATH] : []));
   const limit = limitBody(BODY_LIMIT);
   const byPath = new Map(Object.entries(limits).map(([path, bytes]) => [path, limitBody(bytes)]));

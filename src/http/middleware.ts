@@ -11,12 +11,15 @@ import type { AppEnv } from "./services.js";
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** The secret of an `Authorization: Bearer <secret>` header, or undefined. */
+export const bearerSecret = (header: string | undefined): string | undefined =>
+  header ? BEARER.exec(header)?.[1] : undefined;
+
 /** 401 without a known token, 403 when the token's role may not call the route. */
 export function requireRole(auth: Authenticator, access: Access): MiddlewareHandler<AppEnv> {
   const allowed = ACCESS[access];
   return async (c, next) => {
-    const header = c.req.header("authorization");
-    const secret = header ? BEARER.exec(header)?.[1] : undefined;
+    const secret = bearerSecret(c.req.header("authorization"));
     if (!secret) throw new CordonError("UNAUTHORIZED", "send Authorization: Bearer <token>");
     const principal = auth.authenticate(secret);
     if (!principal) throw new CordonError("UNAUTHORIZED", "unknown bearer token");

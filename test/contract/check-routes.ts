@@ -324,7 +324,7 @@ export function checkRoutesContract(runtime: string, open: () => Promise<CheckRo
         const live = await t.call("GET", "/healthz");
         expect(live.status).toBe(200);
         expect(live.body).toMatchObject({ status: "ok" });
-        const ready = await t.call("GET", "/readyz");
+        const ready = await t.call("GET", "/readyz", { as: "checker" });
         expect(ready.status).toBe(200);
         expect(ready.body).toMatchObject({
           ready: true,

@@ -84,7 +84,9 @@ const check = async (body: unknown, cf?: Record<string, unknown>) => {
 
 describe("the built Worker bundle in workerd", () => {
   it("starts, loads the signed ruleset and the bundled database, and is ready", async () => {
-    const res = await mf.dispatchFetch("https://edge.test/readyz");
+    const res = await mf.dispatchFetch("https://edge.test/readyz", {
+      headers: { authorization: `Bearer ${secretOf("checker")}` },
+    });
     const body = (await res.json()) as any;
     expect(res.status).toBe(200);
     expect(body).toMatchObject({

@@ -227,7 +227,7 @@ describe("audit and ruleset", () => {
 
 describe("operations", () => {
   it("reports readiness with the geo database type and build date", async () => {
-    const res = await h.call("GET", "/readyz");
+    const res = await h.call("GET", "/readyz", { as: "auditor" });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       ready: true,
@@ -241,7 +241,7 @@ describe("operations", () => {
       geo: { lookup: () => ({ location: null, source: "none", dbVersion: null }), info: () => null },
     });
     try {
-      const res = await loading.call("GET", "/readyz");
+      const res = await loading.call("GET", "/readyz", { as: "checker" });
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ ready: false, geo: null, ruleset: { loaded: true } });
       expect((await loading.call("GET", "/healthz")).status).toBe(200);

@@ -402,7 +402,9 @@ describe("end to end through the Node entry", () => {
     expect(decide(atEdge, { meetingId: "81234567890", location: MUMBAI }, Date.now()).decision).toBe("deny");
     expect(kv.puts.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
 
-    const ready = (await (await fetch(`${base}/readyz`)).json()) as {
+    const ready = (await (
+      await fetch(`${base}/readyz`, { headers: { authorization: `Bearer ${secrets.responder}` } })
+    ).json()) as {
       checks: { name: string; detail?: unknown }[];
     };
     expect(ready.checks.find((c) => c.name === "kv-publish")?.detail).toMatchObject({

@@ -16,6 +16,10 @@ export const TOKENS = {
   auditor: "auditor-1:auditor:sys-test-auditor-secret-000001",
 } as const;
 export const secret = (who: keyof typeof TOKENS) => TOKENS[who].split(":")[2] as string;
+/** Fetch options that send `who`'s token (for GET routes such as /readyz's details). */
+export const withToken = (who: keyof typeof TOKENS): RequestInit => ({
+  headers: { authorization: `Bearer ${secret(who)}` },
+});
 
 export interface ServerProcess {
   child: ChildProcess;

@@ -52,7 +52,9 @@ describe("first start on the embedded default", () => {
         code: "NO_ORDER",
         geo: { country: "US", subdivision: null },
       });
-      const ready = await (await fetch(`${server.url}/readyz`)).json();
+      const ready = await (
+        await fetch(`${server.url}/readyz`, { headers: { authorization: `Bearer ${checker}` } })
+      ).json();
       expect(ready).toMatchObject({ ready: true, geo: { subdivisions: false } });
     } finally {
       await server.stop();

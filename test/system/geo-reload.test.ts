@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { cityRecord, writeMmdb } from "../support/mmdb-writer.js";
-import { api, type ServerProcess, startServer, TOKENS } from "../support/server.js";
+import { api, type ServerProcess, startServer, TOKENS, withToken } from "../support/server.js";
 
 let dir: string;
 let server: ServerProcess;
@@ -63,6 +63,6 @@ it("swaps in a replaced database while checks run, failing none", async () => {
   expect(sawNew).toBe(true);
   // Every answer came whole from one database or the other: never unknown, never a mix.
   expect([...seen.keys()].sort()).toEqual(["IN/IN-MH", "NL/NL-NH"]);
-  const ready = await (await fetch(`${server.url}/readyz`)).json();
+  const ready = await (await fetch(`${server.url}/readyz`, withToken("checker"))).json();
   expect(ready.geo.buildDate).toBe("2026-11-01T00:00:00.000Z");
 });

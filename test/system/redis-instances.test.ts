@@ -14,7 +14,7 @@ import { redisKeys } from "../../src/store/redis/keys.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
 import { orderInput } from "../support/harness.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
-import { api, type ServerProcess, startServer, TOKENS } from "../support/server.js";
+import { api, type ServerProcess, startServer, TOKENS, withToken } from "../support/server.js";
 
 let dir: string;
 let redis: RedisServer;
@@ -145,7 +145,7 @@ describe("two instances on one Redis", () => {
     await redis.kill();
     // While Redis is down the instances say they are degraded, and keep serving.
     await new Promise((r) => setTimeout(r, 1500));
-    const degraded = await (await fetch(`${b.url}/readyz`)).json();
+    const degraded = await (await fetch(`${b.url}/readyz`, withToken("checker"))).json();
     expect(degraded).toMatchObject({ ready: true, degraded: true });
     await new Promise((r) => setTimeout(r, 1500));
     await redis.start();
@@ -181,7 +181,7 @@ describe("two instances on one Redis", () => {
     } finally {
       client.disconnect();
     }
-    const ready = await (await fetch(`${a.url}/readyz`)).json();
+    const ready = await (await fetch(`${a.url}/readyz`, withToken("checker"))).json();
     expect(ready.ready).toBe(true);
   }, 120_000);
 
@@ -256,7 +256,7 @@ describe("two instances on one Redis", () => {
     await redis.kill();
     const again = await start("b");
     try {
-      const ready = await (await fetch(`${again.url}/readyz`)).json();
+      const ready = await (await fetch(`${again.url}/readyz`, withToken("checker"))).json();
       expect(ready).toMatchObject({ ready: true, degraded: true });
       const res = await api(again, "POST", "/v1/check", "checker", {
         meetingId: "fault-1",

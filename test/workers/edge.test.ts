@@ -255,7 +255,7 @@ describe("the ruleset from KV", () => {
   it("answers checks with 503 and is not ready while KV holds no ruleset, and serves once one is published", async () => {
     const edge = await open({ noRuleset: true });
     expect((await edge.call("GET", "/healthz")).status).toBe(200);
-    const ready = await edge.call("GET", "/readyz");
+    const ready = await edge.call("GET", "/readyz", { as: "checker" });
     expect(ready.status).toBe(503);
     expect(ready.body.checks[0]).toMatchObject({
       name: "edge-ruleset",
@@ -291,7 +291,7 @@ describe("the ruleset from KV", () => {
       body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
     });
     expect(res.body).toMatchObject({ code: "BLOCKED", rulesetVersion: 2 });
-    const ready = await edge.call("GET", "/readyz");
+    const ready = await edge.call("GET", "/readyz", { as: "checker" });
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ degraded: true });
     expect(ready.body.checks[0].detail.lastRejected).toMatchObject({ code: "bad-signature" });
@@ -311,7 +311,7 @@ describe("the ruleset from KV", () => {
 describe("the bundled database (Data module)", () => {
   it("locates addresses with the GeoLite2 country database wrangler bundles", async () => {
     const edge = await open({ mmdb: "bundled" });
-    const ready = await edge.call("GET", "/readyz");
+    const ready = await edge.call("GET", "/readyz", { as: "checker" });
     expect(ready.body.geo).toMatchObject({
       databaseType: "country ipvAll",
       subdivisions: false,

@@ -1,16 +1,25 @@
-/** GET /healthz (the process answers) and GET /readyz (ruleset and geo database loaded). No auth. */
+/**
+ * GET /healthz (the process answers) and GET /readyz (ruleset and geo database loaded). Neither needs a
+ * token; /readyz shows its details (database paths, the Redis address, probes) only with a valid one.
+ */
 import { createRoute } from "@hono/zod-openapi";
 import { VERSION } from "../../kernel/version.js";
+import { bearerSecret } from "../middleware.js";
 import { json, z } from "../openapi.js";
 import type { App, CheckServices } from "../services.js";
 
+const details = "Only with a valid bearer token (any role): it names files and addresses.";
 const Ready = z
   .object({
     ready: z.boolean(),
     degraded: z
       .boolean()
-      .meta({ description: "Serving, but a dependency (Redis) is unavailable or behind." }),
-    ruleset: z.object({ loaded: z.boolean(), version: z.number().int(), hash: z.string() }),
+      .optional()
+      .meta({ description: `Serving, but a dependency (Redis) is unavailable or behind. ${details}` }),
+    ruleset: z
+      .object({ loaded: z.boolean(), version: z.number().int(), hash: z.string() })
+      .optional()
+      .meta({ description: details }),
     geo: z
       .object({
         databaseType: z.string(),
@@ -19,14 +28,19 @@ const Ready = z
         ipVersion: z.number().int(),
         source: z.string(),
       })
-      .nullable(),
-    checks: z.array(
-      z.object({
-        name: z.string(),
-        ready: z.boolean(),
-        detail: z.record(z.string(), z.unknown()).optional(),
-      }),
-    ),
+      .nullable()
+      .optional()
+      .meta({ description: details }),
+    checks: z
+      .array(
+        z.object({
+          name: z.string(),
+          ready: z.boolean(),
+          detail: z.record(z.string(), z.unknown()).optional(),
+        }),
+      )
+      .optional()
+      .meta({ description: details }),
   })
   .meta({ id: "Readiness" });
 
@@ -55,6 +69,9 @@ export function registerHealth(app: App, s: CheckServices): void {
     const geo = s.geo.info();
     const checks = s.readiness();
     const ready = s.rulesets.isLoaded() && geo !== null && checks.every((r) => r.ready);
+    // A load balancer's probe needs only the status (and its code); the details are for operators.
+    const secret = bearerSecret(c.req.header("authorization"));
+    if (!secret || !s.auth.authenticate(secret)) return c.json({ ready }, ready ? 200 : 503);
     const body = {
       ready,
       degraded: checks.some((r) => r.degraded === true),
