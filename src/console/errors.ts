@@ -7,7 +7,7 @@ import type { Strings } from "../i18n/console.js";
 import type { CordonError } from "../kernel/errors.js";
 
 export interface PageError {
-  status: 403 | 404 | 409 | 422;
+  status: 403 | 404 | 409 | 413 | 422 | 429;
   message: string;
 }
 
@@ -23,12 +23,17 @@ export function pageErrorOf(err: CordonError, t: Strings): PageError | undefined
     case "ILLEGAL_TRANSITION":
     case "JURISDICTION_OUTSIDE_AUTHORITY":
       return { status: err.code === "ILLEGAL_TRANSITION" ? 409 : 422, message: err.message };
+    // Any form post over the console's body limit, with or without a session.
+    case "PAYLOAD_TOO_LARGE":
+      return { status: 413, message: t.tooLarge };
+    // Sign-in attempts from a client that failed too often (its Retry-After header says how long).
+    case "RATE_LIMITED":
+      return { status: 429, message: t.tooManyAttempts };
     // Not expected from a console page (its forms are validated before anything is called, and the
     // session stands in for a token), or a failure of Cordon itself: a fault.
     case "BAD_REQUEST":
     case "UNAUTHORIZED":
     case "METHOD_NOT_ALLOWED":
-    case "PAYLOAD_TOO_LARGE":
     case "UNSUPPORTED_MEDIA_TYPE":
     case "INTERNAL":
     case "UNAVAILABLE":

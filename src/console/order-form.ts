@@ -4,7 +4,13 @@
  * next to the field that caused them, in the page's language.
  */
 import type { z } from "zod";
-import { allCountries, jurisdictionsOutsideAuthority, OrderInput, subdivisionsOf } from "../engine/index.js";
+import {
+  allCountries,
+  CountryCode,
+  jurisdictionsOutsideAuthority,
+  OrderInput,
+  subdivisionsOf,
+} from "../engine/index.js";
 import type { Language } from "../i18n/language.js";
 import { placeName } from "../i18n/places.js";
 import { translateMessage, VALIDATION } from "../i18n/validation.js";
@@ -169,10 +175,22 @@ function messageOf(issue: z.core.$ZodIssue, form: OrderForm, lang: Language): st
 
 export type Validated = { ok: true; input: OrderInput } | { ok: false; errors: FormErrors };
 
+/**
+ * What is wrong with the chosen country, or undefined. The select offers only countries, but a post can
+ * carry anything (a subdivision, a made-up or malformed code): that is the user's input to correct (400
+ * with the form), never a fault, and the region picker is built only for a country that exists.
+ */
+export function countryError(form: OrderForm, lang: Language): string | undefined {
+  if (!form.country) return VALIDATION[lang].required;
+  const parsed = CountryCode.safeParse(form.country);
+  return parsed.success ? undefined : translateMessage(parsed.error.issues[0]?.message ?? "", lang);
+}
+
 /** Validates with the API's schema and the I1 entry rule; one message per field, the first one. */
 export function validate(form: OrderForm, lang: Language): Validated {
   const errors: FormErrors = {};
-  if (!form.country) errors.country = VALIDATION[lang].required;
+  const country = countryError(form, lang);
+  if (country) errors.country = country;
   const parsed = OrderInput.safeParse(candidate(form));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -3,6 +3,7 @@
  * who signed in, their CSRF token and their language. The bearer token itself is checked once at sign-in
  * and never kept. The store is in process memory, bounded and expiring: a restart signs everyone out,
  * and with `CORDON_WORKERS` > 1 each process has its own sessions (see the console README note).
+ * Bounded per principal: signing in again and again only ever ends that principal's own oldest session.
  */
 
 import type { Language } from "../i18n/language.js";
@@ -40,18 +41,34 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Sessions one principal may hold at once (browsers, devices, colleagues sharing a role's token). */
+export const SESSIONS_PER_PRINCIPAL = 20;
+
 export class SessionStore {
-  // Long-lived: one per app. Map order is insertion order, so the first entry is the oldest session.
+  // Long-lived: one per app. Map and Set order is insertion order, so the first entry is the oldest.
   readonly #sessions = new Map<string, Session>();
+  /**
+   * Session ids by principal (names compared case-insensitively, I7). The bound is per principal, not
+   * global: with a global one any console user could sign everyone else out by filling the table. The
+   * total stays bounded all the same: principals come from the token list, so at most
+   * principals × `perPrincipal` sessions exist.
+   */
+  readonly #byPrincipal = new Map<string, Set<string>>();
 
   constructor(
     private readonly clock: () => number,
-    private readonly max = 10_000,
+    private readonly perPrincipal = SESSIONS_PER_PRINCIPAL,
   ) {}
 
   create(principal: Principal, lang: Language): Session {
     const now = this.clock();
-    if (this.#sessions.size >= this.max) this.#evict(now);
+    const key = principal.name.toLowerCase();
+    let ids = this.#byPrincipal.get(key);
+    if (!ids) {
+      ids = new Set();
+      this.#byPrincipal.set(key, ids);
+    }
+    if (ids.size >= this.perPrincipal) this.#evict(ids, now);
     const session: Session = {
       id: randomToken(),
       principal,
@@ -61,6 +78,7 @@ export class SessionStore {
       hardExpires: now + MAX_AGE_MS,
     };
     this.#sessions.set(session.id, session);
+    ids.add(session.id);
     return session;
   }
 
@@ -70,7 +88,7 @@ export class SessionStore {
     if (!session) return undefined;
     const now = this.clock();
     if (now >= session.expires || now >= session.hardExpires) {
-      this.#sessions.delete(id);
+      this.destroy(id);
       return undefined;
     }
     session.expires = Math.min(now + IDLE_MS, session.hardExpires);
@@ -78,21 +96,34 @@ export class SessionStore {
   }
 
   destroy(id: string | undefined): void {
-    if (id) this.#sessions.delete(id);
+    const session = id ? this.#sessions.get(id) : undefined;
+    if (!session) return;
+    this.#sessions.delete(session.id);
+    const key = session.principal.name.toLowerCase();
+    const ids = this.#byPrincipal.get(key);
+    ids?.delete(session.id);
+    if (ids?.size === 0) this.#byPrincipal.delete(key);
   }
 
   get size(): number {
     return this.#sessions.size;
   }
 
-  /** Drops expired sessions; if none were, the oldest, so the store never grows past `max`. */
-  #evict(now: number): void {
-    for (const [id, s] of this.#sessions) {
-      if (now >= s.expires || now >= s.hardExpires) this.#sessions.delete(id);
+  /** Drops the principal's expired sessions; if none were, its oldest one. Never another principal's. */
+  #evict(ids: Set<string>, now: number): void {
+    for (const id of ids) {
+      const s = this.#sessions.get(id);
+      if (!s || now >= s.expires || now >= s.hardExpires) {
+        ids.delete(id);
+        this.#sessions.delete(id);
+      }
     }
-    if (this.#sessions.size >= this.max) {
-      const oldest = this.#sessions.keys().next();
-      if (!oldest.done) this.#sessions.delete(oldest.value);
+    if (ids.size >= this.perPrincipal) {
+      const oldest = ids.values().next();
+      if (!oldest.done) {
+        ids.delete(oldest.value);
+        this.#sessions.delete(oldest.value);
+      }
     }
   }
 }

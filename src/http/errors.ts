@@ -8,7 +8,7 @@ import { ErrorCode, Issue } from "../kernel/errors.js";
 
 export { ErrorCode, Issue };
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
 export function statusOf(code: ErrorCode): ErrorStatus {
   switch (code) {
@@ -31,6 +31,8 @@ export function statusOf(code: ErrorCode): ErrorStatus {
       return 415;
     case "JURISDICTION_OUTSIDE_AUTHORITY":
       return 422;
+    case "RATE_LIMITED":
+      return 429;
     case "INTERNAL":
       return 500;
     case "UNAVAILABLE":

@@ -12,6 +12,7 @@ const ERROR_TEXT: Record<ErrorStatus, string> = {
   413: "Request body too large.",
   415: "The body must be application/json.",
   422: "A block jurisdiction lies outside the authority's jurisdiction.",
+  429: "Too many failed attempts from this client or principal; `Retry-After` says when to try again.",
   500: "A fault in Cordon; the requestId finds it in the logs.",
   503: "Not ready, or the decision log cannot be written.",
 };

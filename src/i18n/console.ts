@@ -155,6 +155,8 @@ const en = {
   forbidden: "Your role may not do this.",
   csrf: "This form has expired or did not come from this console. Reload the page and try again.",
   error: "Something went wrong",
+  tooLarge: "This form is too large to accept. Shorten the longest field and try again.",
+  tooManyAttempts: "Too many failed attempts. Wait a minute and try again.",
   back: "Back to orders",
 } as const;
 
@@ -322,6 +324,8 @@ const nl: Strings = {
   forbidden: "Uw rol mag dit niet.",
   csrf: "Dit formulier is verlopen of kwam niet van deze console. Laad de pagina opnieuw en probeer het nog eens.",
   error: "Er ging iets mis",
+  tooLarge: "Dit formulier is te groot. Kort het langste veld in en probeer het opnieuw.",
+  tooManyAttempts: "Te veel mislukte pogingen. Wacht een minuut en probeer het opnieuw.",
   back: "Terug naar de bevelen",
 };
 

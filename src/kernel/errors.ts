@@ -16,6 +16,7 @@ export const ErrorCode = z
     "ILLEGAL_TRANSITION",
     "PAYLOAD_TOO_LARGE",
     "UNSUPPORTED_MEDIA_TYPE",
+    "RATE_LIMITED",
     "JURISDICTION_OUTSIDE_AUTHORITY",
     "INTERNAL",
     "UNAVAILABLE",
@@ -60,5 +61,17 @@ export class InvalidCursorError extends CordonError {
   override readonly name = "InvalidCursorError";
   constructor(message: string, options?: ErrorOptions) {
     super("BAD_REQUEST", message, undefined, options);
+  }
+}
+
+/** Too many failed attempts (authentication, sign-in) from one client or principal: wait and retry. */
+export class RateLimitedError extends CordonError {
+  override readonly name = "RateLimitedError";
+  constructor(
+    /** Whole seconds until another attempt is counted again (`Retry-After`). */
+    readonly retryAfterSeconds: number,
+    message = `too many failed attempts; try again in ${retryAfterSeconds} s`,
+  ) {
+    super("RATE_LIMITED", message);
   }
 }

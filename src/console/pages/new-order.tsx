@@ -13,6 +13,7 @@ import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import {
   countriesSorted,
+  countryError,
   emptyForm,
   FIELDS,
   type Field,
@@ -139,8 +140,10 @@ function NewOrderPage(props: {
   const labels = LABELS(t);
   const errorFields = (Object.keys(errors) as Field[]).filter((f) => errors[f]);
   const countries = countriesSorted(lang);
-  const regions = form.country ? regionsOf(form.country) : [];
-  const jurisdictionOptions: [string, string][] = form.country
+  // Regions only for a country that exists: a posted code that is not one is shown as an error instead.
+  const country = errors.country ? "" : form.country;
+  const regions = country ? regionsOf(country) : [];
+  const jurisdictionOptions: [string, string][] = country
     ? [
         [form.country, placeName(form.country, lang)],
         ...regions.map((r): [string, string] => [r.code, placeName(r.code, lang)]),
@@ -202,7 +205,7 @@ function NewOrderPage(props: {
             </button>
           </div>
         </div>
-        {form.country ? (
+        {country ? (
           <>
             <div class="field">
               <label for="authorityJurisdiction">{t.authorityJurisdiction}</label>
@@ -346,7 +349,10 @@ export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
     const lang = c.get("lang");
     const form = readForm(c.get("form"));
     const intent = formField(c, "intent");
-    if (intent === "regions") return newOrderPage(c, form);
+    if (intent === "regions") {
+      const error = form.country ? countryError(form, lang) : undefined;
+      return error ? newOrderPage(c, form, { errors: { country: error } }, 400) : newOrderPage(c, form);
+    }
     const result = validate(form, lang);
     if (!result.ok) return newOrderPage(c, form, { errors: result.errors }, 400);
     if (intent !== "submit") return newOrderPage(c, form, { preview: orderPreview(result.input, lang) });
