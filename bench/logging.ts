@@ -75,6 +75,7 @@ async function makeApp(kind: "none" | FsyncMode, dir: string, geo: CachedGeo) {
     newId: randomUUID,
     logger: silent,
     readiness: () => [],
+    clientAddress: () => undefined,
   };
   const app = createServerApp(services as ServerServices);
   return { app, store };

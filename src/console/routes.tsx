@@ -9,9 +9,10 @@ import { getCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { KiB, limitBody } from "../http/middleware.js";
+import type { AuthFailures } from "../http/rate-limit.js";
 import type { App, ServerServices } from "../http/services.js";
 import { isLanguage, pickLanguage } from "../i18n/language.js";
-import { CordonError } from "../kernel/errors.js";
+import { CordonError, RateLimitedError } from "../kernel/errors.js";
 import { CONSOLE_CSS } from "./assets.js";
 import { pageErrorOf } from "./errors.js";
 import { registerNewOrder } from "./pages/new-order.js";
@@ -26,7 +27,7 @@ import { SESSION_COOKIE, SessionStore } from "./session.js";
 export const CONSOLE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-export function registerConsole(app: App, s: ServerServices): void {
+export function registerConsole(app: App, s: ServerServices, failures: AuthFailures): void {
   // Long-lived, one per app: the sessions.
   const sessions = new SessionStore(s.clock);
   const con = new Hono<ConsoleEnv>();
@@ -61,7 +62,7 @@ export function registerConsole(app: App, s: ServerServices): void {
   con.use(async (c, next) => (c.req.method === "POST" ? limit(c as never, next) : next()));
 
   // The pages. The new-order form before the order page, whose `/orders/:id` would match it too.
-  registerSignIn(con, s, sessions);
+  registerSignIn(con, s, sessions, failures);
   registerOrders(con, s);
   registerNewOrder(con, s);
   registerOrder(con, s);
@@ -78,6 +79,7 @@ export function registerConsole(app: App, s: ServerServices): void {
     }
     if (err instanceof HTTPException && err.status < 500) return showError(c, err.message || t.error, 400);
     const shown = err instanceof CordonError ? pageErrorOf(err, t) : undefined;
+    if (err instanceof RateLimitedError) c.header("Retry-After", String(err.retryAfterSeconds));
     if (shown) return showError(c, shown.message, shown.status);
     s.logger.error("console error", { requestId: c.get("requestId"), error: err.message, stack: err.stack });
     const lang = c.get("lang") ?? "en";

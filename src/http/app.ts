@@ -8,7 +8,12 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { registerConsole } from "../console/routes.js";
-import { CordonError, InvalidCursorError, StoreUnavailableError } from "../kernel/errors.js";
+import {
+  CordonError,
+  InvalidCursorError,
+  RateLimitedError,
+  StoreUnavailableError,
+} from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
 import { VERSION } from "../kernel/version.js";
 import {
@@ -19,7 +24,8 @@ import {
   summarise,
   toIssues,
 } from "./errors.js";
-import { KiB, limitBody, requireJson } from "./middleware.js";
+import { AuthFailure, KiB, limitBody, requireJson } from "./middleware.js";
+import { AuthFailures } from "./rate-limit.js";
 import { registerHealth } from "./routes/health.js";
 import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";
@@ -32,7 +38,7 @@ import { registerOrderReads } from "./routes/v1-orders-read.js";
 import { registerOrderTransitions } from "./routes/v1-orders-transition.js";
 import { registerReports } from "./routes/v1-reports.js";
 import { registerRuleset } from "./routes/v1-ruleset.js";
-import type { App, AppEnv, EdgeServices, ServerServices } from "./services.js";
+import type { App, AppEnv, CheckServices, EdgeServices, ServerServices } from "./services.js";
 
 export const BODY_LIMIT = 64 * KiB;
 export const BATCH_BODY_LIMIT = 1024 * KiB;
@@ -40,7 +46,9 @@ export const IMPORT_BODY_LIMIT = 1024 * KiB;
 
 /** The Node server: every route, and the console. */
 export function createServerApp(s: ServerServices): App {
-  const app = baseApp(s.logger, { [BATCH_PATH]: BATCH_BODY_LIMIT, [IMPORT_PATH]: IMPORT_BODY_LIMIT });
+  // Long-lived, one per app: failed authentication, counted for the API and the console's sign-in alike.
+  const failures = new AuthFailures(s);
+  const app = baseApp(s, failures, { [BATCH_PATH]: BATCH_BODY_LIMIT, [IMPORT_PATH]: IMPORT_BODY_LIMIT });
 
   // Meeting-join flow: the hot path.
   registerCheck(app, s, SERVER_CHECKS);
@@ -53,7 +61,7 @@ export function createServerApp(s: ServerServices): App {
   registerRuleset(app, s);
 
   // Response team, in a browser: the console's server-rendered pages (same rules as the API).
-  registerConsole(app, s);
+  registerConsole(app, s, failures);
 
   // Reporting and audit.
   registerReports(app, s);
@@ -65,7 +73,7 @@ export function createServerApp(s: ServerServices): App {
   registerAdminImport(app, s);
 
   // Operations.
-  registerHealth(app, s);
+  registerHealth(app, s, failures);
   return finish(app);
 }
 
@@ -74,17 +82,21 @@ export function createServerApp(s: ServerServices): App {
  * health. Orders, reports, decisions and audit stay on the Node service, where the store is.
  */
 export function createEdgeApp(s: EdgeServices): App {
-  const app = baseApp(s.logger, { [BATCH_PATH]: BATCH_BODY_LIMIT });
+  const failures = new AuthFailures(s);
+  const app = baseApp(s, failures, { [BATCH_PATH]: BATCH_BODY_LIMIT });
   const checks = edgeChecks(s.locateCaller);
   registerCheck(app, s, checks);
   registerCheckBatch(app, s, checks);
   registerRuleset(app, s);
-  registerHealth(app, s);
+  registerHealth(app, s, failures);
   return finish(app);
 }
 
-/** What every app has first: request ids, JSON-only bodies, body limits (64 KiB unless `limits` says). */
-function baseApp(logger: Logger, limits: Record<string, number>): App {
+/**
+ * What every app has first: request ids, no-store, JSON-only bodies, body limits (64 KiB unless
+ * `limits` says); and last, the error envelope, where refused tokens are logged and counted.
+ */
+function baseApp(s: CheckServices, failures: AuthFailures, limits: Record<string, number>): App {
   const app: App = new OpenAPIHono<AppEnv>({
     // Schema violations (body, query, path) become one 400 naming every offending field.
     defaultHook: (result) => {
@@ -107,7 +119,9 @@ function baseApp(logger: Logger, limits: Record<string, number>): App {
   const byPath = new Map(Object.entries(limits).map(([path, bytes]) => [path, limitBody(bytes)]));
   app.use("/v1/*", (c, next) => (byPath.get(c.req.path) ?? limit)(c, next));
   app.onError((err, c) => {
-    const { status, body } = toErrorResponse(err, c.get("requestId") ?? "", logger);
+    const answered = err instanceof AuthFailure ? failures.failed(c, err, err.principal) : err;
+    const { status, body } = toErrorResponse(answered, c.get("requestId") ?? "", s.logger);
+    if (answered instanceof RateLimitedError) c.header("Retry-After", String(answered.retryAfterSeconds));
     return c.json(body, status);
   });
   return app;

@@ -5,7 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { CordonError } from "../kernel/errors.js";
-import { ACCESS, type Access, mayAccess } from "../kernel/roles.js";
+import { ACCESS, type Access, mayAccess, type Principal } from "../kernel/roles.js";
 import type { Authenticator } from "../service/auth.js";
 import type { AppEnv } from "./services.js";
 
@@ -15,18 +15,34 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 export const bearerSecret = (header: string | undefined): string | undefined =>
   header ? BEARER.exec(header)?.[1] : undefined;
 
+/**
+ * A refused bearer token: 401 (`principal` unknown) or 403 (a valid principal, the wrong role). The
+ * app's error handler logs and counts it (`AuthFailures`), so only the failing path pays for that.
+ */
+export class AuthFailure extends CordonError {
+  override readonly name = "AuthFailure";
+  constructor(
+    code: "UNAUTHORIZED" | "FORBIDDEN",
+    message: string,
+    readonly principal?: Principal,
+  ) {
+    super(code, message);
+  }
+}
+
 /** 401 without a known token, 403 when the token's role may not call the route. */
 export function requireRole(auth: Authenticator, access: Access): MiddlewareHandler<AppEnv> {
   const allowed = ACCESS[access];
   return async (c, next) => {
     const secret = bearerSecret(c.req.header("authorization"));
-    if (!secret) throw new CordonError("UNAUTHORIZED", "send Authorization: Bearer <token>");
+    if (!secret) throw new AuthFailure("UNAUTHORIZED", "send Authorization: Bearer <token>");
     const principal = auth.authenticate(secret);
-    if (!principal) throw new CordonError("UNAUTHORIZED", "unknown bearer token");
+    if (!principal) throw new AuthFailure("UNAUTHORIZED", "unknown bearer token");
     if (!mayAccess(principal, access)) {
-      throw new CordonError(
+      throw new AuthFailure(
         "FORBIDDEN",
         `role ${principal.role} may not call this route (allowed: ${allowed.join(", ")})`,
+        principal,
       );
     }
     c.set("principal", principal);

@@ -18,6 +18,6 @@ export function guardedRoute<const R extends Omit<RouteConfig, "security" | "mid
     ...route,
     security: bearer,
     middleware: [requireRole(auth, access)] as const,
-    responses: { ...route.responses, ...errors(401, 403) },
+    responses: { ...route.responses, ...errors(401, 403, 429) },
   });
 }

@@ -5,6 +5,7 @@
  * runtime builds exactly its own, and implements nothing it does not have.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { Caller, Geo } from "../geo/interface.js";
 import type { Logger } from "../kernel/logger.js";
 import type { Principal } from "../kernel/roles.js";
@@ -37,6 +38,12 @@ export interface CheckServices {
   logger: Logger;
   /** The runtime's readiness probes beyond the ruleset and geo (store reachable, KV fresh, ...). */
   readiness: () => Readiness[];
+  /**
+   * The address a request comes from, for counting failed authentication by client (`rate-limit.ts`):
+   * Node's TCP peer, the Worker's CF-Connecting-IP; undefined when the runtime cannot tell. Called only
+   * on a failure.
+   */
+  clientAddress: (c: Context) => string | undefined;
 }
 
 /** The Node server: everything the response team, the auditors and the edge's ingest need. */

@@ -99,6 +99,9 @@ async function buildEdge(env: WorkerEnv, options: WorkerOptions): Promise<Edge> 
     logger,
     readiness: () => [rulesets.readiness()],
     locateCaller,
+    // Set by Cloudflare's edge on every request (a client cannot choose it). Failure budgets are per
+    // isolate, so at the edge they only curb a client that keeps hitting one isolate.
+    clientAddress: (c) => c.req.header("cf-connecting-ip"),
   });
   return { app, rulesets };
 }

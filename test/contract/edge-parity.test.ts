@@ -63,6 +63,7 @@ describe("the edge surface, built on Node", () => {
         logger: SILENT_LOGGER,
         readiness: () => [],
         locateCaller,
+        clientAddress: (c) => c.req.header("cf-connecting-ip"),
       }),
     };
   }

@@ -181,7 +181,7 @@ describe("POST /v1/admin/orders/import", () => {
     expect(op.requestBody.content["application/x-ndjson"].schema).toEqual({
       $ref: "#/components/schemas/ImportedOrder",
     });
-    expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "403", "413", "415"]);
+    expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "403", "413", "415", "429"]);
     expect(Object.keys(doc.components.schemas.ImportedOrder.properties)).toEqual(
       expect.arrayContaining(["reference", "createdAt", "createdBy", "decision", "withdrawal"]),
     );

@@ -15,6 +15,7 @@ import type { Role } from "../../src/kernel/roles.js";
 import { runFromDecisionLog } from "../../src/report/runner.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
+import { nodeClientAddress } from "../../src/runtime/node/client-address.js";
 import { Authenticator, digestSecret } from "../../src/service/auth.js";
 import { ReportService } from "../../src/service/reports.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
@@ -92,6 +93,8 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     ingest: new FileIngestIndex(join(dir, "ingested")),
     sealEdgeHash: (hash) => hash,
     readiness: () => [],
+    // Served (console page tests), the TCP peer as on Node; in process, unknown.
+    clientAddress: nodeClientAddress,
   });
   return {
     app,

@@ -1,11 +1,14 @@
 /**
  * Signing in and out. The bearer token is checked once (`Authenticator`) and never kept: the browser
  * gets an opaque session id. The form has no session yet, so a double-submit cookie guards it against
- * login CSRF.
+ * login CSRF. Failed sign-ins are logged and counted (`AuthFailures`); a client over its budget is
+ * refused before its token is looked at, so guessing is slowed to the budget's pace.
  */
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { AuthFailures } from "../../http/rate-limit.js";
 import type { ServerServices } from "../../http/services.js";
 import { isLanguage } from "../../i18n/language.js";
+import { CordonError } from "../../kernel/errors.js";
 import { mayAccess } from "../../kernel/roles.js";
 import { Alert, FormField } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
@@ -49,7 +52,12 @@ function SignInPage(props: { ctx: PageContext; csrf: string; error?: string | un
   );
 }
 
-export function registerSignIn(con: ConsoleApp, s: ServerServices, sessions: SessionStore): void {
+export function registerSignIn(
+  con: ConsoleApp,
+  s: ServerServices,
+  sessions: SessionStore,
+  failures: AuthFailures,
+): void {
   con.get("/", (c) => c.redirect(c.get("session") ? "/console/orders" : "/console/sign-in", 303));
 
   const signInPage = (c: C, status: 200 | 401 | 403, error?: string) => {
@@ -70,9 +78,24 @@ export function registerSignIn(con: ConsoleApp, s: ServerServices, sessions: Ses
     const lang = isLanguage(form.lang) ? form.lang : c.get("lang");
     c.set("lang", lang);
     const t = stringsOf(c);
+    // Thrown, the console's error mapping answers 429 with Retry-After and its page.
+    const limited = failures.refuseEarly(c);
+    if (limited) throw limited;
     const principal = s.auth.authenticate(typeof form.token === "string" ? form.token.trim() : "");
-    if (!principal) return signInPage(c, 401, t.badToken);
-    if (!mayAccess(principal, "readOrders")) return signInPage(c, 403, t.noConsoleRole);
+    if (!principal) {
+      const refused = failures.failed(c, new CordonError("UNAUTHORIZED", "unknown token at console sign-in"));
+      if (refused.code === "RATE_LIMITED") throw refused;
+      return signInPage(c, 401, t.badToken);
+    }
+    if (!mayAccess(principal, "readOrders")) {
+      const refused = failures.failed(
+        c,
+        new CordonError("FORBIDDEN", "console sign-in by a role without console access"),
+        principal,
+      );
+      if (refused.code === "RATE_LIMITED") throw refused;
+      return signInPage(c, 403, t.noConsoleRole);
+    }
     // A fresh id at every sign-in: an id planted before sign-in is never the one that gets privileges.
     sessions.destroy(getCookie(c, SESSION_COOKIE));
     const session = sessions.create(principal, lang);

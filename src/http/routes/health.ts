@@ -4,8 +4,9 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { VERSION } from "../../kernel/version.js";
-import { bearerSecret } from "../middleware.js";
+import { AuthFailure, bearerSecret } from "../middleware.js";
 import { json, z } from "../openapi.js";
+import type { AuthFailures } from "../rate-limit.js";
 import type { App, CheckServices } from "../services.js";
 
 const details = "Only with a valid bearer token (any role): it names files and addresses.";
@@ -62,7 +63,7 @@ const readyRoute = createRoute({
   responses: { 200: json(Ready, "Ready."), 503: json(Ready, "Not ready yet.") },
 });
 
-export function registerHealth(app: App, s: CheckServices): void {
+export function registerHealth(app: App, s: CheckServices, failures: AuthFailures): void {
   app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, version: VERSION }, 200));
   app.openapi(readyRoute, (c) => {
     const ruleset = s.rulesets.current();
@@ -71,7 +72,11 @@ export function registerHealth(app: App, s: CheckServices): void {
     const ready = s.rulesets.isLoaded() && geo !== null && checks.every((r) => r.ready);
     // A load balancer's probe needs only the status (and its code); the details are for operators.
     const secret = bearerSecret(c.req.header("authorization"));
-    if (!secret || !s.auth.authenticate(secret)) return c.json({ ready }, ready ? 200 : 503);
+    if (!secret || !s.auth.authenticate(secret)) {
+      // A wrong token is logged and counted like any other, but a probe keeps its status codes.
+      if (secret) failures.failed(c, new AuthFailure("UNAUTHORIZED", "unknown bearer token"));
+      return c.json({ ready }, ready ? 200 : 503);
+    }
     const body = {
       ready,
       degraded: checks.some((r) => r.degraded === true),

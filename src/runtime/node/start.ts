@@ -46,6 +46,7 @@ import { LazyOrderStore } from "../../store/redis/lazy-order-store.js";
 import { RedisOrderStore } from "../../store/redis/order-store.js";
 import { runFromStream } from "../../store/redis/report-reader.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
+import { nodeClientAddress } from "./client-address.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 
 /**
@@ -104,6 +105,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     reports: backend.reports,
     ingest: backend.ingest,
     sealEdgeHash: (hash) => hash,
+    clientAddress: nodeClientAddress,
   });
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
