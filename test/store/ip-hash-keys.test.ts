@@ -219,6 +219,12 @@ describe("the keys in Redis", () => {
     const again = await restarted.obtain("2026-H2");
     expect(again.created).toBe(true);
     expect(Buffer.from(again.key).equals(Buffer.from(key))).toBe(true);
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        message: expect.stringMatching(/restored from this instance's mirror/),
+      }),
+    );
   });
 
   it("seals on from the mirror while Redis is down, and makes no key then", async () => {

@@ -131,6 +131,11 @@ export class RedisIpHashKeyStore implements IpHashKeyStore {
     }
     const wrapped = reply[1] as string;
     const key = this.#unwrap(period, wrapped);
+    if (reply[0] === "created" && !candidate && mirrored?.wrapped === wrapped) {
+      this.#logger.error("ip-hash key had vanished from Redis; restored from this instance's mirror", {
+        period,
+      });
+    }
     if (mirrored?.wrapped !== wrapped) {
       await writeFileAtomic(this.#mirrorPath(period), `${wrapped}\n`, { mode: 0o600 });
     }
