@@ -154,7 +154,7 @@ const V6_PREFIXES = [
   0x2400, 0x2401, 0x2404, 0x2405, 0x2600, 0x2601, 0x2604, 0x2800, 0x2a00, 0x2a01, 0x2a02, 0x2c0f,
 ];
 
-function publicAddresses(count: number, rand: () => number): string[] {
+export function publicAddresses(count: number, rand: () => number): string[] {
   const out: string[] = [];
   const u16 = () => Math.floor(rand() * 0x10000);
   while (out.length < count) {

@@ -3,7 +3,7 @@
  * mmdb (the City fixture), a clock the test sets, and one token per principal.
  */
 
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,15 +12,18 @@ import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
 import { createServerApp } from "../../src/http/app.js";
 import type { App } from "../../src/http/services.js";
 import type { Role } from "../../src/kernel/roles.js";
+import { periodOf } from "../../src/report/periods.js";
 import { runFromDecisionLog } from "../../src/report/runner.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { nodeClientAddress } from "../../src/runtime/node/client-address.js";
+import { IpHashKeyRing } from "../../src/runtime/node/ip-hash-ring.js";
 import { Authenticator, digestSecret } from "../../src/service/auth.js";
 import { ReportService } from "../../src/service/reports.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { FileStore } from "../../src/store/file/file-store.js";
 import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
+import { FileIpHashKeyStore } from "../../src/store/file/ip-hash-keys.js";
 import { cityDatabase, orderInput, T0 } from "./fixtures.js";
 import { type LogLine, recordingLogger } from "./logs.js";
 import { type RequestOptions, readResult, requestInit } from "./requests.js";
@@ -46,6 +49,8 @@ export interface Harness {
   dir: string;
   store: FileStore;
   clock: { now: number };
+  /** The per-period IP-hash keys (files in `<dir>/keys`), as `npm start` has them. */
+  ipHashKeys: IpHashKeyRing;
   logs: LogLine[];
   call(
     method: string,
@@ -64,7 +69,18 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
   const rulesets = new RulesetHolder(() => clock.now);
   const compiler = new RulesetCompiler(store, rulesets, () => clock.now);
   await compiler.refresh();
-  const key = Buffer.from("harness-ip-hash-key-0123456789abcdef");
+  const ipHashKeys = await IpHashKeyRing.open({
+    store: await FileIpHashKeyStore.open(join(dir, "keys")),
+    masterKey: Buffer.from("harness-ip-hash-key-0123456789abcdef"),
+    clock: () => clock.now,
+    logger,
+  });
+  // Tests move the clock without waiting for the ring's timer: the keys of the half-years around the
+  // start are loaded up front.
+  const start = periodOf(clock.now, "half");
+  await ipHashKeys.ensure(
+    [start.start - 1, start.start, start.end, start.end + 183 * 86_400_000].map((t) => periodOf(t).id),
+  );
   const aggregates = await FileAggregateStore.open(join(dir, "report"));
   const reports = new ReportService({
     aggregates,
@@ -86,12 +102,12 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
       })),
     ),
     clock: () => clock.now,
-    hashIp: (ip) => createHmac("sha256", key).update(ip).digest("hex"),
+    hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
     newId: randomUUID,
     logger,
     reports,
     ingest: new FileIngestIndex(join(dir, "ingested")),
-    sealEdgeHash: (hash) => hash,
+    sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
     readiness: () => [],
     // Served (console page tests), the TCP peer as on Node; in process, unknown.
     clientAddress: nodeClientAddress,
@@ -101,11 +117,13 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     dir,
     store,
     clock,
+    ipHashKeys,
     logs,
     async call(method, path, o = {}) {
       return readResult(await app.request(path, requestInit(method, o.as ? secretOf(o.as) : undefined, o)));
     },
     async close() {
+      ipHashKeys.stop();
       await aggregates.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -2,7 +2,8 @@
  * Redis as Cordon 0.1.0 left it (its append-only file, `test/fixtures/redis-0.1.0/aof`, written by that
  * version through a scenario of orders, checks shipped to the decision stream and a report) serves this
  * version unchanged: the same orders, audit chain, stream records with their ids, and report; and what
- * this version writes next goes to the keys 0.1.0 used, with no key of a new name or type.
+ * this version writes next goes to the keys 0.1.0 used, with no key of a new name or type besides the
+ * half-year's wrapped IP-hash key (I6).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -32,12 +33,16 @@ const cli = (...args: string[]) =>
   execFileSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).trim();
 
 /** Every key with its type, as the fixture lists them. */
-const keys = () =>
+const allKeys = () =>
   cli("--scan")
     .split("\n")
     .filter(Boolean)
     .sort()
     .map((key) => `${key} ${cli("type", key)}`);
+
+/** The one deliberate addition since 0.1.0: the current half-year's wrapped IP-hash key (I6). */
+const PERIOD_KEY = /^cordon:\{cordon\}:ip-hash-key:\d{4}-H[12] string$/;
+const keys = () => allKeys().filter((key) => !PERIOD_KEY.test(key));
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "cordon-redis-compat-"));
@@ -118,5 +123,6 @@ describe("Redis as Cordon 0.1.0 left it", () => {
     expect(records).toHaveLength(expected.decisions.records.length + 1);
     await api(server, "GET", "/v1/reports/2026-H2", "auditor");
     expect(keys()).toEqual(expected.keys);
+    expect(allKeys().filter((key) => PERIOD_KEY.test(key))).toHaveLength(1);
   });
 });

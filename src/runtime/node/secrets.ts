@@ -15,13 +15,31 @@ import { digestSecret, type TokenDigest } from "../../service/auth.js";
 
 const writePrivate = (path: string, content: string) => writeFileAtomic(path, content, { mode: 0o600 });
 
-/** The configured key, or one generated on first start and kept in `<dataDir>/ip-hash.key`. */
+/** Shorter keys are refused: `IpHashKey` asks as much of CORDON_IP_HASH_KEY. */
+const MIN_IP_HASH_KEY_BYTES = 32;
+
+/**
+ * The configured key, or one generated on first start and kept in `<dataDir>/ip-hash.key`. A key file
+ * that is empty or shorter than 32 bytes (truncated, or written by hand) stops the start: an HMAC under
+ * it would hash addresses with next to no secret.
+ */
 export async function loadIpHashKey(dataDir: string, configured: string | undefined): Promise<Buffer> {
   if (configured) return Buffer.from(configured, "utf8");
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, "ip-hash.key");
   const existing = await readFileIfExists(path);
-  if (existing) return Buffer.from(existing.trim(), "base64");
+  if (existing !== undefined) {
+    const key = Buffer.from(existing.trim(), "base64");
+    if (key.length < MIN_IP_HASH_KEY_BYTES) {
+      throw configError(
+        [
+          `${path}: holds a ${key.length}-byte key; an IP-hash key needs at least ${MIN_IP_HASH_KEY_BYTES} bytes (base64). Restore the file, or set CORDON_IP_HASH_KEY`,
+        ],
+        "IP-hash key",
+      );
+    }
+    return key;
+  }
   const key = randomBytes(32);
   await writePrivate(path, `${key.toString("base64")}\n`);
   return key;

@@ -34,6 +34,7 @@ import { ReportService } from "../../service/reports.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { FileStore } from "../../store/file/file-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
+import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
 import type { IngestIndex } from "../../store/ingest-index.js";
 import type { DecisionLog, OrderStore } from "../../store/interface.js";
@@ -41,12 +42,14 @@ import { RedisAggregateStore } from "../../store/redis/aggregate-store.js";
 import { RedisDecisionLog } from "../../store/redis/decision-log.js";
 import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js";
 import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
+import { RedisIpHashKeyStore } from "../../store/redis/ip-hash-keys.js";
 import { redisKeys } from "../../store/redis/keys.js";
 import { LazyOrderStore } from "../../store/redis/lazy-order-store.js";
 import { RedisOrderStore } from "../../store/redis/order-store.js";
 import { runFromStream } from "../../store/redis/report-reader.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
 import { nodeClientAddress } from "./client-address.js";
+import { IpHashKeyRing } from "./ip-hash-ring.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 
 /**
@@ -70,14 +73,14 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
 
   const { tokens, generated } = await loadTokens(dataDir, config.CORDON_TOKENS);
   if (generated.length > 0) printGeneratedTokens(generated, dataDir);
-  const hashIp = ipHasher(await loadIpHashKey(dataDir, config.CORDON_IP_HASH_KEY));
+  const ipHashKey = await loadIpHashKey(dataDir, config.CORDON_IP_HASH_KEY);
   const clock = () => Date.now();
 
   // Before the backend: a signing key WebCrypto cannot import stops the start, naming the variable.
   const publisher = await kvPublisher(config, clock, logger);
   const backend = config.REDIS_URL
-    ? await redisBackend(config.REDIS_URL, config, dataDir, clock, logger)
-    : await embeddedBackend(config, dataDir, clock, logger);
+    ? await redisBackend(config.REDIS_URL, config, dataDir, ipHashKey, clock, logger)
+    : await embeddedBackend(config, dataDir, ipHashKey, clock, logger);
   const removePublishListener = publisher
     ? backend.compiler.addCompiledListener(publisher.listener(KV_PUBLISH_WAIT_MS))
     : undefined;
@@ -85,7 +88,9 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   // background (the publisher leaves KV alone when it holds this version or a newer one).
   const { holder } = backend.compiler;
   if (publisher && holder.isLoaded()) void publisher.publish(holder.current());
-  const geo = await buildGeo(config, hashIp, backend.redis, logger);
+  // The geo L2 keys on the inner hash (CORDON_IP_HASH_KEY alone): its entries expire within days.
+  const geo = await buildGeo(config, ipHasher(ipHashKey), backend.redis, logger);
+  const { ipHashKeys } = backend;
 
   const app = createServerApp({
     orders: backend.orders,
@@ -95,16 +100,17 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     compiler: backend.compiler,
     auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
     clock,
-    hashIp,
+    hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
     newId: randomUUID,
     logger,
     readiness: () => [
       ...backend.readiness(),
+      ipHashKeys.readiness(),
       ...(publisher ? [{ name: "kv-publish", ready: true, ...publisherHealth(publisher) }] : []),
     ],
     reports: backend.reports,
     ingest: backend.ingest,
-    sealEdgeHash: (hash) => hash,
+    sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
     clientAddress: nodeClientAddress,
   });
 
@@ -165,6 +171,11 @@ interface Backend {
   compiler: RulesetCompiler;
   reports: ReportService;
   ingest: IngestIndex;
+  /**
+   * I6: the per-period IP-hash keys in memory, over the backend's key store. `destroy(period)` is
+   * what finalizing a half-year calls.
+   */
+  ipHashKeys: IpHashKeyRing;
   readiness: () => Readiness[];
   /** A commands client for others to share (the geo L2), in Redis mode. */
   redis?: Redis;
@@ -175,6 +186,7 @@ interface Backend {
 async function embeddedBackend(
   config: Config,
   dataDir: string,
+  ipHashKey: Buffer,
   clock: () => number,
   logger: Logger,
 ): Promise<Backend> {
@@ -184,6 +196,12 @@ async function embeddedBackend(
   const holder = new RulesetHolder(clock);
   const compiler = new RulesetCompiler(orders, holder, clock);
   await compiler.refresh();
+  const ipHashKeys = await IpHashKeyRing.open({
+    store: await FileIpHashKeyStore.open(join(dataDir, "keys")),
+    masterKey: ipHashKey,
+    clock,
+    logger,
+  });
   const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
   const reports = new ReportService({
     aggregates,
@@ -197,8 +215,10 @@ async function embeddedBackend(
     compiler,
     reports,
     ingest: new FileIngestIndex(join(dataDir, "ingested")),
+    ipHashKeys,
     readiness: () => [],
     async close() {
+      ipHashKeys.stop();
       await aggregates.close();
       await dir.close();
     },
@@ -214,6 +234,7 @@ async function redisBackend(
   url: string,
   config: Config,
   dataDir: string,
+  ipHashKey: Buffer,
   clock: () => number,
   logger: Logger,
 ): Promise<Backend> {
@@ -263,6 +284,21 @@ async function redisBackend(
   });
   // The report reads the stream through the `report` consumer group; each instance is one consumer, and
   // the aggregates in Redis deduplicate by decisionId, so any instance can answer a report request.
+  // After the first compile, so the commands client has had its chance to connect; during an outage
+  // the instance seals with the wrapped keys it mirrored on disk.
+  const ipHashKeys = await IpHashKeyRing.open({
+    store: await RedisIpHashKeyStore.open({
+      redis: commands,
+      keys,
+      masterKey: ipHashKey,
+      mirrorDir: join(dataDir, "ip-hash-keys"),
+      clock,
+      logger,
+    }),
+    masterKey: ipHashKey,
+    clock,
+    logger,
+  });
   const aggregates = new RedisAggregateStore(commands, keys.report);
   const reports = new ReportService({
     aggregates,
@@ -292,9 +328,11 @@ async function redisBackend(
     compiler,
     reports,
     ingest: new RedisIngestIndex(commands, keys.ingested),
+    ipHashKeys,
     readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),
     redis: commands,
     async close() {
+      ipHashKeys.stop();
       await sync.stop();
       // The shipper stops (after a short flush) before the outbox it reads is closed.
       await decisions.close();

@@ -10,8 +10,10 @@
  *
  * Keys are `keys.geo(source.dbVersion, hashIp(ip))`: the database version makes a new database (or a new
  * web-service generation) miss instead of serving old answers, and the keyed hash keeps raw addresses
- * out of Redis (I6). Values hold the location only: never the address, the network or anything else the
- * source sent.
+ * out of Redis (I6). That hash is the inner one (CORDON_IP_HASH_KEY alone), not the per-period sealed
+ * hash of decision records: it must be the same across half-years, and entries expire within days, so
+ * no key outlives a finalized period here. Values hold the location only: never the address, the
+ * network or anything else the source sent.
  *
  * Fails to the source, never to an error: Redis down, slow or answering garbage means asking the source
  * directly. For the web service that costs one billed request per L1 miss while Redis is away; that is

@@ -20,6 +20,10 @@ export interface RedisKeys {
   ruleset: string;
   /** STRING: the version of `ruleset`, cheap to poll. */
   rulesetVersion: string;
+  /** STRING: a half-year's IP-hash key, wrapped (AES-256-GCM) under CORDON_IP_HASH_KEY (I6). */
+  ipHashKey(period: string): string;
+  /** STRING: the tombstone of a half-year's destroyed IP-hash key; the key is never made again. */
+  ipHashKeyDestroyed(period: string): string;
   /** Pub/sub channel: a new ruleset version was stored (payload: the version). */
   rulesetChannel: string;
   /** STREAM of decision records; field `r` holds the record JSON, `id` its decisionId. */
@@ -61,6 +65,8 @@ export function redisKeys(prefix = "cordon"): RedisKeys {
     head: `${tag}:head`,
     ruleset: `${tag}:ruleset`,
     rulesetVersion: `${tag}:ruleset-version`,
+    ipHashKey: (period) => `${tag}:ip-hash-key:${period}`,
+    ipHashKeyDestroyed: (period) => `${tag}:ip-hash-key-destroyed:${period}`,
     rulesetChannel: `${prefix}:ruleset`,
     decisions: `${prefix}:{${prefix}-decisions}:stream`,
     reportGroup: "report",
