@@ -113,7 +113,7 @@ function finish(app: App): App {
     type: "http",
     scheme: "bearer",
     description:
-      "A token from CORDON_TOKENS (principal:role:secret); roles: checker, responder, approver, auditor, admin.",
+      "A token from CORDON_TOKENS (principal:role:secret); roles: checker, responder, approver, auditor, edge (decision ingest only), admin.",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
