@@ -30,7 +30,10 @@ export class RedisIngestIndex implements IngestIndex {
 
   #expire(pipeline: ChainableCommander, entries: readonly IngestEntry[]): void {
     for (const [month, list] of byMonth(entries)) {
-      const latest = list.map((e) => e.at).sort().at(-1) as string;
+      const latest = list
+        .map((e) => e.at)
+        .sort()
+        .at(-1) as string;
       pipeline.pexpire(this.#hash(month), Math.max(monthTtlMs(month, latest), 1));
     }
   }
