@@ -117,8 +117,8 @@ async function post(
     });
     if (response.ok) {
       const answer = IngestAnswer.safeParse(await response.json().catch(() => undefined));
-      // A 2xx means Node took the batch; an answer without refusals (a Node older than this Worker,
-      // during a rollout) took all of it.
+      // A 2xx means Node took the batch; an answer that lists no refusals (an ingest older than this
+      // Worker, which refused whole batches only) took all of it.
       if (!answer.success) {
         options.logger.warn("decision ingest answered 2xx without refusals; taking the batch as stored", {
           records: records.length,
