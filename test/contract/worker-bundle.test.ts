@@ -96,6 +96,15 @@ const selfCheck = async (meeting: string, cf: Record<string, unknown>) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+describe("wrangler.toml", () => {
+  it("drains every dead-letter queue it names: each has a consumer, so nothing in it expires unread", () => {
+    const dlqs = [...wranglerToml.matchAll(/^dead_letter_queue = "([^"]+)"$/gm)].map((m) => m[1]);
+    const consumed = new Set([...wranglerToml.matchAll(/^queue = "([^"]+)"$/gm)].map((m) => m[1]));
+    expect(dlqs).toHaveLength(3);
+    for (const dlq of dlqs) expect(consumed.has(dlq), dlq).toBe(true);
+  });
+});
+
 describe("the built Worker bundle in workerd", () => {
   it("starts, loads the signed ruleset and the bundled database, and is ready", async () => {
     const res = await mf.dispatchFetch("https://edge.test/readyz");

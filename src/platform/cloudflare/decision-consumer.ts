@@ -11,7 +11,8 @@
  *   refusals are final (a malformed record, a finalized period, a conflicting id, an unknown order), so
  *   retrying would only delay the same answer to the dead-letter queue; the log line is the trail;
  * - no 2xx (network error, 5xx, 401 while a token rotates, 400): the whole batch is retried, and after
- *   `max_retries` the Queue moves it to the dead-letter queue, so nothing is dropped silently;
+ *   `max_retries` the Queue moves it to the dead-letter queue, which this same consumer drains, slowly
+ *   (wrangler.toml), so a long outage of Node delays records rather than losing them;
  * - a message whose body is not a decision record cannot succeed later: logged, and retried on its way
  *   to the dead-letter queue without holding up the valid ones.
  */
