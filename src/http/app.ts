@@ -29,8 +29,9 @@ import { AuthFailures } from "./rate-limit.js";
 import { registerHealth } from "./routes/health.js";
 import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";
-import { edgeChecks, registerCheck, SERVER_CHECKS } from "./routes/v1-check.js";
+import { EDGE_CHECKS, registerCheck, SERVER_CHECKS } from "./routes/v1-check.js";
 import { BATCH_PATH, registerCheckBatch } from "./routes/v1-check-batch.js";
+import { registerSelfCheck } from "./routes/v1-check-self.js";
 import { registerDecisions } from "./routes/v1-decisions.js";
 import { registerDecisionIngest } from "./routes/v1-decisions-ingest.js";
 import { registerCreateOrder } from "./routes/v1-orders-create.js";
@@ -78,15 +79,16 @@ export function createServerApp(s: ServerServices): App {
 }
 
 /**
- * The Worker: the meeting-join checks (also from a participant's browser), the ruleset summary and
- * health. Orders, reports, decisions and audit stay on the Node service, where the store is.
+ * The Worker: the meeting-join checks, the browser-direct check with a join ticket (when a ticket key
+ * is configured), the ruleset summary and health. Orders, reports, decisions and audit stay on the
+ * Node service, where the store is.
  */
 export function createEdgeApp(s: EdgeServices): App {
   const failures = new AuthFailures(s);
   const app = baseApp(s, failures, { [BATCH_PATH]: BATCH_BODY_LIMIT });
-  const checks = edgeChecks(s.locateCaller);
-  registerCheck(app, s, checks);
-  registerCheckBatch(app, s, checks);
+  registerCheck(app, s, EDGE_CHECKS);
+  registerCheckBatch(app, s, EDGE_CHECKS);
+  if (s.ticketKey !== null) registerSelfCheck(app, s, s.ticketKey);
   registerRuleset(app, s);
   registerHealth(app, s, failures);
   return finish(app);
@@ -133,7 +135,7 @@ function finish(app: App): App {
     type: "http",
     scheme: "bearer",
     description:
-      "A token from CORDON_TOKENS (principal:role:secret); roles: checker, responder, approver, auditor, admin.",
+      "A token from CORDON_TOKENS (principal:role:secret); roles: checker, responder, approver, auditor, edge (decision ingest only), admin.",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -61,7 +61,10 @@ export interface ServerServices extends CheckServices {
 
 /** The Worker: checks, also from a participant's browser, located by the runtime (`request.cf`). */
 export interface EdgeServices extends CheckServices {
+  /** Where a browser-direct check's caller is (`/v1/check/self` only). */
   locateCaller: (request: Request) => Caller;
+  /** CORDON_TICKET_KEY, the meeting service's join-ticket key; null: `/v1/check/self` is not served. */
+  ticketKey: string | null;
 }
 
 export interface AppEnv {

@@ -1,5 +1,5 @@
 /** Who may do what: the roles of DESIGN.md ("HTTP API") and the principal a token or session names. */
-export const ROLES = ["checker", "responder", "approver", "auditor", "admin"] as const;
+export const ROLES = ["checker", "responder", "approver", "auditor", "edge", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {
@@ -22,8 +22,9 @@ export const ACCESS = {
   readAudit: ["auditor", "admin"],
   importOrders: ["admin"],
   readReports: ["auditor", "admin"],
-  // The Worker's Queue consumer delivers with an admin token: writing the decision log is no checker's job.
-  ingestDecisions: ["admin"],
+  // The Worker's Queue consumer holds an `edge` token: it may add records to the decision log and do
+  // nothing else, so a leaked Worker secret cannot touch orders, reports or the audit log.
+  ingestDecisions: ["edge", "admin"],
 } as const satisfies Record<string, readonly Role[]>;
 export type Access = keyof typeof ACCESS;
 

@@ -33,6 +33,7 @@ import { EdgeRulesets } from "../rulesets/edge-loader.js";
 import { RulesetHolder } from "../rulesets/holder.js";
 import { parsePublicKeys, RULESET_KV_KEY } from "../rulesets/signed.js";
 import { Authenticator, digestSecret } from "../service/auth.js";
+import { edgeDecisionId } from "../store/ingest-index.js";
 
 /** The Worker's bindings (wrangler.toml) and its vars and secrets (parsed in `parseEdgeConfig`). */
 export interface WorkerEnv {
@@ -45,8 +46,9 @@ export interface WorkerEnv {
   RULESET_PUBLIC_KEYS?: string;
   CORDON_RULESET_REFRESH_MS?: string;
   CORDON_LOG_LEVEL?: string;
+  CORDON_TICKET_KEY?: string;
   CORDON_INGEST_URL?: string;
-  CORDON_INGEST_TOKEN?: string;
+  CORDON_EDGE_TOKEN?: string;
 }
 
 export interface WorkerOptions {
@@ -95,13 +97,15 @@ async function buildEdge(env: WorkerEnv, options: WorkerOptions): Promise<Edge> 
     ),
     clock,
     hashIp: edgeIpHasher(config.CORDON_IP_HASH_KEY),
-    newId: () => crypto.randomUUID(),
+    // The edge's own id namespace (UUIDv8), so Node's ingest can tell its records from Node's.
+    newId: () => edgeDecisionId(crypto.randomUUID()),
     logger,
     readiness: () => [rulesets.readiness()],
     locateCaller,
     // Set by Cloudflare's edge on every request (a client cannot choose it). Failure budgets are per
     // isolate, so at the edge they only curb a client that keeps hitting one isolate.
     clientAddress: (c) => c.req.header("cf-connecting-ip"),
+    ticketKey: config.CORDON_TICKET_KEY ?? null,
   });
   return { app, rulesets };
 }
@@ -148,7 +152,7 @@ export function createWorker(options: WorkerOptions) {
       const config = parseConsumerConfig({ ...env });
       await deliverDecisions(batch, {
         url: config.CORDON_INGEST_URL,
-        token: config.CORDON_INGEST_TOKEN,
+        token: config.CORDON_EDGE_TOKEN.secret,
         logger: workerLogger(config.CORDON_LOG_LEVEL),
       });
     },

@@ -1,7 +1,8 @@
 /**
  * The join check outside HTTP: validated facts in, a Decision and its DecisionRecord out. Shared by
- * `/v1/check` and `/v1/check/batch`, on Node and in the Worker, and by the console's check simulator,
- * which validates the participant's address with the same `Ip` schema.
+ * `/v1/check` and `/v1/check/batch`, on Node and in the Worker, by the edge's `/v1/check/self`
+ * (`evaluateCaller`), and by the console's check simulator, which validates the participant's address
+ * with the same `Ip` schema.
  */
 import { z } from "zod";
 import { type Decision, type DecisionRecord, decide, type Ruleset } from "../engine/index.js";
@@ -35,14 +36,12 @@ export interface CheckInput {
   accountId?: string | undefined;
 }
 
-/** What the edge surface accepts: a check may leave out `ip`, and is located from the `Caller` then. */
-export type EdgeCheckInput = Omit<CheckInput, "ip"> & { ip?: string | undefined };
-
-/** A check without an address from a runtime that knows no caller: unknown, so it allows (I2). */
-const NO_CALLER: Caller = Object.freeze({
-  geo: Object.freeze({ location: null, source: "none", dbVersion: null }),
-  ip: null,
-});
+/**
+ * A browser-direct check (`/v1/check/self`): no address in the input; the runtime locates the caller.
+ * Only that route makes one: every other check names the participant's `ip`, because a server calling
+ * on a participant's behalf would otherwise be located instead of them.
+ */
+export type CallerCheckInput = Omit<CheckInput, "ip">;
 
 export interface CheckDeps {
   geo: Geo;
@@ -55,34 +54,41 @@ export interface Evaluated {
   record: DecisionRecord;
 }
 
-/**
- * Synchronous when the geo answer is (an mmdb or an L1 hit); a promise only when geo goes remote.
- * An `ip` in the input is always what is located; `caller` counts only when the input has none.
- */
+/** Synchronous when the geo answer is (an mmdb or an L1 hit); a promise only when geo goes remote. */
 export function evaluate(
   deps: CheckDeps,
   ruleset: Ruleset,
-  input: CheckInput | EdgeCheckInput,
+  input: CheckInput,
   now: number,
   lang: Language,
-  caller: Caller = NO_CALLER,
 ): Evaluated | Promise<Evaluated> {
   const ip = input.ip;
-  if (ip === undefined) return conclude(deps, ruleset, input, now, lang, caller.geo, caller.ip);
   const geo = deps.geo.lookup(ip);
   if (geo instanceof Promise)
     return geo.then((answer) => conclude(deps, ruleset, input, now, lang, answer, ip));
   return conclude(deps, ruleset, input, now, lang, geo, ip);
 }
 
+/** A browser-direct check, located where the runtime places its caller. */
+export function evaluateCaller(
+  deps: CheckDeps,
+  ruleset: Ruleset,
+  input: CallerCheckInput,
+  now: number,
+  lang: Language,
+  caller: Caller,
+): Evaluated {
+  return conclude(deps, ruleset, input, now, lang, caller.geo, caller.ip);
+}
+
 function conclude(
   deps: CheckDeps,
   ruleset: Ruleset,
-  input: CheckInput | EdgeCheckInput,
+  input: CallerCheckInput,
   now: number,
   lang: Language,
   geo: GeoAnswer,
-  /** The address the record keeps as prefix and hash: the input's, else the caller's, else none. */
+  /** The address the record keeps as prefix and hash: the input's or the caller's, else none. */
   ip: string | null,
 ): Evaluated {
   const verdict = decide(

@@ -1,21 +1,85 @@
 /**
  * Which decision records arriving from the edge (the Worker's Queue consumer) are already in the
- * decision log, so that a retried delivery adds nothing (I5: exactly one record per answered check).
- * Records are indexed by the month of their `at`, so an index stays small enough to hold in memory.
+ * decision log, and with what content: per `decisionId` a digest of the record as the edge sent it, so a
+ * retried delivery adds nothing (I5) and a different record under a stored id is told apart and refused.
+ * Entries live per month of the record's `at`; ingest refuses records older than 14 days before it asks,
+ * so only the latest two or three months are ever consulted (memory stays bounded, and Redis expires
+ * older months).
  *
- * Order of operations in the ingest route: `unseen` (read), append the unseen records to the decision
- * log, then `remember`. A crash between append and remember can leave a record in the log that a retry
- * appends again; the report deduplicates by decisionId too, so no count changes. The reverse order could
- * lose a record, which is worse.
+ * The edge's ids are in their own namespace (`isEdgeDecisionId`): Node's own decision ids are random
+ * UUIDs (version 4) and never indexed here; the Worker's are version-8 UUIDs, which Node never makes, so
+ * an edge record carrying a Node id is refused on sight, without a lookup.
+ *
+ * Order of operations in ingest: `claim` (atomic per id, across instances), append the new records to
+ * the decision log, then `confirm`. A crash after the claim leaves it unconfirmed: a retry with the same
+ * content claims it again and appends (the report counts each decisionId once, so a record appended twice
+ * changes no count), while different content under that id is refused. The reverse order (remember, then
+ * append) could lose a record, which is worse.
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { canonicalJson } from "./audit.js";
+
+export interface IngestEntry {
+  decisionId: string;
+  at: string;
+  /** `recordDigest` of the record as delivered. */
+  digest: string;
+}
+
+/**
+ * `new`: nobody stored this id, or a claim with this very content was never confirmed (append it);
+ * `same`: stored with this content (skip it); `different`: claimed or stored with other content (refuse).
+ */
+export type Claim = "new" | "same" | "different";
 
 export interface IngestIndex {
-  /** The ids among `records` not ingested before. */
-  unseen(records: readonly { decisionId: string; at: string }[]): Promise<Set<string>>;
-  remember(records: readonly { decisionId: string; at: string }[]): Promise<void>;
+  /** Claims each entry's id for its digest, one answer per entry in order. Ids are unique in one call. */
+  claim(entries: readonly IngestEntry[]): Promise<Claim[]>;
+  /** Marks claimed entries as stored in the decision log. */
+  confirm(entries: readonly IngestEntry[]): Promise<void>;
+}
+
+/** 128 bits of SHA-256 over the record's canonical JSON: enough to tell two records apart. */
+export function recordDigest(record: object): string {
+  return bytesToHex(sha256(utf8ToBytes(canonicalJson(record)))).slice(0, 32);
+}
+
+/** A version-8 UUID: the edge's decision ids (RFC 9562 leaves version 8 to custom use). */
+const EDGE_DECISION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export function isEdgeDecisionId(id: string): boolean {
+  return EDGE_DECISION_ID.test(id);
+}
+
+/** The edge's id from a random (version-4) UUID: the same 122 random bits, version 8. */
+export function edgeDecisionId(randomUuid: string): string {
+  const id = `${randomUuid.slice(0, 14)}8${randomUuid.slice(15)}`.toLowerCase();
+  if (!isEdgeDecisionId(id)) throw new TypeError("edgeDecisionId: not a random UUID");
+  return id;
+}
+
+/** Statuses as the stores keep them: `p:<digest>` while claimed, `<digest>` once confirmed. */
+export const PENDING = "p:";
+
+export function judge(stored: string | null | undefined, digest: string): Claim {
+  if (stored === null || stored === undefined || stored === PENDING + digest) return "new";
+  return stored === digest ? "same" : "different";
 }
 
 export const monthOf = (at: string) => at.slice(0, 7);
+
+/**
+ * How long a month's entries must still be kept, counted from now, when ingest has just seen records
+ * of it up to `latestAt`: until its last instant is past ingest's 14-day window (with two days to
+ * spare). Counted from the records' own time, as ingest accepts them only within 14 days of its clock
+ * (and 5 minutes ahead), so the store needs no clock of its own, and expiry lands between 16 and 30
+ * days after the month's end.
+ */
+export function monthTtlMs(month: string, latestAt: string): number {
+  const [year, mon] = month.split("-").map(Number) as [number, number];
+  return Date.UTC(year, mon, 1) + 16 * 24 * 3600 * 1000 - Date.parse(latestAt);
+}
 
 export function byMonth<T extends { at: string }>(records: readonly T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();

@@ -1,6 +1,6 @@
 /**
- * On Node, what keeps the two runtimes' answers and records comparable: the full surface still requires
- * `ip` (only the edge surface makes it optional), the edge surface serves only its routes, and the
+ * On Node, what keeps the two runtimes' answers and records comparable: both surfaces require `ip` on
+ * their checks (the edge locates a caller only on `/v1/check/self`), the edge surface serves only its routes, and the
  * Worker's IP hash equals Node's for the same key, so one participant counts once in the report
  * whichever runtime answered.
  */
@@ -64,21 +64,32 @@ describe("the edge surface, built on Node", () => {
         readiness: () => [],
         locateCaller,
         clientAddress: (c) => c.req.header("cf-connecting-ip"),
+        ticketKey: null,
       }),
     };
   }
   const post = (app: ReturnType<typeof edgeApp>["app"], path: string, body: unknown) =>
     app.request(path, requestInit("POST", secretOf("checker"), { body }));
 
-  it("answers 503 until a ruleset is installed, then locates a check without ip nowhere when no caller is known", async () => {
+  it("answers 503 until a ruleset is installed, and refuses a check without ip with 400 as Node does", async () => {
     const appended: DecisionRecord[] = [];
     const { app, rulesets } = edgeApp(appended);
-    expect((await post(app, "/v1/check", { meetingId: "m" })).status).toBe(503);
+    expect((await post(app, "/v1/check", { meetingId: "m", ip: PLACES.mumbai.ip })).status).toBe(503);
     rulesets.install(emptyRuleset(new Date().toISOString()));
     const res = await post(app, "/v1/check", { meetingId: "m" });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ code: "NO_ORDER", geo: { country: null, subdivision: null } });
-    expect(appended[0]).toMatchObject({ geoSource: "none", ipPrefix: null, ipHash: null });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.issues.map((i: { path: string }) => i.path)).toEqual(["ip"]);
+    const batch = await post(app, "/v1/check/batch", {
+      checks: [{ meetingId: "m", ip: PLACES.mumbai.ip }, { meetingId: "m" }],
+    });
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as any).error.issues[0].path).toBe("checks.1.ip");
+    expect(appended).toEqual([]);
+  });
+
+  it("serves no browser-direct check without a ticket key", async () => {
+    const { app } = edgeApp([]);
+    expect((await post(app, "/v1/check/self", { ticket: "x" })).status).toBe(404);
   });
 
   it("does not register the routes that need the store", async () => {

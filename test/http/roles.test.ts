@@ -71,7 +71,7 @@ const ROUTES: {
     method: "POST",
     path: () => "/v1/decisions/ingest",
     body: { records: [] },
-    allowed: ["admin"],
+    allowed: ["edge", "admin"],
     passed: [400],
   },
   {
@@ -82,7 +82,7 @@ const ROUTES: {
     allowed: ["admin"],
   },
 ];
-const ROLES: Role[] = ["checker", "responder", "approver", "auditor", "admin"];
+const ROLES: Role[] = ["checker", "responder", "approver", "auditor", "edge", "admin"];
 const whoFor = (role: Role) => (Object.keys(PRINCIPALS) as Who[]).find((w) => PRINCIPALS[w] === role) as Who;
 
 describe.each(ROUTES)("$method $path", (route) => {

@@ -35,6 +35,7 @@ export const PRINCIPALS = {
   approver: "approver",
   approver2: "approver",
   auditor: "auditor",
+  edge: "edge",
   admin: "admin",
 } as const satisfies Record<string, Role>;
 export type Who = keyof typeof PRINCIPALS;

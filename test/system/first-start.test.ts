@@ -34,6 +34,7 @@ describe("first start on the embedded default", () => {
         "approver",
         "auditor",
         "checker",
+        "edge",
         "responder",
         "responder",
       ]);

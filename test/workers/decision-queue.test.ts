@@ -28,6 +28,9 @@ const sink = {
   async fail(times: number, mode: "after-store" | "before-store"): Promise<void> {
     await env.INGEST_SINK.fetch(`http://sink/fail?times=${times}&mode=${mode}`, { method: "POST" });
   },
+  async refuse(codes: Record<string, string>): Promise<void> {
+    await env.INGEST_SINK.fetch("http://sink/refuse", { method: "POST", body: JSON.stringify(codes) });
+  },
 };
 
 /** Until every id is in the sink (the consumer batches for up to max_batch_timeout, then retries). */
@@ -128,15 +131,32 @@ describe("decision records from the Worker to the decision log", () => {
 
 describe("the Queue consumer", () => {
   const record = (decisionId: string) => decisionRecord({ decisionId });
-  /** Runs the Worker's consumer on one batch of `[message id, body]` and answers what it acked and retried. */
+  /** Runs the Worker's consumer on one batch of `[message id, body]`: what it acked and retried, and its log. */
   async function consume(...messages: [string, unknown][]) {
     const batch = createMessageBatch(
       "cordon-decisions",
       messages.map(([id, body]) => ({ id, timestamp: new Date(), attempts: 1, body })),
     );
     const ctx = createExecutionContext();
-    await worker.queue(batch as never, env as never);
-    return getQueueResult(batch, ctx);
+    // The pool's result lists retried ids only; the delay a retry asked for is read off the call.
+    const retryDelays: Record<string, unknown> = {};
+    for (const message of batch.messages) {
+      const retry = message.retry.bind(message);
+      message.retry = (options?: { delaySeconds?: number }) => {
+        retryDelays[message.id] = options?.delaySeconds;
+        retry(options);
+      };
+    }
+    const lines: Record<string, unknown>[] = [];
+    const spies = (["error", "warn"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((line: string) => void lines.push(JSON.parse(line))),
+    );
+    try {
+      await worker.queue(batch as never, { ...env, CORDON_LOG_LEVEL: "warn" } as never);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    return { ...(await getQueueResult(batch, ctx)), lines, retryDelays };
   }
 
   it("acks every message once the ingest route took the batch", async () => {
@@ -162,5 +182,49 @@ describe("the Queue consumer", () => {
     expect(result.explicitAcks).toEqual(["good"]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["bad"]);
     expect((await sink.state()).appended).toEqual({ "d-5": 1 });
+  });
+
+  it("acks a record ingest refuses for good, logging its id and the reason but not the record", async () => {
+    await sink.refuse({ "d-7": "BAD_IP_PREFIX" });
+    const result = await consume(
+      ["good", record("d-6")],
+      ["raw", { ...record("d-7"), ipPrefix: "203.0.113.77/32" }],
+    );
+    expect(result.explicitAcks.sort()).toEqual(["good", "raw"]);
+    expect(result.retryMessages).toEqual([]);
+    expect((await sink.state()).appended).toEqual({ "d-6": 1 });
+    expect(result.lines).toContainEqual(
+      expect.objectContaining({ level: "error", decisionId: "d-7", code: "BAD_IP_PREFIX", messageId: "raw" }),
+    );
+    expect(JSON.stringify(result.lines)).not.toContain("203.0.113.77");
+  });
+
+  it("retries, after a delay, a record refused as ahead of Node's clock", async () => {
+    await sink.refuse({ "d-9": "TOO_FAR_AHEAD" });
+    const result = await consume(["now", record("d-8")], ["ahead", record("d-9")]);
+    expect(result.explicitAcks).toEqual(["now"]);
+    expect(result.retryMessages).toEqual([{ msgId: "ahead" }]);
+    expect(result.retryDelays).toEqual({ ahead: 60 });
+  });
+
+  it("delivers with the edge token, and will not start with the old admin-token setting", async () => {
+    const deliveries = (await sink.state()).deliveries.length;
+    await expect(
+      worker.queue(
+        createMessageBatch("cordon-decisions", [
+          { id: "m", timestamp: new Date(), attempts: 1, body: record("d-10") },
+        ]) as never,
+        { ...env, CORDON_INGEST_TOKEN: "an-admin-secret-0123456789" } as never,
+      ),
+    ).rejects.toThrow(/CORDON_INGEST_TOKEN: replaced by CORDON_EDGE_TOKEN/);
+    await expect(
+      worker.queue(
+        createMessageBatch("cordon-decisions", [
+          { id: "m", timestamp: new Date(), attempts: 1, body: record("d-10") },
+        ]) as never,
+        { ...env, CORDON_EDGE_TOKEN: "ops:admin:an-admin-secret-0123456789" } as never,
+      ),
+    ).rejects.toThrow(/CORDON_EDGE_TOKEN: must be one principal:edge:secret entry/);
+    expect((await sink.state()).deliveries).toHaveLength(deliveries);
   });
 });

@@ -51,6 +51,8 @@ export interface EdgeTarget extends CheckRoutesTarget {
 export interface EdgeTargetOptions {
   /** Leave KV empty at the start (no ruleset published yet). */
   noRuleset?: boolean;
+  /** Leave CORDON_TICKET_KEY unset (no browser-direct checks). */
+  noTicketKey?: boolean;
   /** Another database instead of the City fixture; `bundled` for the one the entry bundles (a Data module). */
   mmdb?: "bundled" | { bytes: Uint8Array; source: string };
 }
@@ -75,7 +77,8 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
     CORDON_RULESET_REFRESH_MS: env.CORDON_RULESET_REFRESH_MS,
     CORDON_LOG_LEVEL: env.CORDON_LOG_LEVEL,
     CORDON_INGEST_URL: env.CORDON_INGEST_URL,
-    CORDON_INGEST_TOKEN: env.CORDON_INGEST_TOKEN,
+    CORDON_EDGE_TOKEN: env.CORDON_EDGE_TOKEN,
+    ...(options.noTicketKey ? {} : { CORDON_TICKET_KEY: env.CORDON_TICKET_KEY }),
     RULESETS: {
       get: (key: string, type: "text") => env.RULESETS.get(prefix + key, type),
     } as unknown as WorkerEnv["RULESETS"],

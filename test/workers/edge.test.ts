@@ -1,14 +1,22 @@
 /**
- * What only the edge does: locate a caller from `request.cf` when the body names no address, refuse to
- * answer without a record (the Queue send is awaited: a failed send is a 503), serve only its surface,
+ * What only the edge does: refuse a check without `ip` (the caller is not the participant), answer a
+ * browser with a join ticket on `/v1/check/self`, located from `request.cf`, refuse to answer without a record (the Queue send is awaited: a failed send is a 503), serve only its surface,
  * and enforce only a signed ruleset it has loaded. The shared contract (check-routes.test.ts) covers
  * everything both runtimes do alike.
  */
 import { env } from "cloudflare:workers";
+import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseEdgeConfig } from "../../src/config/worker.js";
 import { createWorker, type WorkerEnv } from "../../src/runtime/worker.js";
+import { isEdgeDecisionId } from "../../src/store/ingest-index.js";
 import { cityDatabase, PLACES } from "../support/fixtures.js";
-import { type EdgeTarget, type EdgeTargetOptions, openEdgeTarget } from "./edge-target.js";
+import {
+  type EdgeCallOptions,
+  type EdgeTarget,
+  type EdgeTargetOptions,
+  openEdgeTarget,
+} from "./edge-target.js";
 
 let t: EdgeTarget | undefined;
 afterEach(async () => {
@@ -22,6 +30,9 @@ const open = async (options?: EdgeTargetOptions) => {
 
 const MUMBAI_CF = { country: "IN", regionCode: "MH" };
 
+const b64url = (value: unknown) =>
+  btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+
 async function hmacHex(key: string, text: string): Promise<string> {
   const k = await crypto.subtle.importKey(
     "raw",
@@ -34,42 +45,78 @@ async function hmacHex(key: string, text: string): Promise<string> {
   return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-describe("a check without an ip, located from request.cf", () => {
-  it("denies a participant whom Cloudflare places in the blocked region", async () => {
+describe("a check without an ip", () => {
+  it("is refused with 400 naming the field, on /v1/check and /v1/check/batch, whatever request.cf says", async () => {
     const edge = await open();
-    const order = await edge.approvedOrder();
-    const res = await edge.call("POST", "/v1/check", {
+    await edge.approvedOrder();
+    // The caller here is a server of the join flow: locating it would place every participant there.
+    const single = await edge.call("POST", "/v1/check", {
       as: "checker",
       body: { meetingId: "81234567890" },
       cf: MUMBAI_CF,
     });
+    expect(single.status).toBe(400);
+    expect(single.body.error.issues.map((i: { path: string }) => i.path)).toEqual(["ip"]);
+    const batch = await edge.call("POST", "/v1/check/batch", {
+      as: "checker",
+      body: { checks: [{ meetingId: "81234567890", ip: PLACES.mumbai.ip }, { meetingId: "81234567890" }] },
+      cf: MUMBAI_CF,
+    });
+    expect(batch.status).toBe(400);
+    expect(batch.body.error.issues.map((i: { path: string }) => i.path)).toEqual(["checks.1.ip"]);
+    expect(await edge.records()).toEqual([]);
+  });
+});
+
+describe("POST /v1/check/self, a browser with a join ticket, located from request.cf", () => {
+  const nowS = () => Math.floor(Date.now() / 1000);
+  /** A ticket as the meeting service signs it: for the blocked meeting, valid for five minutes. */
+  const ticket = (claims: Record<string, unknown> = {}, key: string = env.CORDON_TICKET_KEY) =>
+    sign({ meeting: "81234567890", iat: nowS(), exp: nowS() + 300, ...claims }, key, "HS256");
+  const self = async (edge: EdgeTarget, body: unknown, opts: Omit<EdgeCallOptions, "body"> = {}) =>
+    edge.call("POST", "/v1/check/self", { body, ...opts });
+
+  it("denies a participant whom Cloudflare places in the blocked region, naming no order", async () => {
+    const edge = await open();
+    await edge.approvedOrder();
+    const res = await self(edge, { ticket: await ticket({ account: "acct_42" }) }, { cf: MUMBAI_CF });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       decision: "deny",
       code: "BLOCKED",
-      orderIds: [order.id],
       jurisdiction: "IN-MH",
       geo: { country: "IN", subdivision: "IN-MH" },
     });
+    expect(res.body.notice).toMatch(/India/);
+    expect(res.body).not.toHaveProperty("orderIds");
     const [record] = await edge.records();
     expect(record).toMatchObject({
+      decisionId: res.body.decisionId,
+      meetingId: "81234567890",
+      accountId: "acct_42",
+      decision: "deny",
       geoSource: "cf",
       geoDbVersion: null,
-      country: "IN",
-      subdivision: "IN-MH",
     });
+    expect(record?.orderIds).toHaveLength(1);
+  });
+
+  it("needs no bearer token, and takes a host's ticket as well as a participant's", async () => {
+    const edge = await open();
+    const host = await self(edge, { ticket: await ticket({ role: "host" }) }, { cf: { country: "NL" } });
+    expect(host.status).toBe(200);
+    expect(host.body).toMatchObject({ decision: "allow", code: "NO_ORDER" });
   });
 
   it("uses request.cf, not the mmdb, for the location, and CF-Connecting-IP only for prefix and hash (I6)", async () => {
     const edge = await open();
     await edge.approvedOrder();
     // The database would place this address in Amsterdam; Cloudflare says Mumbai, and Cloudflare decides.
-    const res = await edge.call("POST", "/v1/check", {
-      as: "checker",
-      body: { meetingId: "81234567890" },
-      cf: MUMBAI_CF,
-      headers: { "cf-connecting-ip": PLACES.amsterdam.ip },
-    });
+    const res = await self(
+      edge,
+      { ticket: await ticket() },
+      { cf: MUMBAI_CF, headers: { "cf-connecting-ip": PLACES.amsterdam.ip } },
+    );
     expect(res.body).toMatchObject({ code: "BLOCKED", geo: { country: "IN", subdivision: "IN-MH" } });
     const [record] = await edge.records();
     expect(record?.ipPrefix).toBe("2.56.10.0/24");
@@ -79,14 +126,15 @@ describe("a check without an ip, located from request.cf", () => {
 
   it("keeps neither prefix nor hash when the caller's address is not known", async () => {
     const edge = await open();
-    await edge.call("POST", "/v1/check", { as: "checker", body: { meetingId: "m" }, cf: MUMBAI_CF });
-    await edge.call("POST", "/v1/check", {
-      as: "checker",
-      body: { meetingId: "m" },
-      cf: MUMBAI_CF,
-      headers: { "cf-connecting-ip": "not an address" },
-    });
-    for (const record of await edge.records()) expect(record).toMatchObject({ ipPrefix: null, ipHash: null });
+    await self(edge, { ticket: await ticket() }, { cf: MUMBAI_CF });
+    await self(
+      edge,
+      { ticket: await ticket() },
+      { cf: MUMBAI_CF, headers: { "cf-connecting-ip": "not an address" } },
+    );
+    const records = await edge.records();
+    expect(records).toHaveLength(2);
+    for (const record of records) expect(record).toMatchObject({ ipPrefix: null, ipHash: null });
   });
 
   it("enforces a country order, and fails open on a subdivision order, when Cloudflare gives no region", async () => {
@@ -97,16 +145,8 @@ describe("a check without an ip, located from request.cf", () => {
       target: { kind: "meeting", meetingIds: ["national"] },
     });
     const cf = { country: "IN" };
-    const regional = await edge.call("POST", "/v1/check", {
-      as: "checker",
-      body: { meetingId: "regional" },
-      cf,
-    });
-    const national = await edge.call("POST", "/v1/check", {
-      as: "checker",
-      body: { meetingId: "national" },
-      cf,
-    });
+    const regional = await self(edge, { ticket: await ticket({ meeting: "regional" }) }, { cf });
+    const national = await self(edge, { ticket: await ticket({ meeting: "national" }) }, { cf });
     expect(regional.body).toMatchObject({
       decision: "allow",
       code: "GEO_UNKNOWN",
@@ -118,11 +158,7 @@ describe("a check without an ip, located from request.cf", () => {
   it("ignores a region code that is no ISO 3166-2 subdivision of the country", async () => {
     const edge = await open();
     await edge.approvedOrder();
-    const res = await edge.call("POST", "/v1/check", {
-      as: "checker",
-      body: { meetingId: "81234567890" },
-      cf: { country: "IN", regionCode: "ZZ" },
-    });
+    const res = await self(edge, { ticket: await ticket() }, { cf: { country: "IN", regionCode: "ZZ" } });
     expect(res.body).toMatchObject({ code: "GEO_UNKNOWN", geo: { country: "IN", subdivision: null } });
   });
 
@@ -134,11 +170,7 @@ describe("a check without an ip, located from request.cf", () => {
   ])("fails open with GEO_UNKNOWN %s (I2)", async (_name, cf, source) => {
     const edge = await open();
     await edge.approvedOrder({ jurisdictions: ["IN"] });
-    const res = await edge.call("POST", "/v1/check", {
-      as: "checker",
-      body: { meetingId: "81234567890" },
-      ...(cf ? { cf } : {}),
-    });
+    const res = await self(edge, { ticket: await ticket() }, cf ? { cf } : {});
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       decision: "allow",
@@ -149,41 +181,55 @@ describe("a check without an ip, located from request.cf", () => {
     expect(record).toMatchObject({ geoSource: source, country: null, ipPrefix: null, ipHash: null });
   });
 
-  it("locates by the body's ip whenever there is one, whatever request.cf says", async () => {
+  it.each<[string, () => Promise<string>, RegExp]>([
+    ["an expired ticket", () => ticket({ iat: nowS() - 400, exp: nowS() - 100 }), /expired/],
+    [
+      "a ticket signed with another key",
+      () => ticket({}, "another-key-that-is-long-enough-0123456789"),
+      /signed/,
+    ],
+    ["a ticket valid for more than 5 minutes", () => ticket({ exp: nowS() + 301 }), /more than 300 seconds/],
+    ["a ticket for later (nbf)", () => ticket({ nbf: nowS() + 120 }), /nbf/],
+    ["a ticket issued in the future", () => ticket({ iat: nowS() + 120, exp: nowS() + 200 }), /future/],
+    ["a ticket without exp", () => ticket({ exp: undefined }), /exp/],
+    ["a ticket without iat", () => ticket({ iat: undefined }), /iat/],
+    ["a ticket without a meeting", () => ticket({ meeting: undefined }), /meeting/],
+    ["a ticket with an unknown role", () => ticket({ role: "admin" }), /role/],
+    [
+      "a ticket signed with HS512",
+      async () => sign({ meeting: "m", iat: nowS(), exp: nowS() + 60 }, env.CORDON_TICKET_KEY, "HS512"),
+      /signed/,
+    ],
+    [
+      "an unsigned ticket (alg none)",
+      async () =>
+        `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ meeting: "m", iat: nowS(), exp: nowS() + 60 })}.`,
+      /signed/,
+    ],
+    ["no ticket at all", async () => "not-a-jwt", /signed/],
+  ])("answers 401 with the error envelope, and records nothing, for %s", async (_name, make, reason) => {
     const edge = await open();
     await edge.approvedOrder();
-    const res = await edge.call("POST", "/v1/check", {
-      as: "checker",
-      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
-      cf: { country: "NL", regionCode: "NH" },
-      headers: { "cf-connecting-ip": PLACES.amsterdam.ip },
-    });
-    expect(res.body).toMatchObject({ code: "BLOCKED", geo: { country: "IN", subdivision: "IN-MH" } });
-    const [record] = await edge.records();
-    expect(record).toMatchObject({ geoSource: "mmdb", ipPrefix: "49.32.10.0/24" });
+    const res = await self(edge, { ticket: await make() }, { cf: MUMBAI_CF });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toMatchObject({ code: "UNAUTHORIZED", requestId: expect.any(String) });
+    expect(res.body.error.message).toMatch(reason);
+    expect(await edge.records()).toEqual([]);
   });
 
-  it("mixes located and unlocated items in one batch", async () => {
+  it("answers 400 for a body that carries no ticket", async () => {
     const edge = await open();
-    await edge.approvedOrder();
-    const res = await edge.call("POST", "/v1/check/batch", {
-      as: "checker",
-      body: {
-        checks: [
-          { meetingId: "81234567890" },
-          { meetingId: "81234567890", ip: PLACES.bengaluru.ip },
-          { meetingId: "81234567890", ip: PLACES.mumbai.ip },
-        ],
-      },
-      cf: { country: "NL", regionCode: "NH" },
-    });
-    expect(res.status).toBe(200);
-    expect(res.body.results.map((r: { code: string }) => r.code)).toEqual([
-      "OUTSIDE_JURISDICTION",
-      "OUTSIDE_JURISDICTION",
-      "BLOCKED",
-    ]);
-    expect((await edge.records()).map((r) => r.geoSource)).toEqual(["cf", "mmdb", "mmdb"]);
+    const res = await self(edge, { meetingId: "81234567890" }, { cf: MUMBAI_CF });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("BAD_REQUEST");
+  });
+
+  it("is not served at all without CORDON_TICKET_KEY", async () => {
+    const edge = await open({ noTicketKey: true });
+    const res = await self(edge, { ticket: await ticket() }, { cf: MUMBAI_CF });
+    expect(res.status).toBe(404);
+    const doc = (await edge.call("GET", "/openapi.json")).body;
+    expect(doc.paths["/v1/check/self"]).toBeUndefined();
   });
 });
 
@@ -214,6 +260,17 @@ describe("decision records on the Queue (I5)", () => {
     expect((await edge.records()).map((r) => r.decisionId)).toEqual([again.body.decisionId]);
   });
 
+  it("gives every decision an id in the edge's namespace (UUIDv8), never one Node makes", async () => {
+    const edge = await open();
+    const res = await edge.call("POST", "/v1/check/batch", {
+      as: "checker",
+      body: { checks: Array.from({ length: 20 }, () => ({ meetingId: "m", ip: PLACES.mumbai.ip })) },
+    });
+    for (const { decisionId } of res.body.results)
+      expect(isEdgeDecisionId(decisionId), decisionId).toBe(true);
+    expect(new Set(res.body.results.map((r: { decisionId: string }) => r.decisionId)).size).toBe(20);
+  });
+
   it("sends a batch's records in Queue batches of at most 100 messages", async () => {
     const edge = await open();
     const checks = Array.from({ length: 250 }, (_, i) => ({ meetingId: `m${i}`, ip: PLACES.amsterdam.ip }));
@@ -241,13 +298,18 @@ describe("the edge surface", () => {
     expect(res.body.error).toMatchObject({ code: "NOT_FOUND" });
   });
 
-  it("documents only what it serves, with ip optional", async () => {
+  it("documents only what it serves: ip required, and the browser-direct check without a bearer or order ids", async () => {
     const edge = await open();
     const doc = (await edge.call("GET", "/openapi.json")).body;
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/healthz", "/readyz", "/v1/check", "/v1/check/batch", "/v1/ruleset"].sort(),
+      ["/healthz", "/readyz", "/v1/check", "/v1/check/batch", "/v1/check/self", "/v1/ruleset"].sort(),
     );
-    expect(doc.components.schemas.EdgeCheckRequest.required).toEqual(["meetingId"]);
+    expect(doc.components.schemas.CheckRequest.required).toEqual(["meetingId", "ip"]);
+    expect(doc.components.schemas.EdgeCheckRequest).toBeUndefined();
+    const selfCheck = doc.paths["/v1/check/self"].post;
+    expect(selfCheck.security ?? []).toEqual([]);
+    expect(Object.keys(selfCheck.responses)).toContain("401");
+    expect(doc.components.schemas.SelfCheckDecision.properties).not.toHaveProperty("orderIds");
   });
 });
 
@@ -332,6 +394,23 @@ describe("the bundled database (Data module)", () => {
 });
 
 describe("configuration", () => {
+  it("refuses a join-ticket key shorter than 32 characters, naming the variable, never the value", () => {
+    const base = {
+      CORDON_TOKENS: env.CORDON_TOKENS,
+      CORDON_IP_HASH_KEY: env.CORDON_IP_HASH_KEY,
+      RULESET_PUBLIC_KEYS: "k:AAAA",
+    };
+    expect(parseEdgeConfig({ ...base, CORDON_TICKET_KEY: env.CORDON_TICKET_KEY }).CORDON_TICKET_KEY).toBe(
+      env.CORDON_TICKET_KEY,
+    );
+    expect(parseEdgeConfig(base).CORDON_TICKET_KEY).toBeUndefined();
+    const short = "short-ticket-key";
+    expect(() => parseEdgeConfig({ ...base, CORDON_TICKET_KEY: short })).toThrow(
+      /CORDON_TICKET_KEY: must be at least 32/,
+    );
+    expect(() => parseEdgeConfig({ ...base, CORDON_TICKET_KEY: short })).not.toThrow(short);
+  });
+
   it("answers 500 naming no secret when a secret is missing, and the log names the variable", async () => {
     const worker = createWorker({ mmdb: { bytes: cityDatabase(), source: "fixture:city" } });
     const errors: string[] = [];

@@ -9,7 +9,8 @@ declare namespace Cloudflare {
     CORDON_RULESET_REFRESH_MS: string;
     CORDON_LOG_LEVEL: string;
     CORDON_INGEST_URL: string;
-    CORDON_INGEST_TOKEN: string;
+    CORDON_EDGE_TOKEN: string;
+    CORDON_TICKET_KEY: string;
     /** PKCS#8 of the key RULESET_PUBLIC_KEYS trusts; made per run by vitest.workers.config.ts. */
     TEST_RULESET_SIGNING_KEY: string;
     /** Control of the ingest sink (test/workers/ingest-sink.ts). */

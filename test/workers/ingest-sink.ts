@@ -7,7 +7,9 @@
  *
  * Tests drive it through a service binding (`INGEST_SINK`): `GET /state`, `POST /reset`,
  * `POST /fail?times=N&mode=after-store|before-store` (the next N deliveries answer 503; `after-store`
- * keeps their records first, as a Node instance does whose answer is lost on the way back).
+ * keeps their records first, as a Node instance does whose answer is lost on the way back),
+ * `POST /refuse` with `{decisionId: code}` (ingest refuses those records with that code, as Node's
+ * route does, and stores nothing of them).
  */
 
 export interface SinkState {
@@ -27,18 +29,27 @@ export function ingestSink(opts: { token: string; path?: string }) {
   const path = opts.path ?? "/v1/decisions/ingest";
   let state: SinkState = empty();
   let fail = { times: 0, mode: "after-store" as FailMode };
+  let refuse: Record<string, string> = {};
 
   function empty(): SinkState {
     return { deliveries: [], arrivals: {}, appended: {}, records: [] };
   }
 
-  function store(records: SinkState["records"]): void {
-    for (const record of records) {
+  /** Stores what is not refused; answers the refusals as Node's ingest route does. */
+  function store(records: SinkState["records"]): { index: number; code: string; message: string }[] {
+    const refused: { index: number; code: string; message: string }[] = [];
+    for (const [index, record] of records.entries()) {
       state.arrivals[record.decisionId] = (state.arrivals[record.decisionId] ?? 0) + 1;
+      const code = refuse[record.decisionId];
+      if (code !== undefined) {
+        refused.push({ index, code, message: `sink: refused as ${code}` });
+        continue;
+      }
       if (state.appended[record.decisionId] !== undefined) continue;
       state.appended[record.decisionId] = 1;
       state.records.push(record);
     }
+    return refused;
   }
 
   /** The Worker's outbound fetches. */
@@ -59,10 +70,10 @@ export function ingestSink(opts: { token: string; path?: string }) {
       return Response.json({ error: "sink: failing on purpose" }, { status: 503 });
     }
     const before = state.records.length;
-    store(records);
+    const refused = store(records);
     state.deliveries.push({ records: records.length, status: 200 });
-    const appended = state.records.length - before;
-    return Response.json({ received: records.length, appended, duplicates: records.length - appended });
+    const accepted = state.records.length - before;
+    return Response.json({ accepted, skipped: records.length - accepted - refused.length, refused });
   }
 
   /** The tests' handle on the sink. */
@@ -72,6 +83,7 @@ export function ingestSink(opts: { token: string; path?: string }) {
     if (url.pathname === "/reset") {
       state = empty();
       fail = { times: 0, mode: "after-store" };
+      refuse = {};
       return Response.json({ ok: true });
     }
     if (url.pathname === "/fail") {
@@ -79,6 +91,10 @@ export function ingestSink(opts: { token: string; path?: string }) {
         times: Number(url.searchParams.get("times") ?? "1"),
         mode: (url.searchParams.get("mode") as FailMode | null) ?? "after-store",
       };
+      return Response.json({ ok: true });
+    }
+    if (url.pathname === "/refuse") {
+      refuse = { ...refuse, ...((await request.json()) as Record<string, string>) };
       return Response.json({ ok: true });
     }
     return Response.json({ error: `sink control: no route ${url.pathname}` }, { status: 404 });

@@ -6,11 +6,11 @@ import { instruments } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, CheckServices } from "../services.js";
-import { type CheckVariant, requireRuleset } from "./v1-check.js";
+import { BatchRequest, type CheckVariant, requireRuleset } from "./v1-check.js";
 
 export const BATCH_PATH = "/v1/check/batch";
 
-const route = (s: CheckServices, variant: CheckVariant) =>
+const route = (s: CheckServices) =>
   guardedRoute(s.auth, "check", {
     method: "post",
     path: BATCH_PATH,
@@ -19,7 +19,7 @@ const route = (s: CheckServices, variant: CheckVariant) =>
     description:
       "Every check in the batch is decided against the same ruleset and clock. One malformed item fails the whole batch with 400 (the `issues` paths name it), so nothing is half-answered.",
     request: {
-      body: jsonBody(variant.batchRequest, "The joins to check."),
+      body: jsonBody(BatchRequest, "The joins to check."),
     },
     responses: {
       200: json(
@@ -31,19 +31,13 @@ const route = (s: CheckServices, variant: CheckVariant) =>
   });
 
 export function registerCheckBatch(app: App, s: CheckServices, variant: CheckVariant): void {
-  app.openapi(route(s, variant), async (c) => {
+  app.openapi(route(s), async (c) => {
     const { checks } = c.req.valid("json");
     requireRuleset(s, variant);
     const ruleset = s.rulesets.current();
     const now = s.clock();
     const lang = pickLanguage(c.req.header("accept-language"));
-    // Located once per request: every item without an ip is the same caller.
-    const caller = checks.some((check) => check.ip === undefined)
-      ? variant.locateCaller?.(c.req.raw)
-      : undefined;
-    const evaluated = await Promise.all(
-      checks.map((check) => evaluate(s, ruleset, check, now, lang, caller)),
-    );
+    const evaluated = await Promise.all(checks.map((check) => evaluate(s, ruleset, check, now, lang)));
     await s.decisions.append(evaluated.map((e) => e.record));
     for (const e of evaluated) instruments.decisions.add(1, { code: e.decision.code });
     return c.json({ results: evaluated.map((e) => e.decision) }, 200);

@@ -1,9 +1,9 @@
 /**
  * POST /v1/check: the meeting-join flow asks whether one participant may join. A denial is a 200.
- * At the edge `ip` may be left out (see `CheckVariant`).
+ * `ip` is required on both runtimes: a check without it would be located where its caller (a server of
+ * the join flow) is. A participant's browser calls the edge's `/v1/check/self` instead.
  */
 import { AccountId, Decision, MeetingId } from "../../engine/index.js";
-import type { Caller } from "../../geo/interface.js";
 import { pickLanguage } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
 import { evaluate, Ip } from "../../service/check.js";
@@ -16,61 +16,26 @@ export const CheckRequest = z
   .strictObject({ meetingId: MeetingId, ip: Ip, accountId: AccountId.optional() })
   .meta({ id: "CheckRequest" });
 
-/** The edge surface's request: `ip` optional (its own id, since the OpenAPI registry is shared). */
-export const EdgeCheckRequest = z
-  .strictObject({
-    meetingId: MeetingId,
-    ip: Ip.optional().meta({
-      description:
-        "The participant's IP address. Leave it out when the participant's browser calls the edge itself: Cloudflare's location of the caller (request.cf) is used then.",
-    }),
-    accountId: AccountId.optional(),
-  })
-  .meta({ id: "EdgeCheckRequest" });
-
 export const MAX_BATCH = 1000;
 
-const BatchRequest = z
+export const BatchRequest = z
   .strictObject({ checks: z.array(CheckRequest).min(1).max(MAX_BATCH) })
   .meta({ id: "CheckBatchRequest" });
 
-/** The edge's batch: items may leave out `ip` (see `EdgeCheckRequest`). */
-const EdgeBatchRequest = z
-  .strictObject({ checks: z.array(EdgeCheckRequest).min(1).max(MAX_BATCH) })
-  .meta({ id: "EdgeCheckBatchRequest" });
-
 /**
- * How checks are served, chosen by the app's composition (`http/app.ts`). On the server every check
- * names its `ip`. At the edge `ip` may be left out (a participant's browser calling the Worker itself:
- * the runtime locates the caller), and checks wait for a verified ruleset: without one the empty
- * ruleset would silently allow every blocked participant, so that is a fault (503) and the join flow
- * retries or falls back to Node. The server compiles at start, and in a Redis outage keeps answering
- * from what it has.
+ * How checks are served, chosen by the app's composition (`http/app.ts`). The requests are the same on
+ * both runtimes (`ip` required). At the edge checks wait for a verified ruleset: without one the empty ruleset would
+ * silently allow every blocked participant, so that is a fault (503) and the join flow retries or falls
+ * back to Node. The server compiles at start, and in a Redis outage keeps answering from what it has.
  */
 export interface CheckVariant {
-  request: typeof CheckRequest | typeof EdgeCheckRequest;
-  /** The batch route's body: 1 to MAX_BATCH of `request`. */
-  batchRequest: typeof BatchRequest | typeof EdgeBatchRequest;
-  /** Locates a check without `ip`; absent on the server, whose checks always name one. */
-  locateCaller?: (request: Request) => Caller;
   /** 503 until a ruleset is loaded (the edge). */
   requireLoadedRuleset: boolean;
 }
 
-export const SERVER_CHECKS: CheckVariant = {
-  request: CheckRequest,
-  batchRequest: BatchRequest,
-  requireLoadedRuleset: false,
-};
+export const SERVER_CHECKS: CheckVariant = { requireLoadedRuleset: false };
 
-export function edgeChecks(locateCaller: (request: Request) => Caller): CheckVariant {
-  return {
-    request: EdgeCheckRequest,
-    batchRequest: EdgeBatchRequest,
-    locateCaller,
-    requireLoadedRuleset: true,
-  };
-}
+export const EDGE_CHECKS: CheckVariant = { requireLoadedRuleset: true };
 
 export function requireRuleset(s: CheckServices, variant: CheckVariant): void {
   if (variant.requireLoadedRuleset && !s.rulesets.isLoaded()) {
@@ -78,7 +43,7 @@ export function requireRuleset(s: CheckServices, variant: CheckVariant): void {
   }
 }
 
-const route = (s: CheckServices, variant: CheckVariant) =>
+const route = (s: CheckServices) =>
   guardedRoute(s.auth, "check", {
     method: "post",
     path: "/v1/check",
@@ -86,7 +51,7 @@ const route = (s: CheckServices, variant: CheckVariant) =>
     summary: "Decide whether a participant may join a meeting",
     description:
       "Answers 200 with the decision for every well-formed request, `deny` included (I4). The decision record is written before the answer is sent (I5).",
-    request: { body: jsonBody(variant.request, "The join to check.") },
+    request: { body: jsonBody(CheckRequest, "The join to check.") },
     responses: {
       200: json(Decision, "The decision."),
       ...errors(400, 413, 415, 503),
@@ -94,7 +59,7 @@ const route = (s: CheckServices, variant: CheckVariant) =>
   });
 
 export function registerCheck(app: App, s: CheckServices, variant: CheckVariant): void {
-  app.openapi(route(s, variant), async (c) => {
+  app.openapi(route(s), async (c) => {
     const started = performance.now();
     const span = tracer.startSpan("cordon.check");
     try {
@@ -106,7 +71,6 @@ export function registerCheck(app: App, s: CheckServices, variant: CheckVariant)
         input,
         s.clock(),
         pickLanguage(c.req.header("accept-language")),
-        input.ip === undefined ? variant.locateCaller?.(c.req.raw) : undefined,
       );
       await s.decisions.append([record]);
       span.setAttribute("cordon.decision.code", decision.code);

@@ -1,22 +1,19 @@
 /**
  * POST /v1/decisions/ingest: decision records made at the edge, delivered by the Worker's Queue
- * consumer, join the decision log here. Idempotent by decisionId: a retried delivery appends nothing
- * twice (I5). Records keep only the prefix and keyed hash of the address (I6): an `ipPrefix` that is not
- * a prefix is refused.
+ * consumer (role `edge`), join the decision log here. Each record is accepted, skipped (stored before,
+ * identically) or refused with its index and a code, never stored (`service/ingest.ts`, DESIGN "Ingest").
+ * A body that is not a list of decision records at all is a 400, as everywhere.
  */
 import { DecisionRecord } from "../../engine/index.js";
-import { CordonError } from "../../kernel/errors.js";
+import { EdgeIngest, RefusalCode } from "../../service/ingest.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
 
+// Only the shape here: the rules a record's values must pass are per-record refusals, so one bad record
+// does not hold back the others of its Queue batch.
 const IngestRecord = DecisionRecord.extend({
   decisionId: z.string().min(1).max(64),
-  at: z.iso.datetime({ offset: true }),
-  ipPrefix: z
-    .string()
-    .regex(/^[0-9a-f.:]+\/\d{1,3}$/i, "must be a network prefix such as 203.0.113.0/24, never an address")
-    .nullable(),
 });
 
 const IngestBody = z
@@ -24,7 +21,22 @@ const IngestBody = z
   .meta({ id: "DecisionIngestRequest" });
 
 const IngestResult = z
-  .object({ received: z.number().int(), appended: z.number().int(), duplicates: z.number().int() })
+  .object({
+    accepted: z.number().int().meta({ description: "Records added to the decision log." }),
+    skipped: z
+      .number()
+      .int()
+      .meta({ description: "Records stored before, identically (a retried delivery): nothing added." }),
+    refused: z
+      .array(
+        z.object({
+          index: z.number().int().meta({ description: "The record's position in `records`." }),
+          code: RefusalCode,
+          message: z.string().meta({ example: "ipPrefix: must be the /24 (IPv4) or /48 (IPv6) network" }),
+        }),
+      )
+      .meta({ description: "Records not stored, and why, in index order." }),
+  })
   .meta({ id: "DecisionIngestResult" });
 
 const route = (s: ServerServices) =>
@@ -34,29 +46,23 @@ const route = (s: ServerServices) =>
     tags: ["reporting"],
     summary: "Add decision records made at the edge to the decision log",
     description:
-      "Called by the Worker's Queue consumer. Records already ingested (same decisionId) are skipped.",
+      "Called by the Worker's Queue consumer with an `edge` token. A record is refused (never stored) when its decisionId is not an edge id (a version-8 UUID), its `at` is more than 14 days old or 5 minutes ahead or in a finalized period, its ipPrefix is not exactly a /24 or /48 network, its ipHash not 64 lowercase hex characters, its accountId not an account id (or an IP address or phone number), or an orderId is unknown. A decisionId stored before is skipped when the record is identical, refused when it differs.",
     request: { body: jsonBody(IngestBody, "Decision records from the edge, 1 to 500.") },
-    responses: { 200: json(IngestResult, "What was appended."), ...errors(400, 413, 415, 503) },
+    responses: {
+      200: json(IngestResult, "What was accepted, skipped and refused."),
+      ...errors(400, 413, 415, 503),
+    },
   });
 
 export function registerDecisionIngest(app: App, s: ServerServices): void {
-  // One ingest at a time per instance: two deliveries of one batch must not both find its ids unseen.
-  let queue: Promise<unknown> = Promise.resolve();
-  app.openapi(route(s), async (c) => {
-    const index = s.ingest;
-    if (!index) throw new CordonError("UNAVAILABLE", "this instance does not ingest edge decisions");
-    const { records } = c.req.valid("json");
-    const run = queue.then(async () => {
-      const unseen = await index.unseen(records);
-      // Within one delivery an id can also repeat; keep its first occurrence only.
-      const fresh = records.filter((r) => unseen.delete(r.decisionId));
-      if (fresh.length > 0) {
-        await s.decisions.append(fresh);
-        await index.remember(fresh);
-      }
-      return { received: records.length, appended: fresh.length, duplicates: records.length - fresh.length };
-    });
-    queue = run.catch(() => undefined);
-    return c.json(await run, 200);
+  // One per app: it serialises this instance's deliveries.
+  const edge = new EdgeIngest({
+    index: s.ingest,
+    decisions: s.decisions,
+    orders: s.orders,
+    isFinalized: (at) => s.reports.isFinalized(at),
+    sealEdgeHash: s.sealEdgeHash,
+    clock: s.clock,
   });
+  app.openapi(route(s), async (c) => c.json(await edge.ingest(c.req.valid("json").records), 200));
 }

@@ -1,6 +1,7 @@
 /**
  * Who is calling, as Cloudflare's edge knows it: `request.cf` (country, regionCode) for the location and
- * the `CF-Connecting-IP` header for the address. Used only for checks whose body names no `ip`.
+ * the `CF-Connecting-IP` header for the address. Used only for `/v1/check/self`, where the caller is the
+ * participant's own browser (every other check names the participant's `ip`).
  *
  * The address goes into the decision record as prefix and keyed hash (I6), like a body `ip` would:
  * when the participant's browser calls the edge itself, `CF-Connecting-IP` is the participant's own

@@ -1,31 +1,69 @@
-/** The ingest index in Redis: see `store/ingest-index.ts` for the order of operations. */
-import type { Redis } from "ioredis";
-import { byMonth, type IngestIndex, monthOf } from "../ingest-index.js";
+/** The ingest index in Redis: see `store/ingest-index.ts` for the claims and the order of operations. */
+import type { ChainableCommander, Redis } from "ioredis";
+import {
+  byMonth,
+  type Claim,
+  type IngestEntry,
+  type IngestIndex,
+  judge,
+  monthOf,
+  monthTtlMs,
+  PENDING,
+} from "../ingest-index.js";
 
-/** A SET of ids per month in Redis, shared by every instance. */
+/**
+ * A HASH per month, id -> `p:<digest>` (claimed) or `<digest>` (stored), shared by every instance and
+ * expired once the month is past ingest's window (`monthTtlMs`). HSETNX makes a claim atomic: of two instances
+ * ingesting different records under one id at once, one claims it and the other is refused.
+ * The key is the 0.1.0 SET's (ids only, `key(month)`) with `:digests` appended: same hash tag, so the
+ * months of one delivery stay in one cluster slot.
+ */
 export class RedisIngestIndex implements IngestIndex {
   constructor(
     private readonly redis: Redis,
     private readonly key: (month: string) => string,
   ) {}
 
-  async unseen(records: readonly { decisionId: string; at: string }[]): Promise<Set<string>> {
-    const pipeline = this.redis.pipeline();
-    for (const r of records) pipeline.sismember(this.key(monthOf(r.at)), r.decisionId);
-    const replies = (await pipeline.exec()) ?? [];
-    const out = new Set<string>();
-    records.forEach((r, i) => {
-      const [error, member] = replies[i] ?? [new Error("no reply"), 0];
-      if (error) throw error;
-      if (member === 0) out.add(r.decisionId);
-    });
-    return out;
+  #hash(month: string): string {
+    return `${this.key(month)}:digests`;
   }
 
-  async remember(records: readonly { decisionId: string; at: string }[]): Promise<void> {
+  #expire(pipeline: ChainableCommander, entries: readonly IngestEntry[]): void {
+    for (const [month, list] of byMonth(entries)) {
+      const latest = list
+        .map((e) => e.at)
+        .sort()
+        .at(-1) as string;
+      pipeline.pexpire(this.#hash(month), Math.max(monthTtlMs(month, latest), 1));
+    }
+  }
+
+  async claim(entries: readonly IngestEntry[]): Promise<Claim[]> {
+    if (entries.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const [month, list] of byMonth(records))
-      pipeline.sadd(this.key(month), ...list.map((r) => r.decisionId));
+    for (const e of entries) {
+      const key = this.#hash(monthOf(e.at));
+      // The field's value after HSETNX: ours if we claimed it, else whatever was there (it only ever
+      // changes from `p:<digest>` to that same digest, so reading it in the same pipeline is enough).
+      pipeline.hsetnx(key, e.decisionId, PENDING + e.digest).hget(key, e.decisionId);
+    }
+    this.#expire(pipeline, entries);
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    return entries.map((e, i) => {
+      const [, set] = replies[2 * i] as [null, number];
+      if (set === 1) return "new";
+      const [, stored] = replies[2 * i + 1] as [null, string | null];
+      return judge(stored, e.digest);
+    });
+  }
+
+  async confirm(entries: readonly IngestEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const [month, list] of byMonth(entries))
+      pipeline.hset(this.#hash(month), ...list.flatMap((e) => [e.decisionId, e.digest]));
+    this.#expire(pipeline, entries);
     const replies = (await pipeline.exec()) ?? [];
     for (const [error] of replies) if (error) throw error;
   }
