@@ -29,6 +29,12 @@ async function logged(h: Harness): Promise<DecisionRecord[]> {
   return page.body.records;
 }
 
+/** A record as the log keeps it once ingested: its edge hash sealed under the half-year's key (I6). */
+const sealed = (h: Harness, r: DecisionRecord): DecisionRecord => ({
+  ...r,
+  ipHash: r.ipHash === null ? null : h.ipHashKeys.sealEdgeHash(r.ipHash, r.at),
+});
+
 const ingest = (h: Harness, records: unknown[]) =>
   h.call("POST", "/v1/decisions/ingest", { as: "edge", body: { records } });
 
@@ -148,7 +154,7 @@ describe("POST /v1/decisions/ingest", () => {
     const inOne = await ingest(h, [twin, { ...twin, decision: "allow", code: "NO_ORDER" }]);
     expect(inOne.body.accepted).toBe(1);
     expect(inOne.body.refused).toEqual([{ index: 1, code: "ID_CONFLICT", message: expect.any(String) }]);
-    expect(await logged(h)).toEqual([original, twin]);
+    expect(await logged(h)).toEqual([sealed(h, original), sealed(h, twin)]);
   });
 
   it("still answers 400 for a body that is no list of decision records", async () => {
@@ -228,7 +234,9 @@ describe("POST /v1/decisions/ingest", () => {
           expect(added).toHaveLength(accepted);
           const refusedAt = new Set(refused.map((r) => r.index));
           const kept = records.filter((_, i) => !refusedAt.has(i));
-          for (const r of added) expect(kept).toContainEqual(r);
+          const keptSealed = kept.map((r) => sealed(h, r));
+          for (const r of added) expect(keptSealed).toContainEqual(r);
+          // Every added record is a kept one, sealed: none is a refused one.
           for (const i of refusedAt) expect(added).not.toContainEqual(records[i]);
           const ids = after.map((r) => r.decisionId);
           expect(new Set(ids).size).toBe(ids.length);
