@@ -22,6 +22,8 @@ export const ACCESS = {
   readAudit: ["auditor", "admin"],
   importOrders: ["admin"],
   readReports: ["auditor", "admin"],
+  // Freezing a period's report (I9) is an auditor's act, like reading it.
+  finalizeReports: ["auditor", "admin"],
   // The Worker's Queue consumer delivers with an admin token: writing the decision log is no checker's job.
   ingestDecisions: ["admin"],
 } as const satisfies Record<string, readonly Role[]>;

@@ -12,13 +12,16 @@ import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
 import { createServerApp } from "../../src/http/app.js";
 import type { App } from "../../src/http/services.js";
 import type { Role } from "../../src/kernel/roles.js";
-import { runFromDecisionLog } from "../../src/report/runner.js";
+import { collectRecords, runFromDecisionLog } from "../../src/report/runner.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
+import { exportPrivateKey, generateSigningKey } from "../../src/rulesets/signed.js";
 import { Authenticator, digestSecret } from "../../src/service/auth.js";
+import { manifestSigner } from "../../src/service/report-signing.js";
 import { ReportService } from "../../src/service/reports.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { FileStore } from "../../src/store/file/file-store.js";
+import { FileFrozenReportStore } from "../../src/store/file/frozen-store.js";
 import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
 import { cityDatabase, orderInput, T0 } from "./fixtures.js";
 import { type LogLine, recordingLogger } from "./logs.js";
@@ -46,6 +49,9 @@ export interface Harness {
   store: FileStore;
   clock: { now: number };
   logs: LogLine[];
+  reports: ReportService;
+  /** Periods `onFinalized` was called for, in order. */
+  finalized: string[];
   call(
     method: string,
     path: string,
@@ -65,11 +71,21 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
   await compiler.refresh();
   const key = Buffer.from("harness-ip-hash-key-0123456789abcdef");
   const aggregates = await FileAggregateStore.open(join(dir, "report"));
+  const finalized: string[] = [];
+  const signingKey = await exportPrivateKey((await generateSigningKey()).privateKey);
   const reports = new ReportService({
     aggregates,
     catchUp: () => runFromDecisionLog(store, aggregates, { logger }),
     orders: () => store.listOrders(),
     clock: () => clock.now,
+    frozen: new FileFrozenReportStore(join(dir, "report")),
+    records: (ids) => collectRecords(store, ids),
+    audit: store,
+    signer: () => manifestSigner(signingKey),
+    graceDays: 14,
+    onFinalized: async (period) => {
+      finalized.push(period.id);
+    },
   });
   const app = createServerApp({
     orders: store,
@@ -99,6 +115,8 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     store,
     clock,
     logs,
+    finalized,
+    reports,
     async call(method, path, o = {}) {
       return readResult(await app.request(path, requestInit(method, o.as ? secretOf(o.as) : undefined, o)));
     },
