@@ -266,7 +266,8 @@ function isOneOf<T extends string>(options: readonly T[], value: string): value 
   return (options as readonly string[]).includes(value);
 }
 
-function ready(client: Redis, timeoutMs: number): Promise<void> {
+/** Resolves once the client is connected (its offline queue is off: a command before would fail). */
+export function ready(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   return new Promise((done, fail) => {
     const timer = setTimeout(() => {
