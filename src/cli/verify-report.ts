@@ -181,7 +181,7 @@ export async function verifyReport(
     }
 
     // The report, rebuilt from the archived records and the orders at the manifest's head.
-    if (audit !== undefined && audit.verdict.ok) {
+    if (audit?.verdict.ok) {
       try {
         const report = frozenReport({
           period,
