@@ -2,7 +2,7 @@
  * Finalization in the stores and the pure parts (I9): frozen months and late records in both aggregate
  * stores, the Merkle construction, and the stream trimmer keeping what no finalization has archived.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
 import { type AggregateStore, lateMonth } from "../../src/report/aggregate-store.js";
 import { parsePeriod } from "../../src/report/periods.js";
+import { REPORT_KEY_FILE, reportSigner } from "../../src/runtime/node/report-key.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { merkleRoot } from "../../src/store/merkle.js";
 import { RedisAggregateStore } from "../../src/store/redis/aggregate-store.js";
@@ -171,5 +172,19 @@ describe("the stream trimmer and finalization", () => {
     } finally {
       await trimmer.stop();
     }
+  });
+});
+
+describe("the report signing key on the embedded default", () => {
+  it("is generated in the data directory at first need (mode 0600) and kept", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cordon-key-"));
+    dirs.push(dir);
+    const path = join(dir, REPORT_KEY_FILE);
+    const signer = reportSigner(dir, { key: undefined, keyId: undefined });
+    await expect(stat(path)).rejects.toThrow(); // nothing before it is needed
+    const first = await signer();
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const again = await reportSigner(dir, { key: undefined, keyId: undefined })();
+    expect(again.signer).toEqual(first.signer);
   });
 });
