@@ -14,7 +14,9 @@ describe("parseConfig", () => {
       CORDON_WORKERS: 1,
       CORDON_GEO_L2: "auto",
       CORDON_DECISION_FSYNC: "never",
+      CORDON_FINALIZE_GRACE_DAYS: 14,
     });
+    expect(parseConfig({ CORDON_FINALIZE_GRACE_DAYS: "0" }).CORDON_FINALIZE_GRACE_DAYS).toBe(0);
   });
 
   it("treats empty values as unset", () => {
@@ -46,6 +48,8 @@ describe("parseConfig", () => {
     [{ CORDON_GEO_L2: "on" }, "CORDON_GEO_L2"],
     [{ CORDON_TOKENS: "ana:responder:short" }, "CORDON_TOKENS"],
     [{ CORDON_REDIS_PREFIX: "a b" }, "CORDON_REDIS_PREFIX"],
+    [{ CORDON_FINALIZE_GRACE_DAYS: "-1" }, "CORDON_FINALIZE_GRACE_DAYS"],
+    [{ CORDON_FINALIZE_GRACE_DAYS: "two weeks" }, "CORDON_FINALIZE_GRACE_DAYS"],
   ])("refuses %o, naming %s", (env, name) => {
     let error: unknown;
     try {

@@ -17,10 +17,14 @@ import { compile, type Ruleset } from "../engine/index.js";
  *   cordon keygen                          print a new Ed25519 key pair for signed rulesets (the edge)
  *   cordon publish [--data-dir DIR | --redis URL] [--out FILE]
  *                                          compile, sign and write the ruleset to Workers KV (or FILE)
+ *   cordon verify-report [--data-dir DIR | --redis URL] [--public-key KEY] PERIOD
+ *                                          recompute a finalized period's report from the data and check
+ *                                          it against its signed manifest (exit 1 naming what differs)
  */
 import { SILENT_LOGGER } from "../kernel/logger.js";
 import { nodeLogger } from "../platform/node/logger.js";
 import { createRedis } from "../platform/node/redis.js";
+import { parsePeriod } from "../report/periods.js";
 import { RulesetCompiler } from "../rulesets/compiler.js";
 import { DiskMirror } from "../rulesets/disk-mirror.js";
 import { RulesetHolder } from "../rulesets/holder.js";
@@ -42,7 +46,9 @@ import { FileStore } from "../store/file/file-store.js";
 import { AuditChainError } from "../store/interface.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
+import { ready } from "./report.js";
 import { verifyAudit } from "./verify-audit.js";
+import { fileSource, redisSource, verifyReport } from "./verify-report.js";
 
 /** Warnings from the stores (a repaired torn tail, say) go to stderr as JSON lines. */
 const logger = nodeLogger("warn");
@@ -54,8 +60,11 @@ const USAGE = `usage:
   cordon import [--data-dir DIR | --redis URL [--prefix P]] [--as NAME] FILE.jsonl
   cordon keygen
   cordon publish [--data-dir DIR | --redis URL [--prefix P]] [--out FILE]
+  cordon verify-report [--data-dir DIR | --redis URL [--prefix P]] [--public-key KEY] PERIOD
 DIR defaults to CORDON_DATA_DIR or ./data. publish signs with CORDON_SIGNING_KEY and writes to Workers KV
-with CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID and CF_API_TOKEN, or to FILE with --out (for wrangler kv key put)`;
+with CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID and CF_API_TOKEN, or to FILE with --out (for wrangler kv key put).
+verify-report reads Redis when --redis is given, or REDIS_URL is set and --data-dir is not; --public-key
+(raw Ed25519, base64) pins the key the manifest must be signed with.`;
 
 export async function run(
   argv: string[],
@@ -70,6 +79,7 @@ export async function run(
       prefix: { type: "string" },
       as: { type: "string" },
       out: { type: "string" },
+      "public-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -233,6 +243,32 @@ export async function run(
       }
       out(`publish failed for ${summary}: ${result.error}\n`);
       return 1;
+    }
+    case "verify-report": {
+      const period = rest[0] === undefined ? undefined : parsePeriod(rest[0]);
+      if (!period) {
+        out(`${rest[0] === undefined ? "" : `not a period: ${rest[0]}\n`}${USAGE}\n`);
+        return 2;
+      }
+      const url = values.redis ?? (values["data-dir"] === undefined ? env.REDIS_URL : undefined);
+      const redis = url ? createRedis(url, { name: "verify-report", commandTimeoutMs: 30_000 }) : undefined;
+      redis?.on("error", () => undefined); // failures surface as rejected commands
+      if (redis) await ready(redis, 5000);
+      const source =
+        url && redis ? await redisSource(url, values.prefix ?? "cordon", redis) : fileSource(dataDir);
+      try {
+        const verdict = await verifyReport(
+          period,
+          source,
+          values["public-key"] === undefined ? {} : { publicKey: values["public-key"] },
+        );
+        for (const line of verdict.lines) out(`${line}\n`);
+        out(verdict.ok ? `report ${period.id} VERIFIED\n` : `report ${period.id} does NOT verify\n`);
+        return verdict.ok ? 0 : 1;
+      } finally {
+        await source.close();
+        redis?.disconnect();
+      }
     }
     default:
       out(`unknown command: ${command}\n${USAGE}\n`);

@@ -24,13 +24,16 @@ import { writeFileAtomic } from "../platform/node/atomic-file.js";
 import { createRedis } from "../platform/node/redis.js";
 import type { AggregateStore } from "../report/aggregate-store.js";
 import { buildReport } from "../report/build.js";
+import { type FrozenReport, frozenFormat } from "../report/frozen.js";
 import { type Period, parsePeriod } from "../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../report/render.js";
 import { type RunResult, runFromDecisionLog } from "../report/runner.js";
 import { FileAggregateStore } from "../store/file/aggregate-store.js";
 import { FileStore } from "../store/file/file-store.js";
+import { readFrozen } from "../store/file/frozen-store.js";
 import { JOURNAL_FILE } from "../store/file/order-journal.js";
 import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
+import { RedisFrozenReportStore } from "../store/redis/frozen-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
 import { runFromStream } from "../store/redis/report-reader.js";
@@ -87,7 +90,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`warning: ${message}${Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""}\n`),
   );
   try {
-    const { run, months, history, orders } =
+    const { run, months, history, orders, frozen } =
       args.source.kind === "file"
         ? await fromDataDir(args.source.dataDir, args.period, logger)
         : await fromRedis(args.source.url, args.source.prefix, args.period, logger);
@@ -108,12 +111,17 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       threshold: args.threshold,
       generatedAt: new Date().toISOString(),
     });
+    // A finalized period (I9): its frozen bytes at the default threshold, else the live report, provisional.
     const text =
-      args.format === "json"
-        ? renderJson(report)
-        : args.format === "csv"
-          ? renderCsv(report)
-          : renderHtml(report, args.lang);
+      frozen !== undefined && args.threshold === 0
+        ? frozen.formats[frozenFormat(args.format, args.lang)]
+        : args.format === "json"
+          ? renderJson(report)
+          : args.format === "csv"
+            ? renderCsv(report)
+            : renderHtml(report, args.lang);
+    if (frozen !== undefined && args.threshold === 0)
+      io.out(`${args.period.id} is finalized: its frozen report\n`);
     const path = join(args.out, `${args.period.id}.${args.format}`);
     await mkdir(args.out, { recursive: true });
     // The report appears whole or not at all: a reader never picks up half a file.
@@ -137,6 +145,8 @@ interface Gathered {
   months: Awaited<ReturnType<AggregateStore["months"]>>;
   history: Awaited<ReturnType<AggregateStore["months"]>>;
   orders: Order[];
+  /** The period's frozen report when it is finalized. */
+  frozen: FrozenReport | undefined;
 }
 
 async function fromDataDir(dataDir: string, period: Period, logger: Logger): Promise<Gathered> {
@@ -167,7 +177,12 @@ async function fromDataDir(dataDir: string, period: Period, logger: Logger): Pro
     const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
     try {
       const run = await runFromDecisionLog(store, aggregates, { logger });
-      return { run, ...(await read(aggregates, period)), orders: await store.listOrders() };
+      return {
+        run,
+        ...(await read(aggregates, period)),
+        orders: await store.listOrders(),
+        frozen: await readFrozen(join(dataDir, "report"), period.id),
+      };
     } finally {
       await aggregates.close();
     }
@@ -193,7 +208,12 @@ async function fromRedis(url: string, prefix: string, period: Period, logger: Lo
     await ready(redis, 5000);
     const aggregates = new RedisAggregateStore(redis, keys.report);
     const run = await runFromStream(redis, keys, aggregates, { consumer: CLI_CONSUMER, logger });
-    return { run, ...(await read(aggregates, period)), orders: await orderStore.listOrders() };
+    return {
+      run,
+      ...(await read(aggregates, period)),
+      orders: await orderStore.listOrders(),
+      frozen: await new RedisFrozenReportStore(redis, keys).get(period.id),
+    };
   } finally {
     redis?.disconnect();
     await orderStore.close();
@@ -266,7 +286,8 @@ function isOneOf<T extends string>(options: readonly T[], value: string): value 
   return (options as readonly string[]).includes(value);
 }
 
-function ready(client: Redis, timeoutMs: number): Promise<void> {
+/** Resolves once the client is connected (its offline queue is off: a command before would fail). */
+export function ready(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   return new Promise((done, fail) => {
     const timer = setTimeout(() => {

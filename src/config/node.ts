@@ -70,6 +70,8 @@ const Env = z.object({
     .min(0)
     .max(24 * 366)
     .default(168),
+  /** Days after a period's end before it may be finalized (I9): late records have this long to arrive. */
+  CORDON_FINALIZE_GRACE_DAYS: z.coerce.number().int().min(0).max(366).default(14),
   CORDON_RULESET_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   MAXMIND_ACCOUNT_ID: z
     .string()

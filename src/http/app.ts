@@ -38,6 +38,9 @@ import { registerCreateOrder } from "./routes/v1-orders-create.js";
 import { registerOrderReads } from "./routes/v1-orders-read.js";
 import { registerOrderTransitions } from "./routes/v1-orders-transition.js";
 import { registerReports } from "./routes/v1-reports.js";
+import { registerReportFinalize } from "./routes/v1-reports-finalize.js";
+import { registerReportList } from "./routes/v1-reports-list.js";
+import { registerReportManifest } from "./routes/v1-reports-manifest.js";
 import { registerRuleset } from "./routes/v1-ruleset.js";
 import type { App, AppEnv, CheckServices, EdgeServices, ServerServices } from "./services.js";
 
@@ -65,7 +68,10 @@ export function createServerApp(s: ServerServices): App {
   registerConsole(app, s, failures);
 
   // Reporting and audit.
+  registerReportList(app, s);
   registerReports(app, s);
+  registerReportManifest(app, s);
+  registerReportFinalize(app, s);
   registerDecisions(app, s);
   registerDecisionIngest(app, s);
   registerAudit(app, s);

@@ -13,6 +13,7 @@ export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 
 export function statusOf(code: ErrorCode): ErrorStatus {
   switch (code) {
     case "BAD_REQUEST":
+    case "PERIOD_NOT_STARTED":
       return 400;
     case "UNAUTHORIZED":
       return 401;
@@ -24,6 +25,7 @@ export function statusOf(code: ErrorCode): ErrorStatus {
     case "METHOD_NOT_ALLOWED":
       return 405;
     case "ILLEGAL_TRANSITION":
+    case "FINALIZE_TOO_EARLY":
       return 409;
     case "PAYLOAD_TOO_LARGE":
       return 413;

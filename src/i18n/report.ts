@@ -235,3 +235,38 @@ const formats = (lang: Language): ReportFormats => ({
 });
 
 export const REPORT_FORMATS: Record<Language, ReportFormats> = { en: formats("en"), nl: formats("nl") };
+
+// Finalization (I9): the provisional banner and the late records. A block of its own, beside the
+// strings above rather than in them, so the report's other strings can change without touching it.
+
+export interface ReportFinalityStrings {
+  /** The banner of a period not yet finalized; `end` is its last day, formatted. */
+  provisional: (state: "running" | "ended", end: string) => string;
+  lateRecords: string;
+  lateDefinition: [string, string];
+}
+
+export const REPORT_FINALITY_STRINGS: Record<Language, ReportFinalityStrings> = {
+  en: {
+    provisional: (state, end) =>
+      state === "running"
+        ? `Provisional: this period is still running (its last day is ${end}). Every number on this page may still change.`
+        : `Provisional: this period ended on ${end} but has not been finalized yet. Its numbers may still change until it is.`,
+    lateRecords: "Late records from finalized periods",
+    lateDefinition: [
+      "Late records",
+      "Decision records from an earlier period that was already finalized when they arrived (delivered late by a server or the edge). They are counted here, and not in their own period, whose published numbers do not change.",
+    ],
+  },
+  nl: {
+    provisional: (state, end) =>
+      state === "running"
+        ? `Voorlopig: deze periode loopt nog (de laatste dag is ${end}). Alle cijfers op deze pagina kunnen nog veranderen.`
+        : `Voorlopig: deze periode is geëindigd op ${end}, maar is nog niet definitief vastgesteld. Tot dan kunnen de cijfers nog veranderen.`,
+    lateRecords: "Nagekomen registraties uit vastgestelde perioden",
+    lateDefinition: [
+      "Nagekomen registraties",
+      "Registraties van beslissingen uit een eerdere periode die al definitief was vastgesteld toen ze binnenkwamen (te laat afgeleverd door een server of de edge). Ze worden hier geteld en niet in hun eigen periode, waarvan de gepubliceerde cijfers niet veranderen.",
+    ],
+  },
+};

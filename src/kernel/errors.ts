@@ -18,6 +18,10 @@ export const ErrorCode = z
     "UNSUPPORTED_MEDIA_TYPE",
     "RATE_LIMITED",
     "JURISDICTION_OUTSIDE_AUTHORITY",
+    // Reports (I9): a period that has not begun has no report; one is finalized only after its end
+    // plus the grace days.
+    "PERIOD_NOT_STARTED",
+    "FINALIZE_TOO_EARLY",
     "INTERNAL",
     "UNAVAILABLE",
   ])

@@ -22,6 +22,8 @@ export const ACCESS = {
   readAudit: ["auditor", "admin"],
   importOrders: ["admin"],
   readReports: ["auditor", "admin"],
+  // Freezing a period's report (I9) is an auditor's act, like reading it.
+  finalizeReports: ["auditor", "admin"],
   // The Worker's Queue consumer holds an `edge` token: it may add records to the decision log and do
   // nothing else, so a leaked Worker secret cannot touch orders, reports or the audit log.
   ingestDecisions: ["edge", "admin"],

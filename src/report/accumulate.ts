@@ -65,6 +65,19 @@ export function accumulate(month: MonthAggregate, record: DecisionRecord): void 
   }
 }
 
+/**
+ * Adds one late record (its own month was frozen when it was counted, I9) to the month that takes it
+ * (mutates `month`): only the late counts change, never the month's own records or buckets, so a late
+ * denial is not attributed to a month in which it did not happen.
+ */
+export function accumulateLate(month: MonthAggregate, record: DecisionRecord): void {
+  month.late ??= { records: 0, deniedJoins: 0, shadowMatches: 0 };
+  const late = month.late;
+  late.records += 1;
+  if (record.code === "BLOCKED") late.deniedJoins += 1;
+  else if (record.code === "SHADOW_MATCH") late.shadowMatches += 1;
+}
+
 /** A bucket merged over several months: counts summed, meetings and participants as exact sets. */
 export interface MergedBucket {
   deniedJoins: number;

@@ -7,6 +7,7 @@
  */
 import type { DecisionRecord } from "../engine/index.js";
 import type { MonthAggregate, OrderTotals } from "./model.js";
+import { monthOf } from "./periods.js";
 
 export interface ApplyResult {
   /** Records counted for the first time. */
@@ -32,7 +33,38 @@ export interface AggregateStore {
    * the months' meeting and participant sets; zeros for an order never counted.
    */
   orderTotals(orderId: string): Promise<OrderTotals>;
+  /**
+   * Freezes months (I9: their period is being finalized). Idempotent, and never undone. Once it has
+   * resolved, a record of a frozen month that was not counted before is counted late instead: in the
+   * `late` counts of `lateMonth(its month)`, never in its own month, whose aggregate no longer changes.
+   * Each decisionId is still counted once, whether in its month or late (I5).
+   */
+  freeze(months: readonly string[]): Promise<void>;
+  /** Every frozen month, sorted. */
+  frozenMonths(): Promise<string[]>;
+  /**
+   * The decisionIds counted in a month (`records`) and those counted late in it (`late`), each sorted.
+   * Stable for a frozen month: what a finalization archives.
+   */
+  counted(month: string): Promise<{ records: string[]; late: string[] }>;
   close(): Promise<void>;
+}
+
+/**
+ * Where a late record of a frozen month is counted: the first month after it that is not frozen. Months
+ * are frozen only once their period has ended plus the grace days, so this is normally the period
+ * that was open when the record arrived.
+ */
+export function lateMonth(month: string, frozen: ReadonlySet<string>): string {
+  let m = nextMonth(month);
+  while (frozen.has(m)) m = nextMonth(m);
+  return m;
+}
+
+function nextMonth(month: string): string {
+  const year = Number(month.slice(0, 4));
+  const index = Number(month.slice(5, 7)); // 1-12: the next month's 0-based index
+  return monthOf(Date.UTC(year, index, 1));
 }
 
 export function emptyMonth(month: string): MonthAggregate {

@@ -5,7 +5,7 @@
  */
 import type { Order } from "../engine/index.js";
 import { countsOf, mergeMonths } from "./accumulate.js";
-import type { DatasetRow, MonthAggregate, Outcome, Report } from "./model.js";
+import type { DatasetRow, LateCounts, MonthAggregate, Outcome, Report } from "./model.js";
 import { completion } from "./outcome.js";
 import type { Period } from "./periods.js";
 
@@ -22,6 +22,8 @@ export interface ReportInput {
   /** Counts below this are published as "< N"; 0 (the default) publishes every count. */
   threshold?: number;
   generatedAt: string;
+  /** False only for the report a finalization freezes (I9). Default true. */
+  provisional?: boolean;
 }
 
 /** Where an order lacks an account type or location, its requests are counted under this key. */
@@ -75,6 +77,13 @@ export function buildReport(input: ReportInput): Report {
   const inPeriod = new Set(period.months);
   const months = input.months.filter((m) => inPeriod.has(m.month));
   const ordersById = new Map(input.orders.map((o) => [o.id, o]));
+  const late: LateCounts = { records: 0, deniedJoins: 0, shadowMatches: 0 };
+  for (const m of months) {
+    if (m.late === undefined) continue;
+    late.records += m.late.records;
+    late.deniedJoins += m.late.deniedJoins;
+    late.shadowMatches += m.late.shadowMatches;
+  }
   const enforcementByJurisdiction = mapValues(mergeMonths(months, "byJurisdiction"), countsOf);
   const enforcementByOrder = mapValues(mergeMonths(months, "byOrder"), (merged, id) => {
     const order = ordersById.get(id);
@@ -125,6 +134,8 @@ export function buildReport(input: ReportInput): Report {
       byOrder: sortedRecord(enforcementByOrder),
     },
     dataset,
+    provisional: input.provisional ?? true,
+    late,
   };
 }
 

@@ -25,6 +25,23 @@ export interface MonthAggregate {
   records: number;
   byJurisdiction: Record<string, MonthBucket>;
   byOrder: Record<string, MonthBucket>;
+  /**
+   * Records whose own month was frozen (its period finalized) when they were counted, counted here
+   * instead (the first month after theirs that was not frozen): see `LateCounts`. Absent in aggregates
+   * written before finalization existed, and in months without late records.
+   */
+  late?: LateCounts;
+}
+
+/**
+ * Late records (I9): decision records whose instant lies in a period that was already finalized when
+ * they were counted (shipped late from an outbox, delivered late from the edge). They never change the
+ * finalized period; they are shown, as a count, in the open period that took them.
+ */
+export interface LateCounts {
+  records: number;
+  deniedJoins: number;
+  shadowMatches: number;
 }
 
 export interface MonthBucket {
@@ -72,4 +89,8 @@ export interface Report {
     >;
   };
   dataset: DatasetRow[];
+  /** True until the period is finalized: its numbers may still change (I9). */
+  provisional: boolean;
+  /** Records from already finalized periods that were counted in this one (see `LateCounts`). */
+  late: LateCounts;
 }

@@ -80,3 +80,27 @@ export function positiveInt(name: string, value: number): number {
     throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
+
+/**
+ * The records with the given decisionIds, read through the whole log in order: the first record of each
+ * id (the one the aggregation counted, as it counts in log order). What a finalization archives.
+ */
+export async function collectRecords(
+  log: Pick<DecisionLog, "page">,
+  ids: ReadonlySet<string>,
+  opts: { batch?: number } = {},
+): Promise<DecisionRecord[]> {
+  const found = new Map<string, DecisionRecord>();
+  if (ids.size === 0) return [];
+  const limit = positiveInt("batch", opts.batch ?? 5000);
+  let after: string | undefined;
+  for (;;) {
+    const page = await log.page({ ...(after === undefined ? {} : { after }), limit });
+    for (const record of page.records) {
+      if (ids.has(record.decisionId) && !found.has(record.decisionId)) found.set(record.decisionId, record);
+    }
+    if (page.records.length === 0 || page.next === null || found.size === ids.size) break;
+    after = page.next;
+  }
+  return [...found.values()];
+}

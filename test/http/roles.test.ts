@@ -66,6 +66,16 @@ const ROUTES: {
   { method: "GET", path: () => "/v1/decisions", allowed: ["auditor", "admin"] },
   { method: "GET", path: () => "/v1/audit", allowed: ["auditor", "admin"] },
   { method: "GET", path: () => "/v1/reports/2026-H1", allowed: ["auditor", "admin"] },
+  { method: "GET", path: () => "/v1/reports", allowed: ["auditor", "admin"] },
+  // Not finalized: an allowed role passes auth and is told so (404).
+  { method: "GET", path: () => "/v1/reports/2026-H1/manifest", allowed: ["auditor", "admin"] },
+  // The harness's clock lies inside 2026-H1: an allowed role passes auth and is told it is too early.
+  {
+    method: "POST",
+    path: () => "/v1/reports/2026-H1/finalize",
+    allowed: ["auditor", "admin"],
+    passed: [409],
+  },
   // An empty delivery: an allowed role passes auth and is told the body is bad (400); others get 403.
   {
     method: "POST",

@@ -569,7 +569,8 @@ describe("runFromStream with RedisAggregateStore", () => {
     const keys = redisKeys(prefix);
     const records = timeline(120, 60);
     const ids = await ship(keys, records);
-    const trimmer = StreamTrimmer.start({ redis, keys, intervalMs: 3_600_000 });
+    // The acknowledgement rule alone: keeping unarchived months (I9) is tested in finalization.test.ts.
+    const trimmer = StreamTrimmer.start({ redis, keys, intervalMs: 3_600_000, keepUnarchived: false });
     try {
       // A runner killed after applying its first batch of 30: delivered, counted, not acknowledged.
       const proc = spawnChild(killedAfterApply(prefix, "runner-1", 30), { REDIS_URL: redisServer.url });

@@ -13,15 +13,18 @@ import { createServerApp } from "../../src/http/app.js";
 import type { App } from "../../src/http/services.js";
 import type { Role } from "../../src/kernel/roles.js";
 import { periodOf } from "../../src/report/periods.js";
-import { runFromDecisionLog } from "../../src/report/runner.js";
+import { collectRecords, runFromDecisionLog } from "../../src/report/runner.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
+import { exportPrivateKey, generateSigningKey } from "../../src/rulesets/signed.js";
 import { nodeClientAddress } from "../../src/runtime/node/client-address.js";
 import { IpHashKeyRing } from "../../src/runtime/node/ip-hash-ring.js";
 import { Authenticator, digestSecret } from "../../src/service/auth.js";
+import { manifestSigner } from "../../src/service/report-signing.js";
 import { ReportService } from "../../src/service/reports.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { FileStore } from "../../src/store/file/file-store.js";
+import { FileFrozenReportStore } from "../../src/store/file/frozen-store.js";
 import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
 import { FileIpHashKeyStore } from "../../src/store/file/ip-hash-keys.js";
 import { cityDatabase, orderInput, T0 } from "./fixtures.js";
@@ -53,6 +56,9 @@ export interface Harness {
   /** The per-period IP-hash keys (files in `<dir>/keys`), as `npm start` has them. */
   ipHashKeys: IpHashKeyRing;
   logs: LogLine[];
+  reports: ReportService;
+  /** Periods `onFinalized` was called for, in order. */
+  finalized: string[];
   call(
     method: string,
     path: string,
@@ -83,11 +89,22 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     [start.start - 1, start.start, start.end, start.end + 183 * 86_400_000].map((t) => periodOf(t).id),
   );
   const aggregates = await FileAggregateStore.open(join(dir, "report"));
+  const finalized: string[] = [];
+  const signingKey = await exportPrivateKey((await generateSigningKey()).privateKey);
   const reports = new ReportService({
     aggregates,
     catchUp: () => runFromDecisionLog(store, aggregates, { logger }),
     orders: () => store.listOrders(),
     clock: () => clock.now,
+    frozen: new FileFrozenReportStore(join(dir, "report")),
+    records: (ids) => collectRecords(store, ids),
+    audit: store,
+    signer: () => manifestSigner(signingKey),
+    graceDays: 14,
+    onFinalized: async (period) => {
+      finalized.push(period.id);
+      await ipHashKeys.destroy(period.id);
+    },
   });
   const app = createServerApp({
     orders: store,
@@ -120,6 +137,8 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     clock,
     ipHashKeys,
     logs,
+    finalized,
+    reports,
     async call(method, path, o = {}) {
       return readResult(await app.request(path, requestInit(method, o.as ? secretOf(o.as) : undefined, o)));
     },

@@ -9,7 +9,7 @@ import type { Child } from "hono/jsx";
 import { countryOf } from "../../engine/index.js";
 import type { Language } from "../../i18n/language.js";
 import { countryName, placeLabel } from "../../i18n/places.js";
-import { REPORT_FORMATS, REPORT_STRINGS } from "../../i18n/report.js";
+import { REPORT_FINALITY_STRINGS, REPORT_FORMATS, REPORT_STRINGS } from "../../i18n/report.js";
 import { masked } from "../masked.js";
 import type { EnforcementCounts, Outcome, Report } from "../model.js";
 import { parsePeriod } from "../periods.js";
@@ -44,6 +44,7 @@ export function renderHtml(report: Report, lang: Language): string {
 
 function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const t = REPORT_STRINGS[lang];
+  const fin = REPORT_FINALITY_STRINGS[lang];
   const f = REPORT_FORMATS[lang];
   const fmt = (n: number) => f.number.format(n);
   const count = (n: number) => masked(n, report.threshold, fmt);
@@ -135,6 +136,15 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
     [t.pendingAtEnd, count(r.pendingAtEnd.count)],
     [t.deniedJoins, count(sum("deniedJoins"))],
     [t.shadowMatches, count(sum("shadowMatches"))],
+    ...(report.late.records > 0 ? [[fin.lateRecords, count(report.late.records)] as [string, string]] : []),
+  ];
+  // Not yet finalized (I9): said at the top, before any number. "running" while the period lasts.
+  const banner = report.provisional
+    ? fin.provisional(generated < end ? "running" : "ended", f.day.format(end - 1))
+    : undefined;
+  const definitions = [
+    ...t.definitionItems(report.threshold > 0 ? fmt(report.threshold) : undefined),
+    ...(report.late.records > 0 ? [fin.lateDefinition] : []),
   ];
 
   return (
@@ -161,6 +171,11 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                     </p>,
                     Number.isNaN(generated) ? null : (
                       <p class="generated">{`${t.generated}: ${f.moment.format(generated)} UTC`}</p>
+                    ),
+                    banner === undefined ? null : (
+                      <p class="provisional" role="note">
+                        {banner}
+                      </p>
                     ),
                   )}
                 </header>,
@@ -234,14 +249,12 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                     <h2 id="definitions">{t.definitions}</h2>,
                     <dl class="definitions">
                       {lines(
-                        ...t
-                          .definitionItems(report.threshold > 0 ? fmt(report.threshold) : undefined)
-                          .map(([k, v]) => (
-                            <>
-                              <dt>{k}</dt>
-                              <dd>{v}</dd>
-                            </>
-                          )),
+                        ...definitions.map(([k, v]) => (
+                          <>
+                            <dt>{k}</dt>
+                            <dd>{v}</dd>
+                          </>
+                        )),
                       )}
                     </dl>,
                   )}

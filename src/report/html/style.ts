@@ -14,5 +14,6 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600}
 figure{margin:1rem 0;overflow-x:auto}
 svg{max-width:100%;min-width:34rem;height:auto}svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1a1a1a}
+p.provisional{border:2px solid #E69F00;background:#fff8e6;padding:.5rem .75rem;font-weight:600}
 footer{margin-top:2.5rem;border-top:1px solid #ccc;font-size:.9rem}
 `;

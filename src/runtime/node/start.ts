@@ -22,7 +22,7 @@ import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis } from "../../platform/node/redis.js";
-import { runFromDecisionLog } from "../../report/runner.js";
+import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
 import { DiskMirror } from "../../rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
@@ -33,6 +33,7 @@ import { Authenticator } from "../../service/auth.js";
 import { ReportService } from "../../service/reports.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { FileStore } from "../../store/file/file-store.js";
+import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
@@ -40,6 +41,7 @@ import type { IngestIndex } from "../../store/ingest-index.js";
 import type { DecisionLog, OrderStore } from "../../store/interface.js";
 import { RedisAggregateStore } from "../../store/redis/aggregate-store.js";
 import { RedisDecisionLog } from "../../store/redis/decision-log.js";
+import { RedisFrozenReportStore } from "../../store/redis/frozen-store.js";
 import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js";
 import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
 import { RedisIpHashKeyStore } from "../../store/redis/ip-hash-keys.js";
@@ -50,6 +52,7 @@ import { runFromStream } from "../../store/redis/report-reader.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
 import { nodeClientAddress } from "./client-address.js";
 import { IpHashKeyRing } from "./ip-hash-ring.js";
+import { reportSigner } from "./report-key.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 
 /**
@@ -208,6 +211,17 @@ async function embeddedBackend(
     catchUp: () => runFromDecisionLog(decisions, aggregates, { logger }),
     orders: () => orders.listOrders(),
     clock,
+    // Finalized reports beside the aggregates; the embedded log keeps every record, so they are read
+    // back from it at finalization and archived.
+    frozen: new FileFrozenReportStore(join(dataDir, "report")),
+    records: (ids) => collectRecords(decisions, ids),
+    audit: orders,
+    signer: reportSigner(dataDir, { key: config.CORDON_SIGNING_KEY, keyId: config.CORDON_SIGNING_KEY_ID }),
+    graceDays: config.CORDON_FINALIZE_GRACE_DAYS,
+    // I6: a finalized half-year's IP-hash key is destroyed (months and quarters destroy none).
+    onFinalized: async (period) => {
+      await ipHashKeys.destroy(period.id);
+    },
   });
   return {
     orders,
@@ -309,6 +323,17 @@ async function redisBackend(
       }),
     orders: () => orders.listOrders(),
     clock,
+    // The stream keeps a period's records until they are archived (stream-trimmer.ts): read back from it.
+    frozen: new RedisFrozenReportStore(commands, keys),
+    records: (ids) => collectRecords(decisions, ids),
+    audit: orders,
+    // Without CORDON_SIGNING_KEY each instance generates its own key; the manifest names the one used.
+    signer: reportSigner(dataDir, { key: config.CORDON_SIGNING_KEY, keyId: config.CORDON_SIGNING_KEY_ID }),
+    graceDays: config.CORDON_FINALIZE_GRACE_DAYS,
+    // I6: a finalized half-year's IP-hash key is destroyed (months and quarters destroy none).
+    onFinalized: async (period) => {
+      await ipHashKeys.destroy(period.id);
+    },
   });
   const readiness = (): Readiness[] => {
     const shipper = decisions.shipper?.status();

@@ -5,6 +5,9 @@
  *   <dir>/LOCK               pid of the process that has the directory open (one writer: see `open`)
  *   <dir>/months/2023-07.json  one month: its MonthAggregate and the decisionIds counted in it (I5)
  *   <dir>/checkpoint.json    where the aggregation stopped in its source (a decision-log cursor)
+ *   <dir>/frozen.json        the frozen months (I9: their period is being or has been finalized)
+ *   <dir>/late.json          late records (of a frozen month, counted after the freeze): per month that
+ *                            took them, their counts and decisionIds; one file, so ids and counts agree
  *
  * Every file is replaced whole: written to a temporary file, fdatasynced, renamed over the old one, and the
  * directory synced. A reader therefore sees a month before or after a batch, never a torn one, and a
@@ -12,7 +15,8 @@
  *
  * Crash safety. `apply` writes every touched month first, syncs the months directory, and only then writes
  * the checkpoint. A crash (kill -9, power loss) anywhere in between leaves some or all of the batch's
- * months ahead of the checkpoint, never behind it. The next run reads again from the old checkpoint: the
+ * months ahead of the checkpoint, never behind it. `late.json` is written after the months and before
+ * the checkpoint, by the same rule. The next run reads again from the old checkpoint: the
  * records of months already written are in those months' seen ids and are skipped as duplicates, the
  * others are counted for the first time. So the numbers after the re-run equal those of a run that never
  * crashed. The reverse order (checkpoint first) would lose the batch on a crash: its records would lie
@@ -37,9 +41,15 @@ import type { DecisionRecord } from "../../engine/index.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import { readFileIfExists, syncDirectory, writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { acquirePidLock, releasePidLock } from "../../platform/node/pid-lock.js";
-import { accumulate } from "../../report/accumulate.js";
-import { type AggregateStore, type ApplyResult, emptyMonth, noTotals } from "../../report/aggregate-store.js";
-import type { MonthAggregate, OrderTotals } from "../../report/model.js";
+import { accumulate, accumulateLate } from "../../report/accumulate.js";
+import {
+  type AggregateStore,
+  type ApplyResult,
+  emptyMonth,
+  lateMonth,
+  noTotals,
+} from "../../report/aggregate-store.js";
+import type { LateCounts, MonthAggregate, OrderTotals } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
 
 export interface FileAggregateStoreOptions {
@@ -60,6 +70,16 @@ interface CheckpointFile {
   checkpoint: string | null;
 }
 
+interface FrozenFile {
+  version: 1;
+  months: string[];
+}
+
+interface LateFile {
+  version: 1;
+  months: Record<string, { counts: LateCounts; ids: string[] }>;
+}
+
 interface LoadedMonth {
   aggregate: MonthAggregate;
   seen: Set<string>;
@@ -67,6 +87,8 @@ interface LoadedMonth {
 
 const MONTHS_DIR = "months";
 const CHECKPOINT_FILE = "checkpoint.json";
+const FROZEN_FILE = "frozen.json";
+const LATE_FILE = "late.json";
 const LOCK_FILE = "LOCK";
 const MONTH_FILE = /^(\d{4}-(?:0[1-9]|1[0-2]))\.json$/;
 
@@ -84,13 +106,20 @@ export class FileAggregateStore implements AggregateStore {
   /** Serialises `apply` and `orderTotals`: two batches interleaving their month writes could lose one. */
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Late records by the month that took them; small (only records that came after a freeze). */
+  private readonly lateIndex = new Map<string, string>();
 
   private constructor(
     private readonly dir: string,
     checkpoint: string | undefined,
     private readonly maxCachedMonths: number,
+    private readonly frozen: Set<string>,
+    private late: LateFile,
   ) {
     this.current = checkpoint;
+    for (const [month, { ids }] of Object.entries(late.months)) {
+      for (const id of ids) this.lateIndex.set(id, month);
+    }
   }
 
   /**
@@ -112,7 +141,19 @@ export class FileAggregateStore implements AggregateStore {
       await acquireLock(root);
       locked = true;
       await syncDirectory(root);
-      return new FileAggregateStore(root, await readCheckpoint(root), maxCachedMonths);
+      const frozen = await readSmallFile<FrozenFile>(root, FROZEN_FILE, (f) => Array.isArray(f.months));
+      const late = await readSmallFile<LateFile>(
+        root,
+        LATE_FILE,
+        (f) => typeof f.months === "object" && f.months !== null,
+      );
+      return new FileAggregateStore(
+        root,
+        await readCheckpoint(root),
+        maxCachedMonths,
+        new Set(frozen?.months ?? []),
+        late ?? { version: 1, months: {} },
+      );
     } catch (err) {
       if (locked) await releaseLock(root);
       openDirs.delete(root);
@@ -138,14 +179,44 @@ export class FileAggregateStore implements AggregateStore {
     for (const month of months) {
       const loaded = this.cache.get(month) ?? (await this.read(month));
       // A copy: the caller may merge into it without touching what the next batch adds to.
-      out.push(loaded ? structuredClone(loaded.aggregate) : emptyMonth(month));
+      const aggregate = loaded ? structuredClone(loaded.aggregate) : emptyMonth(month);
+      const late = this.late.months[month];
+      if (late !== undefined) aggregate.late = { ...late.counts };
+      out.push(aggregate);
     }
     return out;
   }
 
   async allMonths(): Promise<string[]> {
     await this.tail;
-    return this.listMonths();
+    return [...new Set([...(await this.listMonths()), ...Object.keys(this.late.months)])].sort();
+  }
+
+  freeze(months: readonly string[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("the aggregate store is closed"));
+    const run = this.tail.then(async () => {
+      const next = new Set([...this.frozen, ...months]);
+      if (next.size === this.frozen.size) return;
+      const file: FrozenFile = { version: 1, months: [...next].sort() };
+      await writeFileAtomic(join(this.dir, FROZEN_FILE), `${JSON.stringify(file)}\n`);
+      for (const m of months) this.frozen.add(m);
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async frozenMonths(): Promise<string[]> {
+    await this.tail;
+    return [...this.frozen].sort();
+  }
+
+  async counted(month: string): Promise<{ records: string[]; late: string[] }> {
+    await this.tail;
+    const loaded = this.cache.get(month) ?? (await this.read(month));
+    return {
+      records: loaded ? [...loaded.seen].sort() : [],
+      late: [...(this.late.months[month]?.ids ?? [])].sort(),
+    };
   }
 
   orderTotals(orderId: string): Promise<OrderTotals> {
@@ -211,8 +282,37 @@ export class FileAggregateStore implements AggregateStore {
     let applied = 0;
     let duplicates = 0;
     const changed: string[] = [];
+    // Late records (I9) go to a copy of late.json, swapped in once written.
+    let late: LateFile | undefined;
+    const lateAdded: [string, string][] = [];
     try {
       for (const [month, list] of byMonth) {
+        if (!this.frozen.has(month)) continue;
+        // Counted before the freeze, or late already: a duplicate. Else late, in the month that takes it.
+        const own = this.cache.get(month) ?? (await this.read(month));
+        for (const record of list) {
+          if (own?.seen.has(record.decisionId) || this.lateIndex.has(record.decisionId)) {
+            duplicates++;
+            continue;
+          }
+          late ??= structuredClone(this.late);
+          const target = lateMonth(month, this.frozen);
+          late.months[target] ??= { counts: { records: 0, deniedJoins: 0, shadowMatches: 0 }, ids: [] };
+          const into = late.months[target];
+          const effect = emptyMonth(target);
+          accumulateLate(effect, record);
+          const counts = effect.late as LateCounts;
+          into.counts.records += counts.records;
+          into.counts.deniedJoins += counts.deniedJoins;
+          into.counts.shadowMatches += counts.shadowMatches;
+          into.ids.push(record.decisionId);
+          this.lateIndex.set(record.decisionId, target);
+          lateAdded.push([record.decisionId, target]);
+          applied++;
+        }
+      }
+      for (const [month, list] of byMonth) {
+        if (this.frozen.has(month)) continue;
         const loaded = this.cache.get(month) ?? (await this.read(month)) ?? fresh(month);
         this.cache.delete(month);
         this.cache.set(month, loaded); // most recently used last
@@ -232,6 +332,10 @@ export class FileAggregateStore implements AggregateStore {
       // Months first, made durable (their names too), then the checkpoint: see the header.
       for (const month of changed) await this.write(month, this.cache.get(month) as LoadedMonth);
       if (changed.length > 0) await syncDirectory(join(this.dir, MONTHS_DIR));
+      if (late !== undefined) {
+        await writeFileAtomic(join(this.dir, LATE_FILE), `${JSON.stringify(late)}\n`);
+        this.late = late;
+      }
       if (checkpoint !== undefined && checkpoint !== this.current) {
         const file: CheckpointFile = { version: 1, checkpoint };
         await writeFileAtomic(join(this.dir, CHECKPOINT_FILE), `${JSON.stringify(file)}\n`);
@@ -244,6 +348,8 @@ export class FileAggregateStore implements AggregateStore {
       // Memory may now be ahead of the disk: forget the months touched, so the next batch reads the files.
       for (const month of byMonth.keys()) this.cache.delete(month);
       this.orderCounts = undefined;
+      // Late ids taken in memory but not written: forget them, as late.json does not hold them.
+      if (this.late !== late) for (const [id] of lateAdded) this.lateIndex.delete(id);
       throw err;
     }
     this.evict(byMonth);
@@ -316,6 +422,27 @@ async function readCheckpoint(root: string): Promise<string | undefined> {
     // Unlike a month, a lost checkpoint costs only time: reading from the start again is deduplicated.
     // Still refused, so that a damaged directory is looked at rather than silently re-read.
     throw new StoreUnavailableError(`report checkpoint ${path} is unreadable (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+}
+
+/** A small JSON file of this directory (frozen.json, late.json), or undefined when there is none. */
+async function readSmallFile<T extends { version: number }>(
+  root: string,
+  name: string,
+  shaped: (file: T) => boolean,
+): Promise<T | undefined> {
+  const path = join(root, name);
+  const text = await readFileIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    const file = JSON.parse(text) as T;
+    if (file.version !== 1 || !shaped(file)) throw new Error("not a file of this version");
+    return file;
+  } catch (err) {
+    // Like a month: these decide where records count, so a damaged one stops the run.
+    throw new StoreUnavailableError(`report file ${path} is unreadable (${(err as Error).message})`, {
       cause: err,
     });
   }

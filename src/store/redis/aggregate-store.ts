@@ -11,11 +11,18 @@
  *   <month>:meetings:<j|o>:<name>      SET of meeting ids of a bucket
  *   <month>:participants:<j|o>:<name>  SET of ip hashes of a bucket (I6: hashes, never addresses)
  *   checkpoint                  STRING: where the source stopped (for the stream: the last entry id applied)
+ *   frozen                      SET of the frozen months (I9)
+ *   late                        HASH decisionId -> the month that counted it late; its counts are the
+ *                               `late:records`, `late:denied`, `late:shadow` fields of that month's counts
  *
  * One batch, one script (APPLY below): per record, SADD the id to its month's seen set and, only when it
  * was new, add the record's effects. Redis runs the script to the end before any other command and
  * persists it as one unit, so a record is never in the seen set without its counts, nor counted without
  * being seen, whatever crashes (this process, or Redis with AOF). A batch applied again is all duplicates.
+ *
+ * Frozen months (I9). The batch is built against the frozen set read before it, and the script refuses
+ * it (and the batch is built again) when the set has grown since: the set only grows, so its size is its
+ * version. A record of a frozen month is late unless its month's seen set or the late hash has its id.
  *
  * The counting rule is not written twice: what a record adds is computed in JS by `accumulate` on an
  * empty month (the same call the file store makes), and the script only adds those effects, guarded by
@@ -32,24 +39,39 @@
  */
 import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../engine/index.js";
-import { accumulate } from "../../report/accumulate.js";
-import { type AggregateStore, type ApplyResult, emptyMonth, noTotals } from "../../report/aggregate-store.js";
-import type { MonthAggregate, MonthBucket, OrderTotals } from "../../report/model.js";
+import { accumulate, accumulateLate } from "../../report/accumulate.js";
+import {
+  type AggregateStore,
+  type ApplyResult,
+  emptyMonth,
+  lateMonth,
+  noTotals,
+} from "../../report/aggregate-store.js";
+import type { LateCounts, MonthAggregate, MonthBucket, OrderTotals } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
 import type { ReportKeys } from "./keys.js";
 
 /**
- * KEYS: 1 checkpoint, 2 months, then the seen sets, counts hashes and member sets the batch touches.
- * ARGV: 1 JSON `{cp: string|null, r: [{i: decisionId, m: month, s: seen key #, c: counts key #,
- *       h: [field, increment, ...], a: [set key #, member, ...]}, ...]}`.
- * Reply: {applied, duplicates}.
+ * KEYS: 1 checkpoint, 2 months, 3 frozen, 4 late, then the seen sets, counts hashes and member sets the
+ * batch touches.
+ * ARGV: 1 JSON `{cp: string|null, fv: frozen set size, r: [{i: decisionId, m: month, s: seen key #,
+ *       c: counts key #, h: [field, increment, ...], a: [set key #, member, ...], l: late?}, ...]}`;
+ *       a late record's `m` and `c` are the month that takes it, `s` its own month's seen set.
+ * Reply: {applied, duplicates}, or {-1, 0} when the frozen set changed since the batch was built.
  * Nothing in it can fail halfway on keys of the right types (Redis does not roll a script back).
  */
 const APPLY = `
 local p = cjson.decode(ARGV[1])
+if redis.call('SCARD', KEYS[3]) ~= p.fv then return {-1, 0} end
 local applied, duplicates = 0, 0
 for _, r in ipairs(p.r) do
-  if redis.call('SADD', KEYS[r.s], r.i) == 1 then
+  local new
+  if r.l then
+    new = redis.call('SISMEMBER', KEYS[r.s], r.i) == 0 and redis.call('HSETNX', KEYS[4], r.i, r.m) == 1
+  else
+    new = redis.call('SADD', KEYS[r.s], r.i) == 1
+  end
+  if new then
     applied = applied + 1
     for j = 1, #r.h, 2 do redis.call('HINCRBY', KEYS[r.c], r.h[j], r.h[j + 1]) end
     for j = 1, #r.a, 2 do redis.call('SADD', KEYS[r.a[j]], r.a[j + 1]) end
@@ -63,6 +85,7 @@ return {applied, duplicates}
 `;
 
 interface ScriptRecord {
+  l?: 1;
   i: string;
   m: string;
   s: number;
@@ -86,9 +109,27 @@ export class RedisAggregateStore implements AggregateStore {
   ) {}
 
   async apply(records: readonly DecisionRecord[], checkpoint: string | undefined): Promise<ApplyResult> {
+    for (let attempt = 1; ; attempt++) {
+      const frozen = new Set(await this.redis.smembers(this.keys.frozen));
+      const result = await this.applyAgainst(records, checkpoint, frozen);
+      if (result !== undefined) return result;
+      // A freeze landed between reading the set and the script: build the batch again. Freezes are rare
+      // (one per finalization), so a second attempt is the most this normally takes.
+      if (attempt >= 10) throw new Error("report: the frozen months kept changing during a batch");
+    }
+  }
+
+  /** One attempt of `apply`; undefined when the frozen set is no longer `frozen`. */
+  private async applyAgainst(
+    records: readonly DecisionRecord[],
+    checkpoint: string | undefined,
+    frozen: ReadonlySet<string>,
+  ): Promise<ApplyResult | undefined> {
     const keyIndex = new Map<string, number>([
       [this.keys.checkpoint, 1],
       [this.keys.months, 2],
+      [this.keys.frozen, 3],
+      [this.keys.late, 4],
     ]);
     const key = (name: string): number => {
       let index = keyIndex.get(name);
@@ -104,6 +145,30 @@ export class RedisAggregateStore implements AggregateStore {
       if (Number.isNaN(t))
         throw new RangeError(`decision ${record.decisionId} has no valid time: ${record.at}`);
       const month = monthOf(t);
+      if (frozen.has(month)) {
+        // Late (I9): only the late counts of the month that takes it change.
+        const target = lateMonth(month, frozen);
+        const effect = emptyMonth(target);
+        accumulateLate(effect, record);
+        const late = effect.late as LateCounts;
+        payload.push({
+          l: 1,
+          i: record.decisionId,
+          m: target,
+          s: key(this.keys.seen(month)),
+          c: key(this.keys.counts(target)),
+          h: [
+            "late:records",
+            late.records,
+            "late:denied",
+            late.deniedJoins,
+            "late:shadow",
+            late.shadowMatches,
+          ],
+          a: [],
+        });
+        continue;
+      }
       // What this record alone adds to an empty month: the effects the script adds when it is new.
       const effect = emptyMonth(month);
       accumulate(effect, record);
@@ -134,9 +199,42 @@ export class RedisAggregateStore implements AggregateStore {
       APPLY,
       keyIndex.size,
       ...keyIndex.keys(),
-      JSON.stringify({ cp: checkpoint ?? null, r: payload }),
+      JSON.stringify({ cp: checkpoint ?? null, fv: frozen.size, r: payload }),
     )) as [number, number];
+    if (Number(reply[0]) === -1) return undefined;
     return { applied: Number(reply[0]), duplicates: Number(reply[1]) };
+  }
+
+  async freeze(months: readonly string[]): Promise<void> {
+    if (months.length > 0) await this.redis.sadd(this.keys.frozen, ...months);
+  }
+
+  async frozenMonths(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.frozen)).sort();
+  }
+
+  async counted(month: string): Promise<{ records: string[]; late: string[] }> {
+    const records = await this.scanSet(this.keys.seen(month));
+    const late: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.late, cursor, "COUNT", 1000);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i + 1] === month) late.push(flat[i] as string);
+    } while (cursor !== "0");
+    return { records: records.sort(), late: late.sort() };
+  }
+
+  /** A set's members in pages: a month's seen set can hold millions. */
+  private async scanSet(key: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, members] = await this.redis.sscan(key, cursor, "COUNT", 1000);
+      cursor = next;
+      out.push(...members);
+    } while (cursor !== "0");
+    return [...new Set(out)]; // SSCAN may return a member twice
   }
 
   async checkpoint(): Promise<string | undefined> {
@@ -209,6 +307,13 @@ function fromCounts(
 ): { aggregate: MonthAggregate; buckets: { kind: BucketKind; name: string; bucket: MonthBucket }[] } {
   const aggregate = emptyMonth(month);
   aggregate.records = Number(counts.records ?? 0);
+  if (counts["late:records"] !== undefined) {
+    aggregate.late = {
+      records: Number(counts["late:records"]),
+      deniedJoins: Number(counts["late:denied"] ?? 0),
+      shadowMatches: Number(counts["late:shadow"] ?? 0),
+    };
+  }
   const buckets: { kind: BucketKind; name: string; bucket: MonthBucket }[] = [];
   for (const [fieldName, value] of Object.entries(counts)) {
     const match = COUNTER.exec(fieldName);

@@ -39,6 +39,7 @@ export interface RedisKeys {
    * so the one script that applies a batch may touch them together on Redis Cluster.
    */
   report: ReportKeys;
+  frozen: FrozenKeys;
 }
 
 export interface ReportKeys {
@@ -52,6 +53,25 @@ export interface ReportKeys {
   counts(month: string): string;
   /** SET of the meeting ids or ip hashes of one bucket (a jurisdiction `j` or an order `o`) of a month. */
   members(month: string, bucket: "j" | "o", name: string, what: "meetings" | "participants"): string;
+  /** SET of the frozen months (I9); only grows, so its size versions it. */
+  frozen: string;
+  /** HASH decisionId -> the month that counted it late (a record of a frozen month counted after the freeze). */
+  late: string;
+  /** SET of the months whose records are archived by a finalization: the stream may be trimmed past them. */
+  archived: string;
+  /** HASH decisionId -> canonical JSON of a finalized period's record (`records`) or late record (`late`). */
+  archive(period: string, kind: "records" | "late"): string;
+}
+
+/**
+ * Finalized reports (I9), under the low-volume hash tag with the orders: a few small keys per period.
+ * (The archived records, which scale with the decisions, live with the report aggregates: `ReportKeys`.)
+ */
+export interface FrozenKeys {
+  /** STRING: the frozen report of a period (JSON: its signed manifest and the bytes of each format). */
+  report(period: string): string;
+  /** SET of the finalized periods. */
+  periods: string;
 }
 
 /** `prefix` lets several deployments share one Redis (default `cordon`). */
@@ -73,6 +93,7 @@ export function redisKeys(prefix = "cordon"): RedisKeys {
     ingested: (month) => `${prefix}:{${prefix}-ingest}:${month}`,
     geo: (dbVersion, ipHash) => `${prefix}:geo:${dbVersion}:${ipHash}`,
     report: reportKeys(`${prefix}:{${prefix}-report}`),
+    frozen: { report: (period) => `${tag}:frozen:${period}`, periods: `${tag}:frozen-periods` },
   };
 }
 
@@ -84,5 +105,9 @@ function reportKeys(base: string): ReportKeys {
     counts: (month) => `${base}:${month}:counts`,
     // The name goes last: a jurisdiction or order id containing ':' cannot make two buckets share a key.
     members: (month, bucket, name, what) => `${base}:${month}:${what}:${bucket}:${name}`,
+    frozen: `${base}:frozen`,
+    late: `${base}:late`,
+    archived: `${base}:archived`,
+    archive: (period, kind) => `${base}:archive:${period}:${kind}`,
   };
 }

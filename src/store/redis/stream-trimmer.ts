@@ -9,6 +9,13 @@
  * below it. Without the `report` group nothing is trimmed: no reader has said what it has read. Other groups
  * (an archiver, say) count too: trimming what one of them still needs would lose it for that one.
  *
+ * Finalization (I9). A period's records must stay readable until a finalization has archived them
+ * (service/reports.ts): the archive is built from the stream, and `cordon verify-report` compares it
+ * with what the stream still holds. So, by default, nothing is trimmed at or above the start of the
+ * oldest month that has counted records and is not archived (`keepFloor`), less a day for the clocks of
+ * the instances that wrote the records against Redis's, which stamps the entries. Finalize periods to let
+ * the stream shrink; until then it holds every record since the oldest unfinalized month.
+ *
  * The read and the trim are two round trips. Between them a group can only move forward (more delivered,
  * more acknowledged), so a safe point read earlier stays safe; the exception is an operator moving a group
  * back with XGROUP SETID while a trim runs, which would then miss what was trimmed.
@@ -27,6 +34,11 @@ export interface StreamTrimmerOptions {
   keys: RedisKeys;
   /** Default 60 s. */
   intervalMs?: number;
+  /**
+   * Keep the records of months no finalization has archived (see the header). Default true; false trims
+   * on acknowledgement alone (a deployment that never finalizes, or tests of that rule).
+   */
+  keepUnarchived?: boolean;
   logger?: Logger;
 }
 
@@ -68,6 +80,22 @@ export function safeTrimPoint(groups: readonly GroupState[], reportGroup: string
   return min;
 }
 
+/** A day: how far an instance's clock may run ahead of Redis's without a record being trimmed early. */
+export const CLOCK_MARGIN_MS = 86_400_000;
+
+/**
+ * The stream id below which trimming keeps no unarchived record: the start of the oldest month (`YYYY-MM`)
+ * with counted records that is not archived, less `CLOCK_MARGIN_MS`; null when every such month is
+ * archived. Pure.
+ */
+export function keepFloor(months: readonly string[], archived: readonly string[]): string | null {
+  const done = new Set(archived);
+  const oldest = [...months].filter((m) => !done.has(m)).sort()[0];
+  if (oldest === undefined) return null;
+  const start = Date.UTC(Number(oldest.slice(0, 4)), Number(oldest.slice(5, 7)) - 1, 1);
+  return `${Math.max(0, start - CLOCK_MARGIN_MS)}-0`;
+}
+
 /**
  * Creates the reporting consumer group (and the stream, if missing), reading from the stream's start so
  * that nothing shipped before the group existed escapes the report. True when created, false when it
@@ -87,6 +115,7 @@ export class StreamTrimmer {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly logger: Logger | undefined;
+  private readonly keepUnarchived: boolean;
   private readonly timer: NodeJS.Timeout;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -95,6 +124,7 @@ export class StreamTrimmer {
     this.redis = opts.redis;
     this.keys = opts.keys;
     this.logger = opts.logger;
+    this.keepUnarchived = opts.keepUnarchived ?? true;
     const intervalMs = opts.intervalMs ?? 60_000;
     if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${intervalMs}`);
     this.timer = setInterval(() => {
@@ -120,8 +150,16 @@ export class StreamTrimmer {
   async trimOnce(): Promise<TrimResult> {
     if (this.stopped) return { trimmed: 0, minId: null };
     const groups = await this.groups();
-    const minId = safeTrimPoint(groups, this.keys.reportGroup);
+    let minId = safeTrimPoint(groups, this.keys.reportGroup);
     if (minId === null) return { trimmed: 0, minId };
+    if (this.keepUnarchived) {
+      const [months, archived] = await Promise.all([
+        this.redis.smembers(this.keys.report.months),
+        this.redis.smembers(this.keys.report.archived),
+      ]);
+      const floor = keepFloor(months, archived);
+      if (floor !== null && compareStreamIds(floor, minId) < 0) minId = floor;
+    }
     const trimmed = Number(await this.redis.xtrim(this.keys.decisions, "MINID", minId));
     if (trimmed > 0) instruments.trimmed.add(trimmed);
     return { trimmed, minId };

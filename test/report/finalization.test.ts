@@ -1,0 +1,190 @@
+/**
+ * Finalization in the stores and the pure parts (I9): frozen months and late records in both aggregate
+ * stores, the Merkle construction, and the stream trimmer keeping what no finalization has archived.
+ */
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DecisionRecord } from "../../src/engine/index.js";
+import { type AggregateStore, lateMonth } from "../../src/report/aggregate-store.js";
+import { parsePeriod } from "../../src/report/periods.js";
+import { REPORT_KEY_FILE, reportSigner } from "../../src/runtime/node/report-key.js";
+import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
+import { merkleRoot } from "../../src/store/merkle.js";
+import { RedisAggregateStore } from "../../src/store/redis/aggregate-store.js";
+import { RedisFrozenReportStore } from "../../src/store/redis/frozen-store.js";
+import { redisKeys } from "../../src/store/redis/keys.js";
+import { runFromStream } from "../../src/store/redis/report-reader.js";
+import { keepFloor, StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
+import { decisionRecord } from "../support/fixtures.js";
+import { type RedisServer, startRedis } from "../support/redis.js";
+
+const rec = (id: string, at: string, code: DecisionRecord["code"] = "BLOCKED") =>
+  decisionRecord({ decisionId: id, at, code, orderIds: ["ord_in"] });
+
+let server: RedisServer;
+let redis: Redis;
+let prefixes = 0;
+const dirs: string[] = [];
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.close();
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+const STORES: {
+  name: string;
+  open: () => Promise<{ store: AggregateStore; reopen: () => Promise<AggregateStore> }>;
+}[] = [
+  {
+    name: "FileAggregateStore",
+    open: async () => {
+      const dir = await mkdtemp(join(tmpdir(), "cordon-freeze-"));
+      dirs.push(dir);
+      const store = await FileAggregateStore.open(dir);
+      return {
+        store,
+        reopen: async () => {
+          await store.close();
+          return FileAggregateStore.open(dir);
+        },
+      };
+    },
+  },
+  {
+    name: "RedisAggregateStore",
+    open: async () => {
+      const keys = redisKeys(`f${++prefixes}`).report;
+      return {
+        store: new RedisAggregateStore(redis, keys),
+        reopen: async () => new RedisAggregateStore(redis, keys),
+      };
+    },
+  },
+];
+
+describe.each(STORES)("$name with frozen months", ({ open }) => {
+  it("counts a record of a frozen month late, in the first month after it that is not frozen, once", async () => {
+    const opened = await open();
+    let store = opened.store;
+    await store.apply([rec("a", "2026-03-02T00:00:00Z"), rec("b", "2026-04-02T00:00:00Z")], undefined);
+    await store.freeze(parsePeriod("2026-Q1")?.months as string[]);
+    await store.freeze(["2026-04"]);
+    const [marchBefore] = await store.months(["2026-03"]);
+
+    const result = await store.apply(
+      [
+        rec("a", "2026-03-02T00:00:00Z"), // counted before the freeze: a duplicate
+        rec("late-1", "2026-03-05T00:00:00Z"),
+        rec("late-2", "2026-01-05T00:00:00Z", "SHADOW_MATCH"),
+        rec("late-1", "2026-03-05T00:00:00Z"), // the same late record again
+        rec("may", "2026-05-01T00:00:00Z"),
+      ],
+      undefined,
+    );
+    expect(result).toEqual({ applied: 3, duplicates: 2 });
+    store = await opened.reopen();
+    // A replay after a reopen is still a duplicate.
+    expect(await store.apply([rec("late-2", "2026-01-05T00:00:00Z")], undefined)).toEqual({
+      applied: 0,
+      duplicates: 1,
+    });
+    const [march, may] = await store.months(["2026-03", "2026-05"]);
+    expect(march).toEqual(marchBefore);
+    expect(may?.records).toBe(1);
+    expect(may?.late).toEqual({ records: 2, deniedJoins: 1, shadowMatches: 1 });
+    expect(await store.frozenMonths()).toEqual(["2026-01", "2026-02", "2026-03", "2026-04"]);
+    expect(await store.counted("2026-03")).toEqual({ records: ["a"], late: [] });
+    expect(await store.counted("2026-05")).toEqual({ records: ["may"], late: ["late-1", "late-2"] });
+    expect(await store.allMonths()).toEqual(["2026-03", "2026-04", "2026-05"]);
+    await store.close();
+  });
+});
+
+describe("lateMonth", () => {
+  it.each([
+    ["2026-03", [], "2026-04"],
+    ["2026-03", ["2026-04", "2026-05"], "2026-06"],
+    ["2026-12", [], "2027-01"],
+  ])("takes a late record of %s with %j frozen in %s", (month, frozen, expected) => {
+    expect(lateMonth(month, new Set(frozen))).toBe(expected);
+  });
+});
+
+describe("merkleRoot", () => {
+  const h = (...parts: (number | string | Uint8Array)[]) => {
+    const bytes = parts.flatMap((p) =>
+      typeof p === "number" ? [p] : typeof p === "string" ? [...utf8ToBytes(p)] : [...p],
+    );
+    return sha256(Uint8Array.from(bytes));
+  };
+  const leaf = (s: string) => h(0, s);
+  const node = (a: Uint8Array, b: Uint8Array) => h(1, a, b);
+
+  it("is RFC 6962's tree: leaves prefixed 0x00, nodes 0x01 (against second preimages), an odd node moved up", () => {
+    expect(merkleRoot([])).toBe(bytesToHex(sha256(new Uint8Array(0))));
+    expect(merkleRoot(["a"])).toBe(bytesToHex(leaf("a")));
+    const [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map(leaf) as Uint8Array[];
+    expect(merkleRoot(["a", "b", "c"])).toBe(bytesToHex(node(node(a as never, b as never), c as never)));
+    expect(merkleRoot(["a", "b", "c", "d", "e"])).toBe(
+      bytesToHex(node(node(node(a as never, b as never), node(c as never, d as never)), e as never)),
+    );
+  });
+
+  it("never pairs an odd node with itself: [a, b, c] and [a, b, c, c] differ", () => {
+    expect(merkleRoot(["a", "b", "c"])).not.toBe(merkleRoot(["a", "b", "c", "c"]));
+  });
+});
+
+describe("the stream trimmer and finalization", () => {
+  it("computes the floor from the oldest month with records that is not archived", () => {
+    expect(keepFloor(["2026-03", "2026-01"], [])).toBe(`${Date.UTC(2025, 11, 31)}-0`);
+    expect(keepFloor(["2026-03", "2026-01"], ["2026-01"])).toBe(`${Date.UTC(2026, 1, 28)}-0`);
+    expect(keepFloor(["2026-01"], ["2026-01"])).toBeNull();
+  });
+
+  it("keeps a counted and acknowledged month's records until a finalization archives them", async () => {
+    const keys = redisKeys(`t${++prefixes}`);
+    const now = Date.now();
+    const records = Array.from({ length: 4 }, (_, i) =>
+      rec(`r${i}`, new Date(now - 60_000 + i).toISOString()),
+    );
+    for (const r of records)
+      await redis.xadd(keys.decisions, "*", "id", r.decisionId, "r", JSON.stringify(r));
+    const store = new RedisAggregateStore(redis, keys.report);
+    await runFromStream(redis, keys, store, { consumer: "c" });
+    const trimmer = StreamTrimmer.start({ redis, keys, intervalMs: 3_600_000 });
+    try {
+      expect((await trimmer.trimOnce()).trimmed).toBe(0);
+      expect(await redis.xlen(keys.decisions)).toBe(4);
+      const month = parsePeriod(new Date(now - 60_000).toISOString().slice(0, 7));
+      if (!month) throw new Error("no month");
+      await new RedisFrozenReportStore(redis, keys).putArchive(month, { records, late: [] });
+      expect((await trimmer.trimOnce()).trimmed).toBe(4);
+    } finally {
+      await trimmer.stop();
+    }
+  });
+});
+
+describe("the report signing key on the embedded default", () => {
+  it("is generated in the data directory at first need (mode 0600) and kept", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cordon-key-"));
+    dirs.push(dir);
+    const path = join(dir, REPORT_KEY_FILE);
+    const signer = reportSigner(dir, { key: undefined, keyId: undefined });
+    await expect(stat(path)).rejects.toThrow(); // nothing before it is needed
+    const first = await signer();
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const again = await reportSigner(dir, { key: undefined, keyId: undefined })();
+    expect(again.signer).toEqual(first.signer);
+  });
+});
