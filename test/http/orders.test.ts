@@ -269,7 +269,10 @@ describe("operations", () => {
         "/v1/orders/{id}/audit",
         "/v1/orders/{id}/reject",
         "/v1/orders/{id}/withdraw",
+        "/v1/reports",
         "/v1/reports/{period}",
+        "/v1/reports/{period}/finalize",
+        "/v1/reports/{period}/manifest",
         "/v1/ruleset",
       ].sort(),
     );
