@@ -131,7 +131,9 @@ function kvPublishProblems(config: EdgePublishConfig): string[] {
   const set = KV_PUBLISH_VARS.filter((name) => config[name] !== undefined);
   const missing = KV_PUBLISH_VARS.filter((name) => config[name] === undefined);
   const problems: string[] = [];
-  if (set.length > 0 && missing.length > 0) {
+  // The signing key alone is fine: it also signs finalized reports' manifests (I9), with KV publishing off.
+  const kvOnly = set.length === 1 && set[0] === "CORDON_SIGNING_KEY";
+  if (set.length > 0 && missing.length > 0 && !kvOnly) {
     problems.push(
       `${missing.join(", ")}: publishing signed rulesets to Workers KV needs all of ${KV_PUBLISH_VARS.join(", ")} (${set.join(", ")} set), or none`,
     );

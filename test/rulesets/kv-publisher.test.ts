@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/main.js";
-import { parseConfig, parsePublishConfig } from "../../src/config/node.js";
+import { kvPublishSettings, parseConfig, parsePublishConfig } from "../../src/config/node.js";
 import { ConfigError } from "../../src/config/parse.js";
 import { decide } from "../../src/engine/index.js";
 import type { Logger } from "../../src/kernel/logger.js";
@@ -343,6 +343,9 @@ describe("configuration", () => {
       /CF_KV_NAMESPACE_ID, CF_API_TOKEN: publishing signed rulesets to Workers KV needs all/,
     );
     expect(partial).not.toContain(privateKeyText);
+    // The key alone signs report manifests; publishing stays off.
+    expect(message({ CORDON_SIGNING_KEY: privateKeyText })).toBe("");
+    expect(kvPublishSettings(parseConfig({ CORDON_SIGNING_KEY: privateKeyText }))).toBeUndefined();
     expect(message({ ...all, CORDON_SIGNING_KEY: "bm90LWEta2V5" })).toMatch(
       /CORDON_SIGNING_KEY: must be an Ed25519/,
     );
