@@ -30,7 +30,7 @@ import { KvPublisher } from "../../rulesets/kv-publisher.js";
 import { RedisRulesetChannel } from "../../rulesets/redis-channel.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
 import { Authenticator } from "../../service/auth.js";
-import { ReportService } from "../../service/reports.js";
+import { type ReportDeps, ReportService } from "../../service/reports.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { FileStore } from "../../store/file/file-store.js";
 import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
@@ -215,13 +215,7 @@ async function embeddedBackend(
     // back from it at finalization and archived.
     frozen: new FileFrozenReportStore(join(dataDir, "report")),
     records: (ids) => collectRecords(decisions, ids),
-    audit: orders,
-    signer: reportSigner(dataDir, { key: config.CORDON_SIGNING_KEY, keyId: config.CORDON_SIGNING_KEY_ID }),
-    graceDays: config.CORDON_FINALIZE_GRACE_DAYS,
-    // I6: a finalized half-year's IP-hash key is destroyed (months and quarters destroy none).
-    onFinalized: async (period) => {
-      await ipHashKeys.destroy(period.id);
-    },
+    ...finalization(config, dataDir, orders, ipHashKeys),
   });
   return {
     orders,
@@ -235,6 +229,28 @@ async function embeddedBackend(
       ipHashKeys.stop();
       await aggregates.close();
       await dir.close();
+    },
+  };
+}
+
+/**
+ * What finalizing a period needs beyond the backend's stores, the same on both backends: the audit head,
+ * the manifest's signer (CORDON_SIGNING_KEY, else a key generated in the data directory: in Redis mode
+ * each instance would make its own, so the README asks for the setting there), the grace days, and I6's
+ * destruction of a finalized half-year's IP-hash key (months and quarters destroy none).
+ */
+function finalization(
+  config: Config,
+  dataDir: string,
+  audit: ReportDeps["audit"],
+  ipHashKeys: IpHashKeyRing,
+): Pick<ReportDeps, "audit" | "signer" | "graceDays" | "onFinalized"> {
+  return {
+    audit,
+    signer: reportSigner(dataDir, { key: config.CORDON_SIGNING_KEY, keyId: config.CORDON_SIGNING_KEY_ID }),
+    graceDays: config.CORDON_FINALIZE_GRACE_DAYS,
+    onFinalized: async (period) => {
+      await ipHashKeys.destroy(period.id);
     },
   };
 }
@@ -326,14 +342,7 @@ async function redisBackend(
     // The stream keeps a period's records until they are archived (stream-trimmer.ts): read back from it.
     frozen: new RedisFrozenReportStore(commands, keys),
     records: (ids) => collectRecords(decisions, ids),
-    audit: orders,
-    // Without CORDON_SIGNING_KEY each instance generates its own key; the manifest names the one used.
-    signer: reportSigner(dataDir, { key: config.CORDON_SIGNING_KEY, keyId: config.CORDON_SIGNING_KEY_ID }),
-    graceDays: config.CORDON_FINALIZE_GRACE_DAYS,
-    // I6: a finalized half-year's IP-hash key is destroyed (months and quarters destroy none).
-    onFinalized: async (period) => {
-      await ipHashKeys.destroy(period.id);
-    },
+    ...finalization(config, dataDir, orders, ipHashKeys),
   });
   const readiness = (): Readiness[] => {
     const shipper = decisions.shipper?.status();
