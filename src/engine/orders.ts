@@ -1,7 +1,11 @@
 /**
  * The order life cycle: pending -> approved | rejected; pending | approved -> withdrawn.
  * Pure functions from (order, action, actor, time) to the next order, or an `OrderRuleError`.
- * Four eyes (I7): the approver or rejecter differs from the creator.
+ * Four eyes (I7): the approver or rejecter differs from the creator and from whoever imported the order,
+ * principal names compared case-insensitively (`samePrincipal`). An imported order whose historical
+ * approval would have put a block in force waits, pending, with that approval in `importedApproval`; a
+ * live approval confirms it (`confirmation`) and keeps its historical `decidedBy`/`decidedAt`, so the
+ * report still counts it where it was decided.
  */
 import { CordonError } from "../kernel/errors.js";
 import { type Enforcement, jurisdictionsOutsideAuthority, type Order, type OrderInput } from "./schemas.js";
@@ -69,21 +73,28 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
   switch (action.type) {
     case "approve":
     case "reject":
-      if (actor === order.createdBy) {
-        throw new OrderRuleError(
-          "FOUR_EYES",
-          `${actor} created this order and cannot also ${action.type} it`,
-        );
+      assertFourEyes(order, actor, action.type);
+      if (action.type === "reject") {
+        return { ...order, status: "rejected", decidedBy: actor, decidedAt: at, reason: action.reason };
       }
-      return action.type === "approve"
-        ? {
-            ...order,
-            status: "approved",
-            decidedBy: actor,
-            decidedAt: at,
-            ...(action.note ? { note: action.note } : {}),
-          }
-        : { ...order, status: "rejected", decidedBy: actor, decidedAt: at, reason: action.reason };
+      if (order.importedApproval) {
+        const { importedApproval: stated, ...rest } = order;
+        return {
+          ...rest,
+          status: "approved",
+          decidedBy: stated.by,
+          decidedAt: stated.at,
+          ...(stated.note ? { note: stated.note } : {}),
+          confirmation: { by: actor, at, ...(action.note ? { note: action.note } : {}) },
+        };
+      }
+      return {
+        ...order,
+        status: "approved",
+        decidedBy: actor,
+        decidedAt: at,
+        ...(action.note ? { note: action.note } : {}),
+      };
     case "withdraw":
       return {
         ...order,
@@ -92,6 +103,28 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
         withdrawnAt: at,
         ...(action.reason ? { reason: action.reason } : {}),
       };
+  }
+}
+
+/**
+ * One principal, whatever the case of its name: `Bob` and `bob` are the same person (I7). NFKC first, so
+ * compatibility forms (full-width letters, ligatures) do not make a second name either.
+ */
+export function samePrincipal(a: string, b: string): boolean {
+  return principalKey(a) === principalKey(b);
+}
+
+function principalKey(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
+/** I7: the one who decides is neither the order's creator nor whoever imported it. */
+function assertFourEyes(order: Order, actor: string, what: string): void {
+  if (samePrincipal(actor, order.createdBy)) {
+    throw new OrderRuleError("FOUR_EYES", `${actor} created this order and cannot also ${what} it`);
+  }
+  if (order.importedBy !== undefined && samePrincipal(actor, order.importedBy)) {
+    throw new OrderRuleError("FOUR_EYES", `${actor} imported this order and cannot also ${what} it`);
   }
 }
 

@@ -128,6 +128,20 @@ export type OrderStatus = z.infer<typeof OrderStatus>;
 export const Enforcement = z.enum(["none", "scheduled", "active", "expired"]);
 export type Enforcement = z.infer<typeof Enforcement>;
 
+export const ImportedApproval = z
+  .object({ at: z.string(), by: z.string(), note: z.string().optional() })
+  .meta({
+    description:
+      "An imported order whose historical approval would have put a block in force: the approval the import stated. The order stays pending until a live approver (neither its creator nor its importer) confirms it; it then counts at this historical date.",
+  });
+export type ImportedApproval = z.infer<typeof ImportedApproval>;
+
+export const Confirmation = z.object({ by: z.string(), at: z.string(), note: z.string().optional() }).meta({
+  description:
+    "The live approval that confirmed an imported approval (`importedApproval`): who and when. `decidedBy` and `decidedAt` stay the historical ones.",
+});
+export type Confirmation = z.infer<typeof Confirmation>;
+
 export const Order = z
   .object({
     id: z.string().meta({ example: "ord_01JD3X6Q8Z" }),
@@ -156,6 +170,8 @@ export const Order = z
       description:
         "Set when an admin import (backfill) wrote this state: who imported it. The times and actors are then the historical ones the import gave.",
     }),
+    importedApproval: ImportedApproval.optional(),
+    confirmation: Confirmation.optional(),
   })
   .meta({ id: "Order" });
 export type Order = z.infer<typeof Order>;

@@ -4,7 +4,7 @@
  * reader's role may use. Changes go through `changeOrder`, as in the API (roles, four eyes, audit).
  */
 import type { Child } from "hono/jsx";
-import { type Order, type OrderAction, withEnforcement } from "../../engine/index.js";
+import { type Order, type OrderAction, samePrincipal, withEnforcement } from "../../engine/index.js";
 import type { ServerServices } from "../../http/services.js";
 import { formatDate, formatTime, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
@@ -59,7 +59,11 @@ function OrderPage(props: {
   const { ctx, order: o } = props;
   const { t, lang, principal } = ctx;
   const decider = mayAccess(principal, "decideOrder") && o.status === "pending";
-  const isCreator = principal?.name === o.createdBy;
+  // The creator and the importer may not decide (I7): the forms are not offered to them.
+  const isCreator =
+    principal !== undefined &&
+    (samePrincipal(principal.name, o.createdBy) ||
+      (o.importedBy !== undefined && samePrincipal(principal.name, o.importedBy)));
   const row = (label: string, value: Child) => (
     <>
       <dt>{label}</dt>
