@@ -23,9 +23,12 @@ export function pageErrorOf(err: CordonError, t: Strings): PageError | undefined
     case "ILLEGAL_TRANSITION":
     case "JURISDICTION_OUTSIDE_AUTHORITY":
       return { status: err.code === "ILLEGAL_TRANSITION" ? 409 : 422, message: err.message };
+    // An entry rule that needs the clock (a receivedAt in the future) names its field; the form's own
+    // validation cannot judge it. Without a field it is not expected from a page: a fault.
+    case "BAD_REQUEST":
+      return err.issues?.length ? { status: 422, message: err.message } : undefined;
     // Not expected from a console page (its forms are validated before anything is called, and the
     // session stands in for a token), or a failure of Cordon itself: a fault.
-    case "BAD_REQUEST":
     case "UNAUTHORIZED":
     case "METHOD_NOT_ALLOWED":
     case "PAYLOAD_TOO_LARGE":

@@ -7,12 +7,23 @@
  * live approval confirms it (`confirmation`) and keeps its historical `decidedBy`/`decidedAt`, so the
  * report still counts it where it was decided.
  */
-import { CordonError } from "../kernel/errors.js";
-import { type Enforcement, jurisdictionsOutsideAuthority, type Order, type OrderInput } from "./schemas.js";
+import { CordonError, type Issue } from "../kernel/errors.js";
+import { contains } from "./jurisdiction.js";
+import {
+  type Enforcement,
+  jurisdictionsOutsideAuthority,
+  type Order,
+  type OrderInput,
+  type ReasonCode,
+} from "./schemas.js";
 
-export type OrderRuleCode = "FOUR_EYES" | "ILLEGAL_TRANSITION" | "JURISDICTION_OUTSIDE_AUTHORITY";
+export type OrderRuleCode =
+  | "BAD_REQUEST"
+  | "FOUR_EYES"
+  | "ILLEGAL_TRANSITION"
+  | "JURISDICTION_OUTSIDE_AUTHORITY";
 
-/** An order rule broken (I1, I7, the life cycle): a `CordonError` with one of the codes above. */
+/** An order rule broken (I1, I7, I10, the life cycle): a `CordonError` with one of the codes above. */
 export class OrderRuleError extends CordonError {
   override readonly name = "OrderRuleError";
   declare readonly code: OrderRuleCode;
@@ -20,23 +31,46 @@ export class OrderRuleError extends CordonError {
     code: OrderRuleCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    issues?: Issue[],
   ) {
     // An order outside the authority's jurisdiction is an input error on one field: say which.
     super(
       code,
       message,
-      code === "JURISDICTION_OUTSIDE_AUTHORITY" ? [{ path: "jurisdictions", message }] : undefined,
+      issues ??
+        (code === "JURISDICTION_OUTSIDE_AUTHORITY" ? [{ path: "jurisdictions", message }] : undefined),
     );
   }
 }
 
 export type OrderAction =
   | { type: "approve"; note?: string }
-  | { type: "reject"; reason: string }
+  | { type: "reject"; reason: string; reasonCode?: ReasonCode }
   | { type: "withdraw"; reason?: string };
 
-/** Builds a new pending order, enforcing I1 at entry. */
+/**
+ * Builds a new pending order, enforcing I1 at entry. What the authority asked for is recorded as given,
+ * or as the granted scope when not given (I10), so a later narrowing shows as granted for less. Live
+ * entries also pass `assertReceived` (the import judges its history against its own clock).
+ */
 export function createOrder(input: OrderInput, meta: { id: string; actor: string; at: string }): Order {
+  assertInsideAuthority(input);
+  return {
+    ...input,
+    requested: {
+      jurisdictions: [...(input.requested?.jurisdictions ?? input.jurisdictions)],
+      target: input.requested?.target ?? input.target,
+    },
+    id: meta.id,
+    status: "pending",
+    enforcement: "none",
+    createdBy: meta.actor,
+    createdAt: meta.at,
+  };
+}
+
+/** I1 at entry, for a new order or an amended one. */
+export function assertInsideAuthority(input: Pick<OrderInput, "authority" | "jurisdictions">): void {
   const outside = jurisdictionsOutsideAuthority(input);
   if (outside.length > 0) {
     throw new OrderRuleError(
@@ -45,14 +79,30 @@ export function createOrder(input: OrderInput, meta: { id: string; actor: string
       { jurisdictions: outside, authority: input.authority.jurisdiction },
     );
   }
-  return {
-    ...input,
-    id: meta.id,
-    status: "pending",
-    enforcement: "none",
-    createdBy: meta.actor,
-    createdAt: meta.at,
-  };
+}
+
+/** An order cannot have been received after the moment it is entered or amended (`at`). */
+export function assertReceived(input: Pick<OrderInput, "receivedAt">, at: string): void {
+  if (Date.parse(input.receivedAt) > Date.parse(at)) {
+    const message = `is in the future (now: ${at})`;
+    throw new OrderRuleError("BAD_REQUEST", `receivedAt: ${message}`, {}, [{ path: "receivedAt", message }]);
+  }
+}
+
+/**
+ * I10: the order grants less than the authority asked: a requested jurisdiction not wholly inside a
+ * granted block, or a requested meeting or account not granted. An order stored before requests were
+ * recorded (no `requested`) was granted as asked.
+ */
+export function grantedLessThanRequested(
+  order: Pick<Order, "jurisdictions" | "target" | "requested">,
+): boolean {
+  const asked = order.requested;
+  if (asked === undefined) return false;
+  if (!asked.jurisdictions.every((r) => order.jurisdictions.some((g) => contains(g, r)))) return true;
+  const ids = (t: Order["target"]) => (t.kind === "meeting" ? t.meetingIds : t.accountIds);
+  const granted = new Set(ids(order.target));
+  return asked.target.kind !== order.target.kind || ids(asked.target).some((id) => !granted.has(id));
 }
 
 const ALLOWED: Record<OrderAction["type"], readonly Order["status"][]> = {
@@ -75,7 +125,14 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
     case "reject":
       assertFourEyes(order, actor, action.type);
       if (action.type === "reject") {
-        return { ...order, status: "rejected", decidedBy: actor, decidedAt: at, reason: action.reason };
+        return {
+          ...order,
+          status: "rejected",
+          decidedBy: actor,
+          decidedAt: at,
+          reason: action.reason,
+          reasonCode: action.reasonCode ?? "other",
+        };
       }
       if (order.importedApproval) {
         const { importedApproval: stated, ...rest } = order;

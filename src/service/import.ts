@@ -48,13 +48,16 @@ import {
   type OrderAction,
   OrderInput,
   OrderRuleError,
+  plainText,
+  ReasonCode,
   transition,
 } from "../engine/index.js";
 import type { RulesetCompiler } from "../rulesets/compiler.js";
 import { canonicalJson } from "../store/audit.js";
 import type { AuditAction, OrderStore } from "../store/interface.js";
 
-const Actor = z.string().trim().min(1).max(200);
+const Actor = plainText(z.string().trim().min(1).max(200));
+const Text = (schema: z.ZodString) => plainText(schema, { multiline: true });
 
 const EXAMPLE = {
   reference: "WP/77/2025",
@@ -74,13 +77,14 @@ export const ImportedDecision = z
       status: z.literal("approved"),
       at: Instant,
       by: Actor,
-      note: z.string().trim().max(2000).optional(),
+      note: Text(z.string().trim().max(2000)).optional(),
     }),
     z.strictObject({
       status: z.literal("rejected"),
       at: Instant,
       by: Actor,
-      reason: z.string().trim().min(1, "say why the order was rejected").max(2000),
+      reason: Text(z.string().trim().min(1, "say why the order was rejected").max(2000)),
+      reasonCode: ReasonCode.optional(),
     }),
   ])
   .meta({
@@ -89,7 +93,7 @@ export const ImportedDecision = z
   });
 
 export const ImportedWithdrawal = z
-  .strictObject({ at: Instant, by: Actor, reason: z.string().trim().max(2000).optional() })
+  .strictObject({ at: Instant, by: Actor, reason: Text(z.string().trim().max(2000)).optional() })
   .meta({ description: "The authority withdrew the order (from pending or approved, not rejected)." });
 
 export const ImportedOrder = OrderInput.safeExtend({
@@ -327,7 +331,11 @@ function planLine(
       const action: OrderAction =
         decision.status === "approved"
           ? { type: "approve", ...(decision.note ? { note: decision.note } : {}) }
-          : { type: "reject", reason: decision.reason };
+          : {
+              type: "reject",
+              reason: decision.reason,
+              ...(decision.reasonCode ? { reasonCode: decision.reasonCode } : {}),
+            };
       history.push(["decision", action, decision.by, utc(decision.at)]);
     }
     if (withdrawal) {

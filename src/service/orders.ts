@@ -3,6 +3,7 @@
  * entry in one write), then the ruleset is recompiled so the change is enforced (or lifted) at once.
  */
 import {
+  assertReceived,
   contains,
   createOrder,
   type Order,
@@ -28,6 +29,7 @@ export async function submitOrder(deps: OrderDeps, input: OrderInput, actor: str
   const now = deps.clock();
   const at = new Date(now).toISOString();
   const id = `ord_${deps.newId().replaceAll("-", "").slice(0, 20)}`;
+  assertReceived(input, at);
   const order = createOrder(input, { id, actor, at });
   const entry = await deps.orders.applyChange(id, "create", actor, at, (current) => {
     if (current) throw new Error(`order id collision: ${id}`);

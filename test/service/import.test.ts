@@ -148,6 +148,30 @@ describe("validation: one bad line refuses the whole file, naming the line", () 
       message: /in the future/,
     },
     {
+      name: "a bidi override in the authority's name",
+      bad: line({ reference: "B", authority: { name: "\u202Eevil", jurisdiction: "IN", kind: "court" } }),
+      path: "line 2: authority.name",
+      message: /control or bidi/,
+    },
+    {
+      name: "a control character in the approver's name",
+      bad: line({
+        reference: "B",
+        decision: { status: "approved", at: "2025-02-04T08:30:00Z", by: "ra\u0000vi" },
+      }),
+      path: "line 2: decision.by",
+      message: /control or bidi/,
+    },
+    {
+      name: "a bidi isolate in a withdrawal reason",
+      bad: line({
+        reference: "B",
+        withdrawal: { at: "2025-05-01T12:00:00Z", by: "asha", reason: "\u2066x" },
+      }),
+      path: "line 2: withdrawal.reason",
+      message: /control or bidi/,
+    },
+    {
       name: "the importer as the approver (four eyes)",
       bad: line({
         reference: "B",
