@@ -127,6 +127,7 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
       if (action.type === "reject") {
         return {
           ...order,
+          ...lapsePending(order, at),
           status: "rejected",
           decidedBy: actor,
           decidedAt: at,
@@ -155,6 +156,7 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
     case "withdraw":
       return {
         ...order,
+        ...lapsePending(order, at),
         status: "withdrawn",
         withdrawnBy: actor,
         withdrawnAt: at,
@@ -201,7 +203,24 @@ export function enforcementAt(order: Order, now: number): Enforcement {
   return "active";
 }
 
-/** The order as the API shows it at `now`. */
+/**
+ * The order as the API shows it at `now`: enforcement computed, and its amendments as a count (they are
+ * listed on their own route). An order never amended shows no count, as before amendments existed.
+ */
 export function withEnforcement(order: Order, now: number): Order {
-  return { ...order, enforcement: enforcementAt(order, now) };
+  const { amendmentLog, ...shown } = order;
+  return {
+    ...shown,
+    enforcement: enforcementAt(order, now),
+    ...(amendmentLog?.length ? { amendments: amendmentLog.length } : {}),
+  };
+}
+
+/** A pending amendment cannot outlive its order's decision or withdrawal: it lapses, undecided. */
+function lapsePending(order: Order, at: string): Pick<Order, "amendmentLog"> {
+  const log = order.amendmentLog;
+  if (!log?.some((a) => a.status === "pending")) return {};
+  return {
+    amendmentLog: log.map((a) => (a.status === "pending" ? { ...a, status: "lapsed", lapsedAt: at } : a)),
+  };
 }

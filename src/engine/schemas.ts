@@ -132,6 +132,8 @@ export const ReasonCode = z
   .meta({ id: "ReasonCode", description: "Why an order was rejected, as the report counts it." });
 export type ReasonCode = z.infer<typeof ReasonCode>;
 
+const Notes = plainText(z.string().max(4000), { multiline: true });
+
 /** The fields of an order input, before the checks across fields (an amendment's changes reuse them). */
 export const OrderInputFields = {
   reference: plainText(z.string().trim().min(1).max(200)).meta({
@@ -159,7 +161,7 @@ export const OrderInputFields = {
   mode: Mode.default("enforce"),
   accountType: AccountType.optional(),
   accountLocation: CountryCode.optional(),
-  notes: plainText(z.string().max(4000), { multiline: true }).optional(),
+  notes: Notes.optional(),
 };
 
 export const OrderInput = z
@@ -220,6 +222,81 @@ export const Confirmation = z.object({ by: z.string(), at: z.string(), note: z.s
 });
 export type Confirmation = z.infer<typeof Confirmation>;
 
+/**
+ * What an amendment changes: order-input fields (an unknown one is refused), each replacing the order's;
+ * `null` removes an optional field (`requested: null`: the request becomes the granted scope again).
+ * The amended order as a whole is then judged as a new one would be (I1, I10, the window).
+ */
+export const AmendmentChanges = z
+  .strictObject({
+    reference: OrderInputFields.reference.optional(),
+    authority: Authority.optional(),
+    jurisdictions: OrderInputFields.jurisdictions.optional(),
+    target: Target.optional(),
+    requested: RequestedScope.nullable().optional(),
+    receivedAt: Instant.optional(),
+    effectiveFrom: Instant.nullable().optional(),
+    effectiveUntil: Instant.nullable().optional(),
+    // No default here: a change that does not name the mode keeps it.
+    mode: Mode.optional(),
+    accountType: AccountType.nullable().optional(),
+    accountLocation: CountryCode.nullable().optional(),
+    notes: Notes.nullable().optional(),
+  })
+  .refine((changes) => Object.keys(changes).length > 0, "name at least one field to change")
+  .meta({
+    id: "AmendmentChanges",
+    description:
+      "Order-input fields to replace; `null` removes an optional one. The amended order is validated as a whole, as a new order would be.",
+  });
+export type AmendmentChanges = z.output<typeof AmendmentChanges>;
+
+export const AmendmentRequest = z
+  .strictObject({
+    changes: AmendmentChanges,
+    reason: plainText(z.string().trim().min(1, "say why the order is amended").max(2000), {
+      multiline: true,
+    }),
+  })
+  .meta({
+    id: "AmendmentRequest",
+    description: "A proposed change to an order, for a second person to decide.",
+  });
+
+export const AmendmentStatus = z.enum(["pending", "approved", "rejected", "lapsed"]).meta({
+  description:
+    "`lapsed`: the order was withdrawn or rejected while the amendment was pending, so it was never decided.",
+});
+
+export const Amendment = z
+  .object({
+    id: z.string().meta({ example: "amd_1" }),
+    orderId: z.string(),
+    status: AmendmentStatus,
+    changes: AmendmentChanges,
+    reason: z.string(),
+    proposedBy: z.string(),
+    proposedAt: z.string(),
+    decidedBy: z.string().optional(),
+    decidedAt: z.string().optional(),
+    note: z.string().optional().meta({ description: "The approver's note." }),
+    rejectionReason: z.string().optional(),
+    lapsedAt: z.string().optional(),
+  })
+  .meta({ id: "Amendment" });
+export type Amendment = z.infer<typeof Amendment>;
+
+export const ApproveAmendmentRequest = z
+  .strictObject({ note: plainText(z.string().trim().max(2000), { multiline: true }).optional() })
+  .meta({ id: "ApproveAmendmentRequest" });
+export const RejectAmendmentRequest = z
+  .strictObject({
+    reason: plainText(z.string().trim().min(1, "say why the amendment is rejected").max(2000), {
+      multiline: true,
+    }),
+  })
+  .meta({ id: "RejectAmendmentRequest" });
+
 export const Order = z
   .object({
     id: z.string().meta({ example: "ord_01JD3X6Q8Z" }),
@@ -260,6 +337,14 @@ export const Order = z
     }),
     importedApproval: ImportedApproval.optional(),
     confirmation: Confirmation.optional(),
+    amendments: z.number().int().min(0).optional().meta({
+      description:
+        "How many amendments were proposed, in any state; absent: none (GET .../amendments lists them).",
+    }),
+    amendmentLog: z.array(Amendment).optional().meta({
+      description:
+        "The amendments themselves, stored with the order so that each is written with its audit entry (I7). Audit entries carry it; the order routes show `amendments` (the count) instead.",
+    }),
   })
   .meta({ id: "Order" });
 export type Order = z.infer<typeof Order>;

@@ -146,11 +146,7 @@ function OrderPage(props: {
               <td data-label={t.when}>{formatTime(e.at, lang)}</td>
               <td data-label={t.who}>{e.actor}</td>
               <td data-label={t.action}>{t.actions[e.action]}</td>
-              <td data-label={t.reasonLabel}>
-                {e.action === "reject" || e.action === "withdraw"
-                  ? (e.order.reason ?? "")
-                  : (e.order.note ?? "")}
-              </td>
+              <td data-label={t.reasonLabel}>{historyText(e)}</td>
             </tr>
           ))}
         </tbody>
@@ -247,6 +243,27 @@ function parseBody(
     case "withdraw": {
       const body = WithdrawRequest.safeParse({ reason: text });
       return body.success ? { ok: true, action: { type, ...body.data } } : fail(body.error.issues);
+    }
+  }
+}
+
+/** The words that went with an audit entry: the reason or note of the step it records. */
+function historyText(e: AuditEntry): string {
+  switch (e.action) {
+    case "reject":
+    case "withdraw":
+      return e.order.reason ?? "";
+    case "create":
+    case "approve":
+      return e.order.note ?? "";
+    case "propose_amendment":
+    case "approve_amendment":
+    case "reject_amendment": {
+      // The amendment this step touched: the one proposed or decided at the entry's instant.
+      const a = e.order.amendmentLog?.findLast((x) => x.proposedAt === e.at || x.decidedAt === e.at);
+      if (!a) return "";
+      if (e.action === "propose_amendment") return a.reason;
+      return e.action === "approve_amendment" ? (a.note ?? "") : (a.rejectionReason ?? "");
     }
   }
 }
