@@ -29,9 +29,12 @@ export function pageErrorOf(err: CordonError, t: Strings): PageError | undefined
     // Sign-in attempts from a client that failed too often (its Retry-After header says how long).
     case "RATE_LIMITED":
       return { status: 429, message: t.tooManyAttempts };
+    // An entry rule that needs the clock (a receivedAt in the future) names its field; the form's own
+    // validation cannot judge it. Without a field it is not expected from a page: a fault.
+    case "BAD_REQUEST":
+      return err.issues?.length ? { status: 422, message: err.message } : undefined;
     // Not expected from a console page (its forms are validated before anything is called, and the
     // session stands in for a token), or a failure of Cordon itself: a fault.
-    case "BAD_REQUEST":
     case "UNAUTHORIZED":
     case "METHOD_NOT_ALLOWED":
     case "UNSUPPORTED_MEDIA_TYPE":

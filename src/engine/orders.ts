@@ -1,14 +1,29 @@
 /**
  * The order life cycle: pending -> approved | rejected; pending | approved -> withdrawn.
  * Pure functions from (order, action, actor, time) to the next order, or an `OrderRuleError`.
- * Four eyes (I7): the approver or rejecter differs from the creator.
+ * Four eyes (I7): the approver or rejecter differs from the creator and from whoever imported the order,
+ * principal names compared case-insensitively (`samePrincipal`). An imported order whose historical
+ * approval would have put a block in force waits, pending, with that approval in `importedApproval`; a
+ * live approval confirms it (`confirmation`) and keeps its historical `decidedBy`/`decidedAt`, so the
+ * report still counts it where it was decided.
  */
-import { CordonError } from "../kernel/errors.js";
-import { type Enforcement, jurisdictionsOutsideAuthority, type Order, type OrderInput } from "./schemas.js";
+import { CordonError, type Issue } from "../kernel/errors.js";
+import { contains } from "./jurisdiction.js";
+import {
+  type Enforcement,
+  jurisdictionsOutsideAuthority,
+  type Order,
+  type OrderInput,
+  type ReasonCode,
+} from "./schemas.js";
 
-export type OrderRuleCode = "FOUR_EYES" | "ILLEGAL_TRANSITION" | "JURISDICTION_OUTSIDE_AUTHORITY";
+export type OrderRuleCode =
+  | "BAD_REQUEST"
+  | "FOUR_EYES"
+  | "ILLEGAL_TRANSITION"
+  | "JURISDICTION_OUTSIDE_AUTHORITY";
 
-/** An order rule broken (I1, I7, the life cycle): a `CordonError` with one of the codes above. */
+/** An order rule broken (I1, I7, I10, the life cycle): a `CordonError` with one of the codes above. */
 export class OrderRuleError extends CordonError {
   override readonly name = "OrderRuleError";
   declare readonly code: OrderRuleCode;
@@ -16,23 +31,46 @@ export class OrderRuleError extends CordonError {
     code: OrderRuleCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    issues?: Issue[],
   ) {
     // An order outside the authority's jurisdiction is an input error on one field: say which.
     super(
       code,
       message,
-      code === "JURISDICTION_OUTSIDE_AUTHORITY" ? [{ path: "jurisdictions", message }] : undefined,
+      issues ??
+        (code === "JURISDICTION_OUTSIDE_AUTHORITY" ? [{ path: "jurisdictions", message }] : undefined),
     );
   }
 }
 
 export type OrderAction =
   | { type: "approve"; note?: string }
-  | { type: "reject"; reason: string }
+  | { type: "reject"; reason: string; reasonCode?: ReasonCode }
   | { type: "withdraw"; reason?: string };
 
-/** Builds a new pending order, enforcing I1 at entry. */
+/**
+ * Builds a new pending order, enforcing I1 at entry. What the authority asked for is recorded as given,
+ * or as the granted scope when not given (I10), so a later narrowing shows as granted for less. Live
+ * entries also pass `assertReceived` (the import judges its history against its own clock).
+ */
 export function createOrder(input: OrderInput, meta: { id: string; actor: string; at: string }): Order {
+  assertInsideAuthority(input);
+  return {
+    ...input,
+    requested: {
+      jurisdictions: [...(input.requested?.jurisdictions ?? input.jurisdictions)],
+      target: input.requested?.target ?? input.target,
+    },
+    id: meta.id,
+    status: "pending",
+    enforcement: "none",
+    createdBy: meta.actor,
+    createdAt: meta.at,
+  };
+}
+
+/** I1 at entry, for a new order or an amended one. */
+export function assertInsideAuthority(input: Pick<OrderInput, "authority" | "jurisdictions">): void {
   const outside = jurisdictionsOutsideAuthority(input);
   if (outside.length > 0) {
     throw new OrderRuleError(
@@ -41,14 +79,30 @@ export function createOrder(input: OrderInput, meta: { id: string; actor: string
       { jurisdictions: outside, authority: input.authority.jurisdiction },
     );
   }
-  return {
-    ...input,
-    id: meta.id,
-    status: "pending",
-    enforcement: "none",
-    createdBy: meta.actor,
-    createdAt: meta.at,
-  };
+}
+
+/** An order cannot have been received after the moment it is entered or amended (`at`). */
+export function assertReceived(input: Pick<OrderInput, "receivedAt">, at: string): void {
+  if (Date.parse(input.receivedAt) > Date.parse(at)) {
+    const message = `is in the future (now: ${at})`;
+    throw new OrderRuleError("BAD_REQUEST", `receivedAt: ${message}`, {}, [{ path: "receivedAt", message }]);
+  }
+}
+
+/**
+ * I10: the order grants less than the authority asked: a requested jurisdiction not wholly inside a
+ * granted block, or a requested meeting or account not granted. An order stored before requests were
+ * recorded (no `requested`) was granted as asked.
+ */
+export function grantedLessThanRequested(
+  order: Pick<Order, "jurisdictions" | "target" | "requested">,
+): boolean {
+  const asked = order.requested;
+  if (asked === undefined) return false;
+  if (!asked.jurisdictions.every((r) => order.jurisdictions.some((g) => contains(g, r)))) return true;
+  const ids = (t: Order["target"]) => (t.kind === "meeting" ? t.meetingIds : t.accountIds);
+  const granted = new Set(ids(order.target));
+  return asked.target.kind !== order.target.kind || ids(asked.target).some((id) => !granted.has(id));
 }
 
 const ALLOWED: Record<OrderAction["type"], readonly Order["status"][]> = {
@@ -69,29 +123,67 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
   switch (action.type) {
     case "approve":
     case "reject":
-      if (actor === order.createdBy) {
-        throw new OrderRuleError(
-          "FOUR_EYES",
-          `${actor} created this order and cannot also ${action.type} it`,
-        );
+      assertFourEyes(order, actor, action.type);
+      if (action.type === "reject") {
+        return {
+          ...order,
+          ...lapsePending(order, at),
+          status: "rejected",
+          decidedBy: actor,
+          decidedAt: at,
+          reason: action.reason,
+          reasonCode: action.reasonCode ?? "other",
+        };
       }
-      return action.type === "approve"
-        ? {
-            ...order,
-            status: "approved",
-            decidedBy: actor,
-            decidedAt: at,
-            ...(action.note ? { note: action.note } : {}),
-          }
-        : { ...order, status: "rejected", decidedBy: actor, decidedAt: at, reason: action.reason };
+      if (order.importedApproval) {
+        const { importedApproval: stated, ...rest } = order;
+        return {
+          ...rest,
+          status: "approved",
+          decidedBy: stated.by,
+          decidedAt: stated.at,
+          ...(stated.note ? { note: stated.note } : {}),
+          confirmation: { by: actor, at, ...(action.note ? { note: action.note } : {}) },
+        };
+      }
+      return {
+        ...order,
+        status: "approved",
+        decidedBy: actor,
+        decidedAt: at,
+        ...(action.note ? { note: action.note } : {}),
+      };
     case "withdraw":
       return {
         ...order,
+        ...lapsePending(order, at),
         status: "withdrawn",
         withdrawnBy: actor,
         withdrawnAt: at,
         ...(action.reason ? { reason: action.reason } : {}),
       };
+  }
+}
+
+/**
+ * One principal, whatever the case of its name: `Bob` and `bob` are the same person (I7). NFKC first, so
+ * compatibility forms (full-width letters, ligatures) do not make a second name either.
+ */
+export function samePrincipal(a: string, b: string): boolean {
+  return principalKey(a) === principalKey(b);
+}
+
+function principalKey(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
+/** I7: the one who decides is neither the order's creator nor whoever imported it. */
+function assertFourEyes(order: Order, actor: string, what: string): void {
+  if (samePrincipal(actor, order.createdBy)) {
+    throw new OrderRuleError("FOUR_EYES", `${actor} created this order and cannot also ${what} it`);
+  }
+  if (order.importedBy !== undefined && samePrincipal(actor, order.importedBy)) {
+    throw new OrderRuleError("FOUR_EYES", `${actor} imported this order and cannot also ${what} it`);
   }
 }
 
@@ -111,7 +203,24 @@ export function enforcementAt(order: Order, now: number): Enforcement {
   return "active";
 }
 
-/** The order as the API shows it at `now`. */
+/**
+ * The order as the API shows it at `now`: enforcement computed, and its amendments as a count (they are
+ * listed on their own route). An order never amended shows no count, as before amendments existed.
+ */
 export function withEnforcement(order: Order, now: number): Order {
-  return { ...order, enforcement: enforcementAt(order, now) };
+  const { amendmentLog, ...shown } = order;
+  return {
+    ...shown,
+    enforcement: enforcementAt(order, now),
+    ...(amendmentLog?.length ? { amendments: amendmentLog.length } : {}),
+  };
+}
+
+/** A pending amendment cannot outlive its order's decision or withdrawal: it lapses, undecided. */
+function lapsePending(order: Order, at: string): Pick<Order, "amendmentLog"> {
+  const log = order.amendmentLog;
+  if (!log?.some((a) => a.status === "pending")) return {};
+  return {
+    amendmentLog: log.map((a) => (a.status === "pending" ? { ...a, status: "lapsed", lapsedAt: at } : a)),
+  };
 }

@@ -40,6 +40,32 @@ export const Instant = z.iso
   })
   .meta({ description: "RFC 3339 date-time.", example: "2026-03-01T00:00:00Z" });
 
+/**
+ * Free text may not hold C0 or C1 control characters (DEL included) or the bidi controls (embeddings,
+ * overrides, isolates, marks) that make stored text display as something else: an authority stored as
+ * "\u202Elive" shows as "evil". Multi-line text (notes, reasons) keeps line feeds and tabs, and CR only
+ * before LF (what a browser's textarea posts).
+ */
+// Cc: U+0000-001F, U+007F-009F. Bidi_Control: U+061C, U+200E-200F, U+202A-202E, U+2066-2069.
+const UNSAFE_SINGLE = /[\p{Cc}\p{Bidi_Control}]/u;
+const UNSAFE_MULTI = /(?![\n\t\r])[\p{Cc}\p{Bidi_Control}]|\r(?!\n)/u;
+
+/** The first character free text may not hold, or undefined. */
+export function unsafeCharacter(text: string, multiline: boolean): string | undefined {
+  return (multiline ? UNSAFE_MULTI : UNSAFE_SINGLE).exec(text)?.[0];
+}
+
+const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** Refuses control and bidi characters in a string schema, naming the first one found. */
+export function plainText<T extends z.ZodString>(schema: T, opts: { multiline?: boolean } = {}): T {
+  const multiline = opts.multiline ?? false;
+  return schema.refine((text) => unsafeCharacter(text, multiline) === undefined, {
+    error: (issue) =>
+      `must not contain control or bidi characters (found ${codePoint(unsafeCharacter(String(issue.input), multiline) ?? "")})`,
+  });
+}
+
 export const AuthorityKind = z.enum(["court", "agency", "police", "regulator", "other"]);
 export const AccountType = z.enum([
   "basic",
@@ -56,7 +82,7 @@ export const Mode = z.enum(["enforce", "shadow"]).meta({
 
 export const Authority = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).meta({ example: "Bombay High Court" }),
+    name: plainText(z.string().trim().min(1).max(200)).meta({ example: "Bombay High Court" }),
     jurisdiction: Jurisdiction.meta({ description: "Where the authority has jurisdiction.", example: "IN" }),
     kind: AuthorityKind,
   })
@@ -75,36 +101,71 @@ export const Target = z
   ])
   .meta({ description: "What the order names: meetings, or participants' accounts." });
 
-export const OrderInput = z
+export const RequestedScope = z
   .strictObject({
-    reference: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .meta({ description: "The authority's case reference.", example: "WP/1234/2026" }),
-    authority: Authority,
     jurisdictions: z
       .array(Jurisdiction)
       .min(1)
       .max(100)
       .meta({
-        description: "Where the block applies; each inside the authority's jurisdiction.",
-        example: ["IN-MH"],
+        description: "Where the authority asked for a block: any ISO codes, as asked.",
+        example: ["IN"],
       }),
-    target: Target,
-    receivedAt: Instant.meta({ description: "When the order was received." }),
-    effectiveFrom: Instant.optional().meta({
-      description: "Start of enforcement; default: the approval time.",
-    }),
-    effectiveUntil: Instant.optional().meta({
-      description: "End of enforcement (exclusive); default: none.",
-    }),
-    mode: Mode.default("enforce"),
-    accountType: AccountType.optional(),
-    accountLocation: CountryCode.optional(),
-    notes: z.string().max(4000).optional(),
+    target: Target.optional().meta({ description: "What the authority named; default: the granted target." }),
   })
+  .meta({
+    description:
+      "What the authority asked for, verbatim, even beyond its own jurisdiction (I10); the granted block and target lie inside it. Default: the same as granted.",
+  });
+export type RequestedScope = z.output<typeof RequestedScope>;
+
+/** Why an order was rejected: the report's rejection causes. */
+export const ReasonCode = z
+  .enum([
+    "invalid_service",
+    "legally_invalid",
+    "outside_jurisdiction",
+    "insufficient_information",
+    "no_such_target",
+    "other",
+  ])
+  .meta({ id: "ReasonCode", description: "Why an order was rejected, as the report counts it." });
+export type ReasonCode = z.infer<typeof ReasonCode>;
+
+const Notes = plainText(z.string().max(4000), { multiline: true });
+
+/** The fields of an order input, before the checks across fields (an amendment's changes reuse them). */
+export const OrderInputFields = {
+  reference: plainText(z.string().trim().min(1).max(200)).meta({
+    description: "The authority's case reference.",
+    example: "WP/1234/2026",
+  }),
+  authority: Authority,
+  jurisdictions: z
+    .array(Jurisdiction)
+    .min(1)
+    .max(100)
+    .meta({
+      description: "Where the block applies; each inside the authority's jurisdiction.",
+      example: ["IN-MH"],
+    }),
+  target: Target,
+  requested: RequestedScope.optional(),
+  receivedAt: Instant.meta({ description: "When the order was received; not in the future." }),
+  effectiveFrom: Instant.optional().meta({
+    description: "Start of enforcement; default: the approval time.",
+  }),
+  effectiveUntil: Instant.optional().meta({
+    description: "End of enforcement (exclusive); default: none.",
+  }),
+  mode: Mode.default("enforce"),
+  accountType: AccountType.optional(),
+  accountLocation: CountryCode.optional(),
+  notes: Notes.optional(),
+};
+
+export const OrderInput = z
+  .strictObject(OrderInputFields)
   .superRefine((input, ctx) => {
     if (
       input.effectiveFrom &&
@@ -119,14 +180,122 @@ export const OrderInput = z
         ctx.addIssue({ code: "custom", path: ["jurisdictions", i], message: `${j} is listed twice` });
       seen.add(j);
     });
+    if (input.requested) {
+      for (const issue of beyondRequest(input, input.requested)) ctx.addIssue({ code: "custom", ...issue });
+    }
   })
   .meta({ id: "OrderInput", description: "An access-denial order as the response team enters it." });
 export type OrderInput = z.output<typeof OrderInput>;
+
+/** Bodies of the life-cycle steps (the API's and the console's): approval note, rejection, withdrawal. */
+export const ApproveRequest = z
+  .strictObject({ note: plainText(z.string().trim().max(2000), { multiline: true }).optional() })
+  .meta({ id: "ApproveRequest" });
+export const RejectRequest = z
+  .strictObject({
+    reason: plainText(z.string().trim().min(1, "say why the order is rejected").max(2000), {
+      multiline: true,
+    }),
+    reasonCode: ReasonCode.optional().meta({ description: "Why, as the report counts it; default `other`." }),
+  })
+  .meta({ id: "RejectRequest" });
+export const WithdrawRequest = z
+  .strictObject({ reason: plainText(z.string().trim().max(2000), { multiline: true }).optional() })
+  .meta({ id: "WithdrawRequest" });
 
 export const OrderStatus = z.enum(["pending", "approved", "rejected", "withdrawn"]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 export const Enforcement = z.enum(["none", "scheduled", "active", "expired"]);
 export type Enforcement = z.infer<typeof Enforcement>;
+
+export const ImportedApproval = z
+  .object({ at: z.string(), by: z.string(), note: z.string().optional() })
+  .meta({
+    description:
+      "An imported order whose historical approval would have put a block in force: the approval the import stated. The order stays pending until a live approver (neither its creator nor its importer) confirms it; it then counts at this historical date.",
+  });
+export type ImportedApproval = z.infer<typeof ImportedApproval>;
+
+export const Confirmation = z.object({ by: z.string(), at: z.string(), note: z.string().optional() }).meta({
+  description:
+    "The live approval that confirmed an imported approval (`importedApproval`): who and when. `decidedBy` and `decidedAt` stay the historical ones.",
+});
+export type Confirmation = z.infer<typeof Confirmation>;
+
+/**
+ * What an amendment changes: order-input fields (an unknown one is refused), each replacing the order's;
+ * `null` removes an optional field (`requested: null`: the request becomes the granted scope again).
+ * The amended order as a whole is then judged as a new one would be (I1, I10, the window).
+ */
+export const AmendmentChanges = z
+  .strictObject({
+    reference: OrderInputFields.reference.optional(),
+    authority: Authority.optional(),
+    jurisdictions: OrderInputFields.jurisdictions.optional(),
+    target: Target.optional(),
+    requested: RequestedScope.nullable().optional(),
+    receivedAt: Instant.optional(),
+    effectiveFrom: Instant.nullable().optional(),
+    effectiveUntil: Instant.nullable().optional(),
+    // No default here: a change that does not name the mode keeps it.
+    mode: Mode.optional(),
+    accountType: AccountType.nullable().optional(),
+    accountLocation: CountryCode.nullable().optional(),
+    notes: Notes.nullable().optional(),
+  })
+  .refine((changes) => Object.keys(changes).length > 0, "name at least one field to change")
+  .meta({
+    id: "AmendmentChanges",
+    description:
+      "Order-input fields to replace; `null` removes an optional one. The amended order is validated as a whole, as a new order would be.",
+  });
+export type AmendmentChanges = z.output<typeof AmendmentChanges>;
+
+export const AmendmentRequest = z
+  .strictObject({
+    changes: AmendmentChanges,
+    reason: plainText(z.string().trim().min(1, "say why the order is amended").max(2000), {
+      multiline: true,
+    }),
+  })
+  .meta({
+    id: "AmendmentRequest",
+    description: "A proposed change to an order, for a second person to decide.",
+  });
+
+export const AmendmentStatus = z.enum(["pending", "approved", "rejected", "lapsed"]).meta({
+  description:
+    "`lapsed`: the order was withdrawn or rejected while the amendment was pending, so it was never decided.",
+});
+
+export const Amendment = z
+  .object({
+    id: z.string().meta({ example: "amd_1" }),
+    orderId: z.string(),
+    status: AmendmentStatus,
+    changes: AmendmentChanges,
+    reason: z.string(),
+    proposedBy: z.string(),
+    proposedAt: z.string(),
+    decidedBy: z.string().optional(),
+    decidedAt: z.string().optional(),
+    note: z.string().optional().meta({ description: "The approver's note." }),
+    rejectionReason: z.string().optional(),
+    lapsedAt: z.string().optional(),
+  })
+  .meta({ id: "Amendment" });
+export type Amendment = z.infer<typeof Amendment>;
+
+export const ApproveAmendmentRequest = z
+  .strictObject({ note: plainText(z.string().trim().max(2000), { multiline: true }).optional() })
+  .meta({ id: "ApproveAmendmentRequest" });
+export const RejectAmendmentRequest = z
+  .strictObject({
+    reason: plainText(z.string().trim().min(1, "say why the amendment is rejected").max(2000), {
+      multiline: true,
+    }),
+  })
+  .meta({ id: "RejectAmendmentRequest" });
 
 export const Order = z
   .object({
@@ -135,6 +304,13 @@ export const Order = z
     authority: Authority,
     jurisdictions: z.array(z.string()),
     target: Target,
+    requested: z
+      .object({ jurisdictions: z.array(z.string()), target: Target })
+      .optional()
+      .meta({
+        description:
+          "What the authority asked for, verbatim (I10); `jurisdictions` and `target` are what was granted. Absent on orders entered before Cordon recorded requests: the same as granted.",
+      }),
     receivedAt: z.string(),
     effectiveFrom: z.string().optional(),
     effectiveUntil: z.string().optional(),
@@ -151,10 +327,23 @@ export const Order = z
     withdrawnAt: z.string().optional(),
     withdrawnBy: z.string().optional(),
     reason: z.string().optional(),
+    reasonCode: ReasonCode.optional().meta({
+      description: "On rejection: why, as the report counts it (`other` when the rejecter gave none).",
+    }),
     note: z.string().optional(),
     importedBy: z.string().optional().meta({
       description:
         "Set when an admin import (backfill) wrote this state: who imported it. The times and actors are then the historical ones the import gave.",
+    }),
+    importedApproval: ImportedApproval.optional(),
+    confirmation: Confirmation.optional(),
+    amendments: z.number().int().min(0).optional().meta({
+      description:
+        "How many amendments were proposed, in any state; absent: none (GET .../amendments lists them).",
+    }),
+    amendmentLog: z.array(Amendment).optional().meta({
+      description:
+        "The amendments themselves, stored with the order so that each is written with its audit entry (I7). Audit entries carry it; the order routes show `amendments` (the count) instead.",
     }),
   })
   .meta({ id: "Order" });
@@ -174,6 +363,49 @@ export interface GeoLocation {
   country: string;
   /** Full ISO 3166-2 codes, largest first (`GB-ENG`, `GB-KEN`), as the source reports them. */
   subdivisions: readonly string[];
+}
+
+/**
+ * I10: what is granted lies inside what was asked: each block inside a requested jurisdiction, the same
+ * kind of target and no id that was not named. One issue per offending field, by its path.
+ */
+export function beyondRequest(
+  granted: Pick<OrderInput, "jurisdictions" | "target">,
+  requested: RequestedScope,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  granted.jurisdictions.forEach((j, i) => {
+    if (!requested.jurisdictions.some((r) => contains(r, j))) {
+      issues.push({
+        path: ["jurisdictions", i],
+        message: `${j} is not inside what the authority asked for (requested.jurisdictions: ${requested.jurisdictions.join(", ")})`,
+      });
+    }
+  });
+  const asked = requested.target;
+  if (asked === undefined) return issues;
+  if (asked.kind !== granted.target.kind) {
+    issues.push({
+      path: ["target", "kind"],
+      message: `the authority asked for ${asked.kind}s (requested.target)`,
+    });
+    return issues;
+  }
+  const [key, ids, named] =
+    granted.target.kind === "meeting" && asked.kind === "meeting"
+      ? (["meetingIds", granted.target.meetingIds, asked.meetingIds] as const)
+      : granted.target.kind === "account" && asked.kind === "account"
+        ? (["accountIds", granted.target.accountIds, asked.accountIds] as const)
+        : (["", [], []] as const);
+  ids.forEach((id, i) => {
+    if (!(named as readonly string[]).includes(id)) {
+      issues.push({
+        path: ["target", key, i],
+        message: `${id} is not among what the authority named (requested.target)`,
+      });
+    }
+  });
+  return issues;
 }
 
 /** I1 at entry: every block jurisdiction lies inside the authority's. Returns the offending codes. */

@@ -34,6 +34,7 @@ import { BATCH_PATH, registerCheckBatch } from "./routes/v1-check-batch.js";
 import { registerSelfCheck } from "./routes/v1-check-self.js";
 import { registerDecisions } from "./routes/v1-decisions.js";
 import { registerDecisionIngest } from "./routes/v1-decisions-ingest.js";
+import { registerOrderAmendments } from "./routes/v1-orders-amendments.js";
 import { registerCreateOrder } from "./routes/v1-orders-create.js";
 import { registerOrderReads } from "./routes/v1-orders-read.js";
 import { registerOrderTransitions } from "./routes/v1-orders-transition.js";
@@ -62,6 +63,7 @@ export function createServerApp(s: ServerServices): App {
   registerCreateOrder(app, s);
   registerOrderReads(app, s);
   registerOrderTransitions(app, s);
+  registerOrderAmendments(app, s);
   registerRuleset(app, s);
 
   // Response team, in a browser: the console's server-rendered pages (same rules as the API).

@@ -13,7 +13,7 @@ export interface ReportStrings {
   periodName: (kind: PeriodKind, year: number, index: number, monthName: string) => string;
   summary: string;
   completedRequests: string;
-  outcome: { complied: string; rejected: string; withdrawn: string };
+  outcome: { complied: string; partially_complied: string; rejected: string; withdrawn: string };
   pendingAtEnd: string;
   deniedJoins: string;
   shadowMatches: string;
@@ -53,7 +53,12 @@ const en: ReportStrings = {
         : `${monthName} ${year}`,
   summary: "Summary",
   completedRequests: "Requests completed",
-  outcome: { complied: "Complied", rejected: "Rejected", withdrawn: "Withdrawn" },
+  outcome: {
+    complied: "Complied",
+    partially_complied: "Partially complied",
+    rejected: "Rejected",
+    withdrawn: "Withdrawn",
+  },
   pendingAtEnd: "Pending at the end of the period",
   deniedJoins: "Denied joins",
   shadowMatches: "Shadow matches",
@@ -75,10 +80,10 @@ const en: ReportStrings = {
   unknown: "Unknown",
   requestsByJurisdiction: "Requests by requesting jurisdiction",
   requestsByJurisdictionDesc:
-    "Bar chart of the requests completed in the period for each jurisdiction of the requesting authority, with one bar each for complied, rejected and withdrawn.",
+    "Bar chart of the requests completed in the period for each jurisdiction of the requesting authority, with one bar each for complied, partially complied, rejected and withdrawn.",
   requestsByAccountType: "Requests by account type",
   requestsByAccountTypeDesc:
-    "Bar chart of the requests completed in the period for each type of account concerned, with one bar each for complied, rejected and withdrawn.",
+    "Bar chart of the requests completed in the period for each type of account concerned, with one bar each for complied, partially complied, rejected and withdrawn.",
   requestsByAccountLocation: "Requests by account location",
   pendingByJurisdiction: "Requests pending at the end of the period",
   deniedByJurisdiction: "Denied joins by jurisdiction",
@@ -96,6 +101,10 @@ const en: ReportStrings = {
     [
       "Complied",
       "The order was approved and the block applied, only for participants located inside the jurisdiction of the requesting authority. It stays counted as complied when the authority later withdraws the order and the block is lifted.",
+    ],
+    [
+      "Partially complied",
+      "The order was approved for less than the authority asked: fewer places (never beyond the authority's own jurisdiction) or fewer meetings or accounts. It stays counted so when the authority later withdraws the order.",
     ],
     ["Rejected", "The order was reviewed and rejected; nothing was blocked."],
     ["Withdrawn", "The authority withdrew the order before a decision was made; nothing was blocked."],
@@ -137,7 +146,12 @@ const nl: ReportStrings = {
         : `${monthName.charAt(0).toUpperCase()}${monthName.slice(1)} ${year}`,
   summary: "Samenvatting",
   completedRequests: "Afgehandelde verzoeken",
-  outcome: { complied: "Opgevolgd", rejected: "Afgewezen", withdrawn: "Ingetrokken" },
+  outcome: {
+    complied: "Opgevolgd",
+    partially_complied: "Gedeeltelijk opgevolgd",
+    rejected: "Afgewezen",
+    withdrawn: "Ingetrokken",
+  },
   pendingAtEnd: "Openstaand aan het einde van de periode",
   deniedJoins: "Geweigerde deelnames",
   shadowMatches: "Treffers in schaduwmodus",
@@ -159,10 +173,10 @@ const nl: ReportStrings = {
   unknown: "Onbekend",
   requestsByJurisdiction: "Verzoeken per rechtsgebied van de verzoekende instantie",
   requestsByJurisdictionDesc:
-    "Staafdiagram van de in deze periode afgehandelde verzoeken per rechtsgebied van de verzoekende instantie, met een staaf voor opgevolgd, afgewezen en ingetrokken.",
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per rechtsgebied van de verzoekende instantie, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, afgewezen en ingetrokken.",
   requestsByAccountType: "Verzoeken per soort account",
   requestsByAccountTypeDesc:
-    "Staafdiagram van de in deze periode afgehandelde verzoeken per soort account, met een staaf voor opgevolgd, afgewezen en ingetrokken.",
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per soort account, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, afgewezen en ingetrokken.",
   requestsByAccountLocation: "Verzoeken per land van het account",
   pendingByJurisdiction: "Openstaande verzoeken aan het einde van de periode",
   deniedByJurisdiction: "Geweigerde deelnames per rechtsgebied",
@@ -180,6 +194,10 @@ const nl: ReportStrings = {
     [
       "Opgevolgd",
       "Het bevel is goedgekeurd en de blokkade is toegepast, alleen voor deelnemers die zich in het rechtsgebied van de verzoekende instantie bevinden. Het blijft als opgevolgd geteld wanneer de instantie het bevel later intrekt en de blokkade wordt opgeheven.",
+    ],
+    [
+      "Gedeeltelijk opgevolgd",
+      "Het bevel is goedgekeurd voor minder dan de instantie vroeg: minder plaatsen (nooit buiten het eigen rechtsgebied van de instantie) of minder vergaderingen of accounts. Het blijft zo geteld wanneer de instantie het bevel later intrekt.",
     ],
     ["Afgewezen", "Het bevel is beoordeeld en afgewezen; er is niets geblokkeerd."],
     [

@@ -16,6 +16,8 @@ export const ACCESS = {
   createOrder: ["responder", "admin"],
   withdrawOrder: ["responder", "admin"],
   decideOrder: ["approver", "admin"],
+  amendOrder: ["responder", "admin"],
+  decideAmendment: ["approver", "admin"],
   readOrders: ["responder", "approver", "auditor", "admin"],
   readRuleset: ["responder", "approver", "auditor", "admin"],
   readDecisions: ["auditor", "admin"],

@@ -29,7 +29,7 @@ export interface ReportInput {
 /** Where an order lacks an account type or location, its requests are counted under this key. */
 export const UNKNOWN = "unknown";
 
-const OUTCOMES: readonly Outcome[] = ["complied", "rejected", "withdrawn"];
+const OUTCOMES: readonly Outcome[] = ["complied", "partially_complied", "rejected", "withdrawn"];
 
 interface Completed {
   order: Order;

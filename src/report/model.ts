@@ -51,7 +51,11 @@ export interface MonthBucket {
   participants: string[];
 }
 
-export type Outcome = "complied" | "rejected" | "withdrawn";
+/** How a completed request ended; `partially_complied`: approved for less than was asked (I10). */
+export type Outcome = "complied" | "partially_complied" | "rejected" | "withdrawn";
+
+/** A rejection's cause, as the order records it (`other` for rejections stored without one). */
+export type { ReasonCode } from "../engine/index.js";
 
 /** One row of the dataset: an order completed in the period, without meeting or account ids. */
 export interface DatasetRow {

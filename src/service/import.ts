@@ -22,11 +22,17 @@
  * Audit honesty (I7): each step goes through `store.applyChange` with its historical time and actor, so
  * the chain records who did what when; every imported state carries `importedBy` (the admin), which is
  * hashed into its audit entry like any other field. The entries' seq order is the import's, not history's.
+ * The importer counts as a party to the order: neither they nor its creator may approve or reject it
+ * (engine/orders.ts), in the file or live.
  *
  * Two choices beyond the live rules:
- * - An import never puts a block in force: an approved order must have ended (`effectiveUntil`, in the
- *   past like every instant here) or been withdrawn. A block in force needs two live people (four eyes
- *   through the order routes); an import only asserts that two people were involved.
+ * - An import never puts a block in force. A line approved and neither ended (`effectiveUntil` passed)
+ *   nor withdrawn lands `pending`, its stated approval kept as `importedApproval`: a live approver, neither
+ *   its creator nor the importer, confirms it through the approve route. The order then keeps the
+ *   historical `decidedBy`/`decidedAt` (the report counts it in the period it was decided) and records the
+ *   live approval as `confirmation`. A block in force needs two live people; an import only asserts that
+ *   two people were involved. History (received, created, decided, withdrawn) must lie in the past; the
+ *   enforcement window may lie ahead.
  * - Idempotent and resumable: an order's id is derived from its identity (authority, case reference,
  *   receipt time), so re-importing a file skips what is there. An import cut short by a store failure is
  *   finished by running it again: an imported order that stopped at an earlier step of the same history
@@ -42,13 +48,16 @@ import {
   type OrderAction,
   OrderInput,
   OrderRuleError,
+  plainText,
+  ReasonCode,
   transition,
 } from "../engine/index.js";
 import type { RulesetCompiler } from "../rulesets/compiler.js";
 import { canonicalJson } from "../store/audit.js";
 import type { AuditAction, OrderStore } from "../store/interface.js";
 
-const Actor = z.string().trim().min(1).max(200);
+const Actor = plainText(z.string().trim().min(1).max(200));
+const Text = (schema: z.ZodString) => plainText(schema, { multiline: true });
 
 const EXAMPLE = {
   reference: "WP/77/2025",
@@ -68,19 +77,23 @@ export const ImportedDecision = z
       status: z.literal("approved"),
       at: Instant,
       by: Actor,
-      note: z.string().trim().max(2000).optional(),
+      note: Text(z.string().trim().max(2000)).optional(),
     }),
     z.strictObject({
       status: z.literal("rejected"),
       at: Instant,
       by: Actor,
-      reason: z.string().trim().min(1, "say why the order was rejected").max(2000),
+      reason: Text(z.string().trim().min(1, "say why the order was rejected").max(2000)),
+      reasonCode: ReasonCode.optional(),
     }),
   ])
-  .meta({ description: "The approval or rejection, by someone other than `createdBy` (four eyes)." });
+  .meta({
+    description:
+      "The approval or rejection, by someone other than `createdBy` and the importer (four eyes). An approval whose block would still be in force is kept as the order's `importedApproval` until a live approver confirms it.",
+  });
 
 export const ImportedWithdrawal = z
-  .strictObject({ at: Instant, by: Actor, reason: z.string().trim().max(2000).optional() })
+  .strictObject({ at: Instant, by: Actor, reason: Text(z.string().trim().max(2000)).optional() })
   .meta({ description: "The authority withdrew the order (from pending or approved, not rejected)." });
 
 export const ImportedOrder = OrderInput.safeExtend({
@@ -108,7 +121,7 @@ export const ImportedOrder = OrderInput.safeExtend({
   .meta({
     id: "ImportedOrder",
     description:
-      "One line of an import: an order input (as POST /v1/orders takes it) with its history. Instants in order (receivedAt <= createdAt <= decision.at <= withdrawal.at) and in the past; an approved order must have ended (effectiveUntil) or been withdrawn.",
+      "One line of an import: an order input (as POST /v1/orders takes it) with its history. Instants in order (receivedAt <= createdAt <= decision.at <= withdrawal.at) and in the past. An approved order that has neither ended (effectiveUntil) nor been withdrawn lands pending and needs a live approval.",
     example: EXAMPLE,
   });
 export type ImportedOrder = z.output<typeof ImportedOrder>;
@@ -275,10 +288,9 @@ function planLine(
   const { createdAt, createdBy, decision, withdrawal, ...input } = parsed.data;
 
   const issues: ImportIssue[] = [];
+  // What happened is history and lies in the past; the enforcement window is a plan and may lie ahead.
   const instants: [string, string | undefined][] = [
     ["receivedAt", input.receivedAt],
-    ["effectiveFrom", input.effectiveFrom],
-    ["effectiveUntil", input.effectiveUntil],
     ["createdAt", createdAt],
     ["decision.at", decision?.at],
     ["withdrawal.at", withdrawal?.at],
@@ -288,13 +300,9 @@ function planLine(
       issues.push({ path: at(path), message: `is in the future (now: ${new Date(now).toISOString()})` });
     }
   }
-  if (decision?.status === "approved" && !withdrawal && !input.effectiveUntil) {
-    issues.push({
-      path: at("effectiveUntil"),
-      message:
-        "an approved order must have ended (effectiveUntil) or been withdrawn: an import never puts a block in force; enter orders in force with POST /v1/orders",
-    });
-  }
+  const ended =
+    withdrawal !== undefined ||
+    (input.effectiveUntil !== undefined && Date.parse(input.effectiveUntil) <= now);
 
   // The engine's own rules, by replaying the history in memory: I1, four eyes, legal transitions.
   // Lifecycle stamps are normalised to UTC, as Cordon writes its own.
@@ -306,13 +314,28 @@ function planLine(
   try {
     const created = utc(createdAt);
     let order: Order = { ...createOrder(input, { id, actor: createdBy, at: created }), importedBy };
+    if (decision?.status === "approved" && !ended) {
+      // Its block would be in force: the stated approval waits on the pending order for a live one.
+      stage = "decision";
+      transition(order, { type: "approve" }, decision.by, utc(decision.at));
+      const stated = {
+        at: utc(decision.at),
+        by: decision.by,
+        ...(decision.note ? { note: decision.note } : {}),
+      };
+      order = { ...order, importedApproval: stated };
+    }
     steps.push({ action: "create", actor: createdBy, at: created, order });
     const history: [stage: string, action: OrderAction, actor: string, at: string][] = [];
-    if (decision) {
+    if (decision && order.importedApproval === undefined) {
       const action: OrderAction =
         decision.status === "approved"
           ? { type: "approve", ...(decision.note ? { note: decision.note } : {}) }
-          : { type: "reject", reason: decision.reason };
+          : {
+              type: "reject",
+              reason: decision.reason,
+              ...(decision.reasonCode ? { reasonCode: decision.reasonCode } : {}),
+            };
       history.push(["decision", action, decision.by, utc(decision.at)]);
     }
     if (withdrawal) {

@@ -1,13 +1,20 @@
 /**
  * Order changes outside HTTP: each goes through the store's serialised `applyChange` (order and audit
  * entry in one write), then the ruleset is recompiled so the change is enforced (or lifted) at once.
+ * Amendments too: an approved amendment of an approved order takes effect on that recompile.
  */
 import {
+  type Amendment,
+  type AmendmentChanges,
+  type AmendmentDecision,
+  assertReceived,
   contains,
   createOrder,
+  decideAmendment,
   type Order,
   type OrderAction,
   type OrderInput,
+  proposeAmendment,
   transition,
   withEnforcement,
 } from "../engine/index.js";
@@ -28,6 +35,7 @@ export async function submitOrder(deps: OrderDeps, input: OrderInput, actor: str
   const now = deps.clock();
   const at = new Date(now).toISOString();
   const id = `ord_${deps.newId().replaceAll("-", "").slice(0, 20)}`;
+  assertReceived(input, at);
   const order = createOrder(input, { id, actor, at });
   const entry = await deps.orders.applyChange(id, "create", actor, at, (current) => {
     if (current) throw new Error(`order id collision: ${id}`);
@@ -53,6 +61,46 @@ export async function changeOrder(
   instruments.orderChanges.add(1, { action: action.type });
   await deps.compiler.refresh();
   return withEnforcement(entry.order, now);
+}
+
+/** Proposes an amendment to an order; resolves with the amendment, `pending`. */
+export async function amendOrder(
+  deps: OrderDeps,
+  id: string,
+  proposal: { changes: AmendmentChanges; reason: string },
+  actor: string,
+): Promise<Amendment> {
+  const now = deps.clock();
+  const at = new Date(now).toISOString();
+  const entry = await deps.orders.applyChange(id, "propose_amendment", actor, at, (current) => {
+    if (!current) throw new NotFoundError(`no order ${id}`);
+    return proposeAmendment(current, proposal, actor, at);
+  });
+  instruments.orderChanges.add(1, { action: "propose_amendment" });
+  // The version follows the store's seq; the ruleset's content is unchanged until a decision.
+  await deps.compiler.refresh();
+  return entry.order.amendmentLog?.at(-1) as Amendment;
+}
+
+/** Approves or rejects an amendment; resolves with the amendment and the order after it. */
+export async function decideOnAmendment(
+  deps: OrderDeps,
+  id: string,
+  amendmentId: string,
+  decision: AmendmentDecision,
+  actor: string,
+): Promise<{ amendment: Amendment; order: Order }> {
+  const now = deps.clock();
+  const at = new Date(now).toISOString();
+  const action = decision.type === "approve" ? "approve_amendment" : "reject_amendment";
+  const entry = await deps.orders.applyChange(id, action, actor, at, (current) => {
+    if (!current) throw new NotFoundError(`no order ${id}`);
+    return decideAmendment(current, amendmentId, decision, actor, at);
+  });
+  instruments.orderChanges.add(1, { action });
+  await deps.compiler.refresh();
+  const amendment = entry.order.amendmentLog?.find((a) => a.id === amendmentId) as Amendment;
+  return { amendment, order: withEnforcement(entry.order, now) };
 }
 
 export interface OrderFilter {

@@ -8,7 +8,17 @@
  */
 import type { DecisionRecord, Order } from "../engine/index.js";
 
-export type AuditAction = "create" | "approve" | "reject" | "withdraw";
+/** The order's life cycle, and its amendments' (proposed, then approved or rejected by another person). */
+export const AUDIT_ACTIONS = [
+  "create",
+  "approve",
+  "reject",
+  "withdraw",
+  "propose_amendment",
+  "approve_amendment",
+  "reject_amendment",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** One change to one order. The order's full new state travels with its audit entry: one write (I7). */
 export interface AuditEntry {

@@ -151,6 +151,22 @@ describe("transition", () => {
       );
     });
 
+    const decisions: OrderAction[] = [{ type: "approve" }, { type: "reject", reason: "x" }];
+
+    it.each(decisions)("refuses whoever imported the order to $type it with FOUR_EYES", (action) => {
+      const imported: Order = { ...inStatus("pending"), importedBy: "admin-1" };
+      expect(ruleCode(() => transition(imported, action, "admin-1", iso(T0)))).toBe("FOUR_EYES");
+      expect(transition(imported, action, APPROVER, iso(T0)).status).not.toBe("pending");
+    });
+
+    it.each(decisions)("compares principal names case-insensitively ($type)", (action) => {
+      expect(ruleCode(() => transition(inStatus("pending"), action, "Responder-1", iso(T0)))).toBe(
+        "FOUR_EYES",
+      );
+      const imported: Order = { ...inStatus("pending"), importedBy: "Admin-1" };
+      expect(ruleCode(() => transition(imported, action, "ADMIN-1", iso(T0)))).toBe("FOUR_EYES");
+    });
+
     it("answers ILLEGAL_TRANSITION, not FOUR_EYES, when the creator approves an order that is no longer pending", () => {
       expect(ruleCode(() => transition(inStatus("approved"), { type: "approve" }, CREATOR, iso(T0)))).toBe(
         "ILLEGAL_TRANSITION",

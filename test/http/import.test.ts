@@ -1,6 +1,7 @@
 /** POST /v1/admin/orders/import: backfill over HTTP (JSON Lines in, admins only, all or nothing). */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Harness, makeHarness, orderInput, type Who } from "../support/harness.js";
+import { PLACES } from "../support/fixtures.js";
+import { type Harness, makeHarness, orderInput, T0, type Who } from "../support/harness.js";
 
 const PATH = "/v1/admin/orders/import";
 const NDJSON = { "content-type": "application/x-ndjson" };
@@ -22,6 +23,13 @@ const history = (overrides: Record<string, unknown> = {}) =>
     ...overrides,
   });
 const jsonl = (...lines: unknown[]) => `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`;
+const checkMumbai = async () =>
+  (
+    await h.call("POST", "/v1/check", {
+      as: "checker",
+      body: { meetingId: "81234567890", ip: PLACES.mumbai.ip },
+    })
+  ).body;
 const post = (raw: string, as: Who | null = "admin", headers: Record<string, string> = NDJSON) =>
   h.call("POST", PATH, { as, raw, headers });
 
@@ -102,6 +110,78 @@ describe("POST /v1/admin/orders/import", () => {
     expect(res.body.error.issues).toEqual([
       { path: "line 1: decision.by", message: expect.stringMatching(/^FOUR_EYES/) },
     ]);
+  });
+
+  it("needs a second person other than its importer to approve an imported pending order (I7)", async () => {
+    // The hole: an admin imports a pending line naming someone else as its creator, then approves it.
+    const res = await post(
+      jsonl(history({ createdBy: "resp1", decision: undefined, effectiveUntil: undefined })),
+    );
+    expect(res.status).toBe(200);
+    const id = res.body.orders[0].id;
+    const self = await h.call("POST", `/v1/orders/${id}/approve`, { as: "admin", body: {} });
+    expect(self.status).toBe(403);
+    expect(self.body.error.code).toBe("FOUR_EYES");
+    expect((await h.call("GET", `/v1/orders/${id}`, { as: "auditor" })).body.status).toBe("pending");
+    expect((await checkMumbai()).code).not.toBe("BLOCKED");
+    const other = await h.call("POST", `/v1/orders/${id}/approve`, { as: "approver", body: {} });
+    expect(other.status).toBe(200);
+    expect((await checkMumbai()).code).toBe("BLOCKED");
+  });
+
+  it("compares the importer and the creator with an approver case-insensitively", async () => {
+    const res = await post(jsonl(history({ createdBy: "Approver", decision: undefined })));
+    const id = res.body.orders[0].id;
+    const byCreator = await h.call("POST", `/v1/orders/${id}/reject`, {
+      as: "approver",
+      body: { reason: "x" },
+    });
+    expect(byCreator.status).toBe(403);
+    expect(byCreator.body.error.code).toBe("FOUR_EYES");
+  });
+
+  it("lands a line whose block would still be in force as pending, and places its live approval at the historical date", async () => {
+    const res = await post(
+      jsonl(
+        history({
+          effectiveUntil: undefined,
+          decision: { status: "approved", at: "2025-02-04T08:30:00Z", by: "ravi", note: "ok" },
+        }),
+      ),
+    );
+    expect(res.status).toBe(200);
+    const id = res.body.orders[0].id;
+    const landed = (await h.call("GET", `/v1/orders/${id}`, { as: "auditor" })).body;
+    expect(landed).toMatchObject({
+      status: "pending",
+      enforcement: "none",
+      importedBy: "admin",
+      importedApproval: { at: "2025-02-04T08:30:00.000Z", by: "ravi", note: "ok" },
+    });
+    expect(landed.decidedAt).toBeUndefined();
+    expect((await checkMumbai()).code).not.toBe("BLOCKED");
+
+    expect((await h.call("POST", `/v1/orders/${id}/approve`, { as: "admin", body: {} })).status).toBe(403);
+    const approved = await h.call("POST", `/v1/orders/${id}/approve`, { as: "approver", body: {} });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({
+      status: "approved",
+      enforcement: "active",
+      decidedBy: "ravi",
+      decidedAt: "2025-02-04T08:30:00.000Z",
+      note: "ok",
+      confirmation: { by: "approver", at: new Date(T0).toISOString() },
+    });
+    expect((await checkMumbai()).code).toBe("BLOCKED");
+    const audit = await h.call("GET", `/v1/orders/${id}/audit`, { as: "auditor" });
+    expect(audit.body.entries.map((e: any) => [e.action, e.actor, e.at])).toEqual([
+      ["create", "asha", "2025-02-03T10:15:00.000Z"],
+      ["approve", "approver", new Date(T0).toISOString()],
+    ]);
+    // The report counts it where it was decided, not when it was confirmed.
+    const report = await h.call("GET", "/v1/reports/2025-H1", { as: "auditor" });
+    expect(report.body.requests.byJurisdiction.IN.complied).toBe(1);
+    expect(report.body.dataset[0]).toMatchObject({ completedDate: "2025-02-04" });
   });
 
   it.each([

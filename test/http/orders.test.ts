@@ -265,6 +265,9 @@ describe("operations", () => {
         "/v1/decisions/ingest",
         "/v1/orders",
         "/v1/orders/{id}",
+        "/v1/orders/{id}/amendments",
+        "/v1/orders/{id}/amendments/{aid}/approve",
+        "/v1/orders/{id}/amendments/{aid}/reject",
         "/v1/orders/{id}/approve",
         "/v1/orders/{id}/audit",
         "/v1/orders/{id}/reject",
@@ -285,5 +288,145 @@ describe("operations", () => {
     expect(res.status).toBe(404);
     expect(res.body.error).toMatchObject({ code: "NOT_FOUND" });
     expect(res.body.error.requestId).toBeTruthy();
+  });
+});
+
+describe("what the authority asked and what was granted (I10)", () => {
+  const police = { name: "Mumbai police", jurisdiction: "IN-MH", kind: "police" };
+
+  it("records a request reaching beyond the authority's jurisdiction as asked, and grants only inside it", async () => {
+    const res = await create({
+      authority: police,
+      jurisdictions: ["IN-MH"],
+      requested: { jurisdictions: ["IN", "PK"] },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      jurisdictions: ["IN-MH"],
+      requested: { jurisdictions: ["IN", "PK"], target: { kind: "meeting", meetingIds: ["81234567890"] } },
+    });
+  });
+
+  it("records the granted scope as the request when none is given", async () => {
+    const res = await create();
+    expect(res.body.requested).toEqual({
+      jurisdictions: ["IN-MH"],
+      target: { kind: "meeting", meetingIds: ["81234567890"] },
+    });
+  });
+
+  it.each([
+    {
+      name: "a block not inside what was asked",
+      requested: { jurisdictions: ["IN-KA"] },
+      path: "jurisdictions.0",
+    },
+    {
+      name: "a meeting that was not asked for",
+      requested: { jurisdictions: ["IN"], target: { kind: "meeting", meetingIds: ["999"] } },
+      path: "target.meetingIds.0",
+    },
+    {
+      name: "accounts where meetings were asked for",
+      requested: { jurisdictions: ["IN"], target: { kind: "account", accountIds: ["acct_1"] } },
+      path: "target.kind",
+    },
+    {
+      name: "a malformed requested code",
+      requested: { jurisdictions: ["India"] },
+      path: "requested.jurisdictions.0",
+    },
+    {
+      name: "an unknown field in the request",
+      requested: { jurisdictions: ["IN"], why: "x" },
+      path: "requested",
+    },
+  ])("refuses to grant $name with 400 naming the field", async ({ requested, path }) => {
+    const res = await create({ requested });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues.map((i: { path: string }) => i.path)).toContain(path);
+  });
+
+  it("stores the rejection's reason code, `other` by default, and refuses an unknown one", async () => {
+    const a = (await create()).body;
+    const coded = await h.call("POST", `/v1/orders/${a.id}/reject`, {
+      as: "approver",
+      body: { reason: "not our service", reasonCode: "invalid_service" },
+    });
+    expect(coded.status).toBe(200);
+    expect(coded.body).toMatchObject({ status: "rejected", reasonCode: "invalid_service" });
+    const b = (await create({ reference: "B" })).body;
+    const plain = await h.call("POST", `/v1/orders/${b.id}/reject`, {
+      as: "approver",
+      body: { reason: "no" },
+    });
+    expect(plain.body.reasonCode).toBe("other");
+    const c = (await create({ reference: "C" })).body;
+    const bad = await h.call("POST", `/v1/orders/${c.id}/reject`, {
+      as: "approver",
+      body: { reason: "no", reasonCode: "because" },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues[0].path).toBe("reasonCode");
+  });
+
+  it("reports an order granted for less than was asked as partially complied", async () => {
+    h.clock.now = Date.parse("2026-03-10T00:00:00Z");
+    const partial = (await create({ authority: police, requested: { jurisdictions: ["IN"] } })).body;
+    await h.call("POST", `/v1/orders/${partial.id}/approve`, { as: "approver", body: {} });
+    const full = (await create({ reference: "FULL" })).body;
+    await h.call("POST", `/v1/orders/${full.id}/approve`, { as: "approver", body: {} });
+    const report = await h.call("GET", "/v1/reports/2026-H1", { as: "auditor" });
+    expect(report.body.requests.byJurisdiction).toMatchObject({
+      IN: { complied: 1 },
+      "IN-MH": { partially_complied: 1, complied: 0 },
+    });
+    expect(report.body.dataset.map((r: { outcome: string }) => r.outcome).sort()).toEqual([
+      "complied",
+      "partially_complied",
+    ]);
+  });
+});
+
+describe("when an order was received", () => {
+  it("refuses a receivedAt in the future with 400 naming the field", async () => {
+    const res = await create({ receivedAt: new Date(T0 + 60_000).toISOString() });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual([{ path: "receivedAt", message: expect.stringMatching(/future/) }]);
+    expect((await create({ receivedAt: new Date(T0).toISOString() })).status).toBe(201);
+  });
+});
+
+describe("free text (control and bidi characters)", () => {
+  // An authority stored as "\u202Elive" renders as "evil" in the console.
+  const bad = ["\u202Eevil", "a\u2066b", "x\u200Fy", "bell\u0007", "c1\u0085", "del\u007F"];
+
+  it.each(bad)("refuses %j in the authority's name and the reference", async (text) => {
+    const name = await create({ authority: { name: text, jurisdiction: "IN", kind: "court" } });
+    expect(name.status).toBe(400);
+    expect(name.body.error.issues[0].path).toBe("authority.name");
+    const reference = await create({ reference: text });
+    expect(reference.status).toBe(400);
+    expect(reference.body.error.issues[0].path).toBe("reference");
+  });
+
+  it("refuses a line break in single-line text, and takes newlines and tabs in notes", async () => {
+    expect((await create({ reference: "WP/1\n2" })).status).toBe(400);
+    expect((await create({ notes: "first line\r\nsecond\tline" })).status).toBe(201);
+    const notes = await create({ notes: "served \u202Eby e-mail" });
+    expect(notes.status).toBe(400);
+    expect(notes.body.error.issues[0].path).toBe("notes");
+  });
+
+  it.each([
+    ["approve", { note: "ok\u202E" }, "note"],
+    ["reject", { reason: "no\u2067" }, "reason"],
+    ["withdraw", { reason: "lifted\u0000" }, "reason"],
+  ] as const)("refuses it in the %s body", async (action, body, path) => {
+    const { body: order } = await create();
+    const as = action === "withdraw" ? "responder" : "approver";
+    const res = await h.call("POST", `/v1/orders/${order.id}/${action}`, { as, body });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues[0].path).toBe(path);
   });
 });

@@ -62,6 +62,29 @@ const ROUTES: {
     body: {},
     allowed: ["responder", "admin"],
   },
+  {
+    method: "POST",
+    path: () => "/v1/orders/ord_missing/amendments",
+    body: { changes: { reference: "X" }, reason: "typo" },
+    allowed: ["responder", "admin"],
+  },
+  {
+    method: "GET",
+    path: () => "/v1/orders/ord_missing/amendments",
+    allowed: ["responder", "approver", "auditor", "admin"],
+  },
+  {
+    method: "POST",
+    path: () => "/v1/orders/ord_missing/amendments/amd_1/approve",
+    body: {},
+    allowed: ["approver", "admin"],
+  },
+  {
+    method: "POST",
+    path: () => "/v1/orders/ord_missing/amendments/amd_1/reject",
+    body: { reason: "no" },
+    allowed: ["approver", "admin"],
+  },
   { method: "GET", path: () => "/v1/ruleset", allowed: ["responder", "approver", "auditor", "admin"] },
   { method: "GET", path: () => "/v1/decisions", allowed: ["auditor", "admin"] },
   { method: "GET", path: () => "/v1/audit", allowed: ["auditor", "admin"] },
@@ -152,7 +175,7 @@ describe("the access table covers every route", () => {
     // The table's paths with their ids put back as OpenAPI parameters.
     const tabled = ROUTES.map(
       (r) =>
-        `${r.method} ${r.path().replace(orderId, "{id}").replace("ord_missing", "{id}").replace("2026-H1", "{period}")}`,
+        `${r.method} ${r.path().replace(orderId, "{id}").replace("ord_missing", "{id}").replace("amd_1", "{aid}").replace("2026-H1", "{period}")}`,
     );
     expect(guarded.sort()).toEqual([...new Set(tabled)].sort());
     expect(open.sort()).toEqual(["GET /healthz", "GET /readyz"]);

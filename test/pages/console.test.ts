@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "../support/browser.js";
 import { axe, csrfOf, serious, serveHarness, shoot, signIn } from "../support/console.js";
 import { PLACES } from "../support/fixtures.js";
-import { approvedOrder, type Harness, makeHarness } from "../support/harness.js";
+import { approvedOrder, type Harness, makeHarness, orderInput } from "../support/harness.js";
 
 let h: Harness;
 let browser: Browser;
@@ -185,6 +185,46 @@ describe("the console", () => {
     expect(byRole.status()).toBe(403);
     expect((await h.store.getOrder(id))?.status).toBe("pending");
     await rc.close();
+  });
+
+  it("rejects with a cause from the report's list, and refuses a bidi override in the reason", async () => {
+    const created = await h.call("POST", "/v1/orders", {
+      as: "responder",
+      body: { ...orderInput(), reference: "CAUSE/1" },
+    });
+    const path = `/console/orders/${created.body.id}`;
+    const { context, page } = await signIn(browser, server.url, "approver");
+    await page.goto(path);
+    // Shown as "live", stored as "evil": the override is refused, not stored.
+    await page.fill("#reject-reason", "\u202Eevil");
+    await page.selectOption("#reject-reason-code", "legally_invalid");
+    await page.getByRole("button", { name: "Reject" }).click();
+    expect(await page.textContent("main")).toContain("U+202E");
+    expect((await h.store.getOrder(created.body.id))?.status).toBe("pending");
+    await page.fill("#reject-reason", "no legal basis");
+    await page.selectOption("#reject-reason-code", "legally_invalid");
+    await page.getByRole("button", { name: "Reject" }).click();
+    await page.waitForURL(/done=rejected/);
+    expect(await h.store.getOrder(created.body.id)).toMatchObject({
+      status: "rejected",
+      reason: "no legal basis",
+      reasonCode: "legally_invalid",
+    });
+    expect(await page.textContent("main")).toContain("legally invalid");
+    await context.close();
+  });
+
+  it("answers a received date in the future on the new-order form with the form, not a fault", async () => {
+    const { context, page } = await signIn(browser, server.url, "responder");
+    await fillOrder(page, "81234567892", "FUTURE/1");
+    await page.fill("#receivedAt", "2026-03-05");
+    await page.getByRole("button", { name: "Preview" }).click();
+    const submit = page.getByRole("button", { name: "Submit for approval" });
+    const response = page.waitForResponse((r) => r.request().method() === "POST");
+    await submit.click();
+    expect((await response).status()).toBe(422);
+    expect(await page.textContent("main")).toContain("in the future");
+    await context.close();
   });
 
   it("refuses a form post without the CSRF token and sends security headers on every page", async () => {

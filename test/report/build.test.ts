@@ -28,7 +28,12 @@ function monthsOf(p: Period): MonthAggregate[] {
 }
 
 const atMs = (r: DecisionRecord) => Date.parse(r.at);
-const zero = (): Record<Outcome, number> => ({ complied: 0, rejected: 0, withdrawn: 0 });
+const zero = (): Record<Outcome, number> => ({
+  complied: 0,
+  partially_complied: 0,
+  rejected: 0,
+  withdrawn: 0,
+});
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 // ---- The independent account -------------------------------------------------------------------------

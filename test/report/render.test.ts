@@ -308,7 +308,7 @@ describe("renderHtml's escaping and empty periods", () => {
   it("escapes every value it prints", () => {
     const r = report();
     r.requests.byAccountType = {
-      '<img src=x onerror="alert(1)">': { complied: 1, rejected: 0, withdrawn: 0 },
+      '<img src=x onerror="alert(1)">': { complied: 1, partially_complied: 0, rejected: 0, withdrawn: 0 },
     };
     r.period = "<b>";
     const html = renderHtml(r, "en");

@@ -148,16 +148,67 @@ describe("validation: one bad line refuses the whole file, naming the line", () 
       message: /in the future/,
     },
     {
-      name: "an end of enforcement in the future",
-      bad: line({ reference: "B", effectiveUntil: "2026-12-31T00:00:00Z" }),
-      path: "line 2: effectiveUntil",
-      message: /in the future/,
+      name: "a bidi override in the authority's name",
+      bad: line({ reference: "B", authority: { name: "\u202Eevil", jurisdiction: "IN", kind: "court" } }),
+      path: "line 2: authority.name",
+      message: /control or bidi/,
     },
     {
-      name: "an approved order that never ended (it would be in force)",
-      bad: line({ reference: "B", effectiveUntil: undefined }),
-      path: "line 2: effectiveUntil",
-      message: /must have ended/,
+      name: "a control character in the approver's name",
+      bad: line({
+        reference: "B",
+        decision: { status: "approved", at: "2025-02-04T08:30:00Z", by: "ra\u0000vi" },
+      }),
+      path: "line 2: decision.by",
+      message: /control or bidi/,
+    },
+    {
+      name: "a bidi isolate in a withdrawal reason",
+      bad: line({
+        reference: "B",
+        withdrawal: { at: "2025-05-01T12:00:00Z", by: "asha", reason: "\u2066x" },
+      }),
+      path: "line 2: withdrawal.reason",
+      message: /control or bidi/,
+    },
+    {
+      name: "the importer as the approver (four eyes)",
+      bad: line({
+        reference: "B",
+        decision: { status: "approved", at: "2025-02-04T08:30:00Z", by: "admin" },
+      }),
+      path: "line 2: decision.by",
+      message: /FOUR_EYES: admin imported this order/,
+    },
+    {
+      name: "the creator as the rejecter, in other letter case (four eyes)",
+      bad: line({
+        reference: "B",
+        decision: { status: "rejected", at: "2025-02-04T08:30:00Z", by: "ASHA", reason: "no" },
+      }),
+      path: "line 2: decision.by",
+      message: /FOUR_EYES/,
+    },
+    {
+      name: "the creator as the stated approval of an order still in force (four eyes)",
+      bad: line({
+        reference: "B",
+        effectiveUntil: undefined,
+        decision: { status: "approved", at: "2025-02-04T08:30:00Z", by: "Asha" },
+      }),
+      path: "line 2: decision.by",
+      message: /FOUR_EYES/,
+    },
+    {
+      name: "a received date in the future",
+      bad: line({
+        reference: "B",
+        receivedAt: "2026-03-02T00:00:00Z",
+        createdAt: "2026-03-02T00:00:00Z",
+        decision: undefined,
+      }),
+      path: "line 2: receivedAt",
+      message: /in the future/,
     },
     {
       name: "the same order twice",
@@ -389,6 +440,28 @@ describe("a good file", () => {
     expect(await store.listOrders()).toHaveLength(5);
     expect(verifyChain(await store.readAudit({})).ok).toBe(true);
   });
+
+  it.each([
+    ["has no end", undefined],
+    ["ends after now", "2026-12-31T00:00:00Z"],
+  ])(
+    "lands an approved order that %s as pending, its stated approval awaiting a live one",
+    async (_, until) => {
+      const inForce = line({ reference: "WP/94/2025", effectiveUntil: until });
+      const result = await importOrders(deps, jsonl(inForce), "admin");
+      const id = result.orders[0]?.id as string;
+      expect(await store.getOrder(id)).toMatchObject({
+        status: "pending",
+        importedBy: "admin",
+        importedApproval: { at: "2025-02-04T08:30:00.000Z", by: "ravi", note: "scope checked" },
+      });
+      expect((await store.getOrder(id))?.decidedAt).toBeUndefined();
+      expect((await store.readAudit({ orderId: id })).map((e) => e.action)).toEqual(["create"]);
+      expect(rulesets.holder.current().orders).toEqual([]);
+      // Idempotent like every line: the same file again writes nothing.
+      expect(await importOrders(deps, jsonl(inForce), "admin")).toMatchObject({ imported: 0, skipped: 1 });
+    },
+  );
 
   it("derives the id from authority, reference and receipt time, whatever the offset", () => {
     const a = ImportedOrder.parse(line());

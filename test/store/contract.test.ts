@@ -11,12 +11,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createOrder, type Order, OrderInput, OrderRuleError, transition } from "../../src/engine/index.js";
+import {
+  createOrder,
+  decideAmendment,
+  type Order,
+  OrderInput,
+  OrderRuleError,
+  proposeAmendment,
+  transition,
+} from "../../src/engine/index.js";
 import { NotFoundError, StoreUnavailableError } from "../../src/kernel/errors.js";
 import { SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { verifyChain } from "../../src/store/audit.js";
 import { FileStore } from "../../src/store/file/file-store.js";
-import { AuditChainError, type AuditEntry, type OrderStore } from "../../src/store/interface.js";
+import {
+  type AuditAction,
+  AuditChainError,
+  type AuditEntry,
+  type OrderStore,
+} from "../../src/store/interface.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { RedisOrderStore, type RedisOrderStoreOptions } from "../../src/store/redis/order-store.js";
 import { COURT, orderInput } from "../support/fixtures.js";
@@ -314,6 +327,44 @@ describe.each([fileBackend(), redisBackend()])("$name: the OrderStore contract",
     expect(await again.getOrder("ord_2")).toEqual(orders[1]);
     await expect(approve(again, "ord_1", "dave")).resolves.toMatchObject({ seq: 4, prevHash: head.hash });
     await expectConsistent(again);
+  });
+
+  it("keeps an order's amendments with it, each proposal and decision in one write with its audit entry", async () => {
+    const store = await open();
+    await create(store, "ord_1");
+    await approve(store, "ord_1");
+    const amend = (action: AuditAction, actor: string, at: string, next: (o: Order) => Order) =>
+      store.applyChange("ord_1", action, actor, at, (current) => {
+        if (!current) throw new NotFoundError("no order ord_1");
+        return next(current);
+      });
+    const proposed = await amend("propose_amendment", "carol", DECIDED_AT, (o) =>
+      proposeAmendment(o, { changes: { reference: "Court/2" }, reason: "typo" }, "carol", DECIDED_AT),
+    );
+    expect(proposed.order.amendmentLog?.map((a) => a.status)).toEqual(["pending"]);
+    // Four eyes inside the store's write: the proposer's own approval writes nothing.
+    await expect(
+      amend("approve_amendment", "Carol", DECIDED_AT, (o) =>
+        decideAmendment(o, "amd_1", { type: "approve" }, "Carol", DECIDED_AT),
+      ),
+    ).rejects.toMatchObject({ code: "FOUR_EYES" });
+    const decided = await amend("approve_amendment", "dave", DECIDED_AT, (o) =>
+      decideAmendment(o, "amd_1", { type: "approve" }, "dave", DECIDED_AT),
+    );
+    expect(decided.order).toMatchObject({ id: "ord_1", status: "approved", reference: "Court/2" });
+    expect(decided.order.amendmentLog?.[0]).toMatchObject({ status: "approved", decidedBy: "dave" });
+    const audit = await expectConsistent(store);
+    expect(audit.map((e) => e.action)).toEqual([
+      "create",
+      "approve",
+      "propose_amendment",
+      "approve_amendment",
+    ]);
+    await store.close();
+
+    const again = await open();
+    expect(await again.getOrder("ord_1")).toEqual(decided.order);
+    expect(await again.readAudit({ orderId: "ord_1" })).toEqual(audit);
   });
 
   it("keeps every acknowledged change, each order with its audit entry, when the writing process is killed", async () => {

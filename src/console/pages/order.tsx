@@ -4,7 +4,16 @@
  * reader's role may use. Changes go through `changeOrder`, as in the API (roles, four eyes, audit).
  */
 import type { Child } from "hono/jsx";
-import { type Order, type OrderAction, withEnforcement } from "../../engine/index.js";
+import {
+  ApproveRequest,
+  type Order,
+  type OrderAction,
+  ReasonCode,
+  RejectRequest,
+  samePrincipal,
+  WithdrawRequest,
+  withEnforcement,
+} from "../../engine/index.js";
 import type { ServerServices } from "../../http/services.js";
 import { formatDate, formatTime, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
@@ -41,6 +50,18 @@ function ReasonForm(props: { ctx: PageContext; order: Order; action: keyof typeo
         <label for={id}>{form.label}</label>
         <textarea id={id} name={name} required={form.required} maxlength={2000} />
       </div>
+      {props.action === "reject" ? (
+        <div class="field">
+          <label for="reject-reason-code">{props.ctx.t.reasonCodeLabel}</label>
+          <select id="reject-reason-code" name="reasonCode">
+            {ReasonCode.options.map((code) => (
+              <option value={code} selected={code === "other"}>
+                {props.ctx.t.reasonCodes[code]}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : null}
       <button type="submit" class={form.danger ? "danger" : undefined}>
         {form.button}
       </button>
@@ -59,7 +80,11 @@ function OrderPage(props: {
   const { ctx, order: o } = props;
   const { t, lang, principal } = ctx;
   const decider = mayAccess(principal, "decideOrder") && o.status === "pending";
-  const isCreator = principal?.name === o.createdBy;
+  // The creator and the importer may not decide (I7): the forms are not offered to them.
+  const isCreator =
+    principal !== undefined &&
+    (samePrincipal(principal.name, o.createdBy) ||
+      (o.importedBy !== undefined && samePrincipal(principal.name, o.importedBy)));
   const row = (label: string, value: Child) => (
     <>
       <dt>{label}</dt>
@@ -94,6 +119,7 @@ function OrderPage(props: {
           ? row(t.withdrawnBy, `${o.withdrawnBy}, ${formatTime(o.withdrawnAt ?? "", lang)}`)
           : null}
         {o.reason ? row(t.reasonLabel, o.reason) : null}
+        {o.reasonCode ? row(t.reasonCodeLabel, t.reasonCodes[o.reasonCode]) : null}
         {o.note ? row(t.noteLabel, o.note) : null}
         {o.notes ? row(t.notes, o.notes) : null}
       </dl>
@@ -120,11 +146,7 @@ function OrderPage(props: {
               <td data-label={t.when}>{formatTime(e.at, lang)}</td>
               <td data-label={t.who}>{e.actor}</td>
               <td data-label={t.action}>{t.actions[e.action]}</td>
-              <td data-label={t.reasonLabel}>
-                {e.action === "reject" || e.action === "withdraw"
-                  ? (e.order.reason ?? "")
-                  : (e.order.note ?? "")}
-              </td>
+              <td data-label={t.reasonLabel}>{historyText(e)}</td>
             </tr>
           ))}
         </tbody>
@@ -182,8 +204,10 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
       const t = stringsOf(c);
       const text = formField(c, type === "approve" ? "note" : "reason").slice(0, 2000);
       if (type !== "approve" && !text) return orderPage(c, id, { error: t.reasonRequired, status: 400 });
-      const action: OrderAction =
-        type === "approve" ? { type, ...(text ? { note: text } : {}) } : { type, reason: text };
+      // The API's body schemas judge the form too: free text without control or bidi characters.
+      const parsed = parseBody(type, text, formField(c, "reasonCode"));
+      if (!parsed.ok) return orderPage(c, id, { error: parsed.error, status: 400 });
+      const action = parsed.action;
       try {
         await changeOrder(s, id, action, principalOf(c).name);
       } catch (err) {
@@ -194,5 +218,52 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
       }
       return c.redirect(`/console/orders/${encodeURIComponent(id)}?done=${done}`, 303);
     });
+  }
+}
+
+/** A life-cycle form as the API's body schema reads it: the action, or the first problem. */
+function parseBody(
+  type: OrderAction["type"],
+  text: string,
+  reasonCode: string,
+): { ok: true; action: OrderAction } | { ok: false; error: string } {
+  const fail = (issues: { path: PropertyKey[]; message: string }[]) => ({
+    ok: false as const,
+    error: issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; "),
+  });
+  switch (type) {
+    case "approve": {
+      const body = ApproveRequest.safeParse(text ? { note: text } : {});
+      return body.success ? { ok: true, action: { type, ...body.data } } : fail(body.error.issues);
+    }
+    case "reject": {
+      const body = RejectRequest.safeParse({ reason: text, ...(reasonCode ? { reasonCode } : {}) });
+      return body.success ? { ok: true, action: { type, ...body.data } } : fail(body.error.issues);
+    }
+    case "withdraw": {
+      const body = WithdrawRequest.safeParse({ reason: text });
+      return body.success ? { ok: true, action: { type, ...body.data } } : fail(body.error.issues);
+    }
+  }
+}
+
+/** The words that went with an audit entry: the reason or note of the step it records. */
+function historyText(e: AuditEntry): string {
+  switch (e.action) {
+    case "reject":
+    case "withdraw":
+      return e.order.reason ?? "";
+    case "create":
+    case "approve":
+      return e.order.note ?? "";
+    case "propose_amendment":
+    case "approve_amendment":
+    case "reject_amendment": {
+      // The amendment this step touched: the one proposed or decided at the entry's instant.
+      const a = e.order.amendmentLog?.findLast((x) => x.proposedAt === e.at || x.decidedAt === e.at);
+      if (!a) return "";
+      if (e.action === "propose_amendment") return a.reason;
+      return e.action === "approve_amendment" ? (a.note ?? "") : (a.rejectionReason ?? "");
+    }
   }
 }

@@ -1,6 +1,7 @@
 /** GET /v1/orders/{id}/audit and GET /v1/audit: the hash-chained audit log (I7). */
 import { Order } from "../../engine/index.js";
 import { CordonError } from "../../kernel/errors.js";
+import { AUDIT_ACTIONS } from "../../store/interface.js";
 import { errors, json, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
@@ -11,7 +12,7 @@ export const AuditEntry = z
     seq: z.number().int(),
     at: z.string(),
     actor: z.string(),
-    action: z.enum(["create", "approve", "reject", "withdraw"]),
+    action: z.enum(AUDIT_ACTIONS),
     orderId: z.string(),
     order: Order,
     prevHash: z.string(),

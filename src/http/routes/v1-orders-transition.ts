@@ -2,7 +2,13 @@
  * POST /v1/orders/{id}/approve | reject | withdraw: the order's life cycle. Approve and reject need a
  * second person (403 FOUR_EYES for the creator); an illegal transition is 409.
  */
-import { Order, type OrderAction } from "../../engine/index.js";
+import {
+  ApproveRequest,
+  Order,
+  type OrderAction,
+  RejectRequest,
+  WithdrawRequest,
+} from "../../engine/index.js";
 import type { Access } from "../../kernel/roles.js";
 import { changeOrder } from "../../service/orders.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
@@ -16,16 +22,6 @@ export const OrderIdParam = z.object({
     .max(64)
     .meta({ param: { name: "id", in: "path" }, example: "ord_0b1c2d3e4f5a6b7c8d9e" }),
 });
-
-const ApproveBody = z
-  .strictObject({ note: z.string().trim().max(2000).optional() })
-  .meta({ id: "ApproveRequest" });
-const RejectBody = z
-  .strictObject({ reason: z.string().trim().min(1, "say why the order is rejected").max(2000) })
-  .meta({ id: "RejectRequest" });
-const WithdrawBody = z
-  .strictObject({ reason: z.string().trim().max(2000).optional() })
-  .meta({ id: "WithdrawRequest" });
 
 /** One life-cycle step as the API offers it: its body, who may take it, and the engine action it asks for. */
 interface Transition<T extends z.ZodType> {
@@ -41,7 +37,7 @@ interface Transition<T extends z.ZodType> {
 const TRANSITIONS = [
   transition({
     action: "approve",
-    body: ApproveBody,
+    body: ApproveRequest,
     bodyRequired: false,
     summary: "Approve a pending order",
     description:
@@ -51,16 +47,21 @@ const TRANSITIONS = [
   }),
   transition({
     action: "reject",
-    body: RejectBody,
+    body: RejectRequest,
     bodyRequired: true,
     summary: "Reject a pending order",
-    description: "A second person rejects, with a reason: the creator gets 403 FOUR_EYES.",
+    description:
+      "A second person rejects, with a reason and a reason code (default `other`): the creator and the importer get 403 FOUR_EYES.",
     access: "decideOrder",
-    toAction: (body) => ({ type: "reject", reason: body?.reason ?? "" }),
+    toAction: (body) => ({
+      type: "reject",
+      reason: body?.reason ?? "",
+      ...(body?.reasonCode ? { reasonCode: body.reasonCode } : {}),
+    }),
   }),
   transition({
     action: "withdraw",
-    body: WithdrawBody,
+    body: WithdrawRequest,
     bodyRequired: false,
     summary: "Withdraw an order",
     description: "The authority withdrew it: from pending or approved; the block is lifted at once.",

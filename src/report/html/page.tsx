@@ -18,11 +18,12 @@ import { lines } from "./lines.js";
 import { REPORT_CSS } from "./style.js";
 import { CountTable } from "./table.js";
 
-const OUTCOMES: readonly Outcome[] = ["complied", "rejected", "withdrawn"];
+const OUTCOMES: readonly Outcome[] = ["complied", "partially_complied", "rejected", "withdrawn"];
 
 /** Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
 const OUTCOME_COLOURS: Record<Outcome, string> = {
   complied: "#0072B2",
+  partially_complied: "#56B4E9",
   rejected: "#D55E00",
   withdrawn: "#E69F00",
 };
