@@ -7,7 +7,7 @@
  */
 
 import type { Language } from "../i18n/language.js";
-import type { Principal } from "../kernel/roles.js";
+import { type Principal, principalKey } from "../kernel/roles.js";
 
 export interface Session {
   id: string;
@@ -62,7 +62,7 @@ export class SessionStore {
 
   create(principal: Principal, lang: Language): Session {
     const now = this.clock();
-    const key = principal.name.toLowerCase();
+    const key = principalKey(principal.name);
     let ids = this.#byPrincipal.get(key);
     if (!ids) {
       ids = new Set();
@@ -99,7 +99,7 @@ export class SessionStore {
     const session = id ? this.#sessions.get(id) : undefined;
     if (!session) return;
     this.#sessions.delete(session.id);
-    const key = session.principal.name.toLowerCase();
+    const key = principalKey(session.principal.name);
     const ids = this.#byPrincipal.get(key);
     ids?.delete(session.id);
     if (ids?.size === 0) this.#byPrincipal.delete(key);

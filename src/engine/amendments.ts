@@ -11,7 +11,8 @@
  * (`transition`).
  */
 import { NotFoundError } from "../kernel/errors.js";
-import { assertInsideAuthority, assertReceived, OrderRuleError, samePrincipal } from "./orders.js";
+import { samePrincipal } from "../kernel/roles.js";
+import { assertInsideAuthority, assertReceived, OrderRuleError } from "./orders.js";
 import {
   type Amendment,
   type AmendmentChanges,

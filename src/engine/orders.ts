@@ -8,6 +8,7 @@
  * report still counts it where it was decided.
  */
 import { CordonError, type Issue } from "../kernel/errors.js";
+import { samePrincipal } from "../kernel/roles.js";
 import { contains } from "./jurisdiction.js";
 import {
   type Enforcement,
@@ -163,18 +164,6 @@ export function transition(order: Order, action: OrderAction, actor: string, at:
         ...(action.reason ? { reason: action.reason } : {}),
       };
   }
-}
-
-/**
- * One principal, whatever the case of its name: `Bob` and `bob` are the same person (I7). NFKC first, so
- * compatibility forms (full-width letters, ligatures) do not make a second name either.
- */
-export function samePrincipal(a: string, b: string): boolean {
-  return principalKey(a) === principalKey(b);
-}
-
-function principalKey(name: string): string {
-  return name.normalize("NFKC").toLowerCase();
 }
 
 /** I7: the one who decides is neither the order's creator nor whoever imported it. */

@@ -8,6 +8,19 @@ export interface Principal {
 }
 
 /**
+ * What identifies a principal, whatever the case of its name: `Bob` and `bob` are the same person (I7).
+ * NFKC first, so compatibility forms (full-width letters, ligatures) do not make a second name either.
+ * Token lists, console sessions and four eyes all compare through it.
+ */
+export function principalKey(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
+export function samePrincipal(a: string, b: string): boolean {
+  return principalKey(a) === principalKey(b);
+}
+
+/**
  * Which roles may call each group of routes. `admin` may call everything. Routes and console pages
  * name one of these keys, once per route module (`http/route.ts`).
  */

@@ -4,6 +4,7 @@
  * unique, and one secret belongs to one principal. Problems name entries by position and principal,
  * never by secret.
  */
+import { principalKey } from "./roles.js";
 
 /** One entry as read: `secret` may be the secret itself or its digest; it is compared, never shown. */
 export interface TokenEntry {
@@ -17,7 +18,7 @@ export function tokenConflicts(entries: readonly TokenEntry[]): string[] {
   const byName = new Map<string, number>();
   const bySecret = new Map<string, number>();
   entries.forEach((entry, i) => {
-    const name = entry.principal.toLowerCase();
+    const name = principalKey(entry.principal);
     const sameName = byName.get(name);
     if (sameName === undefined) byName.set(name, i);
     else {

@@ -10,7 +10,6 @@ import {
   type OrderAction,
   ReasonCode,
   RejectRequest,
-  samePrincipal,
   WithdrawRequest,
   withEnforcement,
 } from "../../engine/index.js";
@@ -18,7 +17,7 @@ import type { ServerServices } from "../../http/services.js";
 import { formatDate, formatTime, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
 import { CordonError, NotFoundError } from "../../kernel/errors.js";
-import { type Access, mayAccess } from "../../kernel/roles.js";
+import { type Access, mayAccess, samePrincipal } from "../../kernel/roles.js";
 import type { OrderTotals } from "../../report/model.js";
 import { changeOrder } from "../../service/orders.js";
 import type { AuditEntry } from "../../store/interface.js";
