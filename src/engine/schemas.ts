@@ -18,7 +18,17 @@ const identifier = (description: string, example: string) =>
     .meta({ description, example });
 
 export const MeetingId = identifier("The platform's meeting id.", "81234567890");
-export const AccountId = identifier("The platform's account id of the participant.", "acct_5Yt2");
+/**
+ * An address or a phone URI in an account id would be a raw participant identifier at rest (I6): an
+ * IPv4 address anywhere in it, an IPv6 address as the whole id, or `tel:`. Plain digits stay valid
+ * (platforms number accounts), the same at the check and at ingest, so no edge record is lost to it.
+ */
+const ADDRESS_LIKE = /(?:^|[^0-9])\d{1,3}(?:\.\d{1,3}){3}(?:[^0-9]|$)|^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$|^tel:/i;
+
+export const AccountId = identifier("The platform's account id of the participant.", "acct_5Yt2").refine(
+  (value) => !ADDRESS_LIKE.test(value),
+  "must be an account id, never an IP address or a phone number (tel:)",
+);
 
 export const Jurisdiction = z
   .string()

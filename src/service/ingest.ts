@@ -161,12 +161,6 @@ export class EdgeIngest {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
-/** A whole IPv4 address inside the text, or the whole text an IPv6 one. */
-const DOTTED_QUAD = /(?:^|[^0-9])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:[^0-9]|$)/;
-/** Separators a phone number may be written with in an account id (`tel:`, `+`, dots and dashes). */
-const PHONE_DRESSING = /^tel:|[+.-]/gi;
-/** 7 to 15 digits: an E.164 number, or a national one. */
-const PHONE_DIGITS = /^[0-9]{7,15}$/;
 
 /** The first rule `record` breaks on its own (no store needed), as a code and a message naming the field. */
 function checkRecord(record: DecisionRecord, now: number): [RefusalCode, string] | undefined {
@@ -210,12 +204,8 @@ export function isRecordPrefix(value: string): boolean {
 }
 
 function isAccountId(value: string): boolean {
-  return (
-    AccountId.safeParse(value).success &&
-    parseIp(value) === null &&
-    !DOTTED_QUAD.test(value) &&
-    !PHONE_DIGITS.test(value.replace(PHONE_DRESSING, ""))
-  );
+  // The check's own rule (engine/schemas.ts), so ingest refuses exactly what the edge's check refuses.
+  return AccountId.safeParse(value).success;
 }
 
 /** One lookup per key for the length of one delivery. */
