@@ -10,6 +10,8 @@ export const DEFINITIONS = {
   requests:
     "Orders completed in the period (start inclusive, end exclusive, UTC), by requesting authority's jurisdiction, account type and account location; a missing account type or location counts as 'unknown'.",
   complied: "Approved; stays complied when the authority later withdraws the order and the block is lifted.",
+  partially_complied:
+    "Approved for less than the authority requested (fewer jurisdictions or targets granted than asked, I10); stays so when later withdrawn.",
   rejected: "Rejected after review.",
   withdrawn: "Withdrawn by the authority before a decision.",
   pendingAtEnd: "Orders received before the period's end and not completed before it.",
