@@ -468,7 +468,7 @@ export const DecisionRecord = z
     ipHash: z
       .string()
       .nullable()
-      .meta({ description: "HMAC-SHA-256 of the address under CORDON_IP_HASH_KEY (I6)." }),
+      .meta({ description: "Keyed hash of the address (I6): HMAC-SHA-256 under the half-year's key over the HMAC under CORDON_IP_HASH_KEY; the half-year's key is destroyed when that half-year is finalized." }),
     rulesetVersion: z.number().int(),
     geoSource: GeoSource,
     geoDbVersion: z.string().nullable(),
