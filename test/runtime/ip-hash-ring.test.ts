@@ -164,6 +164,26 @@ describe("the key ring", () => {
     return r;
   };
 
+  it("logs a new deployment's first key as information, and a key created mid-period otherwise as a warning", async () => {
+    const open = async (sub: string, isNew: boolean) => {
+      const logs: LogLine[] = [];
+      const r = await IpHashKeyRing.open({
+        store: await FileIpHashKeyStore.open(join(dir, sub)),
+        masterKey: MASTER,
+        clock: () => T0,
+        logger: recordingLogger(logs).logger,
+        isNewDeployment: async () => isNew,
+      });
+      rings.push(r);
+      return logs.filter((l) => l.message.startsWith("ip-hash key created"));
+    };
+    const fresh = await open("first-start", true);
+    expect(fresh.map((l) => l.level)).toContain("info");
+    expect(fresh.some((l) => l.level === "warn")).toBe(false);
+    const lost = await open("lost-key", false);
+    expect(lost.some((l) => l.level === "warn" && l.message.includes("already under way"))).toBe(true);
+  });
+
   it("keeps the check synchronous: evaluate answers without a promise, sealed", async () => {
     const r = await ring("sync", () => T0);
     const deps = {

@@ -25,6 +25,11 @@ export interface IpHashKeyRingOptions {
   masterKey: Uint8Array;
   clock: () => number;
   logger: Logger;
+  /**
+   * Whether the deployment is new (no order ever entered): a key created for a period under way is then
+   * the first start's, not a lost one, and is logged as information rather than a warning.
+   */
+  isNewDeployment?: () => Promise<boolean>;
   /** How often the held keys are checked and rolled forward, ms. Default 60 s. */
   refreshMs?: number;
   /** How often while the current period's key is missing (the store unreachable), ms. Default 1 s. */
@@ -50,6 +55,7 @@ export class IpHashKeyRing {
   readonly #refreshMs: number;
   readonly #retryMs: number;
   readonly #leadMs: number;
+  readonly #isNewDeploymentOption: (() => Promise<boolean>) | undefined;
   readonly #held = new Map<string, HeldKey>();
   /** Periods loaded on request (`ensure`) whatever the clock says. */
   readonly #pinned = new Set<string>();
@@ -69,6 +75,7 @@ export class IpHashKeyRing {
     this.#refreshMs = options.refreshMs ?? 60_000;
     this.#retryMs = options.retryMs ?? 1_000;
     this.#leadMs = options.leadMs ?? 24 * 3_600_000;
+    this.#isNewDeploymentOption = options.isNewDeployment;
   }
 
   /** Loads the keys the clock calls for and starts the timer. A store that fails is retried, not fatal. */
@@ -195,6 +202,14 @@ export class IpHashKeyRing {
     return wanted;
   }
 
+  async #isNewDeployment(): Promise<boolean> {
+    try {
+      return (await this.#isNewDeploymentOption?.()) ?? false;
+    } catch {
+      return false; // unknown (the store unreachable): warn, as for a lost key
+    }
+  }
+
   async #load(label: string): Promise<void> {
     const period = parsePeriod(label);
     if (period?.kind !== "half") throw new RangeError(`not a half-year period: ${label}`);
@@ -218,8 +233,10 @@ export class IpHashKeyRing {
         period: label,
         effect: "distinct participants of the period count a participant once per key",
       });
+    } else if (created && this.#clock() >= period.start && (await this.#isNewDeployment())) {
+      this.#logger.info("ip-hash key created for the current half-year", { period: label });
     } else if (created && this.#clock() >= period.start) {
-      // Normal on the first start of a deployment; otherwise the store lost a key no instance still held.
+      // Not a new deployment: the store lost a key no instance still held.
       this.#logger.warn("ip-hash key created for a period already under way", {
         period: label,
         effect:

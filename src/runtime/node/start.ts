@@ -204,6 +204,7 @@ async function embeddedBackend(
     masterKey: ipHashKey,
     clock,
     logger,
+    isNewDeployment: async () => (await orders.head()).seq === 0,
   });
   const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
   const reports = new ReportService({
@@ -328,6 +329,7 @@ async function redisBackend(
     masterKey: ipHashKey,
     clock,
     logger,
+    isNewDeployment: async () => (await orders.head()).seq === 0,
   });
   const aggregates = new RedisAggregateStore(commands, keys.report);
   const reports = new ReportService({
