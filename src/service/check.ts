@@ -13,7 +13,13 @@ import { denialNotice } from "../i18n/notice.js";
 
 /** A participant's address as a check names it, normalised (see `parseIp`). */
 export const Ip = z
-  .string()
+  .string({
+    // A check without an address would have to be located where its caller is: say what is missing.
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required: the participant's IP address (the caller's own is never used)"
+        : "must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1",
+  })
   .max(64, "must be an IPv4 or IPv6 address")
   .transform((value, ctx) => {
     const parsed = parseIp(value);

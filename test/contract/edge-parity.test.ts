@@ -32,6 +32,7 @@ describe("the full surface (Node)", () => {
     const res = await h.call("POST", "/v1/check", { as: "checker", body: { meetingId: "m" } });
     expect(res.status).toBe(400);
     expect(res.body.error.issues.map((i: { path: string }) => i.path)).toEqual(["ip"]);
+    expect(res.body.error.message).toMatch(/ip: is required: the participant's IP address/);
     const batch = await h.call("POST", "/v1/check/batch", {
       as: "checker",
       body: { checks: [{ meetingId: "m" }] },
