@@ -23,7 +23,8 @@ export const MeetingId = identifier("The platform's meeting id.", "81234567890")
  * IPv4 address anywhere in it, an IPv6 address as the whole id, or `tel:`. Plain digits stay valid
  * (platforms number accounts), the same at the check and at ingest, so no edge record is lost to it.
  */
-const ADDRESS_LIKE = /(?:^|[^0-9])\d{1,3}(?:\.\d{1,3}){3}(?:[^0-9]|$)|^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$|^tel:/i;
+const ADDRESS_LIKE =
+  /(?:^|[^0-9])\d{1,3}(?:\.\d{1,3}){3}(?:[^0-9]|$)|^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$|^tel:/i;
 
 export const AccountId = identifier("The platform's account id of the participant.", "acct_5Yt2").refine(
   (value) => !ADDRESS_LIKE.test(value),
@@ -465,10 +466,10 @@ export const DecisionRecord = z
       .string()
       .nullable()
       .meta({ description: "/24 (IPv4) or /48 (IPv6) network of the participant, never the address (I6)." }),
-    ipHash: z
-      .string()
-      .nullable()
-      .meta({ description: "Keyed hash of the address (I6): HMAC-SHA-256 under the half-year's key over the HMAC under CORDON_IP_HASH_KEY; the half-year's key is destroyed when that half-year is finalized." }),
+    ipHash: z.string().nullable().meta({
+      description:
+        "Keyed hash of the address (I6): HMAC-SHA-256 under the half-year's key over the HMAC under CORDON_IP_HASH_KEY; the half-year's key is destroyed when that half-year is finalized.",
+    }),
     rulesetVersion: z.number().int(),
     geoSource: GeoSource,
     geoDbVersion: z.string().nullable(),
