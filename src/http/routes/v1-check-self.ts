@@ -8,10 +8,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { verify } from "hono/jwt";
 import { AccountId, Decision, MeetingId } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/language.js";
-import { CordonError } from "../../kernel/errors.js";
 import { evaluateCaller } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
 import { ErrorEnvelope, summarise, toIssues } from "../errors.js";
+import { AuthFailure } from "../middleware.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import type { App, EdgeServices } from "../services.js";
 import { EDGE_CHECKS, requireRuleset } from "./v1-check.js";
@@ -47,8 +47,9 @@ const SelfCheckRequest = z
 /** A Decision without `orderIds`: nothing about orders goes to a browser. */
 const SelfCheckDecision = Decision.omit({ orderIds: true }).meta({ id: "SelfCheckDecision" });
 
-function badTicket(message: string): CordonError {
-  return new CordonError("UNAUTHORIZED", `join ticket: ${message}`);
+/** An authentication failure like a bad bearer token: logged, and counted against the client's budget. */
+function badTicket(message: string): AuthFailure {
+  return new AuthFailure("UNAUTHORIZED", `join ticket: ${message}`);
 }
 
 /** The ticket's claims, if `key` signed it (HS256) and it is valid at `nowMs`; else a 401. */
