@@ -52,9 +52,11 @@ import {
   ReasonCode,
   transition,
 } from "../engine/index.js";
+import { completion } from "../report/outcome.js";
 import type { RulesetCompiler } from "../rulesets/compiler.js";
 import { canonicalJson } from "../store/audit.js";
 import type { AuditAction, OrderStore } from "../store/interface.js";
+import type { ReportService } from "./reports.js";
 
 const Actor = plainText(z.string().trim().min(1).max(200));
 const Text = (schema: z.ZodString) => plainText(schema, { multiline: true });
@@ -152,6 +154,11 @@ export interface ImportDeps {
   compiler: Pick<RulesetCompiler, "refresh">;
   /** Epoch ms: every instant of an import must lie at or before it. */
   clock: () => number;
+  /**
+   * Which periods are finalized (I9): a history completed in one is refused, since its frozen report
+   * can no longer count it. Absent (the offline CLI), nothing is refused for it.
+   */
+  reports?: Pick<ReportService, "isFinalized">;
 }
 
 export interface ImportResult {
@@ -206,6 +213,7 @@ export async function importOrders(
   // The mark is what tells an imported history from a live one: it must name someone.
   if (importedBy.trim() === "") throw new TypeError("importOrders: importedBy must name the admin");
   const plans = validate(lines, deps.clock(), importedBy);
+  await refuseFinalized(plans, deps.reports);
   const result: ImportResult = { imported: 0, skipped: 0, orders: [] };
   for (const plan of plans) {
     const outcome = await apply(deps.orders, plan);
@@ -358,6 +366,28 @@ function planLine(
     });
   }
   return issues.length > 0 ? { issues } : { line, id, steps };
+}
+
+/**
+ * I9: the instant each history completes (its decision, a withdrawal while pending, or the approval an
+ * in-force line carries to its live confirmation) must not lie in a finalized period: the frozen report
+ * would never count it, and no other period may. Refuses the whole import, like any other bad line.
+ */
+async function refuseFinalized(plans: readonly Plan[], reports: ImportDeps["reports"]): Promise<void> {
+  if (!reports) return;
+  const issues: ImportIssue[] = [];
+  for (const plan of plans) {
+    const last = plan.steps.at(-1)?.order;
+    if (!last) continue;
+    const at = completion(last)?.at ?? last.importedApproval?.at;
+    if (at !== undefined && (await reports.isFinalized(at))) {
+      issues.push({
+        path: `line ${plan.line}`,
+        message: `completed ${at.slice(0, 10)}, in a finalized period: its published report can no longer change (I9)`,
+      });
+    }
+  }
+  if (issues.length > 0) throw new ImportRefusedError(issues.slice(0, MAX_ISSUES), issues.length);
 }
 
 /**

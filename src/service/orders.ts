@@ -18,17 +18,20 @@ import {
   transition,
   withEnforcement,
 } from "../engine/index.js";
-import { NotFoundError } from "../kernel/errors.js";
+import { CordonError, NotFoundError } from "../kernel/errors.js";
 import type { Clock, NewId } from "../kernel/runtime.js";
 import type { RulesetCompiler } from "../rulesets/compiler.js";
 import type { OrderStore } from "../store/interface.js";
 import { instruments } from "../telemetry/index.js";
+import type { ReportService } from "./reports.js";
 
 export interface OrderDeps {
-  orders: Pick<OrderStore, "applyChange">;
+  orders: Pick<OrderStore, "applyChange" | "getOrder">;
   compiler: Pick<RulesetCompiler, "refresh">;
   clock: Clock;
   newId: NewId;
+  /** Which periods are finalized (I9); absent where none can be (the offline CLI). */
+  reports?: Pick<ReportService, "isFinalized">;
 }
 
 export async function submitOrder(deps: OrderDeps, input: OrderInput, actor: string): Promise<Order> {
@@ -54,13 +57,29 @@ export async function changeOrder(
 ): Promise<Order> {
   const now = deps.clock();
   const at = new Date(now).toISOString();
+  const frozen = action.type === "approve" ? await finalizedImportedApproval(deps, id) : undefined;
   const entry = await deps.orders.applyChange(id, action.type, actor, at, (current) => {
     if (!current) throw new NotFoundError(`no order ${id}`);
+    if (frozen !== undefined && current.importedApproval?.at === frozen) {
+      throw new CordonError(
+        "ILLEGAL_TRANSITION",
+        `this imported order's approval (${frozen.slice(0, 10)}) lies in a finalized period, whose published report can no longer count it (I9); reject it, and enter the order anew if it is to be enforced`,
+      );
+    }
     return transition(current, action, actor, at);
   });
   instruments.orderChanges.add(1, { action: action.type });
   await deps.compiler.refresh();
   return withEnforcement(entry.order, now);
+}
+
+/**
+ * An imported approval is confirmed with its historical date, so the report counts it in that period:
+ * once the period is finalized it would be counted nowhere. The instant, when that is the case.
+ */
+async function finalizedImportedApproval(deps: OrderDeps, id: string): Promise<string | undefined> {
+  const stated = (await deps.orders.getOrder(id))?.importedApproval?.at;
+  return stated !== undefined && (await deps.reports?.isFinalized(stated)) ? stated : undefined;
 }
 
 /** Proposes an amendment to an order; resolves with the amendment, `pending`. */

@@ -184,6 +184,40 @@ describe("POST /v1/admin/orders/import", () => {
     expect(report.body.dataset[0]).toMatchObject({ completedDate: "2025-02-04" });
   });
 
+  it("refuses a history completed in a finalized period, and the live confirmation of one (I9)", async () => {
+    const inForce = await post(jsonl(history({ effectiveUntil: undefined })));
+    expect(inForce.status).toBe(200);
+    const id = inForce.body.orders[0].id;
+    expect((await h.call("POST", "/v1/reports/2025-H1/finalize", { as: "auditor" })).status).toBe(200);
+
+    const confirm = await h.call("POST", `/v1/orders/${id}/approve`, { as: "approver", body: {} });
+    expect(confirm.status).toBe(409);
+    expect(confirm.body.error.message).toMatch(/finalized period/);
+    expect((await h.call("GET", `/v1/orders/${id}`, { as: "auditor" })).body.status).toBe("pending");
+    // Rejecting it stays possible: that completes it now, in an open period.
+    expect(
+      (await h.call("POST", `/v1/orders/${id}/reject`, { as: "approver", body: { reason: "too late" } }))
+        .status,
+    ).toBe(200);
+
+    const late = await post(jsonl(history({ reference: "WP/9/2025" })));
+    expect(late.status).toBe(400);
+    expect(JSON.stringify(late.body.error.issues)).toMatch(/line 1.*finalized period/);
+    // A history completed after the period is still welcome.
+    const open = await post(
+      jsonl(
+        history({
+          reference: "WP/10/2025",
+          receivedAt: "2025-08-01T09:00:00Z",
+          createdAt: "2025-08-01T10:00:00Z",
+          effectiveUntil: "2025-09-01T00:00:00Z",
+          decision: { status: "approved", at: "2025-08-02T08:00:00Z", by: "ravi" },
+        }),
+      ),
+    );
+    expect(open.status).toBe(200);
+  });
+
   it.each([
     ["stated", true],
     ["streamed", false],
