@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
+import { FileAggregateStore } from "../src/store/file/aggregate-store.js";
 import { FileStore } from "../src/store/file/file-store.js";
 import { redisKeys } from "../src/store/redis/keys.js";
 import { RedisOrderStore } from "../src/store/redis/order-store.js";
@@ -47,6 +48,21 @@ describe("cordon import --data-dir", () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(root, "data-"));
+  });
+
+  it("refuses a history completed in a finalized period, as the API does (I9)", async () => {
+    const aggregates = await FileAggregateStore.open(join(dir, "report"));
+    await aggregates.freeze(["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]);
+    await aggregates.close();
+    const refused = await cli("import", "--data-dir", dir, await file("frozen.jsonl", history()));
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/line 1: completed 2025-02-04, in a finalized period/);
+    const later = history({
+      receivedAt: "2025-08-01T09:00:00Z",
+      createdAt: "2025-08-01T10:00:00Z",
+      decision: { status: "rejected", at: "2025-08-02T08:30:00Z", by: "ravi", reason: "too broad" },
+    });
+    expect((await cli("import", "--data-dir", dir, await file("open.jsonl", later))).code).toBe(0);
   });
 
   it("imports a file, prints a summary per line, and skips it the second time", async () => {

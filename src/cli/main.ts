@@ -24,7 +24,8 @@ import { compile, type Ruleset } from "../engine/index.js";
 import { SILENT_LOGGER } from "../kernel/logger.js";
 import { nodeLogger } from "../platform/node/logger.js";
 import { createRedis } from "../platform/node/redis.js";
-import { parsePeriod } from "../report/periods.js";
+import type { AggregateStore } from "../report/aggregate-store.js";
+import { monthOf, parsePeriod } from "../report/periods.js";
 import { RulesetCompiler } from "../rulesets/compiler.js";
 import { DiskMirror } from "../rulesets/disk-mirror.js";
 import { RulesetHolder } from "../rulesets/holder.js";
@@ -42,8 +43,10 @@ import {
 } from "../rulesets/signed.js";
 import { digestSecret } from "../service/auth.js";
 import { type ImportDeps, ImportRefusedError, importOrders } from "../service/import.js";
+import { FileAggregateStore } from "../store/file/aggregate-store.js";
 import { FileStore } from "../store/file/file-store.js";
 import { AuditChainError } from "../store/interface.js";
+import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
 import { ready } from "./report.js";
@@ -303,12 +306,22 @@ interface ImportTarget {
  * A data directory: its lock keeps a running server out, and the server compiles from the store when it
  * starts, so the compile here only re-checks the imported orders (I1 again).
  */
+/** I9 offline: which months finalization froze, as the report aggregates record them. */
+function finality(aggregates: Pick<AggregateStore, "frozenMonths">): ImportDeps["reports"] {
+  return { isFinalized: async (at) => (await aggregates.frozenMonths()).includes(monthOf(at)) };
+}
+
 async function fileImportTarget(dataDir: string): Promise<ImportTarget> {
   const store = await FileStore.open(dataDir, { logger });
+  // The data directory is locked by the store above, so no server is writing these aggregates.
+  const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
   return {
     name: dataDir,
-    deps: { orders: store, compiler: compilerFor(store), clock: Date.now },
-    close: () => store.close(),
+    deps: { orders: store, compiler: compilerFor(store), clock: Date.now, reports: finality(aggregates) },
+    async close() {
+      await aggregates.close();
+      await store.close();
+    },
   };
 }
 
@@ -332,7 +345,12 @@ async function redisImportTarget(url: string, prefix: string): Promise<ImportTar
   });
   return {
     name: "Redis",
-    deps: { orders: store, compiler, clock: Date.now },
+    deps: {
+      orders: store,
+      compiler,
+      clock: Date.now,
+      reports: finality(new RedisAggregateStore(redis, redisKeys(prefix).report)),
+    },
     async close() {
       await sync.stop();
       redis.disconnect();
