@@ -3,7 +3,7 @@
  * `.meta`) the OpenAPI documentation at once. Types and schemas share a name.
  */
 import { z } from "zod";
-import { contains, isCountry, isJurisdiction } from "./jurisdiction.js";
+import { type BlockProblem, blockProblem, contains, isCountry, isJurisdiction } from "./jurisdiction.js";
 
 /** Identifiers that travel in URLs, logs and CSV: printable, no spaces, no separators that need escaping. */
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
@@ -423,7 +423,15 @@ export function beyondRequest(
 export function jurisdictionsOutsideAuthority(
   input: Pick<OrderInput, "authority" | "jurisdictions">,
 ): string[] {
-  return input.jurisdictions.filter((j) => !contains(input.authority.jurisdiction, j));
+  return blockProblems(input).map((p) => p.jurisdiction);
+}
+
+/**
+ * I1 at entry, by the reviewed table: each block that is outside the authority, a territory with its
+ * own legal order, or a code no location source can report, with why.
+ */
+export function blockProblems(input: Pick<OrderInput, "authority" | "jurisdictions">): BlockProblem[] {
+  return input.jurisdictions.flatMap((j) => blockProblem(input.authority.jurisdiction, j) ?? []);
 }
 
 export const GeoSource = z.enum(["mmdb", "webservice", "cf", "none"]).meta({
