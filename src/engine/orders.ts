@@ -10,7 +10,15 @@
 import { CordonError, type Issue } from "../kernel/errors.js";
 import { samePrincipal } from "../kernel/roles.js";
 import { contains, normaliseBlocks } from "./jurisdiction.js";
-import { blockProblems, type Enforcement, type Order, type OrderInput, type ReasonCode } from "./schemas.js";
+import {
+  blockProblems,
+  type Enforcement,
+  type GeoPrecision,
+  type Order,
+  type OrderInput,
+  precisionWarnings,
+  type ReasonCode,
+} from "./schemas.js";
 
 export type OrderRuleCode =
   | "BAD_REQUEST"
@@ -220,6 +228,17 @@ export function withEnforcement(order: Order, now: number): Order {
     enforcement: enforcementAt(order, now),
     ...(amendmentLog?.length ? { amendments: amendmentLog.length } : {}),
   };
+}
+
+/**
+ * The order as shown with its warnings against the location source's `precision` (null: no source
+ * loaded, nothing to say). Orders that are done (rejected, withdrawn) earn none.
+ */
+export function withWarnings(order: Order, precision: GeoPrecision | null): Order {
+  const { warnings: _stale, ...shown } = order;
+  if (order.status === "rejected" || order.status === "withdrawn") return shown;
+  const warnings = precisionWarnings(order.jurisdictions, precision);
+  return warnings.length > 0 ? { ...shown, warnings } : shown;
 }
 
 /** A pending amendment cannot outlive its order's decision or withdrawal: it lapses, undecided. */
