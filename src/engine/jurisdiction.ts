@@ -43,11 +43,15 @@ const parents: ReadonlyMap<string, string> = (() => {
   return map;
 })();
 
-/** Children of each subdivision and country, for the console's picker and for precision checks. */
+/**
+ * Children of each subdivision and country by the table, for the console's picker: a state's integral
+ * territories (GP under FR) after its subdivisions, GB's counties under their constituent country.
+ */
 const childrenOf: ReadonlyMap<string, readonly string[]> = (() => {
   const map = new Map<string, string[]>();
   for (const [code, parent] of parents) {
-    if (!subdivisions.has(code)) continue;
+    // Nothing can be done with a block on an unlocatable code: the picker does not offer it.
+    if (UNLOCATABLE.has(code)) continue;
     const list = map.get(parent) ?? [];
     list.push(code);
     map.set(parent, list);

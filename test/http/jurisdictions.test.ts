@@ -5,8 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
+import { signInHttp } from "../support/console-http.js";
 import { CITY_BUILD_EPOCH, countryDatabase } from "../support/fixtures.js";
-import { approvedOrder, type Harness, makeHarness, orderInput } from "../support/harness.js";
+import { approvedOrder, type Harness, makeHarness, orderInput, secretOf } from "../support/harness.js";
 import { cityRecord, writeMmdb } from "../support/mmdb-writer.js";
 
 const PLACES = {
@@ -129,5 +130,63 @@ describe("precision warnings", () => {
     expect(sub.body.warnings).toBeUndefined();
     await approvedOrder(h);
     expect((await h.call("GET", "/v1/ruleset", { as: "auditor" })).body.warnings).toEqual([]);
+  });
+});
+
+describe("precision warnings in the console", () => {
+  const BASE = "http://localhost";
+  const form = (intent: string) => ({
+    intent,
+    reference: "WP/1234/2026",
+    authorityName: "Bombay High Court",
+    authorityKind: "court",
+    country: "IN",
+    jurisdictions: "IN-MH",
+    targetKind: "meeting",
+    targetIds: MEETING,
+    receivedAt: "2026-02-20",
+    mode: "enforce",
+  });
+
+  it("warns in the new-order preview and on the order page, in English and Dutch", async () => {
+    h = await makeHarness({ geo: MaxmindGeo.fromBuffer(countryDatabase(), "test:country") });
+    const send = async (path: string, init: RequestInit) => h.app.request(path, init);
+    const responder = await signInHttp(send, BASE, secretOf("responder"));
+    const preview = await (await responder.post("/console/orders/new", form("preview"))).text();
+    expect(preview).toContain("will not deny anyone there until a City database is configured");
+    const submitted = await responder.post("/console/orders/new", form("submit"));
+    expect(submitted.status).toBe(303);
+    const location = submitted.headers.get("location") as string;
+    expect(await (await responder.get(location)).text()).toContain("until a City database is configured");
+    const dutch = await (await responder.get(`${location}&lang=nl`)).text();
+    expect(dutch).toContain("tot er een City-database is ingesteld");
+  });
+
+  it("does not warn with a City database", async () => {
+    h = await makeHarness();
+    const send = async (path: string, init: RequestInit) => h.app.request(path, init);
+    const responder = await signInHttp(send, BASE, secretOf("responder"));
+    const preview = await (await responder.post("/console/orders/new", form("preview"))).text();
+    expect(preview).toContain('id="preview-text"');
+    expect(preview).not.toContain("City database");
+  });
+
+  it("offers Guadeloupe among France's places and enters a French block on it", async () => {
+    h = await makeHarness();
+    const send = async (path: string, init: RequestInit) => h.app.request(path, init);
+    const responder = await signInHttp(send, BASE, secretOf("responder"));
+    const page = await (
+      await responder.post("/console/orders/new", { ...form("regions"), country: "FR", jurisdictions: [] })
+    ).text();
+    expect(page).toContain('value="GP"');
+    const res = await responder.post("/console/orders/new", {
+      ...form("submit"),
+      authorityName: "Tribunal judiciaire de Paris",
+      country: "FR",
+      jurisdictions: "GP",
+    });
+    expect(res.status).toBe(303);
+    const orders = (await h.call("GET", "/v1/orders", { as: "auditor" })).body.orders;
+    expect(orders[0].jurisdictions).toEqual(["GP"]);
   });
 });
