@@ -207,9 +207,12 @@ export function effectiveStart(order: Order): number | undefined {
   return from === undefined ? undefined : Date.parse(from);
 }
 
-/** Enforcement state at `now` (epoch ms), computed from status and time, never stored. */
+/**
+ * Enforcement state at `now` (epoch ms), computed from status and time, never stored. An order stored
+ * before the jurisdiction table that now breaks it (a `CN-HK` block) is `none`: `compile` leaves it out.
+ */
 export function enforcementAt(order: Order, now: number): Enforcement {
-  if (order.status !== "approved") return "none";
+  if (order.status !== "approved" || blockProblems(order).length > 0) return "none";
   const start = effectiveStart(order) ?? Number.POSITIVE_INFINITY;
   const until = order.effectiveUntil ? Date.parse(order.effectiveUntil) : Number.POSITIVE_INFINITY;
   if (now < start) return "scheduled";
@@ -237,7 +240,19 @@ export function withEnforcement(order: Order, now: number): Order {
 export function withWarnings(order: Order, precision: GeoPrecision | null): Order {
   const { warnings: _stale, ...shown } = order;
   if (order.status === "rejected" || order.status === "withdrawn") return shown;
-  const warnings = precisionWarnings(order.jurisdictions, precision);
+  const broken = blockProblems(order);
+  const warnings = [
+    ...(broken.length > 0
+      ? [
+          {
+            code: "NOT_ENFORCED" as const,
+            jurisdictions: broken.map((p) => p.jurisdiction),
+            message: `not enforced, the jurisdiction table refuses it: ${broken.map((p) => p.message).join("; ")}`,
+          },
+        ]
+      : []),
+    ...precisionWarnings(order.jurisdictions, precision),
+  ];
   return warnings.length > 0 ? { ...shown, warnings } : shown;
 }
 

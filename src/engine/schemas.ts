@@ -321,9 +321,9 @@ export type GeoPrecision = z.infer<typeof GeoPrecision>;
 
 export const OrderWarning = z
   .object({
-    code: z.enum(["NEEDS_CITY_DATABASE"]).meta({
+    code: z.enum(["NEEDS_CITY_DATABASE", "NOT_ENFORCED"]).meta({
       description:
-        "NEEDS_CITY_DATABASE: a block is a subdivision and the configured location source knows countries only, so it will not deny anyone until a City database is configured (I2 fails open).",
+        "NEEDS_CITY_DATABASE: a block is a subdivision and the configured location source knows countries only, so it will not deny anyone until a City database is configured (I2 fails open). NOT_ENFORCED: an order stored before the jurisdiction table that now breaks it (a separate legal order, an unlocatable code); the ruleset leaves it out.",
     }),
     jurisdictions: z.array(z.string()).meta({ description: "The blocks concerned.", example: ["IN-MH"] }),
     message: z.string(),

@@ -11,12 +11,14 @@ import {
   compile,
   createOrder,
   decide,
+  enforcementAt,
   type GeoLocation,
   type Order,
   OrderInput,
   OrderRuleError,
   proposeAmendment,
   transition,
+  withWarnings,
 } from "../../src/engine/index.js";
 import {
   GB_CONSTITUENTS,
@@ -289,5 +291,22 @@ describe("I1 at compile and on amendment, by the table", () => {
     );
     const amendment = proposed.amendmentLog?.[0];
     expect(amendment?.status).toBe("pending");
+  });
+});
+
+describe("an order stored before the table that now breaks it", () => {
+  const stored: Order = { ...approved("CN", ["CN"]), jurisdictions: ["CN-HK"] };
+
+  it("is shown as not enforced, with why", () => {
+    expect(enforcementAt(stored, T0)).toBe("none");
+    expect(withWarnings(stored, "subdivision").warnings).toEqual([
+      { code: "NOT_ENFORCED", jurisdictions: ["CN-HK"], message: expect.stringMatching(/own legal order/) },
+    ]);
+  });
+
+  it("leaves an order the table accepts as it was", () => {
+    const fine = approved("FR", ["FR-971"]);
+    expect(enforcementAt(fine, T0)).toBe("active");
+    expect(withWarnings(fine, "country").warnings).toBeUndefined();
   });
 });
