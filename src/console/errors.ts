@@ -22,6 +22,8 @@ export function pageErrorOf(err: CordonError, t: Strings): PageError | undefined
       return { status: 403, message: `${t.creatorCannotDecide} (${err.message})` };
     case "ILLEGAL_TRANSITION":
     case "JURISDICTION_OUTSIDE_AUTHORITY":
+    case "SEPARATE_LEGAL_ORDER":
+    case "UNLOCATABLE_JURISDICTION":
       return { status: err.code === "ILLEGAL_TRANSITION" ? 409 : 422, message: err.message };
     // Any form post over the console's body limit, with or without a session.
     case "PAYLOAD_TOO_LARGE":

@@ -6,8 +6,9 @@
 import type { z } from "zod";
 import {
   allCountries,
+  blockProblems,
   CountryCode,
-  jurisdictionsOutsideAuthority,
+  contains,
   OrderInput,
   subdivisionsOf,
 } from "../engine/index.js";
@@ -94,7 +95,8 @@ export function readForm(body: FormBody): OrderForm {
     country,
     // A jurisdiction picked under another country (the country was changed afterwards) no longer applies.
     authorityJurisdiction: authorityJurisdiction.startsWith(country) ? authorityJurisdiction : "",
-    jurisdictions: many(body, "jurisdictions").filter((j) => j.startsWith(country)),
+    // Inside the country by the table, so a French order can block Guadeloupe (GP) from the picker.
+    jurisdictions: many(body, "jurisdictions").filter((j) => country === "" || contains(country, j)),
     targetKind: one(body, "targetKind") === "account" ? "account" : "meeting",
     targetIds: one(body, "targetIds"),
     receivedAt: one(body, "receivedAt"),
@@ -200,9 +202,20 @@ export function validate(form: OrderForm, lang: Language): Validated {
     }
     return { ok: false, errors };
   }
-  const outside = jurisdictionsOutsideAuthority(parsed.data);
-  if (outside.length > 0) {
-    errors.jurisdictions = VALIDATION[lang].outsideAuthority(outside, parsed.data.authority.jurisdiction);
+  // I1 by the reviewed table: outside the authority in the page's language; a territory's own legal
+  // order or an unlocatable code with the engine's reason (it names the source or what to block instead).
+  const problems = blockProblems(parsed.data);
+  const outside = problems
+    .filter((p) => p.code === "JURISDICTION_OUTSIDE_AUTHORITY")
+    .map((p) => p.jurisdiction);
+  const others = problems.filter((p) => p.code !== "JURISDICTION_OUTSIDE_AUTHORITY").map((p) => p.message);
+  if (problems.length > 0) {
+    errors.jurisdictions = [
+      ...(outside.length > 0
+        ? [VALIDATION[lang].outsideAuthority(outside, parsed.data.authority.jurisdiction)]
+        : []),
+      ...others,
+    ].join(" ");
   }
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return { ok: true, input: parsed.data };

@@ -12,6 +12,7 @@
  */
 import { NotFoundError } from "../kernel/errors.js";
 import { samePrincipal } from "../kernel/roles.js";
+import { normaliseBlocks } from "./jurisdiction.js";
 import { assertInsideAuthority, assertReceived, OrderRuleError } from "./orders.js";
 import {
   type Amendment,
@@ -152,6 +153,7 @@ function amendedFields(
   assertReceived(input, at);
   return {
     ...input,
+    jurisdictions: normaliseBlocks(input.jurisdictions),
     requested: {
       jurisdictions: input.requested?.jurisdictions ?? input.jurisdictions,
       target: input.requested?.target ?? input.target,

@@ -43,12 +43,12 @@ export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdic
   const location = facts.location;
   if (location === null) return { decision: "allow", code: "GEO_UNKNOWN", orderIds: ids, jurisdiction: null };
 
-  // The location's own codes and everything containing them: a block on `GB-ENG` holds a participant
-  // resolved to `GB-KEN` only if the data says so, which lineage of the source's codes gives.
-  // A subdivision of another country contradicts `country`: doubt, so it is ignored (I2), and it can
-  // never place the participant inside another country's block (I1).
+  // The location's own codes and everything containing them in the reviewed table: `GB-KEN` lies in
+  // `GB-ENG`, and `GP` (reported as a country) in `FR`. A subdivision of another country contradicts
+  // `country`: doubt, so it is ignored (I2), and it can never place the participant inside another
+  // country's block (I1).
   const subdivisions = location.subdivisions.filter((sub) => countryOf(sub) === location.country);
-  const known = new Set<string>([location.country]);
+  const known = new Set<string>(lineage(location.country));
   for (const sub of subdivisions) for (const code of lineage(sub)) known.add(code);
 
   const enforced: string[] = [];

@@ -9,12 +9,14 @@
  */
 import { CordonError, type Issue } from "../kernel/errors.js";
 import { samePrincipal } from "../kernel/roles.js";
-import { contains } from "./jurisdiction.js";
+import { contains, normaliseBlocks } from "./jurisdiction.js";
 import {
+  blockProblems,
   type Enforcement,
-  jurisdictionsOutsideAuthority,
+  type GeoPrecision,
   type Order,
   type OrderInput,
+  precisionWarnings,
   type ReasonCode,
 } from "./schemas.js";
 
@@ -22,7 +24,9 @@ export type OrderRuleCode =
   | "BAD_REQUEST"
   | "FOUR_EYES"
   | "ILLEGAL_TRANSITION"
-  | "JURISDICTION_OUTSIDE_AUTHORITY";
+  | "JURISDICTION_OUTSIDE_AUTHORITY"
+  | "SEPARATE_LEGAL_ORDER"
+  | "UNLOCATABLE_JURISDICTION";
 
 /** An order rule broken (I1, I7, I10, the life cycle): a `CordonError` with one of the codes above. */
 export class OrderRuleError extends CordonError {
@@ -38,11 +42,16 @@ export class OrderRuleError extends CordonError {
     super(
       code,
       message,
-      issues ??
-        (code === "JURISDICTION_OUTSIDE_AUTHORITY" ? [{ path: "jurisdictions", message }] : undefined),
+      issues ?? (JURISDICTION_CODES.has(code) ? [{ path: "jurisdictions", message }] : undefined),
     );
   }
 }
+
+const JURISDICTION_CODES: ReadonlySet<OrderRuleCode> = new Set([
+  "JURISDICTION_OUTSIDE_AUTHORITY",
+  "SEPARATE_LEGAL_ORDER",
+  "UNLOCATABLE_JURISDICTION",
+]);
 
 export type OrderAction =
   | { type: "approve"; note?: string }
@@ -58,6 +67,8 @@ export function createOrder(input: OrderInput, meta: { id: string; actor: string
   assertInsideAuthority(input);
   return {
     ...input,
+    // Stored as sources report them (`FR-971` as `GP`), so the block matches; `requested` stays verbatim.
+    jurisdictions: normaliseBlocks(input.jurisdictions),
     requested: {
       jurisdictions: [...(input.requested?.jurisdictions ?? input.jurisdictions)],
       target: input.requested?.target ?? input.target,
@@ -70,16 +81,30 @@ export function createOrder(input: OrderInput, meta: { id: string; actor: string
   };
 }
 
-/** I1 at entry, for a new order or an amended one. */
+/**
+ * I1 at entry, for a new order or an amended one, by the reviewed table. One code per answer: a
+ * territory's own legal order first, then outside the authority, then unlocatable; `details` lists all.
+ */
 export function assertInsideAuthority(input: Pick<OrderInput, "authority" | "jurisdictions">): void {
-  const outside = jurisdictionsOutsideAuthority(input);
-  if (outside.length > 0) {
-    throw new OrderRuleError(
-      "JURISDICTION_OUTSIDE_AUTHORITY",
-      `${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not inside the authority's jurisdiction ${input.authority.jurisdiction}`,
-      { jurisdictions: outside, authority: input.authority.jurisdiction },
-    );
-  }
+  const problems = blockProblems(input);
+  if (problems.length === 0) return;
+  const order: OrderRuleCode[] = [
+    "SEPARATE_LEGAL_ORDER",
+    "JURISDICTION_OUTSIDE_AUTHORITY",
+    "UNLOCATABLE_JURISDICTION",
+  ];
+  const code = order.find((c) => problems.some((p) => p.code === c)) ?? "JURISDICTION_OUTSIDE_AUTHORITY";
+  const mine = problems.filter((p) => p.code === code);
+  const codes = mine.map((p) => p.jurisdiction);
+  const message =
+    code === "JURISDICTION_OUTSIDE_AUTHORITY"
+      ? `${codes.join(", ")} ${codes.length === 1 ? "is" : "are"} not inside the authority's jurisdiction ${input.authority.jurisdiction}`
+      : mine.map((p) => p.message).join("; ");
+  throw new OrderRuleError(code, message, {
+    jurisdictions: codes,
+    authority: input.authority.jurisdiction,
+    problems,
+  });
 }
 
 /** An order cannot have been received after the moment it is entered or amended (`at`). */
@@ -182,9 +207,12 @@ export function effectiveStart(order: Order): number | undefined {
   return from === undefined ? undefined : Date.parse(from);
 }
 
-/** Enforcement state at `now` (epoch ms), computed from status and time, never stored. */
+/**
+ * Enforcement state at `now` (epoch ms), computed from status and time, never stored. An order stored
+ * before the jurisdiction table that now breaks it (a `CN-HK` block) is `none`: `compile` leaves it out.
+ */
 export function enforcementAt(order: Order, now: number): Enforcement {
-  if (order.status !== "approved") return "none";
+  if (order.status !== "approved" || blockProblems(order).length > 0) return "none";
   const start = effectiveStart(order) ?? Number.POSITIVE_INFINITY;
   const until = order.effectiveUntil ? Date.parse(order.effectiveUntil) : Number.POSITIVE_INFINITY;
   if (now < start) return "scheduled";
@@ -203,6 +231,29 @@ export function withEnforcement(order: Order, now: number): Order {
     enforcement: enforcementAt(order, now),
     ...(amendmentLog?.length ? { amendments: amendmentLog.length } : {}),
   };
+}
+
+/**
+ * The order as shown with its warnings against the location source's `precision` (null: no source
+ * loaded, nothing to say). Orders that are done (rejected, withdrawn) earn none.
+ */
+export function withWarnings(order: Order, precision: GeoPrecision | null): Order {
+  const { warnings: _stale, ...shown } = order;
+  if (order.status === "rejected" || order.status === "withdrawn") return shown;
+  const broken = blockProblems(order);
+  const warnings = [
+    ...(broken.length > 0
+      ? [
+          {
+            code: "NOT_ENFORCED" as const,
+            jurisdictions: broken.map((p) => p.jurisdiction),
+            message: `not enforced, the jurisdiction table refuses it: ${broken.map((p) => p.message).join("; ")}`,
+          },
+        ]
+      : []),
+    ...precisionWarnings(order.jurisdictions, precision),
+  ];
+  return warnings.length > 0 ? { ...shown, warnings } : shown;
 }
 
 /** A pending amendment cannot outlive its order's decision or withdrawal: it lapses, undecided. */

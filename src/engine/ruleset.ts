@@ -7,7 +7,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import { contains, isJurisdiction } from "./jurisdiction.js";
+import { blockProblem, normaliseBlocks } from "./jurisdiction.js";
 import { effectiveStart } from "./orders.js";
 import type { Order } from "./schemas.js";
 
@@ -91,16 +91,18 @@ export function compile(orders: readonly Order[], meta: { version: number; compi
       excluded.push({ id: order.id, reason: "approved order with an unreadable end time" });
       continue;
     }
-    const outside = outsideAuthority(order.authority.jurisdiction, order.jurisdictions);
-    if (outside.length > 0) {
-      excluded.push({ id: order.id, reason: `jurisdictions outside the authority: ${outside.join(", ")}` });
+    // I1 again, by the table as it stands now: an order stored before it (a CN-HK block, say) is left out.
+    const problems = order.jurisdictions.flatMap((j) => blockProblem(order.authority.jurisdiction, j) ?? []);
+    if (problems.length > 0) {
+      excluded.push({ id: order.id, reason: exclusionReason(problems) });
       continue;
     }
     compiled.push({
       id: order.id,
       mode: order.mode,
       authority: order.authority.jurisdiction,
-      jurisdictions: [...order.jurisdictions].sort(),
+      // An order stored before normalisation (`FR-971`) is enforced as sources report the place (`GP`).
+      jurisdictions: normaliseBlocks(order.jurisdictions).sort(),
       from,
       until,
       meetingIds: order.target.kind === "meeting" ? [...new Set(order.target.meetingIds)].sort() : [],
@@ -167,12 +169,25 @@ function hashOrders(orders: readonly CompiledOrder[]): string {
   return bytesToHex(sha256(utf8ToBytes(canonical)));
 }
 
-/** I1: the block jurisdictions that do not lie inside the authority's. */
+/** I1: the block jurisdictions that do not lie inside the authority's, by the reviewed table. */
 function outsideAuthority(authority: string, jurisdictions: readonly string[]): string[] {
-  // A code ISO does not know would fall back to its country in `lineage`: refuse it outright.
-  return jurisdictions.filter(
-    (j) => !isJurisdiction(j) || !isJurisdiction(authority) || !contains(authority, j),
-  );
+  return jurisdictions.filter((j) => blockProblem(authority, j) !== null);
+}
+
+/** Why an order is left out: the first words name the rule (read by people and by the tests). */
+function exclusionReason(
+  problems: readonly { code: string; jurisdiction: string; message: string }[],
+): string {
+  const outside = problems
+    .filter((p) => p.code === "JURISDICTION_OUTSIDE_AUTHORITY")
+    .map((p) => p.jurisdiction);
+  const parts: string[] = [];
+  if (outside.length > 0) parts.push(`jurisdictions outside the authority: ${outside.join(", ")}`);
+  for (const p of problems) {
+    if (p.code === "SEPARATE_LEGAL_ORDER") parts.push(`separate legal order: ${p.message}`);
+    if (p.code === "UNLOCATABLE_JURISDICTION") parts.push(`unlocatable jurisdiction: ${p.message}`);
+  }
+  return parts.join("; ");
 }
 
 function build(doc: RulesetDocument, excluded: { id: string; reason: string }[]): Ruleset {

@@ -3,7 +3,14 @@
  * `.meta`) the OpenAPI documentation at once. Types and schemas share a name.
  */
 import { z } from "zod";
-import { contains, isCountry, isJurisdiction } from "./jurisdiction.js";
+import {
+  type BlockProblem,
+  blockProblem,
+  contains,
+  isCountry,
+  isJurisdiction,
+  needsSubdivision,
+} from "./jurisdiction.js";
 
 /** Identifiers that travel in URLs, logs and CSV: printable, no spaces, no separators that need escaping. */
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
@@ -308,6 +315,43 @@ export const RejectAmendmentRequest = z
   })
   .meta({ id: "RejectAmendmentRequest" });
 
+/** How precisely the configured location source places people: a Country or a City database. */
+export const GeoPrecision = z.enum(["country", "subdivision"]);
+export type GeoPrecision = z.infer<typeof GeoPrecision>;
+
+export const OrderWarning = z
+  .object({
+    code: z.enum(["NEEDS_CITY_DATABASE", "NOT_ENFORCED"]).meta({
+      description:
+        "NEEDS_CITY_DATABASE: a block is a subdivision and the configured location source knows countries only, so it will not deny anyone until a City database is configured (I2 fails open). NOT_ENFORCED: an order stored before the jurisdiction table that now breaks it (a separate legal order, an unlocatable code); the ruleset leaves it out.",
+    }),
+    jurisdictions: z.array(z.string()).meta({ description: "The blocks concerned.", example: ["IN-MH"] }),
+    message: z.string(),
+  })
+  .meta({ id: "OrderWarning", description: "Accepted, but the order will not work as entered." });
+export type OrderWarning = z.infer<typeof OrderWarning>;
+
+/**
+ * The warnings an order's blocks earn against the location source's precision: a subdivision block
+ * with a country-only source never denies (it is GEO_UNKNOWN, I2). Computed when shown, never stored:
+ * configuring a City database lifts it.
+ */
+export function precisionWarnings(
+  jurisdictions: readonly string[],
+  precision: GeoPrecision | null,
+): OrderWarning[] {
+  if (precision !== "country") return [];
+  const coarse = jurisdictions.filter(needsSubdivision);
+  if (coarse.length === 0) return [];
+  return [
+    {
+      code: "NEEDS_CITY_DATABASE",
+      jurisdictions: coarse,
+      message: `${coarse.join(", ")}: the location source knows countries only, so this order will not deny anyone there until a City database is configured`,
+    },
+  ];
+}
+
 export const Order = z
   .object({
     id: z.string().meta({ example: "ord_01JD3X6Q8Z" }),
@@ -351,6 +395,10 @@ export const Order = z
     amendments: z.number().int().min(0).optional().meta({
       description:
         "How many amendments were proposed, in any state; absent: none (GET .../amendments lists them).",
+    }),
+    warnings: z.array(OrderWarning).optional().meta({
+      description:
+        "Accepted, but will not work as entered (computed when shown, never stored): e.g. NEEDS_CITY_DATABASE. Absent: none.",
     }),
     amendmentLog: z.array(Amendment).optional().meta({
       description:
@@ -423,7 +471,15 @@ export function beyondRequest(
 export function jurisdictionsOutsideAuthority(
   input: Pick<OrderInput, "authority" | "jurisdictions">,
 ): string[] {
-  return input.jurisdictions.filter((j) => !contains(input.authority.jurisdiction, j));
+  return blockProblems(input).map((p) => p.jurisdiction);
+}
+
+/**
+ * I1 at entry, by the reviewed table: each block that is outside the authority, a territory with its
+ * own legal order, or a code no location source can report, with why.
+ */
+export function blockProblems(input: Pick<OrderInput, "authority" | "jurisdictions">): BlockProblem[] {
+  return input.jurisdictions.flatMap((j) => blockProblem(input.authority.jurisdiction, j) ?? []);
 }
 
 export const GeoSource = z.enum(["mmdb", "webservice", "cf", "none"]).meta({

@@ -4,7 +4,7 @@
  * `CachedGeo` (an in-process LRU in front of any Geo), `WebServiceGeo` (the MaxMind web service),
  * `RedisGeoCache` (the L2 in Redis), and at the edge the location Cloudflare puts on the request.
  */
-import type { GeoLocation, GeoSource } from "../engine/index.js";
+import type { GeoLocation, GeoPrecision, GeoSource } from "../engine/index.js";
 
 export interface GeoAnswer {
   /** null: unknown (private or reserved address, not in the database, lookup error): I2 allows. */
@@ -54,4 +54,15 @@ export interface Caller {
   geo: GeoAnswer;
   /** The client's normalised address, kept in the record only as prefix and keyed hash (I6); null if none. */
   ip: string | null;
+}
+
+/**
+ * How precisely a source places people, from what it says of itself: a City database (or the web
+ * service's city endpoint) gives subdivisions, a Country one only countries; null before one is loaded.
+ * Read per request, so a reload to another database changes the order warnings at once.
+ */
+export function geoPrecision(geo: Pick<Geo, "info">): GeoPrecision | null {
+  const info = geo.info();
+  if (info === null) return null;
+  return info.subdivisions ? "subdivision" : "country";
 }

@@ -32,6 +32,8 @@ export function statusOf(code: ErrorCode): ErrorStatus {
     case "UNSUPPORTED_MEDIA_TYPE":
       return 415;
     case "JURISDICTION_OUTSIDE_AUTHORITY":
+    case "SEPARATE_LEGAL_ORDER":
+    case "UNLOCATABLE_JURISDICTION":
       return 422;
     case "RATE_LIMITED":
       return 429;

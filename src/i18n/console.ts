@@ -142,6 +142,8 @@ const en = {
   submit: "Submit for approval",
   previewTitle: "What will happen",
   previewNote: "Nothing is saved until you submit. A second person must then approve the order.",
+  needsCityDatabase: (places: string) =>
+    `${places}: the location database knows countries only, so this order will not deny anyone there until a City database is configured.`,
   // simulator
   simulateTitle: "Check simulator",
   simulateIntro:
@@ -331,6 +333,8 @@ const nl: Strings = {
   submit: "Ter goedkeuring indienen",
   previewTitle: "Wat er gaat gebeuren",
   previewNote: "Er wordt niets bewaard tot u indient. Daarna moet een tweede persoon het bevel goedkeuren.",
+  needsCityDatabase: (places: string) =>
+    `${places}: de locatiedatabase kent alleen landen, dus dit bevel weigert daar niemand tot er een City-database is ingesteld.`,
   simulateTitle: "Controle-simulator",
   simulateIntro:
     "Vraagt de engine wat een deelname nu zou krijgen. Er wordt niets vastgelegd: de gesimuleerde beslissing komt niet in het logboek en telt in geen enkel rapport mee.",

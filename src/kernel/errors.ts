@@ -18,6 +18,10 @@ export const ErrorCode = z
     "UNSUPPORTED_MEDIA_TYPE",
     "RATE_LIMITED",
     "JURISDICTION_OUTSIDE_AUTHORITY",
+    // I1 by the reviewed jurisdiction table: a territory with its own legal order, claimed by its state;
+    // a block no location source can report.
+    "SEPARATE_LEGAL_ORDER",
+    "UNLOCATABLE_JURISDICTION",
     // Reports (I9): a period that has not begun has no report; one is finalized only after its end
     // plus the grace days.
     "PERIOD_NOT_STARTED",

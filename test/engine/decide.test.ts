@@ -235,13 +235,23 @@ const cases: Record<string, Case[]> = {
       expected: allow("OUTSIDE_JURISDICTION", ["o-sct"]),
     },
     {
-      // Known limitation, pinned so that a change is noticed: the iso-3166 data gives Kent the parent
-      // GB, not GB-ENG, so "known only to England" looks like a sibling of Kent rather than a region
-      // containing it. Still an allow (I2 holds for the decision), but the code is not GEO_UNKNOWN.
-      name: "answers OUTSIDE_JURISDICTION for an order on Kent when the source knows only England",
+      // The table puts Kent in England (the iso-3166 data puts it directly under GB): too coarse.
+      name: "fails open for an order on Kent when the source knows only England (too coarse)",
       orders: [order({ id: "o-ken", authority: "GB", blocks: ["GB-KEN"] })],
       facts: meeting(at("GB", "GB-ENG")),
-      expected: allow("OUTSIDE_JURISDICTION", ["o-ken"]),
+      expected: allow("GEO_UNKNOWN", ["o-ken"]),
+    },
+    {
+      name: "denies in Kent under an order on England when the source reports only Kent",
+      orders: [order({ id: "o-eng", authority: "GB-ENG", blocks: ["GB-ENG"] })],
+      facts: meeting(at("GB", "GB-KEN")),
+      expected: blocked("GB-ENG", "o-eng"),
+    },
+    {
+      name: "denies in Glasgow under a Scottish authority's order on Glasgow",
+      orders: [order({ id: "o-glg", authority: "GB-SCT", blocks: ["GB-GLG"] })],
+      facts: meeting(at("GB", "GB-SCT", "GB-GLG")),
+      expected: blocked("GB-GLG", "o-glg"),
     },
   ],
 

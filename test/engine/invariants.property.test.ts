@@ -1,8 +1,9 @@
 /**
  * I1-I3 as properties over random orders, life cycles, windows, locations and clocks.
  *
- * The oracle below is written from the ISO 3166-2 data directly (the `iso-3166` package), not from
- * `src/engine/jurisdiction.ts`, so that a containment bug in the engine cannot hide in the oracle too.
+ * The oracle below is written from the ISO 3166-2 data (the `iso-3166` package) and the reviewed table's
+ * data (`jurisdiction-table.ts`) directly, not from `src/engine/jurisdiction.ts`, so that a containment
+ * bug in the engine cannot hide in the oracle too.
  * Orders are built through the real path (`OrderInput.parse` -> `createOrder` -> `transition`), except
  * for "slipped" orders: approved Order objects edited by hand to break I1, which `compile` must catch.
  */
@@ -26,6 +27,13 @@ import {
   transition,
   type Verdict,
 } from "../../src/engine/index.js";
+import {
+  GB_CONSTITUENTS,
+  GROUPINGS,
+  SUBDIVISION_ALIASES,
+  TERRITORIES,
+  UNLOCATABLE,
+} from "../../src/engine/jurisdiction-table.js";
 import { HOUR, iso, T0 } from "../support/fixtures.js";
 
 const NUM_RUNS = 2000;
@@ -33,28 +41,51 @@ const NUM_RUNS = 2000;
 // ---------------------------------------------------------------------------------------------------
 // The oracle's own geography.
 
-const PARENT: ReadonlyMap<string, string> = new Map(iso31662.map((s) => [s.code, s.parent]));
+// The reviewed table is data (`jurisdiction-table.ts`): the oracle reads it itself and builds its own
+// map from it and the ISO data, without the engine's `lineage`, `contains` or `blockProblem`.
+const ALIAS: ReadonlyMap<string, string> = new Map([
+  ...TERRITORIES.flatMap((t) => t.aliases.map((a) => [a, t.code] as const)),
+  ...SUBDIVISION_ALIASES,
+]);
+const canon = (code: string): string => ALIAS.get(code) ?? code;
+const PARENT: ReadonlyMap<string, string> = new Map([
+  ...iso31662.filter((s) => !ALIAS.has(s.code)).map((s) => [s.code, s.parent] as const),
+  ...[...GB_CONSTITUENTS].flatMap(([nation, codes]) => codes.map((c) => [c, nation] as const)),
+  ...TERRITORIES.filter((t) => t.status === "integral").map((t) => [t.code, t.state] as const),
+]);
 
-/** `code` and every ISO region containing it, up to its country. */
+/** `code` (normalised) and every region or state containing it by the table. */
 function ancestorsOrSelf(code: string): string[] {
-  const out = [code];
-  for (let parent = PARENT.get(code); parent !== undefined; parent = PARENT.get(parent)) out.push(parent);
+  const out = [canon(code)];
+  for (let parent = PARENT.get(out[0] as string); parent !== undefined; parent = PARENT.get(parent))
+    out.push(parent);
   return out;
 }
-const countryPart = (code: string): string => code.slice(0, 2);
+const countryPart = (code: string): string => canon(code).slice(0, 2);
 
-/** The location lies inside `j`: the same country, and `j` is that country or contains a reported region. */
-function locatedIn(location: GeoLocation, j: string): boolean {
-  if (countryPart(j) !== location.country) return false;
-  if (j === location.country) return true;
-  return location.subdivisions.some(
-    (s) => countryPart(s) === location.country && ancestorsOrSelf(s).includes(j),
-  );
+/** The codes a location is known to lie in: its country's and its own regions' ancestors. */
+function knownCodes(location: GeoLocation): Set<string> {
+  const codes = new Set(ancestorsOrSelf(location.country));
+  for (const s of location.subdivisions)
+    if (s.slice(0, 2) === location.country) for (const a of ancestorsOrSelf(s)) codes.add(a);
+  return codes;
 }
+
+/** The location lies inside `j`. */
+const locatedIn = (location: GeoLocation, j: string): boolean => knownCodes(location).has(canon(j));
+
+/** I1 by the table: a reportable block equal to or inside the authority (or one of its groupings). */
+const validBlock = (authority: string, j: string): boolean =>
+  !UNLOCATABLE.has(j) &&
+  ancestorsOrSelf(j).some((a) => a === canon(authority) || (GROUPINGS.get(authority) ?? []).includes(a));
+
+/** The location lies inside the authority's jurisdiction (a grouping such as GB-EAW: one of its members). */
+const locatedInAuthority = (location: GeoLocation, authority: string): boolean =>
+  locatedIn(location, authority) || (GROUPINGS.get(authority) ?? []).some((m) => locatedIn(location, m));
 
 /** I1: every block jurisdiction equals or lies inside the authority's. */
 const blocksWithinAuthority = (order: Order): boolean =>
-  order.jurisdictions.every((j) => ancestorsOrSelf(j).includes(order.authority.jurisdiction));
+  order.jurisdictions.every((j) => validBlock(order.authority.jurisdiction, j));
 
 const namesTarget = (order: Order, facts: CheckFacts): boolean =>
   order.target.kind === "meeting"
@@ -80,9 +111,7 @@ const mayDeny = (order: Order, facts: CheckFacts, now: number): boolean =>
 
 /** The block jurisdictions of `order` that lie inside the authority's and hold the location. */
 const deniedAt = (order: Order, location: GeoLocation): string[] =>
-  order.jurisdictions.filter(
-    (j) => ancestorsOrSelf(j).includes(order.authority.jurisdiction) && locatedIn(location, j),
-  );
+  order.jurisdictions.filter((j) => validBlock(order.authority.jurisdiction, j) && locatedIn(location, j));
 
 /**
  * The expected verdict, from the README: only approved, I1-valid orders in force that name the meeting
@@ -98,13 +127,14 @@ function expectedVerdict(orders: readonly Order[], facts: CheckFacts, now: numbe
   if (location === null)
     return { code: "GEO_UNKNOWN" as DecisionCode, orderIds: ids(live), jurisdictions: [] };
 
-  const regions = location.subdivisions.filter((s) => countryPart(s) === location.country);
+  const regions = location.subdivisions.filter((s) => s.slice(0, 2) === location.country);
   const mostSpecific = regions[regions.length - 1];
   const tooCoarse = (j: string) =>
     countryPart(j) === location.country &&
     !locatedIn(location, j) &&
-    (mostSpecific === undefined || ancestorsOrSelf(j).includes(mostSpecific));
-  const hits = (o: Order) => o.jurisdictions.filter((j) => locatedIn(location, j));
+    (mostSpecific === undefined || ancestorsOrSelf(j).includes(canon(mostSpecific)));
+  // Enforced as sources report the place: an order stored as `GB-UKM` matches as `GB`.
+  const hits = (o: Order) => o.jurisdictions.filter((j) => locatedIn(location, j)).map(canon);
 
   const enforcing = live.filter((o) => o.mode === "enforce" && hits(o).length > 0);
   if (enforcing.length > 0)
@@ -128,10 +158,60 @@ function expectedVerdict(orders: readonly Order[], facts: CheckFacts, now: numbe
 // ---------------------------------------------------------------------------------------------------
 // Generators.
 
-const COUNTRIES = ["AZ", "IN", "GB", "US", "RU", "NL", "PK"];
-const REGIONS = ["AZ-NX", "AZ-BAB", "AZ-CUL", "AZ-BA", "IN-MH", "IN-KA", "GB-ENG", "GB-KEN", "GB-SCT"];
-const MORE_REGIONS = ["US-CA", "US-NY", "RU-MOW", "NL-NH", "PK-PB"];
-const POOL = new Set([...COUNTRIES, ...REGIONS, ...MORE_REGIONS]);
+const COUNTRIES = [
+  "AZ",
+  "IN",
+  "GB",
+  "US",
+  "RU",
+  "NL",
+  "PK",
+  "FR",
+  "GP",
+  "RE",
+  "PR",
+  "BQ",
+  "SJ",
+  "AX",
+  "CN",
+  "HK",
+  "TW",
+  "CW",
+  "NO",
+  "FI",
+  "JE",
+];
+const REGIONS = [
+  "AZ-NX",
+  "AZ-BAB",
+  "AZ-CUL",
+  "AZ-BA",
+  "IN-MH",
+  "IN-KA",
+  "GB-ENG",
+  "GB-KEN",
+  "GB-SCT",
+  "GB-GLG",
+  "GB-WLS",
+  "GB-CRF",
+];
+const MORE_REGIONS = ["US-CA", "US-NY", "RU-MOW", "NL-NH", "PK-PB", "FR-IDF", "FR-75", "BQ-BO", "CN-GD"];
+/** Codes with an equivalent, unlocatable codes and separate territories' ISO codes. */
+const TABLE_CODES = [
+  "FR-971",
+  "FR-974",
+  "US-PR",
+  "NL-BQ1",
+  "FI-01",
+  "NO-21",
+  "CN-HK",
+  "CN-TW",
+  "NL-CW",
+  "GB-EAW",
+  "GB-UKM",
+  "FR-NC",
+];
+const POOL = new Set([...COUNTRIES, ...REGIONS, ...MORE_REGIONS, ...TABLE_CODES]);
 const AUTHORITIES = [
   "AZ",
   "AZ-NX",
@@ -140,11 +220,20 @@ const AUTHORITIES = [
   "IN-MH",
   "IN-KA",
   "GB",
+  "GB-ENG",
+  "GB-SCT",
+  "GB-EAW",
   "GB-KEN",
   "US",
   "US-CA",
   "RU",
   "NL",
+  "FR",
+  "FR-971",
+  "CN",
+  "HK",
+  "NO",
+  "FI",
 ];
 const MEETINGS = ["m-1", "m-2"];
 const ACCOUNTS = ["acct-1", "acct-2"];
@@ -154,19 +243,16 @@ function descendants(code: string): string[] {
   return subdivisionsOf(code).flatMap((child) => [child, ...descendants(child)]);
 }
 
-/** Valid block choices per authority: itself, its descendants in the pool, and two more of its descendants. */
+/** Valid block choices per authority (by the oracle): from the pool, and two more of its descendants. */
 const BLOCK_CHOICES: ReadonlyMap<string, readonly string[]> = new Map(
   AUTHORITIES.map((authority) => {
-    const below = descendants(authority);
-    return [
-      authority,
-      [authority, ...below.filter((c) => POOL.has(c)), ...below.filter((c) => !POOL.has(c)).slice(0, 2)],
-    ];
+    const below = descendants(authority).filter((c) => !POOL.has(c) && validBlock(authority, c));
+    return [authority, [...[...POOL].filter((c) => validBlock(authority, c)), ...below.slice(0, 2)]];
   }),
 );
 /** Every region an order can block, so that locations can land in each of them. */
 const LOCATION_REGIONS = [
-  ...new Set([...REGIONS, ...MORE_REGIONS, ...[...BLOCK_CHOICES.values()].flat()]),
+  ...new Set([...REGIONS, ...MORE_REGIONS, ...[...BLOCK_CHOICES.values()].flat()].map(canon)),
 ].filter((code) => code.includes("-"));
 
 /** Instants on an hourly grid around T0, with one-millisecond neighbours to hit every boundary. */
@@ -241,9 +327,11 @@ type OrderSpec =
 
 /** What a source may report for a place in `region`: the chain largest first, only the smallest, or only the top. */
 const reportedIn = (region: string): fc.Arbitrary<GeoLocation> => {
-  const chain = ancestorsOrSelf(region).slice(0, -1).reverse();
+  const chain = ancestorsOrSelf(region)
+    .filter((c) => c.includes("-"))
+    .reverse();
   return fc
-    .constantFrom(chain, [region], chain.slice(0, 1))
+    .constantFrom(chain, [canon(region)], chain.slice(0, 1))
     .map((subdivisions) => ({ country: countryPart(region), subdivisions }));
 };
 
@@ -252,10 +340,17 @@ const reportedIn = (region: string): fc.Arbitrary<GeoLocation> => {
  * known only more coarsely (the country alone, or a region containing `j`).
  */
 const near = (j: string): fc.Arbitrary<GeoLocation> => {
-  const inside = LOCATION_REGIONS.filter((r) => ancestorsOrSelf(r).includes(j));
-  const coarser = LOCATION_REGIONS.filter((r) => r !== j && ancestorsOrSelf(j).includes(r));
+  const inside = LOCATION_REGIONS.filter((r) => ancestorsOrSelf(r).includes(canon(j)));
+  const coarser = LOCATION_REGIONS.filter((r) => r !== canon(j) && ancestorsOrSelf(j).includes(r));
   const countryOnly: fc.Arbitrary<GeoLocation> = fc.constant({ country: countryPart(j), subdivisions: [] });
+  // Territories sources report as countries, inside `j` by the table (GP for a block on FR).
+  const territories = COUNTRIES.filter((c) => c !== canon(j) && ancestorsOrSelf(c).includes(canon(j)));
   const options = [{ weight: 1, arbitrary: countryOnly }];
+  if (territories.length > 0)
+    options.push({
+      weight: 2,
+      arbitrary: fc.constantFrom(...territories).map((country) => ({ country, subdivisions: [] })),
+    });
   if (inside.length > 0) options.push({ weight: 4, arbitrary: fc.constantFrom(...inside).chain(reportedIn) });
   if (coarser.length > 0)
     options.push({ weight: 1, arbitrary: fc.constantFrom(...coarser).chain(reportedIn) });
@@ -293,7 +388,8 @@ function build(spec: OrderSpec, index: number, force?: { mode?: "enforce" | "sha
   const input = OrderInput.parse({
     reference: `REF-${index}`,
     authority: { name: "Authority", jurisdiction: spec.authority, kind: "court" },
-    jurisdictions: spec.kind === "entered" ? spec.blocks : [spec.authority],
+    jurisdictions:
+      spec.kind === "entered" ? spec.blocks : (BLOCK_CHOICES.get(spec.authority) ?? []).slice(0, 1),
     target: spec.target,
     receivedAt: iso(T0 - 48 * HOUR),
     ...(from === undefined ? {} : { effectiveFrom: iso(from) }),
@@ -390,7 +486,9 @@ describe("engine invariants (property)", () => {
         expect(order && mayDeny(order, s.facts, s.now)).toBe(true);
       }
       const named = orders.filter((o) => verdict.orderIds.includes(o.id));
-      const matched = named.flatMap((o) => (s.facts.location ? deniedAt(o, s.facts.location) : []));
+      const matched = named
+        .flatMap((o) => (s.facts.location ? deniedAt(o, s.facts.location) : []))
+        .map(canon);
       expect(matched).toContain(verdict.jurisdiction);
       // Reported under the most specific of the matched blocks (they nest: all hold the location).
       const depth = (j: string) => ancestorsOrSelf(j).length;
@@ -414,7 +512,8 @@ describe("engine invariants (property)", () => {
       const orders = buildAll(s);
       const { location } = s.facts;
       const naming = orders.filter((o) => namesTarget(o, s.facts));
-      if (location === null || naming.some((o) => locatedIn(location, o.authority.jurisdiction))) return;
+      if (location === null || naming.some((o) => locatedInAuthority(location, o.authority.jurisdiction)))
+        return;
       if (naming.length > 0) outsideAll++;
       expect(check(orders, s).decision).toBe("allow");
     });

@@ -3,12 +3,14 @@
  * field in error, the country's regions on request, a plain-words preview, then submission for a second
  * person's approval (`submitOrder`, as in the API). Nothing is stored before the submit.
  */
+import { normaliseBlocks, precisionWarnings } from "../../engine/index.js";
+import { geoPrecision } from "../../geo/interface.js";
 import type { ServerServices } from "../../http/services.js";
 import { orderPreview, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
 import { CordonError } from "../../kernel/errors.js";
 import { submitOrder } from "../../service/orders.js";
-import { Alert, Csrf, FormField, Select } from "../components.js";
+import { Alert, Csrf, FormField, placeList, Select } from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import {
@@ -133,6 +135,8 @@ function NewOrderPage(props: {
   form: OrderForm;
   errors: FormErrors;
   preview?: string | undefined;
+  /** What the preview must warn of: blocks the configured location source cannot judge. */
+  warnings?: string[] | undefined;
   error?: string | undefined;
 }) {
   const { ctx, form, errors } = props;
@@ -170,6 +174,11 @@ function NewOrderPage(props: {
         <section class="preview" aria-labelledby="preview-title">
           <h2 id="preview-title">{t.previewTitle}</h2>
           <p id="preview-text">{props.preview}</p>
+          {(props.warnings ?? []).map((w) => (
+            <div class="alert" role="alert">
+              {w}
+            </div>
+          ))}
           <p class="hint">{t.previewNote}</p>
         </section>
       ) : null}
@@ -330,7 +339,7 @@ export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
   const newOrderPage = (
     c: C,
     form = emptyForm(),
-    opts: { errors?: FormErrors; preview?: string; error?: string } = {},
+    opts: { errors?: FormErrors; preview?: string; warnings?: string[]; error?: string } = {},
     status: PageStatus = 200,
   ) =>
     render(
@@ -340,6 +349,7 @@ export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
         form={form}
         errors={opts.errors ?? {}}
         preview={opts.preview}
+        warnings={opts.warnings}
         error={opts.error}
       />,
       status,
@@ -355,7 +365,14 @@ export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
     }
     const result = validate(form, lang);
     if (!result.ok) return newOrderPage(c, form, { errors: result.errors }, 400);
-    if (intent !== "submit") return newOrderPage(c, form, { preview: orderPreview(result.input, lang) });
+    if (intent !== "submit") {
+      const t = stringsOf(c);
+      const warnings = precisionWarnings(
+        normaliseBlocks(result.input.jurisdictions),
+        geoPrecision(s.geo),
+      ).map((w) => t.needsCityDatabase(placeList(w.jurisdictions, lang)));
+      return newOrderPage(c, form, { preview: orderPreview(result.input, lang), warnings });
+    }
     try {
       const order = await submitOrder(s, result.input, principalOf(c).name);
       return c.redirect(`/console/orders/${encodeURIComponent(order.id)}?done=created`, 303);

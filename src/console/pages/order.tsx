@@ -12,7 +12,9 @@ import {
   RejectRequest,
   WithdrawRequest,
   withEnforcement,
+  withWarnings,
 } from "../../engine/index.js";
+import { geoPrecision } from "../../geo/interface.js";
 import type { ServerServices } from "../../http/services.js";
 import { formatDate, formatTime, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
@@ -94,6 +96,9 @@ function OrderPage(props: {
     <Layout ctx={ctx} title={t.orderTitle(o.reference)}>
       <Alert message={props.error} />
       <Alert message={props.flash} kind="flash" />
+      {(o.warnings ?? []).map((w) => (
+        <Alert message={t.needsCityDatabase(placeList(w.jurisdictions, lang))} />
+      ))}
       <h2>{t.state}</h2>
       <p>
         <span class="badge">{statusText(t, o)}</span>
@@ -186,7 +191,7 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
       c,
       <OrderPage
         ctx={pageContext(c, `/console/orders/${id}`)}
-        order={withEnforcement(order, s.clock())}
+        order={withWarnings(withEnforcement(order, s.clock()), geoPrecision(s.geo))}
         audit={audit}
         counts={counts}
         error={opts.error}

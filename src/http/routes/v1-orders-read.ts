@@ -5,7 +5,7 @@ import { filterOrders } from "../../service/orders.js";
 import { errors, json, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, ServerServices } from "../services.js";
-import { OrderIdParam } from "./v1-orders-transition.js";
+import { OrderIdParam, shownOrder } from "./v1-orders-transition.js";
 
 const ListQuery = z.strictObject({
   status: OrderStatus.optional(),
@@ -48,12 +48,12 @@ const getRoute = (s: ServerServices) =>
 export function registerOrderReads(app: App, s: ServerServices): void {
   app.openapi(listRoute(s), async (c) => {
     const orders = filterOrders(await s.orders.listOrders(), c.req.valid("query"), s.clock());
-    return c.json({ orders }, 200);
+    return c.json({ orders: orders.map((o) => shownOrder(o, s)) }, 200);
   });
   app.openapi(getRoute(s), async (c) => {
     const { id } = c.req.valid("param");
     const order = await s.orders.getOrder(id);
     if (!order) throw new CordonError("NOT_FOUND", `no order ${id}`);
-    return c.json(withEnforcement(order, s.clock()), 200);
+    return c.json(shownOrder(withEnforcement(order, s.clock()), s), 200);
   });
 }

@@ -8,7 +8,9 @@ import {
   type OrderAction,
   RejectRequest,
   WithdrawRequest,
+  withWarnings,
 } from "../../engine/index.js";
+import { geoPrecision } from "../../geo/interface.js";
 import type { Access } from "../../kernel/roles.js";
 import { changeOrder } from "../../service/orders.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
@@ -91,11 +93,19 @@ function transition<T extends z.ZodType>(t: Transition<T>) {
     app.openapi(route, async (c) => {
       const body = c.req.valid("json") as z.output<T> | undefined;
       const order = await changeOrder(s, c.req.valid("param").id, t.toAction(body), c.get("principal").name);
-      return c.json(order, 200);
+      return c.json(shownOrder(order, s), 200);
     });
   };
 }
 
 export function registerOrderTransitions(app: App, s: ServerServices): void {
   for (const register of TRANSITIONS) register(app, s);
+}
+
+/**
+ * An order as the API answers it: with the warnings it earns against the location source configured
+ * now (a subdivision block with a Country database will not deny anyone: NEEDS_CITY_DATABASE).
+ */
+export function shownOrder(order: Order, s: Pick<ServerServices, "geo">): Order {
+  return withWarnings(order, geoPrecision(s.geo));
 }

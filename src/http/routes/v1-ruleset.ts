@@ -1,4 +1,6 @@
 /** GET /v1/ruleset: which compiled ruleset this instance enforces. */
+import { OrderWarning, precisionWarnings } from "../../engine/index.js";
+import { geoPrecision } from "../../geo/interface.js";
 import { errors, json, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, CheckServices } from "../services.js";
@@ -18,6 +20,10 @@ export const RulesetSummary = z
     meetings: z.number().int().meta({ description: "Distinct meetings named." }),
     accounts: z.number().int().meta({ description: "Distinct accounts named." }),
     excluded: z.array(z.object({ id: z.string(), reason: z.string() })),
+    warnings: z.array(OrderWarning.extend({ orderId: z.string() })).meta({
+      description:
+        "Compiled orders that will not deny anyone as things stand, with why: e.g. NEEDS_CITY_DATABASE for a subdivision block while the location source knows countries only.",
+    }),
   })
   .meta({ id: "RulesetSummary" });
 
@@ -33,6 +39,7 @@ const route = (s: CheckServices) =>
 export function registerRuleset(app: App, s: CheckServices): void {
   app.openapi(route(s), (c) => {
     const r = s.rulesets.current();
+    const precision = geoPrecision(s.geo);
     return c.json(
       {
         version: r.version,
@@ -42,6 +49,9 @@ export function registerRuleset(app: App, s: CheckServices): void {
         meetings: r.meetings.size,
         accounts: r.accounts.size,
         excluded: [...r.excluded],
+        warnings: r.orders.flatMap((o) =>
+          precisionWarnings(o.jurisdictions, precision).map((w) => ({ orderId: o.id, ...w })),
+        ),
       },
       200,
     );
