@@ -13,7 +13,13 @@ export interface ReportStrings {
   periodName: (kind: PeriodKind, year: number, index: number, monthName: string) => string;
   summary: string;
   completedRequests: string;
-  outcome: { complied: string; partially_complied: string; rejected: string; withdrawn: string };
+  outcome: {
+    complied: string;
+    partially_complied: string;
+    shadow: string;
+    rejected: string;
+    withdrawn: string;
+  };
   pendingAtEnd: string;
   deniedJoins: string;
   shadowMatches: string;
@@ -56,6 +62,7 @@ const en: ReportStrings = {
   outcome: {
     complied: "Complied",
     partially_complied: "Partially complied",
+    shadow: "Shadow (observed, not enforced)",
     rejected: "Rejected",
     withdrawn: "Withdrawn",
   },
@@ -80,10 +87,10 @@ const en: ReportStrings = {
   unknown: "Unknown",
   requestsByJurisdiction: "Requests by requesting jurisdiction",
   requestsByJurisdictionDesc:
-    "Bar chart of the requests completed in the period for each jurisdiction of the requesting authority, with one bar each for complied, partially complied, rejected and withdrawn.",
+    "Bar chart of the requests completed in the period for each jurisdiction of the requesting authority, with one bar each for complied, partially complied, shadow, rejected and withdrawn.",
   requestsByAccountType: "Requests by account type",
   requestsByAccountTypeDesc:
-    "Bar chart of the requests completed in the period for each type of account concerned, with one bar each for complied, partially complied, rejected and withdrawn.",
+    "Bar chart of the requests completed in the period for each type of account concerned, with one bar each for complied, partially complied, shadow, rejected and withdrawn.",
   requestsByAccountLocation: "Requests by account location",
   pendingByJurisdiction: "Requests pending at the end of the period",
   deniedByJurisdiction: "Denied joins by jurisdiction",
@@ -106,6 +113,10 @@ const en: ReportStrings = {
       "Partially complied",
       "The order was approved for less than the authority asked: fewer places (never beyond the authority's own jurisdiction) or fewer meetings or accounts. It stays counted so when the authority later withdraws the order.",
     ],
+    [
+      "Shadow",
+      "The order was approved for observation only (shadow mode): it was never enforced and nobody was refused. What it would have refused is counted as shadow matches, apart from denials.",
+    ],
     ["Rejected", "The order was reviewed and rejected; nothing was blocked."],
     ["Withdrawn", "The authority withdrew the order before a decision was made; nothing was blocked."],
     ["Pending", "Received before the end of the period and not completed before it."],
@@ -119,7 +130,7 @@ const en: ReportStrings = {
     ],
     [
       "Distinct participants",
-      "Counted by a keyed hash of the participant's network address; addresses themselves are not kept. Distinct meetings and participants are counted once over the whole period.",
+      "Participants who were refused, counted by a keyed hash of the participant's network address (addresses themselves are not kept); participants only a shadow order matched were let in and are not counted. Distinct meetings and participants are counted once over the whole period.",
     ],
     ...(threshold === undefined
       ? []
@@ -149,6 +160,7 @@ const nl: ReportStrings = {
   outcome: {
     complied: "Opgevolgd",
     partially_complied: "Gedeeltelijk opgevolgd",
+    shadow: "Schaduw (waargenomen, niet gehandhaafd)",
     rejected: "Afgewezen",
     withdrawn: "Ingetrokken",
   },
@@ -173,10 +185,10 @@ const nl: ReportStrings = {
   unknown: "Onbekend",
   requestsByJurisdiction: "Verzoeken per rechtsgebied van de verzoekende instantie",
   requestsByJurisdictionDesc:
-    "Staafdiagram van de in deze periode afgehandelde verzoeken per rechtsgebied van de verzoekende instantie, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, afgewezen en ingetrokken.",
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per rechtsgebied van de verzoekende instantie, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, schaduw, afgewezen en ingetrokken.",
   requestsByAccountType: "Verzoeken per soort account",
   requestsByAccountTypeDesc:
-    "Staafdiagram van de in deze periode afgehandelde verzoeken per soort account, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, afgewezen en ingetrokken.",
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per soort account, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, schaduw, afgewezen en ingetrokken.",
   requestsByAccountLocation: "Verzoeken per land van het account",
   pendingByJurisdiction: "Openstaande verzoeken aan het einde van de periode",
   deniedByJurisdiction: "Geweigerde deelnames per rechtsgebied",
@@ -199,6 +211,10 @@ const nl: ReportStrings = {
       "Gedeeltelijk opgevolgd",
       "Het bevel is goedgekeurd voor minder dan de instantie vroeg: minder plaatsen (nooit buiten het eigen rechtsgebied van de instantie) of minder vergaderingen of accounts. Het blijft zo geteld wanneer de instantie het bevel later intrekt.",
     ],
+    [
+      "Schaduw",
+      "Het bevel is alleen ter observatie goedgekeurd (schaduwmodus): het is nooit gehandhaafd en niemand is geweigerd. Wat het zou hebben geweigerd, telt als treffers in schaduwmodus, apart van de weigeringen.",
+    ],
     ["Afgewezen", "Het bevel is beoordeeld en afgewezen; er is niets geblokkeerd."],
     [
       "Ingetrokken",
@@ -215,7 +231,7 @@ const nl: ReportStrings = {
     ],
     [
       "Unieke deelnemers",
-      "Geteld aan de hand van een met een geheime sleutel berekende hash van het netwerkadres; de adressen zelf worden niet bewaard. Unieke vergaderingen en deelnemers worden over de hele periode één keer geteld.",
+      "Geweigerde deelnemers, geteld aan de hand van een met een geheime sleutel berekende hash van het netwerkadres (de adressen zelf worden niet bewaard); deelnemers die alleen een bevel in schaduwmodus trof, zijn toegelaten en tellen niet mee. Unieke vergaderingen en deelnemers worden over de hele periode één keer geteld.",
     ],
     ...(threshold === undefined
       ? []

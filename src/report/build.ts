@@ -5,7 +5,14 @@
  */
 import type { Order } from "../engine/index.js";
 import { countsOf, mergeMonths } from "./accumulate.js";
-import type { DatasetRow, LateCounts, MonthAggregate, Outcome, Report } from "./model.js";
+import {
+  type DatasetRow,
+  type LateCounts,
+  type MonthAggregate,
+  OUTCOMES,
+  type Outcome,
+  type Report,
+} from "./model.js";
 import { completion } from "./outcome.js";
 import type { Period } from "./periods.js";
 
@@ -28,8 +35,6 @@ export interface ReportInput {
 
 /** Where an order lacks an account type or location, its requests are counted under this key. */
 export const UNKNOWN = "unknown";
-
-const OUTCOMES: readonly Outcome[] = ["complied", "partially_complied", "rejected", "withdrawn"];
 
 interface Completed {
   order: Order;

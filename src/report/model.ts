@@ -8,7 +8,10 @@ export interface EnforcementCounts {
   deniedJoins: number;
   shadowMatches: number;
   distinctMeetings: number;
-  /** Distinct participants by `ipHash` (I6: the hash, never the address). */
+  /**
+   * Distinct participants by `ipHash` (I6: the hash, never the address), among the denied joins only:
+   * a participant a shadow order merely matched was let in and is not counted (nor is its meeting).
+   */
   distinctParticipants: number;
 }
 
@@ -51,8 +54,20 @@ export interface MonthBucket {
   participants: string[];
 }
 
-/** How a completed request ended; `partially_complied`: approved for less than was asked (I10). */
-export type Outcome = "complied" | "partially_complied" | "rejected" | "withdrawn";
+/**
+ * How a completed request ended; `partially_complied`: approved for less than was asked (I10);
+ * `shadow`: approved for observation only (mode `shadow`), never enforced.
+ */
+export type Outcome = "complied" | "partially_complied" | "shadow" | "rejected" | "withdrawn";
+
+/** Every outcome, in the order the report shows them. */
+export const OUTCOMES: readonly Outcome[] = [
+  "complied",
+  "partially_complied",
+  "shadow",
+  "rejected",
+  "withdrawn",
+];
 
 /** A rejection's cause, as the order records it (`other` for rejections stored without one). */
 export type { ReasonCode } from "../engine/index.js";

@@ -12,11 +12,13 @@ export const DEFINITIONS = {
   complied: "Approved; stays complied when the authority later withdraws the order and the block is lifted.",
   partially_complied:
     "Approved for less than the authority requested (fewer jurisdictions or targets granted than asked, I10); stays so when later withdrawn.",
+  shadow:
+    "Approved for observation only (shadow mode): never enforced, nobody was refused; its matches are counted as shadowMatches, never as denials.",
   rejected: "Rejected after review.",
   withdrawn: "Withdrawn by the authority before a decision.",
   pendingAtEnd: "Orders received before the period's end and not completed before it.",
   enforcement:
-    "Decision records in the period: deniedJoins (BLOCKED), shadowMatches (SHADOW_MATCH), and the distinct meetings and participants (by keyed hash of the address) among them; per block jurisdiction that matched and per order. A record naming two orders counts for each order.",
+    "Decision records in the period: deniedJoins (BLOCKED), shadowMatches (SHADOW_MATCH), and the distinct meetings and participants (by keyed hash of the address) among the denials (a participant only a shadow order matched was let in and is not counted); per block jurisdiction that matched and per order. A record naming two orders counts for each order.",
   deniedJoins:
     "In the dataset: the BLOCKED records naming the order from the start of the decision history up to the period's end.",
   threshold: "CSV and HTML show counts below the threshold as '< N'; this JSON carries exact numbers.",

@@ -31,6 +31,7 @@ const atMs = (r: DecisionRecord) => Date.parse(r.at);
 const zero = (): Record<Outcome, number> => ({
   complied: 0,
   partially_complied: 0,
+  shadow: 0,
   rejected: 0,
   withdrawn: 0,
 });
@@ -79,8 +80,11 @@ function expectedEnforcement(start: number, end: number) {
       acc = { denied: 0, shadow: 0, meetings: new Set(), participants: new Set() };
       map.set(key, acc);
     }
-    if (r.code === "BLOCKED") acc.denied++;
-    else acc.shadow++;
+    if (r.code !== "BLOCKED") {
+      acc.shadow++;
+      return;
+    }
+    acc.denied++;
     acc.meetings.add(r.meetingId);
     if (r.ipHash) acc.participants.add(r.ipHash);
   };
@@ -256,7 +260,9 @@ describe("the dataset's denied joins", () => {
     });
     const complied = history.truth.filter(
       (t) =>
-        t.outcome === "complied" && (t.completed as number) >= h.start && (t.completed as number) < h.end,
+        (t.outcome === "complied" || t.outcome === "shadow") &&
+        (t.completed as number) >= h.start &&
+        (t.completed as number) < h.end,
     );
     const published = report.dataset.reduce((n, r) => n + r.deniedJoins, 0);
     expect(published).toBe(complied.reduce((n, t) => n + deniedJoins(t.id, HISTORY_START, h.end), 0));
@@ -386,7 +392,7 @@ describe("accumulate", () => {
   };
   const empty = (): MonthAggregate => ({ month: "2023-07", records: 0, byJurisdiction: {}, byOrder: {} });
 
-  it("counts a denial once under its jurisdiction and once under each order it names", () => {
+  it("counts a denial once under its jurisdiction and once under each order it names, and a shadow match apart, without its participant", () => {
     const m = empty();
     accumulate(m, base);
     accumulate(m, { ...base, decisionId: "d2", meetingId: "m2", ipHash: null });
@@ -403,12 +409,12 @@ describe("accumulate", () => {
       month: "2023-07",
       records: 3,
       byJurisdiction: {
-        "IN-MH": { deniedJoins: 2, shadowMatches: 1, meetings: ["m1", "m2"], participants: ["h1", "h2"] },
+        "IN-MH": { deniedJoins: 2, shadowMatches: 1, meetings: ["m1", "m2"], participants: ["h1"] },
       },
       byOrder: {
         o1: twoDenials,
         o2: twoDenials,
-        o3: { deniedJoins: 0, shadowMatches: 1, meetings: ["m1"], participants: ["h2"] },
+        o3: { deniedJoins: 0, shadowMatches: 1, meetings: [], participants: [] },
       },
     });
   });

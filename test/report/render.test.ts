@@ -136,7 +136,7 @@ describe("renderCsv", () => {
     for (const row of data) {
       expect(row[6]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(row[7]).toMatch(/^2023-(0[7-9]|1[0-2])-\d{2}$/);
-      expect(["complied", "rejected", "withdrawn"]).toContain(row[3]);
+      expect(["complied", "shadow", "rejected", "withdrawn"]).toContain(row[3]);
     }
     expect(data.some((row) => row[4] === "")).toBe(true);
     expect(data.some((row) => row[5] === "")).toBe(true);
@@ -308,7 +308,13 @@ describe("renderHtml's escaping and empty periods", () => {
   it("escapes every value it prints", () => {
     const r = report();
     r.requests.byAccountType = {
-      '<img src=x onerror="alert(1)">': { complied: 1, partially_complied: 0, rejected: 0, withdrawn: 0 },
+      '<img src=x onerror="alert(1)">': {
+        complied: 1,
+        partially_complied: 0,
+        shadow: 0,
+        rejected: 0,
+        withdrawn: 0,
+      },
     };
     r.period = "<b>";
     const html = renderHtml(r, "en");

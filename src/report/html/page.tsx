@@ -11,19 +11,18 @@ import type { Language } from "../../i18n/language.js";
 import { countryName, placeLabel } from "../../i18n/places.js";
 import { REPORT_FINALITY_STRINGS, REPORT_FORMATS, REPORT_STRINGS } from "../../i18n/report.js";
 import { masked } from "../masked.js";
-import type { EnforcementCounts, Outcome, Report } from "../model.js";
+import { type EnforcementCounts, OUTCOMES, type Outcome, type Report } from "../model.js";
 import { parsePeriod } from "../periods.js";
 import { BarChart, type ChartRow, type Series } from "./chart.js";
 import { lines } from "./lines.js";
 import { REPORT_CSS } from "./style.js";
 import { CountTable } from "./table.js";
 
-const OUTCOMES: readonly Outcome[] = ["complied", "partially_complied", "rejected", "withdrawn"];
-
 /** Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
 const OUTCOME_COLOURS: Record<Outcome, string> = {
   complied: "#0072B2",
   partially_complied: "#56B4E9",
+  shadow: "#999999",
   rejected: "#D55E00",
   withdrawn: "#E69F00",
 };
