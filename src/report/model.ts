@@ -70,19 +70,33 @@ export const OUTCOMES: readonly Outcome[] = [
 ];
 
 /** A rejection's cause, as the order records it (`other` for rejections stored without one). */
-export type { ReasonCode } from "../engine/index.js";
+import type { ReasonCode } from "../engine/index.js";
+export type { ReasonCode };
 
 /** One row of the dataset: an order completed in the period, without meeting or account ids. */
 export interface DatasetRow {
   period: string;
   authorityJurisdiction: string;
+  /** court, agency, police, regulator, other. */
+  authorityKind: string;
+  /** meeting or account. */
+  targetKind: string;
+  /** What the authority asked for (the granted block when it asked for the same). */
+  requestedJurisdictions: string[];
   blockJurisdictions: string[];
   outcome: Outcome;
+  /** For `rejected` only: why. */
+  reasonCode: ReasonCode | null;
   accountType: string | null;
   accountLocation: string | null;
   receivedDate: string;
   completedDate: string;
   deniedJoins: number;
+  /**
+   * Participants removed from meetings in progress. Null (an empty cell): the aggregates do not yet
+   * tell an in-meeting removal from a join denial (`phase`), so those are inside `deniedJoins` for now.
+   */
+  removedParticipants: number | null;
 }
 
 export interface Report {
@@ -95,6 +109,13 @@ export interface Report {
   requests: {
     total: number;
     byJurisdiction: Record<string, Record<Outcome, number>>;
+    /**
+     * The roll-up: per country, its own requests and its subdivisions' together (`IN` = `IN` + `IN-MH`
+     * + ...), for every country with a request.
+     */
+    byCountry: Record<string, Record<Outcome, number>>;
+    /** Rejections by reason code, every code listed (0 when none). */
+    byReason: Record<ReasonCode, number>;
     byAccountType: Record<string, Record<Outcome, number>>;
     byAccountLocation: Record<string, Record<Outcome, number>>;
     /** Orders received by the period's end and not completed by then. */
@@ -102,6 +123,8 @@ export interface Report {
   };
   enforcement: {
     byJurisdiction: Record<string, EnforcementCounts>;
+    /** The roll-up per country: sums, and distinct meetings and participants over its whole area. */
+    byCountry: Record<string, EnforcementCounts>;
     byOrder: Record<
       string,
       EnforcementCounts & { authorityJurisdiction: string; blockJurisdictions: string[] }

@@ -5,22 +5,31 @@
 import { masked } from "./masked.js";
 import type { Report } from "./model.js";
 
+/** Exactly DESIGN.md's header ("Report"). */
 export const CSV_HEADER = [
   "period",
   "authority_jurisdiction",
+  "authority_kind",
+  "target_kind",
+  "requested_jurisdictions",
   "block_jurisdictions",
   "outcome",
+  "reason_code",
   "account_type",
   "account_location",
   "received_date",
   "completed_date",
   "denied_joins",
+  "removed_participants",
 ] as const;
 
 /**
  * Every record, the last included, ends in CRLF (the RFC's line break, and what spreadsheet programs
  * expect); a field containing a comma, a double quote, CR or LF is quoted with its quotes doubled.
- * Unknown values are empty fields. `denied_joins` below the threshold is "< N".
+ * Lists are joined with `;`. Unknown or not applicable values are empty fields: `reason_code` of a
+ * request that was not rejected, and `removed_participants` until in-meeting removals are counted
+ * apart from join denials (they are inside `denied_joins` until then). `denied_joins` below the
+ * threshold is "< N".
  */
 export function renderCsv(report: Report): string {
   const lines = [CSV_HEADER.join(",")];
@@ -29,13 +38,18 @@ export function renderCsv(report: Report): string {
       [
         row.period,
         row.authorityJurisdiction,
+        row.authorityKind,
+        row.targetKind,
+        row.requestedJurisdictions.join(";"),
         row.blockJurisdictions.join(";"),
         row.outcome,
+        row.reasonCode ?? "",
         row.accountType ?? "",
         row.accountLocation ?? "",
         row.receivedDate,
         row.completedDate,
         masked(row.deniedJoins, report.threshold, String),
+        row.removedParticipants === null ? "" : masked(row.removedParticipants, report.threshold, String),
       ]
         .map(csvField)
         .join(","),

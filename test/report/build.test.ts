@@ -56,9 +56,19 @@ function expectedRequests(start: number, end: number) {
   );
   const pendingBy: Record<string, number> = {};
   for (const t of pending) pendingBy[t.authority] = (pendingBy[t.authority] ?? 0) + 1;
+  const byReason = {
+    invalid_service: 0,
+    legally_invalid: 0,
+    outside_jurisdiction: 0,
+    insufficient_information: 0,
+    no_such_target: 0,
+    other: completed.filter((t) => t.outcome === "rejected").length,
+  };
   return {
     total: completed.length,
     byJurisdiction: group((t) => t.authority),
+    byCountry: group((t) => t.authority.slice(0, 2)),
+    byReason,
     byAccountType: group((t) => t.accountType ?? "unknown"),
     byAccountLocation: group((t) => t.accountLocation ?? "unknown"),
     pendingAtEnd: { count: pending.length, byJurisdiction: pendingBy },
@@ -73,6 +83,7 @@ function expectedEnforcement(start: number, end: number) {
     participants: Set<string>;
   }
   const byJurisdiction = new Map<string, Acc>();
+  const byCountry = new Map<string, Acc>();
   const byOrder = new Map<string, Acc>();
   const into = (map: Map<string, Acc>, key: string, r: DecisionRecord) => {
     let acc = map.get(key);
@@ -92,6 +103,7 @@ function expectedEnforcement(start: number, end: number) {
     if (atMs(r) < start || atMs(r) >= end) continue;
     if (r.code !== "BLOCKED" && r.code !== "SHADOW_MATCH") continue;
     if (r.jurisdiction) into(byJurisdiction, r.jurisdiction, r);
+    if (r.jurisdiction) into(byCountry, r.jurisdiction.slice(0, 2), r);
     for (const id of r.orderIds) into(byOrder, id, r);
   }
   const counts = (acc: Acc): EnforcementCounts => ({
@@ -103,6 +115,7 @@ function expectedEnforcement(start: number, end: number) {
   const truthById = new Map(history.truth.map((t) => [t.id, t]));
   return {
     byJurisdiction: Object.fromEntries([...byJurisdiction].map(([k, acc]) => [k, counts(acc)])),
+    byCountry: Object.fromEntries([...byCountry].map(([k, acc]) => [k, counts(acc)])),
     byOrder: Object.fromEntries(
       [...byOrder].map(([id, acc]) => [
         id,
@@ -123,6 +136,8 @@ function deniedJoins(id: string, from: number, until: number): number {
   ).length;
 }
 
+const ordersById = new Map(history.orders.map((o) => [o.id, o]));
+
 function expectedDataset(p: Period, deniedFrom: number): DatasetRow[] {
   return history.truth
     .filter((t) => t.completed !== undefined && t.completed >= p.start && t.completed < p.end)
@@ -135,13 +150,19 @@ function expectedDataset(p: Period, deniedFrom: number): DatasetRow[] {
     .map((t) => ({
       period: p.id,
       authorityJurisdiction: t.authority,
+      authorityKind: ordersById.get(t.id)?.authority.kind as string,
+      targetKind: t.accountIds.length > 0 ? "account" : "meeting",
+      requestedJurisdictions: t.blocks,
       blockJurisdictions: t.blocks,
       outcome: t.outcome as Outcome,
+      // The generator rejects without a reason code: stored as `other`.
+      reasonCode: t.outcome === "rejected" ? "other" : null,
       accountType: t.accountType ?? null,
       accountLocation: t.accountLocation ?? null,
       receivedDate: day(t.received),
       completedDate: day(t.completed as number),
       deniedJoins: deniedJoins(t.id, deniedFrom, p.end),
+      removedParticipants: null,
     }));
 }
 
@@ -362,11 +383,20 @@ describe("buildReport's inputs", () => {
     expect(report.requests).toEqual({
       total: 0,
       byJurisdiction: {},
+      byCountry: {},
+      byReason: {
+        invalid_service: 0,
+        legally_invalid: 0,
+        outside_jurisdiction: 0,
+        insufficient_information: 0,
+        no_such_target: 0,
+        other: 0,
+      },
       byAccountType: {},
       byAccountLocation: {},
       pendingAtEnd: { count: 0, byJurisdiction: {} },
     });
-    expect(report.enforcement).toEqual({ byJurisdiction: {}, byOrder: {} });
+    expect(report.enforcement).toEqual({ byJurisdiction: {}, byCountry: {}, byOrder: {} });
     expect(report.dataset).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import { CSV_HEADER, renderCsv, renderHtml, renderJson } from "../../src/report/
 import { byMonth, generateHistory } from "./history.js";
 
 const HEADER =
-  "period,authority_jurisdiction,block_jurisdictions,outcome,account_type,account_location,received_date,completed_date,denied_joins";
+  "period,authority_jurisdiction,authority_kind,target_kind,requested_jurisdictions,block_jurisdictions,outcome,reason_code,account_type,account_location,received_date,completed_date,denied_joins,removed_participants";
 
 const history = generateHistory(424242, { orders: 400, records: 25_000 });
 const months = [...byMonth(history.records, accumulate).values()];
@@ -115,18 +115,23 @@ describe("renderCsv", () => {
     const data = rows.slice(1);
     expect(data.length).toBe(r.requests.total);
     expect(data.length).toBeGreaterThan(50);
-    for (const row of data) expect(row).toHaveLength(9);
+    for (const row of data) expect(row).toHaveLength(14);
     expect(data).toEqual(
       r.dataset.map((d) => [
         "2023-H2",
         d.authorityJurisdiction,
+        d.authorityKind,
+        d.targetKind,
+        d.requestedJurisdictions.join(";"),
         d.blockJurisdictions.join(";"),
         d.outcome,
+        d.reasonCode ?? "",
         d.accountType ?? "",
         d.accountLocation ?? "",
         d.receivedDate,
         d.completedDate,
         String(d.deniedJoins),
+        "",
       ]),
     );
   });
@@ -134,23 +139,24 @@ describe("renderCsv", () => {
   it("writes dates as YYYY-MM-DD, completions inside the period, and empty cells for unknown values", () => {
     const data = rows.slice(1);
     for (const row of data) {
-      expect(row[6]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-      expect(row[7]).toMatch(/^2023-(0[7-9]|1[0-2])-\d{2}$/);
-      expect(["complied", "shadow", "rejected", "withdrawn"]).toContain(row[3]);
+      expect(row[10]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(row[11]).toMatch(/^2023-(0[7-9]|1[0-2])-\d{2}$/);
+      expect(["complied", "shadow", "rejected", "withdrawn"]).toContain(row[6]);
+      expect(row[7]).toBe(row[6] === "rejected" ? "other" : "");
     }
-    expect(data.some((row) => row[4] === "")).toBe(true);
-    expect(data.some((row) => row[5] === "")).toBe(true);
-    expect(data.some((row) => (row[2] ?? "").includes(";"))).toBe(true);
+    expect(data.some((row) => row[8] === "")).toBe(true);
+    expect(data.some((row) => row[9] === "")).toBe(true);
+    expect(data.some((row) => (row[5] ?? "").includes(";"))).toBe(true);
   });
 
   it("shows denied joins below the threshold as '< N' and the others exactly", () => {
     const masked = report(5);
     const data = parseCsv(renderCsv(masked)).slice(1);
-    expect(data.map((row) => row[8])).toEqual(
+    expect(data.map((row) => row[12])).toEqual(
       masked.dataset.map((d) => (d.deniedJoins < 5 ? "< 5" : String(d.deniedJoins))),
     );
-    expect(data.some((row) => row[8] === "< 5")).toBe(true);
-    expect(data.some((row) => Number(row[8]) >= 5)).toBe(true);
+    expect(data.some((row) => row[12] === "< 5")).toBe(true);
+    expect(data.some((row) => Number(row[12]) >= 5)).toBe(true);
   });
 
   it("quotes fields holding a comma, a quote or a line break, and reads them back unchanged", () => {
@@ -162,10 +168,14 @@ describe("renderCsv", () => {
     ];
     const text = renderCsv(odd);
     expect(text).toContain('"A,""B"""');
-    expect(parseCsv(text)[1]?.slice(1, 6)).toEqual([
+    expect(parseCsv(text)[1]?.slice(1, 10)).toEqual([
       'A,"B"',
+      first.authorityKind,
+      first.targetKind,
+      first.requestedJurisdictions.join(";"),
       first.blockJurisdictions.join(";"),
       first.outcome,
+      first.reasonCode ?? "",
       "line\nbreak",
       "cr\r",
     ]);
