@@ -2,6 +2,7 @@
  * The shapes of the access-denial report (DESIGN.md "Report"), shared by the aggregation, its stores,
  * the renderers (JSON, CSV, HTML) and the route. Pure types.
  */
+import type { ReasonCode } from "../engine/index.js";
 
 /** Enforcement counts for one key (a jurisdiction or an order) over some months. */
 export interface EnforcementCounts {
@@ -70,7 +71,6 @@ export const OUTCOMES: readonly Outcome[] = [
 ];
 
 /** A rejection's cause, as the order records it (`other` for rejections stored without one). */
-import type { ReasonCode } from "../engine/index.js";
 export type { ReasonCode };
 
 /** One row of the dataset: an order completed in the period, without meeting or account ids. */
