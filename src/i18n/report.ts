@@ -42,6 +42,11 @@ export interface ReportStrings {
   enforcementByJurisdiction: string;
   tableFollows: string;
   none: string;
+  /** The roll-up row of a country with subdivision rows: its own and its subdivisions' together. */
+  countryTotal: (place: string) => string;
+  rejectionReasons: string;
+  reason: string;
+  reasons: Record<string, string>;
   definitions: string;
   /** Term and explanation pairs; the small-counts entry only when a threshold (formatted) applies. */
   definitionItems: (threshold: string | undefined) => [string, string][];
@@ -82,7 +87,8 @@ const en: ReportStrings = {
     enterprise: "Enterprise",
     no_account: "No account",
     pro: "Pro",
-    phone: "Phone (dial-in)",
+    // The platform's phone plans (as its published reports name them), not dial-in callers.
+    phone: "Phone (phone-plan accounts)",
   },
   unknown: "Unknown",
   requestsByJurisdiction: "Requests by requesting jurisdiction",
@@ -99,6 +105,17 @@ const en: ReportStrings = {
   enforcementByJurisdiction: "Enforcement by jurisdiction",
   tableFollows: "The table below gives the same numbers.",
   none: "None in this period.",
+  countryTotal: (place) => `${place}: total`,
+  rejectionReasons: "Rejected requests by reason",
+  reason: "Reason",
+  reasons: {
+    invalid_service: "Invalid service (not a service of the platform)",
+    legally_invalid: "Legally invalid",
+    outside_jurisdiction: "Outside the authority's jurisdiction",
+    insufficient_information: "Insufficient information",
+    no_such_target: "No such meeting or account",
+    other: "Other",
+  },
   definitions: "Definitions",
   definitionItems: (threshold) => [
     [
@@ -177,10 +194,10 @@ const nl: ReportStrings = {
     basic: "Basis",
     business: "Zakelijk",
     education: "Onderwijs",
-    enterprise: "Enterprise",
+    enterprise: "Onderneming",
     no_account: "Geen account",
     pro: "Pro",
-    phone: "Telefoon (inbellen)",
+    phone: "Telefoon (accounts met een telefoonabonnement)",
   },
   unknown: "Onbekend",
   requestsByJurisdiction: "Verzoeken per rechtsgebied van de verzoekende instantie",
@@ -197,6 +214,17 @@ const nl: ReportStrings = {
   enforcementByJurisdiction: "Handhaving per rechtsgebied",
   tableFollows: "De tabel hieronder bevat dezelfde cijfers.",
   none: "Geen in deze periode.",
+  countryTotal: (place) => `${place}: totaal`,
+  rejectionReasons: "Afgewezen verzoeken per reden",
+  reason: "Reden",
+  reasons: {
+    invalid_service: "Ongeldige dienst (geen dienst van het platform)",
+    legally_invalid: "Juridisch ongeldig",
+    outside_jurisdiction: "Buiten het rechtsgebied van de instantie",
+    insufficient_information: "Onvoldoende informatie",
+    no_such_target: "Vergadering of account bestaat niet",
+    other: "Anders",
+  },
   definitions: "Begrippen",
   definitionItems: (threshold) => [
     [

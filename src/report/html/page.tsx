@@ -13,6 +13,7 @@ import { REPORT_FINALITY_STRINGS, REPORT_FORMATS, REPORT_STRINGS } from "../../i
 import { masked } from "../masked.js";
 import { type EnforcementCounts, OUTCOMES, type Outcome, type Report } from "../model.js";
 import { parsePeriod } from "../periods.js";
+import { rollUpOf } from "../roll-up.js";
 import { BarChart, type ChartRow, type Series } from "./chart.js";
 import { lines } from "./lines.js";
 import { REPORT_CSS } from "./style.js";
@@ -68,6 +69,34 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
       .sort(([a], [b]) => Number(isUnknown(a)) - Number(isUnknown(b)) || order(a, b))
       .map(([code, value]): [string, T] => [label(code), value]);
 
+  /**
+   * Rows keyed by jurisdiction, rolled up: each country's own row, its subdivisions beneath it, and its
+   * total (`byCountry`) when it has subdivision rows. A report without the roll-up (built before it)
+   * lists its rows as they are.
+   */
+  const rolledUp = <T,>(
+    byCode: Record<string, T>,
+    byCountry: Record<string, T> | undefined,
+  ): { label: string; value: T; cls?: string }[] => {
+    const countries = [...new Set(Object.keys(byCode).map(rollUpOf))].sort(
+      (a, b) => Number(isUnknown(a)) - Number(isUnknown(b)) || byPlace(a, b),
+    );
+    const out: { label: string; value: T; cls?: string }[] = [];
+    for (const c of countries) {
+      const subs = Object.keys(byCode)
+        .filter((k) => k !== c && rollUpOf(k) === c)
+        .sort(byPlace);
+      const own = byCode[c];
+      const total = byCountry?.[c];
+      if (own !== undefined) out.push({ label: place(c), value: own });
+      for (const s of subs) out.push({ label: place(s), value: byCode[s] as T, cls: "sub" });
+      if (subs.length > 0 && total !== undefined) {
+        out.push({ label: t.countryTotal(place(c)), value: total, cls: "total" });
+      }
+    }
+    return out;
+  };
+
   const r = report.requests;
   const totals = Object.fromEntries(
     OUTCOMES.map((o) => [o, Object.values(r.byJurisdiction).reduce((sum, c) => sum + c[o], 0)]),
@@ -82,11 +111,21 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
     order: (a: string, b: string) => number,
   ): ChartRow[] =>
     rowsOf(record, label, order).map(([name, c]) => ({ label: name, values: OUTCOMES.map((o) => c[o]) }));
-  const jurisdictionRows = outcomeRows(r.byJurisdiction, place, byPlace);
+  const rolledRequests = rolledUp(r.byJurisdiction, r.byCountry);
+  const jurisdictionRows: ChartRow[] = rolledRequests.map(({ label, value }) => ({
+    label,
+    values: OUTCOMES.map((o) => value[o]),
+  }));
+  const jurisdictionClasses = rolledRequests.map((row) => row.cls);
   const accountTypeRows = outcomeRows(r.byAccountType, accountType, byName);
   const accountLocationRows = outcomeRows(r.byAccountLocation, place, byPlace);
   const pendingRows = rowsOf(r.pendingAtEnd.byJurisdiction, place, byPlace);
-  const enforcementRows = rowsOf(report.enforcement.byJurisdiction, place, byPlace);
+  const rolledEnforcement = rolledUp(report.enforcement.byJurisdiction, report.enforcement.byCountry);
+  const enforcementRows = rolledEnforcement.map((row): [string, EnforcementCounts] => [row.label, row.value]);
+  const reasonRows = Object.entries(r.byReason ?? {}).map(([code, n]): [string, number] => [
+    t.reasons[code] ?? code,
+    n,
+  ]);
 
   const chart = (id: string, title: string, desc: string, rows: ChartRow[], series: Series[]) => (
     <BarChart
@@ -99,20 +138,28 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
       count={count}
     />
   );
-  const outcomeTable = (first: string, rows: ChartRow[]) => (
+  const outcomeTable = (first: string, rows: ChartRow[], rowClasses?: (string | undefined)[]) => (
     <CountTable
       headers={[first, ...OUTCOMES.map((o) => t.outcome[o])]}
       rows={rows.map((row) => [row.label, ...row.values.map(count)])}
+      {...(rowClasses === undefined ? {} : { rowClasses })}
     />
   );
   const orNone = (rows: unknown[], body: () => Child[]): Child[] =>
     rows.length === 0 ? [<p>{t.none}</p>] : body();
   /** Requests by some key and outcome: a chart and a table of the same numbers, or "none". */
-  const outcomeSection = (id: string, heading: string, desc: string, first: string, rows: ChartRow[]) => (
+  const outcomeSection = (
+    id: string,
+    heading: string,
+    desc: string,
+    first: string,
+    rows: ChartRow[],
+    rowClasses?: (string | undefined)[],
+  ) => (
     <Section id={id} heading={heading}>
       {orNone(rows, () => [
         chart(`chart-${id}`, heading, desc, rows, outcomeSeries),
-        outcomeTable(first, rows),
+        outcomeTable(first, rows, rowClasses),
       ])}
     </Section>
   );
@@ -197,7 +244,16 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                   t.requestsByJurisdictionDesc,
                   t.jurisdiction,
                   jurisdictionRows,
+                  jurisdictionClasses,
                 ),
+                <Section id="rejection-reasons" heading={t.rejectionReasons}>
+                  {orNone(reasonRows, () => [
+                    <CountTable
+                      headers={[t.reason, t.outcome.rejected]}
+                      rows={reasonRows.map(([name, n]) => [name, count(n)])}
+                    />,
+                  ])}
+                </Section>,
                 outcomeSection(
                   "requests-account-type",
                   t.requestsByAccountType,
@@ -241,6 +297,7 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                         count(c.distinctParticipants),
                       ])}
                       caption={t.enforcementByJurisdiction}
+                      rowClasses={rolledEnforcement.map((row) => row.cls)}
                     />,
                   ])}
                 </Section>,

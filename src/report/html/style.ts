@@ -12,6 +12,7 @@ table{border-collapse:collapse;margin:1rem 0;width:100%}
 th,td{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600}
+tr.sub th{padding-left:1.5rem;font-weight:400}tr.total th,tr.total td{font-weight:600;border-top:1px solid #888}
 figure{margin:1rem 0;overflow-x:auto}
 svg{max-width:100%;min-width:34rem;height:auto}svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1a1a1a}
 p.provisional{border:2px solid #E69F00;background:#fff8e6;padding:.5rem .75rem;font-weight:600}

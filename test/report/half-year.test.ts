@@ -1,0 +1,91 @@
+/**
+ * The held-out half-year (`half-year.ts`) gives exactly its hand-counted numbers in JSON, CSV and the
+ * HTML page in both languages (issue 11, items 3 and 4).
+ */
+import { describe, expect, it } from "vitest";
+import { renderCsv, renderHtml, renderJson } from "../../src/report/render.js";
+import { HAND_COUNTED, halfYear } from "./half-year.js";
+
+/** The rows of the page's tables as text cells (tags stripped, entities of the fixture decoded). */
+function tableRows(html: string, sectionId: string): string[][] {
+  const start = html.indexOf(`id="${sectionId}"`);
+  const section = html.slice(start, html.indexOf("</section>", start));
+  return [...section.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((m) =>
+    [...(m[1] as string).matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) =>
+      (c[1] as string)
+        .replace(/<[^>]+>/g, "")
+        .replaceAll("&amp;", "&")
+        .replaceAll("&#39;", "'"),
+    ),
+  );
+}
+
+describe("the held-out half-year", () => {
+  const report = halfYear();
+
+  it("gives the hand-counted requests, roll-up and rejection reasons in JSON", () => {
+    const json = JSON.parse(renderJson(report));
+    expect(json.requests.total).toBe(HAND_COUNTED.total);
+    expect(json.requests.byJurisdiction).toEqual(HAND_COUNTED.byJurisdiction);
+    expect(json.requests.byCountry).toEqual(HAND_COUNTED.byCountry);
+    expect(json.requests.byReason).toEqual(HAND_COUNTED.byReason);
+    expect(json.requests.pendingAtEnd.count).toBe(HAND_COUNTED.pending);
+  });
+
+  it("counts shadow matches apart and no shadow-only participant (14 denied in Russia, not 18)", () => {
+    const json = JSON.parse(renderJson(report));
+    expect(json.enforcement.byJurisdiction).toEqual(HAND_COUNTED.enforcement);
+    expect(json.enforcement.byCountry).toEqual(HAND_COUNTED.enforcementByCountry);
+  });
+
+  it("writes the hand-counted dataset under DESIGN's header", () => {
+    expect(renderCsv(report)).toBe(`${HAND_COUNTED.csv.join("\r\n")}\r\n`);
+  });
+
+  it.each([
+    ["en", "India (IN)", "India (IN): total", "Mahārāshtra, India (IN-MH)"],
+    ["nl", "India (IN)", "India (IN): totaal", "Mahārāshtra, India (IN-MH)"],
+  ] as const)("shows India, Maharashtra beneath it and India's total in %s", (lang, india, total, mh) => {
+    const html = renderHtml(report, lang);
+    const rows = tableRows(html, "requests-jurisdiction");
+    const labels = rows.map((r) => r[0]);
+    expect(labels.indexOf(india)).toBeGreaterThan(0);
+    expect(labels.indexOf(mh)).toBe(labels.indexOf(india) + 1);
+    expect(labels.indexOf(total)).toBe(labels.indexOf(mh) + 1);
+    // complied, partially complied, shadow, rejected, withdrawn
+    expect(rows[labels.indexOf(total)]?.slice(1)).toEqual(["1", "1", "0", "2", "0"]);
+    expect(rows[labels.indexOf(india)]?.slice(1)).toEqual(["1", "0", "0", "1", "0"]);
+    const enforcement = tableRows(html, "denied-jurisdiction");
+    const russia = enforcement.find((r) => (r[0] ?? "").includes("(RU)"));
+    expect(russia?.slice(1)).toEqual(["20", "6", "1", "14"]);
+    const indiaTotal = enforcement.find((r) => r[0] === total);
+    expect(indiaTotal?.slice(1)).toEqual(["5", "0", "2", "3"]);
+  });
+
+  it.each([
+    ["en", "Legally invalid", "No such meeting or account", "Shadow (observed, not enforced)"],
+    [
+      "nl",
+      "Juridisch ongeldig",
+      "Vergadering of account bestaat niet",
+      "Schaduw (waargenomen, niet gehandhaafd)",
+    ],
+  ] as const)("lists rejections per reason and the shadow outcome in %s", (lang, legal, noTarget, shadow) => {
+    const html = renderHtml(report, lang);
+    const reasons = tableRows(html, "rejection-reasons");
+    expect(reasons.find((r) => r[0] === legal)?.[1]).toBe("1");
+    expect(reasons.find((r) => r[0] === noTarget)?.[1]).toBe("1");
+    expect(tableRows(html, "requests-jurisdiction")[0]).toContain(shadow);
+  });
+
+  it.each([
+    ["en", "Phone (phone-plan accounts)", "Enterprise"],
+    ["nl", "Telefoon (accounts met een telefoonabonnement)", "Onderneming"],
+  ] as const)("names the account types as the platform's reports do in %s", (lang, phone, enterprise) => {
+    const html = renderHtml(report, lang);
+    const labels = tableRows(html, "requests-account-type").map((r) => r[0]);
+    expect(labels).toContain(phone);
+    expect(labels).toContain(enterprise);
+    expect(html).not.toMatch(/dial-in|inbellen/i);
+  });
+});
