@@ -16,6 +16,7 @@ import {
 import { completion } from "./outcome.js";
 import type { Period } from "./periods.js";
 import { rollUpOf } from "./roll-up.js";
+import { suppressReport } from "./suppress.js";
 
 export interface ReportInput {
   period: Period;
@@ -146,7 +147,9 @@ export function buildReport(input: ReportInput): Report {
     removedParticipants: null,
   }));
 
-  return {
+  const byOutcome = tally(new Map(), "all");
+  for (const { outcome } of completed) byOutcome[outcome] += 1;
+  return suppressReport({
     period: period.id,
     start: isoInstant(period.start),
     end: isoInstant(period.end),
@@ -154,6 +157,7 @@ export function buildReport(input: ReportInput): Report {
     threshold,
     requests: {
       total: completed.length,
+      byOutcome,
       byJurisdiction: sortedRecord(byJurisdiction),
       byCountry: sortedRecord(byCountry),
       byReason,
@@ -169,7 +173,7 @@ export function buildReport(input: ReportInput): Report {
     dataset,
     provisional: input.provisional ?? true,
     late,
-  };
+  });
 }
 
 function tally(map: Map<string, Record<Outcome, number>>, key: string): Record<Outcome, number> {

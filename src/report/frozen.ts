@@ -14,6 +14,7 @@ import { buildReport } from "./build.js";
 import type { MonthAggregate, Report } from "./model.js";
 import { monthOf, type Period } from "./periods.js";
 import { renderCsv, renderHtml, renderJson } from "./render.js";
+import { suppressReport } from "./suppress.js";
 
 /** The frozen publications: JSON, the CSV dataset, the HTML page in each language; default threshold. */
 export const FROZEN_FORMATS = ["json", "csv", "html-en", "html-nl"] as const;
@@ -180,7 +181,7 @@ export function derivedReport(frozen: FrozenReport, threshold: number): Report {
   const { definitions: _definitions, ...report } = JSON.parse(frozen.formats.json) as Report & {
     definitions?: unknown;
   };
-  return { ...report, threshold };
+  return suppressReport({ ...report, threshold });
 }
 
 /** Sorted by decisionId, each once: the archive's form. */

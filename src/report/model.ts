@@ -104,10 +104,12 @@ export interface Report {
   start: string;
   end: string;
   generatedAt: string;
-  /** Counts below this are shown as "< N" in CSV and HTML (JSON carries the exact numbers and the threshold). */
+  /** Counts below this, and those that would give them away, are published as "<N" (`suppress.ts`). */
   threshold: number;
   requests: {
     total: number;
+    /** The column totals: requests per outcome. */
+    byOutcome: Record<Outcome, number>;
     byJurisdiction: Record<string, Record<Outcome, number>>;
     /**
      * The roll-up: per country, its own requests and its subdivisions' together (`IN` = `IN` + `IN-MH`
@@ -131,6 +133,11 @@ export interface Report {
     >;
   };
   dataset: DatasetRow[];
+  /**
+   * The counts hidden at the threshold, primary and complementary (`suppress.ts`), as keys of their
+   * JSON paths (`cellKey`); absent or empty at threshold 0. Renderers show each as "<N".
+   */
+  suppressed?: string[];
   /** True until the period is finalized: its numbers may still change (I9). */
   provisional: boolean;
   /** Records from already finalized periods that were counted in this one (see `LateCounts`). */

@@ -2,7 +2,7 @@
  * The report's dataset as CSV (RFC 4180): one row per order completed in the period, without meeting or
  * account identifiers, network addresses, order ids or case references. Pure.
  */
-import { masked } from "./masked.js";
+import { hiddenLookup, suppressedCount } from "./masked.js";
 import type { Report } from "./model.js";
 
 /** Exactly DESIGN.md's header ("Report"). */
@@ -29,11 +29,15 @@ export const CSV_HEADER = [
  * Lists are joined with `;`. Unknown or not applicable values are empty fields: `reason_code` of a
  * request that was not rejected, and `removed_participants` until in-meeting removals are counted
  * apart from join denials (they are inside `denied_joins` until then). `denied_joins` below the
- * threshold is "< N".
+ * threshold, or hidden because it would give a hidden count away, is "<N"; under a threshold the rows
+ * that would reveal a small group are withheld (`suppress.ts`).
  */
 export function renderCsv(report: Report): string {
   const lines = [CSV_HEADER.join(",")];
-  for (const row of report.dataset) {
+  const hidden = hiddenLookup(report.suppressed);
+  const count = (n: number, i: number, field: string) =>
+    n < report.threshold || hidden("dataset", i, field) ? suppressedCount(report.threshold) : String(n);
+  for (const [i, row] of report.dataset.entries()) {
     lines.push(
       [
         row.period,
@@ -48,8 +52,8 @@ export function renderCsv(report: Report): string {
         row.accountLocation ?? "",
         row.receivedDate,
         row.completedDate,
-        masked(row.deniedJoins, report.threshold, String),
-        row.removedParticipants === null ? "" : masked(row.removedParticipants, report.threshold, String),
+        count(row.deniedJoins, i, "deniedJoins"),
+        row.removedParticipants === null ? "" : count(row.removedParticipants, i, "removedParticipants"),
       ]
         .map(csvField)
         .join(","),

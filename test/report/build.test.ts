@@ -66,6 +66,7 @@ function expectedRequests(start: number, end: number) {
   };
   return {
     total: completed.length,
+    byOutcome: group(() => "all").all ?? zero(),
     byJurisdiction: group((t) => t.authority),
     byCountry: group((t) => t.authority.slice(0, 2)),
     byReason,
@@ -382,6 +383,7 @@ describe("buildReport's inputs", () => {
     });
     expect(report.requests).toEqual({
       total: 0,
+      byOutcome: { complied: 0, partially_complied: 0, shadow: 0, rejected: 0, withdrawn: 0 },
       byJurisdiction: {},
       byCountry: {},
       byReason: {

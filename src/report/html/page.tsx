@@ -10,7 +10,7 @@ import { countryOf } from "../../engine/index.js";
 import type { Language } from "../../i18n/language.js";
 import { countryName, placeLabel } from "../../i18n/places.js";
 import { REPORT_FINALITY_STRINGS, REPORT_FORMATS, REPORT_STRINGS } from "../../i18n/report.js";
-import { masked } from "../masked.js";
+import { hiddenLookup, masked } from "../masked.js";
 import { type EnforcementCounts, OUTCOMES, type Outcome, type Report } from "../model.js";
 import { parsePeriod } from "../periods.js";
 import { rollUpOf } from "../roll-up.js";
@@ -49,6 +49,9 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const f = REPORT_FORMATS[lang];
   const fmt = (n: number) => f.number.format(n);
   const count = (n: number) => masked(n, report.threshold, fmt);
+  const isHidden = hiddenLookup(report.suppressed);
+  /** A count as published: "< N" below the threshold or where suppression hides it (`suppress.ts`). */
+  const show = (n: number, hidden = false) => (hidden ? masked(-1, report.threshold, fmt) : count(n));
   // "unknown": no account type or location on the order; "": an order the list no longer has.
   const isUnknown = (code: string) => code === "unknown" || code === "";
   const place = (code: string) => (isUnknown(code) ? t.unknown : placeLabel(code, lang));
@@ -64,10 +67,10 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
     record: Record<string, T>,
     label: (code: string) => string,
     order: (a: string, b: string) => number,
-  ): [string, T][] =>
+  ): [string, T, string][] =>
     Object.entries(record)
       .sort(([a], [b]) => Number(isUnknown(a)) - Number(isUnknown(b)) || order(a, b))
-      .map(([code, value]): [string, T] => [label(code), value]);
+      .map(([code, value]): [string, T, string] => [label(code), value, code]);
 
   /**
    * Rows keyed by jurisdiction, rolled up: each country's own row, its subdivisions beneath it, and its
@@ -77,30 +80,46 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const rolledUp = <T,>(
     byCode: Record<string, T>,
     byCountry: Record<string, T> | undefined,
-  ): { label: string; value: T; cls?: string }[] => {
+  ): { label: string; value: T; cls?: string; table: "byJurisdiction" | "byCountry"; code: string }[] => {
     const countries = [...new Set(Object.keys(byCode).map(rollUpOf))].sort(
       (a, b) => Number(isUnknown(a)) - Number(isUnknown(b)) || byPlace(a, b),
     );
-    const out: { label: string; value: T; cls?: string }[] = [];
+    const out: {
+      label: string;
+      value: T;
+      cls?: string;
+      table: "byJurisdiction" | "byCountry";
+      code: string;
+    }[] = [];
     for (const c of countries) {
       const subs = Object.keys(byCode)
         .filter((k) => k !== c && rollUpOf(k) === c)
         .sort(byPlace);
       const own = byCode[c];
       const total = byCountry?.[c];
-      if (own !== undefined) out.push({ label: place(c), value: own });
-      for (const s of subs) out.push({ label: place(s), value: byCode[s] as T, cls: "sub" });
+      if (own !== undefined) out.push({ label: place(c), value: own, table: "byJurisdiction", code: c });
+      for (const s of subs) {
+        out.push({ label: place(s), value: byCode[s] as T, cls: "sub", table: "byJurisdiction", code: s });
+      }
       if (subs.length > 0 && total !== undefined) {
-        out.push({ label: t.countryTotal(place(c)), value: total, cls: "total" });
+        out.push({
+          label: t.countryTotal(place(c)),
+          value: total,
+          cls: "total",
+          table: "byCountry",
+          code: c,
+        });
       }
     }
     return out;
   };
 
   const r = report.requests;
-  const totals = Object.fromEntries(
-    OUTCOMES.map((o) => [o, Object.values(r.byJurisdiction).reduce((sum, c) => sum + c[o], 0)]),
-  ) as Record<Outcome, number>;
+  const totals: Record<Outcome, number> =
+    r.byOutcome ??
+    (Object.fromEntries(
+      OUTCOMES.map((o) => [o, Object.values(r.byJurisdiction).reduce((sum, c) => sum + c[o], 0)]),
+    ) as Record<Outcome, number>);
   const sum = (key: keyof EnforcementCounts) =>
     Object.values(report.enforcement.byJurisdiction).reduce((s, c) => s + c[key], 0);
 
@@ -109,22 +128,29 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
     record: Record<string, Record<Outcome, number>>,
     label: (code: string) => string,
     order: (a: string, b: string) => number,
+    table: string,
   ): ChartRow[] =>
-    rowsOf(record, label, order).map(([name, c]) => ({ label: name, values: OUTCOMES.map((o) => c[o]) }));
+    rowsOf(record, label, order).map(([name, c, code]) => ({
+      label: name,
+      values: OUTCOMES.map((o) => c[o]),
+      hidden: OUTCOMES.map((o) => isHidden("requests", table, code, o)),
+    }));
   const rolledRequests = rolledUp(r.byJurisdiction, r.byCountry);
-  const jurisdictionRows: ChartRow[] = rolledRequests.map(({ label, value }) => ({
+  const jurisdictionRows: ChartRow[] = rolledRequests.map(({ label, value, table, code }) => ({
     label,
     values: OUTCOMES.map((o) => value[o]),
+    hidden: OUTCOMES.map((o) => isHidden("requests", table, code, o)),
   }));
   const jurisdictionClasses = rolledRequests.map((row) => row.cls);
-  const accountTypeRows = outcomeRows(r.byAccountType, accountType, byName);
-  const accountLocationRows = outcomeRows(r.byAccountLocation, place, byPlace);
+  const accountTypeRows = outcomeRows(r.byAccountType, accountType, byName, "byAccountType");
+  const accountLocationRows = outcomeRows(r.byAccountLocation, place, byPlace, "byAccountLocation");
   const pendingRows = rowsOf(r.pendingAtEnd.byJurisdiction, place, byPlace);
   const rolledEnforcement = rolledUp(report.enforcement.byJurisdiction, report.enforcement.byCountry);
-  const enforcementRows = rolledEnforcement.map((row): [string, EnforcementCounts] => [row.label, row.value]);
-  const reasonRows = Object.entries(r.byReason ?? {}).map(([code, n]): [string, number] => [
+  const enforcementCell = (row: (typeof rolledEnforcement)[number], metric: keyof EnforcementCounts) =>
+    show(row.value[metric], isHidden("enforcement", row.table, row.code, metric));
+  const reasonRows = Object.entries(r.byReason ?? {}).map(([code, n]): [string, string] => [
     t.reasons[code] ?? code,
-    n,
+    show(n, isHidden("requests", "byReason", code)),
   ]);
 
   const chart = (id: string, title: string, desc: string, rows: ChartRow[], series: Series[]) => (
@@ -141,7 +167,7 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const outcomeTable = (first: string, rows: ChartRow[], rowClasses?: (string | undefined)[]) => (
     <CountTable
       headers={[first, ...OUTCOMES.map((o) => t.outcome[o])]}
-      rows={rows.map((row) => [row.label, ...row.values.map(count)])}
+      rows={rows.map((row) => [row.label, ...row.values.map((v, i) => show(v, row.hidden?.[i]))])}
       {...(rowClasses === undefined ? {} : { rowClasses })}
     />
   );
@@ -178,12 +204,17 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const generated = Date.parse(report.generatedAt);
 
   const summary: [string, string][] = [
-    [t.completedRequests, count(r.total)],
-    ...OUTCOMES.map((o): [string, string] => [t.outcome[o], count(totals[o])]),
-    [t.pendingAtEnd, count(r.pendingAtEnd.count)],
-    [t.deniedJoins, count(sum("deniedJoins"))],
-    [t.shadowMatches, count(sum("shadowMatches"))],
-    ...(report.late.records > 0 ? [[fin.lateRecords, count(report.late.records)] as [string, string]] : []),
+    [t.completedRequests, show(r.total, isHidden("requests", "total"))],
+    ...OUTCOMES.map((o): [string, string] => [
+      t.outcome[o],
+      show(totals[o], isHidden("requests", "byOutcome", o)),
+    ]),
+    [t.pendingAtEnd, show(r.pendingAtEnd.count, isHidden("requests", "pendingAtEnd", "count"))],
+    [t.deniedJoins, show(sum("deniedJoins"), isHidden("enforcement", "total", "deniedJoins"))],
+    [t.shadowMatches, show(sum("shadowMatches"), isHidden("enforcement", "total", "shadowMatches"))],
+    ...(report.late.records > 0
+      ? [[fin.lateRecords, show(report.late.records, isHidden("late", "records"))] as [string, string]]
+      : []),
   ];
   // Not yet finalized (I9): said at the top, before any number. "running" while the period lasts.
   const banner = report.provisional
@@ -248,10 +279,7 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                 ),
                 <Section id="rejection-reasons" heading={t.rejectionReasons}>
                   {orNone(reasonRows, () => [
-                    <CountTable
-                      headers={[t.reason, t.outcome.rejected]}
-                      rows={reasonRows.map(([name, n]) => [name, count(n)])}
-                    />,
+                    <CountTable headers={[t.reason, t.outcome.rejected]} rows={reasonRows} />,
                   ])}
                 </Section>,
                 outcomeSection(
@@ -268,17 +296,24 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                   {orNone(pendingRows, () => [
                     <CountTable
                       headers={[t.jurisdiction, t.pendingAtEnd]}
-                      rows={pendingRows.map(([name, n]) => [name, count(n)])}
+                      rows={pendingRows.map(([name, n, code]) => [
+                        name,
+                        show(n, isHidden("requests", "pendingAtEnd", "byJurisdiction", code)),
+                      ])}
                     />,
                   ])}
                 </Section>,
                 <Section id="denied-jurisdiction" heading={t.deniedByJurisdiction}>
-                  {orNone(enforcementRows, () => [
+                  {orNone(rolledEnforcement, () => [
                     chart(
                       "chart-denied-jurisdiction",
                       t.deniedByJurisdiction,
                       t.deniedByJurisdictionDesc,
-                      enforcementRows.map(([name, c]) => ({ label: name, values: [c.deniedJoins] })),
+                      rolledEnforcement.map((row) => ({
+                        label: row.label,
+                        values: [row.value.deniedJoins],
+                        hidden: [isHidden("enforcement", row.table, row.code, "deniedJoins")],
+                      })),
                       [{ name: t.deniedJoins, colour: DENIED_COLOUR }],
                     ),
                     <CountTable
@@ -289,12 +324,12 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                         t.distinctMeetings,
                         t.distinctParticipants,
                       ]}
-                      rows={enforcementRows.map(([name, c]) => [
-                        name,
-                        count(c.deniedJoins),
-                        count(c.shadowMatches),
-                        count(c.distinctMeetings),
-                        count(c.distinctParticipants),
+                      rows={rolledEnforcement.map((row) => [
+                        row.label,
+                        enforcementCell(row, "deniedJoins"),
+                        enforcementCell(row, "shadowMatches"),
+                        enforcementCell(row, "distinctMeetings"),
+                        enforcementCell(row, "distinctParticipants"),
                       ])}
                       caption={t.enforcementByJurisdiction}
                       rowClasses={rolledEnforcement.map((row) => row.cls)}
