@@ -48,6 +48,19 @@ export interface ReportStrings {
   reason: string;
   reasons: Record<string, string>;
   definitions: string;
+  publishedBy: (publisher: string, service: string) => string;
+  defaultPublisher: { name: string; service: string };
+  methodology: string;
+  methodologyItems: [string, string][];
+  comparison: string;
+  comparisonDesc: (previous: string) => string;
+  thisPeriod: string;
+  previousPeriod: string;
+  change: string;
+  dataset: string;
+  datasetText: string;
+  datasetLink: string;
+  datasetSha: string;
   /** Term and explanation pairs; the small-counts entry only when a threshold (formatted) applies. */
   definitionItems: (threshold: string | undefined) => [string, string][];
 }
@@ -117,6 +130,33 @@ const en: ReportStrings = {
     other: "Other",
   },
   definitions: "Definitions",
+  publishedBy: (publisher, service) => `Published by ${publisher}, for ${service}.`,
+  defaultPublisher: { name: "the platform operator", service: "its meeting service" },
+  methodology: "How these numbers are made",
+  methodologyItems: [
+    [
+      "Denial",
+      "A denial is one attempt to join a meeting that was refused because an approved order named the meeting or the account and the participant was located inside the jurisdiction where the block applied. Everyone located elsewhere joined as usual. People removed from a meeting in progress when a block took effect are counted with the denials.",
+    ],
+    [
+      "Location",
+      "Participants are located from their network address with a geolocation database (country or city precision), or, for callers who dial in by phone, from the country calling code of their number. Addresses and numbers are not kept: only a network prefix and a keyed hash.",
+    ],
+    [
+      "Fail open",
+      "When a participant's location is unknown or less precise than an order needs (a private address, an address not in the database, a country-only database for a regional order, a lookup error), the participant is let in. A failure of geolocation never denies anyone, so the denials here may undercount what an order asked for; they never overcount.",
+    ],
+  ],
+  comparison: "Compared with the previous period",
+  comparisonDesc: (previous) => `The previous period of the same length: ${previous}.`,
+  thisPeriod: "This period",
+  previousPeriod: "Previous period",
+  change: "Change",
+  dataset: "Dataset",
+  datasetText:
+    "Every request completed in the period, one row each (CSV, RFC 4180), without meeting or account identifiers.",
+  datasetLink: "Download the dataset (CSV)",
+  datasetSha: "SHA-256 of the dataset file",
   definitionItems: (threshold) => [
     [
       "Request",
@@ -134,8 +174,14 @@ const en: ReportStrings = {
       "Shadow",
       "The order was approved for observation only (shadow mode): it was never enforced and nobody was refused. What it would have refused is counted as shadow matches, apart from denials.",
     ],
-    ["Rejected", "The order was reviewed and rejected; nothing was blocked."],
-    ["Withdrawn", "The authority withdrew the order before a decision was made; nothing was blocked."],
+    [
+      "Rejected",
+      "The order was reviewed and rejected; nothing was blocked. Rejected covers invalid service (the order does not concern a service of the platform), legal invalidity, no such target (no such meeting or account), insufficient information, an authority acting outside its jurisdiction, and other causes; the reasons are counted above.",
+    ],
+    [
+      "Withdrawn",
+      "The authority withdrew the order before a decision was made; nothing was blocked. An order withdrawn after it was approved stays counted as complied.",
+    ],
     ["Pending", "Received before the end of the period and not completed before it."],
     [
       "Denied joins",
@@ -226,6 +272,33 @@ const nl: ReportStrings = {
     other: "Anders",
   },
   definitions: "Begrippen",
+  publishedBy: (publisher, service) => `Gepubliceerd door ${publisher}, voor ${service}.`,
+  defaultPublisher: { name: "de beheerder van het platform", service: "de vergaderdienst" },
+  methodology: "Hoe deze cijfers tot stand komen",
+  methodologyItems: [
+    [
+      "Weigering",
+      "Een weigering is één poging om aan een vergadering deel te nemen die is geweigerd omdat een goedgekeurd bevel de vergadering of het account noemde en de deelnemer zich bevond in het rechtsgebied waar de blokkade gold. Iedereen die zich elders bevond, kon gewoon deelnemen. Deelnemers die uit een lopende vergadering zijn verwijderd toen een blokkade inging, tellen mee bij de weigeringen.",
+    ],
+    [
+      "Locatie",
+      "Deelnemers worden gelokaliseerd aan de hand van hun netwerkadres met een geolocatiedatabase (op land- of stadsniveau), of, bij inbellers per telefoon, aan de hand van het landnummer van hun telefoonnummer. Adressen en nummers worden niet bewaard: alleen een netwerkprefix en een hash met een geheime sleutel.",
+    ],
+    [
+      "Bij twijfel toelaten",
+      "Als de locatie van een deelnemer onbekend is of minder precies dan een bevel vereist (een privéadres, een adres dat niet in de database staat, een database op landniveau bij een regionaal bevel, een fout bij het opzoeken), wordt de deelnemer toegelaten. Een storing in de geolocatie leidt nooit tot een weigering; de weigeringen hier kunnen dus lager uitvallen dan een bevel vroeg, nooit hoger.",
+    ],
+  ],
+  comparison: "Vergeleken met de vorige periode",
+  comparisonDesc: (previous) => `De vorige periode van dezelfde lengte: ${previous}.`,
+  thisPeriod: "Deze periode",
+  previousPeriod: "Vorige periode",
+  change: "Verschil",
+  dataset: "Dataset",
+  datasetText:
+    "Elk in deze periode afgehandeld verzoek, één regel per verzoek (CSV, RFC 4180), zonder vergader- of account-id's.",
+  datasetLink: "De dataset downloaden (CSV)",
+  datasetSha: "SHA-256 van het datasetbestand",
   definitionItems: (threshold) => [
     [
       "Verzoek",
@@ -243,10 +316,13 @@ const nl: ReportStrings = {
       "Schaduw",
       "Het bevel is alleen ter observatie goedgekeurd (schaduwmodus): het is nooit gehandhaafd en niemand is geweigerd. Wat het zou hebben geweigerd, telt als treffers in schaduwmodus, apart van de weigeringen.",
     ],
-    ["Afgewezen", "Het bevel is beoordeeld en afgewezen; er is niets geblokkeerd."],
+    [
+      "Afgewezen",
+      "Het bevel is beoordeeld en afgewezen; er is niets geblokkeerd. Afgewezen omvat een ongeldige dienst (het bevel betreft geen dienst van het platform), juridische ongeldigheid, een onbekend doel (de vergadering of het account bestaat niet), onvoldoende informatie, een instantie buiten haar rechtsgebied, en andere oorzaken; de redenen zijn hierboven geteld.",
+    ],
     [
       "Ingetrokken",
-      "De instantie heeft het bevel ingetrokken voordat er een besluit was; er is niets geblokkeerd.",
+      "De instantie heeft het bevel ingetrokken voordat er een besluit was; er is niets geblokkeerd. Een bevel dat na goedkeuring is ingetrokken, blijft als opgevolgd geteld.",
     ],
     ["Openstaand", "Ontvangen vóór het einde van de periode en niet vóór dat einde afgehandeld."],
     [

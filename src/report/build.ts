@@ -11,10 +11,12 @@ import {
   type MonthAggregate,
   OUTCOMES,
   type Outcome,
+  type PreviousPeriod,
+  type Publisher,
   type Report,
 } from "./model.js";
 import { completion } from "./outcome.js";
-import type { Period } from "./periods.js";
+import { type Period, periodOf } from "./periods.js";
 import { rollUpOf } from "./roll-up.js";
 import { suppressReport } from "./suppress.js";
 
@@ -31,6 +33,13 @@ export interface ReportInput {
   /** Counts below this are published as "< N"; 0 (the default) publishes every count. */
   threshold?: number;
   generatedAt: string;
+  /** Who publishes it; absent, the page names the defaults. */
+  publisher?: Publisher;
+  /**
+   * The previous period's months, for its denied joins in the comparison; absent, the comparison gives
+   * requests only (a frozen report holds its own period's records only).
+   */
+  previousMonths?: readonly MonthAggregate[];
   /** False only for the report a finalization freezes (I9). Default true. */
   provisional?: boolean;
 }
@@ -149,6 +158,31 @@ export function buildReport(input: ReportInput): Report {
 
   const byOutcome = tally(new Map(), "all");
   for (const { outcome } of completed) byOutcome[outcome] += 1;
+
+  // The previous period of the same length: its completed requests, and its denied joins when given.
+  const prev = periodOf(period.start - 1, period.kind);
+  const previousByOutcome = tally(new Map(), "all");
+  let previousTotal = 0;
+  for (const order of input.orders) {
+    const done = completion(order);
+    const at = done === undefined ? Number.NaN : Date.parse(done.at);
+    if (done !== undefined && at >= prev.start && at < prev.end) {
+      previousByOutcome[done.outcome] += 1;
+      previousTotal += 1;
+    }
+  }
+  const prevMonths = new Set(prev.months);
+  const previous: PreviousPeriod = {
+    period: prev.id,
+    total: previousTotal,
+    byOutcome: previousByOutcome,
+    deniedJoins:
+      input.previousMonths === undefined
+        ? null
+        : input.previousMonths
+            .filter((m) => prevMonths.has(m.month))
+            .reduce((s, m) => s + Object.values(m.byJurisdiction).reduce((t, b) => t + b.deniedJoins, 0), 0),
+  };
   return suppressReport({
     period: period.id,
     start: isoInstant(period.start),
@@ -171,6 +205,8 @@ export function buildReport(input: ReportInput): Report {
       byOrder: sortedRecord(enforcementByOrder),
     },
     dataset,
+    ...(input.publisher === undefined ? {} : { publisher: input.publisher }),
+    previous,
     provisional: input.provisional ?? true,
     late,
   });

@@ -99,6 +99,24 @@ export interface DatasetRow {
   removedParticipants: number | null;
 }
 
+/** Who publishes the report, and for which service (CORDON_REPORT_PUBLISHER, CORDON_REPORT_SERVICE). */
+export interface Publisher {
+  name: string;
+  service: string;
+}
+
+/** The publisher a report names when none is configured. */
+export const DEFAULT_PUBLISHER: Publisher = { name: "The platform operator", service: "the meeting service" };
+
+/** The previous period of the same length, for the comparison on the page. */
+export interface PreviousPeriod {
+  period: string;
+  total: number;
+  byOutcome: Record<Outcome, number>;
+  /** Null where the report was built without that period's decision records (a frozen report). */
+  deniedJoins: number | null;
+}
+
 export interface Report {
   period: string;
   start: string;
@@ -138,6 +156,9 @@ export interface Report {
    * JSON paths (`cellKey`); absent or empty at threshold 0. Renderers show each as "<N".
    */
   suppressed?: string[];
+  /** Absent: the page names the defaults (`DEFAULT_PUBLISHER`). */
+  publisher?: Publisher;
+  previous?: PreviousPeriod;
   /** True until the period is finalized: its numbers may still change (I9). */
   provisional: boolean;
   /** Records from already finalized periods that were counted in this one (see `LateCounts`). */

@@ -111,6 +111,12 @@ export function cellsOf(report: Report): { cells: Map<string, number>; lines: Li
     }
   }
   if (report.late.records > 0) add(report.late.records, "late", "records");
+  const prev = report.previous;
+  if (prev !== undefined) {
+    const total = add(prev.total, "previous", "total");
+    lines.push({ total, parts: OUTCOMES.map((o) => add(prev.byOutcome[o], "previous", "byOutcome", o)) });
+    if (prev.deniedJoins !== null) add(prev.deniedJoins, "previous", "deniedJoins");
+  }
   return { cells, lines };
 }
 

@@ -2,9 +2,11 @@
  * The held-out half-year (`half-year.ts`) gives exactly its hand-counted numbers in JSON, CSV and the
  * HTML page in both languages (issue 11, items 3 and 4).
  */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { buildReport } from "../../src/report/build.js";
 import { renderCsv, renderHtml, renderJson } from "../../src/report/render.js";
-import { HAND_COUNTED, halfYear } from "./half-year.js";
+import { H1, HAND_COUNTED, halfYear, months, ORDERS } from "./half-year.js";
 
 /** The rows of the page's tables as text cells (tags stripped, entities of the fixture decoded). */
 function tableRows(html: string, sectionId: string): string[][] {
@@ -88,4 +90,40 @@ describe("the held-out half-year", () => {
     expect(labels).toContain(enterprise);
     expect(html).not.toMatch(/dial-in|inbellen/i);
   });
+});
+
+describe("the page a reader would trust", () => {
+  it.each([
+    ["en", "Published by Example Meetings B.V., for Example Meetings.", "Previous period", "Fail open"],
+    [
+      "nl",
+      "Gepubliceerd door Example Meetings B.V., voor Example Meetings.",
+      "Vorige periode",
+      "Bij twijfel toelaten",
+    ],
+  ] as const)(
+    "names its publisher and service, its method and the previous period in %s",
+    (lang, by, prev, failOpen) => {
+      const m = months();
+      const report = buildReport({
+        period: H1,
+        orders: ORDERS,
+        months: m,
+        history: m,
+        previousMonths: m,
+        publisher: { name: "Example Meetings B.V.", service: "Example Meetings" },
+        generatedAt: "2026-07-20T08:00:00Z",
+      });
+      const html = renderHtml(report, lang);
+      expect(html).toContain(by);
+      expect(html).toContain(prev);
+      expect(html).toContain(failOpen);
+      // 2025-H2 had no requests: the change is the whole count.
+      expect(report.previous).toMatchObject({ period: "2025-H2", total: 0, deniedJoins: 0 });
+      const comparison = tableRows(html, "comparison");
+      expect(comparison[1]?.slice(1)).toEqual(["8", "0", "+8"]);
+      expect(html).toContain(createHash("sha256").update(renderCsv(report)).digest("hex"));
+      expect(html).toContain('href="?format=csv"');
+    },
+  );
 });

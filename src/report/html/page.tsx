@@ -10,9 +10,11 @@ import { countryOf } from "../../engine/index.js";
 import type { Language } from "../../i18n/language.js";
 import { countryName, placeLabel } from "../../i18n/places.js";
 import { REPORT_FINALITY_STRINGS, REPORT_FORMATS, REPORT_STRINGS } from "../../i18n/report.js";
+import { sha256Hex } from "../../store/merkle.js";
 import { hiddenLookup, masked } from "../masked.js";
 import { type EnforcementCounts, OUTCOMES, type Outcome, type Report } from "../model.js";
 import { parsePeriod } from "../periods.js";
+import { renderCsv } from "../render-csv.js";
 import { rollUpOf } from "../roll-up.js";
 import { BarChart, type ChartRow, type Series } from "./chart.js";
 import { lines } from "./lines.js";
@@ -220,6 +222,66 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const banner = report.provisional
     ? fin.provisional(generated < end ? "running" : "ended", f.day.format(end - 1))
     : undefined;
+  const publisher = report.publisher ?? t.defaultPublisher;
+  const datasetSha = sha256Hex(renderCsv(report));
+  const datasetHref = `?format=csv${report.threshold > 0 ? `&threshold=${report.threshold}` : ""}`;
+  const prev = report.previous;
+  const prevPeriod = prev === undefined ? undefined : parsePeriod(prev.period);
+  const prevTitle =
+    prev === undefined || prevPeriod === undefined
+      ? ""
+      : `${t.periodName(
+          prevPeriod.kind,
+          Number(prev.period.slice(0, 4)),
+          Number(prev.period.slice(6)),
+          f.month.format(prevPeriod.start),
+        )} (${f.day.format(prevPeriod.start)} – ${f.day.format(prevPeriod.end - 1)})`;
+  /** A comparison row: the change only where both counts are published. */
+  const compare = (
+    label: string,
+    now: number,
+    nowHidden: boolean,
+    then: number | null,
+    thenHidden: boolean,
+  ) => {
+    const both =
+      !nowHidden && !thenHidden && then !== null && now >= report.threshold && then >= report.threshold;
+    const diff = both ? now - (then as number) : undefined;
+    return [
+      label,
+      show(now, nowHidden),
+      then === null ? "–" : show(then, thenHidden),
+      diff === undefined ? "–" : `${diff > 0 ? "+" : diff < 0 ? "−" : "±"}${fmt(Math.abs(diff))}`,
+    ];
+  };
+  const comparisonRows =
+    prev === undefined
+      ? []
+      : [
+          compare(
+            t.completedRequests,
+            r.total,
+            isHidden("requests", "total"),
+            prev.total,
+            isHidden("previous", "total"),
+          ),
+          ...OUTCOMES.map((o) =>
+            compare(
+              t.outcome[o],
+              totals[o],
+              isHidden("requests", "byOutcome", o),
+              prev.byOutcome[o],
+              isHidden("previous", "byOutcome", o),
+            ),
+          ),
+          compare(
+            t.deniedJoins,
+            sum("deniedJoins"),
+            isHidden("enforcement", "total", "deniedJoins"),
+            prev.deniedJoins,
+            isHidden("previous", "deniedJoins"),
+          ),
+        ];
   const definitions = [
     ...t.definitionItems(report.threshold > 0 ? fmt(report.threshold) : undefined),
     ...(report.late.records > 0 ? [fin.lateDefinition] : []),
@@ -247,6 +309,7 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                       <strong>{periodTitle}</strong>
                       {` (${f.day.format(start)} – ${f.day.format(end - 1)}, UTC)`}
                     </p>,
+                    <p class="publisher">{t.publishedBy(publisher.name, publisher.service)}</p>,
                     Number.isNaN(generated) ? null : (
                       <p class="generated">{`${t.generated}: ${f.moment.format(generated)} UTC`}</p>
                     ),
@@ -269,6 +332,17 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                     )}
                   </dl>
                 </Section>,
+                prev === undefined ? null : (
+                  <Section id="comparison" heading={t.comparison}>
+                    {[
+                      <p>{t.comparisonDesc(prevTitle)}</p>,
+                      <CountTable
+                        headers={["", t.thisPeriod, t.previousPeriod, t.change]}
+                        rows={comparisonRows}
+                      />,
+                    ]}
+                  </Section>
+                ),
                 outcomeSection(
                   "requests-jurisdiction",
                   t.requestsByJurisdiction,
@@ -335,6 +409,32 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                       rowClasses={rolledEnforcement.map((row) => row.cls)}
                     />,
                   ])}
+                </Section>,
+                <Section id="methodology" heading={t.methodology}>
+                  <dl class="definitions">
+                    {lines(
+                      ...t.methodologyItems.map(([k, v]) => (
+                        <>
+                          <dt>{k}</dt>
+                          <dd>{v}</dd>
+                        </>
+                      )),
+                    )}
+                  </dl>
+                </Section>,
+                <Section id="dataset" heading={t.dataset}>
+                  {[
+                    <p>{t.datasetText}</p>,
+                    <p>
+                      <a href={datasetHref} download={`${report.period}.csv`}>
+                        {t.datasetLink}
+                      </a>
+                    </p>,
+                    <p class="sha">
+                      {`${t.datasetSha}: `}
+                      <code>{datasetSha}</code>
+                    </p>,
+                  ]}
                 </Section>,
                 <footer>
                   {lines(
