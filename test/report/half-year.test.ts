@@ -5,8 +5,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { buildReport } from "../../src/report/build.js";
+import { archiveOf, frozenReport, renderFormats } from "../../src/report/frozen.js";
 import { renderCsv, renderHtml, renderJson } from "../../src/report/render.js";
-import { H1, HAND_COUNTED, halfYear, months, ORDERS } from "./half-year.js";
+import { H1, HAND_COUNTED, halfYear, months, ORDERS, RECORDS } from "./half-year.js";
 
 /** The rows of the page's tables as text cells (tags stripped, entities of the fixture decoded). */
 function tableRows(html: string, sectionId: string): string[][] {
@@ -126,4 +127,22 @@ describe("the page a reader would trust", () => {
       expect(html).toContain('href="?format=csv"');
     },
   );
+});
+
+describe("a finalized half-year", () => {
+  it("carries its publisher in the frozen bytes, so a rebuild from them gives the same bytes", () => {
+    const publisher = { name: "Example Meetings B.V.", service: "Example Meetings" };
+    const input = {
+      period: H1,
+      orders: ORDERS,
+      archive: archiveOf(RECORDS, []),
+      finalizedAt: "2026-07-20T08:00:00Z",
+    };
+    const frozen = renderFormats(frozenReport({ ...input, publisher }));
+    const named = (JSON.parse(frozen.json) as { publisher?: unknown }).publisher;
+    expect(named).toEqual(publisher);
+    expect(renderFormats(frozenReport({ ...input, publisher: named as typeof publisher }))).toEqual(frozen);
+    expect(frozen["html-nl"]).toContain("Gepubliceerd door Example Meetings B.V.");
+    expect(frozen.csv).toBe(`${HAND_COUNTED.csv.join("\r\n")}\r\n`);
+  });
 });
