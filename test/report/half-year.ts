@@ -10,13 +10,20 @@
  * - mh-2   IN-MH: rejected, no_such_target
  * - in-2   IN: rejected, legally_invalid
  * - de-1   DE: withdrawn before a decision
- * - de-2   DE: approved, then amended (narrowed to a single meeting): one request, complied
+ * - de-2   DE: approved for two accounts, then amended to one: one request, partially complied (the
+ *          engine keeps what was first asked as `requested` when an amendment narrows the grant)
  * - fr-1   FR: pending at the period's end
  * Overseas territories and GB regions: the jurisdiction table is another change; `roll-up.ts` is where
  * its containment will apply, and this fixture will gain GP under FR and GB-KEN under GB-ENG then.
  */
 import type { DecisionRecord, Order } from "../../src/engine/index.js";
-import { createOrder, OrderInput, transition } from "../../src/engine/index.js";
+import {
+  createOrder,
+  decideAmendment,
+  OrderInput,
+  proposeAmendment,
+  transition,
+} from "../../src/engine/index.js";
 import { accumulate } from "../../src/report/accumulate.js";
 import { emptyMonth } from "../../src/report/aggregate-store.js";
 import { buildReport } from "../../src/report/build.js";
@@ -48,6 +55,19 @@ function order(
 const approve = (at: string) => (o: Order) => transition(o, { type: "approve" }, "approver-1", at);
 const reject = (at: string, reasonCode: string) => (o: Order) =>
   transition(o, { type: "reject", reason: "see code", reasonCode } as never, "approver-1", at);
+const amend = (at: string, changes: Record<string, unknown>) => (o: Order) =>
+  decideAmendment(
+    proposeAmendment(
+      o,
+      { changes: changes as never, reason: "narrowed by the authority" },
+      "responder-1",
+      at,
+    ),
+    "amd_1",
+    { type: "approve" },
+    "approver-2",
+    at,
+  );
 const withdraw = (at: string) => (o: Order) => transition(o, { type: "withdraw" }, "responder-1", at);
 
 const court = (jurisdiction: string) => ({ name: `Court ${jurisdiction}`, jurisdiction, kind: "court" });
@@ -89,10 +109,13 @@ export const ORDERS: Order[] = [
     {
       authority: { name: "Polizei", jurisdiction: "DE", kind: "police" },
       jurisdictions: ["DE"],
-      target: { kind: "account", accountIds: ["acc-1"] },
+      target: { kind: "account", accountIds: ["acc-1", "acc-2"] },
     },
-    // Its amendment (narrowed) keeps the id: one request. Modelled by the order as it stands after it.
-    [approve("2026-05-02T10:00:00Z")],
+    // Amended after approval (narrowed to one account): it keeps its id and stays one request.
+    [
+      approve("2026-05-02T10:00:00Z"),
+      amend("2026-05-10T10:00:00Z", { target: { kind: "account", accountIds: ["acc-1"] } }),
+    ],
   ),
   order("fr-1", { authority: court("FR"), jurisdictions: ["FR"] }, [], "2026-06-20T09:00:00Z"),
 ];
@@ -192,13 +215,13 @@ const zero = { complied: 0, partially_complied: 0, shadow: 0, rejected: 0, withd
 export const HAND_COUNTED = {
   total: 8,
   byJurisdiction: {
-    DE: { ...zero, complied: 1, withdrawn: 1 },
+    DE: { ...zero, partially_complied: 1, withdrawn: 1 },
     IN: { ...zero, complied: 1, rejected: 1 },
     "IN-MH": { ...zero, partially_complied: 1, rejected: 1 },
     RU: { ...zero, complied: 1, shadow: 1 },
   },
   byCountry: {
-    DE: { ...zero, complied: 1, withdrawn: 1 },
+    DE: { ...zero, partially_complied: 1, withdrawn: 1 },
     IN: { ...zero, complied: 1, partially_complied: 1, rejected: 2 },
     RU: { ...zero, complied: 1, shadow: 1 },
   },
@@ -229,6 +252,6 @@ export const HAND_COUNTED = {
     "2026-H1,IN-MH,court,meeting,IN-MH,IN-MH,rejected,no_such_target,pro,NL,2026-02-01,2026-04-01,0,",
     "2026-H1,IN,agency,meeting,IN,IN,rejected,legally_invalid,pro,NL,2026-02-01,2026-04-02,0,",
     "2026-H1,DE,court,meeting,DE,DE,withdrawn,,pro,NL,2026-02-01,2026-05-01,0,",
-    "2026-H1,DE,police,account,DE,DE,complied,,pro,NL,2026-02-01,2026-05-02,0,",
+    "2026-H1,DE,police,account,DE,DE,partially_complied,,pro,NL,2026-02-01,2026-05-02,0,",
   ],
 };
