@@ -92,7 +92,12 @@ describe("on a data directory", () => {
       /archived records \(3, root/,
     ],
     ["an order's audit entry", "orders.jsonl", '"reference":"WP/123', /audit chain broken/],
-    ["the frozen CSV", "report/frozen/2026-H1/report.csv", "2026-H1,IN,IN-M", /frozen csv differs/],
+    [
+      "the frozen CSV",
+      "report/frozen/2026-H1/report.csv",
+      "2026-H1,IN,court,meeting,IN-M",
+      /frozen csv differs/,
+    ],
     [
       "the frozen HTML",
       "report/frozen/2026-H1/report.nl.html",
@@ -262,7 +267,7 @@ describe("on Redis", () => {
     const key = keys.frozen.report("2026-H1");
     const original = (await redis.get(key)) as string;
     const frozen = JSON.parse(original);
-    frozen.formats.csv = oneByte(frozen.formats.csv, "2026-H1,IN,IN-M");
+    frozen.formats.csv = oneByte(frozen.formats.csv, "2026-H1,IN,court,meeting,IN-M");
     await redis.set(key, JSON.stringify(frozen));
     try {
       const { code, out } = await verify();

@@ -19,6 +19,19 @@ describe("parseConfig", () => {
     expect(parseConfig({ CORDON_FINALIZE_GRACE_DAYS: "0" }).CORDON_FINALIZE_GRACE_DAYS).toBe(0);
   });
 
+  it("takes the report's publisher and service, and leaves them to the page's defaults when unset", () => {
+    expect(parseConfig({})).not.toHaveProperty("CORDON_REPORT_PUBLISHER", expect.anything());
+    expect(
+      parseConfig({
+        CORDON_REPORT_PUBLISHER: "Example Meetings B.V.",
+        CORDON_REPORT_SERVICE: "Example Meetings",
+      }),
+    ).toMatchObject({
+      CORDON_REPORT_PUBLISHER: "Example Meetings B.V.",
+      CORDON_REPORT_SERVICE: "Example Meetings",
+    });
+  });
+
   it("treats empty values as unset", () => {
     expect(parseConfig({ PORT: "", REDIS_URL: "" }).PORT).toBe(8787);
   });
@@ -50,6 +63,7 @@ describe("parseConfig", () => {
     [{ CORDON_REDIS_PREFIX: "a b" }, "CORDON_REDIS_PREFIX"],
     [{ CORDON_FINALIZE_GRACE_DAYS: "-1" }, "CORDON_FINALIZE_GRACE_DAYS"],
     [{ CORDON_FINALIZE_GRACE_DAYS: "two weeks" }, "CORDON_FINALIZE_GRACE_DAYS"],
+    [{ CORDON_REPORT_PUBLISHER: "x".repeat(201) }, "CORDON_REPORT_PUBLISHER"],
   ])("refuses %o, naming %s", (env, name) => {
     let error: unknown;
     try {

@@ -188,6 +188,8 @@ export async function verifyReport(
           orders: ordersAt(audit.entries, manifest.audit.seq),
           archive,
           finalizedAt: manifest.finalizedAt,
+          // Who published it is part of the frozen (signed) bytes: taken from them, not from this shell.
+          ...publisherOf(frozen.formats.json),
         });
         const rebuilt = renderFormats(report);
         for (const format of FROZEN_FORMATS) {
@@ -299,4 +301,14 @@ export async function redisSource(url: string, prefix: string, redis: Redis): Pr
       await orders?.close();
     },
   };
+}
+
+/** The publisher named in a frozen JSON report, if any (an unreadable one is reported by the checks). */
+function publisherOf(json: string): { publisher?: { name: string; service: string } } {
+  try {
+    const publisher = (JSON.parse(json) as { publisher?: { name: string; service: string } }).publisher;
+    return publisher === undefined ? {} : { publisher };
+  } catch {
+    return {};
+  }
 }

@@ -72,6 +72,10 @@ const Env = z.object({
     .default(168),
   /** Days after a period's end before it may be finalized (I9): late records have this long to arrive. */
   CORDON_FINALIZE_GRACE_DAYS: z.coerce.number().int().min(0).max(366).default(14),
+  /** Who publishes the transparency report, as its page names it (e.g. "Example Meetings B.V."). */
+  CORDON_REPORT_PUBLISHER: z.string().trim().min(1).max(200).optional(),
+  /** The service the report is about (e.g. "Example Meetings"). */
+  CORDON_REPORT_SERVICE: z.string().trim().min(1).max(200).optional(),
   CORDON_RULESET_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   MAXMIND_ACCOUNT_ID: z
     .string()

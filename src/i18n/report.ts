@@ -13,7 +13,13 @@ export interface ReportStrings {
   periodName: (kind: PeriodKind, year: number, index: number, monthName: string) => string;
   summary: string;
   completedRequests: string;
-  outcome: { complied: string; partially_complied: string; rejected: string; withdrawn: string };
+  outcome: {
+    complied: string;
+    partially_complied: string;
+    shadow: string;
+    rejected: string;
+    withdrawn: string;
+  };
   pendingAtEnd: string;
   deniedJoins: string;
   shadowMatches: string;
@@ -36,7 +42,25 @@ export interface ReportStrings {
   enforcementByJurisdiction: string;
   tableFollows: string;
   none: string;
+  /** The roll-up row of a country with subdivision rows: its own and its subdivisions' together. */
+  countryTotal: (place: string) => string;
+  rejectionReasons: string;
+  reason: string;
+  reasons: Record<string, string>;
   definitions: string;
+  publishedBy: (publisher: string, service: string) => string;
+  defaultPublisher: { name: string; service: string };
+  methodology: string;
+  methodologyItems: [string, string][];
+  comparison: string;
+  comparisonDesc: (previous: string) => string;
+  thisPeriod: string;
+  previousPeriod: string;
+  change: string;
+  dataset: string;
+  datasetText: string;
+  datasetLink: string;
+  datasetSha: string;
   /** Term and explanation pairs; the small-counts entry only when a threshold (formatted) applies. */
   definitionItems: (threshold: string | undefined) => [string, string][];
 }
@@ -56,6 +80,7 @@ const en: ReportStrings = {
   outcome: {
     complied: "Complied",
     partially_complied: "Partially complied",
+    shadow: "Shadow (observed, not enforced)",
     rejected: "Rejected",
     withdrawn: "Withdrawn",
   },
@@ -75,15 +100,16 @@ const en: ReportStrings = {
     enterprise: "Enterprise",
     no_account: "No account",
     pro: "Pro",
-    phone: "Phone (dial-in)",
+    // The platform's phone plans (as its published reports name them), not dial-in callers.
+    phone: "Phone (phone-plan accounts)",
   },
   unknown: "Unknown",
   requestsByJurisdiction: "Requests by requesting jurisdiction",
   requestsByJurisdictionDesc:
-    "Bar chart of the requests completed in the period for each jurisdiction of the requesting authority, with one bar each for complied, partially complied, rejected and withdrawn.",
+    "Bar chart of the requests completed in the period for each jurisdiction of the requesting authority, with one bar each for complied, partially complied, shadow, rejected and withdrawn.",
   requestsByAccountType: "Requests by account type",
   requestsByAccountTypeDesc:
-    "Bar chart of the requests completed in the period for each type of account concerned, with one bar each for complied, partially complied, rejected and withdrawn.",
+    "Bar chart of the requests completed in the period for each type of account concerned, with one bar each for complied, partially complied, shadow, rejected and withdrawn.",
   requestsByAccountLocation: "Requests by account location",
   pendingByJurisdiction: "Requests pending at the end of the period",
   deniedByJurisdiction: "Denied joins by jurisdiction",
@@ -92,7 +118,45 @@ const en: ReportStrings = {
   enforcementByJurisdiction: "Enforcement by jurisdiction",
   tableFollows: "The table below gives the same numbers.",
   none: "None in this period.",
+  countryTotal: (place) => `${place}: total`,
+  rejectionReasons: "Rejected requests by reason",
+  reason: "Reason",
+  reasons: {
+    invalid_service: "Invalid service (not a service of the platform)",
+    legally_invalid: "Legally invalid",
+    outside_jurisdiction: "Outside the authority's jurisdiction",
+    insufficient_information: "Insufficient information",
+    no_such_target: "No such meeting or account",
+    other: "Other",
+  },
   definitions: "Definitions",
+  publishedBy: (publisher, service) => `Published by ${publisher}, for ${service}.`,
+  defaultPublisher: { name: "the platform operator", service: "its meeting service" },
+  methodology: "How these numbers are made",
+  methodologyItems: [
+    [
+      "Denial",
+      "A denial is one attempt to join a meeting that was refused because an approved order named the meeting or the account and the participant was located inside the jurisdiction where the block applied. Everyone located elsewhere joined as usual. People removed from a meeting in progress when a block took effect are counted with the denials.",
+    ],
+    [
+      "Location",
+      "Participants are located from their network address with a geolocation database (country or city precision), or, for callers who dial in by phone, from the country calling code of their number. Addresses and numbers are not kept: only a network prefix and a keyed hash.",
+    ],
+    [
+      "Fail open",
+      "When a participant's location is unknown or less precise than an order needs (a private address, an address not in the database, a country-only database for a regional order, a lookup error), the participant is let in. A failure of geolocation never denies anyone, so the denials here may undercount what an order asked for; they never overcount.",
+    ],
+  ],
+  comparison: "Compared with the previous period",
+  comparisonDesc: (previous) => `The previous period of the same length: ${previous}.`,
+  thisPeriod: "This period",
+  previousPeriod: "Previous period",
+  change: "Change",
+  dataset: "Dataset",
+  datasetText:
+    "Every request completed in the period, one row each (CSV, RFC 4180), without meeting or account identifiers.",
+  datasetLink: "Download the dataset (CSV)",
+  datasetSha: "SHA-256 of the dataset file",
   definitionItems: (threshold) => [
     [
       "Request",
@@ -106,8 +170,18 @@ const en: ReportStrings = {
       "Partially complied",
       "The order was approved for less than the authority asked: fewer places (never beyond the authority's own jurisdiction) or fewer meetings or accounts. It stays counted so when the authority later withdraws the order.",
     ],
-    ["Rejected", "The order was reviewed and rejected; nothing was blocked."],
-    ["Withdrawn", "The authority withdrew the order before a decision was made; nothing was blocked."],
+    [
+      "Shadow",
+      "The order was approved for observation only (shadow mode): it was never enforced and nobody was refused. What it would have refused is counted as shadow matches, apart from denials.",
+    ],
+    [
+      "Rejected",
+      "The order was reviewed and rejected; nothing was blocked. Rejected covers invalid service (the order does not concern a service of the platform), legal invalidity, no such target (no such meeting or account), insufficient information, an authority acting outside its jurisdiction, and other causes; the reasons are counted above.",
+    ],
+    [
+      "Withdrawn",
+      "The authority withdrew the order before a decision was made; nothing was blocked. An order withdrawn after it was approved stays counted as complied.",
+    ],
     ["Pending", "Received before the end of the period and not completed before it."],
     [
       "Denied joins",
@@ -119,7 +193,7 @@ const en: ReportStrings = {
     ],
     [
       "Distinct participants",
-      "Counted by a keyed hash of the participant's network address; addresses themselves are not kept. Distinct meetings and participants are counted once over the whole period.",
+      "Participants who were refused, counted by a keyed hash of the participant's network address (addresses themselves are not kept); participants only a shadow order matched were let in and are not counted. Distinct meetings and participants are counted once over the whole period.",
     ],
     ...(threshold === undefined
       ? []
@@ -149,6 +223,7 @@ const nl: ReportStrings = {
   outcome: {
     complied: "Opgevolgd",
     partially_complied: "Gedeeltelijk opgevolgd",
+    shadow: "Schaduw (waargenomen, niet gehandhaafd)",
     rejected: "Afgewezen",
     withdrawn: "Ingetrokken",
   },
@@ -165,18 +240,18 @@ const nl: ReportStrings = {
     basic: "Basis",
     business: "Zakelijk",
     education: "Onderwijs",
-    enterprise: "Enterprise",
+    enterprise: "Onderneming",
     no_account: "Geen account",
     pro: "Pro",
-    phone: "Telefoon (inbellen)",
+    phone: "Telefoon (accounts met een telefoonabonnement)",
   },
   unknown: "Onbekend",
   requestsByJurisdiction: "Verzoeken per rechtsgebied van de verzoekende instantie",
   requestsByJurisdictionDesc:
-    "Staafdiagram van de in deze periode afgehandelde verzoeken per rechtsgebied van de verzoekende instantie, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, afgewezen en ingetrokken.",
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per rechtsgebied van de verzoekende instantie, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, schaduw, afgewezen en ingetrokken.",
   requestsByAccountType: "Verzoeken per soort account",
   requestsByAccountTypeDesc:
-    "Staafdiagram van de in deze periode afgehandelde verzoeken per soort account, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, afgewezen en ingetrokken.",
+    "Staafdiagram van de in deze periode afgehandelde verzoeken per soort account, met een staaf voor opgevolgd, gedeeltelijk opgevolgd, schaduw, afgewezen en ingetrokken.",
   requestsByAccountLocation: "Verzoeken per land van het account",
   pendingByJurisdiction: "Openstaande verzoeken aan het einde van de periode",
   deniedByJurisdiction: "Geweigerde deelnames per rechtsgebied",
@@ -185,7 +260,45 @@ const nl: ReportStrings = {
   enforcementByJurisdiction: "Handhaving per rechtsgebied",
   tableFollows: "De tabel hieronder bevat dezelfde cijfers.",
   none: "Geen in deze periode.",
+  countryTotal: (place) => `${place}: totaal`,
+  rejectionReasons: "Afgewezen verzoeken per reden",
+  reason: "Reden",
+  reasons: {
+    invalid_service: "Ongeldige dienst (geen dienst van het platform)",
+    legally_invalid: "Juridisch ongeldig",
+    outside_jurisdiction: "Buiten het rechtsgebied van de instantie",
+    insufficient_information: "Onvoldoende informatie",
+    no_such_target: "Vergadering of account bestaat niet",
+    other: "Anders",
+  },
   definitions: "Begrippen",
+  publishedBy: (publisher, service) => `Gepubliceerd door ${publisher}, voor ${service}.`,
+  defaultPublisher: { name: "de beheerder van het platform", service: "de vergaderdienst" },
+  methodology: "Hoe deze cijfers tot stand komen",
+  methodologyItems: [
+    [
+      "Weigering",
+      "Een weigering is één poging om aan een vergadering deel te nemen die is geweigerd omdat een goedgekeurd bevel de vergadering of het account noemde en de deelnemer zich bevond in het rechtsgebied waar de blokkade gold. Iedereen die zich elders bevond, kon gewoon deelnemen. Deelnemers die uit een lopende vergadering zijn verwijderd toen een blokkade inging, tellen mee bij de weigeringen.",
+    ],
+    [
+      "Locatie",
+      "Deelnemers worden gelokaliseerd aan de hand van hun netwerkadres met een geolocatiedatabase (op land- of stadsniveau), of, bij inbellers per telefoon, aan de hand van het landnummer van hun telefoonnummer. Adressen en nummers worden niet bewaard: alleen een netwerkprefix en een hash met een geheime sleutel.",
+    ],
+    [
+      "Bij twijfel toelaten",
+      "Als de locatie van een deelnemer onbekend is of minder precies dan een bevel vereist (een privéadres, een adres dat niet in de database staat, een database op landniveau bij een regionaal bevel, een fout bij het opzoeken), wordt de deelnemer toegelaten. Een storing in de geolocatie leidt nooit tot een weigering; de weigeringen hier kunnen dus lager uitvallen dan een bevel vroeg, nooit hoger.",
+    ],
+  ],
+  comparison: "Vergeleken met de vorige periode",
+  comparisonDesc: (previous) => `De vorige periode van dezelfde lengte: ${previous}.`,
+  thisPeriod: "Deze periode",
+  previousPeriod: "Vorige periode",
+  change: "Verschil",
+  dataset: "Dataset",
+  datasetText:
+    "Elk in deze periode afgehandeld verzoek, één regel per verzoek (CSV, RFC 4180), zonder vergader- of account-id's.",
+  datasetLink: "De dataset downloaden (CSV)",
+  datasetSha: "SHA-256 van het datasetbestand",
   definitionItems: (threshold) => [
     [
       "Verzoek",
@@ -199,10 +312,17 @@ const nl: ReportStrings = {
       "Gedeeltelijk opgevolgd",
       "Het bevel is goedgekeurd voor minder dan de instantie vroeg: minder plaatsen (nooit buiten het eigen rechtsgebied van de instantie) of minder vergaderingen of accounts. Het blijft zo geteld wanneer de instantie het bevel later intrekt.",
     ],
-    ["Afgewezen", "Het bevel is beoordeeld en afgewezen; er is niets geblokkeerd."],
+    [
+      "Schaduw",
+      "Het bevel is alleen ter observatie goedgekeurd (schaduwmodus): het is nooit gehandhaafd en niemand is geweigerd. Wat het zou hebben geweigerd, telt als treffers in schaduwmodus, apart van de weigeringen.",
+    ],
+    [
+      "Afgewezen",
+      "Het bevel is beoordeeld en afgewezen; er is niets geblokkeerd. Afgewezen omvat een ongeldige dienst (het bevel betreft geen dienst van het platform), juridische ongeldigheid, een onbekend doel (de vergadering of het account bestaat niet), onvoldoende informatie, een instantie buiten haar rechtsgebied, en andere oorzaken; de redenen zijn hierboven geteld.",
+    ],
     [
       "Ingetrokken",
-      "De instantie heeft het bevel ingetrokken voordat er een besluit was; er is niets geblokkeerd.",
+      "De instantie heeft het bevel ingetrokken voordat er een besluit was; er is niets geblokkeerd. Een bevel dat na goedkeuring is ingetrokken, blijft als opgevolgd geteld.",
     ],
     ["Openstaand", "Ontvangen vóór het einde van de periode en niet vóór dat einde afgehandeld."],
     [
@@ -215,7 +335,7 @@ const nl: ReportStrings = {
     ],
     [
       "Unieke deelnemers",
-      "Geteld aan de hand van een met een geheime sleutel berekende hash van het netwerkadres; de adressen zelf worden niet bewaard. Unieke vergaderingen en deelnemers worden over de hele periode één keer geteld.",
+      "Geweigerde deelnemers, geteld aan de hand van een met een geheime sleutel berekende hash van het netwerkadres (de adressen zelf worden niet bewaard); deelnemers die alleen een bevel in schaduwmodus trof, zijn toegelaten en tellen niet mee. Unieke vergaderingen en deelnemers worden over de hele periode één keer geteld.",
     ],
     ...(threshold === undefined
       ? []

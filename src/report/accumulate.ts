@@ -39,8 +39,10 @@ function bucket(buckets: Record<string, MonthBucket>, key: string): MonthBucket 
 /**
  * Adds one record to its month (mutates `month`). Every record counts in `records`. `BLOCKED` adds a
  * denied join and `SHADOW_MATCH` a shadow match, each under the matched block jurisdiction
- * (`record.jurisdiction`) and under every order in `record.orderIds`, and adds the meeting and the
- * participant's `ipHash` (when there is one) to those buckets. A record naming two orders counts once
+ * (`record.jurisdiction`) and under every order in `record.orderIds`; a denial also adds the meeting
+ * and the participant's `ipHash` (when there is one) to those buckets. A shadow match adds neither: the
+ * participant was let in, so distinct meetings and participants count denials only (aggregates written
+ * before this rule hold shadow-matched ones too, until rebuilt). A record naming two orders counts once
  * for each order but once only for its jurisdiction, so per-order sums can exceed the jurisdiction's.
  * A deny without a jurisdiction (never written by `decide`) is counted per order only.
  * Throws a RangeError when the record's `at` lies outside `month.month`: routing by month is the
@@ -58,8 +60,11 @@ export function accumulate(month: MonthAggregate, record: DecisionRecord): void 
   const targets: MonthBucket[] = record.orderIds.map((id) => bucket(month.byOrder, id));
   if (record.jurisdiction !== null) targets.push(bucket(month.byJurisdiction, record.jurisdiction));
   for (const target of targets) {
-    if (record.code === "BLOCKED") target.deniedJoins += 1;
-    else target.shadowMatches += 1;
+    if (record.code !== "BLOCKED") {
+      target.shadowMatches += 1;
+      continue;
+    }
+    target.deniedJoins += 1;
     addUnique(target.meetings, record.meetingId);
     if (record.ipHash !== null) addUnique(target.participants, record.ipHash);
   }

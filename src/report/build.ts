@@ -3,11 +3,22 @@
  * requests completed in the period, orders pending at its end, enforcement counts and the dataset.
  * Pure: the caller reads the stores and passes `generatedAt` (no clock here).
  */
-import type { Order } from "../engine/index.js";
-import { countsOf, mergeMonths } from "./accumulate.js";
-import type { DatasetRow, LateCounts, MonthAggregate, Outcome, Report } from "./model.js";
+import { type Order, ReasonCode } from "../engine/index.js";
+import { countsOf, type MergedBucket, mergeMonths } from "./accumulate.js";
+import {
+  type DatasetRow,
+  type LateCounts,
+  type MonthAggregate,
+  OUTCOMES,
+  type Outcome,
+  type PreviousPeriod,
+  type Publisher,
+  type Report,
+} from "./model.js";
 import { completion } from "./outcome.js";
-import type { Period } from "./periods.js";
+import { type Period, periodOf } from "./periods.js";
+import { rollUpOf } from "./roll-up.js";
+import { suppressReport } from "./suppress.js";
 
 export interface ReportInput {
   period: Period;
@@ -22,6 +33,13 @@ export interface ReportInput {
   /** Counts below this are published as "< N"; 0 (the default) publishes every count. */
   threshold?: number;
   generatedAt: string;
+  /** Who publishes it; absent, the page names the defaults. */
+  publisher?: Publisher;
+  /**
+   * The previous period's months, for its denied joins in the comparison; absent, the comparison gives
+   * requests only (a frozen report holds its own period's records only).
+   */
+  previousMonths?: readonly MonthAggregate[];
   /** False only for the report a finalization freezes (I9). Default true. */
   provisional?: boolean;
 }
@@ -29,11 +47,10 @@ export interface ReportInput {
 /** Where an order lacks an account type or location, its requests are counted under this key. */
 export const UNKNOWN = "unknown";
 
-const OUTCOMES: readonly Outcome[] = ["complied", "partially_complied", "rejected", "withdrawn"];
-
 interface Completed {
   order: Order;
   outcome: Outcome;
+  reasonCode: ReasonCode | undefined;
   at: number;
   received: number;
 }
@@ -55,15 +72,19 @@ export function buildReport(input: ReportInput): Report {
     const at = done === undefined ? undefined : Date.parse(done.at);
     const received = Date.parse(order.receivedAt);
     if (done !== undefined && at !== undefined && at >= period.start && at < period.end) {
-      completed.push({ order, outcome: done.outcome, at, received });
+      completed.push({ order, outcome: done.outcome, reasonCode: done.reasonCode, at, received });
     }
     if (received < period.end && (at === undefined || at >= period.end)) pending.push(order);
   }
   const byJurisdiction = new Map<string, Record<Outcome, number>>();
   const byAccountType = new Map<string, Record<Outcome, number>>();
   const byAccountLocation = new Map<string, Record<Outcome, number>>();
-  for (const { order, outcome } of completed) {
+  const byCountry = new Map<string, Record<Outcome, number>>();
+  const byReason = Object.fromEntries(ReasonCode.options.map((c) => [c, 0])) as Record<ReasonCode, number>;
+  for (const { order, outcome, reasonCode } of completed) {
     tally(byJurisdiction, order.authority.jurisdiction)[outcome] += 1;
+    tally(byCountry, rollUpOf(order.authority.jurisdiction))[outcome] += 1;
+    if (outcome === "rejected") byReason[reasonCode ?? "other"] += 1;
     tally(byAccountType, order.accountType ?? UNKNOWN)[outcome] += 1;
     tally(byAccountLocation, order.accountLocation ?? UNKNOWN)[outcome] += 1;
   }
@@ -84,7 +105,21 @@ export function buildReport(input: ReportInput): Report {
     late.deniedJoins += m.late.deniedJoins;
     late.shadowMatches += m.late.shadowMatches;
   }
-  const enforcementByJurisdiction = mapValues(mergeMonths(months, "byJurisdiction"), countsOf);
+  const mergedByJurisdiction = mergeMonths(months, "byJurisdiction");
+  const enforcementByJurisdiction = mapValues(mergedByJurisdiction, countsOf);
+  const mergedByCountry = new Map<string, MergedBucket>();
+  for (const [code, b] of mergedByJurisdiction) {
+    const key = rollUpOf(code);
+    let into = mergedByCountry.get(key);
+    if (into === undefined) {
+      into = { deniedJoins: 0, shadowMatches: 0, meetings: new Set(), participants: new Set() };
+      mergedByCountry.set(key, into);
+    }
+    into.deniedJoins += b.deniedJoins;
+    into.shadowMatches += b.shadowMatches;
+    for (const m of b.meetings) into.meetings.add(m);
+    for (const p of b.participants) into.participants.add(p);
+  }
   const enforcementByOrder = mapValues(mergeMonths(months, "byOrder"), (merged, id) => {
     const order = ordersById.get(id);
     // An id the order list does not know (an order removed from the store) keeps its counts, unattributed.
@@ -104,19 +139,51 @@ export function buildReport(input: ReportInput): Report {
   const history = (input.history ?? months).filter((m) => m.month <= lastMonth);
   const deniedByOrder = mergeMonths(history, "byOrder");
   completed.sort((a, b) => a.at - b.at || a.received - b.received || (a.order.id < b.order.id ? -1 : 1));
-  const dataset: DatasetRow[] = completed.map(({ order, outcome, at, received }) => ({
+  const dataset: DatasetRow[] = completed.map(({ order, outcome, reasonCode, at, received }) => ({
     period: period.id,
     authorityJurisdiction: order.authority.jurisdiction,
+    authorityKind: order.authority.kind,
+    targetKind: order.target.kind,
+    requestedJurisdictions: [...(order.requested?.jurisdictions ?? order.jurisdictions)],
     blockJurisdictions: [...order.jurisdictions],
     outcome,
+    reasonCode: reasonCode ?? null,
     accountType: order.accountType ?? null,
     accountLocation: order.accountLocation ?? null,
     receivedDate: utcDate(received),
     completedDate: utcDate(at),
     deniedJoins: deniedByOrder.get(order.id)?.deniedJoins ?? 0,
+    removedParticipants: null,
   }));
 
-  return {
+  const byOutcome = tally(new Map(), "all");
+  for (const { outcome } of completed) byOutcome[outcome] += 1;
+
+  // The previous period of the same length: its completed requests, and its denied joins when given.
+  const prev = periodOf(period.start - 1, period.kind);
+  const previousByOutcome = tally(new Map(), "all");
+  let previousTotal = 0;
+  for (const order of input.orders) {
+    const done = completion(order);
+    const at = done === undefined ? Number.NaN : Date.parse(done.at);
+    if (done !== undefined && at >= prev.start && at < prev.end) {
+      previousByOutcome[done.outcome] += 1;
+      previousTotal += 1;
+    }
+  }
+  const prevMonths = new Set(prev.months);
+  const previous: PreviousPeriod = {
+    period: prev.id,
+    total: previousTotal,
+    byOutcome: previousByOutcome,
+    deniedJoins:
+      input.previousMonths === undefined
+        ? null
+        : input.previousMonths
+            .filter((m) => prevMonths.has(m.month))
+            .reduce((s, m) => s + Object.values(m.byJurisdiction).reduce((t, b) => t + b.deniedJoins, 0), 0),
+  };
+  return suppressReport({
     period: period.id,
     start: isoInstant(period.start),
     end: isoInstant(period.end),
@@ -124,19 +191,25 @@ export function buildReport(input: ReportInput): Report {
     threshold,
     requests: {
       total: completed.length,
+      byOutcome,
       byJurisdiction: sortedRecord(byJurisdiction),
+      byCountry: sortedRecord(byCountry),
+      byReason,
       byAccountType: sortedRecord(byAccountType),
       byAccountLocation: sortedRecord(byAccountLocation),
       pendingAtEnd: { count: pending.length, byJurisdiction: sortedRecord(pendingByJurisdiction) },
     },
     enforcement: {
       byJurisdiction: sortedRecord(enforcementByJurisdiction),
+      byCountry: sortedRecord(mapValues(mergedByCountry, countsOf)),
       byOrder: sortedRecord(enforcementByOrder),
     },
     dataset,
+    ...(input.publisher === undefined ? {} : { publisher: input.publisher }),
+    previous,
     provisional: input.provisional ?? true,
     late,
-  };
+  });
 }
 
 function tally(map: Map<string, Record<Outcome, number>>, key: string): Record<Outcome, number> {

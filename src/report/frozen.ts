@@ -11,9 +11,10 @@ import { byDecisionId, recordsRoot, sha256Hex } from "../store/merkle.js";
 import { accumulate, accumulateLate } from "./accumulate.js";
 import { emptyMonth } from "./aggregate-store.js";
 import { buildReport } from "./build.js";
-import type { MonthAggregate, Report } from "./model.js";
+import type { MonthAggregate, Publisher, Report } from "./model.js";
 import { monthOf, type Period } from "./periods.js";
 import { renderCsv, renderHtml, renderJson } from "./render.js";
+import { suppressReport } from "./suppress.js";
 
 /** The frozen publications: JSON, the CSV dataset, the HTML page in each language; default threshold. */
 export const FROZEN_FORMATS = ["json", "csv", "html-en", "html-nl"] as const;
@@ -98,6 +99,8 @@ export function frozenReport(input: {
   orders: readonly Order[];
   archive: RecordArchive;
   finalizedAt: string;
+  /** As the live report names it; `verify-report` takes it from the frozen JSON it checks. */
+  publisher?: Publisher;
 }): Report {
   const { period, archive } = input;
   const months = new Map<string, MonthAggregate>(period.months.map((m) => [m, emptyMonth(m)]));
@@ -115,6 +118,7 @@ export function frozenReport(input: {
     months: all,
     history: all,
     generatedAt: input.finalizedAt,
+    ...(input.publisher === undefined ? {} : { publisher: input.publisher }),
     provisional: false,
   });
 }
@@ -180,7 +184,7 @@ export function derivedReport(frozen: FrozenReport, threshold: number): Report {
   const { definitions: _definitions, ...report } = JSON.parse(frozen.formats.json) as Report & {
     definitions?: unknown;
   };
-  return { ...report, threshold };
+  return suppressReport({ ...report, threshold });
 }
 
 /** Sorted by decisionId, each once: the archive's form. */

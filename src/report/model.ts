@@ -2,13 +2,17 @@
  * The shapes of the access-denial report (DESIGN.md "Report"), shared by the aggregation, its stores,
  * the renderers (JSON, CSV, HTML) and the route. Pure types.
  */
+import type { ReasonCode } from "../engine/index.js";
 
 /** Enforcement counts for one key (a jurisdiction or an order) over some months. */
 export interface EnforcementCounts {
   deniedJoins: number;
   shadowMatches: number;
   distinctMeetings: number;
-  /** Distinct participants by `ipHash` (I6: the hash, never the address). */
+  /**
+   * Distinct participants by `ipHash` (I6: the hash, never the address), among the denied joins only:
+   * a participant a shadow order merely matched was let in and is not counted (nor is its meeting).
+   */
   distinctParticipants: number;
 }
 
@@ -51,23 +55,66 @@ export interface MonthBucket {
   participants: string[];
 }
 
-/** How a completed request ended; `partially_complied`: approved for less than was asked (I10). */
-export type Outcome = "complied" | "partially_complied" | "rejected" | "withdrawn";
+/**
+ * How a completed request ended; `partially_complied`: approved for less than was asked (I10);
+ * `shadow`: approved for observation only (mode `shadow`), never enforced.
+ */
+export type Outcome = "complied" | "partially_complied" | "shadow" | "rejected" | "withdrawn";
+
+/** Every outcome, in the order the report shows them. */
+export const OUTCOMES: readonly Outcome[] = [
+  "complied",
+  "partially_complied",
+  "shadow",
+  "rejected",
+  "withdrawn",
+];
 
 /** A rejection's cause, as the order records it (`other` for rejections stored without one). */
-export type { ReasonCode } from "../engine/index.js";
+export type { ReasonCode };
 
 /** One row of the dataset: an order completed in the period, without meeting or account ids. */
 export interface DatasetRow {
   period: string;
   authorityJurisdiction: string;
+  /** court, agency, police, regulator, other. */
+  authorityKind: string;
+  /** meeting or account. */
+  targetKind: string;
+  /** What the authority asked for (the granted block when it asked for the same). */
+  requestedJurisdictions: string[];
   blockJurisdictions: string[];
   outcome: Outcome;
+  /** For `rejected` only: why. */
+  reasonCode: ReasonCode | null;
   accountType: string | null;
   accountLocation: string | null;
   receivedDate: string;
   completedDate: string;
   deniedJoins: number;
+  /**
+   * Participants removed from meetings in progress. Null (an empty cell): the aggregates do not yet
+   * tell an in-meeting removal from a join denial (`phase`), so those are inside `deniedJoins` for now.
+   */
+  removedParticipants: number | null;
+}
+
+/** Who publishes the report, and for which service (CORDON_REPORT_PUBLISHER, CORDON_REPORT_SERVICE). */
+export interface Publisher {
+  name: string;
+  service: string;
+}
+
+/** The publisher a report names when none is configured. */
+export const DEFAULT_PUBLISHER: Publisher = { name: "The platform operator", service: "the meeting service" };
+
+/** The previous period of the same length, for the comparison on the page. */
+export interface PreviousPeriod {
+  period: string;
+  total: number;
+  byOutcome: Record<Outcome, number>;
+  /** Null where the report was built without that period's decision records (a frozen report). */
+  deniedJoins: number | null;
 }
 
 export interface Report {
@@ -75,11 +122,20 @@ export interface Report {
   start: string;
   end: string;
   generatedAt: string;
-  /** Counts below this are shown as "< N" in CSV and HTML (JSON carries the exact numbers and the threshold). */
+  /** Counts below this, and those that would give them away, are published as "<N" (`suppress.ts`). */
   threshold: number;
   requests: {
     total: number;
+    /** The column totals: requests per outcome. */
+    byOutcome: Record<Outcome, number>;
     byJurisdiction: Record<string, Record<Outcome, number>>;
+    /**
+     * The roll-up: per country, its own requests and its subdivisions' together (`IN` = `IN` + `IN-MH`
+     * + ...), for every country with a request.
+     */
+    byCountry: Record<string, Record<Outcome, number>>;
+    /** Rejections by reason code, every code listed (0 when none). */
+    byReason: Record<ReasonCode, number>;
     byAccountType: Record<string, Record<Outcome, number>>;
     byAccountLocation: Record<string, Record<Outcome, number>>;
     /** Orders received by the period's end and not completed by then. */
@@ -87,12 +143,22 @@ export interface Report {
   };
   enforcement: {
     byJurisdiction: Record<string, EnforcementCounts>;
+    /** The roll-up per country: sums, and distinct meetings and participants over its whole area. */
+    byCountry: Record<string, EnforcementCounts>;
     byOrder: Record<
       string,
       EnforcementCounts & { authorityJurisdiction: string; blockJurisdictions: string[] }
     >;
   };
   dataset: DatasetRow[];
+  /**
+   * The counts hidden at the threshold, primary and complementary (`suppress.ts`), as keys of their
+   * JSON paths (`cellKey`); absent or empty at threshold 0. Renderers show each as "<N".
+   */
+  suppressed?: string[];
+  /** Absent: the page names the defaults (`DEFAULT_PUBLISHER`). */
+  publisher?: Publisher;
+  previous?: PreviousPeriod;
   /** True until the period is finalized: its numbers may still change (I9). */
   provisional: boolean;
   /** Records from already finalized periods that were counted in this one (see `LateCounts`). */

@@ -15,6 +15,7 @@ export interface Completion {
 }
 
 /**
+ * - approved in shadow mode: `shadow` at `decidedAt` (observed only, never enforced: not compliance);
  * - approved: `complied` at `decidedAt`, or `partially_complied` when granted for less than was
  *   requested (the current order, amendments included: an amended order is one request);
  * - withdrawn after approval: still `complied` (or `partially_complied`) at `decidedAt`: the authority
@@ -28,10 +29,10 @@ export interface Completion {
  */
 export function completion(
   order: Pick<Order, "status" | "decidedAt" | "withdrawnAt" | "reasonCode"> &
-    Partial<Pick<Order, "jurisdictions" | "target" | "requested">>,
+    Partial<Pick<Order, "jurisdictions" | "target" | "requested" | "mode">>,
 ): Completion | undefined {
   const approved = (at: string): Completion => ({
-    outcome: grantedLess(order) ? "partially_complied" : "complied",
+    outcome: order.mode === "shadow" ? "shadow" : grantedLess(order) ? "partially_complied" : "complied",
     at,
   });
   switch (order.status) {

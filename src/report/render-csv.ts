@@ -2,40 +2,58 @@
  * The report's dataset as CSV (RFC 4180): one row per order completed in the period, without meeting or
  * account identifiers, network addresses, order ids or case references. Pure.
  */
-import { masked } from "./masked.js";
+import { hiddenLookup, suppressedCount } from "./masked.js";
 import type { Report } from "./model.js";
 
+/** Exactly DESIGN.md's header ("Report"). */
 export const CSV_HEADER = [
   "period",
   "authority_jurisdiction",
+  "authority_kind",
+  "target_kind",
+  "requested_jurisdictions",
   "block_jurisdictions",
   "outcome",
+  "reason_code",
   "account_type",
   "account_location",
   "received_date",
   "completed_date",
   "denied_joins",
+  "removed_participants",
 ] as const;
 
 /**
  * Every record, the last included, ends in CRLF (the RFC's line break, and what spreadsheet programs
  * expect); a field containing a comma, a double quote, CR or LF is quoted with its quotes doubled.
- * Unknown values are empty fields. `denied_joins` below the threshold is "< N".
+ * Lists are joined with `;`. Unknown or not applicable values are empty fields: `reason_code` of a
+ * request that was not rejected, and `removed_participants` until in-meeting removals are counted
+ * apart from join denials (they are inside `denied_joins` until then). `denied_joins` below the
+ * threshold, or hidden because it would give a hidden count away, is "<N"; under a threshold the rows
+ * that would reveal a small group are withheld (`suppress.ts`).
  */
 export function renderCsv(report: Report): string {
   const lines = [CSV_HEADER.join(",")];
-  for (const row of report.dataset) {
+  const hidden = hiddenLookup(report.suppressed);
+  const count = (n: number, i: number, field: string) =>
+    n < report.threshold || hidden("dataset", i, field) ? suppressedCount(report.threshold) : String(n);
+  for (const [i, row] of report.dataset.entries()) {
     lines.push(
       [
         row.period,
         row.authorityJurisdiction,
+        row.authorityKind,
+        row.targetKind,
+        row.requestedJurisdictions.join(";"),
         row.blockJurisdictions.join(";"),
         row.outcome,
+        row.reasonCode ?? "",
         row.accountType ?? "",
         row.accountLocation ?? "",
         row.receivedDate,
         row.completedDate,
-        masked(row.deniedJoins, report.threshold, String),
+        count(row.deniedJoins, i, "deniedJoins"),
+        row.removedParticipants === null ? "" : count(row.removedParticipants, i, "removedParticipants"),
       ]
         .map(csvField)
         .join(","),

@@ -24,7 +24,7 @@ import {
   ordersAt,
   renderFormats,
 } from "../report/frozen.js";
-import type { OrderTotals, Report } from "../report/model.js";
+import type { OrderTotals, Publisher, Report } from "../report/model.js";
 import { monthOf, type Period, type PeriodKind, parsePeriod, periodOf } from "../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../report/render.js";
 import type { AuditEntry, OrderStore } from "../store/interface.js";
@@ -48,6 +48,8 @@ export interface ReportDeps {
   signer: () => Promise<ManifestSigner>;
   /** Days after a period's end before it may be finalized (CORDON_FINALIZE_GRACE_DAYS). */
   graceDays: number;
+  /** Who publishes the reports (CORDON_REPORT_PUBLISHER, CORDON_REPORT_SERVICE); absent: the defaults. */
+  publisher?: Publisher;
   /**
    * Called after a finalization's frozen report and manifest are durable, and again on every repeated
    * finalization of the period (so a crash between the two is repaired by finalizing again): must be
@@ -94,6 +96,8 @@ export class ReportService {
       orders,
       months: history,
       history,
+      previousMonths: history,
+      ...(this.deps.publisher === undefined ? {} : { publisher: this.deps.publisher }),
       ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
       generatedAt: new Date(this.deps.clock()).toISOString(),
     });
@@ -253,7 +257,13 @@ export class ReportService {
     const head = await this.deps.audit.head();
     const orders = ordersAt(await this.#auditUpTo(head.seq), head.seq);
     const finalizedAt = new Date(this.deps.clock()).toISOString();
-    const report = frozenReport({ period, orders, archive, finalizedAt });
+    const report = frozenReport({
+      period,
+      orders,
+      archive,
+      finalizedAt,
+      ...(this.deps.publisher === undefined ? {} : { publisher: this.deps.publisher }),
+    });
     const formats = renderFormats(report);
     const signer = await this.deps.signer();
     const manifest = await signer.sign(

@@ -51,7 +51,7 @@ describe("GET /v1/reports/{period}", () => {
     expect(res.headers.get("content-type")).toMatch(/^text\/csv/);
     const [header, ...rows] = String(res.body).trim().split(/\r?\n/);
     expect(header).toBe(
-      "period,authority_jurisdiction,block_jurisdictions,outcome,account_type,account_location,received_date,completed_date,denied_joins",
+      "period,authority_jurisdiction,authority_kind,target_kind,requested_jurisdictions,block_jurisdictions,outcome,reason_code,account_type,account_location,received_date,completed_date,denied_joins,removed_participants",
     );
     expect(rows).toHaveLength(2);
     expect(String(res.body)).not.toContain("81234567890");

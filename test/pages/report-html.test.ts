@@ -3,6 +3,7 @@
  * English and Dutch, at desktop and phone width, with nothing fetched from anywhere; screenshots go to
  * test-results/ for a person to look at.
  */
+import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -77,9 +78,28 @@ describe.each(["en", "nl"] as const)("the report page in %s", (lang) => {
     // keeping its text legible, and the tables below it carry the same numbers.
     const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(scrollWidth).toBeLessThanOrEqual(width);
+    const text = (await page.textContent("body")) ?? "";
+    // Nothing inside the page scrolls sideways either: every table and chart fits its column.
+    const overflowing = await page.evaluate(() =>
+      Array.from(document.querySelectorAll("table, figure, svg, dl, p"))
+        .filter(
+          (el) =>
+            el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > window.innerWidth + 1,
+        )
+        .map((el) => `${el.tagName} ${el.textContent?.slice(0, 40)}`),
+    );
+    expect(overflowing).toEqual([]);
     const bars = await page.$$("svg rect");
     expect(bars.length).toBeGreaterThan(2);
-    const text = (await page.textContent("body")) ?? "";
+    // A reader can tell who publishes it, how it was counted, what changed, and fetch its dataset.
+    expect(text).toContain(lang === "nl" ? "Gepubliceerd door" : "Published by");
+    expect(text).toContain(lang === "nl" ? "Bij twijfel toelaten" : "Fail open");
+    expect(text).toContain(lang === "nl" ? "Vorige periode" : "Previous period");
+    const link = await page.getAttribute("#dataset ~ p a, section[aria-labelledby=dataset] a", "href");
+    expect(link).toBe("?format=csv&threshold=3");
+    const csv = await h.call("GET", "/v1/reports/2026-H1?format=csv&threshold=3", { as: "auditor" });
+    const sha = createHash("sha256").update(String(csv.body)).digest("hex");
+    expect(text).toContain(sha);
     expect(text).toContain(lang === "nl" ? "Rusland" : "Russia");
     for (const secret of [
       "81234567890",

@@ -124,8 +124,11 @@ function reference(records: readonly DecisionRecord[]): View {
       const b = into[key];
       if (!sets.has(b)) sets.set(b, { meetings: new Set(), participants: new Set() });
       const s = sets.get(b) as { meetings: Set<string>; participants: Set<string> };
-      if (r.code === "BLOCKED") b.denied++;
-      else b.shadow++;
+      if (r.code !== "BLOCKED") {
+        b.shadow++;
+        continue;
+      }
+      b.denied++;
       s.meetings.add(r.meetingId);
       if (r.ipHash !== null) s.participants.add(r.ipHash);
     }

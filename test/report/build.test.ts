@@ -31,6 +31,7 @@ const atMs = (r: DecisionRecord) => Date.parse(r.at);
 const zero = (): Record<Outcome, number> => ({
   complied: 0,
   partially_complied: 0,
+  shadow: 0,
   rejected: 0,
   withdrawn: 0,
 });
@@ -55,9 +56,20 @@ function expectedRequests(start: number, end: number) {
   );
   const pendingBy: Record<string, number> = {};
   for (const t of pending) pendingBy[t.authority] = (pendingBy[t.authority] ?? 0) + 1;
+  const byReason = {
+    invalid_service: 0,
+    legally_invalid: 0,
+    outside_jurisdiction: 0,
+    insufficient_information: 0,
+    no_such_target: 0,
+    other: completed.filter((t) => t.outcome === "rejected").length,
+  };
   return {
     total: completed.length,
+    byOutcome: group(() => "all").all ?? zero(),
     byJurisdiction: group((t) => t.authority),
+    byCountry: group((t) => t.authority.slice(0, 2)),
+    byReason,
     byAccountType: group((t) => t.accountType ?? "unknown"),
     byAccountLocation: group((t) => t.accountLocation ?? "unknown"),
     pendingAtEnd: { count: pending.length, byJurisdiction: pendingBy },
@@ -72,6 +84,7 @@ function expectedEnforcement(start: number, end: number) {
     participants: Set<string>;
   }
   const byJurisdiction = new Map<string, Acc>();
+  const byCountry = new Map<string, Acc>();
   const byOrder = new Map<string, Acc>();
   const into = (map: Map<string, Acc>, key: string, r: DecisionRecord) => {
     let acc = map.get(key);
@@ -79,8 +92,11 @@ function expectedEnforcement(start: number, end: number) {
       acc = { denied: 0, shadow: 0, meetings: new Set(), participants: new Set() };
       map.set(key, acc);
     }
-    if (r.code === "BLOCKED") acc.denied++;
-    else acc.shadow++;
+    if (r.code !== "BLOCKED") {
+      acc.shadow++;
+      return;
+    }
+    acc.denied++;
     acc.meetings.add(r.meetingId);
     if (r.ipHash) acc.participants.add(r.ipHash);
   };
@@ -88,6 +104,7 @@ function expectedEnforcement(start: number, end: number) {
     if (atMs(r) < start || atMs(r) >= end) continue;
     if (r.code !== "BLOCKED" && r.code !== "SHADOW_MATCH") continue;
     if (r.jurisdiction) into(byJurisdiction, r.jurisdiction, r);
+    if (r.jurisdiction) into(byCountry, r.jurisdiction.slice(0, 2), r);
     for (const id of r.orderIds) into(byOrder, id, r);
   }
   const counts = (acc: Acc): EnforcementCounts => ({
@@ -99,6 +116,7 @@ function expectedEnforcement(start: number, end: number) {
   const truthById = new Map(history.truth.map((t) => [t.id, t]));
   return {
     byJurisdiction: Object.fromEntries([...byJurisdiction].map(([k, acc]) => [k, counts(acc)])),
+    byCountry: Object.fromEntries([...byCountry].map(([k, acc]) => [k, counts(acc)])),
     byOrder: Object.fromEntries(
       [...byOrder].map(([id, acc]) => [
         id,
@@ -119,6 +137,8 @@ function deniedJoins(id: string, from: number, until: number): number {
   ).length;
 }
 
+const ordersById = new Map(history.orders.map((o) => [o.id, o]));
+
 function expectedDataset(p: Period, deniedFrom: number): DatasetRow[] {
   return history.truth
     .filter((t) => t.completed !== undefined && t.completed >= p.start && t.completed < p.end)
@@ -131,13 +151,19 @@ function expectedDataset(p: Period, deniedFrom: number): DatasetRow[] {
     .map((t) => ({
       period: p.id,
       authorityJurisdiction: t.authority,
+      authorityKind: ordersById.get(t.id)?.authority.kind as string,
+      targetKind: t.accountIds.length > 0 ? "account" : "meeting",
+      requestedJurisdictions: t.blocks,
       blockJurisdictions: t.blocks,
       outcome: t.outcome as Outcome,
+      // The generator rejects without a reason code: stored as `other`.
+      reasonCode: t.outcome === "rejected" ? "other" : null,
       accountType: t.accountType ?? null,
       accountLocation: t.accountLocation ?? null,
       receivedDate: day(t.received),
       completedDate: day(t.completed as number),
       deniedJoins: deniedJoins(t.id, deniedFrom, p.end),
+      removedParticipants: null,
     }));
 }
 
@@ -256,7 +282,9 @@ describe("the dataset's denied joins", () => {
     });
     const complied = history.truth.filter(
       (t) =>
-        t.outcome === "complied" && (t.completed as number) >= h.start && (t.completed as number) < h.end,
+        (t.outcome === "complied" || t.outcome === "shadow") &&
+        (t.completed as number) >= h.start &&
+        (t.completed as number) < h.end,
     );
     const published = report.dataset.reduce((n, r) => n + r.deniedJoins, 0);
     expect(published).toBe(complied.reduce((n, t) => n + deniedJoins(t.id, HISTORY_START, h.end), 0));
@@ -355,12 +383,22 @@ describe("buildReport's inputs", () => {
     });
     expect(report.requests).toEqual({
       total: 0,
+      byOutcome: { complied: 0, partially_complied: 0, shadow: 0, rejected: 0, withdrawn: 0 },
       byJurisdiction: {},
+      byCountry: {},
+      byReason: {
+        invalid_service: 0,
+        legally_invalid: 0,
+        outside_jurisdiction: 0,
+        insufficient_information: 0,
+        no_such_target: 0,
+        other: 0,
+      },
       byAccountType: {},
       byAccountLocation: {},
       pendingAtEnd: { count: 0, byJurisdiction: {} },
     });
-    expect(report.enforcement).toEqual({ byJurisdiction: {}, byOrder: {} });
+    expect(report.enforcement).toEqual({ byJurisdiction: {}, byCountry: {}, byOrder: {} });
     expect(report.dataset).toEqual([]);
   });
 });
@@ -386,7 +424,7 @@ describe("accumulate", () => {
   };
   const empty = (): MonthAggregate => ({ month: "2023-07", records: 0, byJurisdiction: {}, byOrder: {} });
 
-  it("counts a denial once under its jurisdiction and once under each order it names", () => {
+  it("counts a denial once under its jurisdiction and once under each order it names, and a shadow match apart, without its participant", () => {
     const m = empty();
     accumulate(m, base);
     accumulate(m, { ...base, decisionId: "d2", meetingId: "m2", ipHash: null });
@@ -403,12 +441,12 @@ describe("accumulate", () => {
       month: "2023-07",
       records: 3,
       byJurisdiction: {
-        "IN-MH": { deniedJoins: 2, shadowMatches: 1, meetings: ["m1", "m2"], participants: ["h1", "h2"] },
+        "IN-MH": { deniedJoins: 2, shadowMatches: 1, meetings: ["m1", "m2"], participants: ["h1"] },
       },
       byOrder: {
         o1: twoDenials,
         o2: twoDenials,
-        o3: { deniedJoins: 0, shadowMatches: 1, meetings: ["m1"], participants: ["h2"] },
+        o3: { deniedJoins: 0, shadowMatches: 1, meetings: [], participants: [] },
       },
     });
   });

@@ -174,8 +174,8 @@ describe("on a data directory", () => {
     const lines = (await readFile(join(out, "2026-H1.csv"), "utf8")).split("\r\n").filter((l) => l !== "");
     expect(lines[0]).toBe(CSV_HEADER.join(","));
     expect(lines.slice(1).sort()).toEqual([
-      "2026-H1,IN,IN-MH,complied,pro,IN,2026-02-20,2026-03-01,5",
-      "2026-H1,RU,RU,rejected,pro,IN,2026-03-10,2026-04-02,0",
+      "2026-H1,IN,court,meeting,IN-MH,IN-MH,complied,,pro,IN,2026-02-20,2026-03-01,5,",
+      "2026-H1,RU,regulator,meeting,RU,RU,rejected,other,pro,IN,2026-03-10,2026-04-02,0,",
     ]);
   });
 

@@ -113,13 +113,16 @@ export function generateHistory(seed: number, size = { orders: 600, records: 40_
     const byAccount = random() < 0.3;
     const meetingIds = byAccount ? [] : [...new Set([pick(meetingPool), pick(meetingPool)])];
     const accountIds = byAccount ? [pick(accountPool)] : [];
+    const shadow = random() < 0.1;
+    // Approved in shadow mode: observed only, reported as `shadow` (DESIGN "Report"), never complied.
+    const approvedAs: Outcome = shadow ? "shadow" : "complied";
     const input = OrderInput.parse({
       reference,
       authority: { name: authority.name, jurisdiction: authority.jurisdiction, kind: authority.kind },
       jurisdictions: blocks,
       target: byAccount ? { kind: "account", accountIds } : { kind: "meeting", meetingIds },
       receivedAt: instant(spec.received, offset()),
-      ...(random() < 0.1 ? { mode: "shadow" } : {}),
+      ...(shadow ? { mode: "shadow" } : {}),
       ...(accountType ? { accountType } : {}),
       ...(accountLocation ? { accountLocation } : {}),
     });
@@ -136,7 +139,7 @@ export function generateHistory(seed: number, size = { orders: 600, records: 40_
         break;
       case "approved":
         order = transition(order, { type: "approve" }, "approver-1", decidedText);
-        [outcome, completed, inForce] = ["complied", spec.decided, [spec.decided as number, HISTORY_END]];
+        [outcome, completed, inForce] = [approvedAs, spec.decided, [spec.decided as number, HISTORY_END]];
         break;
       case "rejected":
         order = transition(order, { type: "reject", reason: "no legal basis" }, "approver-1", decidedText);
@@ -150,7 +153,7 @@ export function generateHistory(seed: number, size = { orders: 600, records: 40_
         order = transition(order, { type: "approve" }, "approver-1", decidedText);
         order = transition(order, { type: "withdraw" }, "responder-2", withdrawnText);
         [outcome, completed, inForce] = [
-          "complied",
+          approvedAs,
           spec.decided,
           [spec.decided as number, spec.withdrawn as number],
         ];

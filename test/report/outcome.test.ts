@@ -47,6 +47,11 @@ describe("completion", () => {
       expected: { outcome: "withdrawn", at: WITHDRAWN },
     },
     { name: "a pending order is not completed", order: () => pending(), expected: undefined },
+    {
+      name: "an order approved in shadow mode is shadow, not complied: it was never enforced",
+      order: () => approve({ ...pending(), mode: "shadow" }),
+      expected: { outcome: "shadow", at: DECIDED },
+    },
   ])("$name", ({ order, expected }) => {
     expect(completion(order())).toEqual(expected);
   });

@@ -12,7 +12,7 @@ import { CSV_HEADER, renderCsv, renderHtml, renderJson } from "../../src/report/
 import { byMonth, generateHistory } from "./history.js";
 
 const HEADER =
-  "period,authority_jurisdiction,block_jurisdictions,outcome,account_type,account_location,received_date,completed_date,denied_joins";
+  "period,authority_jurisdiction,authority_kind,target_kind,requested_jurisdictions,block_jurisdictions,outcome,reason_code,account_type,account_location,received_date,completed_date,denied_joins,removed_participants";
 
 const history = generateHistory(424242, { orders: 400, records: 25_000 });
 const months = [...byMonth(history.records, accumulate).values()];
@@ -115,18 +115,23 @@ describe("renderCsv", () => {
     const data = rows.slice(1);
     expect(data.length).toBe(r.requests.total);
     expect(data.length).toBeGreaterThan(50);
-    for (const row of data) expect(row).toHaveLength(9);
+    for (const row of data) expect(row).toHaveLength(14);
     expect(data).toEqual(
       r.dataset.map((d) => [
         "2023-H2",
         d.authorityJurisdiction,
+        d.authorityKind,
+        d.targetKind,
+        d.requestedJurisdictions.join(";"),
         d.blockJurisdictions.join(";"),
         d.outcome,
+        d.reasonCode ?? "",
         d.accountType ?? "",
         d.accountLocation ?? "",
         d.receivedDate,
         d.completedDate,
         String(d.deniedJoins),
+        "",
       ]),
     );
   });
@@ -134,23 +139,22 @@ describe("renderCsv", () => {
   it("writes dates as YYYY-MM-DD, completions inside the period, and empty cells for unknown values", () => {
     const data = rows.slice(1);
     for (const row of data) {
-      expect(row[6]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-      expect(row[7]).toMatch(/^2023-(0[7-9]|1[0-2])-\d{2}$/);
-      expect(["complied", "rejected", "withdrawn"]).toContain(row[3]);
+      expect(row[10]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(row[11]).toMatch(/^2023-(0[7-9]|1[0-2])-\d{2}$/);
+      expect(["complied", "shadow", "rejected", "withdrawn"]).toContain(row[6]);
+      expect(row[7]).toBe(row[6] === "rejected" ? "other" : "");
     }
-    expect(data.some((row) => row[4] === "")).toBe(true);
-    expect(data.some((row) => row[5] === "")).toBe(true);
-    expect(data.some((row) => (row[2] ?? "").includes(";"))).toBe(true);
+    expect(data.some((row) => row[8] === "")).toBe(true);
+    expect(data.some((row) => row[9] === "")).toBe(true);
+    expect(data.some((row) => (row[5] ?? "").includes(";"))).toBe(true);
   });
 
-  it("shows denied joins below the threshold as '< N' and the others exactly", () => {
+  it("shows denied joins below the threshold as '<N', and withholds the rows of groups smaller than N", () => {
     const masked = report(5);
     const data = parseCsv(renderCsv(masked)).slice(1);
-    expect(data.map((row) => row[8])).toEqual(
-      masked.dataset.map((d) => (d.deniedJoins < 5 ? "< 5" : String(d.deniedJoins))),
-    );
-    expect(data.some((row) => row[8] === "< 5")).toBe(true);
-    expect(data.some((row) => Number(row[8]) >= 5)).toBe(true);
+    expect(data.length).toBe(masked.dataset.length);
+    expect(data.length).toBeLessThan(report(0).dataset.length);
+    for (const row of data) expect(row[12] === "<5" || Number(row[12]) >= 5).toBe(true);
   });
 
   it("quotes fields holding a comma, a quote or a line break, and reads them back unchanged", () => {
@@ -162,10 +166,14 @@ describe("renderCsv", () => {
     ];
     const text = renderCsv(odd);
     expect(text).toContain('"A,""B"""');
-    expect(parseCsv(text)[1]?.slice(1, 6)).toEqual([
+    expect(parseCsv(text)[1]?.slice(1, 10)).toEqual([
       'A,"B"',
+      first.authorityKind,
+      first.targetKind,
+      first.requestedJurisdictions.join(";"),
       first.blockJurisdictions.join(";"),
       first.outcome,
+      first.reasonCode ?? "",
       "line\nbreak",
       "cr\r",
     ]);
@@ -177,14 +185,22 @@ describe("renderCsv", () => {
 });
 
 describe("renderJson", () => {
-  it("carries the exact numbers, the threshold and the definitions", () => {
-    const r = report(5);
+  it("carries the exact numbers and the definitions without a threshold", () => {
+    const r = report(0);
     const parsed = JSON.parse(renderJson(r));
     const { definitions, ...rest } = parsed;
     expect(rest).toEqual(r);
-    expect(parsed.threshold).toBe(5);
     expect(typeof definitions.deniedJoins).toBe("string");
     expect(r.dataset.some((d) => d.deniedJoins > 0 && d.deniedJoins < 5)).toBe(true);
+  });
+
+  it("publishes hidden counts as '<N' under a threshold, and says which", () => {
+    const r = report(5);
+    const parsed = JSON.parse(renderJson(r));
+    expect(parsed.threshold).toBe(5);
+    expect(parsed.suppressed.length).toBeGreaterThan(0);
+    expect(JSON.stringify(parsed)).toContain('"<5"');
+    expect(parsed.enforcement.byOrder).toEqual({});
   });
 });
 
@@ -213,7 +229,9 @@ describe.each(["en", "nl"] as const)("renderHtml in %s", (lang) => {
 
   it("loads nothing from outside the page", () => {
     expect(html).not.toMatch(/https?:\/\//i);
-    expect(html).not.toMatch(/\b(src|href|xlink:href)\s*=/i);
+    expect(html).not.toMatch(/\b(src|xlink:href)\s*=/i);
+    // One link only: to the dataset beside the page (a relative address: a download, not a load).
+    expect(html.match(/\bhref\s*=\s*"[^"]*"/gi)).toEqual(['href="?format=csv"']);
     expect(html).not.toMatch(/<(link|script|img|iframe|object|embed)\b/i);
     expect(html).not.toMatch(/url\(|@import/i);
   });
@@ -229,7 +247,8 @@ describe.each(["en", "nl"] as const)("renderHtml in %s", (lang) => {
     expect(counts.length).toBeGreaterThan(50);
     expect(counts).toContain("&lt; 5");
     for (const value of counts) {
-      if (value === "&lt; 5") continue;
+      // The comparison's change column: a difference of two published counts, or "–".
+      if (value === "&lt; 5" || /^[+−±–]/.test(value)) continue;
       expect(Number(value.replace(/[.,]/g, "")), value).toBeGreaterThanOrEqual(5);
     }
     // Without a threshold, small counts are shown as they are.
@@ -308,7 +327,13 @@ describe("renderHtml's escaping and empty periods", () => {
   it("escapes every value it prints", () => {
     const r = report();
     r.requests.byAccountType = {
-      '<img src=x onerror="alert(1)">': { complied: 1, partially_complied: 0, rejected: 0, withdrawn: 0 },
+      '<img src=x onerror="alert(1)">': {
+        complied: 1,
+        partially_complied: 0,
+        shadow: 0,
+        rejected: 0,
+        withdrawn: 0,
+      },
     };
     r.period = "<b>";
     const html = renderHtml(r, "en");

@@ -14,6 +14,8 @@ export interface Series {
 export interface ChartRow {
   label: string;
   values: number[];
+  /** Counts hidden by suppression (drawn like those below the threshold: no bar, "< N"). */
+  hidden?: boolean[];
 }
 
 const WIDTH = 720;
@@ -38,7 +40,9 @@ export function BarChart(props: {
   const group = series.length * BAR + GAP;
   const legend = series.length > 1 ? LEGEND : 0;
   const height = legend + rows.length * group + GAP;
-  const shown = rows.flatMap((row) => row.values.filter((v) => v >= threshold));
+  const masked = (row: ChartRow, i: number) =>
+    row.hidden?.[i] === true || (row.values[i] as number) < threshold;
+  const shown = rows.flatMap((row) => row.values.filter((_, i) => !masked(row, i)));
   const max = Math.max(1, ...shown);
   const parts: Child[] = [];
   if (legend > 0) {
@@ -64,13 +68,13 @@ export function BarChart(props: {
     row.values.forEach((value, i) => {
       const s = series[i] as Series;
       const y = top + i * BAR;
-      const width = value < threshold ? 0 : Math.round((value / max) * PLOT_WIDTH * 10) / 10;
+      const width = masked(row, i) ? 0 : Math.round((value / max) * PLOT_WIDTH * 10) / 10;
       if (width > 0) {
         parts.push(<rect x={LABEL_WIDTH} y={y + 1} width={width} height={BAR - 2} fill={s.colour} />);
       }
       parts.push(
         <text x={LABEL_WIDTH + width + 4} y={y + BAR - 3}>
-          {props.count(value)}
+          {masked(row, i) ? props.count(-1) : props.count(value)}
         </text>,
       );
     });

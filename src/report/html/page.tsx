@@ -10,20 +10,22 @@ import { countryOf } from "../../engine/index.js";
 import type { Language } from "../../i18n/language.js";
 import { countryName, placeLabel } from "../../i18n/places.js";
 import { REPORT_FINALITY_STRINGS, REPORT_FORMATS, REPORT_STRINGS } from "../../i18n/report.js";
-import { masked } from "../masked.js";
-import type { EnforcementCounts, Outcome, Report } from "../model.js";
+import { sha256Hex } from "../../store/merkle.js";
+import { hiddenLookup, masked } from "../masked.js";
+import { type EnforcementCounts, OUTCOMES, type Outcome, type Report } from "../model.js";
 import { parsePeriod } from "../periods.js";
+import { renderCsv } from "../render-csv.js";
+import { rollUpOf } from "../roll-up.js";
 import { BarChart, type ChartRow, type Series } from "./chart.js";
 import { lines } from "./lines.js";
 import { REPORT_CSS } from "./style.js";
 import { CountTable } from "./table.js";
 
-const OUTCOMES: readonly Outcome[] = ["complied", "partially_complied", "rejected", "withdrawn"];
-
 /** Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
 const OUTCOME_COLOURS: Record<Outcome, string> = {
   complied: "#0072B2",
   partially_complied: "#56B4E9",
+  shadow: "#999999",
   rejected: "#D55E00",
   withdrawn: "#E69F00",
 };
@@ -49,6 +51,9 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const f = REPORT_FORMATS[lang];
   const fmt = (n: number) => f.number.format(n);
   const count = (n: number) => masked(n, report.threshold, fmt);
+  const isHidden = hiddenLookup(report.suppressed);
+  /** A count as published: "< N" below the threshold or where suppression hides it (`suppress.ts`). */
+  const show = (n: number, hidden = false) => (hidden ? masked(-1, report.threshold, fmt) : count(n));
   // "unknown": no account type or location on the order; "": an order the list no longer has.
   const isUnknown = (code: string) => code === "unknown" || code === "";
   const place = (code: string) => (isUnknown(code) ? t.unknown : placeLabel(code, lang));
@@ -64,15 +69,59 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
     record: Record<string, T>,
     label: (code: string) => string,
     order: (a: string, b: string) => number,
-  ): [string, T][] =>
+  ): [string, T, string][] =>
     Object.entries(record)
       .sort(([a], [b]) => Number(isUnknown(a)) - Number(isUnknown(b)) || order(a, b))
-      .map(([code, value]): [string, T] => [label(code), value]);
+      .map(([code, value]): [string, T, string] => [label(code), value, code]);
+
+  /**
+   * Rows keyed by jurisdiction, rolled up: each country's own row, its subdivisions beneath it, and its
+   * total (`byCountry`) when it has subdivision rows. A report without the roll-up (built before it)
+   * lists its rows as they are.
+   */
+  const rolledUp = <T,>(
+    byCode: Record<string, T>,
+    byCountry: Record<string, T> | undefined,
+  ): { label: string; value: T; cls?: string; table: "byJurisdiction" | "byCountry"; code: string }[] => {
+    const countries = [...new Set(Object.keys(byCode).map(rollUpOf))].sort(
+      (a, b) => Number(isUnknown(a)) - Number(isUnknown(b)) || byPlace(a, b),
+    );
+    const out: {
+      label: string;
+      value: T;
+      cls?: string;
+      table: "byJurisdiction" | "byCountry";
+      code: string;
+    }[] = [];
+    for (const c of countries) {
+      const subs = Object.keys(byCode)
+        .filter((k) => k !== c && rollUpOf(k) === c)
+        .sort(byPlace);
+      const own = byCode[c];
+      const total = byCountry?.[c];
+      if (own !== undefined) out.push({ label: place(c), value: own, table: "byJurisdiction", code: c });
+      for (const s of subs) {
+        out.push({ label: place(s), value: byCode[s] as T, cls: "sub", table: "byJurisdiction", code: s });
+      }
+      if (subs.length > 0 && total !== undefined) {
+        out.push({
+          label: t.countryTotal(place(c)),
+          value: total,
+          cls: "total",
+          table: "byCountry",
+          code: c,
+        });
+      }
+    }
+    return out;
+  };
 
   const r = report.requests;
-  const totals = Object.fromEntries(
-    OUTCOMES.map((o) => [o, Object.values(r.byJurisdiction).reduce((sum, c) => sum + c[o], 0)]),
-  ) as Record<Outcome, number>;
+  const totals: Record<Outcome, number> =
+    r.byOutcome ??
+    (Object.fromEntries(
+      OUTCOMES.map((o) => [o, Object.values(r.byJurisdiction).reduce((sum, c) => sum + c[o], 0)]),
+    ) as Record<Outcome, number>);
   const sum = (key: keyof EnforcementCounts) =>
     Object.values(report.enforcement.byJurisdiction).reduce((s, c) => s + c[key], 0);
 
@@ -81,13 +130,30 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
     record: Record<string, Record<Outcome, number>>,
     label: (code: string) => string,
     order: (a: string, b: string) => number,
+    table: string,
   ): ChartRow[] =>
-    rowsOf(record, label, order).map(([name, c]) => ({ label: name, values: OUTCOMES.map((o) => c[o]) }));
-  const jurisdictionRows = outcomeRows(r.byJurisdiction, place, byPlace);
-  const accountTypeRows = outcomeRows(r.byAccountType, accountType, byName);
-  const accountLocationRows = outcomeRows(r.byAccountLocation, place, byPlace);
+    rowsOf(record, label, order).map(([name, c, code]) => ({
+      label: name,
+      values: OUTCOMES.map((o) => c[o]),
+      hidden: OUTCOMES.map((o) => isHidden("requests", table, code, o)),
+    }));
+  const rolledRequests = rolledUp(r.byJurisdiction, r.byCountry);
+  const jurisdictionRows: ChartRow[] = rolledRequests.map(({ label, value, table, code }) => ({
+    label,
+    values: OUTCOMES.map((o) => value[o]),
+    hidden: OUTCOMES.map((o) => isHidden("requests", table, code, o)),
+  }));
+  const jurisdictionClasses = rolledRequests.map((row) => row.cls);
+  const accountTypeRows = outcomeRows(r.byAccountType, accountType, byName, "byAccountType");
+  const accountLocationRows = outcomeRows(r.byAccountLocation, place, byPlace, "byAccountLocation");
   const pendingRows = rowsOf(r.pendingAtEnd.byJurisdiction, place, byPlace);
-  const enforcementRows = rowsOf(report.enforcement.byJurisdiction, place, byPlace);
+  const rolledEnforcement = rolledUp(report.enforcement.byJurisdiction, report.enforcement.byCountry);
+  const enforcementCell = (row: (typeof rolledEnforcement)[number], metric: keyof EnforcementCounts) =>
+    show(row.value[metric], isHidden("enforcement", row.table, row.code, metric));
+  const reasonRows = Object.entries(r.byReason ?? {}).map(([code, n]): [string, string] => [
+    t.reasons[code] ?? code,
+    show(n, isHidden("requests", "byReason", code)),
+  ]);
 
   const chart = (id: string, title: string, desc: string, rows: ChartRow[], series: Series[]) => (
     <BarChart
@@ -100,20 +166,28 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
       count={count}
     />
   );
-  const outcomeTable = (first: string, rows: ChartRow[]) => (
+  const outcomeTable = (first: string, rows: ChartRow[], rowClasses?: (string | undefined)[]) => (
     <CountTable
       headers={[first, ...OUTCOMES.map((o) => t.outcome[o])]}
-      rows={rows.map((row) => [row.label, ...row.values.map(count)])}
+      rows={rows.map((row) => [row.label, ...row.values.map((v, i) => show(v, row.hidden?.[i]))])}
+      {...(rowClasses === undefined ? {} : { rowClasses })}
     />
   );
   const orNone = (rows: unknown[], body: () => Child[]): Child[] =>
     rows.length === 0 ? [<p>{t.none}</p>] : body();
   /** Requests by some key and outcome: a chart and a table of the same numbers, or "none". */
-  const outcomeSection = (id: string, heading: string, desc: string, first: string, rows: ChartRow[]) => (
+  const outcomeSection = (
+    id: string,
+    heading: string,
+    desc: string,
+    first: string,
+    rows: ChartRow[],
+    rowClasses?: (string | undefined)[],
+  ) => (
     <Section id={id} heading={heading}>
       {orNone(rows, () => [
         chart(`chart-${id}`, heading, desc, rows, outcomeSeries),
-        outcomeTable(first, rows),
+        outcomeTable(first, rows, rowClasses),
       ])}
     </Section>
   );
@@ -132,17 +206,82 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const generated = Date.parse(report.generatedAt);
 
   const summary: [string, string][] = [
-    [t.completedRequests, count(r.total)],
-    ...OUTCOMES.map((o): [string, string] => [t.outcome[o], count(totals[o])]),
-    [t.pendingAtEnd, count(r.pendingAtEnd.count)],
-    [t.deniedJoins, count(sum("deniedJoins"))],
-    [t.shadowMatches, count(sum("shadowMatches"))],
-    ...(report.late.records > 0 ? [[fin.lateRecords, count(report.late.records)] as [string, string]] : []),
+    [t.completedRequests, show(r.total, isHidden("requests", "total"))],
+    ...OUTCOMES.map((o): [string, string] => [
+      t.outcome[o],
+      show(totals[o], isHidden("requests", "byOutcome", o)),
+    ]),
+    [t.pendingAtEnd, show(r.pendingAtEnd.count, isHidden("requests", "pendingAtEnd", "count"))],
+    [t.deniedJoins, show(sum("deniedJoins"), isHidden("enforcement", "total", "deniedJoins"))],
+    [t.shadowMatches, show(sum("shadowMatches"), isHidden("enforcement", "total", "shadowMatches"))],
+    ...(report.late.records > 0
+      ? [[fin.lateRecords, show(report.late.records, isHidden("late", "records"))] as [string, string]]
+      : []),
   ];
   // Not yet finalized (I9): said at the top, before any number. "running" while the period lasts.
   const banner = report.provisional
     ? fin.provisional(generated < end ? "running" : "ended", f.day.format(end - 1))
     : undefined;
+  const publisher = report.publisher ?? t.defaultPublisher;
+  const datasetSha = sha256Hex(renderCsv(report));
+  const datasetHref = `?format=csv${report.threshold > 0 ? `&threshold=${report.threshold}` : ""}`;
+  const prev = report.previous;
+  const prevPeriod = prev === undefined ? undefined : parsePeriod(prev.period);
+  const prevTitle =
+    prev === undefined || prevPeriod === undefined
+      ? ""
+      : `${t.periodName(
+          prevPeriod.kind,
+          Number(prev.period.slice(0, 4)),
+          Number(prev.period.slice(6)),
+          f.month.format(prevPeriod.start),
+        )} (${f.day.format(prevPeriod.start)} – ${f.day.format(prevPeriod.end - 1)})`;
+  /** A comparison row: the change only where both counts are published. */
+  const compare = (
+    label: string,
+    now: number,
+    nowHidden: boolean,
+    then: number | null,
+    thenHidden: boolean,
+  ) => {
+    const both =
+      !nowHidden && !thenHidden && then !== null && now >= report.threshold && then >= report.threshold;
+    const diff = both ? now - (then as number) : undefined;
+    return [
+      label,
+      show(now, nowHidden),
+      then === null ? "–" : show(then, thenHidden),
+      diff === undefined ? "–" : `${diff > 0 ? "+" : diff < 0 ? "−" : "±"}${fmt(Math.abs(diff))}`,
+    ];
+  };
+  const comparisonRows =
+    prev === undefined
+      ? []
+      : [
+          compare(
+            t.completedRequests,
+            r.total,
+            isHidden("requests", "total"),
+            prev.total,
+            isHidden("previous", "total"),
+          ),
+          ...OUTCOMES.map((o) =>
+            compare(
+              t.outcome[o],
+              totals[o],
+              isHidden("requests", "byOutcome", o),
+              prev.byOutcome[o],
+              isHidden("previous", "byOutcome", o),
+            ),
+          ),
+          compare(
+            t.deniedJoins,
+            sum("deniedJoins"),
+            isHidden("enforcement", "total", "deniedJoins"),
+            prev.deniedJoins,
+            isHidden("previous", "deniedJoins"),
+          ),
+        ];
   const definitions = [
     ...t.definitionItems(report.threshold > 0 ? fmt(report.threshold) : undefined),
     ...(report.late.records > 0 ? [fin.lateDefinition] : []),
@@ -170,6 +309,7 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                       <strong>{periodTitle}</strong>
                       {` (${f.day.format(start)} – ${f.day.format(end - 1)}, UTC)`}
                     </p>,
+                    <p class="publisher">{t.publishedBy(publisher.name, publisher.service)}</p>,
                     Number.isNaN(generated) ? null : (
                       <p class="generated">{`${t.generated}: ${f.moment.format(generated)} UTC`}</p>
                     ),
@@ -192,13 +332,30 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                     )}
                   </dl>
                 </Section>,
+                prev === undefined ? null : (
+                  <Section id="comparison" heading={t.comparison}>
+                    {[
+                      <p>{t.comparisonDesc(prevTitle)}</p>,
+                      <CountTable
+                        headers={["", t.thisPeriod, t.previousPeriod, t.change]}
+                        rows={comparisonRows}
+                      />,
+                    ]}
+                  </Section>
+                ),
                 outcomeSection(
                   "requests-jurisdiction",
                   t.requestsByJurisdiction,
                   t.requestsByJurisdictionDesc,
                   t.jurisdiction,
                   jurisdictionRows,
+                  jurisdictionClasses,
                 ),
+                <Section id="rejection-reasons" heading={t.rejectionReasons}>
+                  {orNone(reasonRows, () => [
+                    <CountTable headers={[t.reason, t.outcome.rejected]} rows={reasonRows} />,
+                  ])}
+                </Section>,
                 outcomeSection(
                   "requests-account-type",
                   t.requestsByAccountType,
@@ -213,17 +370,24 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                   {orNone(pendingRows, () => [
                     <CountTable
                       headers={[t.jurisdiction, t.pendingAtEnd]}
-                      rows={pendingRows.map(([name, n]) => [name, count(n)])}
+                      rows={pendingRows.map(([name, n, code]) => [
+                        name,
+                        show(n, isHidden("requests", "pendingAtEnd", "byJurisdiction", code)),
+                      ])}
                     />,
                   ])}
                 </Section>,
                 <Section id="denied-jurisdiction" heading={t.deniedByJurisdiction}>
-                  {orNone(enforcementRows, () => [
+                  {orNone(rolledEnforcement, () => [
                     chart(
                       "chart-denied-jurisdiction",
                       t.deniedByJurisdiction,
                       t.deniedByJurisdictionDesc,
-                      enforcementRows.map(([name, c]) => ({ label: name, values: [c.deniedJoins] })),
+                      rolledEnforcement.map((row) => ({
+                        label: row.label,
+                        values: [row.value.deniedJoins],
+                        hidden: [isHidden("enforcement", row.table, row.code, "deniedJoins")],
+                      })),
                       [{ name: t.deniedJoins, colour: DENIED_COLOUR }],
                     ),
                     <CountTable
@@ -234,16 +398,43 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                         t.distinctMeetings,
                         t.distinctParticipants,
                       ]}
-                      rows={enforcementRows.map(([name, c]) => [
-                        name,
-                        count(c.deniedJoins),
-                        count(c.shadowMatches),
-                        count(c.distinctMeetings),
-                        count(c.distinctParticipants),
+                      rows={rolledEnforcement.map((row) => [
+                        row.label,
+                        enforcementCell(row, "deniedJoins"),
+                        enforcementCell(row, "shadowMatches"),
+                        enforcementCell(row, "distinctMeetings"),
+                        enforcementCell(row, "distinctParticipants"),
                       ])}
                       caption={t.enforcementByJurisdiction}
+                      rowClasses={rolledEnforcement.map((row) => row.cls)}
                     />,
                   ])}
+                </Section>,
+                <Section id="methodology" heading={t.methodology}>
+                  <dl class="definitions">
+                    {lines(
+                      ...t.methodologyItems.map(([k, v]) => (
+                        <>
+                          <dt>{k}</dt>
+                          <dd>{v}</dd>
+                        </>
+                      )),
+                    )}
+                  </dl>
+                </Section>,
+                <Section id="dataset" heading={t.dataset}>
+                  {[
+                    <p>{t.datasetText}</p>,
+                    <p>
+                      <a href={datasetHref} download={`${report.period}.csv`}>
+                        {t.datasetLink}
+                      </a>
+                    </p>,
+                    <p class="sha">
+                      {`${t.datasetSha}: `}
+                      <code>{datasetSha}</code>
+                    </p>,
+                  ]}
                 </Section>,
                 <footer>
                   {lines(

@@ -8,12 +8,14 @@ dl.summary div{border:1px solid #ccc;border-radius:4px;padding:.5rem .75rem}
 dl.summary dd{margin:0;font-size:1.4rem;font-weight:600}
 dl.definitions dt{font-weight:600;margin-top:.5rem}dl.definitions dd{margin-left:0}
 table{border-collapse:collapse;margin:1rem 0;width:100%}
-@media (max-width:40rem){table{display:block;overflow-x:auto}main{padding:1rem}}
+@media (max-width:40rem){main{padding:.75rem}table{font-size:.8rem}th,td{padding:.2rem .25rem}th{overflow-wrap:anywhere;hyphens:auto}}
+p.sha code{overflow-wrap:anywhere;word-break:break-all;font-size:.85rem}
 th,td{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600}
-figure{margin:1rem 0;overflow-x:auto}
-svg{max-width:100%;min-width:34rem;height:auto}svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1a1a1a}
+tr.sub th{padding-left:1.5rem;font-weight:400}tr.total th,tr.total td{font-weight:600;border-top:1px solid #888}
+figure{margin:1rem 0}
+svg{max-width:100%;height:auto}svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1a1a1a}
 p.provisional{border:2px solid #E69F00;background:#fff8e6;padding:.5rem .75rem;font-weight:600}
 footer{margin-top:2.5rem;border-top:1px solid #ccc;font-size:.9rem}
 `;

@@ -5,6 +5,8 @@ export function CountTable(props: {
   headers: readonly string[];
   rows: readonly string[][];
   caption?: string;
+  /** A class per row (e.g. `sub` for a subdivision under its country, `total` for a roll-up row). */
+  rowClasses?: readonly (string | undefined)[];
 }) {
   return (
     <table>
@@ -25,8 +27,10 @@ export function CountTable(props: {
         </thead>,
         <tbody>
           {lines(
-            ...props.rows.map((row) => (
-              <tr>{row.map((v, i) => (i === 0 ? <th scope="row">{v}</th> : <td class="num">{v}</td>))}</tr>
+            ...props.rows.map((row, r) => (
+              <tr class={props.rowClasses?.[r]}>
+                {row.map((v, i) => (i === 0 ? <th scope="row">{v}</th> : <td class="num">{v}</td>))}
+              </tr>
             )),
           )}
         </tbody>,

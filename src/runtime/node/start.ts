@@ -4,6 +4,7 @@
  * country database, or the MaxMind web service), hand them to `createServerApp`, and serve. `npm start` runs
  * this with no configuration at all; CORDON_WORKERS=N runs N such processes under node:cluster.
  */
+
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -22,6 +23,7 @@ import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis } from "../../platform/node/redis.js";
+import { DEFAULT_PUBLISHER } from "../../report/model.js";
 import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
 import { DiskMirror } from "../../rulesets/disk-mirror.js";
@@ -245,11 +247,19 @@ function finalization(
   dataDir: string,
   audit: ReportDeps["audit"],
   ipHashKeys: IpHashKeyRing,
-): Pick<ReportDeps, "audit" | "signer" | "graceDays" | "onFinalized"> {
+): Pick<ReportDeps, "audit" | "signer" | "graceDays" | "onFinalized" | "publisher"> {
   return {
     audit,
     signer: reportSigner(dataDir, { key: config.CORDON_SIGNING_KEY, keyId: config.CORDON_SIGNING_KEY_ID }),
     graceDays: config.CORDON_FINALIZE_GRACE_DAYS,
+    ...(config.CORDON_REPORT_PUBLISHER === undefined && config.CORDON_REPORT_SERVICE === undefined
+      ? {}
+      : {
+          publisher: {
+            name: config.CORDON_REPORT_PUBLISHER ?? DEFAULT_PUBLISHER.name,
+            service: config.CORDON_REPORT_SERVICE ?? DEFAULT_PUBLISHER.service,
+          },
+        }),
     onFinalized: async (period) => {
       await ipHashKeys.destroy(period.id);
     },
