@@ -258,7 +258,7 @@ describe("the report and amended orders", () => {
       completedDate: "2026-03-10",
     });
     expect(report.requests.byAccountType).toEqual({
-      business: { complied: 0, partially_complied: 1, rejected: 0, withdrawn: 0 },
+      business: { complied: 0, partially_complied: 1, shadow: 0, rejected: 0, withdrawn: 0 },
     });
   });
 });

@@ -122,7 +122,7 @@ describe("the page a reader would trust", () => {
       // 2025-H2 had no requests: the change is the whole count.
       expect(report.previous).toMatchObject({ period: "2025-H2", total: 0, deniedJoins: 0 });
       const comparison = tableRows(html, "comparison");
-      expect(comparison[1]?.slice(1)).toEqual(["8", "0", "+8"]);
+      expect(comparison[1]?.slice(1)).toEqual(["10", "0", "+10"]);
       expect(html).toContain(createHash("sha256").update(renderCsv(report)).digest("hex"));
       expect(html).toContain('href="?format=csv"');
     },

@@ -13,8 +13,8 @@
  * - de-2   DE: approved for two accounts, then amended to one: one request, partially complied (the
  *          engine keeps what was first asked as `requested` when an amendment narrows the grant)
  * - fr-1   FR: pending at the period's end
- * Overseas territories and GB regions: the jurisdiction table is another change; `roll-up.ts` is where
- * its containment will apply, and this fixture will gain GP under FR and GB-KEN under GB-ENG then.
+ * - gp-1   FR: blocks Guadeloupe (GP, an integral territory): rolls up under France
+ * - eng-1  GB-ENG: blocks Kent (GB-KEN): rolls up under the United Kingdom
  */
 import type { DecisionRecord, Order } from "../../src/engine/index.js";
 import {
@@ -90,6 +90,12 @@ export const ORDERS: Order[] = [
     },
     [approve("2026-03-02T10:00:00Z")],
   ),
+  // An integral territory: a French court blocks Guadeloupe, which sources report as the country GP.
+  order("gp-1", { authority: court("FR"), jurisdictions: ["GP"] }, [approve("2026-03-05T10:00:00Z")]),
+  // A GB region inside its constituent country: an English court blocks Kent.
+  order("eng-1", { authority: court("GB-ENG"), jurisdictions: ["GB-KEN"] }, [
+    approve("2026-03-06T10:00:00Z"),
+  ]),
   order(
     "mh-2",
     {
@@ -187,6 +193,18 @@ export const RECORDS: DecisionRecord[] = [
     subdivision: "IN-MH",
     ipHash: "m1",
   }),
+  // gp-1: 2 denied joins by two participants in Guadeloupe.
+  rec({ orderIds: ["gp-1"], meetingId: "m-gp-1", jurisdiction: "GP", country: "GP", ipHash: "g0" }),
+  rec({ orderIds: ["gp-1"], meetingId: "m-gp-1", jurisdiction: "GP", country: "GP", ipHash: "g1" }),
+  // eng-1: 1 denied join in Kent.
+  rec({
+    orderIds: ["eng-1"],
+    meetingId: "m-eng-1",
+    jurisdiction: "GB-KEN",
+    country: "GB",
+    subdivision: "GB-KEN",
+    ipHash: "k0",
+  }),
   // Not counted: an allow.
   rec({ decision: "allow", code: "NO_ORDER", orderIds: [], jurisdiction: null, ipHash: "x" }),
 ];
@@ -213,15 +231,19 @@ const zero = { complied: 0, partially_complied: 0, shadow: 0, rejected: 0, withd
 
 /** Counted by hand from the lists above. */
 export const HAND_COUNTED = {
-  total: 8,
+  total: 10,
   byJurisdiction: {
     DE: { ...zero, partially_complied: 1, withdrawn: 1 },
+    FR: { ...zero, complied: 1 },
+    "GB-ENG": { ...zero, complied: 1 },
     IN: { ...zero, complied: 1, rejected: 1 },
     "IN-MH": { ...zero, partially_complied: 1, rejected: 1 },
     RU: { ...zero, complied: 1, shadow: 1 },
   },
   byCountry: {
     DE: { ...zero, partially_complied: 1, withdrawn: 1 },
+    FR: { ...zero, complied: 1 },
+    GB: { ...zero, complied: 1 },
     IN: { ...zero, complied: 1, partially_complied: 1, rejected: 2 },
     RU: { ...zero, complied: 1, shadow: 1 },
   },
@@ -236,11 +258,15 @@ export const HAND_COUNTED = {
   pending: 1,
   enforcement: {
     RU: { deniedJoins: 20, shadowMatches: 6, distinctMeetings: 1, distinctParticipants: 14 },
+    GP: { deniedJoins: 2, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 2 },
+    "GB-KEN": { deniedJoins: 1, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 1 },
     IN: { deniedJoins: 3, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 1 },
     "IN-MH": { deniedJoins: 2, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 2 },
   },
   enforcementByCountry: {
     RU: { deniedJoins: 20, shadowMatches: 6, distinctMeetings: 1, distinctParticipants: 14 },
+    FR: { deniedJoins: 2, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 2 },
+    GB: { deniedJoins: 1, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 1 },
     IN: { deniedJoins: 5, shadowMatches: 0, distinctMeetings: 2, distinctParticipants: 3 },
   },
   csv: [
@@ -249,6 +275,8 @@ export const HAND_COUNTED = {
     "2026-H1,RU,court,meeting,RU,RU,shadow,,phone,NL,2026-02-01,2026-02-03,0,",
     "2026-H1,IN,court,meeting,IN,IN,complied,,enterprise,NL,2026-02-01,2026-03-01,3,",
     "2026-H1,IN-MH,court,meeting,IN-MH;IN-KA,IN-MH,partially_complied,,pro,IN,2026-02-01,2026-03-02,2,",
+    "2026-H1,FR,court,meeting,GP,GP,complied,,pro,NL,2026-02-01,2026-03-05,2,",
+    "2026-H1,GB-ENG,court,meeting,GB-KEN,GB-KEN,complied,,pro,NL,2026-02-01,2026-03-06,1,",
     "2026-H1,IN-MH,court,meeting,IN-MH,IN-MH,rejected,no_such_target,pro,NL,2026-02-01,2026-04-01,0,",
     "2026-H1,IN,agency,meeting,IN,IN,rejected,legally_invalid,pro,NL,2026-02-01,2026-04-02,0,",
     "2026-H1,DE,court,meeting,DE,DE,withdrawn,,pro,NL,2026-02-01,2026-05-01,0,",
