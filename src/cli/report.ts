@@ -25,6 +25,7 @@ import { createRedis } from "../platform/node/redis.js";
 import type { AggregateStore } from "../report/aggregate-store.js";
 import { buildReport } from "../report/build.js";
 import { type FrozenReport, frozenFormat } from "../report/frozen.js";
+import { publisherOf } from "../report/model.js";
 import { type Period, parsePeriod } from "../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../report/render.js";
 import { type RunResult, runFromDecisionLog } from "../report/runner.js";
@@ -103,6 +104,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
           "they stay pending (see the warning above)\n",
       );
     }
+    // Who publishes, from the server's settings (an empty one counts as unset, as there).
+    const publisher = publisherOf(
+      process.env.CORDON_REPORT_PUBLISHER?.trim() || undefined,
+      process.env.CORDON_REPORT_SERVICE?.trim() || undefined,
+    );
     const report = buildReport({
       period: args.period,
       orders,
@@ -110,6 +116,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       history,
       threshold: args.threshold,
       generatedAt: new Date().toISOString(),
+      ...(publisher ? { publisher } : {}),
     });
     // A finalized period (I9): its frozen bytes at the default threshold, else the live report, provisional.
     const text =

@@ -108,6 +108,12 @@ export interface Publisher {
 /** The publisher a report names when none is configured. */
 export const DEFAULT_PUBLISHER: Publisher = { name: "The platform operator", service: "the meeting service" };
 
+/** The publisher the settings name (CORDON_REPORT_PUBLISHER, CORDON_REPORT_SERVICE), the other from the defaults; none set: undefined. */
+export function publisherOf(name: string | undefined, service: string | undefined): Publisher | undefined {
+  if (name === undefined && service === undefined) return undefined;
+  return { name: name ?? DEFAULT_PUBLISHER.name, service: service ?? DEFAULT_PUBLISHER.service };
+}
+
 /** The previous period of the same length, for the comparison on the page. */
 export interface PreviousPeriod {
   period: string;

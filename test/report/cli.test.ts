@@ -27,10 +27,17 @@ import { type RedisServer, startRedis } from "../support/redis.js";
 const ROOT = resolve(import.meta.dirname, "../..");
 
 function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return cliWith({}, ...args);
+}
+
+function cliWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/report.ts", ...args], {
       cwd: ROOT,
-      env: { ...process.env, CORDON_DATA_DIR: "" },
+      env: { ...process.env, CORDON_DATA_DIR: "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -195,6 +202,23 @@ describe("on a data directory", () => {
     expect(run.code).toBe(0);
     const html = await readFile(join(out, "2026-H1.html"), "utf8");
     expect(html).toMatch(/<html[^>]*lang="nl"/);
+  });
+
+  it("names the publisher and service the server's settings give", async () => {
+    const run = await cliWith(
+      { CORDON_REPORT_PUBLISHER: "Example Meetings B.V.", CORDON_REPORT_SERVICE: "Example Meetings" },
+      "--period",
+      "2026-H1",
+      "--format",
+      "html",
+      "--out",
+      out,
+      "--data-dir",
+      join(dir, "data"),
+    );
+    expect(run.code).toBe(0);
+    const html = await readFile(join(out, "2026-H1.html"), "utf8");
+    expect(html).toContain("Published by Example Meetings B.V., for Example Meetings.");
   });
 
   it("counts only the new records on the next run, and the same records again never", async () => {

@@ -63,6 +63,16 @@ describe("the held-out half-year", () => {
     expect(russia?.slice(1)).toEqual(["20", "6", "1", "14"]);
     const indiaTotal = enforcement.find((r) => r[0] === total);
     expect(indiaTotal?.slice(1)).toEqual(["5", "0", "2", "3"]);
+    // Guadeloupe beneath France, Kent beneath the United Kingdom (the jurisdiction table's roll-up).
+    const labelsOf = enforcement.map((r) => r[0] ?? "");
+    const guadeloupe = labelsOf.findIndex((l) => l.includes("(GP)"));
+    const franceTotal = labelsOf.findIndex((l) => l.includes("(FR)") && l !== labelsOf[guadeloupe]);
+    expect(enforcement[guadeloupe]?.slice(1)).toEqual(["2", "0", "1", "2"]);
+    expect(franceTotal).toBe(guadeloupe + 1);
+    expect(enforcement[franceTotal]?.slice(1)).toEqual(["2", "0", "1", "2"]);
+    const kent = labelsOf.findIndex((l) => l.includes("(GB-KEN)"));
+    expect(enforcement[kent]?.slice(1)).toEqual(["1", "0", "1", "1"]);
+    expect(labelsOf[kent + 1]).toMatch(/\(GB\)/);
   });
 
   it.each([

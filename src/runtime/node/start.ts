@@ -23,7 +23,7 @@ import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis } from "../../platform/node/redis.js";
-import { DEFAULT_PUBLISHER } from "../../report/model.js";
+import { publisherOf } from "../../report/model.js";
 import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
 import { DiskMirror } from "../../rulesets/disk-mirror.js";
@@ -248,18 +248,12 @@ function finalization(
   audit: ReportDeps["audit"],
   ipHashKeys: IpHashKeyRing,
 ): Pick<ReportDeps, "audit" | "signer" | "graceDays" | "onFinalized" | "publisher"> {
+  const publisher = publisherOf(config.CORDON_REPORT_PUBLISHER, config.CORDON_REPORT_SERVICE);
   return {
     audit,
     signer: reportSigner(dataDir, { key: config.CORDON_SIGNING_KEY, keyId: config.CORDON_SIGNING_KEY_ID }),
     graceDays: config.CORDON_FINALIZE_GRACE_DAYS,
-    ...(config.CORDON_REPORT_PUBLISHER === undefined && config.CORDON_REPORT_SERVICE === undefined
-      ? {}
-      : {
-          publisher: {
-            name: config.CORDON_REPORT_PUBLISHER ?? DEFAULT_PUBLISHER.name,
-            service: config.CORDON_REPORT_SERVICE ?? DEFAULT_PUBLISHER.service,
-          },
-        }),
+    ...(publisher ? { publisher } : {}),
     onFinalized: async (period) => {
       await ipHashKeys.destroy(period.id);
     },
