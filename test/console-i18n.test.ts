@@ -1,6 +1,9 @@
 /** The console's form validation speaks the language of the page: the engine's messages in Dutch too. */
 import { describe, expect, it } from "vitest";
 import { emptyForm, type OrderForm, validate } from "../src/console/order-form.js";
+import { blockProblem } from "../src/engine/index.js";
+import { UNLOCATABLE } from "../src/engine/jurisdiction-table.js";
+import { translateMessage } from "../src/i18n/validation.js";
 
 const form: OrderForm = {
   ...emptyForm(),
@@ -33,6 +36,24 @@ describe("order form validation", () => {
     );
     expect(nl.ok ? undefined : nl.errors.jurisdictions).toBe(
       "IN: ligt niet binnen het rechtsgebied van de instantie (IN-MH)",
+    );
+  });
+});
+
+describe("the jurisdiction table's refusals in Dutch", () => {
+  it.each([...UNLOCATABLE.keys()])("says why %s cannot be blocked in Dutch", (code) => {
+    const problem = blockProblem(code.slice(0, 2), code);
+    expect(problem?.code).toBe("UNLOCATABLE_JURISDICTION");
+    const nl = translateMessage(problem?.message ?? "", "nl");
+    expect(nl).not.toBe(problem?.message);
+    expect(nl.startsWith(`${code}: `)).toBe(true);
+  });
+
+  it("says in Dutch that a territory with its own legal order is outside the state's jurisdiction", () => {
+    const problem = blockProblem("CN", "HK");
+    expect(problem?.code).toBe("SEPARATE_LEGAL_ORDER");
+    expect(translateMessage(problem?.message ?? "", "nl")).toMatch(
+      /^HK: HK heeft een eigen rechtsorde en valt niet onder het rechtsgebied van CN \(/,
     );
   });
 });

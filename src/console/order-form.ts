@@ -208,7 +208,9 @@ export function validate(form: OrderForm, lang: Language): Validated {
   const outside = problems
     .filter((p) => p.code === "JURISDICTION_OUTSIDE_AUTHORITY")
     .map((p) => p.jurisdiction);
-  const others = problems.filter((p) => p.code !== "JURISDICTION_OUTSIDE_AUTHORITY").map((p) => p.message);
+  const others = problems
+    .filter((p) => p.code !== "JURISDICTION_OUTSIDE_AUTHORITY")
+    .map((p) => translateMessage(p.message, lang));
   if (problems.length > 0) {
     errors.jurisdictions = [
       ...(outside.length > 0

@@ -18,11 +18,32 @@ const DUTCH: Record<string, string> = {
   "must be later than effectiveFrom": "moet later zijn dan de ingangsdatum",
 };
 
+/** Why the jurisdiction table refuses a code no source can report (engine/jurisdiction-table.ts). */
+const DUTCH_UNLOCATABLE: Record<string, string> = {
+  "sources report Svalbard and Jan Mayen together as SJ; block SJ (the smallest area they report)":
+    "bronnen melden Svalbard en Jan Mayen samen als SJ; blokkeer SJ (het kleinste gebied dat ze melden)",
+  "Clipperton has no ISO 3166-1 code and no source reports a location there":
+    "Clipperton heeft geen ISO 3166-1-code en geen bron meldt daar een locatie",
+  "no source reports England and Wales as a unit; block GB-ENG and GB-WLS":
+    "geen bron meldt Engeland en Wales als geheel; blokkeer GB-ENG en GB-WLS",
+  "no source reports Great Britain as a unit; block GB-ENG, GB-SCT and GB-WLS":
+    "geen bron meldt Groot-Brittannië als geheel; blokkeer GB-ENG, GB-SCT en GB-WLS",
+};
+
 /** An engine (or schema) message in the page's language. */
 export function translateMessage(message: string, lang: Language): string {
   if (lang === "en") return message;
   const twice = /^(\S+) is listed twice$/.exec(message);
   if (twice) return `${twice[1]} staat er twee keer in`;
+  const separate =
+    /^(\S+): (\S+) has its own legal order and is not inside (\S+)'s jurisdiction \((.+)\)$/.exec(message);
+  if (separate) {
+    const [, block, territory, state, source] = separate;
+    return `${block}: ${territory} heeft een eigen rechtsorde en valt niet onder het rechtsgebied van ${state} (${source})`;
+  }
+  const unlocatable = /^(\S+): (.+)$/.exec(message);
+  const reason = unlocatable ? DUTCH_UNLOCATABLE[unlocatable[2] as string] : undefined;
+  if (unlocatable && reason) return `${unlocatable[1]}: ${reason}`;
   return DUTCH[message] ?? message;
 }
 
