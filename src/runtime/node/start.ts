@@ -227,7 +227,8 @@ async function embeddedBackend(
     reports,
     ingest: new FileIngestIndex(join(dataDir, "ingested")),
     ipHashKeys,
-    readiness: () => [],
+    // Not ready while the data directory cannot be written (a full disk): every check would answer 503.
+    readiness: () => [dir.readiness()],
     async close() {
       ipHashKeys.stop();
       await aggregates.close();
@@ -354,6 +355,8 @@ async function redisBackend(
     const shipper = decisions.shipper?.status();
     return [
       sync.readiness(),
+      // The local outbox: not ready while it cannot be written (a full disk), as in embedded mode.
+      outbox.readiness("decision-outbox"),
       {
         name: "decision-stream",
         ready: true,

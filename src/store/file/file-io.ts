@@ -3,7 +3,8 @@
  * a whole buffer, making a directory's entries durable.
  */
 import { Buffer } from "node:buffer";
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, unlink } from "node:fs/promises";
+import { join } from "node:path";
 
 export const NEWLINE = 0x0a;
 
@@ -80,5 +81,25 @@ export async function syncDir(dir: string): Promise<void> {
     if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw err;
   } finally {
     await fh?.close();
+  }
+}
+
+/** The name of the file `probeWrite` writes and deletes again. */
+export const PROBE_FILE = ".write-probe";
+
+/**
+ * Writes `bytes` bytes to a probe file in `dir`, fdatasyncs them and deletes the file again: proof that
+ * the file system takes writes (a full disk throws ENOSPC). The file is deleted whatever happens.
+ */
+export async function probeWrite(dir: string, bytes = 4096): Promise<void> {
+  const path = join(dir, PROBE_FILE);
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, "w");
+    await writeAll(fh, Buffer.alloc(bytes, 0x20));
+    await fh.datasync();
+  } finally {
+    await fh?.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
   }
 }

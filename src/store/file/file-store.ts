@@ -11,6 +11,7 @@
  */
 import type { DecisionRecord, Order } from "../../engine/index.js";
 import { SILENT_LOGGER } from "../../kernel/logger.js";
+import type { Readiness } from "../../kernel/runtime.js";
 import type { ApplyChange, AuditEntry, DecisionLog, OrderStore } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
 import { OrderJournal } from "./order-journal.js";
@@ -25,7 +26,10 @@ import {
 import { WriteGuard } from "./write-guard.js";
 
 /** Orders are always fdatasynced; `fsync` and `segmentBytes` are the decision log's (see SegmentLogOptions). */
-export type FileStoreOptions = Pick<SegmentLogOptions, "fsync" | "segmentBytes" | "logger">;
+export type FileStoreOptions = Pick<
+  SegmentLogOptions,
+  "fsync" | "segmentBytes" | "logger" | "probeIntervalMs"
+>;
 
 export class FileStore implements OrderStore, DecisionLog {
   private closed: Promise<void> | undefined;
@@ -77,6 +81,10 @@ export class FileStore implements OrderStore, DecisionLog {
   }
   stats(): SegmentLogStats {
     return this.decisions.stats();
+  }
+  /** Not ready while the directory cannot be written (one guard for both parts: see SegmentLog.readiness). */
+  readiness(): Readiness {
+    return this.decisions.readiness();
   }
 
   /** Waits for pending order changes and appends, syncs, closes both parts, then frees the directory. */

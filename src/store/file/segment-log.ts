@@ -9,6 +9,14 @@
  * in flight (or in the same tick) goes out in the next single write, in call order. At open a torn last
  * line of the active segment is cut off with a warning (torn-tail.ts).
  *
+ * A full disk. A write that fails is rejected to everyone waiting on it (never acknowledged) and cut back
+ * off the segment (write-guard.ts); writes are refused while the guard is failed, and `readiness()` says
+ * not ready. When the failure was for want of space (ENOSPC, EDQUOT) the log heals by itself: every
+ * `probeIntervalMs` it cuts back anything a failed write left and writes, fdatasyncs and deletes a small
+ * probe file in the decision directory; once that goes through it takes writes and is ready again. The
+ * next append tries the same before its own write (its write being the probe), so a log that still gets
+ * traffic does not wait for the timer. Any other write error needs a reopen.
+ *
  * Retention. The log never deletes records on its own: in embedded mode it IS the record the report is
  * built from. `prune(cursor)` deletes whole closed segments before the cursor's segment, for a caller
  * that knows they are kept elsewhere (the Redis mode's shipper, once they are in the stream). What is
@@ -21,6 +29,7 @@ import { join } from "node:path";
 import type { DecisionRecord } from "../../engine/index.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
 import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
+import type { Readiness } from "../../kernel/runtime.js";
 import type { DecisionLog } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
 import { NEWLINE, readRange, syncDir, writeAll } from "./file-io.js";
@@ -51,6 +60,8 @@ export interface SegmentLogOptions {
   lock?: DirLock;
   /** Shared with the other stores of the directory (see write-guard.ts); else one of its own. */
   guard?: WriteGuard;
+  /** How often a log that cannot write for want of space probes whether it can again. Default 1 s. */
+  probeIntervalMs?: number;
 }
 
 export interface SegmentLogStats {
@@ -74,6 +85,7 @@ export interface PruneResult {
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_PROBE_INTERVAL_MS = 1000;
 
 interface PendingAppend {
   data: string;
@@ -107,10 +119,14 @@ export class SegmentLog implements DecisionLog {
   /** Pages under way: a prune unlinks nothing until those that began before it changed the layout end. */
   private readonly pagesInFlight = new Set<Promise<unknown>>();
   private closed: Promise<void> | undefined;
+  /** Runs while the guard is failed for want of space: probes until writes go through again. */
+  private recovery: NodeJS.Timeout | undefined;
+  private readonly probeIntervalMs: number;
+  private readonly logger: Logger;
 
   private constructor(
     lock: DirLock,
-    opts: { fsync: FsyncMode; segmentBytes: number },
+    opts: { fsync: FsyncMode; segmentBytes: number; probeIntervalMs: number; logger: Logger },
     opened: Opened,
     private readonly guard: WriteGuard,
     /** Set when this log took the lock itself, so its close releases it. */
@@ -119,6 +135,8 @@ export class SegmentLog implements DecisionLog {
     this.root = lock.root;
     this.fsync = opts.fsync;
     this.segmentBytes = opts.segmentBytes;
+    this.probeIntervalMs = opts.probeIntervalMs;
+    this.logger = opts.logger;
     this.activeFh = opened.fh;
     this.activeSize = opened.size;
     this.segments = opened.segments;
@@ -127,15 +145,24 @@ export class SegmentLog implements DecisionLog {
 
   static async open(dir: string, options: SegmentLogOptions = {}): Promise<SegmentLog> {
     const settings = segmentLogSettings(options);
+    const logger = options.logger ?? SILENT_LOGGER;
+    const probeIntervalMs = options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     return DirLock.with(dir, options.lock, async (lock, own) => {
-      const opened = await openSegments(lock.root, options.logger ?? SILENT_LOGGER);
-      return new SegmentLog(lock, settings, opened, options.guard ?? new WriteGuard(), own);
+      const opened = await openSegments(lock.root, logger);
+      return new SegmentLog(
+        lock,
+        { ...settings, probeIntervalMs, logger },
+        opened,
+        options.guard ?? new WriteGuard(),
+        own,
+      );
     });
   }
 
   append(records: readonly DecisionRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
-    if (this.guard.failed) return Promise.reject(this.guard.unavailable());
+    // A full disk is retried by the write itself (see writeDecisions); anything else needs a reopen.
+    if (this.guard.failed && !this.guard.recoverable) return Promise.reject(this.guard.unavailable());
     if (records.length === 0) return Promise.resolve();
     // Serialised now, so the caller may reuse its objects as soon as append returns.
     let data = "";
@@ -235,6 +262,20 @@ export class SegmentLog implements DecisionLog {
     return result;
   }
 
+  /**
+   * For /readyz: not ready while the log cannot write (see the module header), with the reason; asking
+   * also makes sure a log that can heal is probing.
+   */
+  readiness(name = "decision-log"): Readiness {
+    if (!this.guard.failed) return { name, ready: true };
+    this.watchRecovery();
+    return {
+      name,
+      ready: false,
+      detail: { error: this.guard.reason, recovering: this.guard.recoverable },
+    };
+  }
+
   /** Group-commit counters, for tests and metrics. */
   stats(): SegmentLogStats {
     return { ...this.counters };
@@ -247,6 +288,7 @@ export class SegmentLog implements DecisionLog {
   }
 
   private async shutdown(): Promise<void> {
+    this.stopRecovery();
     await this.draining;
     await this.pruneTail;
     try {
@@ -267,13 +309,36 @@ export class SegmentLog implements DecisionLog {
         for (const p of batch) p.resolve();
       } catch (err) {
         for (const p of batch) p.reject(err);
+        this.watchRecovery();
       }
     }
     // No await between the empty check and this: an append cannot slip in unseen.
     this.draining = undefined;
   }
 
+  /** Starts probing (see the module header) when the guard failed for want of space. Idempotent. */
+  private watchRecovery(): void {
+    if (this.recovery || this.closed || !this.guard.recoverable) return;
+    this.logger.warn("decision log: cannot write for want of space; not ready until a write goes through", {
+      error: this.guard.reason,
+    });
+    this.recovery = setInterval(() => {
+      void this.guard.heal(join(this.root, DECISIONS_DIR)).then((healed) => {
+        if (healed) this.logger.info("decision log: writes go through again; ready");
+        if (healed || !this.guard.recoverable) this.stopRecovery();
+      });
+    }, this.probeIntervalMs);
+    this.recovery.unref();
+  }
+
+  private stopRecovery(): void {
+    clearInterval(this.recovery);
+    this.recovery = undefined;
+  }
+
   private async writeDecisions(batch: PendingAppend[]): Promise<void> {
+    // After a full disk: cut back what the failed write left, then this write is the probe.
+    if (this.guard.failed) await this.guard.heal();
     this.guard.assertWritable();
     let text = "";
     let count = 0;
@@ -304,7 +369,7 @@ export class SegmentLog implements DecisionLog {
       // A segment is never written again once closed: making it durable now means a torn tail can only
       // ever be in the active segment, the one recovery looks at.
       await oldFh.datasync();
-      fh = await open(this.segmentPath(seg), "ax+");
+      fh = await openNewSegment(this.segmentPath(seg));
       await syncDir(join(this.root, DECISIONS_DIR));
     } catch (err) {
       await fh?.close().catch(() => undefined);
@@ -411,6 +476,22 @@ export class SegmentLog implements DecisionLog {
       }
     }
     return pos;
+  }
+}
+
+/**
+ * Creates the next segment. An empty file of that name is one a rotation that failed on a full disk left
+ * (it was never written): it is taken as is. One with data in it is never overwritten.
+ */
+async function openNewSegment(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, "ax+");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    const fh = await open(path, "a+");
+    if ((await fh.stat()).size === 0) return fh;
+    await fh.close();
+    throw err;
   }
 }
 
