@@ -8,11 +8,13 @@ import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IDLE_MS, MAX_AGE_MS, SESSIONS_PER_PRINCIPAL } from "../../src/console/session.js";
+import { createRedis } from "../../src/platform/node/redis.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { RedisSessionStore } from "../../src/store/redis/session-store.js";
 import { type ConsoleClient, type Send, signInHttp } from "../support/console-http.js";
 import { type Harness, makeHarness, secretOf } from "../support/harness.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
 
 const BASE = "http://localhost";
 let redis: RedisServer;
@@ -207,4 +209,30 @@ describe("the Redis session store's cap", () => {
     expect(live).toEqual([false, false, true, true, true]);
     expect((await store.get(other.id))?.principal.name).toBe("approver");
   });
+});
+
+describe("console sessions while Redis is down", () => {
+  it("shows the error page to a signed-in user and refuses sign-ins, and serves the session again once Redis is back", async () => {
+    const { prefix } = deployment();
+    // As `npm start` makes its clients: fail at once while disconnected, never queue.
+    const client = createRedis(redis.url, { name: "sessions-test" });
+    client.on("error", () => undefined);
+    clients.push(client);
+    const h = await makeHarness({
+      sessions: (clock) => new RedisSessionStore({ redis: client, keys: redisKeys(prefix).sessions, clock }),
+    });
+    harnesses.push(h);
+    const send: Send = async (path, init) => h.app.request(path, init);
+    const signedIn = await signInHttp(send, BASE, secretOf("responder"));
+
+    await redis.kill();
+    const page = await get(send, signedIn.cookie);
+    expect(page.status).toBe(500);
+    expect(await page.text()).not.toContain("responder");
+    await expect(signInHttp(send, BASE, secretOf("approver"))).rejects.toThrow(/sign-in failed: 500/);
+
+    await redis.start();
+    await waitFor(async () => (await get(send, signedIn.cookie)).status === 200, "the session again", 10_000);
+    await expectSignedIn(send, signedIn.cookie);
+  }, 30_000);
 });
