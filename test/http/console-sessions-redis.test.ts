@@ -2,7 +2,8 @@
  * Console sessions in Redis (REDIS_URL): two apps on one real Redis, each with its own client, as two
  * instances are. A sign-in on A is served by B, outlives A being rebuilt, ends after the idle and the
  * absolute timeout, and the per-principal cap holds whichever instance is signed in on. Redis holds a
- * hash of the session id, never the cookie value, and never the token the user signed in with.
+ * hash of the session id, never the cookie value, and never the token the user signed in with. (The
+ * store's own expectations, on both stores: test/store/session-store-contract.test.ts.)
  */
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
@@ -184,30 +185,6 @@ describe("console sessions on Redis, several instances", () => {
     expect(stored).not.toContain(secretOf("responder"));
     // 256 bits of randomness in the cookie.
     expect(Buffer.from(id, "base64url").length).toBeGreaterThanOrEqual(16);
-  });
-});
-
-describe("the Redis session store's cap", () => {
-  it("counts a principal's name case-insensitively and never evicts another principal", async () => {
-    const { keys } = deployment();
-    const client = new Redis(redis.url);
-    clients.push(client);
-    const store = new RedisSessionStore({
-      redis: client,
-      keys: keys.sessions,
-      clock: () => 0,
-      perPrincipal: 3,
-    });
-    const other = await store.create({ name: "approver", role: "approver" }, "en");
-    const mine = [];
-    for (const name of ["Bob", "bob", "BOB", "ｂｏｂ", "Bob"]) {
-      mine.push(await store.create({ name, role: "responder" }, "en"));
-    }
-    // A fixed clock: the creation order decides which go, not the time.
-    const live = [];
-    for (const s of mine) live.push((await store.get(s.id)) !== undefined);
-    expect(live).toEqual([false, false, true, true, true]);
-    expect((await store.get(other.id))?.principal.name).toBe("approver");
   });
 });
 

@@ -19,7 +19,8 @@
  * by creation order. Creating a session runs in one script: drop the principal's expired sessions, then
  * its oldest while it holds `perPrincipal`, then add the new one. Only the signing-in principal's
  * sessions are touched, so no user can sign another out. The keys share the low-volume hash tag, so the
- * scripts run on one slot of a Redis Cluster.
+ * scripts run on one slot of a Redis Cluster (the creation script also names the principal's other
+ * session keys from the ZSET's members: same tag, same slot).
  */
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
