@@ -22,14 +22,15 @@ import { registerReview } from "./pages/review.js";
 import { registerSignIn } from "./pages/sign-in.js";
 import { registerSimulate } from "./pages/simulate.js";
 import { type ConsoleEnv, showError, stringsOf } from "./request.js";
-import { SESSION_COOKIE, SessionStore } from "./session.js";
+import { MemorySessionStore, SESSION_COOKIE } from "./session.js";
 
 export const CONSOLE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export function registerConsole(app: App, s: ServerServices, failures: AuthFailures): void {
-  // Long-lived, one per app: the sessions.
-  const sessions = new SessionStore(s.clock);
+  // Long-lived, one per app: the sessions. Redis mode hands in a shared store (any instance serves a
+  // session); embedded mode keeps them in this process.
+  const sessions = s.sessions ?? new MemorySessionStore(s.clock);
   const con = new Hono<ConsoleEnv>();
 
   con.use(async (c, next) => {
@@ -47,10 +48,10 @@ export function registerConsole(app: App, s: ServerServices, failures: AuthFailu
   });
 
   con.use(async (c, next) => {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE));
     const asked = c.req.query("lang");
     const lang = isLanguage(asked) ? asked : undefined;
-    if (session && lang) session.lang = lang;
+    if (session && lang && lang !== session.lang) await sessions.setLanguage(session, lang);
     c.set("session", session);
     c.set("lang", lang ?? session?.lang ?? pickLanguage(c.req.header("accept-language")));
     await next();

@@ -1,28 +1,30 @@
 /**
  * Console sessions: an opaque random id in an HttpOnly, SameSite=Strict cookie, mapped server-side to
  * who signed in, their CSRF token and their language. The bearer token itself is checked once at sign-in
- * and never kept. The store is in process memory, bounded and expiring: a restart signs everyone out,
- * and with `CORDON_WORKERS` > 1 each process has its own sessions (see the console README note).
- * Bounded per principal: signing in again and again only ever ends that principal's own oldest session.
+ * and never kept. Where they live is a `SessionStore`: in process memory in embedded mode
+ * (`MemorySessionStore`: a restart signs everyone out, and with `CORDON_WORKERS` > 1 each process has its
+ * own sessions), in Redis when REDIS_URL is set (`store/redis/session-store.ts`: any instance serves a
+ * session, and it outlives a restart). Both expire a session after `IDLE_MS` unused and `MAX_AGE_MS`
+ * after sign-in, and are bounded per principal: signing in again and again only ever ends that
+ * principal's own oldest session.
  */
 
 import type { Language } from "../i18n/language.js";
 import { type Principal, principalKey } from "../kernel/roles.js";
+import {
+  type Session as AnySession,
+  type SessionStore as AnySessionStore,
+  IDLE_MS,
+  MAX_AGE_MS,
+  SESSIONS_PER_PRINCIPAL,
+  type SessionTimeouts,
+} from "../store/sessions.js";
 
-export interface Session {
-  id: string;
-  principal: Principal;
-  csrf: string;
-  lang: Language;
-  /** Epoch ms; idle expiry, pushed forward on use. */
-  expires: number;
-  /** Epoch ms; absolute expiry, never pushed. */
-  hardExpires: number;
-}
+export { IDLE_MS, MAX_AGE_MS, SESSIONS_PER_PRINCIPAL, type SessionTimeouts };
+export type Session = AnySession<Language>;
+export type SessionStore = AnySessionStore<Language>;
 
 export const SESSION_COOKIE = "cordon_session";
-export const IDLE_MS = 30 * 60_000;
-export const MAX_AGE_MS = 12 * 60 * 60_000;
 
 /** 32 random bytes, base64url: unguessable session ids and CSRF tokens (Web Crypto, any runtime). */
 export function randomToken(): string {
@@ -41,10 +43,7 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** Sessions one principal may hold at once (browsers, devices, colleagues sharing a role's token). */
-export const SESSIONS_PER_PRINCIPAL = 20;
-
-export class SessionStore {
+export class MemorySessionStore implements SessionStore {
   // Long-lived: one per app. Map and Set order is insertion order, so the first entry is the oldest.
   readonly #sessions = new Map<string, Session>();
   /**
@@ -55,12 +54,20 @@ export class SessionStore {
    */
   readonly #byPrincipal = new Map<string, Set<string>>();
 
+  readonly #perPrincipal: number;
+  readonly #idleMs: number;
+  readonly #maxAgeMs: number;
+
   constructor(
     private readonly clock: () => number,
-    private readonly perPrincipal = SESSIONS_PER_PRINCIPAL,
-  ) {}
+    opts: SessionTimeouts = {},
+  ) {
+    this.#perPrincipal = opts.perPrincipal ?? SESSIONS_PER_PRINCIPAL;
+    this.#idleMs = opts.idleMs ?? IDLE_MS;
+    this.#maxAgeMs = opts.maxAgeMs ?? MAX_AGE_MS;
+  }
 
-  create(principal: Principal, lang: Language): Session {
+  async create(principal: Principal, lang: Language): Promise<Session> {
     const now = this.clock();
     const key = principalKey(principal.name);
     let ids = this.#byPrincipal.get(key);
@@ -68,34 +75,44 @@ export class SessionStore {
       ids = new Set();
       this.#byPrincipal.set(key, ids);
     }
-    if (ids.size >= this.perPrincipal) this.#evict(ids, now);
+    if (ids.size >= this.#perPrincipal) this.#evict(ids, now);
     const session: Session = {
       id: randomToken(),
       principal,
       csrf: randomToken(),
       lang,
-      expires: now + IDLE_MS,
-      hardExpires: now + MAX_AGE_MS,
+      expires: now + this.#idleMs,
+      hardExpires: now + this.#maxAgeMs,
     };
     this.#sessions.set(session.id, session);
     ids.add(session.id);
     return session;
   }
 
-  get(id: string | undefined): Session | undefined {
+  async get(id: string | undefined): Promise<Session | undefined> {
     if (!id) return undefined;
     const session = this.#sessions.get(id);
     if (!session) return undefined;
     const now = this.clock();
     if (now >= session.expires || now >= session.hardExpires) {
-      this.destroy(id);
+      this.#drop(id);
       return undefined;
     }
-    session.expires = Math.min(now + IDLE_MS, session.hardExpires);
+    session.expires = Math.min(now + this.#idleMs, session.hardExpires);
     return session;
   }
 
-  destroy(id: string | undefined): void {
+  async setLanguage(session: Session, lang: Language): Promise<void> {
+    const kept = this.#sessions.get(session.id);
+    if (kept) kept.lang = lang;
+    session.lang = lang;
+  }
+
+  async destroy(id: string | undefined): Promise<void> {
+    this.#drop(id);
+  }
+
+  #drop(id: string | undefined): void {
     const session = id ? this.#sessions.get(id) : undefined;
     if (!session) return;
     this.#sessions.delete(session.id);
@@ -118,7 +135,7 @@ export class SessionStore {
         this.#sessions.delete(id);
       }
     }
-    if (ids.size >= this.perPrincipal) {
+    if (ids.size >= this.#perPrincipal) {
       const oldest = ids.values().next();
       if (!oldest.done) {
         ids.delete(oldest.value);

@@ -7,6 +7,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Caller, Geo } from "../geo/interface.js";
+import type { Language } from "../i18n/language.js";
 import type { Logger } from "../kernel/logger.js";
 import type { Principal } from "../kernel/roles.js";
 import type { Clock, NewId, Readiness } from "../kernel/runtime.js";
@@ -16,6 +17,7 @@ import type { Authenticator } from "../service/auth.js";
 import type { ReportService } from "../service/reports.js";
 import type { IngestIndex } from "../store/ingest-index.js";
 import type { DecisionLog, DecisionSink, OrderStore } from "../store/interface.js";
+import type { SessionStore } from "../store/sessions.js";
 
 /** The meeting-join check: on Node and in the Worker. */
 export interface CheckServices {
@@ -57,6 +59,11 @@ export interface ServerServices extends CheckServices {
   ingest: IngestIndex;
   /** I6: an edge record's `ipHash` (under CORDON_IP_HASH_KEY) sealed as Node's own records are, for `at`. */
   sealEdgeHash: (hash: string, at: string) => string;
+  /**
+   * The console's sessions, shared by every instance (Redis mode); absent: the console keeps them in
+   * process memory (embedded mode).
+   */
+  sessions?: SessionStore<Language>;
 }
 
 /** The Worker: checks, also from a participant's browser, located by the runtime (`request.cf`). */

@@ -4,7 +4,7 @@
  * principal, so one principal signing in again and again never signs another out.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionStore } from "../../src/console/session.js";
+import { MemorySessionStore } from "../../src/console/session.js";
 import { type ConsoleClient, formBody, type Send, signInHttp } from "../support/console-http.js";
 import { type Harness, makeHarness, secretOf } from "../support/harness.js";
 
@@ -81,18 +81,20 @@ describe("the new-order form", () => {
 });
 
 describe("console sessions", () => {
-  it("evicts only the oldest session of the principal who signs in again, never another's", () => {
+  it("evicts only the oldest session of the principal who signs in again, never another's", async () => {
     let now = 0;
-    const store = new SessionStore(() => now, 3);
-    const other = store.create({ name: "approver", role: "approver" }, "en");
+    const store = new MemorySessionStore(() => now, { perPrincipal: 3 });
+    const other = await store.create({ name: "approver", role: "approver" }, "en");
     const mine = [];
     for (let i = 0; i < 25; i++) {
       now += 1;
-      mine.push(store.create({ name: "responder", role: "responder" }, "en"));
+      mine.push(await store.create({ name: "responder", role: "responder" }, "en"));
     }
-    expect(store.get(other.id)?.principal.name).toBe("approver");
+    expect((await store.get(other.id))?.principal.name).toBe("approver");
     // Each principal keeps its newest sessions only.
-    expect(mine.filter((s) => store.get(s.id)).map((s) => s.id)).toEqual(mine.slice(-3).map((s) => s.id));
+    const live = [];
+    for (const s of mine) if (await store.get(s.id)) live.push(s.id);
+    expect(live).toEqual(mine.slice(-3).map((s) => s.id));
     expect(store.size).toBe(4);
   });
 });

@@ -11,6 +11,7 @@ import type { Geo } from "../../src/geo/interface.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
 import { createServerApp } from "../../src/http/app.js";
 import type { App } from "../../src/http/services.js";
+import type { Language } from "../../src/i18n/language.js";
 import type { Role } from "../../src/kernel/roles.js";
 import { periodOf } from "../../src/report/periods.js";
 import { collectRecords, runFromDecisionLog } from "../../src/report/runner.js";
@@ -27,6 +28,7 @@ import { FileStore } from "../../src/store/file/file-store.js";
 import { FileFrozenReportStore } from "../../src/store/file/frozen-store.js";
 import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
 import { FileIpHashKeyStore } from "../../src/store/file/ip-hash-keys.js";
+import type { SessionStore } from "../../src/store/sessions.js";
 import { cityDatabase, orderInput, T0 } from "./fixtures.js";
 import { type LogLine, recordingLogger } from "./logs.js";
 import { type RequestOptions, readResult, requestInit } from "./requests.js";
@@ -67,7 +69,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promise<Harness> {
+export async function makeHarness(
+  opts: {
+    geo?: Geo;
+    now?: number;
+    /** The console's sessions over the harness clock (a Redis store, say); default: in process memory. */
+    sessions?: (clock: () => number) => SessionStore<Language>;
+  } = {},
+): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "cordon-test-"));
   const logs: Harness["logs"] = [];
   const { logger } = recordingLogger(logs);
@@ -129,6 +138,7 @@ export async function makeHarness(opts: { geo?: Geo; now?: number } = {}): Promi
     readiness: () => [],
     // Served (console page tests), the TCP peer as on Node; in process, unknown.
     clientAddress: nodeClientAddress,
+    ...(opts.sessions ? { sessions: opts.sessions(() => clock.now) } : {}),
   });
   return {
     app,

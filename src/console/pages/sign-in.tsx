@@ -97,15 +97,15 @@ export function registerSignIn(
       return signInPage(c, 403, t.noConsoleRole);
     }
     // A fresh id at every sign-in: an id planted before sign-in is never the one that gets privileges.
-    sessions.destroy(getCookie(c, SESSION_COOKIE));
-    const session = sessions.create(principal, lang);
+    await sessions.destroy(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.create(principal, lang);
     setCookie(c, SESSION_COOKIE, session.id, cookieOptions(c, MAX_AGE_MS / 1000));
     deleteCookie(c, SIGN_IN_COOKIE, { path: "/console" });
     s.logger.info("console sign-in", { principal: principal.name, role: principal.role });
     return c.redirect(principal.role === "approver" ? "/console/review" : "/console/orders", 303);
   });
-  con.post("/sign-out", guard("readOrders"), (c) => {
-    sessions.destroy(c.get("session")?.id);
+  con.post("/sign-out", guard("readOrders"), async (c) => {
+    await sessions.destroy(c.get("session")?.id);
     deleteCookie(c, SESSION_COOKIE, { path: "/console" });
     return c.redirect("/console/sign-in", 303);
   });

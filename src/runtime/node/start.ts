@@ -17,6 +17,7 @@ import { CachedGeo } from "../../geo/cached-geo.js";
 import type { Geo } from "../../geo/interface.js";
 import { WebServiceGeo } from "../../geo/webservice-geo.js";
 import { createServerApp } from "../../http/app.js";
+import type { Language } from "../../i18n/language.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
 import type { Readiness } from "../../kernel/runtime.js";
@@ -51,7 +52,9 @@ import { redisKeys } from "../../store/redis/keys.js";
 import { LazyOrderStore } from "../../store/redis/lazy-order-store.js";
 import { RedisOrderStore } from "../../store/redis/order-store.js";
 import { runFromStream } from "../../store/redis/report-reader.js";
+import { RedisSessionStore } from "../../store/redis/session-store.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
+import type { SessionStore } from "../../store/sessions.js";
 import { nodeClientAddress } from "./client-address.js";
 import { IpHashKeyRing } from "./ip-hash-ring.js";
 import { reportSigner } from "./report-key.js";
@@ -117,6 +120,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ingest: backend.ingest,
     sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
     clientAddress: nodeClientAddress,
+    ...(backend.sessions ? { sessions: backend.sessions } : {}),
   });
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
@@ -184,6 +188,8 @@ interface Backend {
   readiness: () => Readiness[];
   /** A commands client for others to share (the geo L2), in Redis mode. */
   redis?: Redis;
+  /** Console sessions every instance shares, in Redis mode; embedded, the console keeps its own. */
+  sessions?: SessionStore<Language>;
   close(): Promise<void>;
 }
 
@@ -374,6 +380,7 @@ async function redisBackend(
     ipHashKeys,
     readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),
     redis: commands,
+    sessions: new RedisSessionStore({ redis: commands, keys: keys.sessions, clock }),
     async close() {
       ipHashKeys.stop();
       await sync.stop();

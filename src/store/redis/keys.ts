@@ -40,6 +40,22 @@ export interface RedisKeys {
    */
   report: ReportKeys;
   frozen: FrozenKeys;
+  /** Console sessions (session-store.ts), under the low-volume hash tag: a few small keys per user. */
+  sessions: SessionKeys;
+}
+
+export interface SessionKeys {
+  /**
+   * HASH (with PEXPIRE = the idle timeout) of one session: principal name and role, language, CSRF
+   * token, created / last seen / absolute deadline. Named by the SHA-256 of the session id, never the id.
+   */
+  session(idHash: string): string;
+  /** What `session` puts before the id hash, for the scripts that name sessions from a member. */
+  sessionPrefix: string;
+  /** ZSET of one principal's session id hashes (by `principalKey`), scored by creation order: the cap. */
+  byPrincipal(principalKey: string): string;
+  /** STRING counter: the creation order of sessions (ties of the clock stay ordered). */
+  seq: string;
 }
 
 export interface ReportKeys {
@@ -94,6 +110,13 @@ export function redisKeys(prefix = "cordon"): RedisKeys {
     geo: (dbVersion, ipHash) => `${prefix}:geo:${dbVersion}:${ipHash}`,
     report: reportKeys(`${prefix}:{${prefix}-report}`),
     frozen: { report: (period) => `${tag}:frozen:${period}`, periods: `${tag}:frozen-periods` },
+    sessions: {
+      session: (idHash) => `${tag}:session:${idHash}`,
+      sessionPrefix: `${tag}:session:`,
+      // The principal goes last: a name containing ':' cannot make two principals share a key.
+      byPrincipal: (principalKey) => `${tag}:sessions-of:${principalKey}`,
+      seq: `${tag}:session-seq`,
+    },
   };
 }
 
