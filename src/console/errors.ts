@@ -7,7 +7,7 @@ import type { Strings } from "../i18n/console.js";
 import type { CordonError } from "../kernel/errors.js";
 
 export interface PageError {
-  status: 403 | 404 | 409 | 413 | 422 | 429;
+  status: 403 | 404 | 409 | 413 | 422 | 429 | 503;
   message: string;
 }
 
@@ -37,11 +37,13 @@ export function pageErrorOf(err: CordonError, t: Strings): PageError | undefined
       return err.issues?.length ? { status: 422, message: err.message } : undefined;
     // Not expected from a console page (its forms are validated before anything is called, and the
     // session stands in for a token), or a failure of Cordon itself: a fault.
+    // The store (Redis, or a data directory that cannot write) is away: say so, nothing was changed.
+    case "UNAVAILABLE":
+      return { status: 503, message: t.unavailable };
     case "UNAUTHORIZED":
     case "METHOD_NOT_ALLOWED":
     case "UNSUPPORTED_MEDIA_TYPE":
     case "INTERNAL":
-    case "UNAVAILABLE":
       return undefined;
   }
 }

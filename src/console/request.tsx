@@ -23,7 +23,7 @@ export interface ConsoleEnv {
 }
 export type ConsoleApp = Hono<ConsoleEnv>;
 export type C = Context<ConsoleEnv>;
-export type PageStatus = 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429;
+export type PageStatus = 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503;
 
 export const stringsOf = (c: C): Strings => STRINGS[c.get("lang") ?? "en"];
 

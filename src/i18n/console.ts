@@ -177,6 +177,7 @@ const en = {
   error: "Something went wrong",
   tooLarge: "This form is too large to accept. Shorten the longest field and try again.",
   tooManyAttempts: "Too many failed attempts. Wait a minute and try again.",
+  unavailable: "Cordon cannot reach its store right now. Nothing was changed; try again in a moment.",
   back: "Back to orders",
 } as const;
 
@@ -366,6 +367,7 @@ const nl: Strings = {
   error: "Er ging iets mis",
   tooLarge: "Dit formulier is te groot. Kort het langste veld in en probeer het opnieuw.",
   tooManyAttempts: "Te veel mislukte pogingen. Wacht een minuut en probeer het opnieuw.",
+  unavailable: "Cordon kan zijn opslag nu niet bereiken. Er is niets gewijzigd; probeer het zo opnieuw.",
   back: "Terug naar de bevelen",
 };
 

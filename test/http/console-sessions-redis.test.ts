@@ -204,9 +204,9 @@ describe("console sessions while Redis is down", () => {
 
     await redis.kill();
     const page = await get(send, signedIn.cookie);
-    expect(page.status).toBe(500);
+    expect(page.status).toBe(503);
     expect(await page.text()).not.toContain("responder");
-    await expect(signInHttp(send, BASE, secretOf("approver"))).rejects.toThrow(/sign-in failed: 500/);
+    await expect(signInHttp(send, BASE, secretOf("approver"))).rejects.toThrow(/sign-in failed: 503/);
 
     await redis.start();
     await waitFor(async () => (await get(send, signedIn.cookie)).status === 200, "the session again", 10_000);
