@@ -23,7 +23,7 @@ import type { Logger } from "../../kernel/logger.js";
 import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
-import { createRedis } from "../../platform/node/redis.js";
+import { createRedis, watchPersistence } from "../../platform/node/redis.js";
 import { publisherOf } from "../../report/model.js";
 import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
@@ -288,6 +288,7 @@ async function redisBackend(
     // ioredis reports every reconnection attempt as an error event; the components log what matters.
     client.on("error", () => undefined);
   }
+  watchPersistence(commands, logger);
   // Opens on first use when Redis is down at start: checks are served from the disk ruleset meanwhile,
   // and order routes answer 503 until Redis is back.
   const orders = new LazyOrderStore(() =>
