@@ -57,6 +57,8 @@ export interface RedisOrderStoreOptions {
   connectTimeoutMs?: number;
   /** Extra ioredis options (tests shorten timeouts). */
   redis?: Partial<RedisOptions>;
+  /** How long an order change waits for a replica's acknowledgement (WAIT), ms. Default 500, under the command timeout. */
+  replicaWaitMs?: number;
 }
 
 /**
@@ -119,6 +121,7 @@ export class RedisOrderStore implements OrderStore {
     private readonly client: ScriptedRedis,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
+    private readonly replicaWaitMs: number,
   ) {
     client.on("error", (err: Error) => {
       if (this.down) return;
@@ -145,7 +148,12 @@ export class RedisOrderStore implements OrderStore {
       overrides: { autoResendUnfulfilledCommands: false, ...options.redis },
     }) as ScriptedRedis;
     client.defineCommand(APPLY_COMMAND, { numberOfKeys: 5, lua: APPLY_CHANGE });
-    const store = new RedisOrderStore(client, redisKeys(options.prefix), options.logger ?? SILENT_LOGGER);
+    const store = new RedisOrderStore(
+      client,
+      redisKeys(options.prefix),
+      options.logger ?? SILENT_LOGGER,
+      options.replicaWaitMs ?? 500,
+    );
     try {
       await waitReady(client, options.connectTimeoutMs ?? 5000);
       await store.checkHead();
@@ -270,7 +278,10 @@ export class RedisOrderStore implements OrderStore {
           entry.hash,
         ),
       );
-      if (status === "ok") return deepFreeze(entry);
+      if (status === "ok") {
+        await this.awaitReplica(entry.seq);
+        return deepFreeze(entry);
+      }
       if (attempt >= MAX_ATTEMPTS) {
         throw new StoreUnavailableError(
           `applyChange: the head moved under ${MAX_ATTEMPTS} attempts in a row`,
@@ -278,6 +289,25 @@ export class RedisOrderStore implements OrderStore {
       }
       // Jitter, so instances that collided do not collide again in lockstep.
       await sleep(Math.random() * Math.min(2 ** attempt, 50));
+    }
+  }
+
+  /**
+   * DESIGN: an order change waits for a replica's acknowledgement when replicas exist, so a failover
+   * right after the answer does not lose it. The write is already committed on the primary: a replica
+   * that does not answer in time is logged, not turned into a failed change.
+   */
+  private async awaitReplica(seq: number): Promise<void> {
+    const info = await this.call("replicas", () => this.client.info("replication"));
+    const replicas = Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+    if (replicas === 0) return;
+    const acked = await this.call("replicas", () => this.client.wait(1, this.replicaWaitMs));
+    if (acked < 1) {
+      this.logger.warn("order change not yet acknowledged by a replica", {
+        seq,
+        replicas,
+        waitedMs: this.replicaWaitMs,
+      });
     }
   }
 
