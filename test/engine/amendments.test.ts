@@ -10,12 +10,12 @@ import {
   grantedLessThanRequested,
   type Order,
   OrderInput,
-  OrderRuleError,
   type OrderStatus,
   proposeAmendment,
   transition,
 } from "../../src/engine/index.js";
 import { HOUR, iso, NOON, orderInput } from "../support/fixtures.js";
+import { ruleCode } from "./rule-code.js";
 
 const AT = iso(NOON);
 
@@ -41,16 +41,6 @@ function order(status: OrderStatus = "pending", overrides: Record<string, unknow
 const propose = (o: Order, changes: AmendmentChanges, actor = "responder-2") =>
   proposeAmendment(o, { changes, reason: "typo" }, actor, AT);
 
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (error instanceof OrderRuleError) return error.code;
-    throw error;
-  }
-}
-
 describe("proposeAmendment", () => {
   it.each([
     ["pending", undefined],
@@ -58,7 +48,7 @@ describe("proposeAmendment", () => {
     ["rejected", "ILLEGAL_TRANSITION"],
     ["withdrawn", "ILLEGAL_TRANSITION"],
   ] as const)("on a %s order gives %s", (status, code) => {
-    expect(codeOf(() => propose(order(status), { reference: "X" }))).toBe(code);
+    expect(ruleCode(() => propose(order(status), { reference: "X" }))).toBe(code);
   });
 
   it("takes one pending amendment at a time and leaves the order's fields as they are", () => {
@@ -67,12 +57,12 @@ describe("proposeAmendment", () => {
     expect(proposed.amendmentLog).toMatchObject([
       { id: "amd_1", status: "pending", proposedBy: "responder-2" },
     ]);
-    expect(codeOf(() => propose(proposed, { reference: "Y" }))).toBe("ILLEGAL_TRANSITION");
+    expect(ruleCode(() => propose(proposed, { reference: "Y" }))).toBe("ILLEGAL_TRANSITION");
   });
 
   it("judges the amended order as a whole: I1 (422) and the cross-field rules (400 naming the change)", () => {
     expect(
-      codeOf(() => propose(order(), { jurisdictions: ["PK-PB"], requested: { jurisdictions: ["PK"] } })),
+      ruleCode(() => propose(order(), { jurisdictions: ["PK-PB"], requested: { jurisdictions: ["PK"] } })),
     ).toBe("JURISDICTION_OUTSIDE_AUTHORITY");
     let caught: unknown;
     try {
@@ -83,7 +73,7 @@ describe("proposeAmendment", () => {
       caught = error;
     }
     expect(caught).toMatchObject({ code: "BAD_REQUEST", issues: [{ path: "changes.effectiveUntil" }] });
-    expect(codeOf(() => propose(order(), { receivedAt: iso(NOON + 1) }))).toBe("BAD_REQUEST");
+    expect(ruleCode(() => propose(order(), { receivedAt: iso(NOON + 1) }))).toBe("BAD_REQUEST");
   });
 });
 
@@ -93,7 +83,7 @@ describe("decideAmendment", () => {
   it.each([{ type: "approve" as const }, { type: "reject" as const, reason: "no" }])(
     "refuses its proposer, whatever the letter case, to $type it (FOUR_EYES)",
     (decision) => {
-      expect(codeOf(() => decideAmendment(pendingAmendment(), "amd_1", decision, "bob", AT))).toBe(
+      expect(ruleCode(() => decideAmendment(pendingAmendment(), "amd_1", decision, "bob", AT))).toBe(
         "FOUR_EYES",
       );
     },
@@ -110,7 +100,7 @@ describe("decideAmendment", () => {
       notes: "n",
     });
     expect(after.amendmentLog?.[0]).toMatchObject({ status: "approved", decidedBy: "carol", note: "ok" });
-    expect(codeOf(() => decideAmendment(after, "amd_1", { type: "approve" }, "dave", AT))).toBe(
+    expect(ruleCode(() => decideAmendment(after, "amd_1", { type: "approve" }, "dave", AT))).toBe(
       "ILLEGAL_TRANSITION",
     );
   });
@@ -131,7 +121,7 @@ describe("decideAmendment", () => {
     const proposed = propose(order(), { reference: "X" });
     const closed = transition(proposed, action, "approver-1", AT);
     expect(closed.amendmentLog?.[0]).toMatchObject({ status: "lapsed", lapsedAt: AT });
-    expect(codeOf(() => decideAmendment(closed, "amd_1", { type: "approve" }, "carol", AT))).toBe(
+    expect(ruleCode(() => decideAmendment(closed, "amd_1", { type: "approve" }, "carol", AT))).toBe(
       "ILLEGAL_TRANSITION",
     );
   });

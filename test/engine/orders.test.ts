@@ -17,6 +17,7 @@ import {
   withEnforcement,
 } from "../../src/engine/index.js";
 import { HOUR, iso, orderInput, NOON as T0 } from "../support/fixtures.js";
+import { ruleCode } from "./rule-code.js";
 
 const CREATOR = "responder-1";
 const APPROVER = "approver-1";
@@ -45,17 +46,6 @@ function inStatus(status: OrderStatus, overrides: Record<string, unknown> = {}):
       return transition(order, { type: "reject", reason: "no legal basis" }, APPROVER, at);
     case "withdrawn":
       return transition(order, { type: "withdraw" }, CREATOR, at);
-  }
-}
-
-/** Catches the rule error an action raises, to compare its code in a table. */
-function ruleCode(run: () => unknown): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (error instanceof OrderRuleError) return error.code;
-    throw error;
   }
 }
 
