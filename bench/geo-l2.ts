@@ -20,7 +20,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../src/platform/node/redis.js";
 import type { GeoAnswer, GeoInfo } from "../src/geo/interface.js";
 import { isPublicIp, parseIp } from "../src/geo/ip.js";
 import { MaxmindGeo } from "../src/geo/maxmind-geo.js";
@@ -246,7 +246,7 @@ export async function runGeoL2(options: Options): Promise<GeoL2Report> {
   const addresses = publicAddresses(POOL, prng(0x9e0));
   const found = addresses.filter((ip) => mmdb.lookup(ip).location !== null).length;
   const server = await startCacheRedis();
-  const clients: Redis[] = [];
+  const clients: RedisClient[] = [];
   const client = (name: string) => {
     const redis = createRedis(server.url, { name });
     redis.on("error", () => {});

@@ -3,7 +3,6 @@ import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { Redis } from "ioredis";
 import type { Order } from "../engine/index.js";
 import { LANGUAGES, type Language } from "../i18n/language.js";
 import { StoreUnavailableError } from "../kernel/errors.js";
@@ -21,7 +20,7 @@ import { createLogger, type Logger } from "../kernel/logger.js";
  * works on the directory of a stopped server and refuses one a running server holds.
  */
 import { writeFileAtomic } from "../platform/node/atomic-file.js";
-import { createRedis } from "../platform/node/redis.js";
+import { createRedis, type RedisClient } from "../platform/node/redis.js";
 import type { AggregateStore } from "../report/aggregate-store.js";
 import { buildReport } from "../report/build.js";
 import { type FrozenReport, frozenFormat } from "../report/frozen.js";
@@ -207,7 +206,7 @@ async function fromRedis(url: string, prefix: string, period: Period, logger: Lo
     if (!(err instanceof StoreUnavailableError)) throw err;
     throw new CliError(`cannot reach Redis at ${url} (${err.message})`);
   }
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   try {
     // Longer command timeout than the server's: a batch's script and a month's sets are big replies.
     redis = createRedis(url, { name: "report-cli", commandTimeoutMs: 30_000 });
@@ -294,7 +293,7 @@ function isOneOf<T extends string>(options: readonly T[], value: string): value 
 }
 
 /** Resolves once the client is connected (its offline queue is off: a command before would fail). */
-export function ready(client: Redis, timeoutMs: number): Promise<void> {
+export function ready(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   return new Promise((done, fail) => {
     const timer = setTimeout(() => {

@@ -3,14 +3,14 @@
  * against the signed manifest (I9). Everything is read, nothing trusted: the manifest's signature, the
  * hash of each frozen format, the audit chain (whole, and its entry at the manifest's head), the
  * archived records against the manifest's counts and Merkle roots and against the decision log (file)
- * or stream (Redis), and the report rebuilt from those records and the orders at the head, byte for byte.
+ * or stream (RedisClient), and the report rebuilt from those records and the orders at the head, byte for byte.
  * Each check prints one line; any failure exits 1, naming what differs. A data directory is read without
  * its lock (like verify-audit), so it can run beside a server.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../engine/index.js";
+import type { RedisClient } from "../platform/node/redis.js";
 import {
   FROZEN_FORMATS,
   type FrozenReport,
@@ -251,7 +251,7 @@ export function fileSource(dataDir: string): VerifySource {
 }
 
 /** A Redis deployment: orders and audit, the frozen reports, the archive and the stream. */
-export async function redisSource(url: string, prefix: string, redis: Redis): Promise<VerifySource> {
+export async function redisSource(url: string, prefix: string, redis: RedisClient): Promise<VerifySource> {
   const keys = redisKeys(prefix);
   const frozen = new RedisFrozenReportStore(redis, keys);
   let orders: RedisOrderStore | undefined;

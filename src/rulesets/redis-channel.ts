@@ -3,8 +3,7 @@
  * and announced (PUBLISH) in one compare-and-set script; announcements arrive on a dedicated subscriber
  * connection. The caller owns both clients. What to install, publish or refuse is `RulesetSync`'s.
  */
-import type { Redis } from "ioredis";
-import { isUnavailable } from "../platform/node/redis.js";
+import { isUnavailable, type RedisClient } from "../platform/node/redis.js";
 import type { RedisKeys } from "../store/redis/keys.js";
 import type { ChannelEvents, RulesetChannel } from "./redis-sync.js";
 
@@ -35,9 +34,9 @@ export class RedisRulesetChannel implements RulesetChannel {
 
   constructor(
     /** Commands. */
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** A dedicated connection for SUBSCRIBE (a subscribed connection can run no other command). */
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -114,7 +113,7 @@ export class RedisRulesetChannel implements RulesetChannel {
 }
 
 /** Resolves when the client is ready, fails to connect, or after `ms`: never rejects. */
-function whenReady(client: Redis, ms: number): Promise<void> {
+function whenReady(client: RedisClient, ms: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

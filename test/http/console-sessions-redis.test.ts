@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IDLE_MS, MAX_AGE_MS, SESSIONS_PER_PRINCIPAL } from "../../src/console/session.js";
-import { createRedis } from "../../src/platform/node/redis.js";
+import { createRedis, type RedisClient } from "../../src/platform/node/redis.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
 import { RedisSessionStore } from "../../src/store/redis/session-store.js";
 import { type ConsoleClient, type Send, signInHttp } from "../support/console-http.js";
@@ -20,7 +20,7 @@ import { waitFor } from "../support/wait.js";
 const BASE = "http://localhost";
 let redis: RedisServer;
 let inspect: Redis;
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 const harnesses: Harness[] = [];
 let run = 0;
 

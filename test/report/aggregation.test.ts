@@ -12,10 +12,9 @@ import { cp, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
-import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DecisionCode, DecisionRecord } from "../../src/engine/index.js";
-import { createRedis } from "../../src/platform/node/redis.js";
+import { createRedis, type RedisClient } from "../../src/platform/node/redis.js";
 import type { AggregateStore } from "../../src/report/aggregate-store.js";
 import type { MonthAggregate } from "../../src/report/model.js";
 import { monthOf } from "../../src/report/periods.js";
@@ -189,7 +188,7 @@ function chunks<T>(list: readonly T[], sizes: readonly number[]): T[][] {
 // ---- fixtures ----
 
 let redisServer: RedisServer;
-let redis: Redis;
+let redis: RedisClient;
 const tmpDirs: string[] = [];
 let prefixes = 0;
 

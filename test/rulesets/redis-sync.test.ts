@@ -9,7 +9,6 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   compile,
@@ -23,7 +22,7 @@ import {
   transition,
 } from "../../src/engine/index.js";
 import type { Logger } from "../../src/kernel/logger.js";
-import { createRedis } from "../../src/platform/node/redis.js";
+import { createRedis, type RedisClient } from "../../src/platform/node/redis.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { DiskMirror } from "../../src/rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
@@ -41,7 +40,7 @@ const MUMBAI = { country: "IN", subdivisions: ["IN-MH"] } as const;
 
 let telemetry: TestMetrics;
 let server: RedisServer;
-let admin: Redis;
+let admin: RedisClient;
 let dir: string;
 // Imported after the meter provider is registered, so its instruments are real (the API's are not proxies).
 let Sync: typeof RulesetSync;
@@ -101,8 +100,8 @@ interface Instance {
   orders: MemoryOrders;
   compiler: RulesetCompiler;
   sync: RulesetSync;
-  redis: Redis;
-  subscriber: Redis;
+  redis: RedisClient;
+  subscriber: RedisClient;
   localPath: string;
   logs: LogLine[];
 }
@@ -118,7 +117,7 @@ interface InstanceOptions {
   subscriberRetryMs?: number;
 }
 
-const open: { syncs: RulesetSync[]; clients: Redis[] } = { syncs: [], clients: [] };
+const open: { syncs: RulesetSync[]; clients: RedisClient[] } = { syncs: [], clients: [] };
 afterEach(async () => {
   if (!server.running()) await server.start();
   server.resume();
@@ -483,7 +482,7 @@ describe("faults", () => {
     expect(a.sync.status().reason).toBe("redis holds no ruleset; v3 enforced here (data loss?)");
 
     // A new instance whose store lost the orders as well compiles v1 of the new history: it reaches
-    // Redis, and B, holding v3, keeps v3 and reports the gap.
+    // RedisClient, and B, holding v3, keeps v3 and reports the gap.
     const c = await instance("c", { keys });
     c.orders.approve("m-9");
     await c.compiler.refresh();

@@ -3,13 +3,12 @@
  * fake MaxMind web service: never paying twice within the TTL, keys that carry the source's version,
  * failing to the source when Redis is dead or slow, no raw addresses in Redis (I6), and its metric.
  */
-import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CachedGeo } from "../../src/geo/cached-geo.js";
 import type { GeoAnswer } from "../../src/geo/interface.js";
 import { MaxmindGeo } from "../../src/geo/maxmind-geo.js";
 import { WebServiceGeo } from "../../src/geo/webservice-geo.js";
-import { createRedis } from "../../src/platform/node/redis.js";
+import { createRedis, type RedisClient } from "../../src/platform/node/redis.js";
 import { ipHasher } from "../../src/runtime/node/secrets.js";
 import { RedisGeoCache, type RedisGeoCacheOptions } from "../../src/store/redis/geo-cache.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
@@ -29,13 +28,13 @@ const l2Counts = () => telemetry.countsBy("cordon.geo.l2", "result");
 const fake = new FakeMaxmind();
 let server: RedisServer;
 /** Every client a test made, closed after it. */
-const clients: Redis[] = [];
-let admin: Redis;
+const clients: RedisClient[] = [];
+let admin: RedisClient;
 const keys = redisKeys("cordon");
 const hashIp = ipHasher(Buffer.from("0123456789abcdef0123456789abcdef"));
 
 /** A new connection, by default once it is ready: commands sent before then fail at once (no offline queue). */
-async function client(ready = true): Promise<Redis> {
+async function client(ready = true): Promise<RedisClient> {
   // A long command timeout, so the stall test shows the L2's own read budget at work, not the client's.
   const redis = createRedis(server.url, {
     name: "geo-test",
@@ -99,7 +98,7 @@ afterEach(() => {
 const KENT = { country: "GB", subdivisions: ["GB-ENG", "GB-KEN"] };
 
 describe("a cached answer is never fetched twice within its TTL", () => {
-  it("answers repeats from L1, and a second instance from Redis, with one billed request", async () => {
+  it("answers repeats from L1, and a second instance from RedisClient, with one billed request", async () => {
     const a = await instance();
     expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);
     expect((await a.l1.lookup(PLACES.kent.ip)).location).toEqual(KENT);

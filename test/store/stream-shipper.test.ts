@@ -1,6 +1,6 @@
 /**
  * The Redis decision log (I5) against a real redis-server: the outbox ships to the stream exactly once and
- * in order, appends never wait on Redis, and killing, pausing or wiping Redis (or killing the shipping
+ * in order, appends never wait on RedisClient, and killing, pausing or wiping Redis (or killing the shipping
  * process) loses nothing and adds nothing twice. Also the trimmer's safe point and cursor paging.
  */
 
@@ -9,12 +9,11 @@ import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../src/kernel/errors.js";
 import { createLogger } from "../../src/kernel/logger.js";
-import { createRedis } from "../../src/platform/node/redis.js";
+import { createRedis, type RedisClient } from "../../src/platform/node/redis.js";
 import { SegmentLog, type SegmentLogOptions } from "../../src/store/file/segment-log.js";
 import { RedisDecisionLog } from "../../src/store/redis/decision-log.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
@@ -64,7 +63,7 @@ const logger = createLogger("info", ({ level, message, fields }) => logs.push({ 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Short timeouts: a paused or killed Redis shows within a test's time. */
-function client(name: string, overrides: Record<string, unknown> = {}): Redis {
+function client(name: string, overrides: Record<string, unknown> = {}): RedisClient {
   const redis = createRedis(server.url, {
     name,
     commandTimeoutMs: 300,
@@ -122,13 +121,13 @@ function record(tag = "d"): DecisionRecord {
 }
 const records = (n: number, tag?: string) => Array.from({ length: n }, () => record(tag));
 
-async function readyClient(redis: Redis): Promise<Redis> {
+async function readyClient(redis: RedisClient): Promise<RedisClient> {
   await expect.poll(() => redis.status, { timeout: 5_000, interval: 20 }).toBe("ready");
   return redis;
 }
 
 /** decisionIds in the stream, in stream order. */
-async function streamIds(redis: Redis, key = keys.decisions): Promise<string[]> {
+async function streamIds(redis: RedisClient, key = keys.decisions): Promise<string[]> {
   const ids: string[] = [];
   let from = "-";
   for (;;) {
@@ -603,7 +602,7 @@ describe("trimming", () => {
     return { redis, trimmer };
   }
 
-  const entryIds = async (redis: Redis) => (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
+  const entryIds = async (redis: RedisClient) => (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
 
   it("trims nothing while no report group exists", async () => {
     const { redis, trimmer } = await shipped(50);

@@ -3,9 +3,18 @@
  * never wait on Redis), bounded command time (a slow Redis is a degraded Redis), and reconnection with a
  * capped backoff forever. Each component makes its own client: the subscriber needs a connection of its
  * own, and a stalled pipeline of one component must not hold up another.
+ *
+ * `REDIS_URL` names one Redis (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS) or a Redis
+ * Cluster (`redis-cluster://[user:password@]host:port[,host:port...]`, `rediss-cluster://` for TLS): a
+ * few of the cluster's nodes, from which the client learns the rest and follows failovers and slot moves.
+ * Everything else is the same on both: the keys that a script or transaction touches together share a
+ * hash tag (store/redis/keys.ts), so no command ever spans two slots.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterNode, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../../kernel/logger.js";
+
+/** One Redis or a Redis Cluster: the command surface Cordon uses is the same on both. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisClientOptions {
   /** Shown in CLIENT LIST and in logs. */
@@ -16,19 +25,110 @@ export interface RedisClientOptions {
   overrides?: Partial<RedisOptions>;
 }
 
-export function createRedis(url: string, opts: RedisClientOptions): Redis {
-  return new Redis(url, {
+/** Reconnect forever, 50 ms doubling to at most 1 s. */
+const backoff = (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000);
+
+export function createRedis(url: string, opts: RedisClientOptions): RedisClient {
+  const cluster = parseClusterUrl(url);
+  const base: RedisOptions = {
     connectionName: `cordon-${opts.name}`,
-    lazyConnect: false,
-    // Commands issued while disconnected fail at once: callers fall back (spool, last ruleset, 503).
-    enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: opts.commandTimeoutMs ?? 1000,
     connectTimeout: 2000,
-    // Reconnect forever, 50 ms doubling to at most 1 s.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+  };
+  if (cluster === undefined) {
+    return new Redis(url, {
+      ...base,
+      lazyConnect: false,
+      // Commands issued while disconnected fail at once: callers fall back (spool, last ruleset, 503).
+      enableOfflineQueue: false,
+      retryStrategy: backoff,
+      ...opts.overrides,
+    });
+  }
+  const {
+    enableOfflineQueue: _offline,
+    retryStrategy: _retry,
+    lazyConnect: _lazy,
+    ...node
+  } = {
+    ...base,
+    ...cluster.auth,
+    ...(cluster.tls ? { tls: {} } : {}),
     ...opts.overrides,
+  };
+  return new Cluster(cluster.nodes, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    // A failover: MOVED/ASK and CLUSTERDOWN are followed for a short while, then the command fails like
+    // any other unavailability (the outbox keeps the records, order routes answer 503).
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    clusterRetryStrategy: backoff,
+    slotsRefreshTimeout: 2000,
+    redisOptions: node,
   });
+}
+
+/**
+ * The connection that holds `key`: the client itself for one Redis; on a cluster, the master that serves
+ * the key's slot (as the client last learned it). For commands that name no key but concern one, such as
+ * WAIT (replicas of the shard that took a write) and INFO replication.
+ */
+export async function nodeFor(client: RedisClient, key: string): Promise<Redis> {
+  if (!(client instanceof Cluster)) return client;
+  const slot = Number(await client.cluster("KEYSLOT", key));
+  const owner = client.slots[slot]?.[0];
+  const node = client.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === owner);
+  if (node === undefined) throw new Error(`Redis Cluster: no known master serves the slot of ${key}`);
+  return node;
+}
+
+/** The options every node connection of `client` was made with (for one Redis, its own). */
+export function nodeOptions(client: RedisClient): Partial<RedisOptions> {
+  return client instanceof Cluster ? (client.options.redisOptions ?? {}) : client.options;
+}
+
+export interface ClusterUrl {
+  nodes: ClusterNode[];
+  auth: { username?: string; password?: string };
+  tls: boolean;
+}
+
+/** The nodes of a `redis-cluster://` (or `rediss-cluster://`) URL; undefined for any other URL. */
+export function parseClusterUrl(url: string): ClusterUrl | undefined {
+  const match = /^(rediss?)-cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/.exec(url);
+  if (!match) {
+    if (/^rediss?-cluster:/.test(url)) {
+      throw new RangeError(
+        "REDIS_URL: a cluster is named as redis-cluster://[user:password@]host:port[,host:port...] (no path)",
+      );
+    }
+    return undefined;
+  }
+  const [, scheme, userinfo, hosts] = match as unknown as [string, string, string | undefined, string];
+  const nodes = hosts.split(",").map((hostPort) => {
+    const node = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(hostPort.trim());
+    const port = Number(node?.[2]);
+    if (!node || port < 1 || port > 65535) {
+      throw new RangeError(`REDIS_URL: "${hostPort}" is not host:port`);
+    }
+    return { host: (node[1] as string).replace(/^\[|\]$/g, ""), port };
+  });
+  const auth: ClusterUrl["auth"] = {};
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(":");
+    const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
+    if (user !== "") auth.username = user;
+    if (colon >= 0) auth.password = decodeURIComponent(userinfo.slice(colon + 1));
+  }
+  return { nodes, auth, tls: scheme === "rediss" };
+}
+
+/** A REDIS_URL with its password replaced, for logs (secrets never in logs). */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/^([a-z-]+:\/\/[^:@/]*:)[^@/]*@/i, "$1***@");
 }
 
 /** True when the error means "Redis is not there or too slow", as opposed to a bug or a script error. */
@@ -45,17 +145,20 @@ export function isUnavailable(error: unknown): boolean {
  * restart of such a Redis loses the orders, their audit chain and the console sessions. True when it
  * persists, false when not, undefined when Redis would not say (INFO refused or unreachable).
  */
-export async function checkPersistence(client: Redis, logger: Logger): Promise<boolean | undefined> {
+export async function checkPersistence(client: RedisClient, logger: Logger): Promise<boolean | undefined> {
   let info: string;
   try {
-    info = await client.info("persistence");
+    // On a cluster every master is asked: one that does not persist loses its share of the keys.
+    const nodes = client instanceof Cluster ? client.nodes("master") : [client];
+    info = (await Promise.all(nodes.map((node) => node.info("persistence")))).join("\n");
   } catch (err) {
     logger.warn("could not ask Redis whether it persists (INFO persistence)", {
       error: err instanceof Error ? err.message : String(err),
     });
     return undefined;
   }
-  if (/^aof_enabled:1\b/m.test(info)) return true;
+  const aof = [...info.matchAll(/^aof_enabled:(\d)\b/gm)].map((m) => m[1]);
+  if (aof.length > 0 && aof.every((on) => on === "1")) return true;
   logger.error("Redis does not persist: AOF is off", {
     effect: "a restart of Redis loses the orders, their audit chain and the console sessions",
     fix: "appendonly yes with appendfsync everysec, and a replica (README: Running on Redis)",
@@ -64,6 +167,6 @@ export async function checkPersistence(client: Redis, logger: Logger): Promise<b
 }
 
 /** Checks persistence each time the client (re)connects: a Redis restarted with another setting is seen. */
-export function watchPersistence(client: Redis, logger: Logger): void {
+export function watchPersistence(client: RedisClient, logger: Logger): void {
   client.on("ready", () => void checkPersistence(client, logger));
 }

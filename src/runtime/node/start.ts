@@ -10,7 +10,6 @@ import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
-import type { Redis } from "ioredis";
 import { type Config, kvPublishSettings } from "../../config/node.js";
 import { configError } from "../../config/parse.js";
 import { CachedGeo } from "../../geo/cached-geo.js";
@@ -23,7 +22,7 @@ import type { Logger } from "../../kernel/logger.js";
 import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
-import { createRedis, watchPersistence } from "../../platform/node/redis.js";
+import { createRedis, type RedisClient, watchPersistence } from "../../platform/node/redis.js";
 import { publisherOf } from "../../report/model.js";
 import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
@@ -187,7 +186,7 @@ interface Backend {
   ipHashKeys: IpHashKeyRing;
   readiness: () => Readiness[];
   /** A commands client for others to share (the geo L2), in Redis mode. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Console sessions every instance shares, in Redis mode; embedded, the console keeps its own. */
   sessions?: SessionStore<Language>;
   close(): Promise<void>;
@@ -268,7 +267,7 @@ function finalization(
 }
 
 /**
- * Several instances on one Redis: orders and audit in Redis, decision records through a local outbox
+ * Several instances on one Redis: orders and audit in RedisClient, decision records through a local outbox
  * to the Redis stream, rulesets published to every instance and kept on local disk. Starts even while
  * Redis is down, enforcing the last ruleset on disk (degraded), as long as one is there.
  */
@@ -402,7 +401,7 @@ async function redisBackend(
 async function buildGeo(
   config: Config,
   hashIp: (ip: string) => string,
-  redis: Redis | undefined,
+  redis: RedisClient | undefined,
   logger: Logger,
 ): Promise<{ geo: Geo; close(): void }> {
   const l2 = (source: VersionedGeo, wanted: boolean): Geo =>

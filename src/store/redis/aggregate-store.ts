@@ -1,5 +1,5 @@
 /**
- * `RedisAggregateStore`: the report's aggregates in Redis, for deployments whose decision records travel
+ * `RedisAggregateStore`: the report's aggregates in RedisClient, for deployments whose decision records travel
  * through the decision stream. Keys (keys.ts `report`), all under one hash tag so that the one
  * script applying a batch may touch them together on Redis Cluster:
  *
@@ -37,8 +37,8 @@
  * ran at about 100 000 records a second (batches of 500) here. `months()` reads a month's sets whole;
  * `orderTotals` reads two counters per month and nothing else.
  */
-import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../engine/index.js";
+import type { RedisClient } from "../../platform/node/redis.js";
 import { accumulate, accumulateLate } from "../../report/accumulate.js";
 import {
   type AggregateStore,
@@ -104,7 +104,7 @@ export class RedisAggregateStore implements AggregateStore {
    * whose command timeout allows a batch's script (createRedis's default second is plenty for thousands).
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ReportKeys,
   ) {}
 

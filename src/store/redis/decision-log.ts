@@ -9,11 +9,10 @@
  * polls at the end keeps its place (`next` is never null, as with SegmentLog).
  */
 
-import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../engine/index.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
-import { isUnavailable } from "../../platform/node/redis.js";
+import { isUnavailable, type RedisClient } from "../../platform/node/redis.js";
 import type { SegmentLog } from "../file/segment-log.js";
 import type { DecisionLog } from "../interface.js";
 import type { RedisKeys } from "./keys.js";
@@ -27,7 +26,7 @@ export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "page" | "stats" |
 export interface RedisDecisionLogParts {
   outbox: RedisDecisionOutbox;
   /** For reads (XRANGE) and trimming; not the shipper's client, whose pipeline may be stalled. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** Woken after each append, so a record does not wait for the next poll. */
   shipper?: StreamShipper;
@@ -36,9 +35,9 @@ export interface RedisDecisionLogParts {
 
 export interface RedisDecisionLogOptions {
   outbox: RedisDecisionOutbox;
-  redis: Redis;
+  redis: RedisClient;
   /** The shipper's own client: `createRedis(url, { name: "shipper", overrides: SHIPPER_REDIS_OVERRIDES })`. */
-  shipperRedis: Redis;
+  shipperRedis: RedisClient;
   keys: RedisKeys;
   dataDir: string;
   logger?: Logger;
@@ -61,7 +60,7 @@ export class RedisDecisionLog implements DecisionLog {
   readonly shipper: StreamShipper | undefined;
   readonly trimmer: StreamTrimmer | undefined;
   private readonly outbox: RedisDecisionOutbox;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
 
   constructor(parts: RedisDecisionLogParts) {

@@ -6,8 +6,8 @@
  * a HASH decisionId -> canonical JSON per period and kind, and the `archived` set of months, which lets
  * the stream trimmer drop those months' records from the stream (stream-trimmer.ts).
  */
-import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../engine/index.js";
+import type { RedisClient } from "../../platform/node/redis.js";
 import {
   FROZEN_FORMATS,
   type FrozenReport,
@@ -30,7 +30,7 @@ const BATCH = 500;
 export class RedisFrozenReportStore implements FrozenReportStore {
   /** `redis` is the caller's, as for the aggregate store. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: { frozen: FrozenKeys; report: ReportKeys },
   ) {}
 

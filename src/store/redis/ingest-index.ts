@@ -1,5 +1,6 @@
 /** The ingest index in Redis: see `store/ingest-index.ts` for the claims and the order of operations. */
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "../../platform/node/redis.js";
 import {
   byMonth,
   type Claim,
@@ -20,7 +21,7 @@ import {
  */
 export class RedisIngestIndex implements IngestIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: (month: string) => string,
   ) {}
 

@@ -1,7 +1,7 @@
 /**
  * The per-period IP-hash keys in Redis (I6), shared by every instance. A key is kept wrapped with
  * AES-256-GCM under a key derived from CORDON_IP_HASH_KEY (HKDF-SHA-256), the period's name as
- * associated data: Redis, its AOF and its backups alone do not hold a usable key, and a wrapped key
+ * associated data: RedisClient, its AOF and its backups alone do not hold a usable key, and a wrapped key
  * cannot be moved to another period. Created inside one script (tombstone checked, then the first
  * writer wins, as SET NX), destroyed inside one (tombstone written, key deleted), on the low-volume
  * hash tag. Each instance also keeps the wrapped copies it loaded in its data directory (the mirror), so
@@ -10,11 +10,10 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
 import { readFileIfExists, writeFileAtomic } from "../../platform/node/atomic-file.js";
-import { isUnavailable } from "../../platform/node/redis.js";
+import { isUnavailable, type RedisClient } from "../../platform/node/redis.js";
 import { parsePeriod } from "../../report/periods.js";
 import {
   assertKeyPeriod,
@@ -47,7 +46,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 export interface RedisIpHashKeyStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Pick<RedisKeys, "ipHashKey" | "ipHashKeyDestroyed">;
   /** CORDON_IP_HASH_KEY's bytes: what the wrapping key is derived from. */
   masterKey: Uint8Array;
@@ -58,7 +57,7 @@ export interface RedisIpHashKeyStoreOptions {
 }
 
 export class RedisIpHashKeyStore implements IpHashKeyStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisIpHashKeyStoreOptions["keys"];
   readonly #wrapKey: Buffer;
   readonly #mirror: string;
@@ -132,7 +131,7 @@ export class RedisIpHashKeyStore implements IpHashKeyStore {
     const wrapped = reply[1] as string;
     const key = this.#unwrap(period, wrapped);
     if (reply[0] === "created" && !candidate && mirrored?.wrapped === wrapped) {
-      this.#logger.error("ip-hash key had vanished from Redis; restored from this instance's mirror", {
+      this.#logger.error("ip-hash key had vanished from RedisClient; restored from this instance's mirror", {
         period,
       });
     }

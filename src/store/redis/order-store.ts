@@ -1,5 +1,5 @@
 /**
- * `RedisOrderStore`: orders and their hash-chained audit log (I7) in Redis, behind `OrderStore`, for
+ * `RedisOrderStore`: orders and their hash-chained audit log (I7) in RedisClient, behind `OrderStore`, for
  * deployments with `REDIS_URL`. It owns these keys (names from keys.ts), all under one hash tag so
  * one script may touch them together on Redis Cluster:
  *
@@ -29,11 +29,11 @@
  * Durability is Redis's: a change resolves once Redis executed it, and survives a crash of Redis only as
  * far as its persistence does (AOF with `appendfsync always` for what OrderJournal promises).
  */
-import type { ChainableCommander, Redis, RedisOptions } from "ioredis";
+import type { ChainableCommander, RedisOptions } from "ioredis";
 import type { Order } from "../../engine/index.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
-import { createRedis, isUnavailable } from "../../platform/node/redis.js";
+import { createRedis, isUnavailable, nodeFor, type RedisClient } from "../../platform/node/redis.js";
 import {
   type ChainHead,
   type ChainVerdict,
@@ -97,9 +97,9 @@ const APPLY_COMMAND = "cordonApplyOrderChange";
 
 type ApplyReply = [status: "ok" | "conflict", seq: string];
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   [APPLY_COMMAND](...keysAndArgs: string[]): Promise<ApplyReply>;
-}
+};
 
 /**
  * Conflicts only happen while other instances write, and each one means some instance's change landed,
@@ -298,10 +298,12 @@ export class RedisOrderStore implements OrderStore {
    * that does not answer in time is logged, not turned into a failed change.
    */
   private async awaitReplica(seq: number): Promise<void> {
-    const info = await this.call("replicas", () => this.client.info("replication"));
+    // On a cluster, the shard that took the write: its master's replicas are the ones that matter.
+    const node = await this.call("replicas", () => nodeFor(this.client, this.keys.head));
+    const info = await this.call("replicas", () => node.info("replication"));
     const replicas = Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
     if (replicas === 0) return;
-    const acked = await this.call("replicas", () => this.client.wait(1, this.replicaWaitMs));
+    const acked = await this.call("replicas", () => node.wait(1, this.replicaWaitMs));
     if (acked < 1) {
       this.logger.warn("order change not yet acknowledged by a replica", {
         seq,
@@ -455,7 +457,7 @@ function translate(what: string, err: unknown): unknown {
   return err;
 }
 
-async function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+async function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

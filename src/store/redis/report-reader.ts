@@ -16,9 +16,9 @@
  * `missing`: nothing is left to count or to keep.
  */
 
-import type { Redis } from "ioredis";
 import { DecisionRecord } from "../../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
+import type { RedisClient } from "../../platform/node/redis.js";
 import type { AggregateStore } from "../../report/aggregate-store.js";
 import { positiveInt, type RunResult } from "../../report/runner.js";
 import type { RedisKeys } from "./keys.js";
@@ -58,7 +58,7 @@ export interface StreamRunOptions {
 type StreamEntry = [id: string, fields: string[] | null];
 
 export async function runFromStream(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   store: AggregateStore,
   opts: StreamRunOptions,
@@ -165,7 +165,7 @@ export async function runFromStream(
 }
 
 async function readGroup(
-  redis: Redis,
+  redis: RedisClient,
   group: string,
   consumer: string,
   count: number,

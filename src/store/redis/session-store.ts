@@ -23,10 +23,10 @@
  * session keys from the ZSET's members: same tag, same slot).
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import { isLanguage, type Language } from "../../i18n/language.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import { type Principal, principalKey, ROLES, type Role } from "../../kernel/roles.js";
+import type { RedisClient } from "../../platform/node/redis.js";
 import {
   IDLE_MS,
   MAX_AGE_MS,
@@ -93,13 +93,13 @@ return 1
 `;
 
 export interface RedisSessionStoreOptions extends SessionTimeouts {
-  redis: Redis;
+  redis: RedisClient;
   keys: SessionKeys;
   clock: () => number;
 }
 
 export class RedisSessionStore implements SessionStore<Language> {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: SessionKeys;
   readonly #clock: () => number;
   readonly #perPrincipal: number;

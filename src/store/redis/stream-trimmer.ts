@@ -22,15 +22,14 @@
  */
 
 import { metrics } from "@opentelemetry/api";
-import type { Redis } from "ioredis";
 import type { Logger } from "../../kernel/logger.js";
-import { isUnavailable } from "../../platform/node/redis.js";
+import { isUnavailable, type RedisClient } from "../../platform/node/redis.js";
 import type { RedisKeys } from "./keys.js";
 import { compareStreamIds, field, nextStreamId } from "./stream-ids.js";
 
 export interface StreamTrimmerOptions {
   /** Any client; the trimmer sends a few commands per interval. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** Default 60 s. */
   intervalMs?: number;
@@ -101,7 +100,11 @@ export function keepFloor(months: readonly string[], archived: readonly string[]
  * that nothing shipped before the group existed escapes the report. True when created, false when it
  * existed already.
  */
-export async function createReportGroup(redis: Redis, keys: RedisKeys, startId = "0"): Promise<boolean> {
+export async function createReportGroup(
+  redis: RedisClient,
+  keys: RedisKeys,
+  startId = "0",
+): Promise<boolean> {
   try {
     await redis.xgroup("CREATE", keys.decisions, keys.reportGroup, startId, "MKSTREAM");
     return true;
@@ -112,7 +115,7 @@ export async function createReportGroup(redis: Redis, keys: RedisKeys, startId =
 }
 
 export class StreamTrimmer {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly logger: Logger | undefined;
   private readonly keepUnarchived: boolean;

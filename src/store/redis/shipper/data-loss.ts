@@ -6,8 +6,8 @@
  * it warns, counts `cordon.redis.data_loss`, and the shipper ships the whole outbox again.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Logger } from "../../../kernel/logger.js";
+import type { RedisClient } from "../../../platform/node/redis.js";
 import { compareStreamIds, field } from "../stream-ids.js";
 import { instruments } from "./metrics.js";
 
@@ -21,7 +21,7 @@ export interface DatasetCheck {
 }
 
 export async function checkDataset(
-  redis: Redis,
+  redis: RedisClient,
   known: { stream: string; epochKey: string; epoch: string | undefined; lastAckedId: string | undefined },
   logger: Logger,
 ): Promise<DatasetCheck> {

@@ -9,16 +9,16 @@
  * When the whole outbox is shipped again (a data loss, a checkpoint that does not fit), the window is
  * time-based instead: from the oldest record's `at` less `clockSkewMs`, until the shipper catches up.
  */
-import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../../engine/index.js";
 import type { Logger } from "../../../kernel/logger.js";
+import type { RedisClient } from "../../../platform/node/redis.js";
 import { field, type StreamEntry } from "../stream-ids.js";
 import { instruments } from "./metrics.js";
 
 const SCAN_CHUNK = 1000;
 
 export interface DeduplicatorOptions {
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
   /** Allowed difference between this host's clock and Redis's, for the time window. */
   clockSkewMs: number;

@@ -5,10 +5,10 @@
  * it in the background, whether Redis is up, down, slow or restarted. The parts: checkpoint.ts (progress
  * on disk), dedupe.ts (exactly once), data-loss.ts, retention.ts, backlog.ts; README.md tells the story.
  */
-import type { Redis } from "ioredis";
 import type { DecisionRecord } from "../../../engine/index.js";
 import { InvalidCursorError } from "../../../kernel/errors.js";
 import { type Logger, SILENT_LOGGER } from "../../../kernel/logger.js";
+import { nodeOptions, type RedisClient } from "../../../platform/node/redis.js";
 import type { SegmentLog } from "../../file/segment-log.js";
 import type { RedisKeys } from "../keys.js";
 import { Backlog, countOutbox } from "./backlog.js";
@@ -28,7 +28,7 @@ export interface StreamShipperOptions {
    * A client of the shipper's own (a stalled pipeline must not hold up anyone else), made with
    * `createRedis(url, { name: "shipper", overrides: SHIPPER_REDIS_OVERRIDES })`.
    */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** Where the checkpoint file lives; usually the outbox's own data directory. */
   dataDir: string;
@@ -68,7 +68,7 @@ const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60_000;
 
 export class StreamShipper {
   private readonly outbox: ShipperOutbox;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly stream: string;
   private readonly epochKey: string;
   private readonly checkpointPath: string;
@@ -150,7 +150,7 @@ export class StreamShipper {
 
   /** Loads the checkpoint, counts the backlog and starts shipping in the background. */
   static async start(opts: StreamShipperOptions): Promise<StreamShipper> {
-    const { options } = opts.redis;
+    const options = nodeOptions(opts.redis);
     if (options.autoResendUnfulfilledCommands !== false || !options.commandTimeout) {
       throw new TypeError(
         "StreamShipper needs a Redis client with autoResendUnfulfilledCommands: false and a commandTimeout " +
