@@ -1,7 +1,15 @@
 /**
  * Every Redis key and channel Cordon uses, in one place. Keys that one script or transaction touches
- * together share a hash tag (`{cordon}`), so they land in one slot and work on Redis Cluster; the decision
- * stream and geo cache entries stand alone (single-key commands only).
+ * together share a hash tag, so they land in one slot and work on Redis Cluster:
+ *
+ * - `{cordon}`: the low-volume keys (orders, audit, rulesets, sessions, frozen reports), on one shard;
+ * - `{cordon-d<p>}` for each decision partition p (0 <= p < N): its stream, its epoch token and the
+ *   report aggregates of its records with the stream position they cover, so the one script that counts
+ *   a batch also moves that position (exactly once without remembering ids) and the decision volume
+ *   spreads over the cluster's shards;
+ * - geo cache entries stand alone (single-key commands only), spread by their hash;
+ * - `{cordon-decisions}` and `{cordon-report}`: the single decision stream and its aggregates of earlier
+ *   versions (`legacy`), still read to their end and still reported; nothing new is written there.
  *
  * Nothing here holds a raw participant address (I6): geo cache keys use the keyed hash of the address.
  */
@@ -26,22 +34,38 @@ export interface RedisKeys {
   ipHashKeyDestroyed(period: string): string;
   /** Pub/sub channel: a new ruleset version was stored (payload: the version). */
   rulesetChannel: string;
-  /** STREAM of decision records; field `r` holds the record JSON, `id` its decisionId. */
-  decisions: string;
-  /** Consumer group of the reporting pipeline on `decisions`. */
+  /** The decision partitions, `partitions[partitionOf(decisionId, N)]` holds a record. */
+  partitions: PartitionKeys[];
+  /** STRING: the number of decision partitions, fixed by the first instance (see `partitionOf`). */
+  partitionCount: string;
+  /**
+   * The single stream and report aggregates of earlier versions: drained by the report to their end and
+   * merged into every report; `legacy.report` also keeps the finalized periods' archives.
+   */
+  legacy: PartitionKeys;
+  /** Consumer group of the reporting pipeline on every partition's stream. */
   reportGroup: string;
   /** SET of the decisionIds ingested from the edge in one month (`YYYY-MM`). */
   ingested(month: string): string;
   /** STRING (with TTL): a geo answer, keyed by database version and the address's keyed hash. */
   geo(dbVersion: string, ipHash: string): string;
-  /**
-   * Report aggregates (report/redis-aggregate-store.ts), all under their own hash tag (`{<prefix>-report}`)
-   * so the one script that applies a batch may touch them together on Redis Cluster.
-   */
+  /** The finalized periods' archived records and the months they cover (with the legacy aggregates). */
   report: ReportKeys;
   frozen: FrozenKeys;
   /** Console sessions (session-store.ts), under the low-volume hash tag: a few small keys per user. */
   sessions: SessionKeys;
+}
+
+/** One decision partition: everything under its own hash tag, so one script can touch all of it. */
+export interface PartitionKeys {
+  /** Its index (legacy: -1). */
+  index: number;
+  /** STREAM of decision records; field `r` holds the record JSON, `id` its decisionId. */
+  stream: string;
+  /** STRING: a random token set once per dataset: gone or changed means the partition lost its data. */
+  epoch: string;
+  /** The report aggregates of this partition's records; `checkpoint` is the last stream id counted. */
+  report: ReportKeys;
 }
 
 export interface SessionKeys {
@@ -63,7 +87,7 @@ export interface ReportKeys {
   checkpoint: string;
   /** SET of the months (`YYYY-MM`) that have records. */
   months: string;
-  /** SET of the decisionIds counted in a month (I5). */
+  /** SET of the decisionIds counted in a month (I5); legacy aggregates only (partitions count by position). */
   seen(month: string): string;
   /** HASH of a month's counters: `records`, and `<j|o>:<denied|shadow>:<jurisdiction or order id>`. */
   counts(month: string): string;
@@ -90,9 +114,36 @@ export interface FrozenKeys {
   periods: string;
 }
 
-/** `prefix` lets several deployments share one Redis (default `cordon`). */
-export function redisKeys(prefix = "cordon"): RedisKeys {
+/** Default number of decision partitions: enough to spread over a cluster of several shards. */
+export const DEFAULT_DECISION_PARTITIONS = 16;
+export const MAX_DECISION_PARTITIONS = 1024;
+
+/**
+ * The partition of a record: FNV-1a (32 bits) of its decisionId, modulo N. A given record always lands in
+ * the same partition, whichever instance ships it and however often, so a partition's late-record hash
+ * and the shipper's deduplication see every copy of it.
+ */
+export function partitionOf(decisionId: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < decisionId.length; i++) {
+    hash ^= decisionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}
+
+/**
+ * `prefix` lets several deployments share one Redis (default `cordon`); `partitions` is N, the number of
+ * decision streams (CORDON_DECISION_PARTITIONS), the same on every instance.
+ */
+export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {}): RedisKeys {
+  const partitions = opts.partitions ?? DEFAULT_DECISION_PARTITIONS;
+  if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_DECISION_PARTITIONS) {
+    throw new RangeError(`decision partitions must be 1 to ${MAX_DECISION_PARTITIONS}, got ${partitions}`);
+  }
   const tag = `${prefix}:{${prefix}}`;
+  const legacyStream = `${prefix}:{${prefix}-decisions}:stream`;
+  const legacyReport = reportKeys(`${prefix}:{${prefix}-report}`);
   return {
     orders: `${tag}:orders`,
     orderIds: `${tag}:order-ids`,
@@ -104,11 +155,21 @@ export function redisKeys(prefix = "cordon"): RedisKeys {
     ipHashKey: (period) => `${tag}:ip-hash-key:${period}`,
     ipHashKeyDestroyed: (period) => `${tag}:ip-hash-key-destroyed:${period}`,
     rulesetChannel: `${prefix}:ruleset`,
-    decisions: `${prefix}:{${prefix}-decisions}:stream`,
+    partitions: Array.from({ length: partitions }, (_, index) => {
+      const base = `${prefix}:{${prefix}-d${index}}`;
+      return {
+        index,
+        stream: `${base}:stream`,
+        epoch: `${base}:epoch`,
+        report: reportKeys(`${base}:report`),
+      };
+    }),
+    partitionCount: `${tag}:decision-partitions`,
+    legacy: { index: -1, stream: legacyStream, epoch: `${legacyStream}:epoch`, report: legacyReport },
     reportGroup: "report",
     ingested: (month) => `${prefix}:{${prefix}-ingest}:${month}`,
     geo: (dbVersion, ipHash) => `${prefix}:geo:${dbVersion}:${ipHash}`,
-    report: reportKeys(`${prefix}:{${prefix}-report}`),
+    report: legacyReport,
     frozen: { report: (period) => `${tag}:frozen:${period}`, periods: `${tag}:frozen-periods` },
     sessions: {
       session: (idHash) => `${tag}:session:${idHash}`,
