@@ -179,35 +179,64 @@ export class SegmentLog implements DecisionLog {
   }
 
   page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }> {
-    const read = this.readPage(opts);
+    return this.track(
+      this.readPage(opts, (text, pos) => {
+        try {
+          return JSON.parse(text) as DecisionRecord;
+        } catch {
+          throw this.corrupt(pos, "unreadable record");
+        }
+      }),
+    ).then(({ items, next }) => ({ records: items, next }));
+  }
+
+  /**
+   * As `page`, but the records as the lines written (JSON text, no newline), unparsed: for the Redis
+   * shipper, which forwards them as they are. With `until` (a cursor of this log), the page stops there.
+   */
+  pageLines(opts: {
+    after?: string;
+    until?: string;
+    limit: number;
+  }): Promise<{ lines: string[]; next: string | null }> {
+    return this.track(this.readPage(opts, (text) => text)).then(({ items, next }) => ({
+      lines: items,
+      next,
+    }));
+  }
+
+  private track<T>(read: Promise<T>): Promise<T> {
     this.pagesInFlight.add(read);
     const done = () => this.pagesInFlight.delete(read);
     read.then(done, done);
     return read;
   }
 
-  private async readPage(opts: {
-    after?: string;
-    limit: number;
-  }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+  private async readPage<T>(
+    opts: { after?: string; until?: string; limit: number },
+    take: (text: string, pos: Position) => T,
+  ): Promise<{ items: T[]; next: string | null }> {
     const { after, limit } = opts;
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
     if (this.closed) throw new StoreUnavailableError("the store is closed");
     let pos: Position =
       after === undefined ? { seg: this.segments[0] ?? 1, off: 0 } : await this.parseCursor(after);
+    const until = opts.until === undefined ? undefined : await this.parseCursor(opts.until);
     const startSeg = pos.seg;
-    const records: DecisionRecord[] = [];
+    const items: T[] = [];
     let reader: { seg: number; fh: FileHandle } | undefined;
     let chunk = Math.min(4 << 20, Math.max(64 << 10, limit * 512));
     try {
-      while (records.length < limit) {
+      while (items.length < limit) {
+        if (until !== undefined && (pos.seg > until.seg || (pos.seg === until.seg && pos.off >= until.off)))
+          break;
         // A segment pruned meanwhile has no end any more (0): the page moves on to the next one kept. Its
         // file is still there (see pruneNow), so a segment looked up before the prune can still be opened.
-        const end = this.segmentEnd(pos.seg);
+        const end = until?.seg === pos.seg ? Math.min(until.off, this.segmentEnd(pos.seg)) : this.segmentEnd(pos.seg);
         if (pos.off >= end) {
           const next = this.segments.find((s) => s > pos.seg);
-          if (next === undefined) break;
+          if (next === undefined || (until !== undefined && next > until.seg)) break;
           pos = { seg: next, off: 0 };
           continue;
         }
@@ -226,13 +255,9 @@ export class SegmentLog implements DecisionLog {
           continue;
         }
         let from = 0;
-        while (from <= lastNewline && records.length < limit) {
+        while (from <= lastNewline && items.length < limit) {
           const nl = buf.indexOf(NEWLINE, from);
-          try {
-            records.push(JSON.parse(buf.toString("utf8", from, nl)) as DecisionRecord);
-          } catch {
-            throw this.corrupt({ seg: pos.seg, off: pos.off + from }, "unreadable record");
-          }
+          items.push(take(buf.toString("utf8", from, nl), { seg: pos.seg, off: pos.off + from }));
           from = nl + 1;
         }
         pos = { seg: pos.seg, off: pos.off + from };
@@ -242,8 +267,8 @@ export class SegmentLog implements DecisionLog {
     }
     // Never null: at the end the cursor still marks where the next record will be, so a reporter polls.
     // The same string back when nothing was found, unless its segment was pruned under this page.
-    const same = records.length === 0 && after !== undefined && this.segments.includes(startSeg);
-    return { records, next: same ? after : encodeCursor(pos) };
+    const same = items.length === 0 && after !== undefined && this.segments.includes(startSeg);
+    return { items, next: same ? after : encodeCursor(pos) };
   }
 
   /**

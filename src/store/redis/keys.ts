@@ -64,6 +64,12 @@ export interface PartitionKeys {
   stream: string;
   /** STRING: a random token set once per dataset: gone or changed means the partition lost its data. */
   epoch: string;
+  /**
+   * SET (expiring) of the edge's decisionIds shipped into this partition, per day (`YYYY-MM-DD`) of their
+   * `at`: a record ingested twice (a delivery retried after a crash between append and confirm) enters
+   * the stream once. Ingest refuses records older than 14 days, so these sets live 16 days.
+   */
+  edgeIds(day: string): string;
   /** The report aggregates of this partition's records; `checkpoint` is the last stream id counted. */
   report: ReportKeys;
 }
@@ -161,11 +167,18 @@ export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {})
         index,
         stream: `${base}:stream`,
         epoch: `${base}:epoch`,
+        edgeIds: (day: string) => `${base}:edge-ids:${day}`,
         report: reportKeys(`${base}:report`),
       };
     }),
     partitionCount: `${tag}:decision-partitions`,
-    legacy: { index: -1, stream: legacyStream, epoch: `${legacyStream}:epoch`, report: legacyReport },
+    legacy: {
+      index: -1,
+      stream: legacyStream,
+      epoch: `${legacyStream}:epoch`,
+      edgeIds: (day: string) => `${legacyStream}:edge-ids:${day}`,
+      report: legacyReport,
+    },
     reportGroup: "report",
     ingested: (month) => `${prefix}:{${prefix}-ingest}:${month}`,
     geo: (dbVersion, ipHash) => `${prefix}:geo:${dbVersion}:${ipHash}`,

@@ -3,7 +3,6 @@
  * the shipper's status and the `cordon.decisions.backlog` gauge. An estimate that costs no I/O per call:
  * unshipped records at a mark, plus outbox appends since, minus records consumed since.
  */
-import type { DecisionRecord } from "../../../engine/index.js";
 import { InvalidCursorError } from "../../../kernel/errors.js";
 import type { SegmentLog } from "../../file/segment-log.js";
 import { timeOf } from "./dedupe.js";
@@ -35,9 +34,9 @@ export class Backlog {
     this.consumedSinceMark = 0;
   }
 
-  /** A batch was read from the outbox, `records[0]` its oldest. */
-  reading(records: readonly DecisionRecord[]): void {
-    this.oldestPendingAt = timeOf(records[0] as DecisionRecord) ?? Date.now();
+  /** A batch was read from the outbox; `oldestAt` is its oldest record's `at`. */
+  reading(oldestAt: string): void {
+    this.oldestPendingAt = timeOf(oldestAt) ?? Date.now();
   }
 
   consumed(count: number): void {
@@ -56,21 +55,21 @@ export class Backlog {
  * (InvalidCursorError on the first page). Appends racing the count may be counted twice.
  */
 export async function countOutbox(
-  outbox: Pick<SegmentLog, "page">,
+  outbox: Pick<SegmentLog, "pageLines">,
   cursor: string | undefined,
 ): Promise<number | undefined> {
   let count = 0;
   let after = cursor;
   for (;;) {
-    let page: { records: DecisionRecord[]; next: string | null };
+    let page: { lines: string[]; next: string | null };
     try {
-      page = await outbox.page({ ...(after === undefined ? {} : { after }), limit: COUNT_CHUNK });
+      page = await outbox.pageLines({ ...(after === undefined ? {} : { after }), limit: COUNT_CHUNK });
     } catch (err) {
       if (err instanceof InvalidCursorError && after === cursor) return undefined;
       throw err;
     }
-    count += page.records.length;
-    if (page.records.length === 0 || page.next === null) return count;
+    count += page.lines.length;
+    if (page.lines.length === 0 || page.next === null) return count;
     after = page.next;
   }
 }

@@ -2,10 +2,16 @@
  * The shipper's progress, `<dataDir>/stream-shipper.json`, replaced atomically after each acknowledged
  * batch:
  *   cursor       outbox cursor of the next record to ship
- *   fence        a stream id below every entry this shipper may have added without knowing (the id of
- *                the last acknowledged XADD, or the stream's last id read before the first XADD)
- *   lastAckedId  the id of the last acknowledged XADD (data-loss.ts compares the stream with it)
- *   epoch        the token found in the stream's epoch key (data-loss.ts)
+ *   lanes        per decision partition (keys.ts), in partition order:
+ *     fence        a stream id below every entry this shipper may have added to the partition without
+ *                  knowing (the id of its last acknowledged batch, or the stream's last id read before
+ *                  its first send)
+ *     lastAckedId  the id of the last acknowledged entry (data-loss.ts compares the stream with it)
+ *     epoch        the token found in the partition's epoch key (data-loss.ts)
+ *
+ * A checkpoint of the single stream of earlier versions (version 1) is taken over: its cursor, and its
+ * fence as `legacyFence`, so that records a previous run may have sent there without knowing are not
+ * sent again to the partitions.
  */
 import { join } from "node:path";
 import type { Logger } from "../../../kernel/logger.js";
@@ -14,13 +20,20 @@ import { parseStreamId } from "../stream-ids.js";
 
 export const CHECKPOINT_FILE = "stream-shipper.json";
 
-export interface Checkpoint {
-  version: 1;
-  stream: string;
-  cursor: string | null;
+export interface LaneCheckpoint {
   fence: string | null;
   lastAckedId: string | null;
   epoch: string | null;
+}
+
+export interface Checkpoint {
+  version: 2;
+  /** What the lanes are: the first partition's stream and the partition count (`<stream>/<N>`). */
+  streams: string;
+  cursor: string | null;
+  lanes: LaneCheckpoint[];
+  /** The legacy stream's fence from a version-1 checkpoint, until the first batch has been shipped. */
+  legacyFence?: string | null;
 }
 
 export function checkpointPath(dataDir: string): string {
@@ -31,36 +44,50 @@ export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Prom
   await writeFileAtomic(path, `${JSON.stringify(checkpoint)}\n`);
 }
 
-/** The checkpoint for `stream`, or undefined when there is none, it is another stream's, or unreadable. */
+function streamId(id: unknown): string | null {
+  if (id === null || id === undefined) return null;
+  if (typeof id !== "string" || parseStreamId(id) === undefined) throw new Error(`bad stream id ${id}`);
+  return id;
+}
+
+/**
+ * The checkpoint for these lanes (`streams`), a version-1 checkpoint of `legacyStream` taken over, or
+ * undefined when there is none, it belongs to other streams, or it is unreadable.
+ */
 export async function loadCheckpoint(
   path: string,
-  stream: string,
+  streams: { streams: string; lanes: number; legacyStream: string },
   logger: Logger,
 ): Promise<Checkpoint | undefined> {
   const text = await readFileIfExists(path);
   if (text === undefined) return undefined;
   try {
-    const parsed = JSON.parse(text) as Partial<Checkpoint>;
-    if (parsed.version !== 1) throw new Error(`unknown version ${parsed.version}`);
-    if (parsed.stream !== stream) {
-      logger.warn("decision stream: the checkpoint is for another stream; starting this one afresh", {
-        checkpoint: path,
-        was: parsed.stream,
-        now: stream,
-      });
-      return undefined;
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const cursor = typeof parsed.cursor === "string" ? parsed.cursor : null;
+    if (parsed.version === 1) {
+      if (parsed.stream !== streams.legacyStream) return elsewhere(parsed.stream);
+      return {
+        version: 2,
+        streams: streams.streams,
+        cursor,
+        lanes: Array.from({ length: streams.lanes }, () => ({ fence: null, lastAckedId: null, epoch: null })),
+        legacyFence: streamId(parsed.fence),
+      };
     }
-    for (const id of [parsed.fence, parsed.lastAckedId]) {
-      if (id !== null && (typeof id !== "string" || parseStreamId(id) === undefined))
-        throw new Error(`bad stream id ${id}`);
-    }
+    if (parsed.version !== 2) throw new Error(`unknown version ${String(parsed.version)}`);
+    if (parsed.streams !== streams.streams) return elsewhere(parsed.streams);
+    const lanes = parsed.lanes;
+    if (!Array.isArray(lanes) || lanes.length !== streams.lanes) throw new Error("lanes do not match");
     return {
-      version: 1,
-      stream,
-      cursor: typeof parsed.cursor === "string" ? parsed.cursor : null,
-      fence: parsed.fence ?? null,
-      lastAckedId: parsed.lastAckedId ?? null,
-      epoch: typeof parsed.epoch === "string" ? parsed.epoch : null,
+      version: 2,
+      streams: streams.streams,
+      cursor,
+      lanes: lanes.map((lane: Record<string, unknown>) => ({
+        fence: streamId(lane.fence),
+        lastAckedId: streamId(lane.lastAckedId),
+        epoch: typeof lane.epoch === "string" ? lane.epoch : null,
+      })),
+      ...(parsed.legacyFence === undefined ? {} : { legacyFence: streamId(parsed.legacyFence) }),
     };
   } catch (err) {
     // Written by rename, so never torn; unreadable means edited by hand. Treated as absent, which
@@ -68,6 +95,15 @@ export async function loadCheckpoint(
     logger.warn("decision stream: unreadable checkpoint; re-shipping the outbox", {
       checkpoint: path,
       error: err instanceof Error ? err.message : String(err),
+    });
+    return undefined;
+  }
+
+  function elsewhere(was: unknown): undefined {
+    logger.warn("decision stream: the checkpoint is for other streams; starting these afresh", {
+      checkpoint: path,
+      was,
+      now: streams.streams,
     });
     return undefined;
   }
