@@ -63,7 +63,16 @@ const Env = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 letters, digits, _ or -")
     .default("cordon"),
-  /** How often each instance compares its ruleset version with Redis's, in case a message was missed. */
+  /**
+   * Redis mode: how many streams the decision records are spread over (each its own hash tag, so a Redis
+   * Cluster spreads them over its shards). Fixed by the first instance: the same on every instance.
+   */
+  CORDON_DECISION_PARTITIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024) // store/redis/keys.ts MAX_DECISION_PARTITIONS
+    .default(16), // store/redis/keys.ts DEFAULT_DECISION_PARTITIONS
   /** Redis mode: how long shipped decision records stay in the local outbox (repairs a Redis data loss). */
   CORDON_OUTBOX_RETENTION_HOURS: z.coerce
     .number()

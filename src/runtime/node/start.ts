@@ -279,7 +279,7 @@ async function redisBackend(
   clock: () => number,
   logger: Logger,
 ): Promise<Backend> {
-  const keys = redisKeys(config.CORDON_REDIS_PREFIX);
+  const keys = redisKeys(config.CORDON_REDIS_PREFIX, { partitions: config.CORDON_DECISION_PARTITIONS });
   const commands = createRedis(url, { name: "commands" });
   const subscriber = createRedis(url, { name: "subscriber" });
   const shipperRedis = createRedis(url, { name: "shipper", overrides: SHIPPER_REDIS_OVERRIDES });
@@ -408,7 +408,7 @@ async function buildGeo(
     redis && wanted
       ? new RedisGeoCache(source, {
           redis,
-          keys: redisKeys(config.CORDON_REDIS_PREFIX),
+          keys: redisKeys(config.CORDON_REDIS_PREFIX, { partitions: config.CORDON_DECISION_PARTITIONS }),
           hashIp,
           ttlSeconds: config.CORDON_GEO_L2_TTL_SECONDS,
         })

@@ -233,7 +233,8 @@ export class SegmentLog implements DecisionLog {
           break;
         // A segment pruned meanwhile has no end any more (0): the page moves on to the next one kept. Its
         // file is still there (see pruneNow), so a segment looked up before the prune can still be opened.
-        const end = until?.seg === pos.seg ? Math.min(until.off, this.segmentEnd(pos.seg)) : this.segmentEnd(pos.seg);
+        const end =
+          until?.seg === pos.seg ? Math.min(until.off, this.segmentEnd(pos.seg)) : this.segmentEnd(pos.seg);
         if (pos.off >= end) {
           const next = this.segments.find((s) => s > pos.seg);
           if (next === undefined || (until !== undefined && next > until.seg)) break;

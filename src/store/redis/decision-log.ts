@@ -5,8 +5,12 @@
  * record shows here once shipped. The `StreamTrimmer` keeps the stream to what the report group still
  * needs.
  *
- * Cursors are stream ids, exclusive: an entry trimmed since still makes a valid cursor, and a reader that
- * polls at the end keeps its place (`next` is never null, as with SegmentLog).
+ * Records are spread over the decision partitions (keys.ts), plus the single stream of earlier versions.
+ * A page merges them in stream-id order (ids are Redis times, so roughly the order of arrival), and its
+ * cursor is one position per stream (`v2.<legacy id>,<id of partition 0>,...`), exclusive: an entry
+ * trimmed since still makes a valid cursor, and a reader that polls at the end keeps its place in every
+ * stream (`next` is never null, as with SegmentLog), even where the shards' clocks differ. A cursor of
+ * earlier versions (one stream id) is a position in the legacy stream.
  */
 
 import type { DecisionRecord } from "../../engine/index.js";
@@ -17,11 +21,11 @@ import type { SegmentLog } from "../file/segment-log.js";
 import type { DecisionLog } from "../interface.js";
 import type { RedisKeys } from "./keys.js";
 import { StreamShipper, type StreamShipperOptions } from "./shipper/stream-shipper.js";
-import { field, parseStreamId } from "./stream-ids.js";
+import { compareStreamIds, field, parseStreamId } from "./stream-ids.js";
 import { StreamTrimmer } from "./stream-trimmer.js";
 
 /** The instance's local outbox: a `SegmentLog` in a directory of its own (`<dataDir>/outbox`). */
-export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "page" | "stats" | "prune">;
+export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "pageLines" | "stats" | "prune">;
 
 export interface RedisDecisionLogParts {
   outbox: RedisDecisionOutbox;
@@ -48,7 +52,6 @@ export interface RedisDecisionLogOptions {
     | "maxBackoffMs"
     | "degradedAfterMs"
     | "clockSkewMs"
-    | "epochKey"
     | "retentionMs"
     | "pruneIntervalMs"
   >;
@@ -110,23 +113,27 @@ export class RedisDecisionLog implements DecisionLog {
     const { after, limit } = opts;
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
-    if (after !== undefined && parseStreamId(after) === undefined) {
-      throw new InvalidCursorError("not a cursor of this decision log");
-    }
-    let entries: [string, string[]][];
+    const streams = [this.keys.legacy, ...this.keys.partitions].map((p) => p.stream);
+    const positions = after === undefined ? streams.map(() => "0-0") : parseCursor(after, streams.length);
+    let pages: [string, string[]][][];
     try {
-      entries = (await this.redis.xrange(
-        this.keys.decisions,
-        after === undefined ? "-" : `(${after}`,
-        "+",
-        "COUNT",
-        limit,
-      )) as [string, string[]][];
+      pages = await Promise.all(
+        streams.map(
+          (stream, i) =>
+            this.redis.xrange(stream, `(${positions[i]}`, "+", "COUNT", limit) as Promise<
+              [string, string[]][]
+            >,
+        ),
+      );
     } catch (err) {
       if (isUnavailable(err)) throw new StoreUnavailableError("Redis is unavailable", { cause: err });
       throw err;
     }
-    const records = entries.map(([id, fields]) => {
+    const merged = pages
+      .flatMap((entries, stream) => entries.map(([id, fields]) => ({ stream, id, fields })))
+      .sort((a, b) => compareStreamIds(a.id, b.id) || a.stream - b.stream)
+      .slice(0, limit);
+    const records = merged.map(({ id, fields }) => {
       const json = field(fields, "r");
       try {
         if (json === undefined) throw new Error("no field r");
@@ -136,12 +143,24 @@ export class RedisDecisionLog implements DecisionLog {
         throw new StoreUnavailableError(`decision stream entry ${id} holds no readable record`);
       }
     });
-    const last = entries[entries.length - 1];
-    return { records, next: last ? last[0] : (after ?? "0-0") };
+    for (const { stream, id } of merged) positions[stream] = id;
+    return { records, next: `v2.${positions.join(",")}` };
   }
 
   /** Stops the shipper (after a short flush) and the trimmer; the outbox and clients stay the caller's. */
   async close(): Promise<void> {
     await Promise.all([this.shipper?.stop(), this.trimmer?.stop()]);
   }
+}
+
+/** One position per stream (legacy first), from a cursor of this log; InvalidCursorError otherwise. */
+function parseCursor(cursor: string, streams: number): string[] {
+  // Earlier versions: one id of the single (now legacy) stream.
+  if (parseStreamId(cursor) !== undefined)
+    return [cursor, ...Array.from({ length: streams - 1 }, () => "0-0")];
+  const ids = cursor.startsWith("v2.") ? cursor.slice(3).split(",") : [];
+  if (ids.length !== streams || ids.some((id) => parseStreamId(id) === undefined)) {
+    throw new InvalidCursorError("not a cursor of this decision log");
+  }
+  return ids;
 }

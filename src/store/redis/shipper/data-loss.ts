@@ -18,6 +18,8 @@ export interface DatasetCheck {
   lastGenerated: string | undefined;
   /** Why Redis lost acknowledged records, when it did. */
   loss?: string;
+  /** The dataset was replaced (its epoch token is gone or another): nothing from before can be trusted. */
+  epochLost?: boolean;
 }
 
 export async function checkDataset(
@@ -62,13 +64,14 @@ export async function checkDataset(
   }
 
   if (loss === undefined) return { epoch, lastGenerated };
+  const epochLost = known.epoch !== undefined && epochValue !== known.epoch;
   instruments.dataLoss.add(1);
-  logger.warn("decision stream: Redis lost acknowledged decision records; re-shipping the outbox", {
+  logger.warn("decision stream: Redis lost acknowledged decision records; re-shipping them", {
     reason: loss,
     stream,
     lastAckedId,
     lastGeneratedId: lastGenerated ?? null,
     note: "records still in the outbox are shipped again, skipping decisionIds the stream holds",
   });
-  return { epoch, lastGenerated, loss };
+  return { epoch, lastGenerated, loss, epochLost };
 }

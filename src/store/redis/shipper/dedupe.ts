@@ -9,8 +9,9 @@
  *
  * Repairs after a data loss (repair.ts) use the same scan with a window of their own.
  */
-import { field, type StreamEntry } from "../stream-ids.js";
+
 import type { RedisClient } from "../../../platform/node/redis.js";
+import { field, type StreamEntry } from "../stream-ids.js";
 import { instruments } from "./metrics.js";
 
 const SCAN_CHUNK = 1000;

@@ -26,7 +26,8 @@ export function lineFields(line: string): LineFields | undefined {
       const atEnd = line.indexOf('"', atStart);
       const decisionId = line.slice(ID_PREFIX.length, idEnd);
       // An id or time with an escape in it is not one the check wrote: parse the line instead.
-      if (atEnd > atStart && !decisionId.includes("\\")) return { decisionId, at: line.slice(atStart, atEnd) };
+      if (atEnd > atStart && !decisionId.includes("\\"))
+        return { decisionId, at: line.slice(atStart, atEnd) };
     }
   }
   try {

@@ -1,26 +1,34 @@
 /**
- * `StreamShipper`: moves decision records from the local outbox (a `SegmentLog`) to the Redis Stream the
- * reporting pipeline reads, exactly once, in outbox order. I5 wants a record durable before its check is
- * answered, and a check must never wait on Redis: `append` only writes the outbox, and this loop forwards
- * it in the background, whether Redis is up, down, slow or restarted. The parts: checkpoint.ts (progress
- * on disk), dedupe.ts (exactly once), data-loss.ts, retention.ts, backlog.ts; README.md tells the story.
+ * `StreamShipper`: moves decision records from the local outbox (a `SegmentLog`) to the Redis streams the
+ * reporting pipeline reads, exactly once. I5 wants a record durable before its check is answered, and a
+ * check must never wait on Redis: `append` only writes the outbox, and this loop forwards it in the
+ * background, whether Redis is up, down, slow, failing over or restarted. Records are spread over the
+ * decision partitions by decisionId (keys.ts `partitionOf`); each partition is a lane (lane.ts) with its
+ * own fence, deduplication and loss detection, so a fault of one shard is repaired on that shard alone.
+ * Lines travel as the outbox holds them, never parsed and serialised again (lines.ts). The parts:
+ * checkpoint.ts (progress on disk), lane.ts and dedupe.ts (exactly once), data-loss.ts and repair below,
+ * retention.ts, backlog.ts; README.md tells the story.
  */
-import type { DecisionRecord } from "../../../engine/index.js";
+
 import { InvalidCursorError } from "../../../kernel/errors.js";
-import { type Logger, SILENT_LOGGER } from "../../../kernel/logger.js";
+import type { Logger } from "../../../kernel/logger.js";
+import { SILENT_LOGGER } from "../../../kernel/logger.js";
 import { nodeOptions, type RedisClient } from "../../../platform/node/redis.js";
 import type { SegmentLog } from "../../file/segment-log.js";
-import type { RedisKeys } from "../keys.js";
+import { partitionOf, type RedisKeys } from "../keys.js";
+import { compareStreamIds } from "../stream-ids.js";
 import { Backlog, countOutbox } from "./backlog.js";
 import { type Checkpoint, checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { checkDataset } from "./data-loss.js";
-import { Deduplicator } from "./dedupe.js";
+import { scanIds } from "./dedupe.js";
 import { ShipperHealth, type ShipperStatus } from "./health.js";
+import { defineShip, Lane, type LaneLine } from "./lane.js";
+import { lineFields } from "./lines.js";
 import { instruments } from "./metrics.js";
 import { OutboxRetention } from "./retention.js";
 
 /** The part of the outbox the shipper uses. An outbox without `prune` is read only, never pruned. */
-export type ShipperOutbox = Pick<SegmentLog, "page" | "stats"> & Partial<Pick<SegmentLog, "prune">>;
+export type ShipperOutbox = Pick<SegmentLog, "pageLines" | "stats"> & Partial<Pick<SegmentLog, "prune">>;
 
 export interface StreamShipperOptions {
   outbox: ShipperOutbox;
@@ -32,7 +40,7 @@ export interface StreamShipperOptions {
   keys: RedisKeys;
   /** Where the checkpoint file lives; usually the outbox's own data directory. */
   dataDir: string;
-  /** Records per pipelined XADD batch. Default 500. */
+  /** Records per outbox page (each page is one script per partition it touches). Default 500. */
   batchSize?: number;
   /** Poll interval when idle, ms; `notify()` wakes the shipper earlier. Default 100. */
   intervalMs?: number;
@@ -42,8 +50,6 @@ export interface StreamShipperOptions {
   degradedAfterMs?: number;
   /** Allowed difference between this host's clock and Redis's, for the data-loss window. Default 5 min. */
   clockSkewMs?: number;
-  /** Key of the epoch token. Default `<keys.decisions>:epoch` (same hash tag as the stream). */
-  epochKey?: string;
   /**
    * Shipped outbox segments whose newest record is older than this are deleted, ms; it bounds how far
    * back a Redis data loss can be repaired from the outbox (retention.ts). Default 7 days; `Infinity`
@@ -57,7 +63,7 @@ export interface StreamShipperOptions {
 
 /**
  * ioredis settings the shipper depends on; `start` refuses a client without them. Without them
- * "unknown" would not mean only "unknown" (dedupe.ts): ioredis would resend in-flight XADDs after a
+ * "unknown" would not mean only "unknown" (dedupe.ts): ioredis would resend in-flight scripts after a
  * reconnect and report the second copy as the only one, and a command could hang for ever.
  */
 export const SHIPPER_REDIS_OVERRIDES = { autoResendUnfulfilledCommands: false } as const;
@@ -65,33 +71,69 @@ export const SHIPPER_REDIS_OVERRIDES = { autoResendUnfulfilledCommands: false } 
 /** Reconnections trigger a check at once; this catches a dataset replaced without one (FLUSHALL, failover). */
 const VERIFY_EVERY_MS = 10_000;
 const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60_000;
+/** How often, and for how long, the shipper remembers where it was (the repair ring, below). */
+const RING_EVERY_MS = 1000;
+const RING_KEEP_MS = 15 * 60_000;
+
+/**
+ * Where this shipper was at one moment: the outbox cursor and each lane's last acknowledged id. When a
+ * partition comes back from a failover without its newest entries (its stream ends at L, before what it
+ * acknowledged), the newest mark whose id for that lane is at or below L tells where to re-ship from:
+ * everything acknowledged there before the mark survived, and what was sent since is re-sent unless the
+ * stream after the mark's id holds it.
+ */
+interface Mark {
+  at: number;
+  cursor: string | undefined;
+  acked: (string | undefined)[];
+}
+
+/** A partition to re-ship into, from an outbox cursor, skipping what its stream holds from `window` on. */
+interface Repair {
+  from: string | undefined;
+  /** An XRANGE start: `(id` after a mark's id, or `ms-0` for a time window. */
+  window: string;
+  reason: string;
+}
+
+/** A page read from the outbox and not yet in every lane. */
+interface PendingPage {
+  next: string | null;
+  count: number;
+  /** Lines per lane index; a lane done with its part is removed. */
+  lanes: Map<number, LaneLine[]>;
+}
 
 export class StreamShipper {
   private readonly outbox: ShipperOutbox;
   private readonly redis: RedisClient;
-  private readonly stream: string;
-  private readonly epochKey: string;
+  private readonly keys: RedisKeys;
+  private readonly lanes: Lane[];
   private readonly checkpointPath: string;
   private readonly batchSize: number;
   private readonly intervalMs: number;
   private readonly maxBackoffMs: number;
+  private readonly clockSkewMs: number;
   private readonly logger: Logger;
-  private readonly dedupe: Deduplicator;
   private readonly retention: OutboxRetention;
   private readonly backlog: Backlog;
   private readonly health: ShipperHealth;
 
-  // Shipping state; cursor, fence, lastAckedId and epoch are what the checkpoint persists.
+  /** Outbox cursor of the next record to ship; undefined: from the outbox's start. */
   private cursor: string | undefined;
-  private fence: string | undefined;
-  private lastAckedId: string | undefined;
-  private epoch: string | undefined;
+  private pending: PendingPage | undefined;
+  private readonly repairs = new Map<number, Repair>();
+  private marks: Mark[] = [];
+  /** decisionIds a version-1 shipper may have sent to the legacy stream without knowing. */
+  private legacyFence: string | null | undefined;
+  private legacySeen: Set<string> | undefined;
   private hadCheckpoint: boolean;
   /** The outbox held records when this shipper started (set by the first count). */
   private startedNonEmpty = false;
+  private countChecked = false;
   private needsVerify = true;
   private verifiedAt = 0;
-  /** The cursor of the last checkpoint written to disk: only what lies before it may be pruned. */
+  /** The cursor of the last checkpoint written to disk; nothing after it is ever pruned. */
   private savedCursor: string | undefined;
 
   private caughtUpWaiters: { since: number; settle: (drained: boolean) => void }[] = [];
@@ -113,14 +155,13 @@ export class StreamShipper {
   private constructor(opts: StreamShipperOptions, checkpoint: Checkpoint | undefined) {
     this.outbox = opts.outbox;
     this.redis = opts.redis;
-    this.stream = opts.keys.decisions;
-    this.epochKey = opts.epochKey ?? `${opts.keys.decisions}:epoch`;
+    this.keys = opts.keys;
     this.checkpointPath = checkpointPath(opts.dataDir);
     this.batchSize = positive("batchSize", opts.batchSize ?? 500);
     this.intervalMs = positive("intervalMs", opts.intervalMs ?? 100);
     this.maxBackoffMs = positive("maxBackoffMs", opts.maxBackoffMs ?? 2000);
     const degradedAfterMs = positive("degradedAfterMs", opts.degradedAfterMs ?? 30_000);
-    const clockSkewMs = opts.clockSkewMs ?? 5 * 60_000;
+    this.clockSkewMs = opts.clockSkewMs ?? 5 * 60_000;
     const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
     if (Number.isNaN(retentionMs) || retentionMs < 0) {
       throw new RangeError(`retentionMs must be zero or more, got ${retentionMs}`);
@@ -129,20 +170,14 @@ export class StreamShipper {
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.hadCheckpoint = checkpoint !== undefined;
     this.cursor = checkpoint?.cursor ?? undefined;
-    this.fence = checkpoint?.fence ?? undefined;
-    this.lastAckedId = checkpoint?.lastAckedId ?? undefined;
-    this.epoch = checkpoint?.epoch ?? undefined;
-    this.dedupe = new Deduplicator(
-      {
-        redis: this.redis,
-        stream: this.stream,
-        clockSkewMs,
-        logger: this.logger,
-        isStopped: () => this.stopped,
-      },
-      // A previous run may have died between an XADD and its checkpoint.
-      checkpoint !== undefined,
+    this.savedCursor = this.cursor;
+    this.legacyFence = checkpoint?.legacyFence;
+    const isStopped = () => this.stopped;
+    // A previous run may have died between a send and its checkpoint: every lane deduplicates first.
+    this.lanes = opts.keys.partitions.map(
+      (keys, i) => new Lane(keys, opts.redis, checkpoint?.lanes[i], isStopped, checkpoint !== undefined),
     );
+    this.marks = [{ at: Date.now(), cursor: this.cursor, acked: this.lanes.map((l) => l.lastAckedId) }];
     this.retention = new OutboxRetention(this.outbox, retentionMs, pruneIntervalMs, this.logger);
     this.backlog = new Backlog(this.outbox);
     this.health = new ShipperHealth(this.backlog, degradedAfterMs, this.logger);
@@ -154,11 +189,12 @@ export class StreamShipper {
     if (options.autoResendUnfulfilledCommands !== false || !options.commandTimeout) {
       throw new TypeError(
         "StreamShipper needs a Redis client with autoResendUnfulfilledCommands: false and a commandTimeout " +
-          "(createRedis with SHIPPER_REDIS_OVERRIDES): a silently resent XADD would be added twice",
+          "(createRedis with SHIPPER_REDIS_OVERRIDES): a silently resent batch would be added twice",
       );
     }
+    defineShip(opts.redis);
     const logger = opts.logger ?? SILENT_LOGGER;
-    const checkpoint = await loadCheckpoint(checkpointPath(opts.dataDir), opts.keys.decisions, logger);
+    const checkpoint = await loadCheckpoint(checkpointPath(opts.dataDir), streamsOf(opts.keys), logger);
     const shipper = new StreamShipper(opts, checkpoint);
     await shipper.recount();
     shipper.startedNonEmpty = shipper.backlog.value() > 0;
@@ -179,7 +215,7 @@ export class StreamShipper {
   }
 
   /**
-   * Resolves true once everything appended before the call is in the stream (or was found there), false
+   * Resolves true once everything appended before the call is in the streams (or was found there), false
    * if that takes longer than `timeoutMs`. For shutdown and tests.
    */
   drain(timeoutMs: number): Promise<boolean> {
@@ -237,125 +273,299 @@ export class StreamShipper {
         continue;
       }
       this.health.succeeded();
-      await this.retention.maybePrune(this.savedCursor);
+      await this.retention.maybePrune(this.pruneBefore());
       if (!progressed) await this.idle();
     }
   }
 
-  /** One batch. Returns false when the outbox had nothing to ship. */
+  /** One page. Returns false when the outbox had nothing to ship. */
   private async step(): Promise<boolean> {
     if (this.needsVerify || performance.now() - this.verifiedAt > VERIFY_EVERY_MS) await this.verify();
-    const statsBefore = this.outbox.stats().decisionRecords;
-    const startedAt = performance.now();
-    const page = await this.readOutbox();
-    const { records } = page;
-    if (records.length === 0) {
-      this.onCaughtUp(startedAt, statsBefore);
-      return false;
+    if (this.repairs.size > 0) await this.repairAll();
+    if (this.pending === undefined) {
+      const statsBefore = this.outbox.stats().decisionRecords;
+      const startedAt = performance.now();
+      const page = await this.readOutbox();
+      if (page.lines.length === 0) {
+        this.onCaughtUp(startedAt, statsBefore);
+        return false;
+      }
+      this.mark();
+      this.pending = await this.route(page.lines, page.next);
     }
-    this.backlog.reading(records);
-
-    const fresh = await this.dedupe.fresh(records, this.fence);
-    if (fresh.length > 0) {
-      const lastId = await this.xadd(fresh);
-      this.fence = lastId;
-      this.lastAckedId = lastId;
-      this.health.shipped();
-      instruments.shipped.add(fresh.length);
+    const pending = this.pending;
+    // Every lane of the page at once (on a cluster, on their own shards); a lane that fails keeps its
+    // part for the next try, the others are done with theirs.
+    const results = await Promise.allSettled(
+      [...pending.lanes].map(async ([index, lines]) => {
+        const lane = this.lanes[index] as Lane;
+        const fresh = await lane.dedupe.fresh(
+          lines.map((l) => l.decisionId),
+          lane.fence,
+        );
+        const send = lines.filter((_, i) => fresh[i]);
+        const added = await lane.send(send);
+        lane.dedupe.sent(lines.length, send.length);
+        if (added > 0) instruments.shipped.add(added);
+        pending.lanes.delete(index);
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+      // What the other lanes acknowledged is kept on disk at once: a crash now must not resend it blind.
+      await this.saveCheckpoint().catch(() => undefined);
+      throw failed.reason;
     }
-    this.dedupe.sent(records.length, fresh.length);
-    this.cursor = page.next ?? this.cursor;
-    this.backlog.consumed(records.length);
-    // In memory first: a failed checkpoint write is retried with the next batch, and a crash before then
+    this.health.shipped();
+    this.cursor = pending.next ?? this.cursor;
+    this.backlog.consumed(pending.count);
+    this.pending = undefined;
+    this.legacySeen = undefined;
+    // In memory first: a failed checkpoint write is retried with the next page, and a crash before then
     // only means the next start deduplicates a little more.
     await this.saveCheckpoint();
     return true;
   }
 
-  private async readOutbox(): Promise<{ records: DecisionRecord[]; next: string | null }> {
+  private async readOutbox(): Promise<{ lines: string[]; next: string | null }> {
     try {
-      return await this.outbox.page({
+      return await this.outbox.pageLines({
         ...(this.cursor === undefined ? {} : { after: this.cursor }),
         limit: this.batchSize,
       });
     } catch (err) {
       if (!(err instanceof InvalidCursorError)) throw err;
       this.checkpointMisfit();
-      return this.outbox.page({ limit: this.batchSize });
+      return this.outbox.pageLines({ limit: this.batchSize });
     }
   }
 
-  /** The outbox was replaced under its checkpoint: ship all of it, skipping what the stream holds. */
+  /** Sorts a page's lines into their lanes, leaving out what a version-1 shipper already sent. */
+  private async route(lines: readonly string[], next: string | null): Promise<PendingPage> {
+    if (this.legacyFence !== undefined) {
+      // Once: what the single stream of earlier versions holds after that version's fence.
+      this.legacySeen = await scanIds(
+        this.redis,
+        this.keys.legacy.stream,
+        `(${this.legacyFence ?? "0-0"}`,
+        () => this.stopped,
+      );
+      this.legacyFence = undefined;
+    }
+    const lanes = new Map<number, LaneLine[]>();
+    let oldest: string | undefined;
+    for (const line of lines) {
+      const fields = lineFields(line);
+      if (fields === undefined) {
+        // Not a record this process could have written; shipped as it is to the first partition, where
+        // the report's reader leaves it pending for repair rather than dropping it unseen.
+        this.logger.error("decision outbox: a line without a decisionId; shipped for repair", {
+          line: line.slice(0, 80),
+        });
+      }
+      const decisionId = fields?.decisionId ?? "";
+      if (this.legacySeen?.has(decisionId)) {
+        instruments.skipped.add(1);
+        continue;
+      }
+      oldest ??= fields?.at;
+      const index = fields === undefined ? 0 : partitionOf(decisionId, this.lanes.length);
+      let list = lanes.get(index);
+      if (list === undefined) {
+        list = [];
+        lanes.set(index, list);
+      }
+      list.push({ decisionId, at: fields?.at ?? "", line });
+    }
+    this.backlog.reading(oldest ?? "");
+    return { next, count: lines.length, lanes };
+  }
+
+  /** The outbox was replaced under its checkpoint: ship all of it, skipping what the streams hold. */
   private checkpointMisfit(): void {
     this.logger.warn("decision stream: the checkpoint does not fit the outbox; re-shipping the outbox", {
       checkpoint: this.checkpointPath,
     });
     this.cursor = undefined;
-    this.dedupe.reshipAll();
+    this.pending = undefined;
+    this.reshipAll("the checkpoint does not fit the outbox");
+  }
+
+  /** Every lane re-ships the outbox from its start, skipping what its stream holds from a time window. */
+  private reshipAll(reason: string): void {
+    for (const lane of this.lanes) {
+      this.repairs.set(lane.keys.index, { from: undefined, window: "time", reason });
+    }
   }
 
   private onCaughtUp(startedAt: number, statsBefore: number): void {
     // Every append counted in `statsBefore` finished before this read began, and the read found nothing.
     this.backlog.caughtUp(statsBefore);
-    this.dedupe.caughtUp();
+    for (const lane of this.lanes) lane.dedupe.caughtUp();
     const ready = this.caughtUpWaiters.filter((w) => w.since <= startedAt);
     this.caughtUpWaiters = this.caughtUpWaiters.filter((w) => w.since > startedAt);
     for (const waiter of ready) waiter.settle(true);
   }
 
-  /** One pipelined XADD per record, in order. Any failure leaves the batch's outcome unknown. */
-  private async xadd(records: readonly DecisionRecord[]): Promise<string> {
-    const pipeline = this.redis.pipeline();
-    for (const r of records) pipeline.xadd(this.stream, "*", "id", r.decisionId, "r", JSON.stringify(r));
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (err) {
-      this.dedupe.sendFailed();
-      throw err;
-    }
-    const failed = results?.find(([err]) => err !== null);
-    if (!results || results.length !== records.length || failed) {
-      this.dedupe.sendFailed();
-      throw failed?.[0] ?? new Error("XADD pipeline returned no results");
-    }
-    return (results[results.length - 1] as [null, string])[1];
-  }
+  // ---- data loss and repair ----
 
   /**
-   * Checks that Redis still holds what it acknowledged (data-loss.ts), adopting or setting the epoch
-   * token. Before the first XADD ever, it also fixes the fence and writes the first checkpoint.
+   * Checks that every partition still holds what it acknowledged (data-loss.ts), adopting or setting the
+   * epoch tokens, and that the partition count is the one the deployment fixed. Plans a repair for each
+   * partition that lost records.
    */
   private async verify(): Promise<void> {
-    const check = await checkDataset(
-      this.redis,
-      { stream: this.stream, epochKey: this.epochKey, epoch: this.epoch, lastAckedId: this.lastAckedId },
-      this.logger,
+    if (!this.countChecked) await this.checkPartitionCount();
+    const checks = await Promise.all(
+      this.lanes.map((lane) =>
+        checkDataset(
+          this.redis,
+          {
+            stream: lane.keys.stream,
+            epochKey: lane.keys.epoch,
+            epoch: lane.epoch,
+            lastAckedId: lane.lastAckedId,
+          },
+          this.logger,
+        ),
+      ),
     );
-    this.epoch = check.epoch;
-    if (check.loss !== undefined) {
-      // The checkpoint cursor starts over at the outbox's beginning, so nothing is pruned until the
-      // re-ship has passed it again.
-      this.cursor = undefined;
-      this.lastAckedId = undefined;
-      this.fence = check.lastGenerated ?? "0-0";
-      this.dedupe.startOver();
-      await this.recount();
-    } else if (this.fence === undefined) {
-      // First start for this outbox: nothing of ours can be in the stream after its current end.
-      this.fence = check.lastGenerated ?? "0-0";
-      if (!this.hadCheckpoint && this.startedNonEmpty) {
-        this.logger.warn("decision stream: no checkpoint for a non-empty outbox; shipping all of it", {
-          checkpoint: this.checkpointPath,
-          note: "records the stream already holds are skipped",
-        });
-        this.dedupe.reshipAll();
+    checks.forEach((check, i) => {
+      const lane = this.lanes[i] as Lane;
+      lane.epoch = check.epoch;
+      if (check.loss !== undefined) {
+        this.planRepair(lane, check.loss, check.lastGenerated, check.epochLost === true);
+      } else if (lane.fence === undefined) {
+        // First start for this lane: nothing of ours can be in the stream after its current end.
+        lane.fence = check.lastGenerated ?? "0-0";
       }
+    });
+    if (!this.hadCheckpoint && this.startedNonEmpty) {
+      this.logger.warn("decision stream: no checkpoint for a non-empty outbox; shipping all of it", {
+        checkpoint: this.checkpointPath,
+        note: "records the streams already hold are skipped",
+      });
+      this.reshipAll("no checkpoint for a non-empty outbox");
+      this.cursor = undefined;
     }
     await this.saveCheckpoint();
     this.hadCheckpoint = true;
     this.needsVerify = false;
     this.verifiedAt = performance.now();
+  }
+
+  /**
+   * The partition count is fixed by the first instance (a record's partition depends on it): an instance
+   * configured with another count ships nothing and says why, rather than scattering records.
+   */
+  private async checkPartitionCount(): Promise<void> {
+    const want = String(this.lanes.length);
+    await this.redis.set(this.keys.partitionCount, want, "NX");
+    const fixed = await this.redis.get(this.keys.partitionCount);
+    if (fixed !== null && fixed !== want) {
+      throw new Error(
+        `decision partitions: this deployment has ${fixed}, this instance is configured with ${want} ` +
+          "(CORDON_DECISION_PARTITIONS must be the same on every instance and never change)",
+      );
+    }
+    this.countChecked = true;
+  }
+
+  private planRepair(lane: Lane, reason: string, lastGenerated: string | undefined, emptied: boolean): void {
+    const index = lane.keys.index;
+    lane.dedupe.reset();
+    lane.lastAckedId = undefined;
+    lane.fence = lastGenerated ?? "0-0";
+    let repair: Repair = { from: undefined, window: "time", reason };
+    if (!emptied && lastGenerated !== undefined) {
+      // The newest mark from before what was lost: re-ship from there (see Mark).
+      for (let i = this.marks.length - 1; i >= 0; i--) {
+        const mark = this.marks[i] as Mark;
+        const acked = mark.acked[index];
+        if (acked === undefined || compareStreamIds(acked, lastGenerated) <= 0) {
+          repair = {
+            from: mark.cursor,
+            window: acked === undefined ? `${Math.max(0, mark.at - this.clockSkewMs)}-0` : `(${acked}`,
+            reason,
+          };
+          break;
+        }
+      }
+    }
+    // A repair planned before and not yet done keeps the earlier start: it covers this one too.
+    const earlier = this.repairs.get(index);
+    this.repairs.set(index, earlier ?? repair);
+    // The page in flight is re-sent to this lane whole: the repair stops where it starts.
+    if (this.pending !== undefined) this.pending = undefined;
+  }
+
+  /** Runs the planned repairs: each lane's share of the outbox from its start to the cursor. */
+  private async repairAll(): Promise<void> {
+    for (const [index, repair] of this.repairs) {
+      await this.repair(this.lanes[index] as Lane, repair);
+      this.repairs.delete(index);
+      await this.saveCheckpoint();
+    }
+  }
+
+  private async repair(lane: Lane, repair: Repair): Promise<void> {
+    const until = this.cursor;
+    let window = repair.window;
+    if (window === "time") {
+      const first = await this.outbox.pageLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
+      const at = first.lines[0] === undefined ? undefined : lineFields(first.lines[0])?.at;
+      const t = at === undefined ? Date.now() : Date.parse(at);
+      window = `${Math.max(0, (Number.isNaN(t) ? Date.now() : t) - this.clockSkewMs)}-0`;
+    }
+    const seen = await scanIds(this.redis, lane.keys.stream, window, () => this.stopped);
+    let after = repair.from;
+    let resent = 0;
+    let skipped = 0;
+    // Up to the cursor: what lies after it is shipped by the loop as usual.
+    while (until !== undefined && !this.stopped) {
+      const page = await this.outbox.pageLines({
+        ...(after === undefined ? {} : { after }),
+        until,
+        limit: this.batchSize,
+      });
+      if (page.lines.length === 0) break;
+      const send: LaneLine[] = [];
+      for (const line of page.lines) {
+        const fields = lineFields(line);
+        if (fields === undefined || partitionOf(fields.decisionId, this.lanes.length) !== lane.keys.index)
+          continue;
+        if (seen.has(fields.decisionId)) skipped++;
+        else send.push({ ...fields, line });
+      }
+      resent += await lane.send(send);
+      after = page.next ?? after;
+    }
+    instruments.skipped.add(skipped);
+    this.logger.warn("decision stream: re-shipped what a partition lost", {
+      partition: lane.keys.index,
+      stream: lane.keys.stream,
+      reason: repair.reason,
+      resent,
+      skipped,
+    });
+  }
+
+  /** Remembers where the shipper is, at most once a second, for `RING_KEEP_MS` (see Mark). */
+  private mark(): void {
+    const now = Date.now();
+    const last = this.marks[this.marks.length - 1];
+    if (last !== undefined && now - last.at < RING_EVERY_MS) return;
+    this.marks.push({ at: now, cursor: this.cursor, acked: this.lanes.map((l) => l.lastAckedId) });
+    while (this.marks.length > 1 && now - (this.marks[0] as Mark).at > RING_KEEP_MS) this.marks.shift();
+  }
+
+  /**
+   * Before what the outbox may be pruned: the oldest mark's cursor, which a repair could still need and
+   * which lies at or before the last checkpoint written (marks are taken from the saved cursor on).
+   */
+  private pruneBefore(): string | undefined {
+    if (this.repairs.size > 0 || this.savedCursor === undefined) return undefined;
+    return (this.marks[0] as Mark).cursor;
   }
 
   // ---- waiting ----
@@ -400,16 +610,24 @@ export class StreamShipper {
 
   private async saveCheckpoint(): Promise<void> {
     const checkpoint: Checkpoint = {
-      version: 1,
-      stream: this.stream,
+      version: 2,
+      streams: streamsOf(this.keys).streams,
       cursor: this.cursor ?? null,
-      fence: this.fence ?? null,
-      lastAckedId: this.lastAckedId ?? null,
-      epoch: this.epoch ?? null,
+      lanes: this.lanes.map((lane) => lane.checkpoint()),
+      ...(this.legacyFence === undefined ? {} : { legacyFence: this.legacyFence }),
     };
     await saveCheckpoint(this.checkpointPath, checkpoint);
     this.savedCursor = checkpoint.cursor ?? undefined;
   }
+}
+
+/** What a checkpoint belongs to: the first partition's stream and the partition count. */
+function streamsOf(keys: RedisKeys): { streams: string; lanes: number; legacyStream: string } {
+  return {
+    streams: `${(keys.partitions[0] as { stream: string }).stream}/${keys.partitions.length}`,
+    lanes: keys.partitions.length,
+    legacyStream: keys.legacy.stream,
+  };
 }
 
 function positive(name: string, value: number): number {
