@@ -46,7 +46,8 @@ afterAll(() => server.close());
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "cordon-shipper-"));
   prefix = `t${++testNo}`;
-  keys = redisKeys(prefix);
+  // One partition: these tests follow one lane through every fault; "partitions" below spreads records.
+  keys = redisKeys(prefix, { partitions: 1 });
   logs = [];
   if (!server.running()) await server.start();
 });
@@ -126,8 +127,11 @@ async function readyClient(redis: RedisClient): Promise<RedisClient> {
   return redis;
 }
 
+/** The stream of the first partition (the only one, unless a test says otherwise). */
+const stream0 = () => (keys.partitions[0] as { stream: string }).stream;
+
 /** decisionIds in the stream, in stream order. */
-async function streamIds(redis: RedisClient, key = keys.decisions): Promise<string[]> {
+async function streamIds(redis: RedisClient, key = stream0()): Promise<string[]> {
   const ids: string[] = [];
   let from = "-";
   for (;;) {
@@ -237,7 +241,7 @@ describe("Redis faults", () => {
     const reader = await readyClient(client("check"));
     const appender = startAppender(log);
     try {
-      await expect.poll(() => reader.xlen(keys.decisions), { timeout: 10_000 }).toBeGreaterThan(300);
+      await expect.poll(() => reader.xlen(stream0()), { timeout: 10_000 }).toBeGreaterThan(300);
       await server.kill();
       const ackedAtKill = appender.state.acked.length;
       await sleep(2500);
@@ -266,7 +270,7 @@ describe("Redis faults", () => {
     const appender = startAppender(log);
     let during: ReturnType<StreamShipper["status"]>;
     try {
-      await expect.poll(() => reader.xlen(keys.decisions), { timeout: 10_000 }).toBeGreaterThan(300);
+      await expect.poll(() => reader.xlen(stream0()), { timeout: 10_000 }).toBeGreaterThan(300);
       server.pause();
       const ackedAtPause = appender.state.acked.length;
       await sleep(2000);
@@ -317,9 +321,9 @@ describe("Redis faults", () => {
     // An older snapshot comes back (the AOF lost its tail, a replica behind took over): the first 100
     // entries with their ids, the epoch token as it was.
     const redis = await readyClient(client("snapshot"));
-    const kept = await redis.xrange(keys.decisions, "-", "+", "COUNT", 100);
-    await redis.del(keys.decisions);
-    for (const [id, fields] of kept) await redis.xadd(keys.decisions, id, ...fields);
+    const kept = await redis.xrange(stream0(), "-", "+", "COUNT", 100);
+    await redis.del(stream0());
+    for (const [id, fields] of kept) await redis.xadd(stream0(), id, ...fields);
 
     const second = await startShipper(outbox);
     await outbox.append(records(50));
@@ -327,7 +331,7 @@ describe("Redis faults", () => {
     const ids = await streamIds(redis);
     expectExactlyOnce(ids, await outboxIds(outbox));
     expect(logs.find((l) => /lost acknowledged/.test(l.message))?.fields?.reason).toMatch(/ends before/);
-    expect(logs.find((l) => /skipped records/.test(l.message))?.fields?.skipped).toBe(100);
+    expect(logs.find((l) => /re-shipped what a partition lost/.test(l.message))?.fields?.skipped).toBe(100);
   }, 30_000);
 
   it("notices lost data even when another instance wrote to the new stream first", async () => {
@@ -415,7 +419,7 @@ describe("a shipper that dies between XADD and checkpoint", () => {
     await outbox.append(next);
     const writer = await readyClient(client("writer"));
     for (const r of next.slice(0, 50))
-      await writer.xadd(keys.decisions, "*", "id", r.decisionId, "r", JSON.stringify(r));
+      await writer.xadd(stream0(), "*", "id", r.decisionId, "r", JSON.stringify(r));
 
     const second = await startShipper(outbox);
     expect(await second.drain(10_000)).toBe(true);
@@ -439,7 +443,7 @@ const quiet = { info() {}, warn() {} };
 const outbox = await SegmentLog.open(${JSON.stringify(dir)}, { logger: quiet });
 const redis = createRedis(${JSON.stringify(server.url)}, { name: "child", overrides: SHIPPER_REDIS_OVERRIDES });
 redis.on("error", () => {});
-const keys = redisKeys(${JSON.stringify(prefix)});
+const keys = redisKeys(${JSON.stringify(prefix)}, { partitions: 1 });
 const shipper = await StreamShipper.start({ outbox, redis, keys, dataDir: ${JSON.stringify(dir)}, batchSize: 40, intervalMs: 5, logger: quiet });
 const log = new RedisDecisionLog({ outbox, redis, keys, shipper });
 const template = ${JSON.stringify(record())};
@@ -456,14 +460,14 @@ for (let i = 0; i < 4; i++) void loop();
     );
     const reader = await readyClient(client("check"));
     for (const tag of ["r1", "r2", "r3"]) {
-      const before = await reader.xlen(keys.decisions);
+      const before = await reader.xlen(stream0());
       const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", script, tag], {
         stdio: ["ignore", "ignore", "inherit"],
       });
       const exited = new Promise((resolve) => child.on("close", resolve));
       try {
         await expect
-          .poll(() => reader.xlen(keys.decisions), { timeout: 20_000, interval: 10 })
+          .poll(() => reader.xlen(stream0()), { timeout: 20_000, interval: 10 })
           .toBeGreaterThan(before + 800);
         await sleep(Math.random() * 20);
       } finally {
@@ -602,12 +606,12 @@ describe("trimming", () => {
     return { redis, trimmer };
   }
 
-  const entryIds = async (redis: RedisClient) => (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
+  const entryIds = async (redis: RedisClient) => (await redis.xrange(stream0(), "-", "+")).map(([id]) => id);
 
   it("trims nothing while no report group exists", async () => {
     const { redis, trimmer } = await shipped(50);
     expect(await trimmer.trimOnce()).toEqual({ trimmed: 0, minId: null });
-    expect(await redis.xlen(keys.decisions)).toBe(50);
+    expect(await redis.xlen(stream0())).toBe(50);
   }, 20_000);
 
   it("trims only entries the report group acknowledged, keeping pending and undelivered ones", async () => {
@@ -623,7 +627,7 @@ describe("trimming", () => {
         "COUNT",
         count,
         "STREAMS",
-        keys.decisions,
+        stream0(),
         ">",
       )) as [string, [string, string[]][]][];
       return (reply[0]?.[1] ?? []).map(([id]) => id);
@@ -632,23 +636,23 @@ describe("trimming", () => {
     expect(delivered).toEqual(all.slice(0, 60));
 
     // Acknowledged out of order: entries 0-9 are still pending, so nothing may go.
-    await redis.xack(keys.decisions, keys.reportGroup, ...delivered.slice(10, 40));
+    await redis.xack(stream0(), keys.reportGroup, ...delivered.slice(10, 40));
     expect((await trimmer.trimOnce()).trimmed).toBe(0);
 
-    await redis.xack(keys.decisions, keys.reportGroup, ...delivered.slice(0, 10));
+    await redis.xack(stream0(), keys.reportGroup, ...delivered.slice(0, 10));
     expect(await trimmer.trimOnce()).toEqual({ trimmed: 40, minId: all[40] });
     expect(await entryIds(redis)).toEqual(all.slice(40)); // 40-59 pending, 60-99 undelivered
 
-    await redis.xack(keys.decisions, keys.reportGroup, ...delivered.slice(40));
+    await redis.xack(stream0(), keys.reportGroup, ...delivered.slice(40));
     expect((await trimmer.trimOnce()).trimmed).toBe(20);
     expect(await entryIds(redis)).toEqual(all.slice(60)); // undelivered entries stay
 
     // A second group that has read nothing holds everything from here on.
-    await redis.xgroup("CREATE", keys.decisions, "archive", "0");
+    await redis.xgroup("CREATE", stream0(), "archive", "0");
     expect(await read(40)).toEqual(all.slice(60));
-    await redis.xack(keys.decisions, keys.reportGroup, ...all.slice(60));
+    await redis.xack(stream0(), keys.reportGroup, ...all.slice(60));
     expect((await trimmer.trimOnce()).trimmed).toBe(0);
-    expect(await redis.xlen(keys.decisions)).toBe(40);
+    expect(await redis.xlen(stream0())).toBe(40);
   }, 20_000);
 
   it.each<{ name: string; groups: GroupState[]; expected: string | null }>([
@@ -682,16 +686,22 @@ describe("trimming", () => {
 });
 
 describe("paging through the stream", () => {
-  it("pages with exclusive stream-id cursors and keeps its place at the end", async () => {
+  it("pages through every partition and the legacy stream with one cursor, and keeps its place at the end", async () => {
+    keys = redisKeys(prefix, { partitions: 3 });
     const outbox = await openOutbox();
     const shipper = await startShipper(outbox);
     const reader = await readyClient(client("reader"));
     const log = new RedisDecisionLog({ outbox, redis: reader, keys, shipper });
-    expect(await log.page({ limit: 10 })).toEqual({ records: [], next: "0-0" });
+    expect(await log.page({ limit: 10 })).toEqual({ records: [], next: "v2.0-0,0-0,0-0,0-0" });
 
+    // What an earlier version left in the single stream is read too.
+    const legacy = records(5, "old");
+    for (const r of legacy)
+      await reader.xadd(keys.legacy.stream, "*", "id", r.decisionId, "r", JSON.stringify(r));
     const written = records(25);
     await log.append(written);
     expect(await shipper.drain(10_000)).toBe(true);
+    for (const p of keys.partitions) expect(await reader.xlen(p.stream)).toBeGreaterThan(0);
 
     const seen: DecisionRecord[] = [];
     let cursor: string | undefined;
@@ -706,9 +716,15 @@ describe("paging through the stream", () => {
       }
       cursor = page.next;
     }
-    expect(sizes).toEqual([10, 10, 5, 0]);
-    expect(seen).toEqual(written);
-    expect((await log.page({ after: "0-0", limit: 100 })).records).toEqual(written);
+    expect(sizes).toEqual([10, 10, 10, 0]);
+    // In arrival order: the legacy records were added first.
+    expect(seen).toEqual([...legacy, ...written]);
+    // A cursor of earlier versions is a position in the legacy stream.
+    const firstLegacy = (await reader.xrange(keys.legacy.stream, "-", "+", "COUNT", 1))[0]?.[0] as string;
+    expect((await log.page({ after: firstLegacy, limit: 100 })).records).toEqual([
+      ...legacy.slice(1),
+      ...written,
+    ]);
 
     await log.append(records(3));
     expect(await shipper.drain(10_000)).toBe(true);
@@ -719,7 +735,7 @@ describe("paging through the stream", () => {
     const outbox = await openOutbox();
     const reader = await readyClient(client("reader"));
     const log = new RedisDecisionLog({ outbox, redis: reader, keys });
-    for (const bad of ["abc", "1-", "-1-0", "1-0-0", "99999999999999999999999-0", ""]) {
+    for (const bad of ["abc", "1-", "-1-0", "1-0-0", "99999999999999999999999-0", "", "v2.0-0", "v2.0-0,x"]) {
       await expect(log.page({ after: bad, limit: 10 })).rejects.toBeInstanceOf(InvalidCursorError);
     }
     await expect(log.page({ limit: 0 })).rejects.toBeInstanceOf(RangeError);

@@ -7,9 +7,12 @@
  * was sent (one script per batch, run whole or not at all, on one connection), so the first batch with a
  * record not found ends the deduplication.
  *
- * Repairs after a data loss (repair.ts) use the same scan with a window of their own.
+ * When the whole outbox is shipped again (its checkpoint is gone or does not fit it), the window is
+ * time-based instead: from the oldest record's `at` less the allowed clock skew, until the shipper
+ * catches up. Repairs after a data loss (stream-shipper.ts) use the same scan with a window of their own.
  */
 
+import type { Logger } from "../../../kernel/logger.js";
 import type { RedisClient } from "../../../platform/node/redis.js";
 import { field, type StreamEntry } from "../stream-ids.js";
 import { instruments } from "./metrics.js";
@@ -19,16 +22,27 @@ const SCAN_CHUNK = 1000;
 export class LaneDedupe {
   /** Something sent may have landed unseen: read the stream after the fence before the next send. */
   private uncertain: boolean;
-  private window: { seen: Set<string>; skipped: number } | undefined;
+  /** The whole outbox goes again: read the stream's time window before the next send. */
+  private historyPending = false;
+  private window:
+    | { seen: Set<string>; skipped: number; until: "first-miss" | "caught-up" }
+    | undefined;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly stream: string,
+    private readonly clockSkewMs: number,
+    private readonly logger: Logger,
     private readonly isStopped: () => boolean,
     /** True when a previous run may have died between a send and its checkpoint. */
     uncertain: boolean,
   ) {
     this.uncertain = uncertain;
+  }
+
+  /** The whole outbox goes again: skip what the stream holds from its oldest record's time on. */
+  reshipAll(): void {
+    this.historyPending = true;
   }
 
   /** A send failed or timed out: its records may be in the stream. */
@@ -39,15 +53,25 @@ export class LaneDedupe {
   /** Forgets what it knew: the stream it guarded was lost (a repair re-ships with its own window). */
   reset(): void {
     this.uncertain = false;
+    this.historyPending = false;
     this.window = undefined;
   }
 
-  /** Which of `ids` to send: all, unless in doubt, then those the stream after `fence` lacks. */
-  async fresh(ids: readonly string[], fence: string | undefined): Promise<boolean[]> {
+  /**
+   * Which of `ids` to send: all, unless in doubt, then those the stream after `fence` lacks (or, on a
+   * whole re-ship, those it lacks from `oldestAt` less the clock skew on).
+   */
+  async fresh(ids: readonly string[], fence: string | undefined, oldestAt: number): Promise<boolean[]> {
+    if (this.historyPending) {
+      const from = Math.max(0, Math.min(Date.now(), oldestAt) - this.clockSkewMs);
+      const seen = await scanIds(this.redis, this.stream, `${from}-0`, this.isStopped);
+      this.window = { seen, skipped: 0, until: "caught-up" };
+      this.historyPending = false;
+    }
     if (this.uncertain) {
       const seen = await scanIds(this.redis, this.stream, `(${fence ?? "0-0"}`, this.isStopped);
       if (this.window) for (const id of seen) this.window.seen.add(id);
-      else this.window = { seen, skipped: 0 };
+      else this.window = { seen, skipped: 0, until: "first-miss" };
       this.uncertain = false;
     }
     const seen = this.window?.seen;
@@ -59,11 +83,22 @@ export class LaneDedupe {
     if (!this.window) return;
     this.window.skipped += read - sent;
     instruments.skipped.add(read - sent);
-    if (sent > 0) this.window = undefined;
+    if (this.window.until === "first-miss" && sent > 0) this.end();
   }
 
   /** The outbox is shipped to its end: nothing more to skip. */
   caughtUp(): void {
+    this.end();
+    this.historyPending = false;
+  }
+
+  private end(): void {
+    if (this.window && this.window.skipped > 0) {
+      this.logger.info("decision stream: skipped records the stream already holds", {
+        stream: this.stream,
+        skipped: this.window.skipped,
+      });
+    }
     this.window = undefined;
   }
 }

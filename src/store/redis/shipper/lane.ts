@@ -11,6 +11,7 @@
  */
 
 import type { RedisClient } from "../../../platform/node/redis.js";
+import type { Logger } from "../../../kernel/logger.js";
 import { isEdgeDecisionId } from "../../ingest-index.js";
 import type { PartitionKeys } from "../keys.js";
 import type { LaneCheckpoint } from "./checkpoint.js";
@@ -76,14 +77,19 @@ export class Lane {
     readonly keys: PartitionKeys,
     private readonly redis: RedisClient,
     saved: LaneCheckpoint | undefined,
-    isStopped: () => boolean,
-    /** A previous run may have died between a send and its checkpoint. */
-    uncertain: boolean,
+    dedupe: { clockSkewMs: number; logger: Logger; isStopped: () => boolean; uncertain: boolean },
   ) {
     this.fence = saved?.fence ?? undefined;
     this.lastAckedId = saved?.lastAckedId ?? undefined;
     this.epoch = saved?.epoch ?? undefined;
-    this.dedupe = new LaneDedupe(redis, keys.stream, isStopped, uncertain);
+    this.dedupe = new LaneDedupe(
+      redis,
+      keys.stream,
+      dedupe.clockSkewMs,
+      dedupe.logger,
+      dedupe.isStopped,
+      dedupe.uncertain,
+    );
   }
 
   checkpoint(): LaneCheckpoint {

@@ -114,6 +114,7 @@ export class StreamShipper {
   private readonly intervalMs: number;
   private readonly maxBackoffMs: number;
   private readonly clockSkewMs: number;
+  private readonly retentionMs: number;
   private readonly logger: Logger;
   private readonly retention: OutboxRetention;
   private readonly backlog: Backlog;
@@ -166,6 +167,7 @@ export class StreamShipper {
     if (Number.isNaN(retentionMs) || retentionMs < 0) {
       throw new RangeError(`retentionMs must be zero or more, got ${retentionMs}`);
     }
+    this.retentionMs = retentionMs;
     const pruneIntervalMs = positive("pruneIntervalMs", opts.pruneIntervalMs ?? 60_000);
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.hadCheckpoint = checkpoint !== undefined;
@@ -175,7 +177,13 @@ export class StreamShipper {
     const isStopped = () => this.stopped;
     // A previous run may have died between a send and its checkpoint: every lane deduplicates first.
     this.lanes = opts.keys.partitions.map(
-      (keys, i) => new Lane(keys, opts.redis, checkpoint?.lanes[i], isStopped, checkpoint !== undefined),
+      (keys, i) =>
+        new Lane(keys, opts.redis, checkpoint?.lanes[i], {
+          clockSkewMs: this.clockSkewMs,
+          logger: this.logger,
+          isStopped,
+          uncertain: checkpoint !== undefined,
+        }),
     );
     this.marks = [{ at: Date.now(), cursor: this.cursor, acked: this.lanes.map((l) => l.lastAckedId) }];
     this.retention = new OutboxRetention(this.outbox, retentionMs, pruneIntervalMs, this.logger);
@@ -302,6 +310,7 @@ export class StreamShipper {
         const fresh = await lane.dedupe.fresh(
           lines.map((l) => l.decisionId),
           lane.fence,
+          oldestOf(lines),
         );
         const send = lines.filter((_, i) => fresh[i]);
         const added = await lane.send(send);
@@ -388,20 +397,19 @@ export class StreamShipper {
     });
     this.cursor = undefined;
     this.pending = undefined;
-    this.reshipAll("the checkpoint does not fit the outbox");
+    this.reshipAll();
   }
 
-  /** Every lane re-ships the outbox from its start, skipping what its stream holds from a time window. */
-  private reshipAll(reason: string): void {
-    for (const lane of this.lanes) {
-      this.repairs.set(lane.keys.index, { from: undefined, window: "time", reason });
-    }
+  /** Every lane ships the outbox again from its start, skipping what its stream holds (a time window). */
+  private reshipAll(): void {
+    for (const lane of this.lanes) lane.dedupe.reshipAll();
   }
 
   private onCaughtUp(startedAt: number, statsBefore: number): void {
     // Every append counted in `statsBefore` finished before this read began, and the read found nothing.
     this.backlog.caughtUp(statsBefore);
     for (const lane of this.lanes) lane.dedupe.caughtUp();
+    this.mark(true);
     const ready = this.caughtUpWaiters.filter((w) => w.since <= startedAt);
     this.caughtUpWaiters = this.caughtUpWaiters.filter((w) => w.since > startedAt);
     for (const waiter of ready) waiter.settle(true);
@@ -445,8 +453,7 @@ export class StreamShipper {
         checkpoint: this.checkpointPath,
         note: "records the streams already hold are skipped",
       });
-      this.reshipAll("no checkpoint for a non-empty outbox");
-      this.cursor = undefined;
+      this.reshipAll();
     }
     await this.saveCheckpoint();
     this.hadCheckpoint = true;
@@ -550,13 +557,20 @@ export class StreamShipper {
     });
   }
 
-  /** Remembers where the shipper is, at most once a second, for `RING_KEEP_MS` (see Mark). */
-  private mark(): void {
+  /**
+   * Remembers where the shipper is (between pages, so cursor and ids agree), at most once a second, for
+   * as long as a repair may need it: `RING_KEEP_MS`, or the outbox retention when that is shorter (what
+   * is pruned cannot be re-shipped anyway). Also taken once the outbox is shipped to its end, so that
+   * an idle shipper's oldest mark moves on too and shipped segments can be pruned.
+   */
+  private mark(caughtUp = false): void {
     const now = Date.now();
     const last = this.marks[this.marks.length - 1];
-    if (last !== undefined && now - last.at < RING_EVERY_MS) return;
+    if (last !== undefined && now - last.at < RING_EVERY_MS && !caughtUp) return;
+    if (last !== undefined && last.cursor === this.cursor && now - last.at < RING_EVERY_MS) return;
     this.marks.push({ at: now, cursor: this.cursor, acked: this.lanes.map((l) => l.lastAckedId) });
-    while (this.marks.length > 1 && now - (this.marks[0] as Mark).at > RING_KEEP_MS) this.marks.shift();
+    const keep = Math.min(RING_KEEP_MS, this.retentionMs);
+    while (this.marks.length > 1 && now - (this.marks[0] as Mark).at > keep) this.marks.shift();
   }
 
   /**
@@ -619,6 +633,16 @@ export class StreamShipper {
     await saveCheckpoint(this.checkpointPath, checkpoint);
     this.savedCursor = checkpoint.cursor ?? undefined;
   }
+}
+
+/** The oldest `at` of a lane's lines, ms (now when none parses). */
+function oldestOf(lines: readonly LaneLine[]): number {
+  let oldest = Date.now();
+  for (const { at } of lines) {
+    const t = Date.parse(at);
+    if (t < oldest) oldest = t;
+  }
+  return oldest;
 }
 
 /** What a checkpoint belongs to: the first partition's stream and the partition count. */
