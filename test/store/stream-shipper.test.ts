@@ -717,14 +717,15 @@ describe("paging through the stream", () => {
       cursor = page.next;
     }
     expect(sizes).toEqual([10, 10, 10, 0]);
-    // In arrival order: the legacy records were added first.
-    expect(seen).toEqual([...legacy, ...written]);
+    // In arrival order: the legacy records were added first; the partitions' records are each once.
+    const byId = (list: DecisionRecord[]) =>
+      [...list].sort((a, b) => a.decisionId.localeCompare(b.decisionId));
+    expect(seen.slice(0, 5)).toEqual(legacy);
+    expect(byId(seen.slice(5))).toEqual(byId(written));
     // A cursor of earlier versions is a position in the legacy stream.
     const firstLegacy = (await reader.xrange(keys.legacy.stream, "-", "+", "COUNT", 1))[0]?.[0] as string;
-    expect((await log.page({ after: firstLegacy, limit: 100 })).records).toEqual([
-      ...legacy.slice(1),
-      ...written,
-    ]);
+    const fromOld = (await log.page({ after: firstLegacy, limit: 100 })).records;
+    expect(byId(fromOld)).toEqual(byId([...legacy.slice(1), ...written]));
 
     await log.append(records(3));
     expect(await shipper.drain(10_000)).toBe(true);
