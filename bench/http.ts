@@ -32,7 +32,7 @@ import {
   diffCommandStats,
   hasRedisServer,
   outboxDecisionIds,
-  STREAM,
+  STREAMS,
   startBenchRedis,
   waitShipped,
 } from "./redis-mode.js";
@@ -153,7 +153,7 @@ export interface HttpReport {
 }
 
 export interface RedisModeReport {
-  redis: { version: string; config: Record<string, string>; stream: string };
+  redis: { version: string; config: Record<string, string>; streams: number };
   ratios: {
     perRound: { round: number; rps: number; cpuUsPerRequest: number; p50Ms: number }[];
     /** cordon-redis ÷ cordon (embedded), medians of the per-round ratios. */
@@ -549,10 +549,13 @@ async function redisModeReport(
   const { records: totalRecords, codes } = countDecisions(join(dataDir, "outbox"), true);
   const streamIds = await redis.streamDecisionIds();
   const outboxIds = outboxDecisionIds(join(dataDir, "outbox"));
+  // Order holds per partition, not across them: compare as sets, each id once.
+  const sortedStream = [...streamIds].sort();
+  const sortedOutbox = [...outboxIds].sort();
   const sameIdsInOrder =
-    streamIds.length === outboxIds.length && streamIds.every((id, k) => id === outboxIds[k]);
+    sortedStream.length === sortedOutbox.length && sortedStream.every((id, k) => id === sortedOutbox[k]);
   return {
-    redis: { version: redis.version, config: redis.config, stream: STREAM },
+    redis: { version: redis.version, config: redis.config, streams: STREAMS.length },
     ratios: {
       perRound,
       rps: median(perRound.map((r) => r.rps)),
@@ -681,7 +684,7 @@ function printReport(r: HttpReport): void {
     `cordon-redis outbox: ${rd.totalRecords} records; wrk 2xx + probes = ${rd.expectedAtLeast} (plus at most ${rd.expectedAtMost - rd.expectedAtLeast}): ${rd.consistent ? "consistent" : "INCONSISTENT"}; codes ${JSON.stringify(rd.codes)}`,
   );
   console.log(
-    `stream ${m.redis.stream}: ${m.stream.entries} entries, outbox ${m.stream.outboxRecords} records: ${m.stream.equal ? "EQUAL" : "DIFFERENT"} (drain wait ${m.stream.drainMs.toFixed(0)} ms); ${m.stream.distinctIds} distinct decisionIds, ${m.stream.sameIdsInOrder ? "the outbox's, in the same order" : "NOT the outbox's in order"}`,
+    `${m.redis.streams} streams: ${m.stream.entries} entries, outbox ${m.stream.outboxRecords} records: ${m.stream.equal ? "EQUAL" : "DIFFERENT"} (drain wait ${m.stream.drainMs.toFixed(0)} ms); ${m.stream.distinctIds} distinct decisionIds, ${m.stream.sameIdsInOrder ? "the outbox's, each once" : "NOT the outbox's, each once"}`,
   );
 }
 

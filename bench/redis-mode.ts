@@ -1,7 +1,7 @@
 /**
  * The Redis side of the HTTP benchmark's fifth server, `cordon-redis` (Cordon with REDIS_URL set): a
  * redis-server for the run, a bench client of its own that reads what Redis did (INFO commandstats, the
- * redis-server's CPU, XLEN of the decision stream), and an incremental count of the records in Cordon's
+ * redis-server's CPU, XLEN of the decision streams), and an incremental count of the records in Cordon's
  * local outbox, to know when the background shipper has caught up.
  *
  * The redis-server is test/support/redis.ts's: appendonly with `appendfsync always`, as a durable
@@ -19,8 +19,8 @@ import { redisKeys } from "../src/store/redis/keys.js";
 import { type RedisServer, startRedis } from "../test/support/redis.js";
 import { cpuSeconds, sleep } from "./servers.js";
 
-/** The decision stream Cordon ships to with the default CORDON_REDIS_PREFIX. */
-export const STREAM = redisKeys("cordon").decisions;
+/** The decision streams (one per partition) Cordon ships to with the default prefix and partitions. */
+export const STREAMS = redisKeys("cordon").partitions.map((p) => p.stream);
 
 export function hasRedisServer(): boolean {
   try {
@@ -101,22 +101,29 @@ export async function startBenchRedis(): Promise<BenchRedis> {
       return stats;
     },
     async xlen() {
-      count("xlen");
-      return admin.xlen(STREAM);
+      let total = 0;
+      for (const stream of STREAMS) {
+        count("xlen");
+        total += await admin.xlen(stream);
+      }
+      return total;
     },
     async streamDecisionIds() {
       const ids: string[] = [];
-      let from = "-";
-      for (;;) {
-        count("xrange");
-        const entries = (await admin.xrange(STREAM, from, "+", "COUNT", 10_000)) as [string, string[]][];
-        for (const [, fields] of entries) {
-          const at = fields.indexOf("id");
-          ids.push(at >= 0 ? String(fields[at + 1]) : "");
+      for (const stream of STREAMS) {
+        let from = "-";
+        for (;;) {
+          count("xrange");
+          const entries = (await admin.xrange(stream, from, "+", "COUNT", 10_000)) as [string, string[]][];
+          for (const [, fields] of entries) {
+            const at = fields.indexOf("id");
+            ids.push(at >= 0 ? String(fields[at + 1]) : "");
+          }
+          if (entries.length < 10_000) break;
+          from = `(${(entries[entries.length - 1] as [string, string[]])[0]}`;
         }
-        if (entries.length < 10_000) return ids;
-        from = `(${(entries[entries.length - 1] as [string, string[]])[0]}`;
       }
+      return ids;
     },
     cpu: () => cpuSeconds(pid),
     async close() {
