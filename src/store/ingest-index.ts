@@ -12,9 +12,10 @@
  *
  * Order of operations in ingest: `claim` (atomic per id, across instances), append the new records to
  * the decision log, then `confirm`. A crash after the claim leaves it unconfirmed: a retry with the same
- * content claims it again and appends (the report counts each decisionId once, so a record appended twice
- * changes no count), while different content under that id is refused. The reverse order (remember, then
- * append) could lose a record, which is worse.
+ * content claims it again and appends, while different content under that id is refused. The reverse
+ * order (remember, then append) could lose a record, which is worse. A record appended twice that way
+ * still enters the report once: in Redis mode the shipper adds an edge id to its partition's stream only
+ * once (store/redis/shipper/README.md, "Edge records, once"); the file index keeps its own rule.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
