@@ -44,6 +44,12 @@ export interface StreamShipperOptions {
   batchSize?: number;
   /** Poll interval when idle, ms; `notify()` wakes the shipper earlier. Default 100. */
   intervalMs?: number;
+  /**
+   * How long `notify()` lets appends gather before the shipper wakes, ms. Default 5: under load a page
+   * then carries the records of many checks (one outbox read, one script per lane, one checkpoint write
+   * for all of them) instead of a page per append.
+   */
+  coalesceMs?: number;
   /** Upper bound of the retry backoff while Redis fails, ms. Default 2000. */
   maxBackoffMs?: number;
   /** `degraded` once the oldest unshipped record is older than this, ms. Default 30 s. */
@@ -112,6 +118,8 @@ export class StreamShipper {
   private readonly checkpointPath: string;
   private readonly batchSize: number;
   private readonly intervalMs: number;
+  private readonly coalesceMs: number;
+  private coalescing: NodeJS.Timeout | undefined;
   private readonly maxBackoffMs: number;
   private readonly clockSkewMs: number;
   private readonly retentionMs: number;
@@ -160,6 +168,7 @@ export class StreamShipper {
     this.checkpointPath = checkpointPath(opts.dataDir);
     this.batchSize = positive("batchSize", opts.batchSize ?? 500);
     this.intervalMs = positive("intervalMs", opts.intervalMs ?? 100);
+    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 5);
     this.maxBackoffMs = positive("maxBackoffMs", opts.maxBackoffMs ?? 2000);
     const degradedAfterMs = positive("degradedAfterMs", opts.degradedAfterMs ?? 30_000);
     this.clockSkewMs = opts.clockSkewMs ?? 5 * 60_000;
@@ -213,9 +222,20 @@ export class StreamShipper {
     return shipper;
   }
 
-  /** Something was appended to the outbox: ship it now rather than at the next poll. Never blocks. */
+  /**
+   * Something was appended to the outbox: ship it soon (after `coalesceMs`, so that the appends of that
+   * moment travel together) rather than at the next poll. Never blocks.
+   */
   notify(): void {
-    this.wake?.();
+    if (this.wake === undefined || this.coalescing !== undefined) return;
+    if (this.coalesceMs === 0) {
+      this.wake();
+      return;
+    }
+    this.coalescing = setTimeout(() => {
+      this.coalescing = undefined;
+      this.wake?.();
+    }, this.coalesceMs);
   }
 
   status(): ShipperStatus {
@@ -254,6 +274,7 @@ export class StreamShipper {
     this.stopping ??= (async () => {
       await this.drain(timeoutMs);
       this.stopped = true;
+      clearTimeout(this.coalescing);
       this.wake?.();
       this.wakeOnReady?.();
       await this.loop;
