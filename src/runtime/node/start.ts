@@ -342,7 +342,7 @@ async function redisBackend(
     logger,
     isNewDeployment: async () => (await orders.head()).seq === 0,
   });
-  const aggregates = new RedisAggregateStore(commands, keys.report);
+  const aggregates = new RedisAggregateStore(commands, keys);
   const reports = new ReportService({
     aggregates,
     catchUp: () =>
