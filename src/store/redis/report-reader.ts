@@ -12,9 +12,10 @@
  *
  * A partition's checkpoint moves only through consecutive entries. When entries between it and a batch
  * are still with another consumer (delivered to it, not counted yet), the runner counts them itself
- * from the stream (XRANGE), then its batch: the other consumer's later apply finds them counted. So a
- * slow or dead consumer never holds the report back; its pending entries are still claimed after
- * `claimIdleMs` (XAUTOCLAIM) so that someone acknowledges them.
+ * from the stream (XRANGE), then its batch; and it ends with whatever the stream holds after the
+ * checkpoint. The other consumer's later apply finds them counted. So a slow or dead consumer never holds
+ * the report back; its pending entries are still claimed after `claimIdleMs` (XAUTOCLAIM) so that someone
+ * acknowledges them.
  *
  * Malformed stream entries (no `r`, not JSON, not a DecisionRecord, no valid time) cannot be counted and
  * are not acknowledged either: they stay pending, are counted in `malformed` and logged on every run
@@ -158,6 +159,27 @@ export async function runFromStream(
     }
   };
 
+  /**
+   * Counts what the partition's stream holds after its checkpoint, to its end: entries delivered to a
+   * consumer that has not counted them yet (slow, or dead until its entries are claimed) count now.
+   */
+  const fillTail = async (p: number, stream: string) => {
+    for (;;) {
+      const checkpoint = (await store.partitionCheckpoint(p)) ?? "0-0";
+      const page = (await redis.xrange(stream, `(${checkpoint}`, "+", "COUNT", batchSize)) as [
+        string,
+        string[],
+      ][];
+      if (page.length === 0) return;
+      const r = await store.applyEntries(
+        p,
+        page.map(([id, fields]) => ({ id, record: parseEntry(fields) })),
+      );
+      result.applied += r.applied;
+      result.duplicates += r.duplicates;
+    }
+  };
+
   /** The entries of `batch` still in the stream. */
   const inStream = async (stream: string, batch: readonly StreamEntryRecord[]) => {
     if (batch.length === 0) return [];
@@ -188,7 +210,11 @@ export async function runFromStream(
 
   await createReportGroup(redis, keys);
 
-  const streams: { stream: string; handle: (entries: StreamEntry[], last?: string) => Promise<void> }[] = [];
+  const streams: {
+    stream: string;
+    handle: (entries: StreamEntry[], last?: string) => Promise<void>;
+    tail?: () => Promise<void>;
+  }[] = [];
   // The legacy stream first, while it has entries; it exists only where an earlier version wrote it.
   if ((await redis.exists(keys.legacy.stream)) === 1) {
     streams.push({ stream: keys.legacy.stream, handle: handleLegacy });
@@ -197,10 +223,11 @@ export async function runFromStream(
     streams.push({
       stream: part.stream,
       handle: (entries) => handlePartition(part.index, part.stream, entries),
+      tail: () => fillTail(part.index, part.stream),
     });
   }
 
-  for (const { stream, handle } of streams) {
+  for (const { stream, handle, tail } of streams) {
     // 1. Entries another consumer has held too long become ours (read below with our own).
     if (Number.isFinite(claimIdleMs)) {
       let start = "0-0";
@@ -238,6 +265,9 @@ export async function runFromStream(
       if (entries.length === 0) break;
       await handle(entries, (entries[entries.length - 1] as StreamEntry)[0]);
     }
+
+    // 4. Partitions: what other consumers hold and have not counted yet.
+    if (tail !== undefined && !done()) await tail();
   }
 
   if (result.malformed.length > 0) {
