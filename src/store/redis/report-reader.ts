@@ -34,7 +34,7 @@ import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import type { RedisClient } from "../../platform/node/redis.js";
 import { positiveInt, type RunResult } from "../../report/runner.js";
 import type { RedisAggregateStore, StreamEntryRecord } from "./aggregate-store.js";
-import type { RedisKeys } from "./keys.js";
+import { partitionOf, type RedisKeys } from "./keys.js";
 import { compareStreamIds } from "./stream-ids.js";
 import { createReportGroup } from "./stream-trimmer.js";
 
@@ -323,4 +323,38 @@ export function parseEntry(fields: readonly string[]): DecisionRecord | undefine
   const parsed = DecisionRecord.safeParse(json);
   if (!parsed.success || Number.isNaN(Date.parse(parsed.data.at))) return undefined;
   return parsed.data;
+}
+
+/**
+ * The records with these decisionIds from the decision streams (the legacy one, and the partitions that
+ * hold any of them): the first of each id, in no particular order. What a finalization archives; the
+ * trimmer keeps a period's records until then.
+ */
+export async function streamRecords(
+  redis: RedisClient,
+  keys: RedisKeys,
+  ids: ReadonlySet<string>,
+): Promise<DecisionRecord[]> {
+  const found = new Map<string, DecisionRecord>();
+  const n = keys.partitions.length;
+  const wanted = new Set([...ids].map((id) => partitionOf(id, n)));
+  const streams = [
+    keys.legacy.stream,
+    ...keys.partitions.filter((p) => wanted.has(p.index)).map((p) => p.stream),
+  ];
+  for (const stream of streams) {
+    let from = "-";
+    for (;;) {
+      const page = (await redis.xrange(stream, from, "+", "COUNT", 1000)) as [string, string[]][];
+      for (const [, fields] of page) {
+        const record = parseEntry(fields);
+        if (record !== undefined && ids.has(record.decisionId) && !found.has(record.decisionId)) {
+          found.set(record.decisionId, record);
+        }
+      }
+      if (page.length < 1000) break;
+      from = `(${(page.at(-1) as [string, string[]])[0]}`;
+    }
+  }
+  return [...found.values()];
 }
