@@ -3,25 +3,21 @@
  * vouches for (a record in the log, an archived record, an order or audit entry, a frozen report, the
  * manifest), on a data directory and on Redis.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
 import { createOrder, type DecisionRecord, type Order, OrderInput, transition } from "../src/engine/index.js";
 import { parsePeriod } from "../src/report/periods.js";
-import { collectRecords } from "../src/report/runner.js";
 import { exportPrivateKey, generateSigningKey } from "../src/rulesets/signed.js";
 import { manifestSigner } from "../src/service/report-signing.js";
 import { ReportService } from "../src/service/reports.js";
-import { SegmentLog } from "../src/store/file/segment-log.js";
 import { RedisAggregateStore } from "../src/store/redis/aggregate-store.js";
-import { RedisDecisionLog } from "../src/store/redis/decision-log.js";
 import { RedisFrozenReportStore } from "../src/store/redis/frozen-store.js";
-import { redisKeys } from "../src/store/redis/keys.js";
+import { type PartitionKeys, partitionOf, redisKeys } from "../src/store/redis/keys.js";
 import { RedisOrderStore } from "../src/store/redis/order-store.js";
-import { runFromStream } from "../src/store/redis/report-reader.js";
+import { runFromStream, streamRecords } from "../src/store/redis/report-reader.js";
 import { decisionRecord, orderInput, PLACES, T0 } from "./support/fixtures.js";
 import { approvedOrder, type Harness, makeHarness } from "./support/harness.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
@@ -136,9 +132,9 @@ describe("on Redis", () => {
   let server: RedisServer;
   let redis: Redis;
   let orders: RedisOrderStore;
-  let outboxDir: string;
-  let outbox: SegmentLog;
   const keys = redisKeys("cordon");
+  const streamOf = (r: DecisionRecord) =>
+    (keys.partitions[partitionOf(r.decisionId, keys.partitions.length)] as PartitionKeys).stream;
   const records: DecisionRecord[] = [];
 
   beforeAll(async () => {
@@ -162,12 +158,8 @@ describe("on Redis", () => {
         }),
       );
     }
-    for (const r of records)
-      await redis.xadd(keys.decisions, "*", "r", JSON.stringify(r), "id", r.decisionId);
-    outboxDir = await mkdtemp(join(tmpdir(), "cordon-outbox-"));
-    outbox = await SegmentLog.open(outboxDir);
-    const log = new RedisDecisionLog({ outbox, redis, keys });
-    const aggregates = new RedisAggregateStore(redis, keys.report);
+    for (const r of records) await redis.xadd(streamOf(r), "*", "r", JSON.stringify(r), "id", r.decisionId);
+    const aggregates = new RedisAggregateStore(redis, keys);
     const signingKey = await exportPrivateKey((await generateSigningKey()).privateKey);
     const service = (clock: number) =>
       new ReportService({
@@ -176,7 +168,7 @@ describe("on Redis", () => {
         orders: () => orders.listOrders(),
         clock: () => clock,
         frozen: new RedisFrozenReportStore(redis, keys),
-        records: (ids) => collectRecords(log, ids),
+        records: (ids) => streamRecords(redis, keys, ids),
         audit: orders,
         signer: () => manifestSigner(signingKey),
         graceDays: 14,
@@ -191,10 +183,8 @@ describe("on Redis", () => {
   });
   afterAll(async () => {
     await orders?.close();
-    await outbox?.close();
     redis?.disconnect();
     await server?.close();
-    await rm(outboxDir, { recursive: true, force: true });
   });
 
   const verify = () => cli("verify-report", "--redis", server.url, "2026-H1");
@@ -207,26 +197,21 @@ describe("on Redis", () => {
   });
 
   it("fails on a one-byte edit to a record in the stream", async () => {
-    const [id, fields] = (
-      (await redis.xrange(keys.decisions, "-", "+", "COUNT", 1)) as [string, string[]][]
-    )[0] as [string, string[]];
+    const stream = streamOf(records[0] as DecisionRecord);
+    const [id, fields] = ((await redis.xrange(stream, "-", "+", "COUNT", 1)) as [string, string[]][])[0] as [
+      string,
+      string[],
+    ];
     const text = fields[1] as string;
-    await redis.xdel(keys.decisions, id);
-    const edited = await redis.xadd(
-      keys.decisions,
-      "*",
-      "r",
-      oneByte(text, '"meetingId":"8123456789'),
-      "id",
-      "x",
-    );
+    await redis.xdel(stream, id);
+    const edited = await redis.xadd(stream, "*", "r", oneByte(text, '"meetingId":"8123456789'), "id", "x");
     try {
       const { code, out } = await verify();
       expect(out).toMatch(/1 record\(s\) in the decision log differ/);
       expect(code).toBe(1);
     } finally {
-      await redis.xdel(keys.decisions, edited as string);
-      await redis.xadd(keys.decisions, "*", ...fields);
+      await redis.xdel(stream, edited as string);
+      await redis.xadd(stream, "*", ...fields);
     }
     expect((await verify()).code).toBe(0);
   });

@@ -49,6 +49,7 @@ import { AuditChainError } from "../store/interface.js";
 import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
+import { storedRedisKeys } from "../store/redis/partition-count.js";
 import { ready } from "./report.js";
 import { verifyAudit } from "./verify-audit.js";
 import { fileSource, redisSource, verifyReport } from "./verify-report.js";
@@ -349,7 +350,11 @@ async function redisImportTarget(url: string, prefix: string): Promise<ImportTar
       orders: store,
       compiler,
       clock: Date.now,
-      reports: finality(new RedisAggregateStore(redis, redisKeys(prefix).report)),
+      // Keys read on use: the client connects in the background (no offline queue).
+      reports: finality({
+        frozenMonths: async () =>
+          new RedisAggregateStore(redis, await storedRedisKeys(redis, prefix)).frozenMonths(),
+      }),
     },
     async close() {
       await sync.stop();

@@ -34,8 +34,8 @@ import { readFrozen } from "../store/file/frozen-store.js";
 import { JOURNAL_FILE } from "../store/file/order-journal.js";
 import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
 import { RedisFrozenReportStore } from "../store/redis/frozen-store.js";
-import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
+import { storedRedisKeys } from "../store/redis/partition-count.js";
 import { runFromStream } from "../store/redis/report-reader.js";
 
 const USAGE = `usage: npm run report -- --period PERIOD [--format json|csv|html] [--out DIR] [--lang en|nl]
@@ -198,7 +198,6 @@ async function fromDataDir(dataDir: string, period: Period, logger: Logger): Pro
 }
 
 async function fromRedis(url: string, prefix: string, period: Period, logger: Logger): Promise<Gathered> {
-  const keys = redisKeys(prefix);
   let orderStore: RedisOrderStore;
   try {
     orderStore = await RedisOrderStore.open(url, { prefix, logger });
@@ -212,7 +211,8 @@ async function fromRedis(url: string, prefix: string, period: Period, logger: Lo
     redis = createRedis(url, { name: "report-cli", commandTimeoutMs: 30_000 });
     redis.on("error", () => {}); // failures surface as rejected commands; no unhandled 'error' events
     await ready(redis, 5000);
-    const aggregates = new RedisAggregateStore(redis, keys.report);
+    const keys = await storedRedisKeys(redis, prefix);
+    const aggregates = new RedisAggregateStore(redis, keys);
     const run = await runFromStream(redis, keys, aggregates, { consumer: CLI_CONSUMER, logger });
     return {
       run,

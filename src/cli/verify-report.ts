@@ -30,6 +30,7 @@ import { recordsRoot, sha256Hex } from "../store/merkle.js";
 import { RedisFrozenReportStore } from "../store/redis/frozen-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
+import { storedRedisKeys } from "../store/redis/partition-count.js";
 import { field } from "../store/redis/stream-ids.js";
 
 /** Where the data is: each part read as it is stored, with its failures kept as findings. */
@@ -280,19 +281,23 @@ export async function redisSource(url: string, prefix: string, redis: RedisClien
     async live() {
       const records = new Map<string, DecisionRecord>();
       const problems: string[] = [];
-      let from = "-";
-      for (;;) {
-        const page = (await redis.xrange(keys.decisions, from, "+", "COUNT", 1000)) as [string, string[]][];
-        if (page.length === 0) break;
-        for (const [id, fields] of page) {
-          try {
-            const record = JSON.parse(field(fields, "r") ?? "") as DecisionRecord;
-            if (!records.has(record.decisionId)) records.set(record.decisionId, record);
-          } catch {
-            problems.push(`decision stream entry ${id} is not a decision record`);
+      // Every partition's stream, and the legacy one of earlier versions (one stream per command).
+      const { legacy, partitions } = await storedRedisKeys(redis, prefix);
+      for (const stream of [legacy.stream, ...partitions.map((p) => p.stream)]) {
+        let from = "-";
+        for (;;) {
+          const page = (await redis.xrange(stream, from, "+", "COUNT", 1000)) as [string, string[]][];
+          if (page.length === 0) break;
+          for (const [id, fields] of page) {
+            try {
+              const record = JSON.parse(field(fields, "r") ?? "") as DecisionRecord;
+              if (!records.has(record.decisionId)) records.set(record.decisionId, record);
+            } catch {
+              problems.push(`decision stream entry ${id} of ${stream} is not a decision record`);
+            }
           }
+          from = `(${(page.at(-1) as [string, string[]])[0]}`;
         }
-        from = `(${(page.at(-1) as [string, string[]])[0]}`;
       }
       // The stream is trimmed once a period's records are archived: an archived record may be gone.
       return { records, complete: false, problems };

@@ -1,8 +1,9 @@
 /**
  * The report's incremental aggregation (I5: nothing lost, nothing counted twice), on real files and a real
- * redis-server: both aggregate stores deduplicate by decisionId, batches split across runs give the
- * numbers of one run, and a run killed anywhere (kill -9 of a child process) and run again gives the
- * numbers of a run that never stopped. The expected numbers come from `reference` below, written from
+ * redis-server: the file store and the Redis legacy aggregates deduplicate by decisionId, the Redis
+ * partitions by stream position (memory that does not grow with the records); batches split across runs
+ * give the numbers of one run, and a run killed anywhere (kill -9 of a child process) and run again gives
+ * the numbers of a run that never stopped. The expected numbers come from `reference` below, written from
  * DESIGN.md "Report" independently of `accumulate`.
  */
 
@@ -22,9 +23,9 @@ import { runFromDecisionLog } from "../../src/report/runner.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { FileStore } from "../../src/store/file/file-store.js";
 import { RedisAggregateStore } from "../../src/store/redis/aggregate-store.js";
-import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
+import { partitionOf, type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { runFromStream } from "../../src/store/redis/report-reader.js";
-import { StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
+import { createReportGroup, StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
 import { loggerFor } from "../support/logs.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
@@ -225,9 +226,10 @@ const KINDS: Kind[] = [
     },
   },
   {
+    // `apply`: the legacy aggregates, which drain the single stream of earlier versions.
     name: "RedisAggregateStore",
     async fresh() {
-      const keys = redisKeys(`t${++prefixes}`).report;
+      const keys = redisKeys(`t${++prefixes}`, { partitions: 4 });
       return {
         store: new RedisAggregateStore(redis, keys),
         reopen: async () => new RedisAggregateStore(redis, keys),
@@ -488,9 +490,10 @@ async function killHard(c: Child): Promise<void> {
   await exited;
 }
 
+/** XADDs each record to its partition's stream, as the shipper does; the entry ids, in `records` order. */
 async function ship(keys: RedisKeys, records: readonly DecisionRecord[]): Promise<string[]> {
   const pipeline = redis.pipeline();
-  for (const r of records) pipeline.xadd(keys.decisions, "*", "id", r.decisionId, "r", JSON.stringify(r));
+  for (const r of records) pipeline.xadd(streamOf(keys, r), "*", "id", r.decisionId, "r", JSON.stringify(r));
   const results = (await pipeline.exec()) ?? [];
   return results.map(([err, id]) => {
     if (err) throw err;
@@ -498,13 +501,25 @@ async function ship(keys: RedisKeys, records: readonly DecisionRecord[]): Promis
   });
 }
 
-async function pending(keys: RedisKeys): Promise<{ count: number; minId: string | null }> {
-  const [count, minId] = (await redis.xpending(keys.decisions, keys.reportGroup)) as [number, string | null];
-  return { count: Number(count), minId };
+function streamOf(keys: RedisKeys, r: DecisionRecord): string {
+  return (keys.partitions[partitionOf(r.decisionId, keys.partitions.length)] as RedisKeys["legacy"]).stream;
 }
 
-/** A runner that applies one batch, says so, and hangs before its XACK: killed there, it never acks. */
-function killedAfterApply(prefix: string, consumer: string, batch: number): string {
+/** Pending entries of the report group over every partition. */
+async function pending(keys: RedisKeys): Promise<{ count: number }> {
+  let count = 0;
+  for (const p of keys.partitions) {
+    const [n] = (await redis.xpending(p.stream, keys.reportGroup)) as [number, string | null];
+    count += Number(n);
+  }
+  return { count };
+}
+
+/**
+ * A runner that counts one batch (the script ran), says so, and hangs before its XACK: killed there, it
+ * never acknowledges.
+ */
+function killedAfterApply(prefix: string, partitions: number, consumer: string, batch: number): string {
   return `
     const { createRedis } = await import(${JSON.stringify(`${SRC}/platform/node/redis.ts`)});
     const { redisKeys } = await import(${JSON.stringify(`${SRC}/store/redis/keys.ts`)});
@@ -512,51 +527,73 @@ function killedAfterApply(prefix: string, consumer: string, batch: number): stri
     const { runFromStream } = await import(${JSON.stringify(`${SRC}/store/redis/report-reader.ts`)});
     const redis = createRedis(process.env.REDIS_URL, { name: "report-child" });
     await new Promise((r) => redis.once("ready", r));
-    const keys = redisKeys(${JSON.stringify(prefix)});
-    const agg = new RedisAggregateStore(redis, keys.report);
-    const store = {
-      apply: async (r, c) => {
-        await agg.apply(r, c);
-        process.stdout.write("applied\\n");
-        setInterval(() => {}, 1000);
-        await new Promise(() => {});
-      },
-      checkpoint: () => agg.checkpoint(),
-      months: (m) => agg.months(m),
-      allMonths: () => agg.allMonths(),
-      close: () => agg.close(),
+    const keys = redisKeys(${JSON.stringify(prefix)}, { partitions: ${partitions} });
+    const store = new RedisAggregateStore(redis, keys);
+    const counted = store.applyEntries.bind(store);
+    store.applyEntries = async (p, entries) => {
+      const r = await counted(p, entries);
+      if (r.gap) return r;
+      process.stdout.write("applied\\n");
+      setInterval(() => {}, 1000);
+      await new Promise(() => {});
     };
     await runFromStream(redis, keys, store, { consumer: ${JSON.stringify(consumer)}, batch: ${batch} });
     process.stdout.write("done\\n");
   `;
 }
 
-describe("runFromStream with RedisAggregateStore", () => {
-  it("re-reads what a runner killed between apply and XACK left pending, and counts it once", async () => {
-    const prefix = `s${++prefixes}`;
-    const keys = redisKeys(prefix);
-    const records = timeline(300, 120);
-    // Some records shipped twice (the shipper re-ships after an uncertain write).
-    await ship(keys, [...records.slice(0, 200), ...records.slice(150, 220), ...records.slice(200)]);
+/** Every key of a prefix with its size (members, fields, entries), largest first. */
+async function keySizes(prefix: string): Promise<{ key: string; type: string; size: number }[]> {
+  const out: { key: string; type: string; size: number }[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.type(key);
+      const size =
+        type === "set"
+          ? await redis.scard(key)
+          : type === "hash"
+            ? await redis.hlen(key)
+            : type === "stream"
+              ? await redis.xlen(key)
+              : type === "zset"
+                ? await redis.zcard(key)
+                : type === "list"
+                  ? await redis.llen(key)
+                  : 1;
+      out.push({ key, type, size });
+    }
+  } while (cursor !== "0");
+  return out.sort((a, b) => b.size - a.size);
+}
 
-    const proc = spawnChild(killedAfterApply(prefix, "runner-1", 50), { REDIS_URL: redisServer.url });
+describe("runFromStream with RedisAggregateStore", () => {
+  it("re-reads what a runner killed between the script and XACK left pending, and counts it once", async () => {
+    const prefix = `s${++prefixes}`;
+    const keys = redisKeys(prefix, { partitions: 4 });
+    const records = timeline(300, 120);
+    await ship(keys, records);
+
+    const proc = spawnChild(killedAfterApply(prefix, 4, "runner-1", 20), { REDIS_URL: redisServer.url });
     await waitForLines(proc, "applied", 1);
     await killHard(proc);
-    const store = new RedisAggregateStore(redis, keys.report);
-    // Counted, but not acknowledged: the 50 entries are still pending at the killed consumer.
-    expect((await store.months(["2023-01"]))[0]?.records).toBe(50);
-    expect(await pending(keys)).toMatchObject({ count: 50 });
+    const store = new RedisAggregateStore(redis, keys);
+    // Counted, but not acknowledged: the 20 entries are still pending at the killed consumer.
+    expect((await store.months(["2023-01"]))[0]?.records).toBe(20);
+    expect(await pending(keys)).toEqual({ count: 20 });
 
     const run = await runFromStream(redis, keys, store, { consumer: "runner-1", batch: 64 });
-    // The 50 pending ones again (duplicates), then the rest: 370 entries, 300 distinct records.
-    expect(run).toMatchObject({ applied: 250, duplicates: 50 + 70, malformed: [], missing: 0 });
-    expect(await pending(keys)).toMatchObject({ count: 0 });
+    // The 20 pending ones again (at or below their partition's checkpoint: duplicates), then the rest.
+    expect(run).toMatchObject({ applied: 280, duplicates: 20, malformed: [], missing: 0 });
+    expect(await pending(keys)).toEqual({ count: 0 });
     expect(await snapshot(store)).toEqual(reference(records));
 
-    // The same numbers as a run that was never killed, over the same stream under another prefix.
-    const cleanKeys = redisKeys(`s${++prefixes}`);
-    await ship(cleanKeys, [...records.slice(0, 200), ...records.slice(150, 220), ...records.slice(200)]);
-    const clean = new RedisAggregateStore(redis, cleanKeys.report);
+    // The same numbers as a run that was never killed, over the same records under another prefix.
+    const cleanKeys = redisKeys(`s${++prefixes}`, { partitions: 4 });
+    await ship(cleanKeys, records);
+    const clean = new RedisAggregateStore(redis, cleanKeys);
     await runFromStream(redis, cleanKeys, clean, { consumer: "clean" });
     expect(await snapshot(clean)).toEqual(await snapshot(store));
 
@@ -566,25 +603,144 @@ describe("runFromStream with RedisAggregateStore", () => {
     expect(await snapshot(store)).toEqual(reference(records));
   });
 
-  it("trims the stream only below what the report group acknowledged", async () => {
+  it("changes nothing when the same stream entries are applied twice", async () => {
+    const keys = redisKeys(`s${++prefixes}`, { partitions: 1 });
+    const records = timeline(240, 90);
+    const ids = await ship(keys, records);
+    const entries = records.map((record, i) => ({ id: ids[i] as string, record }));
+    const store = new RedisAggregateStore(redis, keys);
+    expect(await store.applyEntries(0, entries)).toEqual({ applied: 240, duplicates: 0, gap: false });
+    const first = await snapshot(store);
+    expect(first).toEqual(reference(records));
+    expect(await store.applyEntries(0, entries)).toEqual({ applied: 0, duplicates: 240, gap: false });
+    // Overlapping the checkpoint: only the part above it counts.
+    expect(await store.applyEntries(0, entries.slice(100))).toEqual({
+      applied: 0,
+      duplicates: 140,
+      gap: false,
+    });
+    expect(await snapshot(store)).toEqual(first);
+    expect(await store.partitionCheckpoint(0)).toBe(ids.at(-1));
+  });
+
+  it("refuses entries that do not continue the checkpoint, so that it never passes an uncounted one", async () => {
+    const keys = redisKeys(`s${++prefixes}`, { partitions: 1 });
+    const records = timeline(60, 60);
+    const ids = await ship(keys, records);
+    const entries = records.map((record, i) => ({ id: ids[i] as string, record }));
+    const store = new RedisAggregateStore(redis, keys);
+    expect(await store.applyEntries(0, entries.slice(0, 10))).toMatchObject({ applied: 10, gap: false });
+    // Entries 10-19 are with another runner: counting 20-59 now would put them below the checkpoint.
+    expect(await store.applyEntries(0, entries.slice(20))).toEqual({ applied: 0, duplicates: 0, gap: true });
+    expect(await store.partitionCheckpoint(0)).toBe(ids[9]);
+    expect(await store.applyEntries(0, entries.slice(10, 20))).toMatchObject({ applied: 10, gap: false });
+    expect(await store.applyEntries(0, entries.slice(20))).toMatchObject({ applied: 40, gap: false });
+    expect(await snapshot(store)).toEqual(reference(records));
+  });
+
+  it("counts what another consumer was delivered and never counted without waiting for it", async () => {
     const prefix = `s${++prefixes}`;
-    const keys = redisKeys(prefix);
+    const keys = redisKeys(prefix, { partitions: 2 });
+    const records = timeline(200, 120);
+    await ship(keys, records);
+    const store = new RedisAggregateStore(redis, keys);
+    await createReportGroup(redis, keys);
+    // A runner that read 30 entries of each partition and died before counting them.
+    for (const p of keys.partitions) {
+      await redis.xreadgroup("GROUP", keys.reportGroup, "dead", "COUNT", 30, "STREAMS", p.stream, ">");
+    }
+    // Not idle long enough to be claimed, yet counted: from the stream, before the entries after them.
+    const run = await runFromStream(redis, keys, store, {
+      consumer: "alive",
+      batch: 16,
+      claimIdleMs: 60_000,
+    });
+    expect(run).toMatchObject({ applied: 200, duplicates: 0 });
+    expect(await snapshot(store)).toEqual(reference(records));
+    expect(await pending(keys)).toEqual({ count: 60 });
+    // Claimed once idle: acknowledged, counted already.
+    const claimed = await runFromStream(redis, keys, store, { consumer: "alive", claimIdleMs: 0 });
+    expect(claimed).toMatchObject({ applied: 0, duplicates: 60 });
+    expect(await pending(keys)).toEqual({ count: 0 });
+    expect(await snapshot(store)).toEqual(reference(records));
+  });
+
+  it("keeps no key that grows with the records: after 10 000 only the stream holds 10 000", async () => {
+    const prefix = `s${++prefixes}`;
+    const keys = redisKeys(prefix, { partitions: 1 });
+    const records = timeline(10_000, 4000).map((r, i) => ({
+      ...r,
+      meetingId: `m${i % 50}`,
+      ipHash: `h${i % 50}`,
+    }));
+    await ship(keys, records);
+    const store = new RedisAggregateStore(redis, keys);
+    await runFromStream(redis, keys, store, { consumer: "r", batch: 500 });
+    expect(await snapshot(store)).toEqual(reference(records));
+    const sizes = await keySizes(prefix);
+    expect(sizes[0]).toEqual({ key: keys.partitions[0]?.stream, type: "stream", size: 10_000 });
+    // The largest of the rest: a month's counters or a bucket's 50 meetings, whatever the record count.
+    expect(sizes[1]?.size).toBeLessThanOrEqual(60);
+  });
+
+  it("gives the same report with 1 partition or 16", async () => {
+    const records = timeline(400, 150);
+    const views = [];
+    for (const partitions of [1, 16]) {
+      const keys = redisKeys(`s${++prefixes}`, { partitions });
+      await ship(keys, records);
+      const store = new RedisAggregateStore(redis, keys);
+      await runFromStream(redis, keys, store, { consumer: "r", batch: 32 });
+      await store.freeze(["2023-01"]);
+      views.push({
+        view: await snapshot(store),
+        totals: await Promise.all(["ord_in", "ord_in2", "ord_ru"].map((id) => store.orderTotals(id))),
+        counted: await store.counted("2023-01"),
+      });
+    }
+    expect(views[0]).toEqual(views[1]);
+    expect(views[0]?.view).toEqual(reference(records));
+    expect(views[0]?.counted.records).toHaveLength(150);
+  });
+
+  it("drains the legacy stream into the legacy aggregates, by decisionId, and merges them with the partitions", async () => {
+    const keys = redisKeys(`s${++prefixes}`, { partitions: 4 });
+    const records = timeline(300, 120);
+    const old = records.slice(0, 180);
+    // As an earlier version left it: the single stream (some records shipped twice) and its group.
+    for (const r of [...old, ...old.slice(100, 150)]) {
+      await redis.xadd(keys.legacy.stream, "*", "id", r.decisionId, "r", JSON.stringify(r));
+    }
+    await redis.xgroup("CREATE", keys.legacy.stream, keys.reportGroup, "0");
+    await ship(keys, records.slice(180));
+    const store = new RedisAggregateStore(redis, keys);
+    const run = await runFromStream(redis, keys, store, { consumer: "r", batch: 64 });
+    expect(run).toMatchObject({ applied: 300, duplicates: 50 });
+    expect(await snapshot(store)).toEqual(reference(records));
+    expect(await redis.scard(keys.legacy.report.seen("2023-01"))).toBe(120);
+    for (const p of keys.partitions) expect(await redis.exists(p.report.seen("2023-01"))).toBe(0);
+  });
+
+  it("trims a partition only below what the report group acknowledged and the report counted", async () => {
+    const prefix = `s${++prefixes}`;
+    const keys = redisKeys(prefix, { partitions: 1 });
+    const stream = keys.partitions[0]?.stream as string;
     const records = timeline(120, 60);
     const ids = await ship(keys, records);
     // The acknowledgement rule alone: keeping unarchived months (I9) is tested in finalization.test.ts.
     const trimmer = StreamTrimmer.start({ redis, keys, intervalMs: 3_600_000, keepUnarchived: false });
     try {
-      // A runner killed after applying its first batch of 30: delivered, counted, not acknowledged.
-      const proc = spawnChild(killedAfterApply(prefix, "runner-1", 30), { REDIS_URL: redisServer.url });
+      // A runner killed after counting its first batch of 30: delivered, counted, not acknowledged.
+      const proc = spawnChild(killedAfterApply(prefix, 1, "runner-1", 30), { REDIS_URL: redisServer.url });
       await waitForLines(proc, "applied", 1);
       await killHard(proc);
       expect(await trimmer.trimOnce()).toMatchObject({ trimmed: 0, minId: ids[0] });
-      expect(await redis.xlen(keys.decisions)).toBe(120);
+      expect(await redis.xlen(stream)).toBe(120);
 
-      // Another runner acknowledges 40 more (batches of 20), then stops; the 30 stay pending at runner-1.
-      const store = new RedisAggregateStore(redis, keys.report);
+      // Another runner counts 40 more (batches of 20), then stops; the 30 stay pending at runner-1.
+      const store = new RedisAggregateStore(redis, keys);
       await runFromStream(redis, keys, store, { consumer: "runner-2", batch: 20, stopAfterBatches: 2 });
-      expect(await pending(keys)).toEqual({ count: 30, minId: ids[0] });
+      expect(await pending(keys)).toEqual({ count: 30 });
       expect((await trimmer.trimOnce()).trimmed).toBe(0);
 
       // runner-1 comes back: its pending entries are re-read and acknowledged. Everything up to entry 70
@@ -595,27 +751,27 @@ describe("runFromStream with RedisAggregateStore", () => {
         stopAfterBatches: 1,
       });
       expect(back).toMatchObject({ applied: 0, duplicates: 30 });
-      expect(await pending(keys)).toMatchObject({ count: 0 });
+      expect(await pending(keys)).toEqual({ count: 0 });
       expect((await trimmer.trimOnce()).trimmed).toBe(70);
-      const left = (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
-      expect(left).toEqual(ids.slice(70));
+      expect((await redis.xrange(stream, "-", "+")).map(([id]) => id)).toEqual(ids.slice(70));
 
-      // An entry delivered to a runner and not yet acknowledged survives a trim too.
-      await redis.xreadgroup(
+      // Delivered and acknowledged by hand, never counted: the group alone would let them go.
+      const rogue = (await redis.xreadgroup(
         "GROUP",
         keys.reportGroup,
-        "in-flight",
+        "rogue",
         "COUNT",
         10,
         "STREAMS",
-        keys.decisions,
+        stream,
         ">",
-      );
-      expect((await trimmer.trimOnce()).trimmed).toBe(0);
-      expect(await redis.xlen(keys.decisions)).toBe(50);
+      )) as [string, [string, string[]][]][];
+      await redis.xack(stream, keys.reportGroup, ...(rogue[0]?.[1] ?? []).map(([id]) => id));
+      expect(await trimmer.trimOnce()).toMatchObject({ trimmed: 0, minId: ids[70] });
+      expect(await redis.xlen(stream)).toBe(50);
 
-      // All of it counted and acknowledged: the whole stream goes, and the numbers are exact.
-      await runFromStream(redis, keys, store, { consumer: "in-flight" });
+      // All of it counted (the rogue's 10 from the stream) and acknowledged: the whole stream goes.
+      await runFromStream(redis, keys, store, { consumer: "runner-2" });
       expect(await trimmer.trimOnce()).toMatchObject({ trimmed: 50 });
       expect(await snapshot(store)).toEqual(reference(records));
     } finally {
@@ -625,40 +781,41 @@ describe("runFromStream with RedisAggregateStore", () => {
 
   it("claims what a dead consumer held once it has been idle long enough", async () => {
     const prefix = `s${++prefixes}`;
-    const keys = redisKeys(prefix);
+    const keys = redisKeys(prefix, { partitions: 2 });
     const records = timeline(80, 50);
     await ship(keys, records);
-    const proc = spawnChild(killedAfterApply(prefix, "dead", 25), { REDIS_URL: redisServer.url });
+    const proc = spawnChild(killedAfterApply(prefix, 2, "dead", 25), { REDIS_URL: redisServer.url });
     await waitForLines(proc, "applied", 1);
     await killHard(proc);
-    const store = new RedisAggregateStore(redis, keys.report);
+    const store = new RedisAggregateStore(redis, keys);
     // Not idle long enough yet: left to its consumer, which may still be working on it.
     await runFromStream(redis, keys, store, { consumer: "other", claimIdleMs: 60_000 });
-    expect(await pending(keys)).toMatchObject({ count: 25 });
+    expect(await pending(keys)).toEqual({ count: 25 });
     const run = await runFromStream(redis, keys, store, { consumer: "other", claimIdleMs: 0 });
     expect(run).toMatchObject({ applied: 0, duplicates: 25 });
-    expect(await pending(keys)).toMatchObject({ count: 0 });
+    expect(await pending(keys)).toEqual({ count: 0 });
     expect(await snapshot(store)).toEqual(reference(records));
   });
 
   it("leaves entries that are not decision records pending, counted and reported, never dropped", async () => {
     const prefix = `s${++prefixes}`;
-    const keys = redisKeys(prefix);
+    const keys = redisKeys(prefix, { partitions: 1 });
+    const stream = keys.partitions[0]?.stream as string;
     const records = timeline(20, 50);
     await ship(keys, records.slice(0, 10));
     const bad = [
-      await redis.xadd(keys.decisions, "*", "id", "x1", "r", "{not json"),
-      await redis.xadd(keys.decisions, "*", "id", "x2", "r", JSON.stringify({ decisionId: "x2" })),
-      await redis.xadd(keys.decisions, "*", "id", "x3"),
+      await redis.xadd(stream, "*", "id", "x1", "r", "{not json"),
+      await redis.xadd(stream, "*", "id", "x2", "r", JSON.stringify({ decisionId: "x2" })),
+      await redis.xadd(stream, "*", "id", "x3"),
     ];
     await ship(keys, records.slice(10));
     const warnings: string[] = [];
     const logger = loggerFor("warn", (m) => warnings.push(m));
-    const store = new RedisAggregateStore(redis, keys.report);
+    const store = new RedisAggregateStore(redis, keys);
     const run = await runFromStream(redis, keys, store, { consumer: "r", batch: 4, logger });
     expect(run).toMatchObject({ applied: 20, malformed: bad });
     expect(warnings.join("\n")).toMatch(/not decision records stay pending/);
-    expect(await pending(keys)).toEqual({ count: 3, minId: bad[0] });
+    expect(await redis.xpending(stream, keys.reportGroup)).toEqual([3, bad[0], bad[2], [["r", "3"]]]);
     expect(await snapshot(store)).toEqual(reference(records));
     // Every run says so again, and the numbers stay.
     const again = await runFromStream(redis, keys, store, { consumer: "r", logger });

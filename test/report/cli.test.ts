@@ -19,7 +19,7 @@ import {
 import { CSV_HEADER } from "../../src/report/render.js";
 import { FileStore } from "../../src/store/file/file-store.js";
 import type { OrderStore } from "../../src/store/interface.js";
-import { redisKeys } from "../../src/store/redis/keys.js";
+import { type PartitionKeys, partitionOf, redisKeys } from "../../src/store/redis/keys.js";
 import { RedisOrderStore } from "../../src/store/redis/order-store.js";
 import { orderInput } from "../support/fixtures.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
@@ -281,7 +281,7 @@ describe("against Redis", () => {
   });
   afterAll(() => redisServer.close());
 
-  it("aggregates the decision stream through the report group and writes the report", async () => {
+  it("aggregates the decision streams through the report group and writes the report", async () => {
     const prefix = "clitest";
     const orders = await RedisOrderStore.open(redisServer.url, { prefix });
     await enterOrders(orders);
@@ -289,8 +289,15 @@ describe("against Redis", () => {
     const redis = new Redis(redisServer.url);
     const keys = redisKeys(prefix);
     try {
-      for (const r of [...RECORDS, RECORDS[0] as DecisionRecord]) {
-        await redis.xadd(keys.decisions, "*", "id", r.decisionId, "r", JSON.stringify(r));
+      // The first record twice in the legacy stream of an earlier version (deduplicated by decisionId
+      // there), the others each in its partition's stream.
+      const [first, ...rest] = RECORDS as [DecisionRecord, ...DecisionRecord[]];
+      for (const r of [first, first]) {
+        await redis.xadd(keys.legacy.stream, "*", "id", r.decisionId, "r", JSON.stringify(r));
+      }
+      for (const r of rest) {
+        const p = keys.partitions[partitionOf(r.decisionId, keys.partitions.length)] as PartitionKeys;
+        await redis.xadd(p.stream, "*", "id", r.decisionId, "r", JSON.stringify(r));
       }
       const args = ["--period", "2026-H1", "--out", out, "--redis", redisServer.url, "--prefix", prefix];
       const run = await cli(...args);
@@ -303,7 +310,9 @@ describe("against Redis", () => {
         distinctParticipants: 3,
       });
       // Every entry acknowledged: nothing left pending for the trimmer to wait on.
-      expect(await redis.xpending(keys.decisions, keys.reportGroup)).toEqual([0, null, null, null]);
+      for (const stream of [keys.legacy.stream, ...keys.partitions.map((p) => p.stream)]) {
+        expect(await redis.xpending(stream, keys.reportGroup)).toEqual([0, null, null, null]);
+      }
       const again = await cli(...args);
       expect(again.out).toContain("aggregated 0 new decision records");
       expect(JSON.parse(await readFile(join(out, "2026-H1.json"), "utf8")).enforcement).toEqual(

@@ -1,6 +1,7 @@
 /**
  * Finalization in the stores and the pure parts (I9): frozen months and late records in both aggregate
- * stores, the Merkle construction, and the stream trimmer keeping what no finalization has archived.
+ * stores (and in the Redis partitions, counted by stream position), the Merkle construction, and the
+ * stream trimmer keeping what no finalization has archived.
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +18,7 @@ import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
 import { merkleRoot } from "../../src/store/merkle.js";
 import { RedisAggregateStore } from "../../src/store/redis/aggregate-store.js";
 import { RedisFrozenReportStore } from "../../src/store/redis/frozen-store.js";
-import { redisKeys } from "../../src/store/redis/keys.js";
+import { type PartitionKeys, partitionOf, type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { runFromStream } from "../../src/store/redis/report-reader.js";
 import { keepFloor, StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
 import { decisionRecord } from "../support/fixtures.js";
@@ -60,9 +61,10 @@ const STORES: {
     },
   },
   {
+    // `apply`: the legacy aggregates, by decisionId.
     name: "RedisAggregateStore",
     open: async () => {
-      const keys = redisKeys(`f${++prefixes}`).report;
+      const keys = redisKeys(`f${++prefixes}`, { partitions: 2 });
       return {
         store: new RedisAggregateStore(redis, keys),
         reopen: async () => new RedisAggregateStore(redis, keys),
@@ -109,6 +111,59 @@ describe.each(STORES)("$name with frozen months", ({ open }) => {
   });
 });
 
+describe("RedisAggregateStore partitions with frozen months", () => {
+  /** XADDs records to their partitions and counts them as the report's runner does. */
+  async function shipAndRun(keys: RedisKeys, store: RedisAggregateStore, records: DecisionRecord[]) {
+    for (const r of records) {
+      const p = keys.partitions[partitionOf(r.decisionId, keys.partitions.length)] as PartitionKeys;
+      await redis.xadd(p.stream, "*", "id", r.decisionId, "r", JSON.stringify(r));
+    }
+    return runFromStream(redis, keys, store, { consumer: "c" });
+  }
+
+  it("counts a record of a frozen month late, and lists the month's records from the streams up to the checkpoints", async () => {
+    const keys = redisKeys(`f${++prefixes}`, { partitions: 4 });
+    const store = new RedisAggregateStore(redis, keys);
+    const march = ["a", "b", "c", "d", "e"].map((id) => rec(id, "2026-03-02T00:00:00Z"));
+    await shipAndRun(keys, store, [...march, rec("apr", "2026-04-02T00:00:00Z")]);
+    await store.freeze(parsePeriod("2026-Q1")?.months as string[]);
+    await store.freeze(parsePeriod("2026-Q1")?.months as string[]); // a finalization repeated
+    // Every partition holds its copy of the frozen months, for its script's check; the legacy keys too.
+    for (const p of [...keys.partitions, keys.legacy]) {
+      expect((await redis.smembers(p.report.frozen)).sort()).toEqual(["2026-01", "2026-02", "2026-03"]);
+    }
+    const [marchBefore] = await store.months(["2026-03"]);
+    const run = await shipAndRun(keys, store, [
+      rec("late-1", "2026-03-05T00:00:00Z"),
+      rec("late-2", "2026-01-05T00:00:00Z", "SHADOW_MATCH"),
+      rec("may", "2026-05-01T00:00:00Z"),
+    ]);
+    expect(run).toMatchObject({ applied: 3, duplicates: 0 });
+    const [marchAfter, april] = await store.months(["2026-03", "2026-04"]);
+    expect(marchAfter).toEqual(marchBefore);
+    expect(april?.late).toEqual({ records: 2, deniedJoins: 1, shadowMatches: 1 });
+    expect(await store.counted("2026-03")).toEqual({ records: ["a", "b", "c", "d", "e"], late: [] });
+    expect(await store.counted("2026-04")).toEqual({ records: ["apr"], late: ["late-1", "late-2"] });
+    expect(await store.frozenMonths()).toEqual(["2026-01", "2026-02", "2026-03"]);
+  });
+
+  it("refuses to list a month whose counted records are no longer all in the stream", async () => {
+    const keys = redisKeys(`f${++prefixes}`, { partitions: 1 });
+    const store = new RedisAggregateStore(redis, keys);
+    await shipAndRun(
+      keys,
+      store,
+      ["a", "b", "c"].map((id) => rec(id, "2026-03-02T00:00:00Z")),
+    );
+    const stream = keys.partitions[0]?.stream as string;
+    const [[first]] = (await redis.xrange(stream, "-", "+", "COUNT", 1)) as [[string, string[]]];
+    await redis.xdel(stream, first);
+    await expect(store.counted("2026-03")).rejects.toThrow(
+      /counted 3 record\(s\) in 2026-03 but its stream holds 2/,
+    );
+  });
+});
+
 describe("lateMonth", () => {
   it.each([
     ["2026-03", [], "2026-04"],
@@ -152,19 +207,19 @@ describe("the stream trimmer and finalization", () => {
   });
 
   it("keeps a counted and acknowledged month's records until a finalization archives them", async () => {
-    const keys = redisKeys(`t${++prefixes}`);
+    const keys = redisKeys(`t${++prefixes}`, { partitions: 1 });
+    const stream = keys.partitions[0]?.stream as string;
     const now = Date.now();
     const records = Array.from({ length: 4 }, (_, i) =>
       rec(`r${i}`, new Date(now - 60_000 + i).toISOString()),
     );
-    for (const r of records)
-      await redis.xadd(keys.decisions, "*", "id", r.decisionId, "r", JSON.stringify(r));
-    const store = new RedisAggregateStore(redis, keys.report);
+    for (const r of records) await redis.xadd(stream, "*", "id", r.decisionId, "r", JSON.stringify(r));
+    const store = new RedisAggregateStore(redis, keys);
     await runFromStream(redis, keys, store, { consumer: "c" });
     const trimmer = StreamTrimmer.start({ redis, keys, intervalMs: 3_600_000 });
     try {
       expect((await trimmer.trimOnce()).trimmed).toBe(0);
-      expect(await redis.xlen(keys.decisions)).toBe(4);
+      expect(await redis.xlen(stream)).toBe(4);
       const month = parsePeriod(new Date(now - 60_000).toISOString().slice(0, 7));
       if (!month) throw new Error("no month");
       await new RedisFrozenReportStore(redis, keys).putArchive(month, { records, late: [] });

@@ -1,9 +1,12 @@
 /**
  * Redis as Cordon 0.1.0 left it (its append-only file, `test/fixtures/redis-0.1.0/aof`, written by that
  * version through a scenario of orders, checks shipped to the decision stream and a report) serves this
- * version unchanged: the same orders, audit chain, stream records with their ids, and report; and what
- * this version writes next goes to the keys 0.1.0 used, with no key of a new name or type besides the
- * half-year's wrapped IP-hash key (I6).
+ * version unchanged: the same orders, audit chain, stream records with their ids, and report. Every key
+ * 0.1.0 wrote stays, with its type; its decision stream and report aggregates (`{cordon-decisions}`,
+ * `{cordon-report}`) are read and reported as before, and nothing new is written to them. The keys this
+ * version adds are expected: the half-year's wrapped IP-hash key (I6), and the decision partitions
+ * (`{cordon-d<p>}`: streams, their report checkpoints and aggregates, never a set of seen ids) with the
+ * stored number of partitions, where new records go.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -43,7 +46,25 @@ const allKeys = () =>
 
 /** The one deliberate addition since 0.1.0: the current half-year's wrapped IP-hash key (I6). */
 const PERIOD_KEY = /^cordon:\{cordon\}:ip-hash-key:\d{4}-H[12] string$/;
-const keys = () => allKeys().filter((key) => !PERIOD_KEY.test(key));
+/** Added since 0.1.0: the decision partitions and their number. */
+const PARTITION_KEY = /^cordon:\{cordon-d\d+\}:|^cordon:\{cordon\}:decision-partitions string$/;
+/** The types and names a partition's keys may have: no per-record key (no `seen` set) among them. */
+const PARTITION_SHAPES = [
+  /^cordon:\{cordon-d\d+\}:stream stream$/,
+  /^cordon:\{cordon-d\d+\}:epoch string$/,
+  /^cordon:\{cordon-d\d+\}:report:checkpoint string$/,
+  /^cordon:\{cordon-d\d+\}:report:(months|frozen|archived) set$/,
+  /^cordon:\{cordon-d\d+\}:report:late hash$/,
+  /^cordon:\{cordon-d\d+\}:report:\d{4}-\d{2}:counts hash$/,
+  /^cordon:\{cordon-d\d+\}:report:\d{4}-\d{2}:(meetings|participants):[jo]:.+ set$/,
+  /^cordon:\{cordon\}:decision-partitions string$/,
+];
+const keys = () => allKeys().filter((key) => !PERIOD_KEY.test(key) && !PARTITION_KEY.test(key));
+const partitionKeys = () => allKeys().filter((key) => PARTITION_KEY.test(key));
+const partitionStreams = () =>
+  allKeys()
+    .filter((key) => /^cordon:\{cordon-d\d+\}:stream stream$/.test(key))
+    .map((key) => key.split(" ")[0] as string);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "cordon-redis-compat-"));
@@ -89,8 +110,13 @@ async function pong(): Promise<boolean> {
 }
 
 describe("Redis as Cordon 0.1.0 left it", () => {
-  it("holds the keys 0.1.0 wrote, loaded from its append-only file", () => {
+  it("holds the keys 0.1.0 wrote, loaded from its append-only file, and adds only partition keys", () => {
     expect(keys()).toEqual(expected.keys);
+    for (const key of partitionKeys())
+      expect(
+        PARTITION_SHAPES.some((shape) => shape.test(key)),
+        key,
+      ).toBe(true);
   });
 
   it("lists the same orders and audit chain", async () => {
@@ -108,7 +134,8 @@ describe("Redis as Cordon 0.1.0 left it", () => {
     await expectSameReport(server, expected.report);
   });
 
-  it("ships new records to the same stream, and writes no key 0.1.0 did not have", async () => {
+  it("ships new records to a partition, and leaves the keys 0.1.0 wrote as they were", async () => {
+    const legacyLength = cli("xlen", "cordon:{cordon-decisions}:stream");
     expect(
       (await api(server, "POST", "/v1/check", "checker", { meetingId: "m-ru", ip: "8.8.8.8" })).status,
     ).toBe(200);
@@ -121,6 +148,14 @@ describe("Redis as Cordon 0.1.0 left it", () => {
     expect(records).toHaveLength(expected.decisions.records.length + 1);
     await api(server, "GET", "/v1/reports/2026-H2", "auditor");
     expect(keys()).toEqual(expected.keys);
+    expect(cli("xlen", "cordon:{cordon-decisions}:stream")).toBe(legacyLength);
+    const shipped = partitionStreams().reduce((n, stream) => n + Number(cli("xlen", stream)), 0);
+    expect(shipped).toBe(1);
+    for (const key of partitionKeys())
+      expect(
+        PARTITION_SHAPES.some((shape) => shape.test(key)),
+        key,
+      ).toBe(true);
     expect(allKeys().filter((key) => PERIOD_KEY.test(key))).toHaveLength(1);
   });
 });

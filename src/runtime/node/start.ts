@@ -324,8 +324,9 @@ async function redisBackend(
       version: holder.current().version,
     });
   });
-  // The report reads the stream through the `report` consumer group; each instance is one consumer, and
-  // the aggregates in Redis deduplicate by decisionId, so any instance can answer a report request.
+  // The report reads the decision streams through the `report` consumer group; each instance is one
+  // consumer, and each partition's aggregates move with its checkpoint in one script (a re-read entry is
+  // skipped), so any instance can answer a report request.
   // After the first compile, so the commands client has had its chance to connect; during an outage
   // the instance seals with the wrapped keys it mirrored on disk.
   const ipHashKeys = await IpHashKeyRing.open({
@@ -342,7 +343,7 @@ async function redisBackend(
     logger,
     isNewDeployment: async () => (await orders.head()).seq === 0,
   });
-  const aggregates = new RedisAggregateStore(commands, keys.report);
+  const aggregates = new RedisAggregateStore(commands, keys);
   const reports = new ReportService({
     aggregates,
     catchUp: () =>

@@ -1,30 +1,35 @@
 /**
- * `StreamTrimmer`: keeps the decision stream from growing without bound, trimming only entries that
- * every consumer group has acknowledged. The shipper's XADDs carry no MAXLEN: a length cap cannot know
- * what the reporting pipeline has read, and a record trimmed before it was counted is lost to the report
- * (I5). Also `createReportGroup`, the one place the reporting group is created.
+ * `StreamTrimmer`: keeps the decision streams (every partition's, and the legacy one while it exists) from
+ * growing without bound, trimming only entries that every consumer group has acknowledged and the report
+ * has counted. The shipper's XADDs carry no MAXLEN: a length cap cannot know what the reporting pipeline
+ * has read, and a record trimmed before it was counted is lost to the report (I5). Also
+ * `createReportGroup`, the one place the reporting group is created.
  *
- * Safe point, per group: the oldest pending (delivered, not acknowledged) id if any, else the id after
- * the group's last-delivered-id. XTRIM MINID with the lowest safe point over all groups removes only ids
- * below it. Without the `report` group nothing is trimmed: no reader has said what it has read. Other groups
- * (an archiver, say) count too: trimming what one of them still needs would lose it for that one.
+ * Safe point, per stream and group: the oldest pending (delivered, not acknowledged) id if any, else the id
+ * after the group's last-delivered-id. XTRIM MINID with the lowest safe point over all groups removes only
+ * ids below it. Without the `report` group nothing is trimmed: no reader has said what it has read. Other
+ * groups (an archiver, say) count too: trimming what one of them still needs would lose it for that one.
+ * A partition is also never trimmed above its report checkpoint (the id after it): a runner counts
+ * entries another consumer holds from the stream itself (report-reader.ts), so counted and acknowledged
+ * need not go together.
  *
  * Finalization (I9). A period's records must stay readable until a finalization has archived them
- * (service/reports.ts): the archive is built from the stream, and `cordon verify-report` compares it
- * with what the stream still holds. So, by default, nothing is trimmed at or above the start of the
- * oldest month that has counted records and is not archived (`keepFloor`), less a day for the clocks of
- * the instances that wrote the records against Redis's, which stamps the entries. Finalize periods to let
- * the stream shrink; until then it holds every record since the oldest unfinalized month.
+ * (service/reports.ts): the archive is built from the streams, and `cordon verify-report` compares it
+ * with what they still hold. So, by default, nothing is trimmed at or above the start of the oldest
+ * month that has counted records in the stream's aggregates and is not archived (`keepFloor`), less a day
+ * for the clocks of the instances that wrote the records against Redis's, which stamps the entries.
+ * Finalize periods to let the streams shrink; until then they hold every record since the oldest
+ * unfinalized month.
  *
- * The read and the trim are two round trips. Between them a group can only move forward (more delivered,
- * more acknowledged), so a safe point read earlier stays safe; the exception is an operator moving a group
- * back with XGROUP SETID while a trim runs, which would then miss what was trimmed.
+ * The reads and the trim are separate round trips. Between them a group and a checkpoint only move
+ * forward, so a safe point read earlier stays safe; the exception is an operator moving a group back with
+ * XGROUP SETID while a trim runs, which would then miss what was trimmed.
  */
 
 import { metrics } from "@opentelemetry/api";
 import type { Logger } from "../../kernel/logger.js";
 import { isUnavailable, type RedisClient } from "../../platform/node/redis.js";
-import type { RedisKeys } from "./keys.js";
+import type { RedisKeys, ReportKeys } from "./keys.js";
 import { compareStreamIds, field, nextStreamId } from "./stream-ids.js";
 
 export interface StreamTrimmerOptions {
@@ -42,10 +47,15 @@ export interface StreamTrimmerOptions {
 }
 
 export interface TrimResult {
-  /** Entries removed. */
+  /** Entries removed, over every stream. */
   trimmed: number;
-  /** Entries below this id were trimmed; null when nothing was eligible (no report group). */
+  /**
+   * The first partition's trim point (entries below it were trimmed); null when nothing was eligible
+   * (no report group). `streams` has every stream's.
+   */
   minId: string | null;
+  /** Per stream (key name): its trim point and the entries removed. */
+  streams: Record<string, { minId: string | null; trimmed: number }>;
 }
 
 /** What XINFO GROUPS and XPENDING say about one group. */
@@ -105,11 +115,32 @@ export async function createReportGroup(
   keys: RedisKeys,
   startId = "0",
 ): Promise<boolean> {
+  let created = false;
+  // The legacy stream only where an earlier version left it: never made anew.
+  if ((await redis.exists(keys.legacy.stream)) === 1) {
+    created = (await createGroup(redis, keys.legacy.stream, keys.reportGroup, startId, false)) || created;
+  }
+  for (const part of keys.partitions) {
+    created = (await createGroup(redis, part.stream, keys.reportGroup, startId, true)) || created;
+  }
+  return created;
+}
+
+async function createGroup(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+  startId: string,
+  mkstream: boolean,
+): Promise<boolean> {
   try {
-    await redis.xgroup("CREATE", keys.decisions, keys.reportGroup, startId, "MKSTREAM");
+    if (mkstream) await redis.xgroup("CREATE", stream, group, startId, "MKSTREAM");
+    else await redis.xgroup("CREATE", stream, group, startId);
     return true;
   } catch (err) {
     if (err instanceof Error && /BUSYGROUP/.test(err.message)) return false;
+    // The stream went away between the check and the command (legacy, drained and deleted): nothing to read.
+    if (!mkstream && err instanceof Error && /requires the key to exist/i.test(err.message)) return false;
     throw err;
   }
 }
@@ -149,21 +180,44 @@ export class StreamTrimmer {
     return new StreamTrimmer(opts);
   }
 
-  /** Reads the groups and trims below their common safe point. */
+  /** Trims every stream below its safe point (see the header). */
   async trimOnce(): Promise<TrimResult> {
-    if (this.stopped) return { trimmed: 0, minId: null };
-    const groups = await this.groups();
+    const out: TrimResult = { trimmed: 0, minId: null, streams: {} };
+    if (this.stopped) return out;
+    const archived = this.keepUnarchived ? await this.redis.smembers(this.keys.report.archived) : [];
+    const streams: { stream: string; report: ReportKeys; byPosition: boolean }[] = [
+      { stream: this.keys.legacy.stream, report: this.keys.legacy.report, byPosition: false },
+      ...this.keys.partitions.map((p) => ({ stream: p.stream, report: p.report, byPosition: true })),
+    ];
+    for (const [i, { stream, report, byPosition }] of streams.entries()) {
+      const trim = await this.trimStream(stream, report, byPosition, archived);
+      out.streams[stream] = trim;
+      out.trimmed += trim.trimmed;
+      if (i === 1) out.minId = trim.minId;
+    }
+    return out;
+  }
+
+  private async trimStream(
+    stream: string,
+    report: ReportKeys,
+    byPosition: boolean,
+    archived: readonly string[],
+  ): Promise<{ minId: string | null; trimmed: number }> {
+    const groups = await this.groups(stream);
     let minId = safeTrimPoint(groups, this.keys.reportGroup);
     if (minId === null) return { trimmed: 0, minId };
+    if (byPosition) {
+      // Never past what the report counted: nothing, before its first batch.
+      const checkpoint = await this.redis.get(report.checkpoint);
+      const counted = checkpoint === null ? "0-0" : nextStreamId(checkpoint);
+      if (compareStreamIds(counted, minId) < 0) minId = counted;
+    }
     if (this.keepUnarchived) {
-      const [months, archived] = await Promise.all([
-        this.redis.smembers(this.keys.report.months),
-        this.redis.smembers(this.keys.report.archived),
-      ]);
-      const floor = keepFloor(months, archived);
+      const floor = keepFloor(await this.redis.smembers(report.months), archived);
       if (floor !== null && compareStreamIds(floor, minId) < 0) minId = floor;
     }
-    const trimmed = Number(await this.redis.xtrim(this.keys.decisions, "MINID", minId));
+    const trimmed = Number(await this.redis.xtrim(stream, "MINID", minId));
     if (trimmed > 0) instruments.trimmed.add(trimmed);
     return { trimmed, minId };
   }
@@ -174,10 +228,10 @@ export class StreamTrimmer {
     await this.running;
   }
 
-  private async groups(): Promise<GroupState[]> {
+  private async groups(stream: string): Promise<GroupState[]> {
     let infos: unknown[];
     try {
-      infos = (await this.redis.xinfo("GROUPS", this.keys.decisions)) as unknown[];
+      infos = (await this.redis.xinfo("GROUPS", stream)) as unknown[];
     } catch (err) {
       if (err instanceof Error && /no such key/i.test(err.message)) return [];
       throw err;
@@ -190,7 +244,7 @@ export class StreamTrimmer {
     // XPENDING after XINFO: an entry delivered in between is either pending (then the oldest pending id
     // bounds the trim) or acknowledged, so the point computed is never above what is acknowledged.
     const pipeline = this.redis.pipeline();
-    for (const { name } of names) pipeline.xpending(this.keys.decisions, name);
+    for (const { name } of names) pipeline.xpending(stream, name);
     const results = (await pipeline.exec()) ?? [];
     return names.map(({ name, lastDeliveredId }, i) => {
       const [err, summary] = results[i] ?? [new Error("XPENDING returned nothing"), null];
