@@ -69,7 +69,7 @@ async function startShipper(
   outbox: SegmentLog,
   keys: RedisKeys,
   opts: Partial<StreamShipperOptions> = {},
-): Promise<StreamShipper & { redis: RedisClient }> {
+): Promise<StreamShipper & { connection: RedisClient }> {
   const redis = client("shipper", SHIPPER_REDIS_OVERRIDES);
   const shipper = await StreamShipper.start({
     outbox,
@@ -83,7 +83,7 @@ async function startShipper(
     ...opts,
   });
   cleanups.push(() => shipper.stop(500));
-  return Object.assign(shipper, { redis });
+  return Object.assign(shipper, { connection: redis });
 }
 
 let recordNo = 0;
@@ -225,7 +225,7 @@ describe("decision partitions", () => {
     const others = await Promise.all(keys.partitions.map((p) => redis.xlen(p.stream)));
 
     // The shipper's connection drops and comes back, as it would in a failover: it checks at once.
-    await redis.call("CLIENT", "KILL", "ID", String(await shipper.redis.client("ID")));
+    await redis.call("CLIENT", "KILL", "ID", String(await shipper.connection.client("ID")));
     await expect
       .poll(() => logs.some((l) => /re-shipped what a partition lost/.test(l.message)), { timeout: 15_000 })
       .toBe(true);

@@ -24,9 +24,7 @@ export class LaneDedupe {
   private uncertain: boolean;
   /** The whole outbox goes again: read the stream's time window before the next send. */
   private historyPending = false;
-  private window:
-    | { seen: Set<string>; skipped: number; until: "first-miss" | "caught-up" }
-    | undefined;
+  private window: { seen: Set<string>; skipped: number; until: "first-miss" | "caught-up" } | undefined;
 
   constructor(
     private readonly redis: RedisClient,

@@ -10,8 +10,8 @@
  * made itself need no such check: each comes from one outbox, which ships it once.
  */
 
-import type { RedisClient } from "../../../platform/node/redis.js";
 import type { Logger } from "../../../kernel/logger.js";
+import type { RedisClient } from "../../../platform/node/redis.js";
 import { isEdgeDecisionId } from "../../ingest-index.js";
 import type { PartitionKeys } from "../keys.js";
 import type { LaneCheckpoint } from "./checkpoint.js";
