@@ -46,10 +46,13 @@ export function createRedis(url: string, opts: RedisClientOptions): RedisClient 
       ...opts.overrides,
     });
   }
+  // These three are the cluster's, not its nodes' (ioredis gives every node connection an offline queue
+  // and no reconnection of its own, following MOVED and slot refreshes instead): an override of them is
+  // meant for the cluster as a whole.
   const {
-    enableOfflineQueue: _offline,
-    retryStrategy: _retry,
-    lazyConnect: _lazy,
+    enableOfflineQueue = false,
+    retryStrategy = backoff,
+    lazyConnect = false,
     ...node
   } = {
     ...base,
@@ -58,14 +61,14 @@ export function createRedis(url: string, opts: RedisClientOptions): RedisClient 
     ...opts.overrides,
   };
   return new Cluster(cluster.nodes, {
-    lazyConnect: false,
-    enableOfflineQueue: false,
+    lazyConnect,
+    enableOfflineQueue,
     // A failover: MOVED/ASK and CLUSTERDOWN are followed for a short while, then the command fails like
     // any other unavailability (the outbox keeps the records, order routes answer 503).
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
-    clusterRetryStrategy: backoff,
+    clusterRetryStrategy: (times) => retryStrategy?.(times) ?? undefined,
     slotsRefreshTimeout: 2000,
     redisOptions: node,
   });
