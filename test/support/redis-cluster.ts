@@ -68,7 +68,7 @@ export interface RedisCluster {
   waitForFailover(oldMaster: ClusterNode, timeoutMs?: number): Promise<ClusterNode>;
   /** Until every running node says `cluster_state:ok` and its masters serve all 16384 slots. */
   waitHealthy(timeoutMs?: number): Promise<void>;
-  /** One command on one node (its own connection), e.g. `INFO replication`. */
+  /** One command on one node (its own connection, READONLY: a replica answers reads), e.g. `INFO replication`. */
   command(node: ClusterNode, ...args: (string | number)[]): Promise<unknown>;
   /** The whole cluster as one server: kill, pause or restart every node at once (the single-Redis faults). */
   whole: RedisServer;
@@ -369,6 +369,8 @@ async function command(port: number, ...args: (string | number)[]): Promise<unkn
   client.on("error", () => undefined);
   try {
     await client.connect();
+    // A replica answers reads of its master's keys only once told that stale reads are fine.
+    await client.call("READONLY");
     const [name, ...rest] = args;
     return await client.call(String(name), ...rest.map(String));
   } finally {
