@@ -49,6 +49,9 @@ describe("parseConfig", () => {
   it.each([
     [{ PORT: "70000" }, "PORT"],
     [{ REDIS_URL: "http://localhost:6379" }, "REDIS_URL"],
+    [{ REDIS_URL: "redis-cluster://127.0.0.1:7000,127.0.0.1" }, "REDIS_URL"],
+    [{ REDIS_URL: "redis-cluster://127.0.0.1:7000/0" }, "REDIS_URL"],
+    [{ REDIS_URL: "redis-cluster://127.0.0.1:7000" }, "CORDON_IP_HASH_KEY"],
     [{ REDIS_URL: "redis://127.0.0.1:6379" }, "CORDON_IP_HASH_KEY"],
     [{ REDIS_URL: "redis://127.0.0.1:6379", CORDON_IP_HASH_KEY: KEY }, "CORDON_TOKENS"],
     [{ CORDON_WORKERS: "2" }, "CORDON_WORKERS"],

@@ -4,6 +4,7 @@
  * the Worker's bindings.
  */
 import { z } from "zod";
+import { parseClusterUrl } from "../kernel/redis-url.js";
 import { configError, IpHashKey, LogLevel, parseEnv, TokenList } from "./parse.js";
 
 /** Ed25519 PKCS#8 is 48 bytes: a fixed 16-byte prefix (RFC 8410) and the 32-byte seed. */
@@ -47,12 +48,29 @@ const EdgePublishFields = {
     .default("https://api.cloudflare.com/client/v4"),
 };
 
+/** One Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis-cluster://host:port,...`). */
+const RedisUrl = z.string().superRefine((value, ctx) => {
+  let cluster: unknown;
+  try {
+    cluster = parseClusterUrl(value);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return;
+  }
+  if (cluster === undefined && !z.url({ protocol: /^rediss?$/ }).safeParse(value).success) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL",
+    });
+  }
+});
+
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default("0.0.0.0"),
   CORDON_DATA_DIR: z.string().min(1).default("./data"),
   CORDON_TOKENS: TokenList.optional(),
-  REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
+  REDIS_URL: RedisUrl.optional(),
   CORDON_GEOIP_DB: z.string().min(1).optional(),
   CORDON_IP_HASH_KEY: IpHashKey("a random secret").optional(),
   CORDON_WORKERS: z.coerce.number().int().min(1).max(64).default(1),

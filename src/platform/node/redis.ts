@@ -10,8 +10,11 @@
  * Everything else is the same on both: the keys that a script or transaction touches together share a
  * hash tag (store/redis/keys.ts), so no command ever spans two slots.
  */
-import { Cluster, type ClusterNode, Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../../kernel/logger.js";
+import { parseClusterUrl } from "../../kernel/redis-url.js";
+
+export { type ClusterUrl, parseClusterUrl } from "../../kernel/redis-url.js";
 
 /** One Redis or a Redis Cluster: the command surface Cordon uses is the same on both. */
 export type RedisClient = Redis | Cluster;
@@ -46,10 +49,13 @@ export function createRedis(url: string, opts: RedisClientOptions): RedisClient 
       ...opts.overrides,
     });
   }
+  // These three are the cluster's, not its nodes' (ioredis gives every node connection an offline queue
+  // and no reconnection of its own, following MOVED and slot refreshes instead): an override of them is
+  // meant for the cluster as a whole.
   const {
-    enableOfflineQueue: _offline,
-    retryStrategy: _retry,
-    lazyConnect: _lazy,
+    enableOfflineQueue = false,
+    retryStrategy = backoff,
+    lazyConnect = false,
     ...node
   } = {
     ...base,
@@ -58,14 +64,14 @@ export function createRedis(url: string, opts: RedisClientOptions): RedisClient 
     ...opts.overrides,
   };
   return new Cluster(cluster.nodes, {
-    lazyConnect: false,
-    enableOfflineQueue: false,
+    lazyConnect,
+    enableOfflineQueue,
     // A failover: MOVED/ASK and CLUSTERDOWN are followed for a short while, then the command fails like
     // any other unavailability (the outbox keeps the records, order routes answer 503).
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
-    clusterRetryStrategy: backoff,
+    clusterRetryStrategy: (times) => retryStrategy?.(times) ?? undefined,
     slotsRefreshTimeout: 2000,
     redisOptions: node,
   });
@@ -88,42 +94,6 @@ export async function nodeFor(client: RedisClient, key: string): Promise<Redis> 
 /** The options every node connection of `client` was made with (for one Redis, its own). */
 export function nodeOptions(client: RedisClient): Partial<RedisOptions> {
   return client instanceof Cluster ? (client.options.redisOptions ?? {}) : client.options;
-}
-
-export interface ClusterUrl {
-  nodes: ClusterNode[];
-  auth: { username?: string; password?: string };
-  tls: boolean;
-}
-
-/** The nodes of a `redis-cluster://` (or `rediss-cluster://`) URL; undefined for any other URL. */
-export function parseClusterUrl(url: string): ClusterUrl | undefined {
-  const match = /^(rediss?)-cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/.exec(url);
-  if (!match) {
-    if (/^rediss?-cluster:/.test(url)) {
-      throw new RangeError(
-        "REDIS_URL: a cluster is named as redis-cluster://[user:password@]host:port[,host:port...] (no path)",
-      );
-    }
-    return undefined;
-  }
-  const [, scheme, userinfo, hosts] = match as unknown as [string, string, string | undefined, string];
-  const nodes = hosts.split(",").map((hostPort) => {
-    const node = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(hostPort.trim());
-    const port = Number(node?.[2]);
-    if (!node || port < 1 || port > 65535) {
-      throw new RangeError(`REDIS_URL: "${hostPort}" is not host:port`);
-    }
-    return { host: (node[1] as string).replace(/^\[|\]$/g, ""), port };
-  });
-  const auth: ClusterUrl["auth"] = {};
-  if (userinfo !== undefined) {
-    const colon = userinfo.indexOf(":");
-    const user = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
-    if (user !== "") auth.username = user;
-    if (colon >= 0) auth.password = decodeURIComponent(userinfo.slice(colon + 1));
-  }
-  return { nodes, auth, tls: scheme === "rediss" };
 }
 
 /** A REDIS_URL with its password replaced, for logs (secrets never in logs). */

@@ -7,13 +7,15 @@
  * hash tag. Each instance also keeps the wrapped copies it loaded in its data directory (the mirror), so
  * it can start and seal while Redis is down, and so a Redis that lost its data gets the same key back.
  */
+
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
 import { readFileIfExists, writeFileAtomic } from "../../platform/node/atomic-file.js";
-import { isUnavailable, type RedisClient } from "../../platform/node/redis.js";
+import { isUnavailable, nodeFor, type RedisClient } from "../../platform/node/redis.js";
 import { parsePeriod } from "../../report/periods.js";
 import {
   assertKeyPeriod,
@@ -168,10 +170,13 @@ export class RedisIpHashKeyStore implements IpHashKeyStore {
         period,
         error: err instanceof Error ? err.message : String(err),
       });
+    let node: Redis;
     try {
-      const info = await this.#redis.info("persistence");
+      // On a cluster, the master that held the key: its AOF has the SET, the other masters' never did.
+      node = await nodeFor(this.#redis, this.#keys.ipHashKey(period));
+      const info = await node.info("persistence");
       if (!/^aof_enabled:1\b/m.test(info)) return;
-      if (await this.#startRewrite()) return;
+      if (await startRewrite(node)) return;
     } catch (err) {
       fail(err);
       return;
@@ -179,21 +184,10 @@ export class RedisIpHashKeyStore implements IpHashKeyStore {
     void (async () => {
       for (let i = 0; i < 600; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        if (await this.#startRewrite()) return;
+        if (await startRewrite(node)) return;
       }
       throw new Error("an AOF rewrite was still running after a minute");
     })().catch(fail);
-  }
-
-  /** False while another rewrite runs (Redis refuses a second one then). */
-  async #startRewrite(): Promise<boolean> {
-    try {
-      await this.#redis.bgrewriteaof();
-      return true;
-    } catch (err) {
-      if (err instanceof Error && /already in progress/i.test(err.message)) return false;
-      throw err;
-    }
   }
 
   #wrap(period: string, key: Buffer): string {
@@ -251,5 +245,16 @@ export class RedisIpHashKeyStore implements IpHashKeyStore {
 
   #mirrorPath(period: string): string {
     return join(this.#mirror, `ip-hash-${period}.wrapped`);
+  }
+}
+
+/** False while another rewrite runs (Redis refuses a second one then). */
+async function startRewrite(node: Redis): Promise<boolean> {
+  try {
+    await node.bgrewriteaof();
+    return true;
+  } catch (err) {
+    if (err instanceof Error && /already in progress/i.test(err.message)) return false;
+    throw err;
   }
 }

@@ -45,6 +45,10 @@ export function sessionIdHash(id: string): string {
 // KEYS: the principal's ZSET, the new session's HASH, the creation counter.
 // ARGV: now, idle ms, cap, session key prefix, id hash, name, role, lang, csrf, absolute deadline, ttl ms,
 // the ZSET's ttl ms.
+// The principal's other sessions are read and deleted by names built from ARGV[4] and the ZSET's members,
+// not declared in KEYS (their number is only known inside the script). On Redis Cluster that is sound
+// only because `sessionPrefix` carries the hash tag of KEYS (keys.ts): they are in the script's slot. A
+// prefix without it would make Redis refuse the script there (a key outside its slot), not corrupt anything.
 const CREATE = `
 local now = tonumber(ARGV[1])
 local idle = tonumber(ARGV[2])
