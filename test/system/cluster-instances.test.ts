@@ -108,14 +108,15 @@ describe("two instances on a Redis Cluster", () => {
     try {
       await waitFor(
         async () => {
-          const entries = (await client.xrange(redisKeys("cordon").decisions, "-", "+")) as [
-            string,
-            string[],
-          ][];
-          const ids = new Set(entries.map(([, fields]) => fields[fields.indexOf("id") + 1]));
+          const ids = new Set<string>();
+          // Spread over the decision partitions, and so over the cluster's masters.
+          for (const { stream } of redisKeys("cordon").partitions) {
+            const entries = (await client.xrange(stream, "-", "+")) as [string, string[]][];
+            for (const [, fields] of entries) ids.add(fields[fields.indexOf("id") + 1] as string);
+          }
           return answered.every((id) => ids.has(id));
         },
-        "every answered check in the stream",
+        "every answered check in the streams",
         10_000,
       );
     } finally {
