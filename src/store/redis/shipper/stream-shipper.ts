@@ -216,6 +216,9 @@ export class StreamShipper {
     await shipper.recount();
     shipper.startedNonEmpty = shipper.backlog.value() > 0;
     shipper.redis.on("ready", shipper.onReady);
+    // A cluster stays ready while a shard fails over; a node leaving or joining its view is the sign.
+    shipper.redis.on("+node", shipper.onReady);
+    shipper.redis.on("-node", shipper.onReady);
     shipper.redis.on("error", shipper.onRedisError);
     instruments.backlog.addCallback(shipper.observeBacklog);
     shipper.loop = shipper.run();
@@ -279,6 +282,8 @@ export class StreamShipper {
       this.wakeOnReady?.();
       await this.loop;
       this.redis.off("ready", this.onReady);
+      this.redis.off("+node", this.onReady);
+      this.redis.off("-node", this.onReady);
       this.redis.off("error", this.onRedisError);
       instruments.backlog.removeCallback(this.observeBacklog);
       for (const waiter of this.caughtUpWaiters.splice(0)) waiter.settle(false);
@@ -298,6 +303,8 @@ export class StreamShipper {
       } catch (err) {
         if (this.stopped) break;
         this.health.failed(err);
+        // A failure may be a failover or a restart under way: check the partitions before the next page.
+        this.needsVerify = true;
         await this.backoff();
         continue;
       }
