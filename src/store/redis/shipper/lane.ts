@@ -68,7 +68,14 @@ export interface LaneLine {
 }
 
 export class Lane {
+  /** The id of the last batch this lane had acknowledged (dedupe.ts's window starts after it). */
   fence: string | undefined;
+  /**
+   * The fence as it was when the shipper's outbox cursor last moved: what the checkpoint keeps, since
+   * it pairs with that cursor. After a crash the page at the cursor is read again, and every entry this
+   * lane added since, that page's part included, lies after this fence, where the deduplication looks.
+   */
+  committedFence: string | undefined;
   lastAckedId: string | undefined;
   epoch: string | undefined;
   readonly dedupe: LaneDedupe;
@@ -80,6 +87,7 @@ export class Lane {
     dedupe: { clockSkewMs: number; logger: Logger; isStopped: () => boolean; uncertain: boolean },
   ) {
     this.fence = saved?.fence ?? undefined;
+    this.committedFence = this.fence;
     this.lastAckedId = saved?.lastAckedId ?? undefined;
     this.epoch = saved?.epoch ?? undefined;
     this.dedupe = new LaneDedupe(
@@ -93,7 +101,22 @@ export class Lane {
   }
 
   checkpoint(): LaneCheckpoint {
-    return { fence: this.fence ?? null, lastAckedId: this.lastAckedId ?? null, epoch: this.epoch ?? null };
+    return {
+      fence: this.committedFence ?? null,
+      lastAckedId: this.lastAckedId ?? null,
+      epoch: this.epoch ?? null,
+    };
+  }
+
+  /** The outbox cursor moved past everything this lane sent: the fence pairs with the new cursor. */
+  commit(): void {
+    this.committedFence = this.fence;
+  }
+
+  /** Nothing of ours lies after `id` (a first start, or a partition that lost its tail): both fences. */
+  restart(id: string): void {
+    this.fence = id;
+    this.committedFence = id;
   }
 
   /**

@@ -348,12 +348,11 @@ export class StreamShipper {
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) {
-      // What the other lanes acknowledged is kept on disk at once: a crash now must not resend it blind.
-      await this.saveCheckpoint().catch(() => undefined);
-      throw failed.reason;
-    }
+    // The lanes done with their part keep it (in memory); on disk every lane keeps the fence it had at
+    // the cursor, so a restart deduplicates the whole page in every lane (Lane.committedFence).
+    if (failed) throw failed.reason;
     this.health.shipped();
+    for (const lane of this.lanes) lane.commit();
     this.cursor = pending.next ?? this.cursor;
     this.backlog.consumed(pending.count);
     this.pending = undefined;
@@ -473,7 +472,7 @@ export class StreamShipper {
         this.planRepair(lane, check.loss, check.lastGenerated, check.epochLost === true);
       } else if (lane.fence === undefined) {
         // First start for this lane: nothing of ours can be in the stream after its current end.
-        lane.fence = check.lastGenerated ?? "0-0";
+        lane.restart(check.lastGenerated ?? "0-0");
       }
     });
     if (!this.hadCheckpoint && this.startedNonEmpty) {
@@ -510,7 +509,8 @@ export class StreamShipper {
     const index = lane.keys.index;
     lane.dedupe.reset();
     lane.lastAckedId = undefined;
-    lane.fence = lastGenerated ?? "0-0";
+    // Below everything the repair and the pages after it send, until the cursor moves past them.
+    lane.restart(lastGenerated ?? "0-0");
     let repair: Repair = { from: undefined, window: "time", reason };
     if (!emptied && lastGenerated !== undefined) {
       // The newest mark from before what was lost: re-ship from there (see Mark).
@@ -530,21 +530,25 @@ export class StreamShipper {
     // A repair planned before and not yet done keeps the earlier start: it covers this one too.
     const earlier = this.repairs.get(index);
     this.repairs.set(index, earlier ?? repair);
-    // The page in flight is re-sent to this lane whole: the repair stops where it starts.
-    if (this.pending !== undefined) this.pending = undefined;
   }
 
-  /** Runs the planned repairs: each lane's share of the outbox from its start to the cursor. */
+  /**
+   * Runs the planned repairs: each lane's share of the outbox from the repair's start to the end of the
+   * page in flight (or the cursor). The page in flight is covered too, for that lane only: whatever of
+   * its part landed before the loss was either lost or is in the stream after the window's start, where
+   * the repair finds it. The other lanes keep their state of that page.
+   */
   private async repairAll(): Promise<void> {
     for (const [index, repair] of this.repairs) {
-      await this.repair(this.lanes[index] as Lane, repair);
+      const pendingEnd = this.pending?.next ?? undefined;
+      await this.repair(this.lanes[index] as Lane, repair, pendingEnd ?? this.cursor);
+      if (pendingEnd !== undefined) this.pending?.lanes.delete(index);
       this.repairs.delete(index);
       await this.saveCheckpoint();
     }
   }
 
-  private async repair(lane: Lane, repair: Repair): Promise<void> {
-    const until = this.cursor;
+  private async repair(lane: Lane, repair: Repair, until: string | undefined): Promise<void> {
     let window = repair.window;
     if (window === "time") {
       const first = await this.outbox.pageLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
