@@ -185,6 +185,34 @@ describe("decision records on the Queue, many per message", () => {
     for (const d of state.deliveries) expect(d.records).toBeLessThanOrEqual(500);
   });
 
+  it("sends a group whose leading check went away, so the checks waiting on it are answered", async () => {
+    // The request that opened the group is cancelled during its window (its client left): it never
+    // comes back to send. The checks that joined the group send it themselves.
+    class CancelledLeader extends QueueDecisionLog {
+      protected override window(): Promise<void> {
+        return new Promise(() => {});
+      }
+    }
+    const sent: unknown[][] = [];
+    const log = new CancelledLeader(
+      {
+        async sendBatch(messages: Iterable<{ body: unknown }>) {
+          sent.push([...messages].map((m) => m.body));
+        },
+      },
+      { takeoverMs: 20 },
+    );
+    void log.append([decisionRecord({ decisionId: "leader" })]);
+    await Promise.all([1, 2].map((i) => log.append([decisionRecord({ decisionId: `joined-${i}` })])));
+    expect(sent).toHaveLength(1);
+    expect(
+      sent
+        .flat()
+        .flatMap((b) => readDecisionMessage(b) ?? [])
+        .map((r) => r.decisionId),
+    ).toEqual(["leader", "joined-1", "joined-2"]);
+  });
+
   it("fails every check of a group with 503 when the Queue refuses the group's send", async () => {
     let calls = 0;
     const log = new QueueDecisionLog({
@@ -414,10 +442,32 @@ describe("replaying parked records on request", () => {
     const records = await parkSome(10);
     const res = await replay(secretOf("admin"));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ replayed: 2, records: 10, refused: 0, failed: 0, remaining: 0, more: false });
+    expect(res.body).toEqual({
+      replayed: 2,
+      records: 10,
+      refused: 0,
+      setAside: 0,
+      failed: 0,
+      remaining: 0,
+      more: false,
+    });
     const state = await sink.state();
     for (const r of records) expect(state.arrivals[r.decisionId]).toBe(1);
     expect(await parkedNames()).toEqual([]);
+  });
+
+  it("moves an entry it cannot read out of the way, and replays the others", async () => {
+    const records = await parkSome(4);
+    // Sorts first (oldest), as a damaged value would block every run if it stayed.
+    await env.PARKED_DECISIONS.put(`${PARKED_PREFIX}2000-01-01T00:00:00.000Z/damaged`, "{not json");
+    const res = await replay(secretOf("admin"));
+    expect(res.body).toMatchObject({ replayed: 2, setAside: 1, remaining: 0 });
+    expect(await parkedNames()).toEqual([]);
+    expect(await env.PARKED_DECISIONS.get("unreadable/2000-01-01T00:00:00.000Z/damaged", "text")).toBe(
+      "{not json",
+    );
+    const state = await sink.state();
+    for (const r of records) expect(state.arrivals[r.decisionId]).toBe(1);
   });
 
   it("refuses every role but admin, and a missing token", async () => {

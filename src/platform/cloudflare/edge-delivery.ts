@@ -78,6 +78,7 @@ function sum(a: ReplayResult, b: ReplayResult): ReplayResult {
     replayed: a.replayed + b.replayed,
     records: a.records + b.records,
     refused: a.refused + b.refused,
+    setAside: a.setAside + b.setAside,
     failed: a.failed + b.failed,
     remaining: b.remaining,
     more: b.more,

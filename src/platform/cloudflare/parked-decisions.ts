@@ -66,6 +66,8 @@ export interface ReplayResult {
   records: number;
   /** Records ingest refused for good, moved to `refused/`. */
   refused: number;
+  /** Entries that were not readable, moved to `unreadable/`. */
+  setAside: number;
   /** Entries tried but not taken (ingest unreachable, or a record ahead of Node's clock). */
   failed: number;
   /** Entries still parked after this run; `more` when the listing did not reach the end. */
@@ -80,15 +82,36 @@ export async function replayParked(
   limit = REPLAY_ENTRIES_PER_RUN,
 ): Promise<ReplayResult> {
   const listed = await area.list({ prefix: PARKED_PREFIX, limit });
+  const result: ReplayResult = {
+    replayed: 0,
+    records: 0,
+    refused: 0,
+    setAside: 0,
+    failed: 0,
+    remaining: 0,
+    more: false,
+  };
   const entries: { name: string; entry: ParkedEntry }[] = [];
+  let vanished = 0;
   for (const { name } of listed.keys) {
     const value = await area.get(name, "text");
     // Deleted by a replay running at the same time, the listing not yet knowing it.
-    if (value === null) continue;
-    const entry = JSON.parse(value) as ParkedEntry;
+    if (value === null) {
+      vanished++;
+      continue;
+    }
+    let entry: ParkedEntry;
+    try {
+      entry = JSON.parse(value) as ParkedEntry;
+    } catch {
+      await setAside(area, name, value, delivery.logger);
+      result.setAside++;
+      continue;
+    }
     const records = readDecisionMessage({ records: entry.records });
     if (records === null) {
-      delivery.logger.error("parked decision entry is not readable; leaving it parked", { entry: name });
+      await setAside(area, name, value, delivery.logger);
+      result.setAside++;
       continue;
     }
     entries.push({ name, entry: { ...entry, records } });
@@ -101,7 +124,6 @@ export async function replayParked(
           delivery,
         );
 
-  const result: ReplayResult = { replayed: 0, records: 0, refused: 0, failed: 0, remaining: 0, more: false };
   for (const [index, { name, entry }] of entries.entries()) {
     const outcome = outcomes[index];
     if (outcome?.kind !== "delivered") {
@@ -135,9 +157,16 @@ export async function replayParked(
     result.replayed++;
     result.records += entry.records.length;
   }
-  result.remaining = listed.keys.length - result.replayed;
+  result.remaining = listed.keys.length - vanished - result.replayed - result.setAside;
   result.more = !listed.list_complete;
   return result;
+}
+
+/** An entry no replay can read: kept under `unreadable/`, out of the way of the ones that can go. */
+async function setAside(area: ParkingArea, name: string, value: string, logger: Logger): Promise<void> {
+  logger.error("parked decision entry is not readable; moving it under unreadable/", { entry: name });
+  await area.put(`${UNREADABLE_PREFIX}${name.slice(PARKED_PREFIX.length)}`, value);
+  await area.delete(name);
 }
 
 /** One line operators alert on while anything is parked (Workers Logs: `cordon.edge.parked > 0`). */

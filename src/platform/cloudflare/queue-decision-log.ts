@@ -25,15 +25,22 @@ export interface QueueDecisionLogOptions {
    */
   windowMs?: number;
   /**
-   * How long an append waits for its flush. A send belongs to the request that started the flush; if
-   * that request is cancelled, its send may never settle, and the checks waiting on it answer 503.
+   * How long past its window a group may stay unsent before a check waiting on it sends it itself: the
+   * request that opened it was cancelled (a client that went away) before its window ended.
+   */
+  takeoverMs?: number;
+  /**
+   * How long an append waits for its flush once it is being sent. A send belongs to the request that
+   * started it; if that request is cancelled, the send may never settle, and the checks waiting on it
+   * answer 503.
    */
   timeoutMs?: number;
-  /** Bytes per message body (tests make it small to see a body split). */
+  /** Bytes of JSON per message body. */
   maxMessageBytes?: number;
 }
 
 export const DEFAULT_WINDOW_MS = 5;
+export const DEFAULT_TAKEOVER_MS = 250;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** How often a check whose records another check is sending looks whether that send is done (ms). */
 const POLL_MS = 2;
@@ -42,6 +49,7 @@ const POLL_MS = 2;
 interface Group {
   records: DecisionRecord[];
   bytes: number;
+  openedAt: number;
   state: "open" | "sending" | "sent" | "failed";
   error?: StoreUnavailableError;
 }
@@ -49,6 +57,7 @@ interface Group {
 export class QueueDecisionLog implements DecisionSink {
   private open: Group | undefined;
   private readonly windowMs: number;
+  private readonly takeoverMs: number;
   private readonly timeoutMs: number;
   private readonly maxMessageBytes: number;
 
@@ -58,6 +67,7 @@ export class QueueDecisionLog implements DecisionSink {
     options: QueueDecisionLogOptions = {},
   ) {
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
+    this.takeoverMs = options.takeoverMs ?? DEFAULT_TAKEOVER_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
   }
@@ -71,7 +81,9 @@ export class QueueDecisionLog implements DecisionSink {
    */
   async append(records: readonly DecisionRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const joined = this.open;
+    let joined = this.open;
+    // Past its window and still open: its leader is gone. Its own waiters will send it; start anew.
+    if (joined !== undefined && this.abandoned(joined)) joined = this.open = undefined;
     if (joined !== undefined) {
       joined.records.push(...records);
       joined.bytes += jsonBytes(records);
@@ -79,10 +91,45 @@ export class QueueDecisionLog implements DecisionSink {
       if (joined.bytes >= MAX_SEND_BYTES) this.open = undefined;
       return this.waitFor(joined);
     }
-    const group: Group = { records: [...records], bytes: jsonBytes(records), state: "open" };
+    const group: Group = {
+      records: [...records],
+      bytes: jsonBytes(records),
+      openedAt: performance.now(),
+      state: "open",
+    };
     this.open = group;
-    const until = performance.now() + this.windowMs;
+    await this.window(group);
+    // Sent by a waiting check meanwhile (this request was too slow to come back): wait for that send.
+    if (group.state !== "open") return this.waitFor(group);
+    return this.sendGroup(group);
+  }
+
+  /** The leader's wait: the window, cut short when the group is closed because it is full. */
+  protected async window(group: Group): Promise<void> {
+    const until = group.openedAt + this.windowMs;
     while (this.open === group && performance.now() < until) await sleep(POLL_MS);
+  }
+
+  private abandoned(group: Group): boolean {
+    return group.state === "open" && performance.now() - group.openedAt > this.windowMs + this.takeoverMs;
+  }
+
+  private async waitFor(group: Group): Promise<void> {
+    const deadline = performance.now() + this.windowMs + this.takeoverMs + this.timeoutMs;
+    while (group.state === "open" || group.state === "sending") {
+      if (this.abandoned(group)) return this.sendGroup(group);
+      // The sender's request may have been cancelled mid-send: no answer without a confirmed record.
+      if (performance.now() > deadline) {
+        throw new StoreUnavailableError(
+          `decision queue did not confirm the records within ${this.timeoutMs} ms`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+    if (group.state === "failed") throw group.error;
+  }
+
+  private async sendGroup(group: Group): Promise<void> {
     if (this.open === group) this.open = undefined;
     group.state = "sending";
     try {
@@ -93,20 +140,6 @@ export class QueueDecisionLog implements DecisionSink {
       group.state = "failed";
       throw err;
     }
-  }
-
-  private async waitFor(group: Group): Promise<void> {
-    const deadline = performance.now() + this.timeoutMs;
-    while (group.state === "open" || group.state === "sending") {
-      // The leader's request may have been cancelled mid-send: no answer without a confirmed record.
-      if (performance.now() > deadline) {
-        throw new StoreUnavailableError(
-          `decision queue did not confirm the records within ${this.timeoutMs} ms`,
-        );
-      }
-      await sleep(POLL_MS);
-    }
-    if (group.state === "failed") throw group.error;
   }
 
   private async send(records: readonly DecisionRecord[]): Promise<void> {
