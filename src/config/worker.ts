@@ -57,11 +57,8 @@ const ConsumerEnv = z.object({
 });
 export type ConsumerConfig = z.infer<typeof ConsumerEnv>;
 
-/**
- * The replay route (`POST /v1/edge/replay`): the consumer's settings, to deliver parked records, and
- * CORDON_TOKENS, whose `admin` tokens may call it.
- */
-const ReplayEnv = ConsumerEnv.extend({ CORDON_TOKENS: TokenList });
+/** The replay route (`POST /v1/edge/replay`): CORDON_TOKENS, whose `admin` tokens may call it. */
+const ReplayEnv = z.object({ CORDON_TOKENS: TokenList });
 export type ReplayConfig = z.infer<typeof ReplayEnv>;
 
 const WHAT = "Worker configuration";

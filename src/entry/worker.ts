@@ -8,9 +8,22 @@
  */
 // The GeoLite2 country database the npm package ships (IPv4 and IPv6), bundled as a Data module.
 import bundledMmdb from "@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb";
+import { parseConsumerConfig, parseReplayConfig } from "../config/worker.js";
 import { withEdgeDelivery } from "../platform/cloudflare/edge-delivery.js";
+import { workerLogger } from "../platform/cloudflare/logger.js";
 import { createWorker } from "../runtime/worker.js";
 
 export default withEdgeDelivery(
   createWorker({ mmdb: { bytes: bundledMmdb, source: "bundled:geolite2-country" } }),
+  {
+    delivery(env) {
+      const config = parseConsumerConfig(env);
+      return {
+        url: config.CORDON_INGEST_URL,
+        token: config.CORDON_EDGE_TOKEN.secret,
+        logger: workerLogger(config.CORDON_LOG_LEVEL),
+      };
+    },
+    tokens: (env) => parseReplayConfig(env).CORDON_TOKENS,
+  },
 );

@@ -27,7 +27,6 @@ import {
   MAX_SEND_BYTES,
   readDecisionMessage,
 } from "../../src/platform/cloudflare/decision-messages.js";
-import { withEdgeDelivery } from "../../src/platform/cloudflare/edge-delivery.js";
 import { PARKED_PREFIX } from "../../src/platform/cloudflare/parked-decisions.js";
 import { QueueDecisionLog } from "../../src/platform/cloudflare/queue-decision-log.js";
 import { loadSigningKey, RULESET_KV_KEY } from "../../src/rulesets/signed.js";
@@ -97,9 +96,7 @@ function countingWorker() {
     },
   };
   const workerEnv = { ...env, DECISIONS: decisions } as unknown as WorkerEnv;
-  const edge = withEdgeDelivery(
-    createWorker({ mmdb: { bytes: bundledMmdb, source: "bundled:geolite2-country" } }),
-  );
+  const edge = createWorker({ mmdb: { bytes: bundledMmdb, source: "bundled:geolite2-country" } });
   const check = async (body: unknown) => {
     const ctx = createExecutionContext();
     const response = await edge.fetch(
