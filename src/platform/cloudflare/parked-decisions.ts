@@ -178,12 +178,16 @@ export function logParking(result: ReplayResult, logger: Logger, trigger: string
     replayed: result.replayed,
     replayedRecords: result.records,
     refusedRecords: result.refused,
+    setAside: result.setAside,
     failed: result.failed,
     trigger,
   };
-  if (result.remaining > 0 || result.refused > 0) {
+  if (result.remaining > 0 || result.more || result.refused > 0 || result.setAside > 0) {
     logger.error("parked decision records remain undelivered", fields);
-  } else {
+  } else if (result.replayed > 0) {
     logger.info("parked decision records replayed", fields);
+  } else {
+    // The cron trigger's usual run: nothing parked.
+    logger.debug("no parked decision records", fields);
   }
 }
