@@ -20,6 +20,7 @@ import { compile, type Ruleset } from "../engine/index.js";
  *   cordon verify-report [--data-dir DIR | --redis URL] [--public-key KEY] PERIOD
  *                                          recompute a finalized period's report from the data and check
  *                                          it against its signed manifest (exit 1 naming what differs)
+ *   cordon edge-replay [--url URL]         have the Worker re-send its parked decision records to ingest
  */
 import { SILENT_LOGGER } from "../kernel/logger.js";
 import { nodeLogger } from "../platform/node/logger.js";
@@ -50,6 +51,7 @@ import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
 import { storedRedisKeys } from "../store/redis/partition-count.js";
+import { edgeReplay } from "./edge-replay.js";
 import { ready } from "./report.js";
 import { verifyAudit } from "./verify-audit.js";
 import { fileSource, redisSource, verifyReport } from "./verify-report.js";
@@ -65,10 +67,12 @@ const USAGE = `usage:
   cordon keygen
   cordon publish [--data-dir DIR | --redis URL [--prefix P]] [--out FILE]
   cordon verify-report [--data-dir DIR | --redis URL [--prefix P]] [--public-key KEY] PERIOD
+  cordon edge-replay [--url URL]
 DIR defaults to CORDON_DATA_DIR or ./data. publish signs with CORDON_SIGNING_KEY and writes to Workers KV
 with CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID and CF_API_TOKEN, or to FILE with --out (for wrangler kv key put).
 verify-report reads Redis when --redis is given, or REDIS_URL is set and --data-dir is not; --public-key
-(raw Ed25519, base64) pins the key the manifest must be signed with.`;
+(raw Ed25519, base64) pins the key the manifest must be signed with. edge-replay calls the Worker at URL
+(default CORDON_EDGE_URL) with the admin secret in CORDON_EDGE_ADMIN_TOKEN.`;
 
 export async function run(
   argv: string[],
@@ -82,6 +86,7 @@ export async function run(
       redis: { type: "string" },
       prefix: { type: "string" },
       as: { type: "string" },
+      url: { type: "string" },
       out: { type: "string" },
       "public-key": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -95,6 +100,15 @@ export async function run(
     return command ? 0 : 2;
   }
   switch (command) {
+    case "edge-replay": {
+      const url = values.url ?? env.CORDON_EDGE_URL;
+      const token = env.CORDON_EDGE_ADMIN_TOKEN;
+      if (!url || !token) {
+        out("edge-replay needs --url (or CORDON_EDGE_URL) and CORDON_EDGE_ADMIN_TOKEN\n");
+        return 2;
+      }
+      return edgeReplay({ url, token, out });
+    }
     case "verify-audit": {
       if (values.redis) {
         let store: RedisOrderStore;

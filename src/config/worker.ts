@@ -57,6 +57,10 @@ const ConsumerEnv = z.object({
 });
 export type ConsumerConfig = z.infer<typeof ConsumerEnv>;
 
+/** The replay route (`POST /v1/edge/replay`): CORDON_TOKENS, whose `admin` tokens may call it. */
+const ReplayEnv = z.object({ CORDON_TOKENS: TokenList });
+export type ReplayConfig = z.infer<typeof ReplayEnv>;
+
 const WHAT = "Worker configuration";
 
 export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
@@ -65,4 +69,8 @@ export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
 
 export function parseConsumerConfig(env: Record<string, unknown>): ConsumerConfig {
   return parseEnv(ConsumerEnv, env, WHAT);
+}
+
+export function parseReplayConfig(env: Record<string, unknown>): ReplayConfig {
+  return parseEnv(ReplayEnv, env, WHAT);
 }

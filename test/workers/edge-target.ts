@@ -5,7 +5,8 @@
  * vitest.workers.config.ts), with two seams:
  * - `RULESETS` is the real KV namespace under a key prefix of this target, so tests never see each
  *   other's rulesets;
- * - `DECISIONS` records what the Worker sends to the Queue (and can be made to fail); the real Queue,
+ * - `DECISIONS` records what the Worker sends to the Queue, message bodies unpacked into records (and
+ *   can be made to fail); the real Queue,
  *   its consumer and the ingest sink are exercised in `decision-queue.test.ts`.
  * Orders are entered and approved with the engine's own life cycle (`createOrder`, `transition`),
  * compiled at the store sequence number Node would have, signed with the run's test key as the Node
@@ -23,6 +24,7 @@ import {
   OrderInput,
   transition,
 } from "../../src/engine/index.js";
+import { readDecisionMessage } from "../../src/platform/cloudflare/decision-messages.js";
 import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/rulesets/signed.js";
 import { createWorker, type WorkerEnv } from "../../src/runtime/worker.js";
 import type { CallOptions, CallResult, CheckRoutesTarget } from "../contract/check-routes.js";
@@ -83,11 +85,15 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
       get: (key: string, type: "text") => env.RULESETS.get(prefix + key, type),
     } as unknown as WorkerEnv["RULESETS"],
     DECISIONS: {
-      async sendBatch(messages: Iterable<{ body: DecisionRecord }>) {
+      async sendBatch(messages: Iterable<{ body: unknown }>) {
         const list = [...messages];
         sends.push(list.length);
         if (failing) throw new Error("Queue send failed (test)");
-        records.push(...list.map((m) => m.body));
+        for (const { body } of list) {
+          const carried = readDecisionMessage(body);
+          if (carried === null) throw new Error(`not a decision message: ${JSON.stringify(body)}`);
+          records.push(...carried);
+        }
       },
     } as unknown as WorkerEnv["DECISIONS"],
   };

@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     RULESETS: KVNamespace;
+    /** Parked decision records (src/platform/cloudflare/parked-decisions.ts). */
+    PARKED_DECISIONS: KVNamespace;
     DECISIONS: Queue<unknown>;
     CORDON_TOKENS: string;
     CORDON_IP_HASH_KEY: string;

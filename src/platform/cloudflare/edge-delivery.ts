@@ -1,0 +1,174 @@
+/**
+ * Delivery of the edge's decision records beyond the main queue, added around the Worker's handlers
+ * (`createWorker`): the dead-letter queue's consumer (retry with backoff, then park in KV), the cron
+ * trigger that replays parked records to ingest, and `POST /v1/edge/replay`, the same replay on demand
+ * for an operator (an `admin` token; `cordon edge-replay` calls it). Every other request and the main
+ * queue go to the wrapped handlers unchanged.
+ */
+import type {
+  ExecutionContext,
+  IncomingRequestCfProperties,
+  KVNamespace,
+  MessageBatch,
+  ScheduledController,
+  Request as WorkersRequest,
+  Response as WorkersResponse,
+} from "@cloudflare/workers-types";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+import type { Principal, Role } from "../../kernel/roles.js";
+import { drainDeadLetters, isDeadLetterQueue } from "./dead-letter-consumer.js";
+import type { DeliveryOptions } from "./decision-consumer.js";
+import { workerLogger } from "./logger.js";
+import { logParking, type ParkingArea, type ReplayResult, replayParked } from "./parked-decisions.js";
+
+export const REPLAY_PATH = "/v1/edge/replay";
+/** Replay runs per cron trigger, at most (each takes up to REPLAY_ENTRIES_PER_RUN entries). */
+const CRON_RUNS = 10;
+
+/** The bindings this part reads, besides the consumer's vars (CORDON_INGEST_URL, CORDON_EDGE_TOKEN). */
+export interface DeliveryEnv {
+  /** The parking area (wrangler.toml); without it the dead-letter consumer only retries. */
+  PARKED_DECISIONS?: KVNamespace;
+}
+
+/** A configured token, as CORDON_TOKENS lists it. */
+export interface BearerToken {
+  principal: string;
+  role: Role;
+  secret: string;
+}
+
+/**
+ * What the entry parses from the environment for this part (the config layer is not this one's to
+ * import). Both throw a ConfigError naming the variable when a setting is wrong.
+ */
+export interface DeliveryWiring {
+  /** The consumer's delivery to ingest (CORDON_INGEST_URL, CORDON_EDGE_TOKEN, CORDON_LOG_LEVEL). */
+  delivery(env: Record<string, unknown>): DeliveryOptions;
+  /** The Worker's tokens (CORDON_TOKENS), for the replay route. */
+  tokens(env: Record<string, unknown>): readonly BearerToken[];
+}
+
+interface BaseHandlers<Env> {
+  fetch(request: IncomingRequest, env: Env, ctx: ExecutionContext): Promise<WorkersResponse>;
+  queue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void>;
+}
+type IncomingRequest = WorkersRequest<unknown, IncomingRequestCfProperties>;
+
+export function withEdgeDelivery<BaseEnv>(base: BaseHandlers<BaseEnv>, wiring: DeliveryWiring) {
+  type Env = BaseEnv & DeliveryEnv;
+  return {
+    async fetch(request: IncomingRequest, env: Env, ctx: ExecutionContext): Promise<WorkersResponse> {
+      if (request.method === "POST" && new URL(request.url).pathname === REPLAY_PATH) {
+        return replayRoute(request, env, wiring);
+      }
+      return base.fetch(request, env, ctx);
+    },
+
+    async queue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+      if (!isDeadLetterQueue(batch.queue)) return base.queue(batch, env, ctx);
+      // A configuration error throws, and the runtime retries the whole batch: records wait, not vanish.
+      const delivery = wiring.delivery({ ...(env as object) });
+      await drainDeadLetters(batch, {
+        delivery,
+        parking: parkingOf(env) ?? noParking(delivery),
+        now: () => Date.now(),
+      });
+    },
+
+    async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+      const area = parkingOf(env);
+      if (area === undefined) return;
+      const delivery = wiring.delivery({ ...(env as object) });
+      // Several runs while they make progress: a long outage can leave many entries parked.
+      let total: ReplayResult | undefined;
+      for (let run = 0; run < CRON_RUNS; run++) {
+        const result = await replayParked(area, delivery);
+        total = total === undefined ? result : sum(total, result);
+        if (result.replayed === 0 || (result.remaining === 0 && !result.more)) break;
+      }
+      if (total !== undefined) logParking(total, delivery.logger, "cron");
+    },
+  };
+}
+
+function sum(a: ReplayResult, b: ReplayResult): ReplayResult {
+  return {
+    replayed: a.replayed + b.replayed,
+    records: a.records + b.records,
+    refused: a.refused + b.refused,
+    setAside: a.setAside + b.setAside,
+    failed: a.failed + b.failed,
+    remaining: b.remaining,
+    more: b.more,
+  };
+}
+
+const parkingOf = (env: DeliveryEnv): ParkingArea | undefined => env.PARKED_DECISIONS;
+
+/** Without a parking area a write fails, so the dead-letter consumer keeps retrying (and says why). */
+function noParking(delivery: DeliveryOptions): ParkingArea {
+  const refuse = async (): Promise<never> => {
+    throw new Error("no PARKED_DECISIONS binding (wrangler.toml)");
+  };
+  delivery.logger.error("the dead-letter consumer has no parking area; records wait in the Queue");
+  return { get: refuse, put: refuse, delete: refuse, list: refuse } as unknown as ParkingArea;
+}
+
+/** `POST /v1/edge/replay`: one replay run; answers its counts (never records) to an `admin` token. */
+async function replayRoute(
+  request: IncomingRequest,
+  env: DeliveryEnv,
+  wiring: DeliveryWiring,
+): Promise<WorkersResponse> {
+  const requestId = crypto.randomUUID();
+  const fail = (status: number, code: string, message: string) =>
+    Response.json(
+      { error: { code, message, requestId } },
+      { status, headers: { "cache-control": "no-store" } },
+    ) as unknown as WorkersResponse;
+
+  let delivery: DeliveryOptions;
+  let tokens: readonly BearerToken[];
+  try {
+    delivery = wiring.delivery({ ...env });
+    tokens = wiring.tokens({ ...env });
+  } catch (err) {
+    workerLogger("error").error("replay route misconfigured", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return fail(500, "INTERNAL", "the Worker is misconfigured; see its logs");
+  }
+  const secret = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+  const principal = secret === undefined ? null : holderOf(tokens, secret);
+  if (principal === null) return fail(401, "UNAUTHORIZED", "a valid bearer token is required");
+  // Admin only: the edge token is the Worker's own and must not be able to move records around.
+  if (principal.role !== "admin")
+    return fail(403, "FORBIDDEN", "replaying parked records needs the admin role");
+
+  const area = parkingOf(env);
+  if (area === undefined) return fail(503, "UNAVAILABLE", "no parking area is bound (PARKED_DECISIONS)");
+  const result: ReplayResult = await replayParked(area, delivery);
+  delivery.logger.info("parked decision records replayed on request", { principal: principal.name });
+  logParking(result, delivery.logger, "route");
+  return Response.json(result, { headers: { "cache-control": "no-store" } }) as unknown as WorkersResponse;
+}
+
+/**
+ * Who holds `secret`, as the app's Authenticator (service/auth.ts, a layer this one may not import)
+ * decides it: SHA-256 digests compared in constant time against every token, no early exit, so neither
+ * the secret nor which principal matched leaks through timing. This route is rare (an operator's
+ * call), so the digests are computed per call rather than kept.
+ */
+function holderOf(tokens: readonly BearerToken[], secret: string): Principal | null {
+  const digest = sha256(utf8ToBytes(secret));
+  let found: Principal | null = null;
+  for (const token of tokens) {
+    const known = sha256(utf8ToBytes(token.secret));
+    let diff = 0;
+    for (let i = 0; i < known.length; i++) diff |= (known[i] as number) ^ (digest[i] as number);
+    if (diff === 0) found = { name: token.principal, role: token.role };
+  }
+  return found;
+}
