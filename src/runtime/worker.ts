@@ -39,8 +39,8 @@ import { edgeDecisionId } from "../store/ingest-index.js";
 export interface WorkerEnv {
   /** The signed ruleset, under `RULESET_KV_KEY`, written by the Node side's publisher. */
   RULESETS: KVNamespace;
-  /** Decision records, one message each, for the consumer below. */
-  DECISIONS: Queue<DecisionRecord>;
+  /** Decision records, many a message (platform/cloudflare/decision-messages.ts), for the consumer below. */
+  DECISIONS: Queue<unknown>;
   CORDON_TOKENS?: string;
   CORDON_IP_HASH_KEY?: string;
   RULESET_PUBLIC_KEYS?: string;
