@@ -44,8 +44,8 @@
  * several partitions is stored in each: that memory grows with distinct participants (and meetings)
  * times the partitions they reach, not with records, and with many records per participant it can exceed
  * what the seen set saved at a small volume (there, 16 partitions held 7 times the bucket sets of one).
- * Throughput was alike both ways. `months()` reads a month's
- * sets whole, per partition; `orderTotals` reads two counters per month and partition and nothing else.
+ * Throughput was alike both ways. `months()` reads a month's sets whole, per partition; `orderTotals`
+ * reads two counters per month and partition and nothing else.
  */
 import type { DecisionRecord } from "../../engine/index.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
