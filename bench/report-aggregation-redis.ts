@@ -14,7 +14,7 @@
  * 10 000 meetings, 100 000 participants (ip hashes): the bucket sets are alike in both ways, the seen set
  * is what differs.
  *
- * Run: `npx tsx bench/report-aggregation-redis.ts [--records 1000000] [--partitions 16]`.
+ * Run: `npx tsx bench/report-aggregation-redis.ts [--records 1000000] [--partitions 16] [--only id|position]`.
  * Writes bench/results/report-aggregation-redis.json.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -33,10 +33,12 @@ const RESULTS = fileURLToPath(new URL("./results/report-aggregation-redis.json",
 const BATCH = 500;
 
 const { values } = parseArgs({
-  options: { records: { type: "string" }, partitions: { type: "string" } },
+  options: { records: { type: "string" }, partitions: { type: "string" }, only: { type: "string" } },
 });
 const RECORDS = Number(values.records ?? 1_000_000);
 const PARTITIONS = Number(values.partitions ?? 16);
+/** `id` or `position`: measure one way only. */
+const ONLY = values.only;
 
 const MONTH_START = Date.UTC(2026, 2, 1);
 const MONTH_MS = 30 * 86_400_000;
@@ -228,7 +230,7 @@ async function largest(
 }
 
 const results = [];
-for (const byPosition of [false, true]) {
+for (const byPosition of [false, true].filter((p) => ONLY === undefined || (ONLY === "position") === p)) {
   const m = await measure(byPosition);
   results.push(m);
   process.stderr.write(`${m.way}: done\n`);

@@ -23,6 +23,21 @@ let b: ServerProcess;
 const servers: ServerProcess[] = [];
 const keys = redisKeys("cordon");
 
+/** The decisionIds of every entry of every decision partition's stream. */
+async function streamIds(client: Redis): Promise<string[]> {
+  const ids: string[] = [];
+  for (const { stream } of keys.partitions) {
+    let from = "-";
+    for (;;) {
+      const page = (await client.xrange(stream, from, "+", "COUNT", 5000)) as [string, string[]][];
+      for (const [, fields] of page) ids.push(fields[fields.indexOf("id") + 1] as string);
+      if (page.length < 5000) break;
+      from = `(${page.at(-1)?.[0]}`;
+    }
+  }
+  return ids;
+}
+
 function envFor(name: string): Record<string, string> {
   return {
     REDIS_URL: redis.url,

@@ -38,9 +38,14 @@
  * stores count exactly alike. Reading merges the partitions and the legacy aggregates: counts add up,
  * meeting and participant sets are united (a participant counted in two partitions is one participant).
  *
- * Scale: see bench/report-aggregation-redis.ts for the throughput and memory of both ways of counting.
- * `months()` reads a month's sets whole, per partition; `orderTotals` reads two counters per month and
- * partition and nothing else.
+ * Scale (bench/report-aggregation-redis.ts, 1 million records of one month): counting by decisionId kept
+ * a seen set of every id, about 90 bytes per record; by position, exactly-once keeps one id per
+ * partition. The meeting and participant sets are per partition, so a participant whose records land in
+ * several partitions is stored in each: that memory grows with distinct participants (and meetings)
+ * times the partitions they reach, not with records, and with many records per participant it can exceed
+ * what the seen set saved at a small volume (there, 16 partitions held 7 times the bucket sets of one).
+ * Throughput was alike both ways. `months()` reads a month's sets whole, per partition; `orderTotals`
+ * reads two counters per month and partition and nothing else.
  */
 import type { DecisionRecord } from "../../engine/index.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
