@@ -72,21 +72,6 @@ afterAll(async () => {
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 
-/** decisionIds in every decision partition's stream. */
-async function streamIds(client: Redis): Promise<string[]> {
-  const ids: string[] = [];
-  for (const { stream } of keys.partitions) {
-    let from = "-";
-    for (;;) {
-      const page = (await client.xrange(stream, from, "+", "COUNT", 5000)) as [string, string[]][];
-      for (const [, fields] of page) ids.push(fields[fields.indexOf("id") + 1] as string);
-      if (page.length < 5000) break;
-      from = `(${page.at(-1)?.[0]}`;
-    }
-  }
-  return ids;
-}
-
 describe("two instances on one Redis", () => {
   it("enforces on B what was approved on A, within a second (p99 over 100 orders)", async () => {
     const times: number[] = [];

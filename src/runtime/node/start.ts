@@ -50,7 +50,7 @@ import { RedisIpHashKeyStore } from "../../store/redis/ip-hash-keys.js";
 import { redisKeys } from "../../store/redis/keys.js";
 import { LazyOrderStore } from "../../store/redis/lazy-order-store.js";
 import { RedisOrderStore } from "../../store/redis/order-store.js";
-import { runFromStream } from "../../store/redis/report-reader.js";
+import { runFromStream, streamRecords } from "../../store/redis/report-reader.js";
 import { RedisSessionStore } from "../../store/redis/session-store.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
 import type { SessionStore } from "../../store/sessions.js";
@@ -353,9 +353,9 @@ async function redisBackend(
       }),
     orders: () => orders.listOrders(),
     clock,
-    // The stream keeps a period's records until they are archived (stream-trimmer.ts): read back from it.
+    // The streams keep a period's records until they are archived (stream-trimmer.ts): read back from them.
     frozen: new RedisFrozenReportStore(commands, keys),
-    records: (ids) => collectRecords(decisions, ids),
+    records: (ids) => streamRecords(commands, keys, ids),
     ...finalization(config, dataDir, orders, ipHashKeys),
   });
   const readiness = (): Readiness[] => {
