@@ -89,7 +89,7 @@ const Env = z.object({
     .number()
     .int()
     .min(1)
-    .max(1024) // store/redis/keys.ts MAX_DECISION_PARTITIONS
+    .max(256) // store/redis/keys.ts MAX_DECISION_PARTITIONS
     .default(16), // store/redis/keys.ts DEFAULT_DECISION_PARTITIONS
   /** Redis mode: how long shipped decision records stay in the local outbox (repairs a Redis data loss). */
   CORDON_OUTBOX_RETENTION_HOURS: z.coerce

@@ -14,6 +14,7 @@ import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisKeys } from "../../src/store/redis/keys.js";
 import { expectSameReport } from "../support/compat.js";
 import { freePort } from "../support/redis.js";
 import { api, type ServerProcess, startServer, TOKENS } from "../support/server.js";
@@ -28,7 +29,7 @@ let server: ServerProcess;
 let expected: {
   orders: unknown;
   audit: unknown;
-  decisions: { records: unknown[] };
+  decisions: { records: unknown[]; next: string };
   report: Record<string, unknown>;
   keys: string[];
 };
@@ -124,10 +125,21 @@ describe("Redis as Cordon 0.1.0 left it", () => {
     expect((await api(server, "GET", "/v1/audit?limit=1000", "auditor")).body).toEqual(expected.audit);
   });
 
-  it("pages the same stream records with the same ids", async () => {
-    expect((await api(server, "GET", "/v1/decisions?limit=1000", "auditor")).body).toEqual(
-      expected.decisions,
+  it("pages the same stream records with the same ids, and takes 0.1.0's cursors", async () => {
+    const page = (await api(server, "GET", "/v1/decisions?limit=1000", "auditor")).body;
+    expect(page.records).toEqual(expected.decisions.records);
+    // The cursor now holds a position per stream (the single stream of 0.1.0 first, then each
+    // partition); a cursor 0.1.0 handed out is a position in that single stream and still pages on.
+    const old = expected.decisions.next;
+    // Each id in base 36; a partition still at its start is empty.
+    const [ms, seq] = old.split("-").map((n) => BigInt(n).toString(36));
+    expect(page.next).toBe(
+      `v2.${ms}-${seq},${redisKeys("cordon")
+        .partitions.map(() => "")
+        .join(",")}`,
     );
+    const fromOld = (await api(server, "GET", `/v1/decisions?limit=1000&after=${old}`, "auditor")).body;
+    expect(fromOld.records).toEqual([]);
   });
 
   it("reports the same counts from the aggregates and the report group", async () => {

@@ -14,7 +14,7 @@ const route = (s: ServerServices) =>
       "Records in write order. Pass `next` as `after` to continue; at the end `next` stays put, so a reader can poll.",
     request: {
       query: z.strictObject({
-        after: z.string().max(200).optional().meta({ description: "Cursor from a previous page." }),
+        after: z.string().max(4096).optional().meta({ description: "Cursor from a previous page." }),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
     },

@@ -7,7 +7,8 @@
  *
  * Records are spread over the decision partitions (keys.ts), plus the single stream of earlier versions.
  * A page merges them in stream-id order (ids are Redis times, so roughly the order of arrival), and its
- * cursor is one position per stream (`v2.<legacy id>,<id of partition 0>,...`), exclusive: an entry
+ * cursor is one position per stream (`v2.<legacy>,<partition 0>,...`, each id `ms-seq` in base 36, empty
+ * for the start, so 16 partitions fit in about 200 characters), exclusive: an entry
  * trimmed since still makes a valid cursor, and a reader that polls at the end keeps its place in every
  * stream (`next` is never null, as with SegmentLog), even where the shards' clocks differ. A cursor of
  * earlier versions (one stream id) is a position in the legacy stream.
@@ -144,7 +145,7 @@ export class RedisDecisionLog implements DecisionLog {
       }
     });
     for (const { stream, id } of merged) positions[stream] = id;
-    return { records, next: `v2.${positions.join(",")}` };
+    return { records, next: `v2.${positions.map(encodeId).join(",")}` };
   }
 
   /** Stops the shipper (after a short flush) and the trimmer; the outbox and clients stay the caller's. */
@@ -158,9 +159,29 @@ function parseCursor(cursor: string, streams: number): string[] {
   // Earlier versions: one id of the single (now legacy) stream.
   if (parseStreamId(cursor) !== undefined)
     return [cursor, ...Array.from({ length: streams - 1 }, () => "0-0")];
-  const ids = cursor.startsWith("v2.") ? cursor.slice(3).split(",") : [];
-  if (ids.length !== streams || ids.some((id) => parseStreamId(id) === undefined)) {
+  const ids = cursor.startsWith("v2.") ? cursor.slice(3).split(",").map(decodeId) : [];
+  if (ids.length !== streams || ids.some((id) => id === undefined)) {
     throw new InvalidCursorError("not a cursor of this decision log");
   }
-  return ids;
+  return ids as string[];
+}
+
+/** A stream id in a cursor: `ms-seq` in base 36, "" for `0-0`. */
+function encodeId(id: string): string {
+  const [ms, seq] = parseStreamId(id) ?? [0n, 0n];
+  return ms === 0n && seq === 0n ? "" : `${ms.toString(36)}-${seq.toString(36)}`;
+}
+
+function decodeId(text: string): string | undefined {
+  if (text === "") return "0-0";
+  const match = /^([0-9a-z]{1,13})-([0-9a-z]{1,13})$/.exec(text);
+  if (!match) return undefined;
+  const id = `${parseBase36(match[1] as string)}-${parseBase36(match[2] as string)}`;
+  return parseStreamId(id) === undefined ? undefined : id;
+}
+
+function parseBase36(text: string): bigint {
+  let value = 0n;
+  for (const ch of text) value = value * 36n + BigInt(Number.parseInt(ch, 36));
+  return value;
 }

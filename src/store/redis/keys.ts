@@ -122,7 +122,8 @@ export interface FrozenKeys {
 
 /** Default number of decision partitions: enough to spread over a cluster of several shards. */
 export const DEFAULT_DECISION_PARTITIONS = 16;
-export const MAX_DECISION_PARTITIONS = 1024;
+/** At most this many: the decision log's cursor holds a position per partition (decision-log.ts). */
+export const MAX_DECISION_PARTITIONS = 256;
 
 /**
  * The partition of a record: FNV-1a (32 bits) of its decisionId, modulo N. A given record always lands in
