@@ -38,7 +38,11 @@ export class RulesetCompiler {
   async refresh(): Promise<Ruleset> {
     const head = await this.orders.head();
     const orders = await this.orders.listOrders();
-    const next = compile(orders, { version: head.seq, compiledAt: new Date(this.clock()).toISOString() });
+    const next = compile(orders, {
+      version: head.seq,
+      epoch: head.epoch,
+      compiledAt: new Date(this.clock()).toISOString(),
+    });
     this.holder.install(next, "compile");
     // The compiled ruleset, even when a newer one is already in force here: publishing is ordered by
     // the receiver (a compare-and-set on the version), not by this instance.
