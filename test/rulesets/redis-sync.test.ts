@@ -82,9 +82,12 @@ class MemoryOrders {
   orders: Order[] = [];
   seq = 0;
   /** The history's epoch, as the Redis store reports it; none, as the embedded store. */
-  epoch: string | undefined;
+  history: string | undefined;
+  async epoch() {
+    return this.history;
+  }
   async head() {
-    return { seq: this.seq, hash: "", ...(this.epoch === undefined ? {} : { epoch: this.epoch }) };
+    return { seq: this.seq, hash: "" };
   }
   async listOrders() {
     return [...this.orders];
@@ -501,7 +504,7 @@ describe("faults", () => {
     await admin.set(keys.epoch, "epoch-one");
     const a = await instance("a", { keys, pollMs: 100 });
     const b = await instance("b", { keys, pollMs: 100 });
-    a.orders.epoch = "epoch-one";
+    a.orders.history = "epoch-one";
     for (const m of ["m-1", "m-2", "m-3"]) a.orders.approve(m);
     await a.compiler.refresh();
     await waitFor("B at v3", () => b.compiler.holder.current().version === 3);
@@ -511,7 +514,7 @@ describe("faults", () => {
     await admin.del(keys.ruleset, keys.rulesetVersion, keys.rulesetEpoch);
     await admin.set(keys.epoch, "epoch-two");
     const c = await instance("c", { keys });
-    c.orders.epoch = "epoch-two";
+    c.orders.history = "epoch-two";
     c.orders.approve("m-9");
     await c.compiler.refresh();
     expect(await admin.mget(keys.rulesetVersion, keys.rulesetEpoch)).toEqual(["1", "epoch-two"]);
@@ -534,14 +537,14 @@ describe("faults", () => {
     await admin.set(keys.epoch, "epoch-one");
     const a = await instance("a", { keys });
     const b = await instance("b", { keys, pollMs: 100, trustsEpoch: (e) => e === "epoch-one" });
-    a.orders.epoch = "epoch-one";
+    a.orders.history = "epoch-one";
     for (const m of ["m-1", "m-2"]) a.orders.approve(m);
     await a.compiler.refresh();
     await waitFor("B at v2", () => b.compiler.holder.current().version === 2);
 
     await admin.set(keys.epoch, "epoch-two");
     const c = await instance("c", { keys });
-    c.orders.epoch = "epoch-two";
+    c.orders.history = "epoch-two";
     c.orders.approve("m-9");
     await c.compiler.refresh();
     await waitFor("B to refuse it", () => /another order history/.test(b.sync.status().reason ?? ""));
