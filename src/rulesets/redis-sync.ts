@@ -411,11 +411,11 @@ export class RulesetSync {
    *   because a cache lost data would silently stop complying with legal orders.
    * - Not re-seeding: the orders and the audit chain are gone from Redis with the ruleset. A re-seeded
    *   ruleset would be enforcement with no order record behind it: responders could not see or withdraw
-   *   those orders, and the audit trail (I7) would not explain the denials. And since the store's
-   *   sequence restarts, a re-seeded vN would outrank every new compile (v1, v2, ...) in the
-   *   compare-and-set, so new orders and withdrawals would never be distributed.
-   * Restoring the orders (from a Redis backup, or re-entering them) is an operator's act; until then
-   * this instance is degraded, with the versions in the reason, and logs one error per episode.
+   *   those orders, and the audit trail (I7) would not explain the denials. Redis refuses it anyway:
+   *   a ruleset of an epoch is stored only while that epoch is the order history's.
+   * Restoring the history (`cordon restore`, from an instance's audit mirror) is an operator's act, and
+   * order changes are refused until then (MirroredOrderStore); this instance is degraded meanwhile, with
+   * the versions in the reason, and logs one error per episode.
    */
   private checkLoss(): void {
     const { version: ours, epoch } = this.holder.current();
