@@ -3,7 +3,8 @@
  * version through a scenario of orders, checks shipped to the decision stream and a report) serves this
  * version unchanged: the same orders, audit chain, stream records with their ids, and report; and what
  * this version writes next goes to the keys 0.1.0 used, with no key of a new name or type besides the
- * half-year's wrapped IP-hash key (I6).
+ * half-year's wrapped IP-hash key (I6) and the order history's epoch with the ruleset's (a history 0.1.0
+ * wrote gets its epoch when this version first opens it).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -41,9 +42,11 @@ const allKeys = () =>
     .sort()
     .map((key) => `${key} ${cli("type", key)}`);
 
-/** The one deliberate addition since 0.1.0: the current half-year's wrapped IP-hash key (I6). */
+/** A deliberate addition since 0.1.0: the current half-year's wrapped IP-hash key (I6). */
 const PERIOD_KEY = /^cordon:\{cordon\}:ip-hash-key:\d{4}-H[12] string$/;
-const keys = () => allKeys().filter((key) => !PERIOD_KEY.test(key));
+/** The others: the epoch of the order history and of the ruleset stored (README, Running on Redis). */
+const EPOCH_KEYS = ["cordon:{cordon}:epoch string", "cordon:{cordon}:ruleset-epoch string"];
+const keys = () => allKeys().filter((key) => !PERIOD_KEY.test(key) && !EPOCH_KEYS.includes(key));
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "cordon-redis-compat-"));
@@ -122,5 +125,6 @@ describe("Redis as Cordon 0.1.0 left it", () => {
     await api(server, "GET", "/v1/reports/2026-H2", "auditor");
     expect(keys()).toEqual(expected.keys);
     expect(allKeys().filter((key) => PERIOD_KEY.test(key))).toHaveLength(1);
+    expect(allKeys().filter((key) => EPOCH_KEYS.includes(key))).toEqual(EPOCH_KEYS);
   });
 });
