@@ -58,12 +58,8 @@ export interface OrderStore {
   ): Promise<AuditEntry>;
   /** Audit entries with seq > after, at most `limit`. */
   readAudit(opts: { orderId?: string; after?: number; limit?: number }): Promise<AuditEntry[]>;
-  /**
-   * seq and hash of the last entry (0 and the zero hash when empty), and the epoch of the history they
-   * belong to where the store has one (Redis: a random token made with the first entry, so a history
-   * begun again after a data loss is told apart from the one before; versions count within an epoch).
-   */
-  head(): Promise<{ seq: number; hash: string; epoch?: string }>;
+  /** seq and hash of the last entry (0 and the zero hash when empty). */
+  head(): Promise<{ seq: number; hash: string }>;
 }
 
 /** `applyChange` as declared above, for implementations and wrappers (its parameters are typed once). */
