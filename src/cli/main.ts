@@ -21,6 +21,10 @@ import { compile, type Ruleset } from "../engine/index.js";
  *                                          recompute a finalized period's report from the data and check
  *                                          it against its signed manifest (exit 1 naming what differs)
  *   cordon edge-replay [--url URL]         have the Worker re-send its parked decision records to ingest
+ *   cordon restore --redis URL [--prefix P] --from DIR|FILE
+ *                                          put an order history back into an emptied Redis from an
+ *                                          instance's audit mirror (or a copy of it): verified first,
+ *                                          never over a history Redis holds (restore.ts)
  */
 import { SILENT_LOGGER } from "../kernel/logger.js";
 import { nodeLogger } from "../platform/node/logger.js";
@@ -53,6 +57,7 @@ import { RedisOrderStore } from "../store/redis/order-store.js";
 import { storedRedisKeys } from "../store/redis/partition-count.js";
 import { edgeReplay } from "./edge-replay.js";
 import { ready } from "./report.js";
+import { restore } from "./restore.js";
 import { verifyAudit } from "./verify-audit.js";
 import { fileSource, redisSource, verifyReport } from "./verify-report.js";
 
@@ -68,11 +73,13 @@ const USAGE = `usage:
   cordon publish [--data-dir DIR | --redis URL [--prefix P]] [--out FILE]
   cordon verify-report [--data-dir DIR | --redis URL [--prefix P]] [--public-key KEY] PERIOD
   cordon edge-replay [--url URL]
+  cordon restore [--redis URL] [--prefix P] --from DIR|FILE
 DIR defaults to CORDON_DATA_DIR or ./data. publish signs with CORDON_SIGNING_KEY and writes to Workers KV
 with CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID and CF_API_TOKEN, or to FILE with --out (for wrangler kv key put).
 verify-report reads Redis when --redis is given, or REDIS_URL is set and --data-dir is not; --public-key
 (raw Ed25519, base64) pins the key the manifest must be signed with. edge-replay calls the Worker at URL
-(default CORDON_EDGE_URL) with the admin secret in CORDON_EDGE_ADMIN_TOKEN.`;
+(default CORDON_EDGE_URL) with the admin secret in CORDON_EDGE_ADMIN_TOKEN. restore reads REDIS_URL unless
+--redis is given; --from is an instance's <dataDir>/audit-mirror directory or a copy of its audit.jsonl.`;
 
 export async function run(
   argv: string[],
@@ -89,6 +96,7 @@ export async function run(
       url: { type: "string" },
       out: { type: "string" },
       "public-key": { type: "string" },
+      from: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -287,6 +295,19 @@ export async function run(
         await source.close();
         redis?.disconnect();
       }
+    }
+    case "restore": {
+      const url = values.redis ?? env.REDIS_URL;
+      if (!url || !values.from) {
+        out(`restore needs --from and --redis (or REDIS_URL)\n${USAGE}\n`);
+        return 2;
+      }
+      return restore({
+        url,
+        prefix: values.prefix ?? "cordon",
+        from: resolve(values.from),
+        out: (line) => out(`${line}\n`),
+      });
     }
     default:
       out(`unknown command: ${command}\n${USAGE}\n`);

@@ -27,6 +27,11 @@ export interface CompiledOrder {
 export interface Ruleset {
   /** Monotonically increasing: the store's sequence number of the last order change compiled in. */
   readonly version: number;
+  /**
+   * The order history the version counts in (Redis: a random token made with its first entry). Versions
+   * of two epochs are not comparable; absent for a store with one history only (the embedded store).
+   */
+  readonly epoch?: string;
   /** SHA-256 of the canonical JSON of `orders`: equal hashes mean equal enforcement. */
   readonly hash: string;
   readonly compiledAt: string;
@@ -40,6 +45,7 @@ export interface Ruleset {
 /** The portable form of a ruleset (what is stored, published and signed). */
 export interface RulesetDocument {
   version: number;
+  epoch?: string;
   hash: string;
   compiledAt: string;
   orders: CompiledOrder[];
@@ -52,6 +58,7 @@ export interface RulesetDocument {
  */
 export const RulesetDocumentShape = z.strictObject({
   version: z.number().int().nonnegative(),
+  epoch: z.string().min(1).optional(),
   hash: z.string(),
   compiledAt: z.string(),
   orders: z.array(
@@ -68,7 +75,10 @@ export const RulesetDocumentShape = z.strictObject({
   ),
 });
 
-export function compile(orders: readonly Order[], meta: { version: number; compiledAt: string }): Ruleset {
+export function compile(
+  orders: readonly Order[],
+  meta: { version: number; compiledAt: string; epoch?: string | undefined },
+): Ruleset {
   const compiled: CompiledOrder[] = [];
   const excluded: { id: string; reason: string }[] = [];
   const seen = new Set<string>();
@@ -111,7 +121,13 @@ export function compile(orders: readonly Order[], meta: { version: number; compi
   }
   compiled.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return build(
-    { version: meta.version, compiledAt: meta.compiledAt, orders: compiled, hash: hashOrders(compiled) },
+    {
+      version: meta.version,
+      ...(meta.epoch === undefined ? {} : { epoch: meta.epoch }),
+      compiledAt: meta.compiledAt,
+      orders: compiled,
+      hash: hashOrders(compiled),
+    },
     excluded,
   );
 }
@@ -142,6 +158,7 @@ export function fromDocument(doc: RulesetDocument): Ruleset {
 export function toDocument(ruleset: Ruleset): RulesetDocument {
   return {
     version: ruleset.version,
+    ...(ruleset.epoch === undefined ? {} : { epoch: ruleset.epoch }),
     hash: ruleset.hash,
     compiledAt: ruleset.compiledAt,
     orders: [...ruleset.orders],
@@ -211,6 +228,7 @@ function build(doc: RulesetDocument, excluded: { id: string; reason: string }[])
   for (const list of accounts.values()) Object.freeze(list);
   return Object.freeze({
     version: doc.version,
+    ...(doc.epoch === undefined ? {} : { epoch: doc.epoch }),
     hash: doc.hash,
     compiledAt: doc.compiledAt,
     orders: Object.freeze(frozen),

@@ -10,6 +10,7 @@ import { requestId } from "hono/request-id";
 import { registerConsole } from "../console/routes.js";
 import {
   CordonError,
+  HistoryLostError,
   InvalidCursorError,
   RateLimitedError,
   StoreUnavailableError,
@@ -183,6 +184,10 @@ function toErrorResponse(
     status: statusOf(code),
     body: envelope(code, message, requestId, issues),
   });
+  if (err instanceof HistoryLostError) {
+    logger.error("order history lost or diverged; order changes refused", { requestId, reason: err.reason });
+    return answer("UNAVAILABLE", err.message);
+  }
   if (err instanceof StoreUnavailableError) {
     // The cause (a Redis or disk error) is for the operators' log, not for the caller.
     logger.error("store unavailable", { requestId, error: err.message });

@@ -58,9 +58,25 @@ export class NotFoundError extends CordonError {
 
 /** The store (Redis, say) cannot be reached or written: try again later. */
 export class StoreUnavailableError extends CordonError {
-  override readonly name = "StoreUnavailableError";
+  override readonly name: string = "StoreUnavailableError";
   constructor(message: string, options?: ErrorOptions) {
     super("UNAVAILABLE", message, undefined, options);
+  }
+}
+
+/**
+ * The order history in the store is not the one this instance knew: Redis came back emptied, or holds
+ * another history than this instance's audit mirror. Order changes (and reads, which would show the
+ * wrong history) are refused until an operator restores it, so a new history is never written over the
+ * lost one. `message` is safe to show; `reason` (what differs, where) is for the operators' log.
+ */
+export class HistoryLostError extends StoreUnavailableError {
+  override readonly name = "HistoryLostError";
+  constructor(readonly reason: string) {
+    super(
+      "the order history in Redis is gone or differs from this instance's audit mirror; order changes are " +
+        "refused until an operator restores it with `cordon restore` (see the README, Running on Redis)",
+    );
   }
 }
 

@@ -8,6 +8,14 @@ import type { Clock } from "../kernel/runtime.js";
 import type { OrderStore } from "../store/interface.js";
 import type { RulesetHolder } from "./holder.js";
 
+/**
+ * What a compile reads: the orders, the head, and where the store has one (Redis) the epoch of the
+ * history they belong to (absent: a store of one history, the embedded one).
+ */
+export type CompileSource = Pick<OrderStore, "listOrders" | "head"> & {
+  epoch?(): Promise<string | undefined>;
+};
+
 /** Hears every ruleset `refresh` compiles; see `addCompiledListener`. */
 export type CompiledListener = (ruleset: Ruleset) => Promise<void> | void;
 
@@ -15,7 +23,7 @@ export class RulesetCompiler {
   private readonly compiledListeners: CompiledListener[] = [];
 
   constructor(
-    private readonly orders: Pick<OrderStore, "listOrders" | "head">,
+    private readonly orders: CompileSource,
     readonly holder: RulesetHolder,
     private readonly clock: Clock,
   ) {}
@@ -34,11 +42,20 @@ export class RulesetCompiler {
     };
   }
 
-  /** Recompiles from the store. Reads head before the orders, so the version never claims more than it holds. */
+  /**
+   * Recompiles from the store. Reads head before the orders, so the version never claims more than it
+   * holds; and the epoch before the head, so a history replaced in between gives a ruleset of the old
+   * epoch, which Redis and every holder refuse, never the new epoch's name on the old history's orders.
+   */
   async refresh(): Promise<Ruleset> {
+    const epoch = await this.orders.epoch?.();
     const head = await this.orders.head();
     const orders = await this.orders.listOrders();
-    const next = compile(orders, { version: head.seq, compiledAt: new Date(this.clock()).toISOString() });
+    const next = compile(orders, {
+      version: head.seq,
+      epoch,
+      compiledAt: new Date(this.clock()).toISOString(),
+    });
     this.holder.install(next, "compile");
     // The compiled ruleset, even when a newer one is already in force here: publishing is ordered by
     // the receiver (a compare-and-set on the version), not by this instance.

@@ -42,10 +42,16 @@ export class RulesetHolder {
     return this.info;
   }
 
-  /** Installs a ruleset unless a newer one is already in place. */
+  /**
+   * Installs a ruleset unless a newer one of the same order history is already in place. A ruleset of
+   * another epoch (a restored or a deliberately new history) is taken whatever its version: versions
+   * count within one history, so a lower number there is not an older ruleset. What decides that a new
+   * epoch is the right one is the caller's (the Redis sync asks Redis, which holds the current epoch).
+   */
   install(next: Ruleset, source: RulesetSource = "compile"): boolean {
     this.loaded = true;
-    if (next.version < this.ruleset.version) return false;
+    const otherEpoch = next.epoch !== undefined && next.epoch !== this.ruleset.epoch;
+    if (!otherEpoch && next.version < this.ruleset.version) return false;
     this.ruleset = next;
     this.info = { source, version: next.version, at: new Date(this.clock()).toISOString() };
     return true;

@@ -8,17 +8,26 @@ import type { RedisKeys } from "../store/redis/keys.js";
 import type { ChannelEvents, RulesetChannel } from "./redis-sync.js";
 
 /**
- * KEYS[1] document, KEYS[2] version; ARGV[1] version, ARGV[2] document, ARGV[3] channel.
+ * KEYS[1] document, KEYS[2] version, KEYS[3] the document's epoch, KEYS[4] the order history's epoch;
+ * ARGV[1] version, ARGV[2] document, ARGV[3] channel, ARGV[4] the document's epoch ('' for none).
  * Store and announce in one step: no crash or lost connection can leave a stored version unannounced,
  * and the version check and the write cannot interleave with another instance's publish.
+ * A ruleset of an epoch is stored only while that epoch is the history's: one compiled from a history
+ * Redis no longer holds (emptied, or begun anew) is never put back. Versions are compared within an
+ * epoch; a ruleset of the history's epoch replaces one of another epoch whatever the versions.
  * Answers {1 if stored, the version held before (-1 for none)}.
  */
 const PUBLISH_SCRIPT = `
 local current = tonumber(redis.call('GET', KEYS[2])) or -1
+local held = redis.call('GET', KEYS[3]) or ''
 local version = tonumber(ARGV[1])
-if current >= version then return {0, current} end
+local epoch = ARGV[4]
+if epoch ~= '' and redis.call('GET', KEYS[4]) ~= epoch then return {0, current} end
+if held == epoch and current >= version then return {0, current} end
+if epoch == '' and current >= version then return {0, current} end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[1])
+if epoch == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], epoch) end
 redis.call('PUBLISH', ARGV[3], ARGV[1])
 return {1, current}
 `;
@@ -40,15 +49,22 @@ export class RedisRulesetChannel implements RulesetChannel {
     private readonly keys: RedisKeys,
   ) {}
 
-  async publish(version: number, document: string): Promise<{ stored: boolean; previous: number }> {
+  async publish(
+    version: number,
+    document: string,
+    epoch: string | undefined,
+  ): Promise<{ stored: boolean; previous: number }> {
     const reply = await this.redis.eval(
       PUBLISH_SCRIPT,
-      2,
+      4,
       this.keys.ruleset,
       this.keys.rulesetVersion,
+      this.keys.rulesetEpoch,
+      this.keys.epoch,
       String(version),
       document,
       this.keys.rulesetChannel,
+      epoch ?? "",
     );
     if (Array.isArray(reply) && typeof reply[0] === "number" && typeof reply[1] === "number") {
       return { stored: reply[0] === 1, previous: reply[1] };
@@ -56,8 +72,13 @@ export class RedisRulesetChannel implements RulesetChannel {
     throw new Error(`unexpected reply from the ruleset publish script: ${JSON.stringify(reply)}`);
   }
 
-  readVersion(): Promise<string | null> {
-    return this.redis.get(this.keys.rulesetVersion);
+  async readVersion(): Promise<{ version: string | null; epoch: string | null }> {
+    // One MGET (the keys share a slot): the version and its epoch from one moment.
+    const [version = null, epoch = null] = await this.redis.mget(
+      this.keys.rulesetVersion,
+      this.keys.rulesetEpoch,
+    );
+    return { version, epoch };
   }
 
   readDocument(): Promise<string | null> {

@@ -30,10 +30,17 @@ export interface ChannelEvents {
 
 /** Where rulesets are shared between instances (Redis: redis-channel.ts). */
 export interface RulesetChannel {
-  /** Stores `document` as `version` if what is held is older (or nothing), and announces it, atomically. */
-  publish(version: number, document: string): Promise<{ stored: boolean; previous: number }>;
-  /** The version held, as stored; null for none. */
-  readVersion(): Promise<string | null>;
+  /**
+   * Stores `document` as `version` of `epoch` if what is held is older in that epoch, of another epoch,
+   * or nothing, and announces it, atomically; never a ruleset of an epoch that is not the history's.
+   */
+  publish(
+    version: number,
+    document: string,
+    epoch: string | undefined,
+  ): Promise<{ stored: boolean; previous: number }>;
+  /** The version held and its epoch, as stored; null for none. */
+  readVersion(): Promise<{ version: string | null; epoch: string | null }>;
   /** The document held; null for none. */
   readDocument(): Promise<string | null>;
   subscribe(): Promise<void>;
@@ -69,6 +76,11 @@ export interface RulesetSyncOptions {
   channel: RulesetChannel;
   /** The last ruleset on local disk, e.g. `<dataDir>/ruleset.json`. */
   mirror: RulesetMirror;
+  /**
+   * Whether a ruleset of `epoch` may replace one of the epoch in force here (an instance's audit mirror
+   * trusts only the history it holds, until `cordon restore` or an operator says otherwise). Default: yes.
+   */
+  trustsEpoch?: (epoch: string) => boolean;
   /** Version poll, the fallback for lost messages. Default 5000. */
   pollMs?: number;
   /** How long `start` waits for a first connection before going on degraded. Default 2000. */
@@ -85,9 +97,13 @@ export interface RulesetSyncStatus {
    */
   source: "redis" | "disk" | "local" | "none";
   version: number;
+  /** The epoch of the ruleset in force (its order history); absent for none. */
+  epoch?: string;
   hash: string;
   /** The version Redis held at the last successful look; absent when it held none (or was never read). */
   redisVersion?: number;
+  /** The epoch of the ruleset Redis held at the last successful look. */
+  redisEpoch?: string;
   /** Both connections (commands and subscriber) are up. */
   connected: boolean;
   degraded: boolean;
@@ -118,6 +134,7 @@ export class RulesetSync {
   private readonly mirror: RulesetMirror;
   private readonly logger: Logger;
   private readonly clock: () => number;
+  private readonly trustsEpoch: (epoch: string) => boolean;
 
   private stopped = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -125,6 +142,7 @@ export class RulesetSync {
   private again = false;
 
   private redisVersion: number | undefined;
+  private redisEpoch: string | undefined;
   private lastSyncAt: string | undefined;
   private lastError: string | undefined;
   /** The last Redis operation failed (down, slow): cleared by the next successful sync. */
@@ -148,8 +166,9 @@ export class RulesetSync {
     this.lastError = `connection: ${message(err)}`;
   };
   private readonly onMessage = (payload: string) => {
+    // Any other version is news: a lower one may be a ruleset of another epoch (the message names no epoch).
     const version = Number(payload);
-    if (!Number.isInteger(version) || version > this.holder.current().version) void this.catchUp();
+    if (!Number.isInteger(version) || version !== this.holder.current().version) void this.catchUp();
   };
 
   private constructor(opts: RulesetSyncOptions) {
@@ -159,6 +178,7 @@ export class RulesetSync {
     this.mirror = opts.mirror;
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.clock = opts.clock;
+    this.trustsEpoch = opts.trustsEpoch ?? (() => true);
   }
 
   /**
@@ -209,7 +229,11 @@ export class RulesetSync {
     let stored: boolean;
     let previous: number;
     try {
-      ({ stored, previous } = await this.channel.publish(ruleset.version, rulesetJson(ruleset)));
+      ({ stored, previous } = await this.channel.publish(
+        ruleset.version,
+        rulesetJson(ruleset),
+        ruleset.epoch,
+      ));
     } catch (err) {
       this.fail(`publish v${ruleset.version}`, err);
       if (!this.channel.isUnavailable(err)) throw err;
@@ -223,6 +247,7 @@ export class RulesetSync {
     }
     this.failing = false;
     this.redisVersion = stored ? ruleset.version : previous;
+    if (stored) this.redisEpoch = ruleset.epoch;
     if (this.unpublished !== undefined && this.unpublished <= this.redisVersion) this.unpublished = undefined;
     if (stored) {
       this.logger.info("ruleset published", { version: ruleset.version, hash: ruleset.hash, previous });
@@ -239,8 +264,10 @@ export class RulesetSync {
     return {
       source: this.source(),
       version: ruleset.version,
+      ...(ruleset.epoch !== undefined ? { epoch: ruleset.epoch } : {}),
       hash: ruleset.hash,
       ...(this.redisVersion !== undefined ? { redisVersion: this.redisVersion } : {}),
+      ...(this.redisEpoch !== undefined ? { redisEpoch: this.redisEpoch } : {}),
       connected: this.channel.connected(),
       degraded: reason !== undefined,
       ...(reason !== undefined ? { reason } : {}),
@@ -294,16 +321,21 @@ export class RulesetSync {
   }
 
   private async syncOnce(): Promise<void> {
-    const versionText = await this.read("read version", () => this.channel.readVersion());
-    if (versionText === FAILED) return;
+    const held = await this.read("read version", () => this.channel.readVersion());
+    if (held === FAILED) return;
+    const versionText = held.version;
+    const redisEpoch = held.epoch ?? undefined;
     const redisVersion = versionText === null ? undefined : Number(versionText);
     if (redisVersion !== undefined && !(Number.isInteger(redisVersion) && redisVersion >= 0)) {
       this.refuse(`redis holds an unreadable ruleset version ${JSON.stringify(versionText)}`);
       return;
     }
     // Not loaded yet: even a version-0 ruleset from Redis is news (an empty ruleset is still a ruleset).
+    // A ruleset of another epoch is news whatever its version: versions count within one history.
     let received: Ruleset | undefined;
-    const behind = redisVersion !== undefined && redisVersion > this.holder.current().version;
+    const ours = this.holder.current();
+    const otherEpoch = redisEpoch !== undefined && redisEpoch !== ours.epoch;
+    const behind = redisVersion !== undefined && (redisVersion > ours.version || otherEpoch);
     if (behind || (redisVersion !== undefined && !this.holder.isLoaded())) {
       const text = await this.read("read ruleset", () => this.channel.readDocument());
       if (text === FAILED) return;
@@ -317,13 +349,31 @@ export class RulesetSync {
         this.refuse(`redis holds an unreadable ruleset v${redisVersion}: ${message(err)}`);
         return;
       }
+      if (
+        received.epoch !== undefined &&
+        received.epoch !== ours.epoch &&
+        this.holder.isLoaded() &&
+        !this.trustsEpoch(received.epoch)
+      ) {
+        this.refuse(
+          `redis holds ruleset v${received.version} of epoch ${received.epoch}, another order history than ` +
+            `this instance's audit mirror holds; enforcing v${ours.version} of epoch ${ours.epoch ?? "none"} ` +
+            "until the history is restored (cordon restore)",
+        );
+        return;
+      }
     }
     this.invalid = undefined;
     this.failing = false;
     // The document may be newer than the version read just before it (a publish in between), and its
     // message may already have been judged "not news" against what we hold once it is installed.
     this.redisVersion =
-      redisVersion === undefined ? undefined : Math.max(redisVersion, received?.version ?? redisVersion);
+      redisVersion === undefined
+        ? undefined
+        : received && received.epoch !== redisEpoch
+          ? received.version
+          : Math.max(redisVersion, received?.version ?? redisVersion);
+    this.redisEpoch = redisVersion === undefined ? undefined : (received?.epoch ?? redisEpoch);
     this.lastSyncAt = new Date(this.clock()).toISOString();
     if (received && this.holder.install(received, "redis")) {
       installs.add(1, { source: "redis" });
@@ -361,15 +411,18 @@ export class RulesetSync {
    *   because a cache lost data would silently stop complying with legal orders.
    * - Not re-seeding: the orders and the audit chain are gone from Redis with the ruleset. A re-seeded
    *   ruleset would be enforcement with no order record behind it: responders could not see or withdraw
-   *   those orders, and the audit trail (I7) would not explain the denials. And since the store's
-   *   sequence restarts, a re-seeded vN would outrank every new compile (v1, v2, ...) in the
-   *   compare-and-set, so new orders and withdrawals would never be distributed.
-   * Restoring the orders (from a Redis backup, or re-entering them) is an operator's act; until then
-   * this instance is degraded, with the versions in the reason, and logs one error per episode.
+   *   those orders, and the audit trail (I7) would not explain the denials. Redis refuses it anyway:
+   *   a ruleset of an epoch is stored only while that epoch is the order history's.
+   * Restoring the history (`cordon restore`, from an instance's audit mirror) is an operator's act, and
+   * order changes are refused until then (MirroredOrderStore); this instance is degraded meanwhile, with
+   * the versions in the reason, and logs one error per episode.
    */
   private checkLoss(): void {
-    const ours = this.holder.current().version;
-    const older = this.redisVersion === undefined || this.redisVersion < ours;
+    const { version: ours, epoch } = this.holder.current();
+    // Within one history a lower version is older; a ruleset of no history under ours of an epoch is too.
+    const noHistory = epoch !== undefined && this.redisEpoch === undefined;
+    const older =
+      this.redisVersion === undefined || noHistory || (this.redisEpoch === epoch && this.redisVersion < ours);
     if (this.unpublished !== undefined || !this.holder.isLoaded() || ours === 0 || !older) {
       this.loss = undefined;
       return;
@@ -377,7 +430,9 @@ export class RulesetSync {
     const reason =
       this.redisVersion === undefined
         ? `redis holds no ruleset; v${ours} enforced here (data loss?)`
-        : `redis holds ruleset v${this.redisVersion} older than v${ours} enforced here (data loss?)`;
+        : noHistory
+          ? `redis holds ruleset v${this.redisVersion} of no order history, not v${ours} of epoch ${epoch} enforced here (data loss?)`
+          : `redis holds ruleset v${this.redisVersion} older than v${ours} enforced here (data loss?)`;
     if (this.loss === undefined) {
       this.logger.error("redis ruleset is behind the one enforced here; keeping ours, not re-seeding", {
         redisVersion: this.redisVersion ?? null,

@@ -81,6 +81,11 @@ function approvedOrder(id: string, meetingId: string, overrides: Record<string, 
 class MemoryOrders {
   orders: Order[] = [];
   seq = 0;
+  /** The history's epoch, as the Redis store reports it; none, as the embedded store. */
+  history: string | undefined;
+  async epoch() {
+    return this.history;
+  }
   async head() {
     return { seq: this.seq, hash: "" };
   }
@@ -115,6 +120,7 @@ interface InstanceOptions {
   commandTimeoutMs?: number;
   /** Delay before the subscriber reconnects (to make it miss messages for a while). */
   subscriberRetryMs?: number;
+  trustsEpoch?: (epoch: string) => boolean;
 }
 
 const open: { syncs: RulesetSync[]; clients: RedisClient[] } = { syncs: [], clients: [] };
@@ -160,6 +166,7 @@ async function instance(name: string, opts: InstanceOptions): Promise<Instance> 
     mirror: new DiskMirror(localPath, logger),
     pollMs: opts.pollMs ?? 60_000,
     connectWaitMs: 1000,
+    ...(opts.trustsEpoch ? { trustsEpoch: opts.trustsEpoch } : {}),
     logger,
     clock: () => T0,
   });
@@ -490,6 +497,60 @@ describe("faults", () => {
     await waitFor("B to see v1", () => b.sync.status().redisVersion === 1);
     expect(b.sync.status().reason).toBe("redis holds ruleset v1 older than v3 enforced here (data loss?)");
     expect(b.compiler.holder.current().version).toBe(3);
+  });
+
+  it("takes a ruleset of a new epoch with a lower version, and Redis refuses the old epoch's compiles", async () => {
+    const keys = keysForTest();
+    await admin.set(keys.epoch, "epoch-one");
+    const a = await instance("a", { keys, pollMs: 100 });
+    const b = await instance("b", { keys, pollMs: 100 });
+    a.orders.history = "epoch-one";
+    for (const m of ["m-1", "m-2", "m-3"]) a.orders.approve(m);
+    await a.compiler.refresh();
+    await waitFor("B at v3", () => b.compiler.holder.current().version === 3);
+    expect(b.compiler.holder.current().epoch).toBe("epoch-one");
+
+    // A new history (Redis emptied, and an operator chose to start again): its v1 is the newer ruleset.
+    await admin.del(keys.ruleset, keys.rulesetVersion, keys.rulesetEpoch);
+    await admin.set(keys.epoch, "epoch-two");
+    const c = await instance("c", { keys });
+    c.orders.history = "epoch-two";
+    c.orders.approve("m-9");
+    await c.compiler.refresh();
+    expect(await admin.mget(keys.rulesetVersion, keys.rulesetEpoch)).toEqual(["1", "epoch-two"]);
+    await waitFor("B at v1 of epoch two", () => b.compiler.holder.current().epoch === "epoch-two");
+    expect(b.compiler.holder.current().version).toBe(1);
+    expect(verdict(b.compiler.holder.current(), "m-9")).toBe("deny");
+    expect(verdict(b.compiler.holder.current(), "m-3")).toBe("allow");
+    await waitFor("B healthy", () => !b.sync.status().degraded);
+    expect(b.sync.status()).toMatchObject({ version: 1, epoch: "epoch-two", redisEpoch: "epoch-two" });
+
+    // A compile of the old history, higher version or not, never goes back into Redis.
+    a.orders.approve("m-4");
+    await a.compiler.refresh();
+    expect(await admin.mget(keys.rulesetVersion, keys.rulesetEpoch)).toEqual(["1", "epoch-two"]);
+    await waitFor("A at v1 of epoch two", () => a.compiler.holder.current().epoch === "epoch-two");
+  });
+
+  it("keeps its ruleset when a new epoch is one its audit mirror does not trust", async () => {
+    const keys = keysForTest();
+    await admin.set(keys.epoch, "epoch-one");
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys, pollMs: 100, trustsEpoch: (e) => e === "epoch-one" });
+    a.orders.history = "epoch-one";
+    for (const m of ["m-1", "m-2"]) a.orders.approve(m);
+    await a.compiler.refresh();
+    await waitFor("B at v2", () => b.compiler.holder.current().version === 2);
+
+    await admin.set(keys.epoch, "epoch-two");
+    const c = await instance("c", { keys });
+    c.orders.history = "epoch-two";
+    c.orders.approve("m-9");
+    await c.compiler.refresh();
+    await waitFor("B to refuse it", () => /another order history/.test(b.sync.status().reason ?? ""));
+    expect(b.compiler.holder.current()).toMatchObject({ version: 2, epoch: "epoch-one" });
+    expect(verdict(b.compiler.holder.current(), "m-2")).toBe("deny");
+    expect(b.sync.status().reason).toMatch(/cordon restore/);
   });
 
   describe("ignores a local file it cannot trust", () => {

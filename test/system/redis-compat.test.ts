@@ -4,9 +4,10 @@
  * version unchanged: the same orders, audit chain, stream records with their ids, and report. Every key
  * 0.1.0 wrote stays, with its type; its decision stream and report aggregates (`{cordon-decisions}`,
  * `{cordon-report}`) are read and reported as before, and nothing new is written to them. The keys this
- * version adds are expected: the half-year's wrapped IP-hash key (I6), and the decision partitions
- * (`{cordon-d<p>}`: streams, their report checkpoints and aggregates, never a set of seen ids) with the
- * stored number of partitions, where new records go.
+ * version adds are expected: the half-year's wrapped IP-hash key (I6), the order history's epoch with
+ * the ruleset's (a history 0.1.0 wrote gets its epoch when this version first opens it), and the
+ * decision partitions (`{cordon-d<p>}`: streams, their report checkpoints and aggregates, never a set of
+ * seen ids) with the stored number of partitions, where new records go.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -45,7 +46,7 @@ const allKeys = () =>
     .sort()
     .map((key) => `${key} ${cli("type", key)}`);
 
-/** The one deliberate addition since 0.1.0: the current half-year's wrapped IP-hash key (I6). */
+/** A deliberate addition since 0.1.0: the current half-year's wrapped IP-hash key (I6). */
 const PERIOD_KEY = /^cordon:\{cordon\}:ip-hash-key:\d{4}-H[12] string$/;
 /** Added since 0.1.0: the decision partitions and their number. */
 const PARTITION_KEY = /^cordon:\{cordon-d\d+\}:|^cordon:\{cordon\}:decision-partitions string$/;
@@ -60,7 +61,10 @@ const PARTITION_SHAPES = [
   /^cordon:\{cordon-d\d+\}:report:\d{4}-\d{2}:(meetings|participants):[jo]:.+ set$/,
   /^cordon:\{cordon\}:decision-partitions string$/,
 ];
-const keys = () => allKeys().filter((key) => !PERIOD_KEY.test(key) && !PARTITION_KEY.test(key));
+/** The others: the epoch of the order history and of the ruleset stored (README, Running on Redis). */
+const EPOCH_KEYS = ["cordon:{cordon}:epoch string", "cordon:{cordon}:ruleset-epoch string"];
+const keys = () =>
+  allKeys().filter((key) => !PERIOD_KEY.test(key) && !PARTITION_KEY.test(key) && !EPOCH_KEYS.includes(key));
 const partitionKeys = () => allKeys().filter((key) => PARTITION_KEY.test(key));
 const partitionStreams = () =>
   allKeys()
@@ -169,5 +173,6 @@ describe("Redis as Cordon 0.1.0 left it", () => {
         key,
       ).toBe(true);
     expect(allKeys().filter((key) => PERIOD_KEY.test(key))).toHaveLength(1);
+    expect(allKeys().filter((key) => EPOCH_KEYS.includes(key))).toEqual(EPOCH_KEYS);
   });
 });

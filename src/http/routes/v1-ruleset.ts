@@ -11,6 +11,10 @@ export const RulesetSummary = z
       .number()
       .int()
       .meta({ description: "The store sequence number the ruleset was compiled from." }),
+    epoch: z.string().nullable().meta({
+      description:
+        "The order history `version` counts in (Redis mode: a random token made with the history's first entry; versions of different epochs are not comparable). Null on the embedded store.",
+    }),
     hash: z.string().meta({ description: "SHA-256 of the compiled orders: equal hash, equal enforcement." }),
     compiledAt: z.string(),
     orders: z
@@ -43,6 +47,7 @@ export function registerRuleset(app: App, s: CheckServices): void {
     return c.json(
       {
         version: r.version,
+        epoch: r.epoch ?? null,
         hash: r.hash,
         compiledAt: r.compiledAt,
         orders: r.orders.length,

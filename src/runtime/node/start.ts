@@ -34,6 +34,7 @@ import { RulesetSync } from "../../rulesets/redis-sync.js";
 import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
+import { AuditMirror } from "../../store/file/audit-mirror.js";
 import { FileStore } from "../../store/file/file-store.js";
 import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
@@ -49,6 +50,7 @@ import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
 import { RedisIpHashKeyStore } from "../../store/redis/ip-hash-keys.js";
 import { redisKeys } from "../../store/redis/keys.js";
 import { LazyOrderStore } from "../../store/redis/lazy-order-store.js";
+import { MirroredOrderStore } from "../../store/redis/mirrored-order-store.js";
 import { RedisOrderStore } from "../../store/redis/order-store.js";
 import { runFromStream, streamRecords } from "../../store/redis/report-reader.js";
 import { RedisSessionStore } from "../../store/redis/session-store.js";
@@ -289,9 +291,16 @@ async function redisBackend(
   }
   watchPersistence(commands, logger);
   // Opens on first use when Redis is down at start: checks are served from the disk ruleset meanwhile,
-  // and order routes answer 503 until Redis is back.
-  const orders = new LazyOrderStore(() =>
-    RedisOrderStore.open(url, { prefix: config.CORDON_REDIS_PREFIX, logger }),
+  // and order routes answer 503 until Redis is back. The audit chain is followed into a local mirror:
+  // a Redis that comes back emptied is refused (503 naming `cordon restore`), never written over.
+  const auditMirror = await AuditMirror.open(join(dataDir, "audit-mirror"), logger);
+  const orders = new LazyOrderStore(
+    async () =>
+      new MirroredOrderStore(
+        await RedisOrderStore.open(url, { prefix: config.CORDON_REDIS_PREFIX, logger }),
+        auditMirror,
+        { logger, followMs: config.CORDON_RULESET_POLL_MS },
+      ),
   );
   // The outbox is a decision log alone, in a directory of its own with its own LOCK: one process per
   // outbox, or two shippers would send the same records.
@@ -312,6 +321,7 @@ async function redisBackend(
     compiler,
     channel: new RedisRulesetChannel(commands, subscriber, keys),
     mirror: new DiskMirror(join(dataDir, "ruleset.json"), logger),
+    trustsEpoch: (epoch) => auditMirror.trusts(epoch),
     pollMs: config.CORDON_RULESET_POLL_MS,
     logger,
     clock,

@@ -28,6 +28,13 @@ export interface RedisKeys {
   ruleset: string;
   /** STRING: the version of `ruleset`, cheap to poll. */
   rulesetVersion: string;
+  /** STRING: the epoch of `ruleset`; absent for a ruleset compiled from no history. */
+  rulesetEpoch: string;
+  /**
+   * STRING: the epoch of the order history (orders, audit, head): a random token made with its first
+   * entry. Gone means the history is gone (Redis emptied); `cordon restore` puts it back with the rest.
+   */
+  epoch: string;
   /** STRING: a half-year's IP-hash key, wrapped (AES-256-GCM) under CORDON_IP_HASH_KEY (I6). */
   ipHashKey(period: string): string;
   /** STRING: the tombstone of a half-year's destroyed IP-hash key; the key is never made again. */
@@ -159,6 +166,8 @@ export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {})
     head: `${tag}:head`,
     ruleset: `${tag}:ruleset`,
     rulesetVersion: `${tag}:ruleset-version`,
+    rulesetEpoch: `${tag}:ruleset-epoch`,
+    epoch: `${tag}:epoch`,
     ipHashKey: (period) => `${tag}:ip-hash-key:${period}`,
     ipHashKeyDestroyed: (period) => `${tag}:ip-hash-key-destroyed:${period}`,
     rulesetChannel: `${prefix}:ruleset`,

@@ -8,6 +8,7 @@
  *   audit               LIST audit entries (JSON); index = seq - 1
  *   order-audit:<id>    LIST the seqs of one order's entries
  *   head                HASH {seq, hash}: the chain's last entry
+ *   epoch               STRING a random token made with the history's first entry
  *
  * One write per change (I7). The new state is computed in JS (the engine is JS), then one Lua script
  * (APPLY_CHANGE below) checks that the head is still the one the change was computed from and, in the
@@ -26,12 +27,20 @@
  * came may still have landed: the audit log is the answer to "did it?". The client does not resend such
  * a write after reconnecting, so it cannot land long after its caller was told it failed.
  *
+ * Epoch. A Redis that restarts without its data answers like a new deployment: no head, no orders. The
+ * epoch tells the two apart: a store that has seen the history's epoch writes only while Redis still holds
+ * it (checked in the same script as the head), so an emptied Redis is refused (HistoryLostError), never
+ * silently given a new history whose seqs and ruleset versions restart at 1. A store that has not seen
+ * one (a new deployment) begins the history and its epoch with the first entry; MirroredOrderStore tells
+ * it the epoch an instance mirrored before it opened.
+ *
  * Durability is Redis's: a change resolves once Redis executed it, and survives a crash of Redis only as
  * far as its persistence does (AOF with `appendfsync always` for what OrderJournal promises).
  */
+import { randomUUID } from "node:crypto";
 import type { ChainableCommander, RedisOptions } from "ioredis";
 import type { Order } from "../../engine/index.js";
-import { StoreUnavailableError } from "../../kernel/errors.js";
+import { HistoryLostError, StoreUnavailableError } from "../../kernel/errors.js";
 import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { createRedis, isUnavailable, nodeFor, type RedisClient } from "../../platform/node/redis.js";
 import {
@@ -65,16 +74,22 @@ export interface RedisOrderStoreOptions {
  * The one write of a change. All reads and checks come before the first write: Redis does not roll back a
  * script that fails halfway, so nothing may fail once writing has begun.
  *
- * KEYS: 1 orders, 2 order-ids, 3 audit, 4 order-audit:<orderId>, 5 head.
+ * KEYS: 1 orders, 2 order-ids, 3 audit, 4 order-audit:<orderId>, 5 head, 6 epoch.
  * ARGV: 1 expected head seq, 2 expected head hash, 3 orderId, 4 order JSON, 5 entry JSON, 6 entry seq,
- *       7 entry hash.
+ *       7 entry hash, 8 expected epoch ('' when none is known: a new history), 9 the epoch to begin one with.
  * Writes: the order, the entry, the entry's seq on the order's list, the head; and the order id on
- *         order-ids when the order did not exist before (its create), so the list is the creation order.
+ *         order-ids when the order did not exist before (its create), so the list is the creation order;
+ *         and the epoch with the first entry of a new history.
  * Reply: {"ok", seq} when written; {"conflict", current head seq} when the head is no longer the expected
- *        one (nothing written); an error starting with CORDON_CORRUPT when the audit list's length does not
- *        match the head (nothing written: appending would fork or gap the chain).
+ *        one (nothing written); {"epoch", the epoch held or ''} when the epoch is not the expected one
+ *        (nothing written); an error starting with CORDON_CORRUPT when the audit list's length does not
+ *        match the head, or a history has no epoch (nothing written: appending would fork or gap the chain).
  */
 const APPLY_CHANGE = `
+local epoch = redis.call('GET', KEYS[6])
+if (epoch or '') ~= ARGV[8] then
+  return {'epoch', epoch or ''}
+end
 local head = redis.call('HMGET', KEYS[5], 'seq', 'hash')
 local seq = head[1] or '0'
 if seq ~= ARGV[1] or (head[1] and head[2] ~= ARGV[2]) then
@@ -84,18 +99,22 @@ local len = redis.call('LLEN', KEYS[3])
 if len ~= tonumber(seq) then
   return redis.error_reply('CORDON_CORRUPT the audit list holds ' .. len .. ' entries but the head is at seq ' .. seq)
 end
+if not epoch and seq ~= '0' then
+  return redis.error_reply('CORDON_CORRUPT the history has ' .. seq .. ' entries but no epoch')
+end
 local created = redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 redis.call('RPUSH', KEYS[3], ARGV[5])
 if created then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 redis.call('RPUSH', KEYS[4], ARGV[6])
 redis.call('HSET', KEYS[5], 'seq', ARGV[6], 'hash', ARGV[7])
+if not epoch then redis.call('SET', KEYS[6], ARGV[9]) end
 return {'ok', ARGV[6]}
 `;
 
 const APPLY_COMMAND = "cordonApplyOrderChange";
 
-type ApplyReply = [status: "ok" | "conflict", seq: string];
+type ApplyReply = [status: "ok" | "conflict" | "epoch", seqOrEpoch: string];
 
 type ScriptedRedis = RedisClient & {
   [APPLY_COMMAND](...keysAndArgs: string[]): Promise<ApplyReply>;
@@ -116,6 +135,8 @@ export class RedisOrderStore implements OrderStore {
   private closing: Promise<void> | undefined;
   /** Set while disconnected, so a Redis outage logs one warning rather than one per reconnect attempt. */
   private down = false;
+  /** The epoch of the history this store writes in; undefined until it has seen or begun one. */
+  private writingEpoch: string | undefined;
 
   private constructor(
     private readonly client: ScriptedRedis,
@@ -147,7 +168,7 @@ export class RedisOrderStore implements OrderStore {
       // been told it failed, and the write may have landed the first time.
       overrides: { autoResendUnfulfilledCommands: false, ...options.redis },
     }) as ScriptedRedis;
-    client.defineCommand(APPLY_COMMAND, { numberOfKeys: 5, lua: APPLY_CHANGE });
+    client.defineCommand(APPLY_COMMAND, { numberOfKeys: 6, lua: APPLY_CHANGE });
     const store = new RedisOrderStore(
       client,
       redisKeys(options.prefix),
@@ -237,6 +258,41 @@ export class RedisOrderStore implements OrderStore {
     return parseHead(seq ?? null, hash ?? null);
   }
 
+  /** The epoch of the history held; undefined when Redis holds none (a new deployment, or emptied). */
+  async epoch(): Promise<string | undefined> {
+    return (await this.call("epoch", () => this.client.get(this.keys.epoch))) ?? undefined;
+  }
+
+  /**
+   * What MirroredOrderStore compares with an instance's audit mirror, from one moment: the epoch, the
+   * head, and the hash of the entry at `seq` (null when there is none, or it is not an entry).
+   */
+  async chainState(seq: number): Promise<{ epoch: string | null; head: ChainHead; hashAt: string | null }> {
+    const [epoch, [headSeq, headHash], text] = (await this.exec("chainState", (m) =>
+      m
+        .get(this.keys.epoch)
+        .hmget(this.keys.head, "seq", "hash")
+        .lindex(this.keys.audit, Math.max(0, seq - 1)),
+    )) as [string | null, [string | null, string | null], string | null];
+    const entry = seq > 0 && text !== null ? (tryParse(text) as { hash?: unknown } | undefined) : undefined;
+    return {
+      epoch,
+      head: parseHead(headSeq, headHash),
+      hashAt: typeof entry?.hash === "string" ? entry.hash : null,
+    };
+  }
+
+  /**
+   * The epoch this store must write in: one an instance's audit mirror holds, so that a store opened on
+   * an emptied Redis does not begin a new history there. A store already writing in another is refused.
+   */
+  expectEpoch(epoch: string): void {
+    if (this.writingEpoch !== undefined && this.writingEpoch !== epoch) {
+      throw new HistoryLostError(`this store writes in epoch ${this.writingEpoch}, not ${epoch}`);
+    }
+    this.writingEpoch = epoch;
+  }
+
   // ---- the write ----
 
   readonly applyChange: ApplyChange = (...change) => {
@@ -262,13 +318,15 @@ export class RedisOrderStore implements OrderStore {
       const head = parseHead(seq, hash);
       const next = change(text === null ? undefined : parseOrder(orderId, text));
       const entry = changeEntry(head, { orderId, action, actor, at, order: next });
-      const [status] = await this.call("applyChange", () =>
+      const begin = this.writingEpoch === undefined ? randomUUID() : "";
+      const [status, detail] = await this.call("applyChange", () =>
         this.client[APPLY_COMMAND](
           this.keys.orders,
           this.keys.orderIds,
           this.keys.audit,
           this.keys.orderAudit(orderId),
           this.keys.head,
+          this.keys.epoch,
           String(head.seq),
           head.hash,
           orderId,
@@ -276,11 +334,26 @@ export class RedisOrderStore implements OrderStore {
           JSON.stringify(entry),
           String(entry.seq),
           entry.hash,
+          this.writingEpoch ?? "",
+          begin,
         ),
       );
       if (status === "ok") {
+        if (this.writingEpoch === undefined) {
+          this.writingEpoch = begin;
+          this.logger.info("order history begun", { epoch: begin });
+        }
         await this.awaitReplica(entry.seq);
         return deepFreeze(entry);
+      }
+      if (status === "epoch") {
+        // Another store began the history first: write in it. Any other mismatch is a lost history.
+        if (this.writingEpoch !== undefined || detail === "") {
+          throw new HistoryLostError(
+            `redis holds ${detail === "" ? "no order history epoch" : `epoch ${detail}`}, not epoch ${this.writingEpoch} this store wrote in`,
+          );
+        }
+        this.writingEpoch = detail;
       }
       if (attempt >= MAX_ATTEMPTS) {
         throw new StoreUnavailableError(
@@ -388,13 +461,14 @@ export class RedisOrderStore implements OrderStore {
 
   /** The cheap check of `open`: the head is the last entry of the log, and that entry is intact. */
   private async checkHead(): Promise<void> {
-    const [[seq, hash], length, lastText, orderCount] = (await this.exec("open", (m) =>
+    const [[seq, hash], length, lastText, orderCount, epoch] = (await this.exec("open", (m) =>
       m
         .hmget(this.keys.head, "seq", "hash")
         .llen(this.keys.audit)
         .lindex(this.keys.audit, -1)
-        .hlen(this.keys.orders),
-    )) as [[string | null, string | null], number, string | null, number];
+        .hlen(this.keys.orders)
+        .get(this.keys.epoch),
+    )) as [[string | null, string | null], number, string | null, number, string | null];
     const head = parseHead(seq, hash);
     if (length !== head.seq) {
       throw new AuditChainError(
@@ -404,12 +478,23 @@ export class RedisOrderStore implements OrderStore {
     }
     if (head.seq === 0) {
       if (orderCount !== 0) throw new AuditChainError(`${orderCount} orders stored without an audit log`, 0);
+      this.writingEpoch = epoch ?? undefined;
       return;
     }
     const last = parseEntry(lastText as string, head.seq);
     if (last.hash !== head.hash) {
       throw new AuditChainError(`the head hash differs from the hash of entry ${head.seq}`, head.seq);
     }
+    this.writingEpoch = epoch ?? (await this.giveEpoch(head.seq));
+  }
+
+  /** A history written before epochs existed gets one now (SET NX: every instance ends up with the same). */
+  private async giveEpoch(seq: number): Promise<string> {
+    const [, held] = (await this.exec("open", (m) =>
+      m.set(this.keys.epoch, randomUUID(), "NX").get(this.keys.epoch),
+    )) as [unknown, string];
+    this.logger.info("order history had no epoch; it has one now", { seq, epoch: held });
+    return held;
   }
 
   /** Waits for changes under way, then disconnects. */
