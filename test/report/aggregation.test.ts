@@ -26,6 +26,7 @@ import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { runFromStream } from "../../src/store/redis/report-reader.js";
 import { StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
 import { loggerFor } from "../support/logs.js";
+import { PositionedLog } from "../support/positioned-log.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const SRC = resolve(import.meta.dirname, "../../src");
@@ -210,10 +211,13 @@ afterAll(async () => {
   await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** Each kind of store, fresh, and reopened on the same data (a second run of the CLI). */
+/**
+ * Each kind of store, fresh, and reopened on the same data (a second run of the CLI), with the log the
+ * records are positioned in (the file store counts by position; the Redis store by decisionId).
+ */
 interface Kind {
   name: string;
-  fresh(): Promise<{ store: AggregateStore; reopen(): Promise<AggregateStore> }>;
+  fresh(): Promise<{ store: AggregateStore; reopen(): Promise<AggregateStore>; log: PositionedLog }>;
 }
 
 const KINDS: Kind[] = [
@@ -221,7 +225,12 @@ const KINDS: Kind[] = [
     name: "FileAggregateStore",
     async fresh() {
       const dir = await tempDir();
-      return { store: await FileAggregateStore.open(dir), reopen: () => FileAggregateStore.open(dir) };
+      const log = new PositionedLog();
+      return {
+        store: await FileAggregateStore.open(dir, { log }),
+        reopen: () => FileAggregateStore.open(dir, { log }),
+        log,
+      };
     },
   },
   {
@@ -231,6 +240,7 @@ const KINDS: Kind[] = [
       return {
         store: new RedisAggregateStore(redis, keys),
         reopen: async () => new RedisAggregateStore(redis, keys),
+        log: new PositionedLog(),
       };
     },
   },
@@ -240,10 +250,16 @@ describe.each(KINDS)("$name", (kind) => {
   const records = timeline(240, 90);
 
   it("changes nothing when the same batch is applied twice", async () => {
-    const { store } = await kind.fresh();
-    expect(await store.apply(records, "c1")).toEqual({ applied: 240, duplicates: 0 });
+    const { store, log } = await kind.fresh();
+    expect(await store.apply(records, "c1", log.positionsOf(records))).toEqual({
+      applied: 240,
+      duplicates: 0,
+    });
     const first = await snapshot(store);
-    expect(await store.apply(records, "c1")).toEqual({ applied: 0, duplicates: 240 });
+    expect(await store.apply(records, "c1", log.positionsOf(records))).toEqual({
+      applied: 0,
+      duplicates: 240,
+    });
     expect(await snapshot(store)).toEqual(first);
     expect(first).toEqual(reference(records));
     expect(await store.checkpoint()).toBe("c1");
@@ -252,13 +268,16 @@ describe.each(KINDS)("$name", (kind) => {
 
   it("gives the numbers of one run when the records come in two runs, the checkpoint kept between", async () => {
     const one = await kind.fresh();
-    await one.store.apply(records, "end");
+    await one.store.apply(records, "end", one.log.positionsOf(records));
     const two = await kind.fresh();
-    await two.store.apply(records.slice(0, 101), "half");
+    await two.store.apply(records.slice(0, 101), "half", two.log.positionsOf(records.slice(0, 101)));
     await two.store.close();
     const again = await two.reopen();
     expect(await again.checkpoint()).toBe("half");
-    expect(await again.apply(records.slice(101), "end")).toEqual({ applied: 139, duplicates: 0 });
+    expect(await again.apply(records.slice(101), "end", two.log.positionsOf(records.slice(101)))).toEqual({
+      applied: 139,
+      duplicates: 0,
+    });
     expect(await snapshot(again)).toEqual(await snapshot(one.store));
     expect(await again.allMonths()).toEqual(["2023-01", "2023-02", "2023-03"]);
     // A month without records comes back empty, not missing.
@@ -269,13 +288,13 @@ describe.each(KINDS)("$name", (kind) => {
   });
 
   it("totals one order over every month, and keeps the totals as later batches land", async () => {
-    const { store, reopen } = await kind.fresh();
+    const { store, reopen, log } = await kind.fresh();
     expect(await store.orderTotals("ord_in")).toEqual({ deniedJoins: 0, shadowMatches: 0 });
-    await store.apply(records.slice(0, 120), "a");
+    await store.apply(records.slice(0, 120), "a", log.positionsOf(records.slice(0, 120)));
     const early = reference(records.slice(0, 120));
     expect(await store.orderTotals("ord_in")).toEqual(totalsOf(early, "ord_in"));
     // Past the first month boundary, into months the first call did not see; duplicates change nothing.
-    await store.apply(records.slice(100), "b");
+    await store.apply(records.slice(100), "b", log.positionsOf(records.slice(100)));
     const all = reference(records);
     expect(Object.keys(all)).toHaveLength(3);
     for (const id of ["ord_in", "ord_in2", "ord_ru"]) {
@@ -292,7 +311,7 @@ describe.each(KINDS)("$name", (kind) => {
     await again.close();
   });
 
-  it("counts a generated feed with duplicates mixed in as its deduplicated set", async () => {
+  it("counts a generated feed with records read again mixed in as its deduplicated set", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(specArb, { minLength: 1, maxLength: 60 }),
@@ -300,17 +319,18 @@ describe.each(KINDS)("$name", (kind) => {
         fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 5 }),
         async (specs, dupes, sizes) => {
           const unique = specs.map((s, i) => record(`dec-${i}`, s));
-          // Copies of random records at random places: a log read twice, a stream entry shipped twice.
+          // Copies of random records at random places, at the position of their first appearance: the
+          // log read again from an earlier cursor.
           const feed = [...unique];
           for (const [which, where] of dupes) {
             feed.splice(where % (feed.length + 1), 0, unique[which % unique.length] as DecisionRecord);
           }
-          const { store, reopen } = await kind.fresh();
+          const { store, reopen, log } = await kind.fresh();
           let applied = 0;
           let duplicates = 0;
           let current = store;
           for (const [i, batch] of chunks(feed, sizes).entries()) {
-            const r = await current.apply(batch, `c${i}`);
+            const r = await current.apply(batch, `c${i}`, log.positionsOf(batch));
             applied += r.applied;
             duplicates += r.duplicates;
             if (i === 1) {
@@ -411,7 +431,7 @@ describe("runFromDecisionLog with FileAggregateStore", () => {
       const log = await FileStore.open(dir);
       const agg = await FileAggregateStore.open(dir + "/report");
       const store = {
-        apply: async (r, c) => { const x = await agg.apply(r, c); process.stdout.write("b\\n"); return x; },
+        apply: async (r, c, p) => { const x = await agg.apply(r, c, p); process.stdout.write("b\\n"); return x; },
         checkpoint: () => agg.checkpoint(),
         months: (m) => agg.months(m),
         allMonths: () => agg.allMonths(),
@@ -670,7 +690,7 @@ describe("runFromStream with RedisAggregateStore", () => {
 describe("monthOf routing", () => {
   it("puts the last millisecond of June in June and the first of July in July", async () => {
     for (const kind of KINDS) {
-      const { store } = await kind.fresh();
+      const { store, log } = await kind.fresh();
       const spec: Spec = {
         t: JULY_1 - 1,
         code: "BLOCKED",
@@ -679,7 +699,8 @@ describe("monthOf routing", () => {
         meetingId: "m",
         ipHash: "h",
       };
-      await store.apply([record("a", spec), record("b", { ...spec, t: JULY_1 })], undefined);
+      const both = [record("a", spec), record("b", { ...spec, t: JULY_1 })];
+      await store.apply(both, undefined, log.positionsOf(both));
       expect(await store.allMonths()).toEqual([monthOf(JULY_1 - 1), monthOf(JULY_1)]);
       expect(await store.checkpoint()).toBeUndefined();
       await store.close();

@@ -213,7 +213,7 @@ async function embeddedBackend(
     logger,
     isNewDeployment: async () => (await orders.head()).seq === 0,
   });
-  const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
+  const aggregates = await FileAggregateStore.open(join(dataDir, "report"), { log: decisions });
   const reports = new ReportService({
     aggregates,
     catchUp: () => runFromDecisionLog(decisions, aggregates, { logger }),

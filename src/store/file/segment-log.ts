@@ -178,7 +178,12 @@ export class SegmentLog implements DecisionLog {
     });
   }
 
-  page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+  /** With `positions`, also each record's cursor: the report counts by position (file/aggregate-store.ts). */
+  page(opts: {
+    after?: string;
+    limit: number;
+    positions?: boolean;
+  }): Promise<{ records: DecisionRecord[]; next: string | null; positions?: string[] }> {
     const read = this.readPage(opts);
     this.pagesInFlight.add(read);
     const done = () => this.pagesInFlight.delete(read);
@@ -189,8 +194,10 @@ export class SegmentLog implements DecisionLog {
   private async readPage(opts: {
     after?: string;
     limit: number;
-  }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+    positions?: boolean;
+  }): Promise<{ records: DecisionRecord[]; next: string | null; positions?: string[] }> {
     const { after, limit } = opts;
+    const positions: string[] | undefined = opts.positions ? [] : undefined;
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
     if (this.closed) throw new StoreUnavailableError("the store is closed");
@@ -234,6 +241,7 @@ export class SegmentLog implements DecisionLog {
             throw this.corrupt({ seg: pos.seg, off: pos.off + from }, "unreadable record");
           }
           from = nl + 1;
+          positions?.push(encodeCursor({ seg: pos.seg, off: pos.off + from }));
         }
         pos = { seg: pos.seg, off: pos.off + from };
       }
@@ -243,7 +251,8 @@ export class SegmentLog implements DecisionLog {
     // Never null: at the end the cursor still marks where the next record will be, so a reporter polls.
     // The same string back when nothing was found, unless its segment was pruned under this page.
     const same = records.length === 0 && after !== undefined && this.segments.includes(startSeg);
-    return { records, next: same ? after : encodeCursor(pos) };
+    const next = same ? after : encodeCursor(pos);
+    return positions === undefined ? { records, next } : { records, next, positions };
   }
 
   /**
