@@ -12,9 +12,11 @@
  *
  * Order of operations in ingest: `claim` (atomic per id, across instances), append the new records to
  * the decision log, then `confirm`. A crash after the claim leaves it unconfirmed: a retry with the same
- * content claims it again and appends (the report counts each decisionId once, so a record appended twice
- * changes no count), while different content under that id is refused. The reverse order (remember, then
- * append) could lose a record, which is worse.
+ * content claims it again and appends, while different content under that id is refused. The reverse
+ * order (remember, then append) could lose a record, which is worse. A crash between the append and the
+ * confirmation would so append a record twice; the file index prevents that (file/ingest-index.ts: at its
+ * next start it confirms the claims whose records the decision log's tail holds), as the embedded report
+ * counts log positions and needs each decisionId in the log once.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";

@@ -230,7 +230,7 @@ async function embeddedBackend(
     decisions,
     compiler,
     reports,
-    ingest: new FileIngestIndex(join(dataDir, "ingested")),
+    ingest: new FileIngestIndex(join(dataDir, "ingested"), decisions),
     ipHashKeys,
     // Not ready while the data directory cannot be written (a full disk): every check would answer 503.
     readiness: () => [dir.readiness()],

@@ -256,6 +256,14 @@ export class SegmentLog implements DecisionLog {
   }
 
   /**
+   * The cursor just past the last record written: every record appended from now on lies after it (the
+   * file ingest index notes it with each claim, see file/ingest-index.ts).
+   */
+  end(): string {
+    return encodeCursor({ seg: this.activeSegment, off: this.activeSize });
+  }
+
+  /**
    * Deletes the decision segments that lie wholly before `beforeCursor`'s segment (never that segment,
    * never the active one), oldest first; with `modifiedBefore`, only those last written before it (see
    * PruneOptions). Cursors into deleted segments are refused afterwards (InvalidCursorError); paging from
