@@ -84,7 +84,8 @@ export interface DecisionLog extends DecisionSink {
     after?: string;
     limit: number;
     positions?: boolean;
-  }): Promise<{ records: DecisionRecord[]; next: string | null; positions?: string[] }>;}
+  }): Promise<{ records: DecisionRecord[]; next: string | null; positions?: string[] }>;
+}
 
 export class AuditChainError extends Error {
   override readonly name = "AuditChainError";
