@@ -602,7 +602,8 @@ describe("trimming", () => {
     return { redis, trimmer };
   }
 
-  const entryIds = async (redis: RedisClient) => (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
+  const entryIds = async (redis: RedisClient) =>
+    (await redis.xrange(keys.decisions, "-", "+")).map(([id]) => id);
 
   it("trims nothing while no report group exists", async () => {
     const { redis, trimmer } = await shipped(50);
