@@ -28,8 +28,8 @@
  * between the first and the last position it counted, page by page (plus a version-1 month's seen ids).
  *
  * Scale. Each `apply` rewrites the months it touches: their size is bounded by distinct meetings and
- * participants, not by records. At most `maxCachedMonths` months stay in memory between batches; records
- * come in time order, so an evicted month is rarely read again. `orderTotals` reads every month once,
+ * participants, not by records. Between batches only the months the last one touched stay in memory
+ * (or `maxCachedMonths`, if more); records come in time order, so an evicted month is rarely read again. `orderTotals` reads every month once,
  * then keeps only each month's per-order counts and refreshes those of the months a batch changes.
  */
 
@@ -53,7 +53,10 @@ import type { DecisionLog } from "../interface.js";
 import { decodeCursor, type Position } from "./segments.js";
 
 export interface FileAggregateStoreOptions {
-  /** Months kept in memory between batches. Default 3. */
+  /**
+   * Months kept in memory between batches, besides those the last batch touched. Default 1: records come
+   * in time order, so a batch rarely goes back to a month, and reading one back costs one small file.
+   */
   maxCachedMonths?: number;
   /**
    * The decision log the aggregates are counted from: `counted` reads a month's records back from it.
@@ -145,7 +148,7 @@ export class FileAggregateStore implements AggregateStore {
    * had moved past them.
    */
   static async open(dir: string, options: FileAggregateStoreOptions = {}): Promise<FileAggregateStore> {
-    const maxCachedMonths = options.maxCachedMonths ?? 3;
+    const maxCachedMonths = options.maxCachedMonths ?? 1;
     if (!Number.isSafeInteger(maxCachedMonths) || maxCachedMonths < 1) {
       throw new RangeError(`maxCachedMonths must be a positive integer, got ${maxCachedMonths}`);
     }
