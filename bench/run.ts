@@ -1,6 +1,8 @@
 /**
- * `npm run bench`: the micro benchmarks, the decision log's cost, then the HTTP benchmark, then (when the check misses the 1.25x
- * target, unless --no-profile) a CPU profile of Cordon under the same load. Results in bench/results/.
+ * `npm run bench`: the micro benchmarks, the decision log's cost, the report's aggregation at volume
+ * (11M records written to a temporary directory: about 4 GiB), then the HTTP benchmark, then (when the
+ * check misses the 1.25x target, unless --no-profile) a CPU profile of Cordon under the same load.
+ * Results in bench/results/.
  *
  * Options: --quick (short micro rounds, 3 s HTTP loads, one round: a smoke test, not a measurement),
  * --no-profile, --keep (keep Cordon's data directory), --no-redis (skip the HTTP benchmark's cordon-redis).
@@ -15,6 +17,8 @@ const quick = argv.includes("--quick");
 runMicro(quick ? { warmupMs: 100, rounds: 3, roundMs: 60 } : { warmupMs: 300, rounds: 9, roundMs: 120 });
 // The decision log's cost, in process (reads --quick itself).
 await import("./logging.js");
+// The report's aggregation at 1M and 10M records (--quick: 20k and 200k), a child process per size.
+await import("./report-aggregation.js");
 const http = await runHttp({
   seconds: quick ? 3 : 10,
   warmupSeconds: quick ? 1 : 3,

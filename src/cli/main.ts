@@ -350,7 +350,7 @@ function finality(aggregates: Pick<AggregateStore, "frozenMonths">): ImportDeps[
 async function fileImportTarget(dataDir: string): Promise<ImportTarget> {
   const store = await FileStore.open(dataDir, { logger });
   // The data directory is locked by the store above, so no server is writing these aggregates.
-  const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
+  const aggregates = await FileAggregateStore.open(join(dataDir, "report"), { log: store });
   return {
     name: dataDir,
     deps: { orders: store, compiler: compilerFor(store), clock: Date.now, reports: finality(aggregates) },

@@ -180,7 +180,7 @@ async function fromDataDir(dataDir: string, period: Period, logger: Logger): Pro
     throw err;
   }
   try {
-    const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
+    const aggregates = await FileAggregateStore.open(join(dataDir, "report"), { log: store });
     try {
       const run = await runFromDecisionLog(store, aggregates, { logger });
       return {

@@ -1,7 +1,8 @@
 /**
  * Where the report's aggregates live between runs: per-month buckets (model.ts `MonthAggregate`) and the
  * checkpoint of the decision source, kept together so that a run killed at any point and run again (or
- * fed the same records twice) gives the same numbers. Implementations: `FileAggregateStore` (embedded,
+ * fed the same records twice) gives the same numbers. What tells a record counted already is the store's:
+ * its position in the source (FileAggregateStore) or its decisionId. Implementations: `FileAggregateStore` (embedded,
  * in the data directory) and `RedisAggregateStore` (Redis deployments; the reporting consumer group
  * acknowledges stream entries only after their aggregates are stored).
  */
@@ -12,16 +13,23 @@ import { monthOf } from "./periods.js";
 export interface ApplyResult {
   /** Records counted for the first time. */
   applied: number;
-  /** Records whose decisionId was already counted (I5: never counted twice). */
+  /** Records counted already (I5: never counted twice). */
   duplicates: number;
 }
 
 export interface AggregateStore {
   /**
-   * Adds records to their months (by `at`, UTC), skipping decisionIds already counted, and stores the
-   * source's new checkpoint. The aggregates are stored before (or atomically with) the checkpoint.
+   * Adds records to their months (by `at`, UTC), skipping those already counted, and stores the source's
+   * new checkpoint. The aggregates are stored before (or atomically with) the checkpoint. `positions[i]`
+   * is where `records[i]` ends in the source (for the decision log, the cursor that reads on after it),
+   * ascending except where the source is read again: a store that counts by position needs them
+   * (FileAggregateStore refuses a batch without them), one that counts by decisionId may ignore them.
    */
-  apply(records: readonly DecisionRecord[], checkpoint: string | undefined): Promise<ApplyResult>;
+  apply(
+    records: readonly DecisionRecord[],
+    checkpoint: string | undefined,
+    positions?: readonly string[],
+  ): Promise<ApplyResult>;
   /** Where the last run stopped in the source; undefined before the first run. */
   checkpoint(): Promise<string | undefined>;
   /** The aggregates of the given months (`YYYY-MM`); a month without records comes back empty. */

@@ -1,10 +1,11 @@
 /**
  * The incremental aggregation: reads decision records from where the last run stopped and hands them to
- * an `AggregateStore`, which counts each decisionId once (I5). `runFromDecisionLog` reads any
- * `DecisionLog` (the embedded one in a data directory), from the store's checkpoint (a log cursor) until a
- * page comes back empty. The store keeps the aggregates and the cursor together (months first, then the
- * cursor), so a run killed anywhere re-reads at most the batch it was in, and those records are skipped as
- * duplicates. The Redis stream has a reader of its own, store/redis/report-reader.ts.
+ * an `AggregateStore`, which counts each record once (I5). `runFromDecisionLog` reads any `DecisionLog`
+ * (the embedded one in a data directory), from the store's checkpoint (a log cursor) until a page comes
+ * back empty, handing over each record's position with it. The store keeps the aggregates and the cursor
+ * together (months first, then the cursor), so a run killed anywhere re-reads at most the batch it was
+ * in, and those records are skipped as duplicates. The Redis stream has a reader of its own,
+ * store/redis/report-reader.ts.
  */
 
 import type { DecisionRecord } from "../engine/index.js";
@@ -18,7 +19,7 @@ export interface RunResult {
   batches: number;
   /** Records counted for the first time. */
   applied: number;
-  /** Records skipped because their decisionId was counted already. */
+  /** Records skipped because they were counted already. */
   duplicates: number;
   /** Where the source stands after the run (the store's checkpoint). */
   checkpoint: string | undefined;
@@ -46,17 +47,17 @@ export async function runFromDecisionLog(
   const result: RunResult = { batches: 0, applied: 0, duplicates: 0, checkpoint: await store.checkpoint() };
   let after = result.checkpoint;
   while (result.batches < stopAfter) {
-    let page: { records: DecisionRecord[]; next: string | null };
+    let page: { records: DecisionRecord[]; next: string | null; positions?: string[] };
     try {
-      page = await log.page({ ...(after === undefined ? {} : { after }), limit: batch });
+      page = await log.page({ ...(after === undefined ? {} : { after }), limit: batch, positions: true });
     } catch (err) {
       if (!(err instanceof InvalidCursorError) || after === undefined) throw err;
-      // The log was pruned past the checkpoint, or replaced. Reading what is kept from its start is safe:
-      // every record counted before is a duplicate now. Records pruned before they were counted are lost
-      // to the report, which this says out loud.
+      // The log was pruned past the checkpoint. Reading what is kept from its start is safe: positions are
+      // never reused, so every record counted before is a duplicate now. Records pruned before they were
+      // counted are lost to the report, which this says out loud.
       logger.warn("report: the checkpoint does not fit the decision log; reading the log from its start", {
         checkpoint: after,
-        note: "records counted before are skipped by decisionId; records pruned before any run counted them are missing",
+        note: "records counted before are skipped; records pruned before any run counted them are missing",
       });
       after = undefined;
       continue;
@@ -64,7 +65,7 @@ export async function runFromDecisionLog(
     if (page.records.length === 0) break;
     // `next` is never null for SegmentLog; a log that ends with null keeps the old position.
     const next = page.next ?? after;
-    const { applied, duplicates } = await store.apply(page.records, next);
+    const { applied, duplicates } = await store.apply(page.records, next, page.positions);
     result.batches++;
     result.applied += applied;
     result.duplicates += duplicates;

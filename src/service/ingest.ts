@@ -68,7 +68,7 @@ export interface IngestDeps {
 }
 
 export class EdgeIngest {
-  // One delivery at a time per instance: the file index's claims are in this process's memory, and
+  // One delivery at a time per instance: the file index keeps its claims for this process alone, and
   // a delivery's order lookups and finalized periods are read once for all of its records.
   #queue: Promise<unknown> = Promise.resolve();
 

@@ -13,9 +13,11 @@
  * Order of operations in ingest: `claim` (atomic per id, across instances), append the new records to
  * the decision log, then `confirm`. A crash after the claim leaves it unconfirmed: a retry with the same
  * content claims it again and appends, while different content under that id is refused. The reverse
- * order (remember, then append) could lose a record, which is worse. A record appended twice that way
- * still enters the report once: in Redis mode the shipper adds an edge id to its partition's stream only
- * once (store/redis/shipper/README.md, "Edge records, once"); the file index keeps its own rule.
+ * order (remember, then append) could lose a record, which is worse. A crash between the append and the
+ * confirmation would so append a record twice, and the report counts by position, so each decisionId
+ * must enter it once: the file index confirms, at its next start, the claims whose records the decision
+ * log's tail holds (file/ingest-index.ts); in Redis mode the shipper adds an edge id to its partition's
+ * stream only once (store/redis/shipper/README.md, "Edge records, once").
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";

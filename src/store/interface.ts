@@ -76,8 +76,15 @@ export interface DecisionSink {
 
 /** The decision log on the server: a sink that can also be read back, in write order. */
 export interface DecisionLog extends DecisionSink {
-  /** Pages through records in write order. `after` is an opaque cursor from a previous page. */
-  page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }>;
+  /**
+   * Pages through records in write order. `after` is an opaque cursor from a previous page. With
+   * `positions`, a log that can also gives each record's own cursor (the one that reads on after it).
+   */
+  page(opts: {
+    after?: string;
+    limit: number;
+    positions?: boolean;
+  }): Promise<{ records: DecisionRecord[]; next: string | null; positions?: string[] }>;
 }
 
 export class AuditChainError extends Error {

@@ -5,7 +5,7 @@
  * Redis) is one contract, run on both.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DecisionRecord } from "../../src/engine/index.js";
 import { EdgeIngest, isRecordPrefix } from "../../src/service/ingest.js";
+import { FileStore } from "../../src/store/file/file-store.js";
 import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
 import { edgeDecisionId, type IngestIndex, recordDigest } from "../../src/store/ingest-index.js";
 import { RedisIngestIndex } from "../../src/store/redis/ingest-index.js";
@@ -330,6 +331,107 @@ describe("EdgeIngest", () => {
     expect((await ingest.ingest([{ ...r, meetingId: "other" }])).refused[0]?.code).toBe("ID_CONFLICT");
     expect(await ingest.ingest([r])).toEqual({ accepted: 1, skipped: 0, refused: [] });
     expect(log).toEqual([r]);
+  });
+});
+
+describe("EdgeIngest on a data directory, after a crash", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "cordon-ingest-crash-"));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const NOW = Date.parse("2026-07-03T00:00:00.000Z");
+  const record = () =>
+    decisionRecord({ decisionId: edgeDecisionId(randomUUID()), at: "2026-07-02T10:00:00.000Z" });
+
+  /** Ingest as the server wires it: the data directory's log, and the file index reading that log. */
+  function ingestOn(
+    store: FileStore,
+    index: IngestIndex = new FileIngestIndex(join(dir, "ingested"), store.decisions),
+  ) {
+    return new EdgeIngest({
+      index,
+      decisions: store,
+      orders: { getOrder: async (id) => ({ id }) as never },
+      isFinalized: async () => false,
+      sealEdgeHash: (hash) => hash,
+      clock: () => NOW,
+    });
+  }
+
+  async function loggedIds(): Promise<string[]> {
+    const store = await FileStore.open(dir);
+    try {
+      return (await store.page({ limit: 1000 })).records.map((r) => r.decisionId);
+    } finally {
+      await store.close();
+    }
+  }
+
+  /**
+   * A process that stops at `confirm` (as a kill -9 there would: nothing after it runs), its data
+   * directory closed as the kernel leaves it (the appended bytes are written).
+   */
+  async function crashBeforeConfirm(records: DecisionRecord[], appendToo: boolean): Promise<void> {
+    const store = await FileStore.open(dir);
+    const index = new FileIngestIndex(join(dir, "ingested"), store.decisions);
+    const dies = new Promise<never>(() => {});
+    const sink = appendToo ? store : { append: () => dies };
+    const edge = new EdgeIngest({
+      index: { claim: (e) => index.claim(e), confirm: () => dies },
+      decisions: sink,
+      orders: { getOrder: async (id) => ({ id }) as never },
+      isFinalized: async () => false,
+      sealEdgeHash: (hash) => hash,
+      clock: () => NOW,
+    });
+    void edge.ingest(records);
+    const deadline = Date.now() + 5000;
+    const claimed = () =>
+      readFile(join(dir, "ingested", "claims.json"), "utf8").then(
+        () => true,
+        () => false,
+      );
+    while (
+      appendToo ? (await store.page({ limit: 1000 })).records.length < records.length : !(await claimed())
+    ) {
+      if (Date.now() > deadline) throw new Error("the delivery never reached the point of the crash");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await store.close();
+  }
+
+  it("does not append a record again when the process died between its append and its confirmation", async () => {
+    const records = [record(), record()];
+    await crashBeforeConfirm(records, true);
+    expect(await loggedIds()).toEqual(records.map((r) => r.decisionId));
+
+    // The Queue delivers the batch again to the restarted process.
+    const store = await FileStore.open(dir);
+    try {
+      const edge = ingestOn(store);
+      expect(await edge.ingest(records)).toEqual({ accepted: 0, skipped: 2, refused: [] });
+      const other = { ...(records[0] as DecisionRecord), meetingId: "other" };
+      expect((await edge.ingest([other])).refused[0]?.code).toBe("ID_CONFLICT");
+    } finally {
+      await store.close();
+    }
+    expect(await loggedIds()).toEqual(records.map((r) => r.decisionId));
+  });
+
+  it("appends a record whose claim was written but whose append never happened", async () => {
+    const records = [record()];
+    await crashBeforeConfirm(records, false);
+    expect(await loggedIds()).toEqual([]);
+    const store = await FileStore.open(dir);
+    try {
+      expect(await ingestOn(store).ingest(records)).toEqual({ accepted: 1, skipped: 0, refused: [] });
+      expect(await ingestOn(store).ingest(records)).toEqual({ accepted: 0, skipped: 1, refused: [] });
+    } finally {
+      await store.close();
+    }
+    expect(await loggedIds()).toEqual(records.map((r) => r.decisionId));
   });
 });
 

@@ -27,6 +27,7 @@ import { partitionOf, type RedisKeys, redisKeys } from "../../src/store/redis/ke
 import { runFromStream } from "../../src/store/redis/report-reader.js";
 import { createReportGroup, StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
 import { loggerFor } from "../support/logs.js";
+import { PositionedLog } from "../support/positioned-log.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const SRC = resolve(import.meta.dirname, "../../src");
@@ -211,10 +212,13 @@ afterAll(async () => {
   await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** Each kind of store, fresh, and reopened on the same data (a second run of the CLI). */
+/**
+ * Each kind of store, fresh, and reopened on the same data (a second run of the CLI), with the log the
+ * records are positioned in (the file store counts by position; the Redis store by decisionId).
+ */
 interface Kind {
   name: string;
-  fresh(): Promise<{ store: AggregateStore; reopen(): Promise<AggregateStore> }>;
+  fresh(): Promise<{ store: AggregateStore; reopen(): Promise<AggregateStore>; log: PositionedLog }>;
 }
 
 const KINDS: Kind[] = [
@@ -222,7 +226,12 @@ const KINDS: Kind[] = [
     name: "FileAggregateStore",
     async fresh() {
       const dir = await tempDir();
-      return { store: await FileAggregateStore.open(dir), reopen: () => FileAggregateStore.open(dir) };
+      const log = new PositionedLog();
+      return {
+        store: await FileAggregateStore.open(dir, { log }),
+        reopen: () => FileAggregateStore.open(dir, { log }),
+        log,
+      };
     },
   },
   {
@@ -233,6 +242,7 @@ const KINDS: Kind[] = [
       return {
         store: new RedisAggregateStore(redis, keys),
         reopen: async () => new RedisAggregateStore(redis, keys),
+        log: new PositionedLog(),
       };
     },
   },
@@ -242,10 +252,16 @@ describe.each(KINDS)("$name", (kind) => {
   const records = timeline(240, 90);
 
   it("changes nothing when the same batch is applied twice", async () => {
-    const { store } = await kind.fresh();
-    expect(await store.apply(records, "c1")).toEqual({ applied: 240, duplicates: 0 });
+    const { store, log } = await kind.fresh();
+    expect(await store.apply(records, "c1", log.positionsOf(records))).toEqual({
+      applied: 240,
+      duplicates: 0,
+    });
     const first = await snapshot(store);
-    expect(await store.apply(records, "c1")).toEqual({ applied: 0, duplicates: 240 });
+    expect(await store.apply(records, "c1", log.positionsOf(records))).toEqual({
+      applied: 0,
+      duplicates: 240,
+    });
     expect(await snapshot(store)).toEqual(first);
     expect(first).toEqual(reference(records));
     expect(await store.checkpoint()).toBe("c1");
@@ -254,13 +270,16 @@ describe.each(KINDS)("$name", (kind) => {
 
   it("gives the numbers of one run when the records come in two runs, the checkpoint kept between", async () => {
     const one = await kind.fresh();
-    await one.store.apply(records, "end");
+    await one.store.apply(records, "end", one.log.positionsOf(records));
     const two = await kind.fresh();
-    await two.store.apply(records.slice(0, 101), "half");
+    await two.store.apply(records.slice(0, 101), "half", two.log.positionsOf(records.slice(0, 101)));
     await two.store.close();
     const again = await two.reopen();
     expect(await again.checkpoint()).toBe("half");
-    expect(await again.apply(records.slice(101), "end")).toEqual({ applied: 139, duplicates: 0 });
+    expect(await again.apply(records.slice(101), "end", two.log.positionsOf(records.slice(101)))).toEqual({
+      applied: 139,
+      duplicates: 0,
+    });
     expect(await snapshot(again)).toEqual(await snapshot(one.store));
     expect(await again.allMonths()).toEqual(["2023-01", "2023-02", "2023-03"]);
     // A month without records comes back empty, not missing.
@@ -271,13 +290,13 @@ describe.each(KINDS)("$name", (kind) => {
   });
 
   it("totals one order over every month, and keeps the totals as later batches land", async () => {
-    const { store, reopen } = await kind.fresh();
+    const { store, reopen, log } = await kind.fresh();
     expect(await store.orderTotals("ord_in")).toEqual({ deniedJoins: 0, shadowMatches: 0 });
-    await store.apply(records.slice(0, 120), "a");
+    await store.apply(records.slice(0, 120), "a", log.positionsOf(records.slice(0, 120)));
     const early = reference(records.slice(0, 120));
     expect(await store.orderTotals("ord_in")).toEqual(totalsOf(early, "ord_in"));
     // Past the first month boundary, into months the first call did not see; duplicates change nothing.
-    await store.apply(records.slice(100), "b");
+    await store.apply(records.slice(100), "b", log.positionsOf(records.slice(100)));
     const all = reference(records);
     expect(Object.keys(all)).toHaveLength(3);
     for (const id of ["ord_in", "ord_in2", "ord_ru"]) {
@@ -294,7 +313,7 @@ describe.each(KINDS)("$name", (kind) => {
     await again.close();
   });
 
-  it("counts a generated feed with duplicates mixed in as its deduplicated set", async () => {
+  it("counts a generated feed with records read again mixed in as its deduplicated set", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(specArb, { minLength: 1, maxLength: 60 }),
@@ -302,17 +321,18 @@ describe.each(KINDS)("$name", (kind) => {
         fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 5 }),
         async (specs, dupes, sizes) => {
           const unique = specs.map((s, i) => record(`dec-${i}`, s));
-          // Copies of random records at random places: a log read twice, a stream entry shipped twice.
+          // Copies of random records at random places, at the position of their first appearance: the
+          // log read again from an earlier cursor.
           const feed = [...unique];
           for (const [which, where] of dupes) {
             feed.splice(where % (feed.length + 1), 0, unique[which % unique.length] as DecisionRecord);
           }
-          const { store, reopen } = await kind.fresh();
+          const { store, reopen, log } = await kind.fresh();
           let applied = 0;
           let duplicates = 0;
           let current = store;
           for (const [i, batch] of chunks(feed, sizes).entries()) {
-            const r = await current.apply(batch, `c${i}`);
+            const r = await current.apply(batch, `c${i}`, log.positionsOf(batch));
             applied += r.applied;
             duplicates += r.duplicates;
             if (i === 1) {
@@ -347,7 +367,7 @@ async function dataDirWith(records: readonly DecisionRecord[]): Promise<string> 
 
 async function runToEnd(dataDir: string, batch = 100) {
   const log = await FileStore.open(dataDir);
-  const store = await FileAggregateStore.open(join(dataDir, "report"));
+  const store = await FileAggregateStore.open(join(dataDir, "report"), { log });
   try {
     const run = await runFromDecisionLog(log, store, { batch });
     return { run, view: await snapshot(store) };
@@ -413,7 +433,7 @@ describe("runFromDecisionLog with FileAggregateStore", () => {
       const log = await FileStore.open(dir);
       const agg = await FileAggregateStore.open(dir + "/report");
       const store = {
-        apply: async (r, c) => { const x = await agg.apply(r, c); process.stdout.write("b\\n"); return x; },
+        apply: async (r, c, p) => { const x = await agg.apply(r, c, p); process.stdout.write("b\\n"); return x; },
         checkpoint: () => agg.checkpoint(),
         months: (m) => agg.months(m),
         allMonths: () => agg.allMonths(),
@@ -443,6 +463,157 @@ describe("runFromDecisionLog with FileAggregateStore", () => {
     expect(rerun.view).toEqual(reference(records));
     expect(rerun.view).toEqual((await runToEnd(await dataDirWith(records))).view);
   }, 120_000);
+});
+
+describe("FileAggregateStore's month files", () => {
+  /** Every record of one month, from the same few meetings and participants. */
+  function sameMonth(n: number, prefix: string): DecisionRecord[] {
+    return Array.from({ length: n }, (_, i) =>
+      record(`${prefix}-${i}`, {
+        t: Date.UTC(2023, 4, 1) + i * 1000,
+        code: i % 4 === 0 ? "BLOCKED" : "NO_ORDER",
+        jurisdiction: i % 4 === 0 ? "RU" : null,
+        orderIds: i % 4 === 0 ? ["ord_ru"] : [],
+        meetingId: `m${i % 5}`,
+        ipHash: `h${i % 9}`,
+      }),
+    );
+  }
+
+  it("hold no decisionIds and stay the same size as a month's records grow", async () => {
+    const first = sameMonth(2000, "a");
+    const more = sameMonth(6000, "b");
+    const dir = await dataDirWith([...first, ...more]);
+    const log = await FileStore.open(dir);
+    const store = await FileAggregateStore.open(join(dir, "report"), { log });
+    const file = join(dir, "report", "months", "2023-05.json");
+    try {
+      await runFromDecisionLog(log, store, { batch: 500, stopAfterBatches: 4 });
+      const small = await readFile(file, "utf8");
+      await runFromDecisionLog(log, store, { batch: 500 });
+      const large = await readFile(file, "utf8");
+      expect(JSON.parse(large).aggregate.records).toBe(8000);
+      for (const r of [first[0], first[1999], more[5999]]) expect(large).not.toContain(r?.decisionId);
+      // Only the counts' digits and the position it counts through may differ.
+      expect(Math.abs(large.length - small.length)).toBeLessThan(16);
+    } finally {
+      await store.close();
+      await log.close();
+    }
+  });
+
+  it("count nothing twice when a crash left a month ahead of the checkpoint and the re-run pages differently", async () => {
+    const records = timeline(600, 150);
+    const dir = await dataDirWith(records);
+    const report = join(dir, "report");
+    const log = await FileStore.open(dir);
+    let store = await FileAggregateStore.open(report, { log });
+    await runFromDecisionLog(log, store, { batch: 100, stopAfterBatches: 2 });
+    await store.close();
+    const checkpoint = await readFile(join(report, "checkpoint.json"));
+    store = await FileAggregateStore.open(report, { log });
+    // Records 200-399: the rest of 2023-02 (to 299) and 2023-03 (300-399), in one batch.
+    await runFromDecisionLog(log, store, { batch: 200, stopAfterBatches: 1 });
+    await store.close();
+    // A kill -9 after 2023-02's file was written, before 2023-03's and the checkpoint.
+    await writeFile(join(report, "checkpoint.json"), checkpoint);
+    await unlink(join(report, "months", "2023-03.json"));
+    await log.close();
+
+    // Read again from the old checkpoint in pages of 37, which straddle what 2023-02 counts.
+    const rerun = await runToEnd(dir, 37);
+    expect(rerun.run).toMatchObject({ applied: 600 - 300, duplicates: 100 });
+    expect(rerun.view).toEqual(reference(records));
+  });
+
+  it("give back a month's counted decisionIds from the decision log, late ones apart", async () => {
+    const records = timeline(450, 150);
+    const dir = await dataDirWith(records);
+    const log = await FileStore.open(dir);
+    const store = await FileAggregateStore.open(join(dir, "report"), { log });
+    try {
+      await runFromDecisionLog(log, store, { batch: 64 });
+      await store.freeze(["2023-01", "2023-02"]);
+      const lateOne = record("late-1", {
+        t: Date.UTC(2023, 1, 10),
+        code: "BLOCKED",
+        jurisdiction: "RU",
+        orderIds: ["ord_ru"],
+        meetingId: "m1",
+        ipHash: "h1",
+      });
+      await log.append([
+        lateOne,
+        ...timeline(10, 10, "march").map((r, i) => ({
+          ...r,
+          at: new Date(Date.UTC(2023, 2, 20) + i).toISOString(),
+        })),
+      ]);
+      await runFromDecisionLog(log, store, { batch: 64 });
+      const ids = (from: number, to: number) =>
+        records
+          .slice(from, to)
+          .map((r) => r.decisionId)
+          .sort();
+      expect(await store.counted("2023-01")).toEqual({ records: ids(0, 150), late: [] });
+      expect(await store.counted("2023-02")).toEqual({ records: ids(150, 300), late: [] });
+      const march = await store.counted("2023-03");
+      expect(march.late).toEqual(["late-1"]);
+      expect(march.records).toEqual(
+        [...ids(300, 450), ...Array.from({ length: 10 }, (_, i) => `march-${i}`)].sort(),
+      );
+      expect(await store.counted("2023-04")).toEqual({ records: [], late: [] });
+    } finally {
+      await store.close();
+      await log.close();
+    }
+  });
+
+  it("go on from month files written before positions (with seen ids), even ahead of the checkpoint", async () => {
+    const records = timeline(500, 130);
+    const dir = await dataDirWith(records);
+    const report = join(dir, "report");
+    const log = await FileStore.open(dir);
+    let store = await FileAggregateStore.open(report, { log });
+    await runFromDecisionLog(log, store, { batch: 100, stopAfterBatches: 2 });
+    await store.close();
+    const checkpoint = await readFile(join(report, "checkpoint.json"));
+    store = await FileAggregateStore.open(report, { log });
+    await runFromDecisionLog(log, store, { batch: 100, stopAfterBatches: 1 });
+    await store.close();
+    // What the previous version would have left after a kill -9 inside the third batch (records
+    // 200-299): version-1 files (their ids in `seen`), 2023-02 holding records 130-259, past the
+    // checkpoint; 2023-03 not written yet.
+    const oldMonth = async (month: string, from: number, to: number) => {
+      const path = join(report, "months", `${month}.json`);
+      const { aggregate } = JSON.parse(await readFile(path, "utf8"));
+      const seen = records.slice(from, to).map((r) => r.decisionId);
+      await writeFile(path, `${JSON.stringify({ version: 1, aggregate, seen })}\n`);
+    };
+    await oldMonth("2023-01", 0, 130);
+    await oldMonth("2023-02", 130, 260);
+    await unlink(join(report, "months", "2023-03.json"));
+    await writeFile(join(report, "checkpoint.json"), checkpoint);
+    await log.close();
+
+    const rerun = await runToEnd(dir, 33);
+    expect(rerun.run).toMatchObject({ applied: 300 - 60, duplicates: 60 });
+    expect(rerun.view).toEqual(reference(records));
+    const again = await FileStore.open(dir);
+    store = await FileAggregateStore.open(report, { log: again });
+    try {
+      const ids = (from: number, to: number) =>
+        records
+          .slice(from, to)
+          .map((r) => r.decisionId)
+          .sort();
+      expect((await store.counted("2023-01")).records).toEqual(ids(0, 130));
+      expect((await store.counted("2023-02")).records).toEqual(ids(130, 260));
+    } finally {
+      await store.close();
+      await again.close();
+    }
+  });
 });
 
 // ---- the Redis stream through the report consumer group ----
@@ -827,7 +998,7 @@ describe("runFromStream with RedisAggregateStore", () => {
 describe("monthOf routing", () => {
   it("puts the last millisecond of June in June and the first of July in July", async () => {
     for (const kind of KINDS) {
-      const { store } = await kind.fresh();
+      const { store, log } = await kind.fresh();
       const spec: Spec = {
         t: JULY_1 - 1,
         code: "BLOCKED",
@@ -836,7 +1007,8 @@ describe("monthOf routing", () => {
         meetingId: "m",
         ipHash: "h",
       };
-      await store.apply([record("a", spec), record("b", { ...spec, t: JULY_1 })], undefined);
+      const both = [record("a", spec), record("b", { ...spec, t: JULY_1 })];
+      await store.apply(both, undefined, log.positionsOf(both));
       expect(await store.allMonths()).toEqual([monthOf(JULY_1 - 1), monthOf(JULY_1)]);
       expect(await store.checkpoint()).toBeUndefined();
       await store.close();

@@ -22,6 +22,7 @@ import { type PartitionKeys, partitionOf, type RedisKeys, redisKeys } from "../.
 import { runFromStream } from "../../src/store/redis/report-reader.js";
 import { keepFloor, StreamTrimmer } from "../../src/store/redis/stream-trimmer.js";
 import { decisionRecord } from "../support/fixtures.js";
+import { PositionedLog } from "../support/positioned-log.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const rec = (id: string, at: string, code: DecisionRecord["code"] = "BLOCKED") =>
@@ -41,22 +42,25 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/** Each store with the log its records are positioned in (see aggregation.test.ts). */
 const STORES: {
   name: string;
-  open: () => Promise<{ store: AggregateStore; reopen: () => Promise<AggregateStore> }>;
+  open: () => Promise<{ store: AggregateStore; reopen: () => Promise<AggregateStore>; log: PositionedLog }>;
 }[] = [
   {
     name: "FileAggregateStore",
     open: async () => {
       const dir = await mkdtemp(join(tmpdir(), "cordon-freeze-"));
       dirs.push(dir);
-      const store = await FileAggregateStore.open(dir);
+      const log = new PositionedLog();
+      const store = await FileAggregateStore.open(dir, { log });
       return {
         store,
         reopen: async () => {
           await store.close();
-          return FileAggregateStore.open(dir);
+          return FileAggregateStore.open(dir, { log });
         },
+        log,
       };
     },
   },
@@ -68,6 +72,7 @@ const STORES: {
       return {
         store: new RedisAggregateStore(redis, keys),
         reopen: async () => new RedisAggregateStore(redis, keys),
+        log: new PositionedLog(),
       };
     },
   },
@@ -77,25 +82,24 @@ describe.each(STORES)("$name with frozen months", ({ open }) => {
   it("counts a record of a frozen month late, in the first month after it that is not frozen, once", async () => {
     const opened = await open();
     let store = opened.store;
-    await store.apply([rec("a", "2026-03-02T00:00:00Z"), rec("b", "2026-04-02T00:00:00Z")], undefined);
+    const apply = (records: DecisionRecord[]) =>
+      store.apply(records, undefined, opened.log.positionsOf(records));
+    await apply([rec("a", "2026-03-02T00:00:00Z"), rec("b", "2026-04-02T00:00:00Z")]);
     await store.freeze(parsePeriod("2026-Q1")?.months as string[]);
     await store.freeze(["2026-04"]);
     const [marchBefore] = await store.months(["2026-03"]);
 
-    const result = await store.apply(
-      [
-        rec("a", "2026-03-02T00:00:00Z"), // counted before the freeze: a duplicate
-        rec("late-1", "2026-03-05T00:00:00Z"),
-        rec("late-2", "2026-01-05T00:00:00Z", "SHADOW_MATCH"),
-        rec("late-1", "2026-03-05T00:00:00Z"), // the same late record again
-        rec("may", "2026-05-01T00:00:00Z"),
-      ],
-      undefined,
-    );
+    const result = await apply([
+      rec("a", "2026-03-02T00:00:00Z"), // counted before the freeze: a duplicate
+      rec("late-1", "2026-03-05T00:00:00Z"),
+      rec("late-2", "2026-01-05T00:00:00Z", "SHADOW_MATCH"),
+      rec("late-1", "2026-03-05T00:00:00Z"), // the same late record again
+      rec("may", "2026-05-01T00:00:00Z"),
+    ]);
     expect(result).toEqual({ applied: 3, duplicates: 2 });
     store = await opened.reopen();
     // A replay after a reopen is still a duplicate.
-    expect(await store.apply([rec("late-2", "2026-01-05T00:00:00Z")], undefined)).toEqual({
+    expect(await apply([rec("late-2", "2026-01-05T00:00:00Z")])).toEqual({
       applied: 0,
       duplicates: 1,
     });

@@ -97,7 +97,7 @@ export async function makeHarness(
   await ipHashKeys.ensure(
     [start.start - 1, start.start, start.end, start.end + 183 * 86_400_000].map((t) => periodOf(t).id),
   );
-  const aggregates = await FileAggregateStore.open(join(dir, "report"));
+  const aggregates = await FileAggregateStore.open(join(dir, "report"), { log: store });
   const finalized: string[] = [];
   const signingKey = await exportPrivateKey((await generateSigningKey()).privateKey);
   const reports = new ReportService({
@@ -133,7 +133,7 @@ export async function makeHarness(
     newId: randomUUID,
     logger,
     reports,
-    ingest: new FileIngestIndex(join(dir, "ingested")),
+    ingest: new FileIngestIndex(join(dir, "ingested"), store.decisions),
     sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
     readiness: () => [],
     // Served (console page tests), the TCP peer as on Node; in process, unknown.

@@ -215,7 +215,7 @@ async function embeddedBackend(
     logger,
     isNewDeployment: async () => (await orders.head()).seq === 0,
   });
-  const aggregates = await FileAggregateStore.open(join(dataDir, "report"));
+  const aggregates = await FileAggregateStore.open(join(dataDir, "report"), { log: decisions });
   const reports = new ReportService({
     aggregates,
     catchUp: () => runFromDecisionLog(decisions, aggregates, { logger }),
@@ -232,7 +232,7 @@ async function embeddedBackend(
     decisions,
     compiler,
     reports,
-    ingest: new FileIngestIndex(join(dataDir, "ingested")),
+    ingest: new FileIngestIndex(join(dataDir, "ingested"), decisions),
     ipHashKeys,
     // Not ready while the data directory cannot be written (a full disk): every check would answer 503.
     readiness: () => [dir.readiness()],

@@ -1,44 +1,42 @@
 /**
  * `FileAggregateStore`: the report's aggregates in a directory of their own (the CLI and the embedded
- * server use `<dataDir>/report/`). It owns this layout:
+ * server use `<dataDir>/report/`), counted from the embedded decision log. It owns this layout:
  *
  *   <dir>/LOCK               pid of the process that has the directory open (one writer: see `open`)
- *   <dir>/months/2023-07.json  one month: its MonthAggregate and the decisionIds counted in it (I5)
+ *   <dir>/months/2023-07.json  one month: its MonthAggregate and `through`, the decision-log position of
+ *                            the last record it counts (the cursor just after that record)
  *   <dir>/checkpoint.json    where the aggregation stopped in its source (a decision-log cursor)
  *   <dir>/frozen.json        the frozen months (I9: their period is being or has been finalized)
  *   <dir>/late.json          late records (of a frozen month, counted after the freeze): per month that
  *                            took them, their counts and decisionIds; one file, so ids and counts agree
  *
- * Every file is replaced whole: written to a temporary file, fdatasynced, renamed over the old one, and the
- * directory synced. A reader therefore sees a month before or after a batch, never a torn one, and a
- * month's aggregate and its seen ids always change together (one file), so they cannot disagree.
+ * Every file is replaced whole (written to a temporary file, fdatasynced, renamed, the directory synced),
+ * so a month's counts and its `through` always change together.
  *
- * Crash safety. `apply` writes every touched month first, syncs the months directory, and only then writes
- * the checkpoint. A crash (kill -9, power loss) anywhere in between leaves some or all of the batch's
- * months ahead of the checkpoint, never behind it. `late.json` is written after the months and before
- * the checkpoint, by the same rule. The next run reads again from the old checkpoint: the
- * records of months already written are in those months' seen ids and are skipped as duplicates, the
- * others are counted for the first time. So the numbers after the re-run equal those of a run that never
- * crashed. The reverse order (checkpoint first) would lose the batch on a crash: its records would lie
- * before the checkpoint and never be read again.
+ * Exactly once (I5) by position, not by id. The log is read in order and positions (segment, byte offset)
+ * only grow, so a month that counts every record of it up to `through` has counted a record at or before
+ * `through` already: it is a duplicate. `apply` writes the months a batch touched first, then `late.json`,
+ * then the checkpoint; a crash in between leaves months ahead of the checkpoint, never behind, and the
+ * re-run from the old checkpoint skips in each month exactly what that month's file already counts.
+ * Memory and month files hold counts and the distinct meetings and participants the report needs, never
+ * one entry per record. Late records (few) are still known by id, in `late.json`. The decision log holds
+ * each decisionId once (edge records included: see file/ingest-index.ts), so counting positions is
+ * counting decisions. Month files written before positions (version 1) keep their `seen` ids, read-only:
+ * a record among them is a duplicate too, so an upgrade in the middle of a catch-up counts nothing twice.
  *
- * Scale. A month is held in memory and on disk whole, seen ids included: exact deduplication needs every
- * id (a prefix or a hash could make two records one). A UUID costs about 40 bytes in the file and about
- * 100 bytes in memory as a Set member, plus the meeting and participant sets. A few million decisions per
- * month is comfortable; tens of millions are not (one month's JSON must also stay below V8's largest
- * string, about 512 MiB, which caps it near 13 million ids). And every `apply` rewrites each month it
- * touches, so catching up on a month of N records in batches of B writes about N²/2B ids: measured here,
- * one month of 1 million decisions in batches of 10 000 took 23 s, a 39 MB file and 500 MB of memory.
- * Beyond a few million a month use Redis, or split the seen ids into an append-only file per month.
- * At most `maxCachedMonths` months stay in memory between batches; records come in time order, so an
- * evicted month is rarely read again. `orderTotals` reads every month once, then keeps only each month's
- * per-order counts (two numbers per order and month) and refreshes those of the months a batch changes.
+ * `counted(month)`, what a finalization archives, is read back from the decision log: the month's records
+ * between the first and the last position it counted, page by page (plus a version-1 month's seen ids).
+ *
+ * Scale. Each `apply` rewrites the months it touches: their size is bounded by distinct meetings and
+ * participants, not by records. Between batches only the months the last one touched stay in memory
+ * (or `maxCachedMonths`, if more); records come in time order, so an evicted month is rarely read again. `orderTotals` reads every month once,
+ * then keeps only each month's per-order counts and refreshes those of the months a batch changes.
  */
 
 import { mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { DecisionRecord } from "../../engine/index.js";
-import { StoreUnavailableError } from "../../kernel/errors.js";
+import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
 import { readFileIfExists, syncDirectory, writeFileAtomic } from "../../platform/node/atomic-file.js";
 import { acquirePidLock, releasePidLock } from "../../platform/node/pid-lock.js";
 import { accumulate, accumulateLate } from "../../report/accumulate.js";
@@ -51,18 +49,33 @@ import {
 } from "../../report/aggregate-store.js";
 import type { LateCounts, MonthAggregate, OrderTotals } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
+import type { DecisionLog } from "../interface.js";
+import { decodeCursor, type Position } from "./segments.js";
 
 export interface FileAggregateStoreOptions {
-  /** Months kept in memory between batches. Default 3. */
+  /**
+   * Months kept in memory between batches, besides those the last batch touched. Default 1: records come
+   * in time order, so a batch rarely goes back to a month, and reading one back costs one small file.
+   */
   maxCachedMonths?: number;
+  /**
+   * The decision log the aggregates are counted from: `counted` reads a month's records back from it.
+   * Without it `counted` can answer only for months that count nothing, or version-1 months.
+   */
+  log?: Pick<DecisionLog, "page">;
 }
 
 /** What a month file holds. */
 interface MonthFile {
-  version: 1;
+  /** 2: counted by position (`through`); 1: written before positions, with `seen`. */
+  version: 1 | 2;
   aggregate: MonthAggregate;
-  /** decisionIds counted in this month, in the order they were counted. */
-  seen: string[];
+  /** Where the month's first counted record starts in the log (the cursor before it); null: unknown. */
+  from?: string | null;
+  /** The log position just after the last record counted in this month; null: none counted by position. */
+  through?: string | null;
+  /** Version 1's decisionIds counted in this month; kept as they were, never added to. */
+  seen?: string[];
 }
 
 interface CheckpointFile {
@@ -82,7 +95,12 @@ interface LateFile {
 
 interface LoadedMonth {
   aggregate: MonthAggregate;
-  seen: Set<string>;
+  from: string | undefined;
+  through: string | undefined;
+  /** Decoded `through`, for comparisons. */
+  throughPos: Position | undefined;
+  /** A version-1 month's ids (see the header); undefined for months written since. */
+  legacy: Set<string> | undefined;
 }
 
 const MONTHS_DIR = "months";
@@ -91,6 +109,7 @@ const FROZEN_FILE = "frozen.json";
 const LATE_FILE = "late.json";
 const LOCK_FILE = "LOCK";
 const MONTH_FILE = /^(\d{4}-(?:0[1-9]|1[0-2]))\.json$/;
+const COUNTED_PAGE = 5000;
 
 /** Report directories open in this process (resolved paths). */
 const openDirs = new Set<string>();
@@ -115,6 +134,7 @@ export class FileAggregateStore implements AggregateStore {
     private readonly maxCachedMonths: number,
     private readonly frozen: Set<string>,
     private late: LateFile,
+    private readonly log: Pick<DecisionLog, "page"> | undefined,
   ) {
     this.current = checkpoint;
     for (const [month, { ids }] of Object.entries(late.months)) {
@@ -128,7 +148,7 @@ export class FileAggregateStore implements AggregateStore {
    * had moved past them.
    */
   static async open(dir: string, options: FileAggregateStoreOptions = {}): Promise<FileAggregateStore> {
-    const maxCachedMonths = options.maxCachedMonths ?? 3;
+    const maxCachedMonths = options.maxCachedMonths ?? 1;
     if (!Number.isSafeInteger(maxCachedMonths) || maxCachedMonths < 1) {
       throw new RangeError(`maxCachedMonths must be a positive integer, got ${maxCachedMonths}`);
     }
@@ -153,6 +173,7 @@ export class FileAggregateStore implements AggregateStore {
         maxCachedMonths,
         new Set(frozen?.months ?? []),
         late ?? { version: 1, months: {} },
+        options.log,
       );
     } catch (err) {
       if (locked) await releaseLock(root);
@@ -161,9 +182,18 @@ export class FileAggregateStore implements AggregateStore {
     }
   }
 
-  apply(records: readonly DecisionRecord[], checkpoint: string | undefined): Promise<ApplyResult> {
+  /**
+   * Needs `positions` (see the interface): each record's decision-log cursor, the one just after it.
+   * A record at or before its month's `through` is a duplicate; so is one of a frozen month counted late
+   * already (by decisionId).
+   */
+  apply(
+    records: readonly DecisionRecord[],
+    checkpoint: string | undefined,
+    positions?: readonly string[],
+  ): Promise<ApplyResult> {
     if (this.closed) return Promise.reject(new StoreUnavailableError("the aggregate store is closed"));
-    const run = this.tail.then(() => this.applyNow(records, checkpoint));
+    const run = this.tail.then(() => this.applyNow(records, checkpoint, positions));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -210,11 +240,48 @@ export class FileAggregateStore implements AggregateStore {
     return [...this.frozen].sort();
   }
 
+  /**
+   * The month's records read back from the decision log: those of the month from `from` up to `through`
+   * (both from the month file), page by page, keeping only their ids; plus a version-1 month's seen ids.
+   */
   async counted(month: string): Promise<{ records: string[]; late: string[] }> {
     await this.tail;
     const loaded = this.cache.get(month) ?? (await this.read(month));
+    const ids = new Set(loaded?.legacy);
+    if (loaded?.throughPos !== undefined) {
+      if (this.log === undefined) {
+        throw new StoreUnavailableError("the aggregate store was opened without its decision log");
+      }
+      const through = loaded.throughPos;
+      let after = loaded.from;
+      scan: for (;;) {
+        let page: Awaited<ReturnType<DecisionLog["page"]>>;
+        try {
+          page = await this.log.page({
+            ...(after === undefined ? {} : { after }),
+            limit: COUNTED_PAGE,
+            positions: true,
+          });
+        } catch (err) {
+          // `from` lies in segments pruned since: what is kept is read from its start.
+          if (!(err instanceof InvalidCursorError) || after === undefined) throw err;
+          after = undefined;
+          continue;
+        }
+        if (page.records.length === 0) break;
+        const ends = endsOf(page.records, page.positions);
+        for (const [i, record] of page.records.entries()) {
+          if (compare(ends[i] as Position, through) > 0) break scan;
+          if (monthOf(Date.parse(record.at)) === month && !this.lateIndex.has(record.decisionId)) {
+            ids.add(record.decisionId);
+          }
+        }
+        if (page.next === null || page.next === after) break;
+        after = page.next;
+      }
+    }
     return {
-      records: loaded ? [...loaded.seen].sort() : [],
+      records: [...ids].sort(),
       late: [...(this.late.months[month]?.ids ?? [])].sort(),
     };
   }
@@ -265,9 +332,17 @@ export class FileAggregateStore implements AggregateStore {
   private async applyNow(
     records: readonly DecisionRecord[],
     checkpoint: string | undefined,
+    positions: readonly string[] | undefined,
   ): Promise<ApplyResult> {
-    const byMonth = new Map<string, DecisionRecord[]>();
-    for (const record of records) {
+    if (positions === undefined || positions.length !== records.length) {
+      throw new RangeError("FileAggregateStore.apply needs the decision-log position of every record");
+    }
+    const byMonth = new Map<string, number[]>();
+    const decoded: Position[] = [];
+    for (const [i, record] of records.entries()) {
+      const pos = decodeCursor(positions[i] as string);
+      if (pos === undefined) throw new RangeError(`not a decision-log position: ${positions[i]}`);
+      decoded.push(pos);
       const t = Date.parse(record.at);
       // The decision log only holds validated records: a bad time is damage, and a record cannot be
       // counted without its month. Refused loudly rather than skipped (I5: nothing lost).
@@ -275,9 +350,12 @@ export class FileAggregateStore implements AggregateStore {
         throw new RangeError(`decision ${record.decisionId} has no valid time: ${record.at}`);
       const month = monthOf(t);
       const list = byMonth.get(month);
-      if (list) list.push(record);
-      else byMonth.set(month, [record]);
+      if (list) list.push(i);
+      else byMonth.set(month, [i]);
     }
+    // Where this batch's first record starts: the checkpoint it was read after (a cursor of the log).
+    const batchStart = this.current !== undefined && decodeCursor(this.current) ? this.current : undefined;
+    const startOf = (i: number) => (i === 0 ? batchStart : positions[i - 1]);
 
     let applied = 0;
     let duplicates = 0;
@@ -290,8 +368,12 @@ export class FileAggregateStore implements AggregateStore {
         if (!this.frozen.has(month)) continue;
         // Counted before the freeze, or late already: a duplicate. Else late, in the month that takes it.
         const own = this.cache.get(month) ?? (await this.read(month));
-        for (const record of list) {
-          if (own?.seen.has(record.decisionId) || this.lateIndex.has(record.decisionId)) {
+        for (const i of list) {
+          const record = records[i] as DecisionRecord;
+          if (
+            (own !== undefined && countedIn(own, record, decoded[i] as Position)) ||
+            this.lateIndex.has(record.decisionId)
+          ) {
             duplicates++;
             continue;
           }
@@ -317,13 +399,18 @@ export class FileAggregateStore implements AggregateStore {
         this.cache.delete(month);
         this.cache.set(month, loaded); // most recently used last
         let added = 0;
-        for (const record of list) {
-          if (loaded.seen.has(record.decisionId)) {
+        for (const i of list) {
+          const record = records[i] as DecisionRecord;
+          const pos = decoded[i] as Position;
+          if (countedIn(loaded, record, pos)) {
             duplicates++;
             continue;
           }
-          loaded.seen.add(record.decisionId);
           accumulate(loaded.aggregate, record);
+          // The month's first record counted by position: where reading it back begins (`counted`).
+          if (loaded.through === undefined && loaded.legacy === undefined) loaded.from = startOf(i);
+          loaded.through = positions[i];
+          loaded.throughPos = pos;
           added++;
         }
         applied += added;
@@ -372,12 +459,25 @@ export class FileAggregateStore implements AggregateStore {
     if (text === undefined) return undefined;
     // Written by rename, so never torn: a file that does not parse was edited or damaged. Starting the
     // month afresh would silently change published numbers, so it stops the run instead.
-    let file: MonthFile;
+    let loaded: LoadedMonth;
     try {
-      file = JSON.parse(text) as MonthFile;
-      if (file.version !== 1 || file.aggregate?.month !== month || !Array.isArray(file.seen)) {
-        throw new Error("not a month file of this version");
+      const file = JSON.parse(text) as MonthFile;
+      if (file.aggregate?.month !== month) throw new Error("not this month's file");
+      const through = file.through ?? undefined;
+      const throughPos = through === undefined ? undefined : decodeCursor(through);
+      if (
+        !(file.version === 1 && Array.isArray(file.seen)) &&
+        !(file.version === 2 && (through === undefined || throughPos !== undefined))
+      ) {
+        throw new Error("not a month file of a known version");
       }
+      loaded = {
+        aggregate: file.aggregate,
+        from: file.from ?? undefined,
+        through,
+        throughPos,
+        legacy: file.seen === undefined ? undefined : new Set(file.seen),
+      };
     } catch (err) {
       throw new StoreUnavailableError(
         `report aggregate ${this.monthPath(month)} is unreadable (${(err as Error).message}); restore it or ` +
@@ -385,14 +485,36 @@ export class FileAggregateStore implements AggregateStore {
         { cause: err },
       );
     }
-    const loaded = { aggregate: file.aggregate, seen: new Set(file.seen) };
     return loaded;
   }
 
   private async write(month: string, loaded: LoadedMonth): Promise<void> {
-    const file: MonthFile = { version: 1, aggregate: loaded.aggregate, seen: [...loaded.seen] };
+    const file: MonthFile = {
+      version: 2,
+      aggregate: loaded.aggregate,
+      from: loaded.from ?? null,
+      through: loaded.through ?? null,
+      ...(loaded.legacy === undefined ? {} : { seen: [...loaded.legacy] }),
+    };
     await writeFileAtomic(this.monthPath(month), `${JSON.stringify(file)}\n`, { syncDirectory: false });
   }
+}
+
+/** Whether a month counts the record at `pos` already: at or before its `through`, or a version-1 id. */
+function countedIn(loaded: LoadedMonth, record: DecisionRecord, pos: Position): boolean {
+  if (loaded.throughPos !== undefined && compare(pos, loaded.throughPos) <= 0) return true;
+  return loaded.legacy?.has(record.decisionId) ?? false;
+}
+
+function compare(a: Position, b: Position): number {
+  return a.seg - b.seg || a.off - b.off;
+}
+
+function endsOf(records: readonly DecisionRecord[], ends: readonly string[] | undefined): Position[] {
+  if (ends === undefined || ends.length !== records.length) {
+    throw new StoreUnavailableError("the decision log gives no position per record");
+  }
+  return ends.map((e) => decodeCursor(e) as Position);
 }
 
 function orderCountsOf(aggregate: MonthAggregate): Map<string, OrderTotals> {
@@ -405,7 +527,13 @@ function orderCountsOf(aggregate: MonthAggregate): Map<string, OrderTotals> {
 }
 
 function fresh(month: string): LoadedMonth {
-  return { aggregate: emptyMonth(month), seen: new Set() };
+  return {
+    aggregate: emptyMonth(month),
+    from: undefined,
+    through: undefined,
+    throughPos: undefined,
+    legacy: undefined,
+  };
 }
 
 async function readCheckpoint(root: string): Promise<string | undefined> {
@@ -419,7 +547,8 @@ async function readCheckpoint(root: string): Promise<string | undefined> {
     }
     return file.checkpoint ?? undefined;
   } catch (err) {
-    // Unlike a month, a lost checkpoint costs only time: reading from the start again is deduplicated.
+    // Unlike a month, a lost checkpoint costs only time: reading from the start again skips, in each
+    // month, what its `through` counts already.
     // Still refused, so that a damaged directory is looked at rather than silently re-read.
     throw new StoreUnavailableError(`report checkpoint ${path} is unreadable (${(err as Error).message})`, {
       cause: err,

@@ -73,7 +73,7 @@ export class FileStore implements OrderStore, DecisionLog {
   append(records: readonly DecisionRecord[]): Promise<void> {
     return this.decisions.append(records);
   }
-  page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+  page(opts: Parameters<SegmentLog["page"]>[0]): ReturnType<SegmentLog["page"]> {
     return this.decisions.page(opts);
   }
   prune(beforeCursor: string, opts?: PruneOptions): Promise<PruneResult> {

@@ -178,16 +178,25 @@ export class SegmentLog implements DecisionLog {
     });
   }
 
-  page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string | null }> {
+  /** With `positions`, also each record's cursor: the report counts by position (file/aggregate-store.ts). */
+  page(opts: {
+    after?: string;
+    limit: number;
+    positions?: boolean;
+  }): Promise<{ records: DecisionRecord[]; next: string | null; positions?: string[] }> {
+    const positions: string[] | undefined = opts.positions ? [] : undefined;
     return this.track(
-      this.readPage(opts, (text, pos) => {
+      this.readPage(opts, (text, pos, end) => {
+        positions?.push(encodeCursor(end));
         try {
           return JSON.parse(text) as DecisionRecord;
         } catch {
           throw this.corrupt(pos, "unreadable record");
         }
       }),
-    ).then(({ items, next }) => ({ records: items, next }));
+    ).then(({ items, next }) =>
+      positions === undefined ? { records: items, next } : { records: items, next, positions },
+    );
   }
 
   /**
@@ -214,7 +223,7 @@ export class SegmentLog implements DecisionLog {
 
   private async readPage<T>(
     opts: { after?: string; until?: string; limit: number },
-    take: (text: string, pos: Position) => T,
+    take: (text: string, pos: Position, end: Position) => T,
   ): Promise<{ items: T[]; next: string | null }> {
     const { after, limit } = opts;
     if (!Number.isSafeInteger(limit) || limit < 1)
@@ -258,7 +267,13 @@ export class SegmentLog implements DecisionLog {
         let from = 0;
         while (from <= lastNewline && items.length < limit) {
           const nl = buf.indexOf(NEWLINE, from);
-          items.push(take(buf.toString("utf8", from, nl), { seg: pos.seg, off: pos.off + from }));
+          items.push(
+            take(
+              buf.toString("utf8", from, nl),
+              { seg: pos.seg, off: pos.off + from },
+              { seg: pos.seg, off: pos.off + nl + 1 },
+            ),
+          );
           from = nl + 1;
         }
         pos = { seg: pos.seg, off: pos.off + from };
@@ -270,6 +285,14 @@ export class SegmentLog implements DecisionLog {
     // The same string back when nothing was found, unless its segment was pruned under this page.
     const same = items.length === 0 && after !== undefined && this.segments.includes(startSeg);
     return { items, next: same ? after : encodeCursor(pos) };
+  }
+
+  /**
+   * The cursor just past the last record written: every record appended from now on lies after it (the
+   * file ingest index notes it with each claim, see file/ingest-index.ts).
+   */
+  end(): string {
+    return encodeCursor({ seg: this.activeSegment, off: this.activeSize });
   }
 
   /**
