@@ -48,9 +48,17 @@ async function client(name = "cluster-test"): Promise<RedisClient> {
   redis.on("error", () => undefined);
   clients.push(redis);
   await waitFor(
-    () => redis.status === "ready" && (redis as Cluster).nodes().every((n) => n.status === "ready"),
-    "a Cluster client connected to every node",
-    10_000,
+    () => {
+      // A master it learned of is connected or given up on (a killed one), never left waiting.
+      const masters = (redis as Cluster).nodes("master");
+      return (
+        redis.status === "ready" &&
+        masters.length > 0 &&
+        masters.every((n) => !["wait", "connect", "connecting"].includes(n.status))
+      );
+    },
+    "a Cluster client with a connection to every master",
+    20_000,
   );
   return redis;
 }
@@ -170,7 +178,14 @@ describe("the geo L2 on Redis Cluster", () => {
       baseUrl: fake.baseUrl,
       timeoutMs: 1000,
     });
-    const l2 = new RedisGeoCache(source, { redis: await client(), keys: redisKeys(prefix), hashIp });
+    // A generous read budget: what is tested here is where entries live, not the 50 ms default (the
+    // single-Redis file tests that), which a loaded two-core machine running six nodes can miss.
+    const l2 = new RedisGeoCache(source, {
+      redis: await client(),
+      keys: redisKeys(prefix),
+      hashIp,
+      timeoutMs: 500,
+    });
     return { source, l2, l1: new CachedGeo(l2, { max: 1000 }) };
   };
   const keyOf = (prefix: string, dbVersion: string, ip: string) =>
@@ -210,7 +225,7 @@ describe("the geo L2 on Redis Cluster", () => {
     const b = await instance(prefix);
     const started = performance.now();
     expect((await b.l1.lookup(PLACES.kent.ip)).location?.country).toBe("GB");
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(1500);
     expect(b.l2.stats().errors).toBe(1);
 
     await cluster.waitForFailover(master);

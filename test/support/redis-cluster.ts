@@ -170,7 +170,8 @@ async function tryStart(count: number): Promise<RedisCluster> {
 
   const close = async () => {
     await Promise.all(nodes.map(kill));
-    await rm(base, { recursive: true, force: true });
+    // An AOF rewrite forked by a node outlives its SIGKILL for a moment, still writing in the directory.
+    await rm(base, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   };
 
   /** The cluster as the running nodes see it: CLUSTER NODES of the first one that answers. */

@@ -63,7 +63,7 @@ export function createRedis(url: string, opts: RedisClientOptions): RedisClient 
     ...(cluster.tls ? { tls: {} } : {}),
     ...opts.overrides,
   };
-  return new Cluster(cluster.nodes, {
+  const client = new Cluster(cluster.nodes, {
     lazyConnect,
     enableOfflineQueue,
     // A failover: MOVED/ASK and CLUSTERDOWN are followed for a short while, then the command fails like
@@ -75,6 +75,14 @@ export function createRedis(url: string, opts: RedisClientOptions): RedisClient 
     slotsRefreshTimeout: 2000,
     redisOptions: node,
   });
+  // ioredis connects to a master only for the first command meant for it, and without an offline queue
+  // every further command sent while that connection is being made fails at once ("Connection is
+  // closed"): a burst of checks after a start or a failover would lose its geo L2 reads, sessions and
+  // order reads. So every node is connected as soon as the client learns of it.
+  client.on("+node", (redis: Redis) => {
+    if (redis.status === "wait") redis.connect().catch(() => undefined);
+  });
+  return client;
 }
 
 /**
