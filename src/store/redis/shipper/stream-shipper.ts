@@ -45,7 +45,7 @@ export interface StreamShipperOptions {
   /** Poll interval when idle, ms; `notify()` wakes the shipper earlier. Default 100. */
   intervalMs?: number;
   /**
-   * How long `notify()` lets appends gather before the shipper wakes, ms. Default 5: under load a page
+   * How long `notify()` lets appends gather before the shipper wakes, ms. Default 10: under load a page
    * then carries the records of many checks (one outbox read, one script per lane, one checkpoint write
    * for all of them) instead of a page per append.
    */
@@ -80,6 +80,8 @@ const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60_000;
 /** How often, and for how long, the shipper remembers where it was (the repair ring, below). */
 const RING_EVERY_MS = 1000;
 const RING_KEEP_MS = 15 * 60_000;
+/** Least time between two checkpoint writes (each an fdatasync) while pages keep coming. */
+const CHECKPOINT_EVERY_MS = 100;
 
 /**
  * Where this shipper was at one moment: the outbox cursor and each lane's last acknowledged id. When a
@@ -143,6 +145,8 @@ export class StreamShipper {
   private needsVerify = true;
   private verifiedAt = 0;
   /** The cursor of the last checkpoint written to disk; nothing after it is ever pruned. */
+  private checkpointDirty = false;
+  private checkpointSavedAt = Number.NEGATIVE_INFINITY;
   private savedCursor: string | undefined;
 
   private caughtUpWaiters: { since: number; settle: (drained: boolean) => void }[] = [];
@@ -168,7 +172,7 @@ export class StreamShipper {
     this.checkpointPath = checkpointPath(opts.dataDir);
     this.batchSize = positive("batchSize", opts.batchSize ?? 500);
     this.intervalMs = positive("intervalMs", opts.intervalMs ?? 100);
-    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 5);
+    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 10);
     this.maxBackoffMs = positive("maxBackoffMs", opts.maxBackoffMs ?? 2000);
     const degradedAfterMs = positive("degradedAfterMs", opts.degradedAfterMs ?? 30_000);
     this.clockSkewMs = opts.clockSkewMs ?? 5 * 60_000;
@@ -281,6 +285,7 @@ export class StreamShipper {
       this.wake?.();
       this.wakeOnReady?.();
       await this.loop;
+      if (this.checkpointDirty) await this.saveCheckpoint().catch(() => undefined);
       this.redis.off("ready", this.onReady);
       this.redis.off("+node", this.onReady);
       this.redis.off("-node", this.onReady);
@@ -323,6 +328,7 @@ export class StreamShipper {
       const startedAt = performance.now();
       const page = await this.readOutbox();
       if (page.lines.length === 0) {
+        if (this.checkpointDirty) await this.saveCheckpoint();
         this.onCaughtUp(startedAt, statsBefore);
         return false;
       }
@@ -357,9 +363,11 @@ export class StreamShipper {
     this.backlog.consumed(pending.count);
     this.pending = undefined;
     this.legacySeen = undefined;
-    // In memory first: a failed checkpoint write is retried with the next page, and a crash before then
-    // only means the next start deduplicates a little more.
-    await this.saveCheckpoint();
+    // In memory first, and on disk at most every CHECKPOINT_EVERY_MS (and when caught up or stopping): a
+    // checkpoint behind the cursor only means that a restart reads those pages again and finds every
+    // record of them in the streams, after the fences that pair with it. A failed write is retried later.
+    this.checkpointDirty = true;
+    if (performance.now() - this.checkpointSavedAt >= CHECKPOINT_EVERY_MS) await this.saveCheckpoint();
     return true;
   }
 
@@ -610,7 +618,7 @@ export class StreamShipper {
    * which lies at or before the last checkpoint written (marks are taken from the saved cursor on).
    */
   private pruneBefore(): string | undefined {
-    if (this.repairs.size > 0 || this.savedCursor === undefined) return undefined;
+    if (this.repairs.size > 0 || this.savedCursor === undefined || this.checkpointDirty) return undefined;
     return (this.marks[0] as Mark).cursor;
   }
 
@@ -664,6 +672,8 @@ export class StreamShipper {
     };
     await saveCheckpoint(this.checkpointPath, checkpoint);
     this.savedCursor = checkpoint.cursor ?? undefined;
+    this.checkpointDirty = false;
+    this.checkpointSavedAt = performance.now();
   }
 }
 
