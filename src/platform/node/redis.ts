@@ -113,6 +113,16 @@ export function redactRedisUrl(url: string): string {
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const text = `${error.name} ${error.message}`;
+  // A transaction a cluster aborted because its slot was moving (a failover, a resharding): its queued
+  // commands were answered MOVED, ASK, CLUSTERDOWN or TRYAGAIN, and trying again later succeeds.
+  if (/EXECABORT/.test(text)) {
+    const previous = (error as { previousErrors?: unknown }).previousErrors;
+    return (
+      Array.isArray(previous) &&
+      previous.length > 0 &&
+      previous.every((e) => isUnavailable(e) || (e instanceof Error && /^(MOVED|ASK) /.test(e.message)))
+    );
+  }
   return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|Stream isn't writeable|enableOfflineQueue|timed out|Command timed out|MaxRetriesPerRequest|LOADING|BUSY|CLUSTERDOWN|TRYAGAIN/i.test(
     text,
   );
