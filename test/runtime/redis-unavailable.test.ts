@@ -35,6 +35,10 @@ describe("isUnavailable", () => {
   it("keeps the plain cases", () => {
     expect(isUnavailable(new Error("Connection is closed."))).toBe(true);
     expect(isUnavailable(new Error("CLUSTERDOWN Hash slot not served"))).toBe(true);
+    expect(
+      isUnavailable(new Error("Too many Cluster redirections. Last error: Error: Connection is closed.")),
+    ).toBe(true);
+    expect(isUnavailable(new Error("Failed to refresh slots cache."))).toBe(true);
     expect(isUnavailable(new Error("ERR unknown command"))).toBe(false);
     expect(isUnavailable("Connection is closed")).toBe(false);
   });

@@ -123,7 +123,8 @@ export function isUnavailable(error: unknown): boolean {
       previous.every((e) => isUnavailable(e) || (e instanceof Error && /^(MOVED|ASK) /.test(e.message)))
     );
   }
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|Stream isn't writeable|enableOfflineQueue|timed out|Command timed out|MaxRetriesPerRequest|LOADING|BUSY|CLUSTERDOWN|TRYAGAIN/i.test(
+  // The last three: a Redis Cluster client while a shard fails over and it learns the new topology.
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|Stream isn't writeable|enableOfflineQueue|timed out|Command timed out|MaxRetriesPerRequest|LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/i.test(
     text,
   );
 }
