@@ -66,7 +66,9 @@ describe("order changes with a replica", () => {
   });
 
   it("answers a change once the replica holds it", async () => {
-    const store = await RedisOrderStore.open(primary.url, { prefix: "wait1" });
+    // A generous wait: on a loaded machine the replica may take longer than the default 500 ms, and
+    // this test is about the answer coming after the replica's acknowledgement, not about its speed.
+    const store = await RedisOrderStore.open(primary.url, { prefix: "wait1", replicaWaitMs: 5000 });
     try {
       await create(store, "ord_w1");
       // No waiting here: the change was acknowledged by the replica before applyChange resolved.
