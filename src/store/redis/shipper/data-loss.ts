@@ -39,7 +39,8 @@ export async function checkDataset(
   const lastGenerated = exists ? String(field(info, "last-generated-id") ?? "0-0") : undefined;
 
   let loss: string | undefined;
-  if (known.epoch !== undefined && epochValue !== known.epoch) {
+  const epochLost = known.epoch !== undefined && epochValue !== known.epoch;
+  if (epochLost) {
     loss = epochValue === null ? "the epoch key is gone" : "the epoch key changed";
   } else if (lastAckedId !== undefined && lastGenerated === undefined) {
     loss = "the stream is gone";
@@ -64,7 +65,6 @@ export async function checkDataset(
   }
 
   if (loss === undefined) return { epoch, lastGenerated };
-  const epochLost = known.epoch !== undefined && epochValue !== known.epoch;
   instruments.dataLoss.add(1);
   logger.warn("decision stream: Redis lost acknowledged decision records; re-shipping them", {
     reason: loss,

@@ -56,12 +56,19 @@ export class LaneDedupe {
   }
 
   /**
-   * Which of `ids` to send: all, unless in doubt, then those the stream after `fence` lacks (or, on a
-   * whole re-ship, those it lacks from `oldestAt` less the clock skew on).
+   * The lines to send: all of them, unless in doubt, then those whose decisionId the stream after
+   * `fence` lacks (or, on a whole re-ship, those it lacks from the oldest line's `at` less the clock
+   * skew on). Outside a window it only hands the lines back: nothing is parsed or copied per page.
    */
-  async fresh(ids: readonly string[], fence: string | undefined, oldestAt: number): Promise<boolean[]> {
+  async fresh<T extends { decisionId: string; at: string }>(
+    lines: readonly T[],
+    fence: string | undefined,
+  ): Promise<readonly T[]> {
     if (this.historyPending) {
-      const from = Math.max(0, Math.min(Date.now(), oldestAt) - this.clockSkewMs);
+      const from = Math.max(
+        0,
+        Math.min(Date.now(), ...lines.map((l) => timeOf(l.at) ?? Date.now())) - this.clockSkewMs,
+      );
       const seen = await scanIds(this.redis, this.stream, `${from}-0`, this.isStopped);
       this.window = { seen, skipped: 0, until: "caught-up" };
       this.historyPending = false;
@@ -73,7 +80,7 @@ export class LaneDedupe {
       this.uncertain = false;
     }
     const seen = this.window?.seen;
-    return seen ? ids.map((id) => !seen.has(id)) : ids.map(() => true);
+    return seen ? lines.filter((l) => !seen.has(l.decisionId)) : lines;
   }
 
   /** After a batch of `read` records of which `sent` went to the stream. */

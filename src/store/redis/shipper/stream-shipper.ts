@@ -341,12 +341,7 @@ export class StreamShipper {
     const results = await Promise.allSettled(
       [...pending.lanes].map(async ([index, lines]) => {
         const lane = this.lanes[index] as Lane;
-        const fresh = await lane.dedupe.fresh(
-          lines.map((l) => l.decisionId),
-          lane.fence,
-          oldestOf(lines),
-        );
-        const send = lines.filter((_, i) => fresh[i]);
+        const send = await lane.dedupe.fresh(lines, lane.fence);
         const added = await lane.send(send);
         lane.dedupe.sent(lines.length, send.length);
         if (added > 0) instruments.shipped.add(added);
@@ -675,16 +670,6 @@ export class StreamShipper {
     this.checkpointDirty = false;
     this.checkpointSavedAt = performance.now();
   }
-}
-
-/** The oldest `at` of a lane's lines, ms (now when none parses). */
-function oldestOf(lines: readonly LaneLine[]): number {
-  let oldest = Date.now();
-  for (const { at } of lines) {
-    const t = Date.parse(at);
-    if (t < oldest) oldest = t;
-  }
-  return oldest;
 }
 
 /** What a checkpoint belongs to: the first partition's stream and the partition count. */
