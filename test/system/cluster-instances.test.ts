@@ -84,8 +84,15 @@ describe("two instances on a Redis Cluster", () => {
       "B to deny c-1",
       5000,
     );
-    const onA = await api(a, "POST", "/v1/check", "checker", { meetingId: "c-1", ip: PLACES.mumbai.ip });
-    expect(onA.body.code).toBe("BLOCKED");
+    // A learns of B's approval as B did: by the message, or by the version poll when its subscriber was
+    // moving between nodes as the message went out (README, "Redis Cluster": ruleset messages).
+    await waitFor(
+      async () =>
+        (await api(a, "POST", "/v1/check", "checker", { meetingId: "c-1", ip: PLACES.mumbai.ip })).body
+          .code === "BLOCKED",
+      "A to deny c-1",
+      5000,
+    );
     const audit = await api(a, "GET", `/v1/orders/${created.body.id}`, "auditor");
     expect(audit.status).toBe(200);
     expect(audit.body.status).toBe("approved");
