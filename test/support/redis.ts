@@ -108,7 +108,8 @@ export async function startRedis(): Promise<RedisServer> {
     running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     async close() {
       await kill();
-      await rm(dir, { recursive: true, force: true });
+      // A killed server's AOF rewrite child may still write there for a moment (as in redis-cluster.ts).
+      await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
   };
 }
