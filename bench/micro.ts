@@ -325,7 +325,7 @@ export function runMicro(options: SuiteOptions = {}): MicroReport {
     codes[code] = (codes[code] ?? 0) + 1;
   }
   const records = inputs.map((input) => evaluateSync(deps, rs, input, NOW, "en").record);
-  const locations = inputs.map((input) => cached.lookup(input.ip).location);
+  const locations = inputs.map((input) => cached.lookup(input.ip as string).location);
   const IMASK = 8191;
   const evaluateTasks = [
     {
@@ -352,7 +352,10 @@ export function runMicro(options: SuiteOptions = {}): MicroReport {
         );
       },
     },
-    { name: "  part: hashIp (createHmac)", fn: (i: number) => hashIp((inputs[i & IMASK] as CheckInput).ip) },
+    {
+      name: "  part: hashIp (createHmac)",
+      fn: (i: number) => hashIp((inputs[i & IMASK] as { ip: string }).ip),
+    },
     {
       name: "  part: hmac, reused key object",
       fn: (() => {
@@ -360,11 +363,11 @@ export function runMicro(options: SuiteOptions = {}): MicroReport {
         const keyObject = createSecretKey(key);
         return (i: number) =>
           createHmac("sha256", keyObject)
-            .update((inputs[i & IMASK] as CheckInput).ip)
+            .update((inputs[i & IMASK] as { ip: string }).ip)
             .digest("hex");
       })(),
     },
-    { name: "  part: ipPrefix", fn: (i: number) => ipPrefix((inputs[i & IMASK] as CheckInput).ip) },
+    { name: "  part: ipPrefix", fn: (i: number) => ipPrefix((inputs[i & IMASK] as { ip: string }).ip) },
     { name: "  part: randomUUID", fn: () => randomUUID() },
     { name: "  part: toISOString", fn: (i: number) => new Date(NOW + i).toISOString() },
     { name: "  part: JSON.stringify(record)", fn: (i: number) => JSON.stringify(records[i & IMASK]) },

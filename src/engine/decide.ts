@@ -4,15 +4,21 @@
  * - only orders in the ruleset (approved) whose window `[from, until)` holds `now` are considered (I3);
  * - a deny needs the participant's location inside a block jurisdiction of an enforcing order (I1);
  * - a location that is unknown, or coarser than a block jurisdiction needs, allows with GEO_UNKNOWN (I2);
- * - shadow orders never deny: they answer SHADOW_MATCH (I3).
+ * - shadow orders never deny: they answer SHADOW_MATCH (I3);
+ * - a `prevent_hosting` order concerns hosts only: a participant is never refused by it, and for one
+ *   it is as if the order did not exist; a `geoblock` order concerns everyone, hosts included;
+ * - an account an order exempts is never refused under that order, whatever its location: when that
+ *   order alone would have refused it (or every order that applies exempts it), the answer is EXEMPT.
  */
 import { countryOf, lineage } from "./jurisdiction.js";
 import type { CompiledOrder, Ruleset } from "./ruleset.js";
-import type { DecisionCode, GeoLocation } from "./schemas.js";
+import type { CheckRole, DecisionCode, GeoLocation } from "./schemas.js";
 
 export interface CheckFacts {
   readonly meetingId: string;
   readonly accountId?: string | undefined;
+  /** Default `participant`. */
+  readonly role?: CheckRole | undefined;
   /** null: the location is unknown (private address, not in the database, lookup error). */
   readonly location: GeoLocation | null;
 }
@@ -20,9 +26,12 @@ export interface CheckFacts {
 export interface Verdict {
   readonly decision: "allow" | "deny";
   readonly code: DecisionCode;
-  /** BLOCKED / SHADOW_MATCH: the orders that matched; otherwise the orders in force that were considered. */
+  /**
+   * BLOCKED / SHADOW_MATCH: the orders that matched; EXEMPT: the exempting orders that matched (or, when
+   * every order in force exempts the account, all of them); otherwise the orders in force considered.
+   */
   readonly orderIds: readonly string[];
-  /** The block jurisdiction that matched (BLOCKED, SHADOW_MATCH), else null. */
+  /** The block jurisdiction that matched (BLOCKED, SHADOW_MATCH, EXEMPT with a match), else null. */
   readonly jurisdiction: string | null;
 }
 
@@ -39,8 +48,34 @@ const NO_ORDER: Verdict = Object.freeze({
 export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdict {
   const inForce = ordersInForce(ruleset, facts, now);
   if (inForce.length === 0) return NO_ORDER;
+  const accountId = facts.accountId;
+  // Orders that exempt the account are set aside; they decide only whether the answer is EXEMPT.
+  let exempting: CompiledOrder[] | undefined;
+  let bound = inForce;
+  if (accountId !== undefined && inForce.some((o) => o.exemptAccountIds.includes(accountId))) {
+    exempting = inForce.filter((o) => o.exemptAccountIds.includes(accountId));
+    bound = inForce.filter((o) => !o.exemptAccountIds.includes(accountId));
+  }
+  const verdict = bound.length === 0 ? null : judge(bound, facts.location);
+  if (exempting === undefined) return verdict ?? NO_ORDER;
+  if (verdict?.decision === "deny") return verdict;
+  // Allowed by the orders that bind the account (or none binds it): EXEMPT when an exempting order
+  // would have refused it, naming where; EXEMPT too, whatever the location, when no order binds it.
+  const spared = facts.location === null ? null : judge(exempting, facts.location);
+  if (spared?.decision === "deny")
+    return {
+      decision: "allow",
+      code: "EXEMPT",
+      orderIds: spared.orderIds,
+      jurisdiction: spared.jurisdiction,
+    };
+  if (verdict !== null) return verdict;
+  return { decision: "allow", code: "EXEMPT", orderIds: exempting.map((o) => o.id), jurisdiction: null };
+}
+
+/** The verdict of orders in force (none exempting the account) for a location. */
+function judge(inForce: readonly CompiledOrder[], location: GeoLocation | null): Verdict {
   const ids = inForce.map((o) => o.id);
-  const location = facts.location;
   if (location === null) return { decision: "allow", code: "GEO_UNKNOWN", orderIds: ids, jurisdiction: null };
 
   // The location's own codes and everything containing them in the reviewed table: `GB-KEN` lies in
@@ -76,23 +111,29 @@ export function decide(ruleset: Ruleset, facts: CheckFacts, now: number): Verdic
   return { decision: "allow", code: "OUTSIDE_JURISDICTION", orderIds: ids, jurisdiction: null };
 }
 
-/** Approved orders naming the meeting or the account whose window holds `now`, without duplicates. */
+/**
+ * Approved orders naming the meeting or the account whose window holds `now` and that concern the
+ * check's role (a `prevent_hosting` order concerns hosts only), without duplicates.
+ */
 export function ordersInForce(
   ruleset: Ruleset,
-  facts: Pick<CheckFacts, "meetingId" | "accountId">,
+  facts: Pick<CheckFacts, "meetingId" | "accountId" | "role">,
   now: number,
 ) {
   const byMeeting = ruleset.meetings.get(facts.meetingId);
   const byAccount = facts.accountId === undefined ? undefined : ruleset.accounts.get(facts.accountId);
+  const host = facts.role === "host";
   const out: CompiledOrder[] = [];
-  if (byMeeting) for (const o of byMeeting) if (inWindow(o, now)) out.push(o);
+  if (byMeeting) for (const o of byMeeting) if (applies(o, now, host)) out.push(o);
   // An order names either meetings or accounts, never both, so the two lists cannot share an order.
-  if (byAccount) for (const o of byAccount) if (inWindow(o, now)) out.push(o);
+  if (byAccount) for (const o of byAccount) if (applies(o, now, host)) out.push(o);
   return out;
 }
 
-function inWindow(order: CompiledOrder, now: number): boolean {
-  return now >= order.from && (order.until === null || now < order.until);
+function applies(order: CompiledOrder, now: number, host: boolean): boolean {
+  return (
+    now >= order.from && (order.until === null || now < order.until) && (host || order.action === "geoblock")
+  );
 }
 
 function firstMatch(

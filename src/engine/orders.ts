@@ -53,7 +53,7 @@ const JURISDICTION_CODES: ReadonlySet<OrderRuleCode> = new Set([
   "UNLOCATABLE_JURISDICTION",
 ]);
 
-export type OrderAction =
+export type OrderStep =
   | { type: "approve"; note?: string }
   | { type: "reject"; reason: string; reasonCode?: ReasonCode }
   | { type: "withdraw"; reason?: string };
@@ -131,14 +131,14 @@ export function grantedLessThanRequested(
   return asked.target.kind !== order.target.kind || ids(asked.target).some((id) => !granted.has(id));
 }
 
-const ALLOWED: Record<OrderAction["type"], readonly Order["status"][]> = {
+const ALLOWED: Record<OrderStep["type"], readonly Order["status"][]> = {
   approve: ["pending"],
   reject: ["pending"],
   withdraw: ["pending", "approved"],
 };
 
 /** Applies an action; throws `OrderRuleError` for an illegal transition or a four-eyes breach. */
-export function transition(order: Order, action: OrderAction, actor: string, at: string): Order {
+export function transition(order: Order, action: OrderStep, actor: string, at: string): Order {
   if (!ALLOWED[action.type].includes(order.status)) {
     throw new OrderRuleError(
       "ILLEGAL_TRANSITION",

@@ -9,11 +9,19 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { blockProblem, normaliseBlocks } from "./jurisdiction.js";
 import { effectiveStart } from "./orders.js";
-import type { Order } from "./schemas.js";
+import type { Order, OrderAction } from "./schemas.js";
 
 export interface CompiledOrder {
   readonly id: string;
   readonly mode: "enforce" | "shadow";
+  /**
+   * `geoblock`: refuses participants (hosts included) located inside; `prevent_hosting`: refuses hosts
+   * located inside only. A document leaves out the default (`geoblock`), so documents and hashes of
+   * rulesets compiled before actions existed are unchanged.
+   */
+  readonly action: OrderAction;
+  /** Accounts never refused under this order (EXEMPT), sorted; a document leaves out an empty list. */
+  readonly exemptAccountIds: readonly string[];
   readonly authority: string;
   /** Block jurisdictions, each inside `authority` (re-checked here: I1). */
   readonly jurisdictions: readonly string[];
@@ -42,13 +50,22 @@ export interface Ruleset {
   readonly excluded: readonly { id: string; reason: string }[];
 }
 
+/**
+ * A compiled order as a document carries it: `action` and `exemptAccountIds` only when they differ from
+ * the defaults (`geoblock`, none).
+ */
+export type CompiledOrderDocument = Omit<CompiledOrder, "action" | "exemptAccountIds"> & {
+  readonly action?: OrderAction;
+  readonly exemptAccountIds?: readonly string[];
+};
+
 /** The portable form of a ruleset (what is stored, published and signed). */
 export interface RulesetDocument {
   version: number;
   epoch?: string;
   hash: string;
   compiledAt: string;
-  orders: CompiledOrder[];
+  orders: CompiledOrderDocument[];
 }
 
 /**
@@ -65,6 +82,8 @@ export const RulesetDocumentShape = z.strictObject({
     z.strictObject({
       id: z.string(),
       mode: z.enum(["enforce", "shadow"]),
+      action: z.enum(["geoblock", "prevent_hosting"]).optional(),
+      exemptAccountIds: z.array(z.string()).optional(),
       authority: z.string(),
       jurisdictions: z.array(z.string()),
       from: z.number(),
@@ -110,6 +129,8 @@ export function compile(
     compiled.push({
       id: order.id,
       mode: order.mode,
+      action: order.action ?? "geoblock",
+      exemptAccountIds: [...new Set(order.exemptAccountIds ?? [])].sort(),
       authority: order.authority.jurisdiction,
       // An order stored before normalisation (`FR-971`) is enforced as sources report the place (`GP`).
       jurisdictions: normaliseBlocks(order.jurisdictions).sort(),
@@ -125,7 +146,7 @@ export function compile(
       version: meta.version,
       ...(meta.epoch === undefined ? {} : { epoch: meta.epoch }),
       compiledAt: meta.compiledAt,
-      orders: compiled,
+      orders: compiled.map(documentOrder),
       hash: hashOrders(compiled),
     },
     excluded,
@@ -138,7 +159,7 @@ export function compile(
  * here, as `compile` would have, and a document that `compile` could not have produced is refused.
  */
 export function fromDocument(doc: RulesetDocument): Ruleset {
-  const hash = hashOrders(doc.orders);
+  const hash = hashOrders(doc.orders.map(withDefaults));
   if (hash !== doc.hash)
     throw new Error(`ruleset v${doc.version}: hash mismatch (${doc.hash} stated, ${hash} computed)`);
   for (const order of doc.orders) {
@@ -161,8 +182,25 @@ export function toDocument(ruleset: Ruleset): RulesetDocument {
     ...(ruleset.epoch === undefined ? {} : { epoch: ruleset.epoch }),
     hash: ruleset.hash,
     compiledAt: ruleset.compiledAt,
-    orders: [...ruleset.orders],
+    orders: ruleset.orders.map(documentOrder),
   };
+}
+
+/**
+ * A compiled order without its default `action` and empty `exemptAccountIds` (see `CompiledOrder`),
+ * frozen like the order it comes from (its arrays are the order's own frozen ones).
+ */
+function documentOrder(order: CompiledOrder): CompiledOrderDocument {
+  const { action, exemptAccountIds, ...rest } = order;
+  return Object.freeze({
+    ...rest,
+    ...(action === "geoblock" ? {} : { action }),
+    ...(exemptAccountIds.length === 0 ? {} : { exemptAccountIds }),
+  });
+}
+
+function withDefaults(order: CompiledOrderDocument): CompiledOrder {
+  return { ...order, action: order.action ?? "geoblock", exemptAccountIds: order.exemptAccountIds ?? [] };
 }
 
 export function emptyRuleset(compiledAt: string): Ruleset {
@@ -170,18 +208,24 @@ export function emptyRuleset(compiledAt: string): Ruleset {
 }
 
 function hashOrders(orders: readonly CompiledOrder[]): string {
-  // Key order is fixed by construction in `compile`, and arrays are sorted, so JSON is canonical.
+  // Key order is fixed by construction in `compile`, and arrays are sorted, so JSON is canonical. The
+  // action and exemptions join an order's entry only when not the defaults: a ruleset without either
+  // hashes as it did before they existed.
   const canonical = JSON.stringify(
-    orders.map((o) => [
-      o.id,
-      o.mode,
-      o.authority,
-      o.jurisdictions,
-      o.from,
-      o.until,
-      o.meetingIds,
-      o.accountIds,
-    ]),
+    orders.map((o) => {
+      const entry: unknown[] = [
+        o.id,
+        o.mode,
+        o.authority,
+        o.jurisdictions,
+        o.from,
+        o.until,
+        o.meetingIds,
+        o.accountIds,
+      ];
+      if (o.action !== "geoblock" || o.exemptAccountIds.length > 0) entry.push(o.action, o.exemptAccountIds);
+      return entry;
+    }),
   );
   return bytesToHex(sha256(utf8ToBytes(canonical)));
 }
@@ -215,6 +259,8 @@ function build(doc: RulesetDocument, excluded: { id: string; reason: string }[])
   const frozen = doc.orders.map((o) =>
     Object.freeze({
       ...o,
+      action: o.action ?? "geoblock",
+      exemptAccountIds: Object.freeze([...(o.exemptAccountIds ?? [])]),
       jurisdictions: Object.freeze([...o.jurisdictions]),
       meetingIds: Object.freeze([...o.meetingIds]),
       accountIds: Object.freeze([...o.accountIds]),

@@ -98,6 +98,32 @@ export const Mode = z.enum(["enforce", "shadow"]).meta({
   description: "`enforce` denies; `shadow` only reports what it would deny (SHADOW_MATCH).",
 });
 
+export const OrderAction = z.enum(["geoblock", "prevent_hosting"]).meta({
+  id: "OrderAction",
+  description:
+    "`geoblock`: participants (hosts included) located inside the block are refused the meeting; `prevent_hosting`: a host located inside cannot start or host it, and no participant is refused by the order.",
+});
+export type OrderAction = z.infer<typeof OrderAction>;
+
+/** The roles a check can be made for: a participant (the default) or the meeting's host. */
+export const CheckRole = z.enum(["participant", "host"]).meta({
+  description: "`host`: the person starting or hosting the meeting (a host is a participant too).",
+});
+export type CheckRole = z.infer<typeof CheckRole>;
+
+/**
+ * Accounts not subject to the ordering authority's law (I10): never refused under the order, whatever
+ * their location; their checks answer EXEMPT.
+ */
+const ExemptAccountIds = z
+  .array(AccountId)
+  .max(1000)
+  .meta({
+    description:
+      "Accounts not subject to the authority's law: never refused under this order, wherever they are (code EXEMPT).",
+    example: ["acct_5Yt2"],
+  });
+
 export const Authority = z
   .strictObject({
     name: plainText(z.string().trim().min(1).max(200)).meta({ example: "Bombay High Court" }),
@@ -177,6 +203,8 @@ export const OrderInputFields = {
     description: "End of enforcement (exclusive); default: none.",
   }),
   mode: Mode.default("enforce"),
+  action: OrderAction.default("geoblock"),
+  exemptAccountIds: ExemptAccountIds.optional(),
   accountType: AccountType.optional(),
   accountLocation: CountryCode.optional(),
   notes: Notes.optional(),
@@ -201,6 +229,7 @@ export const OrderInput = z
     if (input.requested) {
       for (const issue of beyondRequest(input, input.requested)) ctx.addIssue({ code: "custom", ...issue });
     }
+    for (const issue of exemptionProblems(input)) ctx.addIssue({ code: "custom", ...issue });
   })
   .meta({ id: "OrderInput", description: "An access-denial order as the response team enters it." });
 export type OrderInput = z.output<typeof OrderInput>;
@@ -257,6 +286,8 @@ export const AmendmentChanges = z
     effectiveUntil: Instant.nullable().optional(),
     // No default here: a change that does not name the mode keeps it.
     mode: Mode.optional(),
+    action: OrderAction.optional(),
+    exemptAccountIds: ExemptAccountIds.nullable().optional(),
     accountType: AccountType.nullable().optional(),
     accountLocation: CountryCode.nullable().optional(),
     notes: Notes.nullable().optional(),
@@ -370,6 +401,12 @@ export const Order = z
     effectiveFrom: z.string().optional(),
     effectiveUntil: z.string().optional(),
     mode: Mode,
+    action: OrderAction.optional().meta({
+      description: "What the order refuses; absent on orders entered before actions existed: `geoblock`.",
+    }),
+    exemptAccountIds: z.array(z.string()).optional().meta({
+      description: "Accounts never refused under this order (code EXEMPT). Absent: none.",
+    }),
     accountType: AccountType.optional(),
     accountLocation: z.string().optional(),
     notes: z.string().optional(),
@@ -409,11 +446,11 @@ export const Order = z
 export type Order = z.infer<typeof Order>;
 
 export const DecisionCode = z
-  .enum(["NO_ORDER", "OUTSIDE_JURISDICTION", "GEO_UNKNOWN", "SHADOW_MATCH", "BLOCKED"])
+  .enum(["NO_ORDER", "OUTSIDE_JURISDICTION", "GEO_UNKNOWN", "EXEMPT", "SHADOW_MATCH", "BLOCKED"])
   .meta({
     id: "DecisionCode",
     description:
-      "NO_ORDER: no order in force names the meeting or account; OUTSIDE_JURISDICTION: orders apply but the participant is outside them; GEO_UNKNOWN: location unknown or too coarse (fail open); SHADOW_MATCH: a shadow order would deny; BLOCKED: denied.",
+      "NO_ORDER: no order in force applies to the meeting or account (in that role); OUTSIDE_JURISDICTION: orders apply but the participant is outside them; GEO_UNKNOWN: location unknown or too coarse (fail open); EXEMPT: the account is exempt from the orders that would refuse it (not subject to the authority's law); SHADOW_MATCH: a shadow order would deny; BLOCKED: denied.",
   });
 export type DecisionCode = z.infer<typeof DecisionCode>;
 
@@ -467,6 +504,28 @@ export function beyondRequest(
   return issues;
 }
 
+/**
+ * Exemptions must name each account once, and never an account the order targets: an order that both
+ * names an account and exempts it would say two things at once.
+ */
+export function exemptionProblems(
+  input: Pick<OrderInput, "target" | "exemptAccountIds">,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const targeted = new Set(input.target.kind === "account" ? input.target.accountIds : []);
+  const seen = new Set<string>();
+  (input.exemptAccountIds ?? []).forEach((id, i) => {
+    if (seen.has(id)) issues.push({ path: ["exemptAccountIds", i], message: `${id} is listed twice` });
+    else if (targeted.has(id))
+      issues.push({
+        path: ["exemptAccountIds", i],
+        message: `${id} is a target of this order (target.accountIds) and cannot also be exempt`,
+      });
+    seen.add(id);
+  });
+  return issues;
+}
+
 /** I1 at entry: every block jurisdiction lies inside the authority's. Returns the offending codes. */
 export function jurisdictionsOutsideAuthority(
   input: Pick<OrderInput, "authority" | "jurisdictions">,
@@ -482,9 +541,9 @@ export function blockProblems(input: Pick<OrderInput, "authority" | "jurisdictio
   return input.jurisdictions.flatMap((j) => blockProblem(input.authority.jurisdiction, j) ?? []);
 }
 
-export const GeoSource = z.enum(["mmdb", "webservice", "cf", "none"]).meta({
+export const GeoSource = z.enum(["mmdb", "webservice", "cf", "phone", "none"]).meta({
   description:
-    "Where the location came from: a MaxMind database, the MaxMind web service, Cloudflare's request.cf, or nowhere.",
+    "Where the location came from: a MaxMind database, the MaxMind web service, Cloudflare's request.cf, a dial-in caller's country calling code, or nowhere.",
 });
 export type GeoSource = z.infer<typeof GeoSource>;
 
@@ -494,7 +553,11 @@ export const Decision = z
     code: DecisionCode,
     orderIds: z.array(z.string()),
     jurisdiction: z.string().nullable().meta({ description: "The block jurisdiction that matched, if any." }),
-    geo: z.object({ country: z.string().nullable(), subdivision: z.string().nullable() }),
+    geo: z.object({
+      country: z.string().nullable(),
+      subdivision: z.string().nullable(),
+      source: GeoSource,
+    }),
     rulesetVersion: z.number().int(),
     decisionId: z
       .string()
@@ -506,10 +569,20 @@ export const Decision = z
   .meta({ id: "Decision" });
 export type Decision = z.infer<typeof Decision>;
 
+export const Phase = z.enum(["join", "in_meeting"]).meta({
+  description:
+    "`join`: a check as someone joins; `in_meeting`: a re-check of someone already inside (`/recheck`), where a deny is a removal.",
+});
+export type Phase = z.infer<typeof Phase>;
+
 export const DecisionRecord = z
   .object({
     decisionId: z.string(),
     at: z.string(),
+    phase: Phase.optional().meta({ description: "Absent on records written before phases: `join`." }),
+    role: CheckRole.optional().meta({
+      description: "Absent on records written before roles: `participant`.",
+    }),
     meetingId: z.string(),
     accountId: z.string().optional(),
     decision: z.enum(["allow", "deny"]),
@@ -518,13 +591,18 @@ export const DecisionRecord = z
     jurisdiction: z.string().nullable(),
     country: z.string().nullable(),
     subdivision: z.string().nullable(),
-    ipPrefix: z
-      .string()
-      .nullable()
-      .meta({ description: "/24 (IPv4) or /48 (IPv6) network of the participant, never the address (I6)." }),
+    ipPrefix: z.string().nullable().meta({
+      description:
+        "/24 (IPv4) or /48 (IPv6) network of the participant, never the address (I6); null for a dial-in caller.",
+    }),
+    phoneCountryCode: z.string().nullable().optional().meta({
+      description:
+        "A dial-in caller's country calling code (`+7`), never the number (I6); absent or null for an IP check.",
+      example: "+7",
+    }),
     ipHash: z.string().nullable().meta({
       description:
-        "Keyed hash of the address (I6): HMAC-SHA-256 under the half-year's key over the HMAC under CORDON_IP_HASH_KEY; the half-year's key is destroyed when that half-year is finalized.",
+        "Keyed hash of the address or phone number (I6): HMAC-SHA-256 under the half-year's key over the HMAC under CORDON_IP_HASH_KEY; the half-year's key is destroyed when that half-year is finalized.",
     }),
     rulesetVersion: z.number().int(),
     geoSource: GeoSource,

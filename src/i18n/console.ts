@@ -167,6 +167,8 @@ const en = {
       "Orders in force name this meeting or account, but the participant is located outside every blocked jurisdiction, so they join as usual.",
     GEO_UNKNOWN:
       "The participant's location is unknown or not precise enough for the order, so Cordon lets them join (it never denies on doubt).",
+    EXEMPT:
+      "The order exempts this account (not subject to the authority's law), so the participant joins wherever they are.",
     SHADOW_MATCH:
       "A shadow-mode order would refuse this participant; it is only recorded, and they join as usual.",
     BLOCKED: "An approved order in force refuses participants located here.",
@@ -358,6 +360,8 @@ const nl: Strings = {
       "Geldende bevelen noemen deze vergadering of dit account, maar de deelnemer bevindt zich buiten elk geblokkeerd rechtsgebied en neemt gewoon deel.",
     GEO_UNKNOWN:
       "De locatie van de deelnemer is onbekend of niet nauwkeurig genoeg voor het bevel, dus Cordon laat de deelnemer toe (bij twijfel nooit weigeren).",
+    EXEMPT:
+      "Het bevel zondert dit account uit (niet onderworpen aan het recht van de autoriteit), dus de deelnemer neemt deel, waar die zich ook bevindt.",
     SHADOW_MATCH:
       "Een bevel in schaduwmodus zou deze deelnemer weigeren; dat wordt alleen vastgelegd en de deelnemer neemt gewoon deel.",
     BLOCKED: "Een goedgekeurd, geldend bevel weigert deelnemers op deze locatie.",

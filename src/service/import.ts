@@ -45,9 +45,9 @@ import {
   createOrder,
   Instant,
   type Order,
-  type OrderAction,
   OrderInput,
   OrderRuleError,
+  type OrderStep,
   plainText,
   ReasonCode,
   transition,
@@ -334,9 +334,9 @@ function planLine(
       order = { ...order, importedApproval: stated };
     }
     steps.push({ action: "create", actor: createdBy, at: created, order });
-    const history: [stage: string, action: OrderAction, actor: string, at: string][] = [];
+    const history: [stage: string, action: OrderStep, actor: string, at: string][] = [];
     if (decision && order.importedApproval === undefined) {
-      const action: OrderAction =
+      const action: OrderStep =
         decision.status === "approved"
           ? { type: "approve", ...(decision.note ? { note: decision.note } : {}) }
           : {
@@ -347,7 +347,7 @@ function planLine(
       history.push(["decision", action, decision.by, utc(decision.at)]);
     }
     if (withdrawal) {
-      const action: OrderAction = {
+      const action: OrderStep = {
         type: "withdraw",
         ...(withdrawal.reason ? { reason: withdrawal.reason } : {}),
       };

@@ -12,8 +12,8 @@ import {
   createOrder,
   decideAmendment,
   type Order,
-  type OrderAction,
   type OrderInput,
+  type OrderStep,
   proposeAmendment,
   transition,
   withEnforcement,
@@ -52,7 +52,7 @@ export async function submitOrder(deps: OrderDeps, input: OrderInput, actor: str
 export async function changeOrder(
   deps: OrderDeps,
   id: string,
-  action: OrderAction,
+  action: OrderStep,
   actor: string,
 ): Promise<Order> {
   const now = deps.clock();

@@ -28,6 +28,8 @@ interface OrderSpec {
   from?: number;
   until?: number;
   mode?: "enforce" | "shadow";
+  action?: "geoblock" | "prevent_hosting";
+  exempt?: string[];
   life?: Life;
   /** When the second person approves; the default start of enforcement. */
   approvedAt?: number;
@@ -45,6 +47,8 @@ function order(spec: OrderSpec): Order {
     ...(spec.from === undefined ? {} : { effectiveFrom: iso(spec.from) }),
     ...(spec.until === undefined ? {} : { effectiveUntil: iso(spec.until) }),
     ...(spec.mode === undefined ? {} : { mode: spec.mode }),
+    ...(spec.action === undefined ? {} : { action: spec.action }),
+    ...(spec.exempt === undefined ? {} : { exemptAccountIds: spec.exempt }),
   });
   const created = createOrder(input, { id: spec.id, actor: "responder-1", at: iso(T0 - 47 * HOUR) });
   const decidedAt = iso(spec.approvedAt ?? T0 - 24 * HOUR);
@@ -65,6 +69,23 @@ function order(spec: OrderSpec): Order {
 
 const at = (country: string, ...subdivisions: string[]): GeoLocation => ({ country, subdivisions });
 const meeting = (location: GeoLocation | null, meetingId = "m-1"): CheckFacts => ({ meetingId, location });
+const host = (location: GeoLocation | null, accountId?: string): CheckFacts => ({
+  meetingId: "m-1",
+  location,
+  role: "host",
+  ...(accountId === undefined ? {} : { accountId }),
+});
+const account = (accountId: string, location: GeoLocation | null, meetingId = "m-1"): CheckFacts => ({
+  meetingId,
+  accountId,
+  location,
+});
+const exempt = (jurisdiction: string | null, ...orderIds: string[]): Verdict => ({
+  decision: "allow",
+  code: "EXEMPT",
+  orderIds,
+  jurisdiction,
+});
 
 const allow = (code: Verdict["code"], orderIds: string[] = []): Verdict => ({
   decision: "allow",
@@ -472,6 +493,112 @@ const cases: Record<string, Case[]> = {
       expected: NO_ORDER,
     },
   ],
+  "hosts and prevent_hosting": [
+    {
+      name: "never refuses a participant under a prevent_hosting order, located inside or not",
+      orders: [order({ ...india, action: "prevent_hosting" })],
+      facts: meeting(at("IN")),
+      expected: NO_ORDER,
+    },
+    {
+      name: "refuses a host located inside a prevent_hosting order's block",
+      orders: [order({ ...india, action: "prevent_hosting" })],
+      facts: host(at("IN", "IN-MH")),
+      expected: blocked("IN", "o-in"),
+    },
+    {
+      name: "lets a host located outside a prevent_hosting order's block start the meeting",
+      orders: [order({ ...maharashtra, action: "prevent_hosting" })],
+      facts: host(at("IN", "IN-KA")),
+      expected: allow("OUTSIDE_JURISDICTION", ["o-mh"]),
+    },
+    {
+      name: "fails open for a host whose location is too coarse for the block (I2)",
+      orders: [order({ ...maharashtra, action: "prevent_hosting" })],
+      facts: host(at("IN")),
+      expected: allow("GEO_UNKNOWN", ["o-mh"]),
+    },
+    {
+      name: "refuses a host located inside a geoblock (a host is a participant)",
+      orders: [order(india)],
+      facts: host(at("IN")),
+      expected: blocked("IN", "o-in"),
+    },
+    {
+      name: "reports a shadow prevent_hosting order's match for a host, without refusing",
+      orders: [order({ ...india, action: "prevent_hosting", mode: "shadow" })],
+      facts: host(at("IN")),
+      expected: shadowMatch("IN", "o-in"),
+    },
+    {
+      name: "judges a participant by the geoblock alone when a prevent_hosting order names the meeting too",
+      orders: [order({ ...india, id: "o-host", action: "prevent_hosting" }), order(maharashtra)],
+      facts: meeting(at("IN", "IN-KA")),
+      expected: allow("OUTSIDE_JURISDICTION", ["o-mh"]),
+    },
+  ],
+  exemptions: [
+    {
+      name: "allows an exempt account located inside the block with EXEMPT",
+      orders: [order({ ...india, exempt: ["acct-diplomat"] })],
+      facts: account("acct-diplomat", at("IN")),
+      expected: exempt("IN", "o-in"),
+    },
+    {
+      name: "allows an exempt account whatever its location, even unknown",
+      orders: [order({ ...india, exempt: ["acct-diplomat"] })],
+      facts: account("acct-diplomat", null),
+      expected: exempt(null, "o-in"),
+    },
+    {
+      name: "still refuses an account the order does not exempt",
+      orders: [order({ ...india, exempt: ["acct-diplomat"] })],
+      facts: account("acct-other", at("IN")),
+      expected: blocked("IN", "o-in"),
+    },
+    {
+      name: "refuses an account exempt from one order under another that binds it",
+      orders: [order({ ...india, exempt: ["acct-diplomat"] }), order(maharashtra)],
+      facts: account("acct-diplomat", at("IN", "IN-MH")),
+      expected: blocked("IN-MH", "o-mh"),
+    },
+    {
+      name: "answers OUTSIDE_JURISDICTION when the binding order is outside and the exempting one would not refuse",
+      orders: [
+        order({ ...maharashtra, exempt: ["acct-diplomat"] }),
+        order({ ...india, id: "o-ka", blocks: ["IN-KA"] }),
+      ],
+      facts: account("acct-diplomat", at("IN", "IN-GJ")),
+      expected: allow("OUTSIDE_JURISDICTION", ["o-ka"]),
+    },
+    {
+      name: "answers EXEMPT when only the exempting order would refuse and a binding one lets the account in",
+      orders: [
+        order({ ...maharashtra, exempt: ["acct-diplomat"] }),
+        order({ ...india, id: "o-ka", blocks: ["IN-KA"] }),
+      ],
+      facts: account("acct-diplomat", at("IN", "IN-MH")),
+      expected: exempt("IN-MH", "o-mh"),
+    },
+    {
+      name: "exempts a host from a prevent_hosting order",
+      orders: [order({ ...india, action: "prevent_hosting", exempt: ["acct-host"] })],
+      facts: host(at("IN"), "acct-host"),
+      expected: exempt("IN", "o-in"),
+    },
+    {
+      name: "does nothing for a participant without an account",
+      orders: [order({ ...india, exempt: ["acct-diplomat"] })],
+      facts: meeting(at("IN")),
+      expected: blocked("IN", "o-in"),
+    },
+    {
+      name: "exempts an account from an account-targeted order's block on others' meetings",
+      orders: [order({ ...india, accounts: ["acct-target"], exempt: ["acct-diplomat"] })],
+      facts: account("acct-target", at("IN")),
+      expected: blocked("IN", "o-in"),
+    },
+  ],
 };
 
 describe("decide", () => {
@@ -489,6 +616,7 @@ describe("decide", () => {
     const codes = new Set(Object.values(cases).flatMap((rows) => rows.map((row) => row.expected.code)));
     expect([...codes].sort()).toEqual([
       "BLOCKED",
+      "EXEMPT",
       "GEO_UNKNOWN",
       "NO_ORDER",
       "OUTSIDE_JURISDICTION",

@@ -19,9 +19,9 @@ import {
   fromDocument,
   type GeoLocation,
   type Order,
-  type OrderAction,
   OrderInput,
   OrderRuleError,
+  type OrderStep,
   subdivisionsOf,
   toDocument,
   transition,
@@ -101,11 +101,21 @@ function inForceAt(order: Order, now: number): boolean {
   return start <= now && now < until;
 }
 
+/** The order concerns the check's role: `prevent_hosting` concerns hosts only, `geoblock` everyone. */
+const concernsRole = (order: Order, facts: CheckFacts): boolean =>
+  (order.action ?? "geoblock") === "geoblock" || facts.role === "host";
+
+/** The order exempts the account checked. */
+const exempts = (order: Order, facts: CheckFacts): boolean =>
+  facts.accountId !== undefined && (order.exemptAccountIds ?? []).includes(facts.accountId);
+
 /** An order that may deny this participant now: what property (a) demands of every denying order. */
 const mayDeny = (order: Order, facts: CheckFacts, now: number): boolean =>
   order.mode === "enforce" &&
   inForceAt(order, now) &&
   namesTarget(order, facts) &&
+  concernsRole(order, facts) &&
+  !exempts(order, facts) &&
   facts.location !== null &&
   deniedAt(order, facts.location).length > 0;
 
@@ -119,13 +129,32 @@ const deniedAt = (order: Order, location: GeoLocation): string[] =>
  * "too coarse" to judge when the location has no region of its country, or its most specific region
  * contains the block.
  */
-function expectedVerdict(orders: readonly Order[], facts: CheckFacts, now: number) {
-  const live = orders.filter((o) => blocksWithinAuthority(o) && inForceAt(o, now) && namesTarget(o, facts));
-  const ids = (list: Order[]) => list.map((o) => o.id);
-  if (live.length === 0) return { code: "NO_ORDER" as DecisionCode, orderIds: [], jurisdictions: [] };
-  const location = facts.location;
-  if (location === null)
-    return { code: "GEO_UNKNOWN" as DecisionCode, orderIds: ids(live), jurisdictions: [] };
+function expectedVerdict(orders: readonly Order[], facts: CheckFacts, now: number): Expected {
+  const live = orders.filter(
+    (o) => blocksWithinAuthority(o) && inForceAt(o, now) && namesTarget(o, facts) && concernsRole(o, facts),
+  );
+  if (live.length === 0) return { code: "NO_ORDER", orderIds: [], jurisdictions: [] };
+  const exempting = live.filter((o) => exempts(o, facts));
+  const bound = live.filter((o) => !exempts(o, facts));
+  // An exempting order never refuses the account; it turns an allow into EXEMPT where it would have.
+  const verdict = bound.length === 0 ? null : judged(bound, facts.location);
+  if (exempting.length === 0) return verdict as Expected;
+  if (verdict?.code === "BLOCKED") return verdict;
+  const spared = facts.location === null ? null : judged(exempting, facts.location);
+  if (spared?.code === "BLOCKED") return { ...spared, code: "EXEMPT" };
+  return verdict ?? { code: "EXEMPT", orderIds: exempting.map((o) => o.id), jurisdictions: [] };
+}
+
+interface Expected {
+  code: DecisionCode;
+  orderIds: string[];
+  jurisdictions: string[];
+}
+
+/** The verdict of orders that all apply to the check: BLOCKED > SHADOW_MATCH > GEO_UNKNOWN > OUTSIDE. */
+function judged(live: readonly Order[], location: GeoLocation | null): Expected {
+  const ids = (list: readonly Order[]) => list.map((o) => o.id);
+  if (location === null) return { code: "GEO_UNKNOWN", orderIds: ids(live), jurisdictions: [] };
 
   const regions = location.subdivisions.filter((s) => s.slice(0, 2) === location.country);
   const mostSpecific = regions[regions.length - 1];
@@ -138,21 +167,13 @@ function expectedVerdict(orders: readonly Order[], facts: CheckFacts, now: numbe
 
   const enforcing = live.filter((o) => o.mode === "enforce" && hits(o).length > 0);
   if (enforcing.length > 0)
-    return {
-      code: "BLOCKED" as DecisionCode,
-      orderIds: ids(enforcing),
-      jurisdictions: enforcing.flatMap(hits),
-    };
+    return { code: "BLOCKED", orderIds: ids(enforcing), jurisdictions: enforcing.flatMap(hits) };
   const shadowing = live.filter((o) => o.mode === "shadow" && hits(o).length > 0);
   if (shadowing.length > 0)
-    return {
-      code: "SHADOW_MATCH" as DecisionCode,
-      orderIds: ids(shadowing),
-      jurisdictions: shadowing.flatMap(hits),
-    };
+    return { code: "SHADOW_MATCH", orderIds: ids(shadowing), jurisdictions: shadowing.flatMap(hits) };
   if (live.some((o) => o.jurisdictions.some(tooCoarse)))
-    return { code: "GEO_UNKNOWN" as DecisionCode, orderIds: ids(live), jurisdictions: [] };
-  return { code: "OUTSIDE_JURISDICTION" as DecisionCode, orderIds: ids(live), jurisdictions: [] };
+    return { code: "GEO_UNKNOWN", orderIds: ids(live), jurisdictions: [] };
+  return { code: "OUTSIDE_JURISDICTION", orderIds: ids(live), jurisdictions: [] };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -280,6 +301,11 @@ const target = fc.oneof(
   },
 );
 const mode = fc.constantFrom<"enforce" | "shadow">("enforce", "enforce", "shadow");
+const action = fc.constantFrom<"geoblock" | "prevent_hosting">("geoblock", "geoblock", "prevent_hosting");
+/** Mostly none; sometimes one account (dropped by `build` when the order targets it). */
+const exemptions = fc
+  .uniqueArray(fc.constantFrom(...ACCOUNTS), { maxLength: 1 })
+  .chain((ids) => fc.constantFrom<string[]>([], [], ids));
 const enforcementWindow = fc.record({
   from: fc.option(instant, { nil: undefined, freq: 2 }),
   until: fc.option(instant, { nil: undefined, freq: 2 }),
@@ -297,6 +323,8 @@ const entered = fc.constantFrom(...AUTHORITIES).chain((authority) =>
     target,
     window: enforcementWindow,
     mode,
+    action,
+    exempt: exemptions,
     creator: fc.constantFrom(...ACTORS),
     actions: fc.array(
       fc.record({
@@ -317,6 +345,8 @@ const slipped = fc.record({
   target,
   window: enforcementWindow,
   mode,
+  action,
+  exempt: exemptions,
   approvedAt: past,
 });
 
@@ -377,13 +407,18 @@ const location: fc.Arbitrary<GeoLocation | null> = fc.oneof(
   },
 );
 
-function toAction(type: string): OrderAction {
+function toAction(type: string): OrderStep {
   if (type === "approve") return { type: "approve" };
   if (type === "reject") return { type: "reject", reason: "no legal basis" };
   return { type: "withdraw" };
 }
 
-function build(spec: OrderSpec, index: number, force?: { mode?: "enforce" | "shadow" }): Order {
+interface Force {
+  mode?: "enforce" | "shadow";
+  action?: "geoblock" | "prevent_hosting";
+}
+
+function build(spec: OrderSpec, index: number, force?: Force): Order {
   const { from, until } = spec.window;
   const input = OrderInput.parse({
     reference: `REF-${index}`,
@@ -396,6 +431,11 @@ function build(spec: OrderSpec, index: number, force?: { mode?: "enforce" | "sha
     // An end at or before the start is refused by the schema; such a spec simply has no end.
     ...(until === undefined || (from !== undefined && until <= from) ? {} : { effectiveUntil: iso(until) }),
     mode: force?.mode ?? spec.mode,
+    action: force?.action ?? spec.action,
+    // An order cannot exempt an account it targets (the schema refuses it).
+    exemptAccountIds: spec.exempt.filter(
+      (id) => spec.target.kind !== "account" || !spec.target.accountIds.includes(id),
+    ),
   });
   const id = `o${index}`;
   if (spec.kind === "slipped") {
@@ -434,11 +474,12 @@ const scenario = fc
       .record({
         meetingId: fc.constantFrom(...MEETINGS),
         accountId: fc.option(fc.constantFrom(...ACCOUNTS), { nil: undefined }),
+        role: fc.constantFrom<"participant" | "host">("participant", "participant", "host"),
         now: instant,
         /** Sort keys that permute the orders for the order-independence property. */
         shuffle: fc.array(fc.integer(), { minLength: 5, maxLength: 5 }),
       })
-      .chain(({ meetingId, accountId, now, shuffle }) => {
+      .chain(({ meetingId, accountId, role, now, shuffle }) => {
         const orders = specs.map((spec, i) => build(spec, i));
         const live = orders.filter(
           (o) => inForceAt(o, now) && namesTarget(o, { meetingId, accountId, location: null }),
@@ -453,7 +494,7 @@ const scenario = fc
               );
         return where.map((loc) => ({
           specs,
-          facts: { meetingId, accountId, location: loc } as CheckFacts,
+          facts: { meetingId, accountId, role, location: loc } as CheckFacts,
           now,
           shuffle,
         }));
@@ -461,8 +502,7 @@ const scenario = fc
   );
 type Scenario = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
 
-const buildAll = (s: Scenario, force?: { mode?: "enforce" | "shadow" }): Order[] =>
-  s.specs.map((spec, i) => build(spec, i, force));
+const buildAll = (s: Scenario, force?: Force): Order[] => s.specs.map((spec, i) => build(spec, i, force));
 const META = { version: 1, compiledAt: iso(T0) };
 const check = (orders: readonly Order[], s: Scenario): Verdict =>
   decide(compile(orders, META), s.facts, s.now);
@@ -524,7 +564,7 @@ describe("engine invariants (property)", () => {
     run((s) => {
       const verdict = check(buildAll(s), { ...s, facts: { ...s.facts, location: null } });
       expect(verdict.decision).toBe("allow");
-      expect(["NO_ORDER", "GEO_UNKNOWN"]).toContain(verdict.code);
+      expect(["NO_ORDER", "GEO_UNKNOWN", "EXEMPT"]).toContain(verdict.code);
     });
   });
 
@@ -583,10 +623,44 @@ describe("engine invariants (property)", () => {
       "NO_ORDER",
       "OUTSIDE_JURISDICTION",
       "GEO_UNKNOWN",
+      "EXEMPT",
       "SHADOW_MATCH",
       "BLOCKED",
     ] as const) {
       expect(seen.get(code) ?? 0, code).toBeGreaterThan(NUM_RUNS / 100);
     }
+  });
+
+  it("(h) never refuses a participant under prevent_hosting orders, and a host only inside their blocks", () => {
+    let hostDenials = 0;
+    run((s) => {
+      const orders = buildAll(s, { action: "prevent_hosting" });
+      const participant = check(orders, { ...s, facts: { ...s.facts, role: "participant" } });
+      expect(participant).toEqual({ decision: "allow", code: "NO_ORDER", orderIds: [], jurisdiction: null });
+      const host = check(orders, { ...s, facts: { ...s.facts, role: "host" } });
+      if (host.decision !== "deny") return;
+      hostDenials++;
+      const location = s.facts.location as GeoLocation;
+      for (const id of host.orderIds) {
+        const order = orders.find((o) => o.id === id) as Order;
+        expect(deniedAt(order, location).length).toBeGreaterThan(0);
+      }
+    });
+    expect(hostDenials).toBeGreaterThan(NUM_RUNS / 40);
+  });
+
+  it("(i) never refuses an account under an order that exempts it, wherever it is (I10)", () => {
+    let exemptAnswers = 0;
+    run((s) => {
+      const orders = buildAll(s);
+      const verdict = check(orders, s);
+      if (verdict.code === "EXEMPT") exemptAnswers++;
+      if (verdict.decision !== "deny") return;
+      for (const id of verdict.orderIds) {
+        const order = orders.find((o) => o.id === id) as Order;
+        expect(exempts(order, s.facts)).toBe(false);
+      }
+    });
+    expect(exemptAnswers).toBeGreaterThan(NUM_RUNS / 200);
   });
 });

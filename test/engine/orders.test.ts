@@ -9,10 +9,10 @@ import {
   effectiveStart,
   enforcementAt,
   type Order,
-  type OrderAction,
   OrderInput,
   OrderRuleError,
   type OrderStatus,
+  type OrderStep,
   transition,
   withEnforcement,
 } from "../../src/engine/index.js";
@@ -50,26 +50,25 @@ function inStatus(status: OrderStatus, overrides: Record<string, unknown> = {}):
 }
 
 describe("transition", () => {
-  const actions: Record<OrderAction["type"], OrderAction> = {
+  const actions: Record<OrderStep["type"], OrderStep> = {
     approve: { type: "approve", note: "checked against the court's register" },
     reject: { type: "reject", reason: "no legal basis" },
     withdraw: { type: "withdraw", reason: "the court lifted the order" },
   };
-  const table: { from: OrderStatus; action: OrderAction["type"]; to: OrderStatus | "ILLEGAL_TRANSITION" }[] =
-    [
-      { from: "pending", action: "approve", to: "approved" },
-      { from: "pending", action: "reject", to: "rejected" },
-      { from: "pending", action: "withdraw", to: "withdrawn" },
-      { from: "approved", action: "approve", to: "ILLEGAL_TRANSITION" },
-      { from: "approved", action: "reject", to: "ILLEGAL_TRANSITION" },
-      { from: "approved", action: "withdraw", to: "withdrawn" },
-      { from: "rejected", action: "approve", to: "ILLEGAL_TRANSITION" },
-      { from: "rejected", action: "reject", to: "ILLEGAL_TRANSITION" },
-      { from: "rejected", action: "withdraw", to: "ILLEGAL_TRANSITION" },
-      { from: "withdrawn", action: "approve", to: "ILLEGAL_TRANSITION" },
-      { from: "withdrawn", action: "reject", to: "ILLEGAL_TRANSITION" },
-      { from: "withdrawn", action: "withdraw", to: "ILLEGAL_TRANSITION" },
-    ];
+  const table: { from: OrderStatus; action: OrderStep["type"]; to: OrderStatus | "ILLEGAL_TRANSITION" }[] = [
+    { from: "pending", action: "approve", to: "approved" },
+    { from: "pending", action: "reject", to: "rejected" },
+    { from: "pending", action: "withdraw", to: "withdrawn" },
+    { from: "approved", action: "approve", to: "ILLEGAL_TRANSITION" },
+    { from: "approved", action: "reject", to: "ILLEGAL_TRANSITION" },
+    { from: "approved", action: "withdraw", to: "withdrawn" },
+    { from: "rejected", action: "approve", to: "ILLEGAL_TRANSITION" },
+    { from: "rejected", action: "reject", to: "ILLEGAL_TRANSITION" },
+    { from: "rejected", action: "withdraw", to: "ILLEGAL_TRANSITION" },
+    { from: "withdrawn", action: "approve", to: "ILLEGAL_TRANSITION" },
+    { from: "withdrawn", action: "reject", to: "ILLEGAL_TRANSITION" },
+    { from: "withdrawn", action: "withdraw", to: "ILLEGAL_TRANSITION" },
+  ];
 
   it.each(table)("$action on a $from order gives $to", ({ from, action, to }) => {
     const order = inStatus(from);
@@ -141,7 +140,7 @@ describe("transition", () => {
       );
     });
 
-    const decisions: OrderAction[] = [{ type: "approve" }, { type: "reject", reason: "x" }];
+    const decisions: OrderStep[] = [{ type: "approve" }, { type: "reject", reason: "x" }];
 
     it.each(decisions)("refuses whoever imported the order to $type it with FOUR_EYES", (action) => {
       const imported: Order = { ...inStatus("pending"), importedBy: "admin-1" };
@@ -343,6 +342,8 @@ describe("OrderInput", () => {
       effectiveFrom: "2026-03-01T00:00:00Z",
       effectiveUntil: "2026-03-02T00:00:00+01:00",
       mode: "shadow",
+      action: "prevent_hosting",
+      exemptAccountIds: ["acct_diplomat"],
       accountType: "education",
       accountLocation: "NL",
       notes: "Order served by e-mail.",
@@ -427,6 +428,34 @@ describe("OrderInput", () => {
       path: ["receivedAt"],
     },
     { name: "an unknown mode", patch: set("mode", "block"), path: ["mode"] },
+    { name: "an unknown action", patch: set("action", "end_meeting"), path: ["action"] },
+    {
+      name: "an exemption that is no account id (an address)",
+      patch: set("exemptAccountIds", ["203.0.113.7"]),
+      path: ["exemptAccountIds", 0],
+    },
+    {
+      name: "an account exempted twice",
+      patch: set("exemptAccountIds", ["acct_a", "acct_a"]),
+      path: ["exemptAccountIds", 1],
+    },
+    {
+      name: "an exemption of an account the order targets",
+      patch: (input) => ({
+        ...input,
+        target: { kind: "account", accountIds: ["acct_a", "acct_b"] },
+        exemptAccountIds: ["acct_b"],
+      }),
+      path: ["exemptAccountIds", 0],
+    },
+    {
+      name: "more than 1000 exemptions",
+      patch: set(
+        "exemptAccountIds",
+        Array.from({ length: 1001 }, (_, i) => `acct_${i}`),
+      ),
+      path: ["exemptAccountIds"],
+    },
     {
       name: "an unknown authority kind",
       patch: authority({ kind: "ministry" }),

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type CompiledOrder,
+  type CompiledOrderDocument,
   compile,
   decide,
   emptyRuleset,
@@ -71,6 +72,8 @@ describe("compile", () => {
     const compiled: CompiledOrder = {
       id: "o-9",
       mode: "shadow",
+      action: "geoblock",
+      exemptAccountIds: [],
       authority: "IN",
       jurisdictions: ["IN-KA", "IN-MH"],
       from: T0 - 24 * HOUR,
@@ -203,7 +206,7 @@ describe("ruleset document", () => {
     }
   });
 
-  const tamper: { name: string; edit: (order: CompiledOrder) => CompiledOrder }[] = [
+  const tamper: { name: string; edit: (order: CompiledOrderDocument) => CompiledOrderDocument }[] = [
     { name: "id", edit: (o) => ({ ...o, id: "o-evil" }) },
     { name: "mode", edit: (o) => ({ ...o, mode: o.mode === "enforce" ? "shadow" : "enforce" }) },
     { name: "authority", edit: (o) => ({ ...o, authority: "RU" }) },
@@ -212,6 +215,8 @@ describe("ruleset document", () => {
     { name: "until", edit: (o) => ({ ...o, until: null }) },
     { name: "meetingIds", edit: (o) => ({ ...o, meetingIds: [...o.meetingIds, "m-evil"] }) },
     { name: "accountIds", edit: (o) => ({ ...o, accountIds: ["acct-evil"] }) },
+    { name: "action", edit: (o) => ({ ...o, action: "prevent_hosting" }) },
+    { name: "exemptAccountIds", edit: (o) => ({ ...o, exemptAccountIds: ["acct-evil"] }) },
   ];
   it.each(tamper)("refuses a document whose order $name was changed", ({ edit }) => {
     const doc = viaJson(toDocument(compile(sample(), META)));

@@ -6,7 +6,7 @@
 
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type CompiledOrder, compile, type Ruleset, toDocument } from "../../src/engine/index.js";
+import { type CompiledOrderDocument, compile, type Ruleset, toDocument } from "../../src/engine/index.js";
 import {
   exportPrivateKey,
   exportPublicKey,
@@ -198,7 +198,7 @@ describe("refusing what the signer did not write", () => {
 
   it("refuses a validly signed document, hash intact, that blocks outside its authority (I1)", async () => {
     const doc = toDocument(ruleset(9));
-    const outside: CompiledOrder[] = doc.orders.map((o) => ({ ...o, jurisdictions: ["PK"] }));
+    const outside: CompiledOrderDocument[] = doc.orders.map((o) => ({ ...o, jurisdictions: ["PK"] }));
     const err = await rejection(
       await signRaw(JSON.stringify(rehash({ ...doc, orders: outside })), ours),
       trusted,

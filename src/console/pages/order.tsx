@@ -7,7 +7,7 @@ import type { Child } from "hono/jsx";
 import {
   ApproveRequest,
   type Order,
-  type OrderAction,
+  type OrderStep,
   ReasonCode,
   RejectRequest,
   WithdrawRequest,
@@ -172,7 +172,7 @@ function OrderPage(props: {
 const DONE = ["approved", "rejected", "withdrawn", "created"] as const;
 type Done = (typeof DONE)[number];
 
-const TRANSITIONS: [OrderAction["type"], Access, Done][] = [
+const TRANSITIONS: [OrderStep["type"], Access, Done][] = [
   ["approve", "decideOrder", "approved"],
   ["reject", "decideOrder", "rejected"],
   ["withdraw", "withdrawOrder", "withdrawn"],
@@ -227,10 +227,10 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
 
 /** A life-cycle form as the API's body schema reads it: the action, or the first problem. */
 function parseBody(
-  type: OrderAction["type"],
+  type: OrderStep["type"],
   text: string,
   reasonCode: string,
-): { ok: true; action: OrderAction } | { ok: false; error: string } {
+): { ok: true; action: OrderStep } | { ok: false; error: string } {
   const fail = (issues: { path: PropertyKey[]; message: string }[]) => ({
     ok: false as const,
     error: issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; "),

@@ -1,7 +1,7 @@
 /** POST /v1/check/batch: many joins at once (a webinar opening), answered in request order. */
 import { Decision } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/language.js";
-import { evaluate } from "../../service/check.js";
+import { evaluate, located } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
@@ -37,7 +37,9 @@ export function registerCheckBatch(app: App, s: CheckServices, variant: CheckVar
     const ruleset = s.rulesets.current();
     const now = s.clock();
     const lang = pickLanguage(c.req.header("accept-language"));
-    const evaluated = await Promise.all(checks.map((check) => evaluate(s, ruleset, check, now, lang)));
+    const evaluated = await Promise.all(
+      checks.map((check) => evaluate(s, ruleset, located(check), now, lang)),
+    );
     await s.decisions.append(evaluated.map((e) => e.record));
     for (const e of evaluated) instruments.decisions.add(1, { code: e.decision.code });
     return c.json({ results: evaluated.map((e) => e.decision) }, 200);

@@ -1,20 +1,33 @@
 /**
  * POST /v1/check: the meeting-join flow asks whether one participant may join. A denial is a 200.
- * `ip` is required on both runtimes: a check without it would be located where its caller (a server of
- * the join flow) is. A participant's browser calls the edge's `/v1/check/self` instead.
+ * `ip` (or `phone`, for a dial-in caller) is required on both runtimes: a check without it would be
+ * located where its caller (a server of the join flow) is. A participant's browser calls the edge's
+ * `/v1/check/self` instead. `role: "host"` checks the person starting or hosting the meeting.
  */
-import { AccountId, Decision, MeetingId } from "../../engine/index.js";
+import { AccountId, CheckRole, Decision, MeetingId } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
-import { evaluate, Ip } from "../../service/check.js";
+import { evaluate, Ip, located, Phone, requireOneLocator } from "../../service/check.js";
 import { instruments, tracer } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
 import type { App, CheckServices } from "../services.js";
 
+/** The fields of one participant to check, shared by the check, the batch and the re-check. */
+export const ParticipantFields = {
+  ip: Ip.optional(),
+  phone: Phone.optional(),
+  accountId: AccountId.optional(),
+  role: CheckRole.optional(),
+};
+
 export const CheckRequest = z
-  .strictObject({ meetingId: MeetingId, ip: Ip, accountId: AccountId.optional() })
-  .meta({ id: "CheckRequest" });
+  .strictObject({ meetingId: MeetingId, ...ParticipantFields })
+  .superRefine(requireOneLocator)
+  .meta({
+    id: "CheckRequest",
+    description: "One join to check: exactly one of `ip` and `phone`.",
+  });
 
 export const MAX_BATCH = 1000;
 
@@ -68,7 +81,7 @@ export function registerCheck(app: App, s: CheckServices, variant: CheckVariant)
       const { decision, record } = await evaluate(
         s,
         s.rulesets.current(),
-        input,
+        located(input),
         s.clock(),
         pickLanguage(c.req.header("accept-language")),
       );

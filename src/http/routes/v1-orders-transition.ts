@@ -5,7 +5,7 @@
 import {
   ApproveRequest,
   Order,
-  type OrderAction,
+  type OrderStep,
   RejectRequest,
   WithdrawRequest,
   withWarnings,
@@ -27,13 +27,13 @@ export const OrderIdParam = z.object({
 
 /** One life-cycle step as the API offers it: its body, who may take it, and the engine action it asks for. */
 interface Transition<T extends z.ZodType> {
-  action: OrderAction["type"];
+  action: OrderStep["type"];
   body: T;
   bodyRequired: boolean;
   summary: string;
   description: string;
   access: Access;
-  toAction: (body: z.output<T> | undefined) => OrderAction;
+  toAction: (body: z.output<T> | undefined) => OrderStep;
 }
 
 const TRANSITIONS = [
