@@ -35,6 +35,7 @@ import { BATCH_PATH, registerCheckBatch } from "./routes/v1-check-batch.js";
 import { registerSelfCheck } from "./routes/v1-check-self.js";
 import { registerDecisions } from "./routes/v1-decisions.js";
 import { registerDecisionIngest } from "./routes/v1-decisions-ingest.js";
+import { RECHECK_PATH, registerRecheck } from "./routes/v1-meetings-recheck.js";
 import { registerOrderAmendments } from "./routes/v1-orders-amendments.js";
 import { registerCreateOrder } from "./routes/v1-orders-create.js";
 import { registerOrderReads } from "./routes/v1-orders-read.js";
@@ -54,11 +55,16 @@ export const IMPORT_BODY_LIMIT = 1024 * KiB;
 export function createServerApp(s: ServerServices): App {
   // Long-lived, one per app: failed authentication, counted for the API and the console's sign-in alike.
   const failures = new AuthFailures(s);
-  const app = baseApp(s, failures, { [BATCH_PATH]: BATCH_BODY_LIMIT, [IMPORT_PATH]: IMPORT_BODY_LIMIT });
+  const app = baseApp(s, failures, {
+    [BATCH_PATH]: BATCH_BODY_LIMIT,
+    [RECHECK_PATH]: BATCH_BODY_LIMIT,
+    [IMPORT_PATH]: IMPORT_BODY_LIMIT,
+  });
 
   // Meeting-join flow: the hot path.
   registerCheck(app, s, SERVER_CHECKS);
   registerCheckBatch(app, s, SERVER_CHECKS);
+  registerRecheck(app, s, SERVER_CHECKS);
 
   // Response team: orders and their life cycle, and the ruleset they compile into.
   registerCreateOrder(app, s);
@@ -94,9 +100,10 @@ export function createServerApp(s: ServerServices): App {
  */
 export function createEdgeApp(s: EdgeServices): App {
   const failures = new AuthFailures(s);
-  const app = baseApp(s, failures, { [BATCH_PATH]: BATCH_BODY_LIMIT });
+  const app = baseApp(s, failures, { [BATCH_PATH]: BATCH_BODY_LIMIT, [RECHECK_PATH]: BATCH_BODY_LIMIT });
   registerCheck(app, s, EDGE_CHECKS);
   registerCheckBatch(app, s, EDGE_CHECKS);
+  registerRecheck(app, s, EDGE_CHECKS);
   if (s.ticketKey !== null) registerSelfCheck(app, s, s.ticketKey);
   registerRuleset(app, s);
   registerHealth(app, s, failures);
@@ -128,7 +135,12 @@ function baseApp(s: CheckServices, failures: AuthFailures, limits: Record<string
   app.use("/v1/*", requireJson(IMPORT_PATH in limits ? [IMPORT_PATH] : []));
   const limit = limitBody(BODY_LIMIT);
   const byPath = new Map(Object.entries(limits).map(([path, bytes]) => [path, limitBody(bytes)]));
-  app.use("/v1/*", (c, next) => (byPath.get(c.req.path) ?? limit)(c, next));
+  // Paths with parameters (`/v1/meetings/{meetingId}/recheck`) are matched by pattern, after the others.
+  const byPattern = [...byPath]
+    .filter(([path]) => path.includes("{"))
+    .map(([path, check]) => [new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`), check] as const);
+  const pick = (path: string) => byPath.get(path) ?? byPattern.find(([re]) => re.test(path))?.[1] ?? limit;
+  app.use("/v1/*", (c, next) => pick(c.req.path)(c, next));
   app.onError((err, c) => {
     const answered = err instanceof AuthFailure ? failures.failed(c, err, err.principal) : err;
     const { status, body } = toErrorResponse(answered, c.get("requestId") ?? "", s.logger);

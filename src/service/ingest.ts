@@ -27,6 +27,7 @@ export const RefusalCode = z
     "PERIOD_FINALIZED",
     "BAD_IP_PREFIX",
     "BAD_IP_HASH",
+    "BAD_PHONE_CODE",
     "BAD_ACCOUNT_ID",
     "BAD_MEETING_ID",
     "BAD_LOCATION",
@@ -161,6 +162,8 @@ export class EdgeIngest {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+/** A country calling code as a record keeps it: `+1`, `+7`, `+358`. */
+const CALLING_CODE = /^\+[1-9][0-9]{0,2}$/;
 
 /** The first rule `record` breaks on its own (no store needed), as a code and a message naming the field. */
 function checkRecord(record: DecisionRecord, now: number): [RefusalCode, string] | undefined {
@@ -171,13 +174,27 @@ function checkRecord(record: DecisionRecord, now: number): [RefusalCode, string]
     return ["BAD_TIME", "at: must be an instant as the edge writes it (2026-03-01T10:00:00.000Z)"];
   if (now - at > MAX_AGE_MS) return ["TOO_OLD", "at: more than 14 days ago"];
   if (at - now > MAX_AHEAD_MS) return ["TOO_FAR_AHEAD", "at: more than 5 minutes ahead of this clock"];
-  if (record.ipPrefix === null ? record.ipHash !== null : !isRecordPrefix(record.ipPrefix))
-    return [
-      "BAD_IP_PREFIX",
-      "ipPrefix: must be the /24 (IPv4) or /48 (IPv6) network of the address, host bits zero, as the edge writes it (null only without ipHash)",
-    ];
-  if (record.ipHash === null ? record.ipPrefix !== null : !HASH.test(record.ipHash))
-    return ["BAD_IP_HASH", "ipHash: must be 64 lowercase hex characters (a keyed hash, never the address)"];
+  const phoneCode = record.phoneCountryCode ?? null;
+  if (phoneCode !== null || record.geoSource === "phone") {
+    // A dial-in caller: the calling code stands where an address's network would (I6).
+    if (record.ipPrefix !== null)
+      return ["BAD_IP_PREFIX", "ipPrefix: must be null for a dial-in caller (phoneCountryCode is set)"];
+    if (record.geoSource !== "phone" || (phoneCode !== null && !CALLING_CODE.test(phoneCode)))
+      return [
+        "BAD_PHONE_CODE",
+        "phoneCountryCode: must be a country calling code such as +7 (1 to 3 digits), with geoSource phone",
+      ];
+    if (record.ipHash !== null && !HASH.test(record.ipHash))
+      return ["BAD_IP_HASH", "ipHash: must be 64 lowercase hex characters (a keyed hash, never the number)"];
+  } else {
+    if (record.ipPrefix === null ? record.ipHash !== null : !isRecordPrefix(record.ipPrefix))
+      return [
+        "BAD_IP_PREFIX",
+        "ipPrefix: must be the /24 (IPv4) or /48 (IPv6) network of the address, host bits zero, as the edge writes it (null only without ipHash)",
+      ];
+    if (record.ipHash === null ? record.ipPrefix !== null : !HASH.test(record.ipHash))
+      return ["BAD_IP_HASH", "ipHash: must be 64 lowercase hex characters (a keyed hash, never the address)"];
+  }
   if (record.accountId !== undefined && !isAccountId(record.accountId))
     return ["BAD_ACCOUNT_ID", "accountId: must be an account id, never an IP address or a phone number"];
   if (!MeetingId.safeParse(record.meetingId).success)

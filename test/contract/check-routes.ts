@@ -69,7 +69,7 @@ export function checkRoutesContract(runtime: string, open: () => Promise<CheckRo
           orderIds: [],
           rulesetVersion: 0,
         });
-        expect(res.body.geo).toEqual({ country: "IN", subdivision: "IN-MH" });
+        expect(res.body.geo).toEqual({ country: "IN", subdivision: "IN-MH", source: "mmdb" });
         expect(res.body.decisionId).toMatch(/^[0-9a-f-]{36}$/);
         expect(res.body.notice).toBeUndefined();
       });
@@ -251,6 +251,173 @@ export function checkRoutesContract(runtime: string, open: () => Promise<CheckRo
         expect(form.body.error).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE" });
         expect(form.body.error.requestId).toEqual(expect.any(String));
         expect(await t.records()).toHaveLength(0);
+      });
+    });
+
+    describe("dial-in callers, hosts and exemptions", () => {
+      const russia = {
+        authority: { name: "Moscow City Court", jurisdiction: "RU", kind: "court" },
+        jurisdictions: ["RU"],
+      };
+
+      it("locates a dial-in caller by calling code and leading digits: +7 495 is RU, +7 701 is KZ", async () => {
+        const order = await t.approvedOrder(russia);
+        const moscow = await check({ meetingId: "81234567890", phone: "+74951234567" });
+        expect(moscow.body).toMatchObject({ decision: "deny", code: "BLOCKED", orderIds: [order.id] });
+        expect(moscow.body.geo).toEqual({ country: "RU", subdivision: null, source: "phone" });
+        const almaty = await check({ meetingId: "81234567890", phone: "+77012345678" });
+        expect(almaty.body).toMatchObject({ decision: "allow", code: "OUTSIDE_JURISDICTION" });
+        expect(almaty.body.geo).toEqual({ country: "KZ", subdivision: null, source: "phone" });
+        const records = await t.records();
+        expect(records[0]).toMatchObject({
+          phase: "join",
+          role: "participant",
+          ipPrefix: null,
+          phoneCountryCode: "+7",
+          geoSource: "phone",
+          country: "RU",
+          subdivision: null,
+        });
+        expect(records[0]?.ipHash).toMatch(/^[0-9a-f]{64}$/);
+        expect(records[1]?.ipHash).not.toBe(records[0]?.ipHash);
+        // I6: the number is never at rest, not even its national part.
+        expect(JSON.stringify(records)).not.toContain("4951234567");
+        expect(JSON.stringify(records)).not.toContain("7012345678");
+      });
+
+      it("answers GEO_UNKNOWN for a caller under a subdivision block: a number says no region (I2)", async () => {
+        await t.approvedOrder();
+        const res = await check({ meetingId: "81234567890", phone: "+912223456789" });
+        expect(res.body).toMatchObject({ decision: "allow", code: "GEO_UNKNOWN" });
+        expect(res.body.geo).toMatchObject({ country: "IN", source: "phone" });
+      });
+
+      it("answers GEO_UNKNOWN for a toll-free caller ID, which is no place", async () => {
+        await t.approvedOrder({
+          authority: { name: "US District Court", jurisdiction: "US", kind: "court" },
+          jurisdictions: ["US"],
+        });
+        const res = await check({ meetingId: "81234567890", phone: "+18005550100" });
+        expect(res.body).toMatchObject({ decision: "allow", code: "GEO_UNKNOWN" });
+      });
+
+      it("refuses a check with both ip and phone, with neither, or with a number that is not E.164", async () => {
+        const both = await check({ meetingId: "m", ip: PLACES.mumbai.ip, phone: "+74951234567" });
+        expect(both.status).toBe(400);
+        expect(both.body.error.issues.map((i: { path: string }) => i.path)).toEqual(["phone"]);
+        const neither = await check({ meetingId: "m" });
+        expect(neither.status).toBe(400);
+        expect(neither.body.error.issues[0]).toMatchObject({
+          path: "ip",
+          message: expect.stringMatching(/phone/),
+        });
+        for (const phone of ["84951234567", "+0495123456", "+7 495 123 45 67", "+7495", "tel:+74951234567"]) {
+          const bad = await check({ meetingId: "m", phone });
+          expect(bad.status, phone).toBe(400);
+          expect(bad.body.error.issues[0].path).toBe("phone");
+        }
+        expect(await t.records()).toHaveLength(0);
+      });
+
+      it("refuses a host inside a prevent_hosting block, never a participant, and records the role", async () => {
+        const order = await t.approvedOrder({ action: "prevent_hosting" });
+        const host = await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip, role: "host" });
+        expect(host.body).toMatchObject({ decision: "deny", code: "BLOCKED", orderIds: [order.id] });
+        const guest = await check({ meetingId: "81234567890", ip: PLACES.mumbai.ip });
+        expect(guest.body).toMatchObject({ decision: "allow", code: "NO_ORDER" });
+        const elsewhere = await check({ meetingId: "81234567890", ip: PLACES.amsterdam.ip, role: "host" });
+        expect(elsewhere.body).toMatchObject({ decision: "allow", code: "OUTSIDE_JURISDICTION" });
+        expect((await t.records()).map((r) => r.role)).toEqual(["host", "participant", "host"]);
+        const badRole = await check({ meetingId: "m", ip: PLACES.mumbai.ip, role: "cohost" });
+        expect(badRole.status).toBe(400);
+      });
+
+      it("lets an exempt account in with EXEMPT, inside the block, and still refuses others", async () => {
+        const order = await t.approvedOrder({ exemptAccountIds: ["acct_diplomat"] });
+        const exempt = await check({
+          meetingId: "81234567890",
+          ip: PLACES.mumbai.ip,
+          accountId: "acct_diplomat",
+        });
+        expect(exempt.body).toMatchObject({
+          decision: "allow",
+          code: "EXEMPT",
+          orderIds: [order.id],
+          jurisdiction: "IN-MH",
+        });
+        expect(exempt.body.notice).toBeUndefined();
+        const other = await check({
+          meetingId: "81234567890",
+          ip: PLACES.mumbai.ip,
+          accountId: "acct_other",
+        });
+        expect(other.body).toMatchObject({ decision: "deny", code: "BLOCKED" });
+        expect((await t.records())[0]).toMatchObject({
+          code: "EXEMPT",
+          decision: "allow",
+          accountId: "acct_diplomat",
+        });
+      });
+    });
+
+    describe("POST /v1/meetings/{meetingId}/recheck", () => {
+      const recheck = (meetingId: string, body: unknown) =>
+        t.call("POST", `/v1/meetings/${meetingId}/recheck`, { as: "checker", body });
+
+      it("lists who must leave, in request order, and records each check as in_meeting", async () => {
+        const order = await t.approvedOrder();
+        const res = await recheck("81234567890", {
+          participants: [
+            { participantId: "p-1", ip: PLACES.mumbai.ip },
+            { participantId: "p-2", ip: PLACES.bengaluru.ip },
+            { participantId: "p-3", phone: "+31201234567", accountId: "acct_3" },
+            { participantId: "p-4", ip: PLACES.mumbai.ip, role: "host" },
+          ],
+        });
+        expect(res.status).toBe(200);
+        expect(res.body.remove).toEqual(["p-1", "p-4"]);
+        expect(res.body.results.map((r: { code: string }) => r.code)).toEqual([
+          "BLOCKED",
+          "OUTSIDE_JURISDICTION",
+          "OUTSIDE_JURISDICTION",
+          "BLOCKED",
+        ]);
+        expect(res.body.results[0].orderIds).toEqual([order.id]);
+        const records = await t.records();
+        expect(records.map((r) => r.phase)).toEqual(["in_meeting", "in_meeting", "in_meeting", "in_meeting"]);
+        expect(records.map((r) => r.meetingId)).toEqual(Array(4).fill("81234567890"));
+        expect(records.map((r) => r.decisionId)).toEqual(
+          res.body.results.map((r: { decisionId: string }) => r.decisionId),
+        );
+        // The meeting service's handles are echoed, never stored.
+        expect(JSON.stringify(records)).not.toContain("p-1");
+      });
+
+      it("refuses a duplicate participant, a missing locator or a bad meeting id, and logs nothing", async () => {
+        const dup = await recheck("81234567890", {
+          participants: [
+            { participantId: "p-1", ip: PLACES.mumbai.ip },
+            { participantId: "p-1", ip: PLACES.bengaluru.ip },
+          ],
+        });
+        expect(dup.status).toBe(400);
+        expect(dup.body.error.issues[0].path).toBe("participants.1.participantId");
+        const none = await recheck("81234567890", { participants: [{ participantId: "p-1" }] });
+        expect(none.status).toBe(400);
+        expect(none.body.error.issues[0].path).toBe("participants.0.ip");
+        const empty = await recheck("81234567890", { participants: [] });
+        expect(empty.status).toBe(400);
+        const badMeeting = await recheck("bad%20id", {
+          participants: [{ participantId: "p", ip: PLACES.mumbai.ip }],
+        });
+        expect(badMeeting.status).toBe(400);
+        expect(await t.records()).toHaveLength(0);
+      });
+
+      it("is for checkers: 401 without a token, 403 for a responder", async () => {
+        const body = { participants: [{ participantId: "p", ip: PLACES.mumbai.ip }] };
+        expect((await t.call("POST", "/v1/meetings/m/recheck", { body })).status).toBe(401);
+        expect((await t.call("POST", "/v1/meetings/m/recheck", { as: "responder", body })).status).toBe(403);
       });
     });
 
