@@ -273,10 +273,10 @@ describe("decision records on the Queue (I5)", () => {
 
   it("sends a batch's records as one Queue message, in the order they were decided", async () => {
     const edge = await open();
-    const checks = Array.from({ length: 250 }, (_, i) => ({ meetingId: `m${i}`, ip: PLACES.amsterdam.ip }));
+    const checks = Array.from({ length: 200 }, (_, i) => ({ meetingId: `m${i}`, ip: PLACES.amsterdam.ip }));
     const res = await edge.call("POST", "/v1/check/batch", { as: "checker", body: { checks } });
     expect(res.status).toBe(200);
-    // 250 records of about 400 bytes fit one message (96 KiB); one sendBatch of one message.
+    // 200 records of about 440 bytes fit one message (96 KiB); one sendBatch of one message.
     expect(edge.sends).toEqual([1]);
     expect((await edge.records()).map((r) => r.decisionId)).toEqual(
       res.body.results.map((r: { decisionId: string }) => r.decisionId),
@@ -299,13 +299,24 @@ describe("the edge surface", () => {
     expect(res.body.error).toMatchObject({ code: "NOT_FOUND" });
   });
 
-  it("documents only what it serves: ip required, and the browser-direct check without a bearer or order ids", async () => {
+  it("documents only what it serves: ip or phone, the re-check, and the browser-direct check without a bearer or order ids", async () => {
     const edge = await open();
     const doc = (await edge.call("GET", "/openapi.json")).body;
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/healthz", "/readyz", "/v1/check", "/v1/check/batch", "/v1/check/self", "/v1/ruleset"].sort(),
+      [
+        "/healthz",
+        "/readyz",
+        "/v1/check",
+        "/v1/check/batch",
+        "/v1/check/self",
+        "/v1/meetings/{meetingId}/recheck",
+        "/v1/ruleset",
+      ].sort(),
     );
-    expect(doc.components.schemas.CheckRequest.required).toEqual(["meetingId", "ip"]);
+    expect(doc.components.schemas.CheckRequest.required).toEqual(["meetingId"]);
+    expect(Object.keys(doc.components.schemas.CheckRequest.properties)).toEqual(
+      expect.arrayContaining(["ip", "phone", "role", "accountId"]),
+    );
     expect(doc.components.schemas.EdgeCheckRequest).toBeUndefined();
     const selfCheck = doc.paths["/v1/check/self"].post;
     expect(selfCheck.security ?? []).toEqual([]);
@@ -389,8 +400,8 @@ describe("the bundled database (Data module)", () => {
       as: "checker",
       body: { meetingId: "m", ip: "2001:4860:4860::8888" },
     });
-    expect(v4.body.geo).toEqual({ country: "US", subdivision: null });
-    expect(v6.body.geo).toEqual({ country: "US", subdivision: null });
+    expect(v4.body.geo).toEqual({ country: "US", subdivision: null, source: "mmdb" });
+    expect(v6.body.geo).toEqual({ country: "US", subdivision: null, source: "mmdb" });
   });
 });
 
