@@ -261,6 +261,7 @@ describe("operations", () => {
         "/v1/audit",
         "/v1/check",
         "/v1/check/batch",
+        "/v1/meetings/{meetingId}/recheck",
         "/v1/decisions",
         "/v1/decisions/ingest",
         "/v1/orders",

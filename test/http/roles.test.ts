@@ -36,6 +36,12 @@ const ROUTES: {
     body: { checks: [{ meetingId: "m1", ip: "8.8.8.8" }] },
     allowed: ["checker", "admin"],
   },
+  {
+    method: "POST",
+    path: () => "/v1/meetings/m1/recheck",
+    body: { participants: [{ participantId: "p1", phone: "+74951234567" }] },
+    allowed: ["checker", "admin"],
+  },
   { method: "POST", path: () => "/v1/orders", body: orderInput(), allowed: ["responder", "admin"] },
   { method: "GET", path: () => "/v1/orders", allowed: ["responder", "approver", "auditor", "admin"] },
   {
@@ -175,7 +181,7 @@ describe("the access table covers every route", () => {
     // The table's paths with their ids put back as OpenAPI parameters.
     const tabled = ROUTES.map(
       (r) =>
-        `${r.method} ${r.path().replace(orderId, "{id}").replace("ord_missing", "{id}").replace("amd_1", "{aid}").replace("2026-H1", "{period}")}`,
+        `${r.method} ${r.path().replace(orderId, "{id}").replace("ord_missing", "{id}").replace("amd_1", "{aid}").replace("2026-H1", "{period}").replace("/meetings/m1/", "/meetings/{meetingId}/")}`,
     );
     expect(guarded.sort()).toEqual([...new Set(tabled)].sort());
     expect(open.sort()).toEqual(["GET /healthz", "GET /readyz"]);
