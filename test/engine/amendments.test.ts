@@ -105,6 +105,35 @@ describe("decideAmendment", () => {
     );
   });
 
+  it("adds and removes exemptions, and changes the action, only through an approved amendment", () => {
+    const approved = order("approved");
+    expect(approved.exemptAccountIds).toBeUndefined();
+    const proposed = propose(approved, { exemptAccountIds: ["acct_diplomat"], action: "prevent_hosting" });
+    // Proposed is not in force: the order is unchanged until a second person approves.
+    expect(proposed.exemptAccountIds).toBeUndefined();
+    expect(proposed.action).toBe("geoblock");
+    expect(ruleCode(() => decideAmendment(proposed, "amd_1", { type: "approve" }, "responder-2", AT))).toBe(
+      "FOUR_EYES",
+    );
+    const added = decideAmendment(proposed, "amd_1", { type: "approve" }, "carol", AT);
+    expect(added).toMatchObject({ exemptAccountIds: ["acct_diplomat"], action: "prevent_hosting" });
+    const removal = propose(added, { exemptAccountIds: null });
+    const removed = decideAmendment(removal, "amd_2", { type: "approve" }, "carol", AT);
+    expect(removed.exemptAccountIds).toBeUndefined();
+    expect(removed.action).toBe("prevent_hosting");
+  });
+
+  it("refuses an amendment that would exempt an account the order targets", () => {
+    const accountOrder = order("approved", { target: { kind: "account", accountIds: ["acct_a"] } });
+    let caught: unknown;
+    try {
+      propose(accountOrder, { exemptAccountIds: ["acct_a"] });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: "BAD_REQUEST", issues: [{ path: "changes.exemptAccountIds.0" }] });
+  });
+
   it("leaves the order as it was when rejected", () => {
     const before = pendingAmendment();
     const after = decideAmendment(before, "amd_1", { type: "reject", reason: "no" }, "carol", AT);
