@@ -108,6 +108,26 @@ describe("POST /v1/decisions/ingest", () => {
     ["an address as meetingId", () => ({ meetingId: "203.0.113.77 " }), "BAD_MEETING_ID"],
     ["an address as country", () => ({ country: "203.0.113.77" }), "BAD_LOCATION"],
     ["a made-up jurisdiction", () => ({ jurisdiction: "ZZ-FAKE" }), "BAD_LOCATION"],
+    [
+      "a dial-in record with a network prefix",
+      () => ({ phoneCountryCode: "+7", geoSource: "phone" as const }),
+      "BAD_IP_PREFIX",
+    ],
+    [
+      "a phone number as phoneCountryCode",
+      () => ({ ipPrefix: null, phoneCountryCode: "+74951234567", geoSource: "phone" as const }),
+      "BAD_PHONE_CODE",
+    ],
+    [
+      "a calling code from a geo source other than phone",
+      () => ({ ipPrefix: null, phoneCountryCode: "+7", geoSource: "mmdb" as const }),
+      "BAD_PHONE_CODE",
+    ],
+    [
+      "a phone record whose hash is the number",
+      () => ({ ipPrefix: null, phoneCountryCode: "+7", geoSource: "phone" as const, ipHash: "+74951234567" }),
+      "BAD_IP_HASH",
+    ],
   ])("refuses %s, stores nothing of it, and takes the rest of the delivery", async (_name, bad, code) => {
     const good = [edgeRecord(), edgeRecord()];
     const res = await ingest(h, [good[0], edgeRecord(bad()), good[1]]);
@@ -115,6 +135,24 @@ describe("POST /v1/decisions/ingest", () => {
     expect(res.body.accepted).toBe(2);
     expect(res.body.refused).toEqual([{ index: 1, code, message: expect.any(String) }]);
     expect((await logged(h)).map((r) => r.decisionId)).toEqual(good.map((r) => r.decisionId));
+  });
+
+  it("accepts a dial-in caller's record (calling code, keyed hash) and in-meeting and host records", async () => {
+    const res = await ingest(h, [
+      edgeRecord({
+        ipPrefix: null,
+        phoneCountryCode: "+7",
+        geoSource: "phone",
+        country: "RU",
+        subdivision: null,
+      }),
+      edgeRecord({ phase: "in_meeting", role: "host" }),
+    ]);
+    expect(res.body).toEqual({ accepted: 2, skipped: 0, refused: [] });
+    expect((await logged(h)).map((r) => [r.phoneCountryCode ?? null, r.phase, r.role])).toEqual([
+      ["+7", undefined, undefined],
+      [null, "in_meeting", "host"],
+    ]);
   });
 
   it("accepts the networks a check records: IPv4 /24, IPv6 /48, 6to4 /40, and no address at all", async () => {
