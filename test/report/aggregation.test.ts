@@ -8,6 +8,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { cp, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -88,9 +89,15 @@ function timeline(n: number, perMonth: number, prefix = "d"): DecisionRecord[] {
       jurisdiction: i % 7 === 0 ? "RU" : "IN-MH",
       orderIds: i % 7 === 0 ? ["ord_ru"] : i % 3 === 0 ? ["ord_in", "ord_in2"] : ["ord_in"],
       meetingId: `m${i % 11}`,
-      ipHash: i % 13 === 0 ? null : `h${i % 17}`,
+      // Half of them as the service writes them (64 hex characters), half short: the file store keeps
+      // the two forms apart (as 32 bytes, as strings).
+      ipHash: i % 13 === 0 ? null : i % 2 === 0 ? `h${i % 17}` : sha256(`h${i % 17}`),
     });
   });
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 interface BucketView {
