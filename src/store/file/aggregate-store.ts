@@ -3,15 +3,24 @@
  * server use `<dataDir>/report/`), counted from the embedded decision log. It owns this layout:
  *
  *   <dir>/LOCK               pid of the process that has the directory open (one writer: see `open`)
- *   <dir>/months/2023-07.json  one month: its MonthAggregate and `through`, the decision-log position of
- *                            the last record it counts (the cursor just after that record)
+ *   <dir>/months/2023-07.json  one month's counts (version 3): records, each bucket's denied joins and
+ *                            shadow matches, `through`, the decision-log position of the last record it
+ *                            counts (the cursor just after that record), and `setsBytes`, how much of
+ *                            its sets file it counts
+ *   <dir>/months/2023-07.sets  the month's distinct meetings and participants per bucket, appended at
+ *                            each batch with the members it added (month-sets.ts); bytes past
+ *                            `setsBytes` are not part of the month
  *   <dir>/checkpoint.json    where the aggregation stopped in its source (a decision-log cursor)
  *   <dir>/frozen.json        the frozen months (I9: their period is being or has been finalized)
  *   <dir>/late.json          late records (of a frozen month, counted after the freeze): per month that
  *                            took them, their counts and decisionIds; one file, so ids and counts agree
  *
- * Every file is replaced whole (written to a temporary file, fdatasynced, renamed, the directory synced),
- * so a month's counts and its `through` always change together.
+ * Every file but a sets file is replaced whole (written to a temporary file, fdatasynced, renamed, the
+ * directory synced). A sets file is only appended to: a batch first cuts it back to the month's
+ * `setsBytes` (dropping what a crash left after the last counted append, torn or whole), appends its new
+ * members and fdatasyncs them, and only then renames the month's counts file, which names the new
+ * length. So a month's counts, its `through` and the sets they count always change together, at that
+ * rename.
  *
  * Exactly once (I5) by position, not by id. The log is read in order and positions (segment, byte offset)
  * only grow, so a month that counts every record of it up to `through` has counted a record at or before
@@ -21,15 +30,20 @@
  * Memory and month files hold counts and the distinct meetings and participants the report needs, never
  * one entry per record. Late records (few) are still known by id, in `late.json`. The decision log holds
  * each decisionId once (edge records included: see file/ingest-index.ts), so counting positions is
- * counting decisions. Month files written before positions (version 1) keep their `seen` ids, read-only:
- * a record among them is a duplicate too, so an upgrade in the middle of a catch-up counts nothing twice.
+ * counting decisions. Month files of older versions are read as they are: version 2 holds its sets in
+ * the month file (they go to a sets file at the month's next write), version 1 also its `seen` ids,
+ * read-only: a record among them is a duplicate too, so an upgrade in the middle of a catch-up counts
+ * nothing twice.
  *
  * `counted(month)`, what a finalization archives, is read back from the decision log: the month's records
  * between the first and the last position it counted, page by page (plus a version-1 month's seen ids).
  *
- * Scale. Each `apply` rewrites the months it touches: their size is bounded by distinct meetings and
- * participants, not by records. Between batches only the months the last one touched stay in memory
- * (or `maxCachedMonths`, if more); records come in time order, so an evicted month is rarely read again. `orderTotals` reads every month once,
+ * Scale. Memory and disk follow distinct meetings and participants, not records, and a batch writes what
+ * it adds: each month it touches gets its new members appended and its small counts file replaced. In
+ * memory a month's sets are exact and compact (member-set.ts: an ip hash as its 32 bytes, outside V8's
+ * heap), so the month being counted costs a few MB even at tens of thousands of participants. Between
+ * batches only the months the last one touched stay in memory (or `maxCachedMonths`, if more); records
+ * come in time order, so an evicted month is rarely read again. `orderTotals` reads every month once,
  * then keeps only each month's per-order counts and refreshes those of the months a batch changes.
  */
 
