@@ -37,12 +37,13 @@ export class Hash32Set {
 
   /** Adds the 32 bytes at `src[off..off+32]`; false when they are a member already. */
   add(src: Uint8Array, off = 0): boolean {
+    const value = src.subarray(off, off + HASH_BYTES);
     const mask = this.#table.length - 1;
     let slot = hashOf(src, off) & mask;
     for (;;) {
       const at = this.#table[slot] as number;
       if (at === 0) break;
-      if (Buffer.compare(src.subarray(off, off + HASH_BYTES), this.#member(at - 1)) === 0) return false;
+      if (Buffer.compare(value, this.#member(at - 1)) === 0) return false;
       slot = (slot + 1) & mask;
     }
     if ((this.#count + 1) * HASH_BYTES > this.#entries.length) {
@@ -50,7 +51,7 @@ export class Hash32Set {
       this.#entries.copy(grown, 0, 0, this.#count * HASH_BYTES);
       this.#entries = grown;
     }
-    this.#entries.set(src.subarray(off, off + HASH_BYTES), this.#count * HASH_BYTES);
+    this.#entries.set(value, this.#count * HASH_BYTES);
     this.#count++;
     this.#table[slot] = this.#count;
     if (this.#count * 2 > this.#table.length) this.#rehash(this.#table.length * 2);
