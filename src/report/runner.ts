@@ -27,8 +27,8 @@ export interface RunResult {
 
 export interface DecisionLogRunOptions {
   /**
-   * Records per page and per `apply`. Default 5000: FileAggregateStore rewrites each month a batch touches,
-   * so fewer, bigger batches make a long catch-up cheaper.
+   * Records per page and per `apply`. Default 5000: FileAggregateStore syncs and replaces the counts file
+   * of each month a batch touches, so fewer, bigger batches make a long catch-up cheaper.
    */
   batch?: number;
   /** Stop after this many batches (tests: a run interrupted part-way). */

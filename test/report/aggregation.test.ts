@@ -8,6 +8,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { cp, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -88,9 +89,15 @@ function timeline(n: number, perMonth: number, prefix = "d"): DecisionRecord[] {
       jurisdiction: i % 7 === 0 ? "RU" : "IN-MH",
       orderIds: i % 7 === 0 ? ["ord_ru"] : i % 3 === 0 ? ["ord_in", "ord_in2"] : ["ord_in"],
       meetingId: `m${i % 11}`,
-      ipHash: i % 13 === 0 ? null : `h${i % 17}`,
+      // Half of them as the service writes them (64 hex characters), half short: the file store keeps
+      // the two forms apart (as 32 bytes, as strings).
+      ipHash: i % 13 === 0 ? null : i % 2 === 0 ? `h${i % 17}` : sha256(`h${i % 17}`),
     });
   });
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 interface BucketView {
@@ -582,17 +589,24 @@ describe("FileAggregateStore's month files", () => {
     await runFromDecisionLog(log, store, { batch: 100, stopAfterBatches: 1 });
     await store.close();
     // What the previous version would have left after a kill -9 inside the third batch (records
-    // 200-299): version-1 files (their ids in `seen`), 2023-02 holding records 130-259, past the
-    // checkpoint; 2023-03 not written yet.
-    const oldMonth = async (month: string, from: number, to: number) => {
-      const path = join(report, "months", `${month}.json`);
-      const { aggregate } = JSON.parse(await readFile(path, "utf8"));
+    // 200-299): version-1 files (their ids in `seen`, their sets in the aggregate), 2023-02 holding
+    // records 130-259, past the checkpoint; 2023-03 not written yet.
+    store = await FileAggregateStore.open(report, { log });
+    const [january, february] = await store.months(["2023-01", "2023-02"]);
+    await store.close();
+    const oldMonth = async (aggregate: MonthAggregate | undefined, from: number, to: number) => {
+      const month = aggregate?.month as string;
       const seen = records.slice(from, to).map((r) => r.decisionId);
-      await writeFile(path, `${JSON.stringify({ version: 1, aggregate, seen })}\n`);
+      await writeFile(
+        join(report, "months", `${month}.json`),
+        `${JSON.stringify({ version: 1, aggregate, seen })}\n`,
+      );
+      await unlink(join(report, "months", `${month}.sets`));
     };
-    await oldMonth("2023-01", 0, 130);
-    await oldMonth("2023-02", 130, 260);
+    await oldMonth(january, 0, 130);
+    await oldMonth(february, 130, 260);
     await unlink(join(report, "months", "2023-03.json"));
+    await unlink(join(report, "months", "2023-03.sets"));
     await writeFile(join(report, "checkpoint.json"), checkpoint);
     await log.close();
 

@@ -3,15 +3,24 @@
  * server use `<dataDir>/report/`), counted from the embedded decision log. It owns this layout:
  *
  *   <dir>/LOCK               pid of the process that has the directory open (one writer: see `open`)
- *   <dir>/months/2023-07.json  one month: its MonthAggregate and `through`, the decision-log position of
- *                            the last record it counts (the cursor just after that record)
+ *   <dir>/months/2023-07.json  one month's counts (version 3): records, each bucket's denied joins and
+ *                            shadow matches, `through`, the decision-log position of the last record it
+ *                            counts (the cursor just after that record), and `setsBytes`, how much of
+ *                            its sets file it counts
+ *   <dir>/months/2023-07.sets  the month's distinct meetings and participants per bucket, appended at
+ *                            each batch with the members it added (month-sets.ts); bytes past
+ *                            `setsBytes` are not part of the month
  *   <dir>/checkpoint.json    where the aggregation stopped in its source (a decision-log cursor)
  *   <dir>/frozen.json        the frozen months (I9: their period is being or has been finalized)
  *   <dir>/late.json          late records (of a frozen month, counted after the freeze): per month that
  *                            took them, their counts and decisionIds; one file, so ids and counts agree
  *
- * Every file is replaced whole (written to a temporary file, fdatasynced, renamed, the directory synced),
- * so a month's counts and its `through` always change together.
+ * Every file but a sets file is replaced whole (written to a temporary file, fdatasynced, renamed, the
+ * directory synced). A sets file is only appended to: a batch first cuts it back to the month's
+ * `setsBytes` (dropping what a crash left after the last counted append, torn or whole), appends its new
+ * members and fdatasyncs them, and only then renames the month's counts file, which names the new
+ * length. So a month's counts, its `through` and the sets they count always change together, at that
+ * rename.
  *
  * Exactly once (I5) by position, not by id. The log is read in order and positions (segment, byte offset)
  * only grow, so a month that counts every record of it up to `through` has counted a record at or before
@@ -21,20 +30,26 @@
  * Memory and month files hold counts and the distinct meetings and participants the report needs, never
  * one entry per record. Late records (few) are still known by id, in `late.json`. The decision log holds
  * each decisionId once (edge records included: see file/ingest-index.ts), so counting positions is
- * counting decisions. Month files written before positions (version 1) keep their `seen` ids, read-only:
- * a record among them is a duplicate too, so an upgrade in the middle of a catch-up counts nothing twice.
+ * counting decisions. Month files of older versions are read as they are: version 2 holds its sets in
+ * the month file (they go to a sets file at the month's next write), version 1 also its `seen` ids,
+ * read-only: a record among them is a duplicate too, so an upgrade in the middle of a catch-up counts
+ * nothing twice.
  *
  * `counted(month)`, what a finalization archives, is read back from the decision log: the month's records
  * between the first and the last position it counted, page by page (plus a version-1 month's seen ids).
  *
- * Scale. Each `apply` rewrites the months it touches: their size is bounded by distinct meetings and
- * participants, not by records. Between batches only the months the last one touched stay in memory
- * (or `maxCachedMonths`, if more); records come in time order, so an evicted month is rarely read again. `orderTotals` reads every month once,
+ * Scale. Memory and disk follow distinct meetings and participants, not records, and a batch writes what
+ * it adds: each month it touches gets its new members appended and its small counts file replaced. In
+ * memory a month's sets are exact and compact (member-set.ts: an ip hash as its 32 bytes, outside V8's
+ * heap), so the month being counted costs a few MB even at tens of thousands of participants. Between
+ * batches only the months the last one touched stay in memory (or `maxCachedMonths`, if more); records
+ * come in time order, so an evicted month is rarely read again. `orderTotals` reads every month once,
  * then keeps only each month's per-order counts and refreshes those of the months a batch changes.
  */
 
-import { mkdir, readdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { Buffer } from "node:buffer";
+import { mkdir, open, readdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import type { DecisionRecord } from "../../engine/index.js";
 import { InvalidCursorError, StoreUnavailableError } from "../../kernel/errors.js";
 import { readFileIfExists, syncDirectory, writeFileAtomic } from "../../platform/node/atomic-file.js";
@@ -47,9 +62,11 @@ import {
   lateMonth,
   noTotals,
 } from "../../report/aggregate-store.js";
-import type { LateCounts, MonthAggregate, OrderTotals } from "../../report/model.js";
+import type { LateCounts, MonthAggregate, MonthBucket, OrderTotals } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
 import type { DecisionLog } from "../interface.js";
+import { MemberSet } from "./member-set.js";
+import { type BucketKind, decodeSets, encodeUnsaved } from "./month-sets.js";
 import { decodeCursor, type Position } from "./segments.js";
 
 export interface FileAggregateStoreOptions {
@@ -67,9 +84,15 @@ export interface FileAggregateStoreOptions {
 
 /** What a month file holds. */
 interface MonthFile {
-  /** 2: counted by position (`through`); 1: written before positions, with `seen`. */
-  version: 1 | 2;
-  aggregate: MonthAggregate;
+  /**
+   * 3: counts only, the distinct sets in the month's sets file (`setsBytes` of it); 2: counted by
+   * position (`through`), the sets in `aggregate`; 1: written before positions, with `seen`.
+   */
+  version: 1 | 2 | 3;
+  /** Version 3: each bucket's counts without its sets (`BucketCounts`). */
+  aggregate: MonthAggregate | MonthCounts;
+  /** Version 3: how many bytes of `<month>.sets` this month counts (see month-sets.ts). */
+  setsBytes?: number;
   /** Where the month's first counted record starts in the log (the cursor before it); null: unknown. */
   from?: string | null;
   /** The log position just after the last record counted in this month; null: none counted by position. */
@@ -93,8 +116,33 @@ interface LateFile {
   months: Record<string, { counts: LateCounts; ids: string[] }>;
 }
 
+/** A month's aggregate as version 3 writes it: the buckets' counts, their sets apart. */
+interface MonthCounts {
+  month: string;
+  records: number;
+  byJurisdiction: Record<string, BucketCounts>;
+  byOrder: Record<string, BucketCounts>;
+  late?: LateCounts;
+}
+
+type BucketCounts = Pick<MonthBucket, "deniedJoins" | "shadowMatches">;
+
+/** A bucket in memory: its counts, and its meetings and participants as compact exact sets. */
+interface Bucket extends BucketCounts {
+  meetings: MemberSet;
+  participants: MemberSet;
+}
+
 interface LoadedMonth {
-  aggregate: MonthAggregate;
+  month: string;
+  records: number;
+  /** In the order the buckets were first counted, as `accumulate` adds them to an aggregate. */
+  byJurisdiction: Map<string, Bucket>;
+  byOrder: Map<string, Bucket>;
+  /** Only in aggregates that an older version wrote with it; kept as it was. */
+  late: LateCounts | undefined;
+  /** Bytes of the month's sets file that it counts; its sets know which members are stored there. */
+  setsBytes: number;
   from: string | undefined;
   through: string | undefined;
   /** Decoded `through`, for comparisons. */
@@ -109,6 +157,7 @@ const FROZEN_FILE = "frozen.json";
 const LATE_FILE = "late.json";
 const LOCK_FILE = "LOCK";
 const MONTH_FILE = /^(\d{4}-(?:0[1-9]|1[0-2]))\.json$/;
+const KINDS: readonly BucketKind[] = ["byJurisdiction", "byOrder"];
 const COUNTED_PAGE = 5000;
 
 /** Report directories open in this process (resolved paths). */
@@ -208,8 +257,8 @@ export class FileAggregateStore implements AggregateStore {
     const out: MonthAggregate[] = [];
     for (const month of months) {
       const loaded = this.cache.get(month) ?? (await this.read(month));
-      // A copy: the caller may merge into it without touching what the next batch adds to.
-      const aggregate = loaded ? structuredClone(loaded.aggregate) : emptyMonth(month);
+      // Built afresh: the caller may merge into it without touching what the next batch adds to.
+      const aggregate = loaded ? aggregateOf(loaded) : emptyMonth(month);
       const late = this.late.months[month];
       if (late !== undefined) aggregate.late = { ...late.counts };
       out.push(aggregate);
@@ -307,7 +356,7 @@ export class FileAggregateStore implements AggregateStore {
       const index = new Map<string, Map<string, OrderTotals>>();
       for (const month of await this.listMonths()) {
         const loaded = this.cache.get(month) ?? (await this.read(month));
-        if (loaded) index.set(month, orderCountsOf(loaded.aggregate));
+        if (loaded) index.set(month, orderCountsOf(loaded));
       }
       this.orderCounts = index;
     }
@@ -406,7 +455,7 @@ export class FileAggregateStore implements AggregateStore {
             duplicates++;
             continue;
           }
-          accumulate(loaded.aggregate, record);
+          addRecord(loaded, record);
           // The month's first record counted by position: where reading it back begins (`counted`).
           if (loaded.through === undefined && loaded.legacy === undefined) loaded.from = startOf(i);
           loaded.through = positions[i];
@@ -429,7 +478,7 @@ export class FileAggregateStore implements AggregateStore {
         this.current = checkpoint;
       }
       for (const month of changed) {
-        this.orderCounts?.set(month, orderCountsOf((this.cache.get(month) as LoadedMonth).aggregate));
+        this.orderCounts?.set(month, orderCountsOf(this.cache.get(month) as LoadedMonth));
       }
     } catch (err) {
       // Memory may now be ahead of the disk: forget the months touched, so the next batch reads the files.
@@ -454,50 +503,213 @@ export class FileAggregateStore implements AggregateStore {
     return join(this.dir, MONTHS_DIR, `${month}.json`);
   }
 
+  private setsPath(month: string): string {
+    return join(this.dir, MONTHS_DIR, `${month}.sets`);
+  }
+
   private async read(month: string): Promise<LoadedMonth | undefined> {
-    const text = await readFileIfExists(this.monthPath(month));
+    const path = this.monthPath(month);
+    const text = await readFileIfExists(path);
     if (text === undefined) return undefined;
     // Written by rename, so never torn: a file that does not parse was edited or damaged. Starting the
-    // month afresh would silently change published numbers, so it stops the run instead.
-    let loaded: LoadedMonth;
+    // month afresh would silently change published numbers, so it stops the run instead. So does a
+    // sets file shorter than what the month counts of it (its bytes are synced before the month's).
     try {
       const file = JSON.parse(text) as MonthFile;
       if (file.aggregate?.month !== month) throw new Error("not this month's file");
       const through = file.through ?? undefined;
       const throughPos = through === undefined ? undefined : decodeCursor(through);
+      const setsBytes = file.setsBytes ?? 0;
       if (
         !(file.version === 1 && Array.isArray(file.seen)) &&
-        !(file.version === 2 && (through === undefined || throughPos !== undefined))
+        !(file.version === 2 && (through === undefined || throughPos !== undefined)) &&
+        !(
+          file.version === 3 &&
+          (through === undefined || throughPos !== undefined) &&
+          Number.isSafeInteger(setsBytes) &&
+          setsBytes >= 0
+        )
       ) {
         throw new Error("not a month file of a known version");
       }
-      loaded = {
-        aggregate: file.aggregate,
-        from: file.from ?? undefined,
-        through,
-        throughPos,
-        legacy: file.seen === undefined ? undefined : new Set(file.seen),
-      };
+      const loaded = fresh(month);
+      loaded.records = file.aggregate.records;
+      loaded.late = file.aggregate.late;
+      loaded.from = file.from ?? undefined;
+      loaded.through = through;
+      loaded.throughPos = throughPos;
+      loaded.legacy = file.seen === undefined ? undefined : new Set(file.seen);
+      for (const kind of KINDS) {
+        for (const [key, b] of Object.entries(file.aggregate[kind] as Record<string, Partial<MonthBucket>>)) {
+          const bucket = bucketOf(loaded[kind], key);
+          bucket.deniedJoins = b.deniedJoins ?? 0;
+          bucket.shadowMatches = b.shadowMatches ?? 0;
+          // Versions 1 and 2 hold the sets here: they go to the sets file at the month's next write.
+          for (const m of b.meetings ?? []) bucket.meetings.add(m);
+          for (const p of b.participants ?? []) bucket.participants.add(p);
+        }
+      }
+      if (file.version === 3 && setsBytes > 0) {
+        const bytes = await readPrefix(this.setsPath(month), setsBytes);
+        decodeSets(bytes, (kind, key) => loaded[kind].get(key));
+        markSaved(loaded);
+        loaded.setsBytes = setsBytes;
+      }
+      return loaded;
     } catch (err) {
       throw new StoreUnavailableError(
-        `report aggregate ${this.monthPath(month)} is unreadable (${(err as Error).message}); restore it or ` +
+        `report aggregate ${path} is unreadable (${(err as Error).message}); restore it or ` +
           "remove the report directory to aggregate again from the decision log",
         { cause: err },
       );
     }
-    return loaded;
   }
 
+  /**
+   * Appends the members the month has not stored yet to its sets file (after cutting off any bytes past
+   * what the month counts of it), syncs them, then replaces the month's counts file, which names the new
+   * length: the counts, `through` and the sets they count change together, at the rename.
+   */
   private async write(month: string, loaded: LoadedMonth): Promise<void> {
+    const added = encodeUnsaved(loaded);
+    let setsBytes = loaded.setsBytes;
+    if (added.length > 0) {
+      await appendSets(this.setsPath(month), setsBytes, added);
+      setsBytes += added.length;
+    }
     const file: MonthFile = {
-      version: 2,
-      aggregate: loaded.aggregate,
+      version: 3,
+      aggregate: countsOf(loaded),
       from: loaded.from ?? null,
       through: loaded.through ?? null,
+      setsBytes,
       ...(loaded.legacy === undefined ? {} : { seen: [...loaded.legacy] }),
     };
     await writeFileAtomic(this.monthPath(month), `${JSON.stringify(file)}\n`, { syncDirectory: false });
+    loaded.setsBytes = setsBytes;
+    markSaved(loaded);
   }
+}
+
+/**
+ * Adds one record to a month in memory. What it adds is what `accumulate` adds to an empty aggregate
+ * (the counting rule is written once, in report/accumulate.ts), merged into the month's buckets.
+ */
+function addRecord(loaded: LoadedMonth, record: DecisionRecord): void {
+  const effect = emptyMonth(loaded.month);
+  accumulate(effect, record);
+  loaded.records += effect.records;
+  for (const kind of KINDS) {
+    for (const [key, b] of Object.entries(effect[kind])) {
+      const into = bucketOf(loaded[kind], key);
+      into.deniedJoins += b.deniedJoins;
+      into.shadowMatches += b.shadowMatches;
+      for (const m of b.meetings) into.meetings.add(m);
+      for (const p of b.participants) into.participants.add(p);
+    }
+  }
+}
+
+function bucketOf(buckets: Map<string, Bucket>, key: string): Bucket {
+  let found = buckets.get(key);
+  if (found === undefined) {
+    found = { deniedJoins: 0, shadowMatches: 0, meetings: new MemberSet(), participants: new MemberSet() };
+    buckets.set(key, found);
+  }
+  return found;
+}
+
+/** Every member of the month's sets is in its sets file now. */
+function markSaved(loaded: LoadedMonth): void {
+  for (const kind of KINDS) {
+    for (const b of loaded[kind].values()) {
+      b.meetings.markSaved();
+      b.participants.markSaved();
+    }
+  }
+}
+
+/** The month as the report reads it: every bucket with its meetings and participants. */
+function aggregateOf(loaded: LoadedMonth): MonthAggregate {
+  const buckets = (kind: BucketKind) =>
+    Object.fromEntries(
+      [...loaded[kind]].map(([key, b]): [string, MonthBucket] => [
+        key,
+        {
+          deniedJoins: b.deniedJoins,
+          shadowMatches: b.shadowMatches,
+          meetings: b.meetings.values(),
+          participants: b.participants.values(),
+        },
+      ]),
+    );
+  const aggregate: MonthAggregate = {
+    month: loaded.month,
+    records: loaded.records,
+    byJurisdiction: buckets("byJurisdiction"),
+    byOrder: buckets("byOrder"),
+  };
+  if (loaded.late !== undefined) aggregate.late = { ...loaded.late };
+  return aggregate;
+}
+
+/** The month's counts, as its file holds them (version 3). */
+function countsOf(loaded: LoadedMonth): MonthCounts {
+  const buckets = (kind: BucketKind) =>
+    Object.fromEntries(
+      [...loaded[kind]].map(([key, b]): [string, BucketCounts] => [
+        key,
+        { deniedJoins: b.deniedJoins, shadowMatches: b.shadowMatches },
+      ]),
+    );
+  return {
+    month: loaded.month,
+    records: loaded.records,
+    byJurisdiction: buckets("byJurisdiction"),
+    byOrder: buckets("byOrder"),
+    ...(loaded.late === undefined ? {} : { late: loaded.late }),
+  };
+}
+
+/** The first `length` bytes of a file; throws if it has fewer. */
+async function readPrefix(path: string, length: number): Promise<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    const bytes = Buffer.alloc(length);
+    let at = 0;
+    while (at < length) {
+      const { bytesRead } = await fh.read(bytes, at, length - at, at);
+      if (bytesRead === 0) throw new Error(`${path} holds ${at} bytes, the month counts ${length}`);
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Appends `bytes` to a month's sets file at `counted`, the length of it that the month counts: a longer
+ * file (an append whose counts file was never renamed, or a torn one) is cut back first. Synced before
+ * it returns, and so is the directory when the file may be new, so that a counts file never names bytes
+ * that a crash could take away.
+ */
+async function appendSets(path: string, counted: number, bytes: Buffer): Promise<void> {
+  const fh = await open(path, "a");
+  let size: number;
+  try {
+    size = (await fh.stat()).size;
+    if (size < counted) {
+      throw new StoreUnavailableError(`report sets ${path} holds ${size} bytes, its month counts ${counted}`);
+    }
+    if (size > counted) await fh.truncate(counted);
+    let at = 0;
+    while (at < bytes.length) at += (await fh.write(bytes, at, bytes.length - at)).bytesWritten;
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  if (size === 0) await syncDirectory(dirname(path));
 }
 
 /** Whether a month counts the record at `pos` already: at or before its `through`, or a version-1 id. */
@@ -517,9 +729,9 @@ function endsOf(records: readonly DecisionRecord[], ends: readonly string[] | un
   return ends.map((e) => decodeCursor(e) as Position);
 }
 
-function orderCountsOf(aggregate: MonthAggregate): Map<string, OrderTotals> {
+function orderCountsOf(loaded: LoadedMonth): Map<string, OrderTotals> {
   return new Map(
-    Object.entries(aggregate.byOrder).map(([id, b]) => [
+    [...loaded.byOrder].map(([id, b]) => [
       id,
       { deniedJoins: b.deniedJoins, shadowMatches: b.shadowMatches },
     ]),
@@ -528,7 +740,12 @@ function orderCountsOf(aggregate: MonthAggregate): Map<string, OrderTotals> {
 
 function fresh(month: string): LoadedMonth {
   return {
-    aggregate: emptyMonth(month),
+    month,
+    records: 0,
+    byJurisdiction: new Map(),
+    byOrder: new Map(),
+    late: undefined,
+    setsBytes: 0,
     from: undefined,
     through: undefined,
     throughPos: undefined,
