@@ -22,6 +22,7 @@ export interface ReportStrings {
   };
   pendingAtEnd: string;
   deniedJoins: string;
+  removedParticipants: string;
   shadowMatches: string;
   distinctMeetings: string;
   distinctParticipants: string;
@@ -86,6 +87,7 @@ const en: ReportStrings = {
   },
   pendingAtEnd: "Pending at the end of the period",
   deniedJoins: "Denied joins",
+  removedParticipants: "Removed from meetings",
   shadowMatches: "Shadow matches",
   distinctMeetings: "Distinct meetings",
   distinctParticipants: "Distinct participants",
@@ -136,7 +138,7 @@ const en: ReportStrings = {
   methodologyItems: [
     [
       "Denial",
-      "A denial is one attempt to join a meeting that was refused because an approved order named the meeting or the account and the participant was located inside the jurisdiction where the block applied. Everyone located elsewhere joined as usual. People removed from a meeting in progress when a block took effect are counted with the denials.",
+      "A denial is one attempt to join a meeting that was refused because an approved order named the meeting or the account and the participant was located inside the jurisdiction where the block applied. Everyone located elsewhere joined as usual. People removed from a meeting in progress when a block took effect are counted apart, as removed from meetings (a reporting period before Cordon told them apart counts them with the denials).",
     ],
     [
       "Location",
@@ -229,6 +231,7 @@ const nl: ReportStrings = {
   },
   pendingAtEnd: "Openstaand aan het einde van de periode",
   deniedJoins: "Geweigerde deelnames",
+  removedParticipants: "Uit vergaderingen verwijderd",
   shadowMatches: "Treffers in schaduwmodus",
   distinctMeetings: "Unieke vergaderingen",
   distinctParticipants: "Unieke deelnemers",
@@ -278,7 +281,7 @@ const nl: ReportStrings = {
   methodologyItems: [
     [
       "Weigering",
-      "Een weigering is één poging om aan een vergadering deel te nemen die is geweigerd omdat een goedgekeurd bevel de vergadering of het account noemde en de deelnemer zich bevond in het rechtsgebied waar de blokkade gold. Iedereen die zich elders bevond, kon gewoon deelnemen. Deelnemers die uit een lopende vergadering zijn verwijderd toen een blokkade inging, tellen mee bij de weigeringen.",
+      "Een weigering is één poging om aan een vergadering deel te nemen die is geweigerd omdat een goedgekeurd bevel de vergadering of het account noemde en de deelnemer zich bevond in het rechtsgebied waar de blokkade gold. Iedereen die zich elders bevond, kon gewoon deelnemen. Deelnemers die uit een lopende vergadering zijn verwijderd toen een blokkade inging, worden apart geteld, als uit vergaderingen verwijderd (een verslagperiode van voordat Cordon die onderscheidde telt hen mee bij de weigeringen).",
     ],
     [
       "Locatie",

@@ -5,7 +5,7 @@
  * I5). Pure: no I/O, no clock.
  */
 import type { DecisionRecord } from "../engine/index.js";
-import type { EnforcementCounts, MonthAggregate, MonthBucket } from "./model.js";
+import type { EnforcementCounts, HostLocationCounts, MonthAggregate, MonthBucket } from "./model.js";
 import { monthOf } from "./periods.js";
 
 /**
@@ -38,13 +38,17 @@ function bucket(buckets: Record<string, MonthBucket>, key: string): MonthBucket 
 
 /**
  * Adds one record to its month (mutates `month`). Every record counts in `records`. `BLOCKED` adds a
- * denied join and `SHADOW_MATCH` a shadow match, each under the matched block jurisdiction
+ * denied join (or, for a re-check of someone already inside, `phase: "in_meeting"`, a removal) and
+ * `SHADOW_MATCH` a shadow match, each under the matched block jurisdiction
  * (`record.jurisdiction`) and under every order in `record.orderIds`; a denial also adds the meeting
  * and the participant's `ipHash` (when there is one) to those buckets. A shadow match adds neither: the
  * participant was let in, so distinct meetings and participants count denials only (aggregates written
  * before this rule hold shadow-matched ones too, until rebuilt). A record naming two orders counts once
  * for each order but once only for its jurisdiction, so per-order sums can exceed the jurisdiction's.
  * A deny without a jurisdiction (never written by `decide`) is counted per order only.
+ * A host's check (`role: "host"`) also says where the meeting was hosted, per order it names: inside
+ * when it matched a block (BLOCKED, SHADOW_MATCH, EXEMPT with a jurisdiction), outside when the host was
+ * outside every block (OUTSIDE_JURISDICTION); see `HostLocationCounts`.
  * Throws a RangeError when the record's `at` lies outside `month.month`: routing by month is the
  * store's job, and a misrouted record would silently land in the wrong period.
  */
@@ -56,18 +60,42 @@ export function accumulate(month: MonthAggregate, record: DecisionRecord): void 
     );
   }
   month.records += 1;
+  if (record.role === "host") {
+    const side = hostSide(record);
+    if (side !== null) {
+      for (const id of record.orderIds) {
+        const b = bucket(month.byOrder, id);
+        const meetings = b[side] ?? [];
+        b[side] = meetings;
+        addUnique(meetings, record.meetingId);
+      }
+    }
+  }
   if (record.code !== "BLOCKED" && record.code !== "SHADOW_MATCH") return;
   const targets: MonthBucket[] = record.orderIds.map((id) => bucket(month.byOrder, id));
   if (record.jurisdiction !== null) targets.push(bucket(month.byJurisdiction, record.jurisdiction));
+  const removal = record.phase === "in_meeting";
   for (const target of targets) {
     if (record.code !== "BLOCKED") {
       target.shadowMatches += 1;
       continue;
     }
-    target.deniedJoins += 1;
+    if (removal) target.removedParticipants = (target.removedParticipants ?? 0) + 1;
+    else target.deniedJoins += 1;
     addUnique(target.meetings, record.meetingId);
     if (record.ipHash !== null) addUnique(target.participants, record.ipHash);
   }
+}
+
+/** Where a host's check places the meeting against the orders it names, or null when it cannot say. */
+export function hostSide(record: DecisionRecord): "hostedInside" | "hostedOutside" | null {
+  if (record.code === "OUTSIDE_JURISDICTION") return "hostedOutside";
+  if (
+    (record.code === "BLOCKED" || record.code === "SHADOW_MATCH" || record.code === "EXEMPT") &&
+    record.jurisdiction !== null
+  )
+    return "hostedInside";
+  return null;
 }
 
 /**
@@ -86,9 +114,43 @@ export function accumulateLate(month: MonthAggregate, record: DecisionRecord): v
 /** A bucket merged over several months: counts summed, meetings and participants as exact sets. */
 export interface MergedBucket {
   deniedJoins: number;
+  removedParticipants: number;
   shadowMatches: number;
   meetings: Set<string>;
   participants: Set<string>;
+  hostedInside: Set<string>;
+  hostedOutside: Set<string>;
+}
+
+export function emptyMerged(): MergedBucket {
+  return {
+    deniedJoins: 0,
+    removedParticipants: 0,
+    shadowMatches: 0,
+    meetings: new Set(),
+    participants: new Set(),
+    hostedInside: new Set(),
+    hostedOutside: new Set(),
+  };
+}
+
+/** Adds bucket `b` (a month's, or a merged one) into `into`. */
+export function mergeInto(
+  into: MergedBucket,
+  b: Pick<MonthBucket, "deniedJoins" | "shadowMatches" | "removedParticipants"> & {
+    meetings: Iterable<string>;
+    participants: Iterable<string>;
+    hostedInside?: Iterable<string> | undefined;
+    hostedOutside?: Iterable<string> | undefined;
+  },
+): void {
+  into.deniedJoins += b.deniedJoins;
+  into.removedParticipants += b.removedParticipants ?? 0;
+  into.shadowMatches += b.shadowMatches;
+  for (const m of b.meetings) into.meetings.add(m);
+  for (const p of b.participants) into.participants.add(p);
+  for (const m of b.hostedInside ?? []) into.hostedInside.add(m);
+  for (const m of b.hostedOutside ?? []) into.hostedOutside.add(m);
 }
 
 /**
@@ -105,13 +167,10 @@ export function mergeMonths(
     for (const [key, b] of Object.entries(month[by])) {
       let into = merged.get(key);
       if (into === undefined) {
-        into = { deniedJoins: 0, shadowMatches: 0, meetings: new Set(), participants: new Set() };
+        into = emptyMerged();
         merged.set(key, into);
       }
-      into.deniedJoins += b.deniedJoins;
-      into.shadowMatches += b.shadowMatches;
-      for (const m of b.meetings) into.meetings.add(m);
-      for (const p of b.participants) into.participants.add(p);
+      mergeInto(into, b);
     }
   }
   return merged;
@@ -120,8 +179,13 @@ export function mergeMonths(
 export function countsOf(merged: MergedBucket): EnforcementCounts {
   return {
     deniedJoins: merged.deniedJoins,
+    removedParticipants: merged.removedParticipants,
     shadowMatches: merged.shadowMatches,
     distinctMeetings: merged.meetings.size,
     distinctParticipants: merged.participants.size,
   };
+}
+
+export function hostCountsOf(merged: MergedBucket): HostLocationCounts {
+  return { meetingsHostedInside: merged.hostedInside.size, meetingsHostedOutside: merged.hostedOutside.size };
 }

@@ -4,7 +4,14 @@
  * Pure: the caller reads the stores and passes `generatedAt` (no clock here).
  */
 import { type Order, ReasonCode } from "../engine/index.js";
-import { countsOf, type MergedBucket, mergeMonths } from "./accumulate.js";
+import {
+  countsOf,
+  emptyMerged,
+  hostCountsOf,
+  type MergedBucket,
+  mergeInto,
+  mergeMonths,
+} from "./accumulate.js";
 import {
   type DatasetRow,
   type LateCounts,
@@ -112,19 +119,17 @@ export function buildReport(input: ReportInput): Report {
     const key = rollUpOf(code);
     let into = mergedByCountry.get(key);
     if (into === undefined) {
-      into = { deniedJoins: 0, shadowMatches: 0, meetings: new Set(), participants: new Set() };
+      into = emptyMerged();
       mergedByCountry.set(key, into);
     }
-    into.deniedJoins += b.deniedJoins;
-    into.shadowMatches += b.shadowMatches;
-    for (const m of b.meetings) into.meetings.add(m);
-    for (const p of b.participants) into.participants.add(p);
+    mergeInto(into, b);
   }
   const enforcementByOrder = mapValues(mergeMonths(months, "byOrder"), (merged, id) => {
     const order = ordersById.get(id);
     // An id the order list does not know (an order removed from the store) keeps its counts, unattributed.
     return {
       ...countsOf(merged),
+      ...hostCountsOf(merged),
       authorityJurisdiction: order?.authority.jurisdiction ?? "",
       blockJurisdictions: order ? [...order.jurisdictions] : [],
     };
@@ -153,7 +158,7 @@ export function buildReport(input: ReportInput): Report {
     receivedDate: utcDate(received),
     completedDate: utcDate(at),
     deniedJoins: deniedByOrder.get(order.id)?.deniedJoins ?? 0,
-    removedParticipants: null,
+    removedParticipants: deniedByOrder.get(order.id)?.removedParticipants ?? 0,
   }));
 
   const byOutcome = tally(new Map(), "all");

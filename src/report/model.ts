@@ -6,7 +6,13 @@ import type { ReasonCode } from "../engine/index.js";
 
 /** Enforcement counts for one key (a jurisdiction or an order) over some months. */
 export interface EnforcementCounts {
+  /** Denials at a join (`phase: "join"`, or records from before phases). */
   deniedJoins: number;
+  /**
+   * Participants removed from meetings in progress: denials of a re-check of someone already inside
+   * (`phase: "in_meeting"`), each a removal. Not in `deniedJoins`.
+   */
+  removedParticipants: number;
   shadowMatches: number;
   distinctMeetings: number;
   /**
@@ -17,7 +23,20 @@ export interface EnforcementCounts {
 }
 
 /** One order's enforcement over every month counted: what the console's order page shows. */
-export type OrderTotals = Pick<EnforcementCounts, "deniedJoins" | "shadowMatches">;
+export type OrderTotals = Pick<EnforcementCounts, "deniedJoins" | "shadowMatches"> & {
+  removedParticipants?: number;
+};
+
+/**
+ * Where an order's meetings were hosted, from the checks of their hosts (`role: "host"`): distinct
+ * meetings whose host was located inside one of the order's block jurisdictions, and outside all of them.
+ * A meeting whose hosts were found on both sides (a host who moved, co-hosts) counts in both. Checks
+ * that could not place the host (GEO_UNKNOWN) count in neither.
+ */
+export interface HostLocationCounts {
+  meetingsHostedInside: number;
+  meetingsHostedOutside: number;
+}
 
 /**
  * What the aggregation keeps per month: exact, so it can be merged into quarters and half-years.
@@ -53,6 +72,11 @@ export interface MonthBucket {
   shadowMatches: number;
   meetings: string[];
   participants: string[];
+  /** In-meeting denials (removals); absent: none (and in aggregates from before phases). */
+  removedParticipants?: number;
+  /** Per order only: meetings whose host was checked inside / outside the order's blocks (absent: none). */
+  hostedInside?: string[];
+  hostedOutside?: string[];
 }
 
 /**
@@ -93,10 +117,10 @@ export interface DatasetRow {
   completedDate: string;
   deniedJoins: number;
   /**
-   * Participants removed from meetings in progress. Null (an empty cell): the aggregates do not yet
-   * tell an in-meeting removal from a join denial (`phase`), so those are inside `deniedJoins` for now.
+   * Participants removed from meetings in progress under the order (in-meeting denials), counted like
+   * `deniedJoins`: from the order's approval up to the period's end.
    */
-  removedParticipants: number | null;
+  removedParticipants: number;
 }
 
 /** Who publishes the report, and for which service (CORDON_REPORT_PUBLISHER, CORDON_REPORT_SERVICE). */
@@ -153,7 +177,7 @@ export interface Report {
     byCountry: Record<string, EnforcementCounts>;
     byOrder: Record<
       string,
-      EnforcementCounts & { authorityJurisdiction: string; blockJurisdictions: string[] }
+      EnforcementCounts & HostLocationCounts & { authorityJurisdiction: string; blockJurisdictions: string[] }
     >;
   };
   dataset: DatasetRow[];

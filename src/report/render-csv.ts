@@ -27,9 +27,9 @@ export const CSV_HEADER = [
  * Every record, the last included, ends in CRLF (the RFC's line break, and what spreadsheet programs
  * expect); a field containing a comma, a double quote, CR or LF is quoted with its quotes doubled.
  * Lists are joined with `;`. Unknown or not applicable values are empty fields: `reason_code` of a
- * request that was not rejected, and `removed_participants` until in-meeting removals are counted
- * apart from join denials (they are inside `denied_joins` until then). `denied_joins` below the
- * threshold, or hidden because it would give a hidden count away, is "<N"; under a threshold the rows
+ * request that was not rejected, and `removed_participants` in a report frozen before in-meeting
+ * removals were counted apart from join denials. `denied_joins` and `removed_participants` below the
+ * threshold, or hidden because they would give a hidden count away, are "<N"; under a threshold the rows
  * that would reveal a small group are withheld (`suppress.ts`).
  */
 export function renderCsv(report: Report): string {
@@ -53,7 +53,10 @@ export function renderCsv(report: Report): string {
         row.receivedDate,
         row.completedDate,
         count(row.deniedJoins, i, "deniedJoins"),
-        row.removedParticipants === null ? "" : count(row.removedParticipants, i, "removedParticipants"),
+        // A report frozen before removals were counted has none in its rows: an empty cell, as then.
+        row.removedParticipants === undefined || row.removedParticipants === null
+          ? ""
+          : count(row.removedParticipants, i, "removedParticipants"),
       ]
         .map(csvField)
         .join(","),

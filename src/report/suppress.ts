@@ -12,13 +12,20 @@
  * 3. Per-order counts (JSON `enforcement.byOrder`) are not published under a threshold.
  * 4. The dataset: a row is published only when every table cell it counts in is visible and at least N
  *    rows share all its categorical columns; the others are withheld (their number is not published:
- *    it would be a count). A row's `denied_joins` is hidden below N and wherever a block jurisdiction's
- *    enforcement count is hidden.
+ *    it would be a count). A row's `denied_joins` (and `removed_participants`) is hidden below N and
+ *    wherever a block jurisdiction's count of the same kind is hidden.
  * Distinct meetings and participants are not sums (a participant can be in two places), so they get
  * primary suppression only.
  */
-import { OUTCOMES, type Report } from "./model.js";
+import { type EnforcementCounts, OUTCOMES, type Report } from "./model.js";
 import { rollUpOf } from "./roll-up.js";
+
+/**
+ * A count of an enforcement row; 0 where the row has none (`removedParticipants` in a report frozen
+ * before removals were counted apart).
+ */
+const count = (row: Partial<EnforcementCounts> | undefined, metric: keyof EnforcementCounts): number =>
+  row?.[metric] ?? 0;
 
 /** A cell's address in the report, as a key: the JSON path of its number. */
 export const cellKey = (...path: (string | number)[]): string => JSON.stringify(path);
@@ -76,14 +83,15 @@ export function cellsOf(report: Report): { cells: Map<string, number>; lines: Li
   const eCountry = e.byCountry ?? {};
   for (const metric of [
     "deniedJoins",
+    "removedParticipants",
     "shadowMatches",
     "distinctMeetings",
     "distinctParticipants",
   ] as const) {
-    const summed = metric === "deniedJoins" || metric === "shadowMatches";
+    const summed = metric === "deniedJoins" || metric === "removedParticipants" || metric === "shadowMatches";
     const total = summed
       ? add(
-          Object.values(e.byJurisdiction).reduce((s, c) => s + c[metric], 0),
+          Object.values(e.byJurisdiction).reduce((s, c) => s + count(c, metric), 0),
           "enforcement",
           "total",
           metric,
@@ -91,17 +99,17 @@ export function cellsOf(report: Report): { cells: Map<string, number>; lines: Li
       : undefined;
     const countryParts: string[] = [];
     for (const [country, c] of Object.entries(eCountry)) {
-      const countryKey = add(c[metric], "enforcement", "byCountry", country, metric);
+      const countryKey = add(count(c, metric), "enforcement", "byCountry", country, metric);
       countryParts.push(countryKey);
       const codes = Object.keys(e.byJurisdiction).filter((k) => rollUpOf(k) === country);
       const parts = codes.map((k) =>
-        add(e.byJurisdiction[k]?.[metric] ?? 0, "enforcement", "byJurisdiction", k, metric),
+        add(count(e.byJurisdiction[k], metric), "enforcement", "byJurisdiction", k, metric),
       );
       // Distinct counts add up only where the country has a single row (then they are equal).
       if (summed || parts.length === 1) lines.push({ total: countryKey, parts });
     }
     for (const [k, c] of Object.entries(e.byJurisdiction))
-      add(c[metric], "enforcement", "byJurisdiction", k, metric);
+      add(count(c, metric), "enforcement", "byJurisdiction", k, metric);
     if (total !== undefined) {
       lines.push({ total, parts: countryParts });
       lines.push({
@@ -263,6 +271,13 @@ export function suppressReport(report: Report): Report {
         h("enforcement", "byCountry", rollUpOf(j), "deniedJoins"),
     );
     if (row.deniedJoins < threshold || blocked) suppressed.push(cellKey("dataset", i, "deniedJoins"));
+    const removalsHidden = row.blockJurisdictions.some(
+      (j) =>
+        h("enforcement", "byJurisdiction", j, "removedParticipants") ||
+        h("enforcement", "byCountry", rollUpOf(j), "removedParticipants"),
+    );
+    if (row.removedParticipants < threshold || removalsHidden)
+      suppressed.push(cellKey("dataset", i, "removedParticipants"));
   });
   return {
     ...report,

@@ -79,9 +79,12 @@ function expectedRequests(start: number, end: number) {
 function expectedEnforcement(start: number, end: number) {
   interface Acc {
     denied: number;
+    removed: number;
     shadow: number;
     meetings: Set<string>;
     participants: Set<string>;
+    hostedInside: Set<string>;
+    hostedOutside: Set<string>;
   }
   const byJurisdiction = new Map<string, Acc>();
   const byCountry = new Map<string, Acc>();
@@ -89,14 +92,23 @@ function expectedEnforcement(start: number, end: number) {
   const into = (map: Map<string, Acc>, key: string, r: DecisionRecord) => {
     let acc = map.get(key);
     if (!acc) {
-      acc = { denied: 0, shadow: 0, meetings: new Set(), participants: new Set() };
+      acc = {
+        denied: 0,
+        removed: 0,
+        shadow: 0,
+        meetings: new Set(),
+        participants: new Set(),
+        hostedInside: new Set(),
+        hostedOutside: new Set(),
+      };
       map.set(key, acc);
     }
     if (r.code !== "BLOCKED") {
       acc.shadow++;
       return;
     }
-    acc.denied++;
+    if (r.phase === "in_meeting") acc.removed++;
+    else acc.denied++;
     acc.meetings.add(r.meetingId);
     if (r.ipHash) acc.participants.add(r.ipHash);
   };
@@ -109,6 +121,7 @@ function expectedEnforcement(start: number, end: number) {
   }
   const counts = (acc: Acc): EnforcementCounts => ({
     deniedJoins: acc.denied,
+    removedParticipants: acc.removed,
     shadowMatches: acc.shadow,
     distinctMeetings: acc.meetings.size,
     distinctParticipants: acc.participants.size,
@@ -122,6 +135,8 @@ function expectedEnforcement(start: number, end: number) {
         id,
         {
           ...counts(acc),
+          meetingsHostedInside: acc.hostedInside.size,
+          meetingsHostedOutside: acc.hostedOutside.size,
           authorityJurisdiction: truthById.get(id)?.authority,
           blockJurisdictions: truthById.get(id)?.blocks,
         },
@@ -163,7 +178,7 @@ function expectedDataset(p: Period, deniedFrom: number): DatasetRow[] {
       receivedDate: day(t.received),
       completedDate: day(t.completed as number),
       deniedJoins: deniedJoins(t.id, deniedFrom, p.end),
-      removedParticipants: null,
+      removedParticipants: 0,
     }));
 }
 

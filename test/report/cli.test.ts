@@ -157,6 +157,7 @@ describe("on a data directory", () => {
     expect(report.requests.pendingAtEnd.count).toBe(1);
     expect(report.enforcement.byJurisdiction["IN-MH"]).toEqual({
       deniedJoins: 5,
+      removedParticipants: 0,
       shadowMatches: 0,
       distinctMeetings: 1,
       distinctParticipants: 3,
@@ -181,8 +182,8 @@ describe("on a data directory", () => {
     const lines = (await readFile(join(out, "2026-H1.csv"), "utf8")).split("\r\n").filter((l) => l !== "");
     expect(lines[0]).toBe(CSV_HEADER.join(","));
     expect(lines.slice(1).sort()).toEqual([
-      "2026-H1,IN,court,meeting,IN-MH,IN-MH,complied,,pro,IN,2026-02-20,2026-03-01,5,",
-      "2026-H1,RU,regulator,meeting,RU,RU,rejected,other,pro,IN,2026-03-10,2026-04-02,0,",
+      "2026-H1,IN,court,meeting,IN-MH,IN-MH,complied,,pro,IN,2026-02-20,2026-03-01,5,0",
+      "2026-H1,RU,regulator,meeting,RU,RU,rejected,other,pro,IN,2026-03-10,2026-04-02,0,0",
     ]);
   });
 

@@ -39,6 +39,13 @@ describe("the held-out half-year", () => {
     const json = JSON.parse(renderJson(report));
     expect(json.enforcement.byJurisdiction).toEqual(HAND_COUNTED.enforcement);
     expect(json.enforcement.byCountry).toEqual(HAND_COUNTED.enforcementByCountry);
+    for (const [id, hosted] of Object.entries(HAND_COUNTED.hosted))
+      expect(json.enforcement.byOrder[id], id).toMatchObject(hosted);
+    expect(json.enforcement.byOrder["ru-1"]).toMatchObject({
+      meetingsHostedInside: 0,
+      meetingsHostedOutside: 0,
+      removedParticipants: 2,
+    });
   });
 
   it("writes the hand-counted dataset under DESIGN's header", () => {
@@ -60,18 +67,19 @@ describe("the held-out half-year", () => {
     expect(rows[labels.indexOf(india)]?.slice(1)).toEqual(["1", "0", "0", "1", "0"]);
     const enforcement = tableRows(html, "denied-jurisdiction");
     const russia = enforcement.find((r) => (r[0] ?? "").includes("(RU)"));
-    expect(russia?.slice(1)).toEqual(["20", "6", "1", "14"]);
+    // denied joins, removed from meetings, shadow matches, distinct meetings, distinct participants
+    expect(russia?.slice(1)).toEqual(["20", "2", "6", "1", "15"]);
     const indiaTotal = enforcement.find((r) => r[0] === total);
-    expect(indiaTotal?.slice(1)).toEqual(["5", "0", "2", "3"]);
+    expect(indiaTotal?.slice(1)).toEqual(["5", "0", "0", "2", "3"]);
     // Guadeloupe beneath France, Kent beneath the United Kingdom (the jurisdiction table's roll-up).
     const labelsOf = enforcement.map((r) => r[0] ?? "");
     const guadeloupe = labelsOf.findIndex((l) => l.includes("(GP)"));
     const franceTotal = labelsOf.findIndex((l) => l.includes("(FR)") && l !== labelsOf[guadeloupe]);
-    expect(enforcement[guadeloupe]?.slice(1)).toEqual(["2", "0", "1", "2"]);
+    expect(enforcement[guadeloupe]?.slice(1)).toEqual(["2", "0", "0", "1", "2"]);
     expect(franceTotal).toBe(guadeloupe + 1);
-    expect(enforcement[franceTotal]?.slice(1)).toEqual(["2", "0", "1", "2"]);
+    expect(enforcement[franceTotal]?.slice(1)).toEqual(["2", "0", "0", "1", "2"]);
     const kent = labelsOf.findIndex((l) => l.includes("(GB-KEN)"));
-    expect(enforcement[kent]?.slice(1)).toEqual(["1", "0", "1", "1"]);
+    expect(enforcement[kent]?.slice(1)).toEqual(["1", "0", "0", "1", "1"]);
     expect(labelsOf[kent + 1]).toMatch(/\(GB\)/);
   });
 

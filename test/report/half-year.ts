@@ -3,7 +3,8 @@
  * expect of it is written out in `HAND_COUNTED`, counted from the list below, never from the code.
  *
  * Orders (authority jurisdiction: block, outcome):
- * - ru-1   RU: RU, complied (meeting m-ru); 14 participants denied, 20 denied joins
+ * - ru-1   RU: RU, complied (meeting m-ru); 20 denied joins by 14 participants, then 2 removed from
+ *          the meeting in progress (one of them new: 15 distinct participants)
  * - ru-2   RU: RU, shadow (meeting m-ru2); 6 shadow matches by 4 participants, none denied
  * - in-1   IN: IN, complied; 3 denied joins (one participant in IN-MH, counted under IN-MH)
  * - mh-1   IN-MH: IN-MH, partially complied (asked IN-MH and IN-KA); 2 denied joins
@@ -14,7 +15,10 @@
  *          engine keeps what was first asked as `requested` when an amendment narrows the grant)
  * - fr-1   FR: pending at the period's end
  * - gp-1   FR: blocks Guadeloupe (GP, an integral territory): rolls up under France
- * - eng-1  GB-ENG: blocks Kent (GB-KEN): rolls up under the United Kingdom
+ * - eng-1  GB-ENG: blocks Kent (GB-KEN): rolls up under the United Kingdom; its meeting's host was
+ *          checked in the Netherlands (hosted outside)
+ * Host checks: mh-1's meeting was hosted inside Maharashtra (the host's account exempt: EXEMPT, not a
+ * denial); eng-1's outside.
  */
 import type { DecisionRecord, Order } from "../../src/engine/index.js";
 import {
@@ -205,6 +209,32 @@ export const RECORDS: DecisionRecord[] = [
     subdivision: "GB-KEN",
     ipHash: "k0",
   }),
+  // ru-1: 2 removed from the meeting in progress (p0, denied at a join before, and p14, new).
+  rec({ phase: "in_meeting", ipHash: "p0", at: "2026-03-15T10:00:00.000Z" }),
+  rec({ phase: "in_meeting", ipHash: "p14", at: "2026-03-15T10:00:00.000Z" }),
+  // Hosts: mh-1's meeting hosted inside (an exempt host, let in), eng-1's hosted outside.
+  rec({
+    role: "host",
+    decision: "allow",
+    code: "EXEMPT",
+    orderIds: ["mh-1"],
+    meetingId: "m-mh-1",
+    jurisdiction: "IN-MH",
+    country: "IN",
+    subdivision: "IN-MH",
+    accountId: "acct-host",
+    ipHash: "h0",
+  }),
+  rec({
+    role: "host",
+    decision: "allow",
+    code: "OUTSIDE_JURISDICTION",
+    orderIds: ["eng-1"],
+    meetingId: "m-eng-1",
+    jurisdiction: null,
+    country: "NL",
+    ipHash: "h1",
+  }),
   // Not counted: an allow.
   rec({ decision: "allow", code: "NO_ORDER", orderIds: [], jurisdiction: null, ipHash: "x" }),
 ];
@@ -257,29 +287,88 @@ export const HAND_COUNTED = {
   },
   pending: 1,
   enforcement: {
-    RU: { deniedJoins: 20, shadowMatches: 6, distinctMeetings: 1, distinctParticipants: 14 },
-    GP: { deniedJoins: 2, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 2 },
-    "GB-KEN": { deniedJoins: 1, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 1 },
-    IN: { deniedJoins: 3, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 1 },
-    "IN-MH": { deniedJoins: 2, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 2 },
+    RU: {
+      deniedJoins: 20,
+      removedParticipants: 2,
+      shadowMatches: 6,
+      distinctMeetings: 1,
+      distinctParticipants: 15,
+    },
+    GP: {
+      deniedJoins: 2,
+      removedParticipants: 0,
+      shadowMatches: 0,
+      distinctMeetings: 1,
+      distinctParticipants: 2,
+    },
+    "GB-KEN": {
+      deniedJoins: 1,
+      removedParticipants: 0,
+      shadowMatches: 0,
+      distinctMeetings: 1,
+      distinctParticipants: 1,
+    },
+    IN: {
+      deniedJoins: 3,
+      removedParticipants: 0,
+      shadowMatches: 0,
+      distinctMeetings: 1,
+      distinctParticipants: 1,
+    },
+    "IN-MH": {
+      deniedJoins: 2,
+      removedParticipants: 0,
+      shadowMatches: 0,
+      distinctMeetings: 1,
+      distinctParticipants: 2,
+    },
   },
   enforcementByCountry: {
-    RU: { deniedJoins: 20, shadowMatches: 6, distinctMeetings: 1, distinctParticipants: 14 },
-    FR: { deniedJoins: 2, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 2 },
-    GB: { deniedJoins: 1, shadowMatches: 0, distinctMeetings: 1, distinctParticipants: 1 },
-    IN: { deniedJoins: 5, shadowMatches: 0, distinctMeetings: 2, distinctParticipants: 3 },
+    RU: {
+      deniedJoins: 20,
+      removedParticipants: 2,
+      shadowMatches: 6,
+      distinctMeetings: 1,
+      distinctParticipants: 15,
+    },
+    FR: {
+      deniedJoins: 2,
+      removedParticipants: 0,
+      shadowMatches: 0,
+      distinctMeetings: 1,
+      distinctParticipants: 2,
+    },
+    GB: {
+      deniedJoins: 1,
+      removedParticipants: 0,
+      shadowMatches: 0,
+      distinctMeetings: 1,
+      distinctParticipants: 1,
+    },
+    IN: {
+      deniedJoins: 5,
+      removedParticipants: 0,
+      shadowMatches: 0,
+      distinctMeetings: 2,
+      distinctParticipants: 3,
+    },
+  },
+  /** Where the orders' meetings were hosted, from host checks (only orders with one). */
+  hosted: {
+    "mh-1": { meetingsHostedInside: 1, meetingsHostedOutside: 0 },
+    "eng-1": { meetingsHostedInside: 0, meetingsHostedOutside: 1 },
   },
   csv: [
     "period,authority_jurisdiction,authority_kind,target_kind,requested_jurisdictions,block_jurisdictions,outcome,reason_code,account_type,account_location,received_date,completed_date,denied_joins,removed_participants",
-    "2026-H1,RU,court,meeting,RU,RU,complied,,pro,NL,2026-02-01,2026-02-02,20,",
-    "2026-H1,RU,court,meeting,RU,RU,shadow,,phone,NL,2026-02-01,2026-02-03,0,",
-    "2026-H1,IN,court,meeting,IN,IN,complied,,enterprise,NL,2026-02-01,2026-03-01,3,",
-    "2026-H1,IN-MH,court,meeting,IN-MH;IN-KA,IN-MH,partially_complied,,pro,IN,2026-02-01,2026-03-02,2,",
-    "2026-H1,FR,court,meeting,GP,GP,complied,,pro,NL,2026-02-01,2026-03-05,2,",
-    "2026-H1,GB-ENG,court,meeting,GB-KEN,GB-KEN,complied,,pro,NL,2026-02-01,2026-03-06,1,",
-    "2026-H1,IN-MH,court,meeting,IN-MH,IN-MH,rejected,no_such_target,pro,NL,2026-02-01,2026-04-01,0,",
-    "2026-H1,IN,agency,meeting,IN,IN,rejected,legally_invalid,pro,NL,2026-02-01,2026-04-02,0,",
-    "2026-H1,DE,court,meeting,DE,DE,withdrawn,,pro,NL,2026-02-01,2026-05-01,0,",
-    "2026-H1,DE,police,account,DE,DE,partially_complied,,pro,NL,2026-02-01,2026-05-02,0,",
+    "2026-H1,RU,court,meeting,RU,RU,complied,,pro,NL,2026-02-01,2026-02-02,20,2",
+    "2026-H1,RU,court,meeting,RU,RU,shadow,,phone,NL,2026-02-01,2026-02-03,0,0",
+    "2026-H1,IN,court,meeting,IN,IN,complied,,enterprise,NL,2026-02-01,2026-03-01,3,0",
+    "2026-H1,IN-MH,court,meeting,IN-MH;IN-KA,IN-MH,partially_complied,,pro,IN,2026-02-01,2026-03-02,2,0",
+    "2026-H1,FR,court,meeting,GP,GP,complied,,pro,NL,2026-02-01,2026-03-05,2,0",
+    "2026-H1,GB-ENG,court,meeting,GB-KEN,GB-KEN,complied,,pro,NL,2026-02-01,2026-03-06,1,0",
+    "2026-H1,IN-MH,court,meeting,IN-MH,IN-MH,rejected,no_such_target,pro,NL,2026-02-01,2026-04-01,0,0",
+    "2026-H1,IN,agency,meeting,IN,IN,rejected,legally_invalid,pro,NL,2026-02-01,2026-04-02,0,0",
+    "2026-H1,DE,court,meeting,DE,DE,withdrawn,,pro,NL,2026-02-01,2026-05-01,0,0",
+    "2026-H1,DE,police,account,DE,DE,partially_complied,,pro,NL,2026-02-01,2026-05-02,0,0",
   ],
 };

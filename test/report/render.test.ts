@@ -131,7 +131,7 @@ describe("renderCsv", () => {
         d.receivedDate,
         d.completedDate,
         String(d.deniedJoins),
-        "",
+        String(d.removedParticipants),
       ]),
     );
   });

@@ -149,7 +149,8 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
   const pendingRows = rowsOf(r.pendingAtEnd.byJurisdiction, place, byPlace);
   const rolledEnforcement = rolledUp(report.enforcement.byJurisdiction, report.enforcement.byCountry);
   const enforcementCell = (row: (typeof rolledEnforcement)[number], metric: keyof EnforcementCounts) =>
-    show(row.value[metric], isHidden("enforcement", row.table, row.code, metric));
+    // A report frozen before removals were counted apart has none: 0, as it counted them with the denials.
+    show(row.value[metric] ?? 0, isHidden("enforcement", row.table, row.code, metric));
   const reasonRows = Object.entries(r.byReason ?? {}).map(([code, n]): [string, string] => [
     t.reasons[code] ?? code,
     show(n, isHidden("requests", "byReason", code)),
@@ -394,6 +395,7 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                       headers={[
                         t.blockJurisdiction,
                         t.deniedJoins,
+                        t.removedParticipants,
                         t.shadowMatches,
                         t.distinctMeetings,
                         t.distinctParticipants,
@@ -401,6 +403,7 @@ function ReportPage({ report, lang }: { report: Report; lang: Language }) {
                       rows={rolledEnforcement.map((row) => [
                         row.label,
                         enforcementCell(row, "deniedJoins"),
+                        enforcementCell(row, "removedParticipants"),
                         enforcementCell(row, "shadowMatches"),
                         enforcementCell(row, "distinctMeetings"),
                         enforcementCell(row, "distinctParticipants"),

@@ -125,12 +125,27 @@ interface MonthCounts {
   late?: LateCounts;
 }
 
-type BucketCounts = Pick<MonthBucket, "deniedJoins" | "shadowMatches">;
+type BucketCounts = Pick<MonthBucket, "deniedJoins" | "shadowMatches" | "removedParticipants">;
 
-/** A bucket in memory: its counts, and its meetings and participants as compact exact sets. */
+/**
+ * A bucket in memory: its counts, and its meetings and participants (and, per order, the meetings whose
+ * host was checked inside or outside its blocks) as compact exact sets.
+ */
 interface Bucket extends BucketCounts {
+  removedParticipants: number;
   meetings: MemberSet;
   participants: MemberSet;
+  hostedInside: MemberSet;
+  hostedOutside: MemberSet;
+}
+
+/** A bucket's counts as a file holds them: `removedParticipants` only when there are any. */
+function countsFor(b: Bucket): BucketCounts {
+  return {
+    deniedJoins: b.deniedJoins,
+    shadowMatches: b.shadowMatches,
+    ...(b.removedParticipants > 0 ? { removedParticipants: b.removedParticipants } : {}),
+  };
 }
 
 interface LoadedMonth {
@@ -366,6 +381,8 @@ export class FileAggregateStore implements AggregateStore {
       if (c === undefined) continue;
       totals.deniedJoins += c.deniedJoins;
       totals.shadowMatches += c.shadowMatches;
+      if (c.removedParticipants)
+        totals.removedParticipants = (totals.removedParticipants ?? 0) + c.removedParticipants;
     }
     return totals;
   }
@@ -544,6 +561,7 @@ export class FileAggregateStore implements AggregateStore {
           const bucket = bucketOf(loaded[kind], key);
           bucket.deniedJoins = b.deniedJoins ?? 0;
           bucket.shadowMatches = b.shadowMatches ?? 0;
+          bucket.removedParticipants = b.removedParticipants ?? 0;
           // Versions 1 and 2 hold the sets here: they go to the sets file at the month's next write.
           for (const m of b.meetings ?? []) bucket.meetings.add(m);
           for (const p of b.participants ?? []) bucket.participants.add(p);
@@ -604,8 +622,11 @@ function addRecord(loaded: LoadedMonth, record: DecisionRecord): void {
       const into = bucketOf(loaded[kind], key);
       into.deniedJoins += b.deniedJoins;
       into.shadowMatches += b.shadowMatches;
+      into.removedParticipants += b.removedParticipants ?? 0;
       for (const m of b.meetings) into.meetings.add(m);
       for (const p of b.participants) into.participants.add(p);
+      for (const m of b.hostedInside ?? []) into.hostedInside.add(m);
+      for (const m of b.hostedOutside ?? []) into.hostedOutside.add(m);
     }
   }
 }
@@ -613,7 +634,15 @@ function addRecord(loaded: LoadedMonth, record: DecisionRecord): void {
 function bucketOf(buckets: Map<string, Bucket>, key: string): Bucket {
   let found = buckets.get(key);
   if (found === undefined) {
-    found = { deniedJoins: 0, shadowMatches: 0, meetings: new MemberSet(), participants: new MemberSet() };
+    found = {
+      deniedJoins: 0,
+      shadowMatches: 0,
+      removedParticipants: 0,
+      meetings: new MemberSet(),
+      participants: new MemberSet(),
+      hostedInside: new MemberSet(),
+      hostedOutside: new MemberSet(),
+    };
     buckets.set(key, found);
   }
   return found;
@@ -625,6 +654,8 @@ function markSaved(loaded: LoadedMonth): void {
     for (const b of loaded[kind].values()) {
       b.meetings.markSaved();
       b.participants.markSaved();
+      b.hostedInside.markSaved();
+      b.hostedOutside.markSaved();
     }
   }
 }
@@ -636,10 +667,11 @@ function aggregateOf(loaded: LoadedMonth): MonthAggregate {
       [...loaded[kind]].map(([key, b]): [string, MonthBucket] => [
         key,
         {
-          deniedJoins: b.deniedJoins,
-          shadowMatches: b.shadowMatches,
+          ...countsFor(b),
           meetings: b.meetings.values(),
           participants: b.participants.values(),
+          ...(b.hostedInside.size > 0 ? { hostedInside: b.hostedInside.values() } : {}),
+          ...(b.hostedOutside.size > 0 ? { hostedOutside: b.hostedOutside.values() } : {}),
         },
       ]),
     );
@@ -656,12 +688,7 @@ function aggregateOf(loaded: LoadedMonth): MonthAggregate {
 /** The month's counts, as its file holds them (version 3). */
 function countsOf(loaded: LoadedMonth): MonthCounts {
   const buckets = (kind: BucketKind) =>
-    Object.fromEntries(
-      [...loaded[kind]].map(([key, b]): [string, BucketCounts] => [
-        key,
-        { deniedJoins: b.deniedJoins, shadowMatches: b.shadowMatches },
-      ]),
-    );
+    Object.fromEntries([...loaded[kind]].map(([key, b]): [string, BucketCounts] => [key, countsFor(b)]));
   return {
     month: loaded.month,
     records: loaded.records,
@@ -730,12 +757,7 @@ function endsOf(records: readonly DecisionRecord[], ends: readonly string[] | un
 }
 
 function orderCountsOf(loaded: LoadedMonth): Map<string, OrderTotals> {
-  return new Map(
-    [...loaded.byOrder].map(([id, b]) => [
-      id,
-      { deniedJoins: b.deniedJoins, shadowMatches: b.shadowMatches },
-    ]),
-  );
+  return new Map([...loaded.byOrder].map(([id, b]) => [id, countsFor(b)]));
 }
 
 function fresh(month: string): LoadedMonth {

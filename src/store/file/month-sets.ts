@@ -9,7 +9,7 @@
  * little-endian, strings UTF-8):
  *
  *   u8  bucket kind: 0 byJurisdiction, 1 byOrder
- *   u8  set: 0 meetings, 1 participants
+ *   u8  set: 0 meetings, 1 participants, 2 meetings hosted inside, 3 meetings hosted outside (per order)
  *   u8  form: 0 hashes (32 bytes each: a value of 64 lowercase hex characters), 1 strings
  *   u32 key length, key             the jurisdiction or order id
  *   u32 count, members              hashes: count x 32 bytes; strings: each u32 length, then its bytes
@@ -18,10 +18,10 @@ import { Buffer } from "node:buffer";
 import { HASH_BYTES, type MemberSet } from "./member-set.js";
 
 export type BucketKind = "byJurisdiction" | "byOrder";
-export type SetName = "meetings" | "participants";
+export type SetName = "meetings" | "participants" | "hostedInside" | "hostedOutside";
 
 const KINDS: readonly BucketKind[] = ["byJurisdiction", "byOrder"];
-const SETS: readonly SetName[] = ["meetings", "participants"];
+const SETS: readonly SetName[] = ["meetings", "participants", "hostedInside", "hostedOutside"];
 const HASHES = 0;
 const STRINGS = 1;
 
@@ -29,6 +29,8 @@ const STRINGS = 1;
 export interface SetsOf {
   meetings: MemberSet;
   participants: MemberSet;
+  hostedInside: MemberSet;
+  hostedOutside: MemberSet;
 }
 
 /** The blocks that add every bucket's unsaved members; empty when there are none. */

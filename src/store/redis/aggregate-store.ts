@@ -7,9 +7,12 @@
  *   months                      SET of the months that have records
  *   <month>:counts              HASH: `records`, and `j:denied:<jurisdiction>`, `j:shadow:<jurisdiction>`,
  *                               `o:denied:<orderId>`, `o:shadow:<orderId>` (a bucket exists once its
- *                               fields do, even at 0)
+ *                               fields do, even at 0), `j:removed:...`/`o:removed:...` once a bucket has
+ *                               in-meeting removals
  *   <month>:meetings:<j|o>:<name>      SET of meeting ids of a bucket
  *   <month>:participants:<j|o>:<name>  SET of ip hashes of a bucket (I6: hashes, never addresses)
+ *   <month>:hostedInside:o:<orderId>   SET of meeting ids whose host was checked inside the order's
+ *   <month>:hostedOutside:o:<orderId>  blocks / outside them (report/model.ts HostLocationCounts)
  *   checkpoint                  STRING: partitions: the last stream id counted; legacy: informational
  *   frozen                      SET of the frozen months (I9), one copy per partition and in the legacy keys
  *   late                        HASH decisionId -> the month that counted it late; its counts are the
@@ -174,7 +177,7 @@ export interface PartitionApplyResult extends ApplyResult {
 
 type BucketKind = "j" | "o";
 
-const COUNTER = /^([jo]):(denied|shadow):(.*)$/s;
+const COUNTER = /^([jo]):(denied|shadow|removed):(.*)$/s;
 
 /** Thrown when the frozen months keep changing under a batch: freezes are rare, so this is a fault. */
 const MAX_ATTEMPTS = 10;
@@ -384,6 +387,8 @@ export class RedisAggregateStore implements AggregateStore {
     for (const t of parts) {
       totals.deniedJoins += t.deniedJoins;
       totals.shadowMatches += t.shadowMatches;
+      if (t.removedParticipants)
+        totals.removedParticipants = (totals.removedParticipants ?? 0) + t.removedParticipants;
     }
     return totals;
   }
@@ -404,11 +409,13 @@ export class RedisAggregateStore implements AggregateStore {
     if (months.length === 0) return totals;
     // One MULTI: every month's counters of this set of aggregates as of the same moment, never half a batch.
     const multi = this.redis.multi();
-    for (const month of months) multi.hmget(keys.counts(month), `o:denied:${orderId}`, `o:shadow:${orderId}`);
+    for (const month of months)
+      multi.hmget(keys.counts(month), `o:denied:${orderId}`, `o:shadow:${orderId}`, `o:removed:${orderId}`);
     for (const result of (await multi.exec()) ?? []) {
-      const [denied, shadow] = replyOf(result) as (string | null)[];
+      const [denied, shadow, removed] = replyOf(result) as (string | null)[];
       totals.deniedJoins += Number(denied ?? 0);
       totals.shadowMatches += Number(shadow ?? 0);
+      if (removed) totals.removedParticipants = (totals.removedParticipants ?? 0) + Number(removed);
     }
     return totals;
   }
@@ -422,9 +429,24 @@ export class RedisAggregateStore implements AggregateStore {
       const { aggregate, buckets } = fromCounts(month, counts);
       if (buckets.length === 0) return aggregate;
       const multi = this.redis.multi();
-      for (const { kind, name } of buckets) {
+      // Each set read, with where its members go once the reads agree.
+      const fill: ((values: string[]) => void)[] = [];
+      for (const { kind, name, bucket } of buckets) {
         multi.smembers(keys.members(month, kind, name, "meetings"));
+        fill.push((v) => {
+          bucket.meetings = v;
+        });
         multi.smembers(keys.members(month, kind, name, "participants"));
+        fill.push((v) => {
+          bucket.participants = v;
+        });
+        if (kind !== "o") continue;
+        for (const side of ["hostedInside", "hostedOutside"] as const) {
+          multi.smembers(keys.members(month, kind, name, side));
+          fill.push((v) => {
+            if (v.length > 0) bucket[side] = v;
+          });
+        }
       }
       multi.hget(keys.counts(month), "records");
       const results = (await multi.exec()) ?? [];
@@ -433,9 +455,8 @@ export class RedisAggregateStore implements AggregateStore {
       if (String(recordsNow) !== String(counts.records)) {
         throw new Error(`report month ${month} kept changing while it was read`);
       }
-      buckets.forEach(({ bucket }, i) => {
-        bucket.meetings = members(results[2 * i]).sort();
-        bucket.participants = members(results[2 * i + 1]).sort();
+      fill.forEach((set, i) => {
+        set(members(results[i]).sort());
       });
       return aggregate;
     }
@@ -502,9 +523,14 @@ class Batch {
     ] as const) {
       for (const [name, b] of Object.entries(buckets)) {
         h.push(`${kind}:denied:${name}`, b.deniedJoins, `${kind}:shadow:${name}`, b.shadowMatches);
+        if (b.removedParticipants) h.push(`${kind}:removed:${name}`, b.removedParticipants);
         for (const m of b.meetings) a.push(this.key(this.keys.members(month, kind, name, "meetings")), m);
         for (const p of b.participants)
           a.push(this.key(this.keys.members(month, kind, name, "participants")), p);
+        for (const m of b.hostedInside ?? [])
+          a.push(this.key(this.keys.members(month, kind, name, "hostedInside")), m);
+        for (const m of b.hostedOutside ?? [])
+          a.push(this.key(this.keys.members(month, kind, name, "hostedOutside")), m);
       }
     }
     return { i: record.decisionId, m: month, c: this.key(this.keys.counts(month)), h, a };
@@ -530,8 +556,14 @@ export function mergeMonth(into: MonthAggregate, from: MonthAggregate): MonthAgg
       }
       have.deniedJoins += b.deniedJoins;
       have.shadowMatches += b.shadowMatches;
+      if (b.removedParticipants)
+        have.removedParticipants = (have.removedParticipants ?? 0) + b.removedParticipants;
       have.meetings = union(have.meetings, b.meetings);
       have.participants = union(have.participants, b.participants);
+      for (const side of ["hostedInside", "hostedOutside"] as const) {
+        const theirs = b[side];
+        if (theirs !== undefined) have[side] = union(have[side] ?? [], theirs);
+      }
     }
   }
   return into;
@@ -558,7 +590,12 @@ function fromCounts(
   for (const [fieldName, value] of Object.entries(counts)) {
     const match = COUNTER.exec(fieldName);
     if (!match) continue;
-    const [, kind, counter, name] = match as unknown as [string, BucketKind, "denied" | "shadow", string];
+    const [, kind, counter, name] = match as unknown as [
+      string,
+      BucketKind,
+      "denied" | "shadow" | "removed",
+      string,
+    ];
     const into = kind === "j" ? aggregate.byJurisdiction : aggregate.byOrder;
     let bucket = into[name];
     if (bucket === undefined) {
@@ -567,6 +604,7 @@ function fromCounts(
       buckets.push({ kind, name, bucket });
     }
     if (counter === "denied") bucket.deniedJoins = Number(value);
+    else if (counter === "removed") bucket.removedParticipants = Number(value);
     else bucket.shadowMatches = Number(value);
   }
   return { aggregate, buckets };

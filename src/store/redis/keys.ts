@@ -105,7 +105,12 @@ export interface ReportKeys {
   /** HASH of a month's counters: `records`, and `<j|o>:<denied|shadow>:<jurisdiction or order id>`. */
   counts(month: string): string;
   /** SET of the meeting ids or ip hashes of one bucket (a jurisdiction `j` or an order `o`) of a month. */
-  members(month: string, bucket: "j" | "o", name: string, what: "meetings" | "participants"): string;
+  members(
+    month: string,
+    bucket: "j" | "o",
+    name: string,
+    what: "meetings" | "participants" | "hostedInside" | "hostedOutside",
+  ): string;
   /** SET of the frozen months (I9); only grows, so its size versions it. */
   frozen: string;
   /** HASH decisionId -> the month that counted it late (a record of a frozen month counted after the freeze). */
