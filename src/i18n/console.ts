@@ -3,7 +3,7 @@
  * a new order. Place names come from `places.ts`, messages about refused input from `validation.ts`;
  * dates are in UTC: orders are entered and enforced in UTC. Pure.
  */
-import type { OrderInput } from "../engine/index.js";
+import type { OrderAction, OrderInput } from "../engine/index.js";
 import type { Language } from "./language.js";
 import { placeName } from "./places.js";
 
@@ -45,6 +45,7 @@ const en = {
   reference: "Reference",
   authority: "Authority",
   blocks: "Blocked in",
+  refuses: "Refuses",
   target: "Names",
   received: "Received",
   statuses: { pending: "pending", approved: "approved", rejected: "rejected", withdrawn: "withdrawn" },
@@ -80,6 +81,26 @@ const en = {
   notes: "Notes",
   mode: "Mode",
   modes: { enforce: "enforce (refuse participants)", shadow: "shadow (only record what would be refused)" },
+  orderAction: "What the order does",
+  orderActions: {
+    geoblock: "geoblock: participants located there are refused",
+    prevent_hosting: "prevent hosting: hosts located there cannot start or host",
+  },
+  orderActionHints: {
+    geoblock: "Everyone located in the blocked places is refused the meeting, hosts included.",
+    prevent_hosting:
+      "A host located in the blocked places cannot start or host the meeting; no participant is refused by this order.",
+  },
+  /** Who an order refuses, where: the orders list and the review queue. */
+  refusedWhere: (action: OrderAction, places: string) =>
+    action === "prevent_hosting" ? `hosts located in ${places}` : `everyone located in ${places}`,
+  exemptAccountIds: "Exempt accounts",
+  exemptHint:
+    "Accounts not subject to the authority's law: never refused under this order, wherever they are. One account id per line, or separated by commas.",
+  noExemptions: "none",
+  exemptCount: (n: number) =>
+    `${n} ${n === 1 ? "account" : "accounts"}, never refused under this order, wherever ${n === 1 ? "it is" : "they are"}:`,
+  exemptLine: (ids: string) => `Exempt: ${ids} — never refused under this order, wherever they are.`,
   effectiveFrom: "Effective from",
   effectiveUntil: "Effective until",
   fromApproval: "from approval",
@@ -228,6 +249,7 @@ const nl: Strings = {
   reference: "Kenmerk",
   authority: "Autoriteit",
   blocks: "Geblokkeerd in",
+  refuses: "Weigert",
   target: "Noemt",
   received: "Ontvangen",
   statuses: {
@@ -270,6 +292,27 @@ const nl: Strings = {
     enforce: "handhaven (deelnemers weigeren)",
     shadow: "schaduw (alleen vastleggen wat geweigerd zou worden)",
   },
+  orderAction: "Wat het bevel doet",
+  orderActions: {
+    geoblock: "geoblokkade: deelnemers die zich daar bevinden worden geweigerd",
+    prevent_hosting: "hosten verhinderen: hosts die zich daar bevinden kunnen niet starten of hosten",
+  },
+  orderActionHints: {
+    geoblock: "Iedereen die zich in de geblokkeerde plaatsen bevindt, wordt geweigerd, hosts ook.",
+    prevent_hosting:
+      "Een host die zich in de geblokkeerde plaatsen bevindt, kan de vergadering niet starten of hosten; dit bevel weigert geen deelnemers.",
+  },
+  refusedWhere: (action, places) =>
+    action === "prevent_hosting"
+      ? `hosts die zich in ${places} bevinden`
+      : `iedereen die zich in ${places} bevindt`,
+  exemptAccountIds: "Uitgezonderde accounts",
+  exemptHint:
+    "Accounts die niet onder het recht van de autoriteit vallen: nooit geweigerd onder dit bevel, waar ze zich ook bevinden. Eén account-id per regel, of gescheiden door komma's.",
+  noExemptions: "geen",
+  exemptCount: (n) =>
+    `${n} ${n === 1 ? "account" : "accounts"}, nooit geweigerd onder dit bevel, waar ${n === 1 ? "het zich" : "ze zich"} ook ${n === 1 ? "bevindt" : "bevinden"}:`,
+  exemptLine: (ids) => `Uitgezonderd: ${ids} — nooit geweigerd onder dit bevel, waar ze zich ook bevinden.`,
   effectiveFrom: "Geldig vanaf",
   effectiveUntil: "Geldig tot",
   fromApproval: "vanaf goedkeuring",
@@ -409,7 +452,11 @@ const lists = {
   },
 } as const;
 
-/** What an order will do, in plain words, for the person about to submit it. */
+/**
+ * What an order will do, in plain words, for the person about to submit it: who is refused (everyone
+ * located in the block, or under `prevent_hosting` only hosts there), which meetings, and when.
+ * Exemptions are said apart (`exemptLine`).
+ */
 export function orderPreview(input: OrderInput, lang: Language): string {
   const { and, or } = lists[lang];
   const places = or.format(input.jurisdictions.map((j) => placeName(j, lang)));
@@ -417,30 +464,42 @@ export function orderPreview(input: OrderInput, lang: Language): string {
   const from = input.effectiveFrom ? formatDate(input.effectiveFrom, lang) : undefined;
   const until = input.effectiveUntil ? formatDate(input.effectiveUntil, lang) : undefined;
   const shadow = input.mode === "shadow";
+  const hosting = input.action === "prevent_hosting";
+  const byAccount = input.target.kind === "account";
   if (lang === "nl") {
     const when = `${from ? `vanaf ${from}` : "vanaf het moment van goedkeuring"}${until ? ` tot ${until}` : ""}`;
-    const what =
-      input.target.kind === "meeting"
-        ? `${ids.length === 1 ? "vergadering" : "vergaderingen"} ${and.format(ids)}`
-        : "elke vergadering";
-    const who =
-      input.target.kind === "account"
-        ? `Deelnemers met ${ids.length === 1 ? "account" : "de accounts"} ${or.format(ids)} die zich in ${places} bevinden`
-        : `Deelnemers die zich in ${places} bevinden`;
+    const meetings = `${ids.length === 1 ? "vergadering" : "vergaderingen"} ${and.format(ids)}`;
+    const people = hosting ? "Hosts" : "Deelnemers";
+    const who = byAccount
+      ? `${people} met ${ids.length === 1 ? "account" : "de accounts"} ${or.format(ids)} die zich in ${places} bevinden`
+      : `${people} die zich in ${places} bevinden`;
+    const lower = `${who.charAt(0).toLowerCase()}${who.slice(1)}`;
+    if (hosting) {
+      const what = byAccount ? "welke vergadering dan ook" : meetings;
+      return shadow
+        ? `Niemand wordt geweigerd: ${lower} worden ${when} bij het starten of hosten van ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
+        : `${who}, kunnen ${when} ${byAccount ? "geen enkele vergadering" : meetings} starten of hosten; deelnemers worden niet geweigerd.`;
+    }
+    const what = byAccount ? "elke vergadering" : meetings;
     return shadow
-      ? `Niemand wordt geweigerd: ${who.charAt(0).toLowerCase()}${who.slice(1)} worden ${when} bij ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
+      ? `Niemand wordt geweigerd: ${lower} worden ${when} bij ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
       : `${who}, worden ${when} geweigerd voor ${what}; alle anderen nemen gewoon deel.`;
   }
   const when = `${from ? `from ${from}` : "from the moment it is approved"}${until ? ` until ${until}` : ""}`;
-  const what =
-    input.target.kind === "meeting"
-      ? `${ids.length === 1 ? "meeting" : "meetings"} ${and.format(ids)}`
-      : "every meeting";
-  const who =
-    input.target.kind === "account"
-      ? `Participants using ${ids.length === 1 ? "account" : "the accounts"} ${or.format(ids)} who are located in ${places}`
-      : `Participants located in ${places}`;
+  const meetings = `${ids.length === 1 ? "meeting" : "meetings"} ${and.format(ids)}`;
+  const people = hosting ? "Hosts" : "Participants";
+  const who = byAccount
+    ? `${people} using ${ids.length === 1 ? "account" : "the accounts"} ${or.format(ids)} who are located in ${places}`
+    : `${people} located in ${places}`;
+  const lower = `${who.charAt(0).toLowerCase()}${who.slice(1)}`;
+  if (hosting) {
+    const what = byAccount ? "any meeting" : meetings;
+    return shadow
+      ? `Nobody will be refused: ${lower} starting or hosting ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
+      : `${who} cannot start or host ${what} ${when}; participants are not refused.`;
+  }
+  const what = byAccount ? "every meeting" : meetings;
   return shadow
-    ? `Nobody will be refused: ${who.charAt(0).toLowerCase()}${who.slice(1)} joining ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
+    ? `Nobody will be refused: ${lower} joining ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
     : `${who} will be refused ${what} ${when}; everyone else joins as usual.`;
 }

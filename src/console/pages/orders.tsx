@@ -20,7 +20,7 @@ function OrdersTable(props: { ctx: PageContext; orders: Order[]; caption: string
   return (
     <table class="cards">
       <caption>{props.caption}</caption>
-      <ColumnHeads labels={[t.reference, t.authority, t.blocks, t.target, t.status, t.received]} />
+      <ColumnHeads labels={[t.reference, t.authority, t.refuses, t.target, t.status, t.received]} />
       <tbody>
         {props.orders.map((o) => (
           <tr>
@@ -28,7 +28,9 @@ function OrdersTable(props: { ctx: PageContext; orders: Order[]; caption: string
               <a href={`/console/orders/${encodeURIComponent(o.id)}`}>{o.reference}</a>
             </td>
             <td data-label={t.authority}>{o.authority.name}</td>
-            <td data-label={t.blocks}>{placeList(o.jurisdictions, lang)}</td>
+            <td data-label={t.refuses}>
+              {t.refusedWhere(o.action ?? "geoblock", placeList(o.jurisdictions, lang))}
+            </td>
             <td data-label={t.target}>
               {o.target.kind === "meeting"
                 ? `${t.meetings}: ${o.target.meetingIds.join(", ")}`

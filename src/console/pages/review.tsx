@@ -20,7 +20,8 @@ function ReviewPage(props: { ctx: PageContext; orders: Order[] }) {
               <a
                 href={`/console/orders/${encodeURIComponent(o.id)}`}
               >{`${o.reference} – ${o.authority.name}`}</a>{" "}
-              ({placeList(o.jurisdictions, lang)}; {t.received} {formatDate(o.receivedAt, lang)})
+              ({t.refuses}: {t.refusedWhere(o.action ?? "geoblock", placeList(o.jurisdictions, lang))};{" "}
+              {t.received} {formatDate(o.receivedAt, lang)})
               {o.createdBy === ctx.principal?.name ? <strong> – {t.yours}</strong> : null}
             </li>
           ))}
