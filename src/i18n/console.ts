@@ -172,18 +172,34 @@ const en = {
   meetingId: "Meeting id",
   accountId: "Account id",
   ip: "Participant IP address",
+  phone: "Phone number of a dial-in caller",
+  locatorHint:
+    "Give either the IP address or, for someone dialling in, the phone number in international form (such as +31201234567).",
+  locatorMissing: "Give the participant's IP address or, for a dial-in caller, their phone number.",
+  locatorBoth: "Give either an IP address or a phone number, not both: one participant joins one way.",
+  checkRole: "Joins as",
+  checkRoles: { participant: "participant", host: "host (starts or hosts the meeting)" },
   check: "Check",
   decision: "Decision",
   code: "Code",
   located: "Located in",
   unknownPlace: "unknown",
+  geoSource: "How located",
+  geoSources: {
+    mmdb: "located by IP address (location database)",
+    webservice: "located by IP address (MaxMind web service)",
+    cf: "located by the network the request came from (Cloudflare)",
+    phone: "located by phone number (country calling code)",
+    none: "not located",
+  },
   orderIds: "Orders",
   explanation: "Explanation",
   notice: "Notice the participant sees",
   allow: "allow",
   deny: "deny",
   codes: {
-    NO_ORDER: "No order in force names this meeting or account, so the participant joins as usual.",
+    NO_ORDER:
+      "No order in force applies to this meeting or account in this role (an order that only prevents hosting refuses no participant), so the participant joins as usual.",
     OUTSIDE_JURISDICTION:
       "Orders in force name this meeting or account, but the participant is located outside every blocked jurisdiction, so they join as usual.",
     GEO_UNKNOWN:
@@ -194,6 +210,8 @@ const en = {
       "A shadow-mode order would refuse this participant; it is only recorded, and they join as usual.",
     BLOCKED: "An approved order in force refuses participants located here.",
   },
+  hostBlocked:
+    "An approved order in force refuses hosts located here: they cannot start or host the meeting.",
   // errors
   forbidden: "Your role may not do this.",
   csrf: "This form has expired or did not come from this console. Reload the page and try again.",
@@ -387,18 +405,35 @@ const nl: Strings = {
   meetingId: "Vergadering-id",
   accountId: "Account-id",
   ip: "IP-adres van de deelnemer",
+  phone: "Telefoonnummer van een inbeller",
+  locatorHint:
+    "Geef het IP-adres of, voor wie inbelt, het telefoonnummer in internationale vorm (zoals +31201234567).",
+  locatorMissing: "Geef het IP-adres van de deelnemer of, voor een inbeller, het telefoonnummer.",
+  locatorBoth:
+    "Geef een IP-adres of een telefoonnummer, niet allebei: een deelnemer neemt op één manier deel.",
+  checkRole: "Neemt deel als",
+  checkRoles: { participant: "deelnemer", host: "host (start of host de vergadering)" },
   check: "Controleren",
   decision: "Beslissing",
   code: "Code",
   located: "Locatie",
   unknownPlace: "onbekend",
+  geoSource: "Hoe gelokaliseerd",
+  geoSources: {
+    mmdb: "gelokaliseerd via IP-adres (locatiedatabase)",
+    webservice: "gelokaliseerd via IP-adres (webdienst van MaxMind)",
+    cf: "gelokaliseerd via het netwerk van het verzoek (Cloudflare)",
+    phone: "gelokaliseerd via telefoonnummer (landnummer)",
+    none: "niet gelokaliseerd",
+  },
   orderIds: "Bevelen",
   explanation: "Uitleg",
   notice: "Melding die de deelnemer ziet",
   allow: "toestaan",
   deny: "weigeren",
   codes: {
-    NO_ORDER: "Geen geldend bevel noemt deze vergadering of dit account, dus de deelnemer neemt gewoon deel.",
+    NO_ORDER:
+      "Geen geldend bevel geldt voor deze vergadering of dit account in deze rol (een bevel dat alleen hosten verhindert, weigert geen deelnemers), dus de deelnemer neemt gewoon deel.",
     OUTSIDE_JURISDICTION:
       "Geldende bevelen noemen deze vergadering of dit account, maar de deelnemer bevindt zich buiten elk geblokkeerd rechtsgebied en neemt gewoon deel.",
     GEO_UNKNOWN:
@@ -409,6 +444,8 @@ const nl: Strings = {
       "Een bevel in schaduwmodus zou deze deelnemer weigeren; dat wordt alleen vastgelegd en de deelnemer neemt gewoon deel.",
     BLOCKED: "Een goedgekeurd, geldend bevel weigert deelnemers op deze locatie.",
   },
+  hostBlocked:
+    "Een goedgekeurd, geldend bevel weigert hosts op deze locatie: zij kunnen de vergadering niet starten of hosten.",
   forbidden: "Uw rol mag dit niet.",
   csrf: "Dit formulier is verlopen of kwam niet van deze console. Laad de pagina opnieuw en probeer het nog eens.",
   error: "Er ging iets mis",

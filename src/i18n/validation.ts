@@ -16,6 +16,13 @@ const DUTCH: Record<string, string> = {
   "must be an ISO 3166-1 alpha-2 country code such as NL": "moet een ISO 3166-1-landcode zijn, zoals NL",
   "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z": "moet een geldige datum zijn",
   "must be later than effectiveFrom": "moet later zijn dan de ingangsdatum",
+  "must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1":
+    "moet een IPv4- of IPv6-adres zijn, zoals 203.0.113.7 of 2001:db8::1",
+  "must be an IPv4 or IPv6 address": "moet een IPv4- of IPv6-adres zijn",
+  "must be an E.164 phone number: a + and 7 to 15 digits, such as +31201234567":
+    "moet een telefoonnummer in internationale vorm zijn: een + en 7 tot 15 cijfers, zoals +31201234567",
+  "must be an E.164 phone number such as +31201234567":
+    "moet een telefoonnummer in internationale vorm zijn, zoals +31201234567",
   "must be an account id, never an IP address or a phone number (tel:)":
     "moet een account-id zijn, nooit een IP-adres of telefoonnummer (tel:)",
 };
