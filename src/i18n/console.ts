@@ -80,7 +80,10 @@ const en = {
   noteLabel: "Note",
   notes: "Notes",
   mode: "Mode",
-  modes: { enforce: "enforce (refuse participants)", shadow: "shadow (only record what would be refused)" },
+  modes: {
+    enforce: "enforce (refuse as the order says)",
+    shadow: "shadow (only record what would be refused)",
+  },
   orderAction: "What the order does",
   orderActions: {
     geoblock: "geoblock: participants located there are refused",
@@ -94,6 +97,7 @@ const en = {
   /** Who an order refuses, where: the orders list and the review queue. */
   refusedWhere: (action: OrderAction, places: string) =>
     action === "prevent_hosting" ? `hosts located in ${places}` : `everyone located in ${places}`,
+  shadowOnly: "shadow: only recorded, nobody refused",
   exemptAccountIds: "Exempt accounts",
   exemptHint:
     "Accounts not subject to the authority's law: never refused under this order, wherever they are. One account id per line, or separated by commas.",
@@ -307,7 +311,7 @@ const nl: Strings = {
   notes: "Notities",
   mode: "Modus",
   modes: {
-    enforce: "handhaven (deelnemers weigeren)",
+    enforce: "handhaven (weigeren zoals het bevel zegt)",
     shadow: "schaduw (alleen vastleggen wat geweigerd zou worden)",
   },
   orderAction: "Wat het bevel doet",
@@ -324,6 +328,7 @@ const nl: Strings = {
     action === "prevent_hosting"
       ? `hosts die zich in ${places} bevinden`
       : `iedereen die zich in ${places} bevindt`,
+  shadowOnly: "schaduw: alleen vastgelegd, niemand geweigerd",
   exemptAccountIds: "Uitgezonderde accounts",
   exemptHint:
     "Accounts die niet onder het recht van de autoriteit vallen: nooit geweigerd onder dit bevel, waar ze zich ook bevinden. Eén account-id per regel, of gescheiden door komma's.",

@@ -174,6 +174,11 @@ describe("the console", () => {
     expect(counts).toMatch(/Shadow matches\s*2/);
     const report = await h.call("GET", "/v1/reports/2026-H1", { as: "auditor" });
     expect(report.body.enforcement.byOrder[shadow.id]).toMatchObject({ deniedJoins: 0, shadowMatches: 2 });
+    // The list says whom the order would refuse, and that, in shadow, it refuses nobody.
+    await page.goto(`/console/orders?q=${encodeURIComponent("SHADOW/1/2026")}`);
+    expect(await page.textContent("tbody")).toContain(
+      "everyone located in Mahārāshtra, India (shadow: only recorded, nobody refused)",
+    );
     await context.close();
   });
 
