@@ -447,6 +447,7 @@ describe("the console", () => {
       "Give either an IP address or a phone number, not both: one participant joins one way.",
     );
     expect(await page.getAttribute("#phone", "aria-invalid")).toBe("true");
+    expect(await page.getAttribute("#phone", "aria-describedby")).toBe("locator-hint phone-error");
     await page.fill("#ip", "");
     await page.fill("#phone", "");
     await page.getByRole("button", { name: "Check" }).click();

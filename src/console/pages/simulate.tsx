@@ -46,14 +46,15 @@ function SimulatePage(props: {
     id: Exclude<keyof SimulateValues, "role">,
     label: string,
     optional?: string,
-    hint?: boolean,
+    /** `own`: the locator hint is shown here; `shared`: the field is described by the one above. */
+    hint?: "own" | "shared",
   ) => (
     <div class="field">
       <label for={id}>
         {label} {optional ?? ""}
       </label>
-      {hint ? (
-        <p class="hint" id={`${id}-hint`}>
+      {hint === "own" ? (
+        <p class="hint" id="locator-hint">
           {t.locatorHint}
         </p>
       ) : null}
@@ -68,7 +69,7 @@ function SimulatePage(props: {
         name={id}
         value={values[id]}
         aria-describedby={
-          [hint ? `${id}-hint` : "", errors[id as Field] ? `${id}-error` : ""].filter(Boolean).join(" ") ||
+          [hint ? "locator-hint" : "", errors[id as Field] ? `${id}-error` : ""].filter(Boolean).join(" ") ||
           undefined
         }
         aria-invalid={errors[id as Field] ? "true" : undefined}
@@ -82,8 +83,8 @@ function SimulatePage(props: {
       <form method="post" action="/console/simulate">
         <Csrf ctx={ctx} />
         {input("meetingId", t.meetingId)}
-        {input("ip", t.ip, undefined, true)}
-        {input("phone", t.phone)}
+        {input("ip", t.ip, undefined, "own")}
+        {input("phone", t.phone, undefined, "shared")}
         {input("accountId", t.accountId, t.optional)}
         <fieldset>
           <legend>{t.checkRole}</legend>
