@@ -1,9 +1,11 @@
 /** The console's form validation speaks the language of the page: the engine's messages in Dutch too. */
 import { describe, expect, it } from "vitest";
 import { emptyForm, type OrderForm, validate } from "../src/console/order-form.js";
-import { blockProblem } from "../src/engine/index.js";
+import { blockProblem, OrderInput } from "../src/engine/index.js";
 import { UNLOCATABLE } from "../src/engine/jurisdiction-table.js";
+import { orderPreview, STRINGS } from "../src/i18n/console.js";
 import { translateMessage } from "../src/i18n/validation.js";
+import { Ip, Phone } from "../src/service/check.js";
 
 const form: OrderForm = {
   ...emptyForm(),
@@ -37,6 +39,128 @@ describe("order form validation", () => {
     expect(nl.ok ? undefined : nl.errors.jurisdictions).toBe(
       "IN: ligt niet binnen het rechtsgebied van de instantie (IN-MH)",
     );
+  });
+});
+
+describe("exempt accounts on the order form", () => {
+  const byAccount: OrderForm = { ...form, targetKind: "account", targetIds: "acct_a" };
+
+  it.each([
+    ["en", "acct_a is one of the accounts this order names, so it cannot also be exempt"],
+    ["nl", "acct_a is een van de accounts die dit bevel noemt en kan dus niet ook uitgezonderd zijn"],
+  ] as const)(
+    "says in plain words (%s) that an account the order names cannot also be exempt",
+    (lang, said) => {
+      const result = validate({ ...byAccount, exemptAccountIds: "acct_b, acct_a" }, lang);
+      expect(result.ok ? undefined : result.errors.exemptAccountIds).toBe(said);
+    },
+  );
+
+  it("names an exemption that is no account id, in Dutch", () => {
+    const result = validate({ ...byAccount, exemptAccountIds: "acct_b\n10.0.0.1" }, "nl");
+    expect(result.ok ? undefined : result.errors.exemptAccountIds).toBe(
+      "10.0.0.1: moet een account-id zijn, nooit een IP-adres of telefoonnummer (tel:)",
+    );
+  });
+
+  it("says an exemption listed twice without repeating the id", () => {
+    const result = validate({ ...byAccount, exemptAccountIds: "acct_b\nacct_b" }, "en");
+    expect(result.ok ? undefined : result.errors.exemptAccountIds).toBe("acct_b is listed twice");
+  });
+
+  it("carries the action and the exemptions into the order input", () => {
+    const result = validate(
+      { ...byAccount, action: "prevent_hosting", exemptAccountIds: "acct_b,\n acct_c" },
+      "en",
+    );
+    expect(result.ok && result.input).toMatchObject({
+      action: "prevent_hosting",
+      exemptAccountIds: ["acct_b", "acct_c"],
+    });
+  });
+
+  it("refuses an action that is none of the options, in plain words", () => {
+    const result = validate({ ...byAccount, targetIds: "81234567890", action: "ban" }, "nl");
+    expect(result.ok ? undefined : result.errors.action).toBe("Kies een van de mogelijkheden.");
+  });
+});
+
+describe("the preview of a prevent-hosting order", () => {
+  const input = (overrides: Record<string, unknown>) =>
+    OrderInput.parse({
+      reference: "R-1",
+      authority: { name: "Hof", jurisdiction: "IN", kind: "court" },
+      jurisdictions: ["IN-MH"],
+      target: { kind: "account", accountIds: ["acct_a"] },
+      receivedAt: "2026-02-20T00:00:00Z",
+      action: "prevent_hosting",
+      ...overrides,
+    });
+
+  it.each([
+    [
+      "en",
+      "Hosts using account acct_a who are located in Mahārāshtra, India cannot start or host any meeting from the moment it is approved; participants are not refused.",
+    ],
+    [
+      "nl",
+      "Hosts met account acct_a die zich in Mahārāshtra, India bevinden, kunnen vanaf het moment van goedkeuring geen enkele vergadering starten of hosten; deelnemers worden niet geweigerd.",
+    ],
+  ] as const)("says that only hosts are refused (%s)", (lang, said) => {
+    expect(orderPreview(input({}), lang)).toBe(said);
+  });
+
+  it.each([
+    [
+      "en",
+      /^Nobody will be refused: hosts using account acct_a .* starting or hosting any meeting will only be recorded as shadow matches/,
+    ],
+    [
+      "nl",
+      /^Niemand wordt geweigerd: hosts met account acct_a .* bij het starten of hosten van welke vergadering dan ook alleen vastgelegd/,
+    ],
+  ] as const)("says that a shadow order refuses nobody (%s)", (lang, said) => {
+    expect(orderPreview(input({ mode: "shadow" }), lang)).toMatch(said);
+  });
+});
+
+describe("the simulator's refusals in Dutch", () => {
+  it.each([
+    ["a phone number that is not E.164", () => Phone.safeParse("0201234567")],
+    ["a phone number too long", () => Phone.safeParse(`+${"1".repeat(16)}`)],
+    ["an address that is none", () => Ip.safeParse("999.1.1.1")],
+  ])("says %s in Dutch", (_, parse) => {
+    const issues = parse().error?.issues ?? [];
+    expect(issues.length).toBeGreaterThan(0);
+    for (const issue of issues) expect(translateMessage(issue.message, "nl")).not.toBe(issue.message);
+  });
+});
+
+describe("the console's strings", () => {
+  /** Every key path to a leaf, with the leaf's kind (string, or function and its arity). */
+  const leaves = (value: unknown, path = ""): [string, string][] =>
+    typeof value === "object" && value !== null
+      ? Object.entries(value).flatMap(([k, v]) => leaves(v, path ? `${path}.${k}` : k))
+      : [[path, typeof value === "function" ? `function/${value.length}` : typeof value]];
+
+  it("has every key in both languages, of the same kind", () => {
+    const sorted = (lang: "en" | "nl") => leaves(STRINGS[lang]).sort(([a], [b]) => a.localeCompare(b));
+    expect(sorted("nl")).toEqual(sorted("en"));
+    expect(sorted("en").length).toBeGreaterThan(100);
+  });
+
+  it.each(["en", "nl"] as const)("has no empty string in %s", (lang) => {
+    const empty = leaves(STRINGS[lang])
+      .filter(([, kind]) => kind === "string")
+      .filter(
+        ([path]) =>
+          path
+            .split(".")
+            .reduce<any>((v, k) => v[k], STRINGS[lang])
+            .trim() === "",
+      )
+      .map(([path]) => path);
+    expect(empty).toEqual([]);
   });
 });
 

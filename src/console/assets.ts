@@ -25,6 +25,8 @@ h2{font-size:1.25rem;margin:1.5rem 0 .5rem}
 label,legend{font-weight:600;display:block;margin-bottom:.25rem}
 fieldset{border:1px solid #767676;padding:.75rem;margin:0 0 1rem}
 fieldset label{font-weight:400;display:flex;gap:.5rem;align-items:flex-start}
+.choice .hint{margin:0 0 .5rem 1.75rem}
+dl.fields dd ul{margin:.25rem 0 0;padding-left:1.25rem}
 .field{margin-bottom:1rem}
 .hint{color:#4a4a4a;font-size:.9rem;margin:0 0 .25rem}
 .error-text{color:#b00020;font-weight:600;margin:0 0 .25rem}

@@ -45,6 +45,10 @@ export function Select(props: {
 export const statusText = (t: Strings, o: Order) =>
   `${t.statuses[o.status]}${o.status === "approved" ? ` · ${t.enforcements[o.enforcement]}` : ""}`;
 
+/** Whom an order refuses, where ("hosts located in Mahārāshtra, India"), and that a shadow order refuses nobody. */
+export const refusesText = (t: Strings, o: Order, lang: Language) =>
+  `${t.refusedWhere(o.action ?? "geoblock", placeList(o.jurisdictions, lang))}${o.mode === "shadow" ? ` (${t.shadowOnly})` : ""}`;
+
 export const placeList = (codes: readonly string[], lang: Language) =>
   codes.map((c) => placeName(c, lang)).join("; ");
 

@@ -25,6 +25,8 @@ export const FIELDS = [
   "jurisdictions",
   "targetKind",
   "targetIds",
+  "action",
+  "exemptAccountIds",
   "receivedAt",
   "effectiveFrom",
   "effectiveUntil",
@@ -44,6 +46,9 @@ export interface OrderForm {
   jurisdictions: string[];
   targetKind: "meeting" | "account";
   targetIds: string;
+  action: string;
+  /** As typed: one account id per line, or separated by commas. */
+  exemptAccountIds: string;
   receivedAt: string;
   effectiveFrom: string;
   effectiveUntil: string;
@@ -66,6 +71,8 @@ export function emptyForm(): OrderForm {
     jurisdictions: [],
     targetKind: "meeting",
     targetIds: "",
+    action: "geoblock",
+    exemptAccountIds: "",
     receivedAt: "",
     effectiveFrom: "",
     effectiveUntil: "",
@@ -99,6 +106,8 @@ export function readForm(body: FormBody): OrderForm {
     jurisdictions: many(body, "jurisdictions").filter((j) => country === "" || contains(country, j)),
     targetKind: one(body, "targetKind") === "account" ? "account" : "meeting",
     targetIds: one(body, "targetIds"),
+    action: one(body, "action") || "geoblock",
+    exemptAccountIds: one(body, "exemptAccountIds"),
     receivedAt: one(body, "receivedAt"),
     effectiveFrom: one(body, "effectiveFrom"),
     effectiveUntil: one(body, "effectiveUntil"),
@@ -109,12 +118,15 @@ export function readForm(body: FormBody): OrderForm {
   };
 }
 
-export function targetIdsOf(form: OrderForm): string[] {
-  return form.targetIds
+/** Ids as a text field holds them: one per line, or separated by commas. */
+const idsOf = (text: string): string[] =>
+  text
     .split(/[\n,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
-}
+
+export const targetIdsOf = (form: OrderForm): string[] => idsOf(form.targetIds);
+export const exemptIdsOf = (form: OrderForm): string[] => idsOf(form.exemptAccountIds);
 
 /** A date field (`YYYY-MM-DD`, UTC) as the instant the schema wants; anything else is passed on as typed. */
 function instant(date: string): string | undefined {
@@ -124,6 +136,7 @@ function instant(date: string): string | undefined {
 
 function candidate(form: OrderForm): Record<string, unknown> {
   const ids = targetIdsOf(form);
+  const exempt = exemptIdsOf(form);
   const out: Record<string, unknown> = {
     reference: form.reference,
     authority: {
@@ -140,6 +153,8 @@ function candidate(form: OrderForm): Record<string, unknown> {
     effectiveFrom: instant(form.effectiveFrom),
     effectiveUntil: instant(form.effectiveUntil),
     mode: form.mode,
+    action: form.action,
+    exemptAccountIds: exempt.length > 0 ? exempt : undefined,
     accountType: form.accountType || undefined,
     accountLocation: form.accountLocation || undefined,
     notes: form.notes || undefined,
@@ -166,6 +181,17 @@ function messageOf(issue: z.core.$ZodIssue, form: OrderForm, lang: Language): st
     (issue.code === "too_small" && issue.minimum === 1) ||
     (issue.code === "invalid_value" && issue.input === "");
   if (missing) return VALIDATION[lang].required;
+  if (issue.code === "invalid_value") return VALIDATION[lang].chooseOne;
+  if (issue.path[0] === "exemptAccountIds") {
+    if (issue.code === "too_big") return VALIDATION[lang].tooMany(Number(issue.maximum));
+    const index = issue.path[1];
+    const id = typeof index === "number" ? exemptIdsOf(form)[index] : undefined;
+    // The engine's wording names API fields; the form says the same in plain words.
+    if (id !== undefined && issue.message.startsWith(`${id} is a target of this order`))
+      return VALIDATION[lang].exemptIsTarget(id);
+    const message = translateMessage(issue.message, lang);
+    return id === undefined || message.startsWith(`${id} `) ? message : `${id}: ${message}`;
+  }
   const message = translateMessage(issue.message, lang);
   // A bad id: name it, since the field holds many.
   if (issue.path[0] === "target" && typeof issue.path[2] === "number") {

@@ -3,7 +3,7 @@
  * a new order. Place names come from `places.ts`, messages about refused input from `validation.ts`;
  * dates are in UTC: orders are entered and enforced in UTC. Pure.
  */
-import type { OrderInput } from "../engine/index.js";
+import type { OrderAction, OrderInput } from "../engine/index.js";
 import type { Language } from "./language.js";
 import { placeName } from "./places.js";
 
@@ -45,6 +45,7 @@ const en = {
   reference: "Reference",
   authority: "Authority",
   blocks: "Blocked in",
+  refuses: "Refuses",
   target: "Names",
   received: "Received",
   statuses: { pending: "pending", approved: "approved", rejected: "rejected", withdrawn: "withdrawn" },
@@ -79,7 +80,31 @@ const en = {
   noteLabel: "Note",
   notes: "Notes",
   mode: "Mode",
-  modes: { enforce: "enforce (refuse participants)", shadow: "shadow (only record what would be refused)" },
+  modes: {
+    enforce: "enforce (refuse as the order says)",
+    shadow: "shadow (only record what would be refused)",
+  },
+  orderAction: "What the order does",
+  orderActions: {
+    geoblock: "geoblock: participants located there are refused",
+    prevent_hosting: "prevent hosting: hosts located there cannot start or host",
+  },
+  orderActionHints: {
+    geoblock: "Everyone located in the blocked places is refused the meeting, hosts included.",
+    prevent_hosting:
+      "A host located in the blocked places cannot start or host the meeting; no participant is refused by this order.",
+  },
+  /** Who an order refuses, where: the orders list and the review queue. */
+  refusedWhere: (action: OrderAction, places: string) =>
+    action === "prevent_hosting" ? `hosts located in ${places}` : `everyone located in ${places}`,
+  shadowOnly: "shadow: only recorded, nobody refused",
+  exemptAccountIds: "Exempt accounts",
+  exemptHint:
+    "Accounts not subject to the authority's law: never refused under this order, wherever they are. One account id per line, or separated by commas.",
+  noExemptions: "none",
+  exemptCount: (n: number) =>
+    `${n} ${n === 1 ? "account" : "accounts"}, never refused under this order, wherever ${n === 1 ? "it is" : "they are"}:`,
+  exemptLine: (ids: string) => `Exempt: ${ids} — never refused under this order, wherever they are.`,
   effectiveFrom: "Effective from",
   effectiveUntil: "Effective until",
   fromApproval: "from approval",
@@ -151,18 +176,34 @@ const en = {
   meetingId: "Meeting id",
   accountId: "Account id",
   ip: "Participant IP address",
+  phone: "Phone number of a dial-in caller",
+  locatorHint:
+    "Give either the IP address or, for someone dialling in, the phone number in international form (such as +31201234567).",
+  locatorMissing: "Give the participant's IP address or, for a dial-in caller, their phone number.",
+  locatorBoth: "Give either an IP address or a phone number, not both: one participant joins one way.",
+  checkRole: "Joins as",
+  checkRoles: { participant: "participant", host: "host (starts or hosts the meeting)" },
   check: "Check",
   decision: "Decision",
   code: "Code",
   located: "Located in",
   unknownPlace: "unknown",
+  geoSource: "How located",
+  geoSources: {
+    mmdb: "located by IP address (location database)",
+    webservice: "located by IP address (MaxMind web service)",
+    cf: "located by the network the request came from (Cloudflare)",
+    phone: "located by phone number (country calling code)",
+    none: "not located",
+  },
   orderIds: "Orders",
   explanation: "Explanation",
   notice: "Notice the participant sees",
   allow: "allow",
   deny: "deny",
   codes: {
-    NO_ORDER: "No order in force names this meeting or account, so the participant joins as usual.",
+    NO_ORDER:
+      "No order in force applies to this meeting or account in this role (an order that only prevents hosting refuses no participant), so the participant joins as usual.",
     OUTSIDE_JURISDICTION:
       "Orders in force name this meeting or account, but the participant is located outside every blocked jurisdiction, so they join as usual.",
     GEO_UNKNOWN:
@@ -173,6 +214,8 @@ const en = {
       "A shadow-mode order would refuse this participant; it is only recorded, and they join as usual.",
     BLOCKED: "An approved order in force refuses participants located here.",
   },
+  hostBlocked:
+    "An approved order in force refuses hosts located here: they cannot start or host the meeting.",
   // errors
   forbidden: "Your role may not do this.",
   csrf: "This form has expired or did not come from this console. Reload the page and try again.",
@@ -228,6 +271,7 @@ const nl: Strings = {
   reference: "Kenmerk",
   authority: "Autoriteit",
   blocks: "Geblokkeerd in",
+  refuses: "Weigert",
   target: "Noemt",
   received: "Ontvangen",
   statuses: {
@@ -267,9 +311,31 @@ const nl: Strings = {
   notes: "Notities",
   mode: "Modus",
   modes: {
-    enforce: "handhaven (deelnemers weigeren)",
+    enforce: "handhaven (weigeren zoals het bevel zegt)",
     shadow: "schaduw (alleen vastleggen wat geweigerd zou worden)",
   },
+  orderAction: "Wat het bevel doet",
+  orderActions: {
+    geoblock: "geoblokkade: deelnemers die zich daar bevinden worden geweigerd",
+    prevent_hosting: "hosten verhinderen: hosts die zich daar bevinden kunnen niet starten of hosten",
+  },
+  orderActionHints: {
+    geoblock: "Iedereen die zich in de geblokkeerde plaatsen bevindt, wordt geweigerd, hosts ook.",
+    prevent_hosting:
+      "Een host die zich in de geblokkeerde plaatsen bevindt, kan de vergadering niet starten of hosten; dit bevel weigert geen deelnemers.",
+  },
+  refusedWhere: (action, places) =>
+    action === "prevent_hosting"
+      ? `hosts die zich in ${places} bevinden`
+      : `iedereen die zich in ${places} bevindt`,
+  shadowOnly: "schaduw: alleen vastgelegd, niemand geweigerd",
+  exemptAccountIds: "Uitgezonderde accounts",
+  exemptHint:
+    "Accounts die niet onder het recht van de autoriteit vallen: nooit geweigerd onder dit bevel, waar ze zich ook bevinden. Eén account-id per regel, of gescheiden door komma's.",
+  noExemptions: "geen",
+  exemptCount: (n) =>
+    `${n} ${n === 1 ? "account" : "accounts"}, nooit geweigerd onder dit bevel, waar ${n === 1 ? "het zich" : "ze zich"} ook ${n === 1 ? "bevindt" : "bevinden"}:`,
+  exemptLine: (ids) => `Uitgezonderd: ${ids} — nooit geweigerd onder dit bevel, waar ze zich ook bevinden.`,
   effectiveFrom: "Geldig vanaf",
   effectiveUntil: "Geldig tot",
   fromApproval: "vanaf goedkeuring",
@@ -344,18 +410,35 @@ const nl: Strings = {
   meetingId: "Vergadering-id",
   accountId: "Account-id",
   ip: "IP-adres van de deelnemer",
+  phone: "Telefoonnummer van een inbeller",
+  locatorHint:
+    "Geef het IP-adres of, voor wie inbelt, het telefoonnummer in internationale vorm (zoals +31201234567).",
+  locatorMissing: "Geef het IP-adres van de deelnemer of, voor een inbeller, het telefoonnummer.",
+  locatorBoth:
+    "Geef een IP-adres of een telefoonnummer, niet allebei: een deelnemer neemt op één manier deel.",
+  checkRole: "Neemt deel als",
+  checkRoles: { participant: "deelnemer", host: "host (start of host de vergadering)" },
   check: "Controleren",
   decision: "Beslissing",
   code: "Code",
   located: "Locatie",
   unknownPlace: "onbekend",
+  geoSource: "Hoe gelokaliseerd",
+  geoSources: {
+    mmdb: "gelokaliseerd via IP-adres (locatiedatabase)",
+    webservice: "gelokaliseerd via IP-adres (webdienst van MaxMind)",
+    cf: "gelokaliseerd via het netwerk van het verzoek (Cloudflare)",
+    phone: "gelokaliseerd via telefoonnummer (landnummer)",
+    none: "niet gelokaliseerd",
+  },
   orderIds: "Bevelen",
   explanation: "Uitleg",
   notice: "Melding die de deelnemer ziet",
   allow: "toestaan",
   deny: "weigeren",
   codes: {
-    NO_ORDER: "Geen geldend bevel noemt deze vergadering of dit account, dus de deelnemer neemt gewoon deel.",
+    NO_ORDER:
+      "Geen geldend bevel geldt voor deze vergadering of dit account in deze rol (een bevel dat alleen hosten verhindert, weigert geen deelnemers), dus de deelnemer neemt gewoon deel.",
     OUTSIDE_JURISDICTION:
       "Geldende bevelen noemen deze vergadering of dit account, maar de deelnemer bevindt zich buiten elk geblokkeerd rechtsgebied en neemt gewoon deel.",
     GEO_UNKNOWN:
@@ -366,6 +449,8 @@ const nl: Strings = {
       "Een bevel in schaduwmodus zou deze deelnemer weigeren; dat wordt alleen vastgelegd en de deelnemer neemt gewoon deel.",
     BLOCKED: "Een goedgekeurd, geldend bevel weigert deelnemers op deze locatie.",
   },
+  hostBlocked:
+    "Een goedgekeurd, geldend bevel weigert hosts op deze locatie: zij kunnen de vergadering niet starten of hosten.",
   forbidden: "Uw rol mag dit niet.",
   csrf: "Dit formulier is verlopen of kwam niet van deze console. Laad de pagina opnieuw en probeer het nog eens.",
   error: "Er ging iets mis",
@@ -409,7 +494,11 @@ const lists = {
   },
 } as const;
 
-/** What an order will do, in plain words, for the person about to submit it. */
+/**
+ * What an order will do, in plain words, for the person about to submit it: who is refused (everyone
+ * located in the block, or under `prevent_hosting` only hosts there), which meetings, and when.
+ * Exemptions are said apart (`exemptLine`).
+ */
 export function orderPreview(input: OrderInput, lang: Language): string {
   const { and, or } = lists[lang];
   const places = or.format(input.jurisdictions.map((j) => placeName(j, lang)));
@@ -417,30 +506,42 @@ export function orderPreview(input: OrderInput, lang: Language): string {
   const from = input.effectiveFrom ? formatDate(input.effectiveFrom, lang) : undefined;
   const until = input.effectiveUntil ? formatDate(input.effectiveUntil, lang) : undefined;
   const shadow = input.mode === "shadow";
+  const hosting = input.action === "prevent_hosting";
+  const byAccount = input.target.kind === "account";
   if (lang === "nl") {
     const when = `${from ? `vanaf ${from}` : "vanaf het moment van goedkeuring"}${until ? ` tot ${until}` : ""}`;
-    const what =
-      input.target.kind === "meeting"
-        ? `${ids.length === 1 ? "vergadering" : "vergaderingen"} ${and.format(ids)}`
-        : "elke vergadering";
-    const who =
-      input.target.kind === "account"
-        ? `Deelnemers met ${ids.length === 1 ? "account" : "de accounts"} ${or.format(ids)} die zich in ${places} bevinden`
-        : `Deelnemers die zich in ${places} bevinden`;
+    const meetings = `${ids.length === 1 ? "vergadering" : "vergaderingen"} ${and.format(ids)}`;
+    const people = hosting ? "Hosts" : "Deelnemers";
+    const who = byAccount
+      ? `${people} met ${ids.length === 1 ? "account" : "de accounts"} ${or.format(ids)} die zich in ${places} bevinden`
+      : `${people} die zich in ${places} bevinden`;
+    const lower = `${who.charAt(0).toLowerCase()}${who.slice(1)}`;
+    if (hosting) {
+      const what = byAccount ? "welke vergadering dan ook" : meetings;
+      return shadow
+        ? `Niemand wordt geweigerd: ${lower} worden ${when} bij het starten of hosten van ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
+        : `${who}, kunnen ${when} ${byAccount ? "geen enkele vergadering" : meetings} starten of hosten; deelnemers worden niet geweigerd.`;
+    }
+    const what = byAccount ? "elke vergadering" : meetings;
     return shadow
-      ? `Niemand wordt geweigerd: ${who.charAt(0).toLowerCase()}${who.slice(1)} worden ${when} bij ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
+      ? `Niemand wordt geweigerd: ${lower} worden ${when} bij ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
       : `${who}, worden ${when} geweigerd voor ${what}; alle anderen nemen gewoon deel.`;
   }
   const when = `${from ? `from ${from}` : "from the moment it is approved"}${until ? ` until ${until}` : ""}`;
-  const what =
-    input.target.kind === "meeting"
-      ? `${ids.length === 1 ? "meeting" : "meetings"} ${and.format(ids)}`
-      : "every meeting";
-  const who =
-    input.target.kind === "account"
-      ? `Participants using ${ids.length === 1 ? "account" : "the accounts"} ${or.format(ids)} who are located in ${places}`
-      : `Participants located in ${places}`;
+  const meetings = `${ids.length === 1 ? "meeting" : "meetings"} ${and.format(ids)}`;
+  const people = hosting ? "Hosts" : "Participants";
+  const who = byAccount
+    ? `${people} using ${ids.length === 1 ? "account" : "the accounts"} ${or.format(ids)} who are located in ${places}`
+    : `${people} located in ${places}`;
+  const lower = `${who.charAt(0).toLowerCase()}${who.slice(1)}`;
+  if (hosting) {
+    const what = byAccount ? "any meeting" : meetings;
+    return shadow
+      ? `Nobody will be refused: ${lower} starting or hosting ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
+      : `${who} cannot start or host ${what} ${when}; participants are not refused.`;
+  }
+  const what = byAccount ? "every meeting" : meetings;
   return shadow
-    ? `Nobody will be refused: ${who.charAt(0).toLowerCase()}${who.slice(1)} joining ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
+    ? `Nobody will be refused: ${lower} joining ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
     : `${who} will be refused ${what} ${when}; everyone else joins as usual.`;
 }

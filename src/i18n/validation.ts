@@ -16,6 +16,15 @@ const DUTCH: Record<string, string> = {
   "must be an ISO 3166-1 alpha-2 country code such as NL": "moet een ISO 3166-1-landcode zijn, zoals NL",
   "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z": "moet een geldige datum zijn",
   "must be later than effectiveFrom": "moet later zijn dan de ingangsdatum",
+  "must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1":
+    "moet een IPv4- of IPv6-adres zijn, zoals 203.0.113.7 of 2001:db8::1",
+  "must be an IPv4 or IPv6 address": "moet een IPv4- of IPv6-adres zijn",
+  "must be an E.164 phone number: a + and 7 to 15 digits, such as +31201234567":
+    "moet een telefoonnummer in internationale vorm zijn: een + en 7 tot 15 cijfers, zoals +31201234567",
+  "must be an E.164 phone number such as +31201234567":
+    "moet een telefoonnummer in internationale vorm zijn, zoals +31201234567",
+  "must be an account id, never an IP address or a phone number (tel:)":
+    "moet een account-id zijn, nooit een IP-adres of telefoonnummer (tel:)",
 };
 
 /** Why the jurisdiction table refuses a code no source can report (engine/jurisdiction-table.ts). */
@@ -53,6 +62,12 @@ export interface ValidationStrings {
   outsideAuthority: (outside: readonly string[], authority: string) => string;
   /** The orders list's jurisdiction filter holds something that is no ISO code. */
   badJurisdictionFilter: string;
+  /** An exempt account that the order also names (the engine's `exemptionProblems`). */
+  exemptIsTarget: (id: string) => string;
+  /** More account ids than the schema's maximum. */
+  tooMany: (max: number) => string;
+  /** A choice that is none of the options offered (only a forged post can make one). */
+  chooseOne: string;
 }
 
 export const VALIDATION: Record<Language, ValidationStrings> = {
@@ -61,6 +76,9 @@ export const VALIDATION: Record<Language, ValidationStrings> = {
     outsideAuthority: (outside, authority) =>
       `${outside.join(", ")}: not inside the authority's jurisdiction ${authority}`,
     badJurisdictionFilter: "must be an ISO 3166-1 or 3166-2 code such as IN or IN-MH",
+    exemptIsTarget: (id) => `${id} is one of the accounts this order names, so it cannot also be exempt`,
+    tooMany: (max) => `List at most ${max} account ids.`,
+    chooseOne: "Choose one of the options.",
   },
   nl: {
     required: "Dit is verplicht.",
@@ -68,5 +86,9 @@ export const VALIDATION: Record<Language, ValidationStrings> = {
       `${outside.join(", ")}: ligt niet binnen het rechtsgebied van de instantie (${authority})`,
     // Not translated yet: the page has always said this in English.
     badJurisdictionFilter: "must be an ISO 3166-1 or 3166-2 code such as IN or IN-MH",
+    exemptIsTarget: (id) =>
+      `${id} is een van de accounts die dit bevel noemt en kan dus niet ook uitgezonderd zijn`,
+    tooMany: (max) => `Geef hoogstens ${max} account-id's.`,
+    chooseOne: "Kies een van de mogelijkheden.",
   },
 };

@@ -5,7 +5,9 @@
  *    check simulator deny inside the jurisdiction and allow outside it;
  * 2. the creator cannot approve their own order, through the page or by replaying the form post;
  * 3. a form post without the CSRF token is refused; pages send the security headers;
- * 4. axe-core finds no serious violations on any page; screenshots at desktop and phone width.
+ * 4. axe-core finds no serious violations on any page; screenshots at desktop and phone width;
+ * 5. (issue 13) an order's action and exempt accounts through the form, its preview and its page, in
+ *    both languages; the simulator with a dial-in caller's phone number and with a host.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,17 +56,46 @@ async function fillOrder(page: Page, meetingIds: string, reference = "WP/1234/20
   await page.getByRole("button", { name: "Preview" }).click();
 }
 
-async function simulate(page: Page, meetingId: string, ip: string) {
+/** Runs the simulator for an IP address, or a phone number (`+...`), as a participant unless `role`. */
+async function simulate(
+  page: Page,
+  meetingId: string,
+  locator: string,
+  role: "participant" | "host" = "participant",
+) {
   await page.goto("/console/simulate");
   await page.fill("#meetingId", meetingId);
-  await page.fill("#ip", ip);
+  await page.fill(locator.startsWith("+") ? "#phone" : "#ip", locator);
+  await page.check(`input[name=role][value=${role}]`);
   await page.getByRole("button", { name: "Check" }).click();
   return {
     decision: (await page.textContent("#decision-value"))?.trim(),
     explanation: (await page.textContent("#explanation"))?.trim(),
     code: (await page.textContent("#decision code"))?.trim(),
+    source: (await page.textContent("#geo-source"))?.trim(),
   };
 }
+
+/** The words the new-order preview and the order page use for action and exemptions, per language. */
+const HOSTING = {
+  en: {
+    preview:
+      "Hosts located in Mahārāshtra, India cannot start or host meeting 81234567893 from 1 March 2026; participants are not refused.",
+    exempt: "Exempt: acct_x, acct_y — never refused under this order, wherever they are.",
+    action: /What the order does\s*prevent hosting: hosts located there cannot start or host/,
+    count: "2 accounts, never refused under this order, wherever they are:",
+    refuses: "hosts located in Mahārāshtra, India",
+  },
+  nl: {
+    preview:
+      "Hosts die zich in Mahārāshtra, India bevinden, kunnen vanaf 1 maart 2026 vergadering 81234567893 starten of hosten; deelnemers worden niet geweigerd.",
+    exempt: "Uitgezonderd: acct_x, acct_y — nooit geweigerd onder dit bevel, waar ze zich ook bevinden.",
+    action:
+      /Wat het bevel doet\s*hosten verhinderen: hosts die zich daar bevinden kunnen niet starten of hosten/,
+    count: "2 accounts, nooit geweigerd onder dit bevel, waar ze zich ook bevinden:",
+    refuses: "hosts die zich in Mahārāshtra, India bevinden",
+  },
+} as const;
 
 describe("the console", () => {
   it("lets a responder enter an order that an approver approves, and the simulator then denies only inside it", async () => {
@@ -143,6 +174,11 @@ describe("the console", () => {
     expect(counts).toMatch(/Shadow matches\s*2/);
     const report = await h.call("GET", "/v1/reports/2026-H1", { as: "auditor" });
     expect(report.body.enforcement.byOrder[shadow.id]).toMatchObject({ deniedJoins: 0, shadowMatches: 2 });
+    // The list says whom the order would refuse, and that, in shadow, it refuses nobody.
+    await page.goto(`/console/orders?q=${encodeURIComponent("SHADOW/1/2026")}`);
+    expect(await page.textContent("tbody")).toContain(
+      "everyone located in Mahārāshtra, India (shadow: only recorded, nobody refused)",
+    );
     await context.close();
   });
 
@@ -292,6 +328,154 @@ describe("the console", () => {
     await context.close();
   });
 
+  it.each(["en", "nl"] as const)(
+    "enters a prevent-hosting order with exempt accounts and shows both in the preview, on its page and in the lists (%s)",
+    async (lang) => {
+      const words = HOSTING[lang];
+      const reference = `HOST/${lang}/2026`;
+      const { context, page } = await signIn(browser, server.url, "responder", { lang });
+      await page.goto("/console/orders/new");
+      await page.fill("#reference", reference);
+      await page.fill("#authorityName", "Bombay High Court");
+      await page.selectOption("#country", "IN");
+      await page.locator("button[value=regions]").click();
+      await page.locator("input[name=jurisdictions][value='IN-MH']").check();
+      await page.fill("#targetIds", "81234567893");
+      // Each action says what it does, tied to its radio.
+      const hosting = page.locator("input[name=action][value=prevent_hosting]");
+      expect(await hosting.getAttribute("aria-describedby")).toBe("action-prevent_hosting-hint");
+      expect(await page.isChecked("input[name=action][value=geoblock]")).toBe(true);
+      await hosting.check();
+      await page.fill("#exemptAccountIds", "acct_x\nacct_y");
+      await page.fill("#receivedAt", "2026-02-20");
+      await page.fill("#effectiveFrom", "2026-03-01");
+      await page.locator("button[value=preview]").click();
+      expect(await page.textContent("#preview-text")).toBe(words.preview);
+      expect(await page.textContent("#preview-exempt")).toBe(words.exempt);
+      // The preview kept the choices for the submit.
+      expect(await hosting.isChecked()).toBe(true);
+      expect(await page.inputValue("#exemptAccountIds")).toBe("acct_x\nacct_y");
+      await page.locator("button[value=submit]").click();
+      await page.waitForURL(/\/console\/orders\/ord_/);
+      const id = decodeURIComponent(new URL(page.url()).pathname.split("/").at(-1) as string);
+      expect(await h.store.getOrder(id)).toMatchObject({
+        action: "prevent_hosting",
+        exemptAccountIds: ["acct_x", "acct_y"],
+      });
+      const details = (await page.locator("dl.fields").first().textContent()) ?? "";
+      expect(details).toMatch(words.action);
+      expect(details).toContain(words.count);
+      expect(await page.locator("#exempt-accounts li").allTextContents()).toEqual(["acct_x", "acct_y"]);
+
+      await page.goto(`/console/orders?q=${encodeURIComponent(reference)}`);
+      expect(await page.textContent("tbody")).toContain(words.refuses);
+      await context.close();
+      const { context: ac, page: ap } = await signIn(browser, server.url, "approver", { lang });
+      await ap.goto("/console/review");
+      expect(await ap.locator("li", { hasText: reference }).textContent()).toContain(words.refuses);
+      await ac.close();
+    },
+  );
+
+  it("says next to the field, in plain words, when an exempt account is also a target or is no account id", async () => {
+    const { context, page } = await signIn(browser, server.url, "responder");
+    await page.goto("/console/orders/new");
+    await page.fill("#reference", "EXEMPT/BAD/1");
+    await page.fill("#authorityName", "Bombay High Court");
+    await page.selectOption("#country", "IN");
+    await page.locator("button[value=regions]").click();
+    await page.locator("input[name=jurisdictions][value='IN-MH']").check();
+    await page.check("input[name=targetKind][value=account]");
+    await page.fill("#targetIds", "acct_target");
+    await page.fill("#receivedAt", "2026-02-20");
+    const cases: [string, string][] = [
+      [
+        "acct_ok, acct_target",
+        "acct_target is one of the accounts this order names, so it cannot also be exempt",
+      ],
+      ["10.0.0.1", "10.0.0.1: must be an account id, never an IP address or a phone number (tel:)"],
+      ["acct_ok\nnot an id", "not an id: must be 1-128 characters"],
+    ];
+    for (const [typed, message] of cases) {
+      await page.fill("#exemptAccountIds", typed);
+      await page.locator("button[value=preview]").click();
+      const error = (await page.textContent("#exemptAccountIds-error")) ?? "";
+      expect(error).toContain(message);
+      expect(error).not.toMatch(/exemptAccountIds|target\.accountIds/);
+      expect(await page.getAttribute("#exemptAccountIds", "aria-invalid")).toBe("true");
+      expect(await page.getAttribute("#exemptAccountIds", "aria-describedby")).toBe(
+        "exemptAccountIds-hint exemptAccountIds-error",
+      );
+      expect(await page.locator(".summary a[href='#exemptAccountIds']").textContent()).toContain(
+        "Exempt accounts:",
+      );
+      expect(await page.locator("button[value=submit]").count()).toBe(0);
+      expect(await page.inputValue("#exemptAccountIds")).toBe(typed);
+    }
+    expect((await h.store.listOrders()).some((o) => o.reference === "EXEMPT/BAD/1")).toBe(false);
+    await context.close();
+  });
+
+  it("simulates a dial-in caller by phone number: a +7 495 (Moscow) caller is refused under an RU order, a +7 701 (Kazakhstan) caller is not", async () => {
+    await approvedOrder(h, {
+      reference: "RU/PHONE/1",
+      authority: { name: "Moscow City Court", jurisdiction: "RU", kind: "court" },
+      jurisdictions: ["RU"],
+      target: { kind: "meeting", meetingIds: ["m-ru-phone"] },
+    });
+    const { context, page } = await signIn(browser, server.url, "auditor");
+    const logged = await decisionCount();
+    const moscow = await simulate(page, "m-ru-phone", "+74951234567");
+    expect(moscow).toMatchObject({
+      decision: "deny",
+      code: "BLOCKED",
+      source: "located by phone number (country calling code)",
+    });
+    const almaty = await simulate(page, "m-ru-phone", "+77012345678");
+    expect(almaty).toMatchObject({ decision: "allow", code: "OUTSIDE_JURISDICTION" });
+    expect(almaty.source).toBe("located by phone number (country calling code)");
+    expect((await simulate(page, "m-ru-phone", PLACES.moscow.ip)).source).toBe(
+      "located by IP address (location database)",
+    );
+    expect(await decisionCount()).toBe(logged);
+
+    // Exactly one of the two, said in plain words next to the field.
+    await page.fill("#ip", PLACES.moscow.ip);
+    await page.fill("#phone", "+74951234567");
+    await page.getByRole("button", { name: "Check" }).click();
+    expect(await page.textContent("#phone-error")).toBe(
+      "Give either an IP address or a phone number, not both: one participant joins one way.",
+    );
+    expect(await page.getAttribute("#phone", "aria-invalid")).toBe("true");
+    expect(await page.getAttribute("#phone", "aria-describedby")).toBe("locator-hint phone-error");
+    await page.fill("#ip", "");
+    await page.fill("#phone", "");
+    await page.getByRole("button", { name: "Check" }).click();
+    expect(await page.textContent("#ip-error")).toBe(
+      "Give the participant's IP address or, for a dial-in caller, their phone number.",
+    );
+    expect(await page.locator("#decision").count()).toBe(0);
+    await context.close();
+  });
+
+  it("simulates a host under a prevent-hosting order: the host located inside is refused, a participant there is not", async () => {
+    await approvedOrder(h, {
+      reference: "HOSTING/SIM/1",
+      action: "prevent_hosting",
+      target: { kind: "meeting", meetingIds: ["m-hosting-sim"] },
+    });
+    const { context, page } = await signIn(browser, server.url, "approver");
+    const host = await simulate(page, "m-hosting-sim", PLACES.mumbai.ip, "host");
+    expect(host).toMatchObject({ decision: "deny", code: "BLOCKED" });
+    expect(host.explanation).toContain("refuses hosts located here: they cannot start or host the meeting");
+    expect(await page.isChecked("input[name=role][value=host]")).toBe(true);
+    const participant = await simulate(page, "m-hosting-sim", PLACES.mumbai.ip);
+    expect(participant).toMatchObject({ decision: "allow", code: "NO_ORDER" });
+    const elsewhere = await simulate(page, "m-hosting-sim", PLACES.california.ip, "host");
+    expect(elsewhere).toMatchObject({ decision: "allow", code: "OUTSIDE_JURISDICTION" });
+    await context.close();
+  });
+
   it("runs an axe check that does find a serious violation when there is one", async () => {
     const page = await browser.newPage();
     await page.setContent('<html lang="en"><title>t</title><main><input type="text"></main></html>');
@@ -317,10 +501,16 @@ describe("the console", () => {
 
       const { context, page } = await signIn(browser, server.url, "admin", { lang });
       watch(page);
-      const orderId = (await h.store.listOrders())[0]?.id as string;
+      const orders = await h.store.listOrders();
+      const orderId = orders[0]?.id as string;
+      // A prevent-hosting order with exemptions (entered by an earlier test, else made here).
+      const hostingId =
+        orders.find((o) => (o.exemptAccountIds ?? []).length > 0)?.id ??
+        (await approvedOrder(h, { action: "prevent_hosting", exemptAccountIds: ["acct_x"] })).id;
       const visits: [string, (p: Page) => Promise<void>][] = [
         ["orders", (p) => p.goto("/console/orders").then(() => undefined)],
         ["order", (p) => p.goto(`/console/orders/${orderId}`).then(() => undefined)],
+        ["order-hosting", (p) => p.goto(`/console/orders/${hostingId}`).then(() => undefined)],
         ["review", (p) => p.goto("/console/review").then(() => undefined)],
         ["new", (p) => p.goto("/console/orders/new").then(() => undefined)],
         [
@@ -330,6 +520,7 @@ describe("the console", () => {
             await p.selectOption("#country", "IN");
             await p.locator("button[value=regions]").click();
             await p.fill("#targetIds", "bad id");
+            await p.fill("#exemptAccountIds", "10.0.0.1");
             await p.locator("button[value=preview]").click();
           },
         ],
@@ -340,6 +531,8 @@ describe("the console", () => {
             await p.fill("#authorityName", "Bombay High Court");
             await p.locator("input[value='IN-MH']").check();
             await p.fill("#targetIds", "81234567890");
+            await p.check("input[name=action][value=prevent_hosting]");
+            await p.fill("#exemptAccountIds", "acct_x, acct_y");
             await p.fill("#receivedAt", "2026-02-20");
             await p.locator("button[value=preview]").click();
           },
@@ -349,6 +542,23 @@ describe("the console", () => {
           async (p) => {
             await p.goto("/console/simulate");
             await p.fill("#meetingId", "81234567890");
+            await p.fill("#ip", PLACES.mumbai.ip);
+            await p.locator("main button[type=submit]").click();
+          },
+        ],
+        [
+          "simulate-phone-host",
+          async (p) => {
+            await p.goto("/console/simulate");
+            await p.fill("#meetingId", "81234567890");
+            await p.fill("#phone", "+74951234567");
+            await p.check("input[name=role][value=host]");
+            await p.locator("main button[type=submit]").click();
+          },
+        ],
+        [
+          "simulate-errors",
+          async (p) => {
             await p.fill("#ip", PLACES.mumbai.ip);
             await p.locator("main button[type=submit]").click();
           },

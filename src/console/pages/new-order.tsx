@@ -3,7 +3,7 @@
  * field in error, the country's regions on request, a plain-words preview, then submission for a second
  * person's approval (`submitOrder`, as in the API). Nothing is stored before the submit.
  */
-import { normaliseBlocks, precisionWarnings } from "../../engine/index.js";
+import { normaliseBlocks, OrderAction, precisionWarnings } from "../../engine/index.js";
 import { geoPrecision } from "../../geo/interface.js";
 import type { ServerServices } from "../../http/services.js";
 import { orderPreview, type Strings } from "../../i18n/console.js";
@@ -37,6 +37,8 @@ const LABELS = (t: Strings): Record<Field, string> => ({
   jurisdictions: t.jurisdictions,
   targetKind: t.targetKind,
   targetIds: t.targetIds,
+  action: t.orderAction,
+  exemptAccountIds: t.exemptAccountIds,
   receivedAt: t.receivedAt,
   effectiveFrom: t.effectiveFrom,
   effectiveUntil: t.effectiveUntil,
@@ -102,6 +104,44 @@ function Radios(props: { name: string; legend: string; value: string; choices: R
     </fieldset>
   );
 }
+/**
+ * The order's action: one radio per action, each with a line saying in plain words what it does (tied to
+ * its radio), and the field's error under the legend.
+ */
+function ActionChoice(props: { ctx: PageContext; value: string; errors: FormErrors }) {
+  const { t } = props.ctx;
+  const error = props.errors.action;
+  return (
+    <fieldset aria-describedby={error ? "action-error" : undefined} aria-invalid={error ? "true" : undefined}>
+      <legend id="action-legend" tabindex={-1}>
+        {t.orderAction}
+      </legend>
+      <FieldText id="action" errors={props.errors} />
+      {OrderAction.options.map((action) => (
+        <div class="choice">
+          <label>
+            <input
+              type="radio"
+              name="action"
+              value={action}
+              checked={props.value === action}
+              aria-describedby={`action-${action}-hint`}
+            />
+            {t.orderActions[action]}
+          </label>
+          <p class="hint" id={`action-${action}-hint`}>
+            {t.orderActionHints[action]}
+          </p>
+        </div>
+      ))}
+    </fieldset>
+  );
+}
+
+/** Where the error summary links for a field: the legend of a group of choices, else the control. */
+const anchorOf = (f: Field) =>
+  f === "jurisdictions" ? "jurisdictions-legend" : f === "action" ? "action-legend" : f;
+
 function TextInput(props: {
   id: Field;
   label: string;
@@ -135,6 +175,8 @@ function NewOrderPage(props: {
   form: OrderForm;
   errors: FormErrors;
   preview?: string | undefined;
+  /** The preview's line on exempt accounts, when the order has any. */
+  exempt?: string | undefined;
   /** What the preview must warn of: blocks the configured location source cannot judge. */
   warnings?: string[] | undefined;
   error?: string | undefined;
@@ -162,9 +204,7 @@ function NewOrderPage(props: {
           <ul>
             {errorFields.map((f) => (
               <li>
-                <a
-                  href={`#${f === "jurisdictions" ? "jurisdictions-legend" : f}`}
-                >{`${labels[f]}: ${errors[f]}`}</a>
+                <a href={`#${anchorOf(f)}`}>{`${labels[f]}: ${errors[f]}`}</a>
               </li>
             ))}
           </ul>
@@ -174,6 +214,7 @@ function NewOrderPage(props: {
         <section class="preview" aria-labelledby="preview-title">
           <h2 id="preview-title">{t.previewTitle}</h2>
           <p id="preview-text">{props.preview}</p>
+          {props.exempt ? <p id="preview-exempt">{props.exempt}</p> : null}
           {(props.warnings ?? []).map((w) => (
             <div class="alert" role="alert">
               {w}
@@ -271,6 +312,18 @@ function NewOrderPage(props: {
             {form.targetIds}
           </textarea>
         </FormField>
+        <ActionChoice ctx={ctx} value={form.action} errors={errors} />
+        <FormField id="exemptAccountIds" label={t.exemptAccountIds} optional={t.optional}>
+          <FieldText id="exemptAccountIds" errors={errors} hint={t.exemptHint} />
+          <textarea
+            id="exemptAccountIds"
+            name="exemptAccountIds"
+            aria-describedby={described("exemptAccountIds", errors, true)}
+            aria-invalid={errors.exemptAccountIds ? "true" : undefined}
+          >
+            {form.exemptAccountIds}
+          </textarea>
+        </FormField>
         {(
           [
             ["receivedAt", t.dateHint, undefined],
@@ -339,7 +392,13 @@ export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
   const newOrderPage = (
     c: C,
     form = emptyForm(),
-    opts: { errors?: FormErrors; preview?: string; warnings?: string[]; error?: string } = {},
+    opts: {
+      errors?: FormErrors;
+      preview?: string;
+      exempt?: string | undefined;
+      warnings?: string[];
+      error?: string;
+    } = {},
     status: PageStatus = 200,
   ) =>
     render(
@@ -349,6 +408,7 @@ export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
         form={form}
         errors={opts.errors ?? {}}
         preview={opts.preview}
+        exempt={opts.exempt}
         warnings={opts.warnings}
         error={opts.error}
       />,
@@ -371,7 +431,12 @@ export function registerNewOrder(con: ConsoleApp, s: ServerServices): void {
         normaliseBlocks(result.input.jurisdictions),
         geoPrecision(s.geo),
       ).map((w) => t.needsCityDatabase(placeList(w.jurisdictions, lang)));
-      return newOrderPage(c, form, { preview: orderPreview(result.input, lang), warnings });
+      const exempt = result.input.exemptAccountIds ?? [];
+      return newOrderPage(c, form, {
+        preview: orderPreview(result.input, lang),
+        exempt: exempt.length > 0 ? t.exemptLine(exempt.join(", ")) : undefined,
+        warnings,
+      });
     }
     try {
       const order = await submitOrder(s, result.input, principalOf(c).name);

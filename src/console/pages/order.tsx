@@ -70,6 +70,23 @@ function ReasonForm(props: { ctx: PageContext; order: Order; action: keyof typeo
   );
 }
 
+/** The order's exempt accounts: how many, what that means, and each id. */
+function Exemptions(props: { t: Strings; ids: readonly string[] }) {
+  if (props.ids.length === 0) return <>{props.t.noExemptions}</>;
+  return (
+    <>
+      {props.t.exemptCount(props.ids.length)}
+      <ul id="exempt-accounts">
+        {props.ids.map((id) => (
+          <li>
+            <code>{id}</code>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 function OrderPage(props: {
   ctx: PageContext;
   order: Order;
@@ -111,6 +128,8 @@ function OrderPage(props: {
           `${o.authority.name} (${t.kinds[o.authority.kind]}, ${placeName(o.authority.jurisdiction, lang)})`,
         )}
         {row(t.blocks, placeList(o.jurisdictions, lang))}
+        {row(t.orderAction, t.orderActions[o.action ?? "geoblock"])}
+        {row(t.exemptAccountIds, <Exemptions t={t} ids={o.exemptAccountIds ?? []} />)}
         {row(t.mode, t.modes[o.mode])}
         {row(t.received, formatDate(o.receivedAt, lang))}
         {row(t.effectiveFrom, o.effectiveFrom ? formatDate(o.effectiveFrom, lang) : t.fromApproval)}

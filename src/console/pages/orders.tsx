@@ -4,7 +4,7 @@ import type { ServerServices } from "../../http/services.js";
 import { formatDate } from "../../i18n/console.js";
 import { VALIDATION } from "../../i18n/validation.js";
 import { filterOrders } from "../../service/orders.js";
-import { ColumnHeads, FormField, placeList, Select, statusText } from "../components.js";
+import { ColumnHeads, FormField, refusesText, Select, statusText } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
 import { type ConsoleApp, guard, pageContext, render } from "../request.js";
 
@@ -20,7 +20,7 @@ function OrdersTable(props: { ctx: PageContext; orders: Order[]; caption: string
   return (
     <table class="cards">
       <caption>{props.caption}</caption>
-      <ColumnHeads labels={[t.reference, t.authority, t.blocks, t.target, t.status, t.received]} />
+      <ColumnHeads labels={[t.reference, t.authority, t.refuses, t.target, t.status, t.received]} />
       <tbody>
         {props.orders.map((o) => (
           <tr>
@@ -28,7 +28,7 @@ function OrdersTable(props: { ctx: PageContext; orders: Order[]; caption: string
               <a href={`/console/orders/${encodeURIComponent(o.id)}`}>{o.reference}</a>
             </td>
             <td data-label={t.authority}>{o.authority.name}</td>
-            <td data-label={t.blocks}>{placeList(o.jurisdictions, lang)}</td>
+            <td data-label={t.refuses}>{refusesText(t, o, lang)}</td>
             <td data-label={t.target}>
               {o.target.kind === "meeting"
                 ? `${t.meetings}: ${o.target.meetingIds.join(", ")}`

@@ -2,7 +2,7 @@
 import { type Order, withEnforcement } from "../../engine/index.js";
 import type { ServerServices } from "../../http/services.js";
 import { formatDate } from "../../i18n/console.js";
-import { placeList } from "../components.js";
+import { refusesText } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
 import { type ConsoleApp, guard, pageContext, render } from "../request.js";
 
@@ -20,7 +20,7 @@ function ReviewPage(props: { ctx: PageContext; orders: Order[] }) {
               <a
                 href={`/console/orders/${encodeURIComponent(o.id)}`}
               >{`${o.reference} – ${o.authority.name}`}</a>{" "}
-              ({placeList(o.jurisdictions, lang)}; {t.received} {formatDate(o.receivedAt, lang)})
+              ({t.refuses}: {refusesText(t, o, lang)}; {t.received} {formatDate(o.receivedAt, lang)})
               {o.createdBy === ctx.principal?.name ? <strong> – {t.yours}</strong> : null}
             </li>
           ))}
