@@ -367,8 +367,10 @@ describe("distribution", () => {
     await waitFor(`B at v${N}`, () => b.compiler.holder.current().version === N);
     done = true;
     await checker;
+    // The checks ran while versions were being swapped in: they saw intermediate ones, not only the ends.
+    // (How many turns the loop made depends on the machine's load, so it is not asserted.)
     expect(seen.size).toBeGreaterThan(2);
-    expect(checks).toBeGreaterThan(N);
+    expect(checks).toBeGreaterThanOrEqual(seen.size);
   });
 });
 
