@@ -59,6 +59,11 @@ const en = {
   counts: "Enforcement so far",
   deniedJoins: "Denied joins",
   shadowMatches: "Shadow matches",
+  removedParticipants: "Removed from meetings in progress",
+  hostedWhere: "Where its meetings were hosted",
+  hostedUnknown: "no host checked yet",
+  hostedCounts: (inside: number, outside: number) =>
+    `${inside} ${inside === 1 ? "meeting" : "meetings"} with a host inside the blocked area, ${outside} outside it (from the hosts' checks)`,
   countsNote: "Counted from the decision log.",
   history: "Audit history",
   when: "When",
@@ -289,6 +294,11 @@ const nl: Strings = {
   counts: "Handhaving tot nu toe",
   deniedJoins: "Geweigerde deelnames",
   shadowMatches: "Schaduwtreffers",
+  removedParticipants: "Uit lopende vergaderingen verwijderd",
+  hostedWhere: "Waar de vergaderingen werden gehost",
+  hostedUnknown: "nog geen host gecontroleerd",
+  hostedCounts: (inside: number, outside: number) =>
+    `${inside} ${inside === 1 ? "vergadering" : "vergaderingen"} met een host binnen het geblokkeerde gebied, ${outside} erbuiten (volgens de controles van de hosts)`,
   countsNote: "Geteld uit het beslissingslogboek.",
   history: "Auditgeschiedenis",
   when: "Wanneer",

@@ -24,7 +24,11 @@ export interface EnforcementCounts {
 
 /** One order's enforcement over every month counted: what the console's order page shows. */
 export type OrderTotals = Pick<EnforcementCounts, "deniedJoins" | "shadowMatches"> & {
+  /** Absent: none. */
   removedParticipants?: number;
+  /** Distinct meetings over every month counted (HostLocationCounts); absent: no host was checked. */
+  meetingsHostedInside?: number;
+  meetingsHostedOutside?: number;
 };
 
 /**

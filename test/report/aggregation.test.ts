@@ -296,6 +296,96 @@ describe.each(KINDS)("$name", (kind) => {
     await Promise.all([one.store.close(), again.close()]);
   });
 
+  it("counts in-meeting removals apart from denied joins, and where each order's meetings were hosted", async () => {
+    const { store, reopen, log } = await kind.fresh();
+    const base = { jurisdiction: "IN-MH", orderIds: ["ord_in"], ipHash: null } as const;
+    const jan = Date.UTC(2023, 0, 10);
+    const feb = Date.UTC(2023, 1, 10);
+    const batch: DecisionRecord[] = [
+      record("x-join", { ...base, t: jan, code: "BLOCKED", meetingId: "m1", ipHash: "p1" }),
+      {
+        ...record("x-rm1", { ...base, t: jan, code: "BLOCKED", meetingId: "m1", ipHash: "p1" }),
+        phase: "in_meeting",
+      },
+      {
+        ...record("x-rm2", { ...base, t: feb, code: "BLOCKED", meetingId: "m2", ipHash: "p2" }),
+        phase: "in_meeting",
+      },
+      // Hosts: m1's inside (exempt, let in), m2's inside (refused: a denial too), m3's outside, twice.
+      { ...record("x-h1", { ...base, t: jan, code: "EXEMPT", meetingId: "m1", ipHash: "h1" }), role: "host" },
+      {
+        ...record("x-h2", { ...base, t: feb, code: "BLOCKED", meetingId: "m2", ipHash: "h2" }),
+        role: "host",
+      },
+      {
+        ...record("x-h3", {
+          ...base,
+          t: jan,
+          code: "OUTSIDE_JURISDICTION",
+          jurisdiction: null,
+          meetingId: "m3",
+          ipHash: "h3",
+        }),
+        role: "host",
+      },
+      {
+        ...record("x-h4", {
+          ...base,
+          t: feb,
+          code: "OUTSIDE_JURISDICTION",
+          jurisdiction: null,
+          meetingId: "m3",
+          ipHash: "h3",
+        }),
+        role: "host",
+      },
+      // A host who could not be placed says nothing of where the meeting was hosted.
+      {
+        ...record("x-h5", {
+          ...base,
+          t: feb,
+          code: "GEO_UNKNOWN",
+          jurisdiction: null,
+          meetingId: "m4",
+          ipHash: "h5",
+        }),
+        role: "host",
+      },
+    ];
+    const sorted = [...batch].sort((a, b) => a.at.localeCompare(b.at));
+    await store.apply(sorted, "c", log.positionsOf(sorted));
+    const expected = {
+      deniedJoins: 2,
+      shadowMatches: 0,
+      removedParticipants: 2,
+      meetingsHostedInside: 2,
+      meetingsHostedOutside: 1,
+    };
+    expect(await store.orderTotals("ord_in")).toEqual(expected);
+    const [january, february] = await store.months(["2023-01", "2023-02"]);
+    expect(january?.byJurisdiction["IN-MH"]).toMatchObject({ deniedJoins: 1, removedParticipants: 1 });
+    expect(february?.byOrder.ord_in).toMatchObject({
+      deniedJoins: 1,
+      removedParticipants: 1,
+      meetings: ["m2"],
+      participants: expect.arrayContaining(["h2", "p2"]),
+      hostedInside: ["m2"],
+      hostedOutside: ["m3"],
+    });
+    expect(january?.byOrder.ord_in).toMatchObject({ hostedInside: ["m1"], hostedOutside: ["m3"] });
+    // Applied again: nothing counted twice; read back from what was stored: the same.
+    await store.apply(sorted, "c", log.positionsOf(sorted));
+    expect(await store.orderTotals("ord_in")).toEqual(expected);
+    await store.close();
+    const again = await reopen();
+    expect(await again.orderTotals("ord_in")).toEqual(expected);
+    expect((await again.months(["2023-02"]))[0]?.byOrder.ord_in).toMatchObject({
+      removedParticipants: 1,
+      hostedInside: ["m2"],
+    });
+    await again.close();
+  });
+
   it("totals one order over every month, and keeps the totals as later batches land", async () => {
     const { store, reopen, log } = await kind.fresh();
     expect(await store.orderTotals("ord_in")).toEqual({ deniedJoins: 0, shadowMatches: 0 });

@@ -157,7 +157,14 @@ function OrderPage(props: {
       <h2>{t.counts}</h2>
       <dl class="fields">
         {row(t.deniedJoins, String(props.counts.deniedJoins))}
+        {row(t.removedParticipants, String(props.counts.removedParticipants ?? 0))}
         {row(t.shadowMatches, String(props.counts.shadowMatches))}
+        {row(
+          t.hostedWhere,
+          props.counts.meetingsHostedInside === undefined
+            ? t.hostedUnknown
+            : t.hostedCounts(props.counts.meetingsHostedInside, props.counts.meetingsHostedOutside ?? 0),
+        )}
       </dl>
       <p class="hint">{t.countsNote}</p>
       <h2>{t.history}</h2>

@@ -185,7 +185,7 @@ export class FileAggregateStore implements AggregateStore {
    * Each month's per-order counts, for `orderTotals`: built on its first call, refreshed by `apply` for
    * the months it writes; undefined until then, and again after a failed batch.
    */
-  private orderCounts: Map<string, Map<string, OrderTotals>> | undefined;
+  private orderCounts: Map<string, Map<string, OrderMonth>> | undefined;
   /** Serialises `apply` and `orderTotals`: two batches interleaving their month writes could lose one. */
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -368,7 +368,7 @@ export class FileAggregateStore implements AggregateStore {
 
   private async orderTotalsNow(orderId: string): Promise<OrderTotals> {
     if (this.orderCounts === undefined) {
-      const index = new Map<string, Map<string, OrderTotals>>();
+      const index = new Map<string, Map<string, OrderMonth>>();
       for (const month of await this.listMonths()) {
         const loaded = this.cache.get(month) ?? (await this.read(month));
         if (loaded) index.set(month, orderCountsOf(loaded));
@@ -376,6 +376,8 @@ export class FileAggregateStore implements AggregateStore {
       this.orderCounts = index;
     }
     const totals = noTotals();
+    const inside = new Set<string>();
+    const outside = new Set<string>();
     for (const counts of this.orderCounts.values()) {
       const c = counts.get(orderId);
       if (c === undefined) continue;
@@ -383,6 +385,12 @@ export class FileAggregateStore implements AggregateStore {
       totals.shadowMatches += c.shadowMatches;
       if (c.removedParticipants)
         totals.removedParticipants = (totals.removedParticipants ?? 0) + c.removedParticipants;
+      for (const m of c.hostedInside) inside.add(m);
+      for (const m of c.hostedOutside) outside.add(m);
+    }
+    if (inside.size + outside.size > 0) {
+      totals.meetingsHostedInside = inside.size;
+      totals.meetingsHostedOutside = outside.size;
     }
     return totals;
   }
@@ -756,8 +764,19 @@ function endsOf(records: readonly DecisionRecord[], ends: readonly string[] | un
   return ends.map((e) => decodeCursor(e) as Position);
 }
 
-function orderCountsOf(loaded: LoadedMonth): Map<string, OrderTotals> {
-  return new Map([...loaded.byOrder].map(([id, b]) => [id, countsFor(b)]));
+/** One month's share of an order's totals: its counts, and the meetings its hosts were checked in. */
+interface OrderMonth extends BucketCounts {
+  hostedInside: string[];
+  hostedOutside: string[];
+}
+
+function orderCountsOf(loaded: LoadedMonth): Map<string, OrderMonth> {
+  return new Map(
+    [...loaded.byOrder].map(([id, b]) => [
+      id,
+      { ...countsFor(b), hostedInside: b.hostedInside.values(), hostedOutside: b.hostedOutside.values() },
+    ]),
+  );
 }
 
 function fresh(month: string): LoadedMonth {

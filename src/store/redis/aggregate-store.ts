@@ -384,11 +384,19 @@ export class RedisAggregateStore implements AggregateStore {
   async orderTotals(orderId: string): Promise<OrderTotals> {
     const parts = await Promise.all(this.all.map((keys) => this.orderTotalsIn(keys, orderId)));
     const totals = noTotals();
+    const inside = new Set<string>();
+    const outside = new Set<string>();
     for (const t of parts) {
       totals.deniedJoins += t.deniedJoins;
       totals.shadowMatches += t.shadowMatches;
       if (t.removedParticipants)
         totals.removedParticipants = (totals.removedParticipants ?? 0) + t.removedParticipants;
+      for (const m of t.hostedInside) inside.add(m);
+      for (const m of t.hostedOutside) outside.add(m);
+    }
+    if (inside.size + outside.size > 0) {
+      totals.meetingsHostedInside = inside.size;
+      totals.meetingsHostedOutside = outside.size;
     }
     return totals;
   }
@@ -403,19 +411,28 @@ export class RedisAggregateStore implements AggregateStore {
     return part;
   }
 
-  private async orderTotalsIn(keys: ReportKeys, orderId: string): Promise<OrderTotals> {
-    const totals = noTotals();
+  private async orderTotalsIn(
+    keys: ReportKeys,
+    orderId: string,
+  ): Promise<OrderTotals & { hostedInside: string[]; hostedOutside: string[] }> {
+    const totals = { ...noTotals(), hostedInside: [] as string[], hostedOutside: [] as string[] };
     const months = await this.redis.smembers(keys.months);
     if (months.length === 0) return totals;
     // One MULTI: every month's counters of this set of aggregates as of the same moment, never half a batch.
     const multi = this.redis.multi();
-    for (const month of months)
+    for (const month of months) {
       multi.hmget(keys.counts(month), `o:denied:${orderId}`, `o:shadow:${orderId}`, `o:removed:${orderId}`);
-    for (const result of (await multi.exec()) ?? []) {
-      const [denied, shadow, removed] = replyOf(result) as (string | null)[];
+      multi.smembers(keys.members(month, "o", orderId, "hostedInside"));
+      multi.smembers(keys.members(month, "o", orderId, "hostedOutside"));
+    }
+    const results = (await multi.exec()) ?? [];
+    for (let i = 0; i < results.length; i += 3) {
+      const [denied, shadow, removed] = replyOf(results[i]) as (string | null)[];
       totals.deniedJoins += Number(denied ?? 0);
       totals.shadowMatches += Number(shadow ?? 0);
       if (removed) totals.removedParticipants = (totals.removedParticipants ?? 0) + Number(removed);
+      totals.hostedInside.push(...members(results[i + 1]));
+      totals.hostedOutside.push(...members(results[i + 2]));
     }
     return totals;
   }
