@@ -41,6 +41,15 @@ export class EnforcementReconciler {
     this.pollMs = opts.pollMs ?? 30_000;
   }
 
+  /**
+   * For `RulesetCompiler.addCompiledListener`: an order change here is answered once its events are
+   * published (or the attempt failed: it is retried, the order change is not), so a subscriber that
+   * sees the answer can count on the event being in the stream, as the Redis sync does for the ruleset.
+   */
+  readonly afterCompile = async (): Promise<void> => {
+    await this.kick();
+  };
+
   /** Starts listening for installs and reconciles once now. */
   start(): this {
     this.removeListener = this.opts.holder.onInstall(() => void this.kick());

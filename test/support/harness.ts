@@ -126,6 +126,7 @@ export async function makeHarness(
     clock: () => clock.now,
     logger,
   }).start();
+  compiler.addCompiledListener(reconciler.afterCompile);
   const app = createServerApp({
     orders: store,
     decisions: store,

@@ -137,6 +137,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     logger,
     pollMs: config.CORDON_EVENTS_POLL_MS,
   }).start();
+  const removeEventsListener = backend.compiler.addCompiledListener(reconciler.afterCompile);
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ready(s));
@@ -158,6 +159,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     port,
     async close() {
       // First: closing the event store ends the event streams, whose connections would hold the close.
+      removeEventsListener();
       await reconciler.stop();
       await backend.enforcementEvents.close();
       await new Promise<void>((done) => server.close(() => done()));
