@@ -27,6 +27,8 @@ import { compareStreamIds, parseStreamId, type StreamEntry } from "./stream-ids.
 // KEYS: meta, state, stream, ruleset epoch, trimmed. ARGV: rev, epoch ('' for none), version, at,
 // trim floor ('' for none), number of state changes, then (orderId, scope or '' to delete) per change,
 // then (type, event JSON) per event. The staleness rule is `staleness` in store/enforcement-events.ts.
+// Entry ids take the publishing instance's clock (`<at>-<seq>`, never below the last id), not Redis's:
+// the retention trims by the same clock that dates the events.
 const PUBLISH = `
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[1]) then return {'conflict'} end
@@ -54,15 +56,23 @@ for _ = 1, tonumber(ARGV[6]) do
   i = i + 2
 end
 local reply = {'published'}
+local ms = tonumber(ARGV[4])
+local last = redis.call('HGET', KEYS[1], 'last')
+if last then
+  local lastMs = tonumber(string.match(last, '^(%d+)'))
+  if lastMs > ms then ms = lastMs end
+end
 while i <= #ARGV do
-  reply[#reply + 1] = redis.call('XADD', KEYS[3], '*', 'type', ARGV[i], 'e', ARGV[i + 1])
+  last = redis.call('XADD', KEYS[3], string.format('%d-*', ms), 'type', ARGV[i], 'e', ARGV[i + 1])
+  reply[#reply + 1] = last
   i = i + 2
 end
 redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'epoch', ARGV[2], 'version', ARGV[3], 'at', ARGV[4])
+if last then redis.call('HSET', KEYS[1], 'last', last) end
 if ARGV[5] ~= '' then
-  local last = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[5], '-', 'COUNT', 1)
-  if #last > 0 then
-    redis.call('SET', KEYS[5], last[1][1])
+  local dropped = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[5], '-', 'COUNT', 1)
+  if #dropped > 0 then
+    redis.call('SET', KEYS[5], dropped[1][1])
     redis.call('XTRIM', KEYS[3], 'MINID', ARGV[5])
   end
 end
