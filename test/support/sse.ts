@@ -7,6 +7,8 @@ export interface SseEvent {
   id?: string;
   event?: string;
   data: string;
+  /** performance.now() when it was parsed (the benchmark's latency). */
+  receivedAt: number;
 }
 
 export class SseReader {
@@ -77,7 +79,7 @@ export class SseReader {
   }
 
   private parse(block: string): void {
-    const event: SseEvent = { data: "" };
+    const event: SseEvent = { data: "", receivedAt: performance.now() };
     const data: string[] = [];
     let comment = true;
     for (const line of block.split("\n")) {
