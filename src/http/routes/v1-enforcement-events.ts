@@ -100,18 +100,27 @@ export function registerEnforcementEvents(app: App, s: ServerServices): void {
       const message = "not an event id of this server";
       throw new CordonError("BAD_REQUEST", `${path}: ${message}`, [{ path, message }]);
     }
-    let cursor = given ?? (await store.latest());
-    // Read before the stream starts: a store that is away answers 503 with the envelope, not an empty stream.
-    let page = await store.read(cursor, PAGE);
+    // Listening before the first read: an event published in between wakes the loop instead of waiting
+    // for the next heartbeat.
+    let pending = false;
+    let closing = false;
+    let wake: (() => void) | undefined;
+    const stopListening = store.listen((ends) => {
+      if (ends) closing = true;
+      pending = true;
+      wake?.();
+    });
+    let cursor: string;
+    let page: Awaited<ReturnType<typeof store.read>>;
+    try {
+      cursor = given ?? (await store.latest());
+      // Read before the stream starts: a store that is away answers 503 with the envelope.
+      page = await store.read(cursor, PAGE);
+    } catch (err) {
+      stopListening();
+      throw err;
+    }
     const response = streamSSE(c, async (stream) => {
-      let pending = false;
-      let closing = false;
-      let wake: (() => void) | undefined;
-      const stopListening = store.listen((ends) => {
-        if (ends) closing = true;
-        pending = true;
-        wake?.();
-      });
       stream.onAbort(() => wake?.());
       try {
         for (;;) {

@@ -189,10 +189,17 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
 
   listen(listener: (closing?: boolean) => void): () => void {
     this.listeners.add(listener);
-    this.following ??= this.follow().finally(() => {
-      this.following = undefined;
-    });
+    this.ensureFollowing();
     return () => this.listeners.delete(listener);
+  }
+
+  private ensureFollowing(): void {
+    if (this.following || this.stopped) return;
+    this.following = this.follow().finally(() => {
+      this.following = undefined;
+      // A subscriber that came while the loop was ending must not be left without a reader.
+      if (this.listeners.size > 0) this.ensureFollowing();
+    });
   }
 
   async close(): Promise<void> {
@@ -212,7 +219,12 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
     let last: string | undefined;
     while (!this.stopped && this.listeners.size > 0) {
       try {
-        last ??= await this.latest();
+        if (last === undefined) {
+          last = await this.latest();
+          // What landed before this point and after a subscriber's own read would wake no one: one
+          // wake now makes every subscriber read again (a read that finds nothing costs one XRANGE).
+          this.notify();
+        }
         const reply = (await this.opts.reader.xread(
           "COUNT",
           1000,
