@@ -7,7 +7,7 @@
  */
 import { enforcedState, nextBoundary, reconcile } from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
-import type { Clock } from "../kernel/runtime.js";
+import type { Clock, Readiness } from "../kernel/runtime.js";
 import type { EnforcementEventStore, PublishResult } from "../store/enforcement-events.js";
 import type { RulesetHolder } from "./holder.js";
 
@@ -35,6 +35,9 @@ export class EnforcementReconciler {
   private again = false;
   private stopped = false;
   private removeListener: (() => void) | undefined;
+  private lastError: string | undefined;
+  private lastReconcileAt: string | undefined;
+  private lastOutcome: ReconcileOutcome["kind"] | undefined;
 
   constructor(private readonly opts: EnforcementReconcilerOptions) {
     this.logger = opts.logger ?? SILENT_LOGGER;
@@ -72,6 +75,23 @@ export class EnforcementReconciler {
     return this.running;
   }
 
+  /**
+   * For /readyz: never unready (checks do not depend on it), degraded while reconciles fail (the event
+   * store unreachable): blocks still take effect, the meeting service hears of it late.
+   */
+  readiness(): Readiness {
+    return {
+      name: "enforcement-events",
+      ready: true,
+      degraded: this.lastError !== undefined,
+      detail: {
+        ...(this.lastOutcome ? { lastOutcome: this.lastOutcome } : {}),
+        ...(this.lastReconcileAt ? { lastReconcileAt: this.lastReconcileAt } : {}),
+        ...(this.lastError ? { lastError: this.lastError } : {}),
+      },
+    };
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.removeListener?.();
@@ -86,6 +106,7 @@ export class EnforcementReconciler {
       let retryAt: number | undefined;
       try {
         outcome = await this.reconcileOnce();
+        this.lastError = undefined;
         if (outcome.kind === "stale") {
           this.logger.debug("enforcement events: not published, this instance is behind", {
             reason: outcome.reason,
@@ -94,9 +115,12 @@ export class EnforcementReconciler {
         }
       } catch (err) {
         this.logger.warn("enforcement events: reconcile failed; retrying", { error: (err as Error).message });
+        this.lastError = (err as Error).message;
         outcome = { kind: "conflict" };
         retryAt = this.opts.clock() + RETRY_MS;
       }
+      this.lastOutcome = outcome.kind;
+      this.lastReconcileAt = new Date(this.opts.clock()).toISOString();
       if (!this.again) this.arm(retryAt);
     } while (this.again && !this.stopped);
     return outcome;

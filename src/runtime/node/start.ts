@@ -105,6 +105,16 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const geo = await buildGeo(config, ipHasher(ipHashKey), backend.redis, logger);
   const { ipHashKeys } = backend;
 
+  // One per instance: publishes blocks taking effect and lifting (after installs, at window boundaries).
+  const reconciler = new EnforcementReconciler({
+    holder,
+    store: backend.enforcementEvents,
+    clock,
+    logger,
+    pollMs: config.CORDON_EVENTS_POLL_MS,
+  }).start();
+  const removeEventsListener = backend.compiler.addCompiledListener(reconciler.afterCompile);
+
   const app = createServerApp({
     orders: backend.orders,
     decisions: backend.decisions,
@@ -119,6 +129,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     readiness: () => [
       ...backend.readiness(),
       ipHashKeys.readiness(),
+      reconciler.readiness(),
       ...(publisher ? [{ name: "kv-publish", ready: true, ...publisherHealth(publisher) }] : []),
     ],
     reports: backend.reports,
@@ -128,16 +139,6 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     clientAddress: nodeClientAddress,
     ...(backend.sessions ? { sessions: backend.sessions } : {}),
   });
-
-  // One per instance: publishes blocks taking effect and lifting (after installs, at window boundaries).
-  const reconciler = new EnforcementReconciler({
-    holder,
-    store: backend.enforcementEvents,
-    clock,
-    logger,
-    pollMs: config.CORDON_EVENTS_POLL_MS,
-  }).start();
-  const removeEventsListener = backend.compiler.addCompiledListener(reconciler.afterCompile);
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ready(s));
