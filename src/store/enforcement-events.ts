@@ -54,6 +54,8 @@ export interface EnforcementEventStore {
   publish(batch: PublishBatch): Promise<PublishResult>;
   /** Whether `raw` is a cursor of this store (an event id, or `0` for the beginning). */
   isCursor(raw: string): boolean;
+  /** Orders two cursors of this store: negative when `a` comes before `b`. */
+  compare(a: string, b: string): number;
   /** The id of the last event, or `0` when there is none: where a subscriber without a cursor starts. */
   latest(): Promise<string>;
   /** Events after `cursor`, oldest first, at most `limit`. */

@@ -223,6 +223,18 @@ describe("resuming", () => {
     );
   });
 
+  it("a cursor beyond the newest event (another history) says events-lost, then gives all that is kept", async () => {
+    const latest = Number(await h.events.store.latest());
+    const reader = await subscribe({ lastEventId: String(latest + 1000) });
+    await reader.waitFor(latest + 1);
+    expect(reader.events[0]?.event).toBe("events-lost");
+    expect(reader.events[0]?.id).toBeUndefined();
+    expect(JSON.parse(reader.events[0]?.data ?? "{}").after).toBe(String(latest + 1000));
+    expect(reader.events.slice(1).map((e) => e.id)).toEqual(
+      Array.from({ length: latest }, (_, i) => String(i + 1)),
+    );
+  });
+
   it("without a cursor, follows from now: nothing earlier is replayed", async () => {
     const reader = await subscribe();
     const { id } = await create();

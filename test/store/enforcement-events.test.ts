@@ -164,6 +164,12 @@ describe.each(stores)("%s", (_name, make) => {
     expect(store.isCursor("0")).toBe(true);
     expect(store.isCursor("abc")).toBe(false);
     expect(store.isCursor("")).toBe(false);
+    await store.publish(await batchFor(store, rulesetV(1, "o-1", "o-2"), NOON));
+    const [first, second] = (await store.read("0", 10)).events.map((e) => e.id) as [string, string];
+    expect(store.compare("0", first)).toBeLessThan(0);
+    expect(store.compare(first, second)).toBeLessThan(0);
+    expect(store.compare(second, first)).toBeGreaterThan(0);
+    expect(store.compare(second, await store.latest())).toBe(0);
     await store.close();
   });
 });

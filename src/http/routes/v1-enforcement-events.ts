@@ -48,7 +48,7 @@ const route = (s: ServerServices) =>
       "Resume with the `Last-Event-ID` header (what EventSource sends on reconnect) or `?since=<id>`: the events after it, then live, on any instance.",
       "Without either: live from now. `since=0`: every event still kept.",
       `A comment line every ${HEARTBEAT_MS / 1000} s keeps the connection alive.`,
-      "When events after the cursor were dropped by the retention (CORDON_EVENTS_RETENTION_HOURS), the stream starts with `event: events-lost` (no id): re-check every meeting in progress, then go on from what follows.",
+      "When events after the cursor were dropped by the retention (CORDON_EVENTS_RETENTION_HOURS), or the cursor lies beyond the newest event (an event store emptied since), the stream starts with `event: events-lost` (no id), then every event kept: re-check every meeting in progress, then go on from what follows.",
       "Node only: the Worker does not serve it.",
     ].join(" "),
     request: {
@@ -112,10 +112,21 @@ export function registerEnforcementEvents(app: App, s: ServerServices): void {
     });
     let cursor: string;
     let page: Awaited<ReturnType<typeof store.read>>;
+    /** The cursor an `events-lost` names, when it is not the one read from. */
+    let lostAfter: string | undefined;
     try {
-      cursor = given ?? (await store.latest());
+      const latest = await store.latest();
+      cursor = given ?? latest;
+      // A cursor beyond the newest event is not of this history (an event store emptied or replaced
+      // since): what the subscriber missed cannot be told, so it is told that, and gets all that is kept.
+      const foreign = store.compare(cursor, latest) > 0;
+      if (foreign) {
+        lostAfter = cursor;
+        cursor = "0";
+      }
       // Read before the stream starts: a store that is away answers 503 with the envelope.
       page = await store.read(cursor, PAGE);
+      if (foreign) page = { ...page, lost: true };
     } catch (err) {
       stopListening();
       throw err;
@@ -128,11 +139,12 @@ export function registerEnforcementEvents(app: App, s: ServerServices): void {
             await stream.writeSSE({
               event: "events-lost",
               data: JSON.stringify({
-                after: cursor,
+                after: lostAfter ?? cursor,
                 message: "events after this id are no longer kept: re-check every meeting in progress",
               }),
             });
           }
+          lostAfter = undefined;
           for (const e of page.events) {
             await stream.writeSSE({ id: e.id, event: e.type, data: JSON.stringify(wire(e)) });
             cursor = e.id;

@@ -157,6 +157,10 @@ export class EventJournal implements EnforcementEventStore {
     return /^(0|[1-9][0-9]{0,15})$/.test(raw);
   }
 
+  compare(a: string, b: string): number {
+    return Number(a) - Number(b);
+  }
+
   async latest(): Promise<string> {
     return String(this.lastSeq());
   }

@@ -163,6 +163,10 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
     return raw === "0" || parseStreamId(raw) !== undefined;
   }
 
+  compare(a: string, b: string): number {
+    return compareStreamIds(a === "0" ? "0-0" : a, b === "0" ? "0-0" : b);
+  }
+
   async latest(): Promise<string> {
     const last = (await this.call("latest", () =>
       this.opts.redis.xrevrange(this.opts.keys.stream, "+", "-", "COUNT", 1),
