@@ -140,7 +140,8 @@ export function registerEnforcementEvents(app: App, s: ServerServices): void {
               event: "events-lost",
               data: JSON.stringify({
                 after: lostAfter ?? cursor,
-                message: "events after this id are no longer kept: re-check every meeting in progress",
+                message:
+                  "the events after this id cannot be replayed (no longer kept, or of an event store since emptied): re-check every meeting in progress",
               }),
             });
           }
@@ -164,8 +165,9 @@ export function registerEnforcementEvents(app: App, s: ServerServices): void {
           }
           pending = false;
           page = await store.read(cursor, PAGE).catch((err: unknown) => {
-            // The store is away for a moment: the stream stays open and reads again on the next wake.
-            s.logger.warn("enforcement events: read failed", { error: (err as Error).message });
+            // The store is away for a moment: the stream stays open and reads again on the next wake (the
+            // reconciler's readiness and warnings report the outage; one line per subscriber would repeat it).
+            s.logger.debug("enforcement events: read failed", { error: (err as Error).message });
             return { events: [], lost: false };
           });
         }
