@@ -63,7 +63,7 @@ async function makeApp(kind: "none" | FsyncMode, dir: string, geo: CachedGeo) {
   await compiler.refresh();
   const key = Buffer.from("bench-logging-ip-hash-key-0123456789");
   // Only /v1/check is called: the reporting services are left out.
-  const services: Omit<ServerServices, "reports" | "ingest" | "sealEdgeHash"> = {
+  const services: Omit<ServerServices, "reports" | "ingest" | "sealEdgeHash" | "enforcementEvents"> = {
     orders: store.orders,
     decisions,
     compiler,

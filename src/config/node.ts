@@ -104,6 +104,14 @@ const Env = z.object({
   /** The service the report is about (e.g. "Example Meetings"). */
   CORDON_REPORT_SERVICE: z.string().trim().min(1).max(200).optional(),
   CORDON_RULESET_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** How long enforcement events stay readable for a subscriber resuming with its cursor. */
+  CORDON_EVENTS_RETENTION_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 366)
+    .default(168),
+  /** The longest wait between two reconciles of the enforcement events (boundaries are timed exactly). */
+  CORDON_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   MAXMIND_ACCOUNT_ID: z
     .string()
     .regex(/^\d{1,12}$/, "must be the numeric MaxMind account id")

@@ -2,6 +2,7 @@
 
 export * from "./amendments.js";
 export * from "./decide.js";
+export * from "./enforcement.js";
 export * from "./jurisdiction.js";
 export * from "./orders.js";
 export * from "./ruleset.js";

@@ -35,6 +35,7 @@ import { BATCH_PATH, registerCheckBatch } from "./routes/v1-check-batch.js";
 import { registerSelfCheck } from "./routes/v1-check-self.js";
 import { registerDecisions } from "./routes/v1-decisions.js";
 import { registerDecisionIngest } from "./routes/v1-decisions-ingest.js";
+import { registerEnforcementEvents } from "./routes/v1-enforcement-events.js";
 import { RECHECK_PATH, registerRecheck } from "./routes/v1-meetings-recheck.js";
 import { registerOrderAmendments } from "./routes/v1-orders-amendments.js";
 import { registerCreateOrder } from "./routes/v1-orders-create.js";
@@ -65,6 +66,7 @@ export function createServerApp(s: ServerServices): App {
   registerCheck(app, s, SERVER_CHECKS);
   registerCheckBatch(app, s, SERVER_CHECKS);
   registerRecheck(app, s, SERVER_CHECKS);
+  registerEnforcementEvents(app, s);
 
   // Response team: orders and their life cycle, and the ruleset they compile into.
   registerCreateOrder(app, s);

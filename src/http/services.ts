@@ -15,6 +15,7 @@ import type { RulesetCompiler } from "../rulesets/compiler.js";
 import type { RulesetHolder } from "../rulesets/holder.js";
 import type { Authenticator } from "../service/auth.js";
 import type { ReportService } from "../service/reports.js";
+import type { EnforcementEventStore } from "../store/enforcement-events.js";
 import type { IngestIndex } from "../store/ingest-index.js";
 import type { DecisionLog, DecisionSink, OrderStore } from "../store/interface.js";
 import type { SessionStore } from "../store/sessions.js";
@@ -57,6 +58,8 @@ export interface ServerServices extends CheckServices {
   reports: ReportService;
   /** Decision records delivered from the edge: which are in the log already. */
   ingest: IngestIndex;
+  /** Blocks taking effect and lifting, for `GET /v1/enforcement/events` (published by the reconciler). */
+  enforcementEvents: EnforcementEventStore;
   /** I6: an edge record's `ipHash` (under CORDON_IP_HASH_KEY) sealed as Node's own records are, for `at`. */
   sealEdgeHash: (hash: string, at: string) => string;
   /**

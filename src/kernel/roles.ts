@@ -26,6 +26,8 @@ export function samePrincipal(a: string, b: string): boolean {
  */
 export const ACCESS = {
   check: ["checker", "admin"],
+  // The meeting service follows blocks taking effect with its checker token (DESIGN: "HTTP API").
+  enforcementEvents: ["checker", "admin"],
   createOrder: ["responder", "admin"],
   withdrawOrder: ["responder", "admin"],
   decideOrder: ["approver", "admin"],

@@ -23,6 +23,7 @@ export class RulesetHolder {
   private ruleset: Ruleset;
   private loaded = false;
   private info: InstalledRuleset | undefined;
+  private readonly installListeners = new Set<(ruleset: Ruleset) => void>();
 
   constructor(private readonly clock: Clock) {
     this.ruleset = emptyRuleset(new Date(0).toISOString());
@@ -54,6 +55,17 @@ export class RulesetHolder {
     if (!otherEpoch && next.version < this.ruleset.version) return false;
     this.ruleset = next;
     this.info = { source, version: next.version, at: new Date(this.clock()).toISOString() };
+    for (const listener of this.installListeners) listener(next);
     return true;
+  }
+
+  /**
+   * Calls `listener` after each ruleset installed, whatever filled it (the enforcement events reconcile
+   * on it). Called synchronously within `install`: a listener starts its work and returns. Answers a
+   * function that removes it.
+   */
+  onInstall(listener: (ruleset: Ruleset) => void): () => void {
+    this.installListeners.add(listener);
+    return () => this.installListeners.delete(listener);
   }
 }

@@ -264,6 +264,7 @@ describe("operations", () => {
         "/v1/meetings/{meetingId}/recheck",
         "/v1/decisions",
         "/v1/decisions/ingest",
+        "/v1/enforcement/events",
         "/v1/orders",
         "/v1/orders/{id}",
         "/v1/orders/{id}/amendments",

@@ -42,6 +42,13 @@ const ROUTES: {
     body: { participants: [{ participantId: "p1", phone: "+74951234567" }] },
     allowed: ["checker", "admin"],
   },
+  // A bad cursor: an allowed role passes auth and is told so (400), instead of holding a stream open.
+  {
+    method: "GET",
+    path: () => "/v1/enforcement/events?since=not-a-cursor",
+    allowed: ["checker", "admin"],
+    passed: [400],
+  },
   { method: "POST", path: () => "/v1/orders", body: orderInput(), allowed: ["responder", "admin"] },
   { method: "GET", path: () => "/v1/orders", allowed: ["responder", "approver", "auditor", "admin"] },
   {
@@ -181,7 +188,7 @@ describe("the access table covers every route", () => {
     // The table's paths with their ids put back as OpenAPI parameters.
     const tabled = ROUTES.map(
       (r) =>
-        `${r.method} ${r.path().replace(orderId, "{id}").replace("ord_missing", "{id}").replace("amd_1", "{aid}").replace("2026-H1", "{period}").replace("/meetings/m1/", "/meetings/{meetingId}/")}`,
+        `${r.method} ${r.path().replace(orderId, "{id}").replace("ord_missing", "{id}").replace("amd_1", "{aid}").replace("2026-H1", "{period}").replace("/meetings/m1/", "/meetings/{meetingId}/").replace(/\?.*$/, "")}`,
     );
     expect(guarded.sort()).toEqual([...new Set(tabled)].sort());
     expect(open.sort()).toEqual(["GET /healthz", "GET /readyz"]);

@@ -298,7 +298,11 @@ describe.each(KINDS)("$name", (kind) => {
 
   it("counts in-meeting removals apart from denied joins, and where each order's meetings were hosted", async () => {
     const { store, reopen, log } = await kind.fresh();
-    const base = { jurisdiction: "IN-MH", orderIds: ["ord_in"], ipHash: null } as const;
+    const base: Pick<Spec, "jurisdiction" | "orderIds" | "ipHash"> = {
+      jurisdiction: "IN-MH",
+      orderIds: ["ord_in"],
+      ipHash: null,
+    };
     const jan = Date.UTC(2023, 0, 10);
     const feb = Date.UTC(2023, 1, 10);
     const batch: DecisionRecord[] = [

@@ -16,6 +16,7 @@ import type { Role } from "../../src/kernel/roles.js";
 import { periodOf } from "../../src/report/periods.js";
 import { collectRecords, runFromDecisionLog } from "../../src/report/runner.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
+import { EnforcementReconciler } from "../../src/rulesets/enforcement-reconciler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { exportPrivateKey, generateSigningKey } from "../../src/rulesets/signed.js";
 import { nodeClientAddress } from "../../src/runtime/node/client-address.js";
@@ -24,6 +25,7 @@ import { Authenticator, digestSecret } from "../../src/service/auth.js";
 import { manifestSigner } from "../../src/service/report-signing.js";
 import { ReportService } from "../../src/service/reports.js";
 import { FileAggregateStore } from "../../src/store/file/aggregate-store.js";
+import { EventJournal } from "../../src/store/file/event-journal.js";
 import { FileStore } from "../../src/store/file/file-store.js";
 import { FileFrozenReportStore } from "../../src/store/file/frozen-store.js";
 import { FileIngestIndex } from "../../src/store/file/ingest-index.js";
@@ -61,6 +63,8 @@ export interface Harness {
   reports: ReportService;
   /** Periods `onFinalized` was called for, in order. */
   finalized: string[];
+  /** Enforcement events (`<dir>/events`), published by a reconciler on the harness clock. */
+  events: { store: EventJournal; reconciler: EnforcementReconciler };
   call(
     method: string,
     path: string,
@@ -115,6 +119,14 @@ export async function makeHarness(
       await ipHashKeys.destroy(period.id);
     },
   });
+  const events = await EventJournal.open(join(dir, "events"), { retentionMs: 7 * 86_400_000, logger });
+  const reconciler = new EnforcementReconciler({
+    holder: rulesets,
+    store: events,
+    clock: () => clock.now,
+    logger,
+  }).start();
+  compiler.addCompiledListener(reconciler.afterCompile);
   const app = createServerApp({
     orders: store,
     decisions: store,
@@ -134,6 +146,7 @@ export async function makeHarness(
     logger,
     reports,
     ingest: new FileIngestIndex(join(dir, "ingested"), store.decisions),
+    enforcementEvents: events,
     sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
     readiness: () => [],
     // Served (console page tests), the TCP peer as on Node; in process, unknown.
@@ -149,11 +162,14 @@ export async function makeHarness(
     logs,
     finalized,
     reports,
+    events: { store: events, reconciler },
     async call(method, path, o = {}) {
       return readResult(await app.request(path, requestInit(method, o.as ? secretOf(o.as) : undefined, o)));
     },
     async close() {
       ipHashKeys.stop();
+      await reconciler.stop();
+      await events.close();
       await aggregates.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -63,8 +63,19 @@ const PARTITION_SHAPES = [
 ];
 /** The others: the epoch of the order history and of the ruleset stored (README, Running on Redis). */
 const EPOCH_KEYS = ["cordon:{cordon}:epoch string", "cordon:{cordon}:ruleset-epoch string"];
+/**
+ * Enforcement events (README, "Enforcement events"): the stream, the published state and its meta. The
+ * first reconcile after the upgrade announces the blocks in force (the published state starts empty).
+ */
+const ENFORCEMENT_KEY = /^cordon:\{cordon\}:enforcement-(events stream|state hash|meta hash|trimmed string)$/;
 const keys = () =>
-  allKeys().filter((key) => !PERIOD_KEY.test(key) && !PARTITION_KEY.test(key) && !EPOCH_KEYS.includes(key));
+  allKeys().filter(
+    (key) =>
+      !PERIOD_KEY.test(key) &&
+      !PARTITION_KEY.test(key) &&
+      !EPOCH_KEYS.includes(key) &&
+      !ENFORCEMENT_KEY.test(key),
+  );
 const partitionKeys = () => allKeys().filter((key) => PARTITION_KEY.test(key));
 const partitionStreams = () =>
   allKeys()
@@ -174,5 +185,13 @@ describe("Redis as Cordon 0.1.0 left it", () => {
       ).toBe(true);
     expect(allKeys().filter((key) => PERIOD_KEY.test(key))).toHaveLength(1);
     expect(allKeys().filter((key) => EPOCH_KEYS.includes(key))).toEqual(EPOCH_KEYS);
+  });
+
+  it("announces the blocks 0.1.0 left in force once, as enforcement events", async () => {
+    const inForce = (await api(server, "GET", "/v1/orders?enforcement=active", "auditor")).body.orders.filter(
+      (o: { mode: string }) => o.mode === "enforce",
+    );
+    expect(inForce.length).toBeGreaterThan(0);
+    expect(Number(cli("xlen", "cordon:{cordon}:enforcement-events"))).toBe(inForce.length);
   });
 });

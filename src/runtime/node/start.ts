@@ -27,14 +27,17 @@ import { publisherOf } from "../../report/model.js";
 import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
 import { DiskMirror } from "../../rulesets/disk-mirror.js";
+import { EnforcementReconciler } from "../../rulesets/enforcement-reconciler.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
 import { RedisRulesetChannel } from "../../rulesets/redis-channel.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
 import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
+import type { EnforcementEventStore } from "../../store/enforcement-events.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { AuditMirror } from "../../store/file/audit-mirror.js";
+import { EventJournal } from "../../store/file/event-journal.js";
 import { FileStore } from "../../store/file/file-store.js";
 import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
@@ -44,6 +47,7 @@ import type { IngestIndex } from "../../store/ingest-index.js";
 import type { DecisionLog, OrderStore } from "../../store/interface.js";
 import { RedisAggregateStore } from "../../store/redis/aggregate-store.js";
 import { RedisDecisionLog } from "../../store/redis/decision-log.js";
+import { FOLLOW_BLOCK_MS, RedisEnforcementEvents } from "../../store/redis/enforcement-events.js";
 import { RedisFrozenReportStore } from "../../store/redis/frozen-store.js";
 import { RedisGeoCache, type VersionedGeo } from "../../store/redis/geo-cache.js";
 import { RedisIngestIndex } from "../../store/redis/ingest-index.js";
@@ -101,6 +105,16 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const geo = await buildGeo(config, ipHasher(ipHashKey), backend.redis, logger);
   const { ipHashKeys } = backend;
 
+  // One per instance: publishes blocks taking effect and lifting (after installs, at window boundaries).
+  const reconciler = new EnforcementReconciler({
+    holder,
+    store: backend.enforcementEvents,
+    clock,
+    logger,
+    pollMs: config.CORDON_EVENTS_POLL_MS,
+  }).start();
+  const removeEventsListener = backend.compiler.addCompiledListener(reconciler.afterCompile);
+
   const app = createServerApp({
     orders: backend.orders,
     decisions: backend.decisions,
@@ -115,10 +129,12 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     readiness: () => [
       ...backend.readiness(),
       ipHashKeys.readiness(),
+      reconciler.readiness(),
       ...(publisher ? [{ name: "kv-publish", ready: true, ...publisherHealth(publisher) }] : []),
     ],
     reports: backend.reports,
     ingest: backend.ingest,
+    enforcementEvents: backend.enforcementEvents,
     sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
     clientAddress: nodeClientAddress,
     ...(backend.sessions ? { sessions: backend.sessions } : {}),
@@ -143,6 +159,10 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   return {
     port,
     async close() {
+      // First: closing the event store ends the event streams, whose connections would hold the close.
+      removeEventsListener();
+      await reconciler.stop();
+      await backend.enforcementEvents.close();
       await new Promise<void>((done) => server.close(() => done()));
       geo.close();
       removePublishListener?.();
@@ -181,6 +201,8 @@ interface Backend {
   compiler: RulesetCompiler;
   reports: ReportService;
   ingest: IngestIndex;
+  /** Enforcement events: a journal in the data directory, or the Redis stream every instance shares. */
+  enforcementEvents: EnforcementEventStore;
   /**
    * I6: the per-period IP-hash keys in memory, over the backend's key store. `destroy(period)` is
    * what finalizing a half-year calls.
@@ -227,17 +249,23 @@ async function embeddedBackend(
     records: (ids) => collectRecords(decisions, ids),
     ...finalization(config, dataDir, orders, ipHashKeys),
   });
+  const enforcementEvents = await EventJournal.open(join(dataDir, "events"), {
+    retentionMs: config.CORDON_EVENTS_RETENTION_HOURS * 3_600_000,
+    logger,
+  });
   return {
     orders,
     decisions,
     compiler,
     reports,
     ingest: new FileIngestIndex(join(dataDir, "ingested"), decisions),
+    enforcementEvents,
     ipHashKeys,
     // Not ready while the data directory cannot be written (a full disk): every check would answer 503.
     readiness: () => [dir.readiness()],
     async close() {
       ipHashKeys.stop();
+      await enforcementEvents.close();
       await aggregates.close();
       await dir.close();
     },
@@ -285,7 +313,9 @@ async function redisBackend(
   const commands = createRedis(url, { name: "commands" });
   const subscriber = createRedis(url, { name: "subscriber" });
   const shipperRedis = createRedis(url, { name: "shipper", overrides: SHIPPER_REDIS_OVERRIDES });
-  for (const client of [commands, subscriber, shipperRedis]) {
+  // The enforcement events' follower blocks in XREAD: a connection of its own, with room for the block.
+  const eventReader = createRedis(url, { name: "events", commandTimeoutMs: FOLLOW_BLOCK_MS + 2000 });
+  for (const client of [commands, subscriber, shipperRedis, eventReader]) {
     // ioredis reports every reconnection attempt as an error event; the components log what matters.
     client.on("error", () => undefined);
   }
@@ -382,12 +412,21 @@ async function redisBackend(
       },
     ];
   };
+  const enforcementEvents = new RedisEnforcementEvents({
+    redis: commands,
+    reader: eventReader,
+    keys: keys.enforcement,
+    rulesetEpochKey: keys.rulesetEpoch,
+    retentionMs: config.CORDON_EVENTS_RETENTION_HOURS * 3_600_000,
+    logger,
+  });
   return {
     orders,
     decisions,
     compiler,
     reports,
     ingest: new RedisIngestIndex(commands, keys.ingested),
+    enforcementEvents,
     ipHashKeys,
     readiness: () => readiness().map((r) => ({ ...r, degraded: r.degraded ?? r.detail?.degraded === true })),
     redis: commands,
@@ -395,11 +434,12 @@ async function redisBackend(
     async close() {
       ipHashKeys.stop();
       await sync.stop();
+      await enforcementEvents.close();
       // The shipper stops (after a short flush) before the outbox it reads is closed.
       await decisions.close();
       await orders.close();
       await outbox.close();
-      for (const client of [commands, subscriber, shipperRedis]) client.disconnect();
+      for (const client of [commands, subscriber, shipperRedis, eventReader]) client.disconnect();
     },
   };
 }

@@ -2,7 +2,8 @@
  * Every Redis key and channel Cordon uses, in one place. Keys that one script or transaction touches
  * together share a hash tag, so they land in one slot and work on Redis Cluster:
  *
- * - `{cordon}`: the low-volume keys (orders, audit, rulesets, sessions, frozen reports), on one shard;
+ * - `{cordon}`: the low-volume keys (orders, audit, rulesets, sessions, frozen reports, enforcement
+ *   events), on one shard;
  * - `{cordon-d<p>}` for each decision partition p (0 <= p < N): its stream, its epoch token and the
  *   report aggregates of its records with the stream position they cover, so the one script that counts
  *   a batch also moves that position (exactly once without remembering ids) and the decision volume
@@ -61,6 +62,22 @@ export interface RedisKeys {
   frozen: FrozenKeys;
   /** Console sessions (session-store.ts), under the low-volume hash tag: a few small keys per user. */
   sessions: SessionKeys;
+  /**
+   * Enforcement events (enforcement-events.ts), under the low-volume hash tag with the ruleset keys, so
+   * the one script that publishes a batch also reads the ruleset epoch.
+   */
+  enforcement: EnforcementKeys;
+}
+
+export interface EnforcementKeys {
+  /** STREAM of events: fields `type` and `e` (the event's JSON without its id, which is the entry id). */
+  stream: string;
+  /** HASH orderId -> the scope last published for it (the published state). */
+  state: string;
+  /** HASH {rev, epoch, version, at}: the published state's compare-and-set token and origin. */
+  meta: string;
+  /** STRING: the id of the last entry the retention trimmed; a cursor before it missed events. */
+  trimmed: string;
 }
 
 /** One decision partition: everything under its own hash tag, so one script can touch all of it. */
@@ -205,6 +222,12 @@ export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {})
       // The principal goes last: a name containing ':' cannot make two principals share a key.
       byPrincipal: (principalKey) => `${tag}:sessions-of:${principalKey}`,
       seq: `${tag}:session-seq`,
+    },
+    enforcement: {
+      stream: `${tag}:enforcement-events`,
+      state: `${tag}:enforcement-state`,
+      meta: `${tag}:enforcement-meta`,
+      trimmed: `${tag}:enforcement-trimmed`,
     },
   };
 }

@@ -1,0 +1,211 @@
+/**
+ * `EventJournal`: enforcement events of the embedded mode, `<dir>/events.jsonl`. One line per publish (its
+ * events and the state changes together, appended and fdatasynced before `publish` resolves), so a
+ * batch is in whole or not at all; the published state and the retained events are rebuilt from it at
+ * open. Event ids are a sequence number. Events older than the retention are dropped by rewriting the
+ * file (atomically) as one snapshot line; a cursor before the dropped ones reads as `lost`.
+ *
+ * The embedded store has one process (the data directory's lock), so the compare-and-set only orders
+ * this process's own reconciles; the rule is the same as on Redis.
+ */
+import { Buffer } from "node:buffer";
+import { type FileHandle, mkdir, open } from "node:fs/promises";
+import { join } from "node:path";
+import type { ScopeKey } from "../../engine/index.js";
+import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
+import { writeFileAtomic } from "../../platform/node/atomic-file.js";
+import {
+  type EnforcementEvent,
+  type EnforcementEventStore,
+  type EventPage,
+  type PublishBatch,
+  type PublishedEnforcement,
+  type PublishResult,
+  staleness,
+} from "../enforcement-events.js";
+import { readLines, writeAll } from "./file-io.js";
+import { cutTornTail } from "./torn-tail.js";
+
+export const EVENT_JOURNAL_FILE = "events.jsonl";
+
+interface Meta {
+  rev: number;
+  epoch: string | null;
+  version: number;
+  at: number;
+}
+
+/** A line: a publish, or (first line only) the snapshot a compaction wrote. */
+type Line =
+  | (Meta & { t: "batch"; changes: [string, ScopeKey | null][]; events: EnforcementEvent[] })
+  | (Meta & { t: "snapshot"; orders: [string, ScopeKey][]; events: EnforcementEvent[]; trimmedTo: number });
+
+export interface EventJournalOptions {
+  /** How long events are kept, ms (CORDON_EVENTS_RETENTION_HOURS). */
+  retentionMs: number;
+  logger?: Logger;
+}
+
+export class EventJournal implements EnforcementEventStore {
+  private readonly listeners = new Set<(closing?: boolean) => void>();
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly path: string,
+    private fh: FileHandle,
+    private meta: Meta,
+    private readonly orders: Map<string, ScopeKey>,
+    /** The retained events, oldest first (few: a handful per order change or boundary). */
+    private events: EnforcementEvent[],
+    /** The highest sequence number dropped by the retention (0: none). */
+    private trimmedTo: number,
+    private readonly opts: EventJournalOptions,
+  ) {}
+
+  static async open(dir: string, opts: EventJournalOptions): Promise<EventJournal> {
+    const logger = opts.logger ?? SILENT_LOGGER;
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, EVENT_JOURNAL_FILE);
+    let meta: Meta = { rev: 0, epoch: null, version: -1, at: 0 };
+    const orders = new Map<string, ScopeKey>();
+    let events: EnforcementEvent[] = [];
+    let trimmedTo = 0;
+    const fh = await open(path, "a+");
+    const lines: { text: string; start: number; terminated: boolean }[] = [];
+    for await (const line of readLines(path)) lines.push(line);
+    for (const [i, line] of lines.entries()) {
+      let parsed: Line | undefined;
+      try {
+        parsed = line.terminated ? (JSON.parse(line.text) as Line) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed === undefined) {
+        // A publish that never returned: cut off, as the other journals do; anything before the end is
+        // the journal's corruption, never silently dropped.
+        if (i !== lines.length - 1) {
+          await fh.close();
+          throw new Error(`${path}: line ${i + 1} does not read; the enforcement event journal is damaged`);
+        }
+        const reason = line.terminated ? "unparsable line" : "incomplete line";
+        await cutTornTail(fh, path, { offset: line.start, reason }, "enforcement events", logger);
+        break;
+      }
+      meta = { rev: parsed.rev, epoch: parsed.epoch, version: parsed.version, at: parsed.at };
+      if (parsed.t === "snapshot") {
+        orders.clear();
+        for (const [id, key] of parsed.orders) orders.set(id, key);
+        events = [...parsed.events];
+        trimmedTo = parsed.trimmedTo;
+      } else {
+        for (const [id, key] of parsed.changes) {
+          if (key === null) orders.delete(id);
+          else orders.set(id, key);
+        }
+        events.push(...parsed.events);
+      }
+    }
+    const journal = new EventJournal(path, fh, meta, orders, events, trimmedTo, opts);
+    return journal;
+  }
+
+  async published(): Promise<PublishedEnforcement> {
+    return { ...this.meta, orders: new Map(this.orders) };
+  }
+
+  publish(batch: PublishBatch): Promise<PublishResult> {
+    // Serialised: the check and the append are one step, as the Redis script is.
+    const run = this.tail.then(() => this.publishNow(batch));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async publishNow(batch: PublishBatch): Promise<PublishResult> {
+    if (this.closed) throw new Error("the enforcement event journal is closed");
+    if (batch.rev !== this.meta.rev) return { kind: "conflict" };
+    const stale = staleness(this.meta, batch);
+    if (stale) return { kind: "stale", ...stale };
+    let seq = this.lastSeq();
+    const events = batch.events.map((e) => ({ ...e, id: String(++seq) }));
+    const meta: Meta = {
+      rev: this.meta.rev + 1,
+      epoch: batch.epoch ?? null,
+      version: batch.version,
+      at: batch.at,
+    };
+    const line: Line = {
+      t: "batch",
+      ...meta,
+      changes: batch.changes.map((c) => [c.orderId, c.after]),
+      events,
+    };
+    await writeAll(this.fh, Buffer.from(`${JSON.stringify(line)}\n`, "utf8"));
+    await this.fh.datasync();
+    this.meta = meta;
+    for (const c of batch.changes) {
+      if (c.after === null) this.orders.delete(c.orderId);
+      else this.orders.set(c.orderId, c.after);
+    }
+    this.events.push(...events);
+    await this.trim(batch.at);
+    if (events.length > 0) for (const listener of this.listeners) listener();
+    return { kind: "published", ids: events.map((e) => e.id) };
+  }
+
+  isCursor(raw: string): boolean {
+    return /^(0|[1-9][0-9]{0,15})$/.test(raw);
+  }
+
+  compare(a: string, b: string): number {
+    return Number(a) - Number(b);
+  }
+
+  async latest(): Promise<string> {
+    return String(this.lastSeq());
+  }
+
+  async read(cursor: string, limit: number): Promise<EventPage> {
+    const after = Number(cursor);
+    const events = this.events.filter((e) => Number(e.id) > after).slice(0, limit);
+    return { events, lost: after < this.trimmedTo };
+  }
+
+  listen(listener: (closing?: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const listener of [...this.listeners]) listener(true);
+    this.listeners.clear();
+    await this.tail;
+    await this.fh.close();
+  }
+
+  private lastSeq(): number {
+    return Number(this.events.at(-1)?.id ?? this.trimmedTo);
+  }
+
+  /** Drops the events older than the retention: the file is rewritten as one snapshot line. */
+  private async trim(now: number): Promise<void> {
+    const horizon = now - this.opts.retentionMs;
+    const keep = this.events.filter((e) => Date.parse(e.at) >= horizon);
+    if (keep.length === this.events.length) return;
+    const trimmedTo = Number(this.events[this.events.length - keep.length - 1]?.id ?? this.trimmedTo);
+    const snapshot: Line = {
+      t: "snapshot",
+      ...this.meta,
+      orders: [...this.orders.entries()],
+      events: keep,
+      trimmedTo,
+    };
+    await writeFileAtomic(this.path, `${JSON.stringify(snapshot)}\n`);
+    await this.fh.close();
+    this.fh = await open(this.path, "a+");
+    this.events = keep;
+    this.trimmedTo = trimmedTo;
+  }
+}

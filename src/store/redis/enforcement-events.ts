@@ -1,0 +1,272 @@
+/**
+ * `RedisEnforcementEvents`: enforcement events on Redis, one stream every instance serves, so a
+ * subscriber can move to any instance with its `Last-Event-ID`. A publish is one script that checks the
+ * compare-and-set token (`rev`), the ruleset epoch Redis holds and the staleness rule of
+ * store/enforcement-events.ts, then XADDs the events and writes the state: two instances reconciling the
+ * same change publish it once, and an instance with an older ruleset publishes nothing. All keys share
+ * the low-volume hash tag (keys.ts), so the script runs on one slot of a Redis Cluster.
+ *
+ * Following: one reader per instance (a connection of its own, XREAD BLOCK) wakes the subscribers of
+ * this instance, which read what is new with XRANGE after their own cursors.
+ */
+import type { ScopeKey } from "../../engine/index.js";
+import { StoreUnavailableError } from "../../kernel/errors.js";
+import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
+import { isUnavailable, type RedisClient } from "../../platform/node/redis.js";
+import type {
+  EnforcementEvent,
+  EnforcementEventStore,
+  EventPage,
+  PublishBatch,
+  PublishedEnforcement,
+  PublishResult,
+} from "../enforcement-events.js";
+import type { EnforcementKeys } from "./keys.js";
+import { compareStreamIds, parseStreamId, type StreamEntry } from "./stream-ids.js";
+
+// KEYS: meta, state, stream, ruleset epoch, trimmed. ARGV: rev, epoch ('' for none), version, at,
+// trim floor ('' for none), number of state changes, then (orderId, scope or '' to delete) per change,
+// then (type, event JSON) per event. The staleness rule is `staleness` in store/enforcement-events.ts.
+// Entry ids take the publishing instance's clock (`<at>-<seq>`, never below the last id), not Redis's:
+// the retention trims by the same clock that dates the events.
+const PUBLISH = `
+local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if rev ~= tonumber(ARGV[1]) then return {'conflict'} end
+local held = redis.call('GET', KEYS[4])
+if held and held ~= ARGV[2] then
+  return {'stale', 'ruleset epoch ' .. ARGV[2] .. ' is not the one Redis holds'}
+end
+if (redis.call('HGET', KEYS[1], 'epoch') or '') == ARGV[2] then
+  local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
+  local at = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
+  if tonumber(ARGV[3]) < version then
+    return {'stale', 'ruleset v' .. ARGV[3] .. ' is older than the published v' .. version}
+  end
+  if tonumber(ARGV[4]) < at then
+    return {'stale', 'this clock is behind the last publish', string.format('%d', at + 1)}
+  end
+end
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', KEYS[2], ARGV[i])
+  else
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  end
+  i = i + 2
+end
+local reply = {'published'}
+local ms = tonumber(ARGV[4])
+local last = redis.call('HGET', KEYS[1], 'last')
+if last then
+  local lastMs = tonumber(string.match(last, '^(%d+)'))
+  if lastMs > ms then ms = lastMs end
+end
+while i <= #ARGV do
+  last = redis.call('XADD', KEYS[3], string.format('%d-*', ms), 'type', ARGV[i], 'e', ARGV[i + 1])
+  reply[#reply + 1] = last
+  i = i + 2
+end
+redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'epoch', ARGV[2], 'version', ARGV[3], 'at', ARGV[4])
+if last then redis.call('HSET', KEYS[1], 'last', last) end
+if ARGV[5] ~= '' then
+  local dropped = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[5], '-', 'COUNT', 1)
+  if #dropped > 0 then
+    redis.call('SET', KEYS[5], dropped[1][1])
+    redis.call('XTRIM', KEYS[3], 'MINID', ARGV[5])
+  end
+end
+return reply
+`;
+
+const READ_STATE = `return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`;
+
+/** How long one XREAD of the shared reader blocks; its client's command timeout must exceed it. */
+export const FOLLOW_BLOCK_MS = 5000;
+
+export interface RedisEnforcementEventsOptions {
+  /** Commands (the instance's shared client). */
+  redis: RedisClient;
+  /** A connection of its own for the blocking XREAD (commandTimeout above FOLLOW_BLOCK_MS). */
+  reader: RedisClient;
+  keys: EnforcementKeys;
+  /** The ruleset epoch key (keys.rulesetEpoch): a publish must come from the epoch Redis holds. */
+  rulesetEpochKey: string;
+  retentionMs: number;
+  logger?: Logger;
+}
+
+export class RedisEnforcementEvents implements EnforcementEventStore {
+  private readonly listeners = new Set<(closing?: boolean) => void>();
+  private following: Promise<void> | undefined;
+  private stopped = false;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: RedisEnforcementEventsOptions) {
+    this.logger = opts.logger ?? SILENT_LOGGER;
+  }
+
+  async published(): Promise<PublishedEnforcement> {
+    const { keys } = this.opts;
+    const [meta, state] = (await this.call("read state", () =>
+      this.opts.redis.eval(READ_STATE, 2, keys.meta, keys.state),
+    )) as [string[], string[]];
+    const orders = new Map<string, ScopeKey>();
+    for (let i = 0; i + 1 < state.length; i += 2) orders.set(state[i] as string, state[i + 1] as string);
+    const m = new Map<string, string>();
+    for (let i = 0; i + 1 < meta.length; i += 2) m.set(meta[i] as string, meta[i + 1] as string);
+    return {
+      rev: Number(m.get("rev") ?? 0),
+      epoch: m.get("epoch") || null,
+      version: Number(m.get("version") ?? -1),
+      at: Number(m.get("at") ?? 0),
+      orders,
+    };
+  }
+
+  async publish(batch: PublishBatch): Promise<PublishResult> {
+    const { keys, retentionMs } = this.opts;
+    const args: string[] = [
+      String(batch.rev),
+      batch.epoch ?? "",
+      String(batch.version),
+      String(batch.at),
+      batch.events.length > 0 ? `${Math.max(0, batch.at - retentionMs)}-0` : "",
+      String(batch.changes.length),
+      ...batch.changes.flatMap((c) => [c.orderId, c.after ?? ""]),
+      ...batch.events.flatMap(({ type, ...rest }) => [type, JSON.stringify({ type, ...rest })]),
+    ];
+    const reply = (await this.call("publish", () =>
+      this.opts.redis.eval(
+        PUBLISH,
+        5,
+        keys.meta,
+        keys.state,
+        keys.stream,
+        this.opts.rulesetEpochKey,
+        keys.trimmed,
+        ...args,
+      ),
+    )) as string[];
+    const [kind, ...rest] = reply;
+    if (kind === "conflict") return { kind: "conflict" };
+    if (kind === "stale") {
+      const [reason, retryAt] = rest;
+      return { kind: "stale", reason: reason ?? "stale", ...(retryAt ? { retryAt: Number(retryAt) } : {}) };
+    }
+    // This instance's own subscribers need not wait for the reader's round trip.
+    if (rest.length > 0) this.notify();
+    return { kind: "published", ids: rest };
+  }
+
+  isCursor(raw: string): boolean {
+    return raw === "0" || parseStreamId(raw) !== undefined;
+  }
+
+  compare(a: string, b: string): number {
+    return compareStreamIds(a === "0" ? "0-0" : a, b === "0" ? "0-0" : b);
+  }
+
+  async latest(): Promise<string> {
+    const last = (await this.call("latest", () =>
+      this.opts.redis.xrevrange(this.opts.keys.stream, "+", "-", "COUNT", 1),
+    )) as StreamEntry[];
+    return last[0]?.[0] ?? "0";
+  }
+
+  async read(cursor: string, limit: number): Promise<EventPage> {
+    const { redis, keys } = this.opts;
+    const after = cursor === "0" ? "0-0" : cursor;
+    // The trim point first: it only moves forward, so entries read after it cannot hide a later trim.
+    const trimmed = await this.call("read", () => redis.get(keys.trimmed));
+    const entries = (await this.call("read", () =>
+      redis.xrange(keys.stream, `(${after}`, "+", "COUNT", limit),
+    )) as StreamEntry[];
+    const events = entries.flatMap(([id, fields]) => {
+      const json = fields[fields.indexOf("e") + 1];
+      if (json === undefined) return [];
+      const event = JSON.parse(json) as Omit<EnforcementEvent, "id">;
+      return [{ id, ...event }];
+    });
+    return { events, lost: trimmed !== null && compareStreamIds(after, trimmed) < 0 };
+  }
+
+  listen(listener: (closing?: boolean) => void): () => void {
+    this.listeners.add(listener);
+    this.ensureFollowing();
+    return () => this.listeners.delete(listener);
+  }
+
+  private ensureFollowing(): void {
+    if (this.following || this.stopped) return;
+    this.following = this.follow().finally(() => {
+      this.following = undefined;
+      // A subscriber that came while the loop was ending must not be left without a reader.
+      if (this.listeners.size > 0) this.ensureFollowing();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const listener of [...this.listeners]) listener(true);
+    this.listeners.clear();
+    // The reader's XREAD ends by its block timeout or when the caller disconnects the reader.
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** The shared reader: one blocking XREAD at a time while this instance has subscribers. */
+  private async follow(): Promise<void> {
+    let last: string | undefined;
+    while (!this.stopped && this.listeners.size > 0) {
+      try {
+        if (last === undefined) {
+          last = await this.latest();
+          // What landed before this point and after a subscriber's own read would wake no one: one
+          // wake now makes every subscriber read again (a read that finds nothing costs one XRANGE).
+          this.notify();
+        }
+        const reply = (await this.opts.reader.xread(
+          "COUNT",
+          1000,
+          "BLOCK",
+          FOLLOW_BLOCK_MS,
+          "STREAMS",
+          this.opts.keys.stream,
+          last === "0" ? "0-0" : last,
+        )) as [string, StreamEntry[]][] | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        const newest = entries.at(-1)?.[0];
+        if (newest !== undefined) {
+          last = newest;
+          this.notify();
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        this.logger.warn("enforcement events: the follower's read failed; retrying", {
+          error: (err as Error).message,
+        });
+        // Subscribers poll on their heartbeat meanwhile, so nothing waits longer than that.
+        last = undefined;
+        this.notify();
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (isUnavailable(err)) {
+        throw new StoreUnavailableError(`redis enforcement events: ${what}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+}
