@@ -11,34 +11,66 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function opener(kind: "file-store" | "aggregates", target: string): Promise<string> {
+/**
+ * Four child processes that each import the store, say "ready", and wait; once all four are ready they are
+ * told to open at the same moment (a line on stdin), and each answers "open" or "busy". The winner keeps
+ * the directory open until every answer is in, so a slow start on a loaded machine cannot turn the race
+ * into a relay (one opening after another has already closed).
+ */
+async function race(kind: "file-store" | "aggregates", target: string): Promise<string[]> {
   const module =
     kind === "file-store" ? "./src/store/file/file-store.ts" : "./src/store/file/aggregate-store.ts";
   const cls = kind === "file-store" ? "FileStore" : "FileAggregateStore";
   const script = `
+    import { createInterface } from "node:readline";
     const m = await import(${JSON.stringify(module)});
-    // Start together: wait for the next whole 200 ms tick.
-    await new Promise((r) => setTimeout(r, 200 - (Date.now() % 200)));
-    try { const s = await m.${cls}.open(${JSON.stringify(target)}); console.log("open"); setTimeout(() => s.close(), 1500); }
-    catch (e) { console.log(e.name === "StoreUnavailableError" ? "busy" : "error " + e.message); }`;
-  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+    console.log("ready");
+    await lines.next();
+    let s;
+    try { s = await m.${cls}.open(${JSON.stringify(target)}); console.log("open"); }
+    catch (e) { console.log(e.name === "StoreUnavailableError" ? "busy" : "error " + e.message); }
+    await lines.next();
+    await s?.close();
+    process.exit(0);`;
+  const children = Array.from({ length: 4 }, () => {
     const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["pipe", "pipe", "inherit"],
     });
-    let out = "";
+    const said: string[] = [];
+    const waiters: (() => void)[] = [];
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
+      said.push(...d.split("\n").filter((l) => l !== ""));
+      for (const w of waiters.splice(0)) w();
     });
-    child.on("exit", () => resolve(out.trim()));
-    child.on("error", reject);
+    const line = (n: number) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => (said.length >= n ? resolve(said[n - 1] as string) : waiters.push(check));
+        child.on("exit", () => reject(new Error(`child exited after ${JSON.stringify(said)}`)));
+        check();
+      });
+    return { child, line };
   });
+  await Promise.all(children.map((c) => c.line(1)));
+  for (const c of children) c.child.stdin.write("go\n");
+  const answers = await Promise.all(children.map((c) => c.line(2)));
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise((resolve) => {
+          c.child.on("exit", resolve);
+          c.child.stdin.end("close\n");
+        }),
+    ),
+  );
+  return answers;
 }
 
 it.each(["file-store", "aggregates"] as const)(
   "lets exactly one of four racing processes open a %s directory",
   async (kind) => {
     const target = join(dir, kind);
-    const results = await Promise.all(Array.from({ length: 4 }, () => opener(kind, target)));
+    const results = await race(kind, target);
     expect(results.filter((r) => r === "open")).toHaveLength(1);
     expect(results.filter((r) => r === "busy")).toHaveLength(3);
   },
