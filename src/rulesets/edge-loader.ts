@@ -7,7 +7,10 @@
  * - a tampered value (bad signature, unknown key, broken document) is refused, the previous ruleset
  *   stays in force, and `status()` says why;
  * - an older version is refused (a replayed value, or KV's eventual consistency showing one edge
- *   location an older write for a while); the same version is the steady state, not a refusal.
+ *   location an older write for a while); the same version is the steady state, not a refusal;
+ * - versions count within one order history (the ruleset's `epoch`): after a Redis was re-seeded into a
+ *   new history its versions start low again, so a ruleset of another epoch is taken when it was
+ *   compiled later than the one in force (its signed `compiledAt`) and refused as a replay otherwise.
  * KV itself is eventually consistent (a write can take about 60 s to reach every location), so the
  * edge enforces what it last read: at most `refreshMs` plus KV's propagation behind the Node side.
  *
@@ -34,7 +37,7 @@ export interface EdgeRulesetsOptions {
 
 export interface EdgeRejection {
   /** Which check refused it: a signature check, or the version rule. */
-  code: RulesetRejectedError["reason"] | "older-version" | "conflicting-version";
+  code: RulesetRejectedError["reason"] | "older-version" | "conflicting-version" | "older-epoch";
   reason: string;
   /** The refused ruleset's version, when it got far enough to have a trusted one. */
   version?: number;
@@ -172,7 +175,22 @@ export class EdgeRulesets {
     }
     this.lastText = text;
     const current = this.manager.current();
-    if (this.manager.isLoaded()) {
+    if (this.manager.isLoaded() && next.epoch !== current.epoch) {
+      if (!(Date.parse(next.compiledAt) > Date.parse(current.compiledAt))) {
+        this.reject({
+          code: "older-epoch",
+          reason: `KV holds v${next.version} of order history ${next.epoch ?? "(none)"}, compiled at ${next.compiledAt}, not after v${current.version} of ${current.epoch ?? "(none)"} in force (compiled at ${current.compiledAt})`,
+          version: next.version,
+        });
+        return;
+      }
+      this.logger.warn("ruleset of another order history installed from KV: its versions start anew", {
+        version: next.version,
+        epoch: next.epoch,
+        previousVersion: current.version,
+        previousEpoch: current.epoch,
+      });
+    } else if (this.manager.isLoaded()) {
       if (next.version < current.version) {
         this.reject({
           code: "older-version",

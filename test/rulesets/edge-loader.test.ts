@@ -143,6 +143,28 @@ describe("refusing what KV holds, keeping the ruleset in force", () => {
     expect(e.denies("m-2")).toBe(true);
   });
 
+  it("takes a later ruleset of a new order history (epoch) though its version is lower, and refuses an earlier one", async () => {
+    const e = await enforcingV2();
+    // A Redis re-seeded into a new history: versions start again, compiled later than what is in force.
+    const reseeded = compile([approved("o-7", forMeeting("m-7"))], {
+      version: 1,
+      epoch: "e-new",
+      compiledAt: iso(T0 + 60_000),
+    });
+    e.kv.value = await signRuleset(reseeded, key);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 1 });
+    expect(e.edge.status().lastRejected).toBeUndefined();
+    expect(e.denies("m-7")).toBe(true);
+    expect(e.denies("m-2")).toBe(false);
+    expect(JSON.stringify(e.logs)).toContain("another order history");
+    // A replay of the old history's value (signed, but compiled before the one in force) is refused.
+    e.kv.value = await signRuleset(rulesetVersion(3), key);
+    await e.later();
+    expect(e.edge.status()).toMatchObject({ version: 1, lastRejected: { code: "older-epoch", version: 3 } });
+    expect(e.denies("m-7")).toBe(true);
+  });
+
   it("takes the same version again as the steady state, not as a refusal", async () => {
     const e = await enforcingV2();
     // Re-signed (another compile time, same orders): what a restart of the Node side publishes.
