@@ -401,6 +401,45 @@ describe("the dead-letter queue and the parking area", () => {
     expect((await sink.state()).appended).toEqual({ "dl-1": 1, "dl-2": 1 });
   });
 
+  it("writes the backlog to the EDGE_METRICS dataset on every dead-letter batch, up while ingest is down and 0 once it took the records", async () => {
+    const points: { indexes?: unknown[]; blobs?: unknown[]; doubles?: number[] }[] = [];
+    const metricsEnv = {
+      ...env,
+      CORDON_LOG_LEVEL: "warn",
+      EDGE_METRICS: { writeDataPoint: (point: (typeof points)[number]) => void points.push(point) },
+    };
+    const run = async (id: string, attempts: number) => {
+      const batch = createMessageBatch("cordon-decisions-dlq", [
+        {
+          id,
+          timestamp: new Date(),
+          attempts,
+          body: { records: [decisionRecord({ decisionId: `mx-${id}`, at: new Date().toISOString() })] },
+        },
+      ]);
+      const spy = vi.spyOn(console, "error").mockImplementation(() => undefined);
+      const ctx = createExecutionContext();
+      try {
+        await worker.queue(batch as never, metricsEnv as never, ctx as never);
+      } finally {
+        spy.mockRestore();
+      }
+      await getQueueResult(batch, ctx);
+    };
+    await sink.fail(1_000);
+    await run("m1", 4);
+    expect(points).toEqual([
+      {
+        indexes: ["cordon-decisions-dlq"],
+        blobs: ["cordon.edge.dlq_backlog", "cordon-decisions-dlq"],
+        doubles: [1, 1, 0, 4],
+      },
+    ]);
+    await sink.fail(0);
+    await run("m2", 5);
+    expect(points[1]?.doubles).toEqual([0, 0, 0, 0]);
+  });
+
   it("keeps a dead-lettered body it cannot read, rather than dropping it", async () => {
     const result = await deliver("cordon-decisions-dlq", [
       { id: "junk", body: { note: "no record" }, attempts: 1 },

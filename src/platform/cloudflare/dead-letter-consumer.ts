@@ -5,9 +5,12 @@
  * deliveries, or its oldest record is `PARK_AFTER_AGE_MS` old), before the Queue's retention or
  * `max_retries` could drop it, it parks the records in KV (`parked-decisions.ts`) and only then acks.
  * Each batch with undelivered records writes one error line carrying `cordon.edge.dlq_backlog`, the
- * field operators alert on.
+ * field operators alert on, and every batch writes one data point to the `EDGE_METRICS` Analytics Engine
+ * dataset when it is bound (`DLQ_METRIC`: index the queue; doubles undelivered messages, undelivered
+ * records, parked messages, highest attempt count of an undelivered message), so a dashboard or an alert can follow the backlog
+ * down to zero as well as up.
  */
-import type { MessageBatch } from "@cloudflare/workers-types";
+import type { AnalyticsEngineDataset, MessageBatch } from "@cloudflare/workers-types";
 import type { Logger } from "../../kernel/logger.js";
 import { type DeliveryOptions, type DeliveryUnit, deliverRecords, logRefusals } from "./decision-consumer.js";
 import { oldestAt, readDecisionMessage } from "./decision-messages.js";
@@ -37,7 +40,12 @@ export interface DeadLetterOptions {
   delivery: DeliveryOptions;
   parking: ParkingArea;
   now: () => number;
+  /** The Analytics Engine dataset (`EDGE_METRICS`), when bound. */
+  metrics?: Pick<AnalyticsEngineDataset, "writeDataPoint"> | undefined;
 }
+
+/** The data point's first blob: what it measures. */
+export const DLQ_METRIC = "cordon.edge.dlq_backlog";
 
 type Message = MessageBatch<unknown>["messages"][number];
 
@@ -117,6 +125,18 @@ export async function drainDeadLetters(
     }
   }
 
+  try {
+    options.metrics?.writeDataPoint({
+      indexes: [batch.queue],
+      blobs: [DLQ_METRIC, batch.queue],
+      doubles: [stats.undeliveredMessages, stats.undeliveredRecords, stats.parked, stats.maxAttempts],
+    });
+  } catch (err) {
+    // A metric never holds up delivery.
+    logger.warn("could not write the dead-letter metric", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
   if (stats.undeliveredMessages > 0) {
     logger.error("decision records in the dead-letter queue are not reaching ingest", {
       alert: "cordon.edge.dlq_backlog",

@@ -6,6 +6,7 @@
  * queue go to the wrapped handlers unchanged.
  */
 import type {
+  AnalyticsEngineDataset,
   ExecutionContext,
   IncomingRequestCfProperties,
   KVNamespace,
@@ -30,6 +31,8 @@ const CRON_RUNS = 10;
 export interface DeliveryEnv {
   /** The parking area (wrangler.toml); without it the dead-letter consumer only retries. */
   PARKED_DECISIONS?: KVNamespace;
+  /** Analytics Engine (wrangler.toml): the dead-letter backlog, one data point per batch. */
+  EDGE_METRICS?: AnalyticsEngineDataset;
 }
 
 /** A configured token, as CORDON_TOKENS lists it. */
@@ -74,6 +77,7 @@ export function withEdgeDelivery<BaseEnv>(base: BaseHandlers<BaseEnv>, wiring: D
         delivery,
         parking: parkingOf(env) ?? noParking(delivery),
         now: () => Date.now(),
+        metrics: env.EDGE_METRICS,
       });
     },
 
