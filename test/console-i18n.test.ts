@@ -110,6 +110,12 @@ describe("the preview of a prevent-hosting order", () => {
     expect(orderPreview(input({}), lang)).toBe(said);
   });
 
+  it("says in Dutch that hosts cannot start or host the named meeting", () => {
+    expect(orderPreview(input({ target: { kind: "meeting", meetingIds: ["81234567890"] } }), "nl")).toBe(
+      "Hosts die zich in Mahārāshtra, India bevinden, kunnen vanaf het moment van goedkeuring vergadering 81234567890 niet starten of hosten; deelnemers worden niet geweigerd.",
+    );
+  });
+
   it.each([
     [
       "en",

@@ -581,7 +581,7 @@ export function orderPreview(input: OrderInput, lang: Language): string {
       const what = byAccount ? "welke vergadering dan ook" : meetings;
       return shadow
         ? `Niemand wordt geweigerd: ${lower} worden ${when} bij het starten of hosten van ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
-        : `${who}, kunnen ${when} ${byAccount ? "geen enkele vergadering" : meetings} starten of hosten; deelnemers worden niet geweigerd.`;
+        : `${who}, kunnen ${when} ${byAccount ? "geen enkele vergadering" : `${meetings} niet`} starten of hosten; deelnemers worden niet geweigerd.`;
     }
     const what = byAccount ? "elke vergadering" : meetings;
     return shadow

@@ -90,7 +90,7 @@ const HOSTING = {
   },
   nl: {
     preview:
-      "Hosts die zich in Mahārāshtra, India bevinden, kunnen vanaf 1 maart 2026 vergadering 81234567893 starten of hosten; deelnemers worden niet geweigerd.",
+      "Hosts die zich in Mahārāshtra, India bevinden, kunnen vanaf 1 maart 2026 vergadering 81234567893 niet starten of hosten; deelnemers worden niet geweigerd.",
     exempt: "Uitgezonderd: acct_x, acct_y — nooit geweigerd onder dit bevel, waar ze zich ook bevinden.",
     action:
       /Wat het bevel doet\s*hosten verhinderen: hosts die zich daar bevinden kunnen niet starten of hosten/,
