@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { emptyForm, type OrderForm, validate } from "../src/console/order-form.js";
 import { blockProblem, OrderInput } from "../src/engine/index.js";
 import { UNLOCATABLE } from "../src/engine/jurisdiction-table.js";
-import { orderPreview, STRINGS } from "../src/i18n/console.js";
+import { enforcementEventText, orderPreview, STRINGS } from "../src/i18n/console.js";
 import { translateMessage } from "../src/i18n/validation.js";
 import { Ip, Phone } from "../src/service/check.js";
 
@@ -110,6 +110,12 @@ describe("the preview of a prevent-hosting order", () => {
     expect(orderPreview(input({}), lang)).toBe(said);
   });
 
+  it("says in Dutch that hosts cannot start or host the named meeting", () => {
+    expect(orderPreview(input({ target: { kind: "meeting", meetingIds: ["81234567890"] } }), "nl")).toBe(
+      "Hosts die zich in Mahārāshtra, India bevinden, kunnen vanaf het moment van goedkeuring vergadering 81234567890 niet starten of hosten; deelnemers worden niet geweigerd.",
+    );
+  });
+
   it.each([
     [
       "en",
@@ -121,6 +127,94 @@ describe("the preview of a prevent-hosting order", () => {
     ],
   ] as const)("says that a shadow order refuses nobody (%s)", (lang, said) => {
     expect(orderPreview(input({ mode: "shadow" }), lang)).toMatch(said);
+  });
+});
+
+describe("an enforcement event in plain words", () => {
+  const meeting = { kind: "meeting" as const, meetingIds: ["81234567890"] };
+  const account = { kind: "account" as const, accountIds: ["acct_a"] };
+  const effective = "block-effective" as const;
+  const lifted = "block-lifted" as const;
+  it.each([
+    [
+      "en",
+      effective,
+      "geoblock",
+      meeting,
+      "The block took effect: participants located in Mahārāshtra, India are refused meeting 81234567890.",
+    ],
+    [
+      "en",
+      lifted,
+      "geoblock",
+      meeting,
+      "The block was lifted: participants located in Mahārāshtra, India may join meeting 81234567890 again.",
+    ],
+    [
+      "en",
+      effective,
+      "prevent_hosting",
+      meeting,
+      "The block took effect: hosts located in Mahārāshtra, India cannot start or host meeting 81234567890.",
+    ],
+    [
+      "en",
+      effective,
+      "geoblock",
+      account,
+      "The block took effect: participants using account acct_a who are located in Mahārāshtra, India are refused every meeting.",
+    ],
+    [
+      "en",
+      lifted,
+      "prevent_hosting",
+      account,
+      "The block was lifted: hosts using account acct_a who are located in Mahārāshtra, India may start or host meetings again.",
+    ],
+    [
+      "nl",
+      effective,
+      "geoblock",
+      meeting,
+      "De blokkade is ingegaan: deelnemers die zich in Mahārāshtra, India bevinden, worden geweigerd voor vergadering 81234567890.",
+    ],
+    [
+      "nl",
+      lifted,
+      "geoblock",
+      meeting,
+      "De blokkade is opgeheven: deelnemers die zich in Mahārāshtra, India bevinden, mogen weer deelnemen aan vergadering 81234567890.",
+    ],
+    [
+      "nl",
+      effective,
+      "prevent_hosting",
+      meeting,
+      "De blokkade is ingegaan: hosts die zich in Mahārāshtra, India bevinden, kunnen vergadering 81234567890 niet starten of hosten.",
+    ],
+    [
+      "nl",
+      effective,
+      "prevent_hosting",
+      account,
+      "De blokkade is ingegaan: hosts met account acct_a die zich in Mahārāshtra, India bevinden, kunnen geen enkele vergadering starten of hosten.",
+    ],
+    [
+      "nl",
+      lifted,
+      "geoblock",
+      account,
+      "De blokkade is opgeheven: deelnemers met account acct_a die zich in Mahārāshtra, India bevinden, mogen weer deelnemen aan vergaderingen.",
+    ],
+  ] as const)("says it in %s: %s under %s", (lang, type, action, target, said) => {
+    expect(enforcementEventText({ type, target, jurisdictions: ["IN-MH"] }, action, lang)).toBe(said);
+  });
+
+  it("says how long events are kept in days when the hours are whole days", () => {
+    expect(STRINGS.en.hoursSpan(168)).toBe("7 days");
+    expect(STRINGS.en.hoursSpan(36)).toBe("36 hours");
+    expect(STRINGS.nl.hoursSpan(24)).toBe("1 dag");
+    expect(STRINGS.nl.hoursSpan(1)).toBe("1 uur");
   });
 });
 

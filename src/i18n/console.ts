@@ -3,7 +3,7 @@
  * a new order. Place names come from `places.ts`, messages about refused input from `validation.ts`;
  * dates are in UTC: orders are entered and enforced in UTC. Pure.
  */
-import type { OrderAction, OrderInput } from "../engine/index.js";
+import type { EnforcementChange, EnforcementTarget, OrderAction, OrderInput } from "../engine/index.js";
 import type { Language } from "./language.js";
 import { placeName } from "./places.js";
 
@@ -65,6 +65,20 @@ const en = {
   hostedCounts: (inside: number, outside: number) =>
     `${inside} ${inside === 1 ? "meeting" : "meetings"} with a host inside the blocked area, ${outside} outside it (from the hosts' checks)`,
   countsNote: "Counted from the decision log.",
+  enforcementEvents: "Enforcement events",
+  eventsNote:
+    "What the meeting service was told: when the block takes effect it re-checks the people already in the meetings and removes those it refuses.",
+  eventWhat: "What happened",
+  rulesetVersion: "Ruleset version",
+  noEvents: "No event yet: the block has not taken effect.",
+  noEventsShadow: "No event: a shadow order refuses nobody, so its block never takes effect.",
+  eventsKept: (span: string, since: string) =>
+    `Events are kept for ${span}: this list covers those since ${since}; older ones are no longer kept.`,
+  eventsNewest: (n: number) => `The newest ${n} are shown.`,
+  hoursSpan: (hours: number) =>
+    hours % 24 === 0
+      ? `${hours / 24} ${hours === 24 ? "day" : "days"}`
+      : `${hours} ${hours === 1 ? "hour" : "hours"}`,
   history: "Audit history",
   when: "When",
   who: "Who",
@@ -300,6 +314,19 @@ const nl: Strings = {
   hostedCounts: (inside: number, outside: number) =>
     `${inside} ${inside === 1 ? "vergadering" : "vergaderingen"} met een host binnen het geblokkeerde gebied, ${outside} erbuiten (volgens de controles van de hosts)`,
   countsNote: "Geteld uit het beslissingslogboek.",
+  enforcementEvents: "Handhavingsgebeurtenissen",
+  eventsNote:
+    "Wat de vergaderdienst te horen kreeg: gaat de blokkade in, dan controleert die de mensen die al in de vergaderingen zitten opnieuw en verwijdert wie geweigerd wordt.",
+  eventWhat: "Wat er gebeurde",
+  rulesetVersion: "Versie van de regelset",
+  noEvents: "Nog geen gebeurtenis: de blokkade is niet ingegaan.",
+  noEventsShadow:
+    "Geen gebeurtenis: een bevel in schaduwmodus weigert niemand, dus de blokkade gaat nooit in.",
+  eventsKept: (span: string, since: string) =>
+    `Gebeurtenissen worden ${span} bewaard: deze lijst toont die sinds ${since}; oudere zijn niet meer bewaard.`,
+  eventsNewest: (n: number) => `De nieuwste ${n} worden getoond.`,
+  hoursSpan: (hours: number) =>
+    hours % 24 === 0 ? `${hours / 24} ${hours === 24 ? "dag" : "dagen"}` : `${hours} uur`,
   history: "Auditgeschiedenis",
   when: "Wanneer",
   who: "Wie",
@@ -505,32 +532,56 @@ const lists = {
 } as const;
 
 /**
+ * Whom a block refuses, in plain words: everyone located in its places (under `prevent_hosting` only
+ * hosts there), narrowed to the named accounts for an account target; and the named meetings. Shared by
+ * the new order's preview and the order page's enforcement events.
+ */
+function scopeWords(
+  target: EnforcementTarget,
+  jurisdictions: readonly string[],
+  hosting: boolean,
+  lang: Language,
+): { who: string; lower: string; meetings: string; byAccount: boolean } {
+  const { and, or } = lists[lang];
+  const places = or.format(jurisdictions.map((j) => placeName(j, lang)));
+  const byAccount = target.kind === "account";
+  const ids = target.kind === "account" ? target.accountIds : target.meetingIds;
+  let who: string;
+  let meetings: string;
+  if (lang === "nl") {
+    const people = hosting ? "Hosts" : "Deelnemers";
+    who = byAccount
+      ? `${people} met ${ids.length === 1 ? "account" : "de accounts"} ${or.format(ids)} die zich in ${places} bevinden`
+      : `${people} die zich in ${places} bevinden`;
+    meetings = `${ids.length === 1 ? "vergadering" : "vergaderingen"} ${and.format(ids)}`;
+  } else {
+    const people = hosting ? "Hosts" : "Participants";
+    who = byAccount
+      ? `${people} using ${ids.length === 1 ? "account" : "the accounts"} ${or.format(ids)} who are located in ${places}`
+      : `${people} located in ${places}`;
+    meetings = `${ids.length === 1 ? "meeting" : "meetings"} ${and.format(ids)}`;
+  }
+  return { who, lower: `${who.charAt(0).toLowerCase()}${who.slice(1)}`, meetings, byAccount };
+}
+
+/**
  * What an order will do, in plain words, for the person about to submit it: who is refused (everyone
  * located in the block, or under `prevent_hosting` only hosts there), which meetings, and when.
  * Exemptions are said apart (`exemptLine`).
  */
 export function orderPreview(input: OrderInput, lang: Language): string {
-  const { and, or } = lists[lang];
-  const places = or.format(input.jurisdictions.map((j) => placeName(j, lang)));
-  const ids = input.target.kind === "meeting" ? input.target.meetingIds : input.target.accountIds;
   const from = input.effectiveFrom ? formatDate(input.effectiveFrom, lang) : undefined;
   const until = input.effectiveUntil ? formatDate(input.effectiveUntil, lang) : undefined;
   const shadow = input.mode === "shadow";
   const hosting = input.action === "prevent_hosting";
-  const byAccount = input.target.kind === "account";
+  const { who, lower, meetings, byAccount } = scopeWords(input.target, input.jurisdictions, hosting, lang);
   if (lang === "nl") {
     const when = `${from ? `vanaf ${from}` : "vanaf het moment van goedkeuring"}${until ? ` tot ${until}` : ""}`;
-    const meetings = `${ids.length === 1 ? "vergadering" : "vergaderingen"} ${and.format(ids)}`;
-    const people = hosting ? "Hosts" : "Deelnemers";
-    const who = byAccount
-      ? `${people} met ${ids.length === 1 ? "account" : "de accounts"} ${or.format(ids)} die zich in ${places} bevinden`
-      : `${people} die zich in ${places} bevinden`;
-    const lower = `${who.charAt(0).toLowerCase()}${who.slice(1)}`;
     if (hosting) {
       const what = byAccount ? "welke vergadering dan ook" : meetings;
       return shadow
         ? `Niemand wordt geweigerd: ${lower} worden ${when} bij het starten of hosten van ${what} alleen vastgelegd als schaduwtreffer; iedereen neemt gewoon deel.`
-        : `${who}, kunnen ${when} ${byAccount ? "geen enkele vergadering" : meetings} starten of hosten; deelnemers worden niet geweigerd.`;
+        : `${who}, kunnen ${when} ${byAccount ? "geen enkele vergadering" : `${meetings} niet`} starten of hosten; deelnemers worden niet geweigerd.`;
     }
     const what = byAccount ? "elke vergadering" : meetings;
     return shadow
@@ -538,12 +589,6 @@ export function orderPreview(input: OrderInput, lang: Language): string {
       : `${who}, worden ${when} geweigerd voor ${what}; alle anderen nemen gewoon deel.`;
   }
   const when = `${from ? `from ${from}` : "from the moment it is approved"}${until ? ` until ${until}` : ""}`;
-  const meetings = `${ids.length === 1 ? "meeting" : "meetings"} ${and.format(ids)}`;
-  const people = hosting ? "Hosts" : "Participants";
-  const who = byAccount
-    ? `${people} using ${ids.length === 1 ? "account" : "the accounts"} ${or.format(ids)} who are located in ${places}`
-    : `${people} located in ${places}`;
-  const lower = `${who.charAt(0).toLowerCase()}${who.slice(1)}`;
   if (hosting) {
     const what = byAccount ? "any meeting" : meetings;
     return shadow
@@ -554,4 +599,45 @@ export function orderPreview(input: OrderInput, lang: Language): string {
   return shadow
     ? `Nobody will be refused: ${lower} joining ${what} will only be recorded as shadow matches ${when}; everyone joins as usual.`
     : `${who} will be refused ${what} ${when}; everyone else joins as usual.`;
+}
+
+/**
+ * An enforcement event in plain words: the block took effect (who is refused, where) or was lifted (who
+ * may join again). The event carries the scope it announced; the action is the order's (an amendment
+ * does not change it).
+ */
+export function enforcementEventText(
+  event: Pick<EnforcementChange, "type" | "target" | "jurisdictions">,
+  action: OrderAction,
+  lang: Language,
+): string {
+  const hosting = action === "prevent_hosting";
+  const { lower, meetings, byAccount } = scopeWords(event.target, event.jurisdictions, hosting, lang);
+  const effective = event.type === "block-effective";
+  if (lang === "nl") {
+    if (effective) {
+      const what = hosting
+        ? byAccount
+          ? "kunnen geen enkele vergadering starten of hosten"
+          : `kunnen ${meetings} niet starten of hosten`
+        : `worden geweigerd voor ${byAccount ? "elke vergadering" : meetings}`;
+      return `De blokkade is ingegaan: ${lower}, ${what}.`;
+    }
+    const what = hosting
+      ? byAccount
+        ? "mogen weer vergaderingen starten of hosten"
+        : `mogen ${meetings} weer starten of hosten`
+      : `mogen weer deelnemen aan ${byAccount ? "vergaderingen" : meetings}`;
+    return `De blokkade is opgeheven: ${lower}, ${what}.`;
+  }
+  if (effective) {
+    const what = hosting
+      ? `cannot start or host ${byAccount ? "any meeting" : meetings}`
+      : `are refused ${byAccount ? "every meeting" : meetings}`;
+    return `The block took effect: ${lower} ${what}.`;
+  }
+  const what = hosting
+    ? `may start or host ${byAccount ? "meetings" : meetings} again`
+    : `may join ${byAccount ? "meetings" : meetings} again`;
+  return `The block was lifted: ${lower} ${what}.`;
 }

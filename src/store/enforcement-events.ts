@@ -49,7 +49,19 @@ export interface EventPage {
   lost: boolean;
 }
 
+/** One order's events, for the console's order page. */
+export interface OrderEvents {
+  /** Its events still kept, newest first, at most the limit asked for. */
+  events: EnforcementEvent[];
+  /** More of its events are kept than the limit. */
+  more: boolean;
+  /** The store has dropped events past the retention (any order's): older ones of this order may be gone. */
+  trimmed: boolean;
+}
+
 export interface EnforcementEventStore {
+  /** How long events are kept, ms (CORDON_EVENTS_RETENTION_HOURS). */
+  readonly retentionMs: number;
   published(): Promise<PublishedEnforcement>;
   publish(batch: PublishBatch): Promise<PublishResult>;
   /** Whether `raw` is a cursor of this store (an event id, or `0` for the beginning). */
@@ -60,6 +72,11 @@ export interface EnforcementEventStore {
   latest(): Promise<string>;
   /** Events after `cursor`, oldest first, at most `limit`. */
   read(cursor: string, limit: number): Promise<EventPage>;
+  /**
+   * One order's events still kept, newest first, at most `limit`. Read-only; it scans what is kept,
+   * which stays small (an event per order change or window boundary, for the retention).
+   */
+  eventsFor(orderId: string, limit: number): Promise<OrderEvents>;
   /**
    * Calls `listener` whenever events may have been added (on Redis: by any instance), and with `true`
    * once when the store closes (the event streams end then).

@@ -7,10 +7,12 @@
  * 3. a form post without the CSRF token is refused; pages send the security headers;
  * 4. axe-core finds no serious violations on any page; screenshots at desktop and phone width;
  * 5. (issue 13) an order's action and exempt accounts through the form, its preview and its page, in
- *    both languages; the simulator with a dial-in caller's phone number and with a host.
+ *    both languages; the simulator with a dial-in caller's phone number and with a host; the order
+ *    page's enforcement events (none before the window opens, took effect, lifted), in both languages.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatTime } from "../../src/i18n/console.js";
 import { launchBrowser } from "../support/browser.js";
 import { axe, csrfOf, serious, serveHarness, shoot, signIn } from "../support/console.js";
 import { PLACES } from "../support/fixtures.js";
@@ -88,7 +90,7 @@ const HOSTING = {
   },
   nl: {
     preview:
-      "Hosts die zich in Mahārāshtra, India bevinden, kunnen vanaf 1 maart 2026 vergadering 81234567893 starten of hosten; deelnemers worden niet geweigerd.",
+      "Hosts die zich in Mahārāshtra, India bevinden, kunnen vanaf 1 maart 2026 vergadering 81234567893 niet starten of hosten; deelnemers worden niet geweigerd.",
     exempt: "Uitgezonderd: acct_x, acct_y — nooit geweigerd onder dit bevel, waar ze zich ook bevinden.",
     action:
       /Wat het bevel doet\s*hosten verhinderen: hosts die zich daar bevinden kunnen niet starten of hosten/,
@@ -96,6 +98,32 @@ const HOSTING = {
     refuses: "hosts die zich in Mahārāshtra, India bevinden",
   },
 } as const;
+
+/** What the order page says of an order's enforcement events, per language. */
+const EVENTS = {
+  en: {
+    none: "No event yet: the block has not taken effect.",
+    effective: (m: string) =>
+      `The block took effect: participants located in Mahārāshtra, India are refused meeting ${m}.`,
+    lifted: (m: string) =>
+      `The block was lifted: participants located in Mahārāshtra, India may join meeting ${m} again.`,
+    heads: ["When", "What happened", "Ruleset version"],
+  },
+  nl: {
+    none: "Nog geen gebeurtenis: de blokkade is niet ingegaan.",
+    effective: (m: string) =>
+      `De blokkade is ingegaan: deelnemers die zich in Mahārāshtra, India bevinden, worden geweigerd voor vergadering ${m}.`,
+    lifted: (m: string) =>
+      `De blokkade is opgeheven: deelnemers die zich in Mahārāshtra, India bevinden, mogen weer deelnemen aan vergadering ${m}.`,
+    heads: ["Wanneer", "Wat er gebeurde", "Versie van de regelset"],
+  },
+} as const;
+
+/** The rows of the order page's enforcement events, as the cells read. */
+const eventRows = (page: Page) =>
+  page
+    .locator("#enforcement-events tbody tr")
+    .evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent)));
 
 describe("the console", () => {
   it("lets a responder enter an order that an approver approves, and the simulator then denies only inside it", async () => {
@@ -132,7 +160,7 @@ describe("the console", () => {
     await ap.waitForURL(/done=approved/);
     expect(await ap.textContent(".badge")).toBe("approved · active");
     expect((await h.store.getOrder(id))?.decidedBy).toBe("approver");
-    const history = (await ap.textContent("table")) ?? "";
+    const history = (await ap.textContent("#audit-history")) ?? "";
     expect(history).toContain("created");
     expect(history).toContain("checked against the court's order");
 
@@ -476,6 +504,66 @@ describe("the console", () => {
     await context.close();
   });
 
+  it.each(["en", "nl"] as const)(
+    "lists an order's enforcement events on its page, newest first: none before its window opens, the block taking effect, then lifted on withdrawal (%s)",
+    async (lang) => {
+      const words = EVENTS[lang];
+      const meetingId = lang === "en" ? "81234567894" : "81234567895";
+      const from = h.clock.now + 60_000;
+      const created = await h.call("POST", "/v1/orders", {
+        as: "responder",
+        body: orderInput({
+          reference: `EVENTS/${lang}/1`,
+          target: { kind: "meeting", meetingIds: [meetingId] },
+          effectiveFrom: new Date(from).toISOString(),
+        }),
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const path = `/console/orders/${encodeURIComponent(id)}`;
+
+      const { context: ac, page: ap } = await signIn(browser, server.url, "approver", { lang });
+      await ap.goto(path);
+      expect(await ap.textContent("#no-events")).toBe(words.none);
+      await ap.locator(`form[action$="/approve"] button`).click();
+      await ap.waitForURL(/done=approved/);
+      // Approved, but its window opens in a minute: nothing has taken effect yet.
+      expect(await ap.textContent("#no-events")).toBe(words.none);
+      expect(await ap.locator("#enforcement-events").count()).toBe(0);
+
+      // The window opens: the reconciler's boundary timer does this on a real clock; here the
+      // harness's clock moves and the reconciler is asked at once.
+      h.clock.now = from + 1000;
+      await h.events.reconciler.kick();
+      await ap.reload();
+      const [effective] = (await h.events.store.eventsFor(id, 10)).events;
+      expect(effective).toMatchObject({ type: "block-effective", at: new Date(from + 1000).toISOString() });
+      expect(await ap.locator("#enforcement-events th").allTextContents()).toEqual(words.heads);
+      const tookEffect = [formatTime(effective?.at as string, lang), words.effective(meetingId)];
+      expect(await eventRows(ap)).toEqual([[...tookEffect, String(effective?.rulesetVersion)]]);
+      expect(await ap.locator("#no-events").count()).toBe(0);
+      expect(await ap.locator("#events-window").count()).toBe(0);
+      await ac.close();
+
+      const { context: rc, page: rp } = await signIn(browser, server.url, "responder", { lang });
+      await rp.goto(path);
+      await rp.fill("#withdraw-reason", "the court lifted its order");
+      await rp.locator(`form[action$="/withdraw"] button`).click();
+      await rp.waitForURL(/done=withdrawn/);
+      // The withdrawal is answered once its event is published: the page shows it without waiting.
+      const [lifted] = (await h.events.store.eventsFor(id, 10)).events;
+      expect(lifted).toMatchObject({ type: "block-lifted", orderId: id });
+      expect(lifted?.rulesetVersion).toBeGreaterThan(effective?.rulesetVersion as number);
+      expect(await eventRows(rp)).toEqual([
+        [formatTime(lifted?.at as string, lang), words.lifted(meetingId), String(lifted?.rulesetVersion)],
+        [...tookEffect, String(effective?.rulesetVersion)],
+      ]);
+      // Other orders' events are not listed here.
+      expect((await h.events.store.read("0", 1000)).events.length).toBeGreaterThan(2);
+      await rc.close();
+    },
+  );
+
   it("runs an axe check that does find a serious violation when there is one", async () => {
     const page = await browser.newPage();
     await page.setContent('<html lang="en"><title>t</title><main><input type="text"></main></html>');
@@ -507,9 +595,19 @@ describe("the console", () => {
       const hostingId =
         orders.find((o) => (o.exemptAccountIds ?? []).length > 0)?.id ??
         (await approvedOrder(h, { action: "prevent_hosting", exemptAccountIds: ["acct_x"] })).id;
+      // An order whose block took effect and was lifted (an earlier test's, else made here), and one
+      // that never took effect.
+      const eventsId =
+        orders.find((o) => o.reference === `EVENTS/${lang}/1`)?.id ??
+        (await approvedOrder(h, { reference: `A11Y/EVENTS/${lang}` })).id;
+      const pendingId =
+        orders.find((o) => o.status === "pending")?.id ??
+        (await h.call("POST", "/v1/orders", { as: "responder", body: orderInput() })).body.id;
       const visits: [string, (p: Page) => Promise<void>][] = [
         ["orders", (p) => p.goto("/console/orders").then(() => undefined)],
         ["order", (p) => p.goto(`/console/orders/${orderId}`).then(() => undefined)],
+        ["order-events", (p) => p.goto(`/console/orders/${eventsId}`).then(() => undefined)],
+        ["order-no-events", (p) => p.goto(`/console/orders/${pendingId}`).then(() => undefined)],
         ["order-hosting", (p) => p.goto(`/console/orders/${hostingId}`).then(() => undefined)],
         ["review", (p) => p.goto("/console/review").then(() => undefined)],
         ["new", (p) => p.goto("/console/orders/new").then(() => undefined)],

@@ -2,8 +2,9 @@
  * The enforcement event stores, one contract on both (the embedded journal, a real redis-server): a
  * publish appends its events and moves the state at once; a publish computed from an old state is a
  * conflict; an older ruleset or an earlier clock does not publish; events past the retention are dropped
- * and a cursor before them reads as lost. Then what only one has: the journal rebuilt at open (a torn
- * last line cut off), and on Redis the ruleset epoch check and two reconcilers publishing a change once.
+ * and a cursor before them reads as lost; one order's events are listed newest first. Then what only
+ * one has: the journal rebuilt at open (a torn last line cut off), and on Redis the ruleset epoch check
+ * and two reconcilers publishing a change once.
  */
 import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -145,6 +146,58 @@ describe.each(stores)("%s", (_name, make) => {
     expect(after.events.map((e) => e.orderId)).toEqual(["o-3"]);
     expect((await store.read(first?.id as string, 10)).lost).toBe(true);
     expect((await store.read(await store.latest(), 10)).lost).toBe(false);
+    await store.close();
+  });
+
+  it("lists one order's events newest first, at most the limit asked, and says when older ones were dropped", async () => {
+    const store = await make();
+    expect(store.retentionMs).toBe(RETENTION);
+    expect(await store.eventsFor("o-1", 10)).toEqual({ events: [], more: false, trimmed: false });
+    // o-1 takes effect, lifts, takes effect again; o-2's events come in between.
+    await store.publish(await batchFor(store, rulesetV(1, "o-1", "o-2"), NOON));
+    await store.publish(await batchFor(store, rulesetV(2, "o-2"), NOON + 1));
+    await store.publish(await batchFor(store, rulesetV(3, "o-1"), NOON + 2));
+    const o1 = await store.eventsFor("o-1", 10);
+    expect(o1.events.map((e) => [e.type, e.rulesetVersion, e.at])).toEqual([
+      ["block-effective", 3, iso(NOON + 2)],
+      ["block-lifted", 2, iso(NOON + 1)],
+      ["block-effective", 1, iso(NOON)],
+    ]);
+    expect(o1.events.every((e) => e.orderId === "o-1")).toBe(true);
+    expect(o1).toMatchObject({ more: false, trimmed: false });
+    // The same events, with the ids read gives.
+    const all = (await store.read("0", 100)).events;
+    expect(o1.events.map((e) => e.id)).toEqual(
+      all
+        .filter((e) => e.orderId === "o-1")
+        .map((e) => e.id)
+        .reverse(),
+    );
+    expect(o1.events[0]).toMatchObject({ target: { kind: "meeting", meetingIds: ["m-o-1"] } });
+    const newest = await store.eventsFor("o-1", 2);
+    expect(newest.events.map((e) => e.rulesetVersion)).toEqual([3, 2]);
+    expect(newest.more).toBe(true);
+    expect((await store.eventsFor("o-2", 10)).events.map((e) => e.type)).toEqual([
+      "block-lifted",
+      "block-effective",
+    ]);
+    expect(await store.eventsFor("o-unknown", 10)).toEqual({ events: [], more: false, trimmed: false });
+    // Past the retention: the first events are dropped, and the answer says so.
+    await store.publish(await batchFor(store, rulesetV(4, "o-1", "o-3"), NOON + RETENTION + 2));
+    const later = await store.eventsFor("o-1", 10);
+    expect(later.trimmed).toBe(true);
+    expect(later.events.map((e) => e.rulesetVersion)).toEqual([3]);
+    await store.close();
+  });
+
+  it("finds an order's events among more than one read's worth of others'", async () => {
+    const store = await make();
+    await store.publish(await batchFor(store, rulesetV(1, "o-first"), NOON));
+    const others = Array.from({ length: 1200 }, (_, i) => `o-${String(i).padStart(4, "0")}`);
+    await store.publish(await batchFor(store, rulesetV(2, "o-first", ...others), NOON + 1));
+    const found = await store.eventsFor("o-first", 10);
+    expect(found.events.map((e) => [e.type, e.rulesetVersion])).toEqual([["block-effective", 1]]);
+    expect(found.more).toBe(false);
     await store.close();
   });
 

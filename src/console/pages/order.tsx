@@ -1,7 +1,7 @@
 /**
  * One order: its state and fields, what it enforced so far (from the report's aggregates, so the page
- * and the report count alike), its audit history, and the approve, reject and withdraw forms the
- * reader's role may use. Changes go through `changeOrder`, as in the API (roles, four eyes, audit).
+ * and the report count alike), the enforcement events its block gave (from the event store, newest
+ * first), its audit history, and the approve, reject and withdraw forms the reader's role may use. Changes go through `changeOrder`, as in the API (roles, four eyes, audit).
  */
 import type { Child } from "hono/jsx";
 import {
@@ -16,12 +16,13 @@ import {
 } from "../../engine/index.js";
 import { geoPrecision } from "../../geo/interface.js";
 import type { ServerServices } from "../../http/services.js";
-import { formatDate, formatTime, type Strings } from "../../i18n/console.js";
+import { enforcementEventText, formatDate, formatTime, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
 import { CordonError, NotFoundError } from "../../kernel/errors.js";
 import { type Access, mayAccess, samePrincipal } from "../../kernel/roles.js";
 import type { OrderTotals } from "../../report/model.js";
 import { changeOrder } from "../../service/orders.js";
+import type { OrderEvents } from "../../store/enforcement-events.js";
 import type { AuditEntry } from "../../store/interface.js";
 import { Alert, ColumnHeads, Csrf, placeList, statusText } from "../components.js";
 import { pageErrorOf } from "../errors.js";
@@ -70,6 +71,65 @@ function ReasonForm(props: { ctx: PageContext; order: Order; action: keyof typeo
   );
 }
 
+/** The newest events the page lists; an order gives one or two per change, so this is years of them. */
+const EVENT_LIMIT = 100;
+
+/**
+ * The order's enforcement events, newest first, or why there are none. When the store has dropped
+ * events past its retention and the order was approved before that window, the list says what it covers.
+ */
+function EnforcementEvents(props: {
+  ctx: PageContext;
+  order: Order;
+  events: OrderEvents;
+  retentionMs: number;
+  now: number;
+}) {
+  const { t, lang } = props.ctx;
+  const { events, more, trimmed } = props.events;
+  const since = props.now - props.retentionMs;
+  // Only an approved order can have given events (withdrawn: possibly before it was withdrawn).
+  const { status, decidedAt } = props.order;
+  const enforced = (status === "approved" || status === "withdrawn") && decidedAt !== undefined;
+  const partial = trimmed && enforced && Date.parse(decidedAt) < since;
+  const kept = partial
+    ? t.eventsKept(
+        t.hoursSpan(Math.round(props.retentionMs / 3_600_000)),
+        formatTime(new Date(since).toISOString(), lang),
+      )
+    : undefined;
+  const action = props.order.action ?? "geoblock";
+  return (
+    <>
+      <h2 id="events-title">{t.enforcementEvents}</h2>
+      <p class="hint">{t.eventsNote}</p>
+      {events.length === 0 ? (
+        kept === undefined ? (
+          <p id="no-events">{props.order.mode === "shadow" ? t.noEventsShadow : t.noEvents}</p>
+        ) : null
+      ) : (
+        <table class="cards" id="enforcement-events" aria-labelledby="events-title">
+          <ColumnHeads labels={[t.when, t.eventWhat, t.rulesetVersion]} />
+          <tbody>
+            {events.map((e) => (
+              <tr>
+                <td data-label={t.when}>{formatTime(e.at, lang)}</td>
+                <td data-label={t.eventWhat}>{enforcementEventText(e, action, lang)}</td>
+                <td data-label={t.rulesetVersion}>{String(e.rulesetVersion)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {kept === undefined && !more ? null : (
+        <p class="hint" id="events-window">
+          {[kept, more ? t.eventsNewest(EVENT_LIMIT) : undefined].filter(Boolean).join(" ")}
+        </p>
+      )}
+    </>
+  );
+}
+
 /** The order's exempt accounts: how many, what that means, and each id. */
 function Exemptions(props: { t: Strings; ids: readonly string[] }) {
   if (props.ids.length === 0) return <>{props.t.noExemptions}</>;
@@ -92,6 +152,9 @@ function OrderPage(props: {
   order: Order;
   audit: AuditEntry[];
   counts: OrderTotals;
+  events: OrderEvents;
+  retentionMs: number;
+  now: number;
   error?: string | undefined;
   flash?: string | undefined;
 }) {
@@ -167,8 +230,15 @@ function OrderPage(props: {
         )}
       </dl>
       <p class="hint">{t.countsNote}</p>
-      <h2>{t.history}</h2>
-      <table class="cards">
+      <EnforcementEvents
+        ctx={ctx}
+        order={o}
+        events={props.events}
+        retentionMs={props.retentionMs}
+        now={props.now}
+      />
+      <h2 id="history-title">{t.history}</h2>
+      <table class="cards" id="audit-history" aria-labelledby="history-title">
         <ColumnHeads labels={[t.when, t.who, t.action, t.reasonLabel]} />
         <tbody>
           {props.audit.map((e) => (
@@ -208,18 +278,23 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
   const orderPage = async (c: C, id: string, opts: { error?: string; status?: PageStatus } = {}) => {
     const order = await s.orders.getOrder(id);
     if (!order) throw new NotFoundError(`no order ${id}`);
-    const [audit, counts] = await Promise.all([
+    const [audit, counts, events] = await Promise.all([
       s.orders.readAudit({ orderId: id }),
       s.reports.orderTotals(id),
+      s.enforcementEvents.eventsFor(id, EVENT_LIMIT),
     ]);
+    const now = s.clock();
     const done = DONE.find((d) => d === c.req.query("done"));
     return render(
       c,
       <OrderPage
         ctx={pageContext(c, `/console/orders/${id}`)}
-        order={withWarnings(withEnforcement(order, s.clock()), geoPrecision(s.geo))}
+        order={withWarnings(withEnforcement(order, now), geoPrecision(s.geo))}
         audit={audit}
         counts={counts}
+        events={events}
+        retentionMs={s.enforcementEvents.retentionMs}
+        now={now}
         error={opts.error}
         flash={done === undefined ? undefined : stringsOf(c)[done]}
       />,

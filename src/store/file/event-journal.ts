@@ -18,6 +18,7 @@ import {
   type EnforcementEvent,
   type EnforcementEventStore,
   type EventPage,
+  type OrderEvents,
   type PublishBatch,
   type PublishedEnforcement,
   type PublishResult,
@@ -62,6 +63,10 @@ export class EventJournal implements EnforcementEventStore {
     private trimmedTo: number,
     private readonly opts: EventJournalOptions,
   ) {}
+
+  get retentionMs(): number {
+    return this.opts.retentionMs;
+  }
 
   static async open(dir: string, opts: EventJournalOptions): Promise<EventJournal> {
     const logger = opts.logger ?? SILENT_LOGGER;
@@ -169,6 +174,15 @@ export class EventJournal implements EnforcementEventStore {
     const after = Number(cursor);
     const events = this.events.filter((e) => Number(e.id) > after).slice(0, limit);
     return { events, lost: after < this.trimmedTo };
+  }
+
+  async eventsFor(orderId: string, limit: number): Promise<OrderEvents> {
+    const found: EnforcementEvent[] = [];
+    for (let i = this.events.length - 1; i >= 0 && found.length <= limit; i--) {
+      const event = this.events[i] as EnforcementEvent;
+      if (event.orderId === orderId) found.push(event);
+    }
+    return { events: found.slice(0, limit), more: found.length > limit, trimmed: this.trimmedTo > 0 };
   }
 
   listen(listener: (closing?: boolean) => void): () => void {

@@ -17,6 +17,7 @@ import type {
   EnforcementEvent,
   EnforcementEventStore,
   EventPage,
+  OrderEvents,
   PublishBatch,
   PublishedEnforcement,
   PublishResult,
@@ -81,6 +82,9 @@ return reply
 
 const READ_STATE = `return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`;
 
+/** Entries per XREVRANGE while looking for one order's events. */
+const SCAN_PAGE = 500;
+
 /** How long one XREAD of the shared reader blocks; its client's command timeout must exceed it. */
 export const FOLLOW_BLOCK_MS = 5000;
 
@@ -104,6 +108,10 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
 
   constructor(private readonly opts: RedisEnforcementEventsOptions) {
     this.logger = opts.logger ?? SILENT_LOGGER;
+  }
+
+  get retentionMs(): number {
+    return this.opts.retentionMs;
   }
 
   async published(): Promise<PublishedEnforcement> {
@@ -182,13 +190,25 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
     const entries = (await this.call("read", () =>
       redis.xrange(keys.stream, `(${after}`, "+", "COUNT", limit),
     )) as StreamEntry[];
-    const events = entries.flatMap(([id, fields]) => {
-      const json = fields[fields.indexOf("e") + 1];
-      if (json === undefined) return [];
-      const event = JSON.parse(json) as Omit<EnforcementEvent, "id">;
-      return [{ id, ...event }];
-    });
+    const events = entries.flatMap(eventOf);
     return { events, lost: trimmed !== null && compareStreamIds(after, trimmed) < 0 };
+  }
+
+  async eventsFor(orderId: string, limit: number): Promise<OrderEvents> {
+    const { redis, keys } = this.opts;
+    const trimmed = await this.call("events of an order", () => redis.get(keys.trimmed));
+    const found: EnforcementEvent[] = [];
+    let end = "+";
+    while (found.length <= limit) {
+      const entries = (await this.call("events of an order", () =>
+        redis.xrevrange(keys.stream, end, "-", "COUNT", SCAN_PAGE),
+      )) as StreamEntry[];
+      for (const event of entries.flatMap(eventOf)) if (event.orderId === orderId) found.push(event);
+      const oldest = entries.at(-1)?.[0];
+      if (oldest === undefined || entries.length < SCAN_PAGE) break;
+      end = `(${oldest}`;
+    }
+    return { events: found.slice(0, limit), more: found.length > limit, trimmed: trimmed !== null };
   }
 
   listen(listener: (closing?: boolean) => void): () => void {
@@ -269,4 +289,11 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
       throw err;
     }
   }
+}
+
+function eventOf([id, fields]: StreamEntry): EnforcementEvent[] {
+  const json = fields[fields.indexOf("e") + 1];
+  if (json === undefined) return [];
+  const event = JSON.parse(json) as Omit<EnforcementEvent, "id">;
+  return [{ id, ...event }];
 }
