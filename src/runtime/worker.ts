@@ -19,7 +19,6 @@ import type {
 } from "@cloudflare/workers-types";
 import { ConfigError, configError } from "../config/parse.js";
 import { parseConsumerConfig, parseEdgeConfig } from "../config/worker.js";
-import type { DecisionRecord } from "../engine/index.js";
 import { CachedGeo } from "../geo/cached-geo.js";
 import { MaxmindGeo } from "../geo/maxmind-geo.js";
 import { createEdgeApp } from "../http/app.js";
