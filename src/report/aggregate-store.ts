@@ -82,3 +82,33 @@ export function emptyMonth(month: string): MonthAggregate {
 export function noTotals(): OrderTotals {
   return { deniedJoins: 0, shadowMatches: 0 };
 }
+
+/** One month's (or one partition's) share of an order's totals, with the meetings its hosts were checked in. */
+export interface OrderTotalsPart extends OrderTotals {
+  hostedInside: Iterable<string>;
+  hostedOutside: Iterable<string>;
+}
+
+/**
+ * An order's totals over its parts: counts add up, and where its meetings were hosted is counted over
+ * the union of the parts' meetings (a meeting in two months is one meeting). The host counts are absent
+ * when no host was checked.
+ */
+export function sumOrderTotals(parts: Iterable<OrderTotalsPart>): OrderTotals {
+  const totals = noTotals();
+  const inside = new Set<string>();
+  const outside = new Set<string>();
+  for (const part of parts) {
+    totals.deniedJoins += part.deniedJoins;
+    totals.shadowMatches += part.shadowMatches;
+    if (part.removedParticipants)
+      totals.removedParticipants = (totals.removedParticipants ?? 0) + part.removedParticipants;
+    for (const m of part.hostedInside) inside.add(m);
+    for (const m of part.hostedOutside) outside.add(m);
+  }
+  if (inside.size + outside.size > 0) {
+    totals.meetingsHostedInside = inside.size;
+    totals.meetingsHostedOutside = outside.size;
+  }
+  return totals;
+}

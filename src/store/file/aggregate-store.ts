@@ -60,7 +60,7 @@ import {
   type ApplyResult,
   emptyMonth,
   lateMonth,
-  noTotals,
+  sumOrderTotals,
 } from "../../report/aggregate-store.js";
 import type { LateCounts, MonthAggregate, MonthBucket, OrderTotals } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
@@ -375,24 +375,12 @@ export class FileAggregateStore implements AggregateStore {
       }
       this.orderCounts = index;
     }
-    const totals = noTotals();
-    const inside = new Set<string>();
-    const outside = new Set<string>();
+    const parts: OrderMonth[] = [];
     for (const counts of this.orderCounts.values()) {
       const c = counts.get(orderId);
-      if (c === undefined) continue;
-      totals.deniedJoins += c.deniedJoins;
-      totals.shadowMatches += c.shadowMatches;
-      if (c.removedParticipants)
-        totals.removedParticipants = (totals.removedParticipants ?? 0) + c.removedParticipants;
-      for (const m of c.hostedInside) inside.add(m);
-      for (const m of c.hostedOutside) outside.add(m);
+      if (c !== undefined) parts.push(c);
     }
-    if (inside.size + outside.size > 0) {
-      totals.meetingsHostedInside = inside.size;
-      totals.meetingsHostedOutside = outside.size;
-    }
-    return totals;
+    return sumOrderTotals(parts);
   }
 
   private async listMonths(): Promise<string[]> {

@@ -60,6 +60,8 @@ import {
   emptyMonth,
   lateMonth,
   noTotals,
+  type OrderTotalsPart,
+  sumOrderTotals,
 } from "../../report/aggregate-store.js";
 import type { LateCounts, MonthAggregate, MonthBucket, OrderTotals } from "../../report/model.js";
 import { monthOf } from "../../report/periods.js";
@@ -383,22 +385,7 @@ export class RedisAggregateStore implements AggregateStore {
 
   async orderTotals(orderId: string): Promise<OrderTotals> {
     const parts = await Promise.all(this.all.map((keys) => this.orderTotalsIn(keys, orderId)));
-    const totals = noTotals();
-    const inside = new Set<string>();
-    const outside = new Set<string>();
-    for (const t of parts) {
-      totals.deniedJoins += t.deniedJoins;
-      totals.shadowMatches += t.shadowMatches;
-      if (t.removedParticipants)
-        totals.removedParticipants = (totals.removedParticipants ?? 0) + t.removedParticipants;
-      for (const m of t.hostedInside) inside.add(m);
-      for (const m of t.hostedOutside) outside.add(m);
-    }
-    if (inside.size + outside.size > 0) {
-      totals.meetingsHostedInside = inside.size;
-      totals.meetingsHostedOutside = outside.size;
-    }
-    return totals;
+    return sumOrderTotals(parts);
   }
 
   async close(): Promise<void> {
@@ -414,7 +401,7 @@ export class RedisAggregateStore implements AggregateStore {
   private async orderTotalsIn(
     keys: ReportKeys,
     orderId: string,
-  ): Promise<OrderTotals & { hostedInside: string[]; hostedOutside: string[] }> {
+  ): Promise<OrderTotalsPart & { hostedInside: string[]; hostedOutside: string[] }> {
     const totals = { ...noTotals(), hostedInside: [] as string[], hostedOutside: [] as string[] };
     const months = await this.redis.smembers(keys.months);
     if (months.length === 0) return totals;
