@@ -26,7 +26,10 @@ import { compareStreamIds, field, parseStreamId } from "./stream-ids.js";
 import { StreamTrimmer } from "./stream-trimmer.js";
 
 /** The instance's local outbox: a `SegmentLog` in a directory of its own (`<dataDir>/outbox`). */
-export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "pageLines" | "stats" | "prune">;
+export type RedisDecisionOutbox = Pick<
+  SegmentLog,
+  "append" | "pageLines" | "pageRaw" | "retainWrites" | "stats" | "prune"
+>;
 
 export interface RedisDecisionLogParts {
   outbox: RedisDecisionOutbox;
@@ -55,6 +58,7 @@ export interface RedisDecisionLogOptions {
     | "clockSkewMs"
     | "retentionMs"
     | "pruneIntervalMs"
+    | "retainBytes"
   >;
   /** Trim interval, ms (default 60 s); 0 runs no trimmer. */
   trimIntervalMs?: number;

@@ -23,12 +23,16 @@ import { checkDataset } from "./data-loss.js";
 import { scanIds } from "./dedupe.js";
 import { ShipperHealth, type ShipperStatus } from "./health.js";
 import { defineShip, Lane, type LaneLine } from "./lane.js";
-import { lineFields } from "./lines.js";
+import { type LineFields, lineFields } from "./lines.js";
 import { instruments } from "./metrics.js";
 import { OutboxRetention } from "./retention.js";
 
-/** The part of the outbox the shipper uses. An outbox without `prune` is read only, never pruned. */
-export type ShipperOutbox = Pick<SegmentLog, "pageLines" | "stats"> & Partial<Pick<SegmentLog, "prune">>;
+/**
+ * The part of the outbox the shipper uses. An outbox without `prune` is read only, never pruned; one
+ * without `retainWrites` is always read from its files.
+ */
+export type ShipperOutbox = Pick<SegmentLog, "pageLines" | "pageRaw" | "stats"> &
+  Partial<Pick<SegmentLog, "prune" | "retainWrites">>;
 
 export interface StreamShipperOptions {
   outbox: ShipperOutbox;
@@ -64,6 +68,11 @@ export interface StreamShipperOptions {
   retentionMs?: number;
   /** Least time between two prunes of the outbox, ms. Default 60 s. */
   pruneIntervalMs?: number;
+  /**
+   * Bytes of its latest writes the outbox keeps for the shipper to read from memory instead of its files
+   * (DEFAULT_RETAIN_BYTES); 0 reads every page from the files. Only what is read changes, never what.
+   */
+  retainBytes?: number;
   logger?: Logger;
 }
 
@@ -82,6 +91,12 @@ const RING_EVERY_MS = 1000;
 const RING_KEEP_MS = 15 * 60_000;
 /** Least time between two checkpoint writes (each an fdatasync) while pages keep coming. */
 const CHECKPOINT_EVERY_MS = 100;
+/**
+ * How much of its latest writes the outbox keeps in memory for the shipper (SegmentLog `retainWrites`):
+ * about 36 000 records of the check's 440 bytes, several seconds of a loaded instance, so a shipper that
+ * falls behind under load still reads from memory. Further behind, or after a restart, it reads the files.
+ */
+export const DEFAULT_RETAIN_BYTES = 16 << 20;
 
 /**
  * Where this shipper was at one moment: the outbox cursor and each lane's last acknowledged id. When a
@@ -102,6 +117,14 @@ interface Repair {
   /** An XRANGE start: `(id` after a mark's id, or `ms-0` for a time window. */
   window: string;
   reason: string;
+}
+
+/** An outbox line as read: its bytes `buf[start, end)` and the fields the shipper needs (lines.ts). */
+interface RawLine {
+  fields: LineFields | undefined;
+  buf: Buffer;
+  start: number;
+  end: number;
 }
 
 /** A page read from the outbox and not yet in every lane. */
@@ -217,6 +240,7 @@ export class StreamShipper {
     const logger = opts.logger ?? SILENT_LOGGER;
     const checkpoint = await loadCheckpoint(checkpointPath(opts.dataDir), streamsOf(opts.keys), logger);
     const shipper = new StreamShipper(opts, checkpoint);
+    opts.outbox.retainWrites?.(opts.retainBytes ?? DEFAULT_RETAIN_BYTES);
     await shipper.recount();
     shipper.startedNonEmpty = shipper.backlog.value() > 0;
     shipper.redis.on("ready", shipper.onReady);
@@ -286,6 +310,7 @@ export class StreamShipper {
       this.wakeOnReady?.();
       await this.loop;
       if (this.checkpointDirty) await this.saveCheckpoint().catch(() => undefined);
+      this.outbox.retainWrites?.(0);
       this.redis.off("ready", this.onReady);
       this.redis.off("+node", this.onReady);
       this.redis.off("-node", this.onReady);
@@ -366,21 +391,36 @@ export class StreamShipper {
     return true;
   }
 
-  private async readOutbox(): Promise<{ lines: string[]; next: string | null }> {
+  private async readOutbox(): Promise<{ lines: RawLine[]; next: string | null }> {
     try {
-      return await this.outbox.pageLines({
+      return await this.readLines({
         ...(this.cursor === undefined ? {} : { after: this.cursor }),
         limit: this.batchSize,
       });
     } catch (err) {
       if (!(err instanceof InvalidCursorError)) throw err;
       this.checkpointMisfit();
-      return this.outbox.pageLines({ limit: this.batchSize });
+      return this.readLines({ limit: this.batchSize });
     }
   }
 
+  /** A page of the outbox, each line as its bytes and the two fields read off them (lines.ts). */
+  private async readLines(opts: {
+    after?: string;
+    until?: string;
+    limit: number;
+  }): Promise<{ lines: RawLine[]; next: string | null }> {
+    const page = await this.outbox.pageRaw(opts, (buf, start, end) => ({
+      fields: lineFields(buf, start, end),
+      buf,
+      start,
+      end,
+    }));
+    return { lines: page.items, next: page.next };
+  }
+
   /** Sorts a page's lines into their lanes, leaving out what a version-1 shipper already sent. */
-  private async route(lines: readonly string[], next: string | null): Promise<PendingPage> {
+  private async route(lines: readonly RawLine[], next: string | null): Promise<PendingPage> {
     if (this.legacyFence !== undefined) {
       // Once: what the single stream of earlier versions holds after that version's fence.
       this.legacySeen = await scanIds(
@@ -393,13 +433,12 @@ export class StreamShipper {
     }
     const lanes = new Map<number, LaneLine[]>();
     let oldest: string | undefined;
-    for (const line of lines) {
-      const fields = lineFields(line);
+    for (const { fields, buf, start, end } of lines) {
       if (fields === undefined) {
         // Not a record this process could have written; shipped as it is to the first partition, where
         // the report's reader leaves it pending for repair rather than dropping it unseen.
         this.logger.error("decision outbox: a line without a decisionId; shipped for repair", {
-          line: line.slice(0, 80),
+          line: buf.toString("utf8", start, Math.min(end, start + 80)),
         });
       }
       const decisionId = fields?.decisionId ?? "";
@@ -414,7 +453,7 @@ export class StreamShipper {
         list = [];
         lanes.set(index, list);
       }
-      list.push({ decisionId, at: fields?.at ?? "", line });
+      list.push({ decisionId, at: fields?.at ?? "", buf, start, end });
     }
     this.backlog.reading(oldest ?? "");
     return { next, count: lines.length, lanes };
@@ -554,8 +593,8 @@ export class StreamShipper {
   private async repair(lane: Lane, repair: Repair, until: string | undefined): Promise<void> {
     let window = repair.window;
     if (window === "time") {
-      const first = await this.outbox.pageLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
-      const at = first.lines[0] === undefined ? undefined : lineFields(first.lines[0])?.at;
+      const first = await this.readLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
+      const at = first.lines[0]?.fields?.at;
       const t = at === undefined ? Date.now() : Date.parse(at);
       window = `${Math.max(0, (Number.isNaN(t) ? Date.now() : t) - this.clockSkewMs)}-0`;
     }
@@ -565,19 +604,18 @@ export class StreamShipper {
     let skipped = 0;
     // Up to the cursor: what lies after it is shipped by the loop as usual.
     while (until !== undefined && !this.stopped) {
-      const page = await this.outbox.pageLines({
+      const page = await this.readLines({
         ...(after === undefined ? {} : { after }),
         until,
         limit: this.batchSize,
       });
       if (page.lines.length === 0) break;
       const send: LaneLine[] = [];
-      for (const line of page.lines) {
-        const fields = lineFields(line);
+      for (const { fields, buf, start, end } of page.lines) {
         if (fields === undefined || partitionOf(fields.decisionId, this.lanes.length) !== lane.keys.index)
           continue;
         if (seen.has(fields.decisionId)) skipped++;
-        else send.push({ ...fields, line });
+        else send.push({ ...fields, buf, start, end });
       }
       resent += await lane.send(send);
       after = page.next ?? after;
