@@ -9,11 +9,15 @@
  * -C <dir>` with node_modules linked), that version's outbox and shipper run too, in the same rounds, so
  * a change is measured against what it replaces under the same machine load.
  *
- *   npx tsx bench/shipper.ts [--records=40000] [--rounds=5] [--baseline=<dir>] [--only=embedded|redis]
+ *   npx tsx bench/shipper.ts [--records=40000] [--rounds=5] [--baseline=<dir>] [--variant=<options>]
+ *     [--only=embedded|redis]
+ *
+ * `--variant=batchSize=2000,coalesceMs=25` runs the current code with those shipper options too.
  *
  * `--only` runs one mode (for `node --cpu-prof --import tsx bench/shipper.ts --only=redis`).
  */
 import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,8 +36,13 @@ const num = (name: string, fallback: number) => {
 const RECORDS = num("records", 40_000);
 const ROUNDS = num("rounds", 5);
 const IN_FLIGHT = 32;
-/** `--retain=<bytes>`: the shipper's `retainBytes` (the outbox's writes kept in memory for it). */
-const RETAIN = process.argv.some((a) => a.startsWith("--retain=")) ? num("retain", 0) : undefined;
+/** `--variant=batchSize=2000,coalesceMs=25`: the current code with these shipper options, as one more mode. */
+const VARIANT = Object.fromEntries(
+  (process.argv.find((a) => a.startsWith("--variant="))?.slice("--variant=".length) ?? "")
+    .split(",")
+    .filter((kv) => kv.includes("="))
+    .map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])]),
+);
 const BASELINE = process.argv.find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length);
 
 interface Outbox {
@@ -84,6 +93,26 @@ function cpuMicros(): { user: number; system: number } {
   return process.cpuUsage();
 }
 
+/**
+ * CPU ticks (user + system, 1/100 s) of this process's main thread and of its other threads (V8's GC
+ * and compiler workers, libuv's file-system pool), from /proc/self/task, to tell where a difference lies.
+ */
+function threadTicks(): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      // Threads are all called "node": the main thread is the one whose id is the process's.
+      const name = tid === String(process.pid) ? "main" : "others";
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      byName.set(name, (byName.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return byName;
+}
+
 async function appendAll(outbox: Outbox, n: number, after?: () => void): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -100,7 +129,14 @@ async function appendAll(outbox: Outbox, n: number, after?: () => void): Promise
 const current = await load(fileURLToPath(new URL("..", import.meta.url)));
 const baseline = BASELINE ? await load(BASELINE) : undefined;
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
-const modes: string[] = only ? [only] : ["embedded", "redis", ...(baseline ? ["baseline"] : [])];
+const modes: string[] = only
+  ? [only]
+  : [
+      "embedded",
+      "redis",
+      ...(baseline ? ["baseline"] : []),
+      ...(Object.keys(VARIANT).length > 0 ? ["variant"] : []),
+    ];
 const results = new Map<string, number[]>(modes.map((m) => [m, []]));
 const server = await startRedis();
 try {
@@ -119,20 +155,26 @@ try {
             redis,
             keys: redisKeys(`bench-${mode}-${round}`),
             dataDir: join(dir, "outbox"),
-            ...(RETAIN === undefined ? {} : { retainBytes: RETAIN }),
+            ...(mode === "variant" ? VARIANT : {}),
           })
         : undefined;
       if (shipper) await shipper.drain(5000);
       await appendAll(outbox, 2000, () => shipper?.notify()); // warm-up
       if (shipper) await shipper.drain(10_000);
       const before = cpuMicros();
+      const ticksBefore = threadTicks();
       await appendAll(outbox, RECORDS, () => shipper?.notify());
       if (shipper && !(await shipper.drain(60_000))) throw new Error(`${mode}: the shipper did not catch up`);
       const spent = process.cpuUsage(before);
+      const threads = [...threadTicks()]
+        .map(([name, t]) => [name, ((t - (ticksBefore.get(name) ?? 0)) * 1e4) / RECORDS] as const)
+        .filter(([, us]) => us > 0)
+        .map(([name, us]) => `${name} ${us.toFixed(2)}`)
+        .join(", ");
       const perRecord = (spent.user + spent.system) / RECORDS;
       results.get(mode)?.push(perRecord);
       console.log(
-        `shipper: round ${round} ${mode.padEnd(8)} ${perRecord.toFixed(2)} µs CPU per record (user ${(spent.user / RECORDS).toFixed(2)}, system ${(spent.system / RECORDS).toFixed(2)})`,
+        `shipper: round ${round} ${mode.padEnd(8)} ${perRecord.toFixed(2)} µs CPU per record (user ${(spent.user / RECORDS).toFixed(2)}, system ${(spent.system / RECORDS).toFixed(2)}; by thread: ${threads})`,
       );
       await shipper?.stop();
       redis?.disconnect();

@@ -622,69 +622,6 @@ describe("the Redis outbox: a decision log alone", () => {
   });
 });
 
-describe("the outbox's latest writes in memory (retainWrites)", () => {
-  /** The file edited behind the log's back (same length), so that a page shows where it was read from. */
-  async function editFile(): Promise<void> {
-    const file = join(dir, "decisions", "000001.jsonl");
-    await writeFile(file, (await readFile(file, "utf8")).replaceAll('"country":"IN"', '"country":"XX"'));
-  }
-  const countries = (lines: string[]) => lines.map((l) => (JSON.parse(l) as DecisionRecord).country);
-
-  it("serves a page of its latest writes from memory, the bytes the file got, and older ones from the file", async () => {
-    const outbox = keep(await SegmentLog.open(dir));
-    // Records 10 to 12 are lines of one length: keep exactly the last three writes.
-    outbox.retainWrites(3 * (Buffer.byteLength(JSON.stringify(record(10))) + 1));
-    for (const i of range(0, 13)) await outbox.append([record(i)]); // one write each
-    const all = (await outbox.pageLines({ limit: 20 })).lines;
-    expect(all.map((l) => JSON.parse(l))).toEqual(range(0, 13).map(record));
-
-    await editFile();
-    // From the start: the file (one read covers the rest of the segment, the three writes too).
-    const page = await outbox.pageLines({ limit: 20 });
-    expect(countries(page.lines)).toEqual(Array(13).fill("XX"));
-    // From the first write kept: memory, the bytes the file got; as lines, raw bytes and records.
-    const after9 = (await outbox.pageLines({ limit: 10 })).next as string;
-    const held = await outbox.pageLines({ after: after9, limit: 20 });
-    expect(held.lines).toEqual(all.slice(10));
-    expect(held.next).toBe(page.next);
-    const raw = await outbox.pageRaw({ after: after9, limit: 20 }, (buf, start, end) =>
-      buf.toString("utf8", start, end),
-    );
-    expect(raw.items).toEqual(all.slice(10));
-    expect((await outbox.page({ after: after9, limit: 20 })).records).toEqual(range(10, 13).map(record));
-    // One write further back is no longer kept.
-    const after8 = (await outbox.pageLines({ limit: 9 })).next as string;
-    expect(countries((await outbox.pageLines({ after: after8, limit: 1 })).lines)).toEqual(["XX"]);
-
-    // Let go: from the file.
-    outbox.retainWrites(0);
-    expect(countries((await outbox.pageLines({ after: after9, limit: 20 })).lines)).toEqual(
-      Array(3).fill("XX"),
-    );
-  });
-
-  it("keeps only writes that succeeded and reads everything from the file after a reopen", async () => {
-    const outbox = keep(await SegmentLog.open(dir, { segmentBytes: 1000 }));
-    outbox.retainWrites(1 << 20);
-    for (const i of range(0, 8)) await outbox.append([record(i)]); // over several segments
-    const before = (await outbox.page({ limit: 20 })).records;
-    expect(before).toEqual(range(0, 8).map(record));
-    expect((await readdir(join(dir, "decisions"))).length).toBeGreaterThan(1);
-    await outbox.close();
-
-    const again = keep(await SegmentLog.open(dir, { segmentBytes: 1000 }));
-    again.retainWrites(1 << 20);
-    await again.append([record(8)]);
-    await editFile();
-    const lines = (await again.pageLines({ limit: 20 })).lines;
-    expect(lines).toHaveLength(9);
-    // What was written before the reopen comes from the files (the first segment's edit shows).
-    expect(countries(lines)[0]).toBe("XX");
-    expect(JSON.parse(lines[8] as string)).toEqual(record(8));
-    expect(() => again.retainWrites(-1)).toThrow(RangeError);
-  });
-});
-
 describe("a data directory's parts", () => {
   it("share one LOCK: neither part opens alone while the whole directory is open", async () => {
     const store = keep(await FileStore.open(dir));

@@ -22,12 +22,6 @@
  * that knows they are kept elsewhere (the Redis mode's shipper, once they are in the stream). What is
  * left is always a suffix of the log: paging from the start begins at the oldest segment kept, and a
  * cursor into a deleted segment is refused with InvalidCursorError.
- *
- * Recent writes in memory. A reader that follows the log's end (the Redis mode's shipper) can ask it to
- * keep the bytes of its last writes, up to a bound (`retainWrites`): a page that starts within them is
- * served from them instead of the file. They are the bytes the write put in the file, kept only once it
- * succeeded, so a page reads the same either way; after a restart, or for a reader further behind than
- * the bound, pages come from the file.
  */
 import { Buffer } from "node:buffer";
 import { type FileHandle, mkdir, open, stat, unlink } from "node:fs/promises";
@@ -100,13 +94,6 @@ interface PendingAppend {
   reject: (err: unknown) => void;
 }
 
-/** The bytes of one successful write, where they lie in the log (`retainWrites`). */
-interface HeldWrite {
-  seg: number;
-  off: number;
-  data: Buffer;
-}
-
 interface Opened {
   fh: FileHandle;
   size: number;
@@ -136,10 +123,6 @@ export class SegmentLog implements DecisionLog {
   private recovery: NodeJS.Timeout | undefined;
   private readonly probeIntervalMs: number;
   private readonly logger: Logger;
-  /** The last writes, oldest first, at most `heldLimit` bytes in all (see the module header). */
-  private held: HeldWrite[] = [];
-  private heldBytes = 0;
-  private heldLimit = 0;
 
   private constructor(
     lock: DirLock,
@@ -243,17 +226,6 @@ export class SegmentLog implements DecisionLog {
     return this.track(this.readPage(opts, take));
   }
 
-  /**
-   * Keeps the bytes of the last writes, up to `maxBytes` in all, and serves pages from them (see the
-   * module header). 0 turns it off and lets them go. For a reader that follows the log's end.
-   */
-  retainWrites(maxBytes: number): void {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
-      throw new RangeError(`maxBytes must be zero or a positive integer, got ${maxBytes}`);
-    this.heldLimit = maxBytes;
-    this.evictHeld();
-  }
-
   private track<T>(read: Promise<T>): Promise<T> {
     this.pagesInFlight.add(read);
     const done = () => this.pagesInFlight.delete(read);
@@ -291,24 +263,20 @@ export class SegmentLog implements DecisionLog {
           pos = { seg: next, off: 0 };
           continue;
         }
-        // From the writes held in memory when they cover the position (each ends with a whole record).
-        let buf = this.heldAt(pos.seg, pos.off, end);
-        if (buf === undefined) {
-          if (reader?.seg !== pos.seg) {
-            await reader?.fh.close();
-            reader = undefined;
-            reader = { seg: pos.seg, fh: await open(this.segmentPath(pos.seg), "r") };
-          }
-          const want = Math.min(end - pos.off, chunk);
-          buf = await readRange(reader.fh, pos.off, pos.off + want);
-          if (buf.length < want) throw this.corrupt(pos, "segment is shorter than written");
-          if (buf.lastIndexOf(NEWLINE) === -1) {
-            if (want === end - pos.off) throw this.corrupt(pos, "segment ends inside a record");
-            chunk *= 2; // one record longer than the chunk
-            continue;
-          }
+        if (reader?.seg !== pos.seg) {
+          await reader?.fh.close();
+          reader = undefined;
+          reader = { seg: pos.seg, fh: await open(this.segmentPath(pos.seg), "r") };
         }
+        const want = Math.min(end - pos.off, chunk);
+        const buf = await readRange(reader.fh, pos.off, pos.off + want);
+        if (buf.length < want) throw this.corrupt(pos, "segment is shorter than written");
         const lastNewline = buf.lastIndexOf(NEWLINE);
+        if (lastNewline === -1) {
+          if (want === end - pos.off) throw this.corrupt(pos, "segment ends inside a record");
+          chunk *= 2; // one record longer than the chunk
+          continue;
+        }
         let from = 0;
         while (from <= lastNewline && items.length < limit) {
           const nl = buf.indexOf(NEWLINE, from);
@@ -444,11 +412,6 @@ export class SegmentLog implements DecisionLog {
       throw await this.guard.fail(this.activeFh, before, err, this.segmentName(this.activeSegment));
     }
     this.activeSize = before + data.length;
-    if (this.heldLimit > 0) {
-      this.held.push({ seg: this.activeSegment, off: before, data });
-      this.heldBytes += data.length;
-      this.evictHeld();
-    }
     this.counters.decisionWrites += 1;
     this.counters.decisionRecords += count;
   }
@@ -533,37 +496,6 @@ export class SegmentLog implements DecisionLog {
     return { segmentsRemoved: doomed.length, bytesRemoved: bytes };
   }
 
-  /**
-   * The held bytes from `off` of segment `seg` up to `end` (at most the one write that covers `off`), or
-   * undefined when no held write covers it.
-   */
-  private heldAt(seg: number, off: number, end: number): Buffer | undefined {
-    const held = this.held;
-    // Binary search for the last write at or before (seg, off): the writes are in log order.
-    let lo = 0;
-    let hi = held.length - 1;
-    let found: HeldWrite | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const w = held[mid] as HeldWrite;
-      if (w.seg < seg || (w.seg === seg && w.off <= off)) {
-        found = w;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    if (found === undefined || found.seg !== seg || off >= found.off + found.data.length) return undefined;
-    return found.data.subarray(off - found.off, Math.min(end, found.off + found.data.length) - found.off);
-  }
-
-  private evictHeld(): void {
-    let drop = 0;
-    while (this.heldBytes > this.heldLimit && drop < this.held.length) {
-      this.heldBytes -= (this.held[drop] as HeldWrite).data.length;
-      drop++;
-    }
-    if (drop > 0) this.held.splice(0, drop);
-  }
-
   private corrupt(pos: Position, what: string): StoreUnavailableError {
     return new StoreUnavailableError(`decision log ${this.segmentName(pos.seg)} at byte ${pos.off}: ${what}`);
   }
@@ -591,11 +523,6 @@ export class SegmentLog implements DecisionLog {
       throw new InvalidCursorError("not a cursor of this decision log");
     }
     if (pos.off > 0) {
-      const held = this.heldAt(pos.seg, pos.off - 1, pos.off);
-      if (held !== undefined) {
-        if (held[0] !== NEWLINE) throw new InvalidCursorError("not a cursor of this decision log");
-        return pos;
-      }
       const fh = await open(this.segmentPath(pos.seg), "r");
       try {
         const before = await readRange(fh, pos.off - 1, pos.off);

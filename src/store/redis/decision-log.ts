@@ -26,10 +26,7 @@ import { compareStreamIds, field, parseStreamId } from "./stream-ids.js";
 import { StreamTrimmer } from "./stream-trimmer.js";
 
 /** The instance's local outbox: a `SegmentLog` in a directory of its own (`<dataDir>/outbox`). */
-export type RedisDecisionOutbox = Pick<
-  SegmentLog,
-  "append" | "pageLines" | "pageRaw" | "retainWrites" | "stats" | "prune"
->;
+export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "pageLines" | "pageRaw" | "stats" | "prune">;
 
 export interface RedisDecisionLogParts {
   outbox: RedisDecisionOutbox;
@@ -58,7 +55,6 @@ export interface RedisDecisionLogOptions {
     | "clockSkewMs"
     | "retentionMs"
     | "pruneIntervalMs"
-    | "retainBytes"
   >;
   /** Trim interval, ms (default 60 s); 0 runs no trimmer. */
   trimIntervalMs?: number;

@@ -27,12 +27,9 @@ import { type LineFields, lineFields } from "./lines.js";
 import { instruments } from "./metrics.js";
 import { OutboxRetention } from "./retention.js";
 
-/**
- * The part of the outbox the shipper uses. An outbox without `prune` is read only, never pruned; one
- * without `retainWrites` is always read from its files.
- */
+/** The part of the outbox the shipper uses. An outbox without `prune` is read only, never pruned. */
 export type ShipperOutbox = Pick<SegmentLog, "pageLines" | "pageRaw" | "stats"> &
-  Partial<Pick<SegmentLog, "prune" | "retainWrites">>;
+  Partial<Pick<SegmentLog, "prune">>;
 
 export interface StreamShipperOptions {
   outbox: ShipperOutbox;
@@ -44,14 +41,19 @@ export interface StreamShipperOptions {
   keys: RedisKeys;
   /** Where the checkpoint file lives; usually the outbox's own data directory. */
   dataDir: string;
-  /** Records per outbox page (each page is one script per partition it touches). Default 500. */
+  /**
+   * Records per outbox page (each page is one script per partition it touches). Default 2000: about 125
+   * records per script over 16 partitions, so the per-script cost (the command, its write and reply, the
+   * lane's bookkeeping) is spread thin; a script adds them in well under a millisecond of Redis time.
+   */
   batchSize?: number;
   /** Poll interval when idle, ms; `notify()` wakes the shipper earlier. Default 100. */
   intervalMs?: number;
   /**
-   * How long `notify()` lets appends gather before the shipper wakes, ms. Default 10: under load a page
-   * then carries the records of many checks (one outbox read, one script per lane, one checkpoint write
-   * for all of them) instead of a page per append.
+   * How long appends gather before the shipper reads, ms: after `notify()` wakes an idle shipper, and
+   * after a page that reached the outbox's end. Default 25: under load a page then carries the records
+   * of many checks (one outbox read, one script per lane, one checkpoint write for all of them) instead
+   * of a page per append. Records reach the streams that much later; the check never waits on it.
    */
   coalesceMs?: number;
   /** Upper bound of the retry backoff while Redis fails, ms. Default 2000. */
@@ -68,11 +70,6 @@ export interface StreamShipperOptions {
   retentionMs?: number;
   /** Least time between two prunes of the outbox, ms. Default 60 s. */
   pruneIntervalMs?: number;
-  /**
-   * Bytes of its latest writes the outbox keeps for the shipper to read from memory instead of its files
-   * (DEFAULT_RETAIN_BYTES); 0 reads every page from the files. Only what is read changes, never what.
-   */
-  retainBytes?: number;
   logger?: Logger;
 }
 
@@ -91,12 +88,6 @@ const RING_EVERY_MS = 1000;
 const RING_KEEP_MS = 15 * 60_000;
 /** Least time between two checkpoint writes (each an fdatasync) while pages keep coming. */
 const CHECKPOINT_EVERY_MS = 100;
-/**
- * How much of its latest writes the outbox keeps in memory for the shipper (SegmentLog `retainWrites`):
- * about 36 000 records of the check's 440 bytes, several seconds of a loaded instance, so a shipper that
- * falls behind under load still reads from memory. Further behind, or after a restart, it reads the files.
- */
-export const DEFAULT_RETAIN_BYTES = 16 << 20;
 
 /**
  * Where this shipper was at one moment: the outbox cursor and each lane's last acknowledged id. When a
@@ -156,6 +147,8 @@ export class StreamShipper {
   /** Outbox cursor of the next record to ship; undefined: from the outbox's start. */
   private cursor: string | undefined;
   private pending: PendingPage | undefined;
+  /** The last page read was short: it reached the end of the outbox. */
+  private reachedEnd = false;
   private readonly repairs = new Map<number, Repair>();
   private marks: Mark[] = [];
   /** decisionIds a version-1 shipper may have sent to the legacy stream without knowing. */
@@ -193,9 +186,9 @@ export class StreamShipper {
     this.redis = opts.redis;
     this.keys = opts.keys;
     this.checkpointPath = checkpointPath(opts.dataDir);
-    this.batchSize = positive("batchSize", opts.batchSize ?? 500);
+    this.batchSize = positive("batchSize", opts.batchSize ?? 2000);
     this.intervalMs = positive("intervalMs", opts.intervalMs ?? 100);
-    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 10);
+    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 25);
     this.maxBackoffMs = positive("maxBackoffMs", opts.maxBackoffMs ?? 2000);
     const degradedAfterMs = positive("degradedAfterMs", opts.degradedAfterMs ?? 30_000);
     this.clockSkewMs = opts.clockSkewMs ?? 5 * 60_000;
@@ -240,7 +233,6 @@ export class StreamShipper {
     const logger = opts.logger ?? SILENT_LOGGER;
     const checkpoint = await loadCheckpoint(checkpointPath(opts.dataDir), streamsOf(opts.keys), logger);
     const shipper = new StreamShipper(opts, checkpoint);
-    opts.outbox.retainWrites?.(opts.retainBytes ?? DEFAULT_RETAIN_BYTES);
     await shipper.recount();
     shipper.startedNonEmpty = shipper.backlog.value() > 0;
     shipper.redis.on("ready", shipper.onReady);
@@ -310,7 +302,6 @@ export class StreamShipper {
       this.wakeOnReady?.();
       await this.loop;
       if (this.checkpointDirty) await this.saveCheckpoint().catch(() => undefined);
-      this.outbox.retainWrites?.(0);
       this.redis.off("ready", this.onReady);
       this.redis.off("+node", this.onReady);
       this.redis.off("-node", this.onReady);
@@ -341,6 +332,10 @@ export class StreamShipper {
       this.health.succeeded();
       await this.retention.maybePrune(this.pruneBefore());
       if (!progressed) await this.idle();
+      // A short page reached the outbox's end: let appends gather for a while before the next read, so
+      // that under a steady load pages are large (one script per lane for many records), not one per
+      // handful of checks. A full page means the shipper is behind: the next one goes at once.
+      else if (this.reachedEnd && this.coalesceMs > 0) await this.sleep(this.coalesceMs, "wake");
     }
   }
 
@@ -358,6 +353,7 @@ export class StreamShipper {
         return false;
       }
       this.mark();
+      this.reachedEnd = page.lines.length < this.batchSize;
       this.pending = await this.route(page.lines, page.next);
     }
     const pending = this.pending;
