@@ -27,8 +27,8 @@ const EDGE_IDS_TTL_S = 16 * 24 * 3600;
  *       else one byte per record: 48 + the KEYS index of its edge-id set (48, "0", for one of this service).
  * Reply: {last id added or false, records skipped as edge duplicates}.
  *
- * The batch travels as three arguments rather than three per record: the client then encodes one buffer
- * (the outbox's bytes) instead of a string per record, which was most of the shipper's cost per record.
+ * The batch travels as three arguments rather than three per record: the client copies one buffer (the
+ * outbox's bytes, never made into strings) instead of encoding a string per record.
  */
 const SHIP = `
 local lines, ids, edges = ARGV[2], ARGV[3], ARGV[4]

@@ -44,7 +44,8 @@ export interface StreamShipperOptions {
   /**
    * Records per outbox page (each page is one script per partition it touches). Default 2000: about 125
    * records per script over 16 partitions, so the per-script cost (the command, its write and reply, the
-   * lane's bookkeeping) is spread thin; a script adds them in well under a millisecond of Redis time.
+   * lane's bookkeeping) is spread thin. Such a script holds its shard for about half a millisecond to a
+   * millisecond (bench/README.md), the time of its XADDs, which a smaller batch would only spread out.
    */
   batchSize?: number;
   /** Poll interval when idle, ms; `notify()` wakes the shipper earlier. Default 100. */
