@@ -5,13 +5,18 @@
  * inclusive time of the busiest functions. `(idle)` samples are left out, so percentages are of busy CPU
  * (startup and order seeding are included, but are a few percent of a loaded run).
  *
- * Run: `npx tsx bench/profile.ts [--seconds=10] [--top=25]`. Writes bench/results/profile.json.
+ * With `--redis`, the same Cordon in Redis mode (REDIS_URL on a redis-server started for the run, as
+ * `cordon-redis` in http.ts), so the two profiles can be compared function by function.
+ *
+ * Run: `npx tsx bench/profile.ts [--seconds=10] [--top=25] [--redis]`. Writes bench/results/profile.json
+ * (profile-redis.json with --redis).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { table, writeJson } from "./lib.js";
+import { startBenchRedis } from "./redis-mode.js";
 import {
   type BuildResult,
   buildCordon,
@@ -24,6 +29,7 @@ import {
 } from "./servers.js";
 
 const RESULTS = fileURLToPath(new URL("./results/profile.json", import.meta.url));
+const RESULTS_REDIS = fileURLToPath(new URL("./results/profile-redis.json", import.meta.url));
 
 interface ProfileNode {
   id: number;
@@ -47,6 +53,7 @@ export interface ProfileEntry {
 
 export interface ProfileReport {
   date: string;
+  mode: "embedded" | "redis";
   seconds: number;
   requests: number;
   rps: number;
@@ -155,11 +162,17 @@ export async function runProfile(opts: {
   seconds: number;
   top: number;
   build?: BuildResult;
+  redis?: boolean;
 }): Promise<ProfileReport> {
   if (!hasWrk()) throw new Error("profile: needs wrk");
   const build = opts.build ?? (await buildCordon());
   const dir = mkdtempSync(join(tmpdir(), "cordon-prof-"));
-  const cordon = await startCordon(build, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+  const redis = opts.redis ? await startBenchRedis() : undefined;
+  const cordon = await startCordon(
+    build,
+    ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+    redis ? { name: "cordon-redis", env: { REDIS_URL: redis.server.url } } : {},
+  );
   let requests = 0;
   let rps = 0;
   try {
@@ -178,6 +191,7 @@ export async function runProfile(opts: {
   } finally {
     await cordon.stop(); // SIGTERM: Cordon exits through process.exit, which writes the profile
     rmSync(cordon.dataDir, { recursive: true, force: true });
+    await redis?.close();
   }
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error(`profile: no .cpuprofile written in ${dir}`);
@@ -186,14 +200,16 @@ export async function runProfile(opts: {
   const summary = summarise(profile, opts.top);
   const report: ProfileReport = {
     date: new Date().toISOString(),
+    mode: redis ? "redis" : "embedded",
     seconds: opts.seconds,
     requests,
     rps,
     ...summary,
   };
   printProfile(report);
-  writeJson(RESULTS, report);
-  console.log(`profile: wrote ${RESULTS}`);
+  const out = redis ? RESULTS_REDIS : RESULTS;
+  writeJson(out, report);
+  console.log(`profile: wrote ${out}`);
   return report;
 }
 
@@ -219,5 +235,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
     return arg ? Number(arg.split("=")[1]) : fallback;
   };
-  await runProfile({ seconds: num("seconds", 10), top: num("top", 25) });
+  await runProfile({
+    seconds: num("seconds", 10),
+    top: num("top", 25),
+    redis: process.argv.includes("--redis"),
+  });
 }

@@ -225,6 +225,24 @@ describe("shipping", () => {
     expectExactlyOnce(await streamIds(await readyClient(client("check"))), await outboxIds(outbox));
   }, 30_000);
 
+  it("ships what was written while no shipper ran after a restart, then goes on, exactly once and in order", async () => {
+    const outbox = await openOutbox();
+    const first = await startShipper(outbox);
+    const log = new RedisDecisionLog({ outbox, redis: client("reader"), keys, shipper: first });
+    await Promise.all(Array.from({ length: 50 }, () => log.append(records(4))));
+    expect(await first.drain(5_000)).toBe(true);
+    await first.stop();
+
+    await outbox.append(records(300)); // while no shipper runs
+    const second = await startShipper(outbox);
+    const again = new RedisDecisionLog({ outbox, redis: client("reader"), keys, shipper: second });
+    await Promise.all(Array.from({ length: 50 }, () => again.append(records(4))));
+    expect(await second.drain(10_000)).toBe(true);
+    const order = await outboxIds(outbox);
+    expect(order).toHaveLength(700);
+    expect(await streamIds(await readyClient(client("check")))).toEqual(order);
+  }, 30_000);
+
   it("refuses a Redis client that would resend unacknowledged XADDs after a reconnect", async () => {
     const outbox = await openOutbox();
     await expect(

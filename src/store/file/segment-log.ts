@@ -186,12 +186,13 @@ export class SegmentLog implements DecisionLog {
   }): Promise<{ records: DecisionRecord[]; next: string | null; positions?: string[] }> {
     const positions: string[] | undefined = opts.positions ? [] : undefined;
     return this.track(
-      this.readPage(opts, (text, pos, end) => {
-        positions?.push(encodeCursor(end));
+      this.readPage(opts, (buf, start, end, seg, base) => {
+        // Past the newline: where the next record starts.
+        positions?.push(encodeCursor({ seg, off: base + end + 1 }));
         try {
-          return JSON.parse(text) as DecisionRecord;
+          return JSON.parse(buf.toString("utf8", start, end)) as DecisionRecord;
         } catch {
-          throw this.corrupt(pos, "unreadable record");
+          throw this.corrupt({ seg, off: base + start }, "unreadable record");
         }
       }),
     ).then(({ items, next }) =>
@@ -208,10 +209,21 @@ export class SegmentLog implements DecisionLog {
     until?: string;
     limit: number;
   }): Promise<{ lines: string[]; next: string | null }> {
-    return this.track(this.readPage(opts, (text) => text)).then(({ items, next }) => ({
-      lines: items,
-      next,
-    }));
+    return this.track(this.readPage(opts, (buf, start, end) => buf.toString("utf8", start, end))).then(
+      ({ items, next }) => ({ lines: items, next }),
+    );
+  }
+
+  /**
+   * As `pageLines`, but each record as its bytes, handed to `take` as a range of a buffer (no newline)
+   * that nobody writes to again: what `take` returns is the page's items. For a reader that forwards the
+   * bytes without making strings of them.
+   */
+  pageRaw<T>(
+    opts: { after?: string; until?: string; limit: number },
+    take: (buf: Buffer, start: number, end: number) => T,
+  ): Promise<{ items: T[]; next: string | null }> {
+    return this.track(this.readPage(opts, take));
   }
 
   private track<T>(read: Promise<T>): Promise<T> {
@@ -223,7 +235,8 @@ export class SegmentLog implements DecisionLog {
 
   private async readPage<T>(
     opts: { after?: string; until?: string; limit: number },
-    take: (text: string, pos: Position, end: Position) => T,
+    /** A record is `buf[start, end)`; `buf[0]` lies at byte `base` of segment `seg`. */
+    take: (buf: Buffer, start: number, end: number, seg: number, base: number) => T,
   ): Promise<{ items: T[]; next: string | null }> {
     const { after, limit } = opts;
     if (!Number.isSafeInteger(limit) || limit < 1)
@@ -267,13 +280,7 @@ export class SegmentLog implements DecisionLog {
         let from = 0;
         while (from <= lastNewline && items.length < limit) {
           const nl = buf.indexOf(NEWLINE, from);
-          items.push(
-            take(
-              buf.toString("utf8", from, nl),
-              { seg: pos.seg, off: pos.off + from },
-              { seg: pos.seg, off: pos.off + nl + 1 },
-            ),
-          );
+          items.push(take(buf, from, nl, pos.seg, pos.off));
           from = nl + 1;
         }
         pos = { seg: pos.seg, off: pos.off + from };

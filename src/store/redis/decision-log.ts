@@ -26,7 +26,7 @@ import { compareStreamIds, field, parseStreamId } from "./stream-ids.js";
 import { StreamTrimmer } from "./stream-trimmer.js";
 
 /** The instance's local outbox: a `SegmentLog` in a directory of its own (`<dataDir>/outbox`). */
-export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "pageLines" | "stats" | "prune">;
+export type RedisDecisionOutbox = Pick<SegmentLog, "append" | "pageLines" | "pageRaw" | "stats" | "prune">;
 
 export interface RedisDecisionLogParts {
   outbox: RedisDecisionOutbox;

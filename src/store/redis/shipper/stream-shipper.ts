@@ -23,12 +23,13 @@ import { checkDataset } from "./data-loss.js";
 import { scanIds } from "./dedupe.js";
 import { ShipperHealth, type ShipperStatus } from "./health.js";
 import { defineShip, Lane, type LaneLine } from "./lane.js";
-import { lineFields } from "./lines.js";
+import { type LineFields, lineFields } from "./lines.js";
 import { instruments } from "./metrics.js";
 import { OutboxRetention } from "./retention.js";
 
 /** The part of the outbox the shipper uses. An outbox without `prune` is read only, never pruned. */
-export type ShipperOutbox = Pick<SegmentLog, "pageLines" | "stats"> & Partial<Pick<SegmentLog, "prune">>;
+export type ShipperOutbox = Pick<SegmentLog, "pageLines" | "pageRaw" | "stats"> &
+  Partial<Pick<SegmentLog, "prune">>;
 
 export interface StreamShipperOptions {
   outbox: ShipperOutbox;
@@ -40,14 +41,20 @@ export interface StreamShipperOptions {
   keys: RedisKeys;
   /** Where the checkpoint file lives; usually the outbox's own data directory. */
   dataDir: string;
-  /** Records per outbox page (each page is one script per partition it touches). Default 500. */
+  /**
+   * Records per outbox page (each page is one script per partition it touches). Default 2000: about 125
+   * records per script over 16 partitions, so the per-script cost (the command, its write and reply, the
+   * lane's bookkeeping) is spread thin. Such a script holds its shard for about half a millisecond to a
+   * millisecond (bench/README.md), the time of its XADDs, which a smaller batch would only spread out.
+   */
   batchSize?: number;
   /** Poll interval when idle, ms; `notify()` wakes the shipper earlier. Default 100. */
   intervalMs?: number;
   /**
-   * How long `notify()` lets appends gather before the shipper wakes, ms. Default 10: under load a page
-   * then carries the records of many checks (one outbox read, one script per lane, one checkpoint write
-   * for all of them) instead of a page per append.
+   * How long appends gather before the shipper reads, ms: after `notify()` wakes an idle shipper, and
+   * after a page that reached the outbox's end. Default 25: under load a page then carries the records
+   * of many checks (one outbox read, one script per lane, one checkpoint write for all of them) instead
+   * of a page per append. Records reach the streams that much later; the check never waits on it.
    */
   coalesceMs?: number;
   /** Upper bound of the retry backoff while Redis fails, ms. Default 2000. */
@@ -104,6 +111,14 @@ interface Repair {
   reason: string;
 }
 
+/** An outbox line as read: its bytes `buf[start, end)` and the fields the shipper needs (lines.ts). */
+interface RawLine {
+  fields: LineFields | undefined;
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
 /** A page read from the outbox and not yet in every lane. */
 interface PendingPage {
   next: string | null;
@@ -133,6 +148,8 @@ export class StreamShipper {
   /** Outbox cursor of the next record to ship; undefined: from the outbox's start. */
   private cursor: string | undefined;
   private pending: PendingPage | undefined;
+  /** The last page read was short: it reached the end of the outbox. */
+  private reachedEnd = false;
   private readonly repairs = new Map<number, Repair>();
   private marks: Mark[] = [];
   /** decisionIds a version-1 shipper may have sent to the legacy stream without knowing. */
@@ -170,9 +187,9 @@ export class StreamShipper {
     this.redis = opts.redis;
     this.keys = opts.keys;
     this.checkpointPath = checkpointPath(opts.dataDir);
-    this.batchSize = positive("batchSize", opts.batchSize ?? 500);
+    this.batchSize = positive("batchSize", opts.batchSize ?? 2000);
     this.intervalMs = positive("intervalMs", opts.intervalMs ?? 100);
-    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 10);
+    this.coalesceMs = Math.max(0, opts.coalesceMs ?? 25);
     this.maxBackoffMs = positive("maxBackoffMs", opts.maxBackoffMs ?? 2000);
     const degradedAfterMs = positive("degradedAfterMs", opts.degradedAfterMs ?? 30_000);
     this.clockSkewMs = opts.clockSkewMs ?? 5 * 60_000;
@@ -316,6 +333,10 @@ export class StreamShipper {
       this.health.succeeded();
       await this.retention.maybePrune(this.pruneBefore());
       if (!progressed) await this.idle();
+      // A short page reached the outbox's end: let appends gather for a while before the next read, so
+      // that under a steady load pages are large (one script per lane for many records), not one per
+      // handful of checks. A full page means the shipper is behind: the next one goes at once.
+      else if (this.reachedEnd && this.coalesceMs > 0) await this.sleep(this.coalesceMs, "wake");
     }
   }
 
@@ -333,6 +354,7 @@ export class StreamShipper {
         return false;
       }
       this.mark();
+      this.reachedEnd = page.lines.length < this.batchSize;
       this.pending = await this.route(page.lines, page.next);
     }
     const pending = this.pending;
@@ -366,21 +388,36 @@ export class StreamShipper {
     return true;
   }
 
-  private async readOutbox(): Promise<{ lines: string[]; next: string | null }> {
+  private async readOutbox(): Promise<{ lines: RawLine[]; next: string | null }> {
     try {
-      return await this.outbox.pageLines({
+      return await this.readLines({
         ...(this.cursor === undefined ? {} : { after: this.cursor }),
         limit: this.batchSize,
       });
     } catch (err) {
       if (!(err instanceof InvalidCursorError)) throw err;
       this.checkpointMisfit();
-      return this.outbox.pageLines({ limit: this.batchSize });
+      return this.readLines({ limit: this.batchSize });
     }
   }
 
+  /** A page of the outbox, each line as its bytes and the two fields read off them (lines.ts). */
+  private async readLines(opts: {
+    after?: string;
+    until?: string;
+    limit: number;
+  }): Promise<{ lines: RawLine[]; next: string | null }> {
+    const page = await this.outbox.pageRaw(opts, (buf, start, end) => ({
+      fields: lineFields(buf, start, end),
+      buf,
+      start,
+      end,
+    }));
+    return { lines: page.items, next: page.next };
+  }
+
   /** Sorts a page's lines into their lanes, leaving out what a version-1 shipper already sent. */
-  private async route(lines: readonly string[], next: string | null): Promise<PendingPage> {
+  private async route(lines: readonly RawLine[], next: string | null): Promise<PendingPage> {
     if (this.legacyFence !== undefined) {
       // Once: what the single stream of earlier versions holds after that version's fence.
       this.legacySeen = await scanIds(
@@ -393,13 +430,12 @@ export class StreamShipper {
     }
     const lanes = new Map<number, LaneLine[]>();
     let oldest: string | undefined;
-    for (const line of lines) {
-      const fields = lineFields(line);
+    for (const { fields, buf, start, end } of lines) {
       if (fields === undefined) {
         // Not a record this process could have written; shipped as it is to the first partition, where
         // the report's reader leaves it pending for repair rather than dropping it unseen.
         this.logger.error("decision outbox: a line without a decisionId; shipped for repair", {
-          line: line.slice(0, 80),
+          line: buf.toString("utf8", start, Math.min(end, start + 80)),
         });
       }
       const decisionId = fields?.decisionId ?? "";
@@ -414,7 +450,7 @@ export class StreamShipper {
         list = [];
         lanes.set(index, list);
       }
-      list.push({ decisionId, at: fields?.at ?? "", line });
+      list.push({ decisionId, at: fields?.at ?? "", buf, start, end });
     }
     this.backlog.reading(oldest ?? "");
     return { next, count: lines.length, lanes };
@@ -554,8 +590,8 @@ export class StreamShipper {
   private async repair(lane: Lane, repair: Repair, until: string | undefined): Promise<void> {
     let window = repair.window;
     if (window === "time") {
-      const first = await this.outbox.pageLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
-      const at = first.lines[0] === undefined ? undefined : lineFields(first.lines[0])?.at;
+      const first = await this.readLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
+      const at = first.lines[0]?.fields?.at;
       const t = at === undefined ? Date.now() : Date.parse(at);
       window = `${Math.max(0, (Number.isNaN(t) ? Date.now() : t) - this.clockSkewMs)}-0`;
     }
@@ -565,19 +601,18 @@ export class StreamShipper {
     let skipped = 0;
     // Up to the cursor: what lies after it is shipped by the loop as usual.
     while (until !== undefined && !this.stopped) {
-      const page = await this.outbox.pageLines({
+      const page = await this.readLines({
         ...(after === undefined ? {} : { after }),
         until,
         limit: this.batchSize,
       });
       if (page.lines.length === 0) break;
       const send: LaneLine[] = [];
-      for (const line of page.lines) {
-        const fields = lineFields(line);
+      for (const { fields, buf, start, end } of page.lines) {
         if (fields === undefined || partitionOf(fields.decisionId, this.lanes.length) !== lane.keys.index)
           continue;
         if (seen.has(fields.decisionId)) skipped++;
-        else send.push({ ...fields, line });
+        else send.push({ ...fields, buf, start, end });
       }
       resent += await lane.send(send);
       after = page.next ?? after;
