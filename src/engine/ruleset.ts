@@ -330,16 +330,36 @@ function* hashSteps(
 
 /** One order's entry of the canonical text, byte for byte what `JSON.stringify` gives for it. */
 function entryText(o: CompiledOrder): string {
-  let text = `[${JSON.stringify(o.id)},${JSON.stringify(o.mode)},${JSON.stringify(o.authority)},${listText(o.jurisdictions)},${JSON.stringify(o.from)},${JSON.stringify(o.until)},${listText(o.meetingIds)},${listText(o.accountIds)}`;
+  let text = `[${quote(o.id)},${quote(o.mode)},${quote(o.authority)},${listText(o.jurisdictions)},${numberText(o.from)},${o.until === null ? "null" : numberText(o.until)},${listText(o.meetingIds)},${listText(o.accountIds)}`;
   if (o.action !== "geoblock" || o.exemptAccountIds.length > 0)
-    text += `,${JSON.stringify(o.action)},${listText(o.exemptAccountIds)}`;
+    text += `,${quote(o.action)},${listText(o.exemptAccountIds)}`;
   return `${text}]`;
 }
 
+/** Characters `JSON.stringify` writes as they are: no quote, backslash, control or non-ASCII. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+function numberText(n: number): string {
+  // Windows are finite (compile and fromDocument refuse others): String gives JSON's text for them.
+  return Number.isFinite(n) ? String(n) : JSON.stringify(n);
+}
+
+/** Block lists are shared by many orders (see `SharedParts`): their text is made once per array. */
+const listTexts = new WeakMap<readonly string[], string>();
+
 function listText(list: readonly string[]): string {
   if (list.length === 0) return "[]";
-  if (list.length === 1) return `[${JSON.stringify(list[0])}]`;
-  return JSON.stringify(list);
+  if (list.length === 1) return `[${quote(list[0] as string)}]`;
+  let text = listTexts.get(list);
+  if (text === undefined) {
+    text = JSON.stringify(list);
+    if (Object.isFrozen(list)) listTexts.set(list, text);
+  }
+  return text;
 }
 
 function nobleSha256(): Sha256Stream {
