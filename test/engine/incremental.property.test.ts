@@ -15,9 +15,11 @@ import {
   type Ruleset,
   recompile,
   recompileSteps,
+  toDocument,
   transition,
 } from "../../src/engine/index.js";
 import { HOUR, iso, NOON } from "../support/fixtures.js";
+import { rehash } from "../support/ruleset-hash.js";
 import { approve, pending } from "../support/rulesets.js";
 
 const IDS = ["o-a", "o-b", "o-c", "o-d", "o-e", "o-f", "o-g", "o-h"];
@@ -184,6 +186,30 @@ describe("recompile", () => {
       expect(new Map(ruleset.meetings)).toEqual(new Map(full.meetings));
     }
     expect(ruleset.meetings instanceof Map).toBe(true);
+  });
+
+  it("hashes any ids as JSON.stringify writes them (quotes, backslashes, control and non-ASCII characters)", () => {
+    const text = fc.string({ unit: "binary", minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(text, { minLength: 1, maxLength: 5 }),
+        text,
+        text,
+        (ids, meeting, account) => {
+          const orders = ids.map((id, i) => ({
+            ...approve(pending("o-x")),
+            id,
+            target:
+              i % 2 === 0
+                ? { kind: "meeting" as const, meetingIds: [meeting, `${meeting}\u2028`] }
+                : { kind: "account" as const, accountIds: [account] },
+          }));
+          const ruleset = compile(orders as Order[], { version: 1, compiledAt: iso(NOON) });
+          expect(ruleset.hash).toBe(rehash(toDocument(ruleset)).hash);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("leaves the previous version as it was", () => {
