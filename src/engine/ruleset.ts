@@ -94,14 +94,58 @@ export const RulesetDocumentShape = z.strictObject({
   ),
 });
 
-export function compile(
+/**
+ * A streaming SHA-256, fed the canonical text in pieces. The engine's default is `@noble/hashes` (it runs
+ * everywhere); a runtime may hand in its native one (`node:crypto`), which gives the same digest faster.
+ */
+export interface Sha256Stream {
+  update(text: string): void;
+  hex(): string;
+}
+
+export interface CompileOptions {
+  sha256?: () => Sha256Stream;
+}
+
+export interface CompileMeta {
+  version: number;
+  compiledAt: string;
+  epoch?: string | undefined;
+}
+
+/**
+ * A compile in steps: it yields after each slice of work (a few thousand orders), so a caller on an event
+ * loop can answer requests between slices and the result is installed whole (`runSteps` runs it at once).
+ */
+export type CompileSteps = Generator<void, Ruleset, void>;
+
+/** Orders (or map entries, or hashed orders) handled between two yields of a `CompileSteps`. */
+const SLICE = 4096;
+
+export function compile(orders: readonly Order[], meta: CompileMeta, options: CompileOptions = {}): Ruleset {
+  return runSteps(compileSteps(orders, meta, options));
+}
+
+/** Runs a compile to its end without yielding. */
+export function runSteps(steps: CompileSteps): Ruleset {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+export function* compileSteps(
   orders: readonly Order[],
-  meta: { version: number; compiledAt: string; epoch?: string | undefined },
-): Ruleset {
+  meta: CompileMeta,
+  options: CompileOptions = {},
+): CompileSteps {
   const compiled: CompiledOrder[] = [];
   const excluded: { id: string; reason: string }[] = [];
   const seen = new Set<string>();
+  const shared = new SharedParts();
+  let n = 0;
   for (const order of orders) {
+    if (++n % SLICE === 0) yield;
     if (order.status !== "approved") continue;
     // Two orders under one id would make the hash depend on input order; the store never produces it.
     if (seen.has(order.id)) {
@@ -109,48 +153,91 @@ export function compile(
       continue;
     }
     seen.add(order.id);
-    const from = effectiveStart(order);
-    if (from === undefined || Number.isNaN(from)) {
-      excluded.push({ id: order.id, reason: "approved order without a start time" });
-      continue;
-    }
-    const until = order.effectiveUntil ? Date.parse(order.effectiveUntil) : null;
-    // NaN would serialise as null in the document: an order meant to end would come back open-ended.
-    if (until !== null && Number.isNaN(until)) {
-      excluded.push({ id: order.id, reason: "approved order with an unreadable end time" });
-      continue;
-    }
-    // I1 again, by the table as it stands now: an order stored before it (a CN-HK block, say) is left out.
-    const problems = order.jurisdictions.flatMap((j) => blockProblem(order.authority.jurisdiction, j) ?? []);
-    if (problems.length > 0) {
-      excluded.push({ id: order.id, reason: exclusionReason(problems) });
-      continue;
-    }
-    compiled.push({
-      id: order.id,
-      mode: order.mode,
-      action: order.action ?? "geoblock",
-      exemptAccountIds: [...new Set(order.exemptAccountIds ?? [])].sort(),
-      authority: order.authority.jurisdiction,
-      // An order stored before normalisation (`FR-971`) is enforced as sources report the place (`GP`).
-      jurisdictions: normaliseBlocks(order.jurisdictions).sort(),
-      from,
-      until,
-      meetingIds: order.target.kind === "meeting" ? [...new Set(order.target.meetingIds)].sort() : [],
-      accountIds: order.target.kind === "account" ? [...new Set(order.target.accountIds)].sort() : [],
-    });
+    const one = compileOrder(order, shared);
+    if (typeof one === "string") excluded.push({ id: order.id, reason: one });
+    else compiled.push(one);
   }
-  compiled.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return build(
-    {
-      version: meta.version,
-      ...(meta.epoch === undefined ? {} : { epoch: meta.epoch }),
-      compiledAt: meta.compiledAt,
-      orders: compiled.map(documentOrder),
-      hash: hashOrders(compiled),
-    },
-    excluded,
-  );
+  compiled.sort(byId);
+  yield;
+  const meetings = new Map<string, CompiledOrder[]>();
+  const accounts = new Map<string, CompiledOrder[]>();
+  n = 0;
+  for (const order of compiled) {
+    if (++n % SLICE === 0) yield;
+    for (const id of order.meetingIds) push(meetings, id, order);
+    for (const id of order.accountIds) push(accounts, id, order);
+  }
+  for (const list of meetings.values()) Object.freeze(list);
+  for (const list of accounts.values()) Object.freeze(list);
+  const hash = yield* hashSteps(compiled, options);
+  return seal(meta, hash, Object.freeze(compiled), meetings, accounts, excluded);
+}
+
+/**
+ * The ruleset `compile` gives for the orders `previous` was compiled from, with `changed` (each order's
+ * state after the change; an order id given twice: the last wins) in place of their earlier states.
+ * Only the changed orders are compiled and only their meetings' and accounts' entries are rebuilt; the
+ * rest is shared with `previous`, which stays intact for the checks still reading it. The sorted order
+ * list is copied and the hash computed over all orders, in slices (the hash's definition is over the
+ * whole list: see `hashOrders`). `previous` must be of the same history (epoch) as `meta`.
+ */
+export function* recompileSteps(
+  previous: Ruleset,
+  changed: Iterable<Order>,
+  meta: CompileMeta,
+  options: CompileOptions = {},
+): CompileSteps {
+  const latest = new Map<string, Order>();
+  for (const order of changed) latest.set(order.id, order);
+  const shared = new SharedParts();
+  const added: CompiledOrder[] = [];
+  const newExclusions: { id: string; reason: string }[] = [];
+  const touchedMeetings = new Set<string>();
+  const touchedAccounts = new Set<string>();
+  for (const [id, order] of latest) {
+    const before = findById(previous.orders, id);
+    if (before) {
+      for (const m of before.meetingIds) touchedMeetings.add(m);
+      for (const a of before.accountIds) touchedAccounts.add(a);
+    }
+    if (order.status !== "approved") continue;
+    const one = compileOrder(order, shared);
+    if (typeof one === "string") {
+      newExclusions.push({ id, reason: one });
+      continue;
+    }
+    added.push(one);
+    for (const m of one.meetingIds) touchedMeetings.add(m);
+    for (const a of one.accountIds) touchedAccounts.add(a);
+  }
+  added.sort(byId);
+  // The sorted list: the previous one without the changed ids, merged with the recompiled orders.
+  const orders: CompiledOrder[] = [];
+  let i = 0;
+  let n = 0;
+  for (const order of previous.orders) {
+    if (++n % (SLICE * 16) === 0) yield;
+    while (i < added.length && (added[i] as CompiledOrder).id < order.id)
+      orders.push(added[i++] as CompiledOrder);
+    if (!latest.has(order.id)) orders.push(order);
+  }
+  while (i < added.length) orders.push(added[i++] as CompiledOrder);
+  const byMeeting = groupBy(added, (o) => o.meetingIds);
+  const byAccount = groupBy(added, (o) => o.accountIds);
+  const meetings = yield* reindex(previous.meetings, touchedMeetings, byMeeting, latest);
+  const accounts = yield* reindex(previous.accounts, touchedAccounts, byAccount, latest);
+  const excluded = previous.excluded.filter((e) => !latest.has(e.id)).concat(newExclusions);
+  const hash = yield* hashSteps(orders, options);
+  return seal(meta, hash, Object.freeze(orders), meetings, accounts, excluded);
+}
+
+export function recompile(
+  previous: Ruleset,
+  changed: Iterable<Order>,
+  meta: CompileMeta,
+  options: CompileOptions = {},
+): Ruleset {
+  return runSteps(recompileSteps(previous, changed, meta, options));
 }
 
 /**
@@ -207,27 +294,82 @@ export function emptyRuleset(compiledAt: string): Ruleset {
   return compile([], { version: 0, compiledAt });
 }
 
+/**
+ * The ruleset hash: SHA-256 of the canonical JSON of the compiled orders, `JSON.stringify` of one array
+ * entry per order, in id order. Key order is fixed by construction and arrays are sorted, so the text is
+ * canonical. The action and exemptions join an order's entry only when not the defaults: a ruleset
+ * without either hashes as it did before they existed.
+ */
 function hashOrders(orders: readonly CompiledOrder[]): string {
-  // Key order is fixed by construction in `compile`, and arrays are sorted, so JSON is canonical. The
-  // action and exemptions join an order's entry only when not the defaults: a ruleset without either
-  // hashes as it did before they existed.
-  const canonical = JSON.stringify(
-    orders.map((o) => {
-      const entry: unknown[] = [
-        o.id,
-        o.mode,
-        o.authority,
-        o.jurisdictions,
-        o.from,
-        o.until,
-        o.meetingIds,
-        o.accountIds,
-      ];
-      if (o.action !== "geoblock" || o.exemptAccountIds.length > 0) entry.push(o.action, o.exemptAccountIds);
-      return entry;
-    }),
-  );
-  return bytesToHex(sha256(utf8ToBytes(canonical)));
+  const steps = hashSteps(orders, {});
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** `hashOrders` in slices: the same text, fed to the hash a slice at a time. */
+function* hashSteps(
+  orders: readonly CompiledOrder[],
+  options: CompileOptions,
+): Generator<void, string, void> {
+  const hash = (options.sha256 ?? nobleSha256)();
+  let text = "[";
+  for (let i = 0; i < orders.length; i++) {
+    if (i > 0) text += ",";
+    text += entryText(orders[i] as CompiledOrder);
+    if ((i + 1) % SLICE === 0) {
+      hash.update(text);
+      text = "";
+      yield;
+    }
+  }
+  hash.update(`${text}]`);
+  return hash.hex();
+}
+
+/** One order's entry of the canonical text, byte for byte what `JSON.stringify` gives for it. */
+function entryText(o: CompiledOrder): string {
+  let text = `[${quote(o.id)},${quote(o.mode)},${quote(o.authority)},${listText(o.jurisdictions)},${numberText(o.from)},${o.until === null ? "null" : numberText(o.until)},${listText(o.meetingIds)},${listText(o.accountIds)}`;
+  if (o.action !== "geoblock" || o.exemptAccountIds.length > 0)
+    text += `,${quote(o.action)},${listText(o.exemptAccountIds)}`;
+  return `${text}]`;
+}
+
+/** Characters `JSON.stringify` writes as they are: no quote, backslash, control or non-ASCII. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+function numberText(n: number): string {
+  // Windows are finite (compile and fromDocument refuse others): String gives JSON's text for them.
+  return Number.isFinite(n) ? String(n) : JSON.stringify(n);
+}
+
+/** Block lists are shared by many orders (see `SharedParts`): their text is made once per array. */
+const listTexts = new WeakMap<readonly string[], string>();
+
+function listText(list: readonly string[]): string {
+  if (list.length === 0) return "[]";
+  if (list.length === 1) return `[${quote(list[0] as string)}]`;
+  let text = listTexts.get(list);
+  if (text === undefined) {
+    text = JSON.stringify(list);
+    if (Object.isFrozen(list)) listTexts.set(list, text);
+  }
+  return text;
+}
+
+function nobleSha256(): Sha256Stream {
+  const hash = sha256.create();
+  return {
+    update: (text) => {
+      hash.update(utf8ToBytes(text));
+    },
+    hex: () => bytesToHex(hash.digest()),
+  };
 }
 
 /** I1: the block jurisdictions that do not lie inside the authority's, by the reviewed table. */
@@ -260,10 +402,10 @@ function build(doc: RulesetDocument, excluded: { id: string; reason: string }[])
     Object.freeze({
       ...o,
       action: o.action ?? "geoblock",
-      exemptAccountIds: Object.freeze([...(o.exemptAccountIds ?? [])]),
-      jurisdictions: Object.freeze([...o.jurisdictions]),
-      meetingIds: Object.freeze([...o.meetingIds]),
-      accountIds: Object.freeze([...o.accountIds]),
+      exemptAccountIds: frozenCopy(o.exemptAccountIds ?? EMPTY),
+      jurisdictions: frozenCopy(o.jurisdictions),
+      meetingIds: frozenCopy(o.meetingIds),
+      accountIds: frozenCopy(o.accountIds),
     }),
   );
   for (const order of frozen) {
@@ -272,12 +414,23 @@ function build(doc: RulesetDocument, excluded: { id: string; reason: string }[])
   }
   for (const list of meetings.values()) Object.freeze(list);
   for (const list of accounts.values()) Object.freeze(list);
+  return seal(doc, doc.hash, Object.freeze(frozen), meetings, accounts, excluded);
+}
+
+function seal(
+  meta: CompileMeta,
+  hash: string,
+  orders: readonly CompiledOrder[],
+  meetings: ReadonlyMap<string, readonly CompiledOrder[]>,
+  accounts: ReadonlyMap<string, readonly CompiledOrder[]>,
+  excluded: { id: string; reason: string }[],
+): Ruleset {
   return Object.freeze({
-    version: doc.version,
-    ...(doc.epoch === undefined ? {} : { epoch: doc.epoch }),
-    hash: doc.hash,
-    compiledAt: doc.compiledAt,
-    orders: Object.freeze(frozen),
+    version: meta.version,
+    ...(meta.epoch === undefined ? {} : { epoch: meta.epoch }),
+    hash,
+    compiledAt: meta.compiledAt,
+    orders,
     meetings,
     accounts,
     excluded: Object.freeze(excluded),
@@ -288,4 +441,202 @@ function push(map: Map<string, CompiledOrder[]>, key: string, order: CompiledOrd
   const list = map.get(key);
   if (list) list.push(order);
   else map.set(key, [order]);
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+function frozenCopy(list: readonly string[]): readonly string[] {
+  return list.length === 0 ? EMPTY : Object.freeze([...list]);
+}
+
+function sortedUnique(list: readonly string[]): readonly string[] {
+  if (list.length === 0) return EMPTY;
+  if (list.length === 1) return Object.freeze([list[0] as string]);
+  return Object.freeze([...new Set(list)].sort());
+}
+
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * What many orders of one compile have in common, computed once: the checked, normalised block list of
+ * an authority and its jurisdictions (most orders share a handful), held as one frozen array.
+ */
+class SharedParts {
+  private readonly blocks = new Map<string, readonly string[] | string>();
+
+  /** The normalised, sorted blocks, or why the order is left out (I1, re-checked by the table now). */
+  checkedBlocks(authority: string, jurisdictions: readonly string[]): readonly string[] | string {
+    const key = `${authority}\u0000${jurisdictions.join("\u0000")}`;
+    let found = this.blocks.get(key);
+    if (found === undefined) {
+      const problems = jurisdictions.flatMap((j) => blockProblem(authority, j) ?? []);
+      // An order stored before normalisation (`FR-971`) is enforced as sources report the place (`GP`).
+      found =
+        problems.length > 0
+          ? exclusionReason(problems)
+          : Object.freeze(normaliseBlocks(jurisdictions).sort());
+      this.blocks.set(key, found);
+    }
+    return found;
+  }
+}
+
+/** One approved order compiled, or why it is left out. */
+function compileOrder(order: Order, shared: SharedParts): CompiledOrder | string {
+  const from = effectiveStart(order);
+  if (from === undefined || Number.isNaN(from)) return "approved order without a start time";
+  const until = order.effectiveUntil ? Date.parse(order.effectiveUntil) : null;
+  // NaN would serialise as null in the document: an order meant to end would come back open-ended.
+  if (until !== null && Number.isNaN(until)) return "approved order with an unreadable end time";
+  // I1 again, by the table as it stands now: an order stored before it (a CN-HK block, say) is left out.
+  const jurisdictions = shared.checkedBlocks(order.authority.jurisdiction, order.jurisdictions);
+  if (typeof jurisdictions === "string") return jurisdictions;
+  return Object.freeze({
+    id: order.id,
+    mode: order.mode,
+    action: order.action ?? "geoblock",
+    exemptAccountIds: sortedUnique(order.exemptAccountIds ?? EMPTY),
+    authority: order.authority.jurisdiction,
+    jurisdictions,
+    from,
+    until,
+    meetingIds: order.target.kind === "meeting" ? sortedUnique(order.target.meetingIds) : EMPTY,
+    accountIds: order.target.kind === "account" ? sortedUnique(order.target.accountIds) : EMPTY,
+  });
+}
+
+/** The compiled order with this id in a list sorted by id (binary search). */
+function findById(orders: readonly CompiledOrder[], id: string): CompiledOrder | undefined {
+  let lo = 0;
+  let hi = orders.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const order = orders[mid] as CompiledOrder;
+    if (order.id === id) return order;
+    if (order.id < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+function groupBy(
+  orders: readonly CompiledOrder[],
+  keys: (order: CompiledOrder) => readonly string[],
+): Map<string, CompiledOrder[]> {
+  const out = new Map<string, CompiledOrder[]>();
+  for (const order of orders) for (const key of keys(order)) push(out, key, order);
+  return out;
+}
+
+/** Two lists sorted by id, merged. */
+function mergeById(a: readonly CompiledOrder[], b: readonly CompiledOrder[]): CompiledOrder[] {
+  const out: CompiledOrder[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length)
+    out.push(
+      byId(a[i] as CompiledOrder, b[j] as CompiledOrder) <= 0
+        ? (a[i++] as CompiledOrder)
+        : (b[j++] as CompiledOrder),
+    );
+  while (i < a.length) out.push(a[i++] as CompiledOrder);
+  while (j < b.length) out.push(b[j++] as CompiledOrder);
+  return out;
+}
+
+type OrderIndex = ReadonlyMap<string, readonly CompiledOrder[]>;
+
+/** Marks a key of the base map that the newer version no longer has. */
+const GONE: readonly CompiledOrder[] = Object.freeze([]);
+
+/** Entries changed since the base map was built; past this many the next version gets a fresh base. */
+const LAYER_LIMIT = 8192;
+
+/**
+ * A meeting (or account) index as an unchanged base map shared by successive versions and a small map of
+ * the entries changed since, so a version costs its changes, not a copy of a million entries. Immutable:
+ * a new version gets a new top map.
+ */
+class LayeredIndex implements OrderIndex {
+  constructor(
+    readonly base: OrderIndex,
+    readonly top: OrderIndex,
+    readonly size: number,
+  ) {}
+
+  get(key: string): readonly CompiledOrder[] | undefined {
+    const changed = this.top.get(key);
+    if (changed === undefined) return this.base.get(key);
+    return changed === GONE ? undefined : changed;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  forEach(fn: (value: readonly CompiledOrder[], key: string, map: OrderIndex) => void): void {
+    for (const [key, value] of this.flat()) fn(value, key, this);
+  }
+
+  entries() {
+    return this.flat().entries();
+  }
+
+  keys() {
+    return this.flat().keys();
+  }
+
+  values() {
+    return this.flat().values();
+  }
+
+  [Symbol.iterator]() {
+    return this.flat().entries();
+  }
+
+  /** The merged entries as a map of its own (iteration is rare: counts and listings, not checks). */
+  private flat(): Map<string, readonly CompiledOrder[]> {
+    const out = new Map<string, readonly CompiledOrder[]>();
+    for (const [key, value] of this.base) if (!this.top.has(key)) out.set(key, value);
+    for (const [key, value] of this.top) if (value !== GONE) out.set(key, value);
+    return out;
+  }
+}
+
+/**
+ * The index of a new version: `previous` with the entries of the touched keys rebuilt (the orders in
+ * `changed` taken out, those in `added` put in, by id). Flattened in slices once the changes pile up.
+ */
+function* reindex(
+  previous: OrderIndex,
+  touched: ReadonlySet<string>,
+  added: ReadonlyMap<string, readonly CompiledOrder[]>,
+  changed: ReadonlyMap<string, unknown>,
+): Generator<void, OrderIndex, void> {
+  const base = previous instanceof LayeredIndex ? previous.base : previous;
+  const top = new Map(previous instanceof LayeredIndex ? previous.top : []);
+  let size = previous.size;
+  for (const key of touched) {
+    const before = previous.get(key);
+    const kept = before ? before.filter((o) => !changed.has(o.id)) : [];
+    const fresh = added.get(key);
+    const list = fresh ? mergeById(kept, fresh) : kept;
+    if (before !== undefined) size--;
+    if (list.length > 0) size++;
+    if (list.length > 0) top.set(key, Object.freeze(list));
+    else if (base.has(key)) top.set(key, GONE);
+    else top.delete(key);
+  }
+  if (top.size === 0) return base;
+  if (top.size <= LAYER_LIMIT) return new LayeredIndex(base, top, size);
+  const flat = new Map<string, readonly CompiledOrder[]>();
+  let n = 0;
+  for (const [key, value] of base) {
+    if (++n % (SLICE * 4) === 0) yield;
+    if (!top.has(key)) flat.set(key, value);
+  }
+  for (const [key, value] of top) if (value !== GONE) flat.set(key, value);
+  return flat;
 }

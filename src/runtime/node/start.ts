@@ -23,6 +23,7 @@ import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis, type RedisClient, watchPersistence } from "../../platform/node/redis.js";
+import { nodeSha256 } from "../../platform/node/sha256-stream.js";
 import { publisherOf } from "../../report/model.js";
 import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
@@ -228,7 +229,7 @@ async function embeddedBackend(
   const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
   const { orders, decisions } = dir;
   const holder = new RulesetHolder(clock);
-  const compiler = new RulesetCompiler(orders, holder, clock);
+  const compiler = new RulesetCompiler(orders, holder, clock, { sha256: nodeSha256 });
   await compiler.refresh();
   const ipHashKeys = await IpHashKeyRing.open({
     store: await FileIpHashKeyStore.open(join(dataDir, "keys")),
@@ -346,7 +347,7 @@ async function redisBackend(
     shipper: { retentionMs: config.CORDON_OUTBOX_RETENTION_HOURS * 3_600_000 },
   });
   const holder = new RulesetHolder(clock);
-  const compiler = new RulesetCompiler(orders, holder, clock);
+  const compiler = new RulesetCompiler(orders, holder, clock, { sha256: nodeSha256 });
   const sync = await RulesetSync.start({
     compiler,
     channel: new RedisRulesetChannel(commands, subscriber, keys),

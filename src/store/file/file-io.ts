@@ -8,15 +8,19 @@ import { join } from "node:path";
 
 export const NEWLINE = 0x0a;
 
-/** Lines of a file with their byte ranges; `terminated` is false for a last line without newline. */
+/**
+ * Lines of a file with their byte ranges, from byte `from` (a line start); `terminated` is false for a
+ * last line without newline.
+ */
 export async function* readLines(
   path: string,
+  from = 0,
 ): AsyncGenerator<{ text: string; start: number; end: number; terminated: boolean }> {
   const fh = await open(path, "r");
   try {
     let carry = Buffer.alloc(0);
-    let carryStart = 0;
-    let pos = 0;
+    let carryStart = from;
+    let pos = from;
     for (;;) {
       const buf = Buffer.allocUnsafe(1 << 20);
       const { bytesRead } = await fh.read(buf, 0, buf.length, pos);

@@ -4,6 +4,7 @@
  *
  *   <dir>/LOCK                     pid of the process that has the directory open (dir-lock.ts)
  *   <dir>/orders.jsonl             the order journal: orders and their audit chain (order-journal.ts)
+ *   <dir>/orders.snapshot          the orders as of one journal entry, a cache of it (order-snapshot.ts)
  *   <dir>/decisions/000001.jsonl   the decision log, in size-rotated segments (segment-log.ts)
  *
  * One lock and one failure latch (write-guard.ts) for both parts. The server hands `orders` and

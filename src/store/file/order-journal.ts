@@ -7,6 +7,11 @@
  * Recovery. A torn last line is cut off with a warning (torn-tail.ts); anything else that does not verify
  * (a bad line before the end, a broken chain) makes `open` throw `AuditChainError`: stored data is never
  * dropped silently.
+ *
+ * Snapshots (order-snapshot.ts): every `snapshotEvery` entries the orders are written beside the journal
+ * in the background, and `open` loads the last snapshot and replays only the entries after it. The
+ * entries before it stay in the journal and are read from there when asked for (`readAudit`); the
+ * offline verifier still reads the whole chain.
  */
 import { Buffer } from "node:buffer";
 import { type FileHandle, open } from "node:fs/promises";
@@ -18,6 +23,7 @@ import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "
 import { type ApplyChange, AuditChainError, type AuditEntry, type OrderStore } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
 import { readLines, syncDir, writeAll } from "./file-io.js";
+import { readSnapshot, SnapshotProblem, writeSnapshot } from "./order-snapshot.js";
 import { cutTornTail, type TornTail } from "./torn-tail.js";
 import { WriteGuard } from "./write-guard.js";
 
@@ -29,13 +35,19 @@ export interface OrderJournalOptions {
   lock?: DirLock;
   /** Shared with the other stores of the directory (see write-guard.ts); else one of its own. */
   guard?: WriteGuard;
+  /** Entries between two snapshots (default 10 000); 0: none. */
+  snapshotEvery?: number;
 }
+
+const SNAPSHOT_EVERY = 10_000;
 
 interface Replayed {
   fh: FileHandle;
   size: number;
   orders: Map<string, Order>;
+  /** Entries after `base.seq`; those before it are in the journal's first `base.bytes`. */
   audit: AuditEntry[];
+  base: { seq: number; bytes: number };
   head: ChainHead;
 }
 
@@ -44,7 +56,11 @@ export class OrderJournal implements OrderStore {
   private size: number;
   private readonly orders: Map<string, Order>;
   private readonly audit: AuditEntry[];
+  private readonly base: { seq: number; bytes: number };
   private chainHead: ChainHead;
+  /** The seq of the last snapshot written or loaded, and the one being written. */
+  private snapshotSeq: number;
+  private snapshotting: Promise<void> | undefined;
   /** Tail of the promise chain that serialises `applyChange`. */
   private tail: Promise<unknown> = Promise.resolve();
   private closed: Promise<void> | undefined;
@@ -54,19 +70,65 @@ export class OrderJournal implements OrderStore {
     private readonly guard: WriteGuard,
     /** Set when this journal took the lock itself, so its close releases it. */
     private readonly ownLock: DirLock | undefined,
+    private readonly root: string,
+    private readonly logger: Logger,
+    private readonly snapshotEvery: number,
   ) {
     this.fh = replayed.fh;
     this.size = replayed.size;
     this.orders = replayed.orders;
     this.audit = replayed.audit;
+    this.base = replayed.base;
     this.chainHead = replayed.head;
+    this.snapshotSeq = replayed.base.seq;
   }
 
   static async open(dir: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
     return DirLock.with(dir, options.lock, async (lock, own) => {
-      const replayed = await replay(lock.root, options.logger ?? SILENT_LOGGER);
-      return new OrderJournal(replayed, options.guard ?? new WriteGuard(), own);
+      const logger = options.logger ?? SILENT_LOGGER;
+      const replayed = await replay(lock.root, logger);
+      const journal = new OrderJournal(
+        replayed,
+        options.guard ?? new WriteGuard(),
+        own,
+        lock.root,
+        logger,
+        options.snapshotEvery ?? SNAPSHOT_EVERY,
+      );
+      journal.maybeSnapshot();
+      return journal;
     });
+  }
+
+  /** Starts a snapshot in the background once `snapshotEvery` entries came after the last one. */
+  private maybeSnapshot(): void {
+    if (this.snapshotEvery <= 0 || this.snapshotting || this.closed) return;
+    if (this.chainHead.seq - this.snapshotSeq < this.snapshotEvery) return;
+    // Taken now, in one go: the orders are frozen, so this list is the state as of this head.
+    const state = { head: { ...this.chainHead }, journalBytes: this.size, orders: [...this.orders.values()] };
+    this.snapshotting = this.writeSnapshot(state).finally(() => {
+      this.snapshotting = undefined;
+    });
+  }
+
+  /** Writes a snapshot now (the background one does the same); resolves once it is durable. */
+  async snapshot(): Promise<void> {
+    await this.snapshotting;
+    await this.writeSnapshot({
+      head: { ...this.chainHead },
+      journalBytes: this.size,
+      orders: [...this.orders.values()],
+    });
+  }
+
+  private async writeSnapshot(state: Parameters<typeof writeSnapshot>[1]): Promise<void> {
+    try {
+      await writeSnapshot(this.root, state);
+      this.snapshotSeq = Math.max(this.snapshotSeq, state.head.seq);
+    } catch (err) {
+      // Only a cache of the journal: the next open replays more, nothing is lost.
+      this.logger.warn("order journal: snapshot not written", { error: (err as Error).message });
+    }
   }
 
   async listOrders(): Promise<Order[]> {
@@ -97,6 +159,7 @@ export class OrderJournal implements OrderStore {
       this.orders.set(orderId, entry.order);
       this.audit.push(entry);
       this.chainHead = { seq: entry.seq, hash: entry.hash };
+      this.maybeSnapshot();
       return entry;
     };
     const result = this.tail.then(run);
@@ -107,8 +170,21 @@ export class OrderJournal implements OrderStore {
   async readAudit(opts: { orderId?: string; after?: number; limit?: number }): Promise<AuditEntry[]> {
     const { orderId, after = 0, limit = Number.POSITIVE_INFINITY } = opts;
     const out: AuditEntry[] = [];
-    // Entries are held in seq order without gaps: seq n sits at index n - 1.
-    for (let i = Math.max(0, Math.floor(after)); i < this.audit.length && out.length < limit; i++) {
+    // Entries up to the snapshot are read from the journal (rare: a full audit listing, an order's page).
+    if (Math.floor(after) < this.base.seq) {
+      for await (const line of readLines(join(this.root, JOURNAL_FILE))) {
+        if (line.start >= this.base.bytes || out.length >= limit) break;
+        const entry = JSON.parse(line.text) as AuditEntry;
+        if (entry.seq > after && (orderId === undefined || entry.orderId === orderId))
+          out.push(deepFreeze(entry));
+      }
+    }
+    // The rest are held in seq order without gaps: seq n sits at index n - base.seq - 1.
+    for (
+      let i = Math.max(0, Math.floor(after) - this.base.seq);
+      i < this.audit.length && out.length < limit;
+      i++
+    ) {
       const entry = this.audit[i] as AuditEntry;
       if (orderId === undefined || entry.orderId === orderId) out.push(entry);
     }
@@ -123,6 +199,7 @@ export class OrderJournal implements OrderStore {
   close(): Promise<void> {
     this.closed ??= (async () => {
       await this.tail;
+      await this.snapshotting;
       try {
         await this.fh.close();
       } finally {
@@ -149,11 +226,13 @@ export interface JournalReplay {
 export async function replayJournal(
   path: string,
   onEntry: (entry: AuditEntry) => void,
+  /** Where to start: the end of a verified entry (a snapshot's) and that entry's head. */
+  start: { offset: number; head: ChainHead } = { offset: 0, head: { seq: 0, hash: ZERO_HASH } },
 ): Promise<JournalReplay> {
-  let head: ChainHead = { seq: 0, hash: ZERO_HASH };
-  let validBytes = 0;
+  let head: ChainHead = start.head;
+  let validBytes = start.offset;
   let torn: JournalReplay["torn"];
-  for await (const line of readLines(path)) {
+  for await (const line of readLines(path, start.offset)) {
     if (torn) {
       throw new AuditChainError(
         `${path}: ${torn.reason} at byte ${torn.offset}, before the end`,
@@ -189,15 +268,32 @@ async function replay(root: string, logger: Logger): Promise<Replayed> {
   try {
     const orders = new Map<string, Order>();
     const audit: AuditEntry[] = [];
-    const replayed = await replayJournal(path, (entry) => {
-      deepFreeze(entry);
-      orders.set(entry.orderId, entry.order);
-      audit.push(entry);
-    });
+    let base = { seq: 0, bytes: 0 };
+    let start: Parameters<typeof replayJournal>[2];
+    try {
+      const snapshot = await readSnapshot(root, fh);
+      if (snapshot) {
+        for (const order of snapshot.orders) orders.set(order.id, deepFreeze(order));
+        base = { seq: snapshot.header.seq, bytes: snapshot.header.journalBytes };
+        start = { offset: base.bytes, head: { seq: snapshot.header.seq, hash: snapshot.header.hash } };
+      }
+    } catch (err) {
+      if (!(err instanceof SnapshotProblem)) throw err;
+      logger.warn("order journal: snapshot ignored, replaying the whole journal", { reason: err.message });
+    }
+    const replayed = await replayJournal(
+      path,
+      (entry) => {
+        deepFreeze(entry);
+        orders.set(entry.orderId, entry.order);
+        audit.push(entry);
+      },
+      start,
+    );
     if (replayed.torn) await cutTornTail(fh, path, replayed.torn, "order journal", logger);
     // The journal's name lives in the directory: synced too, or a power loss can lose a new file.
     await syncDir(root);
-    return { fh, size: replayed.validBytes, orders, audit, head: replayed.head };
+    return { fh, size: replayed.validBytes, orders, audit, base, head: replayed.head };
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw err;

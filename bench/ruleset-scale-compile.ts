@@ -1,0 +1,124 @@
+/**
+ * One size of `bench/ruleset-scale.ts`'s compile measurements, in a process of its own (run with
+ * `node --expose-gc`): synthetic approved orders, then a full compile timed and the heap it keeps, then
+ * one incremental recompile (one order changed), then `decide` on this ruleset against a 10-order one.
+ * Prints one JSON line.
+ */
+import {
+  type CheckFacts,
+  type CompileOptions,
+  compile,
+  decide,
+  type Order,
+  recompile,
+  transition,
+} from "../src/engine/index.js";
+import { nodeSha256 } from "../src/platform/node/sha256-stream.js";
+import { iso, NOON } from "../test/support/fixtures.js";
+import { approve, pending } from "../test/support/rulesets.js";
+import { consume, median } from "./lib.js";
+
+const size = Number(process.argv[2] ?? 10_000);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("run with node --expose-gc");
+
+/** What a Node server hands the engine: the native SHA-256 (same digest, see `Sha256Stream`). */
+const NODE_SHA256: CompileOptions = { sha256: nodeSha256 };
+
+/**
+ * `n` approved orders as the store holds them after a JSON round trip (own strings, own arrays): random
+ * ids like the service's (`ord_` + 20 hex), one meeting each, one in ten on an account, a few blocks.
+ */
+function syntheticOrders(n: number): Order[] {
+  const templates = [
+    approve(pending("t-1")),
+    approve(pending("t-2", { jurisdictions: ["IN-KA", "IN-MH"] })),
+    approve(
+      pending("t-3", {
+        authority: { name: "Moscow court", jurisdiction: "RU", kind: "court" },
+        jurisdictions: ["RU"],
+      }),
+    ),
+    approve(pending("t-4", { mode: "shadow" })),
+  ];
+  const out: Order[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = templates[i % templates.length] as Order;
+    const id = `ord_${((i * 2654435761) >>> 0).toString(16).padStart(8, "0")}${i.toString(16).padStart(12, "0")}`;
+    const target =
+      i % 10 === 9
+        ? { kind: "account" as const, accountIds: [`acct-${i}`] }
+        : { kind: "meeting" as const, meetingIds: [`m-${i}`] };
+    out.push(JSON.parse(JSON.stringify({ ...t, id, target })) as Order);
+  }
+  return out;
+}
+
+const facts = (meetingId: string): CheckFacts => ({
+  meetingId,
+  location: { country: "IN", subdivisions: ["IN-MH"] },
+  role: "participant",
+});
+
+function decideNs(ruleset: ReturnType<typeof compile>, meetings: string[]): number {
+  const inputs = meetings.map(facts);
+  const rounds: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const n = 200_000;
+    const t = performance.now();
+    for (let i = 0; i < n; i++) consume(decide(ruleset, inputs[i & 1023] as CheckFacts, NOON));
+    rounds.push(((performance.now() - t) * 1e6) / n);
+  }
+  return median(rounds);
+}
+
+const orders = syntheticOrders(size);
+gc();
+gc();
+const before = process.memoryUsage().heapUsed;
+const t0 = performance.now();
+const ruleset = compile(orders, { version: 1, compiledAt: iso(NOON) }, NODE_SHA256);
+const compileMs = performance.now() - t0;
+gc();
+gc();
+const heapPerOrder = (process.memoryUsage().heapUsed - before) / size;
+const t1 = performance.now();
+const noble = compile(orders, { version: 1, compiledAt: iso(NOON) });
+const compileNobleMs = performance.now() - t1;
+if (noble.hash !== ruleset.hash) throw new Error("the two SHA-256 give different hashes");
+const changed = transition(orders[size >> 1] as Order, { type: "withdraw" }, "responder-1", iso(NOON));
+const t2 = performance.now();
+const next = recompile(ruleset, [changed], { version: 2, compiledAt: iso(NOON) }, NODE_SHA256);
+const recompileMs = performance.now() - t2;
+consume(next);
+
+// decide: the same 1024 hits (an enforcing order's meeting, located inside) against 10 orders and this size.
+const small = compile(orders.slice(0, 10), { version: 1, compiledAt: iso(NOON) });
+const hot = (list: Order[]) =>
+  Array.from({ length: 1024 }, (_, i) => {
+    const o = list[(i * 7919) % list.length] as Order;
+    return o.target.kind === "meeting" ? (o.target.meetingIds[0] as string) : "m-0";
+  });
+// The same working set for both (10 hot meetings), so the ratio is the cost of the size, not of a cache.
+const smallMeetings = hot(orders.slice(0, 10));
+const bigMeetings = hot(orders.slice(size >> 1, (size >> 1) + 10));
+const ratios: number[] = [];
+let decideSmall = 0;
+let decideBig = 0;
+for (let r = 0; r < 5; r++) {
+  decideSmall = decideNs(small, smallMeetings);
+  decideBig = decideNs(ruleset, bigMeetings);
+  ratios.push(decideBig / decideSmall);
+}
+console.log(
+  JSON.stringify({
+    size,
+    compileMs,
+    compileNobleMs,
+    heapPerOrder,
+    recompileMs,
+    decideSmallNs: decideSmall,
+    decideBigNs: decideBig,
+    decideRatio: median(ratios),
+  }),
+);
