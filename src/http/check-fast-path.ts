@@ -9,6 +9,7 @@
  * source of the OpenAPI document and share the answering (`answerCheck`, `answerBatch`).
  */
 import { mayAccess } from "../kernel/roles.js";
+import type { CheckInput } from "../service/check.js";
 import { readBatchRequest, readCheckRequest } from "./check-input.js";
 import { bearerSecret } from "./middleware.js";
 import { answerCheck, type CheckVariant } from "./routes/v1-check.js";
@@ -33,79 +34,126 @@ export interface CheckFastPathOptions {
   errorAnswer: (err: Error, requestId: string) => { status: number; body: unknown };
 }
 
+/** A request the fast path took on its headers alone: what it needs to answer the body. */
+export interface Admitted {
+  batch: boolean;
+  /** The router's body limit for the path, bytes. */
+  limit: number;
+  requestId: string;
+  language: string | undefined;
+}
+
+/** An answer of the fast path: a JSON body with the router's headers. */
+export interface FastAnswer {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The fast path's two steps, for any front: the web-standard one here (`app.fetch`, both runtimes) and
+ * Node's over the raw request (`runtime/node/check-front.ts`). Each step's `undefined` means: the
+ * router answers this one.
+ */
+export interface CheckFastPath {
+  /** By method, path and headers, before any body is read. */
+  admit(method: string, path: string, header: (name: string) => string | undefined): Admitted | undefined;
+  /** The body read (within the limit): the answer, or undefined where the schema has more to say. */
+  answer(admitted: Admitted, text: string): Promise<FastAnswer> | undefined;
+}
+
+export function checkFastPath(o: CheckFastPathOptions): CheckFastPath {
+  const { services: s } = o;
+  const reply = (status: number, body: unknown, requestId: string): FastAnswer => ({
+    status,
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", "cache-control": "no-store", "x-request-id": requestId },
+  });
+  const settle = async (admitted: Admitted, input: CheckInput | CheckInput[]): Promise<FastAnswer> => {
+    try {
+      const result = Array.isArray(input)
+        ? await answerBatch(s, o.variant, input, admitted.language)
+        : await answerCheck(s, o.variant, input, admitted.language);
+      return reply(200, result, admitted.requestId);
+    } catch (err) {
+      const fault = o.errorAnswer(err instanceof Error ? err : new Error(String(err)), admitted.requestId);
+      return reply(fault.status, fault.body, admitted.requestId);
+    }
+  };
+  return {
+    admit(method, path, header) {
+      if (method !== "POST") return undefined;
+      const batch = path === BATCH_PATH;
+      if (!batch && path !== CHECK_PATH) return undefined;
+      // The router's order of refusals, first to last: 415, 413 (by Content-Length), 401/403.
+      const type = header("content-type");
+      if (type === undefined || !PLAIN_JSON.test(type)) return undefined;
+      const limit = batch ? o.batchLimit : o.checkLimit;
+      const length = header("content-length");
+      if (length !== undefined) {
+        const bytes = Number(length);
+        if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > limit || length.trim() === "")
+          return undefined;
+      }
+      const secret = bearerSecret(header("authorization"));
+      const principal = secret === undefined ? null : s.auth.authenticate(secret);
+      if (principal === null || !mayAccess(principal, "check")) return undefined;
+      // As hono's requestId middleware: the caller's id when it is short and plain, else a new one.
+      let requestId = header("x-request-id");
+      if (!requestId || requestId.length > 255 || REQUEST_ID.test(requestId)) requestId = crypto.randomUUID();
+      return { batch, limit, requestId, language: header("accept-language") };
+    },
+    answer(admitted, text) {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+      const input = admitted.batch ? readBatchRequest(body) : readCheckRequest(body);
+      // Not what the schema accepts: the schema says why, with its issue paths.
+      return input === undefined ? undefined : settle(admitted, input);
+    },
+  };
+}
+
+const fastPaths = new WeakMap<App, CheckFastPath>();
+
+/** The fast path in front of an app's `fetch`, for a runtime that can put it before its own adapter. */
+export function checkFastPathOf(app: App): CheckFastPath | undefined {
+  return fastPaths.get(app);
+}
+
 /**
  * Puts the fast path in front of `app.fetch` (and so of `app.request`). Installed last, once the app
  * has every route.
  */
 export function frontWithCheckFastPath(app: App, o: CheckFastPathOptions): void {
   const general = app.fetch;
-  const { services: s } = o;
-
-  const answer = (status: number, body: unknown, requestId: string) =>
-    new Response(JSON.stringify(body), {
-      status,
-      headers: { "content-type": "application/json", "cache-control": "no-store", "x-request-id": requestId },
-    });
+  const fast = checkFastPath(o);
+  fastPaths.set(app, fast);
 
   const serve = async (
     request: Request,
     env: unknown,
     ctx: unknown,
-    batch: boolean,
-    limit: number,
-    requestId: string,
+    admitted: Admitted,
   ): Promise<Response> => {
-    const read = await readBounded(request, limit);
+    const read = await readBounded(request, admitted.limit);
     // Over the limit while streaming: the router counts it again and answers as it always does.
     if (typeof read !== "string") return general(rebuilt(request, read), env as never, ctx as never);
-    let body: unknown;
-    try {
-      body = JSON.parse(read);
-    } catch {
-      return general(rebuilt(request, read), env as never, ctx as never);
-    }
-    const input = batch ? readBatchRequest(body) : readCheckRequest(body);
-    // Not what the schema accepts: the schema says why, with its issue paths.
-    if (input === undefined) return general(rebuilt(request, read), env as never, ctx as never);
-    const language = request.headers.get("accept-language") ?? undefined;
-    try {
-      const result = batch
-        ? await answerBatch(s, o.variant, input as Exclude<typeof input, Record<string, unknown>>, language)
-        : await answerCheck(s, o.variant, input as Exclude<typeof input, unknown[]>, language);
-      return answer(200, result, requestId);
-    } catch (err) {
-      const { status, body: envelope } = o.errorAnswer(
-        err instanceof Error ? err : new Error(String(err)),
-        requestId,
-      );
-      return answer(status, envelope, requestId);
-    }
+    const answered = fast.answer(admitted, read);
+    if (answered === undefined) return general(rebuilt(request, read), env as never, ctx as never);
+    const { status, body, headers } = await answered;
+    return new Response(body, { status, headers });
   };
 
   app.fetch = (request, env, ctx) => {
-    if (request.method !== "POST") return general(request, env, ctx);
     const url = request.url;
-    const path = url.slice(url.indexOf("/", url.indexOf("//") + 2));
-    const batch = path === BATCH_PATH;
-    if (!batch && path !== CHECK_PATH) return general(request, env, ctx);
+    const path = request.method === "POST" ? url.slice(url.indexOf("/", url.indexOf("//") + 2)) : "";
     const headers = request.headers;
-    // The router's order of refusals, first to last: 415, 413 (by Content-Length), 401/403.
-    const type = headers.get("content-type");
-    if (type === null || !PLAIN_JSON.test(type)) return general(request, env, ctx);
-    const limit = batch ? o.batchLimit : o.checkLimit;
-    const length = headers.get("content-length");
-    if (length !== null) {
-      const bytes = Number(length);
-      if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > limit || length.trim() === "")
-        return general(request, env, ctx);
-    }
-    const secret = bearerSecret(headers.get("authorization") ?? undefined);
-    const principal = secret === undefined ? null : s.auth.authenticate(secret);
-    if (principal === null || !mayAccess(principal, "check")) return general(request, env, ctx);
-    // As hono's requestId middleware: the caller's id when it is short and plain, else a new one.
-    let requestId = headers.get("x-request-id");
-    if (!requestId || requestId.length > 255 || REQUEST_ID.test(requestId)) requestId = crypto.randomUUID();
-    return serve(request, env, ctx, batch, limit, requestId);
+    const admitted = fast.admit(request.method, path, (name) => headers.get(name) ?? undefined);
+    return admitted === undefined ? general(request, env, ctx) : serve(request, env, ctx, admitted);
   };
 }
 
