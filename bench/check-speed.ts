@@ -200,6 +200,7 @@ async function measure(target: Target, round: number): Promise<Run> {
 }
 
 function openLoad(url: string, lines: string, pid: number) {
+  // \`url\` is the full URL POSTed to.
   const before = cpuSeconds(pid).total;
   return new Promise<{ result: any; cpuUsPerCheck: number }>((done, fail) => {
     execFile(
@@ -211,7 +212,7 @@ function openLoad(url: string, lines: string, pid: number) {
         "--import",
         "tsx",
         "bench/open-load.ts",
-        `--url=${url}/v1/check`,
+        `--url=${url}`,
         `--token=${secret("checker")}`,
         `--lines=${lines}`,
         `--rate=${options.rate}`,
@@ -329,8 +330,13 @@ async function main(): Promise<void> {
       batchOverNginxPerCore: median(perRound.map((r) => r.batchOverNginxPerCore)),
     };
 
-    console.log(`open-model load: ${options.rate} checks/s for ${options.openSeconds} s on Cordon`);
-    const open = await openLoad(cordon.url, files.checks, cordon.pid);
+    // The echo under the same open load first: what the machine and the load generator give a server
+    // that does nothing, so that a p99 above the goal can be told apart from Cordon's own.
+    console.log(
+      `open-model load: ${options.rate} requests/s for ${options.openSeconds} s on the echo, then Cordon`,
+    );
+    const openEcho = await openLoad(`${echo.url}/`, files.checks, echo.pid);
+    const open = await openLoad(`${cordon.url}/v1/check`, files.checks, cordon.pid);
     await sleep(500);
     const recordsEnd = countDecisions(cordon.dataDir).records;
 
@@ -354,10 +360,15 @@ async function main(): Promise<void> {
     console.log(
       `batch ÷ nginx, checks per core-second (goal ≥ 3): ${ratios.batchOverNginxPerCore.toFixed(2)}x (rounds ${perRound.map((r) => r.batchOverNginxPerCore.toFixed(2)).join(", ")})`,
     );
-    const l = open.result.latencyMs;
-    console.log(
-      `open model ${options.rate}/s (achieved ${open.result.achievedRate.toFixed(0)}/s): p50 ${l.p50.toFixed(2)} ms, p90 ${l.p90.toFixed(2)}, p99 ${l.p99.toFixed(2)} (goal < 2), p99.9 ${l.p999.toFixed(2)}, max ${l.max.toFixed(1)}; ${open.result.errors} errors, ${open.result.non2xx} non-2xx; server ${open.cpuUsPerCheck.toFixed(1)} µs CPU/check`,
-    );
+    for (const [label, o] of [
+      ["echo", openEcho],
+      ["check", open],
+    ] as const) {
+      const l = o.result.latencyMs;
+      console.log(
+        `open model, ${label}, ${options.rate}/s (achieved ${o.result.achievedRate.toFixed(0)}/s): p50 ${l.p50.toFixed(2)} ms, p90 ${l.p90.toFixed(2)}, p99 ${l.p99.toFixed(2)} (goal < 2), p99.9 ${l.p999.toFixed(2)}, max ${l.max.toFixed(1)}; ${o.result.errors} errors, ${o.result.non2xx} non-2xx; server ${o.cpuUsPerCheck.toFixed(1)} µs CPU/request`,
+      );
+    }
     console.log(
       `decision records: ${recordsAfter - recordsBefore} written for ${answered} checks answered in the wrk runs (up to ${options.connections * options.rounds * 2 * BATCH} more in flight at cutoffs); ${recordsEnd - recordsAfter} for ${open.result.answered} open-model answers (plus its warm-up)`,
     );
@@ -369,6 +380,7 @@ async function main(): Promise<void> {
       runs,
       ratios,
       open,
+      openEcho,
       records: {
         wrk: recordsAfter - recordsBefore,
         answeredInWrk: answered,
