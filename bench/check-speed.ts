@@ -366,7 +366,7 @@ async function main(): Promise<void> {
     ] as const) {
       const l = o.result.latencyMs;
       console.log(
-        `open model, ${label}, ${options.rate}/s (achieved ${o.result.achievedRate.toFixed(0)}/s): p50 ${l.p50.toFixed(2)} ms, p90 ${l.p90.toFixed(2)}, p99 ${l.p99.toFixed(2)} (goal < 2), p99.9 ${l.p999.toFixed(2)}, max ${l.max.toFixed(1)}; ${o.result.errors} errors, ${o.result.non2xx} non-2xx; server ${o.cpuUsPerCheck.toFixed(1)} µs CPU/request`,
+        `open model, ${label}, ${options.rate}/s (achieved ${o.result.achievedRate.toFixed(0)}/s): p50 ${l.p50.toFixed(2)} ms, p90 ${l.p90.toFixed(2)}, p99 ${l.p99.toFixed(2)} (goal < 2), p99.9 ${l.p999.toFixed(2)}, max ${l.max.toFixed(1)}; ${o.result.errors} errors, ${o.result.non2xx} non-2xx; server ${o.cpuUsPerCheck.toFixed(1)} µs CPU/request; the generator's own send lag p99 ${o.result.sendLagMs.p99.toFixed(2)} ms (above a fraction of the goal, the run measures the generator)`,
       );
     }
     console.log(

@@ -29,12 +29,15 @@ const warmup = Number(arg("warmup", "2"));
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 const latencies: number[] = [];
+/** How late the generator itself sent each measured request (a starved generator shows here, not the server). */
+const sendLags: number[] = [];
 let errors = 0;
 let non2xx = 0;
 let sent = 0;
 let done = 0;
 
 function send(due: number, record: boolean): void {
+  if (record) sendLags.push(performance.now() - due);
   const body = bodies[sent++ % bodies.length] as string;
   const req = request(
     {
@@ -90,6 +93,9 @@ async function main(): Promise<void> {
   while (done < sent && performance.now() < drainBy) await new Promise((r) => setTimeout(r, 10));
   agent.destroy();
   latencies.sort((a, b) => a - b);
+  sendLags.sort((a, b) => a - b);
+  const lagAt = (q: number) =>
+    sendLags[Math.min(sendLags.length - 1, Math.floor(q * sendLags.length))] ?? NaN;
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   const measured = latencies.length + errors;
@@ -103,6 +109,7 @@ async function main(): Promise<void> {
       errors,
       non2xx,
       unanswered: sent - done,
+      sendLagMs: { p50: lagAt(0.5), p99: lagAt(0.99), max: sendLags.at(-1) ?? NaN },
       latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: latencies.at(-1) ?? NaN },
     })}\n`,
   );
