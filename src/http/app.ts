@@ -17,6 +17,7 @@ import {
 } from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
 import { VERSION } from "../kernel/version.js";
+import { frontWithCheckFastPath } from "./check-fast-path.js";
 import {
   type ErrorCode,
   type ErrorEnvelope,
@@ -30,7 +31,7 @@ import { AuthFailures } from "./rate-limit.js";
 import { registerHealth } from "./routes/health.js";
 import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";
-import { EDGE_CHECKS, registerCheck, SERVER_CHECKS } from "./routes/v1-check.js";
+import { type CheckVariant, EDGE_CHECKS, registerCheck, SERVER_CHECKS } from "./routes/v1-check.js";
 import { BATCH_PATH, registerCheckBatch } from "./routes/v1-check-batch.js";
 import { registerSelfCheck } from "./routes/v1-check-self.js";
 import { registerDecisions } from "./routes/v1-decisions.js";
@@ -52,8 +53,16 @@ export const BODY_LIMIT = 64 * KiB;
 export const BATCH_BODY_LIMIT = 1024 * KiB;
 export const IMPORT_BODY_LIMIT = 1024 * KiB;
 
+/**
+ * How an app is composed beyond its services. `fastChecks: false` serves the checks through the router
+ * alone: the contract suite runs both ways, to show the fast path answers as the routes do.
+ */
+export interface AppOptions {
+  fastChecks?: boolean;
+}
+
 /** The Node server: every route, and the console. */
-export function createServerApp(s: ServerServices): App {
+export function createServerApp(s: ServerServices, options: AppOptions = {}): App {
   // Long-lived, one per app: failed authentication, counted for the API and the console's sign-in alike.
   const failures = new AuthFailures(s);
   const app = baseApp(s, failures, {
@@ -92,7 +101,7 @@ export function createServerApp(s: ServerServices): App {
 
   // Operations.
   registerHealth(app, s, failures);
-  return finish(app);
+  return finish(app, s, SERVER_CHECKS, options);
 }
 
 /**
@@ -100,7 +109,7 @@ export function createServerApp(s: ServerServices): App {
  * is configured), the ruleset summary and health. Orders, reports, decisions and audit stay on the
  * Node service, where the store is.
  */
-export function createEdgeApp(s: EdgeServices): App {
+export function createEdgeApp(s: EdgeServices, options: AppOptions = {}): App {
   const failures = new AuthFailures(s);
   const app = baseApp(s, failures, { [BATCH_PATH]: BATCH_BODY_LIMIT, [RECHECK_PATH]: BATCH_BODY_LIMIT });
   registerCheck(app, s, EDGE_CHECKS);
@@ -109,7 +118,7 @@ export function createEdgeApp(s: EdgeServices): App {
   if (s.ticketKey !== null) registerSelfCheck(app, s, s.ticketKey);
   registerRuleset(app, s);
   registerHealth(app, s, failures);
-  return finish(app);
+  return finish(app, s, EDGE_CHECKS, options);
 }
 
 /**
@@ -152,8 +161,11 @@ function baseApp(s: CheckServices, failures: AuthFailures, limits: Record<string
   return app;
 }
 
-/** What every app has last: the OpenAPI document of the routes it serves, and the 404 envelope. */
-function finish(app: App): App {
+/**
+ * What every app has last: the OpenAPI document of the routes it serves, the 404 envelope, and the
+ * checks' fast path in front of the router (`check-fast-path.ts`).
+ */
+function finish(app: App, s: CheckServices, variant: CheckVariant, options: AppOptions): App {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -172,6 +184,15 @@ function finish(app: App): App {
   app.notFound((c) =>
     c.json(envelope("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`, c.get("requestId")), 404),
   );
+  if (options.fastChecks !== false) {
+    frontWithCheckFastPath(app, {
+      services: s,
+      variant,
+      checkLimit: BODY_LIMIT,
+      batchLimit: BATCH_BODY_LIMIT,
+      errorAnswer: (err, requestId) => toErrorResponse(err, requestId, s.logger),
+    });
+  }
   return app;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Bearer tokens and roles. Secrets are never kept: only their SHA-256 digests, compared in constant time
- * against every known digest (no early exit), so neither the secret nor which principal matched leaks
- * through timing.
+ * Bearer tokens and roles. Configured secrets are never kept: only their SHA-256 digests, compared in
+ * constant time against every known digest (no early exit), so neither the secret nor which principal
+ * matched leaks through timing. A secret that did match is remembered with its principal, so each
+ * valid token is hashed once per process rather than on every request (the join check's hot path).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
@@ -26,6 +27,12 @@ const pureDigest: Digest = (secret) => sha256(utf8ToBytes(secret));
 export class Authenticator {
   // Long-lived: built once at start from the configured or generated tokens.
   private readonly entries: { principal: Principal; digest: Uint8Array }[];
+  /**
+   * Secrets that matched, and whose. Bounded by the configured tokens (only a match is kept), and as
+   * long-lived as the token list: a changed list is a new Authenticator, so a revoked secret is never
+   * answered from here. Failures are never kept: an unknown secret pays the digest every time.
+   */
+  private readonly matched = new Map<string, Principal>();
 
   constructor(
     tokens: readonly TokenDigest[],
@@ -43,11 +50,14 @@ export class Authenticator {
 
   /** The principal holding `secret`, or null. */
   authenticate(secret: string): Principal | null {
+    const known = this.matched.get(secret);
+    if (known !== undefined) return known;
     const digest = this.digest(secret);
     let found: Principal | null = null;
     for (const entry of this.entries) {
       if (constantTimeEqual(digest, entry.digest)) found = entry.principal;
     }
+    if (found !== null) this.matched.set(secret, found);
     return found;
   }
 }

@@ -140,6 +140,20 @@ interface Trace {
   hashed: string | null;
 }
 
+/**
+ * The record's timestamp, formatted once per clock reading: a batch shares one `now`, and checks under
+ * load share a millisecond.
+ */
+let isoNow = Number.NaN;
+let isoText = "";
+function isoAt(now: number): string {
+  if (now !== isoNow) {
+    isoText = new Date(now).toISOString();
+    isoNow = now;
+  }
+  return isoText;
+}
+
 const NO_TRACE: Trace = { ipPrefix: null, phoneCountryCode: null, hashed: null };
 
 const ipTrace = (ip: string): Trace => ({ ipPrefix: ipPrefix(ip), phoneCountryCode: null, hashed: ip });
@@ -222,7 +236,7 @@ function conclude(
   // I6: the record keeps the network prefix (or calling code) and a keyed hash, never the address.
   const record: DecisionRecord = {
     decisionId,
-    at: new Date(now).toISOString(),
+    at: isoAt(now),
     phase,
     role,
     meetingId: input.meetingId,

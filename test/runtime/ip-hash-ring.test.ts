@@ -222,6 +222,27 @@ describe("the key ring", () => {
     );
   });
 
+  it("answers a repeated address from memory with the hash it would compute afresh, past the memory's size too", async () => {
+    const r = await ring("repeat", () => T0);
+    const edge = edgeIpHasher(MASTER.toString("utf8"));
+    const ip = VICTIMS[0] as string;
+    const first = r.hashIp(ip, T0);
+    // sealEdgeHash seals without the memory: the same two HMACs computed again.
+    expect(r.sealEdgeHash(edge(ip), iso(T0))).toBe(first);
+    expect(r.hashIp(ip, T0)).toBe(first);
+    // More addresses than are remembered push the first one out; it comes back the same.
+    for (let i = 0; i < 10_000; i++) r.hashIp(`10.${i >> 8}.${i & 255}.1`, T0);
+    expect(r.hashIp(ip, T0)).toBe(first);
+    expect(r.hashIp("10.0.0.1", T0)).toBe(r.sealEdgeHash(edge("10.0.0.1"), iso(T0)));
+    // Another half-year's key: its own hash, not the one remembered under this key.
+    await r.ensure(["2026-H2"]);
+    expect(r.hashIp(ip, Date.parse("2026-07-01T00:00:00Z"))).not.toBe(first);
+    expect(r.hashIp(ip, T0)).toBe(first);
+    // A destroyed key takes what it remembered with it: refused, never answered from memory.
+    await r.destroy("2026-H1");
+    expect(() => r.hashIp(ip, T0)).toThrow(StoreUnavailableError);
+  });
+
   it("is agreed by two instances on one data directory", async () => {
     const [a, b] = await Promise.all([ring("shared", () => T0), ring("shared", () => T0)]);
     for (const ip of VICTIMS) expect(a.hashIp(ip, T0)).toBe(b.hashIp(ip, T0));

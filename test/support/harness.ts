@@ -79,6 +79,8 @@ export async function makeHarness(
     now?: number;
     /** The console's sessions over the harness clock (a Redis store, say); default: in process memory. */
     sessions?: (clock: () => number) => SessionStore<Language>;
+    /** false: the checks through the router alone (`AppOptions.fastChecks`). */
+    fastChecks?: boolean;
   } = {},
 ): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "cordon-test-"));
@@ -127,32 +129,35 @@ export async function makeHarness(
     logger,
   }).start();
   compiler.addCompiledListener(reconciler.afterCompile);
-  const app = createServerApp({
-    orders: store,
-    decisions: store,
-    compiler,
-    geo: opts.geo ?? MaxmindGeo.fromBuffer(cityDatabase(), "fixture:city"),
-    rulesets,
-    auth: new Authenticator(
-      (Object.keys(PRINCIPALS) as Who[]).map((who) => ({
-        principal: who,
-        role: PRINCIPALS[who],
-        sha256: digestSecret(secretOf(who)),
-      })),
-    ),
-    clock: () => clock.now,
-    hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
-    newId: randomUUID,
-    logger,
-    reports,
-    ingest: new FileIngestIndex(join(dir, "ingested"), store.decisions),
-    enforcementEvents: events,
-    sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
-    readiness: () => [],
-    // Served (console page tests), the TCP peer as on Node; in process, unknown.
-    clientAddress: nodeClientAddress,
-    ...(opts.sessions ? { sessions: opts.sessions(() => clock.now) } : {}),
-  });
+  const app = createServerApp(
+    {
+      orders: store,
+      decisions: store,
+      compiler,
+      geo: opts.geo ?? MaxmindGeo.fromBuffer(cityDatabase(), "fixture:city"),
+      rulesets,
+      auth: new Authenticator(
+        (Object.keys(PRINCIPALS) as Who[]).map((who) => ({
+          principal: who,
+          role: PRINCIPALS[who],
+          sha256: digestSecret(secretOf(who)),
+        })),
+      ),
+      clock: () => clock.now,
+      hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
+      newId: randomUUID,
+      logger,
+      reports,
+      ingest: new FileIngestIndex(join(dir, "ingested"), store.decisions),
+      enforcementEvents: events,
+      sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
+      readiness: () => [],
+      // Served (console page tests), the TCP peer as on Node; in process, unknown.
+      clientAddress: nodeClientAddress,
+      ...(opts.sessions ? { sessions: opts.sessions(() => clock.now) } : {}),
+    },
+    { fastChecks: opts.fastChecks ?? true },
+  );
   return {
     app,
     dir,

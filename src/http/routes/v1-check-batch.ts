@@ -1,7 +1,7 @@
 /** POST /v1/check/batch: many joins at once (a webinar opening), answered in request order. */
-import { Decision } from "../../engine/index.js";
+import { Decision, type DecisionRecord } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/language.js";
-import { evaluate, located } from "../../service/check.js";
+import { type CheckInput, type Evaluated, evaluate, located } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
@@ -33,15 +33,37 @@ const route = (s: CheckServices) =>
 export function registerCheckBatch(app: App, s: CheckServices, variant: CheckVariant): void {
   app.openapi(route(s), async (c) => {
     const { checks } = c.req.valid("json");
-    requireRuleset(s, variant);
-    const ruleset = s.rulesets.current();
-    const now = s.clock();
-    const lang = pickLanguage(c.req.header("accept-language"));
-    const evaluated = await Promise.all(
-      checks.map((check) => evaluate(s, ruleset, located(check), now, lang)),
-    );
-    await s.decisions.append(evaluated.map((e) => e.record));
-    for (const e of evaluated) instruments.decisions.add(1, { code: e.decision.code });
-    return c.json({ results: evaluated.map((e) => e.decision) }, 200);
+    return c.json(await answerBatch(s, variant, checks.map(located), c.req.header("accept-language")), 200);
   });
+}
+
+/**
+ * A batch answered, every record written first (I5), in one append: shared with the fast path
+ * (`http/check-fast-path.ts`).
+ */
+export async function answerBatch(
+  s: CheckServices,
+  variant: CheckVariant,
+  checks: readonly CheckInput[],
+  acceptLanguage: string | undefined,
+): Promise<{ results: Decision[] }> {
+  requireRuleset(s, variant);
+  const ruleset = s.rulesets.current();
+  const now = s.clock();
+  const lang = pickLanguage(acceptLanguage);
+  const pending = checks.map((check) => evaluate(s, ruleset, check, now, lang));
+  // Geo answers synchronously (an mmdb, an L1 hit) nearly always: only a remote lookup needs waiting for.
+  const evaluated = pending.some((e) => e instanceof Promise)
+    ? await Promise.all(pending)
+    : (pending as Evaluated[]);
+  const records = new Array<DecisionRecord>(evaluated.length);
+  const results = new Array<Decision>(evaluated.length);
+  for (let i = 0; i < evaluated.length; i++) {
+    const e = evaluated[i] as Evaluated;
+    records[i] = e.record;
+    results[i] = e.decision;
+  }
+  await s.decisions.append(records);
+  for (const decision of results) instruments.decisions.add(1, { code: decision.code });
+  return { results };
 }

@@ -7,7 +7,7 @@
 import { AccountId, CheckRole, Decision, MeetingId } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
-import { evaluate, Ip, located, Phone, requireOneLocator } from "../../service/check.js";
+import { type CheckInput, evaluate, Ip, located, Phone, requireOneLocator } from "../../service/check.js";
 import { instruments, tracer } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
@@ -72,26 +72,33 @@ const route = (s: CheckServices) =>
   });
 
 export function registerCheck(app: App, s: CheckServices, variant: CheckVariant): void {
-  app.openapi(route(s), async (c) => {
-    const started = performance.now();
-    const span = tracer.startSpan("cordon.check");
-    try {
-      const input = c.req.valid("json");
-      requireRuleset(s, variant);
-      const { decision, record } = await evaluate(
-        s,
-        s.rulesets.current(),
-        located(input),
-        s.clock(),
-        pickLanguage(c.req.header("accept-language")),
-      );
-      await s.decisions.append([record]);
-      span.setAttribute("cordon.decision.code", decision.code);
-      instruments.decisions.add(1, { code: decision.code });
-      return c.json(decision, 200);
-    } finally {
-      span.end();
-      instruments.checkDuration.record(performance.now() - started);
-    }
-  });
+  app.openapi(route(s), async (c) =>
+    c.json(await answerCheck(s, variant, located(c.req.valid("json")), c.req.header("accept-language")), 200),
+  );
+}
+
+/**
+ * One check answered, its record written first (I5): the route's work after validation, shared with the
+ * fast path (`http/check-fast-path.ts`), which reads the same body without the router.
+ */
+export async function answerCheck(
+  s: CheckServices,
+  variant: CheckVariant,
+  input: CheckInput,
+  acceptLanguage: string | undefined,
+): Promise<Decision> {
+  const started = performance.now();
+  const span = tracer.startSpan("cordon.check");
+  try {
+    requireRuleset(s, variant);
+    const evaluated = evaluate(s, s.rulesets.current(), input, s.clock(), pickLanguage(acceptLanguage));
+    const { decision, record } = evaluated instanceof Promise ? await evaluated : evaluated;
+    await s.decisions.append([record]);
+    span.setAttribute("cordon.decision.code", decision.code);
+    instruments.decisions.add(1, { code: decision.code });
+    return decision;
+  } finally {
+    span.end();
+    instruments.checkDuration.record(performance.now() - started);
+  }
 }

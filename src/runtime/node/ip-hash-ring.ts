@@ -18,6 +18,11 @@ import {
 } from "../../store/ip-hash-keys.js";
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
+/**
+ * Addresses whose sealed hash each held key remembers (the oldest goes first): a participant who
+ * rejoins, or many behind one NAT, costs two HMACs once rather than on every check.
+ */
+const SEALED_CACHE = 8192;
 
 export interface IpHashKeyRingOptions {
   store: IpHashKeyStore;
@@ -45,6 +50,11 @@ interface HeldKey {
   raw: Buffer;
   /** Long-lived: node:crypto keeps the imported key, so each seal skips copying and padding it. */
   hmacKey: KeyObject;
+  /**
+   * Address → its `ipHash` under this key (bounded, oldest out first). In memory only, and it goes
+   * with the key: a destroyed or replaced key takes its hashes with it.
+   */
+  sealed: Map<string, string>;
 }
 
 export class IpHashKeyRing {
@@ -94,7 +104,14 @@ export class IpHashKeyRing {
 
   /** A record's `ipHash` for an address checked at `at` (epoch ms): sealed under that half-year's key. */
   hashIp(ip: string, at: number): string {
-    return this.#seal(createHmac("sha256", this.#inner).update(ip).digest(), at);
+    const held = this.#keyAt(at);
+    let hash = held.sealed.get(ip);
+    if (hash === undefined) {
+      hash = sealWith(held, createHmac("sha256", this.#inner).update(ip).digest());
+      if (held.sealed.size >= SEALED_CACHE) held.sealed.delete(held.sealed.keys().next().value as string);
+      held.sealed.set(ip, hash);
+    }
+    return hash;
   }
 
   /** An edge record's `ipHash` (the inner hash, hex) sealed for the record's `at` (ISO 8601). */
@@ -103,7 +120,7 @@ export class IpHashKeyRing {
     if (!HEX_HASH.test(hash) || Number.isNaN(t)) {
       throw new RangeError("an edge ipHash is 64 lowercase hex characters, sealed for a valid instant");
     }
-    return this.#seal(Buffer.from(hash, "hex"), t);
+    return sealWith(this.#keyAt(t), Buffer.from(hash, "hex"));
   }
 
   /** Loads (creating where needed) and pins the keys of these half-years, e.g. for a clock that jumps. */
@@ -179,7 +196,8 @@ export class IpHashKeyRing {
     return this.#held.has(periodOf(this.#clock(), "half").id);
   }
 
-  #seal(inner: Buffer, at: number): string {
+  /** The held key of the half-year of `at`; a record whose key is not held is refused (I6). */
+  #keyAt(at: number): HeldKey {
     let held = this.#hot;
     if (held === undefined || at < held.period.start || at >= held.period.end) {
       const label = periodOf(at, "half").id;
@@ -191,7 +209,7 @@ export class IpHashKeyRing {
       }
       this.#hot = held;
     }
-    return createHmac("sha256", held.hmacKey).update(inner).digest("hex");
+    return held;
   }
 
   #wanted(now: number): Set<string> {
@@ -245,13 +263,15 @@ export class IpHashKeyRing {
     } else if (created) {
       this.#logger.info("ip-hash key created ahead of its period", { period: label });
     }
-    const entry: HeldKey = { period, raw, hmacKey: createSecretKey(raw) };
+    const entry: HeldKey = { period, raw, hmacKey: createSecretKey(raw), sealed: new Map() };
     this.#held.set(label, entry);
     if (this.#hot?.period.id === label) this.#hot = entry;
   }
 
   #drop(label: string): void {
-    this.#held.get(label)?.raw.fill(0);
+    const held = this.#held.get(label);
+    held?.raw.fill(0);
+    held?.sealed.clear();
     this.#held.delete(label);
     this.#pinned.delete(label);
     if (this.#hot?.period.id === label) this.#hot = undefined;
@@ -266,4 +286,9 @@ export class IpHashKeyRing {
     // The process may exit with the timer pending: nothing is lost, the next start loads the keys.
     this.#timer.unref();
   }
+}
+
+/** The outer HMAC: the inner hash sealed under the half-year's key. */
+function sealWith(held: HeldKey, inner: Buffer): string {
+  return createHmac("sha256", held.hmacKey).update(inner).digest("hex");
 }

@@ -7,6 +7,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from "node:http";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
@@ -16,6 +17,7 @@ import { CachedGeo } from "../../geo/cached-geo.js";
 import type { Geo } from "../../geo/interface.js";
 import { WebServiceGeo } from "../../geo/webservice-geo.js";
 import { createServerApp } from "../../http/app.js";
+import { checkFastPathOf } from "../../http/check-fast-path.js";
 import type { Language } from "../../i18n/language.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
@@ -61,6 +63,7 @@ import { runFromStream, streamRecords } from "../../store/redis/report-reader.js
 import { RedisSessionStore } from "../../store/redis/session-store.js";
 import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shipper.js";
 import type { SessionStore } from "../../store/sessions.js";
+import { nodeCheckFront } from "./check-front.js";
 import { nodeClientAddress } from "./client-address.js";
 import { IpHashKeyRing } from "./ip-hash-ring.js";
 import { reportSigner } from "./report-key.js";
@@ -141,8 +144,17 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ...(backend.sessions ? { sessions: backend.sessions } : {}),
   });
 
+  // The checks' fast path goes ahead of the adapter, on Node's own request and response.
+  const fast = checkFastPathOf(app);
+  const createServer: typeof createHttpServer = ((options: ServerOptions, listener: RequestListener) =>
+    createHttpServer(
+      options,
+      fast ? nodeCheckFront(fast, (request, env) => app.fetch(request, env), listener) : listener,
+    )) as typeof createHttpServer;
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ready(s));
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, createServer }, () =>
+      ready(s),
+    );
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
