@@ -272,7 +272,9 @@ describe("Redis faults", () => {
       await appender.stop();
     }
     expect(appender.state.failures).toBe(0);
-    expect(appender.state.slowestMs).toBeLessThan(200);
+    // No append waited for Redis: the slowest took well under the 2.5 s Redis was gone (a loaded CI
+    // machine can stretch one to a few hundred ms, so the bound is relative to the outage).
+    expect(appender.state.slowestMs).toBeLessThan(1000);
     expect(await shipper.drain(15_000)).toBe(true);
 
     const stored = await outboxIds(outbox);
@@ -304,7 +306,8 @@ describe("Redis faults", () => {
     expect(during.connected).toBe(false);
     expect(during.lastError).toMatch(/timed out/i);
     expect(appender.state.failures).toBe(0);
-    expect(appender.state.slowestMs).toBeLessThan(200);
+    // Well under the 2 s stall: no append waited on Redis (the bound leaves room for a loaded machine).
+    expect(appender.state.slowestMs).toBeLessThan(1000);
     expect(await shipper.drain(15_000)).toBe(true);
 
     const stored = await outboxIds(outbox);
