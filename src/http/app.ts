@@ -17,7 +17,6 @@ import {
 } from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
 import { VERSION } from "../kernel/version.js";
-import { frontWithCheckFastPath } from "./check-fast-path.js";
 import {
   type ErrorCode,
   type ErrorEnvelope,
@@ -28,6 +27,7 @@ import {
 } from "./errors.js";
 import { AuthFailure, KiB, limitBody, requireJson } from "./middleware.js";
 import { AuthFailures } from "./rate-limit.js";
+import { frontWithCheckFastPath } from "./routes/check-fast-path.js";
 import { registerHealth } from "./routes/health.js";
 import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";

@@ -1,5 +1,5 @@
 /**
- * The checks' fast path (`src/http/check-fast-path.ts`): it answers well-formed checks without the
+ * The checks' fast path (`src/http/routes/check-fast-path.ts`): it answers well-formed checks without the
  * router's validation, and hands everything else to the router, whose answers (statuses, envelopes,
  * headers) it does not change. The whole check contract runs both ways in
  * `test/contract/check-routes.test.ts`; here, that the fast path is the one answering, and that its

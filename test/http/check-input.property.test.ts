@@ -1,12 +1,12 @@
 /**
- * The fast path's body readers (`src/http/check-input.ts`) against the zod schemas they stand in for:
+ * The fast path's body readers (`src/http/routes/check-input.ts`) against the zod schemas they stand in for:
  * on generated JSON bodies, valid and invalid, a reader accepts exactly what the schema accepts and
  * outputs what the schema outputs. What a reader refuses is answered by the schema itself (the general
  * router), so equal acceptance is what keeps the error paths the schema's.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readBatchRequest, readCheckRequest } from "../../src/http/check-input.js";
+import { readBatchRequest, readCheckRequest } from "../../src/http/routes/check-input.js";
 import { BatchRequest, CheckRequest } from "../../src/http/routes/v1-check.js";
 
 const validIpv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join("."));

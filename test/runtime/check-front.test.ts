@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { createServer, type RequestListener, request, type Server } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { checkFastPathOf } from "../../src/http/check-fast-path.js";
+import { checkFastPathOf } from "../../src/http/routes/check-fast-path.js";
 import { CheckRequest } from "../../src/http/routes/v1-check.js";
 import { nodeCheckFront } from "../../src/runtime/node/check-front.js";
 import { PLACES, T0 } from "../support/fixtures.js";

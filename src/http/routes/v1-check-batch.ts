@@ -39,7 +39,7 @@ export function registerCheckBatch(app: App, s: CheckServices, variant: CheckVar
 
 /**
  * A batch answered, every record written first (I5), in one append: shared with the fast path
- * (`http/check-fast-path.ts`).
+ * (`http/routes/check-fast-path.ts`).
  */
 export async function answerBatch(
   s: CheckServices,

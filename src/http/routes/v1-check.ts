@@ -79,7 +79,7 @@ export function registerCheck(app: App, s: CheckServices, variant: CheckVariant)
 
 /**
  * One check answered, its record written first (I5): the route's work after validation, shared with the
- * fast path (`http/check-fast-path.ts`), which reads the same body without the router.
+ * fast path (`http/routes/check-fast-path.ts`), which reads the same body without the router.
  */
 export async function answerCheck(
   s: CheckServices,

@@ -1,12 +1,12 @@
 /**
- * The checks' fast path (`http/check-fast-path.ts`) on Node's own request and response, ahead of
+ * The checks' fast path (`http/routes/check-fast-path.ts`) on Node's own request and response, ahead of
  * @hono/node-server's adapter: a check it takes is read from the IncomingMessage and written to the
  * ServerResponse without a web Request or Response in between. It takes only a body with a stated
  * Content-Length; anything it does not take goes to the adapter untouched (before the body is read),
  * or, once the body is read and the schema has more to say, to the app's `fetch` with the body put back.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import type { CheckFastPath, FastAnswer } from "../../http/check-fast-path.js";
+import type { CheckFastPath, FastAnswer } from "../../http/routes/check-fast-path.js";
 
 type Fetch = (
   request: Request,

@@ -17,7 +17,7 @@ import { CachedGeo } from "../../geo/cached-geo.js";
 import type { Geo } from "../../geo/interface.js";
 import { WebServiceGeo } from "../../geo/webservice-geo.js";
 import { createServerApp } from "../../http/app.js";
-import { checkFastPathOf } from "../../http/check-fast-path.js";
+import { checkFastPathOf } from "../../http/routes/check-fast-path.js";
 import type { Language } from "../../i18n/language.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";

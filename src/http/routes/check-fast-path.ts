@@ -8,13 +8,13 @@
  * error, envelope and rate limit is the router's own. The routes in `routes/v1-check*.ts` stay the
  * source of the OpenAPI document and share the answering (`answerCheck`, `answerBatch`).
  */
-import { mayAccess } from "../kernel/roles.js";
-import type { CheckInput } from "../service/check.js";
+import { mayAccess } from "../../kernel/roles.js";
+import type { CheckInput } from "../../service/check.js";
+import { bearerSecret } from "../middleware.js";
+import type { App, CheckServices } from "../services.js";
 import { readBatchRequest, readCheckRequest } from "./check-input.js";
-import { bearerSecret } from "./middleware.js";
-import { answerCheck, type CheckVariant } from "./routes/v1-check.js";
-import { answerBatch, BATCH_PATH } from "./routes/v1-check-batch.js";
-import type { App, CheckServices } from "./services.js";
+import { answerCheck, type CheckVariant } from "./v1-check.js";
+import { answerBatch, BATCH_PATH } from "./v1-check-batch.js";
 
 const CHECK_PATH = "/v1/check";
 const REQUEST_ID = /[^\w\-=]/;

@@ -3,14 +3,14 @@
  * same acceptance as `CheckRequest` and `BatchRequest` (v1-check.ts), which stay the source of the
  * OpenAPI document and of every error. These readers only accept: whatever they refuse goes to the
  * zod schema through the general router, so a refusal's status, envelope and issue paths are the
- * schema's own. `test/http/check-input.test.ts` checks accept/reject and the output against the
+ * schema's own. `test/http/check-input.property.test.ts` checks accept/reject and the output against the
  * schemas with generated inputs.
  */
-import { AccountId, CheckRole, MeetingId } from "../engine/index.js";
-import { parseIp } from "../geo/ip.js";
-import { E164 } from "../geo/phone.js";
-import { type CheckInput, located } from "../service/check.js";
-import { MAX_BATCH } from "./routes/v1-check.js";
+import { AccountId, CheckRole, MeetingId } from "../../engine/index.js";
+import { parseIp } from "../../geo/ip.js";
+import { E164 } from "../../geo/phone.js";
+import { type CheckInput, located } from "../../service/check.js";
+import { MAX_BATCH } from "./v1-check.js";
 
 const ROLES: ReadonlySet<unknown> = new Set(CheckRole.options);
 const hasOwn = Object.prototype.hasOwnProperty;
