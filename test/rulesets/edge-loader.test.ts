@@ -8,7 +8,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { compile, decide } from "../../src/engine/index.js";
 import { EdgeRulesets } from "../../src/rulesets/edge-loader.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
-import { type SigningKey, signRuleset, type VerifyingKey } from "../../src/rulesets/signed.js";
+import { RULESET_MANIFEST_KV_KEY } from "../../src/rulesets/sharded.js";
+import {
+  RULESET_KV_KEY,
+  type SigningKey,
+  signRuleset,
+  type VerifyingKey,
+} from "../../src/rulesets/signed.js";
 import { iso, NOON as T0 } from "../support/fixtures.js";
 import { rawLogger } from "../support/logs.js";
 import { approved, forMeeting, MUMBAI, newSigningKey, rulesetVersion } from "../support/rulesets.js";
@@ -23,7 +29,10 @@ beforeAll(async () => {
   ({ key: other } = await newSigningKey("k1"));
 });
 
-/** An edge isolate: KV is a variable the test sets, the clock a number it moves. */
+/**
+ * An edge isolate: KV is a variable the test sets (the single-value format; no manifest), the clock a
+ * number it moves. `reads` counts refreshes that read KV (each starts with the manifest).
+ */
 function isolate(refreshMs = 10_000) {
   const kv: { value: string | null | Error; reads: number; hold?: Promise<void> } = { value: null, reads: 0 };
   const clock = { now: T0 };
@@ -36,11 +45,11 @@ function isolate(refreshMs = 10_000) {
     clock: () => clock.now,
     refreshMs,
     logger,
-    load: async () => {
-      kv.reads++;
+    read: async (k) => {
+      if (k === RULESET_MANIFEST_KV_KEY) kv.reads++;
       await kv.hold;
       if (kv.value instanceof Error) throw kv.value;
-      return kv.value;
+      return k === RULESET_KV_KEY ? kv.value : null;
     },
   });
   /** Moves past the refresh interval and refreshes. */
