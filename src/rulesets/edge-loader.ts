@@ -82,6 +82,8 @@ export interface EdgeRulesetStatus {
 export interface ShardNeed {
   meetingIds: readonly string[];
   accountIds: readonly string[];
+  /** Every shard (the ruleset summary lists every order). */
+  all?: boolean;
 }
 
 /** A check's shard could not be read or verified: the check is not answered (503), never guessed. */
@@ -110,6 +112,8 @@ export class EdgeRulesets {
   private active: ShardedRuleset | undefined;
   /** Ids of the checks in flight (`m:` or `a:` prefixed), with a count: a new manifest must cover them. */
   private readonly pinned = new Map<string, number>();
+  /** Requests in flight that need every shard. */
+  private pinnedAll = 0;
   /** Shard reads in flight, by digest: concurrent checks needing one shard share the read. */
   private readonly shardReads = new Map<string, Promise<Shard>>();
 
@@ -198,11 +202,13 @@ export class EdgeRulesets {
   async withShards<T>(need: ShardNeed, run: () => Promise<T>): Promise<T> {
     const ids = [...need.meetingIds.map((id) => `m:${id}`), ...need.accountIds.map((id) => `a:${id}`)];
     for (const id of ids) this.pinned.set(id, (this.pinned.get(id) ?? 0) + 1);
+    if (need.all) this.pinnedAll += 1;
     try {
       for (;;) {
         const view = this.active;
         if (view === undefined) break;
-        const missing = this.indexesOf(ids, view.shardCount).filter((i) => !view.isLoaded(i));
+        const wanted = need.all ? allIndexes(view.shardCount) : this.indexesOf(ids, view.shardCount);
+        const missing = wanted.filter((i) => !view.isLoaded(i));
         if (missing.length === 0) break;
         try {
           await Promise.all(missing.map((i) => this.loadShard(view, i)));
@@ -215,6 +221,7 @@ export class EdgeRulesets {
       }
       return await run();
     } finally {
+      if (need.all) this.pinnedAll -= 1;
       for (const id of ids) {
         const n = (this.pinned.get(id) ?? 1) - 1;
         if (n === 0) this.pinned.delete(id);
@@ -385,6 +392,7 @@ export class EdgeRulesets {
 
   /** The shards `next` must hold before it replaces the ruleset in force: those held now, and the pinned. */
   private carried(next: ShardedRuleset): number[] {
+    if (this.pinnedAll > 0) return allIndexes(next.shardCount);
     const out = new Set<number>(this.indexesOf([...this.pinned.keys()], next.shardCount));
     const view = this.active;
     if (view !== undefined) {
@@ -441,6 +449,10 @@ export class EdgeRulesets {
       inForce: this.manager.isLoaded() ? this.manager.current().version : null,
     });
   }
+}
+
+function allIndexes(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
 }
 
 function iso(ms: number | undefined): string | null {

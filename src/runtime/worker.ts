@@ -24,13 +24,13 @@ import { MaxmindGeo } from "../geo/maxmind-geo.js";
 import { createEdgeApp } from "../http/app.js";
 import type { App } from "../http/services.js";
 import { locateCaller } from "../platform/cloudflare/caller.js";
-import { checkIdsOf } from "../platform/cloudflare/check-ids.js";
 import { deliverDecisions } from "../platform/cloudflare/decision-consumer.js";
 import { edgeIpHasher } from "../platform/cloudflare/ip-hash.js";
 import { workerLogger } from "../platform/cloudflare/logger.js";
 import { QueueDecisionLog } from "../platform/cloudflare/queue-decision-log.js";
 import { EdgeRulesets, ShardUnavailableError } from "../rulesets/edge-loader.js";
 import { RulesetHolder } from "../rulesets/holder.js";
+import { shardNeedOf } from "../rulesets/shard-need.js";
 import { parsePublicKeys } from "../rulesets/signed.js";
 import { Authenticator, digestSecret } from "../service/auth.js";
 import { edgeDecisionId } from "../store/ingest-index.js";
@@ -154,7 +154,7 @@ export function createWorker(options: WorkerOptions) {
       // decides (once held, no body is read twice).
       if (!built.rulesets.needsShards()) return answer();
       try {
-        return await built.rulesets.withShards(await checkIdsOf(req), answer);
+        return await built.rulesets.withShards(await shardNeedOf(req), answer);
       } catch (err) {
         if (err instanceof ShardUnavailableError) return shardUnavailable();
         throw err;

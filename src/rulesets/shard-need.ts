@@ -1,17 +1,20 @@
 /**
- * The meetings and accounts a request's checks name, read before the app answers it so that the
- * Worker can load their ruleset shards first (`EdgeRulesets.withShards`). Deliberately lenient and a
+ * The ruleset shards a request needs, read before the app answers it so that the Worker can load them
+ * first (`EdgeRulesets.withShards`): every shard for the ruleset summary (`GET /v1/ruleset` counts and
+ * lists every order), else the meetings and accounts its checks name. Deliberately lenient and a
  * superset of what the check routes read: every `meetingId` and `accountId` string in a POST body (a
  * check, a batch's checks, a re-check's participants), the meeting of a re-check's path, and the
  * `meeting` and `account` claims of a join ticket (read, not verified: the route verifies it). An id
  * missed here would not be guessed at: the ruleset's lookup throws for an unloaded shard.
  */
-import type { ShardNeed } from "../../rulesets/edge-loader.js";
+import type { ShardNeed } from "./edge-loader.js";
 
 const NONE: ShardNeed = { meetingIds: [], accountIds: [] };
 const RECHECK = /\/meetings\/([^/]+)\/recheck\/?$/;
 
-export async function checkIdsOf(request: Request): Promise<ShardNeed> {
+export async function shardNeedOf(request: Request): Promise<ShardNeed> {
+  if (request.method === "GET" && new URL(request.url).pathname === "/v1/ruleset")
+    return { ...NONE, all: true };
   if (request.method !== "POST") return NONE;
   const meetingIds = new Set<string>();
   const accountIds = new Set<string>();
