@@ -190,8 +190,7 @@ export class EdgeRulesets {
     const view = this.active;
     // A single-value ruleset holds everything, but a manifest may replace it while a check runs.
     if (view === undefined) return this.manager.isLoaded();
-    for (let i = 0; i < view.shardCount; i++) if (!view.isLoaded(i)) return true;
-    return false;
+    return !view.complete;
   }
 
   /**

@@ -349,6 +349,8 @@ export class ShardedRuleset implements Ruleset {
   readonly meetings: ReadonlyMap<string, readonly CompiledOrder[]>;
   readonly accounts: ReadonlyMap<string, readonly CompiledOrder[]>;
   private readonly shards: (Shard | undefined)[];
+  /** Shards not loaded yet (the check path asks on every request). */
+  private missing: number;
   private ordersCache: readonly CompiledOrder[] | undefined;
 
   constructor(readonly manifest: RulesetManifest) {
@@ -358,12 +360,18 @@ export class ShardedRuleset implements Ruleset {
     this.compiledAt = manifest.compiledAt;
     // An empty shard needs no read: it is loaded from the start.
     this.shards = manifest.shards.map((entry, i) => (entry === null ? emptyShard(i) : undefined));
+    this.missing = manifest.shards.filter((entry) => entry !== null).length;
     this.meetings = new ShardedIndex("meeting", this.shards, this.version);
     this.accounts = new ShardedIndex("account", this.shards, this.version);
   }
 
   get shardCount(): number {
     return this.shards.length;
+  }
+
+  /** Every shard is loaded: a lookup never fails. */
+  get complete(): boolean {
+    return this.missing === 0;
   }
 
   isLoaded(index: number): boolean {
@@ -378,6 +386,7 @@ export class ShardedRuleset implements Ruleset {
   add(shard: Shard): void {
     if (this.shards[shard.index] !== undefined) return;
     this.shards[shard.index] = shard;
+    this.missing -= 1;
     this.ordersCache = undefined;
   }
 
