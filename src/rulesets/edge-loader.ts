@@ -182,15 +182,13 @@ export class EdgeRulesets {
   }
 
   /**
-   * Whether a request must name its checks' ids before it is answered: while a sharded ruleset is in
-   * force and some of its shards are not loaded, or a single-value one is (a manifest may follow). Once
-   * every shard is held the steady state costs no body parse: a new manifest carries all of them over.
+   * Whether a request must name its checks' ids before it is answered: only while a sharded ruleset is
+   * in force and some of its shards are not loaded. Once every shard is held (or a single value is in
+   * force) the check path costs no body parse: a new manifest is taken with every shard then.
    */
   needsShards(): boolean {
     const view = this.active;
-    // A single-value ruleset holds everything, but a manifest may replace it while a check runs.
-    if (view === undefined) return this.manager.isLoaded();
-    return !view.complete;
+    return view !== undefined && !view.complete;
   }
 
   /**
@@ -391,7 +389,10 @@ export class EdgeRulesets {
 
   /** The shards `next` must hold before it replaces the ruleset in force: those held now, and the pinned. */
   private carried(next: ShardedRuleset): number[] {
-    if (this.pinnedAll > 0) return allIndexes(next.shardCount);
+    // A single value in force held every order: the manifest replacing it is taken with every shard.
+    if (this.pinnedAll > 0 || (this.active === undefined && this.manager.isLoaded())) {
+      return allIndexes(next.shardCount);
+    }
     const out = new Set<number>(this.indexesOf([...this.pinned.keys()], next.shardCount));
     const view = this.active;
     if (view !== undefined) {

@@ -501,12 +501,18 @@ describe("the sharded format", () => {
     expect(e.edge.status()).toMatchObject({ version: 2 });
     expect(e.edge.status().shards).toBeUndefined();
     expect(await e.check("m-2")).toEqual({ version: 2, deny: true });
-    expect(e.edge.needsShards()).toBe(true);
-    // The publisher's migration: the manifest, then the single value deleted.
-    await e.publish(rulesetVersion(3));
+    // It holds every order: checks need no shard (and no look at their body).
+    expect(e.edge.needsShards()).toBe(false);
+    // The publisher's migration: the manifest, then the single value deleted. The manifest is taken
+    // with every shard, as the single value held every order.
+    const v3 = await e.publish(rulesetVersion(3));
     e.values.delete(RULESET_KV_KEY);
     await e.edge.ensureFresh();
-    expect(e.edge.status()).toMatchObject({ version: 3, shards: { count: 8 } });
+    const nonEmpty = v3.manifest.shards.filter(Boolean).length;
+    expect(e.edge.status()).toMatchObject({ version: 3, shards: { count: 8, loaded: nonEmpty } });
+    expect(e.edge.needsShards()).toBe(false);
+    const reads = e.shardReads().length;
     expect(await e.check("m-3")).toEqual({ version: 3, deny: true });
+    expect(e.shardReads()).toHaveLength(reads);
   });
 });
