@@ -3,9 +3,16 @@
  * isolate, created at module scope, so the last good ruleset survives between requests for as long as
  * the isolate does; a new isolate starts empty and loads before its first check.
  *
+ * KV holds the ruleset sharded (`sharded.ts`): a signed manifest, read on every refresh, and shards
+ * named by their SHA-256, read when a check needs one. A manifest is taken only once the shards this
+ * isolate already held (and those of the checks in flight) are read and verified for it, and then in
+ * one synchronous step: a check is decided on one version, never on shards of two. Until then the
+ * version in force stays (KV may show a new manifest before its shards). While KV holds no manifest,
+ * the single signed value of earlier releases (`ruleset/current`) is read instead.
+ *
  * What it enforces only ever moves forward, and only to a ruleset whose signature verifies:
- * - a tampered value (bad signature, unknown key, broken document) is refused, the previous ruleset
- *   stays in force, and `status()` says why;
+ * - a tampered value (bad signature, unknown key, broken document, a shard whose digest is not the
+ *   manifest's) is refused, the previous ruleset stays in force, and `status()` says why;
  * - an older version is refused (a replayed value, or KV's eventual consistency showing one edge
  *   location an older write for a while); the same version is the steady state, not a refusal;
  * - versions count within one order history (the ruleset's `epoch`): after a Redis was re-seeded into a
@@ -14,19 +21,30 @@
  * KV itself is eventually consistent (a write can take about 60 s to reach every location), so the
  * edge enforces what it last read: at most `refreshMs` plus KV's propagation behind the Node side.
  *
- * Runtime-free: `load` is the Worker's `env.KV.get(key)`, and the Worker decides how to wait (see
- * `beforeRequest`).
+ * Runtime-free: `read` is the Worker's `env.KV.get(key)`, and the Worker decides how to wait (see
+ * `beforeRequest` and `withShards`).
  */
 import type { Ruleset } from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { Readiness } from "../kernel/runtime.js";
 import type { RulesetHolder } from "./holder.js";
-import { RulesetRejectedError, type VerifyingKey, verifySignedRuleset } from "./signed.js";
+import {
+  carryOver,
+  RULESET_MANIFEST_KV_KEY,
+  type RulesetManifest,
+  type Shard,
+  ShardedRuleset,
+  shardKey,
+  shardOf,
+  verifyShard,
+  verifySignedManifest,
+} from "./sharded.js";
+import { RULESET_KV_KEY, RulesetRejectedError, type VerifyingKey, verifySignedRuleset } from "./signed.js";
 
 export interface EdgeRulesetsOptions {
   publicKeys: readonly VerifyingKey[];
-  /** Reads the signed ruleset (the KV value, as text); null when the key holds nothing. */
-  load: () => Promise<string | null>;
+  /** Reads a KV value as text (the manifest, a shard, the single value); null when the key holds nothing. */
+  read: (key: string) => Promise<string | null>;
   manager: Pick<RulesetHolder, "current" | "isLoaded" | "install">;
   /** Epoch ms. */
   clock: () => number;
@@ -56,11 +74,26 @@ export interface EdgeRulesetStatus {
   lastError?: string;
   /** What KV holds and why it is not in force; cleared once KV holds what is enforced, or newer. */
   lastRejected?: EdgeRejection;
+  /** Sharded: how many shards the manifest in force names, and how many this isolate holds. */
+  shards?: { count: number; loaded: number };
+}
+
+/** The meetings and accounts a request's checks name: their shards are loaded before it is answered. */
+export interface ShardNeed {
+  meetingIds: readonly string[];
+  accountIds: readonly string[];
+  /** Every shard (the ruleset summary lists every order). */
+  all?: boolean;
+}
+
+/** A check's shard could not be read or verified: the check is not answered (503), never guessed. */
+export class ShardUnavailableError extends Error {
+  override readonly name = "ShardUnavailableError";
 }
 
 export class EdgeRulesets {
   private readonly publicKeys: readonly VerifyingKey[];
-  private readonly load: () => Promise<string | null>;
+  private readonly read: (key: string) => Promise<string | null>;
   private readonly manager: EdgeRulesetsOptions["manager"];
   private readonly clock: () => number;
   private readonly refreshMs: number;
@@ -75,10 +108,18 @@ export class EdgeRulesets {
   private lastRejected: EdgeRejection | undefined;
   /** The last KV text judged: an unchanged value is not verified (or logged) again. */
   private lastText: string | undefined;
+  /** The sharded ruleset in force; undefined while nothing or a single-value ruleset is. */
+  private active: ShardedRuleset | undefined;
+  /** Ids of the checks in flight (`m:` or `a:` prefixed), with a count: a new manifest must cover them. */
+  private readonly pinned = new Map<string, number>();
+  /** Requests in flight that need every shard. */
+  private pinnedAll = 0;
+  /** Shard reads in flight, by digest: concurrent checks needing one shard share the read. */
+  private readonly shardReads = new Map<string, Promise<Shard>>();
 
   constructor(opts: EdgeRulesetsOptions) {
     this.publicKeys = opts.publicKeys;
-    this.load = opts.load;
+    this.read = opts.read;
     this.manager = opts.manager;
     this.clock = opts.clock;
     this.refreshMs = opts.refreshMs ?? 10_000;
@@ -134,7 +175,56 @@ export class EdgeRulesets {
       checkedAt: iso(this.checkedAt),
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
       ...(this.lastRejected !== undefined ? { lastRejected: this.lastRejected } : {}),
+      ...(this.active !== undefined
+        ? { shards: { count: this.active.shardCount, loaded: this.active.loadedIndexes().length } }
+        : {}),
     };
+  }
+
+  /**
+   * Whether a request must name its checks' ids before it is answered: only while a sharded ruleset is
+   * in force and some of its shards are not loaded. Once every shard is held (or a single value is in
+   * force) the check path costs no body parse: a new manifest is taken with every shard then.
+   */
+  needsShards(): boolean {
+    const view = this.active;
+    return view !== undefined && !view.complete;
+  }
+
+  /**
+   * Runs `run` (the app answering a request) once the shards of `need` are loaded for the ruleset in
+   * force, with its ids pinned meanwhile: a manifest installed while it runs holds their shards too.
+   * Throws `ShardUnavailableError` (before `run`) when a shard cannot be read or verified.
+   */
+  async withShards<T>(need: ShardNeed, run: () => Promise<T>): Promise<T> {
+    const ids = [...need.meetingIds.map((id) => `m:${id}`), ...need.accountIds.map((id) => `a:${id}`)];
+    for (const id of ids) this.pinned.set(id, (this.pinned.get(id) ?? 0) + 1);
+    if (need.all) this.pinnedAll += 1;
+    try {
+      for (;;) {
+        const view = this.active;
+        if (view === undefined) break;
+        const wanted = need.all ? allIndexes(view.shardCount) : this.indexesOf(ids, view.shardCount);
+        const missing = wanted.filter((i) => !view.isLoaded(i));
+        if (missing.length === 0) break;
+        try {
+          await Promise.all(missing.map((i) => this.loadShard(view, i)));
+        } catch (err) {
+          const reason = message(err);
+          this.failed(reason);
+          throw new ShardUnavailableError(reason);
+        }
+        // Another manifest may have been installed meanwhile: look again against the one in force.
+      }
+      return await run();
+    } finally {
+      if (need.all) this.pinnedAll -= 1;
+      for (const id of ids) {
+        const n = (this.pinned.get(id) ?? 1) - 1;
+        if (n === 0) this.pinned.delete(id);
+        else this.pinned.set(id, n);
+      }
+    }
   }
 
   /** For /readyz: ready once a ruleset is in force; degraded while KV cannot be read or is refused. */
@@ -151,7 +241,61 @@ export class EdgeRulesets {
   private async refresh(): Promise<void> {
     let text: string | null;
     try {
-      text = await this.load();
+      text = await this.read(RULESET_MANIFEST_KV_KEY);
+    } catch (err) {
+      this.failed(`KV read failed: ${message(err)}`);
+      return;
+    }
+    if (text === null) {
+      await this.refreshSingle();
+      return;
+    }
+    this.lastError = undefined;
+    this.checkedAt = this.clock();
+    if (text === this.lastText) return;
+
+    let manifest: RulesetManifest;
+    try {
+      manifest = await verifySignedManifest(text, this.publicKeys);
+    } catch (err) {
+      if (!(err instanceof RulesetRejectedError)) throw err;
+      this.lastText = text;
+      this.reject({ code: err.reason, reason: err.message });
+      return;
+    }
+    if (this.judge(manifest) !== "install") {
+      this.lastText = text;
+      return;
+    }
+    const next = new ShardedRuleset(manifest);
+    // Read the shards this isolate holds, for the new version; then, in one synchronous step, check that
+    // nothing was added meanwhile and install. Any failure keeps the version in force, and the manifest
+    // is judged again on the next refresh (its shards may not have reached this location yet).
+    for (;;) {
+      const wanted = this.carried(next).filter((i) => !next.isLoaded(i));
+      if (wanted.length === 0) break;
+      try {
+        await Promise.all(wanted.map((i) => this.loadShard(next, i)));
+      } catch (err) {
+        const reason = `v${manifest.version} not installed, keeping the version in force: ${message(err)}`;
+        if (err instanceof RulesetRejectedError) {
+          this.reject({ code: err.reason, reason, version: manifest.version });
+        } else {
+          this.failed(reason);
+        }
+        return;
+      }
+    }
+    this.lastText = text;
+    this.active = next;
+    this.installed(next, { shards: next.shardCount, loaded: next.loadedIndexes().length });
+  }
+
+  /** The single-value format of earlier releases, read while KV holds no manifest. */
+  private async refreshSingle(): Promise<void> {
+    let text: string | null;
+    try {
+      text = await this.read(RULESET_KV_KEY);
     } catch (err) {
       this.failed(`KV read failed: ${message(err)}`);
       return;
@@ -174,15 +318,28 @@ export class EdgeRulesets {
       return;
     }
     this.lastText = text;
+    if (this.judge(next) !== "install") return;
+    this.active = undefined;
+    this.installed(next, {});
+  }
+
+  /**
+   * The version rule, against the ruleset in force: "install" a newer one (or a later one of another
+   * order history), "same" for the one in force, "refused" otherwise (recorded).
+   */
+  private judge(
+    next: Pick<Ruleset, "version" | "epoch" | "hash" | "compiledAt">,
+  ): "install" | "same" | "refused" {
+    if (!this.manager.isLoaded()) return "install";
     const current = this.manager.current();
-    if (this.manager.isLoaded() && next.epoch !== current.epoch) {
+    if (next.epoch !== current.epoch) {
       if (!(Date.parse(next.compiledAt) > Date.parse(current.compiledAt))) {
         this.reject({
           code: "older-epoch",
           reason: `KV holds v${next.version} of order history ${next.epoch ?? "(none)"}, compiled at ${next.compiledAt}, not after v${current.version} of ${current.epoch ?? "(none)"} in force (compiled at ${current.compiledAt})`,
           version: next.version,
         });
-        return;
+        return "refused";
       }
       this.logger.warn("ruleset of another order history installed from KV: its versions start anew", {
         version: next.version,
@@ -190,38 +347,89 @@ export class EdgeRulesets {
         previousVersion: current.version,
         previousEpoch: current.epoch,
       });
-    } else if (this.manager.isLoaded()) {
-      if (next.version < current.version) {
-        this.reject({
-          code: "older-version",
-          reason: `KV holds v${next.version}, older than v${current.version} in force`,
-          version: next.version,
-        });
-        return;
-      }
-      if (next.version === current.version) {
-        if (next.hash === current.hash) {
-          this.lastRejected = undefined;
-        } else {
-          // Equal versions come from one store sequence number, so they should mean equal orders: a
-          // signer bug or a store that lost data. Keep what is enforced rather than flip between them.
-          this.reject({
-            code: "conflicting-version",
-            reason: `KV holds v${next.version} with other orders (hash ${next.hash}) than v${current.version} in force (${current.hash})`,
-            version: next.version,
-          });
-        }
-        return;
-      }
+      return "install";
     }
+    if (next.version < current.version) {
+      this.reject({
+        code: "older-version",
+        reason: `KV holds v${next.version}, older than v${current.version} in force`,
+        version: next.version,
+      });
+      return "refused";
+    }
+    if (next.version === current.version) {
+      if (next.hash === current.hash) {
+        this.lastRejected = undefined;
+        return "same";
+      }
+      // Equal versions come from one store sequence number, so they should mean equal orders: a
+      // signer bug or a store that lost data. Keep what is enforced rather than flip between them.
+      this.reject({
+        code: "conflicting-version",
+        reason: `KV holds v${next.version} with other orders (hash ${next.hash}) than v${current.version} in force (${current.hash})`,
+        version: next.version,
+      });
+      return "refused";
+    }
+    return "install";
+  }
+
+  private installed(next: Ruleset, detail: Record<string, unknown>): void {
+    const previous = this.manager.isLoaded() ? this.manager.current().version : null;
     this.manager.install(next, "kv");
     this.loadedAt = this.clock();
     this.lastRejected = undefined;
     this.logger.info("ruleset installed from KV", {
       version: next.version,
       hash: next.hash,
-      previous: current.version,
+      previous,
+      ...detail,
     });
+  }
+
+  /** The shards `next` must hold before it replaces the ruleset in force: those held now, and the pinned. */
+  private carried(next: ShardedRuleset): number[] {
+    // A single value in force held every order: the manifest replacing it is taken with every shard.
+    if (this.pinnedAll > 0 || (this.active === undefined && this.manager.isLoaded())) {
+      return allIndexes(next.shardCount);
+    }
+    const out = new Set<number>(this.indexesOf([...this.pinned.keys()], next.shardCount));
+    const view = this.active;
+    if (view !== undefined) {
+      for (const i of carryOver(view.loadedIndexes(), view.shardCount, next.shardCount)) out.add(i);
+    }
+    return [...out];
+  }
+
+  private indexesOf(ids: readonly string[], count: number): number[] {
+    const out = new Set<number>();
+    for (const id of ids) out.add(shardOf(id.startsWith("m:") ? "meeting" : "account", id.slice(2), count));
+    return [...out];
+  }
+
+  /** Reads and verifies shard `index` of `view`'s manifest, and adds it to `view`. */
+  private async loadShard(view: ShardedRuleset, index: number): Promise<void> {
+    const entry = view.manifest.shards[index];
+    if (!entry) return;
+    let read = this.shardReads.get(entry.sha256);
+    if (read === undefined) {
+      const key = shardKey(entry.sha256);
+      read = (async () => {
+        let text: string | null;
+        try {
+          text = await this.read(key);
+        } catch (err) {
+          throw new ShardUnavailableError(
+            `KV read of shard ${index} of v${view.version} failed: ${message(err)}`,
+          );
+        }
+        if (text === null)
+          throw new ShardUnavailableError(`KV holds no shard ${index} of v${view.version} (${key})`);
+        return verifyShard(text, view.manifest, index);
+      })().finally(() => this.shardReads.delete(entry.sha256));
+      this.shardReads.set(entry.sha256, read);
+    }
+    view.add(await read);
   }
 
   private failed(reason: string): void {
@@ -241,6 +449,10 @@ export class EdgeRulesets {
       inForce: this.manager.isLoaded() ? this.manager.current().version : null,
     });
   }
+}
+
+function allIndexes(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
 }
 
 function iso(ms: number | undefined): string | null {

@@ -3,6 +3,13 @@
  * one per process, listening to the `RulesetCompiler`'s compiles (see `listener`), and used once by
  * `cordon publish`.
  *
+ * A ruleset is published sharded (`sharded.ts`), so that no KV value nears KV's 25 MiB limit: first the
+ * shards the manifest in KV does not name yet (content-addressed, so an order change writes only the
+ * shards it touches), then the signed manifest, which is the switch: a Worker never sees a manifest
+ * before its shards were written. Shards a manifest stops naming are listed in it as retired and
+ * deleted by a later publish once retired for `retireAfterMs`, long after any Worker moved on. The
+ * single value of earlier releases (`ruleset/current`) is deleted once a manifest replaced it.
+ *
  * KV has no compare-and-set and is last-writer-wins, so the ordering Redis gets from its script is
  * approximated here:
  * - publishes run one at a time, and a ruleset superseded by a newer request before its turn is
@@ -23,19 +30,23 @@ import type { Ruleset } from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { CompiledListener } from "./compiler.js";
 import {
-  loadSigningKey,
-  RULESET_KV_KEY,
-  type SigningKey,
-  signRuleset,
-  verifySignedRuleset,
-} from "./signed.js";
+  RULESET_MANIFEST_KV_KEY,
+  type RulesetManifest,
+  shardKey,
+  shardRuleset,
+  signManifest,
+  verifySignedManifest,
+} from "./sharded.js";
+import { loadSigningKey, RULESET_KV_KEY, type SigningKey, verifySignedRuleset } from "./signed.js";
 
 export interface KvPublisherOptions {
   kv: Pick<KvPublishSettings, "accountId" | "namespaceId" | "apiToken" | "apiBase">;
   /** The signing key, with its public half (to read back what KV holds). */
   key: SigningKey & { publicKey: CryptoKey };
-  /** Default `ruleset/current`, the key the Worker reads. */
-  keyName?: string;
+  /** Shards are made as few as keep each under this size. Default 1 MiB. */
+  maxShardBytes?: number;
+  /** A shard no manifest names any more is deleted once retired this long. Default 10 minutes. */
+  retireAfterMs?: number;
   logger?: Logger;
   /** Epoch ms. */
   clock?: () => number;
@@ -70,14 +81,29 @@ const publishes = meter.createCounter("cordon.kv.publishes", {
   description: "Signed ruleset publishes to Workers KV, by outcome (published, skipped, failed).",
 });
 
+/** Shard writes (and deletes) in flight at once. */
+const CONCURRENT_WRITES = 4;
+
+/** What KV holds, as far as it verifies under our key. */
+interface Held {
+  version: number;
+  hash: string;
+  /** Set when KV holds a manifest. */
+  manifest?: RulesetManifest;
+  /** KV holds the single value of earlier releases (and no manifest). */
+  single: boolean;
+}
+
 export class KvPublisher {
-  private readonly url: string;
+  private readonly valuesUrl: string;
   private readonly token: string;
   private readonly key: KvPublisherOptions["key"];
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly requestTimeoutMs: number;
   private readonly retryMs: number;
+  private readonly maxShardBytes: number;
+  private readonly retireAfterMs: number;
 
   /** Publishes, one at a time (see the header). */
   private chain: Promise<unknown> = Promise.resolve();
@@ -91,15 +117,15 @@ export class KvPublisher {
 
   constructor(opts: KvPublisherOptions) {
     const base = opts.kv.apiBase.replace(/\/+$/, "");
-    const keyName = opts.keyName ?? RULESET_KV_KEY;
-    // Key names go percent-encoded in the path (`ruleset%2Fcurrent`), as the API asks.
-    this.url = `${base}/accounts/${encodeURIComponent(opts.kv.accountId)}/storage/kv/namespaces/${encodeURIComponent(opts.kv.namespaceId)}/values/${encodeURIComponent(keyName)}`;
+    this.valuesUrl = `${base}/accounts/${encodeURIComponent(opts.kv.accountId)}/storage/kv/namespaces/${encodeURIComponent(opts.kv.namespaceId)}/values/`;
     this.token = opts.kv.apiToken;
     this.key = opts.key;
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.clock = opts.clock ?? Date.now;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.retryMs = opts.retryMs ?? 30_000;
+    this.maxShardBytes = opts.maxShardBytes ?? 1024 * 1024;
+    this.retireAfterMs = opts.retireAfterMs ?? 10 * 60_000;
   }
 
   /** From the environment's settings: imports CORDON_SIGNING_KEY (a bad key fails here, at start). */
@@ -116,7 +142,7 @@ export class KvPublisher {
   }
 
   /**
-   * Signs `ruleset` and writes it to KV unless KV already holds it or newer. Resolves once done, with
+   * Shards and signs `ruleset` and writes it to KV unless KV already holds it or newer. Resolves once done, with
    * what happened; never rejects.
    */
   publish(ruleset: Ruleset): Promise<PublishOutcome> {
@@ -173,6 +199,7 @@ export class KvPublisher {
     if (this.published?.version === version && this.published.hash === ruleset.hash) {
       return this.skipped(version, `v${version} already published`);
     }
+    let shards: number;
     try {
       const held = await this.readHeld();
       // Asked for something newer while reading: its turn comes next, and one write saves a KV write.
@@ -182,39 +209,114 @@ export class KvPublisher {
       if (held && held.version > version) {
         return this.skipped(version, `KV holds v${held.version}, newer than v${version}`);
       }
-      if (held && held.version === version && held.hash === ruleset.hash) {
+      if (held?.manifest && held.version === version && held.hash === ruleset.hash) {
         this.succeeded(version, ruleset.hash);
         return this.skipped(version, `KV already holds v${version}`);
       }
-      await this.request("PUT", await signRuleset(ruleset, this.key));
+      shards = await this.write(ruleset, held);
     } catch (err) {
       return this.failed(version, err);
     }
     this.succeeded(version, ruleset.hash);
     publishes.add(1, { outcome: "published" });
-    this.logger.info("signed ruleset published to KV", { version, hash: ruleset.hash, signer: this.keyId });
+    this.logger.info("signed ruleset published to KV", {
+      version,
+      hash: ruleset.hash,
+      signer: this.keyId,
+      shards,
+    });
     return { outcome: "published", version };
   }
 
-  /** What KV holds, if it verifies under our key; a foreign or tampered value is overwritten. */
-  private async readHeld(): Promise<Ruleset | undefined> {
-    const text = await this.request("GET");
-    if (text === null) return undefined;
+  /**
+   * Shards first, then the manifest: a manifest is never in KV before the shards it names. Answers how
+   * many shards were written.
+   */
+  private async write(ruleset: Ruleset, held: Held | undefined): Promise<number> {
+    const split = await shardRuleset(ruleset, {
+      maxShardBytes: this.maxShardBytes,
+      ...(held?.manifest ? { minShards: held.manifest.shards.length } : {}),
+    });
+    const present = new Set(held?.manifest?.shards.flatMap((e) => (e ? [e.sha256] : [])) ?? []);
+    const toWrite = split.shards.flatMap((s) => (s && !present.has(s.sha256) ? [s] : []));
+    await inBatches(toWrite, (s) => this.request("PUT", shardKey(s.sha256), s.text));
+
+    // Retired: what earlier manifests named and this one does not, kept until old enough to delete.
+    const named = new Set(split.manifest.shards.flatMap((e) => (e ? [e.sha256] : [])));
+    const now = this.clock();
+    const retired = new Map<string, string>();
+    for (const r of held?.manifest?.retired ?? []) retired.set(r.sha256, r.at);
+    for (const d of present) if (!retired.has(d)) retired.set(d, new Date(now).toISOString());
+    for (const d of named) retired.delete(d);
+    const due = [...retired].filter(([, at]) => !(now - Date.parse(at) < this.retireAfterMs));
+    await inBatches(due, async ([digest]) => {
+      try {
+        await this.request("DELETE", shardKey(digest));
+        retired.delete(digest);
+      } catch (err) {
+        // Listed again, and deleted by a later publish.
+        this.logger.warn("retired ruleset shard not deleted from KV; will retry", {
+          shard: digest,
+          error: this.scrub(err instanceof Error ? err.message : String(err)),
+        });
+      }
+    });
+
+    const manifest: RulesetManifest = {
+      ...split.manifest,
+      retired: [...retired].map(([sha256, at]) => ({ sha256, at })),
+    };
+    await this.request("PUT", RULESET_MANIFEST_KV_KEY, await signManifest(manifest, this.key));
+    // Workers read the single value only while no manifest exists; once one does, the old value goes.
+    if (held?.single) await this.request("DELETE", RULESET_KV_KEY);
+    return toWrite.length;
+  }
+
+  /**
+   * What KV holds, if it verifies under our key: the manifest, or else the single value of earlier
+   * releases. A foreign or tampered manifest is overwritten (its shards are left behind).
+   */
+  private async readHeld(): Promise<Held | undefined> {
+    const text = await this.request("GET", RULESET_MANIFEST_KV_KEY);
+    if (text !== null) {
+      try {
+        const manifest = await verifySignedManifest(text, [
+          { keyId: this.key.keyId, key: this.key.publicKey },
+        ]);
+        return { version: manifest.version, hash: manifest.hash, manifest, single: false };
+      } catch (err) {
+        this.logger.warn("KV holds a ruleset manifest our key does not verify; replacing it", {
+          error: this.scrub(err instanceof Error ? err.message : String(err)),
+        });
+        return undefined;
+      }
+    }
+    const single = await this.request("GET", RULESET_KV_KEY);
+    if (single === null) return undefined;
     try {
-      return await verifySignedRuleset(text, [{ keyId: this.key.keyId, key: this.key.publicKey }]);
+      const ruleset = await verifySignedRuleset(single, [{ keyId: this.key.keyId, key: this.key.publicKey }]);
+      return { version: ruleset.version, hash: ruleset.hash, single: true };
     } catch (err) {
       this.logger.warn("KV holds a ruleset our key does not verify; replacing it", {
         error: this.scrub(err instanceof Error ? err.message : String(err)),
       });
-      return undefined;
+      return { version: -1, hash: "", single: true };
     }
   }
 
-  /** GET answers the value (null for none); PUT answers null. Throws `KvApiError` on any failure. */
-  private async request(method: "GET" | "PUT", body?: string): Promise<string | null> {
+  /**
+   * GET answers the value (null for none); PUT and DELETE answer null (deleting nothing is no failure).
+   * Throws `KvApiError` on any failure.
+   */
+  private async request(
+    method: "GET" | "PUT" | "DELETE",
+    key: string,
+    body?: string,
+  ): Promise<string | null> {
     let res: Response;
     try {
-      res = await fetch(this.url, {
+      // Key names go percent-encoded in the path (`ruleset%2Fmanifest`), as the API asks.
+      res = await fetch(this.valuesUrl + encodeURIComponent(key), {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
@@ -224,15 +326,15 @@ export class KvPublisher {
         signal: AbortSignal.timeout(this.requestTimeoutMs),
       });
     } catch (err) {
-      throw new KvApiError(`${method} KV value: ${describeFetchError(err)}`);
+      throw new KvApiError(`${method} KV value ${key}: ${describeFetchError(err)}`);
     }
     const text = await res.text().catch(() => "");
-    if (method === "GET" && res.status === 404) return null;
-    if (!res.ok) throw new KvApiError(`${method} KV value: HTTP ${res.status}${apiErrors(text)}`);
+    if (method !== "PUT" && res.status === 404) return null;
+    if (!res.ok) throw new KvApiError(`${method} KV value ${key}: HTTP ${res.status}${apiErrors(text)}`);
     if (method === "GET") return text;
-    // A PUT answers the API envelope; `success: false` with a 200 is still a failure.
+    // A write answers the API envelope; `success: false` with a 200 is still a failure.
     if (parseEnvelope(text)?.success === false) {
-      throw new KvApiError(`PUT KV value: refused${apiErrors(text)}`);
+      throw new KvApiError(`${method} KV value ${key}: refused${apiErrors(text)}`);
     }
     return null;
   }
@@ -278,6 +380,13 @@ export class KvPublisher {
   /** Defence in depth: whatever an error says, it never carries the token on to a log. */
   private scrub(text: string): string {
     return this.token ? text.replaceAll(this.token, "[redacted]") : text;
+  }
+}
+
+/** Runs `fn` over `items`, `CONCURRENT_WRITES` at a time; rejects with the first failure. */
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += CONCURRENT_WRITES) {
+    await Promise.all(items.slice(i, i + CONCURRENT_WRITES).map(fn));
   }
 }
 

@@ -20,7 +20,10 @@ import {
   toDocument,
 } from "../engine/index.js";
 
-/** The KV key the Node side writes and the Worker reads. */
+/**
+ * The single-value format's KV key: the whole signed ruleset in one value. Written by releases before
+ * sharding (and `cordon publish --out`); the Worker still reads it while no manifest exists.
+ */
 export const RULESET_KV_KEY = "ruleset/current";
 
 export const SIGNED_RULESET_FORMAT = 1;
@@ -37,7 +40,13 @@ export interface VerifyingKey {
   key: CryptoKey;
 }
 
-export type RejectionReason = "malformed" | "unknown-key" | "bad-signature" | "invalid-document";
+export type RejectionReason =
+  | "malformed"
+  | "unknown-key"
+  | "bad-signature"
+  | "invalid-document"
+  /** A shard whose bytes are not those the signed manifest names (see `sharded.ts`). */
+  | "bad-shard";
 
 /** A KV value that must not be enforced; `reason` says which check refused it. */
 export class RulesetRejectedError extends Error {
@@ -58,7 +67,11 @@ const Envelope = z.strictObject({
 });
 
 export async function signRuleset(ruleset: Ruleset, key: SigningKey): Promise<string> {
-  const payload = JSON.stringify(toDocument(ruleset));
+  return signPayload(JSON.stringify(toDocument(ruleset)), key);
+}
+
+/** The envelope around any signed payload (the ruleset document, or a sharded ruleset's manifest). */
+export async function signPayload(payload: string, key: SigningKey): Promise<string> {
   const signature = await crypto.subtle.sign(ED25519, key.privateKey, utf8(payload));
   return JSON.stringify({
     v: SIGNED_RULESET_FORMAT,
@@ -69,13 +82,10 @@ export async function signRuleset(ruleset: Ruleset, key: SigningKey): Promise<st
 }
 
 /**
- * The ruleset in a KV value, once its signature verifies under the key its `keyId` names and its
- * document passes `fromDocument` (hash, windows, I1). Throws `RulesetRejectedError` on anything else.
+ * The payload of an envelope, once its signature verifies under the key its `keyId` names. Throws
+ * `RulesetRejectedError` (malformed, unknown-key, bad-signature) on anything else.
  */
-export async function verifySignedRuleset(
-  text: string,
-  publicKeys: readonly VerifyingKey[],
-): Promise<Ruleset> {
+export async function verifyPayload(text: string, publicKeys: readonly VerifyingKey[]): Promise<string> {
   let envelope: z.infer<typeof Envelope>;
   try {
     envelope = Envelope.parse(JSON.parse(text));
@@ -93,9 +103,21 @@ export async function verifySignedRuleset(
   if (!(await crypto.subtle.verify(ED25519, key.key, signature, utf8(envelope.payload)))) {
     throw new RulesetRejectedError("bad-signature", `signature does not verify under key ${key.keyId}`);
   }
+  return envelope.payload;
+}
+
+/**
+ * The ruleset in a KV value, once its signature verifies under the key its `keyId` names and its
+ * document passes `fromDocument` (hash, windows, I1). Throws `RulesetRejectedError` on anything else.
+ */
+export async function verifySignedRuleset(
+  text: string,
+  publicKeys: readonly VerifyingKey[],
+): Promise<Ruleset> {
+  const payload = await verifyPayload(text, publicKeys);
   let document: RulesetDocument;
   try {
-    document = RulesetDocumentShape.parse(JSON.parse(envelope.payload));
+    document = RulesetDocumentShape.parse(JSON.parse(payload));
   } catch (err) {
     throw new RulesetRejectedError(
       "invalid-document",

@@ -28,15 +28,19 @@ import { deliverDecisions } from "../platform/cloudflare/decision-consumer.js";
 import { edgeIpHasher } from "../platform/cloudflare/ip-hash.js";
 import { workerLogger } from "../platform/cloudflare/logger.js";
 import { QueueDecisionLog } from "../platform/cloudflare/queue-decision-log.js";
-import { EdgeRulesets } from "../rulesets/edge-loader.js";
+import { EdgeRulesets, ShardUnavailableError } from "../rulesets/edge-loader.js";
 import { RulesetHolder } from "../rulesets/holder.js";
-import { parsePublicKeys, RULESET_KV_KEY } from "../rulesets/signed.js";
+import { shardNeedOf } from "../rulesets/shard-need.js";
+import { parsePublicKeys } from "../rulesets/signed.js";
 import { Authenticator, digestSecret } from "../service/auth.js";
 import { edgeDecisionId } from "../store/ingest-index.js";
 
 /** The Worker's bindings (wrangler.toml) and its vars and secrets (parsed in `parseEdgeConfig`). */
 export interface WorkerEnv {
-  /** The signed ruleset, under `RULESET_KV_KEY`, written by the Node side's publisher. */
+  /**
+   * The signed ruleset, written by the Node side's publisher: a manifest and its shards
+   * (`rulesets/sharded.ts`), or the single value of earlier releases (`RULESET_KV_KEY`).
+   */
   RULESETS: KVNamespace;
   /** Decision records, many a message (platform/cloudflare/decision-messages.ts), for the consumer below. */
   DECISIONS: Queue<unknown>;
@@ -74,7 +78,7 @@ async function buildEdge(env: WorkerEnv, options: WorkerOptions): Promise<Edge> 
   const holder = new RulesetHolder(clock);
   const rulesets = new EdgeRulesets({
     publicKeys,
-    load: () => env.RULESETS.get(RULESET_KV_KEY, "text"),
+    read: (key) => env.RULESETS.get(key, "text"),
     manager: holder,
     clock,
     refreshMs: config.CORDON_RULESET_REFRESH_MS,
@@ -139,11 +143,22 @@ export function createWorker(options: WorkerOptions) {
         await built.rulesets.beforeRequest((promise) => ctx.waitUntil(promise));
       }
       // Workers' and the DOM's Request/Response are the same objects at run time, declared twice.
-      return (await built.app.fetch(
-        request as unknown as Request,
-        env,
-        ctx as unknown as Parameters<App["fetch"]>[2],
-      )) as unknown as WorkersResponse;
+      const req = request as unknown as Request;
+      const answer = async () =>
+        (await built.app.fetch(
+          req,
+          env,
+          ctx as unknown as Parameters<App["fetch"]>[2],
+        )) as unknown as WorkersResponse;
+      // A sharded ruleset: the shards of the request's meetings and accounts are read before the app
+      // decides (once held, no body is read twice).
+      if (!built.rulesets.needsShards()) return answer();
+      try {
+        return await built.rulesets.withShards(await shardNeedOf(req), answer);
+      } catch (err) {
+        if (err instanceof ShardUnavailableError) return shardUnavailable();
+        throw err;
+      }
     },
 
     async queue(batch: MessageBatch<unknown>, env: WorkerEnv) {
@@ -174,6 +189,21 @@ function misconfigured(err: unknown): WorkersResponse {
     },
   };
   return Response.json(body, { status: 500 }) as unknown as WorkersResponse;
+}
+
+/** A check whose ruleset shard could not be read or verified: not answered, as before any ruleset. */
+function shardUnavailable(): WorkersResponse {
+  const body = {
+    error: {
+      code: "UNAVAILABLE",
+      message: "the ruleset this check needs could not be loaded; try again",
+      requestId: crypto.randomUUID(),
+    },
+  };
+  return Response.json(body, {
+    status: 503,
+    headers: { "cache-control": "no-store", "retry-after": "1" },
+  }) as unknown as WorkersResponse;
 }
 
 function messageOf(err: unknown): string {

@@ -14,9 +14,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/main.js";
 import { kvPublishSettings, parseConfig, parsePublishConfig } from "../../src/config/node.js";
 import { ConfigError } from "../../src/config/parse.js";
-import { decide } from "../../src/engine/index.js";
+import { compile, decide } from "../../src/engine/index.js";
 import type { Logger } from "../../src/kernel/logger.js";
+import { EdgeRulesets } from "../../src/rulesets/edge-loader.js";
+import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { KvPublisher } from "../../src/rulesets/kv-publisher.js";
+import { RULESET_MANIFEST_KV_KEY, verifySignedManifest } from "../../src/rulesets/sharded.js";
 import {
   loadSigningKey,
   parsePublicKeys,
@@ -26,16 +29,18 @@ import {
   verifySignedRuleset,
 } from "../../src/rulesets/signed.js";
 import { type Running, start } from "../../src/runtime/node/start.js";
-import { orderInput } from "../support/fixtures.js";
+import { iso, NOON, orderInput } from "../support/fixtures.js";
 import { approvedOrder, makeHarness } from "../support/harness.js";
 import { rawLogger } from "../support/logs.js";
 import { readResult, requestInit } from "../support/requests.js";
-import { MUMBAI, newSigningKey, rulesetVersion } from "../support/rulesets.js";
+import { approved, forMeeting, MUMBAI, newSigningKey, rulesetVersion } from "../support/rulesets.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const NAMESPACE = "fedcba9876543210fedcba9876543210";
 const TOKEN = "cf-test-api-token-must-never-be-logged-0001";
-const VALUE_PATH = `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces/${NAMESPACE}/values/ruleset%2Fcurrent`;
+const VALUES = `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces/${NAMESPACE}/values/`;
+const MANIFEST_PATH = `${VALUES}ruleset%2Fmanifest`;
+const SINGLE_PATH = `${VALUES}ruleset%2Fcurrent`;
 
 interface Recorded {
   method: string;
@@ -70,6 +75,11 @@ class FakeKv {
 
   get puts(): Recorded[] {
     return this.requests.filter((r) => r.method === "PUT");
+  }
+
+  /** The manifest PUTs: one per publish. */
+  get manifestPuts(): Recorded[] {
+    return this.puts.filter((r) => r.path === MANIFEST_PATH);
   }
 
   close(): Promise<void> {
@@ -108,6 +118,10 @@ class FakeKv {
     if (!match)
       return reply(404, JSON.stringify({ success: false, errors: [{ code: 7003, message: "No route" }] }));
     const key = decodeURIComponent(match[1] as string);
+    if (req.method === "DELETE") {
+      this.values.delete(key);
+      return reply(200, JSON.stringify({ success: true, errors: [], messages: [], result: null }));
+    }
     if (req.method === "PUT") {
       this.values.set(key, body);
       return reply(200, JSON.stringify({ success: true, errors: [], messages: [], result: {} }));
@@ -144,12 +158,23 @@ afterEach(async () => {
 });
 
 function publisher(
-  opts: { token?: string; retryMs?: number; requestTimeoutMs?: number; logger?: Logger } = {},
+  opts: {
+    token?: string;
+    retryMs?: number;
+    requestTimeoutMs?: number;
+    logger?: Logger;
+    maxShardBytes?: number;
+    retireAfterMs?: number;
+    clock?: () => number;
+  } = {},
 ) {
   const p = new KvPublisher({
     kv: { accountId: ACCOUNT, namespaceId: NAMESPACE, apiToken: opts.token ?? TOKEN, apiBase: kv.apiBase },
     key,
     retryMs: opts.retryMs ?? 0,
+    ...(opts.maxShardBytes ? { maxShardBytes: opts.maxShardBytes } : {}),
+    ...(opts.retireAfterMs !== undefined ? { retireAfterMs: opts.retireAfterMs } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
@@ -167,30 +192,119 @@ const publishSettings = () => ({
   CF_API_BASE: kv.apiBase,
 });
 
+/** The version of the manifest in KV. */
 async function held(): Promise<number | undefined> {
-  const text = kv.values.get("ruleset/current");
-  return text === undefined ? undefined : (await verifySignedRuleset(text, trusted)).version;
+  const text = kv.values.get(RULESET_MANIFEST_KV_KEY);
+  return text === undefined ? undefined : (await verifySignedManifest(text, trusted)).version;
+}
+
+/** The shard keys KV holds. */
+const shardKeys = () => [...kv.values.keys()].filter((k) => k.startsWith("ruleset/shards/")).sort();
+
+/** A Worker's view of what KV holds: the edge loader reading the fake's values, and a check through it. */
+async function edgeDenies(
+  meetingId: string,
+  publicKeys = trusted,
+): Promise<{ version: number | null; denies: boolean }> {
+  const holder = new RulesetHolder(Date.now);
+  const edge = new EdgeRulesets({
+    publicKeys,
+    read: async (k) => kv.values.get(k) ?? null,
+    manager: holder,
+    clock: Date.now,
+  });
+  await edge.ensureFresh();
+  const denies = await edge.withShards(
+    { meetingIds: [meetingId], accountIds: [] },
+    async () => decide(holder.current(), { meetingId, location: MUMBAI }, Date.now()).decision === "deny",
+  );
+  return { version: edge.status().version, denies };
 }
 
 describe("the request to Cloudflare's KV API", () => {
-  it("PUTs the signed value to the account's namespace under ruleset/current, with the bearer token", async () => {
+  it("PUTs the shards, then the signed manifest naming them, to the account's namespace with the bearer token", async () => {
     const p = publisher();
     expect(await p.publish(rulesetVersion(2))).toEqual({ outcome: "published", version: 2 });
+    const manifest = await verifySignedManifest(kv.values.get(RULESET_MANIFEST_KV_KEY) as string, trusted);
+    expect(manifest).toMatchObject({ version: 2, hash: rulesetVersion(2).hash, orders: 2, retired: [] });
+    const named = manifest.shards.flatMap((e) => (e ? [`ruleset/shards/${e.sha256}`] : []));
+    expect(named).toEqual(shardKeys());
+    // Read what KV holds, then every shard before the manifest that names them (and no single value).
     expect(kv.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-      `GET ${VALUE_PATH}`,
-      `PUT ${VALUE_PATH}`,
+      `GET ${MANIFEST_PATH}`,
+      `GET ${SINGLE_PATH}`,
+      ...named.map((k) => `PUT ${VALUES}${encodeURIComponent(k)}`),
+      `PUT ${MANIFEST_PATH}`,
     ]);
-    const put = kv.puts[0] as Recorded;
-    expect(put.authorization).toBe(`Bearer ${TOKEN}`);
-    expect(put.contentType).toMatch(/^text\/plain/);
-    const back = await verifySignedRuleset(put.body, trusted);
-    expect(back.version).toBe(2);
-    expect(back.hash).toBe(rulesetVersion(2).hash);
+    expect(
+      kv.puts.every((r) => r.authorization === `Bearer ${TOKEN}` && /^text\/plain/.test(r.contentType ?? "")),
+    ).toBe(true);
     expect(p.status()).toMatchObject({ publishedVersion: 2, failures: 0 });
+    expect(await edgeDenies("m-2")).toEqual({ version: 2, denies: true });
+  });
+
+  it("splits a large ruleset so that no value passes the shard size, and a change rewrites only the shards it touches", async () => {
+    const orders = Array.from({ length: 200 }, (_, i) => approved(`o-${i}`, forMeeting(`m-${i}`)));
+    const v1 = compile(orders, { version: 1, compiledAt: iso(NOON) });
+    const p = publisher({ maxShardBytes: 8 * 1024 });
+    await p.publish(v1);
+    const manifest = await verifySignedManifest(kv.values.get(RULESET_MANIFEST_KV_KEY) as string, trusted);
+    expect(manifest.shards.length).toBeGreaterThan(2);
+    for (const k of shardKeys())
+      expect(Buffer.byteLength(kv.values.get(k) as string)).toBeLessThanOrEqual(8 * 1024);
+
+    kv.requests.length = 0;
+    const v2 = compile([...orders.slice(1), approved("o-new", forMeeting("m-0"))], {
+      version: 2,
+      compiledAt: iso(NOON + 1),
+    });
+    await p.publish(v2);
+    // o-0 left and o-new came for the same meeting: one shard changed, one written.
+    expect(kv.puts.map((r) => r.path).filter((path) => path !== MANIFEST_PATH)).toHaveLength(1);
+    expect(await edgeDenies("m-0")).toEqual({ version: 2, denies: true });
+    expect(await edgeDenies("m-199")).toEqual({ version: 2, denies: true });
+  });
+
+  it("keeps a shard no manifest names until it has been retired long enough, then deletes it", async () => {
+    const clock = { now: NOON };
+    const p = publisher({ retireAfterMs: 60_000, clock: () => clock.now });
+    await p.publish(rulesetVersion(1));
+    const first = shardKeys();
+    await p.publish(rulesetVersion(2));
+    // v2's shard holds o-1 and o-2 together: v1's shard is retired, not deleted (a Worker may be on v1).
+    let manifest = await verifySignedManifest(kv.values.get(RULESET_MANIFEST_KV_KEY) as string, trusted);
+    expect(manifest.retired.map((r) => `ruleset/shards/${r.sha256}`)).toEqual(first);
+    expect(shardKeys()).toEqual(expect.arrayContaining(first));
+    clock.now += 59_000;
+    await p.publish(rulesetVersion(3));
+    expect(shardKeys()).toEqual(expect.arrayContaining(first));
+    clock.now += 1_000;
+    await p.publish(rulesetVersion(4));
+    expect(shardKeys()).not.toEqual(expect.arrayContaining(first));
+    manifest = await verifySignedManifest(kv.values.get(RULESET_MANIFEST_KV_KEY) as string, trusted);
+    // Exactly the shards the manifest names, and those retired within the last minute, remain.
+    const named = manifest.shards.flatMap((e) => (e ? [e.sha256] : []));
+    expect(shardKeys()).toEqual(
+      [...named, ...manifest.retired.map((r) => r.sha256)].map((d) => `ruleset/shards/${d}`).sort(),
+    );
+    expect(await edgeDenies("m-4")).toEqual({ version: 4, denies: true });
+  });
+
+  it("migrates from the single value: the manifest is written, then ruleset/current is deleted", async () => {
+    kv.values.set("ruleset/current", await signRuleset(rulesetVersion(2), key));
+    // A Worker before the migration reads the single value.
+    expect(await edgeDenies("m-2")).toEqual({ version: 2, denies: true });
+    // The same version still gets its manifest: the single value is no proof of one.
+    expect(await publisher().publish(rulesetVersion(2))).toMatchObject({ outcome: "published" });
+    expect(kv.requests.at(-2)?.path).toBe(MANIFEST_PATH);
+    expect(kv.requests.at(-1)).toMatchObject({ method: "DELETE", path: SINGLE_PATH });
+    expect(kv.values.has("ruleset/current")).toBe(false);
+    expect(await edgeDenies("m-2")).toEqual({ version: 2, denies: true });
   });
 
   it("leaves KV alone when it already holds this version or a newer one signed by our key", async () => {
-    kv.values.set("ruleset/current", await signRuleset(rulesetVersion(5), key));
+    await publisher().publish(rulesetVersion(5));
+    kv.requests.length = 0;
     const p = publisher();
     expect(await p.publish(rulesetVersion(4))).toMatchObject({
       outcome: "skipped",
@@ -233,7 +347,7 @@ describe("the request to Cloudflare's KV API", () => {
     expect(await first).toMatchObject({ outcome: "skipped", reason: "superseded by v3" });
     expect(await second).toMatchObject({ outcome: "skipped", reason: "superseded by v3" });
     expect(await third).toMatchObject({ outcome: "published", version: 3 });
-    expect(kv.puts).toHaveLength(1);
+    expect(kv.manifestPuts).toHaveLength(1);
     expect(await held()).toBe(3);
   });
 });
@@ -246,22 +360,25 @@ describe("failures", () => {
     const outcome = await p.publish(rulesetVersion(2));
     expect(outcome).toMatchObject({ outcome: "failed", version: 2 });
     if (outcome.outcome === "failed")
-      expect(outcome.error).toBe("GET KV value: HTTP 403: 10000 Authentication error");
+      expect(outcome.error).toBe("GET KV value ruleset/manifest: HTTP 403: 10000 Authentication error");
     expect(p.status()).toMatchObject({
       failures: 1,
       publishedVersion: null,
       lastError: expect.stringContaining("403"),
     });
 
-    // A 200 whose envelope says success: false is still a failure (the GET before it finds nothing).
+    // A 200 whose envelope says success: false is still a failure (the GETs before it find nothing).
     kv.failures.push(
+      { status: 404, body: "{}" },
       { status: 404, body: "{}" },
       { status: 200, body: JSON.stringify({ success: false, errors: [{ code: 10001, message: "no" }] }) },
     );
     expect(await publisher({ logger }).publish(rulesetVersion(2))).toMatchObject({
       outcome: "failed",
-      error: "PUT KV value: refused: 10001 no",
+      error: expect.stringMatching(/^PUT KV value ruleset\/shards\/[0-9a-f]{64}: refused: 10001 no$/),
     });
+    // The shard was refused, so no manifest was written.
+    expect(kv.values.has(RULESET_MANIFEST_KV_KEY)).toBe(false);
 
     // Nothing listens on port 1: the connection is refused.
     const unreachable = new KvPublisher({
@@ -277,7 +394,7 @@ describe("failures", () => {
     });
     expect(await unreachable.publish(rulesetVersion(2))).toMatchObject({
       outcome: "failed",
-      error: expect.stringMatching(/^GET KV value: fetch failed/),
+      error: expect.stringMatching(/^GET KV value ruleset\/manifest: fetch failed/),
     });
 
     const errors = logs.filter((l) => l.level === "error");
@@ -291,7 +408,7 @@ describe("failures", () => {
     const p = publisher({ requestTimeoutMs: 100 });
     expect(await p.publish(rulesetVersion(2))).toMatchObject({
       outcome: "failed",
-      error: "GET KV value: timed out",
+      error: "GET KV value ruleset/manifest: timed out",
     });
   });
 
@@ -396,13 +513,10 @@ describe("end to end through the Node entry", () => {
     expect(approval.status).toBe(200);
 
     // Answered after KV took the write: the order route waited for it (the API answered at once).
-    const text = kv.values.get("ruleset/current") as string;
     const publicKeys = await parsePublicKeys(
       `node-1:${Buffer.from(await crypto.subtle.exportKey("raw", key.publicKey)).toString("base64")}`,
     );
-    const atEdge = await verifySignedRuleset(text, publicKeys);
-    expect(atEdge.version).toBe(2);
-    expect(decide(atEdge, { meetingId: "81234567890", location: MUMBAI }, Date.now()).decision).toBe("deny");
+    expect(await edgeDenies("81234567890", publicKeys)).toEqual({ version: 2, denies: true });
     expect(kv.puts.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
 
     const ready = (await (

@@ -10,7 +10,8 @@
  *   its consumer and the ingest sink are exercised in `decision-queue.test.ts`.
  * Orders are entered and approved with the engine's own life cycle (`createOrder`, `transition`),
  * compiled at the store sequence number Node would have, signed with the run's test key as the Node
- * publisher signs, and written to KV; the Worker loads them the way it does in production.
+ * publisher signs, and written to KV (the single value, or sharded: shards, then the manifest, as the
+ * publisher writes them); the Worker loads them the way it does in production.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -25,6 +26,7 @@ import {
   transition,
 } from "../../src/engine/index.js";
 import { readDecisionMessage } from "../../src/platform/cloudflare/decision-messages.js";
+import { RULESET_MANIFEST_KV_KEY, shardKey, shardRuleset, signManifest } from "../../src/rulesets/sharded.js";
 import { loadSigningKey, RULESET_KV_KEY, signRuleset } from "../../src/rulesets/signed.js";
 import { createWorker, type WorkerEnv } from "../../src/runtime/worker.js";
 import type { CallOptions, CallResult, CheckRoutesTarget } from "../contract/check-routes.js";
@@ -48,11 +50,19 @@ export interface EdgeTarget extends CheckRoutesTarget {
   putRuleset(value: string): Promise<void>;
   /** The signed KV value of the ruleset compiled from the orders so far. */
   signedRuleset(): Promise<string>;
+  /** The keys the Worker read from KV, in order. */
+  kvReads: string[];
+  /** Writes or deletes (null) any KV value, without a request. */
+  setValue(key: string, value: string | null): Promise<void>;
+  /** Reads a KV value. */
+  value(key: string): Promise<string | null>;
 }
 
 export interface EdgeTargetOptions {
   /** Leave KV empty at the start (no ruleset published yet). */
   noRuleset?: boolean;
+  /** Publish sharded, into at least this many shards, instead of the single value. */
+  shards?: number;
   /** Leave CORDON_TICKET_KEY unset (no browser-direct checks). */
   noTicketKey?: boolean;
   /** Another database instead of the City fixture; `bundled` for the one the entry bundles (a Data module). */
@@ -70,6 +80,8 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
   const signing = await loadSigningKey(env.TEST_RULESET_SIGNING_KEY, RULESET_KEY_ID);
   const records: DecisionRecord[] = [];
   const sends: number[] = [];
+  const kvReads: string[] = [];
+  const written = new Set<string>();
   let failing = false;
 
   const workerEnv: WorkerEnv = {
@@ -82,7 +94,10 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
     CORDON_EDGE_TOKEN: env.CORDON_EDGE_TOKEN,
     ...(options.noTicketKey ? {} : { CORDON_TICKET_KEY: env.CORDON_TICKET_KEY }),
     RULESETS: {
-      get: (key: string, type: "text") => env.RULESETS.get(prefix + key, type),
+      get: (key: string, type: "text") => {
+        kvReads.push(key);
+        return env.RULESETS.get(prefix + key, type);
+      },
     } as unknown as WorkerEnv["RULESETS"],
     DECISIONS: {
       async sendBatch(messages: Iterable<{ body: unknown }>) {
@@ -122,17 +137,39 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
   const signedRuleset = async () =>
     signRuleset(compile(orders, { version: seq, compiledAt: new Date(Date.now()).toISOString() }), signing);
 
+  async function setValue(key: string, value: string | null): Promise<void> {
+    if (value === null) {
+      await env.RULESETS.delete(prefix + key);
+    } else {
+      written.add(key);
+      await env.RULESETS.put(prefix + key, value);
+    }
+  }
+
   async function putRuleset(value: string): Promise<void> {
-    await env.RULESETS.put(prefix + RULESET_KV_KEY, value);
+    await setValue(RULESET_KV_KEY, value);
     // Any request that is not /healthz reads KV (waiting, or under waitUntil, which `call` awaits).
     await call("GET", "/readyz");
   }
 
   async function publish(): Promise<void> {
-    await putRuleset(await signedRuleset());
-    const summary = await call("GET", "/v1/ruleset", { as: "auditor" });
-    if (summary.body?.version !== seq) {
-      throw new Error(`the Worker did not load ruleset v${seq}: ${JSON.stringify(summary.body)}`);
+    if (options.shards === undefined) {
+      await putRuleset(await signedRuleset());
+    } else {
+      const ruleset = compile(orders, { version: seq, compiledAt: new Date(Date.now()).toISOString() });
+      const split = await shardRuleset(ruleset, { maxShardBytes: 1024 * 1024, minShards: options.shards });
+      for (const shard of split.shards) if (shard) await setValue(shardKey(shard.sha256), shard.text);
+      await setValue(
+        RULESET_MANIFEST_KV_KEY,
+        await signManifest({ ...split.manifest, retired: [] }, signing),
+      );
+      await call("GET", "/readyz");
+    }
+    // The Worker's own account of its ruleset (`/v1/ruleset` would read every shard).
+    const ready = await call("GET", "/readyz", { as: "checker" });
+    const loaded = ready.body?.checks?.[0]?.detail;
+    if (loaded?.version !== seq) {
+      throw new Error(`the Worker did not load ruleset v${seq}: ${JSON.stringify(loaded)}`);
     }
   }
 
@@ -146,6 +183,9 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
     },
     putRuleset,
     signedRuleset,
+    kvReads,
+    setValue,
+    value: (key) => env.RULESETS.get(prefix + key, "text"),
     async approvedOrder(overrides = {}) {
       const at = new Date(Date.now()).toISOString();
       const id = `ord_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
@@ -173,7 +213,7 @@ export async function openEdgeTarget(options: EdgeTargetOptions = {}): Promise<E
     },
     async close() {
       vi.useRealTimers();
-      await env.RULESETS.delete(prefix + RULESET_KV_KEY);
+      await Promise.all([...written].map((key) => env.RULESETS.delete(prefix + key)));
     },
   };
 }
