@@ -37,6 +37,7 @@ import { RulesetHolder } from "../rulesets/holder.js";
 import { KvPublisher } from "../rulesets/kv-publisher.js";
 import { RedisRulesetChannel } from "../rulesets/redis-channel.js";
 import { RulesetSync } from "../rulesets/redis-sync.js";
+import { RULESET_MANIFEST_KV_KEY } from "../rulesets/sharded.js";
 import {
   exportPrivateKey,
   exportPublicKey,
@@ -249,8 +250,9 @@ export async function run(
         const key = await loadSigningKey(settings.signingKey, settings.keyId);
         await writeFile(resolve(file), await signRuleset(ruleset, key));
         out(
-          `signed ${summary} with key ${key.keyId} into ${file}\n` +
-            `upload it with: npx wrangler kv key put ${RULESET_KV_KEY} --path ${file} --namespace-id <id> --remote\n`,
+          `signed ${summary} with key ${key.keyId} into ${file} (the single-value format)\n` +
+            `upload it with: npx wrangler kv key put ${RULESET_KV_KEY} --path ${file} --namespace-id <id> --remote\n` +
+            `Workers read it only while KV holds no ${RULESET_MANIFEST_KV_KEY}: a KV that has one is updated by \`cordon publish\` without --out (sharded)\n`,
         );
         return 0;
       }
@@ -260,7 +262,9 @@ export async function run(
       const result = await publisher.publish(ruleset);
       await publisher.stop();
       if (result.outcome === "published") {
-        out(`published signed ${summary} with key ${publisher.keyId} to KV ${RULESET_KV_KEY}\n`);
+        out(
+          `published signed ${summary} with key ${publisher.keyId} to KV ${RULESET_MANIFEST_KV_KEY} and its shards\n`,
+        );
         return 0;
       }
       if (result.outcome === "skipped") {

@@ -582,7 +582,7 @@ describe("cordon keygen and cordon publish", () => {
     const published = await cli(["publish", "--data-dir", dataDir], env);
     expect(published).toMatchObject({ code: 0 });
     expect(published.out).toMatch(
-      /^published signed ruleset v2 \(hash [0-9a-f]{12}, 1 orders\) with key node-1/,
+      /^published signed ruleset v2 \(hash [0-9a-f]{12}, 1 orders\) with key node-1 to KV ruleset\/manifest and its shards/,
     );
     expect(await held()).toBe(2);
     expect((await cli(["publish", "--data-dir", dataDir], env)).out).toMatch(
