@@ -49,6 +49,8 @@ it("records spans, decisions by code, check latency and geo cache hits", async (
     "approve",
     "create",
   ]);
+  // The approval put the block in force: one event, published by this instance.
+  expect(await telemetry.countsBy("cordon.enforcement.events", "type")).toEqual({ "block-effective": 1 });
 
   const checkSpans = spans.getFinishedSpans().filter((s) => s.name === "cordon.check");
   expect(checkSpans.map((s) => s.attributes["cordon.decision.code"])).toEqual([

@@ -9,6 +9,7 @@ import { enforcedState, nextBoundary, reconcile } from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { Clock, Readiness } from "../kernel/runtime.js";
 import type { EnforcementEventStore, PublishResult } from "../store/enforcement-events.js";
+import { instruments } from "../telemetry/index.js";
 import type { RulesetHolder } from "./holder.js";
 
 export interface EnforcementReconcilerOptions {
@@ -148,6 +149,7 @@ export class EnforcementReconciler {
         events: events.map((e) => ({ ...e, at, rulesetVersion: ruleset.version })),
       });
       if (result.kind === "published" && result.ids.length > 0) {
+        for (const e of events) instruments.enforcementEvents.add(1, { type: e.type });
         this.logger.info("enforcement events published", {
           events: events.map((e, i) => ({ id: result.ids[i], type: e.type, orderId: e.orderId })),
           rulesetVersion: ruleset.version,

@@ -16,4 +16,7 @@ export const instruments = {
     unit: "ms",
   }),
   orderChanges: meter.createCounter("cordon.order.changes", { description: "Order changes, by action." }),
+  enforcementEvents: meter.createCounter("cordon.enforcement.events", {
+    description: "Enforcement events this instance published (exactly once across instances), by type.",
+  }),
 };
