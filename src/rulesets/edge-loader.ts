@@ -31,7 +31,6 @@ import type { RulesetHolder } from "./holder.js";
 import {
   carryOver,
   RULESET_MANIFEST_KV_KEY,
-  type RulesetManifest,
   type Shard,
   ShardedRuleset,
   shardKey,
@@ -239,30 +238,13 @@ export class EdgeRulesets {
   }
 
   private async refresh(): Promise<void> {
-    let text: string | null;
-    try {
-      text = await this.read(RULESET_MANIFEST_KV_KEY);
-    } catch (err) {
-      this.failed(`KV read failed: ${message(err)}`);
-      return;
-    }
-    if (text === null) {
+    const read = await this.readVerified(RULESET_MANIFEST_KV_KEY, verifySignedManifest);
+    if (read === "absent") {
       await this.refreshSingle();
       return;
     }
-    this.lastError = undefined;
-    this.checkedAt = this.clock();
-    if (text === this.lastText) return;
-
-    let manifest: RulesetManifest;
-    try {
-      manifest = await verifySignedManifest(text, this.publicKeys);
-    } catch (err) {
-      if (!(err instanceof RulesetRejectedError)) throw err;
-      this.lastText = text;
-      this.reject({ code: err.reason, reason: err.message });
-      return;
-    }
+    if (read === undefined) return;
+    const { text, value: manifest } = read;
     if (this.judge(manifest) !== "install") {
       this.lastText = text;
       return;
@@ -293,34 +275,48 @@ export class EdgeRulesets {
 
   /** The single-value format of earlier releases, read while KV holds no manifest. */
   private async refreshSingle(): Promise<void> {
-    let text: string | null;
-    try {
-      text = await this.read(RULESET_KV_KEY);
-    } catch (err) {
-      this.failed(`KV read failed: ${message(err)}`);
-      return;
-    }
-    if (text === null) {
+    const read = await this.readVerified(RULESET_KV_KEY, verifySignedRuleset);
+    if (read === "absent") {
       this.failed("KV holds no ruleset");
       return;
     }
-    this.lastError = undefined;
-    this.checkedAt = this.clock();
-    if (text === this.lastText) return;
-
-    let next: Ruleset;
-    try {
-      next = await verifySignedRuleset(text, this.publicKeys);
-    } catch (err) {
-      if (!(err instanceof RulesetRejectedError)) throw err;
-      this.lastText = text;
-      this.reject({ code: err.reason, reason: err.message });
-      return;
-    }
+    if (read === undefined) return;
+    const { text, value: next } = read;
     this.lastText = text;
     if (this.judge(next) !== "install") return;
     this.active = undefined;
     this.installed(next, {});
+  }
+
+  /**
+   * Reads `key` and verifies its signed value, the step both formats share: "absent" when KV holds
+   * nothing there; undefined when there is nothing further to judge (the read failed, the value is the
+   * one last judged, or its signature or document was refused: each recorded); else the value and its
+   * text. A refused text is remembered, so it is not verified again until KV holds another.
+   */
+  private async readVerified<T>(
+    key: string,
+    verify: (text: string, keys: readonly VerifyingKey[]) => Promise<T>,
+  ): Promise<{ text: string; value: T } | "absent" | undefined> {
+    let text: string | null;
+    try {
+      text = await this.read(key);
+    } catch (err) {
+      this.failed(`KV read failed: ${message(err)}`);
+      return undefined;
+    }
+    if (text === null) return "absent";
+    this.lastError = undefined;
+    this.checkedAt = this.clock();
+    if (text === this.lastText) return undefined;
+    try {
+      return { text, value: await verify(text, this.publicKeys) };
+    } catch (err) {
+      if (!(err instanceof RulesetRejectedError)) throw err;
+      this.lastText = text;
+      this.reject({ code: err.reason, reason: err.message });
+      return undefined;
+    }
   }
 
   /**
