@@ -69,6 +69,31 @@ function FieldText(props: { id: Field; errors: FormErrors; hint?: string | undef
   );
 }
 
+/** A list of ids, one per line or comma separated: the order's targets, or the accounts it exempts. */
+function IdsField(props: {
+  id: "targetIds" | "exemptAccountIds";
+  label: string;
+  optional?: string;
+  hint: string;
+  form: OrderForm;
+  errors: FormErrors;
+}) {
+  const { id, errors } = props;
+  return (
+    <FormField id={id} label={props.label} optional={props.optional}>
+      <FieldText id={id} errors={errors} hint={props.hint} />
+      <textarea
+        id={id}
+        name={id}
+        aria-describedby={described(id, errors, true)}
+        aria-invalid={errors[id] ? "true" : undefined}
+      >
+        {props.form[id]}
+      </textarea>
+    </FormField>
+  );
+}
+
 /** A country to choose, by name in the page's language, or `none` (the empty value). */
 function CountrySelect(props: {
   id: "country" | "accountLocation";
@@ -301,29 +326,16 @@ function NewOrderPage(props: {
           </>
         ) : null}
         <Radios name="targetKind" legend={t.targetKind} value={form.targetKind} choices={t.targetKinds} />
-        <FormField id="targetIds" label={t.targetIds}>
-          <FieldText id="targetIds" errors={errors} hint={t.targetIdsHint} />
-          <textarea
-            id="targetIds"
-            name="targetIds"
-            aria-describedby={described("targetIds", errors, true)}
-            aria-invalid={errors.targetIds ? "true" : undefined}
-          >
-            {form.targetIds}
-          </textarea>
-        </FormField>
+        <IdsField id="targetIds" label={t.targetIds} hint={t.targetIdsHint} form={form} errors={errors} />
         <ActionChoice ctx={ctx} value={form.action} errors={errors} />
-        <FormField id="exemptAccountIds" label={t.exemptAccountIds} optional={t.optional}>
-          <FieldText id="exemptAccountIds" errors={errors} hint={t.exemptHint} />
-          <textarea
-            id="exemptAccountIds"
-            name="exemptAccountIds"
-            aria-describedby={described("exemptAccountIds", errors, true)}
-            aria-invalid={errors.exemptAccountIds ? "true" : undefined}
-          >
-            {form.exemptAccountIds}
-          </textarea>
-        </FormField>
+        <IdsField
+          id="exemptAccountIds"
+          label={t.exemptAccountIds}
+          optional={t.optional}
+          hint={t.exemptHint}
+          form={form}
+          errors={errors}
+        />
         {(
           [
             ["receivedAt", t.dateHint, undefined],
