@@ -12,8 +12,11 @@ import {
   needsSubdivision,
 } from "./jurisdiction.js";
 
-/** Identifiers that travel in URLs, logs and CSV: printable, no spaces, no separators that need escaping. */
-const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+/**
+ * Identifiers that travel in URLs, logs and CSV: printable, no spaces, no separators that need escaping
+ * (meeting and account ids, and the re-check's participant handles).
+ */
+export const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 const identifier = (description: string, example: string) =>
   z

@@ -9,7 +9,7 @@
  * `participantId` is the meeting service's own handle for the person in the meeting (a connection or
  * roster id): it is echoed back, never stored, so it must not be an address or a phone number either.
  */
-import { Decision, MeetingId } from "../../engine/index.js";
+import { Decision, IDENTIFIER, MeetingId } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/language.js";
 import { evaluate, located, requireOneLocator } from "../../service/check.js";
 import { instruments } from "../../telemetry/index.js";
@@ -23,7 +23,7 @@ export const RECHECK_PATH = "/v1/meetings/{meetingId}/recheck";
 const ParticipantId = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/,
+    IDENTIFIER,
     "must be 1-128 characters: letters, digits and . _ : @ - (the meeting service's handle for the participant)",
   )
   .meta({
