@@ -146,3 +146,17 @@ function isIpv4Mapped(parts: readonly number[]): boolean {
     parts[5] === 0xffff
   );
 }
+
+/**
+ * The rate-limit bucket key of a client's address (http/rate-limit.ts, the edge's replay route): IPv4
+ * as is (IPv4-mapped IPv6 included), IPv6 by its /64, the block one host or subscriber normally holds
+ * whole, so rotating through it does not buy fresh budgets. Lenient on purpose (ipaddr.js): it keys a
+ * connection's peer, never a check's input; anything unparsable is its own key.
+ */
+export function clientKey(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === "ipv4") return parsed.toString();
+  const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`;
+}

@@ -520,6 +520,42 @@ describe("replaying parked records on request", () => {
     expect((await sink.state()).deliveries).toEqual([{ records: 2, status: 503 }]);
   });
 
+  it("answers 429 with Retry-After to a client past its budget of failed tokens, sparing other clients", async () => {
+    await parkSome(2);
+    const from = (address: string, secret?: string) =>
+      exports.default.fetch("https://edge.test/v1/edge/replay", {
+        method: "POST",
+        headers: {
+          "cf-connecting-ip": address,
+          ...(secret ? { authorization: `Bearer ${secret}` } : {}),
+        },
+      }) as unknown as Promise<Response>;
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++)
+        statuses.push((await from("203.0.113.7", `guess-${i}-0123456789abcdef`)).status);
+      // The client budget: 10 failures at once, then one every 6 s.
+      expect(statuses).toEqual([...Array(10).fill(401), 429, 429]);
+      const refused = await from("203.0.113.7");
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await refused.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+      // Another client is untouched; an admin token still replays from the limited one (as on the API).
+      expect((await from("198.51.100.9")).status).toBe(401);
+      expect((await from("203.0.113.7", secretOf("admin"))).status).toBe(200);
+      expect(await parkedNames()).toEqual([]);
+      // Each failure is logged (never the secret), the block once.
+      const lines = warn.mock.calls.map(([line]) => String(line));
+      expect(lines.filter((l) => l.includes('"authentication failed"'))).toHaveLength(11);
+      expect(lines.filter((l) => l.includes('"client":"203.0.113.7"'))).toHaveLength(11);
+      expect(lines.filter((l) => l.includes("rate limited"))).toHaveLength(1);
+      expect(lines.join("\n")).not.toContain("guess-");
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it("leaves records parked while ingest is still down, and says so", async () => {
     await parkSome(4);
     await sink.fail(1_000);

@@ -17,6 +17,8 @@ import type {
 } from "@cloudflare/workers-types";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { clientKey } from "../../geo/ip.js";
+import { CLIENT_BUDGET, FailureLimiter, PRINCIPAL_BUDGET } from "../../kernel/failure-limiter.js";
 import type { Principal, Role } from "../../kernel/roles.js";
 import { drainDeadLetters, isDeadLetterQueue } from "./dead-letter-consumer.js";
 import type { DeliveryOptions } from "./decision-consumer.js";
@@ -61,10 +63,12 @@ type IncomingRequest = WorkersRequest<unknown, IncomingRequestCfProperties>;
 
 export function withEdgeDelivery<BaseEnv>(base: BaseHandlers<BaseEnv>, wiring: DeliveryWiring) {
   type Env = BaseEnv & DeliveryEnv;
+  // Per isolate, as the app's own limits are (README, "Rate limits").
+  const failures = replayFailures();
   return {
     async fetch(request: IncomingRequest, env: Env, ctx: ExecutionContext): Promise<WorkersResponse> {
       if (request.method === "POST" && new URL(request.url).pathname === REPLAY_PATH) {
-        return replayRoute(request, env, wiring);
+        return replayRoute(request, env, wiring, failures);
       }
       return base.fetch(request, env, ctx);
     },
@@ -120,18 +124,74 @@ function noParking(delivery: DeliveryOptions): ParkingArea {
   return { get: refuse, put: refuse, delete: refuse, list: refuse } as unknown as ParkingArea;
 }
 
+/**
+ * Failed attempts at the replay route, with the app's budgets (http/rate-limit.ts): unknown tokens
+ * counted per client (CF-Connecting-IP, IPv6 by its /64), valid tokens without the admin role per
+ * principal. As on the app's API, a valid admin token still gets in from a client over its budget
+ * (admin secrets are too long to guess; refusing by address would let anyone behind the operator's NAT
+ * lock the replay out): what the budget answers is a failing client's noise, with 429 and one log line
+ * per block instead of one per try.
+ */
+interface ReplayFailures {
+  clients: FailureLimiter;
+  principals: FailureLimiter;
+}
+
+function replayFailures(): ReplayFailures {
+  const clock = () => Date.now();
+  return {
+    clients: new FailureLimiter(clock, CLIENT_BUDGET),
+    principals: new FailureLimiter(clock, PRINCIPAL_BUDGET),
+  };
+}
+
 /** `POST /v1/edge/replay`: one replay run; answers its counts (never records) to an `admin` token. */
 async function replayRoute(
   request: IncomingRequest,
   env: DeliveryEnv,
   wiring: DeliveryWiring,
+  failures: ReplayFailures,
 ): Promise<WorkersResponse> {
   const requestId = crypto.randomUUID();
-  const fail = (status: number, code: string, message: string) =>
+  const fail = (status: number, code: string, message: string, retryAfter?: number) =>
     Response.json(
       { error: { code, message, requestId } },
-      { status, headers: { "cache-control": "no-store" } },
+      {
+        status,
+        headers: {
+          "cache-control": "no-store",
+          ...(retryAfter === undefined ? {} : { "retry-after": String(retryAfter) }),
+        },
+      },
     ) as unknown as WorkersResponse;
+  const address = request.headers.get("cf-connecting-ip") ?? undefined;
+  const client = address === undefined ? undefined : clientKey(address);
+  const tooMany = (wait: number) =>
+    fail(429, "RATE_LIMITED", `too many failed attempts; try again in ${wait} s`, wait);
+  /** Logs a failed attempt and counts it; the answer is `refusal`, or 429 once over the budget. */
+  const failed = (refusal: WorkersResponse, reason: string, principal?: Principal) => {
+    // No address (never on Cloudflare's edge): logged, not counted, as the app does.
+    const counted = principal
+      ? failures.principals.fail(principal.name.toLowerCase())
+      : client !== undefined
+        ? failures.clients.fail(client)
+        : { wait: 0, first: false };
+    const fields = {
+      requestId,
+      client: address ?? "unknown",
+      route: REPLAY_PATH,
+      reason,
+      ...(principal ? { principal: principal.name, role: principal.role } : {}),
+    };
+    const logger = workerLogger("warn");
+    if (counted.wait === 0) {
+      logger.warn("authentication failed", fields);
+      return refusal;
+    }
+    if (counted.first)
+      logger.warn("authentication failures rate limited", { ...fields, retryAfterSeconds: counted.wait });
+    return tooMany(counted.wait);
+  };
 
   let delivery: DeliveryOptions;
   let tokens: readonly BearerToken[];
@@ -146,10 +206,15 @@ async function replayRoute(
   }
   const secret = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
   const principal = secret === undefined ? null : holderOf(tokens, secret);
-  if (principal === null) return fail(401, "UNAUTHORIZED", "a valid bearer token is required");
+  if (principal === null) {
+    const reason = secret === undefined ? "no bearer token" : "unknown bearer token";
+    return failed(fail(401, "UNAUTHORIZED", "a valid bearer token is required"), reason);
+  }
   // Admin only: the edge token is the Worker's own and must not be able to move records around.
-  if (principal.role !== "admin")
-    return fail(403, "FORBIDDEN", "replaying parked records needs the admin role");
+  if (principal.role !== "admin") {
+    const message = "replaying parked records needs the admin role";
+    return failed(fail(403, "FORBIDDEN", message), message, principal);
+  }
 
   const area = parkingOf(env);
   if (area === undefined) return fail(503, "UNAVAILABLE", "no parking area is bound (PARKED_DECISIONS)");
