@@ -10,6 +10,12 @@
  * deleted by a later publish once retired for `retireAfterMs`, long after any Worker moved on. The
  * single value of earlier releases (`ruleset/current`) is deleted once a manifest replaced it.
  *
+ * Shards no manifest ever named (a process that died between its shard writes and its manifest, a
+ * manifest whose write failed and whose next publish wrote other shards, a foreign manifest replaced)
+ * would stay in KV for ever: once every `retireAfterMs` a publish lists the shard keys and retires the
+ * ones neither named nor retired, so they go the same way, after the same wait (another instance may
+ * be about to name them: its manifest then takes them out of the retired list).
+ *
  * KV has no compare-and-set and is last-writer-wins, so the ordering Redis gets from its script is
  * approximated here:
  * - publishes run one at a time, and a ruleset superseded by a newer request before its turn is
@@ -25,12 +31,14 @@
  * publish succeeds, as well as on the next compile.
  */
 import { metrics } from "@opentelemetry/api";
+import { z } from "zod";
 import type { KvPublishSettings } from "../config/node.js";
 import type { Ruleset } from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { CompiledListener } from "./compiler.js";
 import {
   RULESET_MANIFEST_KV_KEY,
+  RULESET_SHARD_KV_PREFIX,
   type RulesetManifest,
   shardKey,
   shardRuleset,
@@ -81,6 +89,13 @@ const publishes = meter.createCounter("cordon.kv.publishes", {
   description: "Signed ruleset publishes to Workers KV, by outcome (published, skipped, failed).",
 });
 
+/** A page of KV's key listing (`GET .../keys`), as far as it is read here. */
+const KeysPage = z.object({
+  success: z.boolean(),
+  result: z.array(z.object({ name: z.string() })),
+  result_info: z.object({ cursor: z.string().optional() }).optional(),
+});
+
 /** Shard writes (and deletes) in flight at once. */
 const CONCURRENT_WRITES = 4;
 
@@ -96,6 +111,7 @@ interface Held {
 
 export class KvPublisher {
   private readonly valuesUrl: string;
+  private readonly keysUrl: string;
   private readonly token: string;
   private readonly key: KvPublisherOptions["key"];
   private readonly logger: Logger;
@@ -112,12 +128,16 @@ export class KvPublisher {
   private published: { version: number; hash: string; at: number } | undefined;
   private failures = 0;
   private lastError: string | undefined;
+  /** When shard keys were last listed for orphans (epoch ms); undefined: not yet, so the first publish does. */
+  private sweptAt: number | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
 
   constructor(opts: KvPublisherOptions) {
     const base = opts.kv.apiBase.replace(/\/+$/, "");
-    this.valuesUrl = `${base}/accounts/${encodeURIComponent(opts.kv.accountId)}/storage/kv/namespaces/${encodeURIComponent(opts.kv.namespaceId)}/values/`;
+    const namespace = `${base}/accounts/${encodeURIComponent(opts.kv.accountId)}/storage/kv/namespaces/${encodeURIComponent(opts.kv.namespaceId)}`;
+    this.valuesUrl = `${namespace}/values/`;
+    this.keysUrl = `${namespace}/keys`;
     this.token = opts.kv.apiToken;
     this.key = opts.key;
     this.logger = opts.logger ?? SILENT_LOGGER;
@@ -248,6 +268,7 @@ export class KvPublisher {
     for (const r of held?.manifest?.retired ?? []) retired.set(r.sha256, r.at);
     for (const d of present) if (!retired.has(d)) retired.set(d, new Date(now).toISOString());
     for (const d of named) retired.delete(d);
+    for (const d of await this.orphans(named, retired, now)) retired.set(d, new Date(now).toISOString());
     const due = [...retired].filter(([, at]) => !(now - Date.parse(at) < this.retireAfterMs));
     await inBatches(due, async ([digest]) => {
       try {
@@ -270,6 +291,54 @@ export class KvPublisher {
     // Workers read the single value only while no manifest exists; once one does, the old value goes.
     if (held?.single) await this.request("DELETE", RULESET_KV_KEY);
     return toWrite.length;
+  }
+
+  /**
+   * Shard keys in KV that neither `named` nor `retired` lists, at most once every `retireAfterMs`.
+   * A failed listing is logged and tried again on the next publish; it never fails this one.
+   */
+  private async orphans(named: Set<string>, retired: Map<string, string>, now: number): Promise<string[]> {
+    if (this.sweptAt !== undefined && now - this.sweptAt < this.retireAfterMs) return [];
+    try {
+      const found = (await this.listKeys(RULESET_SHARD_KV_PREFIX))
+        .map((name) => name.slice(RULESET_SHARD_KV_PREFIX.length))
+        .filter((digest) => !named.has(digest) && !retired.has(digest));
+      this.sweptAt = now;
+      if (found.length > 0)
+        this.logger.info("ruleset shards no manifest names found in KV; retired", { shards: found.length });
+      return found;
+    } catch (err) {
+      this.logger.warn("could not list ruleset shards in KV; will retry", {
+        error: this.scrub(err instanceof Error ? err.message : String(err)),
+      });
+      return [];
+    }
+  }
+
+  /** Every key under `prefix`, page by page (KV's list: up to 1000 a page, a cursor for the next). */
+  private async listKeys(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    let cursor = "";
+    do {
+      const query = new URLSearchParams({ prefix, limit: "1000", ...(cursor ? { cursor } : {}) });
+      let res: Response;
+      try {
+        res = await fetch(`${this.keysUrl}?${query}`, {
+          headers: { authorization: `Bearer ${this.token}` },
+          signal: AbortSignal.timeout(this.requestTimeoutMs),
+        });
+      } catch (err) {
+        throw new KvApiError(`list KV keys ${prefix}: ${describeFetchError(err)}`);
+      }
+      const text = await res.text().catch(() => "");
+      if (!res.ok) throw new KvApiError(`list KV keys ${prefix}: HTTP ${res.status}${apiErrors(text)}`);
+      const page = KeysPage.safeParse(parseEnvelope(text));
+      if (!page.success || !page.data.success)
+        throw new KvApiError(`list KV keys ${prefix}: unexpected answer${apiErrors(text)}`);
+      for (const { name } of page.data.result) names.push(name);
+      cursor = page.data.result_info?.cursor ?? "";
+    } while (cursor !== "");
+    return names;
   }
 
   /**

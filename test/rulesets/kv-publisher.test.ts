@@ -15,7 +15,7 @@ import { run } from "../../src/cli/main.js";
 import { kvPublishSettings, parseConfig, parsePublishConfig } from "../../src/config/node.js";
 import { ConfigError } from "../../src/config/parse.js";
 import { compile, decide } from "../../src/engine/index.js";
-import type { Logger } from "../../src/kernel/logger.js";
+import { createLogger, type Logger } from "../../src/kernel/logger.js";
 import { EdgeRulesets } from "../../src/rulesets/edge-loader.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { KvPublisher } from "../../src/rulesets/kv-publisher.js";
@@ -39,6 +39,7 @@ const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const NAMESPACE = "fedcba9876543210fedcba9876543210";
 const TOKEN = "cf-test-api-token-must-never-be-logged-0001";
 const VALUES = `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces/${NAMESPACE}/values/`;
+const KEYS = `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces/${NAMESPACE}/keys`;
 const MANIFEST_PATH = `${VALUES}ruleset%2Fmanifest`;
 const SINGLE_PATH = `${VALUES}ruleset%2Fcurrent`;
 
@@ -58,6 +59,10 @@ class FakeKv {
   readonly failures: { status: number; body: string }[] = [];
   /** Requests wait for this before being answered. */
   gate: Promise<void> | undefined;
+  /** Keys a listing page holds at most (KV's is 1000; small here to test the cursor). */
+  listPage = 1000;
+  /** Listings still to answer with a 500. */
+  listFailures = 0;
   private constructor(
     private readonly server: Server,
     readonly apiBase: string,
@@ -111,6 +116,31 @@ class FakeKv {
         JSON.stringify({ success: false, errors: [{ code: 10000, message: "Authentication error" }] }),
       );
     }
+    const listing =
+      /^\/client\/v4\/accounts\/[0-9a-f]{32}\/storage\/kv\/namespaces\/[0-9a-f]{32}\/keys(\?.*)?$/.exec(path);
+    if (listing && req.method === "GET") {
+      if (this.listFailures > 0) {
+        this.listFailures--;
+        return reply(500, JSON.stringify({ success: false, errors: [{ code: 10001, message: "down" }] }));
+      }
+      // KV's listing: keys in order, `limit` a page, an opaque cursor ("" on the last page).
+      const query = new URLSearchParams(listing[1] ?? "");
+      const names = [...this.values.keys()].filter((k) => k.startsWith(query.get("prefix") ?? "")).sort();
+      const from = Number(query.get("cursor") || 0);
+      const limit = Math.min(this.listPage, Number(query.get("limit") ?? 1000));
+      const cursor = from + limit < names.length ? String(from + limit) : "";
+      const result = names.slice(from, from + limit).map((name) => ({ name }));
+      return reply(
+        200,
+        JSON.stringify({
+          success: true,
+          errors: [],
+          messages: [],
+          result,
+          result_info: { count: result.length, cursor },
+        }),
+      );
+    }
     const match =
       /^\/client\/v4\/accounts\/[0-9a-f]{32}\/storage\/kv\/namespaces\/[0-9a-f]{32}\/values\/(.+)$/.exec(
         path,
@@ -155,6 +185,8 @@ afterEach(async () => {
   kv.values.clear();
   kv.failures.length = 0;
   kv.gate = undefined;
+  kv.listPage = 1000;
+  kv.listFailures = 0;
 });
 
 function publisher(
@@ -234,6 +266,8 @@ describe("the request to Cloudflare's KV API", () => {
       `GET ${MANIFEST_PATH}`,
       `GET ${SINGLE_PATH}`,
       ...named.map((k) => `PUT ${VALUES}${encodeURIComponent(k)}`),
+      // The first publish of a process looks for shards no manifest names (none here).
+      `GET ${KEYS}?prefix=ruleset%2Fshards%2F&limit=1000`,
       `PUT ${MANIFEST_PATH}`,
     ]);
     expect(
@@ -288,6 +322,46 @@ describe("the request to Cloudflare's KV API", () => {
       [...named, ...manifest.retired.map((r) => r.sha256)].map((d) => `ruleset/shards/${d}`).sort(),
     );
     expect(await edgeDenies("m-4")).toEqual({ version: 4, denies: true });
+  });
+
+  it("retires shards no manifest names (a publish that died before its manifest), and deletes them later", async () => {
+    const clock = { now: NOON };
+    const p = publisher({ retireAfterMs: 60_000, clock: () => clock.now });
+    kv.listPage = 2;
+    // What a process that died between its shard writes and its manifest leaves behind.
+    const orphans = ["a", "b", "c"].map((c) => `ruleset/shards/${c.repeat(64)}`);
+    for (const k of orphans) kv.values.set(k, "{}");
+    await p.publish(rulesetVersion(1));
+    let manifest = await verifySignedManifest(kv.values.get(RULESET_MANIFEST_KV_KEY) as string, trusted);
+    expect(manifest.retired.map((r) => `ruleset/shards/${r.sha256}`).sort()).toEqual(orphans);
+    expect(shardKeys()).toEqual(expect.arrayContaining(orphans));
+    // Listed once per retirement period, not on every publish.
+    const listings = () => kv.requests.filter((r) => r.path.includes("/keys?")).length;
+    const listed = listings();
+    await p.publish(rulesetVersion(2));
+    expect(listings()).toBe(listed);
+    clock.now += 60_000;
+    await p.publish(rulesetVersion(3));
+    for (const k of orphans) expect(kv.values.has(k)).toBe(false);
+    manifest = await verifySignedManifest(kv.values.get(RULESET_MANIFEST_KV_KEY) as string, trusted);
+    const named = manifest.shards.flatMap((e) => (e ? [e.sha256] : []));
+    expect(shardKeys()).toEqual(
+      [...named, ...manifest.retired.map((r) => r.sha256)].map((d) => `ruleset/shards/${d}`).sort(),
+    );
+    expect(await edgeDenies("m-3")).toEqual({ version: 3, denies: true });
+  });
+
+  it("publishes when the key listing fails, and lists again on the next publish", async () => {
+    const warnings: string[] = [];
+    const logger = createLogger("warn", (e) => warnings.push(e.message));
+    kv.values.set(`ruleset/shards/${"d".repeat(64)}`, "{}");
+    const p = publisher({ logger });
+    kv.listFailures = 1;
+    expect(await p.publish(rulesetVersion(1))).toMatchObject({ outcome: "published" });
+    expect(warnings).toContain("could not list ruleset shards in KV; will retry");
+    await p.publish(rulesetVersion(2));
+    const manifest = await verifySignedManifest(kv.values.get(RULESET_MANIFEST_KV_KEY) as string, trusted);
+    expect(manifest.retired.map((r) => r.sha256)).toContain("d".repeat(64));
   });
 
   it("migrates from the single value: the manifest is written, then ruleset/current is deleted", async () => {
