@@ -62,8 +62,7 @@ export class SegmentReader implements Pick<DecisionLog, "page"> {
     let pos: Position =
       after === undefined ? { seg: segments[0] ?? 1, off: 0 } : (decodeCursor(after) ?? bad());
     if (after !== undefined) await this.checkCursor(pos, segments);
-    let stop = false;
-    while (!stop && records.length < limit) {
+    while (records.length < limit) {
       if (
         this.until &&
         (pos.seg > this.until.seg || (pos.seg === this.until.seg && pos.off >= this.until.off))
@@ -72,21 +71,21 @@ export class SegmentReader implements Pick<DecisionLog, "page"> {
       if (!segments.includes(pos.seg)) break;
       const size = await sizeOf(this.path(pos.seg));
       const end = this.until?.seg === pos.seg ? Math.min(this.until.off, size) : size;
+      if (pos.off >= end) {
+        // On to the next segment only when more is wanted, and only from one read to its very end.
+        const next = segments.find((s) => s > pos.seg);
+        if (next === undefined || (this.until && next > this.until.seg) || pos.off < size) break;
+        pos = { seg: next, off: 0 };
+        continue;
+      }
       const read = await this.readLines(pos, end, limit - records.length);
       for (const line of read.lines) {
         records.push(line.record);
         positions.push(encodeCursor({ seg: pos.seg, off: line.end }));
       }
-      const moved = read.lines.length > 0;
-      if (moved) pos = { seg: pos.seg, off: (read.lines[read.lines.length - 1] as { end: number }).end };
-      if (read.unreadable) stop = true;
-      else if (!moved || pos.off >= end) {
-        if (read.truncated) break; // more to read in this segment: the next page goes on
-        // The segment is read to its end (or to the bound): on to the next one, if this one is closed.
-        const next = segments.find((s) => s > pos.seg);
-        if (next === undefined || pos.off < size) break;
-        pos = { seg: next, off: 0 };
-      }
+      const last = read.lines[read.lines.length - 1];
+      if (last !== undefined) pos = { seg: pos.seg, off: last.end };
+      if (last === undefined || read.unreadable) break; // a line not finished, or where the log ends
     }
     const next = records.length === 0 && after !== undefined ? after : encodeCursor(pos);
     return opts.positions ? { records, next, positions } : { records, next };
@@ -97,9 +96,9 @@ export class SegmentReader implements Pick<DecisionLog, "page"> {
     pos: Position,
     end: number,
     max: number,
-  ): Promise<{ lines: { record: DecisionRecord; end: number }[]; truncated: boolean; unreadable: boolean }> {
+  ): Promise<{ lines: { record: DecisionRecord; end: number }[]; unreadable: boolean }> {
     const lines: { record: DecisionRecord; end: number }[] = [];
-    if (pos.off >= end) return { lines, truncated: false, unreadable: false };
+    if (pos.off >= end) return { lines, unreadable: false };
     let fh: FileHandle | undefined;
     try {
       fh = await open(this.path(pos.seg), "r");
@@ -121,7 +120,7 @@ export class SegmentReader implements Pick<DecisionLog, "page"> {
           try {
             record = JSON.parse(buf.toString("utf8", from, nl)) as DecisionRecord;
           } catch {
-            if (this.bound === "complete") return { lines, truncated: false, unreadable: true };
+            if (this.bound === "complete") return { lines, unreadable: true };
             throw new StoreUnavailableError(
               `decision log ${this.dir}/${segmentFile(pos.seg)} at byte ${off + from}: unreadable record`,
             );
@@ -131,7 +130,7 @@ export class SegmentReader implements Pick<DecisionLog, "page"> {
         }
         off += from;
       }
-      return { lines, truncated: lines.length >= max && off < end, unreadable: false };
+      return { lines, unreadable: false };
     } finally {
       await fh?.close();
     }
