@@ -135,6 +135,20 @@ async function recordsOnDisk(): Promise<{ decisionId: string; decision: string; 
   return out;
 }
 
+/** The auditors' view: every record `GET /v1/decisions` pages through, from the start to where it stays put. */
+async function listedDecisions(): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const query = `limit=500${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`;
+    const page = await api(server, "GET", `/v1/decisions?${query}`, "auditor");
+    expect(page.status).toBe(200);
+    ids.push(...page.body.records.map((r: { decisionId: string }) => r.decisionId));
+    if (page.body.records.length === 0) return ids;
+    after = page.body.next;
+  }
+}
+
 function period(): string {
   const now = new Date();
   return `${now.getUTCFullYear()}-H${now.getUTCMonth() < 6 ? 1 : 2}`;
@@ -228,7 +242,6 @@ describe.sequential("two workers on the embedded store", () => {
     stop = true;
     await load;
     expect(allowed).toEqual([]);
-    console.log(`unanswered: ${unanswered.length}: ${[...new Set(unanswered)].join(" | ")}`);
 
     const onDisk = await recordsOnDisk();
     const ids = onDisk.map((r) => r.decisionId);
@@ -243,6 +256,10 @@ describe.sequential("two workers on the embedded store", () => {
       "the writer ready again",
     );
     expect(await orderCounts(orderId)).toEqual({ deniedJoins: deniesOnDisk, participants: 5 });
+    // The auditors page every worker's records, each once.
+    const listed = await listedDecisions();
+    expect(listed.length).toBe(ids.length);
+    expect(new Set(listed)).toEqual(new Set(ids));
   }, 180_000);
 
   it("keeps every order and count through a restart of the whole thing, with one worker or two", async () => {

@@ -76,6 +76,7 @@ import { IpHashKeyRing } from "./ip-hash-ring.js";
 import { reportSigner } from "./report-key.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 import { WorkerAggregates } from "./worker-aggregates.js";
+import { WorkerDecisions } from "./worker-decisions.js";
 import { WriterLink } from "./worker-link.js";
 import { internalClientAddress, internalSockets } from "./writer-proxy.js";
 
@@ -289,11 +290,9 @@ async function embeddedBackend(
     logger,
     isNewDeployment: async () => (await orders.head()).seq === 0,
   });
-  const aggregates = await WorkerAggregates.open(dataDir, {
-    log: decisions,
-    ...(link ? { ends: () => link.followerEnds() } : {}),
-    logger,
-  });
+  // Where each live worker's log ends: asked through the primary (none without workers).
+  const ends = link ? () => link.followerEnds() : async () => new Map<number, string>();
+  const aggregates = await WorkerAggregates.open(dataDir, { log: decisions, ends, logger });
   const reports = new ReportService({
     aggregates,
     catchUp: () => aggregates.catchUp(),
@@ -311,7 +310,8 @@ async function embeddedBackend(
   });
   return {
     orders,
-    decisions,
+    // Checks append to the writer's log; auditors page it and every worker's (worker-decisions.ts).
+    decisions: new WorkerDecisions(decisions, dataDir, ends),
     compiler,
     reports,
     ingest: new FileIngestIndex(join(dataDir, "ingested"), decisions),

@@ -34,6 +34,33 @@ interface Part {
   store: FileAggregateStore;
 }
 
+/** The slots whose decision logs are in the data directory (`worker-<slot>/decisions`), ascending. */
+export async function workerSlots(dataDir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir(dataDir)) {
+    const slot = WORKER_DIR.exec(name)?.[1];
+    if (slot === undefined) continue;
+    const decisions = await stat(join(dataDir, name, "decisions")).catch(() => undefined);
+    if (decisions?.isDirectory()) found.push(Number(slot));
+  }
+  return found.sort((a, b) => a - b);
+}
+
+/**
+ * How far a worker's log may be read: to the end its live writer acknowledged, or, when no live process
+ * holds its lock, to its last complete line (final: segment-reader.ts); undefined while a live writer
+ * has not said.
+ */
+export async function boundOf(
+  dir: string,
+  slot: number,
+  ends: ReadonlyMap<number, string>,
+): Promise<ReadBound | undefined> {
+  const end = ends.get(slot);
+  if (end !== undefined) return { until: end };
+  return (await liveHolder(join(dir, "LOCK"))) === undefined ? "complete" : undefined;
+}
+
 export class WorkerAggregates implements AggregateStore {
   private readonly parts = new Map<number, Part>();
   /** One discovery and catch-up at a time (parts are opened by it). */
@@ -104,25 +131,16 @@ export class WorkerAggregates implements AggregateStore {
     return found;
   }
 
-  private async boundOf(part: Part, ends: ReadonlyMap<number, string>): Promise<ReadBound | undefined> {
-    const end = ends.get(part.slot);
-    if (end !== undefined) return { until: end };
-    // Nobody has the log open: what is in it is final (segment-reader.ts).
-    return (await liveHolder(join(part.dir, "LOCK"))) === undefined ? "complete" : undefined;
+  private boundOf(part: Part, ends: ReadonlyMap<number, string>): Promise<ReadBound | undefined> {
+    return boundOf(part.dir, part.slot, ends);
   }
 
   /** Opens a part for each worker log in the data directory not yet known, frozen as the others are. */
   private async discover(): Promise<void> {
-    const found: number[] = [];
-    for (const name of await readdir(this.dataDir)) {
-      const slot = WORKER_DIR.exec(name)?.[1];
-      if (slot === undefined || this.parts.has(Number(slot))) continue;
-      const decisions = await stat(join(this.dataDir, name, "decisions")).catch(() => undefined);
-      if (decisions?.isDirectory()) found.push(Number(slot));
-    }
+    const found = (await workerSlots(this.dataDir)).filter((slot) => !this.parts.has(slot));
     if (found.length === 0) return;
     const frozen = await this.frozenMonths();
-    for (const slot of found.sort((a, b) => a - b)) {
+    for (const slot of found) {
       const dir = join(this.dataDir, `worker-${slot}`);
       // `counted` reads back between positions counted already: complete lines, final whoever writes on.
       const store = await FileAggregateStore.open(join(this.dataDir, "report", `worker-${slot}`), {
