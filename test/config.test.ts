@@ -54,7 +54,8 @@ describe("parseConfig", () => {
     [{ REDIS_URL: "redis-cluster://127.0.0.1:7000" }, "CORDON_IP_HASH_KEY"],
     [{ REDIS_URL: "redis://127.0.0.1:6379" }, "CORDON_IP_HASH_KEY"],
     [{ REDIS_URL: "redis://127.0.0.1:6379", CORDON_IP_HASH_KEY: KEY }, "CORDON_TOKENS"],
-    [{ CORDON_WORKERS: "2" }, "CORDON_WORKERS"],
+    [{ CORDON_WORKERS: "0" }, "CORDON_WORKERS"],
+    [{ CORDON_WORKERS: "65" }, "CORDON_WORKERS"],
     [{ MAXMIND_ACCOUNT_ID: "12345" }, "MAXMIND_LICENSE_KEY"],
     [{ MAXMIND_ACCOUNT_ID: "x1", MAXMIND_LICENSE_KEY: "secret-licence" }, "MAXMIND_ACCOUNT_ID"],
     [
@@ -126,6 +127,10 @@ describe("parseConfig", () => {
         RULESET_PUBLIC_KEYS: "k:AAAA",
       }),
     ).toThrow(/CORDON_TOKENS: entries 1 and 2/);
+  });
+
+  it("accepts several workers on the embedded store, where slot 0 writes and the others follow", () => {
+    expect(parseConfig({ CORDON_WORKERS: "2" }).CORDON_WORKERS).toBe(2);
   });
 
   it("accepts a Redis deployment with the web service", () => {

@@ -73,6 +73,7 @@ const Env = z.object({
   REDIS_URL: RedisUrl.optional(),
   CORDON_GEOIP_DB: z.string().min(1).optional(),
   CORDON_IP_HASH_KEY: IpHashKey("a random secret").optional(),
+  /** Processes on one machine: on Redis, or on the embedded store with slot 0 its writer (workers.md). */
   CORDON_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   CORDON_GEO_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   CORDON_DECISION_FSYNC: z.enum(["never", "batch"]).default("never"),
@@ -212,11 +213,6 @@ export function parsePublishConfig(
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const config = parseEnv(Env, env);
   const problems: string[] = [];
-  if (config.CORDON_WORKERS > 1 && !config.REDIS_URL) {
-    problems.push(
-      "CORDON_WORKERS: more than one process needs REDIS_URL (the embedded store has one writer)",
-    );
-  }
   if (config.REDIS_URL && !config.CORDON_TOKENS) {
     // Generated tokens live in one data directory; instances sharing Redis must share their tokens.
     problems.push("CORDON_TOKENS: must be set (the same on every instance) when REDIS_URL is set");

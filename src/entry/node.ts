@@ -7,6 +7,7 @@ import { type Config, parseConfig } from "../config/node.js";
 import { ConfigError } from "../config/parse.js";
 import { isPrimaryOfMany, supervise } from "../platform/node/cluster.js";
 import { nodeLogger } from "../platform/node/logger.js";
+import { WorkerHub } from "../platform/node/worker-hub.js";
 import { type Running, start } from "../runtime/node/start.js";
 
 async function main(): Promise<void> {
@@ -22,7 +23,8 @@ async function main(): Promise<void> {
   }
   const logger = nodeLogger(config.CORDON_LOG_LEVEL);
   if (isPrimaryOfMany(config.CORDON_WORKERS)) {
-    supervise(config.CORDON_WORKERS, logger);
+    // Embedded store: slot 0 writes the data directory, the others follow it through the primary.
+    supervise(config.CORDON_WORKERS, logger, config.REDIS_URL ? undefined : new WorkerHub(logger));
     return;
   }
   let running: Running;

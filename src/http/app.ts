@@ -210,7 +210,7 @@ function envelope(
  * Hono's HTTPException (malformed JSON, say) with its status; anything else is a fault, logged with its
  * stack and answered as an opaque 500.
  */
-function toErrorResponse(
+export function toErrorResponse(
   err: Error,
   requestId: string,
   logger: Logger,

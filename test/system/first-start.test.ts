@@ -71,7 +71,7 @@ describe("first start on the embedded default", () => {
     [{ PORT: "eighty" }, "PORT"],
     [{ CORDON_TOKENS: "alice:king:0123456789abcdef" }, "CORDON_TOKENS"],
     [{ CORDON_IP_HASH_KEY: "short" }, "CORDON_IP_HASH_KEY"],
-    [{ CORDON_WORKERS: "4" }, "CORDON_WORKERS"],
+    [{ CORDON_WORKERS: "0" }, "CORDON_WORKERS"],
   ])("refuses to start with %o, naming %s", (env, name) => {
     const result = spawnSync(process.execPath, ["--import", "tsx", "src/entry/node.ts"], {
       cwd: ROOT,

@@ -1,13 +1,16 @@
 /**
  * `CORDON_WORKERS=N`: N processes on one machine sharing the listening port (node:cluster hands out
- * connections). Only with Redis, where the workers share orders, rulesets and the decision stream; each
- * worker keeps its local files (outbox, last ruleset) under `<data dir>/worker-<slot>`.
+ * connections). With Redis the workers share orders, rulesets and the decision stream, and each keeps its
+ * local files (outbox, last ruleset) under `<data dir>/worker-<slot>`. On the embedded store slot 0 is the
+ * data directory's one writer and the others answer checks on the rulesets it distributes through the
+ * primary (worker-hub.ts), each with a decision log of its own in `<data dir>/worker-<slot>`.
  *
  * Slots are stable: a worker that dies is replaced by one with the same slot, so the replacement ships
  * what its predecessor left in the outbox (I5: nothing lost).
  */
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "../../kernel/logger.js";
+import type { WorkerHub } from "./worker-hub.js";
 
 export const SLOT_ENV = "CORDON_WORKER_SLOT";
 
@@ -21,13 +24,17 @@ export function isPrimaryOfMany(workers: number): boolean {
   return workers > 1 && cluster.isPrimary;
 }
 
-/** Runs in the primary: forks the workers, replaces the ones that die, stops them all on a signal. */
-export function supervise(workers: number, logger: Logger): void {
+/**
+ * Runs in the primary: forks the workers, replaces the ones that die, stops them all on a signal. With a
+ * `hub` (the embedded store), it relays between the writer and the followers.
+ */
+export function supervise(workers: number, logger: Logger, hub?: WorkerHub): void {
   const bySlot = new Map<number, Worker>();
   let stopping = false;
   const fork = (slot: number) => {
     const worker = cluster.fork({ [SLOT_ENV]: String(slot) });
     bySlot.set(slot, worker);
+    hub?.attach(worker, slot);
     worker.on("exit", (code, signal) => {
       if (bySlot.get(slot) === worker) bySlot.delete(slot);
       if (stopping) {

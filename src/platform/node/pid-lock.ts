@@ -35,6 +35,12 @@ export async function releasePidLock(path: string): Promise<void> {
   if ((await holderOf(path)) === process.pid) await unlink(path).catch(() => undefined);
 }
 
+/** The pid of the live process holding the lock at `path`, if any (a reader deciding whether a writer is there). */
+export async function liveHolder(path: string): Promise<number | undefined> {
+  const holder = await holderOf(path);
+  return holder !== undefined && isAlive(holder) ? holder : undefined;
+}
+
 async function holderOf(path: string): Promise<number | undefined> {
   const holder = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
   return Number.isSafeInteger(holder) ? holder : undefined;

@@ -6,9 +6,15 @@
  */
 
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { createServer as createHttpServer, type RequestListener, type ServerOptions } from "node:http";
-import { hostname } from "node:os";
+import { once } from "node:events";
+import { chmod, mkdir, mkdtemp, unlink } from "node:fs/promises";
+import {
+  createServer as createHttpServer,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+} from "node:http";
+import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { type Config, kvPublishSettings } from "../../config/node.js";
@@ -26,8 +32,8 @@ import { workerSlot } from "../../platform/node/cluster.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis, type RedisClient, watchPersistence } from "../../platform/node/redis.js";
 import { nodeSha256 } from "../../platform/node/sha256-stream.js";
+import { WRITER_SLOT } from "../../platform/node/worker-messages.js";
 import { publisherOf } from "../../report/model.js";
-import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
 import { RulesetCompiler } from "../../rulesets/compiler.js";
 import { DiskMirror } from "../../rulesets/disk-mirror.js";
 import { EnforcementReconciler } from "../../rulesets/enforcement-reconciler.js";
@@ -35,10 +41,10 @@ import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
 import { RedisRulesetChannel } from "../../rulesets/redis-channel.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
+import { rulesetJson } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
 import type { EnforcementEventStore } from "../../store/enforcement-events.js";
-import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { AuditMirror } from "../../store/file/audit-mirror.js";
 import { EventJournal } from "../../store/file/event-journal.js";
 import { FileStore } from "../../store/file/file-store.js";
@@ -65,9 +71,14 @@ import { SHIPPER_REDIS_OVERRIDES } from "../../store/redis/shipper/stream-shippe
 import type { SessionStore } from "../../store/sessions.js";
 import { nodeCheckFront } from "./check-front.js";
 import { nodeClientAddress } from "./client-address.js";
+import { startFollower } from "./follower.js";
 import { IpHashKeyRing } from "./ip-hash-ring.js";
 import { reportSigner } from "./report-key.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
+import { WorkerAggregates } from "./worker-aggregates.js";
+import { WorkerDecisions } from "./worker-decisions.js";
+import { WriterLink } from "./worker-link.js";
+import { internalClientAddress, internalSockets } from "./writer-proxy.js";
 
 /**
  * How long an order change waits for the KV publish of its ruleset. A KV PUT (with the GET before it)
@@ -84,9 +95,17 @@ export interface Running {
 
 export async function start(config: Config, logger: Logger): Promise<Running> {
   const slot = workerSlot();
-  // Each worker of a cluster keeps its local files (outbox, last ruleset) apart; the slot is stable.
-  const dataDir = resolve(config.CORDON_DATA_DIR, ...(slot === undefined ? [] : [`worker-${slot}`]));
+  // On the embedded store, slot 0 is the data directory's writer and the others follow it (workers.md).
+  const embeddedWorkers = slot !== undefined && !config.REDIS_URL;
+  if (embeddedWorkers && slot !== WRITER_SLOT) return startFollower(config, logger, slot);
+  // Each worker of a Redis cluster keeps its local files (outbox, last ruleset) apart; the slot is stable.
+  const dataDir = resolve(
+    config.CORDON_DATA_DIR,
+    ...(slot === undefined || embeddedWorkers ? [] : [`worker-${slot}`]),
+  );
   await mkdir(dataDir, { recursive: true });
+  // The writer's end of the embedded workers' protocol.
+  const link = embeddedWorkers ? new WriterLink() : undefined;
 
   const { tokens, generated } = await loadTokens(dataDir, config.CORDON_TOKENS);
   if (generated.length > 0) printGeneratedTokens(generated, dataDir);
@@ -97,7 +116,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const publisher = await kvPublisher(config, clock, logger);
   const backend = config.REDIS_URL
     ? await redisBackend(config.REDIS_URL, config, dataDir, ipHashKey, clock, logger)
-    : await embeddedBackend(config, dataDir, ipHashKey, clock, logger);
+    : await embeddedBackend(config, dataDir, ipHashKey, clock, logger, link);
   const removePublishListener = publisher
     ? backend.compiler.addCompiledListener(publisher.listener(KV_PUBLISH_WAIT_MS))
     : undefined;
@@ -105,6 +124,12 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   // background (the publisher leaves KV alone when it holds this version or a newer one).
   const { holder } = backend.compiler;
   if (publisher && holder.isLoaded()) void publisher.publish(holder.current());
+  // I3 across workers: an order change is answered once every follower has its ruleset (worker-hub.ts);
+  // the one in force now goes out first, and followers answer no check before they have it.
+  const removeDistributeListener = link
+    ? backend.compiler.addCompiledListener((ruleset) => link.distribute(rulesetJson(ruleset)))
+    : undefined;
+  if (link) void link.distribute(rulesetJson(holder.current()));
   // The geo L2 keys on the inner hash (CORDON_IP_HASH_KEY alone): its entries expire within days.
   const geo = await buildGeo(config, ipHasher(ipHashKey), backend.redis, logger);
   const { ipHashKeys } = backend;
@@ -140,17 +165,21 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     ingest: backend.ingest,
     enforcementEvents: backend.enforcementEvents,
     sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
-    clientAddress: nodeClientAddress,
+    // The writer of embedded workers also serves the followers' socket, where they name the client.
+    clientAddress: link ? internalClientAddress : nodeClientAddress,
     ...(backend.sessions ? { sessions: backend.sessions } : {}),
   });
 
   // The checks' fast path goes ahead of the adapter, on Node's own request and response.
   const fast = checkFastPathOf(app);
-  const createServer: typeof createHttpServer = ((options: ServerOptions, listener: RequestListener) =>
-    createHttpServer(
-      options,
-      fast ? nodeCheckFront(fast, (request, env) => app.fetch(request, env), listener) : listener,
-    )) as typeof createHttpServer;
+  let serving: { options: ServerOptions; listener: RequestListener } | undefined;
+  const createServer: typeof createHttpServer = ((options: ServerOptions, adapter: RequestListener) => {
+    const listener = fast
+      ? nodeCheckFront(fast, (request, env) => app.fetch(request, env), adapter)
+      : adapter;
+    serving = { options, listener };
+    return createHttpServer(options, listener);
+  }) as typeof createHttpServer;
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, createServer }, () =>
       ready(s),
@@ -158,12 +187,15 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
+  const internal = link && serving ? await listenInternal(dataDir, serving) : undefined;
+  if (link && internal) link.announce(internal.socket);
   logger.info("cordon listening", {
     port,
     pid: process.pid,
     dataDir,
     backend: config.REDIS_URL ? "redis" : "embedded",
     ...(slot === undefined ? {} : { worker: slot }),
+    ...(link ? { role: "writer" } : {}),
     ...(publisher ? { kvPublish: { signer: publisher.keyId } } : {}),
     geo: geo.geo.info(),
     rulesetVersion: holder.current().version,
@@ -174,9 +206,12 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     async close() {
       // First: closing the event store ends the event streams, whose connections would hold the close.
       removeEventsListener();
+      removeDistributeListener?.();
+      link?.close();
       await reconciler.stop();
       await backend.enforcementEvents.close();
       await new Promise<void>((done) => server.close(() => done()));
+      await internal?.close();
       geo.close();
       removePublishListener?.();
       await publisher?.stop();
@@ -229,13 +264,18 @@ interface Backend {
   close(): Promise<void>;
 }
 
-/** The embedded default: everything in CORDON_DATA_DIR, one process. */
+/**
+ * The embedded default: everything in CORDON_DATA_DIR, written by one process. The report also counts the
+ * decision logs of embedded workers (`worker-<slot>/decisions`), asking the live ones through `link`
+ * where their logs end.
+ */
 async function embeddedBackend(
   config: Config,
   dataDir: string,
   ipHashKey: Buffer,
   clock: () => number,
   logger: Logger,
+  link: WriterLink | undefined,
 ): Promise<Backend> {
   // The order journal and the decision segments, on one directory under one lock; handed out apart.
   const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
@@ -250,16 +290,18 @@ async function embeddedBackend(
     logger,
     isNewDeployment: async () => (await orders.head()).seq === 0,
   });
-  const aggregates = await FileAggregateStore.open(join(dataDir, "report"), { log: decisions });
+  // Where each live worker's log ends: asked through the primary (none without workers).
+  const ends = link ? () => link.followerEnds() : async () => new Map<number, string>();
+  const aggregates = await WorkerAggregates.open(dataDir, { log: decisions, ends, logger });
   const reports = new ReportService({
     aggregates,
-    catchUp: () => runFromDecisionLog(decisions, aggregates, { logger }),
+    catchUp: () => aggregates.catchUp(),
     orders: () => orders.listOrders(),
     clock,
     // Finalized reports beside the aggregates; the embedded log keeps every record, so they are read
     // back from it at finalization and archived.
     frozen: new FileFrozenReportStore(join(dataDir, "report")),
-    records: (ids) => collectRecords(decisions, ids),
+    records: (ids) => aggregates.records(ids),
     ...finalization(config, dataDir, orders, ipHashKeys),
   });
   const enforcementEvents = await EventJournal.open(join(dataDir, "events"), {
@@ -268,7 +310,8 @@ async function embeddedBackend(
   });
   return {
     orders,
-    decisions,
+    // Checks append to the writer's log; auditors page it and every worker's (worker-decisions.ts).
+    decisions: new WorkerDecisions(decisions, dataDir, ends),
     compiler,
     reports,
     ingest: new FileIngestIndex(join(dataDir, "ingested"), decisions),
@@ -462,7 +505,7 @@ async function redisBackend(
  * a local database (the bundled one by default). The L2 is used for the web service only by default:
  * in front of a local mmdb it made lookups 7x slower (bench/README.md, "GeoIP L2 in Redis").
  */
-async function buildGeo(
+export async function buildGeo(
   config: Config,
   hashIp: (ip: string) => string,
   redis: RedisClient | undefined,
@@ -521,4 +564,32 @@ function printGeneratedTokens(
       "",
     ].join("\n"),
   );
+}
+
+/**
+ * The writer's second listener, for the followers' hand-overs: a Unix socket in the data directory
+ * (private to its owner), or in a private temporary directory when that path is too long for a socket.
+ * Only here is the client address a follower names believed (writer-proxy.ts).
+ */
+async function listenInternal(
+  dataDir: string,
+  serving: { options: ServerOptions; listener: RequestListener },
+): Promise<{ socket: string; close(): Promise<void> }> {
+  let socket = join(dataDir, "writer.sock");
+  if (Buffer.byteLength(socket) > 100) socket = join(await mkdtemp(join(tmpdir(), "cordon-")), "writer.sock");
+  await unlink(socket).catch(() => undefined); // left by a writer that was killed
+  const server: Server = createHttpServer(serving.options, serving.listener);
+  server.on("connection", (s) => internalSockets.add(s));
+  // `exclusive`: this socket is this process's own, not one node:cluster shares among the workers.
+  server.listen({ path: socket, exclusive: true });
+  await once(server, "listening");
+  await chmod(socket, 0o600);
+  return {
+    socket,
+    async close() {
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
 }
