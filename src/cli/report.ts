@@ -27,8 +27,8 @@ import { type FrozenReport, frozenFormat } from "../report/frozen.js";
 import { publisherOf } from "../report/model.js";
 import { type Period, parsePeriod } from "../report/periods.js";
 import { renderCsv, renderHtml, renderJson } from "../report/render.js";
-import { type RunResult, runFromDecisionLog } from "../report/runner.js";
-import { FileAggregateStore } from "../store/file/aggregate-store.js";
+import type { RunResult } from "../report/runner.js";
+import { WorkerAggregates } from "../runtime/node/worker-aggregates.js";
 import { FileStore } from "../store/file/file-store.js";
 import { readFrozen } from "../store/file/frozen-store.js";
 import { JOURNAL_FILE } from "../store/file/order-journal.js";
@@ -180,9 +180,11 @@ async function fromDataDir(dataDir: string, period: Period, logger: Logger): Pro
     throw err;
   }
   try {
-    const aggregates = await FileAggregateStore.open(join(dataDir, "report"), { log: store });
+    // The server's decision log and, where it ran CORDON_WORKERS > 1, each worker's own (stopped: every
+    // worker log is read to its last complete line).
+    const aggregates = await WorkerAggregates.open(dataDir, { log: store, logger });
     try {
-      const run = await runFromDecisionLog(store, aggregates, { logger });
+      const run = await aggregates.catchUp();
       return {
         run,
         ...(await read(aggregates, period)),

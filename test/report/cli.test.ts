@@ -18,6 +18,7 @@ import {
 } from "../../src/engine/index.js";
 import { CSV_HEADER } from "../../src/report/render.js";
 import { FileStore } from "../../src/store/file/file-store.js";
+import { SegmentLog } from "../../src/store/file/segment-log.js";
 import type { OrderStore } from "../../src/store/interface.js";
 import { type PartitionKeys, partitionOf, redisKeys } from "../../src/store/redis/keys.js";
 import { RedisOrderStore } from "../../src/store/redis/order-store.js";
@@ -238,6 +239,32 @@ describe("on a data directory", () => {
     expect(again.out).toContain("aggregated 0 new decision records");
     const same = JSON.parse(await readFile(join(out, "2026-Q1.json"), "utf8"));
     expect(same.enforcement.byJurisdiction["IN-MH"]).toMatchObject(expected);
+  });
+
+  it("counts the decision logs of every worker a CORDON_WORKERS server left, each record once", async () => {
+    const data = join(dir, "workers-data");
+    const store = await FileStore.open(data);
+    await enterOrders(store);
+    await store.append(RECORDS.slice(0, 2));
+    await store.close();
+    // Workers 1 and 2 wrote their checks to their own logs (runtime/node/workers.md).
+    for (const [slot, records] of [
+      [1, [decision(20), decision(21, { ipHash: "h-w1" })]],
+      [2, [decision(22, { ipHash: "h-w2" })]],
+    ] as const) {
+      const log = await SegmentLog.open(join(data, `worker-${slot}`));
+      await log.append(records);
+      await log.close();
+    }
+    const run = await cli("--period", "2026-H1", "--format", "json", "--out", out, "--data-dir", data);
+    expect(run).toMatchObject({ code: 0, err: "" });
+    expect(run.out).toContain("aggregated 5 new decision records (0 already counted)");
+    const report = JSON.parse(await readFile(join(out, "2026-H1.json"), "utf8"));
+    expect(report.enforcement.byOrder.ord_in).toMatchObject({ deniedJoins: 5, distinctParticipants: 5 });
+    const again = await cli("--period", "2026-H1", "--format", "json", "--out", out, "--data-dir", data);
+    expect(again.out).toContain("aggregated 0 new decision records");
+    const same = JSON.parse(await readFile(join(out, "2026-H1.json"), "utf8"));
+    expect(same.enforcement.byOrder.ord_in).toMatchObject({ deniedJoins: 5, distinctParticipants: 5 });
   });
 
   it("refuses the data directory of a running server, saying why and what to do instead", async () => {

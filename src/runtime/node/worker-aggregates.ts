@@ -17,7 +17,7 @@ import {
   sumOrderTotals,
 } from "../../report/aggregate-store.js";
 import type { MonthAggregate, OrderTotals } from "../../report/model.js";
-import { collectRecords, runFromDecisionLog } from "../../report/runner.js";
+import { collectRecords, type RunResult, runFromDecisionLog } from "../../report/runner.js";
 import { FileAggregateStore } from "../../store/file/aggregate-store.js";
 import { type ReadBound, SegmentReader } from "../../store/file/segment-reader.js";
 import type { DecisionLog } from "../../store/interface.js";
@@ -98,13 +98,14 @@ export class WorkerAggregates implements AggregateStore {
   /**
    * Counts what every log holds beyond its checkpoint: the main log to its end, a live worker's log to
    * the end that worker acknowledged just now, a log nobody has open to its last complete line. A live
-   * worker that does not answer is left for the next run (its records stay in its log).
+   * worker that does not answer is left for the next run (its records stay in its log). Answers what
+   * was counted, over every log.
    */
-  catchUp(): Promise<void> {
+  catchUp(): Promise<RunResult> {
     const run = this.tail.then(async () => {
       await this.discover();
-      await runFromDecisionLog(this.mainLog, this.main, { logger: this.logger });
-      if (this.parts.size === 0) return;
+      const total = await runFromDecisionLog(this.mainLog, this.main, { logger: this.logger });
+      if (this.parts.size === 0) return total;
       const ends = await this.ends();
       for (const part of this.parts.values()) {
         const bound = await this.boundOf(part, ends);
@@ -114,8 +115,15 @@ export class WorkerAggregates implements AggregateStore {
           });
           continue;
         }
-        await runFromDecisionLog(new SegmentReader(part.dir, bound), part.store, { logger: this.logger });
+        const counted = await runFromDecisionLog(new SegmentReader(part.dir, bound), part.store, {
+          logger: this.logger,
+        });
+        total.batches += counted.batches;
+        total.applied += counted.applied;
+        total.duplicates += counted.duplicates;
       }
+      // The checkpoint stays the main log's: each worker's is its own part's.
+      return total;
     });
     this.tail = run.catch(() => undefined);
     return run;
