@@ -2,8 +2,8 @@
  * Console sessions: an opaque random id in an HttpOnly, SameSite=Strict cookie, mapped server-side to
  * who signed in, their CSRF token and their language. The bearer token itself is checked once at sign-in
  * and never kept. Where they live is a `SessionStore`: in process memory in embedded mode
- * (`MemorySessionStore`: a restart signs everyone out, and with `CORDON_WORKERS` > 1 each process has its
- * own sessions), in Redis when REDIS_URL is set (`store/redis/session-store.ts`: any instance serves a
+ * (`MemorySessionStore`: a restart signs everyone out; with `CORDON_WORKERS` > 1 worker 0 alone serves
+ * the console, so there is one store), in Redis when REDIS_URL is set (`store/redis/session-store.ts`: any instance serves a
  * session, and it outlives a restart). Both expire a session after `IDLE_MS` unused and `MAX_AGE_MS`
  * after sign-in, and are bounded per principal: signing in again and again only ever ends that
  * principal's own oldest session.
