@@ -143,6 +143,8 @@ const SLICE = 4096;
 export const HASH_SCHEME = "buckets-4096";
 export type HashScheme = typeof HASH_SCHEME;
 const BUCKETS = 4096;
+/** The list of every empty bucket. */
+const EMPTY_BUCKET: readonly CompiledOrder[] = Object.freeze([]);
 
 /**
  * The bucket of an order id: FNV-1a over its UTF-16 code units, finished with murmur3's mixer (the low
@@ -193,23 +195,25 @@ export function* compileSteps(
 ): CompileSteps {
   // Each approved order goes to its id's bucket, compiled or with why it is left out, and its place in
   // the input (a duplicate id is told by sorting the bucket; the first approved one keeps the id).
-  const raw: Slot[][] = Array.from({ length: BUCKETS }, () => []);
+  const raw: (Slot[] | undefined)[] = new Array(BUCKETS);
   const shared = new SharedParts();
   let n = 0;
   for (let at = 0; at < orders.length; at++) {
     if (++n % SLICE === 0) yield;
     const order = orders[at] as Order;
     if (order.status !== "approved") continue;
-    (raw[bucketOf(order.id)] as Slot[]).push({ id: order.id, at, result: compileOrder(order, shared) });
+    // biome-ignore lint/suspicious/noAssignInExpressions: a bucket's list is made when first needed
+    (raw[bucketOf(order.id)] ??= []).push({ id: order.id, at, result: compileOrder(order, shared) });
   }
   const excluded: { id: string; reason: string; at: number }[] = [];
-  const lists: (readonly CompiledOrder[])[] = new Array(BUCKETS);
+  const lists: (readonly CompiledOrder[])[] = new Array(BUCKETS).fill(EMPTY_BUCKET);
   const meetings = new Map<string, CompiledOrder[]>();
   const accounts = new Map<string, CompiledOrder[]>();
   n = 0;
   for (let b = 0; b < BUCKETS; b++) {
-    const slots = (raw[b] as Slot[]).sort(byId);
-    raw[b] = [];
+    const slots = raw[b]?.sort(byId);
+    if (slots === undefined) continue;
+    raw[b] = undefined;
     const list: CompiledOrder[] = [];
     for (let i = 0; i < slots.length; i++) {
       if (++n % SLICE === 0) yield;
@@ -279,7 +283,9 @@ export function* recompileSteps(
   const newExclusions: { id: string; reason: string }[] = [];
   const touchedMeetings = new Set<string>();
   const touchedAccounts = new Set<string>();
+  let n = 0;
   for (const [id, order] of latest) {
+    if (++n % SLICE === 0) yield;
     const bucket = bucketOf(id);
     if (!added.has(bucket)) added.set(bucket, []);
     const before = findById(base.lists[bucket] as readonly CompiledOrder[], id);
@@ -301,6 +307,7 @@ export function* recompileSteps(
   const digests = base.digests.slice();
   const fresh: CompiledOrder[] = [];
   for (const [bucket, orders] of added) {
+    if (++n % 64 === 0) yield;
     orders.sort(byId);
     fresh.push(...orders);
     const kept = (lists[bucket] as readonly CompiledOrder[]).filter((o) => !latest.has(o.id));
@@ -352,6 +359,16 @@ export function changedOrderIds(next: Ruleset, previous: Ruleset): ReadonlySet<s
   return from !== undefined && base !== undefined && from.token === base.token ? from.ids : undefined;
 }
 
+/**
+ * Every compiled order of `ruleset`, in no set order: by bucket where it has them, so that a walk over
+ * all orders does not make the sorted list (`orders`).
+ */
+export function* eachOrder(ruleset: Ruleset): Generator<CompiledOrder, void, void> {
+  const buckets = bucketsOf.get(ruleset);
+  if (buckets === undefined) yield* ruleset.orders;
+  else for (const list of buckets.lists) yield* list;
+}
+
 /** The compiled order with this id in `ruleset`, if it enforces one (its bucket, then a binary search). */
 export function findOrder(ruleset: Ruleset, id: string): CompiledOrder | undefined {
   const buckets = bucketsOf.get(ruleset);
@@ -376,9 +393,13 @@ function* bucketsFromList(ruleset: Ruleset, options: CompileOptions): Generator<
 
 /** Orders sorted by id, by bucket (each bucket sorted by id too). */
 function groupIntoBuckets(orders: readonly CompiledOrder[]): (readonly CompiledOrder[])[] {
-  const lists: CompiledOrder[][] = Array.from({ length: BUCKETS }, () => []);
-  for (const order of orders) (lists[bucketOf(order.id)] as CompiledOrder[]).push(order);
-  return lists.map((list) => Object.freeze(list.sort(byId)));
+  const lists: (CompiledOrder[] | undefined)[] = new Array(BUCKETS);
+  // biome-ignore lint/suspicious/noAssignInExpressions: a bucket's list is made when first needed
+  for (const order of orders) (lists[bucketOf(order.id)] ??= []).push(order);
+  const out: (readonly CompiledOrder[])[] = new Array(BUCKETS);
+  for (let b = 0; b < BUCKETS; b++)
+    out[b] = lists[b] ? Object.freeze(lists[b]?.sort(byId) ?? []) : EMPTY_BUCKET;
+  return out;
 }
 
 /** The orders of all buckets, sorted by id: made when first read (a check never reads it). */

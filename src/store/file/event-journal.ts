@@ -21,6 +21,7 @@ import {
   type OrderEvents,
   type PublishBatch,
   type PublishedEnforcement,
+  type PublishedRevision,
   type PublishResult,
   staleness,
 } from "../enforcement-events.js";
@@ -117,6 +118,10 @@ export class EventJournal implements EnforcementEventStore {
 
   async published(): Promise<PublishedEnforcement> {
     return { ...this.meta, orders: new Map(this.orders) };
+  }
+
+  async revision(): Promise<PublishedRevision> {
+    return { ...this.meta };
   }
 
   publish(batch: PublishBatch): Promise<PublishResult> {
