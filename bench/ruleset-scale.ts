@@ -59,15 +59,14 @@ function compileRuns() {
 
 /**
  * A data directory whose journal holds `n` approved orders, one entry each, chained as the store chains
- * them. Shadow mode (see README: the enforcement-events reconciler still walks every enforcing order on
- * each install), one meeting each; the orders the load checks are `m-0` .. `m-1023`.
+ * them. Enforcing, one meeting each (the enforcement-events reconciler publishes a block for each at the
+ * first start, then works per change); the orders the load checks are `m-0` .. `m-1023`.
  */
 async function history(n: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "cordon-scale-"));
   const fh = await open(join(dir, JOURNAL_FILE), "w");
   const template = approve(
     pending("t", {
-      mode: "shadow",
       jurisdictions: ["RU"],
       authority: { name: "Moscow court", jurisdiction: "RU", kind: "court" },
     }),

@@ -4,7 +4,7 @@
  * answer changes by time alone (`nextBoundary`). The stores publish the events atomically with the
  * state; nothing here reads a clock (I8).
  */
-import type { CompiledOrder, Ruleset } from "./ruleset.js";
+import { type CompiledOrder, eachOrder, type Ruleset } from "./ruleset.js";
 
 export const ENFORCEMENT_EVENT_TYPES = ["block-effective", "block-lifted"] as const;
 export type EnforcementEventType = (typeof ENFORCEMENT_EVENT_TYPES)[number];
@@ -50,12 +50,18 @@ const NARROWING_LISTS = new Set(["exemptAccountIds"]);
 /** The enforce-mode orders whose window `[from, until)` holds `now`, with their scopes (I3: shadow never). */
 export function enforcedState(ruleset: Ruleset, now: number): Map<string, ScopeKey> {
   const state = new Map<string, ScopeKey>();
-  for (const order of ruleset.orders) {
-    if (order.mode !== "enforce") continue;
-    if (!(order.from <= now && (order.until === null || now < order.until))) continue;
-    state.set(order.id, scopeKey(order));
+  for (const order of eachOrder(ruleset)) {
+    const scope = scopeAt(order, now);
+    if (scope !== null) state.set(order.id, scope);
   }
   return state;
+}
+
+/** One order's entry of `enforcedState` at `now`: its scope, or null (absent, shadow, outside its window). */
+export function scopeAt(order: CompiledOrder | undefined, now: number): ScopeKey | null {
+  if (order === undefined || order.mode !== "enforce") return null;
+  if (!(order.from <= now && (order.until === null || now < order.until))) return null;
+  return scopeKey(order);
 }
 
 export function scopeKey(order: CompiledOrder): ScopeKey {
@@ -77,12 +83,27 @@ export function reconcile(
   published: EnforcementState,
   desired: EnforcementState,
 ): { changes: StateChange[]; events: EnforcementChange[] } {
-  const ids = [...new Set([...published.keys(), ...desired.keys()])].sort();
+  return reconcileOrders(
+    new Set([...published.keys(), ...desired.keys()]),
+    (id) => published.get(id) ?? null,
+    (id) => desired.get(id) ?? null,
+  );
+}
+
+/**
+ * `reconcile` over the orders `ids` only, the states given by order (null: absent): what an incremental
+ * reconcile does with the orders that may have changed, when it knows the others did not.
+ */
+export function reconcileOrders(
+  ids: Iterable<string>,
+  published: (orderId: string) => ScopeKey | null,
+  desired: (orderId: string) => ScopeKey | null,
+): { changes: StateChange[]; events: EnforcementChange[] } {
   const changes: StateChange[] = [];
   const events: EnforcementChange[] = [];
-  for (const orderId of ids) {
-    const before = published.get(orderId) ?? null;
-    const after = desired.get(orderId) ?? null;
+  for (const orderId of [...ids].sort()) {
+    const before = published(orderId);
+    const after = desired(orderId);
     if (before === after) continue;
     changes.push({ orderId, before, after });
     const { widens, narrows } = direction(before, after);
@@ -98,13 +119,85 @@ export function reconcile(
  */
 export function nextBoundary(ruleset: Ruleset, now: number): number | null {
   let next: number | null = null;
-  for (const order of ruleset.orders) {
+  for (const order of eachOrder(ruleset)) {
     if (order.mode !== "enforce") continue;
     for (const t of [order.from, order.until]) {
       if (t !== null && t > now && (next === null || t < next)) next = t;
     }
   }
   return next;
+}
+
+/**
+ * The window boundaries (`from`, `until`) of enforce-mode orders after some instant, earliest first: an
+ * incremental reconcile takes the orders whose boundary has passed instead of looking at every order.
+ * Entries are only added (an order whose window changed keeps its old ones: taking it once more changes
+ * nothing), and dropped when taken. A binary min-heap.
+ */
+export class BoundaryQueue {
+  private readonly heap: { at: number; orderId: string }[] = [];
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** The boundaries of `order` after `after` (none for a shadow order). */
+  addOrder(order: CompiledOrder | undefined, after: number): void {
+    if (order === undefined || order.mode !== "enforce") return;
+    if (order.from > after) this.add(order.from, order.id);
+    if (order.until !== null && order.until > after) this.add(order.until, order.id);
+  }
+
+  add(at: number, orderId: string): void {
+    const heap = this.heap;
+    heap.push({ at, orderId });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((heap[parent] as { at: number }).at <= at) break;
+      [heap[i], heap[parent]] = [heap[parent] as (typeof heap)[0], heap[i] as (typeof heap)[0]];
+      i = parent;
+    }
+  }
+
+  /** Takes out the boundaries at or before `now`, earliest first. */
+  takeUntil(now: number): { at: number; orderId: string }[] {
+    const out: { at: number; orderId: string }[] = [];
+    while (this.heap.length > 0 && (this.heap[0] as { at: number }).at <= now) out.push(this.pop());
+    return out;
+  }
+
+  /** The earliest boundary after `now` (entries at or before it stay where they are). */
+  nextAfter(now: number): number | null {
+    const top = this.heap[0];
+    if (top === undefined) return null;
+    if (top.at > now) return top.at;
+    // Entries not taken yet (a reconcile that did not publish): look past them.
+    let next: number | null = null;
+    for (const { at } of this.heap) if (at > now && (next === null || at < next)) next = at;
+    return next;
+  }
+
+  private pop(): { at: number; orderId: string } {
+    const heap = this.heap;
+    const top = heap[0] as { at: number; orderId: string };
+    const last = heap.pop() as { at: number; orderId: string };
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && (heap[l] as { at: number }).at < (heap[m] as { at: number }).at) m = l;
+        if (r < heap.length && (heap[r] as { at: number }).at < (heap[m] as { at: number }).at) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m] as typeof last, heap[i] as typeof last];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /** The target and block of a scope, as events carry them. */

@@ -40,9 +40,15 @@ export interface Ruleset {
    * of two epochs are not comparable; absent for a store with one history only (the embedded store).
    */
   readonly epoch?: string;
-  /** SHA-256 of the canonical JSON of `orders`: equal hashes mean equal enforcement. */
+  /**
+   * The SHA-256 of the compiled orders by `hashScheme` (see `HASH_SCHEME`): equal hashes mean equal
+   * enforcement.
+   */
   readonly hash: string;
+  /** How `hash` is computed: `HASH_SCHEME`; absent: the whole sorted list (documents of earlier releases). */
+  readonly hashScheme?: HashScheme;
   readonly compiledAt: string;
+  /** Sorted by id. */
   readonly orders: readonly CompiledOrder[];
   readonly meetings: ReadonlyMap<string, readonly CompiledOrder[]>;
   readonly accounts: ReadonlyMap<string, readonly CompiledOrder[]>;
@@ -64,6 +70,7 @@ export interface RulesetDocument {
   version: number;
   epoch?: string;
   hash: string;
+  hashScheme?: HashScheme;
   compiledAt: string;
   orders: CompiledOrderDocument[];
 }
@@ -77,6 +84,7 @@ export const RulesetDocumentShape = z.strictObject({
   version: z.number().int().nonnegative(),
   epoch: z.string().min(1).optional(),
   hash: z.string(),
+  hashScheme: z.literal("buckets-4096").optional(),
   compiledAt: z.string(),
   orders: z.array(
     z.strictObject({
@@ -119,8 +127,54 @@ export interface CompileMeta {
  */
 export type CompileSteps = Generator<void, Ruleset, void>;
 
-/** Orders (or map entries, or hashed orders) handled between two yields of a `CompileSteps`. */
+/** Orders (or map entries, or buckets' worth of orders) handled between two yields of a `CompileSteps`. */
 const SLICE = 4096;
+
+/**
+ * The ruleset hash (`Ruleset.hash`), in two levels so that a change rehashes only what it touches: the
+ * orders fall into `BUCKETS` buckets by their id (`bucketOf`); a bucket's digest is the SHA-256 (hex)
+ * of the canonical JSON of its orders, sorted by id (the text the whole list had before, restricted to
+ * the bucket: `[` entries `]`); the hash is the SHA-256 of, for each bucket holding orders in bucket
+ * order, its number as 3 lower-case hex digits followed by its digest, all written one after the
+ * other (no ruleset: the SHA-256 of nothing). Equal hashes still mean equal enforcement. Documents
+ * without `hashScheme` carry the earlier definition (SHA-256 of the whole sorted list) and are
+ * verified by it.
+ */
+export const HASH_SCHEME = "buckets-4096";
+export type HashScheme = typeof HASH_SCHEME;
+const BUCKETS = 4096;
+/** The list of every empty bucket. */
+const EMPTY_BUCKET: readonly CompiledOrder[] = Object.freeze([]);
+
+/**
+ * The bucket of an order id: FNV-1a over its UTF-16 code units, finished with murmur3's mixer (the low
+ * bits well spread whatever the ids look like). Part of the hash's definition: never change it.
+ */
+export function bucketOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) & (BUCKETS - 1);
+}
+
+/**
+ * What a version keeps beside itself to build the next one in O(changed): its orders by bucket (each
+ * sorted by id), the bucket digests, and which version it was built from with which order ids changed
+ * (`changedOrderIds`). `token` names the version without keeping it alive.
+ */
+interface Buckets {
+  readonly lists: readonly (readonly CompiledOrder[])[];
+  readonly digests: readonly string[];
+  readonly token: object;
+  readonly from?: { readonly token: object; readonly ids: ReadonlySet<string> };
+}
+
+/** Per ruleset, its buckets (held weakly: a ruleset no one reads any more goes with them). */
+const bucketsOf = new WeakMap<Ruleset, Buckets>();
 
 export function compile(orders: readonly Order[], meta: CompileMeta, options: CompileOptions = {}): Ruleset {
   return runSteps(compileSteps(orders, meta, options));
@@ -139,47 +193,81 @@ export function* compileSteps(
   meta: CompileMeta,
   options: CompileOptions = {},
 ): CompileSteps {
-  const compiled: CompiledOrder[] = [];
-  const excluded: { id: string; reason: string }[] = [];
-  const seen = new Set<string>();
+  // Each approved order goes to its id's bucket, compiled or with why it is left out, and its place in
+  // the input (a duplicate id is told by sorting the bucket; the first approved one keeps the id).
+  const raw: (Slot[] | undefined)[] = new Array(BUCKETS);
   const shared = new SharedParts();
   let n = 0;
-  for (const order of orders) {
+  for (let at = 0; at < orders.length; at++) {
     if (++n % SLICE === 0) yield;
+    const order = orders[at] as Order;
     if (order.status !== "approved") continue;
-    // Two orders under one id would make the hash depend on input order; the store never produces it.
-    if (seen.has(order.id)) {
-      excluded.push({ id: order.id, reason: "duplicate order id" });
-      continue;
-    }
-    seen.add(order.id);
-    const one = compileOrder(order, shared);
-    if (typeof one === "string") excluded.push({ id: order.id, reason: one });
-    else compiled.push(one);
+    // biome-ignore lint/suspicious/noAssignInExpressions: a bucket's list is made when first needed
+    (raw[bucketOf(order.id)] ??= []).push({ id: order.id, at, result: compileOrder(order, shared) });
   }
-  compiled.sort(byId);
-  yield;
+  const excluded: { id: string; reason: string; at: number }[] = [];
+  const lists: (readonly CompiledOrder[])[] = new Array(BUCKETS).fill(EMPTY_BUCKET);
   const meetings = new Map<string, CompiledOrder[]>();
   const accounts = new Map<string, CompiledOrder[]>();
   n = 0;
-  for (const order of compiled) {
-    if (++n % SLICE === 0) yield;
-    for (const id of order.meetingIds) push(meetings, id, order);
-    for (const id of order.accountIds) push(accounts, id, order);
+  for (let b = 0; b < BUCKETS; b++) {
+    const slots = raw[b]?.sort(byId);
+    if (slots === undefined) continue;
+    raw[b] = undefined;
+    const list: CompiledOrder[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      if (++n % SLICE === 0) yield;
+      const slot = slots[i] as Slot;
+      // Two orders under one id would make the hash depend on input order; the store never produces it.
+      if (i > 0 && (slots[i - 1] as Slot).id === slot.id)
+        excluded.push({ id: slot.id, reason: "duplicate order id", at: slot.at });
+      else if (typeof slot.result === "string")
+        excluded.push({ id: slot.id, reason: slot.result, at: slot.at });
+      else {
+        const order = slot.result;
+        list.push(order);
+        for (const id of order.meetingIds) push(meetings, id, order);
+        for (const id of order.accountIds) push(accounts, id, order);
+      }
+    }
+    lists[b] = Object.freeze(list);
   }
-  for (const list of meetings.values()) Object.freeze(list);
-  for (const list of accounts.values()) Object.freeze(list);
-  const hash = yield* hashSteps(compiled, options);
-  return seal(meta, hash, Object.freeze(compiled), meetings, accounts, excluded);
+  // Filled bucket by bucket: an entry naming orders of several buckets is put in id order here.
+  for (const list of meetings.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
+  for (const list of accounts.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
+  yield;
+  const digests: string[] = new Array(BUCKETS);
+  for (let b = 0; b < BUCKETS; b++) {
+    if (b % 64 === 63) yield;
+    digests[b] = bucketDigest(lists[b] as readonly CompiledOrder[], options);
+  }
+  excluded.sort((a, b) => a.at - b.at);
+  const buckets: Buckets = { lists, digests, token: {} };
+  return seal(
+    meta,
+    topDigest(digests, options),
+    HASH_SCHEME,
+    () => fromBuckets(lists),
+    meetings,
+    accounts,
+    excluded.map(({ id, reason }) => ({ id, reason })),
+    buckets,
+  );
+}
+
+/** An approved order in its bucket during a compile: compiled, or why it is left out. */
+interface Slot {
+  readonly id: string;
+  readonly at: number;
+  readonly result: CompiledOrder | string;
 }
 
 /**
  * The ruleset `compile` gives for the orders `previous` was compiled from, with `changed` (each order's
  * state after the change; an order id given twice: the last wins) in place of their earlier states.
- * Only the changed orders are compiled and only their meetings' and accounts' entries are rebuilt; the
- * rest is shared with `previous`, which stays intact for the checks still reading it. The sorted order
- * list is copied and the hash computed over all orders, in slices (the hash's definition is over the
- * whole list: see `hashOrders`). `previous` must be of the same history (epoch) as `meta`.
+ * Only the changed orders are compiled, only their buckets rehashed and only their meetings' and
+ * accounts' entries rebuilt; the rest is shared with `previous`, which stays intact for the checks still
+ * reading it. `previous` must be of the same history (epoch) as `meta`.
  */
 export function* recompileSteps(
   previous: Ruleset,
@@ -189,13 +277,18 @@ export function* recompileSteps(
 ): CompileSteps {
   const latest = new Map<string, Order>();
   for (const order of changed) latest.set(order.id, order);
+  const base = bucketsOf.get(previous) ?? (yield* bucketsFromList(previous, options));
   const shared = new SharedParts();
-  const added: CompiledOrder[] = [];
+  const added = new Map<number, CompiledOrder[]>();
   const newExclusions: { id: string; reason: string }[] = [];
   const touchedMeetings = new Set<string>();
   const touchedAccounts = new Set<string>();
+  let n = 0;
   for (const [id, order] of latest) {
-    const before = findById(previous.orders, id);
+    if (++n % SLICE === 0) yield;
+    const bucket = bucketOf(id);
+    if (!added.has(bucket)) added.set(bucket, []);
+    const before = findById(base.lists[bucket] as readonly CompiledOrder[], id);
     if (before) {
       for (const m of before.meetingIds) touchedMeetings.add(m);
       for (const a of before.accountIds) touchedAccounts.add(a);
@@ -206,29 +299,44 @@ export function* recompileSteps(
       newExclusions.push({ id, reason: one });
       continue;
     }
-    added.push(one);
+    added.get(bucket)?.push(one);
     for (const m of one.meetingIds) touchedMeetings.add(m);
     for (const a of one.accountIds) touchedAccounts.add(a);
   }
-  added.sort(byId);
-  // The sorted list: the previous one without the changed ids, merged with the recompiled orders.
-  const orders: CompiledOrder[] = [];
-  let i = 0;
-  let n = 0;
-  for (const order of previous.orders) {
-    if (++n % (SLICE * 16) === 0) yield;
-    while (i < added.length && (added[i] as CompiledOrder).id < order.id)
-      orders.push(added[i++] as CompiledOrder);
-    if (!latest.has(order.id)) orders.push(order);
+  const lists = base.lists.slice();
+  const digests = base.digests.slice();
+  const fresh: CompiledOrder[] = [];
+  for (const [bucket, orders] of added) {
+    if (++n % 64 === 0) yield;
+    orders.sort(byId);
+    fresh.push(...orders);
+    const kept = (lists[bucket] as readonly CompiledOrder[]).filter((o) => !latest.has(o.id));
+    const list = Object.freeze(mergeById(kept, orders));
+    lists[bucket] = list;
+    digests[bucket] = bucketDigest(list, options);
   }
-  while (i < added.length) orders.push(added[i++] as CompiledOrder);
-  const byMeeting = groupBy(added, (o) => o.meetingIds);
-  const byAccount = groupBy(added, (o) => o.accountIds);
+  fresh.sort(byId);
+  const byMeeting = groupBy(fresh, (o) => o.meetingIds);
+  const byAccount = groupBy(fresh, (o) => o.accountIds);
   const meetings = yield* reindex(previous.meetings, touchedMeetings, byMeeting, latest);
   const accounts = yield* reindex(previous.accounts, touchedAccounts, byAccount, latest);
   const excluded = previous.excluded.filter((e) => !latest.has(e.id)).concat(newExclusions);
-  const hash = yield* hashSteps(orders, options);
-  return seal(meta, hash, Object.freeze(orders), meetings, accounts, excluded);
+  const buckets: Buckets = {
+    lists,
+    digests,
+    token: {},
+    from: { token: base.token, ids: new Set(latest.keys()) },
+  };
+  return seal(
+    meta,
+    topDigest(digests, options),
+    HASH_SCHEME,
+    () => fromBuckets(lists),
+    meetings,
+    accounts,
+    excluded,
+    buckets,
+  );
 }
 
 export function recompile(
@@ -241,15 +349,90 @@ export function recompile(
 }
 
 /**
- * Rebuilds a ruleset from its document, checking the hash (a ruleset read from disk, Redis or KV).
+ * The ids of the orders that may differ between `previous` and `next`, when `next` was recompiled from
+ * `previous` (what the enforcement events reconcile, instead of every order); undefined when it was
+ * not (compiled afresh, read from a document): then any order may differ.
+ */
+export function changedOrderIds(next: Ruleset, previous: Ruleset): ReadonlySet<string> | undefined {
+  const from = bucketsOf.get(next)?.from;
+  const base = bucketsOf.get(previous);
+  return from !== undefined && base !== undefined && from.token === base.token ? from.ids : undefined;
+}
+
+/**
+ * Every compiled order of `ruleset`, in no set order: by bucket where it has them, so that a walk over
+ * all orders does not make the sorted list (`orders`).
+ */
+export function* eachOrder(ruleset: Ruleset): Generator<CompiledOrder, void, void> {
+  const buckets = bucketsOf.get(ruleset);
+  if (buckets === undefined) yield* ruleset.orders;
+  else for (const list of buckets.lists) yield* list;
+}
+
+/** The compiled order with this id in `ruleset`, if it enforces one (its bucket, then a binary search). */
+export function findOrder(ruleset: Ruleset, id: string): CompiledOrder | undefined {
+  const buckets = bucketsOf.get(ruleset);
+  return findById(buckets ? (buckets.lists[bucketOf(id)] as readonly CompiledOrder[]) : ruleset.orders, id);
+}
+
+/**
+ * The buckets of a ruleset that has none (read from a document of the earlier hash, or not made here):
+ * the base of a recompile, kept for the next one. Hashes every order, once.
+ */
+function* bucketsFromList(ruleset: Ruleset, options: CompileOptions): Generator<void, Buckets, void> {
+  const lists = groupIntoBuckets(ruleset.orders);
+  const digests: string[] = new Array(BUCKETS);
+  for (let b = 0; b < BUCKETS; b++) {
+    if (b % 64 === 63) yield;
+    digests[b] = bucketDigest(lists[b] as readonly CompiledOrder[], options);
+  }
+  const buckets: Buckets = { lists, digests, token: {} };
+  bucketsOf.set(ruleset, buckets);
+  return buckets;
+}
+
+/** Orders sorted by id, by bucket (each bucket sorted by id too). */
+function groupIntoBuckets(orders: readonly CompiledOrder[]): (readonly CompiledOrder[])[] {
+  const lists: (CompiledOrder[] | undefined)[] = new Array(BUCKETS);
+  // biome-ignore lint/suspicious/noAssignInExpressions: a bucket's list is made when first needed
+  for (const order of orders) (lists[bucketOf(order.id)] ??= []).push(order);
+  const out: (readonly CompiledOrder[])[] = new Array(BUCKETS);
+  for (let b = 0; b < BUCKETS; b++)
+    out[b] = lists[b] ? Object.freeze(lists[b]?.sort(byId) ?? []) : EMPTY_BUCKET;
+  return out;
+}
+
+/** The orders of all buckets, sorted by id: made when first read (a check never reads it). */
+function fromBuckets(lists: readonly (readonly CompiledOrder[])[]): readonly CompiledOrder[] {
+  let size = 0;
+  for (const list of lists) size += list.length;
+  const out: CompiledOrder[] = new Array(size);
+  let i = 0;
+  for (const list of lists) for (const order of list) out[i++] = order;
+  // 4096 sorted runs: the merge sort finds them and merges.
+  return out.sort(byId);
+}
+
+/**
+ * Rebuilds a ruleset from its document, checking the hash by the document's scheme (a ruleset read from
+ * disk, Redis or KV; a document of an earlier release carries none: the whole-list hash).
  * The hash is unkeyed, so it catches corruption, not forgery: I1 and the windows are checked again
  * here, as `compile` would have, and a document that `compile` could not have produced is refused.
  */
 export function fromDocument(doc: RulesetDocument): Ruleset {
-  const hash = hashOrders(doc.orders.map(withDefaults));
+  const ruleset = build(doc, []);
+  let hash: string;
+  if (doc.hashScheme === HASH_SCHEME) {
+    const lists = groupIntoBuckets(ruleset.orders);
+    const digests = lists.map((list) => bucketDigest(list, {}));
+    hash = topDigest(digests, {});
+    bucketsOf.set(ruleset, { lists, digests, token: {} });
+  } else {
+    hash = hashOrders(ruleset.orders);
+  }
   if (hash !== doc.hash)
     throw new Error(`ruleset v${doc.version}: hash mismatch (${doc.hash} stated, ${hash} computed)`);
-  for (const order of doc.orders) {
+  for (const order of ruleset.orders) {
     if (!Number.isFinite(order.from) || (order.until !== null && !Number.isFinite(order.until))) {
       throw new Error(`ruleset v${doc.version}: order ${order.id} has an unreadable window`);
     }
@@ -260,7 +443,7 @@ export function fromDocument(doc: RulesetDocument): Ruleset {
       );
     }
   }
-  return build(doc, []);
+  return ruleset;
 }
 
 export function toDocument(ruleset: Ruleset): RulesetDocument {
@@ -268,6 +451,7 @@ export function toDocument(ruleset: Ruleset): RulesetDocument {
     version: ruleset.version,
     ...(ruleset.epoch === undefined ? {} : { epoch: ruleset.epoch }),
     hash: ruleset.hash,
+    ...(ruleset.hashScheme === undefined ? {} : { hashScheme: ruleset.hashScheme }),
     compiledAt: ruleset.compiledAt,
     orders: ruleset.orders.map(documentOrder),
   };
@@ -286,33 +470,18 @@ function documentOrder(order: CompiledOrder): CompiledOrderDocument {
   });
 }
 
-function withDefaults(order: CompiledOrderDocument): CompiledOrder {
-  return { ...order, action: order.action ?? "geoblock", exemptAccountIds: order.exemptAccountIds ?? [] };
-}
-
 export function emptyRuleset(compiledAt: string): Ruleset {
   return compile([], { version: 0, compiledAt });
 }
 
 /**
- * The ruleset hash: SHA-256 of the canonical JSON of the compiled orders, `JSON.stringify` of one array
- * entry per order, in id order. Key order is fixed by construction and arrays are sorted, so the text is
- * canonical. The action and exemptions join an order's entry only when not the defaults: a ruleset
- * without either hashes as it did before they existed.
+ * The earlier ruleset hash (documents without `hashScheme`): SHA-256 of the canonical JSON of the
+ * compiled orders, `JSON.stringify` of one array entry per order, in the order given (by id). Key order
+ * is fixed by construction and arrays are sorted, so the text is canonical. The action and exemptions
+ * join an order's entry only when not the defaults: a ruleset without either hashes as it did before
+ * they existed. A bucket's digest is this over the bucket's orders.
  */
-function hashOrders(orders: readonly CompiledOrder[]): string {
-  const steps = hashSteps(orders, {});
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-  }
-}
-
-/** `hashOrders` in slices: the same text, fed to the hash a slice at a time. */
-function* hashSteps(
-  orders: readonly CompiledOrder[],
-  options: CompileOptions,
-): Generator<void, string, void> {
+function hashOrders(orders: readonly CompiledOrder[], options: CompileOptions = {}): string {
   const hash = (options.sha256 ?? nobleSha256)();
   let text = "[";
   for (let i = 0; i < orders.length; i++) {
@@ -321,10 +490,31 @@ function* hashSteps(
     if ((i + 1) % SLICE === 0) {
       hash.update(text);
       text = "";
-      yield;
     }
   }
   hash.update(`${text}]`);
+  return hash.hex();
+}
+
+/** A bucket's digest; an empty bucket has none (""), and the ruleset hash leaves it out. */
+function bucketDigest(orders: readonly CompiledOrder[], options: CompileOptions): string {
+  return orders.length === 0 ? "" : hashOrders(orders, options);
+}
+
+/** The ruleset hash over the bucket digests: per bucket with orders, its number (3 hex digits) and digest. */
+function topDigest(digests: readonly string[], options: CompileOptions): string {
+  const hash = (options.sha256 ?? nobleSha256)();
+  let text = "";
+  for (let b = 0; b < digests.length; b++) {
+    const digest = digests[b] as string;
+    if (digest === "") continue;
+    text += b.toString(16).padStart(3, "0") + digest;
+    if (text.length >= 16_384) {
+      hash.update(text);
+      text = "";
+    }
+  }
+  hash.update(text);
   return hash.hex();
 }
 
@@ -408,33 +598,48 @@ function build(doc: RulesetDocument, excluded: { id: string; reason: string }[])
       accountIds: frozenCopy(o.accountIds),
     }),
   );
+  // The bucketed hash does not depend on the document's order; the ruleset's list is by id all the same.
+  // (The whole-list hash is over the document's order, which its writer sorted.)
+  if (doc.hashScheme === HASH_SCHEME) frozen.sort(byId);
   for (const order of frozen) {
     for (const id of order.meetingIds) push(meetings, id, order);
     for (const id of order.accountIds) push(accounts, id, order);
   }
   for (const list of meetings.values()) Object.freeze(list);
   for (const list of accounts.values()) Object.freeze(list);
-  return seal(doc, doc.hash, Object.freeze(frozen), meetings, accounts, excluded);
+  return seal(doc, doc.hash, doc.hashScheme, Object.freeze(frozen), meetings, accounts, excluded);
 }
 
 function seal(
   meta: CompileMeta,
   hash: string,
-  orders: readonly CompiledOrder[],
+  hashScheme: HashScheme | undefined,
+  orders: readonly CompiledOrder[] | (() => readonly CompiledOrder[]),
   meetings: ReadonlyMap<string, readonly CompiledOrder[]>,
   accounts: ReadonlyMap<string, readonly CompiledOrder[]>,
   excluded: { id: string; reason: string }[],
+  buckets?: Buckets,
 ): Ruleset {
-  return Object.freeze({
+  // A version made from buckets lists its orders only when asked (a document, a listing): making the
+  // sorted list of a million orders for every change would be O(n) per version.
+  let list = typeof orders === "function" ? undefined : orders;
+  const make = typeof orders === "function" ? orders : undefined;
+  const ruleset: Ruleset = Object.freeze({
     version: meta.version,
     ...(meta.epoch === undefined ? {} : { epoch: meta.epoch }),
     hash,
+    ...(hashScheme === undefined ? {} : { hashScheme }),
     compiledAt: meta.compiledAt,
-    orders,
+    get orders(): readonly CompiledOrder[] {
+      list ??= Object.freeze((make as () => readonly CompiledOrder[])());
+      return list;
+    },
     meetings,
     accounts,
     excluded: Object.freeze(excluded),
   });
+  if (buckets) bucketsOf.set(ruleset, buckets);
+  return ruleset;
 }
 
 function push(map: Map<string, CompiledOrder[]>, key: string, order: CompiledOrder): void {

@@ -4,11 +4,30 @@
  * boundary of an order (a timer, so a block starts or expires with no request and no order change), and
  * at least every `pollMs` (the safety poll). Every instance runs one; the store's compare-and-set makes
  * their reconciles publish each change once (store/enforcement-events.ts). See enforcement.md.
+ *
+ * Incremental: after a reconcile it keeps what it left published (`Mirror`), and the next one looks only
+ * at the orders changed by the rulesets installed since and those whose window opened or closed since,
+ * as long as the store says nothing else was published in between (its `revision`); otherwise (the
+ * first time, another instance published, a ruleset not recompiled from the last one) it reads every
+ * order, as before.
  */
-import { enforcedState, nextBoundary, reconcile } from "../engine/index.js";
+import {
+  BoundaryQueue,
+  changedOrderIds,
+  eachOrder,
+  enforcedState,
+  findOrder,
+  nextBoundary,
+  type Ruleset,
+  reconcile,
+  reconcileOrders,
+  type ScopeKey,
+  type StateChange,
+  scopeAt,
+} from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { Clock, Readiness } from "../kernel/runtime.js";
-import type { EnforcementEventStore, PublishResult } from "../store/enforcement-events.js";
+import type { EnforcementEventStore, PublishedRevision, PublishResult } from "../store/enforcement-events.js";
 import { instruments } from "../telemetry/index.js";
 import type { RulesetHolder } from "./holder.js";
 
@@ -27,6 +46,33 @@ export type ReconcileOutcome = PublishResult | { kind: "unchanged" } | { kind: "
 const CONFLICT_RETRIES = 5;
 /** After a failure (the store unreachable): try again this soon, unless a boundary comes first. */
 const RETRY_MS = 1000;
+/** Installs remembered between two reconciles; past this many the next reconcile reads every order. */
+const INSTALL_LOG_LIMIT = 1024;
+
+/**
+ * What this instance last left published, as of the store's revision `published`: the scope of every
+ * order, the ruleset and instant it was reconciled from, and the window boundaries after that instant.
+ */
+interface Mirror {
+  published: PublishedRevision;
+  orders: Map<string, ScopeKey>;
+  ruleset: Ruleset;
+  now: number;
+  boundaries: BoundaryQueue;
+}
+
+/** One reconcile's result before it is published: over every order, or over the changed ones only. */
+interface Plan {
+  published: PublishedRevision;
+  ruleset: Ruleset;
+  now: number;
+  changes: StateChange[];
+  events: ReturnType<typeof reconcile>["events"];
+  /** Full: the store's orders as read. Incremental: the boundaries taken (put back if not published). */
+  full?: ReadonlyMap<string, ScopeKey>;
+  taken?: { at: number; orderId: string }[];
+  changed?: ReadonlySet<string>;
+}
 
 export class EnforcementReconciler {
   private readonly logger: Logger;
@@ -39,6 +85,10 @@ export class EnforcementReconciler {
   private lastError: string | undefined;
   private lastReconcileAt: string | undefined;
   private lastOutcome: ReconcileOutcome["kind"] | undefined;
+  private mirror: Mirror | undefined;
+  /** The rulesets installed since, each with the orders it changed from the one before (undefined: any). */
+  private installs: { ruleset: Ruleset; changed: ReadonlySet<string> | undefined }[] = [];
+  private lastInstalled: Ruleset | undefined;
 
   constructor(private readonly opts: EnforcementReconcilerOptions) {
     this.logger = opts.logger ?? SILENT_LOGGER;
@@ -56,9 +106,37 @@ export class EnforcementReconciler {
 
   /** Starts listening for installs and reconciles once now. */
   start(): this {
-    this.removeListener = this.opts.holder.onInstall(() => void this.kick());
+    if (this.opts.holder.isLoaded()) this.lastInstalled = this.opts.holder.current();
+    this.removeListener = this.opts.holder.onInstall((ruleset) => {
+      this.noteInstall(ruleset);
+      void this.kick();
+    });
     void this.kick();
     return this;
+  }
+
+  /** Remembers which orders an installed ruleset changed, for the next reconcile. */
+  private noteInstall(ruleset: Ruleset): void {
+    const previous = this.lastInstalled;
+    this.lastInstalled = ruleset;
+    const changed = previous === undefined ? undefined : changedOrderIds(ruleset, previous);
+    if (this.installs.length >= INSTALL_LOG_LIMIT) this.installs = [{ ruleset, changed: undefined }];
+    else this.installs.push({ ruleset, changed });
+  }
+
+  /**
+   * The orders that may differ between the ruleset `mirror` was reconciled from and `ruleset`: the union
+   * of what each install since changed; undefined when that is not known.
+   */
+  private changedSince(mirror: Mirror, ruleset: Ruleset): Set<string> | undefined {
+    const out = new Set<string>();
+    if (ruleset === mirror.ruleset && this.installs.length === 0) return out;
+    if (this.installs.at(-1)?.ruleset !== ruleset) return undefined;
+    for (const install of this.installs) {
+      if (install.changed === undefined) return undefined;
+      for (const id of install.changed) out.add(id);
+    }
+    return out;
   }
 
   /**
@@ -128,36 +206,115 @@ export class EnforcementReconciler {
   }
 
   private async reconcileOnce(): Promise<ReconcileOutcome> {
-    const { holder, store, clock } = this.opts;
+    const { holder, store } = this.opts;
     // Before any ruleset is in, the empty placeholder would lift every block.
     if (!holder.isLoaded()) return { kind: "not-loaded" };
     for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
-      const ruleset = holder.current();
-      const now = clock();
-      const published = await store.published();
-      const { changes, events } = reconcile(published.orders, enforcedState(ruleset, now));
+      const plan = await this.plan();
+      const { published, ruleset, now, changes, events } = plan;
       // A newer ruleset with nothing to announce is still recorded, so an older one can no longer publish.
       const newer = (ruleset.epoch ?? null) !== published.epoch || ruleset.version > published.version;
-      if (changes.length === 0 && !newer) return { kind: "unchanged" };
-      const at = new Date(now).toISOString();
-      const result = await store.publish({
-        rev: published.rev,
-        epoch: ruleset.epoch,
-        version: ruleset.version,
-        at: now,
-        changes,
-        events: events.map((e) => ({ ...e, at, rulesetVersion: ruleset.version })),
-      });
-      if (result.kind === "published" && result.ids.length > 0) {
-        for (const e of events) instruments.enforcementEvents.add(1, { type: e.type });
-        this.logger.info("enforcement events published", {
-          events: events.map((e, i) => ({ id: result.ids[i], type: e.type, orderId: e.orderId })),
-          rulesetVersion: ruleset.version,
-        });
+      if (changes.length === 0 && !newer) {
+        this.settle(plan, published);
+        return { kind: "unchanged" };
       }
+      const at = new Date(now).toISOString();
+      let result: PublishResult;
+      try {
+        result = await store.publish({
+          rev: published.rev,
+          epoch: ruleset.epoch,
+          version: ruleset.version,
+          at: now,
+          changes,
+          events: events.map((e) => ({ ...e, at, rulesetVersion: ruleset.version })),
+        });
+      } catch (err) {
+        this.unsettled(plan);
+        throw err;
+      }
+      if (result.kind === "published") {
+        this.settle(plan, {
+          rev: published.rev + 1,
+          epoch: ruleset.epoch ?? null,
+          version: ruleset.version,
+          at: now,
+        });
+        if (result.ids.length > 0) {
+          for (const e of events) instruments.enforcementEvents.add(1, { type: e.type });
+          this.logger.info("enforcement events published", {
+            events: events.map((e, i) => ({ id: result.ids[i], type: e.type, orderId: e.orderId })),
+            rulesetVersion: ruleset.version,
+          });
+        }
+      } else this.unsettled(plan);
       if (result.kind !== "conflict") return result;
+      // Another instance published: what it did is known only by reading every order again.
+      this.mirror = undefined;
     }
     return { kind: "conflict" };
+  }
+
+  /**
+   * The changes that take what is published to the ruleset in force at now: over the orders changed
+   * since the mirror's reconcile and those whose window boundary passed, when the store's revision is
+   * the mirror's; over every order otherwise.
+   */
+  private async plan(): Promise<Plan> {
+    const { holder, store, clock } = this.opts;
+    const ruleset = holder.current();
+    const now = clock();
+    const mirror = this.mirror;
+    const changed = mirror && now >= mirror.now ? this.changedSince(mirror, ruleset) : undefined;
+    if (mirror && changed) {
+      const published = await store.revision();
+      if (sameRevision(published, mirror.published)) {
+        const taken = mirror.boundaries.takeUntil(now);
+        const ids = new Set(changed);
+        for (const t of taken) ids.add(t.orderId);
+        const { changes, events } = reconcileOrders(
+          ids,
+          (id) => mirror.orders.get(id) ?? null,
+          (id) => scopeAt(findOrder(ruleset, id), now),
+        );
+        return { published, ruleset, now, changes, events, taken, changed };
+      }
+    }
+    const { orders, ...published } = await store.published();
+    const { changes, events } = reconcile(orders, enforcedState(ruleset, now));
+    return { published, ruleset, now, changes, events, full: orders };
+  }
+
+  /** The plan is what the store holds now (published, or nothing to publish): the mirror moves to it. */
+  private settle(plan: Plan, published: PublishedRevision): void {
+    const { ruleset, now, changes } = plan;
+    let mirror = this.mirror;
+    if (plan.full !== undefined) {
+      const boundaries = new BoundaryQueue();
+      for (const order of eachOrder(ruleset)) boundaries.addOrder(order, now);
+      mirror = { published, orders: new Map(plan.full), ruleset, now, boundaries };
+      this.mirror = mirror;
+    } else if (mirror === undefined) {
+      return;
+    } else {
+      for (const id of plan.changed ?? []) mirror.boundaries.addOrder(findOrder(ruleset, id), now);
+      mirror.published = published;
+      mirror.ruleset = ruleset;
+      mirror.now = now;
+    }
+    for (const c of changes) {
+      if (c.after === null) mirror.orders.delete(c.orderId);
+      else mirror.orders.set(c.orderId, c.after);
+    }
+    // The installs up to this ruleset are reconciled; those after it wait for the next reconcile.
+    const at = this.installs.findIndex((i) => i.ruleset === ruleset);
+    if (at >= 0) this.installs = this.installs.slice(at + 1);
+  }
+
+  /** Nothing was published: the boundaries taken for it are taken again next time. */
+  private unsettled(plan: Plan): void {
+    if (plan.taken === undefined || this.mirror === undefined) return;
+    for (const t of plan.taken) this.mirror.boundaries.add(t.at, t.orderId);
   }
 
   /** The next reconcile: the next boundary, a retry, or the poll, whichever comes first. */
@@ -166,7 +323,7 @@ export class EnforcementReconciler {
     if (this.timer) clearTimeout(this.timer);
     const now = this.opts.clock();
     const candidates = [now + this.pollMs];
-    const boundary = this.opts.holder.isLoaded() ? nextBoundary(this.opts.holder.current(), now) : null;
+    const boundary = this.nextBoundary(now);
     if (boundary !== null) candidates.push(boundary);
     if (retryAt !== undefined) candidates.push(retryAt);
     const delay = Math.max(0, Math.min(...candidates) - now);
@@ -174,4 +331,26 @@ export class EnforcementReconciler {
     // A process with nothing else to do may exit: this timer is no reason to stay.
     (this.timer as { unref?: () => void }).unref?.();
   }
+
+  /** The next window boundary of an order in force here: from the mirror's queue when it is current. */
+  private nextBoundary(now: number): number | null {
+    const { holder } = this.opts;
+    if (!holder.isLoaded()) return null;
+    const ruleset = holder.current();
+    const mirror = this.mirror;
+    const changed = mirror ? this.changedSince(mirror, ruleset) : undefined;
+    if (mirror === undefined || changed === undefined) return nextBoundary(ruleset, now);
+    let next = mirror.boundaries.nextAfter(now);
+    for (const id of changed) {
+      const order = findOrder(ruleset, id);
+      if (order?.mode !== "enforce") continue;
+      for (const t of [order.from, order.until])
+        if (t !== null && t > now && (next === null || t < next)) next = t;
+    }
+    return next;
+  }
+}
+
+function sameRevision(a: PublishedRevision, b: PublishedRevision): boolean {
+  return a.rev === b.rev && a.epoch === b.epoch && a.version === b.version && a.at === b.at;
 }

@@ -17,7 +17,7 @@ export interface EnforcementEvent extends EnforcementChange {
 
 /** What was published last: per order the scope announced, and the ruleset and time it came from. */
 export interface PublishedEnforcement {
-  /** Bumped by every publish: the compare-and-set token of the next one. */
+  /** Bumped by every publish (by one): the compare-and-set token of the next one. */
   rev: number;
   epoch: string | null;
   version: number;
@@ -25,6 +25,8 @@ export interface PublishedEnforcement {
   at: number;
   orders: ReadonlyMap<string, ScopeKey>;
 }
+
+export type PublishedRevision = Omit<PublishedEnforcement, "orders">;
 
 export interface PublishBatch {
   /** The `rev` the batch was computed from: a publish in between makes it a conflict. */
@@ -63,6 +65,11 @@ export interface EnforcementEventStore {
   /** How long events are kept, ms (CORDON_EVENTS_RETENTION_HOURS). */
   readonly retentionMs: number;
   published(): Promise<PublishedEnforcement>;
+  /**
+   * `published()` without the orders: what a reconciler that keeps its own copy of them (in step with its
+   * publishes) reads to know nothing else was published since, without reading every order.
+   */
+  revision(): Promise<PublishedRevision>;
   publish(batch: PublishBatch): Promise<PublishResult>;
   /** Whether `raw` is a cursor of this store (an event id, or `0` for the beginning). */
   isCursor(raw: string): boolean;

@@ -243,6 +243,49 @@ describe("ruleset document", () => {
     expect(() => fromDocument(forged)).toThrow(/outside its authority: PK-PB/);
   });
 
+  it("loads a document of an earlier release, hashed over the whole sorted list (no hashScheme)", () => {
+    const ruleset = compile(sample(), META);
+    const { hashScheme, ...current } = viaJson(toDocument(ruleset));
+    expect(hashScheme).toBe("buckets-4096");
+    const earlier = rehash(current);
+    expect(earlier.hash).not.toBe(ruleset.hash);
+    const loaded = fromDocument(earlier);
+    expect(loaded.hash).toBe(earlier.hash);
+    expect(loaded.hashScheme).toBeUndefined();
+    expect(loaded.orders).toEqual(ruleset.orders);
+    // Written back as it came: the same document, still verifiable by the earlier scheme.
+    expect(viaJson(toDocument(loaded))).toEqual(earlier);
+    for (const meetingId of ["m-1", "m-2", "m-9"])
+      for (const now of [T0 - 2 * HOUR, T0, T0 + 2 * HOUR]) {
+        const facts = { meetingId, location: { country: "RU", subdivisions: [] } };
+        expect(decide(loaded, facts, now)).toEqual(decide(ruleset, facts, now));
+      }
+  });
+
+  it("refuses a document whose hash is of the other scheme, or wrong under either", () => {
+    const doc = viaJson(toDocument(compile(sample(), META)));
+    const { hashScheme: _, ...earlier } = doc;
+    // Each scheme verifies its own hash only: a document claiming one with the other's is refused.
+    expect(() => fromDocument(earlier)).toThrow(/hash mismatch/);
+    expect(() => fromDocument({ ...rehash(earlier), hashScheme: "buckets-4096" })).toThrow(/hash mismatch/);
+    const tampered = (d: RulesetDocument) => ({
+      ...d,
+      orders: d.orders.map((o) => (o.id === "o-4" ? { ...o, meetingIds: ["m-1"] } : o)),
+    });
+    expect(() => fromDocument(tampered(doc))).toThrow(/hash mismatch/);
+    expect(() => fromDocument(tampered(rehash(earlier)))).toThrow(/hash mismatch/);
+    expect(() => fromDocument({ ...doc, hash: "0".repeat(64) })).toThrow(/hash mismatch/);
+    expect(() => fromDocument({ ...rehash(earlier), hash: "0".repeat(64) })).toThrow(/hash mismatch/);
+  });
+
+  it("verifies a bucketed document whatever the order of its orders, and lists them by id", () => {
+    const ruleset = compile(sample(), META);
+    const doc = viaJson(toDocument(ruleset));
+    const loaded = fromDocument({ ...doc, orders: [...doc.orders].reverse() });
+    expect(loaded.hash).toBe(ruleset.hash);
+    expect(loaded.orders.map((o) => o.id)).toEqual(["o-1", "o-2", "o-3", "o-4"]);
+  });
+
   it("refuses a re-hashed document with an unreadable window", () => {
     const doc = toDocument(compile(sample(), META));
     const broken = rehash({

@@ -21,6 +21,7 @@ import {
   type OrderEvents,
   type PublishBatch,
   type PublishedEnforcement,
+  type PublishedRevision,
   type PublishResult,
   staleness,
 } from "../enforcement-events.js";
@@ -119,6 +120,10 @@ export class EventJournal implements EnforcementEventStore {
     return { ...this.meta, orders: new Map(this.orders) };
   }
 
+  async revision(): Promise<PublishedRevision> {
+    return { ...this.meta };
+  }
+
   publish(batch: PublishBatch): Promise<PublishResult> {
     // Serialised: the check and the append are one step, as the Redis script is.
     const run = this.tail.then(() => this.publishNow(batch));
@@ -206,6 +211,10 @@ export class EventJournal implements EnforcementEventStore {
   /** Drops the events older than the retention: the file is rewritten as one snapshot line. */
   private async trim(now: number): Promise<void> {
     const horizon = now - this.opts.retentionMs;
+    // Events are kept in publish order, oldest first (what is dropped is a prefix): when the oldest is
+    // within the retention, so is every other, and a publish costs no pass over them all.
+    const oldest = this.events[0];
+    if (oldest === undefined || Date.parse(oldest.at) >= horizon) return;
     const keep = this.events.filter((e) => Date.parse(e.at) >= horizon);
     if (keep.length === this.events.length) return;
     const trimmedTo = Number(this.events[this.events.length - keep.length - 1]?.id ?? this.trimmedTo);

@@ -20,6 +20,7 @@ import type {
   OrderEvents,
   PublishBatch,
   PublishedEnforcement,
+  PublishedRevision,
   PublishResult,
 } from "../enforcement-events.js";
 import type { EnforcementKeys } from "./keys.js";
@@ -82,6 +83,18 @@ return reply
 
 const READ_STATE = `return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`;
 
+/** The meta hash's fields (HGETALL's flat list) as a revision. */
+function revisionOf(meta: string[]): PublishedRevision {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < meta.length; i += 2) m.set(meta[i] as string, meta[i + 1] as string);
+  return {
+    rev: Number(m.get("rev") ?? 0),
+    epoch: m.get("epoch") || null,
+    version: Number(m.get("version") ?? -1),
+    at: Number(m.get("at") ?? 0),
+  };
+}
+
 /** Entries per XREVRANGE while looking for one order's events. */
 const SCAN_PAGE = 500;
 
@@ -121,15 +134,14 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
     )) as [string[], string[]];
     const orders = new Map<string, ScopeKey>();
     for (let i = 0; i + 1 < state.length; i += 2) orders.set(state[i] as string, state[i + 1] as string);
-    const m = new Map<string, string>();
-    for (let i = 0; i + 1 < meta.length; i += 2) m.set(meta[i] as string, meta[i + 1] as string);
-    return {
-      rev: Number(m.get("rev") ?? 0),
-      epoch: m.get("epoch") || null,
-      version: Number(m.get("version") ?? -1),
-      at: Number(m.get("at") ?? 0),
-      orders,
-    };
+    return { ...revisionOf(meta), orders };
+  }
+
+  async revision(): Promise<PublishedRevision> {
+    const meta = (await this.call("read state", () =>
+      this.opts.redis.hgetall(this.opts.keys.meta),
+    )) as Record<string, string>;
+    return revisionOf(Object.entries(meta).flat());
   }
 
   async publish(batch: PublishBatch): Promise<PublishResult> {
