@@ -43,6 +43,8 @@ export interface OrderJournalOptions {
   guard?: WriteGuard;
   /** Entries between two snapshots (default 10 000); 0: none. */
   snapshotEvery?: number;
+  /** Audit entries held in memory, at least (default `AUDIT_KEPT`); tests make it small. */
+  auditKept?: number;
 }
 
 const SNAPSHOT_EVERY = 10_000;
@@ -68,19 +70,22 @@ class AuditWindow {
   private ends: number[] = [];
   readonly checkpoints: Checkpoint[];
 
-  constructor(public base: Checkpoint) {
+  constructor(
+    public base: Checkpoint,
+    private readonly kept: number,
+  ) {
     this.checkpoints = base.seq === 0 ? [base] : [{ seq: 0, bytes: 0 }, base];
   }
 
   push(entry: AuditEntry, end: number): void {
     this.entries.push(entry);
     this.ends.push(end);
-    if (this.entries.length >= 2 * AUDIT_KEPT) this.trim();
+    if (this.entries.length >= 2 * this.kept) this.trim();
   }
 
-  /** Lets go of all but the last `AUDIT_KEPT` entries; the new base becomes a checkpoint. */
+  /** Lets go of all but the last `kept` entries; the new base becomes a checkpoint. */
   private trim(): void {
-    const drop = this.entries.length - AUDIT_KEPT;
+    const drop = this.entries.length - this.kept;
     const last = this.entries[drop - 1] as AuditEntry;
     this.base = { seq: last.seq, bytes: this.ends[drop - 1] as number };
     this.checkpoints.push(this.base);
@@ -139,7 +144,7 @@ export class OrderJournal implements OrderStore {
   static async open(dir: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
     return DirLock.with(dir, options.lock, async (lock, own) => {
       const logger = options.logger ?? SILENT_LOGGER;
-      const replayed = await replay(lock.root, logger);
+      const replayed = await replay(lock.root, logger, Math.max(1, options.auditKept ?? AUDIT_KEPT));
       const journal = new OrderJournal(
         replayed,
         options.guard ?? new WriteGuard(),
@@ -175,6 +180,7 @@ export class OrderJournal implements OrderStore {
   }
 
   private async writeSnapshot(state: Parameters<typeof writeSnapshot>[1]): Promise<void> {
+    if (state.head.seq === 0) return; // an empty journal: nothing to stand for
     try {
       await writeSnapshot(this.root, state);
       this.snapshotSeq = Math.max(this.snapshotSeq, state.head.seq);
@@ -317,7 +323,7 @@ export async function replayJournal(
 }
 
 /** Opens (creating) the journal, replays it into memory and repairs a torn tail. */
-async function replay(root: string, logger: Logger): Promise<Replayed> {
+async function replay(root: string, logger: Logger, auditKept: number): Promise<Replayed> {
   const path = join(root, JOURNAL_FILE);
   const fh = await open(path, "a+");
   try {
@@ -337,7 +343,7 @@ async function replay(root: string, logger: Logger): Promise<Replayed> {
       pool = new OrderPool(); // nothing of an unusable snapshot is kept
       logger.warn("order journal: snapshot ignored, replaying the whole journal", { reason: err.message });
     }
-    const audit = new AuditWindow(base);
+    const audit = new AuditWindow(base, auditKept);
     const replayed = await replayJournal(
       path,
       (entry, end) => {

@@ -116,12 +116,15 @@ export async function readSnapshot(
 ): Promise<OrderSnapshot | undefined> {
   await unlink(join(root, `${SNAPSHOT_FILE}.tmp`)).catch(() => undefined);
   const path = join(root, SNAPSHOT_FILE);
+  const lines = readLineBytes(path, 0, READ_BLOCK);
   try {
-    return await parse(readLineBytes(path, 0, READ_BLOCK), journal, adopt);
+    return await parse(lines, journal, adopt);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     if (err instanceof SnapshotProblem) throw err;
     throw new SnapshotProblem((err as Error).message);
+  } finally {
+    await lines.return(undefined); // closes the file when the parse stopped half-way
   }
 }
 
