@@ -27,6 +27,7 @@ import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "../audit.js";
 import { type ApplyChange, AuditChainError, type AuditEntry, type OrderStore } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
+import { hashParsedEntry } from "./entry-hash.js";
 import { readLines, syncDir, writeAll } from "./file-io.js";
 import { OrderPool } from "./order-pool.js";
 import { readSnapshot, SnapshotProblem, writeSnapshot } from "./order-snapshot.js";
@@ -311,7 +312,7 @@ export async function replayJournal(
       torn = { offset: line.start, reason: "unparsable line" };
       continue;
     }
-    const problem = verifyNext(head, entry);
+    const problem = verifyNext(head, entry, hashParsedEntry);
     if (problem !== undefined)
       throw new AuditChainError(`${path} at byte ${line.start}: ${problem}`, head.seq + 1);
     const verified = entry as AuditEntry;
