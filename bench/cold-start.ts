@@ -27,7 +27,7 @@ import { type ChainHead, changeEntry, ZERO_HASH } from "../src/store/audit.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { approve, pending } from "../test/support/rulesets.js";
 import { median } from "./lib.js";
-import { buildCordon, freePort, ROOT, sleep, TOKENS } from "./servers.js";
+import { buildCordon, cpuSeconds, freePort, ROOT, sleep, TOKENS } from "./servers.js";
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
@@ -98,12 +98,16 @@ function vmRss(pid: number): number {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
-/** Starts `build` on `dir` until /readyz answers 200: ms, and the RSS then; stops it again. */
+/**
+ * Starts `build` on `dir` until /readyz answers 200: the wall-clock ms, the CPU seconds the server
+ * process used by then (all its threads: on a loaded machine the steadier measure), and its RSS then;
+ * stops it again.
+ */
 async function readyToServe(
   build: Build,
   dir: string,
   waitForSnapshot: boolean,
-): Promise<{ ms: number; rssMB: number }> {
+): Promise<{ ms: number; cpuS: number; rssMB: number }> {
   const port = await freePort();
   const t = performance.now();
   const child: ChildProcess = spawn(
@@ -143,6 +147,7 @@ async function readyToServe(
     await sleep(50);
   }
   const rssMB = vmRss(child.pid as number) / 2 ** 20;
+  const cpuS = cpuSeconds(child.pid as number).total;
   if (waitForSnapshot) {
     // The first start writes a snapshot in the background: stop only once it is in place.
     for (;;) {
@@ -157,22 +162,29 @@ async function readyToServe(
   await exited;
   clearTimeout(timer);
   if (stderr.length > 0) console.log(`  ${build.name} said: ${stderr.join("").trim().slice(0, 600)}`);
-  return { ms, rssMB };
+  return { ms, cpuS, rssMB };
 }
 
 /** Heap bytes per order the store of `build` keeps after opening `dir` (a child with --expose-gc). */
-function heapPerOrder(build: Build, dir: string, orders: number): { perOrder: number; openMs: number } {
+function heapPerOrder(
+  build: Build,
+  dir: string,
+  orders: number,
+): { perOrder: number; openMs: number; openCpuS: number } {
   const module = join(build.root, "dist/src/store/file/order-journal.js");
   const script = `
     const { OrderJournal } = await import(${JSON.stringify(module)});
     globalThis.gc(); globalThis.gc();
     const before = process.memoryUsage().heapUsed;
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const journal = await OrderJournal.open(${JSON.stringify(dir)}, { snapshotEvery: 0 });
     const openMs = performance.now() - t;
+    const { user, system } = process.cpuUsage(cpu);
+    const openCpuS = (user + system) / 1e6;
     globalThis.gc(); globalThis.gc();
     const after = process.memoryUsage().heapUsed;
-    console.log(JSON.stringify({ perOrder: (after - before) / ${orders}, openMs }));
+    console.log(JSON.stringify({ perOrder: (after - before) / ${orders}, openMs, openCpuS }));
     await journal.close();`;
   const run = spawnSync(
     process.execPath,
@@ -202,6 +214,8 @@ async function main() {
   );
   const replay: Record<string, number[]> = { baseline: [], this: [] };
   const fromSnapshot: Record<string, number[]> = { baseline: [], this: [] };
+  const replayCpu: Record<string, number[]> = { baseline: [], this: [] };
+  const snapshotCpu: Record<string, number[]> = { baseline: [], this: [] };
   const rss: Record<string, number[]> = { baseline: [], this: [] };
   const snapDirs: Record<string, string> = {};
   // By replay: the first start of each build on a directory without a snapshot (it writes one).
@@ -210,8 +224,9 @@ async function main() {
       const dir = await dataDir(journal, b.name);
       const res = await readyToServe(b, dir, true);
       replay[b.name]?.push(res.ms);
+      replayCpu[b.name]?.push(res.cpuS);
       console.log(
-        `replay   ${b.name}: ready in ${(res.ms / 1000).toFixed(1)} s, rss ${res.rssMB.toFixed(0)} MiB`,
+        `replay   ${b.name}: ready in ${(res.ms / 1000).toFixed(1)} s, ${res.cpuS.toFixed(1)} s CPU, rss ${res.rssMB.toFixed(0)} MiB`,
       );
       if (snapDirs[b.name] === undefined) snapDirs[b.name] = dir;
       else await rm(dir, { recursive: true, force: true });
@@ -221,9 +236,10 @@ async function main() {
     for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
       const res = await readyToServe(b, snapDirs[b.name] as string, false);
       fromSnapshot[b.name]?.push(res.ms);
+      snapshotCpu[b.name]?.push(res.cpuS);
       rss[b.name]?.push(res.rssMB);
       console.log(
-        `snapshot ${b.name}: ready in ${(res.ms / 1000).toFixed(1)} s, rss ${res.rssMB.toFixed(0)} MiB`,
+        `snapshot ${b.name}: ready in ${(res.ms / 1000).toFixed(1)} s, ${res.cpuS.toFixed(1)} s CPU, rss ${res.rssMB.toFixed(0)} MiB`,
       );
     }
   }
@@ -244,13 +260,19 @@ async function main() {
       replay: { baseline: m(replay.baseline), this: m(replay.this) },
       snapshot: { baseline: m(fromSnapshot.baseline), this: m(fromSnapshot.this) },
     },
+    readyCpuS: {
+      replay: { baseline: m(replayCpu.baseline), this: m(replayCpu.this) },
+      snapshot: { baseline: m(snapshotCpu.baseline), this: m(snapshotCpu.this) },
+    },
     ratios: {
       replay: m(replay.this) / m(replay.baseline),
       snapshot: m(fromSnapshot.this) / m(fromSnapshot.baseline),
+      replayCpu: m(replayCpu.this) / m(replayCpu.baseline),
+      snapshotCpu: m(snapshotCpu.this) / m(snapshotCpu.baseline),
     },
     rssMB: { baseline: m(rss.baseline), this: m(rss.this) },
     heap,
-    rounds: { replay, fromSnapshot },
+    rounds: { replay, fromSnapshot, replayCpu, snapshotCpu },
   };
   console.log(JSON.stringify(summary, null, 1));
   for (const dir of [source, ...Object.values(snapDirs)]) await rm(dir, { recursive: true, force: true });
