@@ -106,15 +106,20 @@ export function deepFreeze<T>(value: T): T {
 
 /**
  * Why `entry` cannot follow `prev`, or undefined when it can. Takes `unknown` because entries come
- * from disk and JSON.parse: a verifier must not trust their shape.
+ * from disk and JSON.parse: a verifier must not trust their shape. `hash` is `hashEntry` or one that
+ * gives the same hashes (the file store's native one for parsed entries).
  */
-export function verifyNext(prev: ChainHead, entry: unknown): string | undefined {
+export function verifyNext(
+  prev: ChainHead,
+  entry: unknown,
+  hash: (entry: AuditEntry) => string = hashEntry,
+): string | undefined {
   if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return "entry is not an object";
   const e = entry as Partial<Record<keyof AuditEntry, unknown>>;
   if (e.seq !== prev.seq + 1) return `expected seq ${prev.seq + 1}, found ${JSON.stringify(e.seq) ?? "none"}`;
   if (e.prevHash !== prev.hash) return `prevHash does not match the hash of seq ${prev.seq}`;
   if (typeof e.hash !== "string") return "hash is missing";
-  if (hashEntry(entry as AuditEntry) !== e.hash) return "hash does not match the entry's content";
+  if (hash(entry as AuditEntry) !== e.hash) return "hash does not match the entry's content";
   const order = e.order as { id?: unknown } | null | undefined;
   if (typeof e.orderId !== "string" || order?.id !== e.orderId)
     return "orderId does not match the order it carries";

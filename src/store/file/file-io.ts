@@ -16,22 +16,42 @@ export async function* readLines(
   path: string,
   from = 0,
 ): AsyncGenerator<{ text: string; start: number; end: number; terminated: boolean }> {
+  for await (const line of readLineBytes(path, from)) {
+    yield {
+      text: line.bytes.toString("utf8"),
+      start: line.start,
+      end: line.end,
+      terminated: line.terminated,
+    };
+  }
+}
+
+/**
+ * `readLines` without decoding: each line's bytes (without its newline), a view of the read buffer that
+ * stays valid. `blockBytes` is the size of one read; lines longer than it are joined across reads.
+ */
+export async function* readLineBytes(
+  path: string,
+  from = 0,
+  blockBytes = 1 << 20,
+): AsyncGenerator<{ bytes: Buffer; start: number; end: number; terminated: boolean }> {
   const fh = await open(path, "r");
   try {
+    // A line cut by the end of a read is copied to the start of the next buffer, and read on after it.
     let carry = Buffer.alloc(0);
     let carryStart = from;
     let pos = from;
     for (;;) {
-      const buf = Buffer.allocUnsafe(1 << 20);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      const buf = Buffer.allocUnsafe(Math.max(blockBytes, 2 * carry.length));
+      carry.copy(buf, 0);
+      const { bytesRead } = await fh.read(buf, carry.length, buf.length - carry.length, pos);
       if (bytesRead === 0) break;
       pos += bytesRead;
-      const data =
-        carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      const data = buf.subarray(0, carry.length + bytesRead);
       let from = 0;
       for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, from)) {
         yield {
-          text: data.toString("utf8", from, nl),
+          bytes: data.subarray(from, nl),
           start: carryStart + from,
           end: carryStart + nl + 1,
           terminated: true,
@@ -42,12 +62,7 @@ export async function* readLines(
       carryStart += from;
     }
     if (carry.length > 0) {
-      yield {
-        text: carry.toString("utf8"),
-        start: carryStart,
-        end: carryStart + carry.length,
-        terminated: false,
-      };
+      yield { bytes: carry, start: carryStart, end: carryStart + carry.length, terminated: false };
     }
   } finally {
     await fh.close();

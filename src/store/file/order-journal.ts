@@ -9,9 +9,14 @@
  * dropped silently.
  *
  * Snapshots (order-snapshot.ts): every `snapshotEvery` entries the orders are written beside the journal
- * in the background, and `open` loads the last snapshot and replays only the entries after it. The
- * entries before it stay in the journal and are read from there when asked for (`readAudit`); the
+ * in the background, and `open` loads the last snapshot and replays only the entries after it; the
  * offline verifier still reads the whole chain.
+ *
+ * What is held: every order, its repeated parts shared with other orders (order-pool.ts), and the last
+ * `AUDIT_KEPT` to 2 x `AUDIT_KEPT` audit entries (what the compiler reads after a change). Older entries
+ * stay in the journal and are read from there when asked for (`readAudit`), from the nearest checkpoint
+ * (a seq and the byte its successor starts at, one per `AUDIT_KEPT` entries) before them. So the heap
+ * holds no second copy of an order per audit entry, however long the history.
  */
 import { Buffer } from "node:buffer";
 import { type FileHandle, open } from "node:fs/promises";
@@ -22,7 +27,9 @@ import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "../audit.js";
 import { type ApplyChange, AuditChainError, type AuditEntry, type OrderStore } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
+import { hashParsedEntry } from "./entry-hash.js";
 import { readLines, syncDir, writeAll } from "./file-io.js";
+import { OrderPool } from "./order-pool.js";
 import { readSnapshot, SnapshotProblem, writeSnapshot } from "./order-snapshot.js";
 import { cutTornTail, type TornTail } from "./torn-tail.js";
 import { WriteGuard } from "./write-guard.js";
@@ -37,26 +44,79 @@ export interface OrderJournalOptions {
   guard?: WriteGuard;
   /** Entries between two snapshots (default 10 000); 0: none. */
   snapshotEvery?: number;
+  /** Audit entries held in memory, at least (default `AUDIT_KEPT`); tests make it small. */
+  auditKept?: number;
 }
 
 const SNAPSHOT_EVERY = 10_000;
+/**
+ * Audit entries held in memory, at least (at most twice as many): more than a compile falls behind by
+ * in practice, so the compiler's `readAudit` after a change does not touch the disk.
+ */
+export const AUDIT_KEPT = 10_000;
+
+/** A journal position: entries up to `seq` end at byte `bytes`. */
+interface Checkpoint {
+  seq: number;
+  bytes: number;
+}
+
+/**
+ * The audit entries held in memory, the last ones of the journal: `entries[i]` has seq
+ * `base.seq + 1 + i` and ends at byte `ends[i]`; the entries up to `base.seq` are the journal's first
+ * `base.bytes` bytes, and `checkpoints` (ascending, the first one `{0, 0}`) are positions in them.
+ */
+class AuditWindow {
+  readonly entries: AuditEntry[] = [];
+  private ends: number[] = [];
+  readonly checkpoints: Checkpoint[];
+
+  constructor(
+    public base: Checkpoint,
+    private readonly kept: number,
+  ) {
+    this.checkpoints = base.seq === 0 ? [base] : [{ seq: 0, bytes: 0 }, base];
+  }
+
+  push(entry: AuditEntry, end: number): void {
+    this.entries.push(entry);
+    this.ends.push(end);
+    if (this.entries.length >= 2 * this.kept) this.trim();
+  }
+
+  /** Lets go of all but the last `kept` entries; the new base becomes a checkpoint. */
+  private trim(): void {
+    const drop = this.entries.length - this.kept;
+    const last = this.entries[drop - 1] as AuditEntry;
+    this.base = { seq: last.seq, bytes: this.ends[drop - 1] as number };
+    this.checkpoints.push(this.base);
+    this.entries.splice(0, drop);
+    this.ends = this.ends.slice(drop);
+  }
+
+  /** The last checkpoint at or before `seq`: where to start reading the journal for the entries after it. */
+  checkpointBefore(seq: number): Checkpoint {
+    let found = this.checkpoints[0] as Checkpoint;
+    for (const c of this.checkpoints) if (c.seq <= seq) found = c;
+    return found;
+  }
+}
 
 interface Replayed {
   fh: FileHandle;
   size: number;
   orders: Map<string, Order>;
-  /** Entries after `base.seq`; those before it are in the journal's first `base.bytes`. */
-  audit: AuditEntry[];
-  base: { seq: number; bytes: number };
+  audit: AuditWindow;
   head: ChainHead;
+  /** The seq of the snapshot loaded, or 0. */
+  snapshotSeq: number;
 }
 
 export class OrderJournal implements OrderStore {
   private readonly fh: FileHandle;
   private size: number;
   private readonly orders: Map<string, Order>;
-  private readonly audit: AuditEntry[];
-  private readonly base: { seq: number; bytes: number };
+  private readonly audit: AuditWindow;
   private chainHead: ChainHead;
   /** The seq of the last snapshot written or loaded, and the one being written. */
   private snapshotSeq: number;
@@ -78,15 +138,14 @@ export class OrderJournal implements OrderStore {
     this.size = replayed.size;
     this.orders = replayed.orders;
     this.audit = replayed.audit;
-    this.base = replayed.base;
     this.chainHead = replayed.head;
-    this.snapshotSeq = replayed.base.seq;
+    this.snapshotSeq = replayed.snapshotSeq;
   }
 
   static async open(dir: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
     return DirLock.with(dir, options.lock, async (lock, own) => {
       const logger = options.logger ?? SILENT_LOGGER;
-      const replayed = await replay(lock.root, logger);
+      const replayed = await replay(lock.root, logger, Math.max(1, options.auditKept ?? AUDIT_KEPT));
       const journal = new OrderJournal(
         replayed,
         options.guard ?? new WriteGuard(),
@@ -122,6 +181,7 @@ export class OrderJournal implements OrderStore {
   }
 
   private async writeSnapshot(state: Parameters<typeof writeSnapshot>[1]): Promise<void> {
+    if (state.head.seq === 0) return; // an empty journal: nothing to stand for
     try {
       await writeSnapshot(this.root, state);
       this.snapshotSeq = Math.max(this.snapshotSeq, state.head.seq);
@@ -157,7 +217,7 @@ export class OrderJournal implements OrderStore {
       }
       this.size = before + line.length;
       this.orders.set(orderId, entry.order);
-      this.audit.push(entry);
+      this.audit.push(entry, this.size);
       this.chainHead = { seq: entry.seq, hash: entry.hash };
       this.maybeSnapshot();
       return entry;
@@ -170,22 +230,23 @@ export class OrderJournal implements OrderStore {
   async readAudit(opts: { orderId?: string; after?: number; limit?: number }): Promise<AuditEntry[]> {
     const { orderId, after = 0, limit = Number.POSITIVE_INFINITY } = opts;
     const out: AuditEntry[] = [];
-    // Entries up to the snapshot are read from the journal (rare: a full audit listing, an order's page).
-    if (Math.floor(after) < this.base.seq) {
-      for await (const line of readLines(join(this.root, JOURNAL_FILE))) {
-        if (line.start >= this.base.bytes || out.length >= limit) break;
+    // Taken together before any await: a change appended meanwhile may move the window on.
+    const { base, entries } = this.audit;
+    const held = entries.slice();
+    // Older entries are read from the journal (rare: a full audit listing, an order's page), from the
+    // checkpoint before the first one asked for.
+    if (Math.floor(after) < base.seq) {
+      const from = this.audit.checkpointBefore(Math.floor(after));
+      for await (const line of readLines(join(this.root, JOURNAL_FILE), from.bytes)) {
+        if (line.start >= base.bytes || out.length >= limit) break;
         const entry = JSON.parse(line.text) as AuditEntry;
         if (entry.seq > after && (orderId === undefined || entry.orderId === orderId))
           out.push(deepFreeze(entry));
       }
     }
     // The rest are held in seq order without gaps: seq n sits at index n - base.seq - 1.
-    for (
-      let i = Math.max(0, Math.floor(after) - this.base.seq);
-      i < this.audit.length && out.length < limit;
-      i++
-    ) {
-      const entry = this.audit[i] as AuditEntry;
+    for (let i = Math.max(0, Math.floor(after) - base.seq); i < held.length && out.length < limit; i++) {
+      const entry = held[i] as AuditEntry;
       if (orderId === undefined || entry.orderId === orderId) out.push(entry);
     }
     return out;
@@ -225,7 +286,8 @@ export interface JournalReplay {
  */
 export async function replayJournal(
   path: string,
-  onEntry: (entry: AuditEntry) => void,
+  /** Each verified entry, with the byte its line ends at. */
+  onEntry: (entry: AuditEntry, end: number) => void,
   /** Where to start: the end of a verified entry (a snapshot's) and that entry's head. */
   start: { offset: number; head: ChainHead } = { offset: 0, head: { seq: 0, hash: ZERO_HASH } },
 ): Promise<JournalReplay> {
@@ -250,11 +312,11 @@ export async function replayJournal(
       torn = { offset: line.start, reason: "unparsable line" };
       continue;
     }
-    const problem = verifyNext(head, entry);
+    const problem = verifyNext(head, entry, hashParsedEntry);
     if (problem !== undefined)
       throw new AuditChainError(`${path} at byte ${line.start}: ${problem}`, head.seq + 1);
     const verified = entry as AuditEntry;
-    onEntry(verified);
+    onEntry(verified, line.end);
     head = { seq: verified.seq, hash: verified.hash };
     validBytes = line.end;
   }
@@ -262,38 +324,42 @@ export async function replayJournal(
 }
 
 /** Opens (creating) the journal, replays it into memory and repairs a torn tail. */
-async function replay(root: string, logger: Logger): Promise<Replayed> {
+async function replay(root: string, logger: Logger, auditKept: number): Promise<Replayed> {
   const path = join(root, JOURNAL_FILE);
   const fh = await open(path, "a+");
   try {
     const orders = new Map<string, Order>();
-    const audit: AuditEntry[] = [];
+    let pool = new OrderPool();
     let base = { seq: 0, bytes: 0 };
     let start: Parameters<typeof replayJournal>[2];
     try {
-      const snapshot = await readSnapshot(root, fh);
+      const snapshot = await readSnapshot(root, fh, (order) => pool.adopt(order));
       if (snapshot) {
-        for (const order of snapshot.orders) orders.set(order.id, deepFreeze(order));
+        for (const order of snapshot.orders) orders.set(order.id, order);
         base = { seq: snapshot.header.seq, bytes: snapshot.header.journalBytes };
         start = { offset: base.bytes, head: { seq: snapshot.header.seq, hash: snapshot.header.hash } };
       }
     } catch (err) {
       if (!(err instanceof SnapshotProblem)) throw err;
+      pool = new OrderPool(); // nothing of an unusable snapshot is kept
       logger.warn("order journal: snapshot ignored, replaying the whole journal", { reason: err.message });
     }
+    const audit = new AuditWindow(base, auditKept);
     const replayed = await replayJournal(
       path,
-      (entry) => {
+      (entry, end) => {
+        // Verified against its hash already: sharing parts keeps its JSON (and so its hash) as it is.
+        pool.adopt(entry.order);
         deepFreeze(entry);
         orders.set(entry.orderId, entry.order);
-        audit.push(entry);
+        audit.push(entry, end);
       },
       start,
     );
     if (replayed.torn) await cutTornTail(fh, path, replayed.torn, "order journal", logger);
     // The journal's name lives in the directory: synced too, or a power loss can lose a new file.
     await syncDir(root);
-    return { fh, size: replayed.validBytes, orders, audit, base, head: replayed.head };
+    return { fh, size: replayed.validBytes, orders, audit, head: replayed.head, snapshotSeq: base.seq };
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw err;
