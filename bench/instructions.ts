@@ -2,24 +2,28 @@
  * Instructions per check, counted with `valgrind --tool=callgrind`: a figure that does not move with
  * the machine's load, where wall-clock CPU on this shared machine moves 2-5x. Each server runs under
  * callgrind (the serving process only, `--trace-children=no`); the load comes over real HTTP from this
- * process, outside valgrind. A run is: start, seed (Cordon), a warm-up of `--warmup` requests, then
- * `n` measured requests, then (Redis mode) a wait until the shipper has put every outbox record in the
- * streams, then SIGTERM; callgrind's total covers the whole process life. Each target runs twice, with
- * `n = N` and `n = 2N`: start-up, seeding, warm-up, JIT tiering and shutdown are the same in both, so
+ * process, outside valgrind. A run is: start, seed (Cordon), a warm-up of `--warmup` requests, then two
+ * measured regions, of N and of 2N requests, each between `callgrind_control -z` (counters zeroed) and
+ * `callgrind_control -d` (a dump), and each including (Redis mode) the wait until the shipper has put
+ * every record of the region in the streams. Start-up and warm-up are in neither count, and whatever a
+ * region costs once (the drain wait's idle timers, a last group commit) cancels in the difference:
  * (I(2N) − I(N)) / N is the cost of one request in the steady state, its share of group commits,
- * garbage collection and (Redis mode) shipping included.
+ * garbage collection and (Redis mode) shipping included. Only user-space instructions are counted: the
+ * kernel's share (socket and file system calls) is not, so wall-clock CPU ratios are also needed.
  *
  *   echo   bench/hello-server.ts post: Hono's JSON POST echo on @hono/node-server (issue 14, goal 1's floor)
  *   check  Cordon embedded (dist), `POST /v1/check`, decision log on
  *   redis  the same Cordon with REDIS_URL on a redis-server of its own (AOF, fsync always), records shipped
  *          from the outbox to the decision streams inside the measured region (issue 12: within 1.1x of `check`)
+ *   redis-burst  the same, the redis-server paused while the measured checks run: shipped in full pages
+ *          (see `redisTarget` for why both)
  *   batch  Cordon embedded, `POST /v1/check/batch`, `--batch` checks a request (per check: ÷ N × batch)
  *   nginx  nginx + geoip2 + map, one GET per check (issue 14, goal 2's reference; skipped when nginx or its
  *          geoip2 module is missing: `npx tsx bench/check-speed.ts` installs them)
  * All get the same participants (`checkBodies`, the mix of bench/wrk/check.lua), `--connections` at once.
  *
  * Run: `npx tsx bench/instructions.ts [--n=4096] [--warmup=4096] [--connections=32] [--batch=100]
- *   [--only=echo,check,redis,batch,nginx] [--parallel=2] [--keep] [--top=30] [--entry=<node.js>]`:
+ *   [--batch-n=100] [--only=echo,check,redis,redis-burst,batch,nginx] [--parallel=2] [--keep] [--top=30] [--entry=<node.js>]`:
  * `--entry` runs another build of Cordon (a copy of dist/ under this tree, e.g. from an earlier commit). Needs valgrind (and
  * redis-server for `redis`). Writes bench/results/instructions.json; with `--keep` the callgrind files
  * stay in the printed directory, and `--top` prints the functions whose instructions grew most from N
@@ -56,13 +60,15 @@ const RESULTS = fileURLToPath(new URL("./results/instructions.json", import.meta
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const num = (name: string, fallback: number) => Number(arg(name) ?? fallback);
-const NAMES = ["echo", "check", "redis", "batch", "nginx"] as const;
+const NAMES = ["echo", "check", "redis", "redis-burst", "batch", "nginx"] as const;
 type Name = (typeof NAMES)[number];
 const options = {
   n: num("n", 4096),
   warmup: num("warmup", 4096),
   connections: num("connections", 32),
   batch: num("batch", 100),
+  /** N for the batch route, in requests (each of `--batch` checks); its warm-up is `--warmup` checks. */
+  batchN: num("batch-n", 100),
   parallel: num("parallel", 2),
   top: num("top", 0),
   keep: process.argv.includes("--keep"),
@@ -82,6 +88,8 @@ interface Launched {
   url: string;
   /** Where callgrind writes its counts when the process exits. */
   outFile: string;
+  /** After the warm-up, before the measured requests. */
+  beforeMeasure?: () => Promise<void>;
   /** After the measured requests: wait for whatever the target still does for them (shipping). */
   settle?: () => Promise<string>;
   cleanup(): Promise<void>;
@@ -235,25 +243,49 @@ function totalOf(outFile: string): number {
   return Number(m[1]);
 }
 
-async function countOnce(target: Target, n: number, dir: string): Promise<Count> {
-  const outFile = join(dir, `${target.name}-${n}.callgrind`);
+/** `callgrind_control` on the running server: `-z` zeroes its counters, `-d` writes them to a new dump. */
+function control(pid: number, flag: "-z" | "-d"): void {
+  execFileSync("callgrind_control", [flag, String(pid)], { stdio: "ignore", timeout: 600_000 });
+}
+
+/**
+ * One server under callgrind: warm-up, then for n = N and n = 2N a region of its own (counters zeroed,
+ * n requests, whatever the target still does for them, a dump). Both regions run in one process, after
+ * one start-up and warm-up, so neither is in either count.
+ */
+async function countTarget(target: Target, dir: string): Promise<Count[]> {
+  const outFile = join(dir, `${target.name}.callgrind`);
   const started = performance.now();
   const launched = await target.launch(outFile);
-  let note = "";
+  const pid = launched.child.pid as number;
+  const counts: Count[] = [];
+  const [warmup, N] =
+    target.checksPerRequest === 1
+      ? [options.warmup, options.n]
+      : [Math.ceil(options.warmup / target.checksPerRequest), options.batchN];
   try {
-    await drive(launched.url, target.requests, 0, options.warmup);
-    await drive(launched.url, target.requests, options.warmup, n);
-    if (launched.settle) note = await launched.settle();
+    await drive(launched.url, target.requests, 0, warmup);
+    let from = warmup;
+    for (const n of [N, N * 2]) {
+      await launched.beforeMeasure?.();
+      control(pid, "-z");
+      await drive(launched.url, target.requests, from, n);
+      from += n;
+      const note = launched.settle ? await launched.settle() : "";
+      control(pid, "-d");
+      const dump = `${outFile}.${counts.length + 1}`;
+      const instructions = totalOf(dump);
+      const seconds = ((performance.now() - started) / 1000).toFixed(0);
+      console.log(
+        `  ${target.name} n=${n}: ${instructions.toLocaleString("en")} instructions (${(instructions / n / target.checksPerRequest).toFixed(0)} a check; at ${seconds} s)${note ? `; ${note}` : ""}`,
+      );
+      counts.push({ name: target.name, requests: n, instructions, note, outFile: dump });
+    }
   } finally {
     await stop(launched.child);
     await launched.cleanup();
   }
-  const instructions = totalOf(outFile);
-  const seconds = ((performance.now() - started) / 1000).toFixed(0);
-  console.log(
-    `  ${target.name} n=${n}: ${instructions.toLocaleString("en")} instructions (${seconds} s)${note ? `; ${note}` : ""}`,
-  );
-  return { name: target.name, requests: n, instructions, note, outFile };
+  return counts;
 }
 
 /** Per-function instructions (inclusive of nothing: self cost) from `callgrind_annotate`. */
@@ -313,35 +345,8 @@ function targets(dir: string): Target[] {
       },
     },
     cordonTarget("check", checks, 1),
-    {
-      name: "redis",
-      checksPerRequest: 1,
-      requests: checks,
-      async launch(outFile) {
-        const redis = await startBenchRedis();
-        try {
-          const cordon = await launchCordon(outFile, redis);
-          const outbox = new DecisionLineCounter(join(cordon.dataDir, "outbox"));
-          return {
-            ...cordon,
-            // The measured region includes the shipping of its records: the streams must hold every one.
-            async settle() {
-              const shipped = await waitShipped(redis, outbox, 600_000);
-              if (!shipped.drained)
-                throw new Error(`not shipped: ${shipped.streamEntries} of ${shipped.records} records`);
-              return `${shipped.records} records shipped (drain wait ${shipped.ms.toFixed(0)} ms)`;
-            },
-            async cleanup() {
-              await cordon.cleanup();
-              await redis.close();
-            },
-          };
-        } catch (err) {
-          await redis.close();
-          throw err;
-        }
-      },
-    },
+    redisTarget("redis", checks, false),
+    redisTarget("redis-burst", checks, true),
     cordonTarget("batch", batches, options.batch),
     {
       name: "nginx",
@@ -367,6 +372,68 @@ function targets(dir: string): Target[] {
       },
     },
   ];
+}
+
+/**
+ * Cordon on Redis. The measured region includes the shipping of its records: the streams must hold every
+ * one before the process stops. The warm-up's records are shipped before it starts, so that the scripts
+ * counted (INFO commandstats) are the measured records' own.
+ *
+ * How many records a script carries sets the shipper's cost per record, and it depends on time: after a
+ * page that reached the outbox's end the shipper waits `coalesceMs` (25 ms) of wall time, in which
+ * valgrind's process (tens of times slower) answers only a few checks. So `redis` measures small
+ * scripts, the shipper's worst case; `redis-burst` stops the redis-server (SIGSTOP) while the measured
+ * checks are answered and resumes it after, so that they ship in full pages (2000 records, about 125 a
+ * script): its best case, as when it catches up. Under load on this machine a script carries about 30
+ * (bench/README.md), between the two.
+ */
+function redisTarget(name: "redis" | "redis-burst", requests: Request[], burst: boolean): Target {
+  return {
+    name,
+    checksPerRequest: 1,
+    requests,
+    async launch(outFile) {
+      const redis = await startBenchRedis();
+      try {
+        const cordon = await launchCordon(outFile, redis);
+        const outbox = new DecisionLineCounter(join(cordon.dataDir, "outbox"));
+        let scriptsBefore = 0;
+        let recordsBefore = 0;
+        const scripts = async () => {
+          const stats = await redis.commandStats();
+          return (stats.evalsha?.calls ?? 0) + (stats.eval?.calls ?? 0);
+        };
+        const shipped = async () => {
+          const result = await waitShipped(redis, outbox, 600_000);
+          if (!result.drained)
+            throw new Error(`not shipped: ${result.streamEntries} of ${result.records} records`);
+          return result;
+        };
+        return {
+          ...cordon,
+          async beforeMeasure() {
+            recordsBefore = (await shipped()).records;
+            scriptsBefore = await scripts();
+            if (burst) redis.server.pause();
+          },
+          async settle() {
+            if (burst) redis.server.resume();
+            const result = await shipped();
+            const ran = (await scripts()) - scriptsBefore;
+            const measured = result.records - recordsBefore;
+            return `${result.records} records shipped, the ${measured} measured in ${ran} scripts (${(measured / ran).toFixed(1)} a script)`;
+          },
+          async cleanup() {
+            await cordon.cleanup();
+            await redis.close();
+          },
+        };
+      } catch (err) {
+        await redis.close();
+        throw err;
+      }
+    },
+  };
 }
 
 /** Runs `jobs` with at most `limit` at once. */
@@ -396,7 +463,7 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   const chosen = targets(dir).filter((t) => {
     if (!options.only.includes(t.name)) return false;
-    if (t.name === "redis" && !hasRedisServer()) skipped.push("redis: no redis-server");
+    if (t.name.startsWith("redis") && !hasRedisServer()) skipped.push(`${t.name}: no redis-server`);
     else if (t.name === "nginx" && !(existsSync("/usr/sbin/nginx") && existsSync(NGINX_GEOIP2_MODULE)))
       skipped.push("nginx: nginx or its geoip2 module is missing");
     else return true;
@@ -406,14 +473,18 @@ async function main(): Promise<void> {
   console.log(
     `callgrind: N=${options.n}, 2N=${options.n * 2} requests after ${options.warmup} of warm-up, ${options.connections} connections; load average ${loadAverageStart}`,
   );
-  const jobs = chosen.flatMap((t) => [options.n, options.n * 2].map((n) => () => countOnce(t, n, dir)));
-  const counts = await pool(jobs, options.parallel);
+  const counts = (
+    await pool(
+      chosen.map((t) => () => countTarget(t, dir)),
+      options.parallel,
+    )
+  ).flat();
 
   const perCheck: Partial<Record<Name, number>> = {};
   const rows: string[][] = [];
   for (const t of chosen) {
     const [a, b] = counts.filter((c) => c.name === t.name) as [Count, Count];
-    const checks = options.n * t.checksPerRequest;
+    const checks = a.requests * t.checksPerRequest;
     const value = (b.instructions - a.instructions) / checks;
     perCheck[t.name] = value;
     rows.push([
@@ -434,6 +505,7 @@ async function main(): Promise<void> {
       : undefined;
   const ratios = {
     redisOverEmbedded: ratio("redis", "check"),
+    redisBurstOverEmbedded: ratio("redis-burst", "check"),
     checkOverEcho: ratio("check", "echo"),
     /** Goal 2 in instructions: nginx's instructions per check ÷ the batch's (≥ 3 is the goal). */
     nginxOverBatch: ratio("nginx", "batch"),
@@ -444,13 +516,14 @@ async function main(): Promise<void> {
   );
   console.log(
     table([
-      ["target", `I(N=${options.n})`, `I(2N=${options.n * 2})`, "instructions/check", "instructions/request"],
+      ["target", "I(region of N requests)", "I(region of 2N)", "instructions/check", "instructions/request"],
       ...rows,
     ]),
   );
   const show = (label: string, v: number | undefined) =>
     v !== undefined && console.log(`${label}: ${v.toFixed(3)}x`);
   show("Redis mode ÷ embedded, instructions per check (issue 12: ≤ 1.1)", ratios.redisOverEmbedded);
+  show("Redis mode shipping in full pages ÷ embedded (redis-burst)", ratios.redisBurstOverEmbedded);
   show("check ÷ echo, instructions per request (issue 14 goal 1: ≤ 1.5)", ratios.checkOverEcho);
   show("nginx ÷ batch, instructions per check (issue 14 goal 2 in instructions: ≥ 3)", ratios.nginxOverBatch);
   show("batch ÷ echo, instructions per check", ratios.batchOverEcho);
