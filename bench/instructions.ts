@@ -31,10 +31,19 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { Agent, request } from "node:http";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineNote, NGINX_GEOIP2_MODULE, table, writeJson, writeNginxConf } from "./lib.js";
 import {
@@ -88,6 +97,8 @@ interface Launched {
   url: string;
   /** Where callgrind writes its counts when the process exits. */
   outFile: string;
+  /** The server's stderr (valgrind's and its own). */
+  log: string[];
   /** After the warm-up, before the measured requests. */
   beforeMeasure?: () => Promise<void>;
   /** After the measured requests: wait for whatever the target still does for them (shipping). */
@@ -157,7 +168,7 @@ async function launchNode(
   env: Record<string, string>,
   readyPath: string,
   readyStatus?: number,
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; log: string[] }> {
   const port = await freePort();
   const log: string[] = [];
   const child = underCallgrind(outFile, process.execPath, args, {
@@ -168,7 +179,7 @@ async function launchNode(
   child.stderr?.setEncoding("utf8").on("data", (d: string) => log.push(d));
   const url = `http://127.0.0.1:${port}`;
   await ready(child, url + readyPath, readyStatus, log);
-  return { child, url };
+  return { child, url, log };
 }
 
 const cordonEnv = (dataDir: string): Record<string, string> => ({
@@ -181,7 +192,7 @@ const cordonEnv = (dataDir: string): Record<string, string> => ({
 async function launchCordon(outFile: string, redis?: BenchRedis): Promise<Launched & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), "cordon-instr-"));
   const env = { ...cordonEnv(dataDir), ...(redis ? { REDIS_URL: redis.server.url } : {}) };
-  const { child, url } = await launchNode(
+  const { child, url, log } = await launchNode(
     outFile,
     ["--enable-source-maps", options.entry ?? DIST_ENTRY],
     env,
@@ -193,6 +204,7 @@ async function launchCordon(outFile: string, redis?: BenchRedis): Promise<Launch
     child,
     url,
     outFile,
+    log,
     dataDir,
     async cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
@@ -214,6 +226,7 @@ async function drive(url: string, requests: readonly Request[], from: number, co
         headers["content-length"] = String(Buffer.byteLength(r.body));
       }
       const req = request(`${url}${r.path}`, { method: r.method, agent, headers }, (res) => {
+        res.on("error", fail);
         res.resume();
         res.on("end", () =>
           res.statusCode === 200 ? done() : fail(new Error(`${r.method} ${r.path}: ${res.statusCode}`)),
@@ -249,6 +262,26 @@ function control(pid: number, flag: "-z" | "-d"): void {
 }
 
 /**
+ * `callgrind_control -d`, then the dump moved to `to`. Callgrind names a dump after its out file, with or
+ * without a counter (`<out>`, `<out>.1`, ...) depending on its version and options: the newest of those
+ * written since the request is the one.
+ */
+function dumpRegion(pid: number, outFile: string, to: string): string {
+  const since = Date.now() - 1000;
+  control(pid, "-d");
+  const dir = dirname(outFile);
+  const base = basename(outFile);
+  const written = readdirSync(dir)
+    .filter((f) => f === base || (f.startsWith(`${base}.`) && /^\d+$/.test(f.slice(base.length + 1))))
+    .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
+    .filter((f) => f.mtime >= since)
+    .sort((a, b) => b.mtime - a.mtime)[0];
+  if (written === undefined) throw new Error(`no callgrind dump of ${outFile} after callgrind_control -d`);
+  renameSync(written.path, to);
+  return to;
+}
+
+/**
  * One server under callgrind: warm-up, then for n = N and n = 2N a region of its own (counters zeroed,
  * n requests, whatever the target still does for them, a dump). Both regions run in one process, after
  * one start-up and warm-up, so neither is in either count.
@@ -272,8 +305,7 @@ async function countTarget(target: Target, dir: string): Promise<Count[]> {
       await drive(launched.url, target.requests, from, n);
       from += n;
       const note = launched.settle ? await launched.settle() : "";
-      control(pid, "-d");
-      const dump = `${outFile}.${counts.length + 1}`;
+      const dump = dumpRegion(pid, outFile, `${outFile}.region-${n}`);
       const instructions = totalOf(dump);
       const seconds = ((performance.now() - started) / 1000).toFixed(0);
       console.log(
@@ -281,6 +313,11 @@ async function countTarget(target: Target, dir: string): Promise<Count[]> {
       );
       counts.push({ name: target.name, requests: n, instructions, note, outFile: dump });
     }
+  } catch (err) {
+    const exited = launched.child.exitCode ?? launched.child.signalCode;
+    throw new Error(
+      `${target.name}: ${(err as Error).message}${exited === null ? "" : ` (the server exited: ${exited})`}\n${launched.log.join("").slice(-3000)}`,
+    );
   } finally {
     await stop(launched.child);
     await launched.cleanup();
@@ -335,13 +372,13 @@ function targets(dir: string): Target[] {
       checksPerRequest: 1,
       requests: bodies.map((body) => ({ method: "POST", path: "/", body })),
       async launch(outFile) {
-        const { child, url } = await launchNode(
+        const { child, url, log } = await launchNode(
           outFile,
           ["--import", "tsx", "bench/hello-server.ts", "post"],
           {},
           "/",
         );
-        return { child, url, outFile, cleanup: async () => {} };
+        return { child, url, outFile, log, cleanup: async () => {} };
       },
     },
     cordonTarget("check", checks, 1),
@@ -367,6 +404,7 @@ function targets(dir: string): Target[] {
           child,
           url,
           outFile,
+          log,
           cleanup: async () => rmSync(nginxDir, { recursive: true, force: true }),
         };
       },
