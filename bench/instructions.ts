@@ -218,6 +218,7 @@ async function drive(url: string, requests: readonly Request[], from: number, co
   const token = secret("checker");
   let next = from;
   const end = from + count;
+  let retried = 0;
   const one = (r: Request) =>
     new Promise<void>((done, fail) => {
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -238,7 +239,19 @@ async function drive(url: string, requests: readonly Request[], from: number, co
   const worker = async () => {
     while (next < end) {
       const i = next++;
-      await one(requests[i % requests.length] as Request);
+      // A keep-alive connection the server closed as idle (its 5 s timer runs on valgrind's slow clock)
+      // as the request went out on it: sent again on a new connection. A retried check may have been
+      // answered and recorded once already: one check in a region of thousands.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await one(requests[i % requests.length] as Request);
+          break;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (attempt >= 3 || (code !== "ECONNRESET" && code !== "EPIPE")) throw err;
+          retried++;
+        }
+      }
     }
   };
   try {
@@ -246,6 +259,7 @@ async function drive(url: string, requests: readonly Request[], from: number, co
   } finally {
     agent.destroy();
   }
+  if (retried > 0) console.log(`  (${retried} requests sent again after a connection reset)`);
 }
 
 /** callgrind's total of instructions executed (Ir) from its out file. */
