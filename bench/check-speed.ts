@@ -18,11 +18,11 @@
  * missing. Writes bench/results/check-speed.json.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { machineNote, median, table, writeJson } from "./lib.js";
+import { machineNote, median, NGINX_GEOIP2_MODULE, table, writeJson, writeNginxConf } from "./lib.js";
 import {
   buildCordon,
   checkBodies,
@@ -40,7 +40,6 @@ import {
 } from "./servers.js";
 
 const RESULTS = fileURLToPath(new URL("./results/check-speed.json", import.meta.url));
-const MMDB = join(ROOT, "node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb");
 const BATCH = 100;
 const SERVER_CPU = "0";
 const LOAD_CPU = "1";
@@ -84,7 +83,7 @@ function pin(pid: number, cpu: string): void {
 }
 
 function ensureNginx(): void {
-  if (existsSync("/usr/sbin/nginx") && existsSync("/usr/lib/nginx/modules/ngx_http_geoip2_module.so")) return;
+  if (existsSync("/usr/sbin/nginx") && existsSync(NGINX_GEOIP2_MODULE)) return;
   console.log("check-speed: installing nginx-light and libnginx-mod-http-geoip2 (apt)");
   execFileSync(
     "apt-get",
@@ -103,42 +102,7 @@ function ensureNginx(): void {
  */
 async function startNginx(dir: string): Promise<{ child: ChildProcess; pid: number; url: string }> {
   const port = await freePort();
-  const conf = join(dir, "nginx.conf");
-  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, d), { recursive: true });
-  writeFileSync(
-    conf,
-    `load_module /usr/lib/nginx/modules/ngx_http_geoip2_module.so;
-daemon off;
-master_process off;
-worker_processes 1;
-error_log stderr warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  geoip2 ${MMDB} {
-    $geo_country source=$arg_ip country_code;
-  }
-  map "$arg_meeting:$geo_country" $verdict {
-    default allow;
-    "95500112233:RU" deny;
-    "81234567890:IN" deny;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location = /check {
-      default_type application/json;
-      return 200 '{"decision":"$verdict","country":"$geo_country"}';
-    }
-  }
-}
-`,
-  );
+  const conf = writeNginxConf(dir, port);
   const child = spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf], { stdio: ["ignore", "ignore", "inherit"] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {

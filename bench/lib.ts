@@ -6,7 +6,8 @@
  * the ratios are what is meant to be compared.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface Task {
   name: string;
@@ -170,4 +171,55 @@ export function writeJson(path: string, value: unknown): void {
 
 export function machineNote(): string {
   return "2 vCPU shared, noisy machine: absolute numbers move 20-30% between runs; compare the ratios.";
+}
+
+export const NGINX_GEOIP2_MODULE = "/usr/lib/nginx/modules/ngx_http_geoip2_module.so";
+
+/**
+ * nginx + geoip2 + map, issue 14's reference for goal 2 (`check-speed.ts`, `instructions.ts`): in the
+ * foreground, one process (no master), the geoip2 lookup of the participant's address from the query,
+ * and the orders of rules/examples as a map (the RU order; the IN-MH one as IN, since the bundled
+ * database is country-only), access log off. Writes `<dir>/nginx.conf` and returns its path.
+ */
+export function writeNginxConf(dir: string, port: number): string {
+  const mmdb = fileURLToPath(
+    new URL("../node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb", import.meta.url),
+  );
+  const conf = join(dir, "nginx.conf");
+  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(
+    conf,
+    `load_module ${NGINX_GEOIP2_MODULE};
+daemon off;
+master_process off;
+worker_processes 1;
+error_log stderr warn;
+pid ${dir}/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  geoip2 ${mmdb} {
+    $geo_country source=$arg_ip country_code;
+  }
+  map "$arg_meeting:$geo_country" $verdict {
+    default allow;
+    "95500112233:RU" deny;
+    "81234567890:IN" deny;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location = /check {
+      default_type application/json;
+      return 200 '{"decision":"$verdict","country":"$geo_country"}';
+    }
+  }
+}
+`,
+  );
+  return conf;
 }

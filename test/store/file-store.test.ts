@@ -361,11 +361,19 @@ describe("FileStore decision log", () => {
   it("batches appends made while a write is in flight into the next write", async () => {
     const store = await openStore({ fsync: "batch" });
     const first = store.append([record(0)]);
-    await Promise.resolve(); // the first write is now under way
+    // The write starts once the event loop turns; its fdatasync is then under way.
+    await new Promise((turned) => setImmediate(turned));
     const rest = range(1, 100).map((i) => store.append([record(i)]));
     await Promise.all([first, ...rest]);
     expect(store.stats()).toEqual({ decisionWrites: 2, decisionRecords: 100 });
     expect((await readAll(store, 1000)).records).toEqual(range(0, 100).map(record));
+  });
+
+  it("gathers the appends of one turn of the event loop into one write", async () => {
+    const store = await openStore();
+    await Promise.all(range(0, 50).map((i) => store.append([record(i)])));
+    expect(store.stats()).toEqual({ decisionWrites: 1, decisionRecords: 50 });
+    expect((await readAll(store, 1000)).records).toEqual(range(0, 50).map(record));
   });
 
   it("writes once per call with fsync always", async () => {

@@ -24,22 +24,25 @@ function rawHeader(raw: readonly string[], name: string): string | undefined {
   return found;
 }
 
+/** Stateless (no `stream` option), so one serves every request. */
+const utf8 = new TextDecoder();
+
 export function nodeCheckFront(fast: CheckFastPath, fetch: Fetch, adapter: RequestListener): RequestListener {
   return (req, res) => {
+    const url = req.url;
+    if (url !== "/v1/check" && url !== "/v1/check/batch") return adapter(req, res);
     const raw = req.rawHeaders;
-    const admitted =
-      req.url === "/v1/check" || req.url === "/v1/check/batch"
-        ? fast.admit(req.method ?? "", req.url, (name) => rawHeader(raw, name))
-        : undefined;
-    // A chunked body is counted while it streams: the adapter's path does that.
-    if (admitted === undefined || req.headers["content-length"] === undefined) return adapter(req, res);
+    const admitted = fast.admit(req.method ?? "", url, (name) => rawHeader(raw, name));
+    // A chunked body is counted while it streams: the adapter's path does that. (The raw headers, not
+    // `req.headers`, which Node would build as an object for this one field.)
+    if (admitted === undefined || rawHeader(raw, "content-length") === undefined) return adapter(req, res);
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("error", () => res.destroy());
     req.on("end", () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       // TextDecoder as `Request.text()` decodes: a byte-order mark dropped, bad bytes replaced.
-      const answered = fast.answer(admitted, new TextDecoder().decode(body));
+      const answered = fast.answer(admitted, utf8.decode(body));
       const done = answered ?? viaFetch(req, res, body, fetch);
       done.then(
         (answer) => write(res, answer),

@@ -105,10 +105,14 @@ export class RedisDecisionLog implements DecisionLog {
   }
 
   /** The outbox's group commit, nothing else: resolves without a Redis round trip (see the header). */
-  async append(records: readonly DecisionRecord[]): Promise<void> {
-    await this.outbox.append(records);
-    this.shipper?.notify();
+  append(records: readonly DecisionRecord[]): Promise<void> {
+    return this.shipper === undefined
+      ? this.outbox.append(records)
+      : this.outbox.append(records).then(this.wake);
   }
+
+  /** After an append: the shipper ships soon rather than at its next poll. */
+  private readonly wake = (): void => this.shipper?.notify();
 
   async page(opts: { after?: string; limit: number }): Promise<{ records: DecisionRecord[]; next: string }> {
     const { after, limit } = opts;
