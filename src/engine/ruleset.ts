@@ -151,14 +151,23 @@ const EMPTY_BUCKET: readonly CompiledOrder[] = Object.freeze([]);
  * bits well spread whatever the ids look like). Part of the hash's definition: never change it.
  */
 export function bucketOf(id: string): number {
+  return mixedFnv1a(id) & (BUCKETS - 1);
+}
+
+/**
+ * FNV-1a (32 bits) over the UTF-16 code units of `text`, finished with murmur3's mixer: a cheap,
+ * stable spread of ids. The ruleset's buckets and the edge's shards (`rulesets/sharded.ts`) are both
+ * defined by it, so it never changes.
+ */
+export function mixedFnv1a(text: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return (h >>> 0) & (BUCKETS - 1);
+  return h >>> 0;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   blockProblem,
   type CompiledOrder,
   type CompiledOrderDocument,
+  mixedFnv1a,
   type Ruleset,
   RulesetDocumentShape,
   toDocument,
@@ -43,16 +44,7 @@ export type IdKind = "meeting" | "account";
  * Stable across releases: the Node publisher and every Worker must agree on it.
  */
 export function shardOf(kind: IdKind, id: string, count: number): number {
-  let h = 0x811c9dc5;
-  h = Math.imul(h ^ (kind === "meeting" ? 0x6d : 0x61), 0x01000193);
-  h = Math.imul(h ^ 0x3a, 0x01000193);
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) & (count - 1);
+  return mixedFnv1a(`${kind === "meeting" ? "m" : "a"}:${id}`) & (count - 1);
 }
 
 /** The shards a compiled order lands in: one for each meeting and account it names. */

@@ -94,6 +94,23 @@ async function viewFor(p: Awaited<ReturnType<typeof published>>, facts: Omit<Che
   return view;
 }
 
+describe("shardOf", () => {
+  it("keeps the shard of an id across releases (every Worker and publisher must agree on it)", () => {
+    // Values of the first sharded release: FNV-1a over `m:`/`a:` and the id's UTF-16 code units, murmur3's mixer.
+    const pinned = [
+      ["meeting", "m-1", 2663, 7],
+      ["meeting", "9876543210", 13095, 7],
+      ["account", "acct-42", 37959, 7],
+      ["account", "ünï", 17591, 7],
+      ["meeting", "", 21432, 8],
+    ] as const;
+    for (const [kind, id, of65536, of16] of pinned) {
+      expect(shardOf(kind, id, 65_536), `${kind} ${id}`).toBe(of65536);
+      expect(shardOf(kind, id, 16), `${kind} ${id}`).toBe(of16);
+    }
+  });
+});
+
 describe("shard assignment", () => {
   it("puts every order in the shard of each meeting and account it names, and in no other", async () => {
     await fc.assert(
