@@ -128,12 +128,21 @@ const load = () =>
 
 const VALGRIND = ["--tool=callgrind", "--trace-children=no"];
 
+/**
+ * The HOST each server under callgrind was started with, by pid. Valgrind's gdbserver names its FIFOs
+ * `/tmp/vgdb-pipe-...-<pid>-by-<USER>-on-<HOST>` from its environment, and `callgrind_control` finds
+ * them by its own: the servers take their bind address from HOST, so `control` hands the same one on.
+ */
+const hostOf = new Map<number, string | undefined>();
+
 function underCallgrind(outFile: string, command: string, args: string[], env: Record<string, string>) {
-  return spawn("valgrind", [...VALGRIND, `--callgrind-out-file=${outFile}`, command, ...args], {
+  const child = spawn("valgrind", [...VALGRIND, `--callgrind-out-file=${outFile}`, command, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  if (child.pid !== undefined) hostOf.set(child.pid, env.HOST);
+  return child;
 }
 
 /** Polls until `url` answers `status` (any status when undefined); under valgrind start-up takes a while. */
@@ -272,27 +281,60 @@ function totalOf(outFile: string): number {
 
 /** `callgrind_control` on the running server: `-z` zeroes its counters, `-d` writes them to a new dump. */
 function control(pid: number, flag: "-z" | "-d"): void {
-  execFileSync("callgrind_control", [flag, String(pid)], { stdio: "ignore", timeout: 600_000 });
+  const { HOST: _ours, USER: _user, LOGNAME: _logname, ...env } = process.env;
+  const host = hostOf.get(pid);
+  execFileSync("callgrind_control", [flag, String(pid)], {
+    stdio: "ignore",
+    timeout: 600_000,
+    // As the server's: no USER or LOGNAME (it has neither), its HOST.
+    env: host === undefined ? env : { ...env, HOST: host },
+  });
 }
 
 /**
  * `callgrind_control -d`, then the dump moved to `to`. Callgrind names a dump after its out file, with or
  * without a counter (`<out>`, `<out>.1`, ...) depending on its version and options: the newest of those
- * written since the request is the one.
+ * written since the request is the one. Callgrind acts on the request only when the process runs: a
+ * server idle in epoll (the echo has no timers) writes nothing until something wakes it, so while no
+ * dump has appeared, `wake` (one small request) is called every 2 s. Both regions get their wake-ups
+ * alike, and they are a few hundred instructions against a region's hundreds of millions.
  */
-function dumpRegion(pid: number, outFile: string, to: string): string {
+async function dumpRegion(
+  pid: number,
+  outFile: string,
+  to: string,
+  wake: () => Promise<void>,
+): Promise<string> {
   const since = Date.now() - 1000;
   control(pid, "-d");
   const dir = dirname(outFile);
   const base = basename(outFile);
-  const written = readdirSync(dir)
-    .filter((f) => f === base || (f.startsWith(`${base}.`) && /^\d+$/.test(f.slice(base.length + 1))))
-    .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
-    .filter((f) => f.mtime >= since)
-    .sort((a, b) => b.mtime - a.mtime)[0];
-  if (written === undefined) throw new Error(`no callgrind dump of ${outFile} after callgrind_control -d`);
-  renameSync(written.path, to);
-  return to;
+  const newest = () =>
+    readdirSync(dir)
+      .filter((f) => f === base || (f.startsWith(`${base}.`) && /^\d+$/.test(f.slice(base.length + 1))))
+      .map((f) => ({
+        path: join(dir, f),
+        mtime: statSync(join(dir, f)).mtimeMs,
+        size: statSync(join(dir, f)).size,
+      }))
+      .filter((f) => f.mtime >= since && f.size > 0)
+      .sort((a, b) => b.mtime - a.mtime)[0];
+  const deadline = Date.now() + 300_000;
+  let woken = Date.now();
+  for (let written = newest(); ; written = newest()) {
+    if (written !== undefined) {
+      // Let callgrind finish the file (it writes the totals last).
+      await new Promise((r) => setTimeout(r, 500));
+      renameSync(written.path, to);
+      return to;
+    }
+    if (Date.now() > deadline) throw new Error(`no callgrind dump of ${outFile} after callgrind_control -d`);
+    if (Date.now() - woken > 2000) {
+      woken = Date.now();
+      await wake().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /**
@@ -319,7 +361,9 @@ async function countTarget(target: Target, dir: string): Promise<Count[]> {
       await drive(launched.url, target.requests, from, n);
       from += n;
       const note = launched.settle ? await launched.settle() : "";
-      const dump = dumpRegion(pid, outFile, `${outFile}.region-${n}`);
+      const dump = await dumpRegion(pid, outFile, `${outFile}.region-${n}`, () =>
+        drive(launched.url, target.requests, from, 1),
+      );
       const instructions = totalOf(dump);
       const seconds = ((performance.now() - started) / 1000).toFixed(0);
       console.log(
