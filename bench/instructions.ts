@@ -74,6 +74,8 @@ type Name = (typeof NAMES)[number];
 const options = {
   n: num("n", 4096),
   warmup: num("warmup", 4096),
+  /** Seconds of the idle region (no requests) that prices each server's background per second. */
+  idleSeconds: num("idle-seconds", 10),
   connections: num("connections", 32),
   batch: num("batch", 100),
   /** N for the batch route, in requests (each of `--batch` checks); its warm-up is `--warmup` checks. */
@@ -117,6 +119,8 @@ interface Count {
   name: Name;
   requests: number;
   instructions: number;
+  /** Wall seconds from zeroing the counters to the dump. */
+  seconds: number;
   note: string;
   outFile: string;
 }
@@ -355,9 +359,32 @@ async function countTarget(target: Target, dir: string): Promise<Count[]> {
   try {
     await drive(launched.url, target.requests, 0, warmup);
     let from = warmup;
+    // What the server does with no request at all (timers: the Redis sync's poll, the shipper's, the
+    // reconciler's), per second: a region of 2N requests lasts longer than one of N, so without this the
+    // difference would charge that background to the checks.
+    if (launched.settle) await launched.settle();
+    control(pid, "-z");
+    const idleFrom = performance.now();
+    await new Promise((r) => setTimeout(r, options.idleSeconds * 1000));
+    const idleDump = await dumpRegion(pid, outFile, `${outFile}.idle`, () =>
+      drive(launched.url, target.requests, from++, 1),
+    );
+    const idle = { instructions: totalOf(idleDump), seconds: (performance.now() - idleFrom) / 1000 };
+    console.log(
+      `  ${target.name} idle: ${idle.instructions.toLocaleString("en")} instructions in ${idle.seconds.toFixed(1)} s`,
+    );
+    counts.push({
+      name: target.name,
+      requests: 0,
+      instructions: idle.instructions,
+      seconds: idle.seconds,
+      note: "idle",
+      outFile: idleDump,
+    });
     for (const n of [N, N * 2]) {
       await launched.beforeMeasure?.();
       control(pid, "-z");
+      const regionFrom = performance.now();
       await drive(launched.url, target.requests, from, n);
       from += n;
       const note = launched.settle ? await launched.settle() : "";
@@ -365,11 +392,19 @@ async function countTarget(target: Target, dir: string): Promise<Count[]> {
         drive(launched.url, target.requests, from, 1),
       );
       const instructions = totalOf(dump);
+      const regionSeconds = (performance.now() - regionFrom) / 1000;
       const seconds = ((performance.now() - started) / 1000).toFixed(0);
       console.log(
         `  ${target.name} n=${n}: ${instructions.toLocaleString("en")} instructions (${(instructions / n / target.checksPerRequest).toFixed(0)} a check; at ${seconds} s)${note ? `; ${note}` : ""}`,
       );
-      counts.push({ name: target.name, requests: n, instructions, note, outFile: dump });
+      counts.push({
+        name: target.name,
+        requests: n,
+        instructions,
+        seconds: regionSeconds,
+        note,
+        outFile: dump,
+      });
     }
   } catch (err) {
     const exited = launched.child.exitCode ?? launched.child.signalCode;
@@ -577,28 +612,34 @@ async function main(): Promise<void> {
   ).flat();
 
   const perCheck: Partial<Record<Name, number>> = {};
+  /** Per check, as `perCheck`, with each region's idle background (instructions per second × its length) taken out. */
+  const busyPerCheck: Partial<Record<Name, number>> = {};
   const rows: string[][] = [];
   for (const t of chosen) {
-    const [a, b] = counts.filter((c) => c.name === t.name) as [Count, Count];
+    const [idle, a, b] = counts.filter((c) => c.name === t.name) as [Count, Count, Count];
     const checks = a.requests * t.checksPerRequest;
     const value = (b.instructions - a.instructions) / checks;
+    const rate = idle.instructions / idle.seconds;
+    const busy = (b.instructions - rate * b.seconds - (a.instructions - rate * a.seconds)) / checks;
     perCheck[t.name] = value;
+    busyPerCheck[t.name] = busy;
     rows.push([
       t.name,
       a.instructions.toLocaleString("en"),
       b.instructions.toLocaleString("en"),
+      Math.round(rate).toLocaleString("en"),
+      `${a.seconds.toFixed(1)} / ${b.seconds.toFixed(1)}`,
       Math.round(value).toLocaleString("en"),
-      Math.round(value * t.checksPerRequest).toLocaleString("en"),
+      Math.round(busy).toLocaleString("en"),
+      Math.round(busy * t.checksPerRequest).toLocaleString("en"),
     ]);
     if (options.top > 0) {
       console.log(`\n${t.name}: functions by instructions per check added from N to 2N (self cost)`);
       console.log(table([["instr/check", "function"], ...topGrowth(a, b, checks, options.top)]));
     }
   }
-  const ratio = (x: Name, y: Name) =>
-    perCheck[x] !== undefined && perCheck[y] !== undefined
-      ? (perCheck[x] as number) / (perCheck[y] as number)
-      : undefined;
+  const ratio = (x: Name, y: Name, of = busyPerCheck) =>
+    of[x] !== undefined && of[y] !== undefined ? (of[x] as number) / (of[y] as number) : undefined;
   const ratios = {
     redisOverEmbedded: ratio("redis", "check"),
     redisBurstOverEmbedded: ratio("redis-burst", "check"),
@@ -606,13 +647,29 @@ async function main(): Promise<void> {
     /** Goal 2 in instructions: nginx's instructions per check ÷ the batch's (≥ 3 is the goal). */
     nginxOverBatch: ratio("nginx", "batch"),
     batchOverEcho: ratio("batch", "echo"),
+    /** The same without taking the idle background out. */
+    raw: {
+      redisOverEmbedded: ratio("redis", "check", perCheck),
+      redisBurstOverEmbedded: ratio("redis-burst", "check", perCheck),
+      checkOverEcho: ratio("check", "echo", perCheck),
+      nginxOverBatch: ratio("nginx", "batch", perCheck),
+    },
   };
   console.log(
     `\n${machineNote()} Load average at the end: ${load()} (instruction counts do not depend on it).`,
   );
   console.log(
     table([
-      ["target", "I(region of N requests)", "I(region of 2N)", "instructions/check", "instructions/request"],
+      [
+        "target",
+        "I(region of N requests)",
+        "I(region of 2N)",
+        "idle I/s",
+        "region s (N / 2N)",
+        "raw I/check",
+        "I/check",
+        "I/request",
+      ],
       ...rows,
     ]),
   );
@@ -623,6 +680,8 @@ async function main(): Promise<void> {
   show("check ÷ echo, instructions per request (issue 14 goal 1: ≤ 1.5)", ratios.checkOverEcho);
   show("nginx ÷ batch, instructions per check (issue 14 goal 2 in instructions: ≥ 3)", ratios.nginxOverBatch);
   show("batch ÷ echo, instructions per check", ratios.batchOverEcho);
+  show("(raw, idle background not taken out) Redis mode ÷ embedded", ratios.raw.redisOverEmbedded);
+  show("(raw) check ÷ echo", ratios.raw.checkOverEcho);
   writeJson(RESULTS, {
     date: new Date().toISOString(),
     machine: machineNote(),
@@ -631,6 +690,7 @@ async function main(): Promise<void> {
     options,
     counts: counts.map(({ outFile: _, ...c }) => c),
     perCheck,
+    busyPerCheck,
     ratios,
   });
   if (options.keep) console.log(`callgrind files kept in ${dir}`);
