@@ -19,15 +19,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
-import { link, mkdir, mkdtemp, open, rm, stat } from "node:fs/promises";
+import { link, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Order } from "../src/engine/index.js";
-import { type ChainHead, changeEntry, ZERO_HASH } from "../src/store/audit.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { approve, pending } from "../test/support/rulesets.js";
 import { median } from "./lib.js";
-import { buildCordon, cpuSeconds, freePort, ROOT, sleep, TOKENS } from "./servers.js";
+import { buildCordon, cpuSeconds, freePort, ROOT, sleep, TOKENS, writeApprovalJournal } from "./servers.js";
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
@@ -44,15 +42,11 @@ const SNAPSHOT = "orders.snapshot";
 /** Writes a journal of `n` approved orders into `dir` (created). */
 export async function history(n: number, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const fh = await open(join(dir, JOURNAL), "w");
   const authorities = [
     { name: "Moscow court", jurisdiction: "RU", kind: "court" },
     { name: "Roskomnadzor", jurisdiction: "RU", kind: "regulator" },
   ];
-  let head: ChainHead = { seq: 0, hash: ZERO_HASH };
-  let text = "";
-  for (let i = 0; i < n; i++) {
-    const id = `ord_${((i * 2654435761) >>> 0).toString(16).padStart(8, "0")}${i.toString(16).padStart(12, "0")}`;
+  await writeApprovalJournal(join(dir, JOURNAL), n, (i, id) => {
     const t = NOON - 400 * 86_400_000 + i * 30_000;
     const created = pending(id, {
       reference: `RU/${2026 - (i % 3)}/${i}`,
@@ -62,23 +56,8 @@ export async function history(n: number, dir: string): Promise<void> {
       target: { kind: "meeting", meetingIds: [`m-${i}`] },
       receivedAt: iso(t - 3_600_000),
     });
-    const order: Order = approve({ ...created, createdAt: iso(t) }, t + 600_000);
-    const entry = changeEntry(head, {
-      orderId: id,
-      action: "approve",
-      actor: "approver-1",
-      at: iso(t + 600_000),
-      order,
-    });
-    head = { seq: entry.seq, hash: entry.hash };
-    text += `${JSON.stringify(entry)}\n`;
-    if (text.length > 1 << 22) {
-      await fh.write(text);
-      text = "";
-    }
-  }
-  await fh.write(text);
-  await fh.close();
+    return { order: approve({ ...created, createdAt: iso(t) }, t + 600_000), at: iso(t + 600_000) };
+  });
 }
 
 interface Build {

@@ -12,17 +12,23 @@
  * [--seconds=15] [--rounds=2] [--skip-full-replay]`. Ratios are per round, within this run.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtemp, open } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Order } from "../src/engine/index.js";
-import type { ChainHead } from "../src/store/audit.js";
-import { changeEntry, ZERO_HASH } from "../src/store/audit.js";
 import { JOURNAL_FILE } from "../src/store/file/order-journal.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { approve, pending } from "../test/support/rulesets.js";
 import { median } from "./lib.js";
-import { api, type buildCordon, type CordonServer, ROOT, sleep, spawnServer, TOKENS } from "./servers.js";
+import {
+  api,
+  type buildCordon,
+  type CordonServer,
+  ROOT,
+  sleep,
+  spawnServer,
+  TOKENS,
+  writeApprovalJournal,
+} from "./servers.js";
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
@@ -64,34 +70,16 @@ function compileRuns() {
  */
 async function history(n: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "cordon-scale-"));
-  const fh = await open(join(dir, JOURNAL_FILE), "w");
   const template = approve(
     pending("t", {
       jurisdictions: ["RU"],
       authority: { name: "Moscow court", jurisdiction: "RU", kind: "court" },
     }),
   );
-  let head: ChainHead = { seq: 0, hash: ZERO_HASH };
-  let text = "";
-  for (let i = 0; i < n; i++) {
-    const id = `ord_${((i * 2654435761) >>> 0).toString(16).padStart(8, "0")}${i.toString(16).padStart(12, "0")}`;
-    const order: Order = { ...template, id, target: { kind: "meeting", meetingIds: [`m-${i}`] } };
-    const entry = changeEntry(head, {
-      orderId: id,
-      action: "approve",
-      actor: "approver-1",
-      at: iso(NOON - 3_600_000),
-      order,
-    });
-    head = { seq: entry.seq, hash: entry.hash };
-    text += `${JSON.stringify(entry)}\n`;
-    if (text.length > 1 << 22) {
-      await fh.write(text);
-      text = "";
-    }
-  }
-  await fh.write(text);
-  await fh.close();
+  await writeApprovalJournal(join(dir, JOURNAL_FILE), n, (i, id) => ({
+    order: { ...template, id, target: { kind: "meeting", meetingIds: [`m-${i}`] } },
+    at: iso(NOON - 3_600_000),
+  }));
   return dir;
 }
 

@@ -5,7 +5,7 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, open } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,8 @@ export const DIST_ENTRY = join(ROOT, "dist/src/entry/node.js");
 // Same tokens and API helper as the system tests: one definition of how a client talks to Cordon.
 export { api, secret, TOKENS } from "../test/support/server.js";
 
+import type { Order } from "../src/engine/index.js";
+import { type ChainHead, changeEntry, ZERO_HASH } from "../src/store/audit.js";
 import { api, TOKENS } from "../test/support/server.js";
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -428,4 +430,39 @@ export function checkBodies(count: number): string[] {
     out.push(JSON.stringify({ meetingId, ip }));
   }
   return out;
+}
+
+/** A bench order id: distinct, spread (not in order of creation), as the store's ids are. */
+export function benchOrderId(i: number): string {
+  return `ord_${((i * 2654435761) >>> 0).toString(16).padStart(8, "0")}${i.toString(16).padStart(12, "0")}`;
+}
+
+/**
+ * Writes an order journal of `n` approvals at `path`, one entry each, chained as the store chains them:
+ * order `i` (with its id, `benchOrderId(i)`) and the time of its approval come from `approval`.
+ */
+export async function writeApprovalJournal(
+  path: string,
+  n: number,
+  approval: (i: number, id: string) => { order: Order; at: string },
+): Promise<void> {
+  const fh = await open(path, "w");
+  try {
+    let head: ChainHead = { seq: 0, hash: ZERO_HASH };
+    let text = "";
+    for (let i = 0; i < n; i++) {
+      const id = benchOrderId(i);
+      const { order, at } = approval(i, id);
+      const entry = changeEntry(head, { orderId: id, action: "approve", actor: "approver-1", at, order });
+      head = { seq: entry.seq, hash: entry.hash };
+      text += `${JSON.stringify(entry)}\n`;
+      if (text.length > 1 << 22) {
+        await fh.write(text);
+        text = "";
+      }
+    }
+    await fh.write(text);
+  } finally {
+    await fh.close();
+  }
 }
