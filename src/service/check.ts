@@ -236,47 +236,26 @@ function conclude(
   // I6: the record keeps the network prefix (or calling code) and a keyed hash, never the address.
   const at = isoAt(now);
   const ipHash = trace.hashed === null ? null : deps.hashIp(trace.hashed, now);
-  // The common record (an address, no account) as one literal, which V8 allocates from a template; the
-  // others with their optional fields in the same places. The key order is the record's line on disk.
-  const record: DecisionRecord =
-    input.accountId === undefined && trace.phoneCountryCode === null
-      ? {
-          decisionId,
-          at,
-          phase,
-          role,
-          meetingId: input.meetingId,
-          decision: verdict.decision,
-          code: verdict.code,
-          orderIds: decision.orderIds,
-          jurisdiction: verdict.jurisdiction,
-          country,
-          subdivision,
-          ipPrefix: trace.ipPrefix,
-          ipHash,
-          rulesetVersion: ruleset.version,
-          geoSource: geo.source,
-          geoDbVersion: geo.dbVersion,
-        }
-      : {
-          decisionId,
-          at,
-          phase,
-          role,
-          meetingId: input.meetingId,
-          ...(input.accountId === undefined ? {} : { accountId: input.accountId }),
-          decision: verdict.decision,
-          code: verdict.code,
-          orderIds: decision.orderIds,
-          jurisdiction: verdict.jurisdiction,
-          country,
-          subdivision,
-          ipPrefix: trace.ipPrefix,
-          ...(trace.phoneCountryCode === null ? {} : { phoneCountryCode: trace.phoneCountryCode }),
-          ipHash,
-          rulesetVersion: ruleset.version,
-          geoSource: geo.source,
-          geoDbVersion: geo.dbVersion,
-        };
+  // The key order is the record's line on disk; optional fields sit where they always have.
+  const record: DecisionRecord = {
+    decisionId,
+    at,
+    phase,
+    role,
+    meetingId: input.meetingId,
+    ...(input.accountId === undefined ? {} : { accountId: input.accountId }),
+    decision: verdict.decision,
+    code: verdict.code,
+    orderIds: decision.orderIds,
+    jurisdiction: verdict.jurisdiction,
+    country,
+    subdivision,
+    ipPrefix: trace.ipPrefix,
+    ...(trace.phoneCountryCode === null ? {} : { phoneCountryCode: trace.phoneCountryCode }),
+    ipHash,
+    rulesetVersion: ruleset.version,
+    geoSource: geo.source,
+    geoDbVersion: geo.dbVersion,
+  };
   return { decision, record };
 }
