@@ -252,15 +252,13 @@ export function* compileSteps(
   }
   excluded.sort((a, b) => a.at - b.at);
   const buckets: Buckets = { lists, digests, token: {} };
-  return seal(
+  return sealBuckets(
     meta,
-    topDigest(digests, options),
-    HASH_SCHEME,
-    () => fromBuckets(lists),
+    buckets,
+    options,
     meetings,
     accounts,
     excluded.map(({ id, reason }) => ({ id, reason })),
-    buckets,
   );
 }
 
@@ -336,16 +334,7 @@ export function* recompileSteps(
     token: {},
     from: { token: base.token, ids: new Set(latest.keys()) },
   };
-  return seal(
-    meta,
-    topDigest(digests, options),
-    HASH_SCHEME,
-    () => fromBuckets(lists),
-    meetings,
-    accounts,
-    excluded,
-    buckets,
-  );
+  return sealBuckets(meta, buckets, options, meetings, accounts, excluded);
 }
 
 export function recompile(
@@ -617,6 +606,28 @@ function build(doc: RulesetDocument, excluded: { id: string; reason: string }[])
   for (const list of meetings.values()) Object.freeze(list);
   for (const list of accounts.values()) Object.freeze(list);
   return seal(doc, doc.hash, doc.hashScheme, Object.freeze(frozen), meetings, accounts, excluded);
+}
+
+/** `seal` for a version made from buckets (compile, recompile): its hash and order list come from them. */
+function sealBuckets(
+  meta: CompileMeta,
+  buckets: Buckets,
+  options: CompileOptions,
+  meetings: ReadonlyMap<string, readonly CompiledOrder[]>,
+  accounts: ReadonlyMap<string, readonly CompiledOrder[]>,
+  excluded: { id: string; reason: string }[],
+): Ruleset {
+  const { lists, digests } = buckets;
+  return seal(
+    meta,
+    topDigest(digests, options),
+    HASH_SCHEME,
+    () => fromBuckets(lists),
+    meetings,
+    accounts,
+    excluded,
+    buckets,
+  );
 }
 
 function seal(
