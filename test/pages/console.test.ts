@@ -689,5 +689,7 @@ describe("the console", () => {
       await anon.close();
       await context.close();
     },
+    // Every page in two widths through axe: about 24 s on a quiet machine, past 30 s on a busy CI one.
+    90_000,
   );
 });
