@@ -2,14 +2,16 @@
  * Instructions per check, counted with `valgrind --tool=callgrind`: a figure that does not move with
  * the machine's load, where wall-clock CPU on this shared machine moves 2-5x. Each server runs under
  * callgrind (the serving process only, `--trace-children=no`); the load comes over real HTTP from this
- * process, outside valgrind. A run is: start, seed (Cordon), a warm-up of `--warmup` requests, then two
- * measured regions, of N and of 2N requests, each between `callgrind_control -z` (counters zeroed) and
+ * process, outside valgrind. A run is: start, seed (Cordon), a warm-up of `--warmup` requests, then
+ * `--pairs` pairs of measured regions, of N and of 2N requests, each between `callgrind_control -z` (counters zeroed) and
  * `callgrind_control -d` (a dump), and each including (Redis mode) the wait until the shipper has put
  * every record of the region in the streams. Start-up and warm-up are in neither count, and whatever a
  * region costs once (the drain wait's idle timers, a last group commit) cancels in the difference:
  * (I(2N) − I(N)) / N is the cost of one request in the steady state, its share of group commits,
  * garbage collection and (Redis mode) shipping included. Only user-space instructions are counted: the
  * kernel's share (socket and file system calls) is not, so wall-clock CPU ratios are also needed.
+ * Each pair gives a figure; the median pair's is reported (a one-off task in one region, such as a
+ * snapshot, spoils one pair, not the figure), and every pair's is printed.
  *
  *   echo   bench/hello-server.ts post: Hono's JSON POST echo on @hono/node-server (issue 14, goal 1's floor)
  *   check  Cordon embedded (dist), `POST /v1/check`, decision log on
@@ -22,7 +24,7 @@
  *          geoip2 module is missing: `npx tsx bench/check-speed.ts` installs them)
  * All get the same participants (`checkBodies`, the mix of bench/wrk/check.lua), `--connections` at once.
  *
- * Run: `npx tsx bench/instructions.ts [--n=4096] [--warmup=4096] [--connections=32] [--batch=100]
+ * Run: `npx tsx bench/instructions.ts [--n=4096] [--warmup=4096] [--pairs=3] [--connections=32] [--batch=100]
  *   [--batch-n=100] [--only=echo,check,redis,redis-burst,batch,nginx] [--parallel=2] [--keep] [--top=30] [--entry=<node.js>]`:
  * `--entry` runs another build of Cordon (a copy of dist/ under this tree, e.g. from an earlier commit). Needs valgrind (and
  * redis-server for `redis`). Writes bench/results/instructions.json; with `--keep` the callgrind files
@@ -81,6 +83,12 @@ const options = {
   /** N for the batch route, in requests (each of `--batch` checks); its warm-up is `--warmup` checks. */
   batchN: num("batch-n", 100),
   parallel: num("parallel", 2),
+  /**
+   * Region pairs (N, then 2N) per server, after one start-up and warm-up; each pair gives a figure, and the
+   * median is reported, so that a one-off task of the server (a snapshot, a segment rotation) falling into
+   * one region cannot make the figure.
+   */
+  pairs: num("pairs", 3),
   top: num("top", 0),
   keep: process.argv.includes("--keep"),
   /** Cordon's entry: another build (e.g. a copy of dist/ from another commit, inside this tree). */
@@ -119,6 +127,8 @@ interface Count {
   name: Name;
   requests: number;
   instructions: number;
+  /** Which region pair (0-based); the idle region has none. */
+  pair?: number;
   /** Wall seconds from zeroing the counters to the dump. */
   seconds: number;
   note: string;
@@ -381,31 +391,33 @@ async function countTarget(target: Target, dir: string): Promise<Count[]> {
       note: "idle",
       outFile: idleDump,
     });
-    for (const n of [N, N * 2]) {
-      await launched.beforeMeasure?.();
-      control(pid, "-z");
-      const regionFrom = performance.now();
-      await drive(launched.url, target.requests, from, n);
-      from += n;
-      const note = launched.settle ? await launched.settle() : "";
-      const dump = await dumpRegion(pid, outFile, `${outFile}.region-${n}`, () =>
-        drive(launched.url, target.requests, from, 1),
-      );
-      const instructions = totalOf(dump);
-      const regionSeconds = (performance.now() - regionFrom) / 1000;
-      const seconds = ((performance.now() - started) / 1000).toFixed(0);
-      console.log(
-        `  ${target.name} n=${n}: ${instructions.toLocaleString("en")} instructions (${(instructions / n / target.checksPerRequest).toFixed(0)} a check; at ${seconds} s)${note ? `; ${note}` : ""}`,
-      );
-      counts.push({
-        name: target.name,
-        requests: n,
-        instructions,
-        seconds: regionSeconds,
-        note,
-        outFile: dump,
-      });
-    }
+    for (let pair = 0; pair < options.pairs; pair++)
+      for (const n of [N, N * 2]) {
+        await launched.beforeMeasure?.();
+        control(pid, "-z");
+        const regionFrom = performance.now();
+        await drive(launched.url, target.requests, from, n);
+        from += n;
+        const note = launched.settle ? await launched.settle() : "";
+        const dump = await dumpRegion(pid, outFile, `${outFile}.pair-${pair}.region-${n}`, () =>
+          drive(launched.url, target.requests, from, 1),
+        );
+        const instructions = totalOf(dump);
+        const regionSeconds = (performance.now() - regionFrom) / 1000;
+        const seconds = ((performance.now() - started) / 1000).toFixed(0);
+        console.log(
+          `  ${target.name} pair ${pair + 1}, n=${n}: ${instructions.toLocaleString("en")} instructions (${(instructions / n / target.checksPerRequest).toFixed(0)} a check; at ${seconds} s)${note ? `; ${note}` : ""}`,
+        );
+        counts.push({
+          name: target.name,
+          requests: n,
+          pair,
+          instructions,
+          seconds: regionSeconds,
+          note,
+          outFile: dump,
+        });
+      }
   } catch (err) {
     const exited = launched.child.exitCode ?? launched.child.signalCode;
     throw new Error(
@@ -571,7 +583,9 @@ function redisTarget(name: "redis" | "redis-burst", requests: Request[], burst: 
 async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results: T[] = new Array(jobs.length);
   let next = 0;
-  await Promise.all(
+  // allSettled, not all: when one job fails the others still run to their end (and stop their servers),
+  // instead of the script exiting with a server of theirs left running under valgrind.
+  const settled = await Promise.allSettled(
     Array.from({ length: Math.max(1, limit) }, async () => {
       while (next < jobs.length) {
         const i = next++;
@@ -579,6 +593,8 @@ async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> 
       }
     }),
   );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
   return results;
 }
 
@@ -615,26 +631,49 @@ async function main(): Promise<void> {
   /** Per check, as `perCheck`, with each region's idle background (instructions per second × its length) taken out. */
   const busyPerCheck: Partial<Record<Name, number>> = {};
   const rows: string[][] = [];
+  /** Every pair's figure, per target, for the JSON. */
+  const pairFigures: Partial<Record<Name, { raw: number; busy: number }[]>> = {};
   for (const t of chosen) {
-    const [idle, a, b] = counts.filter((c) => c.name === t.name) as [Count, Count, Count];
-    const checks = a.requests * t.checksPerRequest;
-    const value = (b.instructions - a.instructions) / checks;
+    const mine = counts.filter((c) => c.name === t.name);
+    const idle = mine.find((c) => c.requests === 0) as Count;
     const rate = idle.instructions / idle.seconds;
-    const busy = (b.instructions - rate * b.seconds - (a.instructions - rate * a.seconds)) / checks;
-    perCheck[t.name] = value;
-    busyPerCheck[t.name] = busy;
+    const figures = Array.from({ length: options.pairs }, (_, pair) => {
+      const [a, b] = mine.filter((c) => c.pair === pair).sort((x, y) => x.requests - y.requests) as [
+        Count,
+        Count,
+      ];
+      const checks = a.requests * t.checksPerRequest;
+      return {
+        a,
+        b,
+        checks,
+        raw: (b.instructions - a.instructions) / checks,
+        busy: (b.instructions - rate * b.seconds - (a.instructions - rate * a.seconds)) / checks,
+      };
+    });
+    // The median pair by its busy figure (the lower middle one for an even count).
+    const median = [...figures].sort((x, y) => x.busy - y.busy)[
+      Math.floor((figures.length - 1) / 2)
+    ] as (typeof figures)[number];
+    const { a, b, checks } = median;
+    perCheck[t.name] = median.raw;
+    busyPerCheck[t.name] = median.busy;
+    pairFigures[t.name] = figures.map((f) => ({ raw: f.raw, busy: f.busy }));
     rows.push([
       t.name,
       a.instructions.toLocaleString("en"),
       b.instructions.toLocaleString("en"),
       Math.round(rate).toLocaleString("en"),
       `${a.seconds.toFixed(1)} / ${b.seconds.toFixed(1)}`,
-      Math.round(value).toLocaleString("en"),
-      Math.round(busy).toLocaleString("en"),
-      Math.round(busy * t.checksPerRequest).toLocaleString("en"),
+      Math.round(median.raw).toLocaleString("en"),
+      figures.map((f) => Math.round(f.busy).toLocaleString("en")).join(" / "),
+      Math.round(median.busy).toLocaleString("en"),
+      Math.round(median.busy * t.checksPerRequest).toLocaleString("en"),
     ]);
     if (options.top > 0) {
-      console.log(`\n${t.name}: functions by instructions per check added from N to 2N (self cost)`);
+      console.log(
+        `\n${t.name}: functions by instructions per check added from N to 2N (self cost, median pair)`,
+      );
       console.log(table([["instr/check", "function"], ...topGrowth(a, b, checks, options.top)]));
     }
   }
@@ -667,7 +706,8 @@ async function main(): Promise<void> {
         "idle I/s",
         "region s (N / 2N)",
         "raw I/check",
-        "I/check",
+        "I/check, each pair",
+        "I/check (median)",
         "I/request",
       ],
       ...rows,
@@ -691,6 +731,7 @@ async function main(): Promise<void> {
     counts: counts.map(({ outFile: _, ...c }) => c),
     perCheck,
     busyPerCheck,
+    pairFigures,
     ratios,
   });
   if (options.keep) console.log(`callgrind files kept in ${dir}`);
