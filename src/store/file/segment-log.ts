@@ -24,7 +24,7 @@
  * cursor into a deleted segment is refused with InvalidCursorError.
  */
 import { Buffer } from "node:buffer";
-import { writeSync } from "node:fs";
+import { readSync, writeSync } from "node:fs";
 import { type FileHandle, mkdir, open, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { DecisionRecord } from "../../engine/index.js";
@@ -87,6 +87,10 @@ export interface PruneResult {
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_PROBE_INTERVAL_MS = 1000;
+/** The largest read of the active segment done synchronously (see `readPage`). */
+const SYNC_READ_MAX = 256 * 1024;
+/** How many of its last cursors a log remembers as its own (see `issued`). */
+const ISSUED_KEPT = 32;
 
 interface PendingAppend {
   data: string;
@@ -119,6 +123,12 @@ export class SegmentLog implements DecisionLog {
   private pruneTail: Promise<unknown> = Promise.resolve();
   /** Pages under way: a prune unlinks nothing until those that began before it changed the layout end. */
   private readonly pagesInFlight = new Set<Promise<unknown>>();
+  /**
+   * The cursors this log handed out last (`next` of its pages): each marks a record boundary it found
+   * itself, so `parseCursor` need not read the byte before it from disk again. A reader that polls (the
+   * shipper, a report's catch-up) hands back the cursor it was given, page after page.
+   */
+  private readonly issued = new Set<string>();
   private closed: Promise<void> | undefined;
   /** Runs while the guard is failed for want of space: probes until writes go through again. */
   private recovery: NodeJS.Timeout | undefined;
@@ -265,13 +275,23 @@ export class SegmentLog implements DecisionLog {
           pos = { seg: next, off: 0 };
           continue;
         }
-        if (reader?.seg !== pos.seg) {
-          await reader?.fh.close();
-          reader = undefined;
-          reader = { seg: pos.seg, fh: await open(this.segmentPath(pos.seg), "r") };
-        }
         const want = Math.min(end - pos.off, chunk);
-        const buf = await readRange(reader.fh, pos.off, pos.off + want);
+        let buf: Buffer;
+        if (pos.seg === this.activeSegment && want <= SYNC_READ_MAX) {
+          // The tail of the segment being written: read through its own handle, synchronously (what was
+          // just written is in the page cache; a tail page of a polling reader is a few kilobytes).
+          // Checked and read in one step, so a rotation or a close cannot come between; no open or close
+          // per page. A larger read (a backlog after a restart, maybe not cached) goes through the pool.
+          if (this.closed) throw new StoreUnavailableError("the store is closed");
+          buf = readActive(this.activeFh.fd, pos.off, want);
+        } else {
+          if (reader?.seg !== pos.seg) {
+            await reader?.fh.close();
+            reader = undefined;
+            reader = { seg: pos.seg, fh: await open(this.segmentPath(pos.seg), "r") };
+          }
+          buf = await readRange(reader.fh, pos.off, pos.off + want);
+        }
         if (buf.length < want) throw this.corrupt(pos, "segment is shorter than written");
         const lastNewline = buf.lastIndexOf(NEWLINE);
         if (lastNewline === -1) {
@@ -293,7 +313,10 @@ export class SegmentLog implements DecisionLog {
     // Never null: at the end the cursor still marks where the next record will be, so a reporter polls.
     // The same string back when nothing was found, unless its segment was pruned under this page.
     const same = items.length === 0 && after !== undefined && this.segments.includes(startSeg);
-    return { items, next: same ? after : encodeCursor(pos) };
+    const next = same ? after : encodeCursor(pos);
+    this.issued.add(next);
+    if (this.issued.size > ISSUED_KEPT) this.issued.delete(this.issued.values().next().value as string);
+    return { items, next };
   }
 
   /**
@@ -527,7 +550,7 @@ export class SegmentLog implements DecisionLog {
     if (!pos || !this.segments.includes(pos.seg) || pos.off > this.segmentEnd(pos.seg)) {
       throw new InvalidCursorError("not a cursor of this decision log");
     }
-    if (pos.off > 0) {
+    if (pos.off > 0 && !this.issued.has(cursor)) {
       const fh = await open(this.segmentPath(pos.seg), "r");
       try {
         const before = await readRange(fh, pos.off - 1, pos.off);
@@ -587,6 +610,18 @@ async function openSegments(root: string, logger: Logger): Promise<Opened> {
     await fh.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** `length` bytes from `offset` of an open file, read synchronously (fewer at its end). */
+function readActive(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let n = 0;
+  while (n < length) {
+    const read = readSync(fd, buf, n, length - n, offset + n);
+    if (read === 0) break;
+    n += read;
+  }
+  return buf.subarray(0, n);
 }
 
 /** `write` may write less than asked (a full disk, a signal): loop until all of it is in. */
