@@ -107,6 +107,15 @@ describe("CORDON_METRICS_TOKEN", () => {
     expect(message).toContain("CORDON_METRICS_TOKEN: must be at least 16 characters, without spaces");
     expect(message).not.toContain(value);
   });
+
+  it("is refused beside several worker processes, which would each answer a scrape alone", () => {
+    expect(() => parseConfig({ CORDON_METRICS_TOKEN: "0123456789abcdef", CORDON_WORKERS: "4" })).toThrow(
+      /CORDON_METRICS_TOKEN: GET \/metrics would show one worker's counts per scrape with CORDON_WORKERS > 1; export over OTLP/,
+    );
+    expect(
+      parseConfig({ CORDON_METRICS_TOKEN: "0123456789abcdef", CORDON_WORKERS: "1" }).CORDON_WORKERS,
+    ).toBe(1);
+  });
 });
 
 describe("tokenMatches", () => {

@@ -239,6 +239,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (config.CORDON_GEO_L2 === "on" && !config.REDIS_URL) {
     problems.push("CORDON_GEO_L2: the L2 cache lives in Redis; set REDIS_URL");
   }
+  if (config.CORDON_METRICS_TOKEN && config.CORDON_WORKERS > 1) {
+    // Each process counts alone and the shared port hands a scrape to any one of them.
+    problems.push(
+      "CORDON_METRICS_TOKEN: GET /metrics would show one worker's counts per scrape with CORDON_WORKERS > 1; export over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT) instead",
+    );
+  }
   problems.push(...kvPublishProblems(config));
   if (problems.length > 0) throw configError(problems);
   return config;
