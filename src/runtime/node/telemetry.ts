@@ -158,10 +158,12 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** A diagnostic message and its arguments, as one line. */
+/** A diagnostic message and its arguments, as one line (errors by their message, not their stack). */
 function diagText(message: string, args: unknown[]): string {
-  return [
-    message,
-    ...args.map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a))),
-  ].join(" ");
+  const text = (a: unknown) => {
+    if (typeof a === "string") return a;
+    const inner = (a as { message?: unknown } | null)?.message;
+    return typeof inner === "string" ? inner : JSON.stringify(a);
+  };
+  return [message, ...args.map(text)].join(" ");
 }
