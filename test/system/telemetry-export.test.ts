@@ -153,7 +153,7 @@ describe("configuration errors", () => {
       "OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported",
     ],
   ])(
-    "%o stops the start with one line naming the setting",
+    "%o stops the start (exit 2) with a message naming the setting",
     async (env, message) => {
       const failed = await start(env).then(
         () => "started",
