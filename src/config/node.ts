@@ -78,6 +78,13 @@ const Env = z.object({
   CORDON_GEO_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   CORDON_DECISION_FSYNC: z.enum(["never", "batch"]).default("never"),
   CORDON_LOG_LEVEL: LogLevel,
+  /** Serves the Prometheus scrape endpoint `GET /metrics` to a scraper sending it as a bearer token. */
+  CORDON_METRICS_TOKEN: z
+    .string()
+    .refine((value) => value.length >= 16 && !/\s/.test(value), {
+      message: "must be at least 16 characters, without spaces (a bearer token for GET /metrics)",
+    })
+    .optional(),
   CORDON_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 letters, digits, _ or -")
@@ -231,6 +238,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   if (config.CORDON_GEO_L2 === "on" && !config.REDIS_URL) {
     problems.push("CORDON_GEO_L2: the L2 cache lives in Redis; set REDIS_URL");
+  }
+  if (config.CORDON_METRICS_TOKEN && config.CORDON_WORKERS > 1) {
+    // Each process counts alone and the shared port hands a scrape to any one of them.
+    problems.push(
+      "CORDON_METRICS_TOKEN: GET /metrics would show one worker's counts per scrape with CORDON_WORKERS > 1; export over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT) instead",
+    );
   }
   problems.push(...kvPublishProblems(config));
   if (problems.length > 0) throw configError(problems);

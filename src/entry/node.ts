@@ -8,7 +8,8 @@ import { ConfigError } from "../config/parse.js";
 import { isPrimaryOfMany, supervise } from "../platform/node/cluster.js";
 import { nodeLogger } from "../platform/node/logger.js";
 import { WorkerHub } from "../platform/node/worker-hub.js";
-import { type Running, start } from "../runtime/node/start.js";
+import type { Running } from "../runtime/node/start.js";
+import { startTelemetry, type Telemetry } from "../runtime/node/telemetry.js";
 
 async function main(): Promise<void> {
   let config: Config;
@@ -28,7 +29,12 @@ async function main(): Promise<void> {
     return;
   }
   let running: Running;
+  let telemetry: Telemetry;
   try {
+    // First: the OpenTelemetry SDK (when asked for) must be registered before the instruments exist,
+    // so the runtime, which creates them as it loads, is imported only after it.
+    telemetry = await startTelemetry(config, process.env, logger);
+    const { start } = await import("../runtime/node/start.js");
     running = await start(config, logger);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -42,13 +48,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info("stopping", { signal });
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error("error while stopping", { error: String(err) });
-        process.exit(1);
-      },
-    );
+    running
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error("error while stopping", { error: String(err) });
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -29,6 +29,7 @@ import { AuthFailure, KiB, limitBody, requireJson } from "./middleware.js";
 import { AuthFailures } from "./rate-limit.js";
 import { frontWithCheckFastPath } from "./routes/check-fast-path.js";
 import { registerHealth } from "./routes/health.js";
+import { registerMetrics } from "./routes/metrics.js";
 import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";
 import { type CheckVariant, EDGE_CHECKS, registerCheck, SERVER_CHECKS } from "./routes/v1-check.js";
@@ -101,6 +102,7 @@ export function createServerApp(s: ServerServices, options: AppOptions = {}): Ap
 
   // Operations.
   registerHealth(app, s, failures);
+  registerMetrics(app);
   return finish(app, s, SERVER_CHECKS, options);
 }
 

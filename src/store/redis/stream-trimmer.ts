@@ -72,7 +72,9 @@ const instruments = {
   trimmed: meter.createCounter("cordon.decisions.trimmed", {
     description: "Decision stream entries trimmed after every consumer group acknowledged them.",
   }),
-  redisErrors: meter.createCounter("cordon.redis.errors", { description: "Failed Redis operations." }),
+  redisErrors: meter.createCounter("cordon.redis.errors", {
+    description: "Failed Redis commands and connection errors, by component.",
+  }),
 };
 
 /**

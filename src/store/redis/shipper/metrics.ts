@@ -13,7 +13,9 @@ export const instruments = {
   backlog: meter.createObservableGauge("cordon.decisions.backlog", {
     description: "Decision records in the local outbox not yet in the Redis stream.",
   }),
-  redisErrors: meter.createCounter("cordon.redis.errors", { description: "Failed Redis operations." }),
+  redisErrors: meter.createCounter("cordon.redis.errors", {
+    description: "Failed Redis commands and connection errors, by component.",
+  }),
   dataLoss: meter.createCounter("cordon.redis.data_loss", {
     description: "Times Redis was found without data it had acknowledged.",
   }),
