@@ -29,6 +29,7 @@ import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import type { C, ConsoleApp, PageStatus } from "../request.js";
 import { formField, guard, pageContext, principalOf, render, stringsOf } from "../request.js";
+import { AmendmentsSection } from "./amendments.js";
 
 /** Each life-cycle form's wording and weight: approving takes an optional note, the others a reason. */
 const REASON_FORMS = {
@@ -237,6 +238,7 @@ function OrderPage(props: {
         retentionMs={props.retentionMs}
         now={props.now}
       />
+      <AmendmentsSection ctx={ctx} order={o} />
       <h2 id="history-title">{t.history}</h2>
       <table class="cards" id="audit-history" aria-labelledby="history-title">
         <ColumnHeads labels={[t.when, t.who, t.action, t.reasonLabel]} />
