@@ -157,25 +157,26 @@ function judge(c: C, order: Order, form: OrderForm, base: OrderForm): Judged {
       if ((EDITABLE as readonly string[]).includes(field)) errors[f] ??= plain(f, message, t);
       else error ??= message;
     }
-  } else {
-    const requested = order.requested ?? { jurisdictions: order.jurisdictions, target: order.target };
-    const input = validated.input;
-    const beyond = beyondRequest(input, requested);
-    const places = beyond
-      .filter((i) => i.path[0] === "jurisdictions")
-      .map((i) => input.jurisdictions[Number(i.path[1])]);
-    const ids = targetIdsOf(form);
-    const named = beyond.filter((i) => i.path[0] === "target").map((i) => ids[Number(i.path[2])]);
-    if (places.length > 0) {
-      errors.jurisdictions = t.amendBeyondRequest(
-        placeList(
-          places.filter((p): p is string => !!p),
-          lang,
-        ),
-      );
-    }
-    if (named.length > 0) errors.targetIds = t.amendTargetBeyondRequest(named.join(", "));
   }
+  // I10 as the engine judges it, on what the form names (even when another field is wrong).
+  const requested = order.requested ?? { jurisdictions: order.jurisdictions, target: order.target };
+  const ids = targetIdsOf(form);
+  const granted = {
+    jurisdictions: form.jurisdictions,
+    target:
+      order.target.kind === "meeting"
+        ? { kind: "meeting" as const, meetingIds: ids }
+        : { kind: "account" as const, accountIds: ids },
+  };
+  const beyond = beyondRequest(granted, requested);
+  const places = beyond
+    .filter((i) => i.path[0] === "jurisdictions")
+    .flatMap((i) => form.jurisdictions[Number(i.path[1])] ?? []);
+  const named = beyond
+    .filter((i) => i.path[0] === "target" && i.path.length === 3)
+    .flatMap((i) => ids[Number(i.path[2])] ?? []);
+  if (places.length > 0) errors.jurisdictions ??= t.amendBeyondRequest(placeList(places, lang));
+  if (named.length > 0) errors.targetIds ??= t.amendTargetBeyondRequest(named.join(", "));
   const reason = formField(c, "reason").slice(0, 2000);
   if (!reason) errors.reason = t.amendReasonMissing;
   if (Object.keys(errors).length > 0 || error !== undefined || !validated.ok) {
@@ -631,7 +632,7 @@ function ReviewPage(props: {
             </div>
             <button type="submit">{t.amendApprove}</button>
           </form>
-          <form method="post" action={`${base}/reject`} class="decide">
+          <form method="post" action={`${base}/reject`} class="decide" novalidate>
             <Csrf ctx={ctx} />
             <div class="field">
               <label for="reject-reason">{t.amendRejectReason}</label>
@@ -651,11 +652,16 @@ function ReviewPage(props: {
 }
 
 /** The order page's section: its amendments, each linked, and the link to propose one when it can be. */
-export function AmendmentsSection(props: { ctx: PageContext; order: Order }) {
+export function AmendmentsSection(props: {
+  ctx: PageContext;
+  order: Order;
+  amendments: readonly Amendment[];
+}) {
   const { ctx, order: o } = props;
   const { t, lang, principal } = ctx;
-  const log = o.amendmentLog ?? [];
-  const canPropose = mayAccess(principal, "amendOrder") && blocked(o, t) === undefined;
+  const log = props.amendments;
+  const canPropose =
+    mayAccess(principal, "amendOrder") && blocked({ ...o, amendmentLog: [...log] }, t) === undefined;
   return (
     <section aria-labelledby="amendments-title">
       <h2 id="amendments-title">{t.amendments}</h2>
