@@ -71,7 +71,8 @@ describe("amendments in the console", () => {
       ["Effective until", "no end date", "1 June 2026"],
     ]);
     expect(await page.textContent("#after-text")).toBe(
-      "Participants located in Karnātaka, India or Mahārāshtra, India will be refused meeting 81234567890 from the moment it is approved until 1 June 2026; everyone else joins as usual.",
+      // In force since its approval (the harness's clock, 1 March 2026), not "from the moment it is approved".
+      "Participants located in Karnātaka, India or Mahārāshtra, India will be refused meeting 81234567890 from 1 March 2026 until 1 June 2026; everyone else joins as usual.",
     );
     // Nothing is stored before the submit.
     expect((await h.store.getOrder(order.id))?.amendmentLog ?? []).toEqual([]);
@@ -187,6 +188,7 @@ describe("amendments in the console", () => {
       );
       expect(await page.locator(".summary a[href='#effectiveUntil']").count()).toBe(1);
       expect(await page.locator("button[value=submit]").count()).toBe(0);
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, with breaks between blocks, so adjacent elements' words do not run together
       expect(await page.innerText("main")).not.toMatch(API_NAMES);
       // What was typed is kept.
       expect(await page.inputValue("#effectiveUntil")).toBe("2026-03-15");
@@ -321,6 +323,7 @@ describe("amendments in the console", () => {
         await visit(p);
         await p.waitForLoadState();
         expect(await p.getAttribute("html", "lang"), name).toBe(lang);
+        // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, with breaks between blocks, so adjacent elements' words do not run together
         expect(await p.innerText("main"), name).not.toMatch(API_NAMES);
         for (const width of [1280, 390]) {
           await p.setViewportSize({ width, height: 900 });

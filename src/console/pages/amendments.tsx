@@ -301,14 +301,20 @@ function ChangeTable(props: {
   );
 }
 
-/** The amended order in plain words (the new-order preview's sentence) and its exemptions. */
+/**
+ * The amended order in plain words (the new-order preview's sentence) and its exemptions. An approved
+ * order without a start date has been in force since its approval: the sentence names that date.
+ */
 function AfterWords(props: { ctx: PageContext; after: Order }) {
   const { t, lang } = props.ctx;
-  const exempt = props.after.exemptAccountIds ?? [];
+  const { after } = props;
+  const exempt = after.exemptAccountIds ?? [];
+  const since = after.status === "approved" ? after.decidedAt : undefined;
+  const words = orderPreview({ ...after, effectiveFrom: after.effectiveFrom ?? since } as OrderInput, lang);
   return (
     <>
       <h2 id="after-title">{t.amendAfterTitle}</h2>
-      <p id="after-text">{orderPreview(props.after as OrderInput, lang)}</p>
+      <p id="after-text">{words}</p>
       {exempt.length > 0 ? <p id="after-exempt">{t.exemptLine(exempt.join(", "))}</p> : null}
     </>
   );
