@@ -85,7 +85,6 @@ table th[scope=row]{font-weight:600}
 .state-finalized{border-color:#1e6b35;color:#1e6b35}
 @media (max-width:40rem){
   table.cards th[scope=row]{display:block;width:100%;border:0}
-  table.cards th[scope=row]::before{content:attr(data-label) ": ";font-weight:600}
   .report-frame{height:50rem}
 }
 `;
