@@ -10,6 +10,8 @@
  * March has ended but may be finalized only from 15 April; April is running.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/main.js";
@@ -19,6 +21,9 @@ import { launchBrowser } from "../support/browser.js";
 import { axe, csrfOf, serious, serveHarness, shoot, signIn } from "../support/console.js";
 import { PLACES } from "../support/fixtures.js";
 import { approvedOrder, type Harness, makeHarness } from "../support/harness.js";
+
+/** axe-core's source, evaluated in the framed report (whose CSP, like the console's, allows no script). */
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const NOW = Date.parse("2026-04-05T12:00:00Z");
 const MARCH_FINALIZABLE = Date.parse("2026-04-15T00:00:00Z");
@@ -262,6 +267,25 @@ describe("the auditor's pages", () => {
         }
         const { overflow } = await shoot(page, `${name}-${lang}`);
         expect(overflow, `${name} scrolls sideways`).toEqual([]);
+      }
+      // The framed report itself, in the page's language, at both widths.
+      await page.goto("/console/reports/2026-02");
+      const frame = page.frame({ url: /report\.html/ });
+      expect(frame, "the report's frame").not.toBeNull();
+      await frame?.waitForLoadState();
+      expect(await frame?.getAttribute("html", "lang")).toBe(lang);
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 900 });
+        await frame?.evaluate(AXE);
+        const found = await frame?.evaluate(async () => {
+          const result = await (window as any).axe.run(document, {
+            runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+          });
+          return result.violations
+            .filter((v: any) => v.impact === "serious" || v.impact === "critical")
+            .map((v: any) => ({ id: v.id, nodes: v.nodes.map((n: any) => n.target) }));
+        });
+        if (found?.length) report[`framed-report@${width}`] = found;
       }
       expect(report).toEqual({});
       await context.close();
