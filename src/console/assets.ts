@@ -68,3 +68,23 @@ dl.fields dd{margin:0;overflow-wrap:anywhere}
   table.cards td::before{content:attr(data-label) ": ";font-weight:600}
 }
 `;
+
+/**
+ * The amendment and auditor pages' additions (issue 15): the framed report, lists of links on one line,
+ * a command to copy, long hashes that wrap, and the period states' colours (each also said in words).
+ */
+export const AUDIT_CSS = `
+.report-frame{display:block;width:100%;height:70rem;border:1px solid #767676;margin:1rem 0}
+ul.inline{list-style:none;margin:.25rem 0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+pre.command{background:#f2f5fa;border:1px solid #767676;padding:.75rem;white-space:pre-wrap;overflow-wrap:anywhere}
+dl.fields code,td code{overflow-wrap:anywhere;word-break:break-all}
+label.check{font-weight:400;display:flex;gap:.5rem;align-items:flex-start}
+table th[scope=row]{font-weight:600}
+.state-open{border-color:#0b4f9c;color:#0b4f9c}
+.state-provisional{border-color:#8a4b00;color:#8a4b00}
+.state-finalized{border-color:#1e6b35;color:#1e6b35}
+@media (max-width:40rem){
+  table.cards th[scope=row]{display:block;width:100%;border:0}
+  .report-frame{height:50rem}
+}
+`;

@@ -27,6 +27,7 @@ export function Layout(props: { ctx: PageContext; title: string; children?: Chil
     ["/console/orders/new", t.nav.newOrder, "createOrder"],
     ["/console/review", t.nav.review, "decideOrder"],
     ["/console/simulate", t.nav.simulate, "readOrders"],
+    ["/console/reports", t.navReports, "readReports"],
   ];
   return (
     <html lang={ctx.lang}>

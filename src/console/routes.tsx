@@ -13,11 +13,13 @@ import type { AuthFailures } from "../http/rate-limit.js";
 import type { App, ServerServices } from "../http/services.js";
 import { isLanguage, pickLanguage } from "../i18n/language.js";
 import { CordonError, RateLimitedError } from "../kernel/errors.js";
-import { CONSOLE_CSS } from "./assets.js";
+import { AUDIT_CSS, CONSOLE_CSS } from "./assets.js";
 import { pageErrorOf } from "./errors.js";
+import { registerAmendments } from "./pages/amendments.js";
 import { registerNewOrder } from "./pages/new-order.js";
 import { registerOrder } from "./pages/order.js";
 import { registerOrders } from "./pages/orders.js";
+import { registerReports } from "./pages/reports.js";
 import { registerReview } from "./pages/review.js";
 import { registerSignIn } from "./pages/sign-in.js";
 import { registerSimulate } from "./pages/simulate.js";
@@ -25,7 +27,7 @@ import { type ConsoleEnv, showError, stringsOf } from "./request.js";
 import { MemorySessionStore, SESSION_COOKIE } from "./session.js";
 
 export const CONSOLE_CSP =
-  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export function registerConsole(app: App, s: ServerServices, failures: AuthFailures): void {
   // Long-lived, one per app: the sessions. Redis mode hands in a shared store (any instance serves a
@@ -35,16 +37,18 @@ export function registerConsole(app: App, s: ServerServices, failures: AuthFailu
 
   con.use(async (c, next) => {
     await next();
-    c.header("Content-Security-Policy", CONSOLE_CSP);
+    // A page's own policy stands: the report's standalone HTML, framed by the report preview, has one
+    // for its inline styles that only the console may frame (`REPORT_FRAME_CSP`).
+    if (!c.res.headers.has("Content-Security-Policy")) c.header("Content-Security-Policy", CONSOLE_CSP);
     c.header("X-Content-Type-Options", "nosniff");
     c.header("Referrer-Policy", "no-referrer");
-    c.header("X-Frame-Options", "DENY");
+    if (!c.res.headers.has("X-Frame-Options")) c.header("X-Frame-Options", "DENY");
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
   });
 
   con.get("/assets/console.css", (c) => {
     c.header("Cache-Control", "public, max-age=3600");
-    return c.body(CONSOLE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" });
+    return c.body(CONSOLE_CSS + AUDIT_CSS, 200, { "Content-Type": "text/css; charset=utf-8" });
   });
 
   con.use(async (c, next) => {
@@ -69,6 +73,8 @@ export function registerConsole(app: App, s: ServerServices, failures: AuthFailu
   registerOrder(con, s);
   registerReview(con, s);
   registerSimulate(con, s);
+  registerAmendments(con, s);
+  registerReports(con, s);
 
   con.all("*", (c) => showError(c, stringsOf(c).notFound, 404));
 

@@ -81,6 +81,11 @@ export class ReportService {
 
   constructor(private readonly deps: ReportDeps) {}
 
+  /** Days after a period's end before it may be finalized (the console says when that is). */
+  get graceDays(): number {
+    return this.deps.graceDays;
+  }
+
   /** The live report of a period (provisional), built from the aggregates. */
   async report(period: Period, opts: { threshold?: number } = {}): Promise<Report> {
     await this.#catchUp();

@@ -5,6 +5,7 @@
  */
 import type { Child } from "hono/jsx";
 import {
+  type Amendment,
   ApproveRequest,
   type Order,
   type OrderStep,
@@ -29,6 +30,7 @@ import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import type { C, ConsoleApp, PageStatus } from "../request.js";
 import { formField, guard, pageContext, principalOf, render, stringsOf } from "../request.js";
+import { AmendmentsSection } from "./amendments.js";
 
 /** Each life-cycle form's wording and weight: approving takes an optional note, the others a reason. */
 const REASON_FORMS = {
@@ -153,6 +155,8 @@ function OrderPage(props: {
   audit: AuditEntry[];
   counts: OrderTotals;
   events: OrderEvents;
+  /** The order's amendments (the shown order, `withEnforcement`, no longer carries them). */
+  amendments: readonly Amendment[];
   retentionMs: number;
   now: number;
   error?: string | undefined;
@@ -237,6 +241,7 @@ function OrderPage(props: {
         retentionMs={props.retentionMs}
         now={props.now}
       />
+      <AmendmentsSection ctx={ctx} order={o} amendments={props.amendments} />
       <h2 id="history-title">{t.history}</h2>
       <table class="cards" id="audit-history" aria-labelledby="history-title">
         <ColumnHeads labels={[t.when, t.who, t.action, t.reasonLabel]} />
@@ -293,6 +298,7 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
         audit={audit}
         counts={counts}
         events={events}
+        amendments={order.amendmentLog ?? []}
         retentionMs={s.enforcementEvents.retentionMs}
         now={now}
         error={opts.error}
