@@ -26,6 +26,7 @@ import {
   toIssues,
 } from "./errors.js";
 import { AuthFailure, KiB, limitBody, requireJson } from "./middleware.js";
+import { documentFields } from "./openapi.js";
 import { AuthFailures } from "./rate-limit.js";
 import { frontWithCheckFastPath } from "./routes/check-fast-path.js";
 import { registerHealth } from "./routes/health.js";
@@ -174,15 +175,13 @@ function finish(app: App, s: CheckServices, variant: CheckVariant, options: AppO
     description:
       "A token from CORDON_TOKENS (principal:role:secret); roles: checker, responder, approver, auditor, edge (decision ingest only), admin.",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Cordon",
-      version: VERSION,
-      description:
-        "Access-denial and geoblocking enforcement: orders with four-eyes approval, compiled jurisdiction blocks, the meeting-join check and its decision log.",
-    },
-  });
+  app.doc31(
+    "/openapi.json",
+    documentFields(
+      VERSION,
+      "Access-denial and geoblocking enforcement: orders with four-eyes approval, compiled jurisdiction blocks, the meeting-join check and its decision log.",
+    ),
+  );
   app.notFound((c) =>
     c.json(envelope("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`, c.get("requestId")), 404),
   );
