@@ -17,6 +17,7 @@ import {
 } from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
 import { VERSION } from "../kernel/version.js";
+import { registerDocs, registerDocsPointer } from "./docs.js";
 import {
   type ErrorCode,
   type ErrorEnvelope,
@@ -104,6 +105,8 @@ export function createServerApp(s: ServerServices, options: AppOptions = {}): Ap
   // Operations.
   registerHealth(app, s, failures);
   registerMetrics(app);
+  // People reading the API: the reference for /openapi.json.
+  registerDocs(app, s.docsAssets);
   return finish(app, s, SERVER_CHECKS, options);
 }
 
@@ -121,6 +124,7 @@ export function createEdgeApp(s: EdgeServices, options: AppOptions = {}): App {
   if (s.ticketKey !== null) registerSelfCheck(app, s, s.ticketKey);
   registerRuleset(app, s);
   registerHealth(app, s, failures);
+  registerDocsPointer(app);
   return finish(app, s, EDGE_CHECKS, options);
 }
 

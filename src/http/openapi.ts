@@ -73,10 +73,8 @@ export function documentFields(version: string, description: string) {
       title: "Cordon",
       version,
       description,
-      license: {
-        name: "Proprietary (UNLICENSED): no licence is granted",
-        identifier: "LicenseRef-Proprietary",
-      },
+      // package.json: UNLICENSED. No URL or SPDX identifier to give (.redocly.lint-ignore.yaml).
+      license: { name: "Proprietary (UNLICENSED): no licence is granted" },
     },
     servers: [{ url: "/", description: "The Cordon instance serving this document." }],
     tags: TAGS,
