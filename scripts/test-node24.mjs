@@ -13,7 +13,7 @@ import { dirname } from "node:path";
 import { nodeBinary } from "./node-from-registry.mjs";
 
 /** The Node 24 release the registry's `node` package installs; raise it with the LTS. */
-export const NODE24 = "24.21.0";
+const NODE24 = "24.21.0";
 
 const args = process.argv.slice(2);
 const filtered = args.some((a) => !a.startsWith("-"));
