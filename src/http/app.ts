@@ -17,6 +17,7 @@ import {
 } from "../kernel/errors.js";
 import type { Logger } from "../kernel/logger.js";
 import { VERSION } from "../kernel/version.js";
+import { registerDocs, registerDocsPointer } from "./docs.js";
 import {
   type ErrorCode,
   type ErrorEnvelope,
@@ -26,6 +27,7 @@ import {
   toIssues,
 } from "./errors.js";
 import { AuthFailure, KiB, limitBody, requireJson } from "./middleware.js";
+import { documentFields } from "./openapi.js";
 import { AuthFailures } from "./rate-limit.js";
 import { frontWithCheckFastPath } from "./routes/check-fast-path.js";
 import { registerHealth } from "./routes/health.js";
@@ -103,6 +105,8 @@ export function createServerApp(s: ServerServices, options: AppOptions = {}): Ap
   // Operations.
   registerHealth(app, s, failures);
   registerMetrics(app);
+  // People reading the API: the reference for /openapi.json.
+  registerDocs(app, s.docsAssets);
   return finish(app, s, SERVER_CHECKS, options);
 }
 
@@ -120,6 +124,7 @@ export function createEdgeApp(s: EdgeServices, options: AppOptions = {}): App {
   if (s.ticketKey !== null) registerSelfCheck(app, s, s.ticketKey);
   registerRuleset(app, s);
   registerHealth(app, s, failures);
+  registerDocsPointer(app);
   return finish(app, s, EDGE_CHECKS, options);
 }
 
@@ -174,15 +179,13 @@ function finish(app: App, s: CheckServices, variant: CheckVariant, options: AppO
     description:
       "A token from CORDON_TOKENS (principal:role:secret); roles: checker, responder, approver, auditor, edge (decision ingest only), admin.",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Cordon",
-      version: VERSION,
-      description:
-        "Access-denial and geoblocking enforcement: orders with four-eyes approval, compiled jurisdiction blocks, the meeting-join check and its decision log.",
-    },
-  });
+  app.doc31(
+    "/openapi.json",
+    documentFields(
+      VERSION,
+      "Access-denial and geoblocking enforcement: orders with four-eyes approval, compiled jurisdiction blocks, the meeting-join check and its decision log.",
+    ),
+  );
   app.notFound((c) =>
     c.json(envelope("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`, c.get("requestId")), 404),
   );

@@ -40,3 +40,43 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
 export const bearer = [{ bearerAuth: [] }];
 
 export { z };
+
+/** The groups operations are tagged with, in the order the reference shows them. */
+const TAGS = [
+  {
+    name: "meeting-join",
+    description:
+      "The meeting-join flow: may this participant join, re-check the people in a meeting, follow blocks taking effect and lifting.",
+  },
+  {
+    name: "response-team",
+    description:
+      "Access-denial orders from intake to four-eyes approval, amendment and withdrawal, and the ruleset they compile into.",
+  },
+  {
+    name: "reporting",
+    description:
+      "The transparency report per period, its finalization and signed manifest, the decision log and the audit log.",
+  },
+  { name: "administration", description: "Backfill of historical orders." },
+  { name: "operations", description: "Liveness and readiness for probes and operators." },
+];
+
+/**
+ * The document's own fields beside the operations (`app.doc31`). The server is relative: the document
+ * is served by the instance it describes, on Node or in the Worker, at whatever address that has.
+ */
+export function documentFields(version: string, description: string) {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Cordon",
+      version,
+      description,
+      // package.json: UNLICENSED. No URL or SPDX identifier to give (.redocly.lint-ignore.yaml).
+      license: { name: "Proprietary (UNLICENSED): no licence is granted" },
+    },
+    servers: [{ url: "/", description: "The Cordon instance serving this document." }],
+    tags: TAGS,
+  };
+}

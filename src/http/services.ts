@@ -19,6 +19,7 @@ import type { EnforcementEventStore } from "../store/enforcement-events.js";
 import type { IngestIndex } from "../store/ingest-index.js";
 import type { DecisionLog, DecisionSink, OrderStore } from "../store/interface.js";
 import type { SessionStore } from "../store/sessions.js";
+import type { DocsAssetReader } from "./docs.js";
 
 /** The meeting-join check: on Node and in the Worker. */
 export interface CheckServices {
@@ -67,6 +68,8 @@ export interface ServerServices extends CheckServices {
    * process memory (embedded mode).
    */
   sessions?: SessionStore<Language>;
+  /** Reads the API reference's files (`GET /docs`, `docs.ts`); absent: `/docs` is a 404. */
+  docsAssets?: DocsAssetReader;
 }
 
 /** The Worker: checks, also from a participant's browser, located by the runtime (`request.cf`). */

@@ -49,7 +49,10 @@ const healthRoute = createRoute({
   method: "get",
   path: "/healthz",
   tags: ["operations"],
+  operationId: "getLiveness",
   summary: "Liveness",
+  description: "200 while the process answers; for a liveness probe. Needs no token.",
+  security: [],
   responses: {
     200: json(z.object({ status: z.literal("ok"), version: z.string() }), "The process answers."),
   },
@@ -59,7 +62,11 @@ const readyRoute = createRoute({
   method: "get",
   path: "/readyz",
   tags: ["operations"],
+  operationId: "getReadiness",
   summary: "Readiness: 200 once the ruleset and the geo database are loaded, else 503",
+  description:
+    "For a readiness probe: needs no token, and answers only `ready` without one. With a valid bearer token (any role) it adds the details; a wrong token is logged and counted, and the probe still gets its status.",
+  security: [],
   responses: { 200: json(Ready, "Ready."), 503: json(Ready, "Not ready yet.") },
 });
 

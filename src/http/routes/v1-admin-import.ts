@@ -37,6 +37,7 @@ const route = (s: ServerServices) =>
     method: "post",
     path: IMPORT_PATH,
     tags: ["administration"],
+    operationId: "importOrders",
     summary: "Import historical orders (backfill)",
     description:
       "JSON Lines, one `ImportedOrder` per line (blank lines ignored), at most 1 MiB. Every line is checked like a live order (schema, I1, four eyes, legal transitions) and its instants must be ordered and in the past; an approved order must have ended or been withdrawn. Any bad line refuses the whole import. Each order is then written with its historical times and actors, marked `importedBy` in its audit entries. An order's id derives from its authority, reference and receivedAt, so importing a file again skips what is stored.",

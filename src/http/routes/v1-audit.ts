@@ -29,6 +29,7 @@ const orderAuditRoute = (s: ServerServices) =>
     method: "get",
     path: "/v1/orders/{id}/audit",
     tags: ["response-team"],
+    operationId: "getOrderAudit",
     summary: "An order's audit history",
     request: { params: OrderIdParam },
     responses: {
@@ -42,6 +43,7 @@ const auditRoute = (s: ServerServices) =>
     method: "get",
     path: "/v1/audit",
     tags: ["reporting"],
+    operationId: "listAuditEntries",
     summary: "Page through the whole audit log",
     request: {
       query: z.strictObject({

@@ -15,6 +15,7 @@ const route = (s: CheckServices) =>
     method: "post",
     path: BATCH_PATH,
     tags: ["meeting-join"],
+    operationId: "checkJoinBatch",
     summary: "Decide 1 to 1000 joins in one call",
     description:
       "Every check in the batch is decided against the same ruleset and clock. One malformed item fails the whole batch with 400 (the `issues` paths name it), so nothing is half-answered.",

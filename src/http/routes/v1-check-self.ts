@@ -77,9 +77,11 @@ const route = createRoute({
   method: "post",
   path: SELF_CHECK_PATH,
   tags: ["meeting-join"],
+  operationId: "checkSelf",
   summary: "Decide whether the calling browser may join, with a join ticket",
   description:
     "For a participant's own browser: no bearer token, a join ticket instead. The participant is located where Cloudflare places the caller (request.cf). Answers 200 with the decision, without order ids; the record is written before the answer (I5).",
+  security: [],
   request: { body: jsonBody(SelfCheckRequest, "The join ticket.") },
   responses: {
     200: json(SelfCheckDecision, "The decision, naming no order."),

@@ -61,6 +61,7 @@ const route = (s: CheckServices) =>
     method: "post",
     path: "/v1/check",
     tags: ["meeting-join"],
+    operationId: "checkJoin",
     summary: "Decide whether a participant may join a meeting",
     description:
       "Answers 200 with the decision for every well-formed request, `deny` included (I4). The decision record is written before the answer is sent (I5).",

@@ -44,6 +44,7 @@ const route = (s: ServerServices) =>
     method: "post",
     path: "/v1/decisions/ingest",
     tags: ["reporting"],
+    operationId: "ingestDecisions",
     summary: "Add decision records made at the edge to the decision log",
     description:
       "Called by the Worker's Queue consumer with an `edge` token. A record is refused (never stored) when its decisionId is not an edge id (a version-8 UUID), its `at` is more than 14 days old or 5 minutes ahead or in a finalized period, its ipPrefix is not exactly a /24 or /48 network, its ipHash not 64 lowercase hex characters, its accountId not an account id (or an IP address or phone number), or an orderId is unknown. A decisionId stored before is skipped when the record is identical, refused when it differs.",

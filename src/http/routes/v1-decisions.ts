@@ -9,6 +9,7 @@ const route = (s: ServerServices) =>
     method: "get",
     path: "/v1/decisions",
     tags: ["reporting"],
+    operationId: "listDecisions",
     summary: "Page through decision records",
     description:
       "Records in write order. Pass `next` as `after` to continue; at the end `next` stays put, so a reader can poll.",

@@ -42,6 +42,7 @@ const route = (s: ServerServices) =>
     method: "get",
     path: "/v1/enforcement/events",
     tags: ["meeting-join"],
+    operationId: "followEnforcementEvents",
     summary: "Follow blocks taking effect and lifting (Server-Sent Events)",
     description: [
       "A `text/event-stream`: each event has an `id:`, `event: block-effective` or `block-lifted`, and `data:` (EnforcementEvent).",

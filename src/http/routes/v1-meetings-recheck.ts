@@ -73,6 +73,7 @@ const route = (s: CheckServices) =>
     method: "post",
     path: RECHECK_PATH,
     tags: ["meeting-join"],
+    operationId: "recheckMeeting",
     summary: "Re-check the people already inside a meeting",
     description:
       'After an enforcement event: decides for 1 to 1000 participants already inside the meeting whether they may stay. Those denied are listed in `remove`; their records have `phase: "in_meeting"` and count in the report as participants removed. One malformed participant fails the whole request with 400.',

@@ -35,6 +35,7 @@ const proposeRoute = (s: ServerServices) =>
     method: "post",
     path: "/v1/orders/{id}/amendments",
     tags: ["response-team"],
+    operationId: "proposeAmendment",
     summary: "Propose an amendment to an order",
     description:
       "On a pending or approved order, one pending amendment at a time (else 409). The changes are validated as the whole amended order would be (400 naming the field, 422 for I1). A second person approves or rejects it.",
@@ -50,6 +51,7 @@ const listRoute = (s: ServerServices) =>
     method: "get",
     path: "/v1/orders/{id}/amendments",
     tags: ["response-team"],
+    operationId: "listAmendments",
     summary: "An order's amendments",
     request: { params: OrderIdParam },
     responses: {
@@ -63,6 +65,7 @@ const approveRoute = (s: ServerServices) =>
     method: "post",
     path: "/v1/orders/{id}/amendments/{aid}/approve",
     tags: ["response-team"],
+    operationId: "approveAmendment",
     summary: "Approve an amendment",
     description:
       "A second person approves: its proposer gets 403 FOUR_EYES. The order takes the changes (validated again), keeping its id; an approved order's new scope takes effect at once.",
@@ -81,6 +84,7 @@ const rejectRoute = (s: ServerServices) =>
     method: "post",
     path: "/v1/orders/{id}/amendments/{aid}/reject",
     tags: ["response-team"],
+    operationId: "rejectAmendment",
     summary: "Reject an amendment",
     description:
       "A second person rejects, with a reason: its proposer gets 403 FOUR_EYES. The order is unchanged.",

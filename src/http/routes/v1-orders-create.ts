@@ -11,6 +11,7 @@ const route = (s: ServerServices) =>
     method: "post",
     path: "/v1/orders",
     tags: ["response-team"],
+    operationId: "createOrder",
     summary: "Enter an access-denial order",
     description:
       "Validates the order (ISO 3166 codes; every block jurisdiction inside the authority's: I1) and stores it as `pending` with its audit entry. Blocks are stored as location sources report the place (`FR-971` as `GP`). 422 `SEPARATE_LEGAL_ORDER` for a state's block on a territory with its own legal order (`CN-HK` by a `CN` authority), 422 `UNLOCATABLE_JURISDICTION` for a block no source can report (`NO-21`). Accepted with `warnings` when the location source is too coarse for a block (`NEEDS_CITY_DATABASE`).",

@@ -24,6 +24,7 @@ const listRoute = (s: ServerServices) =>
     method: "get",
     path: "/v1/orders",
     tags: ["response-team"],
+    operationId: "listOrders",
     summary: "List orders",
     request: { query: ListQuery },
     responses: {
@@ -40,6 +41,7 @@ const getRoute = (s: ServerServices) =>
     method: "get",
     path: "/v1/orders/{id}",
     tags: ["response-team"],
+    operationId: "getOrder",
     summary: "Read one order",
     request: { params: OrderIdParam },
     responses: { 200: json(Order, "The order."), ...errors(404) },

@@ -30,6 +30,7 @@ interface Transition<T extends z.ZodType> {
   action: OrderStep["type"];
   body: T;
   bodyRequired: boolean;
+  operationId: string;
   summary: string;
   description: string;
   access: Access;
@@ -39,6 +40,7 @@ interface Transition<T extends z.ZodType> {
 const TRANSITIONS = [
   transition({
     action: "approve",
+    operationId: "approveOrder",
     body: ApproveRequest,
     bodyRequired: false,
     summary: "Approve a pending order",
@@ -49,6 +51,7 @@ const TRANSITIONS = [
   }),
   transition({
     action: "reject",
+    operationId: "rejectOrder",
     body: RejectRequest,
     bodyRequired: true,
     summary: "Reject a pending order",
@@ -63,6 +66,7 @@ const TRANSITIONS = [
   }),
   transition({
     action: "withdraw",
+    operationId: "withdrawOrder",
     body: WithdrawRequest,
     bodyRequired: false,
     summary: "Withdraw an order",
@@ -79,6 +83,7 @@ function transition<T extends z.ZodType>(t: Transition<T>) {
       method: "post",
       path: `/v1/orders/{id}/${t.action}`,
       tags: ["response-team"],
+      operationId: t.operationId,
       summary: t.summary,
       description: t.description,
       request: {

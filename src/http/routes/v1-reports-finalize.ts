@@ -15,6 +15,7 @@ const route = (s: ServerServices) =>
     method: "post",
     path: "/v1/reports/{period}/finalize",
     tags: ["reporting"],
+    operationId: "finalizeReport",
     summary: "Finalize a period: freeze its report and sign its manifest",
     description:
       "Catches the aggregates up, freezes the period's months (records arriving later count as late in the next open period), archives its records, renders every format at the default threshold and stores those bytes, then signs the manifest. Afterwards GET /v1/reports/{period} answers the frozen bytes. Finalizing again answers the same manifest.",

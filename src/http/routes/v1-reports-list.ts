@@ -22,6 +22,7 @@ const route = (s: ServerServices) =>
     method: "get",
     path: "/v1/reports",
     tags: ["reporting"],
+    operationId: "listReportPeriods",
     summary: "The reporting periods and their state",
     description:
       "Every half-year, quarter and month that has decision records or an order received or completed in it, the current ones, and every finalized one; never a period that has not started. Sorted by start, a half-year before its quarters and months.",

@@ -51,6 +51,7 @@ const route = (s: ServerServices) =>
     method: "get",
     path: "/v1/reports/{period}/manifest",
     tags: ["reporting"],
+    operationId: "getReportManifest",
     summary: "The signed manifest of a finalized period",
     request: { params: PeriodParams },
     responses: { 200: json(ManifestSchema, "The manifest."), ...errors(400, 404, 503) },

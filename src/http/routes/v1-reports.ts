@@ -35,6 +35,7 @@ const route = (s: ServerServices) =>
     method: "get",
     path: "/v1/reports/{period}",
     tags: ["reporting"],
+    operationId: "getReport",
     summary: "The access-denial report for a period",
     description:
       "Requests completed in the period per requesting jurisdiction and outcome, per account type and location; pending at the period's end; enforcement counts per jurisdiction and per order. Aggregation catches up with the decision log first. A finalized period answers the same frozen bytes every time (another threshold: a variant derived from them); any other period is provisional (JSON `provisional: true`, a banner in HTML, and the header `X-Cordon-Provisional: true`). A period that has not started: 400 PERIOD_NOT_STARTED.",

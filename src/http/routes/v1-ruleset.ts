@@ -36,6 +36,7 @@ const route = (s: CheckServices) =>
     method: "get",
     path: "/v1/ruleset",
     tags: ["response-team"],
+    operationId: "getRuleset",
     summary: "The ruleset this instance enforces",
     responses: { 200: json(RulesetSummary, "Version, hash and size."), ...errors() },
   });

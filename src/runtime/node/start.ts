@@ -29,6 +29,7 @@ import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
 import type { Readiness } from "../../kernel/runtime.js";
 import { workerSlot } from "../../platform/node/cluster.js";
+import { nodeDocsAssets } from "../../platform/node/docs-assets.js";
 import { defaultDatabasePath, ReloadingGeo } from "../../platform/node/geo-file.js";
 import { createRedis, type RedisClient, watchPersistence } from "../../platform/node/redis.js";
 import { nodeSha256 } from "../../platform/node/sha256-stream.js";
@@ -168,6 +169,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     // The writer of embedded workers also serves the followers' socket, where they name the client.
     clientAddress: link ? internalClientAddress : nodeClientAddress,
     ...(backend.sessions ? { sessions: backend.sessions } : {}),
+    docsAssets: nodeDocsAssets(),
   });
 
   // The checks' fast path goes ahead of the adapter, on Node's own request and response.
