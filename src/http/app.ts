@@ -29,6 +29,7 @@ import { AuthFailure, KiB, limitBody, requireJson } from "./middleware.js";
 import { AuthFailures } from "./rate-limit.js";
 import { frontWithCheckFastPath } from "./routes/check-fast-path.js";
 import { registerHealth } from "./routes/health.js";
+import { registerLanding } from "./routes/landing.js";
 import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";
 import { type CheckVariant, EDGE_CHECKS, registerCheck, SERVER_CHECKS } from "./routes/v1-check.js";
@@ -86,6 +87,7 @@ export function createServerApp(s: ServerServices, options: AppOptions = {}): Ap
 
   // Response team, in a browser: the console's server-rendered pages (same rules as the API).
   registerConsole(app, s, failures);
+  registerLanding(app);
 
   // Reporting and audit.
   registerReportList(app, s);
