@@ -102,6 +102,20 @@ describe("a misconfigured start stops with one line naming the setting", () => {
       },
       "PORT",
     ],
+    [
+      "PORT is in use, with CORDON_WORKERS=2 (no worker restarted in a loop)",
+      async () => {
+        const taken = createServer().listen(0, "127.0.0.1");
+        await once(taken, "listening");
+        const address = taken.address();
+        cleanups.push(() => new Promise<void>((done) => taken.close(() => done())));
+        return {
+          PORT: String(typeof address === "object" && address ? address.port : 0),
+          CORDON_WORKERS: "2",
+        };
+      },
+      "PORT",
+    ],
     ["HOST is not an address of this machine", async () => ({ HOST: "192.0.2.1" }), "HOST"],
   ])(
     "%s",
