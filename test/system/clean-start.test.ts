@@ -138,6 +138,20 @@ describe("a misconfigured start stops with one line naming the setting", () => {
   );
 });
 
+it("stops a second Cordon on a data directory in use, naming CORDON_DATA_DIR", async () => {
+  const dataDir = join(dir, "in-use");
+  const first = await startServer({ CORDON_DATA_DIR: dataDir });
+  try {
+    const second = await failedStart({ CORDON_DATA_DIR: dataDir });
+    expect(second.code).toBe(2);
+    const lines = plainLines(second.stderr);
+    expect(lines, second.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^cordon: .*CORDON_DATA_DIR: .* is in use by process \d+/);
+  } finally {
+    await first.stop();
+  }
+}, 60_000);
+
 describe("tokens on the embedded default", () => {
   it("are shown and kept only once the server listens, and a later start says where they are", async () => {
     const dataDir = join(dir, "tokens-data");

@@ -301,7 +301,13 @@ async function embeddedBackend(
   link: WriterLink | undefined,
 ): Promise<Backend> {
   // The order journal and the decision segments, on one directory under one lock; handed out apart.
-  const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger }).catch(
+    (err: unknown) => {
+      // Another Cordon holds the directory's lock: name the setting, as for any other start problem.
+      if (err instanceof StoreUnavailableError) throw configError([`CORDON_DATA_DIR: ${err.message}`]);
+      throw err;
+    },
+  );
   const { orders, decisions } = dir;
   const holder = new RulesetHolder(clock);
   const compiler = new RulesetCompiler(orders, holder, clock, { sha256: nodeSha256 });
