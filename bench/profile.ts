@@ -1,6 +1,6 @@
 /**
  * Where Cordon's check spends its CPU: runs Cordon under `node --cpu-prof` with the orders seeded, loads
- * POST /v1/check with wrk (the same script as the HTTP benchmark), stops it, and summarises the V8 CPU
+ * POST /v1/check with wrk (the same script as the HTTP benchmark; autocannon when wrk is missing), stops it, and summarises the V8 CPU
  * profile: self time by function and by module (package, node internals, Cordon's own files), and the
  * inclusive time of the busiest functions. `(idle)` samples are left out, so percentages are of busy CPU
  * (startup and order seeding are included, but are a few percent of a loaded run).
@@ -20,8 +20,10 @@ import { startBenchRedis } from "./redis-mode.js";
 import {
   type BuildResult,
   buildCordon,
+  checkBodies,
   hasWrk,
   ROOT,
+  runAutocannon,
   runWrk,
   secret,
   seedOrders,
@@ -164,7 +166,8 @@ export async function runProfile(opts: {
   build?: BuildResult;
   redis?: boolean;
 }): Promise<ProfileReport> {
-  if (!hasWrk()) throw new Error("profile: needs wrk");
+  // Without wrk, autocannon (a devDependency) loads it in this process: the profile is Cordon's alone.
+  const wrk = hasWrk();
   const build = opts.build ?? (await buildCordon());
   const dir = mkdtempSync(join(tmpdir(), "cordon-prof-"));
   const redis = opts.redis ? await startBenchRedis() : undefined;
@@ -178,14 +181,14 @@ export async function runProfile(opts: {
   try {
     await seedOrders(cordon);
     console.log(`profile: cordon pid ${cordon.pid} under --cpu-prof, loading ${opts.seconds}s...`);
-    const result = await runWrk({
-      url: cordon.url,
-      script: "bench/wrk/check.lua",
-      env: { CORDON_TOKEN: secret("checker"), WRK_PATH: "/v1/check" },
-      seconds: opts.seconds,
-      connections: 32,
-      threads: 1,
-    });
+    const load = { url: cordon.url, seconds: opts.seconds, connections: 32, threads: 1 };
+    const result = wrk
+      ? await runWrk({
+          ...load,
+          script: "bench/wrk/check.lua",
+          env: { CORDON_TOKEN: secret("checker"), WRK_PATH: "/v1/check" },
+        })
+      : await runAutocannon({ ...load, bodies: checkBodies(4096), token: secret("checker") });
     requests = result.requests;
     rps = result.rps;
   } finally {

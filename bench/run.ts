@@ -4,6 +4,9 @@
  * check misses the 1.25x target, unless --no-profile) a CPU profile of Cordon under the same load.
  * Results in bench/results/.
  *
+ * Without wrk, the HTTP loads and the profile fall back to autocannon (a devDependency), run in this
+ * process: the numbers are lower than wrk's, but `npm run bench -- --quick` works on any machine.
+ *
  * Options: --quick (short micro rounds, 3 s HTTP loads, one round: a smoke test, not a measurement),
  * --no-profile, --keep (keep Cordon's data directory), --no-redis (skip the HTTP benchmark's cordon-redis).
  */

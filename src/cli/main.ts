@@ -2,7 +2,6 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { parsePublishConfig } from "../config/node.js";
 import { ConfigError } from "../config/parse.js";
 import { compile, type Ruleset } from "../engine/index.js";
@@ -56,6 +55,7 @@ import { RedisAggregateStore } from "../store/redis/aggregate-store.js";
 import { redisKeys } from "../store/redis/keys.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
 import { storedRedisKeys } from "../store/redis/partition-count.js";
+import { parseCommandLine, UsageError } from "./args.js";
 import { edgeReplay } from "./edge-replay.js";
 import { ready } from "./report.js";
 import { restore } from "./restore.js";
@@ -65,55 +65,129 @@ import { fileSource, redisSource, verifyReport } from "./verify-report.js";
 /** Warnings from the stores (a repaired torn tail, say) go to stderr as JSON lines. */
 const logger = nodeLogger("warn");
 
-const USAGE = `usage:
-  cordon verify-audit [--data-dir DIR | --redis URL [--prefix P]]
-  cordon ruleset [--data-dir DIR]
-  cordon hash-token SECRET
-  cordon import [--data-dir DIR | --redis URL [--prefix P]] [--as NAME] FILE.jsonl
-  cordon keygen
-  cordon publish [--data-dir DIR | --redis URL [--prefix P]] [--out FILE]
-  cordon verify-report [--data-dir DIR | --redis URL [--prefix P]] [--public-key KEY] PERIOD
-  cordon edge-replay [--url URL]
-  cordon restore [--redis URL] [--prefix P] --from DIR|FILE
-DIR defaults to CORDON_DATA_DIR or ./data. publish signs with CORDON_SIGNING_KEY and writes to Workers KV
-with CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID and CF_API_TOKEN, or to FILE with --out (for wrangler kv key put).
-verify-report reads Redis when --redis is given, or REDIS_URL is set and --data-dir is not; --public-key
-(raw Ed25519, base64) pins the key the manifest must be signed with. edge-replay calls the Worker at URL
-(default CORDON_EDGE_URL) with the admin secret in CORDON_EDGE_ADMIN_TOKEN. restore reads REDIS_URL unless
---redis is given; --from is an instance's <dataDir>/audit-mirror directory or a copy of its audit.jsonl.`;
+/** Each command: its usage (the lines `cordon CMD --help` prints) and the options it takes. */
+const COMMANDS: Record<string, { usage: string; options: readonly string[] }> = {
+  "verify-audit": {
+    usage: `cordon verify-audit [--data-dir DIR | --redis URL [--prefix P]]
+  Verify the hash chain of the order audit log (exit 1 if broken), in a data directory or in Redis.`,
+    options: ["data-dir", "redis", "prefix"],
+  },
+  ruleset: {
+    usage: `cordon ruleset [--data-dir DIR]
+  Compile the stored orders and print the ruleset summary.`,
+    options: ["data-dir"],
+  },
+  "hash-token": {
+    usage: `cordon hash-token SECRET
+  Print the SHA-256 digest Cordon keeps for a token (tokens.json holds digests only).`,
+    options: [],
+  },
+  import: {
+    usage: `cordon import [--data-dir DIR | --redis URL [--prefix P]] [--as NAME] FILE.jsonl
+  Backfill historical orders (src/service/import.ts has the format); --as names who imported them.`,
+    options: ["data-dir", "redis", "prefix", "as"],
+  },
+  keygen: {
+    usage: `cordon keygen
+  Print a new Ed25519 key pair: CORDON_SIGNING_KEY for the server, the public key for the edge.`,
+    options: [],
+  },
+  publish: {
+    usage: `cordon publish [--data-dir DIR | --redis URL [--prefix P]] [--out FILE]
+  Compile, sign (CORDON_SIGNING_KEY) and write the ruleset to Workers KV (CF_ACCOUNT_ID,
+  CF_KV_NAMESPACE_ID, CF_API_TOKEN), or to FILE with --out (for wrangler kv key put).`,
+    options: ["data-dir", "redis", "prefix", "out"],
+  },
+  "verify-report": {
+    usage: `cordon verify-report [--data-dir DIR | --redis URL [--prefix P]] [--public-key KEY] [--period] PERIOD
+  Recompute a finalized period's report from the data and check it against its signed manifest (exit 1
+  naming what differs). Reads Redis when --redis is given, or REDIS_URL is set and --data-dir is not;
+  --public-key (raw Ed25519, base64) pins the key the manifest must be signed with.`,
+    options: ["data-dir", "redis", "prefix", "public-key", "period"],
+  },
+  "edge-replay": {
+    usage: `cordon edge-replay [--url URL]
+  Have the Worker at URL (default CORDON_EDGE_URL) re-send its parked decision records to ingest, with
+  the admin secret in CORDON_EDGE_ADMIN_TOKEN.`,
+    options: ["url"],
+  },
+  restore: {
+    usage: `cordon restore [--redis URL] [--prefix P] --from DIR|FILE
+  Put an order history back into an emptied Redis (REDIS_URL unless --redis) from an instance's
+  <dataDir>/audit-mirror directory or a copy of its audit.jsonl: verified first, never over a history
+  Redis holds.`,
+    options: ["redis", "prefix", "from"],
+  },
+};
+
+const USAGE = `usage: cordon COMMAND [options]     (cordon COMMAND --help for one command)
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage.split("\n")[0]}`)
+  .join("\n")}
+DIR defaults to CORDON_DATA_DIR or ./data; P (the Redis key prefix) to cordon. Exit codes: 0 done,
+1 failed (or a check did not pass), 2 a bad command line.`;
+
+const OPTIONS = {
+  "data-dir": { type: "string" },
+  redis: { type: "string" },
+  prefix: { type: "string" },
+  as: { type: "string" },
+  url: { type: "string" },
+  out: { type: "string" },
+  "public-key": { type: "string" },
+  from: { type: "string" },
+  period: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 export async function run(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
   env: Record<string, string | undefined> = process.env,
+  err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      "data-dir": { type: "string" },
-      redis: { type: "string" },
-      prefix: { type: "string" },
-      as: { type: "string" },
-      url: { type: "string" },
-      out: { type: "string" },
-      "public-key": { type: "string" },
-      from: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    allowPositionals: true,
-  });
-  const [command, ...rest] = positionals;
+  let parsed: ReturnType<typeof parseCommandLine<typeof OPTIONS>>;
+  try {
+    parsed = parseCommandLine(argv, OPTIONS, true);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`cordon: ${error.message} (cordon --help lists the commands and their options)\n`);
+    return 2;
+  }
+  const { values } = parsed;
+  // `cordon help [COMMAND]` is `cordon [COMMAND] --help`.
+  const asked = parsed.positionals[0] === "help";
+  const [command, ...rest] = asked ? parsed.positionals.slice(1) : parsed.positionals;
   const dataDir = resolve(values["data-dir"] ?? env.CORDON_DATA_DIR ?? "./data");
-  if (values.help || !command) {
-    out(`${USAGE}\n`);
-    return command ? 0 : 2;
+  if (values.help || asked) {
+    const one = command === undefined ? undefined : COMMANDS[command];
+    if (command !== undefined && !one) {
+      err(`cordon: unknown command ${command} (cordon --help lists the commands)\n`);
+      return 2;
+    }
+    out(`${one ? `usage: ${one.usage}` : USAGE}\n`);
+    return 0;
+  }
+  if (!command) {
+    err(`${USAGE}\n`);
+    return 2;
+  }
+  const spec = COMMANDS[command];
+  if (!spec) {
+    err(`cordon: unknown command ${command} (cordon --help lists the commands)\n`);
+    return 2;
+  }
+  const misplaced = Object.keys(values).filter((name) => name !== "help" && !spec.options.includes(name));
+  if (misplaced.length > 0) {
+    err(`cordon ${command}: unknown option --${misplaced[0]} (cordon ${command} --help lists its options)\n`);
+    return 2;
   }
   switch (command) {
     case "edge-replay": {
       const url = values.url ?? env.CORDON_EDGE_URL;
       const token = env.CORDON_EDGE_ADMIN_TOKEN;
       if (!url || !token) {
-        out("edge-replay needs --url (or CORDON_EDGE_URL) and CORDON_EDGE_ADMIN_TOKEN\n");
+        err("cordon edge-replay: needs --url (or CORDON_EDGE_URL) and CORDON_EDGE_ADMIN_TOKEN\n");
         return 2;
       }
       return edgeReplay({ url, token, out });
@@ -179,7 +253,7 @@ export async function run(
     case "hash-token": {
       const [secret] = rest;
       if (!secret) {
-        out(`${USAGE}\n`);
+        err(`usage: ${spec.usage}\n`);
         return 2;
       }
       out(`${digestSecret(secret)}\n`);
@@ -188,7 +262,7 @@ export async function run(
     case "import": {
       const [file] = rest;
       if (!file) {
-        out(`${USAGE}\n`);
+        err(`usage: ${spec.usage}\n`);
         return 2;
       }
       let lines: string;
@@ -275,9 +349,10 @@ export async function run(
       return 1;
     }
     case "verify-report": {
-      const period = rest[0] === undefined ? undefined : parsePeriod(rest[0]);
+      const periodText = values.period ?? rest[0];
+      const period = periodText === undefined ? undefined : parsePeriod(periodText);
       if (!period) {
-        out(`${rest[0] === undefined ? "" : `not a period: ${rest[0]}\n`}${USAGE}\n`);
+        err(`${periodText === undefined ? "" : `not a period: ${periodText}\n`}usage: ${spec.usage}\n`);
         return 2;
       }
       const url = values.redis ?? (values["data-dir"] === undefined ? env.REDIS_URL : undefined);
@@ -303,7 +378,7 @@ export async function run(
     case "restore": {
       const url = values.redis ?? env.REDIS_URL;
       if (!url || !values.from) {
-        out(`restore needs --from and --redis (or REDIS_URL)\n${USAGE}\n`);
+        err(`cordon restore: needs --from and --redis (or REDIS_URL)\nusage: ${spec.usage}\n`);
         return 2;
       }
       return restore({
@@ -314,7 +389,7 @@ export async function run(
       });
     }
     default:
-      out(`unknown command: ${command}\n${USAGE}\n`);
+      err(`cordon: unknown command ${command} (cordon --help lists the commands)\n`);
       return 2;
   }
 }

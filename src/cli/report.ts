@@ -2,7 +2,6 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import type { Order } from "../engine/index.js";
 import { LANGUAGES, type Language } from "../i18n/language.js";
 import { StoreUnavailableError } from "../kernel/errors.js";
@@ -37,16 +36,18 @@ import { RedisFrozenReportStore } from "../store/redis/frozen-store.js";
 import { RedisOrderStore } from "../store/redis/order-store.js";
 import { storedRedisKeys } from "../store/redis/partition-count.js";
 import { runFromStream } from "../store/redis/report-reader.js";
+import { parseCommandLine, UsageError } from "./args.js";
 
-const USAGE = `usage: npm run report -- --period PERIOD [--format json|csv|html] [--out DIR] [--lang en|nl]
+const USAGE = `usage: npm run report -- [--period] PERIOD [--format json|csv|html] [--out DIR] [--lang en|nl]
                          [--threshold N] [--data-dir DIR | --redis URL [--prefix P]]
-  --period     2023-H1, 2023-Q3 or 2023-07 (UTC)
+  --period     2023-H1, 2023-Q3 or 2023-07 (UTC); the period alone works too
   --format     json (default), csv (the dataset) or html
   --out        directory for <period>.<format> (default ./report)
   --lang       language of the HTML page (default en)
   --threshold  counts below N are shown as "< N" in CSV and HTML (default 0: every count)
   --data-dir   a stopped server's data directory (default CORDON_DATA_DIR or ./data)
-  --redis      a Redis deployment's URL; --prefix its key prefix (default cordon)`;
+  --redis      a Redis deployment's URL; --prefix its key prefix (default cordon)
+  --help, -h   this text`;
 
 const FORMATS = ["json", "csv", "html"] as const;
 type Format = (typeof FORMATS)[number];
@@ -63,8 +64,6 @@ interface Args {
   source: { kind: "file"; dataDir: string } | { kind: "redis"; url: string; prefix: string };
 }
 
-class UsageError extends Error {}
-
 export interface Io {
   out(s: string): void;
   err(s: string): void;
@@ -77,14 +76,20 @@ const stdio: Io = {
 
 /** Runs the command; resolves to the exit code (0 done, 1 failed, 2 bad arguments). */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  let args: Args;
+  let args: Args | "help";
   try {
     args = parse(argv);
   } catch (err) {
-    if (!(err instanceof UsageError || err instanceof TypeError)) throw err;
-    // parseArgs throws TypeErrors (unknown option, missing value) with messages worth showing.
-    io.err(`report: ${err.message}\n${USAGE}\n`);
+    if (!(err instanceof UsageError)) throw err;
+    // An option that does not exist: one line. A value that is wrong: the line and the usage.
+    io.err(
+      `report: ${err.message}${err.unknown ? " (npm run report -- --help lists the options)" : `\n${USAGE}`}\n`,
+    );
     return 2;
+  }
+  if (args === "help") {
+    io.out(`${USAGE}\n`);
+    return 0;
   }
   const logger = createLogger("warn", ({ message, fields }) =>
     io.err(`warning: ${message}${Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""}\n`),
@@ -241,26 +246,28 @@ async function read(
   };
 }
 
-function parse(argv: string[]): Args {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      period: { type: "string" },
-      format: { type: "string" },
-      out: { type: "string" },
-      lang: { type: "string" },
-      threshold: { type: "string" },
-      "data-dir": { type: "string" },
-      redis: { type: "string" },
-      prefix: { type: "string" },
-    },
-    allowPositionals: false,
-    strict: true,
-  });
-  if (values.period === undefined) throw new UsageError("--period is required");
-  const period = parsePeriod(values.period);
+const OPTIONS = {
+  period: { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+  lang: { type: "string" },
+  threshold: { type: "string" },
+  "data-dir": { type: "string" },
+  redis: { type: "string" },
+  prefix: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parse(argv: string[]): Args | "help" {
+  const { values, positionals } = parseCommandLine(argv, OPTIONS, true);
+  if (values.help) return "help";
+  if (positionals.length > 1 || (positionals.length === 1 && values.period !== undefined))
+    throw new UsageError(`unexpected argument ${positionals.at(-1)}`);
+  const periodText = values.period ?? positionals[0];
+  if (periodText === undefined) throw new UsageError("--period is required");
+  const period = parsePeriod(periodText);
   if (!period)
-    throw new UsageError(`--period ${values.period} is not a period such as 2023-H1, 2023-Q3 or 2023-07`);
+    throw new UsageError(`--period ${periodText} is not a period such as 2023-H1, 2023-Q3 or 2023-07`);
   const format = values.format ?? "json";
   if (!isOneOf(FORMATS, format)) throw new UsageError(`--format must be json, csv or html, not ${format}`);
   const lang = values.lang ?? "en";

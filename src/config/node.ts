@@ -220,6 +220,12 @@ export function parsePublishConfig(
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const config = parseEnv(Env, env);
   const problems: string[] = [];
+  if (env.CORDON_TOKENS === "") {
+    // Empty elsewhere means unset; here that would quietly generate (or reuse) tokens nobody asked for.
+    problems.push(
+      "CORDON_TOKENS: is set but empty; list principal:role:secret entries, or unset it to use the tokens kept in the data directory",
+    );
+  }
   if (config.REDIS_URL && !config.CORDON_TOKENS) {
     // Generated tokens live in one data directory; instances sharing Redis must share their tokens.
     problems.push("CORDON_TOKENS: must be set (the same on every instance) when REDIS_URL is set");

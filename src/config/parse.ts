@@ -10,6 +10,20 @@ import { tokenConflicts } from "../kernel/tokens.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+  /** Each problem on its own, `SETTING: what is wrong` (never a value). */
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = []) {
+    super(message);
+    this.problems = problems;
+  }
+
+  /** One line for a terminal: `invalid configuration: A: ...; B: ...`. */
+  oneLine(): string {
+    const [head = ""] = this.message.split("\n");
+    return this.problems.length > 0
+      ? `${head} ${this.problems.join("; ")}`
+      : this.message.replace(/\s*\n\s*/g, " ");
+  }
 }
 
 /**
@@ -24,12 +38,13 @@ export function parseEnv<T extends z.ZodType>(
 ): z.output<T> {
   const result = schema.safeParse(settingsOf(env));
   if (result.success) return result.data;
-  throw new ConfigError(`invalid ${what}:\n${issueLines(result.error).join("\n")}`);
+  const problems = issueLines(result.error);
+  throw new ConfigError(`invalid ${what}:\n${problems.map((line) => `  ${line}`).join("\n")}`, problems);
 }
 
 /** Problems found after parsing (settings that conflict), in the same form as the parse errors. */
 export function configError(problems: readonly string[], what = "configuration"): ConfigError {
-  return new ConfigError(`invalid ${what}:\n${problems.map((line) => `  ${line}`).join("\n")}`);
+  return new ConfigError(`invalid ${what}:\n${problems.map((line) => `  ${line}`).join("\n")}`, problems);
 }
 
 function settingsOf(env: Record<string, unknown>): Record<string, string> {
@@ -43,7 +58,7 @@ function settingsOf(env: Record<string, unknown>): Record<string, string> {
 
 function issueLines(error: z.ZodError): string[] {
   // Never the value: CORDON_TOKENS, CORDON_IP_HASH_KEY, CORDON_SIGNING_KEY and CF_API_TOKEN are secrets.
-  return error.issues.map((issue) => `  ${issue.path.join(".") || "(env)"}: ${issue.message}`);
+  return error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`);
 }
 
 // Fields both runtimes read.
@@ -71,12 +86,16 @@ export const TokenList = z.string().transform((value, ctx): TokenSpec[] => {
   entries.forEach((entry, i) => {
     const [principal = "", role = "", ...rest] = entry.split(":");
     const secret = rest.join(":");
-    if (!TOKEN_PART.test(principal))
+    // The principal is named only once the entry has the shape `principal:role:secret` with a real role:
+    // before that, its first part may well be a secret pasted without its name (never echoed).
+    if (rest.length === 0)
+      ctx.addIssue({ code: "custom", message: `entry ${i + 1}: must be principal:role:secret` });
+    else if (!TOKEN_PART.test(principal))
       ctx.addIssue({ code: "custom", message: `entry ${i + 1}: principal must be letters, digits, . _ @ -` });
     else if (!(ROLES as readonly string[]).includes(role))
       ctx.addIssue({
         code: "custom",
-        message: `entry ${i + 1} (${principal}): role must be one of ${ROLES.join(", ")}`,
+        message: `entry ${i + 1}: role must be one of ${ROLES.join(", ")}`,
       });
     else if (secret.length < 16)
       ctx.addIssue({

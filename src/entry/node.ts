@@ -4,11 +4,11 @@
  */
 import { resolve } from "node:path";
 import { type Config, parseConfig } from "../config/node.js";
-import { ConfigError } from "../config/parse.js";
 import { isPrimaryOfMany, supervise } from "../platform/node/cluster.js";
 import { nodeLogger } from "../platform/node/logger.js";
 import { WorkerHub } from "../platform/node/worker-hub.js";
 import type { Running } from "../runtime/node/start.js";
+import { startFailure } from "../runtime/node/start-errors.js";
 import { startTelemetry, type Telemetry } from "../runtime/node/telemetry.js";
 
 async function main(): Promise<void> {
@@ -16,11 +16,7 @@ async function main(): Promise<void> {
   try {
     config = parseConfig(process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`cordon: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    return fail(err);
   }
   const logger = nodeLogger(config.CORDON_LOG_LEVEL);
   if (isPrimaryOfMany(config.CORDON_WORKERS)) {
@@ -37,11 +33,7 @@ async function main(): Promise<void> {
     const { start } = await import("../runtime/node/start.js");
     running = await start(config, logger);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`cordon: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    return fail(err);
   }
   let stopping = false;
   const stop = (signal: string) => {
@@ -63,12 +55,17 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+/** One line naming the setting and what is wrong, and a non-zero exit (2 for a setting, 1 otherwise). */
+function fail(err: unknown): never {
+  const { line, code } = startFailure(err);
+  process.stderr.write(`cordon: ${line}\n`);
+  if (process.env.CORDON_LOG_LEVEL === "debug" && err instanceof Error && err.stack) {
+    process.stderr.write(`${err.stack}\n`);
+  }
+  process.exit(code);
+}
+
 // Run when executed directly (`node dist/src/entry/node.js`, `tsx src/entry/node.ts`), not when imported by tests.
 if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(
-      `cordon: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exit(1);
-  });
+  main().catch(fail);
 }

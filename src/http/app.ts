@@ -31,6 +31,7 @@ import { documentFields } from "./openapi.js";
 import { AuthFailures } from "./rate-limit.js";
 import { frontWithCheckFastPath } from "./routes/check-fast-path.js";
 import { registerHealth } from "./routes/health.js";
+import { registerLanding } from "./routes/landing.js";
 import { registerMetrics } from "./routes/metrics.js";
 import { IMPORT_PATH, registerAdminImport } from "./routes/v1-admin-import.js";
 import { registerAudit } from "./routes/v1-audit.js";
@@ -89,6 +90,7 @@ export function createServerApp(s: ServerServices, options: AppOptions = {}): Ap
 
   // Response team, in a browser: the console's server-rendered pages (same rules as the API).
   registerConsole(app, s, failures);
+  registerLanding(app);
 
   // Reporting and audit.
   registerReportList(app, s);

@@ -296,12 +296,17 @@ describe("bad arguments", () => {
     [["--period", "2026-H1", "--threshold", "-1"], /--threshold/],
     [["--period", "2026-H1", "--data-dir", "d", "--redis", "redis://x"], /exclude each other/],
     [["--period", "2026-H1", "--prefix", "p"], /--prefix goes with --redis/],
-    [["--period", "2026-H1", "--bogus"], /bogus/],
   ])("exits 2 with a message and the usage for %j", async (args, message) => {
     const run = await cli(...args);
     expect(run.code).toBe(2);
     expect(run.err).toMatch(message);
     expect(run.err).toContain("usage: npm run report");
+  });
+
+  it("exits 2 with one line for an option that does not exist", async () => {
+    const run = await cli("--period", "2026-H1", "--bogus");
+    expect(run.code).toBe(2);
+    expect(run.err).toBe("report: unknown option --bogus (npm run report -- --help lists the options)\n");
   });
 });
 

@@ -19,11 +19,17 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 const keep = (tokens: unknown) => writeFile(join(dir, "tokens.json"), JSON.stringify(tokens));
 
 describe("loadTokens on the embedded default", () => {
-  it("generates one token per role, with unique names and secrets, and reads them back", async () => {
+  it("generates one token per role, with unique names and secrets, and reads them back once saved", async () => {
     const first = await loadTokens(dir, undefined);
     expect(first.generated.length).toBeGreaterThan(0);
+    // Not kept until the server listens (`save`): a start that fails before keeps nothing.
+    const unsaved = await loadTokens(dir, undefined);
+    expect(unsaved.generated.length).toBeGreaterThan(0);
+    expect(unsaved.tokens).not.toEqual(first.tokens);
+    await first.save();
     const again = await loadTokens(dir, undefined);
     expect(again.tokens).toEqual(first.tokens);
+    expect(again.generated).toEqual([]);
   });
 
   it.each([

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, startServer } from "../support/server.js";
+import { waitFor } from "../support/wait.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -22,6 +23,8 @@ describe("first start on the embedded default", () => {
     const env = { CORDON_DATA_DIR: dataDir };
     const server = await startServer(env);
     try {
+      // Printed just after the listening line (DESIGN.md: shown only once the server is listening).
+      await waitFor(() => /Lost them\?/.test(server.stdout.join("")), "the generated tokens");
       const printed = server.stdout.join("");
       const tokens = [...printed.matchAll(/^\s+(\w+)\s+(\S+)\s+(cdn_\S+)$/gm)].map((m) => ({
         role: m[1],

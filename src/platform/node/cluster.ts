@@ -13,6 +13,8 @@ import type { Logger } from "../../kernel/logger.js";
 import type { WorkerHub } from "./worker-hub.js";
 
 export const SLOT_ENV = "CORDON_WORKER_SLOT";
+/** The exit code of a process stopped by its configuration (entry/node.ts): never restarted. */
+export const CONFIG_EXIT_CODE = 2;
 
 /** The slot of this worker process, or undefined in a single-process run or in the primary. */
 export function workerSlot(): number | undefined {
@@ -31,6 +33,7 @@ export function isPrimaryOfMany(workers: number): boolean {
 export function supervise(workers: number, logger: Logger, hub?: WorkerHub): void {
   const bySlot = new Map<number, Worker>();
   let stopping = false;
+  let exitCode = 0;
   const fork = (slot: number) => {
     const worker = cluster.fork({ [SLOT_ENV]: String(slot) });
     bySlot.set(slot, worker);
@@ -38,7 +41,15 @@ export function supervise(workers: number, logger: Logger, hub?: WorkerHub): voi
     worker.on("exit", (code, signal) => {
       if (bySlot.get(slot) === worker) bySlot.delete(slot);
       if (stopping) {
-        if (bySlot.size === 0) process.exit(0);
+        if (bySlot.size === 0) process.exit(exitCode);
+        return;
+      }
+      if (code === CONFIG_EXIT_CODE) {
+        // A setting it cannot start with (it printed which): a replacement would fail alike. Stop all.
+        stopping = true;
+        exitCode = CONFIG_EXIT_CODE;
+        for (const other of bySlot.values()) other.process.kill("SIGTERM");
+        if (bySlot.size === 0) process.exit(exitCode);
         return;
       }
       logger.error("worker exited; starting a replacement", { slot, code, signal });

@@ -29,6 +29,9 @@ import { buildGeo } from "./start.js";
 import { FollowerLink } from "./worker-link.js";
 import { writerProxy } from "./writer-proxy.js";
 
+/** How long a follower waits for the writer to keep generated tokens (it does so once it listens). */
+const FOLLOWER_TOKENS_WAIT_MS = 60_000;
+
 export async function startFollower(config: Config, logger: Logger, slot: number): Promise<Running> {
   const root = resolve(config.CORDON_DATA_DIR);
   const clock = () => Date.now();
@@ -54,8 +57,9 @@ export async function startFollower(config: Config, logger: Logger, slot: number
   );
   await link.loaded();
 
-  // The writer started first (its ruleset came): tokens and the IP-hash key exist in the data directory.
-  const { tokens } = await loadTokens(root, config.CORDON_TOKENS);
+  // The writer started first (its ruleset came): the IP-hash key exists in the data directory, and
+  // generated tokens' digests do once the writer listens (it keeps them only then).
+  const { tokens } = await loadTokens(root, config.CORDON_TOKENS, { waitMs: FOLLOWER_TOKENS_WAIT_MS });
   const ipHashKey = await loadIpHashKey(root, config.CORDON_IP_HASH_KEY);
   const ipHashKeys = await IpHashKeyRing.open({
     store: await FileIpHashKeyStore.open(join(root, "keys")),

@@ -23,6 +23,8 @@ const HEX_HASH = /^[0-9a-f]{64}$/;
  * rejoins, or many behind one NAT, costs two HMACs once rather than on every check.
  */
 const SEALED_CACHE = 8192;
+/** A key that stays unloaded for the same reason is logged again at most this often. */
+const WARN_EVERY_MS = 60_000;
 
 export interface IpHashKeyRingOptions {
   store: IpHashKeyStore;
@@ -75,6 +77,7 @@ export class IpHashKeyRing {
   #hot: HeldKey | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastError: string | undefined;
+  #lastWarnAt = 0;
   #stopped = false;
 
   private constructor(options: IpHashKeyRingOptions) {
@@ -161,6 +164,9 @@ export class IpHashKeyRing {
           continue;
         }
         failed = `${label}: ${err instanceof Error ? err.message : String(err)}`;
+        // Retried every second while the store is away: logged when the reason changes, else once a minute.
+        if (failed === this.#lastError && Date.now() - this.#lastWarnAt < WARN_EVERY_MS) continue;
+        this.#lastWarnAt = Date.now();
         this.#logger.warn("ip-hash key not loaded (records of the period are refused until it is)", {
           period: label,
           error: failed,

@@ -52,17 +52,29 @@ export function ipHasher(key: Buffer): (ip: string) => string {
 
 export interface TokenBootstrap {
   tokens: TokenDigest[];
-  /** Secrets generated on this start, to print once; empty otherwise. */
+  /** Secrets generated on this start, to print once the server listens; empty otherwise. */
   generated: TokenSpec[];
+  /** The file of kept digests, when the tokens come from (or go to) one; unset with CORDON_TOKENS. */
+  file?: string;
+  /**
+   * Keeps the generated tokens' digests in `file`; nothing to do otherwise. Called once the server
+   * listens, just before the secrets are printed: a start that fails earlier keeps nothing, and the
+   * next start generates (and shows) tokens again.
+   */
+  save(): Promise<void>;
 }
+
+const nothingToSave = async () => undefined;
 
 /**
  * Tokens from CORDON_TOKENS when set. Otherwise the digests kept in `<dataDir>/tokens.json`; on the very
- * first start one token per role is generated, its digest kept and the secret returned to print once.
+ * first start one token per role is generated, and `save` keeps their digests. With `waitMs` (an embedded
+ * worker following the writer), none are generated: the writer's file is waited for that long.
  */
 export async function loadTokens(
   dataDir: string,
   configured: TokenSpec[] | undefined,
+  opts: { waitMs?: number } = {},
 ): Promise<TokenBootstrap> {
   if (configured) {
     return {
@@ -72,12 +84,20 @@ export async function loadTokens(
         sha256: digestSecret(t.secret),
       })),
       generated: [],
+      save: nothingToSave,
     };
   }
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, "tokens.json");
-  const existing = await readFileIfExists(path);
-  if (existing) return { tokens: parseTokensFile(existing, path), generated: [] };
+  let existing = await readFileIfExists(path);
+  const deadline = Date.now() + (opts.waitMs ?? 0);
+  while (!existing && opts.waitMs !== undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    existing = await readFileIfExists(path);
+  }
+  if (existing)
+    return { tokens: parseTokensFile(existing, path), generated: [], file: path, save: nothingToSave };
+  if (opts.waitMs !== undefined) throw new Error(`${path}: the writer has not kept its tokens there`);
   const generated: TokenSpec[] = ROLES.map((role) => ({
     principal: `${role}-1`,
     role,
@@ -92,8 +112,12 @@ export async function loadTokens(
     role: t.role,
     sha256: digestSecret(t.secret),
   }));
-  await writePrivate(path, `${JSON.stringify(tokens, null, 2)}\n`);
-  return { tokens, generated };
+  return {
+    tokens,
+    generated,
+    file: path,
+    save: () => writePrivate(path, `${JSON.stringify(tokens, null, 2)}\n`),
+  };
 }
 
 const TokenDigestEntry = z.object({

@@ -7,7 +7,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { chmod, mkdir, mkdtemp, unlink } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, unlink } from "node:fs/promises";
 import {
   createServer as createHttpServer,
   type RequestListener,
@@ -75,7 +75,8 @@ import { nodeClientAddress } from "./client-address.js";
 import { startFollower } from "./follower.js";
 import { IpHashKeyRing } from "./ip-hash-ring.js";
 import { reportSigner } from "./report-key.js";
-import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
+import { ipHasher, loadIpHashKey, loadTokens, type TokenBootstrap } from "./secrets.js";
+import { errorCode, listenError, settingFileError } from "./start-errors.js";
 import { WorkerAggregates } from "./worker-aggregates.js";
 import { WorkerDecisions } from "./worker-decisions.js";
 import { WriterLink } from "./worker-link.js";
@@ -104,12 +105,18 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     config.CORDON_DATA_DIR,
     ...(slot === undefined || embeddedWorkers ? [] : [`worker-${slot}`]),
   );
-  await mkdir(dataDir, { recursive: true });
+  // Before anything is opened or written: a start that stops on a setting leaves nothing behind.
+  if (config.CORDON_GEOIP_DB && !config.MAXMIND_ACCOUNT_ID)
+    await checkGeoDatabase(resolve(config.CORDON_GEOIP_DB));
+  await mkdir(dataDir, { recursive: true }).catch((err: unknown) => {
+    throw settingFileError("CORDON_DATA_DIR", dataDir, err);
+  });
   // The writer's end of the embedded workers' protocol.
   const link = embeddedWorkers ? new WriterLink() : undefined;
 
-  const { tokens, generated } = await loadTokens(dataDir, config.CORDON_TOKENS);
-  if (generated.length > 0) printGeneratedTokens(generated, dataDir);
+  // Generated tokens are kept and shown only once the server listens (below): a start that fails keeps none.
+  const bootstrap = await loadTokens(dataDir, config.CORDON_TOKENS);
+  const { tokens } = bootstrap;
   const ipHashKey = await loadIpHashKey(dataDir, config.CORDON_IP_HASH_KEY);
   const clock = () => Date.now();
 
@@ -182,10 +189,14 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     serving = { options, listener };
     return createHttpServer(options, listener);
   }) as typeof createHttpServer;
-  const server = await new Promise<ReturnType<typeof serve>>((ready) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, createServer }, () =>
-      ready(s),
-    );
+  const server = await new Promise<ReturnType<typeof serve>>((ready, failed) => {
+    // A port in use, or a HOST not of this machine: one line naming the setting (start-errors.ts).
+    const refused = (err: unknown) => failed(listenError(err, config.HOST, config.PORT));
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, createServer }, () => {
+      s.off("error", refused);
+      ready(s);
+    });
+    s.once("error", refused);
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
@@ -202,11 +213,23 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     geo: geo.geo.info(),
     rulesetVersion: holder.current().version,
   });
+  // Only now: a start that failed before listening has shown and kept no token (DESIGN.md, Configuration).
+  if (slot === undefined || slot === WRITER_SLOT) {
+    await bootstrap.save();
+    process.stdout.write(signInText(bootstrap, consoleAddress(config.HOST, port)));
+  }
+  const redisWatch =
+    config.REDIS_URL && backend.redis
+      ? watchRedis(backend.redis, config.REDIS_URL, logger, async () => {
+          if (!holder.isLoaded()) await backend.compiler.refresh();
+        })
+      : undefined;
 
   return {
     port,
     async close() {
       // First: closing the event store ends the event streams, whose connections would hold the close.
+      redisWatch?.stop();
       removeEventsListener();
       removeDistributeListener?.();
       link?.close();
@@ -280,7 +303,13 @@ async function embeddedBackend(
   link: WriterLink | undefined,
 ): Promise<Backend> {
   // The order journal and the decision segments, on one directory under one lock; handed out apart.
-  const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger });
+  const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger }).catch(
+    (err: unknown) => {
+      // Another Cordon holds the directory's lock: name the setting, as for any other start problem.
+      if (err instanceof StoreUnavailableError) throw configError([`CORDON_DATA_DIR: ${err.message}`]);
+      throw err;
+    },
+  );
   const { orders, decisions } = dir;
   const holder = new RulesetHolder(clock);
   const compiler = new RulesetCompiler(orders, holder, clock, { sha256: nodeSha256 });
@@ -540,7 +569,14 @@ export async function buildGeo(
   const path = config.CORDON_GEOIP_DB ? resolve(config.CORDON_GEOIP_DB) : defaultDatabasePath();
   // Long-lived: the cache lives as long as the process; a reloaded database clears it.
   let cached: CachedGeo | undefined;
-  const source = await ReloadingGeo.open(path, { logger, onReload: () => cached?.clear() });
+  const source = await ReloadingGeo.open(path, { logger, onReload: () => cached?.clear() }).catch(
+    (err: unknown) => {
+      if (!config.CORDON_GEOIP_DB) throw err;
+      // A missing file, a directory, an unreadable file: named; any other is not a MaxMind database.
+      if (errorCode(err) !== undefined) throw settingFileError("CORDON_GEOIP_DB", path, err);
+      throw configError([`CORDON_GEOIP_DB: ${path} is not a MaxMind database (GeoIP2/GeoLite2 .mmdb)`]);
+    },
+  );
   const inner = l2(source, config.CORDON_GEO_L2 === "on");
   cached =
     config.CORDON_GEO_CACHE_SIZE > 0
@@ -549,23 +585,105 @@ export async function buildGeo(
   return { geo: cached ?? inner, close: () => source.close() };
 }
 
-function printGeneratedTokens(
-  tokens: { principal: string; role: string; secret: string }[],
-  dataDir: string,
-): void {
-  const lines = tokens.map((t) => `  ${t.role.padEnd(10)} ${t.principal.padEnd(12)} ${t.secret}`);
-  // stdout, once: only the digests are kept (in tokens.json), so these secrets cannot be shown again.
-  process.stdout.write(
-    [
+/** The MaxMind DB format's metadata marker, within the last 128 KiB of every .mmdb file. */
+const MMDB_MARKER = Buffer.concat([Buffer.from([0xab, 0xcd, 0xef]), Buffer.from("MaxMind.com")]);
+
+/** CORDON_GEOIP_DB names a readable MaxMind database file, or the start stops naming it. */
+async function checkGeoDatabase(path: string): Promise<void> {
+  const problem = (what: string) => configError([`CORDON_GEOIP_DB: ${path} ${what}`]);
+  const handle = await open(path, "r").catch((err: unknown) => {
+    throw settingFileError("CORDON_GEOIP_DB", path, err);
+  });
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) throw problem("is a directory, not a database file");
+    const length = Math.min(stats.size, 128 * 1024);
+    const tail = Buffer.alloc(length);
+    await handle.read(tail, 0, length, stats.size - length);
+    if (tail.indexOf(MMDB_MARKER) < 0) throw problem("is not a MaxMind database (GeoIP2/GeoLite2 .mmdb)");
+  } catch (err) {
+    throw settingFileError("CORDON_GEOIP_DB", path, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where people open the console: this host, or the loopback when listening on every address. */
+function consoleAddress(host: string, port: number): string {
+  const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${shown}:${port}/console`;
+}
+
+/**
+ * What `npm start` prints on stdout once the server listens: on a first start, the generated tokens
+ * (shown this once: only their SHA-256 digests are kept); on a later one, where the tokens are and how to
+ * get new ones. Nothing about tokens when CORDON_TOKENS sets them.
+ */
+export function signInText(bootstrap: TokenBootstrap, consoleUrl: string): string {
+  const { generated, file } = bootstrap;
+  const lines = [`Cordon is listening. Console: ${consoleUrl}`];
+  if (generated.length > 0) {
+    lines.push(
       "",
-      "Cordon generated one API token per role (CORDON_TOKENS is unset). They are shown this once;",
-      `only their SHA-256 digests are kept in ${dataDir}/tokens.json. Delete that file to generate new ones.`,
+      "Generated one API token per role (CORDON_TOKENS is unset). They are shown this once: only their",
+      `SHA-256 digests are kept, in ${file}. Sign in to the console with one of them.`,
       "",
-      ...lines,
+      ...generated.map((t) => `  ${t.role.padEnd(10)} ${t.principal.padEnd(12)} ${t.secret}`),
       "",
-      "",
-    ].join("\n"),
-  );
+      `Lost them? Stop Cordon, delete ${file} and start again for new ones, or set CORDON_TOKENS.`,
+    );
+  } else if (file) {
+    lines.push(
+      `API tokens: the ones generated at the first start (digests kept in ${file}; the secrets were`,
+      `printed then and are not kept). For new ones: stop Cordon, delete ${file} and start again, or set CORDON_TOKENS.`,
+    );
+  }
+  return `${lines.join("\n")}\n\n`;
+}
+
+/** How often an unreachable Redis is reported (one error line per interval). */
+const REDIS_DOWN_LOG_MS = 10_000;
+
+/**
+ * Redis mode with Redis unreachable (at start, or later): the readiness says not ready while no ruleset
+ * is loaded (a first start) and degraded otherwise; this says why, loudly, once per interval (not
+ * ioredis' own message for every attempt), and once when Redis answers again. A start that could not
+ * compile (Redis was down) compiles when Redis is back: the sync alone only installs a ruleset Redis
+ * already holds. The URL is shown without its credentials.
+ */
+function watchRedis(
+  redis: RedisClient,
+  url: string,
+  logger: Logger,
+  whenBack: () => Promise<void>,
+): { stop(): void } {
+  const where = url.replace(/\/\/[^@/]*@/, "//");
+  let downSince: number | undefined;
+  let loggedAt = 0;
+  const look = () => {
+    const now = Date.now();
+    if (redis.status === "ready") {
+      if (downSince === undefined) return;
+      downSince = undefined;
+      loggedAt = 0;
+      logger.info("redis reachable again", { redis: where });
+      whenBack().catch((error: unknown) =>
+        logger.warn("compile after redis came back failed; the sync retries", { error: String(error) }),
+      );
+      return;
+    }
+    downSince ??= now;
+    if (now - loggedAt < REDIS_DOWN_LOG_MS) return;
+    loggedAt = now;
+    logger.error(
+      "redis unreachable (REDIS_URL): order routes answer 503; checks use the last ruleset on disk, if any (see /readyz)",
+      { redis: where, downForSeconds: Math.round((now - downSince) / 1000) },
+    );
+  };
+  look();
+  const timer = setInterval(look, 500);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /**
