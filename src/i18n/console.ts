@@ -31,6 +31,7 @@ const en = {
   // OpenID Connect sign-in (console/oidc.ts, pages/sign-in.tsx)
   oidcSignIn: "Sign in with your organisation account",
   oidcOr: "Or sign in with an API token",
+  oidcNoRoleTitle: "No role in Cordon",
   oidcNoRole: (who: string) =>
     `You signed in as ${who}, but none of your groups has a role in Cordon. Ask your administrator to add you to a Cordon group, then sign in again.`,
   oidcFailed:
@@ -291,6 +292,7 @@ const nl: Strings = {
   noConsoleRole: "De rol van dit token heeft geen toegang tot de console.",
   oidcSignIn: "Inloggen met uw organisatieaccount",
   oidcOr: "Of log in met een API-token",
+  oidcNoRoleTitle: "Geen rol in Cordon",
   oidcNoRole: (who) =>
     `U bent ingelogd als ${who}, maar geen van uw groepen heeft een rol in Cordon. Vraag uw beheerder u aan een Cordon-groep toe te voegen en log daarna opnieuw in.`,
   oidcFailed:

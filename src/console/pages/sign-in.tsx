@@ -20,7 +20,7 @@ import { isLanguage } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
 import { mayAccess } from "../../kernel/roles.js";
 import { Alert, FormField } from "../components.js";
-import { ErrorPage, Layout, type PageContext } from "../layout.js";
+import { Layout, type PageContext } from "../layout.js";
 import { decodeTransaction, encodeTransaction, OidcError, type OidcSignIn } from "../oidc.js";
 import {
   type C,
@@ -49,12 +49,12 @@ function SignInPage(props: { ctx: PageContext; csrf: string; error?: string | un
       <Alert message={props.error} />
       {props.oidc ? (
         <>
-          <form method="get" action="/console/oidc/start">
-            <input type="hidden" name="lang" value={ctx.lang} />
-            <button type="submit" id="oidc-sign-in">
+          {/* A link, not a form: the CSP's form-action 'self' would stop a form redirected to the provider. */}
+          <p>
+            <a id="oidc-sign-in" href={`/console/oidc/start?lang=${ctx.lang}`}>
               {t.oidcSignIn}
-            </button>
-          </form>
+            </a>
+          </p>
           <h2>{t.oidcOr}</h2>
         </>
       ) : null}
@@ -104,6 +104,19 @@ function SignedInPage(props: { ctx: PageContext; to: string }) {
         </main>
       </body>
     </html>
+  );
+}
+
+/** An OIDC user none of whose groups maps to a role. */
+function RefusedPage(props: { ctx: PageContext; message: string }) {
+  const { t } = props.ctx;
+  return (
+    <Layout ctx={props.ctx} title={t.oidcNoRoleTitle}>
+      <p class="alert">{props.message}</p>
+      <p>
+        <a href="/console/sign-in">{t.signInAgain}</a>
+      </p>
+    </Layout>
   );
 }
 
@@ -255,7 +268,11 @@ function registerOidc(
         principal: identity.name,
         groups: identity.groups,
       });
-      return render(c, <ErrorPage ctx={pageContext(c)} message={t.oidcNoRole(identity.label)} />, 403);
+      return render(
+        c,
+        <RefusedPage ctx={pageContext(c, "/console/sign-in")} message={t.oidcNoRole(identity.label)} />,
+        403,
+      );
     }
     await sessions.destroy(getCookie(c, SESSION_COOKIE));
     const session = await sessions.create(principal, c.get("lang"), { via: "oidc", label: identity.label });
