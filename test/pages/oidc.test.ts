@@ -10,7 +10,8 @@
  * 4. a callback with a wrong state, a tampered nonce or PKCE verifier, or no sign-in in progress is
  *    refused with 400 and no session;
  * 5. sessions (OIDC and token) survive a restart of the server;
- * 6. sign-out ends the local session and offers the provider's own sign-out;
+ * 6. sign-out ends the local session and offers the provider's own sign-out; a provider that is down
+ *    does not stop the start, the page says it cannot be reached, and tokens still sign in;
  * 7. axe-core on the sign-in page states, both languages, desktop and phone width, with screenshots.
  */
 import { mkdtempSync } from "node:fs";
@@ -271,6 +272,54 @@ describe("OpenID Connect sign-in", () => {
     expect(new URL(anton.url()).pathname).toBe("/console/review");
     expect(await anton.textContent("header .who")).toBe("Ingelogd als anton@example.org (beoordelaar)");
     expect(await signedIn(token)).toBe(true);
+  }, 120_000);
+
+  it("starts with the provider down, and then says the sign-in service cannot be reached; tokens still sign in", async () => {
+    const down = await startServer(
+      {
+        ...env,
+        PORT: "0",
+        CORDON_DATA_DIR: mkdtempSync(join(tmpdir(), "cordon-oidc-down-")),
+        // Nothing listens there.
+        CORDON_OIDC_ISSUER: `http://127.0.0.1:${await freePort()}`,
+      },
+      { timeoutMs: 60_000 },
+    );
+    try {
+      const report: Record<string, unknown> = {};
+      for (const lang of ["en", "nl"] as const) {
+        const context = await browser.newContext({ baseURL: down.url });
+        contexts.push(context);
+        const page = await context.newPage();
+        await page.goto(`/console/sign-in?lang=${lang}`);
+        const statuses: number[] = [];
+        page.on("response", (r) => {
+          if (new URL(r.url()).pathname === "/console/oidc/start") statuses.push(r.status());
+        });
+        await page.locator("#oidc-sign-in").click();
+        await page.waitForLoadState();
+        expect(statuses).toEqual([503]);
+        expect(await page.textContent("main")).toContain(
+          lang === "en"
+            ? "The sign-in service cannot be reached right now"
+            : "De inlogdienst is nu niet bereikbaar",
+        );
+        for (const width of [1280, 390]) {
+          await page.setViewportSize({ width, height: 900 });
+          const found = serious(await axe(page));
+          if (found.length > 0) report[`oidc-unavailable-${lang}@${width}`] = found;
+        }
+        const { overflow } = await shoot(page, `oidc-unavailable-${lang}`);
+        expect(overflow).toEqual([]);
+        await page.fill("#token", AUDITOR_TOKEN);
+        await page.locator("#token-sign-in").click();
+        await page.waitForURL(/\/console\/orders/);
+      }
+      expect(report).toEqual({});
+      expect(down.stderr.join("")).toContain("oidc discovery failed");
+    } finally {
+      await down.stop();
+    }
   }, 120_000);
 
   it("signs out locally and offers the provider's own sign-out", async () => {
