@@ -266,7 +266,8 @@ function registerOidc(
     if (!principal || !mayAccess(principal, "readOrders")) {
       s.logger.warn("console oidc sign-in refused: no group mapped to a role", {
         principal: identity.name,
-        groups: identity.groups,
+        // Some providers send hundreds (group object ids): enough to see why, not the whole list.
+        groups: identity.groups.slice(0, 20),
       });
       return render(
         c,
