@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parseClusterUrl } from "../kernel/redis-url.js";
+import { mayAccess, ROLES, type Role } from "../kernel/roles.js";
 import { configError, IpHashKey, LogLevel, parseEnv, TokenList } from "./parse.js";
 
 /** Ed25519 PKCS#8 is 48 bytes: a fixed 16-byte prefix (RFC 8410) and the 32-byte seed. */
@@ -64,6 +65,71 @@ const RedisUrl = z.string().superRefine((value, ctx) => {
     });
   }
 });
+
+/**
+ * OpenID Connect sign-in for the console: all optional, on when the issuer is set (with the client id
+ * and the role mapping). `console/oidc.ts` uses them.
+ */
+const HttpsUrl = z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).refine(
+  (value) => {
+    const url = new URL(value);
+    return url.protocol === "https:" || ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  },
+  { message: "must be an https URL (http only for localhost)" },
+);
+
+/** `group:role,...`: a group value of the group claim, and the Cordon role it gives (a console role). */
+const OidcRoles = z.string().transform((value, ctx): [string, Role][] => {
+  const out: [string, Role][] = [];
+  const entries = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  entries.forEach((entry, i) => {
+    // The last colon: group values may hold colons themselves (URNs, Keycloak paths do).
+    const at = entry.lastIndexOf(":");
+    const group = at > 0 ? entry.slice(0, at).trim() : "";
+    const role = at > 0 ? entry.slice(at + 1).trim() : "";
+    if (!group) ctx.addIssue({ code: "custom", message: `entry ${i + 1}: must be group:role` });
+    else if (
+      !(ROLES as readonly string[]).includes(role) ||
+      !mayAccess({ name: "", role: role as Role }, "readOrders")
+    )
+      ctx.addIssue({
+        code: "custom",
+        message: `entry ${i + 1} (${group}): role must be a console role (${ROLES.filter((r) => mayAccess({ name: "", role: r }, "readOrders")).join(", ")})`,
+      });
+    else if (out.some(([g]) => g === group))
+      ctx.addIssue({ code: "custom", message: `entry ${i + 1} (${group}): group named twice` });
+    else out.push([group, role as Role]);
+  });
+  if (entries.length === 0) ctx.addIssue({ code: "custom", message: "must list at least one group:role" });
+  return out;
+});
+
+const OidcFields = {
+  CORDON_OIDC_ISSUER: HttpsUrl.optional(),
+  CORDON_OIDC_CLIENT_ID: z.string().trim().min(1).max(500).optional(),
+  /** Absent: a public client (PKCE alone). A secret: never echoed, so no shape beyond its length. */
+  CORDON_OIDC_CLIENT_SECRET: z.string().min(1).max(1000, "must be at most 1000 characters").optional(),
+  /** Default: `/console/oidc/callback` at the address the browser used to reach the console. */
+  CORDON_OIDC_REDIRECT_URL: HttpsUrl.optional(),
+  CORDON_OIDC_SCOPES: z
+    .string()
+    .trim()
+    .regex(
+      /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/,
+      "must be scopes separated by single spaces",
+    )
+    .refine((value) => value.split(" ").includes("openid"), { message: "must include openid" })
+    .default("openid email profile"),
+  CORDON_OIDC_GROUP_CLAIM: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:/-]{1,100}$/, "must be a claim name (letters, digits, _ . : / -)")
+    .default("groups"),
+  CORDON_OIDC_ROLES: OidcRoles.optional(),
+};
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -137,8 +203,50 @@ const Env = z.object({
     .max(90 * 86_400)
     .default(7 * 86_400),
   ...EdgePublishFields,
+  ...OidcFields,
 });
 export type Config = z.infer<typeof Env>;
+
+/** What the console's OpenID Connect sign-in needs; from `oidcSettings`. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  redirectUrl: string | undefined;
+  scopes: string;
+  groupClaim: string;
+  /** Group value to role, in the order given: a user in several mapped groups gets the first one's role. */
+  roles: [string, Role][];
+}
+
+/** The OIDC settings, or undefined when OIDC sign-in is off (CORDON_OIDC_ISSUER unset). */
+export function oidcSettings(config: Config): OidcConfig | undefined {
+  const { CORDON_OIDC_ISSUER, CORDON_OIDC_CLIENT_ID, CORDON_OIDC_ROLES } = config;
+  if (!CORDON_OIDC_ISSUER || !CORDON_OIDC_CLIENT_ID || !CORDON_OIDC_ROLES) return undefined;
+  return {
+    issuer: CORDON_OIDC_ISSUER,
+    clientId: CORDON_OIDC_CLIENT_ID,
+    clientSecret: config.CORDON_OIDC_CLIENT_SECRET,
+    redirectUrl: config.CORDON_OIDC_REDIRECT_URL,
+    scopes: config.CORDON_OIDC_SCOPES,
+    groupClaim: config.CORDON_OIDC_GROUP_CLAIM,
+    roles: CORDON_OIDC_ROLES,
+  };
+}
+
+const OIDC_NEEDS = ["CORDON_OIDC_ISSUER", "CORDON_OIDC_CLIENT_ID", "CORDON_OIDC_ROLES"] as const;
+const OIDC_OPTIONAL = ["CORDON_OIDC_CLIENT_SECRET", "CORDON_OIDC_REDIRECT_URL"] as const;
+
+/** All or none for OIDC sign-in, naming what is missing; empty when fine. */
+function oidcProblems(config: Config): string[] {
+  const set = OIDC_NEEDS.filter((name) => config[name] !== undefined);
+  const missing = OIDC_NEEDS.filter((name) => config[name] === undefined);
+  const extra = OIDC_OPTIONAL.filter((name) => config[name] !== undefined);
+  if (missing.length === 0 || (set.length === 0 && extra.length === 0)) return [];
+  return [
+    `${missing.join(", ")}: OpenID Connect sign-in needs all of ${OIDC_NEEDS.join(", ")} (${[...set, ...extra].join(", ")} set), or none`,
+  ];
+}
 
 /** Where and how the Node side publishes signed rulesets; from `kvPublishSettings`. */
 export interface KvPublishSettings {
@@ -252,6 +360,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     );
   }
   problems.push(...kvPublishProblems(config));
+  problems.push(...oidcProblems(config));
   if (problems.length > 0) throw configError(problems);
   return config;
 }

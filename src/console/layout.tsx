@@ -15,6 +15,8 @@ export interface PageContext {
   /** Path of the page, for the language switch and the current navigation item. */
   path: string;
   principal?: Principal | undefined;
+  /** What to show for the principal (an OIDC user's email or name); absent: its name. */
+  label?: string | undefined;
   csrf?: string | undefined;
 }
 
@@ -65,7 +67,7 @@ export function Layout(props: { ctx: PageContext; title: string; children?: Chil
           </a>
           {principal ? (
             <>
-              <span class="who">{t.signedInAs(principal.name, t.roles[principal.role])}</span>
+              <span class="who">{t.signedInAs(ctx.label ?? principal.name, t.roles[principal.role])}</span>
               <form method="post" action="/console/sign-out">
                 <input type="hidden" name="csrf" value={ctx.csrf} />
                 <button type="submit">{t.signOut}</button>

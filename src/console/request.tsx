@@ -30,7 +30,14 @@ export const stringsOf = (c: C): Strings => STRINGS[c.get("lang") ?? "en"];
 export function pageContext(c: C, path = c.req.path): PageContext {
   const session = c.get("session");
   const lang = c.get("lang") ?? "en";
-  return { lang, t: STRINGS[lang], path, principal: session?.principal, csrf: session?.csrf };
+  return {
+    lang,
+    t: STRINGS[lang],
+    path,
+    principal: session?.principal,
+    label: session?.label,
+    csrf: session?.csrf,
+  };
 }
 
 export async function render(c: C, node: JSX.Element, status: PageStatus = 200) {

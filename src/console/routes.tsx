@@ -15,6 +15,7 @@ import { isLanguage, pickLanguage } from "../i18n/language.js";
 import { CordonError, RateLimitedError } from "../kernel/errors.js";
 import { AUDIT_CSS, CONSOLE_CSS } from "./assets.js";
 import { pageErrorOf } from "./errors.js";
+import type { OidcSignIn } from "./oidc.js";
 import { registerAmendments } from "./pages/amendments.js";
 import { registerNewOrder } from "./pages/new-order.js";
 import { registerOrder } from "./pages/order.js";
@@ -29,9 +30,14 @@ import { MemorySessionStore, SESSION_COOKIE } from "./session.js";
 export const CONSOLE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-export function registerConsole(app: App, s: ServerServices, failures: AuthFailures): void {
-  // Long-lived, one per app: the sessions. Redis mode hands in a shared store (any instance serves a
-  // session); embedded mode keeps them in this process.
+export function registerConsole(
+  app: App,
+  s: ServerServices,
+  failures: AuthFailures,
+  oidc?: OidcSignIn,
+): void {
+  // Long-lived, one per app: the sessions. The Node entry hands in a store (Redis: any instance serves
+  // a session; embedded: a file in the data directory); without one they live in this process.
   const sessions = s.sessions ?? new MemorySessionStore(s.clock);
   const con = new Hono<ConsoleEnv>();
 
@@ -67,7 +73,7 @@ export function registerConsole(app: App, s: ServerServices, failures: AuthFailu
   con.use(async (c, next) => (c.req.method === "POST" ? limit(c as never, next) : next()));
 
   // The pages. The new-order form before the order page, whose `/orders/:id` would match it too.
-  registerSignIn(con, s, sessions, failures);
+  registerSignIn(con, s, sessions, failures, oidc);
   registerOrders(con, s);
   registerNewOrder(con, s);
   registerOrder(con, s);

@@ -1,10 +1,12 @@
 /**
  * Console sessions: an opaque random id in an HttpOnly, SameSite=Strict cookie, mapped server-side to
  * who signed in, their CSRF token and their language. The bearer token itself is checked once at sign-in
- * and never kept. Where they live is a `SessionStore`: in process memory in embedded mode
- * (`MemorySessionStore`: a restart signs everyone out; with `CORDON_WORKERS` > 1 worker 0 alone serves
- * the console, so there is one store), in Redis when REDIS_URL is set (`store/redis/session-store.ts`: any instance serves a
- * session, and it outlives a restart). Both expire a session after `IDLE_MS` unused and `MAX_AGE_MS`
+ * and never kept; an OpenID Connect sign-in (`oidc.ts`) keeps none of the provider's tokens either. Where
+ * sessions live is a `SessionStore`: in embedded mode a file in the data directory
+ * (`store/file/session-store.ts`: it outlives a restart; with `CORDON_WORKERS` > 1 worker 0 alone serves
+ * the console, so there is one store), in Redis when REDIS_URL is set (`store/redis/session-store.ts`: any
+ * instance serves a session, and it outlives a restart); `MemorySessionStore` here, in process memory, when
+ * the app is built without one (tests). All expire a session after `IDLE_MS` unused and `MAX_AGE_MS`
  * after sign-in, and are bounded per principal: signing in again and again only ever ends that
  * principal's own oldest session.
  */
@@ -17,6 +19,7 @@ import {
   IDLE_MS,
   MAX_AGE_MS,
   SESSIONS_PER_PRINCIPAL,
+  type SessionExtras,
   type SessionTimeouts,
 } from "../store/sessions.js";
 
@@ -67,7 +70,7 @@ export class MemorySessionStore implements SessionStore {
     this.#maxAgeMs = opts.maxAgeMs ?? MAX_AGE_MS;
   }
 
-  async create(principal: Principal, lang: Language): Promise<Session> {
+  async create(principal: Principal, lang: Language, extras: SessionExtras = {}): Promise<Session> {
     const now = this.clock();
     const key = principalKey(principal.name);
     let ids = this.#byPrincipal.get(key);
@@ -83,6 +86,8 @@ export class MemorySessionStore implements SessionStore {
       lang,
       expires: now + this.#idleMs,
       hardExpires: now + this.#maxAgeMs,
+      ...(extras.via ? { via: extras.via } : {}),
+      ...(extras.label ? { label: extras.label } : {}),
     };
     this.#sessions.set(session.id, session);
     ids.add(session.id);

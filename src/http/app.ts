@@ -7,6 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import type { OidcSignIn } from "../console/oidc.js";
 import { registerConsole } from "../console/routes.js";
 import {
   CordonError,
@@ -63,6 +64,8 @@ export const IMPORT_BODY_LIMIT = 1024 * KiB;
  */
 export interface AppOptions {
   fastChecks?: boolean;
+  /** The console's OpenID Connect sign-in, when configured (Node). */
+  oidc?: OidcSignIn;
 }
 
 /** The Node server: every route, and the console. */
@@ -89,7 +92,7 @@ export function createServerApp(s: ServerServices, options: AppOptions = {}): Ap
   registerRuleset(app, s);
 
   // Response team, in a browser: the console's server-rendered pages (same rules as the API).
-  registerConsole(app, s, failures);
+  registerConsole(app, s, failures, options.oidc);
   registerLanding(app);
 
   // Reporting and audit.

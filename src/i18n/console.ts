@@ -28,6 +28,22 @@ const en = {
     "The bearer token you were given for your role. It is checked once and never stored in the browser.",
   badToken: "That token is not known. Check it and try again.",
   noConsoleRole: "This token's role has no access to the console.",
+  // OpenID Connect sign-in (console/oidc.ts, pages/sign-in.tsx)
+  oidcSignIn: "Sign in with your organisation account",
+  oidcOr: "Or sign in with an API token",
+  oidcNoRoleTitle: "No role in Cordon",
+  oidcNoRole: (who: string) =>
+    `You signed in as ${who}, but none of your groups has a role in Cordon. Ask your administrator to add you to a Cordon group, then sign in again.`,
+  oidcFailed:
+    "Sign-in did not complete: the answer from the sign-in service did not belong to this browser's sign-in, or was refused. Start again from the sign-in page.",
+  oidcUnavailable:
+    "The sign-in service cannot be reached right now. Try again in a minute, or sign in with an API token.",
+  oidcContinue: "Continue to the console",
+  oidcSignedInTitle: "Signed in",
+  signedOutTitle: "Signed out",
+  signedOut: "You are signed out of the Cordon console.",
+  oidcProviderSignOut: "Also sign out of your organisation account",
+  signInAgain: "Sign in again",
   language: "Language",
   otherLanguage: "Nederlands",
   otherLanguageCode: "nl",
@@ -393,6 +409,21 @@ const nl: Strings = {
     "Het bearer-token dat u voor uw rol kreeg. Het wordt één keer gecontroleerd en nooit in de browser bewaard.",
   badToken: "Dit token is onbekend. Controleer het en probeer het opnieuw.",
   noConsoleRole: "De rol van dit token heeft geen toegang tot de console.",
+  oidcSignIn: "Inloggen met uw organisatieaccount",
+  oidcOr: "Of log in met een API-token",
+  oidcNoRoleTitle: "Geen rol in Cordon",
+  oidcNoRole: (who) =>
+    `U bent ingelogd als ${who}, maar geen van uw groepen heeft een rol in Cordon. Vraag uw beheerder u aan een Cordon-groep toe te voegen en log daarna opnieuw in.`,
+  oidcFailed:
+    "Het inloggen is niet voltooid: het antwoord van de inlogdienst hoorde niet bij het inloggen in deze browser, of werd geweigerd. Begin opnieuw op de inlogpagina.",
+  oidcUnavailable:
+    "De inlogdienst is nu niet bereikbaar. Probeer het over een minuut opnieuw, of log in met een API-token.",
+  oidcContinue: "Verder naar de console",
+  oidcSignedInTitle: "Ingelogd",
+  signedOutTitle: "Uitgelogd",
+  signedOut: "U bent uitgelogd bij de Cordon-console.",
+  oidcProviderSignOut: "Ook uitloggen bij uw organisatieaccount",
+  signInAgain: "Opnieuw inloggen",
   language: "Taal",
   otherLanguage: "English",
   otherLanguageCode: "en",

@@ -2,7 +2,7 @@
  * One set of expectations for every console session store: the in-memory one (embedded mode) and the
  * Redis one (REDIS_URL: one redis-server, or a Redis Cluster). Timeouts on a clock the test sets; the
  * per-principal cap counts names case-insensitively (`principalKey`), goes by creation order and never
- * touches another principal's sessions. Run by session-store-contract.test.ts and cluster-stores.test.ts.
+ * touches another principal's sessions; an OIDC session keeps its kind and label. Run by session-store-contract.test.ts and cluster-stores.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { IDLE_MS, MAX_AGE_MS } from "../../src/console/session.js";
@@ -38,6 +38,22 @@ export function describeSessionStoreContract(name: string, make: Make): void {
       const s = await store.create(responder, "en");
       await store.setLanguage(s, "nl");
       expect((await store.get(s.id))?.lang).toBe("nl");
+    });
+
+    it("keeps how an OIDC session signed in and the label its pages show; a token session has neither", async () => {
+      const store = make(() => 0);
+      const oidc = { name: "oidc:idp.example.org#f81d4fae", role: "approver" } as const;
+      const s = await store.create(oidc, "en", { via: "oidc", label: "anton@example.org" });
+      expect(s).toMatchObject({ via: "oidc", label: "anton@example.org" });
+      expect(await store.get(s.id)).toMatchObject({
+        principal: oidc,
+        via: "oidc",
+        label: "anton@example.org",
+      });
+      const t = await store.create(responder, "en");
+      const got = await store.get(t.id);
+      expect(got?.via).toBeUndefined();
+      expect(got?.label).toBeUndefined();
     });
 
     it("ends a session on sign-out", async () => {

@@ -17,8 +17,9 @@ import {
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
-import { type Config, kvPublishSettings } from "../../config/node.js";
+import { type Config, kvPublishSettings, oidcSettings } from "../../config/node.js";
 import { configError } from "../../config/parse.js";
+import { OidcSignIn } from "../../console/oidc.js";
 import { CachedGeo } from "../../geo/cached-geo.js";
 import type { Geo } from "../../geo/interface.js";
 import { WebServiceGeo } from "../../geo/webservice-geo.js";
@@ -53,6 +54,7 @@ import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
+import { FileSessionStore } from "../../store/file/session-store.js";
 import type { IngestIndex } from "../../store/ingest-index.js";
 import type { DecisionLog, OrderStore } from "../../store/interface.js";
 import { RedisAggregateStore } from "../../store/redis/aggregate-store.js";
@@ -152,32 +154,38 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   }).start();
   const removeEventsListener = backend.compiler.addCompiledListener(reconciler.afterCompile);
 
-  const app = createServerApp({
-    orders: backend.orders,
-    decisions: backend.decisions,
-    geo: geo.geo,
-    rulesets: holder,
-    compiler: backend.compiler,
-    auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
-    clock,
-    hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
-    newId: randomUUID,
-    logger,
-    readiness: () => [
-      ...backend.readiness(),
-      ipHashKeys.readiness(),
-      reconciler.readiness(),
-      ...(publisher ? [{ name: "kv-publish", ready: true, ...publisherHealth(publisher) }] : []),
-    ],
-    reports: backend.reports,
-    ingest: backend.ingest,
-    enforcementEvents: backend.enforcementEvents,
-    sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
-    // The writer of embedded workers also serves the followers' socket, where they name the client.
-    clientAddress: link ? internalClientAddress : nodeClientAddress,
-    ...(backend.sessions ? { sessions: backend.sessions } : {}),
-    docsAssets: nodeDocsAssets(),
-  });
+  // The console's OpenID Connect sign-in, when configured; discovery waits for the first sign-in.
+  const oidcConfig = oidcSettings(config);
+  const oidc = oidcConfig ? new OidcSignIn(oidcConfig, logger) : undefined;
+  const app = createServerApp(
+    {
+      orders: backend.orders,
+      decisions: backend.decisions,
+      geo: geo.geo,
+      rulesets: holder,
+      compiler: backend.compiler,
+      auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
+      clock,
+      hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
+      newId: randomUUID,
+      logger,
+      readiness: () => [
+        ...backend.readiness(),
+        ipHashKeys.readiness(),
+        reconciler.readiness(),
+        ...(publisher ? [{ name: "kv-publish", ready: true, ...publisherHealth(publisher) }] : []),
+      ],
+      reports: backend.reports,
+      ingest: backend.ingest,
+      enforcementEvents: backend.enforcementEvents,
+      sealEdgeHash: (hash, at) => ipHashKeys.sealEdgeHash(hash, at),
+      // The writer of embedded workers also serves the followers' socket, where they name the client.
+      clientAddress: link ? internalClientAddress : nodeClientAddress,
+      ...(backend.sessions ? { sessions: backend.sessions } : {}),
+      docsAssets: nodeDocsAssets(),
+    },
+    { ...(oidc ? { oidc } : {}) },
+  );
 
   // The checks' fast path goes ahead of the adapter, on Node's own request and response.
   const fast = checkFastPathOf(app);
@@ -284,7 +292,7 @@ interface Backend {
   readiness: () => Readiness[];
   /** A commands client for others to share (the geo L2), in Redis mode. */
   redis?: RedisClient;
-  /** Console sessions every instance shares, in Redis mode; embedded, the console keeps its own. */
+  /** Console sessions: in Redis (every instance shares them) or a file in the data directory. */
   sessions?: SessionStore<Language>;
   close(): Promise<void>;
 }
@@ -339,6 +347,8 @@ async function embeddedBackend(
     retentionMs: config.CORDON_EVENTS_RETENTION_HOURS * 3_600_000,
     logger,
   });
+  // Console sessions in the data directory: a restart signs no one out (worker 0 alone serves the console).
+  const sessions = await FileSessionStore.open(join(dataDir, "sessions.json"), { clock, logger });
   return {
     orders,
     // Checks append to the writer's log; auditors page it and every worker's (worker-decisions.ts).
@@ -350,7 +360,9 @@ async function embeddedBackend(
     ipHashKeys,
     // Not ready while the data directory cannot be written (a full disk): every check would answer 503.
     readiness: () => [dir.readiness()],
+    sessions,
     async close() {
+      await sessions.close();
       ipHashKeys.stop();
       await enforcementEvents.close();
       await aggregates.close();

@@ -4,7 +4,7 @@
  * (`console/session.ts`).
  *
  * What is kept, one HASH per session (`keys.sessions.session`): the principal's name and role, the
- * language, the CSRF token, and created / last-seen / absolute-deadline times. Never the bearer token
+ * language, the CSRF token, how it signed in and its label (an OIDC user's email or name), and created / last-seen / absolute-deadline times. Never the bearer token
  * the user signed in with (it is checked once, at sign-in).
  *
  * The key is the SHA-256 of the session id, never the id: a Redis dump, a `MONITOR` or a replica's copy
@@ -32,6 +32,7 @@ import {
   MAX_AGE_MS,
   SESSIONS_PER_PRINCIPAL,
   type Session,
+  type SessionExtras,
   type SessionStore,
   type SessionTimeouts,
 } from "../sessions.js";
@@ -44,7 +45,7 @@ export function sessionIdHash(id: string): string {
 
 // KEYS: the principal's ZSET, the new session's HASH, the creation counter.
 // ARGV: now, idle ms, cap, session key prefix, id hash, name, role, lang, csrf, absolute deadline, ttl ms,
-// the ZSET's ttl ms.
+// the ZSET's ttl ms, how it signed in ('' for a token), its label ('' for none).
 // The principal's other sessions are read and deleted by names built from ARGV[4] and the ZSET's members,
 // not declared in KEYS (their number is only known inside the script). On Redis Cluster that is sound
 // only because `sessionPrefix` carries the hash tag of KEYS (keys.ts): they are in the script's slot. A
@@ -67,7 +68,7 @@ while redis.call('ZCARD', KEYS[1]) >= cap do
 end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[2], 'name', ARGV[6], 'role', ARGV[7], 'lang', ARGV[8], 'csrf', ARGV[9],
-  'created', ARGV[1], 'seen', ARGV[1], 'hard', ARGV[10])
+  'created', ARGV[1], 'seen', ARGV[1], 'hard', ARGV[10], 'via', ARGV[13], 'label', ARGV[14])
 redis.call('PEXPIRE', KEYS[2], ARGV[11])
 redis.call('ZADD', KEYS[1], seq, ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[12])
@@ -76,7 +77,7 @@ return seq
 
 // KEYS: the session's HASH. ARGV: now, idle ms. The session's fields, or nil once it has expired.
 const TOUCH = `
-local v = redis.call('HMGET', KEYS[1], 'name', 'role', 'lang', 'csrf', 'seen', 'hard')
+local v = redis.call('HMGET', KEYS[1], 'name', 'role', 'lang', 'csrf', 'seen', 'hard', 'via', 'label')
 if not v[1] then return false end
 local now = tonumber(ARGV[1])
 local idle = tonumber(ARGV[2])
@@ -119,7 +120,7 @@ export class RedisSessionStore implements SessionStore<Language> {
     this.#maxAgeMs = opts.maxAgeMs ?? MAX_AGE_MS;
   }
 
-  async create(principal: Principal, lang: Language): Promise<Session<Language>> {
+  async create(principal: Principal, lang: Language, extras: SessionExtras = {}): Promise<Session<Language>> {
     const now = this.#clock();
     const id = randomId();
     const csrf = randomId();
@@ -144,9 +145,20 @@ export class RedisSessionStore implements SessionStore<Language> {
         String(hardExpires),
         String(Math.max(1, Math.min(this.#idleMs, this.#maxAgeMs))),
         String(this.#maxAgeMs),
+        extras.via ?? "",
+        extras.label ?? "",
       ),
     );
-    return { id, principal, csrf, lang, expires: Math.min(now + this.#idleMs, hardExpires), hardExpires };
+    return {
+      id,
+      principal,
+      csrf,
+      lang,
+      expires: Math.min(now + this.#idleMs, hardExpires),
+      hardExpires,
+      ...(extras.via ? { via: extras.via } : {}),
+      ...(extras.label ? { label: extras.label } : {}),
+    };
   }
 
   async get(id: string | undefined): Promise<Session<Language> | undefined> {
@@ -156,7 +168,7 @@ export class RedisSessionStore implements SessionStore<Language> {
       this.#redis.eval(TOUCH, 1, this.#keys.session(sessionIdHash(id)), String(now), String(this.#idleMs)),
     )) as (string | null)[] | null;
     if (!reply) return undefined;
-    const [name, role, lang, csrf, , hard] = reply;
+    const [name, role, lang, csrf, , hard, via, label] = reply;
     // A hash another version wrote, or one edited by hand: no session rather than a wrong one.
     if (!name || !isRole(role) || !isLanguage(lang) || !csrf || !hard) return undefined;
     const hardExpires = Number(hard);
@@ -167,6 +179,8 @@ export class RedisSessionStore implements SessionStore<Language> {
       lang,
       expires: Math.min(now + this.#idleMs, hardExpires),
       hardExpires,
+      ...(via === "oidc" ? { via } : {}),
+      ...(label ? { label } : {}),
     };
   }
 
