@@ -45,6 +45,14 @@ export function Select(props: {
 export const statusText = (t: Strings, o: Order) =>
   `${t.statuses[o.status]}${o.status === "approved" ? ` · ${t.enforcements[o.enforcement]}` : ""}`;
 
+/**
+ * The order's status as a badge: its words (`statusText`) always, and a colour per status as a second
+ * carrier (`.status-<status>` in assets.ts, each at least 4.5:1 against its text), never the only one.
+ */
+export const StatusBadge = (props: { t: Strings; order: Order }) => (
+  <span class={`badge status-${props.order.status}`}>{statusText(props.t, props.order)}</span>
+);
+
 /** Whom an order refuses, where ("hosts located in Mahārāshtra, India"), and that a shadow order refuses nobody. */
 export const refusesText = (t: Strings, o: Order, lang: Language) =>
   `${t.refusedWhere(o.action ?? "geoblock", placeList(o.jurisdictions, lang))}${o.mode === "shadow" ? ` (${t.shadowOnly})` : ""}`;

@@ -1,30 +1,120 @@
-/** The review queue: pending orders, each marked when the reader entered it (four eyes: not theirs). */
-import { type Order, withEnforcement } from "../../engine/index.js";
+/**
+ * The review queue: pending orders and pending amendments, oldest first, each with how long it has
+ * waited, who entered it, what approving does in plain words (the new-order preview's text) and the
+ * would-be impact (`service/impact.ts`: the joins of the last 30 days it would have refused), marked
+ * when the reader entered it (four eyes: not theirs).
+ */
+import { type Order, type OrderInput, withEnforcement } from "../../engine/index.js";
 import type { ServerServices } from "../../http/services.js";
-import { formatDate } from "../../i18n/console.js";
-import { refusesText } from "../components.js";
+import { formatTime, orderPreview, type Strings } from "../../i18n/console.js";
+import type { Language } from "../../i18n/language.js";
+import { samePrincipal } from "../../kernel/roles.js";
+import {
+  IMPACT_DAYS,
+  type Impact,
+  type ImpactScope,
+  impactServiceFor,
+  type PendingItem,
+  pendingItems,
+  scopeKey,
+} from "../../service/impact.js";
+import { ColumnHeads, refusesText } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
 import { type ConsoleApp, guard, pageContext, render } from "../request.js";
 
-function ReviewPage(props: { ctx: PageContext; orders: Order[] }) {
+/** The input an approval would enforce: the order's, or the order's with the amendment's changes. */
+export function inputOf(item: Pick<PendingItem, "order" | "amendment">): OrderInput {
+  const input: Record<string, unknown> = { ...item.order };
+  for (const [key, value] of Object.entries(item.amendment?.changes ?? {})) {
+    if (value === null) delete input[key];
+    else if (value !== undefined) input[key] = value;
+  }
+  return input as OrderInput;
+}
+
+/** The would-be impact in words: the count, and when and from which checks it was computed. */
+export function ImpactText(props: { t: Strings; lang: Language; impact: Impact | undefined; id?: string }) {
+  const { t, lang, impact } = props;
+  if (!impact) return null;
+  return (
+    <>
+      <span class="impact" id={props.id}>
+        {t.volImpactText(impact.joins, IMPACT_DAYS)}
+      </span>
+      <span class="hint">
+        {" "}
+        {t.volImpactNote(
+          formatTime(new Date(impact.computedAt).toISOString(), lang),
+          impact.through === undefined ? undefined : formatTime(impact.through, lang),
+        )}
+      </span>
+      {impact.complete ? null : <span class="hint"> {t.volImpactPartial}</span>}
+    </>
+  );
+}
+
+/** The impact of every pending order and amendment, computed together (the service tracks them all). */
+export async function pendingImpacts(
+  s: ServerServices,
+  orders: readonly Order[],
+): Promise<{ items: PendingItem[]; impacts: Map<string, Impact> }> {
+  const items = pendingItems(orders);
+  const scopes: ImpactScope[] = items.map((i) => i.scope);
+  const impacts = await impactServiceFor(s.decisions, s.clock).impacts(scopes);
+  return { items, impacts };
+}
+
+function ReviewPage(props: {
+  ctx: PageContext;
+  items: PendingItem[];
+  impacts: Map<string, Impact>;
+  now: number;
+}) {
   const { ctx } = props;
   const { t, lang } = ctx;
   return (
     <Layout ctx={ctx} title={t.reviewTitle}>
-      {props.orders.length === 0 ? (
+      {props.items.length === 0 ? (
         <p>{t.reviewEmpty}</p>
       ) : (
-        <ul>
-          {props.orders.map((o) => (
-            <li>
-              <a
-                href={`/console/orders/${encodeURIComponent(o.id)}`}
-              >{`${o.reference} – ${o.authority.name}`}</a>{" "}
-              ({t.refuses}: {refusesText(t, o, lang)}; {t.received} {formatDate(o.receivedAt, lang)})
-              {o.createdBy === ctx.principal?.name ? <strong> – {t.yours}</strong> : null}
-            </li>
-          ))}
-        </ul>
+        <table class="cards" id="review">
+          <caption>{`${t.reviewTitle} (${props.items.length})`}</caption>
+          <ColumnHeads labels={[t.reference, t.volKind, t.volAge, t.volCreator, t.volEffect, t.volImpact]} />
+          <tbody>
+            {props.items.map((item) => {
+              const { order: o, amendment: a } = item;
+              const since = a ? a.proposedAt : o.createdAt;
+              const by = a ? a.proposedBy : o.createdBy;
+              const yours = ctx.principal !== undefined && samePrincipal(ctx.principal.name, by);
+              const id = `${o.id}${a ? `-${a.id}` : ""}`;
+              return (
+                <tr id={`item-${id}`}>
+                  <td data-label={t.reference}>
+                    <a
+                      href={`/console/orders/${encodeURIComponent(o.id)}`}
+                    >{`${o.reference} – ${o.authority.name}`}</a>
+                    <br />
+                    <span class="hint">{refusesText(t, withEnforcement(o, props.now), lang)}</span>
+                  </td>
+                  <td data-label={t.volKind}>{a ? t.volAmendment : t.volNewOrder}</td>
+                  <td data-label={t.volAge} class="age">
+                    {t.volAgeText(props.now - Date.parse(since))}
+                  </td>
+                  <td data-label={t.volCreator} class="creator">
+                    {by}
+                    {yours ? <strong> – {t.yours}</strong> : null}
+                  </td>
+                  <td data-label={t.volEffect} class="effect">
+                    {orderPreview(inputOf(item), lang)}
+                  </td>
+                  <td data-label={t.volImpact} class="would-refuse">
+                    <ImpactText t={t} lang={lang} impact={props.impacts.get(scopeKey(item.scope))} />
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
       )}
     </Layout>
   );
@@ -32,10 +122,10 @@ function ReviewPage(props: { ctx: PageContext; orders: Order[] }) {
 
 export function registerReview(con: ConsoleApp, s: ServerServices): void {
   con.get("/review", guard("decideOrder"), async (c) => {
-    const now = s.clock();
-    const pending = (await s.orders.listOrders())
-      .filter((o) => o.status === "pending")
-      .map((o) => withEnforcement(o, now));
-    return render(c, <ReviewPage ctx={pageContext(c)} orders={pending} />);
+    const { items, impacts } = await pendingImpacts(s, await s.orders.listOrders());
+    // Oldest first: what has waited longest is reviewed first.
+    const since = (i: PendingItem) => (i.amendment ? i.amendment.proposedAt : i.order.createdAt);
+    items.sort((a, b) => since(a).localeCompare(since(b)));
+    return render(c, <ReviewPage ctx={pageContext(c)} items={items} impacts={impacts} now={s.clock()} />);
   });
 }
