@@ -271,7 +271,7 @@ function OrderPage(props: {
                 {row(t.volEffect, <span id="approve-effect">{props.approval.effect}</span>)}
                 {row(
                   t.volImpact,
-                  <ImpactText t={t} lang={lang} impact={props.approval.impact} id="approve-impact" />,
+                  <ImpactText t={t} lang={lang} impact={props.approval.impact} id="approve-impact" note />,
                 )}
               </dl>
             </section>

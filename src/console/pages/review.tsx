@@ -32,8 +32,23 @@ export function inputOf(item: Pick<PendingItem, "order" | "amendment">): OrderIn
   return input as OrderInput;
 }
 
-/** The would-be impact in words: the count, and when and from which checks it was computed. */
-export function ImpactText(props: { t: Strings; lang: Language; impact: Impact | undefined; id?: string }) {
+/** How the would-be impact was counted, when, up to which check, and whether it is still counting. */
+export function impactNote(t: Strings, lang: Language, impact: Impact): string {
+  const note = t.volImpactNote(
+    formatTime(new Date(impact.computedAt).toISOString(), lang),
+    impact.through === undefined ? undefined : formatTime(impact.through, lang),
+  );
+  return impact.complete ? note : `${note} ${t.volImpactPartial}`;
+}
+
+/** The would-be impact in words: the count, and (`note`) when and from which checks it was computed. */
+export function ImpactText(props: {
+  t: Strings;
+  lang: Language;
+  impact: Impact | undefined;
+  id?: string;
+  note?: boolean;
+}) {
   const { t, lang, impact } = props;
   if (!impact) return null;
   return (
@@ -41,14 +56,7 @@ export function ImpactText(props: { t: Strings; lang: Language; impact: Impact |
       <span class="impact" id={props.id}>
         {t.volImpactText(impact.joins, IMPACT_DAYS)}
       </span>
-      <span class="hint">
-        {" "}
-        {t.volImpactNote(
-          formatTime(new Date(impact.computedAt).toISOString(), lang),
-          impact.through === undefined ? undefined : formatTime(impact.through, lang),
-        )}
-      </span>
-      {impact.complete ? null : <span class="hint"> {t.volImpactPartial}</span>}
+      {props.note ? <span class="hint"> {impactNote(t, lang, impact)}</span> : null}
     </>
   );
 }
@@ -72,49 +80,60 @@ function ReviewPage(props: {
 }) {
   const { ctx } = props;
   const { t, lang } = ctx;
+  // Every impact comes from the same reading of the log: one note for all of them.
+  const first = props.items[0] && props.impacts.get(scopeKey(props.items[0].scope));
   return (
     <Layout ctx={ctx} title={t.reviewTitle}>
       {props.items.length === 0 ? (
         <p>{t.reviewEmpty}</p>
       ) : (
-        <table class="cards" id="review">
-          <caption>{`${t.reviewTitle} (${props.items.length})`}</caption>
-          <ColumnHeads labels={[t.reference, t.volKind, t.volAge, t.volCreator, t.volEffect, t.volImpact]} />
-          <tbody>
-            {props.items.map((item) => {
-              const { order: o, amendment: a } = item;
-              const since = a ? a.proposedAt : o.createdAt;
-              const by = a ? a.proposedBy : o.createdBy;
-              const yours = ctx.principal !== undefined && samePrincipal(ctx.principal.name, by);
-              const id = `${o.id}${a ? `-${a.id}` : ""}`;
-              return (
-                <tr id={`item-${id}`}>
-                  <td data-label={t.reference}>
-                    <a
-                      href={`/console/orders/${encodeURIComponent(o.id)}`}
-                    >{`${o.reference} – ${o.authority.name}`}</a>
-                    <br />
-                    <span class="hint">{refusesText(t, withEnforcement(o, props.now), lang)}</span>
-                  </td>
-                  <td data-label={t.volKind}>{a ? t.volAmendment : t.volNewOrder}</td>
-                  <td data-label={t.volAge} class="age">
-                    {t.volAgeText(props.now - Date.parse(since))}
-                  </td>
-                  <td data-label={t.volCreator} class="creator">
-                    {by}
-                    {yours ? <strong> – {t.yours}</strong> : null}
-                  </td>
-                  <td data-label={t.volEffect} class="effect">
-                    {orderPreview(inputOf(item), lang)}
-                  </td>
-                  <td data-label={t.volImpact} class="would-refuse">
-                    <ImpactText t={t} lang={lang} impact={props.impacts.get(scopeKey(item.scope))} />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <>
+          {first ? (
+            <p class="hint" id="impact-note">
+              {impactNote(t, lang, first)}
+            </p>
+          ) : null}
+          <table class="cards" id="review">
+            <caption>{`${t.reviewTitle} (${props.items.length})`}</caption>
+            <ColumnHeads
+              labels={[t.reference, t.volKind, t.volAge, t.volCreator, t.volEffect, t.volImpact]}
+            />
+            <tbody>
+              {props.items.map((item) => {
+                const { order: o, amendment: a } = item;
+                const since = a ? a.proposedAt : o.createdAt;
+                const by = a ? a.proposedBy : o.createdBy;
+                const yours = ctx.principal !== undefined && samePrincipal(ctx.principal.name, by);
+                const id = `${o.id}${a ? `-${a.id}` : ""}`;
+                return (
+                  <tr id={`item-${id}`}>
+                    <td data-label={t.reference}>
+                      <a
+                        href={`/console/orders/${encodeURIComponent(o.id)}`}
+                      >{`${o.reference} – ${o.authority.name}`}</a>
+                      <br />
+                      <span class="hint">{refusesText(t, withEnforcement(o, props.now), lang)}</span>
+                    </td>
+                    <td data-label={t.volKind}>{a ? t.volAmendment : t.volNewOrder}</td>
+                    <td data-label={t.volAge} class="age">
+                      {t.volAgeText(props.now - Date.parse(since))}
+                    </td>
+                    <td data-label={t.volCreator} class="creator">
+                      {by}
+                      {yours ? <strong> – {t.yours}</strong> : null}
+                    </td>
+                    <td data-label={t.volEffect} class="effect">
+                      {orderPreview(inputOf(item), lang)}
+                    </td>
+                    <td data-label={t.volImpact} class="would-refuse">
+                      <ImpactText t={t} lang={lang} impact={props.impacts.get(scopeKey(item.scope))} />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </>
       )}
     </Layout>
   );
