@@ -50,8 +50,6 @@ button.danger{background:#9b1c1c;border-color:#9b1c1c}
 .status-approved{background:#e3f4e8;color:#14532d;border-color:#1e6b35}
 .status-rejected{background:#fde8e8;color:#8a1c1c;border-color:#9b1c1c}
 .status-withdrawn{background:#ececec;color:#333;border-color:#595959}
-.sort a{text-decoration:none}
-.sort a:hover,.sort a:focus-visible{text-decoration:underline}
 .pager{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;margin:.5rem 0 1rem}
 .pager ul{list-style:none;margin:0;padding:0;display:flex;gap:1rem}
 .pager a{display:inline-block;min-height:44px;padding:.6rem 0}

@@ -134,13 +134,13 @@ function OrdersTable(props: { ctx: PageContext; orders: Order[]; caption: string
   );
 }
 
-/** Where the reader is among the pages, and links to the previous and next one (plain links: no script). */
-function Pager(props: { ctx: PageContext; query: ListQuery; pages: number; total: number }) {
+/** Links to the previous and next page (plain links: no script), under the list. */
+function Pager(props: { ctx: PageContext; query: ListQuery; pages: number }) {
   const { ctx, query, pages } = props;
   const { t } = ctx;
+  if (pages === 1) return null;
   return (
     <nav class="pager" aria-label={t.volPages}>
-      <p id="page-of">{t.volPageOf(query.page, pages, props.total)}</p>
       <ul>
         {query.page > 1 ? (
           <li>
@@ -242,14 +242,14 @@ function OrdersPage(props: {
         <p>{t.noOrders}</p>
       ) : (
         <>
-          <Pager ctx={ctx} query={query} pages={props.pages} total={props.total} />
+          <p id="page-of">{t.volPageOf(query.page, props.pages, props.total)}</p>
           <OrdersTable
             ctx={ctx}
             orders={props.orders}
             query={query}
             caption={`${t.ordersTitle} (${props.total}). ${t.volSortedBy(sortLabel, query.asc)}`}
           />
-          <Pager ctx={ctx} query={query} pages={props.pages} total={props.total} />
+          <Pager ctx={ctx} query={query} pages={props.pages} />
         </>
       )}
     </Layout>
