@@ -54,6 +54,9 @@ button.danger{background:#9b1c1c;border-color:#9b1c1c}
 .pager ul{list-style:none;margin:0;padding:0;display:flex;gap:1rem}
 .pager a{display:inline-block;min-height:44px;padding:.6rem 0}
 .impact{font-weight:700}
+.queue{list-style:none;margin:0;padding:0}
+.queue>li{border:1px solid #c4c4c4;border-left:6px solid #8a5a00;padding:.5rem 1rem;margin-bottom:1rem}
+.queue h2{font-size:1.1rem;margin:.25rem 0}
 .deny{color:#9b1c1c;font-weight:700}
 .allow{color:#1e6b35;font-weight:700}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}

@@ -189,7 +189,7 @@ const en = {
   volImpactText: (joins: number, days: number) =>
     `${joins} ${joins === 1 ? "join" : "joins"} in the last ${days} days`,
   volImpactNote: (computed: string, through: string | undefined) =>
-    `Would have refused: counted from the recorded locations of the allowed checks at each order's meetings or accounts; computed ${computed}${through ? `, up to the check of ${through}` : ", no check recorded yet"}.`,
+    `Counted from the recorded locations of the allowed checks at each order's meetings or accounts; computed ${computed}${through ? `, up to the check of ${through}` : ", no check recorded yet"}.`,
   volImpactPartial: "Still counting: the log is being read, so this number covers only part of the window.",
   volApproveSummary: "Before you approve",
   volAmendmentOf: (reference: string) => `Amendment of ${reference}`,
@@ -476,7 +476,7 @@ const nl: Strings = {
   volImpactText: (joins: number, days: number) =>
     `${joins} ${joins === 1 ? "deelname" : "deelnames"} in de afgelopen ${days} dagen`,
   volImpactNote: (computed: string, through: string | undefined) =>
-    `Zou hebben geweigerd: geteld uit de vastgelegde locaties van de toegestane controles bij de vergaderingen of accounts van elk bevel; berekend ${computed}${through ? `, tot en met de controle van ${through}` : ", nog geen controle vastgelegd"}.`,
+    `Geteld uit de vastgelegde locaties van de toegestane controles bij de vergaderingen of accounts van elk bevel; berekend ${computed}${through ? `, tot en met de controle van ${through}` : ", nog geen controle vastgelegd"}.`,
   volImpactPartial:
     "Nog aan het tellen: het logboek wordt gelezen, dus dit getal dekt maar een deel van de periode.",
   volApproveSummary: "Voordat u goedkeurt",

@@ -358,15 +358,15 @@ function contrast(a: string, b: string): number {
 /** A review row: the order's own (`item-<id>`), or its amendment's (`item-<id>-<amendment id>`). */
 const row = (page: Page, orderId: string, kind: "order" | "amendment" = "order") =>
   kind === "order"
-    ? page.locator(`#review tbody tr[id='item-${orderId}']`)
-    : page.locator(`#review tbody tr[id^='item-${orderId}-']`);
+    ? page.locator(`#review > li[id='item-${orderId}']`)
+    : page.locator(`#review > li[id^='item-${orderId}-']`);
 
 describe("the review queue at volume", () => {
   it("shows each pending order and amendment with its age, creator, effect and would-be impact", async () => {
     const { context, page } = await signIn(browser, server.url, "approver");
     await page.goto("/console/review");
     const pending = seeded.filter((s) => s.status === "pending").length + 4;
-    expect(await page.locator("#review tbody tr").count()).toBe(pending);
+    expect(await page.locator("#review > li").count()).toBe(pending);
     const cells = async (orderId: string, kind: "order" | "amendment" = "order") => {
       const r = row(page, orderId, kind);
       expect(await r.count()).toBe(1);
@@ -401,7 +401,9 @@ describe("the review queue at volume", () => {
     );
     expect((await cells(impactOrders.account as string)).impact).toBe("2 joins in the last 30 days");
     const amendment = await cells(impactOrders.amend as string, "amendment");
-    expect(await row(page, impactOrders.amend as string, "amendment").textContent()).toContain("amendment");
+    expect(await row(page, impactOrders.amend as string, "amendment").textContent()).toContain(
+      "Amendment of IMPACT/AMEND",
+    );
     expect(await row(page, impactOrders.geo as string).textContent()).toContain("new order");
     expect(amendment.impact).toBe("2 joins in the last 30 days");
     expect(amendment.creator).toBe("responder2");

@@ -18,7 +18,7 @@ import {
   pendingItems,
   scopeKey,
 } from "../../service/impact.js";
-import { ColumnHeads, refusesText } from "../components.js";
+import { refusesText } from "../components.js";
 import { Layout, type PageContext } from "../layout.js";
 import { type ConsoleApp, guard, pageContext, render } from "../request.js";
 
@@ -93,46 +93,45 @@ function ReviewPage(props: {
               {impactNote(t, lang, first)}
             </p>
           ) : null}
-          <table class="cards" id="review">
-            <caption>{`${t.reviewTitle} (${props.items.length})`}</caption>
-            <ColumnHeads
-              labels={[t.reference, t.volKind, t.volAge, t.volCreator, t.volEffect, t.volImpact]}
-            />
-            <tbody>
-              {props.items.map((item) => {
-                const { order: o, amendment: a } = item;
-                const since = a ? a.proposedAt : o.createdAt;
-                const by = a ? a.proposedBy : o.createdBy;
-                const yours = ctx.principal !== undefined && samePrincipal(ctx.principal.name, by);
-                const id = `${o.id}${a ? `-${a.id}` : ""}`;
-                return (
-                  <tr id={`item-${id}`}>
-                    <td data-label={t.reference}>
-                      <a
-                        href={`/console/orders/${encodeURIComponent(o.id)}`}
-                      >{`${o.reference} – ${o.authority.name}`}</a>
-                      <br />
-                      <span class="hint">{refusesText(t, withEnforcement(o, props.now), lang)}</span>
-                    </td>
-                    <td data-label={t.volKind}>{a ? t.volAmendment : t.volNewOrder}</td>
-                    <td data-label={t.volAge} class="age">
-                      {t.volAgeText(props.now - Date.parse(since))}
-                    </td>
-                    <td data-label={t.volCreator} class="creator">
+          <p id="review-count">{`${t.reviewTitle}: ${props.items.length}`}</p>
+          <ul class="queue" id="review">
+            {props.items.map((item) => {
+              const { order: o, amendment: a } = item;
+              const since = a ? a.proposedAt : o.createdAt;
+              const by = a ? a.proposedBy : o.createdBy;
+              const yours = ctx.principal !== undefined && samePrincipal(ctx.principal.name, by);
+              const id = `${o.id}${a ? `-${a.id}` : ""}`;
+              return (
+                <li id={`item-${id}`}>
+                  <h2>
+                    <a href={`/console/orders/${encodeURIComponent(o.id)}`}>
+                      {`${a ? t.volAmendmentOf(o.reference) : o.reference} – ${o.authority.name}`}
+                    </a>
+                  </h2>
+                  <p class="hint">
+                    {t.refuses}: {refusesText(t, withEnforcement(o, props.now), lang)}
+                  </p>
+                  <dl class="fields">
+                    <dt>{t.volKind}</dt>
+                    <dd class="kind">{a ? t.volAmendment : t.volNewOrder}</dd>
+                    <dt>{t.volAge}</dt>
+                    <dd class="age">{t.volAgeText(props.now - Date.parse(since))}</dd>
+                    <dt>{a ? t.volProposer : t.volCreator}</dt>
+                    <dd class="creator">
                       {by}
                       {yours ? <strong> – {t.yours}</strong> : null}
-                    </td>
-                    <td data-label={t.volEffect} class="effect">
-                      {orderPreview(inputOf(item), lang)}
-                    </td>
-                    <td data-label={t.volImpact} class="would-refuse">
+                    </dd>
+                    <dt>{t.volEffect}</dt>
+                    <dd class="effect">{orderPreview(inputOf(item), lang)}</dd>
+                    <dt>{t.volImpact}</dt>
+                    <dd class="would-refuse">
                       <ImpactText t={t} lang={lang} impact={props.impacts.get(scopeKey(item.scope))} />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+                    </dd>
+                  </dl>
+                </li>
+              );
+            })}
+          </ul>
         </>
       )}
     </Layout>
