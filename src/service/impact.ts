@@ -12,21 +12,31 @@
  * `GET /v1/decisions` pages it. The work is bounded and shared:
  * - one position in the log for every scope tracked: each refresh reads only what was written since the
  *   last one, and adds it to per-day tallies (at most 31 numbers per scope); days that leave the window
- *   drop out. The scopes tracked are those asked for last (the pending ones), so memory is bounded by the
- *   pending orders and amendments, never by the log.
+ *   drop out. The scopes tracked are those pending at the last re-read and any asked for since (a re-read
+ *   drops the rest), so memory is bounded by the pending orders and amendments, never by the log.
  * - a scope seen for the first time (a new pending order, a changed scope) makes the next refresh re-read
  *   the 30-day window once, from the position where its first day began (remembered while reading; the
  *   first refresh after a start reads the log from its beginning, skipping older records);
- * - at most `REFRESH_MS` between refreshes (the page says when the numbers were computed and up to which
+ * - at most one refresh per `REFRESH_MS` (the page says when the numbers were computed and up to which
  *   check), one refresh at a time (concurrent pages share it), at most `budget` records per refresh (the
  *   next refresh continues where it stopped; the page says the count is still in progress), and the
  *   event loop is given back between pages of `PAGE` records, so checks served by the same process wait
- *   at most one page's parse (about 1 ms).
- * Cost at volume: a refresh costs the records written since the last one (at 1 M checks a day and a
- * page viewed every minute, about 700 records); a new pending order costs one read of the window, about
- * 30 M records at 1 M checks a day (parsing runs near 1 µs a record on the embedded log, so about 30 s of
- * one core, spread over 30 refreshes by the default budget of 1 M records: the reviewer sees
- * "still counting" meanwhile). Redis mode reads the same records with XRANGE (one round trip per page).
+ *   at most one page's worth of parsing.
+ * Cost at volume, in records read (the time per record is the log reader's: reading and parsing one
+ * JSON line, or one stream entry, plus a few set look-ups here; not measured separately):
+ * - a page view within a minute of the last refresh: none;
+ * - a refresh: the records written since the last one (at 1 M checks a day and a view a minute, about
+ *   700), in one or a few pages;
+ * - a new pending order or amendment (or a changed scope): the whole window once, about 30 M records at
+ *   1 M checks a day, spread over refreshes of at most `BUDGET` records each (30 page views, each showing
+ *   "still counting"), then back to the incremental cost;
+ * - the first reading after a start also reads what lies before the window, since the log can only be
+ *   paged from its start or a cursor: the embedded log keeps every record, so a log of years is read
+ *   once (at `BUDGET` a page view) before the first count is complete; the Redis streams keep records
+ *   until the report archives them. A seek by time in `DecisionLog` would remove this (not built).
+ * Memory: at most 31 numbers per scope waiting for review, one cursor, one mark per day of the window.
+ * Records are read in pages of `PAGE` with the event loop given back between pages (the check path shares
+ * the process on Node); nothing here is on the check path itself, and no check waits for it.
  */
 import {
   type Amendment,
@@ -137,6 +147,8 @@ export class ImpactService {
   /** The impact of each scope (by `scopeKey`), refreshing first when the numbers are stale or new. */
   async impacts(scopes: readonly ImpactScope[]): Promise<Map<string, Impact>> {
     const wanted = new Map(scopes.map((s) => [scopeKey(s), s]));
+    // Nothing waits for review: nothing to read (the next scope re-reads the window anyway).
+    if (wanted.size === 0) return new Map();
     const fresh = this.#clock() - this.#computedAt < REFRESH_MS && this.#complete;
     const known = [...wanted.keys()].every((k) => this.#tracked.has(k));
     if (!fresh || !known) await this.#refresh(wanted);
@@ -165,6 +177,8 @@ export class ImpactService {
   async #run(wanted: Map<string, ImpactScope>, known: boolean): Promise<void> {
     const now = this.#clock();
     const from = dayOf(now) - IMPACT_DAYS + 1;
+    // Until this run ends, the numbers are partial (a failed read leaves them so: the next page reads on).
+    this.#complete = false;
     // The same scopes (or fewer): read on. Scopes no longer asked for are dropped at the next re-read.
     if (!known) {
       // A new scope: every scope is counted again over the window, from where its first day began.
