@@ -143,4 +143,30 @@ describe("the impact service", () => {
     expect(b.get(scopeKey(geo))?.joins).toBe(1);
     expect(log.read).toBe(1);
   });
+
+  it("never shows numbers from a failed read as complete, and reads nothing while nothing is pending", async () => {
+    const log = new MemoryLog();
+    log.records = Array.from({ length: 1500 }, (_, i) => join(T0 - i));
+    const service = new ImpactService({ log, clock: () => T0 });
+    expect((await service.impacts([])).size).toBe(0);
+    expect(log.calls).toEqual([]);
+    expect((await service.impacts([geo])).get(scopeKey(geo))?.joins).toBe(1500);
+    const page = log.page.bind(log);
+    let fail = true;
+    log.page = async (opts) => {
+      if (opts.after !== undefined && fail) {
+        fail = false;
+        throw new Error("store unavailable");
+      }
+      return page(opts);
+    };
+    // A new scope re-reads the window; its second page fails.
+    const other: ImpactScope = { ...geo, target: { kind: "meeting", meetingIds: ["m2"] } };
+    await expect(service.impacts([geo, other])).rejects.toThrow("store unavailable");
+    // Within the minute, the next page still reads on from where the failure left it, and only then
+    // says complete: never the first page's count as the whole.
+    const after = await service.impacts([geo, other]);
+    expect(after.get(scopeKey(geo))).toMatchObject({ joins: 1500, complete: true });
+    expect(log.read).toBe(3000);
+  });
 });
