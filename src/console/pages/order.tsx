@@ -31,12 +31,20 @@ import { type Impact, orderScope, scopeKey } from "../../service/impact.js";
 import { changeOrder } from "../../service/orders.js";
 import type { OrderEvents } from "../../store/enforcement-events.js";
 import type { AuditEntry } from "../../store/interface.js";
-import { Alert, ColumnHeads, Csrf, placeList, statusText } from "../components.js";
+import {
+  Alert,
+  ColumnHeads,
+  Csrf,
+  ImpactText,
+  inputOf,
+  pendingImpacts,
+  placeList,
+  statusText,
+} from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import type { C, ConsoleApp, PageStatus } from "../request.js";
 import { formField, guard, pageContext, principalOf, render, stringsOf } from "../request.js";
-import { ImpactText, inputOf, pendingImpacts } from "./review.js";
 
 /** Each life-cycle form's wording and weight: approving takes an optional note, the others a reason. */
 const REASON_FORMS = {
