@@ -110,13 +110,18 @@ export function FormField(props: {
   );
 }
 
-/** The input an approval would enforce: the order's, or the order's with the amendment's changes. */
+/**
+ * The input an approval would enforce: the order's, or the order's with the amendment's changes. An
+ * approved order without a start date has been in force since its approval: the amended input names that
+ * date (as the amendment page's sentence does), not "from the moment it is approved".
+ */
 export function inputOf(item: Pick<PendingItem, "order" | "amendment">): OrderInput {
   const input: Record<string, unknown> = { ...item.order };
   for (const [key, value] of Object.entries(item.amendment?.changes ?? {})) {
     if (value === null) delete input[key];
     else if (value !== undefined) input[key] = value;
   }
+  if (item.amendment && item.order.status === "approved") input.effectiveFrom ??= item.order.decidedAt;
   return input as OrderInput;
 }
 

@@ -401,14 +401,17 @@ describe("the review queue at volume", () => {
     );
     expect((await cells(impactOrders.account as string)).impact).toBe("2 joins in the last 30 days");
     const amendment = await cells(impactOrders.amend as string, "amendment");
-    expect(await row(page, impactOrders.amend as string, "amendment").textContent()).toContain(
-      "Amendment of IMPACT/AMEND",
+    const amendRow = row(page, impactOrders.amend as string, "amendment");
+    expect(await amendRow.textContent()).toContain("Amendment of IMPACT/AMEND");
+    // It links to the amendment's own review page (the amendment pages).
+    expect(await amendRow.locator("h2 a").getAttribute("href")).toMatch(
+      new RegExp(`^/console/orders/${impactOrders.amend}/amendments/amd_`),
     );
     expect(await row(page, impactOrders.geo as string).textContent()).toContain("new order");
     expect(amendment.impact).toBe("2 joins in the last 30 days");
     expect(amendment.creator).toBe("responder2");
     expect(amendment.effect).toBe(
-      "Participants located in Mahārāshtra, India or Karnātaka, India will be refused meeting m-impact-amend from the moment it is approved; everyone else joins as usual.",
+      "Participants located in Mahārāshtra, India or Karnātaka, India will be refused meeting m-impact-amend from 1 March 2026; everyone else joins as usual.",
     );
     // The seeded orders entered 3 days before, too, by responder; none has any check: 0.
     const oldest = seeded.find((s) => s.status === "pending") as Seeded;

@@ -45,7 +45,9 @@ function ReviewPage(props: {
               return (
                 <li id={`item-${id}`}>
                   <h2>
-                    <a href={`/console/orders/${encodeURIComponent(o.id)}`}>
+                    <a
+                      href={`/console/orders/${encodeURIComponent(o.id)}${a ? `/amendments/${encodeURIComponent(a.id)}` : ""}`}
+                    >
                       {`${a ? t.volAmendmentOf(o.reference) : o.reference} – ${o.authority.name}`}
                     </a>
                   </h2>
