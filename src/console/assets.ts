@@ -46,6 +46,17 @@ button.danger{background:#9b1c1c;border-color:#9b1c1c}
 .alert{border-left:6px solid #b00020;background:#fdf0f1;padding:.75rem 1rem;margin-bottom:1rem}
 .preview{border:2px solid #13294b;background:#f2f5fa;padding:.75rem 1rem;margin:1rem 0}
 .badge{display:inline-block;padding:0 .5rem;border-radius:1rem;border:1px solid #595959;font-size:.9rem}
+.status-pending{background:#fff3cd;color:#5c3c00;border-color:#8a5a00}
+.status-approved{background:#e3f4e8;color:#14532d;border-color:#1e6b35}
+.status-rejected{background:#fde8e8;color:#8a1c1c;border-color:#9b1c1c}
+.status-withdrawn{background:#ececec;color:#333;border-color:#595959}
+.pager{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;margin:.5rem 0 1rem}
+.pager ul{list-style:none;margin:0;padding:0;display:flex;gap:1rem}
+.pager a{display:inline-block;min-height:44px;padding:.6rem 0}
+.impact{font-weight:700}
+.queue{list-style:none;margin:0;padding:0}
+.queue>li{border:1px solid #c4c4c4;border-left:6px solid #8a5a00;padding:.5rem 1rem;margin-bottom:1rem}
+.queue h2{font-size:1.1rem;margin:.25rem 0}
 .deny{color:#9b1c1c;font-weight:700}
 .allow{color:#1e6b35;font-weight:700}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}

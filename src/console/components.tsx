@@ -1,9 +1,21 @@
-/** Pieces several console pages show: the CSRF field, alerts, fields and selects, an order's state and places. */
+/**
+ * Pieces several console pages show: the CSRF field, alerts, fields and selects, an order's state and
+ * places, and what approving a pending order or amendment does (its input, its would-be impact).
+ */
 import type { Child } from "hono/jsx";
-import type { Order } from "../engine/index.js";
-import type { Strings } from "../i18n/console.js";
+import type { Order, OrderInput } from "../engine/index.js";
+import type { ServerServices } from "../http/services.js";
+import { formatTime, type Strings } from "../i18n/console.js";
 import type { Language } from "../i18n/language.js";
 import { placeName } from "../i18n/places.js";
+import {
+  IMPACT_DAYS,
+  type Impact,
+  type ImpactScope,
+  impactServiceFor,
+  type PendingItem,
+  pendingItems,
+} from "../service/impact.js";
 import type { PageContext } from "./layout.js";
 
 export const Csrf = (props: { ctx: PageContext }) => (
@@ -44,6 +56,14 @@ export function Select(props: {
 /** "approved · active": the status, and for an approved order where its enforcement stands. */
 export const statusText = (t: Strings, o: Order) =>
   `${t.statuses[o.status]}${o.status === "approved" ? ` · ${t.enforcements[o.enforcement]}` : ""}`;
+
+/**
+ * The order's status as a badge: its words (`statusText`) always, and a colour per status as a second
+ * carrier (`.status-<status>` in assets.ts, each at least 4.5:1 against its text), never the only one.
+ */
+export const StatusBadge = (props: { t: Strings; order: Order }) => (
+  <span class={`badge status-${props.order.status}`}>{statusText(props.t, props.order)}</span>
+);
 
 /** Whom an order refuses, where ("hosts located in Mahārāshtra, India"), and that a shadow order refuses nobody. */
 export const refusesText = (t: Strings, o: Order, lang: Language) =>
@@ -88,4 +108,59 @@ export function FormField(props: {
       {props.children}
     </div>
   );
+}
+
+/**
+ * The input an approval would enforce: the order's, or the order's with the amendment's changes. An
+ * approved order without a start date has been in force since its approval: the amended input names that
+ * date (as the amendment page's sentence does), not "from the moment it is approved".
+ */
+export function inputOf(item: Pick<PendingItem, "order" | "amendment">): OrderInput {
+  const input: Record<string, unknown> = { ...item.order };
+  for (const [key, value] of Object.entries(item.amendment?.changes ?? {})) {
+    if (value === null) delete input[key];
+    else if (value !== undefined) input[key] = value;
+  }
+  if (item.amendment && item.order.status === "approved") input.effectiveFrom ??= item.order.decidedAt;
+  return input as OrderInput;
+}
+
+/** How the would-be impact was counted, when, up to which check, and whether it is still counting. */
+export function impactNote(t: Strings, lang: Language, impact: Impact): string {
+  const note = t.volImpactNote(
+    formatTime(new Date(impact.computedAt).toISOString(), lang),
+    impact.through === undefined ? undefined : formatTime(impact.through, lang),
+  );
+  return impact.complete ? note : `${note} ${t.volImpactPartial}`;
+}
+
+/** The would-be impact in words: the count, and (`note`) when and from which checks it was computed. */
+export function ImpactText(props: {
+  t: Strings;
+  lang: Language;
+  impact: Impact | undefined;
+  id?: string;
+  note?: boolean;
+}) {
+  const { t, lang, impact } = props;
+  if (!impact) return null;
+  return (
+    <>
+      <span class="impact" id={props.id}>
+        {t.volImpactText(impact.joins, IMPACT_DAYS)}
+      </span>
+      {props.note ? <span class="hint"> {impactNote(t, lang, impact)}</span> : null}
+    </>
+  );
+}
+
+/** The impact of every pending order and amendment, computed together (the service tracks them all). */
+export async function pendingImpacts(
+  s: ServerServices,
+  orders: readonly Order[],
+): Promise<{ items: PendingItem[]; impacts: Map<string, Impact> }> {
+  const items = pendingItems(orders);
+  const scopes: ImpactScope[] = items.map((i) => i.scope);
+  const impacts = await impactServiceFor(s.decisions, s.clock).impacts(scopes);
+  return { items, impacts };
 }

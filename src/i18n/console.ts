@@ -175,6 +175,40 @@ const en = {
   reviewEmpty: "Nothing is waiting for review.",
   yours: "entered by you: someone else must review it",
   open: "Open",
+  // volume: the orders list's search, sorting and pages; the review queue's age, creator, effect, impact
+  volAuthoritySearch: "Authority contains",
+  volMeetingIdSearch: "Meeting id",
+  volAccountIdSearch: "Account id",
+  volPageSize: "Orders per page",
+  volSortedBy: (column: string, ascending: boolean) =>
+    `Sorted by ${column.toLowerCase()}, ${ascending ? "ascending" : "descending"}.`,
+  volSortBy: (column: string) => `Sort by ${column.toLowerCase()}`,
+  volPages: "Pages",
+  volPageOf: (page: number, pages: number, total: number) =>
+    `Page ${page} of ${pages} · ${total} ${total === 1 ? "order" : "orders"}`,
+  volPrevious: "Previous page",
+  volNext: "Next page",
+  volKind: "Kind",
+  volNewOrder: "new order",
+  volAmendment: "amendment",
+  volAge: "Age",
+  volAgeText: (ms: number) => {
+    const hours = Math.floor(ms / 3_600_000);
+    if (hours < 1) return "less than an hour";
+    if (hours < 48) return `${hours} ${hours === 1 ? "hour" : "hours"}`;
+    return `${Math.floor(hours / 24)} days`;
+  },
+  volCreator: "Entered by",
+  volProposer: "Proposed by",
+  volEffect: "What approving does",
+  volImpact: "Would have refused",
+  volImpactText: (joins: number, days: number) =>
+    `${joins} ${joins === 1 ? "join" : "joins"} in the last ${days} days`,
+  volImpactNote: (computed: string, through: string | undefined) =>
+    `Counted from the recorded locations of the allowed checks at each order's meetings or accounts; computed ${computed}${through ? `, up to the check of ${through}` : ", no check recorded yet"}.`,
+  volImpactPartial: "Still counting: the log is being read, so this number covers only part of the window.",
+  volApproveSummary: "Before you approve",
+  volAmendmentOf: (reference: string) => `Amendment of ${reference}`,
   // new order
   newTitle: "New order",
   errorSummary: "There is a problem",
@@ -563,6 +597,40 @@ const nl: Strings = {
   reviewEmpty: "Er wacht niets op beoordeling.",
   yours: "door u ingevoerd: iemand anders moet het beoordelen",
   open: "Openen",
+  volAuthoritySearch: "Autoriteit bevat",
+  volMeetingIdSearch: "Vergadering-id",
+  volAccountIdSearch: "Account-id",
+  volPageSize: "Bevelen per pagina",
+  volSortedBy: (column: string, ascending: boolean) =>
+    `Gesorteerd op ${column.toLowerCase()}, ${ascending ? "oplopend" : "aflopend"}.`,
+  volSortBy: (column: string) => `Sorteren op ${column.toLowerCase()}`,
+  volPages: "Pagina's",
+  volPageOf: (page: number, pages: number, total: number) =>
+    `Pagina ${page} van ${pages} · ${total} ${total === 1 ? "bevel" : "bevelen"}`,
+  volPrevious: "Vorige pagina",
+  volNext: "Volgende pagina",
+  volKind: "Soort",
+  volNewOrder: "nieuw bevel",
+  volAmendment: "wijziging",
+  volAge: "Leeftijd",
+  volAgeText: (ms: number) => {
+    const hours = Math.floor(ms / 3_600_000);
+    if (hours < 1) return "minder dan een uur";
+    if (hours < 48) return `${hours} uur`;
+    return `${Math.floor(hours / 24)} dagen`;
+  },
+  volCreator: "Ingevoerd door",
+  volProposer: "Voorgesteld door",
+  volEffect: "Wat goedkeuren doet",
+  volImpact: "Zou hebben geweigerd",
+  volImpactText: (joins: number, days: number) =>
+    `${joins} ${joins === 1 ? "deelname" : "deelnames"} in de afgelopen ${days} dagen`,
+  volImpactNote: (computed: string, through: string | undefined) =>
+    `Geteld uit de vastgelegde locaties van de toegestane controles bij de vergaderingen of accounts van elk bevel; berekend ${computed}${through ? `, tot en met de controle van ${through}` : ", nog geen controle vastgelegd"}.`,
+  volImpactPartial:
+    "Nog aan het tellen: het logboek wordt gelezen, dus dit getal dekt maar een deel van de periode.",
+  volApproveSummary: "Voordat u goedkeurt",
+  volAmendmentOf: (reference: string) => `Wijziging van ${reference}`,
   newTitle: "Nieuw bevel",
   errorSummary: "Er is een probleem",
   country: "Land",

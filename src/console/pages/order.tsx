@@ -17,15 +17,31 @@ import {
 } from "../../engine/index.js";
 import { geoPrecision } from "../../geo/interface.js";
 import type { ServerServices } from "../../http/services.js";
-import { enforcementEventText, formatDate, formatTime, type Strings } from "../../i18n/console.js";
+import {
+  enforcementEventText,
+  formatDate,
+  formatTime,
+  orderPreview,
+  type Strings,
+} from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
 import { CordonError, NotFoundError } from "../../kernel/errors.js";
 import { type Access, mayAccess, samePrincipal } from "../../kernel/roles.js";
 import type { OrderTotals } from "../../report/model.js";
+import { type Impact, orderScope, scopeKey } from "../../service/impact.js";
 import { changeOrder } from "../../service/orders.js";
 import type { OrderEvents } from "../../store/enforcement-events.js";
 import type { AuditEntry } from "../../store/interface.js";
-import { Alert, ColumnHeads, Csrf, placeList, statusText } from "../components.js";
+import {
+  Alert,
+  ColumnHeads,
+  Csrf,
+  ImpactText,
+  inputOf,
+  pendingImpacts,
+  placeList,
+  statusText,
+} from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import type { C, ConsoleApp, PageStatus } from "../request.js";
@@ -161,6 +177,8 @@ function OrderPage(props: {
   now: number;
   error?: string | undefined;
   flash?: string | undefined;
+  /** What approving would do, for the approver (a pending order only). */
+  approval?: { effect: string; impact: Impact | undefined } | undefined;
 }) {
   const { ctx, order: o } = props;
   const { t, lang, principal } = ctx;
@@ -259,6 +277,18 @@ function OrderPage(props: {
       {decider && isCreator ? <p class="alert">{t.creatorCannotDecide}</p> : null}
       {decider && !isCreator ? (
         <>
+          {props.approval ? (
+            <section class="preview" id="approve-summary" aria-labelledby="approve-summary-title">
+              <h2 id="approve-summary-title">{t.volApproveSummary}</h2>
+              <dl class="fields">
+                {row(t.volEffect, <span id="approve-effect">{props.approval.effect}</span>)}
+                {row(
+                  t.volImpact,
+                  <ImpactText t={t} lang={lang} impact={props.approval.impact} id="approve-impact" note />,
+                )}
+              </dl>
+            </section>
+          ) : null}
           <ReasonForm ctx={ctx} order={o} action="approve" />
           <ReasonForm ctx={ctx} order={o} action="reject" />
         </>
@@ -290,6 +320,16 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
     ]);
     const now = s.clock();
     const done = DONE.find((d) => d === c.req.query("done"));
+    // The approver sees what approving does before the button: the effect and the would-be impact.
+    const approval =
+      order.status === "pending" && mayAccess(c.get("session")?.principal, "decideOrder")
+        ? {
+            effect: orderPreview(inputOf({ order }), c.get("lang")),
+            impact: (await pendingImpacts(s, await s.orders.listOrders())).impacts.get(
+              scopeKey(orderScope(order)),
+            ),
+          }
+        : undefined;
     return render(
       c,
       <OrderPage
@@ -303,6 +343,7 @@ export function registerOrder(con: ConsoleApp, s: ServerServices): void {
         now={now}
         error={opts.error}
         flash={done === undefined ? undefined : stringsOf(c)[done]}
+        approval={approval}
       />,
       opts.status ?? 200,
     );
