@@ -40,7 +40,7 @@ import {
   inputOf,
   pendingImpacts,
   placeList,
-  statusText,
+  StatusBadge,
 } from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
@@ -203,7 +203,7 @@ function OrderPage(props: {
       ))}
       <h2>{t.state}</h2>
       <p>
-        <span class="badge">{statusText(t, o)}</span>
+        <StatusBadge t={t} order={o} />
       </p>
       <h2>{t.fields}</h2>
       <dl class="fields">
