@@ -42,6 +42,20 @@ describe("order form validation", () => {
   });
 });
 
+describe("the order form's words are the console's, not the API's (issue 15)", () => {
+  it.each(["en", "nl"] as const)("an end before the start says so without naming a field (%s)", (lang) => {
+    const result = validate(
+      { ...form, targetIds: "81234567890", effectiveFrom: "2026-03-02", effectiveUntil: "2026-03-01" },
+      lang,
+    );
+    const message = result.ok ? undefined : result.errors.effectiveUntil;
+    expect(message).toBe(
+      lang === "en" ? "must be later than the start date" : "moet later zijn dan de ingangsdatum",
+    );
+    expect(message).not.toMatch(/effective(From|Until)/);
+  });
+});
+
 describe("exempt accounts on the order form", () => {
   const byAccount: OrderForm = { ...form, targetKind: "account", targetIds: "acct_a" };
 

@@ -39,9 +39,18 @@ const DUTCH_UNLOCATABLE: Record<string, string> = {
     "geen bron meldt Groot-Brittannië als geheel; blokkeer GB-ENG, GB-SCT en GB-WLS",
 };
 
-/** An engine (or schema) message in the page's language. */
+/**
+ * The engine's English messages that name an API field or a standard, said as the console's form says
+ * it (the field's label stands beside the message).
+ */
+const PLAIN_ENGLISH: Record<string, string> = {
+  "must be later than effectiveFrom": "must be later than the start date",
+  "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z": "must be a valid date and time",
+};
+
+/** An engine (or schema) message in the page's language, in the console's words rather than the API's. */
 export function translateMessage(message: string, lang: Language): string {
-  if (lang === "en") return message;
+  if (lang === "en") return PLAIN_ENGLISH[message] ?? message;
   const twice = /^(\S+) is listed twice$/.exec(message);
   if (twice) return `${twice[1]} staat er twee keer in`;
   const separate =
@@ -84,8 +93,7 @@ export const VALIDATION: Record<Language, ValidationStrings> = {
     required: "Dit is verplicht.",
     outsideAuthority: (outside, authority) =>
       `${outside.join(", ")}: ligt niet binnen het rechtsgebied van de instantie (${authority})`,
-    // Not translated yet: the page has always said this in English.
-    badJurisdictionFilter: "must be an ISO 3166-1 or 3166-2 code such as IN or IN-MH",
+    badJurisdictionFilter: "moet een ISO 3166-1- of 3166-2-code zijn, zoals IN of IN-MH",
     exemptIsTarget: (id) =>
       `${id} is een van de accounts die dit bevel noemt en kan dus niet ook uitgezonderd zijn`,
     tooMany: (max) => `Geef hoogstens ${max} account-id's.`,

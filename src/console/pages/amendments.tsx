@@ -125,7 +125,8 @@ function applied(o: Order, changes: AmendmentChanges): Order {
 
 /** A message for a field in plain words: never an API field's name. */
 function plain(field: AmendField, message: string, t: Strings): string {
-  if (field === "effectiveUntil" && /effectiveFrom|ingangsdatum/.test(message)) return t.amendUntilBeforeFrom;
+  if (field === "effectiveUntil" && /effectiveFrom|the start date|ingangsdatum/.test(message))
+    return t.amendUntilBeforeFrom;
   return message;
 }
 
