@@ -45,7 +45,8 @@ const DUTCH_UNLOCATABLE: Record<string, string> = {
  */
 const PLAIN_ENGLISH: Record<string, string> = {
   "must be later than effectiveFrom": "must be later than the start date",
-  "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z": "must be a valid date and time",
+  "must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T00:00:00Z":
+    "must be a valid date and time",
 };
 
 /** An engine (or schema) message in the page's language, in the console's words rather than the API's. */
