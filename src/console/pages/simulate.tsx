@@ -38,6 +38,8 @@ function SimulatePage(props: {
   values: SimulateValues;
   errors: Partial<Record<keyof SimulateValues, string>>;
   decision?: Decision | undefined;
+  /** The authority's case reference of each order the decision names, by order id (people know those). */
+  references?: ReadonlyMap<string, string>;
 }) {
   const { ctx, values, decision: d } = props;
   const { t, lang } = ctx;
@@ -125,7 +127,9 @@ function SimulatePage(props: {
                   {d.orderIds.map((id, i) => (
                     <>
                       {i > 0 ? ", " : ""}
-                      <a href={`/console/orders/${encodeURIComponent(id)}`}>{id}</a>
+                      <a href={`/console/orders/${encodeURIComponent(id)}`}>
+                        {props.references?.get(id) ?? id}
+                      </a>
                     </>
                   ))}
                 </dd>
@@ -193,6 +197,20 @@ export function registerSimulate(con: ConsoleApp, s: ServerServices): void {
       s.clock(),
       c.get("lang"),
     );
-    return render(c, <SimulatePage ctx={pageContext(c)} values={values} errors={{}} decision={decision} />);
+    const references = new Map<string, string>();
+    for (const id of decision.orderIds) {
+      const order = await s.orders.getOrder(id);
+      if (order) references.set(id, order.reference);
+    }
+    return render(
+      c,
+      <SimulatePage
+        ctx={pageContext(c)}
+        values={values}
+        errors={{}}
+        decision={decision}
+        references={references}
+      />,
+    );
   });
 }
