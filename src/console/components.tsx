@@ -3,7 +3,7 @@
  * places, and what approving a pending order or amendment does (its input, its would-be impact).
  */
 import type { Child } from "hono/jsx";
-import type { Order, OrderInput } from "../engine/index.js";
+import { type Order, OrderAction, type OrderInput } from "../engine/index.js";
 import type { ServerServices } from "../http/services.js";
 import { formatTime, type Strings } from "../i18n/console.js";
 import type { Language } from "../i18n/language.js";
@@ -163,4 +163,50 @@ export async function pendingImpacts(
   const scopes: ImpactScope[] = items.map((i) => i.scope);
   const impacts = await impactServiceFor(s.decisions, s.clock).impacts(scopes);
   return { items, impacts };
+}
+
+/** aria-describedby for a field: its hint, then its error (the ids `FieldError` and the hints use). */
+export const describedBy = (
+  id: string,
+  errors: Readonly<Record<string, string | undefined>>,
+  hint: boolean,
+) => [hint ? `${id}-hint` : "", errors[id] ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+
+/** A field's error in words, `<id>-error`, named by the field's aria-describedby. */
+export function FieldError(props: { id: string; message?: string | undefined }) {
+  return props.message ? (
+    <p class="error-text" id={`${props.id}-error`}>
+      {props.message}
+    </p>
+  ) : null;
+}
+
+/** The order's action (geoblock, prevent hosting) as radio choices, each with its hint: new order and amendment. */
+export function ActionChoice(props: { t: Strings; value: string; error?: string | undefined }) {
+  const { t, error } = props;
+  return (
+    <fieldset aria-describedby={error ? "action-error" : undefined} aria-invalid={error ? "true" : undefined}>
+      <legend id="action-legend" tabindex={-1}>
+        {t.orderAction}
+      </legend>
+      <FieldError id="action" message={error} />
+      {OrderAction.options.map((action) => (
+        <div class="choice">
+          <label>
+            <input
+              type="radio"
+              name="action"
+              value={action}
+              checked={props.value === action}
+              aria-describedby={`action-${action}-hint`}
+            />
+            {t.orderActions[action]}
+          </label>
+          <p class="hint" id={`action-${action}-hint`}>
+            {t.orderActionHints[action]}
+          </p>
+        </div>
+      ))}
+    </fieldset>
+  );
 }

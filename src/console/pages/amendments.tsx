@@ -16,7 +16,6 @@ import {
   beyondRequest,
   countryOf,
   type Order,
-  OrderAction,
   type OrderInput,
   RejectAmendmentRequest,
 } from "../../engine/index.js";
@@ -28,7 +27,16 @@ import { translateMessage } from "../../i18n/validation.js";
 import { CordonError, NotFoundError } from "../../kernel/errors.js";
 import { mayAccess, samePrincipal } from "../../kernel/roles.js";
 import { amendOrder, decideOnAmendment } from "../../service/orders.js";
-import { Alert, ColumnHeads, Csrf, FormField, placeList } from "../components.js";
+import {
+  ActionChoice,
+  Alert,
+  ColumnHeads,
+  Csrf,
+  describedBy,
+  FieldError,
+  FormField,
+  placeList,
+} from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import { exemptIdsOf, type OrderForm, regionsOf, targetIdsOf, validate } from "../order-form.js";
@@ -321,18 +329,6 @@ function AfterWords(props: { ctx: PageContext; after: Order }) {
   );
 }
 
-function FieldError(props: { id: string; message?: string | undefined }) {
-  return props.message ? (
-    <p class="error-text" id={`${props.id}-error`}>
-      {props.message}
-    </p>
-  ) : null;
-}
-
-const describedBy = (id: string, errors: AmendErrors, hint: boolean) =>
-  [hint ? `${id}-hint` : "", errors[id as AmendField] ? `${id}-error` : ""].filter(Boolean).join(" ") ||
-  undefined;
-
 /** Where the error summary links for a field: a group's legend, else the control. */
 const anchorOf = (f: AmendField) =>
   f === "jurisdictions"
@@ -442,32 +438,7 @@ function AmendPage(props: {
             {form.targetIds}
           </textarea>
         </FormField>
-        <fieldset
-          aria-describedby={errors.action ? "action-error" : undefined}
-          aria-invalid={errors.action ? "true" : undefined}
-        >
-          <legend id="action-legend" tabindex={-1}>
-            {t.orderAction}
-          </legend>
-          <FieldError id="action" message={errors.action} />
-          {OrderAction.options.map((action) => (
-            <div class="choice">
-              <label>
-                <input
-                  type="radio"
-                  name="action"
-                  value={action}
-                  checked={form.action === action}
-                  aria-describedby={`action-${action}-hint`}
-                />
-                {t.orderActions[action]}
-              </label>
-              <p class="hint" id={`action-${action}-hint`}>
-                {t.orderActionHints[action]}
-              </p>
-            </div>
-          ))}
-        </fieldset>
+        <ActionChoice t={t} value={form.action} error={errors.action} />
         <FormField id="exemptAccountIds" label={t.exemptAccountIds} optional={t.optional}>
           <p class="hint" id="exemptAccountIds-hint">
             {t.exemptHint}

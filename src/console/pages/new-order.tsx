@@ -3,14 +3,23 @@
  * field in error, the country's regions on request, a plain-words preview, then submission for a second
  * person's approval (`submitOrder`, as in the API). Nothing is stored before the submit.
  */
-import { normaliseBlocks, OrderAction, precisionWarnings } from "../../engine/index.js";
+import { normaliseBlocks, precisionWarnings } from "../../engine/index.js";
 import { geoPrecision } from "../../geo/interface.js";
 import type { ServerServices } from "../../http/services.js";
 import { orderPreview, type Strings } from "../../i18n/console.js";
 import { placeName } from "../../i18n/places.js";
 import { CordonError } from "../../kernel/errors.js";
 import { submitOrder } from "../../service/orders.js";
-import { Alert, Csrf, FormField, placeList, Select } from "../components.js";
+import {
+  ActionChoice,
+  Alert,
+  Csrf,
+  describedBy,
+  FieldError,
+  FormField,
+  placeList,
+  Select,
+} from "../components.js";
 import { pageErrorOf } from "../errors.js";
 import { Layout, type PageContext } from "../layout.js";
 import {
@@ -48,10 +57,6 @@ const LABELS = (t: Strings): Record<Field, string> => ({
   notes: t.notes,
 });
 
-/** aria-describedby for a field: its hint, then its error. */
-const described = (id: string, errors: FormErrors, hint: boolean) =>
-  [hint ? `${id}-hint` : "", errors[id as Field] ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
-
 function FieldText(props: { id: Field; errors: FormErrors; hint?: string | undefined }) {
   return (
     <>
@@ -60,11 +65,7 @@ function FieldText(props: { id: Field; errors: FormErrors; hint?: string | undef
           {props.hint}
         </p>
       ) : null}
-      {props.errors[props.id] ? (
-        <p class="error-text" id={`${props.id}-error`}>
-          {props.errors[props.id]}
-        </p>
-      ) : null}
+      <FieldError id={props.id} message={props.errors[props.id]} />
     </>
   );
 }
@@ -85,7 +86,7 @@ function IdsField(props: {
       <textarea
         id={id}
         name={id}
-        aria-describedby={described(id, errors, true)}
+        aria-describedby={describedBy(id, errors, true)}
         aria-invalid={errors[id] ? "true" : undefined}
       >
         {props.form[id]}
@@ -109,7 +110,7 @@ function CountrySelect(props: {
       id={id}
       value={props.form[id]}
       options={[["", props.none], ...props.countries.map((c): [string, string] => [c.code, c.name])]}
-      describedBy={described(id, errors, props.hinted ?? false)}
+      describedBy={describedBy(id, errors, props.hinted ?? false)}
       invalid={!!errors[id]}
     />
   );
@@ -125,39 +126,6 @@ function Radios(props: { name: string; legend: string; value: string; choices: R
           <input type="radio" name={props.name} value={value} checked={props.value === value} />
           {label}
         </label>
-      ))}
-    </fieldset>
-  );
-}
-/**
- * The order's action: one radio per action, each with a line saying in plain words what it does (tied to
- * its radio), and the field's error under the legend.
- */
-function ActionChoice(props: { ctx: PageContext; value: string; errors: FormErrors }) {
-  const { t } = props.ctx;
-  const error = props.errors.action;
-  return (
-    <fieldset aria-describedby={error ? "action-error" : undefined} aria-invalid={error ? "true" : undefined}>
-      <legend id="action-legend" tabindex={-1}>
-        {t.orderAction}
-      </legend>
-      <FieldText id="action" errors={props.errors} />
-      {OrderAction.options.map((action) => (
-        <div class="choice">
-          <label>
-            <input
-              type="radio"
-              name="action"
-              value={action}
-              checked={props.value === action}
-              aria-describedby={`action-${action}-hint`}
-            />
-            {t.orderActions[action]}
-          </label>
-          <p class="hint" id={`action-${action}-hint`}>
-            {t.orderActionHints[action]}
-          </p>
-        </div>
       ))}
     </fieldset>
   );
@@ -188,7 +156,7 @@ function TextInput(props: {
         id={id}
         name={id}
         value={props.value}
-        aria-describedby={described(id, errors, !!props.hint)}
+        aria-describedby={describedBy(id, errors, !!props.hint)}
         aria-invalid={errors[id] ? "true" : undefined}
       />
     </div>
@@ -259,7 +227,7 @@ function NewOrderPage(props: {
             id="authorityKind"
             value={form.authorityKind}
             options={Object.entries(t.kinds)}
-            describedBy={described("authorityKind", errors, false)}
+            describedBy={describedBy("authorityKind", errors, false)}
             invalid={!!errors.authorityKind}
           />
         </div>
@@ -289,13 +257,13 @@ function NewOrderPage(props: {
                 id="authorityJurisdiction"
                 value={form.authorityJurisdiction || form.country}
                 options={jurisdictionOptions}
-                describedBy={described("authorityJurisdiction", errors, false)}
+                describedBy={describedBy("authorityJurisdiction", errors, false)}
                 invalid={!!errors.authorityJurisdiction}
               />
             </div>
             <fieldset
               class="regions"
-              aria-describedby={described("jurisdictions", errors, true)}
+              aria-describedby={describedBy("jurisdictions", errors, true)}
               aria-invalid={errors.jurisdictions ? "true" : undefined}
             >
               <legend id="jurisdictions-legend" tabindex={-1}>
@@ -327,7 +295,7 @@ function NewOrderPage(props: {
         ) : null}
         <Radios name="targetKind" legend={t.targetKind} value={form.targetKind} choices={t.targetKinds} />
         <IdsField id="targetIds" label={t.targetIds} hint={t.targetIdsHint} form={form} errors={errors} />
-        <ActionChoice ctx={ctx} value={form.action} errors={errors} />
+        <ActionChoice t={t} value={form.action} error={errors.action} />
         <IdsField
           id="exemptAccountIds"
           label={t.exemptAccountIds}
@@ -365,7 +333,7 @@ function NewOrderPage(props: {
                 (a): [string, string] => [a, a],
               ),
             ]}
-            describedBy={described("accountType", errors, false)}
+            describedBy={describedBy("accountType", errors, false)}
             invalid={!!errors.accountType}
           />
         </FormField>
@@ -381,7 +349,7 @@ function NewOrderPage(props: {
         </FormField>
         <FormField id="notes" label={t.notes} optional={t.optional}>
           <FieldText id="notes" errors={errors} />
-          <textarea id="notes" name="notes" aria-describedby={described("notes", errors, false)}>
+          <textarea id="notes" name="notes" aria-describedby={describedBy("notes", errors, false)}>
             {form.notes}
           </textarea>
         </FormField>

@@ -1,6 +1,8 @@
 /**
- * The check simulator names the orders behind a decision by the authority's case reference, the name the
- * response team knows them by, linked to their page: not by Cordon's internal `ord_` id (issue 15).
+ * How console pages name things for people (issue 15), in process: the order page's state is the list's
+ * badge (its words and a colour class per status, so colour is a second carrier, never the only one),
+ * and the check simulator names the orders behind a decision by the authority's case reference, linked
+ * to their page, not by Cordon's internal `ord_` id.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Send, signInHttp } from "../support/console-http.js";
@@ -16,6 +18,18 @@ beforeAll(async () => {
   send = async (path, init) => h.app.request(path, init);
 });
 afterAll(() => h.close());
+
+describe("the order page's state", () => {
+  it("is a badge with the status's words and its colour class", async () => {
+    const order = await approvedOrder(h, { reference: "BADGE/1" });
+    const auditor = await signInHttp(send, BASE, secretOf("auditor"));
+    const res = await auditor.get(`/console/orders/${encodeURIComponent(order.id)}`);
+    expect(res.status).toBe(200);
+    const badge = /<span class="(badge[^"]*)">([^<]*)<\/span>/.exec(await res.text());
+    expect(badge?.[1]).toBe("badge status-approved");
+    expect(badge?.[2]).toMatch(/approved/i);
+  });
+});
 
 describe("the check simulator's orders", () => {
   it("are named by their reference and linked to their page", async () => {
