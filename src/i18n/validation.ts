@@ -78,6 +78,8 @@ export interface ValidationStrings {
   tooMany: (max: number) => string;
   /** A choice that is none of the options offered (only a forged post can make one). */
   chooseOne: string;
+  /** The orders list's address holds values it does not take (`key=value`); their defaults are used. */
+  unknownListValues: (values: readonly string[]) => string;
 }
 
 export const VALIDATION: Record<Language, ValidationStrings> = {
@@ -89,6 +91,8 @@ export const VALIDATION: Record<Language, ValidationStrings> = {
     exemptIsTarget: (id) => `${id} is one of the accounts this order names, so it cannot also be exempt`,
     tooMany: (max) => `List at most ${max} account ids.`,
     chooseOne: "Choose one of the options.",
+    unknownListValues: (values) =>
+      `This address asks for something the list does not offer (${values.join(", ")}); the list below uses its usual setting instead.`,
   },
   nl: {
     required: "Dit is verplicht.",
@@ -99,5 +103,7 @@ export const VALIDATION: Record<Language, ValidationStrings> = {
       `${id} is een van de accounts die dit bevel noemt en kan dus niet ook uitgezonderd zijn`,
     tooMany: (max) => `Geef hoogstens ${max} account-id's.`,
     chooseOne: "Kies een van de mogelijkheden.",
+    unknownListValues: (values) =>
+      `Dit adres vraagt iets wat de lijst niet biedt (${values.join(", ")}); de lijst hieronder gebruikt daarvoor de gewone instelling.`,
   },
 };

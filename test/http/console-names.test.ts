@@ -51,3 +51,30 @@ describe("the check simulator's orders", () => {
     expect(html).not.toContain(`>${order.id}</a>`);
   });
 });
+
+describe("the orders list's address", () => {
+  it("answers 400 naming the values it does not take, and lists with its defaults", async () => {
+    await approvedOrder(h, { reference: "LIST/1" });
+    const auditor = await signInHttp(send, BASE, secretOf("auditor"));
+    const bad = await auditor.get("/console/orders?size=7&sort=bogus&dir=up&page=0&status=lost");
+    expect(bad.status).toBe(400);
+    const html = await bad.text();
+    expect(html).toContain(
+      "This address asks for something the list does not offer (status=lost, sort=bogus, dir=up, size=7, page=0)",
+    );
+    // The list is still there, with its defaults.
+    expect(html).toContain("LIST/1");
+    const nl = await auditor.get("/console/orders?size=7&lang=nl");
+    expect(nl.status).toBe(400);
+    expect(await nl.text()).toContain("Dit adres vraagt iets wat de lijst niet biedt (size=7)");
+    for (const good of [
+      "/console/orders",
+      "/console/orders?status=&enforcement=&size=",
+      "/console/orders?size=50&sort=status&dir=asc&page=2&status=approved",
+    ]) {
+      const res = await auditor.get(good);
+      expect(res.status, good).toBe(200);
+      expect(await res.text()).not.toContain("does not offer");
+    }
+  });
+});

@@ -277,6 +277,20 @@ export function registerOrders(con: ConsoleApp, s: ServerServices): void {
       page: 1,
     };
     const badJurisdiction = query.jurisdiction !== "" && !isJurisdiction(query.jurisdiction);
+    // A value the list does not take (an address edited by hand, or an old link): the list uses its
+    // default for it, and the page says which with a 400, as for a malformed jurisdiction.
+    const takes: [string, (value: string) => boolean][] = [
+      ["status", (v) => OrderStatus.safeParse(v).success],
+      ["enforcement", (v) => Enforcement.safeParse(v).success],
+      ["sort", (v) => SORTS.some((x) => x === v)],
+      ["dir", (v) => v === "asc" || v === "desc"],
+      ["size", (v) => SIZES.some((x) => x === v)],
+      ["page", (v) => /^[1-9][0-9]{0,8}$/.test(v)],
+    ];
+    const unknown = takes.flatMap(([key, ok]) => {
+      const value = c.req.query(key);
+      return value === undefined || value === "" || ok(value) ? [] : [`${key}=${value.slice(0, 40)}`];
+    });
     // The API's filters (the same service as GET /v1/orders), then the authority's name, which the
     // API does not search.
     const authority = query.authority.toLowerCase();
@@ -300,7 +314,12 @@ export function registerOrders(con: ConsoleApp, s: ServerServices): void {
     const asked = Number.parseInt(c.req.query("page") ?? "1", 10);
     query.page = Math.min(pages, Math.max(1, Number.isFinite(asked) ? asked : 1));
     const shown = matching.slice((query.page - 1) * perPage, query.page * perPage);
-    const error = badJurisdiction ? VALIDATION[c.get("lang")].badJurisdictionFilter : undefined;
+    const words = VALIDATION[c.get("lang")];
+    const problems = [
+      ...(badJurisdiction ? [words.badJurisdictionFilter] : []),
+      ...(unknown.length > 0 ? [words.unknownListValues(unknown)] : []),
+    ];
+    const error = problems.length > 0 ? problems.join(" ") : undefined;
     return render(
       c,
       <OrdersPage
@@ -311,7 +330,7 @@ export function registerOrders(con: ConsoleApp, s: ServerServices): void {
         query={query}
         error={error}
       />,
-      badJurisdiction ? 400 : 200,
+      problems.length > 0 ? 400 : 200,
     );
   });
 }
