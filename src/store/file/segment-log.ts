@@ -22,6 +22,12 @@
  * that knows they are kept elsewhere (the Redis mode's shipper, once they are in the stream). What is
  * left is always a suffix of the log: paging from the start begins at the oldest segment kept, and a
  * cursor into a deleted segment is refused with InvalidCursorError.
+ *
+ * Reading. A page of a closed segment opens that segment's file for the page; the tail of the active
+ * segment (up to 256 KiB a read) is read synchronously through the writer's own handle, so a reader that
+ * polls the tail (the shipper, a report's catch-up) makes one read a page and no open or close. A cursor
+ * is checked to fall on a record boundary by reading the byte before it, unless the log handed that
+ * cursor out itself (the last few it gave are remembered).
  */
 import { Buffer } from "node:buffer";
 import { readSync, writeSync } from "node:fs";
