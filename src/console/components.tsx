@@ -210,3 +210,30 @@ export function ActionChoice(props: { t: Strings; value: string; error?: string 
     </fieldset>
   );
 }
+
+/**
+ * The error summary above a form: each field's error, linked to its control, or for a group of choices
+ * (`legends`) to the group's legend (`<field>-legend`).
+ */
+export function ErrorSummary<F extends string>(props: {
+  t: Strings;
+  errors: Partial<Record<F, string>>;
+  labels: Record<F, string>;
+  legends: readonly F[];
+}) {
+  const { errors, labels } = props;
+  const fields = (Object.keys(errors) as F[]).filter((f) => errors[f]);
+  if (fields.length === 0) return null;
+  return (
+    <div class="summary" role="alert" aria-labelledby="error-summary-title">
+      <h2 id="error-summary-title">{props.t.errorSummary}</h2>
+      <ul>
+        {fields.map((f) => (
+          <li>
+            <a href={`#${props.legends.includes(f) ? `${f}-legend` : f}`}>{`${labels[f]}: ${errors[f]}`}</a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -33,6 +33,7 @@ import {
   ColumnHeads,
   Csrf,
   describedBy,
+  ErrorSummary,
   FieldError,
   FormField,
   placeList,
@@ -329,16 +330,6 @@ function AfterWords(props: { ctx: PageContext; after: Order }) {
   );
 }
 
-/** Where the error summary links for a field: a group's legend, else the control. */
-const anchorOf = (f: AmendField) =>
-  f === "jurisdictions"
-    ? "jurisdictions-legend"
-    : f === "action"
-      ? "action-legend"
-      : f === "mode"
-        ? "mode-legend"
-        : f;
-
 function AmendPage(props: {
   ctx: PageContext;
   order: Order;
@@ -360,7 +351,6 @@ function AmendPage(props: {
     mode: t.mode,
     reason: t.amendReason,
   };
-  const errorFields = (Object.keys(errors) as AmendField[]).filter((f) => errors[f]);
   const country = countryOf(order.authority.jurisdiction);
   const places = [country, ...regionsOf(country).map((r) => r.code)];
   // A block the picker does not list (a territory under its state) stays offered as it is.
@@ -370,18 +360,7 @@ function AmendPage(props: {
     <Layout ctx={ctx} title={t.amendTitle(order.reference)}>
       <p>{t.amendIntro}</p>
       <Alert message={props.error} />
-      {errorFields.length > 0 ? (
-        <div class="summary" role="alert" aria-labelledby="error-summary-title">
-          <h2 id="error-summary-title">{t.errorSummary}</h2>
-          <ul>
-            {errorFields.map((f) => (
-              <li>
-                <a href={`#${anchorOf(f)}`}>{`${labels[f]}: ${errors[f]}`}</a>
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
+      <ErrorSummary t={t} errors={errors} labels={labels} legends={["jurisdictions", "action", "mode"]} />
       {props.preview ? (
         <section class="preview" aria-labelledby="changes-title">
           <h2 id="changes-title">{t.amendPreviewTitle}</h2>

@@ -15,6 +15,7 @@ import {
   Alert,
   Csrf,
   describedBy,
+  ErrorSummary,
   FieldError,
   FormField,
   placeList,
@@ -131,10 +132,6 @@ function Radios(props: { name: string; legend: string; value: string; choices: R
   );
 }
 
-/** Where the error summary links for a field: the legend of a group of choices, else the control. */
-const anchorOf = (f: Field) =>
-  f === "jurisdictions" ? "jurisdictions-legend" : f === "action" ? "action-legend" : f;
-
 function TextInput(props: {
   id: Field;
   label: string;
@@ -177,7 +174,6 @@ function NewOrderPage(props: {
   const { ctx, form, errors } = props;
   const { t, lang } = ctx;
   const labels = LABELS(t);
-  const errorFields = (Object.keys(errors) as Field[]).filter((f) => errors[f]);
   const countries = countriesSorted(lang);
   // Regions only for a country that exists: a posted code that is not one is shown as an error instead.
   const country = errors.country ? "" : form.country;
@@ -191,18 +187,7 @@ function NewOrderPage(props: {
   return (
     <Layout ctx={ctx} title={t.newTitle}>
       <Alert message={props.error} />
-      {errorFields.length > 0 ? (
-        <div class="summary" role="alert" aria-labelledby="error-summary-title">
-          <h2 id="error-summary-title">{t.errorSummary}</h2>
-          <ul>
-            {errorFields.map((f) => (
-              <li>
-                <a href={`#${anchorOf(f)}`}>{`${labels[f]}: ${errors[f]}`}</a>
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
+      <ErrorSummary t={t} errors={errors} labels={labels} legends={["jurisdictions", "action"]} />
       {props.preview ? (
         <section class="preview" aria-labelledby="preview-title">
           <h2 id="preview-title">{t.previewTitle}</h2>
