@@ -22,13 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "../support/browser.js";
 import { axe, csrfOf, serious, shoot } from "../support/console.js";
 import { orderInput } from "../support/fixtures.js";
-import {
-  freePort,
-  OIDC_CLIENT_ID,
-  OIDC_CLIENT_SECRET,
-  type OidcProvider,
-  startOidcProvider,
-} from "../support/oidc.js";
+import { OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, type OidcProvider, startOidcProvider } from "../support/oidc.js";
+import { freePort } from "../support/redis.js";
 import { readResult, requestInit } from "../support/requests.js";
 import { type ServerProcess, startServer } from "../support/server.js";
 

@@ -1,12 +1,12 @@
 /**
  * Starts the test OpenID Connect provider (`oidc-provider-main.ts`, a real `oidc-provider`) as a child
  * process on a free port, registered with one confidential client whose redirect URI is the console's
- * callback at `consoleUrl`; and `freePort` for a console that must know its port in advance.
+ * callback at `consoleUrl`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./redis.js";
 
 const MAIN = fileURLToPath(new URL("./oidc-provider-main.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -19,16 +19,6 @@ export interface OidcProvider {
   child: ChildProcess;
   output: string[];
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 export async function startOidcProvider(consoleUrl: string): Promise<OidcProvider> {
