@@ -3,6 +3,7 @@
  * a whole buffer, making a directory's entries durable.
  */
 import { Buffer } from "node:buffer";
+import { readSync } from "node:fs";
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -74,6 +75,18 @@ export async function readRange(fh: FileHandle, from: number, to: number): Promi
   let n = 0;
   while (n < buf.length) {
     const { bytesRead } = await fh.read(buf, n, buf.length - n, from + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
+}
+
+/** As `readRange`, synchronously, through a file descriptor (for a small read of what is in the page cache). */
+export function readRangeSync(fd: number, from: number, to: number): Buffer {
+  const buf = Buffer.allocUnsafe(Math.max(0, to - from));
+  let n = 0;
+  while (n < buf.length) {
+    const bytesRead = readSync(fd, buf, n, buf.length - n, from + n);
     if (bytesRead === 0) break;
     n += bytesRead;
   }

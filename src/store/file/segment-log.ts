@@ -30,7 +30,7 @@
  * cursor out itself (the last few it gave are remembered).
  */
 import { Buffer } from "node:buffer";
-import { readSync, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 import { type FileHandle, mkdir, open, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { DecisionRecord } from "../../engine/index.js";
@@ -39,7 +39,7 @@ import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import type { Readiness } from "../../kernel/runtime.js";
 import type { DecisionLog } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
-import { NEWLINE, readRange, syncDir } from "./file-io.js";
+import { NEWLINE, readRange, readRangeSync, syncDir } from "./file-io.js";
 import {
   DECISIONS_DIR,
   decodeCursor,
@@ -289,7 +289,7 @@ export class SegmentLog implements DecisionLog {
           // Checked and read in one step, so a rotation or a close cannot come between; no open or close
           // per page. A larger read (a backlog after a restart, maybe not cached) goes through the pool.
           if (this.closed) throw new StoreUnavailableError("the store is closed");
-          buf = readActive(this.activeFh.fd, pos.off, want);
+          buf = readRangeSync(this.activeFh.fd, pos.off, pos.off + want);
         } else {
           if (reader?.seg !== pos.seg) {
             await reader?.fh.close();
@@ -616,18 +616,6 @@ async function openSegments(root: string, logger: Logger): Promise<Opened> {
     await fh.close().catch(() => undefined);
     throw err;
   }
-}
-
-/** `length` bytes from `offset` of an open file, read synchronously (fewer at its end). */
-function readActive(fd: number, offset: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let n = 0;
-  while (n < length) {
-    const read = readSync(fd, buf, n, length - n, offset + n);
-    if (read === 0) break;
-    n += read;
-  }
-  return buf.subarray(0, n);
 }
 
 /** `write` may write less than asked (a full disk, a signal): loop until all of it is in. */
