@@ -190,7 +190,7 @@ export function compile(orders: readonly Order[], meta: CompileMeta, options: Co
 }
 
 /** Runs a compile to its end without yielding. */
-export function runSteps(steps: CompileSteps): Ruleset {
+export function runSteps<T = Ruleset>(steps: Generator<void, T, void>): T {
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
@@ -442,6 +442,104 @@ export function fromDocument(doc: RulesetDocument): Ruleset {
     }
   }
   return ruleset;
+}
+
+/** One bucket of a ruleset as a snapshot keeps it: its number, digest and orders (sorted by id). */
+export interface BucketDocument {
+  readonly bucket: number;
+  readonly digest: string;
+  readonly orders: readonly CompiledOrderDocument[];
+}
+
+/**
+ * The non-empty buckets of `ruleset` in bucket order, each with its digest: what a snapshot writes so
+ * that `fromBucketDocuments` can rebuild the ruleset without hashing every order again. A ruleset that
+ * has no buckets (read from a document of the earlier hash) gets them here, once.
+ */
+export function* bucketDocuments(
+  ruleset: Ruleset,
+  options: CompileOptions = {},
+): Generator<BucketDocument, void, void> {
+  const buckets = bucketsOf.get(ruleset) ?? runSteps(bucketsFromList(ruleset, options));
+  for (let b = 0; b < BUCKETS; b++) {
+    const list = buckets.lists[b] as readonly CompiledOrder[];
+    if (list.length > 0)
+      yield { bucket: b, digest: buckets.digests[b] as string, orders: list.map(documentOrder) };
+  }
+}
+
+/**
+ * Rebuilds a ruleset from its buckets (`bucketDocuments`) and meta, as a snapshot on local disk holds
+ * it; the result is the base of an incremental recompile like one `compile` made. Checked as
+ * `fromDocument` checks (the windows, I1 by the table as it stands, the hash over the digests), and
+ * every order in its own bucket, in id order, once. Each bucket's digest is taken as written, not
+ * recomputed from its orders (that is most of a compile's cost): the caller vouches for the bytes (a
+ * snapshot's checksum over them), as it would for any file it wrote itself.
+ */
+export function fromBucketDocuments(
+  meta: CompileMeta & {
+    readonly hash: string;
+    /** The ruleset's `excluded`, carried beside its buckets. */
+    readonly excluded?: readonly { id: string; reason: string }[];
+  },
+  documents: Iterable<BucketDocument>,
+): Ruleset {
+  const lists: (readonly CompiledOrder[])[] = new Array(BUCKETS).fill(EMPTY_BUCKET);
+  const digests: string[] = new Array(BUCKETS).fill("");
+  const meetings = new Map<string, CompiledOrder[]>();
+  const accounts = new Map<string, CompiledOrder[]>();
+  const checked = new Map<string, readonly string[]>();
+  const fail = (why: string): never => {
+    throw new Error(`ruleset v${meta.version}: ${why}`);
+  };
+  let last = -1;
+  for (const { bucket, digest, orders } of documents) {
+    if (!Number.isInteger(bucket) || bucket <= last || bucket >= BUCKETS)
+      fail(`bucket ${bucket} out of order`);
+    if (orders.length === 0 || !/^[0-9a-f]{64}$/.test(digest))
+      fail(`bucket ${bucket} is empty or has no digest`);
+    last = bucket;
+    const list: CompiledOrder[] = new Array(orders.length);
+    for (let i = 0; i < orders.length; i++) {
+      const o = orders[i] as CompiledOrderDocument;
+      if (bucketOf(o.id) !== bucket) fail(`order ${o.id} is not in its bucket`);
+      if (i > 0 && !((list[i - 1] as CompiledOrder).id < o.id)) fail(`bucket ${bucket} is not in id order`);
+      if (!Number.isFinite(o.from) || (o.until !== null && !Number.isFinite(o.until)))
+        fail(`order ${o.id} has an unreadable window`);
+      const key = `${o.authority}\u0000${o.jurisdictions.join("\u0000")}`;
+      let jurisdictions = checked.get(key);
+      if (jurisdictions === undefined) {
+        const outside = outsideAuthority(o.authority, o.jurisdictions);
+        if (outside.length > 0) fail(`order ${o.id} blocks outside its authority: ${outside.join(", ")}`);
+        jurisdictions = frozenCopy(o.jurisdictions);
+        checked.set(key, jurisdictions);
+      }
+      const order: CompiledOrder = Object.freeze({
+        id: o.id,
+        mode: o.mode,
+        action: o.action ?? "geoblock",
+        exemptAccountIds: frozenCopy(o.exemptAccountIds ?? EMPTY),
+        authority: o.authority,
+        jurisdictions,
+        from: o.from,
+        until: o.until,
+        meetingIds: frozenCopy(o.meetingIds),
+        accountIds: frozenCopy(o.accountIds),
+      });
+      list[i] = order;
+      for (const id of order.meetingIds) push(meetings, id, order);
+      for (const id of order.accountIds) push(accounts, id, order);
+    }
+    lists[bucket] = Object.freeze(list);
+    digests[bucket] = digest;
+  }
+  for (const list of meetings.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
+  for (const list of accounts.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
+  const hash = topDigest(digests, {});
+  if (hash !== meta.hash) fail(`hash mismatch (${meta.hash} stated, ${hash} over the bucket digests)`);
+  const excluded = (meta.excluded ?? []).map(({ id, reason }) => ({ id, reason }));
+  const buckets: Buckets = { lists, digests, token: {} };
+  return seal(meta, hash, HASH_SCHEME, () => fromBuckets(lists), meetings, accounts, excluded, buckets);
 }
 
 export function toDocument(ruleset: Ruleset): RulesetDocument {
