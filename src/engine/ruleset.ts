@@ -202,46 +202,85 @@ export function* compileSteps(
   meta: CompileMeta,
   options: CompileOptions = {},
 ): CompileSteps {
-  // Each approved order goes to its id's bucket, compiled or with why it is left out, and its place in
-  // the input (a duplicate id is told by sorting the bucket; the first approved one keeps the id).
-  const raw: (Slot[] | undefined)[] = new Array(BUCKETS);
+  // A million orders are far more memory than any cache: each pass below walks what it reads in the
+  // order it was allocated (the input's, then the compiled orders'), and only the sort by id within a
+  // bucket jumps about, over a few hundred orders at a time.
+  // 1. Each approved order compiled, or why it is left out, in input order; `k` numbers the approved.
   const shared = new SharedParts();
-  let n = 0;
+  const ids: string[] = [];
+  const results: (CompiledOrder | string)[] = [];
+  const positions: number[] = [];
+  const bucketAt = new Uint16Array(orders.length);
   for (let at = 0; at < orders.length; at++) {
-    if (++n % SLICE === 0) yield;
+    if ((at + 1) % SLICE === 0) yield;
     const order = orders[at] as Order;
     if (order.status !== "approved") continue;
-    // biome-ignore lint/suspicious/noAssignInExpressions: a bucket's list is made when first needed
-    (raw[bucketOf(order.id)] ??= []).push({ id: order.id, at, result: compileOrder(order, shared) });
+    bucketAt[ids.length] = bucketOf(order.id);
+    ids.push(order.id);
+    results.push(compileOrder(order, shared));
+    positions.push(at);
   }
-  const excluded: { id: string; reason: string; at: number }[] = [];
+  const count = ids.length;
+  // 2. Grouped by bucket, input order kept within each (a counting sort).
+  const starts = new Int32Array(BUCKETS + 1);
+  for (let k = 0; k < count; k++) (starts[(bucketAt[k] as number) + 1] as number)++;
+  for (let b = 0; b < BUCKETS; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
+  const ends = starts.slice(0, BUCKETS);
+  const grouped = new Int32Array(count);
+  for (let k = 0; k < count; k++) grouped[(ends[bucketAt[k] as number] as number)++] = k;
+  yield;
+  // 3. Each bucket sorted by id; of two approved orders under one id the first keeps it (a duplicate
+  // would make the hash depend on input order; the store never produces one).
   const lists: (readonly CompiledOrder[])[] = new Array(BUCKETS).fill(EMPTY_BUCKET);
-  const meetings = new Map<string, CompiledOrder[]>();
-  const accounts = new Map<string, CompiledOrder[]>();
-  n = 0;
+  const indexed = new Uint8Array(count);
+  const excluded: { id: string; reason: string; at: number }[] = [];
+  let n = 0;
   for (let b = 0; b < BUCKETS; b++) {
-    const slots = raw[b]?.sort(byId);
-    if (slots === undefined) continue;
-    raw[b] = undefined;
+    const from = starts[b] as number;
+    const size = (starts[b + 1] as number) - from;
+    if (size === 0) continue;
+    n += size;
+    if (n >= SLICE) {
+      n = 0;
+      yield;
+    }
+    const keys: string[] = new Array(size);
+    const rank: number[] = new Array(size);
+    for (let j = 0; j < size; j++) {
+      keys[j] = ids[grouped[from + j] as number] as string;
+      rank[j] = j;
+    }
+    rank.sort((x, y) => {
+      const a = keys[x] as string;
+      const c = keys[y] as string;
+      return a < c ? -1 : a > c ? 1 : x - y;
+    });
     const list: CompiledOrder[] = [];
-    for (let i = 0; i < slots.length; i++) {
-      if (++n % SLICE === 0) yield;
-      const slot = slots[i] as Slot;
-      // Two orders under one id would make the hash depend on input order; the store never produces it.
-      if (i > 0 && (slots[i - 1] as Slot).id === slot.id)
-        excluded.push({ id: slot.id, reason: "duplicate order id", at: slot.at });
-      else if (typeof slot.result === "string")
-        excluded.push({ id: slot.id, reason: slot.result, at: slot.at });
+    for (let j = 0; j < size; j++) {
+      const r = rank[j] as number;
+      const k = grouped[from + r] as number;
+      const result = results[k] as CompiledOrder | string;
+      if (j > 0 && keys[rank[j - 1] as number] === keys[r])
+        excluded.push({ id: keys[r] as string, reason: "duplicate order id", at: positions[k] as number });
+      else if (typeof result === "string")
+        excluded.push({ id: keys[r] as string, reason: result, at: positions[k] as number });
       else {
-        const order = slot.result;
-        list.push(order);
-        for (const id of order.meetingIds) push(meetings, id, order);
-        for (const id of order.accountIds) push(accounts, id, order);
+        list.push(result);
+        indexed[k] = 1;
       }
     }
     lists[b] = Object.freeze(list);
   }
-  // Filled bucket by bucket: an entry naming orders of several buckets is put in id order here.
+  // 4. The meeting and account index, in input order; an entry naming several orders is put in id order.
+  const meetings = new Map<string, CompiledOrder[]>();
+  const accounts = new Map<string, CompiledOrder[]>();
+  for (let k = 0; k < count; k++) {
+    if ((k + 1) % SLICE === 0) yield;
+    if (indexed[k] === 0) continue;
+    const order = results[k] as CompiledOrder;
+    for (const id of order.meetingIds) push(meetings, id, order);
+    for (const id of order.accountIds) push(accounts, id, order);
+  }
   for (const list of meetings.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
   for (const list of accounts.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
   yield;
@@ -260,13 +299,6 @@ export function* compileSteps(
     accounts,
     excluded.map(({ id, reason }) => ({ id, reason })),
   );
-}
-
-/** An approved order in its bucket during a compile: compiled, or why it is left out. */
-interface Slot {
-  readonly id: string;
-  readonly at: number;
-  readonly result: CompiledOrder | string;
 }
 
 /**
@@ -579,16 +611,19 @@ export function emptyRuleset(compiledAt: string): Ruleset {
  */
 function hashOrders(orders: readonly CompiledOrder[], options: CompileOptions = {}): string {
   const hash = (options.sha256 ?? nobleSha256)();
-  let text = "[";
+  // The text in pieces, joined once per slice: no string is made per order and no chain of
+  // concatenations has to be flattened (most of the cost of hashing a million orders).
+  const parts: string[] = ["["];
   for (let i = 0; i < orders.length; i++) {
-    if (i > 0) text += ",";
-    text += entryText(orders[i] as CompiledOrder);
+    if (i > 0) parts.push(",");
+    pushEntry(parts, orders[i] as CompiledOrder);
     if ((i + 1) % SLICE === 0) {
-      hash.update(text);
-      text = "";
+      hash.update(parts.join(""));
+      parts.length = 0;
     }
   }
-  hash.update(`${text}]`);
+  parts.push("]");
+  hash.update(parts.join(""));
   return hash.hex();
 }
 
@@ -615,19 +650,44 @@ function topDigest(digests: readonly string[], options: CompileOptions): string 
 }
 
 /** One order's entry of the canonical text, byte for byte what `JSON.stringify` gives for it. */
-function entryText(o: CompiledOrder): string {
-  let text = `[${quote(o.id)},${quote(o.mode)},${quote(o.authority)},${listText(o.jurisdictions)},${numberText(o.from)},${o.until === null ? "null" : numberText(o.until)},${listText(o.meetingIds)},${listText(o.accountIds)}`;
-  if (o.action !== "geoblock" || o.exemptAccountIds.length > 0)
-    text += `,${quote(o.action)},${listText(o.exemptAccountIds)}`;
-  return `${text}]`;
+function pushEntry(parts: string[], o: CompiledOrder): void {
+  parts.push("[");
+  pushQuoted(parts, o.id);
+  parts.push(",");
+  pushQuoted(parts, o.mode);
+  parts.push(",");
+  pushQuoted(parts, o.authority);
+  parts.push(",");
+  pushList(parts, o.jurisdictions);
+  parts.push(",", numberText(o.from), ",", o.until === null ? "null" : numberText(o.until), ",");
+  pushList(parts, o.meetingIds);
+  parts.push(",");
+  pushList(parts, o.accountIds);
+  if (o.action !== "geoblock" || o.exemptAccountIds.length > 0) {
+    parts.push(",");
+    pushQuoted(parts, o.action);
+    parts.push(",");
+    pushList(parts, o.exemptAccountIds);
+  }
+  parts.push("]");
+}
+
+function pushQuoted(parts: string[], s: string): void {
+  if (PLAIN.test(s)) parts.push('"', s, '"');
+  else parts.push(JSON.stringify(s));
+}
+
+function pushList(parts: string[], list: readonly string[]): void {
+  if (list.length === 0) parts.push("[]");
+  else if (list.length === 1) {
+    parts.push("[");
+    pushQuoted(parts, list[0] as string);
+    parts.push("]");
+  } else parts.push(listText(list));
 }
 
 /** Characters `JSON.stringify` writes as they are: no quote, backslash, control or non-ASCII. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-function quote(s: string): string {
-  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
-}
 
 function numberText(n: number): string {
   // Windows are finite (compile and fromDocument refuse others): String gives JSON's text for them.
@@ -638,8 +698,6 @@ function numberText(n: number): string {
 const listTexts = new WeakMap<readonly string[], string>();
 
 function listText(list: readonly string[]): string {
-  if (list.length === 0) return "[]";
-  if (list.length === 1) return `[${quote(list[0] as string)}]`;
   let text = listTexts.get(list);
   if (text === undefined) {
     text = JSON.stringify(list);
