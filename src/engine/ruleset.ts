@@ -830,10 +830,20 @@ function frozenCopy(list: readonly string[]): readonly string[] {
   return list.length === 0 ? EMPTY : Object.freeze([...list]);
 }
 
+/**
+ * The list sorted, without repeats, frozen. A frozen list already so is taken as it is (the stores hold
+ * their orders deep-frozen): nothing can change it, and a million orders need no million copies.
+ */
 function sortedUnique(list: readonly string[]): readonly string[] {
   if (list.length === 0) return EMPTY;
+  if (Object.isFrozen(list) && isSortedUnique(list)) return list;
   if (list.length === 1) return Object.freeze([list[0] as string]);
   return Object.freeze([...new Set(list)].sort());
+}
+
+function isSortedUnique(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (!((list[i - 1] as string) < (list[i] as string))) return false;
+  return true;
 }
 
 function byId(a: { id: string }, b: { id: string }): number {

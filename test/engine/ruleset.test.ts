@@ -94,6 +94,30 @@ describe("compile", () => {
     expect(ruleset.accounts.get("acct-1")?.map((o) => o.id)).toEqual(["o-a"]);
   });
 
+  it("shares a target list the store holds frozen and in order, and copies one that could still change", () => {
+    const frozen = Object.freeze(["m-1", "m-2"]);
+    const open = ["m-1", "m-2"];
+    const unsorted = Object.freeze(["m-2", "m-1", "m-2"]);
+    const [a, b, c] = ["o-a", "o-b", "o-c"].map((id, i) =>
+      approved(id, { target: { kind: "meeting", meetingIds: ["m-9"] } }),
+    ) as [Order, Order, Order];
+    const ruleset = compile(
+      [
+        { ...a, target: { kind: "meeting", meetingIds: frozen } },
+        { ...b, target: { kind: "meeting", meetingIds: open } },
+        { ...c, target: { kind: "meeting", meetingIds: unsorted } },
+      ] as Order[],
+      META,
+    );
+    const [ca, cb, cc] = ruleset.orders as [CompiledOrder, CompiledOrder, CompiledOrder];
+    expect(ca.meetingIds).toBe(frozen);
+    expect(cb.meetingIds).not.toBe(open);
+    expect(Object.isFrozen(cb.meetingIds)).toBe(true);
+    open.push("m-3");
+    expect(cb.meetingIds).toEqual(["m-1", "m-2"]);
+    expect(cc.meetingIds).toEqual(["m-1", "m-2"]);
+  });
+
   it("carries the store's version and the compile time", () => {
     const ruleset = compile(sample(), META);
     expect(ruleset.version).toBe(42);
