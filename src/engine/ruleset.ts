@@ -611,19 +611,16 @@ export function emptyRuleset(compiledAt: string): Ruleset {
  */
 function hashOrders(orders: readonly CompiledOrder[], options: CompileOptions = {}): string {
   const hash = (options.sha256 ?? nobleSha256)();
-  // The text in pieces, joined once per slice: no string is made per order and no chain of
-  // concatenations has to be flattened (most of the cost of hashing a million orders).
-  const parts: string[] = ["["];
+  let text = "[";
   for (let i = 0; i < orders.length; i++) {
-    if (i > 0) parts.push(",");
-    pushEntry(parts, orders[i] as CompiledOrder);
+    if (i > 0) text += ",";
+    text += entryText(orders[i] as CompiledOrder);
     if ((i + 1) % SLICE === 0) {
-      hash.update(parts.join(""));
-      parts.length = 0;
+      hash.update(text);
+      text = "";
     }
   }
-  parts.push("]");
-  hash.update(parts.join(""));
+  hash.update(`${text}]`);
   return hash.hex();
 }
 
@@ -650,44 +647,19 @@ function topDigest(digests: readonly string[], options: CompileOptions): string 
 }
 
 /** One order's entry of the canonical text, byte for byte what `JSON.stringify` gives for it. */
-function pushEntry(parts: string[], o: CompiledOrder): void {
-  parts.push("[");
-  pushQuoted(parts, o.id);
-  parts.push(",");
-  pushQuoted(parts, o.mode);
-  parts.push(",");
-  pushQuoted(parts, o.authority);
-  parts.push(",");
-  pushList(parts, o.jurisdictions);
-  parts.push(",", numberText(o.from), ",", o.until === null ? "null" : numberText(o.until), ",");
-  pushList(parts, o.meetingIds);
-  parts.push(",");
-  pushList(parts, o.accountIds);
-  if (o.action !== "geoblock" || o.exemptAccountIds.length > 0) {
-    parts.push(",");
-    pushQuoted(parts, o.action);
-    parts.push(",");
-    pushList(parts, o.exemptAccountIds);
-  }
-  parts.push("]");
-}
-
-function pushQuoted(parts: string[], s: string): void {
-  if (PLAIN.test(s)) parts.push('"', s, '"');
-  else parts.push(JSON.stringify(s));
-}
-
-function pushList(parts: string[], list: readonly string[]): void {
-  if (list.length === 0) parts.push("[]");
-  else if (list.length === 1) {
-    parts.push("[");
-    pushQuoted(parts, list[0] as string);
-    parts.push("]");
-  } else parts.push(listText(list));
+function entryText(o: CompiledOrder): string {
+  let text = `[${quote(o.id)},${quote(o.mode)},${quote(o.authority)},${listText(o.jurisdictions)},${numberText(o.from)},${o.until === null ? "null" : numberText(o.until)},${listText(o.meetingIds)},${listText(o.accountIds)}`;
+  if (o.action !== "geoblock" || o.exemptAccountIds.length > 0)
+    text += `,${quote(o.action)},${listText(o.exemptAccountIds)}`;
+  return `${text}]`;
 }
 
 /** Characters `JSON.stringify` writes as they are: no quote, backslash, control or non-ASCII. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
 
 function numberText(n: number): string {
   // Windows are finite (compile and fromDocument refuse others): String gives JSON's text for them.
@@ -698,6 +670,8 @@ function numberText(n: number): string {
 const listTexts = new WeakMap<readonly string[], string>();
 
 function listText(list: readonly string[]): string {
+  if (list.length === 0) return "[]";
+  if (list.length === 1) return `[${quote(list[0] as string)}]`;
   let text = listTexts.get(list);
   if (text === undefined) {
     text = JSON.stringify(list);
