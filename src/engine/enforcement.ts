@@ -99,13 +99,17 @@ export function reconcileOrders(
   published: (orderId: string) => ScopeKey | null,
   desired: (orderId: string) => ScopeKey | null,
 ): { changes: StateChange[]; events: EnforcementChange[] } {
+  // Only the orders that changed are sorted (by id, the order of their events): over a million orders
+  // with nothing new, sorting every id would be most of the work.
   const changes: StateChange[] = [];
-  const events: EnforcementChange[] = [];
-  for (const orderId of [...ids].sort()) {
+  for (const orderId of ids) {
     const before = published(orderId);
     const after = desired(orderId);
-    if (before === after) continue;
-    changes.push({ orderId, before, after });
+    if (before !== after) changes.push({ orderId, before, after });
+  }
+  changes.sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+  const events: EnforcementChange[] = [];
+  for (const { orderId, before, after } of changes) {
     const { widens, narrows } = direction(before, after);
     if (narrows && before !== null) events.push(eventOf("block-lifted", orderId, before));
     if (widens && after !== null) events.push(eventOf("block-effective", orderId, after));

@@ -15,11 +15,9 @@ import {
   BoundaryQueue,
   changedOrderIds,
   eachOrder,
-  enforcedState,
   findOrder,
   nextBoundary,
   type Ruleset,
-  reconcile,
   reconcileOrders,
   type ScopeKey,
   type StateChange,
@@ -38,6 +36,10 @@ export interface EnforcementReconcilerOptions {
   logger?: Logger;
   /** The longest wait between two reconciles, ms (CORDON_EVENTS_POLL_MS). Default 30 000. */
   pollMs?: number;
+  /** Lets the event loop run between two slices of a reconcile over every order. Default: a macrotask. */
+  yieldToLoop?: () => Promise<void>;
+  /** How long one slice of such a reconcile may hold the event loop, in ms. Default 4. */
+  sliceMs?: number;
 }
 
 export type ReconcileOutcome = PublishResult | { kind: "unchanged" } | { kind: "not-loaded" };
@@ -48,6 +50,42 @@ const CONFLICT_RETRIES = 5;
 const RETRY_MS = 1000;
 /** Installs remembered between two reconciles; past this many the next reconcile reads every order. */
 const INSTALL_LOG_LIMIT = 1024;
+/** Events named one by one in the log line of a publish; a larger publish (a first one) is counted. */
+const LOGGED_EVENTS = 100;
+
+const macrotask = (): Promise<void> =>
+  new Promise((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+    if (immediate) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+
+/**
+ * Cuts a walk over every order (a million of them at start) into slices of `sliceMs`, the event loop
+ * free in between, so checks are answered while a full reconcile runs: `if (slices.due()) await
+ * slices.pause()` in the loop.
+ */
+class Slices {
+  private n = 0;
+  private until: number;
+
+  constructor(
+    private readonly sliceMs: number,
+    private readonly yieldToLoop: () => Promise<void>,
+  ) {
+    this.until = performance.now() + sliceMs;
+  }
+
+  /** Whether the slice is used up (the clock is read once every 256 steps). */
+  due(): boolean {
+    return (++this.n & 255) === 0 && performance.now() >= this.until;
+  }
+
+  async pause(): Promise<void> {
+    await this.yieldToLoop();
+    this.until = performance.now() + this.sliceMs;
+  }
+}
 
 /**
  * What this instance last left published, as of the store's revision `published`: the scope of every
@@ -67,9 +105,9 @@ interface Plan {
   ruleset: Ruleset;
   now: number;
   changes: StateChange[];
-  events: ReturnType<typeof reconcile>["events"];
+  events: ReturnType<typeof reconcileOrders>["events"];
   /** Full: the store's orders as read. Incremental: the boundaries taken (put back if not published). */
-  full?: ReadonlyMap<string, ScopeKey>;
+  full?: Map<string, ScopeKey>;
   taken?: { at: number; orderId: string }[];
   changed?: ReadonlySet<string>;
 }
@@ -215,7 +253,7 @@ export class EnforcementReconciler {
       // A newer ruleset with nothing to announce is still recorded, so an older one can no longer publish.
       const newer = (ruleset.epoch ?? null) !== published.epoch || ruleset.version > published.version;
       if (changes.length === 0 && !newer) {
-        this.settle(plan, published);
+        await this.settle(plan, published);
         return { kind: "unchanged" };
       }
       const at = new Date(now).toISOString();
@@ -234,7 +272,7 @@ export class EnforcementReconciler {
         throw err;
       }
       if (result.kind === "published") {
-        this.settle(plan, {
+        await this.settle(plan, {
           rev: published.rev + 1,
           epoch: ruleset.epoch ?? null,
           version: ruleset.version,
@@ -243,7 +281,10 @@ export class EnforcementReconciler {
         if (result.ids.length > 0) {
           for (const e of events) instruments.enforcementEvents.add(1, { type: e.type });
           this.logger.info("enforcement events published", {
-            events: events.map((e, i) => ({ id: result.ids[i], type: e.type, orderId: e.orderId })),
+            events: events
+              .slice(0, LOGGED_EVENTS)
+              .map((e, i) => ({ id: result.ids[i], type: e.type, orderId: e.orderId })),
+            ...(events.length > LOGGED_EVENTS ? { count: events.length } : {}),
             rulesetVersion: ruleset.version,
           });
         }
@@ -281,18 +322,48 @@ export class EnforcementReconciler {
       }
     }
     const { orders, ...published } = await store.published();
-    const { changes, events } = reconcile(orders, enforcedState(ruleset, now));
+    // Every order, in slices: the orders whose published scope is not the one in force now.
+    const slices = this.slices();
+    const desired = new Map<string, ScopeKey>();
+    for (const order of eachOrder(ruleset)) {
+      if (slices.due()) await slices.pause();
+      const scope = scopeAt(order, now);
+      if (scope !== null) desired.set(order.id, scope);
+    }
+    const differ: string[] = [];
+    for (const [id, scope] of orders) {
+      if (slices.due()) await slices.pause();
+      if (desired.get(id) !== scope) differ.push(id);
+    }
+    for (const id of desired.keys()) {
+      if (slices.due()) await slices.pause();
+      if (!orders.has(id)) differ.push(id);
+    }
+    const { changes, events } = reconcileOrders(
+      differ,
+      (id) => orders.get(id) ?? null,
+      (id) => desired.get(id) ?? null,
+    );
     return { published, ruleset, now, changes, events, full: orders };
   }
 
+  private slices(): Slices {
+    return new Slices(this.opts.sliceMs ?? 4, this.opts.yieldToLoop ?? macrotask);
+  }
+
   /** The plan is what the store holds now (published, or nothing to publish): the mirror moves to it. */
-  private settle(plan: Plan, published: PublishedRevision): void {
+  private async settle(plan: Plan, published: PublishedRevision): Promise<void> {
     const { ruleset, now, changes } = plan;
     let mirror = this.mirror;
     if (plan.full !== undefined) {
       const boundaries = new BoundaryQueue();
-      for (const order of eachOrder(ruleset)) boundaries.addOrder(order, now);
-      mirror = { published, orders: new Map(plan.full), ruleset, now, boundaries };
+      const slices = this.slices();
+      for (const order of eachOrder(ruleset)) {
+        if (slices.due()) await slices.pause();
+        boundaries.addOrder(order, now);
+      }
+      // The store's map is this reconciler's own (`published()` hands out a copy).
+      mirror = { published, orders: plan.full, ruleset, now, boundaries };
       this.mirror = mirror;
     } else if (mirror === undefined) {
       return;

@@ -23,7 +23,8 @@ export interface PublishedEnforcement {
   version: number;
   /** Epoch ms of the reconcile that published last. */
   at: number;
-  orders: ReadonlyMap<string, ScopeKey>;
+  /** Each order's published scope: a map of the reader's own (`published()` makes a new one each time). */
+  orders: Map<string, ScopeKey>;
 }
 
 export type PublishedRevision = Omit<PublishedEnforcement, "orders">;

@@ -3,8 +3,8 @@
  * install of a version recompiled from the last one looks at the changed orders only, and a passing
  * window boundary at that order only; the store's orders are not read again while its revision is the
  * one the reconciler left. What it publishes is, after every step, exactly what a reconcile of every
- * order would publish (the embedded journal, real files). Counted with the engine's per-order functions
- * wrapped in spies: `enforcedState` (every order) and `scopeAt` (one order).
+ * order would publish (the embedded journal, real files). Counted with the engine's per-order function
+ * wrapped in a spy: `scopeAt` (one order; a reconcile of every order calls it for each).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,10 +20,9 @@ import { approved } from "../support/rulesets.js";
 
 vi.mock("../../src/engine/index.js", async (importOriginal) => {
   const original = await importOriginal<typeof import("../../src/engine/index.js")>();
-  return { ...original, enforcedState: vi.fn(original.enforcedState), scopeAt: vi.fn(original.scopeAt) };
+  return { ...original, scopeAt: vi.fn(original.scopeAt) };
 });
 
-const enforcedState = vi.mocked(engine.enforcedState);
 const scopeAt = vi.mocked(engine.scopeAt);
 
 let dir: string;
@@ -69,7 +68,7 @@ describe("EnforcementReconciler", () => {
     holder.install(ruleset);
     const reconciler = new EnforcementReconciler({ holder, store, clock: () => now.t }).start();
     await reconciler.kick();
-    expect(enforcedState).toHaveBeenCalledTimes(1);
+    expect(scopeAt).toHaveBeenCalledTimes(N);
     expect(store.fullReads).toBe(1);
     expect((await peek()).orders.size).toBe(N);
 
@@ -106,7 +105,6 @@ describe("EnforcementReconciler", () => {
       expect((await fullDiff()).changes).toEqual([]);
     }
     // Every order was looked at once, at the start; since then one scope per install.
-    expect(enforcedState).toHaveBeenCalledTimes(1);
     expect(store.fullReads).toBe(1);
     expect(scopeAt.mock.calls.length).toBeLessThanOrEqual(10);
 
@@ -119,7 +117,6 @@ describe("EnforcementReconciler", () => {
     expect((await fullDiff()).changes).toEqual([]);
     const events = (await journal.read("0", 10 * N)).events.filter((e) => e.orderId === "o-17");
     expect(events.map((e) => e.type)).toEqual(["block-effective", "block-lifted"]);
-    expect(enforcedState).toHaveBeenCalledTimes(1);
 
     // Something else published (another instance): the revision moved, so every order is read again.
     now.t += 1000;
@@ -134,13 +131,66 @@ describe("EnforcementReconciler", () => {
     });
     expect(extra.kind).toBe("published");
     change(onMeeting("o-after"));
+    scopeAt.mockClear();
     await reconciler.kick();
     expect(store.fullReads).toBe(2);
-    expect(enforcedState).toHaveBeenCalledTimes(2);
+    expect(scopeAt.mock.calls.length).toBeGreaterThanOrEqual(N);
     expect((await fullDiff()).changes).toEqual([]);
     expect((await peek()).orders.has("o-3")).toBe(true);
     await reconciler.stop();
     await journal.close();
+  });
+
+  it("lets the event loop run between slices of a reconcile of every order, and publishes the same", async () => {
+    const now = NOON;
+    const orders = Array.from({ length: N }, (_, i) =>
+      onMeeting(`o-${i}`, i % 7 === 0 ? { mode: "shadow" } : {}),
+    );
+    const ruleset = engine.compile(orders, { version: 1, compiledAt: iso(NOON) });
+    const published: string[][] = [];
+    const logged: Record<string, unknown>[] = [];
+    const logger = {
+      debug() {},
+      info: (message: string, fields?: Record<string, unknown>) => {
+        if (message === "enforcement events published") logged.push(fields ?? {});
+      },
+      warn() {},
+      error() {},
+    };
+    let pauses = 0;
+    for (const sliced of [false, true]) {
+      const journal = await EventJournal.open(join(dir, `sliced-${sliced}`), { retentionMs: 48 * HOUR });
+      const holder = new RulesetHolder(() => now);
+      holder.install(ruleset);
+      const reconciler = new EnforcementReconciler({
+        holder,
+        store: journal,
+        clock: () => now,
+        logger,
+        ...(sliced
+          ? {
+              sliceMs: 0,
+              yieldToLoop: async () => {
+                pauses++;
+              },
+            }
+          : {}),
+      }).start();
+      await reconciler.kick();
+      published.push((await journal.read("0", 10 * N)).events.map((e) => `${e.type} ${e.orderId}`));
+      await reconciler.stop();
+      await journal.close();
+    }
+    // At most 256 orders a slice (a slice of 0 ms ends at the first look at the clock), in each of the
+    // walks (the ruleset, the published orders, the orders in force, the window boundaries).
+    expect(pauses).toBeGreaterThanOrEqual(Math.floor(N / 256) * 3);
+    expect(published[1]).toEqual(published[0]);
+    expect(published[0]).toHaveLength(N - Math.ceil(N / 7));
+    // A publish of many events (a first one) is logged with the first hundred and the count, not each.
+    expect(logged.map((f) => [(f.events as unknown[]).length, f.count])).toEqual([
+      [100, N - Math.ceil(N / 7)],
+      [100, N - Math.ceil(N / 7)],
+    ]);
   });
 
   it("reads every order again after a version compiled afresh (not from the last one)", async () => {
