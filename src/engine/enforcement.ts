@@ -99,22 +99,37 @@ export function reconcileOrders(
   published: (orderId: string) => ScopeKey | null,
   desired: (orderId: string) => ScopeKey | null,
 ): { changes: StateChange[]; events: EnforcementChange[] } {
-  // Only the orders that changed are sorted (by id, the order of their events): over a million orders
-  // with nothing new, sorting every id would be most of the work.
+  const changes = diffOrders(ids, published, desired);
+  return { changes, events: changeEvents(changes) };
+}
+
+/**
+ * The state changes of `reconcileOrders`, without their events, sorted by order id. Only the orders that
+ * changed are sorted: over a million orders with nothing new, sorting every id would be most of the work.
+ */
+export function diffOrders(
+  ids: Iterable<string>,
+  published: (orderId: string) => ScopeKey | null,
+  desired: (orderId: string) => ScopeKey | null,
+): StateChange[] {
   const changes: StateChange[] = [];
   for (const orderId of ids) {
     const before = published(orderId);
     const after = desired(orderId);
     if (before !== after) changes.push({ orderId, before, after });
   }
-  changes.sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+  return changes.sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+}
+
+/** The events of state changes, in their order (see `reconcile`). */
+export function changeEvents(changes: readonly StateChange[]): EnforcementChange[] {
   const events: EnforcementChange[] = [];
   for (const { orderId, before, after } of changes) {
     const { widens, narrows } = direction(before, after);
     if (narrows && before !== null) events.push(eventOf("block-lifted", orderId, before));
     if (widens && after !== null) events.push(eventOf("block-effective", orderId, after));
   }
-  return { changes, events };
+  return events;
 }
 
 /**

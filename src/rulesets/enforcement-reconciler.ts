@@ -14,11 +14,12 @@
 import {
   BoundaryQueue,
   changedOrderIds,
+  changeEvents,
+  diffOrders,
   eachOrder,
   findOrder,
   nextBoundary,
   type Ruleset,
-  reconcileOrders,
   type ScopeKey,
   type StateChange,
   scopeAt,
@@ -52,6 +53,12 @@ const RETRY_MS = 1000;
 const INSTALL_LOG_LIMIT = 1024;
 /** Events named one by one in the log line of a publish; a larger publish (a first one) is counted. */
 const LOGGED_EVENTS = 100;
+/**
+ * Order changes in one publish. More (a first reconcile of a million enforcing orders, or as many windows
+ * opening at one instant) are published in runs of this many, one after the other, the event loop free
+ * in between: one batch of a million would be one write of hundreds of megabytes, built in one go.
+ */
+export const PUBLISH_LIMIT = 10_000;
 
 const macrotask = (): Promise<void> =>
   new Promise((resolve) => {
@@ -94,6 +101,8 @@ class Slices {
 interface Mirror {
   published: PublishedRevision;
   orders: Map<string, ScopeKey>;
+  /** Orders whose change a publish left for the next (past `PUBLISH_LIMIT`): looked at again next time. */
+  pending: Set<string>;
   ruleset: Ruleset;
   now: number;
   boundaries: BoundaryQueue;
@@ -104,8 +113,8 @@ interface Plan {
   published: PublishedRevision;
   ruleset: Ruleset;
   now: number;
+  /** Every change the plan found, by order id; a publish takes the first `PUBLISH_LIMIT`. */
   changes: StateChange[];
-  events: ReturnType<typeof reconcileOrders>["events"];
   /** Full: the store's orders as read. Incremental: the boundaries taken (put back if not published). */
   full?: Map<string, ScopeKey>;
   taken?: { at: number; orderId: string }[];
@@ -249,13 +258,15 @@ export class EnforcementReconciler {
     if (!holder.isLoaded()) return { kind: "not-loaded" };
     for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
       const plan = await this.plan();
-      const { published, ruleset, now, changes, events } = plan;
+      const { published, ruleset, now } = plan;
+      const changes = plan.changes.slice(0, PUBLISH_LIMIT);
       // A newer ruleset with nothing to announce is still recorded, so an older one can no longer publish.
       const newer = (ruleset.epoch ?? null) !== published.epoch || ruleset.version > published.version;
       if (changes.length === 0 && !newer) {
-        await this.settle(plan, published);
+        await this.settle(plan, changes, published);
         return { kind: "unchanged" };
       }
+      const events = changeEvents(changes);
       const at = new Date(now).toISOString();
       let result: PublishResult;
       try {
@@ -272,12 +283,14 @@ export class EnforcementReconciler {
         throw err;
       }
       if (result.kind === "published") {
-        await this.settle(plan, {
+        await this.settle(plan, changes, {
           rev: published.rev + 1,
           epoch: ruleset.epoch ?? null,
           version: ruleset.version,
           at: now,
         });
+        // The rest of a large reconcile: the next publish, right after this one.
+        if (plan.changes.length > changes.length) this.again = true;
         if (result.ids.length > 0) {
           for (const e of events) instruments.enforcementEvents.add(1, { type: e.type });
           this.logger.info("enforcement events published", {
@@ -313,12 +326,13 @@ export class EnforcementReconciler {
         const taken = mirror.boundaries.takeUntil(now);
         const ids = new Set(changed);
         for (const t of taken) ids.add(t.orderId);
-        const { changes, events } = reconcileOrders(
+        for (const id of mirror.pending) ids.add(id);
+        const changes = diffOrders(
           ids,
           (id) => mirror.orders.get(id) ?? null,
           (id) => scopeAt(findOrder(ruleset, id), now),
         );
-        return { published, ruleset, now, changes, events, taken, changed };
+        return { published, ruleset, now, changes, taken, changed };
       }
     }
     const { orders, ...published } = await store.published();
@@ -339,21 +353,28 @@ export class EnforcementReconciler {
       if (slices.due()) await slices.pause();
       if (!orders.has(id)) differ.push(id);
     }
-    const { changes, events } = reconcileOrders(
+    const changes = diffOrders(
       differ,
       (id) => orders.get(id) ?? null,
       (id) => desired.get(id) ?? null,
     );
-    return { published, ruleset, now, changes, events, full: orders };
+    return { published, ruleset, now, changes, full: orders };
   }
 
   private slices(): Slices {
     return new Slices(this.opts.sliceMs ?? 4, this.opts.yieldToLoop ?? macrotask);
   }
 
-  /** The plan is what the store holds now (published, or nothing to publish): the mirror moves to it. */
-  private async settle(plan: Plan, published: PublishedRevision): Promise<void> {
-    const { ruleset, now, changes } = plan;
+  /**
+   * The store holds what the plan found, up to `changes` (published, or nothing to publish): the mirror
+   * moves to it, and the plan's other changes wait for the next reconcile (`pending`).
+   */
+  private async settle(
+    plan: Plan,
+    changes: readonly StateChange[],
+    published: PublishedRevision,
+  ): Promise<void> {
+    const { ruleset, now } = plan;
     let mirror = this.mirror;
     if (plan.full !== undefined) {
       const boundaries = new BoundaryQueue();
@@ -363,7 +384,7 @@ export class EnforcementReconciler {
         boundaries.addOrder(order, now);
       }
       // The store's map is this reconciler's own (`published()` hands out a copy).
-      mirror = { published, orders: plan.full, ruleset, now, boundaries };
+      mirror = { published, orders: plan.full, pending: new Set(), ruleset, now, boundaries };
       this.mirror = mirror;
     } else if (mirror === undefined) {
       return;
@@ -377,6 +398,9 @@ export class EnforcementReconciler {
       if (c.after === null) mirror.orders.delete(c.orderId);
       else mirror.orders.set(c.orderId, c.after);
     }
+    mirror.pending.clear();
+    for (let i = changes.length; i < plan.changes.length; i++)
+      mirror.pending.add((plan.changes[i] as StateChange).orderId);
     // The installs up to this ruleset are reconciled; those after it wait for the next reconcile.
     const at = this.installs.findIndex((i) => i.ruleset === ruleset);
     if (at >= 0) this.installs = this.installs.slice(at + 1);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as engine from "../../src/engine/index.js";
-import { EnforcementReconciler } from "../../src/rulesets/enforcement-reconciler.js";
+import { EnforcementReconciler, PUBLISH_LIMIT } from "../../src/rulesets/enforcement-reconciler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
 import type { EnforcementEventStore } from "../../src/store/enforcement-events.js";
 import { EventJournal } from "../../src/store/file/event-journal.js";
@@ -191,6 +191,34 @@ describe("EnforcementReconciler", () => {
       [100, N - Math.ceil(N / 7)],
       [100, N - Math.ceil(N / 7)],
     ]);
+  });
+
+  it("publishes a reconcile of more than PUBLISH_LIMIT changes in runs of that many, ending where one publish would", async () => {
+    const now = NOON;
+    const count = 2 * PUBLISH_LIMIT + 123;
+    const ruleset = engine.compile(
+      Array.from({ length: count }, (_, i) => onMeeting(`o-${i}`)),
+      { version: 1, compiledAt: iso(NOON) },
+    );
+    const journal = await EventJournal.open(join(dir, "runs"), { retentionMs: 48 * HOUR });
+    const sizes: number[] = [];
+    const publish = journal.publish.bind(journal);
+    journal.publish = (batch) => {
+      sizes.push(batch.changes.length);
+      return publish(batch);
+    };
+    const holder = new RulesetHolder(() => now);
+    holder.install(ruleset);
+    const reconciler = new EnforcementReconciler({ holder, store: journal, clock: () => now }).start();
+    await reconciler.kick();
+    expect(sizes).toEqual([PUBLISH_LIMIT, PUBLISH_LIMIT, 123]);
+    const published = await journal.published();
+    expect(published.orders.size).toBe(count);
+    const ids = (await journal.read("0", 2 * count)).events.map((e) => e.orderId);
+    expect(ids).toHaveLength(count);
+    expect(ids).toEqual([...ids].sort());
+    await reconciler.stop();
+    await journal.close();
   });
 
   it("reads every order again after a version compiled afresh (not from the last one)", async () => {
