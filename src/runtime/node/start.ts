@@ -53,6 +53,7 @@ import { FileStore } from "../../store/file/file-store.js";
 import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
+import { OpenStoppedError } from "../../store/file/order-journal.js";
 import { RulesetSnapshotWriter, readRulesetAtHead } from "../../store/file/ruleset-snapshot.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
 import { FileSessionStore } from "../../store/file/session-store.js";
@@ -328,13 +329,17 @@ async function embeddedBackend(
   // Ready from the ruleset snapshot and the journal after it, when there is a usable one: the orders
   // load once the server listens (order routes answer 503 until then). Else as without one: the orders
   // first, then a compile of them all.
+  const readAt = performance.now();
   const quick = await readRulesetAtHead(dir.root, logger);
   if (quick) {
+    const compileAt = performance.now();
     await compiler.resume(quick.base, quick.changed, quick.head);
     logger.info("ruleset from its snapshot", {
       snapshotVersion: quick.from.seq,
       version: holder.current().version,
       entriesAfter: quick.head.seq - quick.from.seq,
+      readMs: Math.round(compileAt - readAt),
+      compileMs: Math.round(performance.now() - compileAt),
     });
   } else {
     await orders.load({ background: false }).catch(async (err: unknown) => {
@@ -400,10 +405,12 @@ async function embeddedBackend(
           logger.info("orders loaded", { ...orders.readiness().detail, head: (await journal.head()).seq });
           if ((await journal.head()).seq !== holder.current().version) await compiler.refresh();
         },
-        (error: unknown) =>
+        (error: unknown) => {
+          if (error instanceof OpenStoppedError) return; // a close (a stop) while the orders loaded
           logger.error("order store did not open: order routes answer 503", {
             error: error instanceof Error ? error.message : String(error),
-          }),
+          });
+        },
       );
     },
     async close() {

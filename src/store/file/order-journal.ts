@@ -55,12 +55,20 @@ export interface OrderJournalOptions {
   pace?: Pace;
 }
 
+/** An open stopped by a close (see `Pacer`): nothing wrong with the journal. */
+export class OpenStoppedError extends StoreUnavailableError {
+  override readonly name = "OpenStoppedError";
+  constructor() {
+    super("the store was closed while it opened");
+  }
+}
+
 /** See `OrderJournalOptions.pace`. */
 export type Pace = () => Promise<void> | undefined;
 
 /**
  * A `Pace` that lets the event loop run (a macrotask) once `sliceMs` passed since it last did, and
- * throws `StoreUnavailableError` once `stop` was called (a close during the open).
+ * throws `OpenStoppedError` once `stop` was called (a close during the open).
  */
 export class Pacer {
   private until = 0;
@@ -69,7 +77,7 @@ export class Pacer {
   constructor(private readonly sliceMs = 8) {}
 
   readonly pace: Pace = () => {
-    if (this.stopped) throw new StoreUnavailableError("the store was closed while it opened");
+    if (this.stopped) throw new OpenStoppedError();
     const now = performance.now();
     if (this.until === 0) this.until = now + this.sliceMs;
     if (now < this.until) return undefined;
@@ -394,7 +402,13 @@ async function replay(root: string, logger: Logger, auditKept: number, pace?: Pa
     try {
       const snapshot = await readSnapshot(root, fh, (order) => pool.adopt(order), pace);
       if (snapshot) {
-        for (const order of snapshot.orders) orders.set(order.id, order);
+        // A million orders: paced too, or this loop alone holds the event loop for a second.
+        for (let i = 0; i < snapshot.orders.length; i++) {
+          const paused = i % 4096 === 0 ? pace?.() : undefined;
+          if (paused) await paused;
+          const order = snapshot.orders[i] as Order;
+          orders.set(order.id, order);
+        }
         base = { seq: snapshot.header.seq, bytes: snapshot.header.journalBytes };
         start = { offset: base.bytes, head: { seq: snapshot.header.seq, hash: snapshot.header.hash } };
       }
