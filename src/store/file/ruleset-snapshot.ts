@@ -53,7 +53,7 @@ interface Header {
  * One bucket: `[bucket, digest, ids, modes, actions, authorities, jurisdictions, from, until,
  * meetingIds, accountIds, exemptAccountIds]`, one entry per order in each column. `modes` is a string
  * of `e` (enforce) and `s` (shadow); `actions` of `g` and `p`, or 0 when every order is a geoblock;
- * `authorities` and `jurisdictions` index the tables; `exemptAccountIds` is 0 when no order has any.
+ * `authorities` and `jurisdictions` index the tables; the lists of ids are `IdColumn`s.
  */
 type BucketLine = [
   number,
@@ -65,10 +65,34 @@ type BucketLine = [
   number[],
   number[],
   (number | null)[],
-  string[][],
-  string[][],
-  string[][] | 0,
+  IdColumn,
+  IdColumn,
+  IdColumn,
 ];
+
+/**
+ * A list of ids per order: 0 when every list is empty, the ids themselves when every list has exactly
+ * one (a meeting order names one meeting, as a rule: a flat array parses faster than one per order),
+ * else one array per order.
+ */
+type IdColumn = 0 | string[] | string[][];
+
+function idColumn(lists: readonly (readonly string[])[]): IdColumn {
+  if (lists.every((l) => l.length === 0)) return 0;
+  if (lists.every((l) => l.length === 1)) return lists.map((l) => l[0] as string);
+  return lists as string[][];
+}
+
+const NO_IDS: readonly string[] = Object.freeze([]);
+
+/** The lists of an `IdColumn` of `n` orders, checked to be one per order. */
+function idLists(column: IdColumn, n: number, bucket: number): (i: number) => readonly string[] {
+  if (column === 0) return () => NO_IDS;
+  if (!Array.isArray(column) || column.length !== n)
+    throw new RulesetSnapshotProblem(`bucket ${bucket}: a list column's length`);
+  if (n > 0 && typeof column[0] === "string") return (i) => [column[i] as string];
+  return (i) => column[i] as string[];
+}
 
 /** The last line before the trailer: the tables, and how many buckets and orders came before. */
 interface Tables {
@@ -201,13 +225,11 @@ function bucketLine(
   let modes = "";
   let actions = "";
   let anyAction = false;
-  let anyExempt = false;
   for (const o of orders) {
     modes += o.mode === "shadow" ? "s" : "e";
     const prevent = o.action === "prevent_hosting";
     actions += prevent ? "p" : "g";
     anyAction ||= prevent;
-    anyExempt ||= (o.exemptAccountIds?.length ?? 0) > 0;
   }
   return [
     doc.bucket,
@@ -219,9 +241,9 @@ function bucketLine(
     orders.map((o) => jurisdictions.at(o.jurisdictions)),
     orders.map((o) => o.from),
     orders.map((o) => o.until),
-    orders.map((o) => o.meetingIds as string[]),
-    orders.map((o) => o.accountIds as string[]),
-    anyExempt ? orders.map((o) => (o.exemptAccountIds ?? []) as string[]) : 0,
+    idColumn(orders.map((o) => o.meetingIds)),
+    idColumn(orders.map((o) => o.accountIds)),
+    idColumn(orders.map((o) => o.exemptAccountIds ?? NO_IDS)),
   ];
 }
 
@@ -325,36 +347,39 @@ function bucketDocument(line: BucketLine, tables: Tables): BucketDocument {
     exempt,
   ] = line;
   const n = ids.length;
-  for (const column of [authorities, jurisdictions, from, until, meetings, accounts])
+  for (const column of [authorities, jurisdictions, from, until])
     if (!Array.isArray(column) || column.length !== n)
       throw new RulesetSnapshotProblem(`bucket ${bucket}: a column's length`);
+  const meetingIds = idLists(meetings, n, bucket);
+  const accountIds = idLists(accounts, n, bucket);
+  const exemptIds = idLists(exempt, n, bucket);
   if (
     typeof modes !== "string" ||
     modes.length !== n ||
     (actions !== 0 && (typeof actions !== "string" || actions.length !== n))
   )
     throw new RulesetSnapshotProblem(`bucket ${bucket}: modes or actions`);
-  if (exempt !== 0 && (!Array.isArray(exempt) || exempt.length !== n))
-    throw new RulesetSnapshotProblem(`bucket ${bucket}: exemptions`);
   const orders: CompiledOrderDocument[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const authority = tables.authorities[authorities[i] as number];
     const blocks = tables.jurisdictions[jurisdictions[i] as number];
-    const exemptIds = exempt === 0 ? undefined : exempt[i];
     if (typeof authority !== "string" || !Array.isArray(blocks))
       throw new RulesetSnapshotProblem(`bucket ${bucket}: a table index`);
-    orders[i] = {
+    const order: { -readonly [K in keyof CompiledOrderDocument]: CompiledOrderDocument[K] } = {
       id: ids[i] as string,
       mode: modes[i] === "s" ? "shadow" : "enforce",
-      ...(actions !== 0 && actions[i] === "p" ? { action: "prevent_hosting" as const } : {}),
-      ...(exemptIds !== undefined && exemptIds.length > 0 ? { exemptAccountIds: exemptIds } : {}),
       authority,
       jurisdictions: blocks,
       from: from[i] as number,
       until: until[i] as number | null,
-      meetingIds: meetings[i] as string[],
-      accountIds: accounts[i] as string[],
+      meetingIds: meetingIds(i),
+      accountIds: accountIds(i),
     };
+    // The defaults left out, as a document leaves them out.
+    if (actions !== 0 && actions[i] === "p") order.action = "prevent_hosting";
+    const exempted = exemptIds(i);
+    if (exempted.length > 0) order.exemptAccountIds = exempted;
+    orders[i] = order;
   }
   return { bucket, digest, orders };
 }
