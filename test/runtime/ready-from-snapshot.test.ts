@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config/node.js";
 import { type Running, start } from "../../src/runtime/node/start.js";
+import { DeferredOrderJournal } from "../../src/store/file/deferred-orders.js";
 import { OrderJournal } from "../../src/store/file/order-journal.js";
 import { RULESET_SNAPSHOT_FILE } from "../../src/store/file/ruleset-snapshot.js";
 import { cityDatabase, orderInput, PLACES } from "../support/fixtures.js";
@@ -24,6 +25,7 @@ const SECRETS = {
   auditor: "ready-test-auditor-secret-000001",
 };
 
+const BACKGROUND_FROM_BYTES = DeferredOrderJournal.backgroundFromBytes;
 let dir: string;
 let running: Running | undefined;
 
@@ -34,6 +36,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   vi.restoreAllMocks();
+  DeferredOrderJournal.backgroundFromBytes = BACKGROUND_FROM_BYTES;
   await running?.close();
   running = undefined;
   await rm(dir, { recursive: true, force: true });
@@ -107,6 +110,8 @@ describe("a start from the ruleset snapshot", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
+    // A store this small is loaded before listening; here, as a large one is, after.
+    DeferredOrderJournal.backgroundFromBytes = 0;
     const open = OrderJournal.open;
     vi.spyOn(OrderJournal, "open").mockImplementation(async (...args) => {
       await gate;
@@ -158,6 +163,17 @@ describe("a start from the ruleset snapshot", () => {
     const second = await approvedOrder(call, "m-later");
     expect((await checkIn(call, "m-later")).body).toMatchObject({ decision: "deny", orderIds: [second] });
     expect((await checkIn(call, "m-quick")).body).toMatchObject({ decision: "deny", orderIds: [id] });
+  });
+
+  it("loads a small store's orders before it listens: no 503 after a restart", async () => {
+    const first = await serve();
+    const id = await approvedOrder(first.call, "m-small", async () => {
+      await expect.poll(snapshotVersion, { timeout: 10_000 }).toBe(1);
+    });
+    await stop();
+    const { call, lines } = await serve();
+    expect(lines.map((l) => l.message)).toContain("ruleset from its snapshot");
+    expect((await call("GET", `/v1/orders/${id}`, "auditor")).status).toBe(200);
   });
 
   it("ignores a snapshot that does not verify, with a warning, and compiles the same ruleset from the orders", async () => {

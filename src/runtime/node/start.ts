@@ -48,6 +48,7 @@ import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
 import type { EnforcementEventStore } from "../../store/enforcement-events.js";
 import { AuditMirror } from "../../store/file/audit-mirror.js";
+import { DeferredOrderJournal } from "../../store/file/deferred-orders.js";
 import { EventJournal } from "../../store/file/event-journal.js";
 import { FileStore } from "../../store/file/file-store.js";
 import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
@@ -348,6 +349,13 @@ async function embeddedBackend(
     });
     await compiler.refresh();
   }
+  // A small store is loaded before listening all the same: no 503 after a restart for what costs little.
+  const background = quick !== undefined && (await DeferredOrderJournal.worthBackground(dir.root));
+  if (quick && !background)
+    await orders.load({ background: false, known: quick.head }).catch(async (err: unknown) => {
+      await dir.close().catch(() => undefined);
+      throw err;
+    });
   const snapshots = new RulesetSnapshotWriter(dir.root, {
     positionOf: (seq) => orders.positionOf(seq),
     logger,
@@ -396,7 +404,7 @@ async function embeddedBackend(
     readiness: () => [dir.readiness(), orders.readiness()],
     sessions,
     serving: () => {
-      if (!quick) return;
+      if (!quick || !background) return;
       // Nothing writes the journal before it is open (order routes answer 503), so it opens at the head
       // the ruleset was brought to; should it hold more, the compiler catches up from its audit entries.
       const loading = orders.load({ background: true, known: quick.head });

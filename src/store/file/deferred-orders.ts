@@ -4,11 +4,14 @@
  * until it is open every order call rejects with `OrdersLoadingError` (a 503 with `Retry-After`), so
  * nothing hangs and nothing is half-written; once open, calls go to it.
  */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { Logger } from "../../kernel/logger.js";
 import type { Readiness } from "../../kernel/runtime.js";
 import type { ApplyChange, AuditEntry, OrderStore } from "../interface.js";
-import { OrderJournal, type OrderJournalOptions, Pacer } from "./order-journal.js";
+import { JOURNAL_FILE, OrderJournal, type OrderJournalOptions, Pacer } from "./order-journal.js";
+import { SNAPSHOT_FILE } from "./order-snapshot.js";
 import type { JournalPosition } from "./ruleset-snapshot.js";
 
 /** The orders are still loading: try again shortly (`Retry-After`). */
@@ -26,6 +29,20 @@ type State =
   | { kind: "failed"; error: Error };
 
 export class DeferredOrderJournal implements OrderStore {
+  /**
+   * Below this many bytes of journal and orders snapshot, a start loads the orders before it listens
+   * (a fraction of a second), so a small store never answers 503 after a restart; above it, in the
+   * background. Tests set it to 0 to see the background load on a small store.
+   */
+  static backgroundFromBytes = 32 << 20;
+
+  /** Whether the orders of `root` are worth loading in the background (see `backgroundFromBytes`). */
+  static async worthBackground(root: string): Promise<boolean> {
+    const size = async (file: string) => (await stat(join(root, file)).catch(() => undefined))?.size ?? 0;
+    const bytes = (await size(JOURNAL_FILE)) + (await size(SNAPSHOT_FILE));
+    return bytes >= DeferredOrderJournal.backgroundFromBytes;
+  }
+
   private state: State = { kind: "waiting" };
   private opening: Promise<OrderJournal> | undefined;
   private pacer: Pacer | undefined;
