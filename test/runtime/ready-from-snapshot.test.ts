@@ -165,6 +165,32 @@ describe("a start from the ruleset snapshot", () => {
     expect((await checkIn(call, "m-quick")).body).toMatchObject({ decision: "deny", orderIds: [id] });
   });
 
+  it("keeps enforcing when the orders then fail to load: order routes answer 503 (no Retry-After), logged", async () => {
+    const first = await serve();
+    const id = await approvedOrder(first.call, "m-broken", async () => {
+      await expect.poll(snapshotVersion, { timeout: 10_000 }).toBe(1);
+    });
+    await stop();
+    DeferredOrderJournal.backgroundFromBytes = 0;
+    vi.spyOn(OrderJournal, "open").mockRejectedValue(new Error("entry 1 does not verify"));
+    const { call, lines } = await serve();
+    await expect
+      .poll(() => lines.filter((l) => l.level === "error").map((l) => l.message))
+      .toContain("order store did not open: order routes answer 503");
+    expect((await checkIn(call, "m-broken")).body).toMatchObject({ decision: "deny", orderIds: [id] });
+    const listed = await call("GET", "/v1/orders", "auditor");
+    expect(listed.status).toBe(503);
+    expect(listed.headers.get("retry-after")).toBeNull();
+    const ready = await call("GET", "/readyz", "auditor");
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toContainEqual({
+      name: "order-store",
+      ready: true,
+      degraded: true,
+      detail: { error: "entry 1 does not verify" },
+    });
+  });
+
   it("loads a small store's orders before it listens: no 503 after a restart", async () => {
     const first = await serve();
     const id = await approvedOrder(first.call, "m-small", async () => {
