@@ -11,21 +11,34 @@
  * writes the snapshot, the later ones load it.
  *
  * `npx tsx bench/cold-start.ts [--orders=1000000] [--rounds=3] [--replay-rounds=1]
- *  [--baseline=/work/wt/cold-main] [--skip-build] [--journal=<orders.jsonl of that many orders>]`;
+ *  [--baseline=/work/wt/cold-main] [--skip-build] [--skip-heap] [--journal=<orders.jsonl of that many orders>]`;
  * `history <n> <dir>` only writes a history.
  * The heap per order is measured in a child process per build (`--expose-gc`): heap used after opening
  * the journal minus before, after a full GC, divided by the orders; from the snapshot and by replay.
+ *
+ * A build that writes the ruleset snapshot (`ruleset.snapshot`, beside the journal) is ready before its
+ * orders are loaded: each start also measures when the order routes answer (`GET /v1/orders/{id}`, 503 until
+ * then; an id that is not there, so 404 after) and the slowest `POST /v1/check` sent every 50 ms in between (checks are answered meanwhile).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { link, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { approve, pending } from "../test/support/rulesets.js";
 import { median } from "./lib.js";
-import { buildCordon, cpuSeconds, freePort, ROOT, sleep, TOKENS, writeApprovalJournal } from "./servers.js";
+import {
+  buildCordon,
+  cpuSeconds,
+  freePort,
+  ROOT,
+  secret,
+  sleep,
+  TOKENS,
+  writeApprovalJournal,
+} from "./servers.js";
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
@@ -38,6 +51,7 @@ const JOURNAL_ARG = arg("journal", "");
 const SERVER_NODE_ARGS = ["--max-old-space-size=12000", "--max-semi-space-size=64"];
 const JOURNAL = "orders.jsonl";
 const SNAPSHOT = "orders.snapshot";
+const RULESET_SNAPSHOT = "ruleset.snapshot";
 
 /** Writes a journal of `n` approved orders into `dir` (created). */
 export async function history(n: number, dir: string): Promise<void> {
@@ -86,7 +100,7 @@ async function readyToServe(
   build: Build,
   dir: string,
   waitForSnapshot: boolean,
-): Promise<{ ms: number; cpuS: number; rssMB: number }> {
+): Promise<{ ms: number; cpuS: number; rssMB: number; ordersMs: number; checkMaxMs: number }> {
   const port = await freePort();
   const t = performance.now();
   const child: ChildProcess = spawn(
@@ -127,12 +141,42 @@ async function readyToServe(
   }
   const rssMB = vmRss(child.pid as number) / 2 ** 20;
   const cpuS = cpuSeconds(child.pid as number).total;
+  // Until the order routes answer: a check every 50 ms meanwhile, its slowest answer kept.
+  const base = `http://127.0.0.1:${port}`;
+  const auditor = { authorization: `Bearer ${secret("auditor")}` };
+  const checker = { authorization: `Bearer ${secret("checker")}`, "content-type": "application/json" };
+  let checkMaxMs = 0;
+  let ordersMs = Number.NaN;
+  for (;;) {
+    const sent = performance.now();
+    const check = await fetch(`${base}/v1/check`, {
+      method: "POST",
+      headers: checker,
+      body: JSON.stringify({ meetingId: "m-1", ip: "81.2.69.142" }),
+    });
+    await check.arrayBuffer();
+    if (check.status !== 200) throw new Error(`${build.name}: a check answered ${check.status}`);
+    checkMaxMs = Math.max(checkMaxMs, performance.now() - sent);
+    // An order that is not there: 404 once the orders are loaded (no listing of a million orders).
+    const res = await fetch(`${base}/v1/orders/not-an-order`, { headers: auditor });
+    await res.arrayBuffer();
+    if (res.status === 404) {
+      ordersMs = performance.now() - t;
+      break;
+    }
+    if (res.status !== 503) throw new Error(`${build.name}: GET /v1/orders/{id} answered ${res.status}`);
+    await sleep(50);
+  }
   if (waitForSnapshot) {
-    // The first start writes a snapshot in the background: stop only once it is in place.
-    for (;;) {
-      const s = await stat(join(dir, SNAPSHOT)).catch(() => undefined);
-      if (s && !existsSync(join(dir, `${SNAPSHOT}.tmp`))) break;
-      await sleep(200);
+    // The first start writes its snapshots in the background: stop only once they are in place (the
+    // ruleset's only for a build that writes one).
+    const writesRuleset = existsSync(join(build.root, "dist/src/store/file/ruleset-snapshot.js"));
+    for (const file of writesRuleset ? [SNAPSHOT, RULESET_SNAPSHOT] : [SNAPSHOT]) {
+      for (;;) {
+        const s = await stat(join(dir, file)).catch(() => undefined);
+        if (s && !existsSync(join(dir, `${file}.tmp`))) break;
+        await sleep(200);
+      }
     }
   }
   const exited = once(child, "exit");
@@ -141,7 +185,7 @@ async function readyToServe(
   await exited;
   clearTimeout(timer);
   if (stderr.length > 0) console.log(`  ${build.name} said: ${stderr.join("").trim().slice(0, 600)}`);
-  return { ms, cpuS, rssMB };
+  return { ms, cpuS, rssMB, ordersMs, checkMaxMs };
 }
 
 /** Heap bytes per order the store of `build` keeps after opening `dir` (a child with --expose-gc). */
@@ -196,6 +240,8 @@ async function main() {
   const replayCpu: Record<string, number[]> = { baseline: [], this: [] };
   const snapshotCpu: Record<string, number[]> = { baseline: [], this: [] };
   const rss: Record<string, number[]> = { baseline: [], this: [] };
+  const ordersAt: Record<string, number[]> = { baseline: [], this: [] };
+  const checkMax: Record<string, number[]> = { baseline: [], this: [] };
   const snapDirs: Record<string, string> = {};
   // By replay: the first start of each build on a directory without a snapshot (it writes one).
   for (let r = 0; r < REPLAY_ROUNDS; r++) {
@@ -217,13 +263,15 @@ async function main() {
       fromSnapshot[b.name]?.push(res.ms);
       snapshotCpu[b.name]?.push(res.cpuS);
       rss[b.name]?.push(res.rssMB);
+      ordersAt[b.name]?.push(res.ordersMs);
+      checkMax[b.name]?.push(res.checkMaxMs);
       console.log(
-        `snapshot ${b.name}: ready in ${(res.ms / 1000).toFixed(1)} s, ${res.cpuS.toFixed(1)} s CPU, rss ${res.rssMB.toFixed(0)} MiB`,
+        `snapshot ${b.name}: ready in ${(res.ms / 1000).toFixed(1)} s, ${res.cpuS.toFixed(1)} s CPU, rss ${res.rssMB.toFixed(0)} MiB, orders at ${(res.ordersMs / 1000).toFixed(1)} s, slowest check meanwhile ${res.checkMaxMs.toFixed(0)} ms, load ${loadavg()[0]?.toFixed(1)}`,
       );
     }
   }
   const heap: Record<string, unknown> = {};
-  for (const b of builds) {
+  for (const b of process.argv.includes("--skip-heap") ? [] : builds) {
     const dir = snapDirs[b.name] as string;
     const snap = heapPerOrder(b, dir, ORDERS);
     const bare = await dataDir(journal, `${b.name}-heap`);
@@ -250,8 +298,10 @@ async function main() {
       snapshotCpu: m(snapshotCpu.this) / m(snapshotCpu.baseline),
     },
     rssMB: { baseline: m(rss.baseline), this: m(rss.this) },
+    ordersMs: { baseline: m(ordersAt.baseline), this: m(ordersAt.this) },
+    checkMaxMs: { baseline: m(checkMax.baseline), this: m(checkMax.this) },
     heap,
-    rounds: { replay, fromSnapshot, replayCpu, snapshotCpu },
+    rounds: { replay, fromSnapshot, replayCpu, snapshotCpu, ordersAt, checkMax },
   };
   console.log(JSON.stringify(summary, null, 1));
   for (const dir of [source, ...Object.values(snapDirs)]) await rm(dir, { recursive: true, force: true });

@@ -168,6 +168,9 @@ function baseApp(s: CheckServices, failures: AuthFailures, limits: Record<string
     const answered = err instanceof AuthFailure ? failures.failed(c, err, err.principal) : err;
     const { status, body } = toErrorResponse(answered, c.get("requestId") ?? "", s.logger);
     if (answered instanceof RateLimitedError) c.header("Retry-After", String(answered.retryAfterSeconds));
+    // A store that says when it will be back (the orders still loading at a start) tells the caller too.
+    if (answered instanceof StoreUnavailableError && answered.retryAfterSeconds !== undefined)
+      c.header("Retry-After", String(answered.retryAfterSeconds));
     return c.json(body, status);
   });
   return app;
@@ -234,8 +237,11 @@ export function toErrorResponse(
     return answer("UNAVAILABLE", err.message);
   }
   if (err instanceof StoreUnavailableError) {
-    // The cause (a Redis or disk error) is for the operators' log, not for the caller.
-    logger.error("store unavailable", { requestId, error: err.message });
+    // The cause (a Redis or disk error) is for the operators' log, not for the caller. A store that
+    // says when it will be back (the orders loading at a start) is expected, not a fault.
+    if (err.retryAfterSeconds === undefined)
+      logger.error("store unavailable", { requestId, error: err.message });
+    else logger.info("store unavailable for now", { requestId, error: err.message });
     return answer("UNAVAILABLE", "the store is unavailable; try again");
   }
   // Paging cursors arrive as `?after=`: name the parameter.

@@ -59,8 +59,11 @@ export class NotFoundError extends CordonError {
 /** The store (Redis, say) cannot be reached or written: try again later. */
 export class StoreUnavailableError extends CordonError {
   override readonly name: string = "StoreUnavailableError";
-  constructor(message: string, options?: ErrorOptions) {
+  /** When the store knows it is passing (still loading, say): whole seconds to wait (`Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
     super("UNAVAILABLE", message, undefined, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

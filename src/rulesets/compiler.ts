@@ -101,6 +101,27 @@ export class RulesetCompiler {
   }
 
   /**
+   * Starts from `base` (a ruleset read back from a snapshot, as of an earlier entry of this history) and
+   * `changed`, the orders changed after it up to `head`, each in its state there: compiles only those,
+   * installs the result (version `head.seq`) and keeps it as the base of the next `refresh`, which is
+   * then incremental. For a start, before any `refresh`.
+   */
+  async resume(base: Ruleset, changed: readonly Order[], head: { seq: number }): Promise<Ruleset> {
+    if (this.last !== undefined || this.running !== undefined)
+      throw new Error("resume is for a start, before any compile");
+    if (head.seq < base.version) throw new Error(`resume from v${base.version} to an older head ${head.seq}`);
+    const meta = { version: head.seq, epoch: base.epoch, compiledAt: new Date(this.clock()).toISOString() };
+    const next =
+      changed.length === 0 && head.seq === base.version
+        ? base
+        : await this.run(recompileSteps(base, changed, meta, this.options));
+    this.last = next;
+    this.holder.install(next, "compile");
+    await this.notifyCompiled(next);
+    return this.holder.current();
+  }
+
+  /**
    * Reads head before the orders, so the version never claims more than it holds; and the epoch before
    * the head, so a history replaced in between gives a ruleset of the old epoch, which Redis and every
    * holder refuse, never the new epoch's name on the old history's orders.

@@ -48,11 +48,14 @@ import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
 import type { EnforcementEventStore } from "../../store/enforcement-events.js";
 import { AuditMirror } from "../../store/file/audit-mirror.js";
+import { DeferredOrderJournal } from "../../store/file/deferred-orders.js";
 import { EventJournal } from "../../store/file/event-journal.js";
 import { FileStore } from "../../store/file/file-store.js";
 import { FileFrozenReportStore } from "../../store/file/frozen-store.js";
 import { FileIngestIndex } from "../../store/file/ingest-index.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
+import { OpenStoppedError } from "../../store/file/order-journal.js";
+import { RulesetSnapshotWriter, readRulesetAtHead } from "../../store/file/ruleset-snapshot.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
 import { FileSessionStore } from "../../store/file/session-store.js";
 import type { IngestIndex } from "../../store/ingest-index.js";
@@ -210,6 +213,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const port = typeof address === "object" && address ? address.port : config.PORT;
   const internal = link && serving ? await listenInternal(dataDir, serving) : undefined;
   if (link && internal) link.announce(internal.socket);
+  backend.serving?.();
   logger.info("cordon listening", {
     port,
     pid: process.pid,
@@ -294,6 +298,8 @@ interface Backend {
   redis?: RedisClient;
   /** Console sessions: in Redis (every instance shares them) or a file in the data directory. */
   sessions?: SessionStore<Language>;
+  /** Called once the server listens: what waits for that (the embedded orders loading after a quick start). */
+  serving?(): void;
   close(): Promise<void>;
 }
 
@@ -311,7 +317,7 @@ async function embeddedBackend(
   link: WriterLink | undefined,
 ): Promise<Backend> {
   // The order journal and the decision segments, on one directory under one lock; handed out apart.
-  const dir = await FileStore.open(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger }).catch(
+  const dir = await FileStore.openServing(dataDir, { fsync: config.CORDON_DECISION_FSYNC, logger }).catch(
     (err: unknown) => {
       // Another Cordon holds the directory's lock: name the setting, as for any other start problem.
       if (err instanceof StoreUnavailableError) throw configError([`CORDON_DATA_DIR: ${err.message}`]);
@@ -321,7 +327,42 @@ async function embeddedBackend(
   const { orders, decisions } = dir;
   const holder = new RulesetHolder(clock);
   const compiler = new RulesetCompiler(orders, holder, clock, { sha256: nodeSha256 });
-  await compiler.refresh();
+  // Ready from the ruleset snapshot and the journal after it, when there is a usable one: the orders
+  // load once the server listens (order routes answer 503 until then). Else as without one: the orders
+  // first, then a compile of them all.
+  const readAt = performance.now();
+  const quick = await readRulesetAtHead(dir.root, logger);
+  if (quick) {
+    const compileAt = performance.now();
+    await compiler.resume(quick.base, quick.changed, quick.head);
+    logger.info("ruleset from its snapshot", {
+      snapshotVersion: quick.from.seq,
+      version: holder.current().version,
+      entriesAfter: quick.head.seq - quick.from.seq,
+      readMs: Math.round(compileAt - readAt),
+      compileMs: Math.round(performance.now() - compileAt),
+    });
+  } else {
+    await orders.load({ background: false }).catch(async (err: unknown) => {
+      await dir.close().catch(() => undefined);
+      throw err;
+    });
+    await compiler.refresh();
+  }
+  // A small store is loaded before listening all the same: no 503 after a restart for what costs little.
+  const background = quick !== undefined && (await DeferredOrderJournal.worthBackground(dir.root));
+  if (quick && !background)
+    await orders.load({ background: false, known: quick.head }).catch(async (err: unknown) => {
+      await dir.close().catch(() => undefined);
+      throw err;
+    });
+  const snapshots = new RulesetSnapshotWriter(dir.root, {
+    positionOf: (seq) => orders.positionOf(seq),
+    logger,
+    written: quick?.from.seq ?? 0,
+  });
+  const removeSnapshotListener = compiler.addCompiledListener(snapshots.offer);
+  snapshots.offer(holder.current());
   const ipHashKeys = await IpHashKeyRing.open({
     store: await FileIpHashKeyStore.open(join(dataDir, "keys")),
     masterKey: ipHashKey,
@@ -359,9 +400,30 @@ async function embeddedBackend(
     enforcementEvents,
     ipHashKeys,
     // Not ready while the data directory cannot be written (a full disk): every check would answer 503.
-    readiness: () => [dir.readiness()],
+    // The orders loading in the background make it degraded, not unready: checks need the ruleset only.
+    readiness: () => [dir.readiness(), orders.readiness()],
     sessions,
+    serving: () => {
+      if (!quick || !background) return;
+      // Nothing writes the journal before it is open (order routes answer 503), so it opens at the head
+      // the ruleset was brought to; should it hold more, the compiler catches up from its audit entries.
+      const loading = orders.load({ background: true, known: quick.head });
+      loading.then(
+        async (journal) => {
+          logger.info("orders loaded", { ...orders.readiness().detail, head: (await journal.head()).seq });
+          if ((await journal.head()).seq !== holder.current().version) await compiler.refresh();
+        },
+        (error: unknown) => {
+          if (error instanceof OpenStoppedError) return; // a close (a stop) while the orders loaded
+          logger.error("order store did not open: order routes answer 503", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        },
+      );
+    },
     async close() {
+      removeSnapshotListener();
+      await snapshots.stop();
       await sessions.close();
       ipHashKeys.stop();
       await enforcementEvents.close();

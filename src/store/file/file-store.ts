@@ -5,6 +5,7 @@
  *   <dir>/LOCK                     pid of the process that has the directory open (dir-lock.ts)
  *   <dir>/orders.jsonl             the order journal: orders and their audit chain (order-journal.ts)
  *   <dir>/orders.snapshot          the orders as of one journal entry, a cache of it (order-snapshot.ts)
+ *   <dir>/ruleset.snapshot         the ruleset as of one journal entry, a cache (ruleset-snapshot.ts)
  *   <dir>/decisions/000001.jsonl   the decision log, in size-rotated segments (segment-log.ts)
  *
  * One lock and one failure latch (write-guard.ts) for both parts. The server hands `orders` and
@@ -14,6 +15,7 @@ import type { DecisionRecord, Order } from "../../engine/index.js";
 import { SILENT_LOGGER } from "../../kernel/logger.js";
 import type { Readiness } from "../../kernel/runtime.js";
 import type { ApplyChange, AuditEntry, DecisionLog, OrderStore } from "../interface.js";
+import { DeferredOrderJournal } from "./deferred-orders.js";
 import { DirLock } from "./dir-lock.js";
 import { OrderJournal } from "./order-journal.js";
 import {
@@ -32,17 +34,49 @@ export type FileStoreOptions = Pick<
   "fsync" | "segmentBytes" | "logger" | "probeIntervalMs"
 >;
 
-export class FileStore implements OrderStore, DecisionLog {
+export class FileStore<Orders extends OrderJournal | DeferredOrderJournal = OrderJournal>
+  implements OrderStore, DecisionLog
+{
   private closed: Promise<void> | undefined;
 
   private constructor(
-    readonly orders: OrderJournal,
+    readonly orders: Orders,
     readonly decisions: SegmentLog,
     private readonly lock: DirLock,
   ) {}
 
+  /** The directory, resolved. */
+  get root(): string {
+    return this.lock.root;
+  }
+
+  /**
+   * The server's open: the lock and the decision log now, the order journal when the caller says
+   * (`orders.load`): in the background once a ruleset is in force from the ruleset snapshot, else at once.
+   */
+  static async openServing(
+    dir: string,
+    options: FileStoreOptions = {},
+  ): Promise<FileStore<DeferredOrderJournal>> {
+    segmentLogSettings(options);
+    const lock = await DirLock.acquire(dir);
+    const guard = new WriteGuard();
+    try {
+      const decisions = await SegmentLog.open(lock.root, { ...options, lock, guard });
+      const orders = new DeferredOrderJournal(lock.root, {
+        lock,
+        guard,
+        logger: options.logger ?? SILENT_LOGGER,
+      });
+      return new FileStore(orders, decisions, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
   /** Opens the journal first, then the segments; a second open of the directory fails (see dir-lock.ts). */
-  static async open(dir: string, options: FileStoreOptions = {}): Promise<FileStore> {
+  static async open(dir: string, options: FileStoreOptions = {}): Promise<FileStore<OrderJournal>> {
     segmentLogSettings(options); // a bad setting stops the open before the journal is touched
     const lock = await DirLock.acquire(dir);
     const guard = new WriteGuard();

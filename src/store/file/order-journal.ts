@@ -30,7 +30,8 @@ import { DirLock } from "./dir-lock.js";
 import { hashParsedEntry } from "./entry-hash.js";
 import { readLines, syncDir, writeAll } from "./file-io.js";
 import { OrderPool } from "./order-pool.js";
-import { readSnapshot, SnapshotProblem, writeSnapshot } from "./order-snapshot.js";
+import { entryEndingAt, readSnapshot, SnapshotProblem, writeSnapshot } from "./order-snapshot.js";
+import type { JournalPosition } from "./ruleset-snapshot.js";
 import { cutTornTail, type TornTail } from "./torn-tail.js";
 import { WriteGuard } from "./write-guard.js";
 
@@ -46,6 +47,48 @@ export interface OrderJournalOptions {
   snapshotEvery?: number;
   /** Audit entries held in memory, at least (default `AUDIT_KEPT`); tests make it small. */
   auditKept?: number;
+  /**
+   * Called between lines while the open reads the snapshot and the journal: a promise to await (the
+   * event loop runs meanwhile) or undefined to go on. Given when the open runs in the background of a
+   * server that answers checks meanwhile (`Pacer`); it may throw to stop the open.
+   */
+  pace?: Pace;
+}
+
+/** An open stopped by a close (see `Pacer`): nothing wrong with the journal. */
+export class OpenStoppedError extends StoreUnavailableError {
+  override readonly name = "OpenStoppedError";
+  constructor() {
+    super("the store was closed while it opened");
+  }
+}
+
+/** See `OrderJournalOptions.pace`. */
+export type Pace = () => Promise<void> | undefined;
+
+/**
+ * A `Pace` that lets the event loop run (a macrotask) once `sliceMs` passed since it last did, and
+ * throws `OpenStoppedError` once `stop` was called (a close during the open).
+ */
+export class Pacer {
+  private until = 0;
+  private stopped = false;
+
+  constructor(private readonly sliceMs = 8) {}
+
+  readonly pace: Pace = () => {
+    if (this.stopped) throw new OpenStoppedError();
+    const now = performance.now();
+    if (this.until === 0) this.until = now + this.sliceMs;
+    if (now < this.until) return undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.until = performance.now() + this.sliceMs;
+    });
+  };
+
+  stop(): void {
+    this.stopped = true;
+  }
 }
 
 const SNAPSHOT_EVERY = 10_000;
@@ -92,6 +135,14 @@ class AuditWindow {
     this.checkpoints.push(this.base);
     this.entries.splice(0, drop);
     this.ends = this.ends.slice(drop);
+  }
+
+  /** Where entry `seq` ends and its hash, while it is held (or is the base, given its hash). */
+  position(seq: number, head: ChainHead, size: number): JournalPosition | undefined {
+    if (seq === head.seq) return { seq, hash: head.hash, bytes: size };
+    const i = seq - this.base.seq - 1;
+    const entry = this.entries[i];
+    return entry === undefined ? undefined : { seq, hash: entry.hash, bytes: this.ends[i] as number };
   }
 
   /** The last checkpoint at or before `seq`: where to start reading the journal for the entries after it. */
@@ -145,7 +196,12 @@ export class OrderJournal implements OrderStore {
   static async open(dir: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
     return DirLock.with(dir, options.lock, async (lock, own) => {
       const logger = options.logger ?? SILENT_LOGGER;
-      const replayed = await replay(lock.root, logger, Math.max(1, options.auditKept ?? AUDIT_KEPT));
+      const replayed = await replay(
+        lock.root,
+        logger,
+        Math.max(1, options.auditKept ?? AUDIT_KEPT),
+        options.pace,
+      );
       const journal = new OrderJournal(
         replayed,
         options.guard ?? new WriteGuard(),
@@ -256,6 +312,14 @@ export class OrderJournal implements OrderStore {
     return { ...this.chainHead };
   }
 
+  /**
+   * Where entry `seq` ends in the journal, with its hash: what a ruleset snapshot of version `seq` keeps.
+   * Known for the entries held in memory (the last ones), else undefined.
+   */
+  positionOf(seq: number): JournalPosition | undefined {
+    return this.audit.position(seq, this.chainHead, this.size);
+  }
+
   /** Waits for pending changes and closes. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
@@ -290,11 +354,14 @@ export async function replayJournal(
   onEntry: (entry: AuditEntry, end: number) => void,
   /** Where to start: the end of a verified entry (a snapshot's) and that entry's head. */
   start: { offset: number; head: ChainHead } = { offset: 0, head: { seq: 0, hash: ZERO_HASH } },
+  pace?: Pace,
 ): Promise<JournalReplay> {
   let head: ChainHead = start.head;
   let validBytes = start.offset;
   let torn: JournalReplay["torn"];
   for await (const line of readLines(path, start.offset)) {
+    const paused = pace?.();
+    if (paused) await paused;
     if (torn) {
       throw new AuditChainError(
         `${path}: ${torn.reason} at byte ${torn.offset}, before the end`,
@@ -324,7 +391,7 @@ export async function replayJournal(
 }
 
 /** Opens (creating) the journal, replays it into memory and repairs a torn tail. */
-async function replay(root: string, logger: Logger, auditKept: number): Promise<Replayed> {
+async function replay(root: string, logger: Logger, auditKept: number, pace?: Pace): Promise<Replayed> {
   const path = join(root, JOURNAL_FILE);
   const fh = await open(path, "a+");
   try {
@@ -333,9 +400,15 @@ async function replay(root: string, logger: Logger, auditKept: number): Promise<
     let base = { seq: 0, bytes: 0 };
     let start: Parameters<typeof replayJournal>[2];
     try {
-      const snapshot = await readSnapshot(root, fh, (order) => pool.adopt(order));
+      const snapshot = await readSnapshot(root, fh, (order) => pool.adopt(order), pace);
       if (snapshot) {
-        for (const order of snapshot.orders) orders.set(order.id, order);
+        // A million orders: paced too, or this loop alone holds the event loop for a second.
+        for (let i = 0; i < snapshot.orders.length; i++) {
+          const paused = i % 4096 === 0 ? pace?.() : undefined;
+          if (paused) await paused;
+          const order = snapshot.orders[i] as Order;
+          orders.set(order.id, order);
+        }
         base = { seq: snapshot.header.seq, bytes: snapshot.header.journalBytes };
         start = { offset: base.bytes, head: { seq: snapshot.header.seq, hash: snapshot.header.hash } };
       }
@@ -355,6 +428,7 @@ async function replay(root: string, logger: Logger, auditKept: number): Promise<
         audit.push(entry, end);
       },
       start,
+      pace,
     );
     if (replayed.torn) await cutTornTail(fh, path, replayed.torn, "order journal", logger);
     // The journal's name lives in the directory: synced too, or a power loss can lose a new file.
@@ -364,4 +438,46 @@ async function replay(root: string, logger: Logger, auditKept: number): Promise<
     await fh.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** What a journal holds after a given entry: the orders it changed (each its last state) and where it ends. */
+export interface JournalTail {
+  /** The last verified entry: the journal's head. */
+  head: JournalPosition;
+  /** Each order changed after the given entry, in its state at `head`. */
+  orders: Order[];
+}
+
+/**
+ * The entries of the journal in `root` after the one at `from`, chain-verified from it, without opening
+ * the store (a start that has the ruleset as of `from` and needs only what came after). Throws
+ * `SnapshotProblem` when the journal has no such entry at `from.bytes` (shorter, or another history),
+ * `AuditChainError` for an entry after it that does not verify. A torn last line is left alone (it was
+ * never acknowledged; the store's open cuts it).
+ */
+export async function readJournalTail(root: string, from: JournalPosition): Promise<JournalTail> {
+  const path = join(root, JOURNAL_FILE);
+  const fh = await open(path, "r");
+  try {
+    const entry =
+      from.seq === 0 && from.bytes === 0 ? { seq: 0, hash: ZERO_HASH } : await entryEndingAt(fh, from.bytes);
+    if (entry === undefined || entry.seq !== from.seq || entry.hash !== from.hash)
+      throw new SnapshotProblem(
+        `the journal has no entry ${from.seq} ending at byte ${from.bytes}: it is shorter or differs`,
+      );
+  } finally {
+    await fh.close();
+  }
+  const changed = new Map<string, Order>();
+  const replayed = await replayJournal(
+    path,
+    (entry) => {
+      changed.set(entry.orderId, entry.order);
+    },
+    { offset: from.bytes, head: { seq: from.seq, hash: from.hash } },
+  );
+  return {
+    head: { seq: replayed.head.seq, hash: replayed.head.hash, bytes: replayed.validBytes },
+    orders: [...changed.values()],
+  };
 }

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Order } from "../../engine/index.js";
+import { StoreUnavailableError } from "../../kernel/errors.js";
 import type { ChainHead } from "../audit.js";
 import { NEWLINE, readLineBytes, readRange, syncDir, writeAll } from "./file-io.js";
 
@@ -113,15 +114,18 @@ export async function readSnapshot(
   root: string,
   journal: FileHandle,
   adopt: (order: Order) => Order = (order) => order,
+  /** Called between lines (see `OrderJournalOptions.pace`). */
+  pace?: () => Promise<void> | undefined,
 ): Promise<OrderSnapshot | undefined> {
   await unlink(join(root, `${SNAPSHOT_FILE}.tmp`)).catch(() => undefined);
   const path = join(root, SNAPSHOT_FILE);
   const lines = readLineBytes(path, 0, READ_BLOCK);
   try {
-    return await parse(lines, journal, adopt);
+    return await parse(lines, journal, adopt, pace);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    if (err instanceof SnapshotProblem) throw err;
+    // A close during the open (see `Pacer`) stops the open; it says nothing about the snapshot.
+    if (err instanceof SnapshotProblem || err instanceof StoreUnavailableError) throw err;
     throw new SnapshotProblem((err as Error).message);
   } finally {
     await lines.return(undefined); // closes the file when the parse stopped half-way
@@ -134,6 +138,7 @@ async function parse(
   lines: AsyncGenerator<{ bytes: Buffer; terminated: boolean }>,
   journal: FileHandle,
   adopt: (order: Order) => Order,
+  pace: (() => Promise<void> | undefined) | undefined,
 ): Promise<OrderSnapshot> {
   const digest = createHash("sha256");
   const newline = Buffer.from([NEWLINE]);
@@ -159,6 +164,8 @@ async function parse(
   const orders: Order[] = [];
   let trailer: unknown;
   for await (const line of lines) {
+    const paused = pace?.();
+    if (paused) await paused;
     if (orders.length < header.orders) {
       const value = take(line);
       if (!chunked) orders.push(adopt(value as Order));
@@ -182,7 +189,7 @@ async function parse(
 }
 
 /** The journal entry whose line ends exactly at byte `end`, or undefined (none, or not an entry). */
-async function entryEndingAt(
+export async function entryEndingAt(
   journal: FileHandle,
   end: number,
 ): Promise<{ seq: number; hash: string } | undefined> {
