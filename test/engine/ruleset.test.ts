@@ -98,7 +98,7 @@ describe("compile", () => {
     const frozen = Object.freeze(["m-1", "m-2"]);
     const open = ["m-1", "m-2"];
     const unsorted = Object.freeze(["m-2", "m-1", "m-2"]);
-    const [a, b, c] = ["o-a", "o-b", "o-c"].map((id, i) =>
+    const [a, b, c] = ["o-a", "o-b", "o-c"].map((id) =>
       approved(id, { target: { kind: "meeting", meetingIds: ["m-9"] } }),
     ) as [Order, Order, Order];
     const ruleset = compile(
