@@ -506,7 +506,9 @@ export function* bucketDocuments(
  * `fromDocument` checks (the windows, I1 by the table as it stands, the hash over the digests), and
  * every order in its own bucket, in id order, once. Each bucket's digest is taken as written, not
  * recomputed from its orders (that is most of a compile's cost): the caller vouches for the bytes (a
- * snapshot's checksum over them), as it would for any file it wrote itself.
+ * snapshot's checksum over them), as it would for any file it wrote itself. A list the documents hold
+ * frozen is taken as it is (nothing can change it: a reader that freezes the lists it parsed saves a
+ * million copies); any other is copied.
  */
 export function fromBucketDocuments(
   meta: CompileMeta & {
@@ -521,6 +523,7 @@ export function fromBucketDocuments(
   const meetings = new Map<string, CompiledOrder[]>();
   const accounts = new Map<string, CompiledOrder[]>();
   const checked = new Map<string, readonly string[]>();
+  const sameList = new Map<readonly string[], { authority: string; jurisdictions: readonly string[] }>();
   const fail = (why: string): never => {
     throw new Error(`ruleset v${meta.version}: ${why}`);
   };
@@ -538,25 +541,32 @@ export function fromBucketDocuments(
       if (i > 0 && !((list[i - 1] as CompiledOrder).id < o.id)) fail(`bucket ${bucket} is not in id order`);
       if (!Number.isFinite(o.from) || (o.until !== null && !Number.isFinite(o.until)))
         fail(`order ${o.id} has an unreadable window`);
-      const key = `${o.authority}\u0000${o.jurisdictions.join("\u0000")}`;
-      let jurisdictions = checked.get(key);
+      // I1, once per authority and block list: by the list itself when the documents share it (frozen).
+      const same = sameList.get(o.jurisdictions);
+      let jurisdictions = same?.authority === o.authority ? same.jurisdictions : undefined;
       if (jurisdictions === undefined) {
-        const outside = outsideAuthority(o.authority, o.jurisdictions);
-        if (outside.length > 0) fail(`order ${o.id} blocks outside its authority: ${outside.join(", ")}`);
-        jurisdictions = frozenCopy(o.jurisdictions);
-        checked.set(key, jurisdictions);
+        const key = `${o.authority}\u0000${o.jurisdictions.join("\u0000")}`;
+        jurisdictions = checked.get(key);
+        if (jurisdictions === undefined) {
+          const outside = outsideAuthority(o.authority, o.jurisdictions);
+          if (outside.length > 0) fail(`order ${o.id} blocks outside its authority: ${outside.join(", ")}`);
+          jurisdictions = adopted(o.jurisdictions);
+          checked.set(key, jurisdictions);
+        }
+        if (Object.isFrozen(o.jurisdictions))
+          sameList.set(o.jurisdictions, { authority: o.authority, jurisdictions });
       }
       const order: CompiledOrder = Object.freeze({
         id: o.id,
         mode: o.mode,
         action: o.action ?? "geoblock",
-        exemptAccountIds: frozenCopy(o.exemptAccountIds ?? EMPTY),
+        exemptAccountIds: adopted(o.exemptAccountIds ?? EMPTY),
         authority: o.authority,
         jurisdictions,
         from: o.from,
         until: o.until,
-        meetingIds: frozenCopy(o.meetingIds),
-        accountIds: frozenCopy(o.accountIds),
+        meetingIds: adopted(o.meetingIds),
+        accountIds: adopted(o.accountIds),
       });
       list[i] = order;
       for (const id of order.meetingIds) push(meetings, id, order);
@@ -799,6 +809,11 @@ function push(map: Map<string, CompiledOrder[]>, key: string, order: CompiledOrd
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+
+/** The list itself when frozen (no one can change it), else a frozen copy. */
+function adopted(list: readonly string[]): readonly string[] {
+  return Object.isFrozen(list) ? list : frozenCopy(list);
+}
 
 function frozenCopy(list: readonly string[]): readonly string[] {
   return list.length === 0 ? EMPTY : Object.freeze([...list]);

@@ -84,6 +84,36 @@ describe("a ruleset by its buckets", () => {
     );
   });
 
+  it("takes the lists the documents hold frozen as they are, and copies the others", () => {
+    const ruleset = compile(orders(30), { version: 1, compiledAt: iso(NOON) });
+    const docs = written(ruleset);
+    const first = docs[0] as BucketDocument;
+    const o = first.orders[0] as unknown as {
+      meetingIds: string[];
+      accountIds: string[];
+      jurisdictions: string[];
+    };
+    Object.freeze(o.meetingIds);
+    Object.freeze(o.jurisdictions);
+    const read = fromBucketDocuments(meta(ruleset), docs);
+    const back = read.orders.find((x) => x.id === (first.orders[0] as { id: string }).id);
+    expect(back?.meetingIds).toBe(o.meetingIds);
+    expect(back?.jurisdictions).toBe(o.jurisdictions);
+    expect(back?.accountIds).not.toBe(o.accountIds);
+    expect(Object.isFrozen(back?.accountIds)).toBe(true);
+    expect(read.hash).toBe(ruleset.hash);
+  });
+
+  it("checks I1 for a shared block list under each authority that uses it", () => {
+    const ruleset = compile(orders(60), { version: 1, compiledAt: iso(NOON) });
+    const docs = written(ruleset);
+    // One frozen list shared by every order: fine under India's authority, outside Russia's.
+    const shared = Object.freeze(["IN-MH"]);
+    for (const d of docs)
+      for (const o of d.orders) (o as { jurisdictions: readonly string[] }).jurisdictions = shared;
+    expect(() => fromBucketDocuments(meta(ruleset), docs)).toThrow(/blocks outside its authority: IN-MH/);
+  });
+
   it("carries the exclusions beside the buckets", () => {
     const slipped = {
       ...approve(pending("o-bad")),

@@ -90,8 +90,9 @@ function idLists(column: IdColumn, n: number, bucket: number): (i: number) => re
   if (column === 0) return () => NO_IDS;
   if (!Array.isArray(column) || column.length !== n)
     throw new RulesetSnapshotProblem(`bucket ${bucket}: a list column's length`);
-  if (n > 0 && typeof column[0] === "string") return (i) => [column[i] as string];
-  return (i) => column[i] as string[];
+  // Frozen here (the parsed arrays are this reader's own), so the ruleset takes them without a copy.
+  if (n > 0 && typeof column[0] === "string") return (i) => Object.freeze([column[i] as string]);
+  return (i) => Object.freeze(column[i] as string[]);
 }
 
 /** The last line before the trailer: the tables, and how many buckets and orders came before. */
@@ -307,6 +308,7 @@ function parse(bytes: Buffer): RulesetSnapshot {
   const tables = line(ends.length - 1) as Tables;
   if (!Array.isArray(tables?.authorities) || !Array.isArray(tables.jurisdictions))
     throw new RulesetSnapshotProblem("no tables");
+  for (const blocks of tables.jurisdictions) if (Array.isArray(blocks)) Object.freeze(blocks);
   if (ends.length !== tables.buckets + 2) throw new RulesetSnapshotProblem("the bucket count does not match");
   let orders = 0;
   function* documents(): Generator<BucketDocument> {
