@@ -10,6 +10,7 @@
  * retention.ts, backlog.ts; README.md tells the story.
  */
 
+import { Cluster } from "ioredis";
 import { InvalidCursorError } from "../../../kernel/errors.js";
 import type { Logger } from "../../../kernel/logger.js";
 import { SILENT_LOGGER } from "../../../kernel/logger.js";
@@ -22,7 +23,7 @@ import { type Checkpoint, checkpointPath, loadCheckpoint, saveCheckpoint } from 
 import { checkDataset } from "./data-loss.js";
 import { scanIds } from "./dedupe.js";
 import { ShipperHealth, type ShipperStatus } from "./health.js";
-import { defineShip, Lane, type LaneLine } from "./lane.js";
+import { defineShip, Lane, type LaneLine, type LanePart, ship } from "./lane.js";
 import { type LineFields, lineFields } from "./lines.js";
 import { instruments } from "./metrics.js";
 import { OutboxRetention } from "./retention.js";
@@ -138,6 +139,8 @@ export class StreamShipper {
   private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly lanes: Lane[];
+  /** Every partition lives on the one server (not a cluster): a page's lanes go in one script. */
+  private readonly together: boolean;
   private readonly checkpointPath: string;
   private readonly batchSize: number;
   private readonly intervalMs: number;
@@ -192,6 +195,7 @@ export class StreamShipper {
     this.outbox = opts.outbox;
     this.redis = opts.redis;
     this.keys = opts.keys;
+    this.together = !(opts.redis instanceof Cluster);
     this.checkpointPath = checkpointPath(opts.dataDir);
     this.batchSize = positive("batchSize", opts.batchSize ?? 2000);
     this.intervalMs = positive("intervalMs", opts.intervalMs ?? 100);
@@ -364,16 +368,24 @@ export class StreamShipper {
       this.pending = await this.route(page.lines, page.next);
     }
     const pending = this.pending;
-    // Every lane of the page at once (on a cluster, on their own shards); a lane that fails keeps its
-    // part for the next try, the others are done with theirs.
+    // One script for every lane of the page on a single server; on a cluster one per lane, all at once,
+    // each on its own shard. A script that fails leaves its lanes' parts for the next try; the others are
+    // done with theirs.
+    const groups = this.together ? [[...pending.lanes]] : [...pending.lanes].map((entry) => [entry]);
     const results = await Promise.allSettled(
-      [...pending.lanes].map(async ([index, lines]) => {
-        const lane = this.lanes[index] as Lane;
-        const send = await lane.dedupe.fresh(lines, lane.fence);
-        const added = await lane.send(send);
-        lane.dedupe.sent(lines.length, send.length);
-        if (added > 0) instruments.shipped.add(added);
-        pending.lanes.delete(index);
+      groups.map(async (group) => {
+        const parts: LanePart[] = [];
+        for (const [index, lines] of group) {
+          const lane = this.lanes[index] as Lane;
+          parts.push({ lane, lines: await lane.dedupe.fresh(lines, lane.fence) });
+        }
+        const added = await ship(this.redis, parts);
+        group.forEach(([index, lines], i) => {
+          (this.lanes[index] as Lane).dedupe.sent(lines.length, (parts[i] as LanePart).lines.length);
+          const n = added[i] as number;
+          if (n > 0) instruments.shipped.add(n);
+          pending.lanes.delete(index);
+        });
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
