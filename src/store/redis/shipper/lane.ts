@@ -12,10 +12,10 @@
 
 import type { Logger } from "../../../kernel/logger.js";
 import type { RedisClient } from "../../../platform/node/redis.js";
-import { isEdgeDecisionId } from "../../ingest-index.js";
 import type { PartitionKeys } from "../keys.js";
 import type { LaneCheckpoint } from "./checkpoint.js";
 import { LaneDedupe } from "./dedupe.js";
+import { ID_PREFIX, type OutboxLine } from "./lines.js";
 
 /** Edge-id sets outlive ingest's 14-day window (`keys.ts` edgeIds). */
 const EDGE_IDS_TTL_S = 16 * 24 * 3600;
@@ -23,15 +23,16 @@ const EDGE_IDS_TTL_S = 16 * 24 * 3600;
 /**
  * KEYS: the streams of the batch's lanes, one per lane; then the edge-id sets of the days in the batch.
  * ARGV: 1 the edge-id TTL (s); then three per lane, in the order of KEYS: the records' JSON lines as the
- *       outbox holds them, each ended by a newline; their decisionIds, each ended by a newline; "" when
- *       every record is this service's, else per record the KEYS index of its edge-id set (0 for one of
- *       this service), each ended by a comma.
+ *       outbox holds them, each ended by a newline; their decisionIds: "" when every line starts with its
+ *       own (`{"decisionId":"<id>"`, lines.ts), else per record an empty entry for such a line or "=" and
+ *       the id, each ended by a newline; "" when every record is this service's, else per record the KEYS
+ *       index of its edge-id set (0 for one of this service), each ended by a comma.
  * Reply: per lane {last id added or false, records skipped as edge duplicates}.
  *
  * A lane's records travel as three arguments rather than three per record: the client copies one buffer
  * (the outbox's bytes, never made into strings) instead of encoding a string per record. All lanes of a
- * page on one server go in one script (see `shipGroups`): the per-command cost (the command, its write,
- * its reply) is paid once a page instead of once a lane.
+ * page on one server go in one script (see `ship`): the per-command cost (the command, its write, its
+ * reply) is paid once a page instead of once a lane.
  */
 const SHIP = `
 local touched = {}
@@ -43,8 +44,16 @@ for li = 1, (#ARGV - 1) / 3 do
   local at, idAt, edgeAt = 1, 1, 1
   while at <= #lines do
     local lineEnd = string.find(lines, '\\n', at, true)
-    local idEnd = string.find(ids, '\\n', idAt, true)
-    local id = string.sub(ids, idAt, idEnd - 1)
+    local id
+    if #ids > 0 then
+      local idEnd = string.find(ids, '\\n', idAt, true)
+      if idEnd > idAt then id = string.sub(ids, idAt + 1, idEnd - 1) end
+      idAt = idEnd + 1
+    end
+    if id == nil then
+      local idStart = at + ${ID_PREFIX.length}
+      id = string.sub(lines, idStart, string.find(lines, '"', idStart, true) - 1)
+    end
     local add = true
     if #edges > 0 then
       local edgeEnd = string.find(edges, ',', edgeAt, true)
@@ -61,7 +70,6 @@ for li = 1, (#ARGV - 1) / 3 do
       skipped = skipped + 1
     end
     at = lineEnd + 1
-    idAt = idEnd + 1
   end
   out[li] = {last, skipped}
 end
@@ -83,15 +91,6 @@ export function defineShip(redis: RedisClient): void {
   if (typeof (redis as unknown as Partial<ShipClient>)[SHIP_COMMAND] !== "function") {
     redis.defineCommand(SHIP_COMMAND, { lua: SHIP });
   }
-}
-
-/** One outbox line bound for a lane: its fields, and its bytes `buf[start, end)` (no newline). */
-export interface LaneLine {
-  decisionId: string;
-  at: string;
-  buf: Buffer;
-  start: number;
-  end: number;
 }
 
 const NEWLINE = 0x0a;
@@ -152,7 +151,7 @@ export class Lane {
    * Sends `lines` in one script and records the outcome; a failure leaves the batch's outcome unknown
    * (the next send deduplicates). Returns how many entered the stream.
    */
-  async send(lines: readonly LaneLine[]): Promise<number> {
+  async send(lines: readonly OutboxLine[]): Promise<number> {
     return (await ship(this.redis, [{ lane: this, lines }]))[0] as number;
   }
 
@@ -168,7 +167,7 @@ export class Lane {
 /** A lane's part of a batch. */
 export interface LanePart {
   lane: Lane;
-  lines: readonly LaneLine[];
+  lines: readonly OutboxLine[];
 }
 
 /**
@@ -184,15 +183,15 @@ export async function ship(redis: RedisClient, parts: readonly LanePart[]): Prom
   for (const { lane, lines } of sending) {
     let dayKey: Map<string, number> | undefined;
     let edges: number[] | undefined;
-    let ids = "";
+    let parsed = false;
     let bytes = 0;
     for (let i = 0; i < lines.length; i++) {
-      const { decisionId, at, start, end } = lines[i] as LaneLine;
-      ids += `${decisionId}\n`;
-      bytes += end - start + 1;
+      const line = lines[i] as OutboxLine;
+      bytes += line.end - line.start + 1;
+      if (line.idEnd === 0) parsed = true;
       // Edge records are rare: the index per record is made only for a lane's part that holds one.
-      if (!isEdgeDecisionId(decisionId)) continue;
-      const day = at.slice(0, 10);
+      if (!line.edge) continue;
+      const day = line.at.slice(0, 10);
       dayKey ??= new Map();
       let k = dayKey.get(day) ?? 0;
       if (k === 0) {
@@ -209,6 +208,8 @@ export async function ship(redis: RedisClient, parts: readonly LanePart[]): Prom
       at += buf.copy(joined, at, start, end);
       joined[at++] = NEWLINE;
     }
+    // The script reads an id off its line (after ID_PREFIX, to the next quote) unless it is given here.
+    const ids = parsed ? lines.map((l) => (l.idEnd > 0 ? "\n" : `=${l.decisionId}\n`)).join("") : "";
     args.push(joined, ids, edges === undefined ? "" : `${edges.join(",")},`);
   }
   let reply: [string | null, number][];

@@ -16,15 +16,15 @@ import type { Logger } from "../../../kernel/logger.js";
 import { SILENT_LOGGER } from "../../../kernel/logger.js";
 import { nodeOptions, type RedisClient } from "../../../platform/node/redis.js";
 import type { SegmentLog } from "../../file/segment-log.js";
-import { partitionOf, type RedisKeys } from "../keys.js";
+import type { RedisKeys } from "../keys.js";
 import { compareStreamIds } from "../stream-ids.js";
 import { Backlog, countOutbox } from "./backlog.js";
 import { type Checkpoint, checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { checkDataset } from "./data-loss.js";
 import { scanIds } from "./dedupe.js";
 import { ShipperHealth, type ShipperStatus } from "./health.js";
-import { defineShip, Lane, type LaneLine, type LanePart, ship } from "./lane.js";
-import { type LineFields, lineFields } from "./lines.js";
+import { defineShip, Lane, type LanePart, ship } from "./lane.js";
+import { type OutboxLine, readLine } from "./lines.js";
 import { instruments } from "./metrics.js";
 import { OutboxRetention } from "./retention.js";
 
@@ -118,20 +118,12 @@ interface Repair {
   reason: string;
 }
 
-/** An outbox line as read: its bytes `buf[start, end)` and the fields the shipper needs (lines.ts). */
-interface RawLine {
-  fields: LineFields | undefined;
-  buf: Buffer;
-  start: number;
-  end: number;
-}
-
 /** A page read from the outbox and not yet in every lane. */
 interface PendingPage {
   next: string | null;
   count: number;
   /** Lines per lane index; a lane done with its part is removed. */
-  lanes: Map<number, LaneLine[]>;
+  lanes: Map<number, OutboxLine[]>;
 }
 
 export class StreamShipper {
@@ -406,7 +398,7 @@ export class StreamShipper {
     return true;
   }
 
-  private async readOutbox(): Promise<{ lines: RawLine[]; next: string | null }> {
+  private async readOutbox(): Promise<{ lines: OutboxLine[]; next: string | null }> {
     try {
       return await this.readLines({
         ...(this.cursor === undefined ? {} : { after: this.cursor }),
@@ -419,23 +411,19 @@ export class StreamShipper {
     }
   }
 
-  /** A page of the outbox, each line as its bytes and the two fields read off them (lines.ts). */
+  /** A page of the outbox, each line as its bytes and its partition (lines.ts). */
   private async readLines(opts: {
     after?: string;
     until?: string;
     limit: number;
-  }): Promise<{ lines: RawLine[]; next: string | null }> {
-    const page = await this.outbox.pageRaw(opts, (buf, start, end) => ({
-      fields: lineFields(buf, start, end),
-      buf,
-      start,
-      end,
-    }));
+  }): Promise<{ lines: OutboxLine[]; next: string | null }> {
+    const partitions = this.lanes.length;
+    const page = await this.outbox.pageRaw(opts, (buf, start, end) => readLine(buf, start, end, partitions));
     return { lines: page.items, next: page.next };
   }
 
   /** Sorts a page's lines into their lanes, leaving out what a version-1 shipper already sent. */
-  private async route(lines: readonly RawLine[], next: string | null): Promise<PendingPage> {
+  private async route(lines: readonly OutboxLine[], next: string | null): Promise<PendingPage> {
     if (this.legacyFence !== undefined) {
       // Once: what the single stream of earlier versions holds after that version's fence.
       this.legacySeen = await scanIds(
@@ -446,29 +434,28 @@ export class StreamShipper {
       );
       this.legacyFence = undefined;
     }
-    const lanes = new Map<number, LaneLine[]>();
+    const lanes = new Map<number, OutboxLine[]>();
     let oldest: string | undefined;
-    for (const { fields, buf, start, end } of lines) {
-      if (fields === undefined) {
+    for (const line of lines) {
+      if (!line.valid) {
         // Not a record this process could have written; shipped as it is to the first partition, where
         // the report's reader leaves it pending for repair rather than dropping it unseen.
         this.logger.error("decision outbox: a line without a decisionId; shipped for repair", {
-          line: buf.toString("utf8", start, Math.min(end, start + 80)),
+          line: line.buf.toString("utf8", line.start, Math.min(line.end, line.start + 80)),
         });
+      } else {
+        oldest ??= line.at;
       }
-      const decisionId = fields?.decisionId ?? "";
-      if (this.legacySeen?.has(decisionId)) {
+      if (this.legacySeen?.has(line.decisionId)) {
         instruments.skipped.add(1);
         continue;
       }
-      oldest ??= fields?.at;
-      const index = fields === undefined ? 0 : partitionOf(decisionId, this.lanes.length);
-      let list = lanes.get(index);
+      let list = lanes.get(line.partition);
       if (list === undefined) {
         list = [];
-        lanes.set(index, list);
+        lanes.set(line.partition, list);
       }
-      list.push({ decisionId, at: fields?.at ?? "", buf, start, end });
+      list.push(line);
     }
     this.backlog.reading(oldest ?? "");
     return { next, count: lines.length, lanes };
@@ -609,7 +596,7 @@ export class StreamShipper {
     let window = repair.window;
     if (window === "time") {
       const first = await this.readLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
-      const at = first.lines[0]?.fields?.at;
+      const at = first.lines[0]?.at;
       const t = at === undefined ? Date.now() : Date.parse(at);
       window = `${Math.max(0, (Number.isNaN(t) ? Date.now() : t) - this.clockSkewMs)}-0`;
     }
@@ -625,12 +612,11 @@ export class StreamShipper {
         limit: this.batchSize,
       });
       if (page.lines.length === 0) break;
-      const send: LaneLine[] = [];
-      for (const { fields, buf, start, end } of page.lines) {
-        if (fields === undefined || partitionOf(fields.decisionId, this.lanes.length) !== lane.keys.index)
-          continue;
-        if (seen.has(fields.decisionId)) skipped++;
-        else send.push({ ...fields, buf, start, end });
+      const send: OutboxLine[] = [];
+      for (const line of page.lines) {
+        if (!line.valid || line.partition !== lane.keys.index) continue;
+        if (seen.has(line.decisionId)) skipped++;
+        else send.push(line);
       }
       resent += await lane.send(send);
       after = page.next ?? after;
