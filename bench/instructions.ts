@@ -526,9 +526,9 @@ function targets(dir: string): Target[] {
  * page that reached the outbox's end the shipper waits `coalesceMs` (25 ms) of wall time, in which
  * valgrind's process (tens of times slower) answers only a few checks. So `redis` measures small
  * scripts, the shipper's worst case; `redis-burst` stops the redis-server (SIGSTOP) while the measured
- * checks are answered and resumes it after, so that they ship in full pages (2000 records, about 125 a
- * script): its best case, as when it catches up. Under load on this machine a script carries about 30
- * (bench/README.md), between the two.
+ * checks are answered and resumes it after, so that they ship in full pages (2000 records): its best
+ * case, as when it catches up. On a single redis-server a page is one script, for all its partitions
+ * (shipper/README.md); before 2026-12-07 it was one script per partition.
  */
 function redisTarget(name: "redis" | "redis-burst", requests: Request[], burst: boolean): Target {
   return {

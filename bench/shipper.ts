@@ -15,13 +15,19 @@
  * `--variant=batchSize=2000,coalesceMs=25` runs the current code with those shipper options too.
  *
  * `--only` runs one mode (for `node --cpu-prof --import tsx bench/shipper.ts --only=redis`).
+ *
+ * `--callgrind`, under `valgrind --tool=callgrind --trace-children=no node --import tsx bench/shipper.ts`:
+ * each measured region (the appends and the drain) is between `callgrind_control -z` and `-d`, so each
+ * dump counts the instructions of that region alone, a figure the machine's load does not move.
  */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import type { DecisionRecord } from "../src/engine/index.js";
 import { createRedis } from "../src/platform/node/redis.js";
 import { redisKeys } from "../src/store/redis/keys.js";
@@ -43,6 +49,7 @@ const VARIANT = Object.fromEntries(
     .filter((kv) => kv.includes("="))
     .map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])]),
 );
+const CALLGRIND = process.argv.includes("--callgrind");
 const BASELINE = process.argv.find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length);
 
 interface Outbox {
@@ -113,6 +120,11 @@ function threadTicks(): Map<string, number> {
   return byName;
 }
 
+/** Under callgrind: `-z` zeroes its counters, `-d` dumps them (asynchronously: callgrind acts while we run). */
+async function callgrind(flag: "-z" | "-d"): Promise<void> {
+  if (CALLGRIND) await promisify(execFile)("callgrind_control", [flag, String(process.pid)]);
+}
+
 async function appendAll(outbox: Outbox, n: number, after?: () => void): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -161,11 +173,14 @@ try {
       if (shipper) await shipper.drain(5000);
       await appendAll(outbox, 2000, () => shipper?.notify()); // warm-up
       if (shipper) await shipper.drain(10_000);
+      await callgrind("-z");
       const before = cpuMicros();
       const ticksBefore = threadTicks();
       await appendAll(outbox, RECORDS, () => shipper?.notify());
-      if (shipper && !(await shipper.drain(60_000))) throw new Error(`${mode}: the shipper did not catch up`);
+      if (shipper && !(await shipper.drain(600_000)))
+        throw new Error(`${mode}: the shipper did not catch up`);
       const spent = process.cpuUsage(before);
+      await callgrind("-d");
       const threads = [...threadTicks()]
         .map(([name, t]) => [name, ((t - (ticksBefore.get(name) ?? 0)) * 1e4) / RECORDS] as const)
         .filter(([, us]) => us > 0)

@@ -161,6 +161,35 @@ describe("decision partitions", () => {
     expect(await redis.get(keys.partitionCount)).toBe("8");
   });
 
+  it("ships lines of another shape as they are, with their ids, beside the check's own", async () => {
+    const keys = redisKeys(prefix, { partitions: 4 });
+    const outbox = await openOutbox();
+    const shipper = await startShipper(outbox, keys, { batchSize: 1000 });
+    // An ingested record keeps the order its fields arrived in; ids with an escape or a non-ASCII byte.
+    const reorder = ({ decisionId, at, ...rest }: DecisionRecord) =>
+      ({ at, ...rest, decisionId }) as unknown as DecisionRecord;
+    const written = [
+      ...records(100),
+      ...Array.from({ length: 20 }, () => reorder(record())),
+      ...Array.from({ length: 20 }, () => reorder(record(edgeDecisionId(crypto.randomUUID())))),
+      record('d_"quoted"'),
+      record("d_é_雪"),
+      ...records(100),
+    ];
+    await outbox.append(written);
+    expect(await shipper.drain(10_000)).toBe(true);
+
+    const redis = await ready(client("check"));
+    const lines = new Map(written.map((r) => [r.decisionId, JSON.stringify(r)]));
+    for (const p of keys.partitions) {
+      for (const [, id, r] of await entries(redis, p.stream)) {
+        expect(partitionOf(id, 4)).toBe(p.index);
+        expect(r).toBe(lines.get(id));
+      }
+    }
+    expectOnce(await allIds(redis, keys), lines.keys());
+  });
+
   it("adds an edge record once when two outboxes hold it (a delivery retried after a crash)", async () => {
     const keys = redisKeys(prefix, { partitions: 4 });
     const edge = Array.from({ length: 50 }, () => record(edgeDecisionId(crypto.randomUUID())));

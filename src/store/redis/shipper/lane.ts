@@ -12,53 +12,69 @@
 
 import type { Logger } from "../../../kernel/logger.js";
 import type { RedisClient } from "../../../platform/node/redis.js";
-import { isEdgeDecisionId } from "../../ingest-index.js";
 import type { PartitionKeys } from "../keys.js";
 import type { LaneCheckpoint } from "./checkpoint.js";
 import { LaneDedupe } from "./dedupe.js";
+import { ID_PREFIX, type OutboxLine } from "./lines.js";
 
 /** Edge-id sets outlive ingest's 14-day window (`keys.ts` edgeIds). */
 const EDGE_IDS_TTL_S = 16 * 24 * 3600;
 
 /**
- * KEYS: 1 the stream, then the edge-id sets of the days in the batch.
- * ARGV: 1 the edge-id TTL (s); 2 the records' JSON lines as the outbox holds them, each ended by a
- *       newline; 3 their decisionIds, each ended by a newline; 4 "" when every record is this service's,
- *       else one byte per record: 48 + the KEYS index of its edge-id set (48, "0", for one of this service).
- * Reply: {last id added or false, records skipped as edge duplicates}.
+ * KEYS: the streams of the batch's lanes, one per lane; then the edge-id sets of the days in the batch.
+ * ARGV: 1 the edge-id TTL (s); then three per lane, in the order of KEYS: the records' JSON lines as the
+ *       outbox holds them, each ended by a newline; their decisionIds: "" when every line starts with its
+ *       own (`{"decisionId":"<id>"`, lines.ts), else per record an empty entry for such a line or "=" and
+ *       the id, each ended by a newline; "" when every record is this service's, else per record the KEYS
+ *       index of its edge-id set (0 for one of this service), each ended by a comma.
+ * Reply: per lane {last id added or false, records skipped as edge duplicates}.
  *
- * The batch travels as three arguments rather than three per record: the client copies one buffer (the
- * outbox's bytes, never made into strings) instead of encoding a string per record.
+ * A lane's records travel as three arguments rather than three per record: the client copies one buffer
+ * (the outbox's bytes, never made into strings) instead of encoding a string per record. All lanes of a
+ * page on one server go in one script (see `ship`): the per-command cost (the command, its write, its
+ * reply) is paid once a page instead of once a lane.
  */
 const SHIP = `
-local lines, ids, edges = ARGV[2], ARGV[3], ARGV[4]
-local last = false
-local skipped = 0
 local touched = {}
-local at, idAt, n = 1, 1, 0
-while at <= #lines do
-  local lineEnd = string.find(lines, '\\n', at, true)
-  local idEnd = string.find(ids, '\\n', idAt, true)
-  local id = string.sub(ids, idAt, idEnd - 1)
-  n = n + 1
-  local add = true
-  if #edges > 0 then
-    local k = string.byte(edges, n) - 48
-    if k > 0 then
-      add = redis.call('SADD', KEYS[k], id) == 1
-      touched[k] = true
+local out = {}
+for li = 1, (#ARGV - 1) / 3 do
+  local lines, ids, edges = ARGV[3 * li - 1], ARGV[3 * li], ARGV[3 * li + 1]
+  local last = false
+  local skipped = 0
+  local at, idAt, edgeAt = 1, 1, 1
+  while at <= #lines do
+    local lineEnd = string.find(lines, '\\n', at, true)
+    local id
+    if #ids > 0 then
+      local idEnd = string.find(ids, '\\n', idAt, true)
+      if idEnd > idAt then id = string.sub(ids, idAt + 1, idEnd - 1) end
+      idAt = idEnd + 1
     end
+    if id == nil then
+      local idStart = at + ${ID_PREFIX.length}
+      id = string.sub(lines, idStart, string.find(lines, '"', idStart, true) - 1)
+    end
+    local add = true
+    if #edges > 0 then
+      local edgeEnd = string.find(edges, ',', edgeAt, true)
+      local k = tonumber(string.sub(edges, edgeAt, edgeEnd - 1))
+      edgeAt = edgeEnd + 1
+      if k > 0 then
+        add = redis.call('SADD', KEYS[k], id) == 1
+        touched[k] = true
+      end
+    end
+    if add then
+      last = redis.call('XADD', KEYS[li], '*', 'id', id, 'r', string.sub(lines, at, lineEnd - 1))
+    else
+      skipped = skipped + 1
+    end
+    at = lineEnd + 1
   end
-  if add then
-    last = redis.call('XADD', KEYS[1], '*', 'id', id, 'r', string.sub(lines, at, lineEnd - 1))
-  else
-    skipped = skipped + 1
-  end
-  at = lineEnd + 1
-  idAt = idEnd + 1
+  out[li] = {last, skipped}
 end
 for k in pairs(touched) do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
-return {last, skipped}
+return out
 `;
 
 const SHIP_COMMAND = "cordonShipDecisions";
@@ -67,7 +83,7 @@ type ShipClient = RedisClient & {
   [SHIP_COMMAND](
     numKeys: number,
     ...keysAndArgs: (string | number | Buffer)[]
-  ): Promise<[string | null, number]>;
+  ): Promise<[string | null, number][]>;
 };
 
 /** Makes the client able to run the ship script (EVALSHA, loaded on first use on each node). */
@@ -75,15 +91,6 @@ export function defineShip(redis: RedisClient): void {
   if (typeof (redis as unknown as Partial<ShipClient>)[SHIP_COMMAND] !== "function") {
     redis.defineCommand(SHIP_COMMAND, { lua: SHIP });
   }
-}
-
-/** One outbox line bound for a lane: its fields, and its bytes `buf[start, end)` (no newline). */
-export interface LaneLine {
-  decisionId: string;
-  at: string;
-  buf: Buffer;
-  start: number;
-  end: number;
 }
 
 const NEWLINE = 0x0a;
@@ -141,27 +148,54 @@ export class Lane {
   }
 
   /**
-   * Sends `lines` (all but those `skip` names) in one script and records the outcome; a failure leaves
-   * the batch's outcome unknown (the next send deduplicates). Returns how many entered the stream.
+   * Sends `lines` in one script and records the outcome; a failure leaves the batch's outcome unknown
+   * (the next send deduplicates). Returns how many entered the stream.
    */
-  async send(lines: readonly LaneLine[]): Promise<number> {
-    if (lines.length === 0) return 0;
-    const keys: string[] = [this.keys.stream];
+  async send(lines: readonly OutboxLine[]): Promise<number> {
+    return (await ship(this.redis, [{ lane: this, lines }]))[0] as number;
+  }
+
+  /** The script's reply for this lane's part of a batch. */
+  acknowledged(last: string | null): void {
+    if (typeof last === "string") {
+      this.fence = last;
+      this.lastAckedId = last;
+    }
+  }
+}
+
+/** A lane's part of a batch. */
+export interface LanePart {
+  lane: Lane;
+  lines: readonly OutboxLine[];
+}
+
+/**
+ * Sends the parts (lanes whose streams live on one server) in one script, run whole or not at all, and
+ * records the outcome in each lane; a failure leaves every part's outcome unknown (each lane deduplicates
+ * its next send). Returns how many of each part's records entered its stream.
+ */
+export async function ship(redis: RedisClient, parts: readonly LanePart[]): Promise<number[]> {
+  const sending = parts.filter((p) => p.lines.length > 0);
+  if (sending.length === 0) return parts.map(() => 0);
+  const keys: string[] = sending.map((p) => p.lane.keys.stream);
+  const args: (string | Buffer)[] = [];
+  for (const { lane, lines } of sending) {
     let dayKey: Map<string, number> | undefined;
     let edges: number[] | undefined;
-    let ids = "";
+    let parsed = false;
     let bytes = 0;
     for (let i = 0; i < lines.length; i++) {
-      const { decisionId, at, start, end } = lines[i] as LaneLine;
-      ids += `${decisionId}\n`;
-      bytes += end - start + 1;
-      // Edge records are rare: the byte per record is made only for a batch that holds one.
-      if (!isEdgeDecisionId(decisionId)) continue;
-      const day = at.slice(0, 10);
+      const line = lines[i] as OutboxLine;
+      bytes += line.end - line.start + 1;
+      if (line.idEnd === 0) parsed = true;
+      // Edge records are rare: the index per record is made only for a lane's part that holds one.
+      if (!line.edge) continue;
+      const day = line.at.slice(0, 10);
       dayKey ??= new Map();
       let k = dayKey.get(day) ?? 0;
       if (k === 0) {
-        keys.push(this.keys.edgeIds(day));
+        keys.push(lane.keys.edgeIds(day));
         k = keys.length;
         dayKey.set(day, k);
       }
@@ -174,26 +208,27 @@ export class Lane {
       at += buf.copy(joined, at, start, end);
       joined[at++] = NEWLINE;
     }
-    const edgeArg = edges === undefined ? "" : String.fromCharCode(...edges.map((k) => 48 + k));
-    let reply: [string | null, number];
-    try {
-      reply = await (this.redis as unknown as ShipClient)[SHIP_COMMAND](
-        keys.length,
-        ...keys,
-        EDGE_IDS_TTL_S,
-        joined,
-        ids,
-        edgeArg,
-      );
-    } catch (err) {
-      this.dedupe.sendFailed();
-      throw err;
-    }
-    const [last, skipped] = reply;
-    if (typeof last === "string") {
-      this.fence = last;
-      this.lastAckedId = last;
-    }
-    return lines.length - Number(skipped);
+    // The script reads an id off its line (after ID_PREFIX, to the next quote) unless it is given here.
+    const ids = parsed ? lines.map((l) => (l.idEnd > 0 ? "\n" : `=${l.decisionId}\n`)).join("") : "";
+    args.push(joined, ids, edges === undefined ? "" : `${edges.join(",")},`);
   }
+  let reply: [string | null, number][];
+  try {
+    reply = await (redis as unknown as ShipClient)[SHIP_COMMAND](
+      keys.length,
+      ...keys,
+      EDGE_IDS_TTL_S,
+      ...args,
+    );
+  } catch (err) {
+    for (const { lane } of sending) lane.dedupe.sendFailed();
+    throw err;
+  }
+  let i = 0;
+  return parts.map(({ lane, lines }) => {
+    if (lines.length === 0) return 0;
+    const [last, skipped] = reply[i++] as [string | null, number];
+    lane.acknowledged(last);
+    return lines.length - Number(skipped);
+  });
 }

@@ -10,20 +10,21 @@
  * retention.ts, backlog.ts; README.md tells the story.
  */
 
+import { Cluster } from "ioredis";
 import { InvalidCursorError } from "../../../kernel/errors.js";
 import type { Logger } from "../../../kernel/logger.js";
 import { SILENT_LOGGER } from "../../../kernel/logger.js";
 import { nodeOptions, type RedisClient } from "../../../platform/node/redis.js";
 import type { SegmentLog } from "../../file/segment-log.js";
-import { partitionOf, type RedisKeys } from "../keys.js";
+import type { RedisKeys } from "../keys.js";
 import { compareStreamIds } from "../stream-ids.js";
 import { Backlog, countOutbox } from "./backlog.js";
 import { type Checkpoint, checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { checkDataset } from "./data-loss.js";
 import { scanIds } from "./dedupe.js";
 import { ShipperHealth, type ShipperStatus } from "./health.js";
-import { defineShip, Lane, type LaneLine } from "./lane.js";
-import { type LineFields, lineFields } from "./lines.js";
+import { defineShip, Lane, type LanePart, ship } from "./lane.js";
+import { type OutboxLine, readLine } from "./lines.js";
 import { instruments } from "./metrics.js";
 import { OutboxRetention } from "./retention.js";
 
@@ -117,20 +118,12 @@ interface Repair {
   reason: string;
 }
 
-/** An outbox line as read: its bytes `buf[start, end)` and the fields the shipper needs (lines.ts). */
-interface RawLine {
-  fields: LineFields | undefined;
-  buf: Buffer;
-  start: number;
-  end: number;
-}
-
 /** A page read from the outbox and not yet in every lane. */
 interface PendingPage {
   next: string | null;
   count: number;
   /** Lines per lane index; a lane done with its part is removed. */
-  lanes: Map<number, LaneLine[]>;
+  lanes: Map<number, OutboxLine[]>;
 }
 
 export class StreamShipper {
@@ -138,6 +131,8 @@ export class StreamShipper {
   private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly lanes: Lane[];
+  /** Every partition lives on the one server (not a cluster): a page's lanes go in one script. */
+  private readonly together: boolean;
   private readonly checkpointPath: string;
   private readonly batchSize: number;
   private readonly intervalMs: number;
@@ -192,6 +187,7 @@ export class StreamShipper {
     this.outbox = opts.outbox;
     this.redis = opts.redis;
     this.keys = opts.keys;
+    this.together = !(opts.redis instanceof Cluster);
     this.checkpointPath = checkpointPath(opts.dataDir);
     this.batchSize = positive("batchSize", opts.batchSize ?? 2000);
     this.intervalMs = positive("intervalMs", opts.intervalMs ?? 100);
@@ -364,16 +360,24 @@ export class StreamShipper {
       this.pending = await this.route(page.lines, page.next);
     }
     const pending = this.pending;
-    // Every lane of the page at once (on a cluster, on their own shards); a lane that fails keeps its
-    // part for the next try, the others are done with theirs.
+    // One script for every lane of the page on a single server; on a cluster one per lane, all at once,
+    // each on its own shard. A script that fails leaves its lanes' parts for the next try; the others are
+    // done with theirs.
+    const groups = this.together ? [[...pending.lanes]] : [...pending.lanes].map((entry) => [entry]);
     const results = await Promise.allSettled(
-      [...pending.lanes].map(async ([index, lines]) => {
-        const lane = this.lanes[index] as Lane;
-        const send = await lane.dedupe.fresh(lines, lane.fence);
-        const added = await lane.send(send);
-        lane.dedupe.sent(lines.length, send.length);
-        if (added > 0) instruments.shipped.add(added);
-        pending.lanes.delete(index);
+      groups.map(async (group) => {
+        const parts: LanePart[] = [];
+        for (const [index, lines] of group) {
+          const lane = this.lanes[index] as Lane;
+          parts.push({ lane, lines: await lane.dedupe.fresh(lines, lane.fence) });
+        }
+        const added = await ship(this.redis, parts);
+        group.forEach(([index, lines], i) => {
+          (this.lanes[index] as Lane).dedupe.sent(lines.length, (parts[i] as LanePart).lines.length);
+          const n = added[i] as number;
+          if (n > 0) instruments.shipped.add(n);
+          pending.lanes.delete(index);
+        });
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -394,7 +398,7 @@ export class StreamShipper {
     return true;
   }
 
-  private async readOutbox(): Promise<{ lines: RawLine[]; next: string | null }> {
+  private async readOutbox(): Promise<{ lines: OutboxLine[]; next: string | null }> {
     try {
       return await this.readLines({
         ...(this.cursor === undefined ? {} : { after: this.cursor }),
@@ -407,23 +411,19 @@ export class StreamShipper {
     }
   }
 
-  /** A page of the outbox, each line as its bytes and the two fields read off them (lines.ts). */
+  /** A page of the outbox, each line as its bytes and its partition (lines.ts). */
   private async readLines(opts: {
     after?: string;
     until?: string;
     limit: number;
-  }): Promise<{ lines: RawLine[]; next: string | null }> {
-    const page = await this.outbox.pageRaw(opts, (buf, start, end) => ({
-      fields: lineFields(buf, start, end),
-      buf,
-      start,
-      end,
-    }));
+  }): Promise<{ lines: OutboxLine[]; next: string | null }> {
+    const partitions = this.lanes.length;
+    const page = await this.outbox.pageRaw(opts, (buf, start, end) => readLine(buf, start, end, partitions));
     return { lines: page.items, next: page.next };
   }
 
   /** Sorts a page's lines into their lanes, leaving out what a version-1 shipper already sent. */
-  private async route(lines: readonly RawLine[], next: string | null): Promise<PendingPage> {
+  private async route(lines: readonly OutboxLine[], next: string | null): Promise<PendingPage> {
     if (this.legacyFence !== undefined) {
       // Once: what the single stream of earlier versions holds after that version's fence.
       this.legacySeen = await scanIds(
@@ -434,29 +434,28 @@ export class StreamShipper {
       );
       this.legacyFence = undefined;
     }
-    const lanes = new Map<number, LaneLine[]>();
+    const lanes = new Map<number, OutboxLine[]>();
     let oldest: string | undefined;
-    for (const { fields, buf, start, end } of lines) {
-      if (fields === undefined) {
+    for (const line of lines) {
+      if (!line.valid) {
         // Not a record this process could have written; shipped as it is to the first partition, where
         // the report's reader leaves it pending for repair rather than dropping it unseen.
         this.logger.error("decision outbox: a line without a decisionId; shipped for repair", {
-          line: buf.toString("utf8", start, Math.min(end, start + 80)),
+          line: line.buf.toString("utf8", line.start, Math.min(line.end, line.start + 80)),
         });
+      } else {
+        oldest ??= line.at;
       }
-      const decisionId = fields?.decisionId ?? "";
-      if (this.legacySeen?.has(decisionId)) {
+      if (this.legacySeen?.has(line.decisionId)) {
         instruments.skipped.add(1);
         continue;
       }
-      oldest ??= fields?.at;
-      const index = fields === undefined ? 0 : partitionOf(decisionId, this.lanes.length);
-      let list = lanes.get(index);
+      let list = lanes.get(line.partition);
       if (list === undefined) {
         list = [];
-        lanes.set(index, list);
+        lanes.set(line.partition, list);
       }
-      list.push({ decisionId, at: fields?.at ?? "", buf, start, end });
+      list.push(line);
     }
     this.backlog.reading(oldest ?? "");
     return { next, count: lines.length, lanes };
@@ -597,7 +596,7 @@ export class StreamShipper {
     let window = repair.window;
     if (window === "time") {
       const first = await this.readLines({ ...(repair.from ? { after: repair.from } : {}), limit: 1 });
-      const at = first.lines[0]?.fields?.at;
+      const at = first.lines[0]?.at;
       const t = at === undefined ? Date.now() : Date.parse(at);
       window = `${Math.max(0, (Number.isNaN(t) ? Date.now() : t) - this.clockSkewMs)}-0`;
     }
@@ -613,12 +612,11 @@ export class StreamShipper {
         limit: this.batchSize,
       });
       if (page.lines.length === 0) break;
-      const send: LaneLine[] = [];
-      for (const { fields, buf, start, end } of page.lines) {
-        if (fields === undefined || partitionOf(fields.decisionId, this.lanes.length) !== lane.keys.index)
-          continue;
-        if (seen.has(fields.decisionId)) skipped++;
-        else send.push({ ...fields, buf, start, end });
+      const send: OutboxLine[] = [];
+      for (const line of page.lines) {
+        if (!line.valid || line.partition !== lane.keys.index) continue;
+        if (seen.has(line.decisionId)) skipped++;
+        else send.push(line);
       }
       resent += await lane.send(send);
       after = page.next ?? after;
