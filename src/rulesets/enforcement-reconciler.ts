@@ -95,8 +95,6 @@ class Slices {
 interface Mirror {
   published: PublishedRevision;
   orders: Map<string, ScopeKey>;
-  /** Orders whose change a publish left for the next (past `PUBLISH_LIMIT`): looked at again next time. */
-  pending: Set<string>;
   ruleset: Ruleset;
   now: number;
   boundaries: BoundaryQueue;
@@ -247,25 +245,43 @@ export class EnforcementReconciler {
   }
 
   private async reconcileOnce(): Promise<ReconcileOutcome> {
-    const { holder, store } = this.opts;
+    const { holder } = this.opts;
     // Before any ruleset is in, the empty placeholder would lift every block.
     if (!holder.isLoaded()) return { kind: "not-loaded" };
     for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
       const plan = await this.plan();
-      const { published, ruleset, now } = plan;
-      const changes = plan.changes.slice(0, PUBLISH_LIMIT);
+      const { published, ruleset } = plan;
       // A newer ruleset with nothing to announce is still recorded, so an older one can no longer publish.
       const newer = (ruleset.epoch ?? null) !== published.epoch || ruleset.version > published.version;
-      if (changes.length === 0 && !newer) {
-        await this.settle(plan, changes, published);
+      if (plan.changes.length === 0 && !newer) {
+        await this.settle(plan, [], published, true);
         return { kind: "unchanged" };
       }
+      const result = await this.publishPlan(plan);
+      if (result.kind !== "conflict") return result;
+      // Another instance published: what it did is known only by reading every order again.
+      this.mirror = undefined;
+    }
+    return { kind: "conflict" };
+  }
+
+  /**
+   * Publishes the plan's changes, `PUBLISH_LIMIT` at a time, each run its own compare-and-set on the
+   * revision the one before left, the mirror settled after each. A run that does not go through after
+   * the first leaves the mirror to a reconcile of every order (the plan's other changes are not in it).
+   */
+  private async publishPlan(plan: Plan): Promise<PublishResult> {
+    const { ruleset, now } = plan;
+    const at = new Date(now).toISOString();
+    let revision = plan.published;
+    let result: PublishResult = { kind: "conflict" };
+    for (let from = 0; from === 0 || from < plan.changes.length; from += PUBLISH_LIMIT) {
+      const first = from === 0;
+      const changes = plan.changes.slice(from, from + PUBLISH_LIMIT);
       const events = changeEvents(changes);
-      const at = new Date(now).toISOString();
-      let result: PublishResult;
       try {
-        result = await store.publish({
-          rev: published.rev,
+        result = await this.opts.store.publish({
+          rev: revision.rev,
           epoch: ruleset.epoch,
           version: ruleset.version,
           at: now,
@@ -273,34 +289,30 @@ export class EnforcementReconciler {
           events: events.map((e) => ({ ...e, at, rulesetVersion: ruleset.version })),
         });
       } catch (err) {
-        this.unsettled(plan);
+        if (first) this.unsettled(plan);
+        else this.mirror = undefined;
         throw err;
       }
-      if (result.kind === "published") {
-        await this.settle(plan, changes, {
-          rev: published.rev + 1,
-          epoch: ruleset.epoch ?? null,
-          version: ruleset.version,
-          at: now,
+      if (result.kind !== "published") {
+        if (first) this.unsettled(plan);
+        else this.mirror = undefined;
+        return result;
+      }
+      revision = { rev: revision.rev + 1, epoch: ruleset.epoch ?? null, version: ruleset.version, at: now };
+      await this.settle(plan, changes, revision, first);
+      if (result.ids.length > 0) {
+        for (const e of events) instruments.enforcementEvents.add(1, { type: e.type });
+        const ids = result.ids;
+        this.logger.info("enforcement events published", {
+          events: events
+            .slice(0, LOGGED_EVENTS)
+            .map((e, i) => ({ id: ids[i], type: e.type, orderId: e.orderId })),
+          ...(events.length > LOGGED_EVENTS ? { count: events.length } : {}),
+          rulesetVersion: ruleset.version,
         });
-        // The rest of a large reconcile: the next publish, right after this one.
-        if (plan.changes.length > changes.length) this.again = true;
-        if (result.ids.length > 0) {
-          for (const e of events) instruments.enforcementEvents.add(1, { type: e.type });
-          this.logger.info("enforcement events published", {
-            events: events
-              .slice(0, LOGGED_EVENTS)
-              .map((e, i) => ({ id: result.ids[i], type: e.type, orderId: e.orderId })),
-            ...(events.length > LOGGED_EVENTS ? { count: events.length } : {}),
-            rulesetVersion: ruleset.version,
-          });
-        }
-      } else this.unsettled(plan);
-      if (result.kind !== "conflict") return result;
-      // Another instance published: what it did is known only by reading every order again.
-      this.mirror = undefined;
+      }
     }
-    return { kind: "conflict" };
+    return result;
   }
 
   /**
@@ -320,7 +332,6 @@ export class EnforcementReconciler {
         const taken = mirror.boundaries.takeUntil(now);
         const ids = new Set(changed);
         for (const t of taken) ids.add(t.orderId);
-        for (const id of mirror.pending) ids.add(id);
         const changes = diffOrders(
           ids,
           (id) => mirror.orders.get(id) ?? null,
@@ -361,16 +372,17 @@ export class EnforcementReconciler {
 
   /**
    * The store holds what the plan found, up to `changes` (published, or nothing to publish): the mirror
-   * moves to it, and the plan's other changes wait for the next reconcile (`pending`).
+   * moves to it. `first`: the plan's first run (a later run of a large plan only adds its changes).
    */
   private async settle(
     plan: Plan,
     changes: readonly StateChange[],
     published: PublishedRevision,
+    first: boolean,
   ): Promise<void> {
     const { ruleset, now } = plan;
     let mirror = this.mirror;
-    if (plan.full !== undefined) {
+    if (plan.full !== undefined && first) {
       const boundaries = new BoundaryQueue();
       const slices = this.slices();
       for (const order of eachOrder(ruleset)) {
@@ -378,12 +390,12 @@ export class EnforcementReconciler {
         boundaries.addOrder(order, now);
       }
       // The store's map is this reconciler's own (`published()` hands out a copy).
-      mirror = { published, orders: plan.full, pending: new Set(), ruleset, now, boundaries };
+      mirror = { published, orders: plan.full, ruleset, now, boundaries };
       this.mirror = mirror;
     } else if (mirror === undefined) {
       return;
     } else {
-      for (const id of plan.changed ?? []) mirror.boundaries.addOrder(findOrder(ruleset, id), now);
+      if (first) for (const id of plan.changed ?? []) mirror.boundaries.addOrder(findOrder(ruleset, id), now);
       mirror.published = published;
       mirror.ruleset = ruleset;
       mirror.now = now;
@@ -392,9 +404,6 @@ export class EnforcementReconciler {
       if (c.after === null) mirror.orders.delete(c.orderId);
       else mirror.orders.set(c.orderId, c.after);
     }
-    mirror.pending.clear();
-    for (let i = changes.length; i < plan.changes.length; i++)
-      mirror.pending.add((plan.changes[i] as StateChange).orderId);
     // The installs up to this ruleset are reconciled; those after it wait for the next reconcile.
     const at = this.installs.findIndex((i) => i.ruleset === ruleset);
     if (at >= 0) this.installs = this.installs.slice(at + 1);

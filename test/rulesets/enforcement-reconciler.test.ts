@@ -209,9 +209,12 @@ describe("EnforcementReconciler", () => {
     };
     const holder = new RulesetHolder(() => now);
     holder.install(ruleset);
+    scopeAt.mockClear();
     const reconciler = new EnforcementReconciler({ holder, store: journal, clock: () => now }).start();
     await reconciler.kick();
     expect(sizes).toEqual([PUBLISH_LIMIT, PUBLISH_LIMIT, 123]);
+    // One plan, published in runs: every order looked at once, not once more for every run.
+    expect(scopeAt).toHaveBeenCalledTimes(count);
     const published = await journal.published();
     expect(published.orders.size).toBe(count);
     const ids = (await journal.read("0", 2 * count)).events.map((e) => e.orderId);
