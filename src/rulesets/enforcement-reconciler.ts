@@ -105,7 +105,7 @@ interface Plan {
   published: PublishedRevision;
   ruleset: Ruleset;
   now: number;
-  /** Every change the plan found, by order id; a publish takes the first `PUBLISH_LIMIT`. */
+  /** Every change the plan found, by order id; published in runs of `PUBLISH_LIMIT`. */
   changes: StateChange[];
   /** Full: the store's orders as read. Incremental: the boundaries taken (put back if not published). */
   full?: Map<string, ScopeKey>;
