@@ -16,7 +16,6 @@ import {
   type Ruleset,
   recompileSteps,
 } from "../engine/index.js";
-import { macrotask } from "../kernel/macrotask.js";
 import type { Clock } from "../kernel/runtime.js";
 import type { OrderStore } from "../store/interface.js";
 import type { RulesetHolder } from "./holder.js";
@@ -41,6 +40,13 @@ export interface CompilerOptions {
 
 /** Past this many audit entries since the last compile, a full compile is the cheaper way. */
 const INCREMENTAL_LIMIT = 50_000;
+
+const macrotask = (): Promise<void> =>
+  new Promise((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+    if (immediate) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 
 /** Hears every ruleset `refresh` compiles; see `addCompiledListener`. */
 export type CompiledListener = (ruleset: Ruleset) => Promise<void> | void;

@@ -25,7 +25,6 @@ import {
   scopeAt,
 } from "../engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
-import { macrotask } from "../kernel/macrotask.js";
 import type { Clock, Readiness } from "../kernel/runtime.js";
 import type { EnforcementEventStore, PublishedRevision, PublishResult } from "../store/enforcement-events.js";
 import { instruments } from "../telemetry/index.js";
@@ -60,6 +59,13 @@ const LOGGED_EVENTS = 100;
  * in between: one batch of a million would be one write of hundreds of megabytes, built in one go.
  */
 export const PUBLISH_LIMIT = 10_000;
+
+const macrotask = (): Promise<void> =>
+  new Promise((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+    if (immediate) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 
 /**
  * Cuts a walk over every order (a million of them at start) into slices of `sliceMs`, the event loop

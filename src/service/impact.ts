@@ -47,7 +47,6 @@ import {
   type OrderAction,
   type OrderInput,
 } from "../engine/index.js";
-import { macrotask } from "../kernel/macrotask.js";
 import type { DecisionLog } from "../store/interface.js";
 
 const DAY_MS = 86_400_000;
@@ -230,7 +229,7 @@ export class ImpactService {
         break;
       }
       // Give the event loop back between pages: checks served by this process never wait for the scan.
-      await macrotask();
+      await new Promise((resolve) => setImmediate(resolve));
     }
     for (const t of this.#tracked.values())
       for (const day of t.days.keys()) if (day < from) t.days.delete(day);

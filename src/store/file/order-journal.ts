@@ -24,7 +24,6 @@ import { join } from "node:path";
 import type { Order } from "../../engine/index.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
-import { macrotask } from "../../kernel/macrotask.js";
 import { type ChainHead, changeEntry, deepFreeze, verifyNext, ZERO_HASH } from "../audit.js";
 import { type ApplyChange, AuditChainError, type AuditEntry, type OrderStore } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
@@ -82,7 +81,7 @@ export class Pacer {
     const now = performance.now();
     if (this.until === 0) this.until = now + this.sliceMs;
     if (now < this.until) return undefined;
-    return macrotask().then(() => {
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       this.until = performance.now() + this.sliceMs;
     });
   };

@@ -26,7 +26,6 @@ import {
   type Ruleset,
 } from "../../engine/index.js";
 import type { Logger } from "../../kernel/logger.js";
-import { macrotask } from "../../kernel/macrotask.js";
 import { NEWLINE, syncDir, writeAll } from "./file-io.js";
 import { readJournalTail } from "./order-journal.js";
 
@@ -113,6 +112,7 @@ export interface WriteRulesetSnapshotOptions {
   yieldToLoop?: () => Promise<void>;
 }
 
+const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Bytes gathered before a write. */
 const WRITE_BYTES = 1 << 20;
 
