@@ -281,8 +281,8 @@ export function* compileSteps(
     for (const id of order.meetingIds) push(meetings, id, order);
     for (const id of order.accountIds) push(accounts, id, order);
   }
-  for (const list of meetings.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
-  for (const list of accounts.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
+  sealIndex(meetings);
+  sealIndex(accounts);
   yield;
   const digests: string[] = new Array(BUCKETS);
   for (let b = 0; b < BUCKETS; b++) {
@@ -523,7 +523,6 @@ export function fromBucketDocuments(
   const meetings = new Map<string, CompiledOrder[]>();
   const accounts = new Map<string, CompiledOrder[]>();
   const checked = new Map<string, readonly string[]>();
-  const sameList = new Map<readonly string[], { authority: string; jurisdictions: readonly string[] }>();
   const fail = (why: string): never => {
     throw new Error(`ruleset v${meta.version}: ${why}`);
   };
@@ -541,20 +540,14 @@ export function fromBucketDocuments(
       if (i > 0 && !((list[i - 1] as CompiledOrder).id < o.id)) fail(`bucket ${bucket} is not in id order`);
       if (!Number.isFinite(o.from) || (o.until !== null && !Number.isFinite(o.until)))
         fail(`order ${o.id} has an unreadable window`);
-      // I1, once per authority and block list: by the list itself when the documents share it (frozen).
-      const same = sameList.get(o.jurisdictions);
-      let jurisdictions = same?.authority === o.authority ? same.jurisdictions : undefined;
+      // I1, once per authority and block list.
+      const key = `${o.authority}\u0000${o.jurisdictions.join("\u0000")}`;
+      let jurisdictions = checked.get(key);
       if (jurisdictions === undefined) {
-        const key = `${o.authority}\u0000${o.jurisdictions.join("\u0000")}`;
-        jurisdictions = checked.get(key);
-        if (jurisdictions === undefined) {
-          const outside = outsideAuthority(o.authority, o.jurisdictions);
-          if (outside.length > 0) fail(`order ${o.id} blocks outside its authority: ${outside.join(", ")}`);
-          jurisdictions = adopted(o.jurisdictions);
-          checked.set(key, jurisdictions);
-        }
-        if (Object.isFrozen(o.jurisdictions))
-          sameList.set(o.jurisdictions, { authority: o.authority, jurisdictions });
+        const outside = outsideAuthority(o.authority, o.jurisdictions);
+        if (outside.length > 0) fail(`order ${o.id} blocks outside its authority: ${outside.join(", ")}`);
+        jurisdictions = adopted(o.jurisdictions);
+        checked.set(key, jurisdictions);
       }
       const order: CompiledOrder = Object.freeze({
         id: o.id,
@@ -575,8 +568,8 @@ export function fromBucketDocuments(
     lists[bucket] = Object.freeze(list);
     digests[bucket] = digest;
   }
-  for (const list of meetings.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
-  for (const list of accounts.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
+  sealIndex(meetings);
+  sealIndex(accounts);
   const hash = topDigest(digests, {});
   if (hash !== meta.hash) fail(`hash mismatch (${meta.hash} stated, ${hash} over the bucket digests)`);
   const excluded = (meta.excluded ?? []).map(({ id, reason }) => ({ id, reason }));
@@ -800,6 +793,11 @@ function seal(
   });
   if (buckets) bucketsOf.set(ruleset, buckets);
   return ruleset;
+}
+
+/** Freezes an index filled by `push`: an entry naming several orders (of several buckets) in id order. */
+function sealIndex(map: Map<string, CompiledOrder[]>): void {
+  for (const list of map.values()) Object.freeze(list.length > 1 ? list.sort(byId) : list);
 }
 
 function push(map: Map<string, CompiledOrder[]>, key: string, order: CompiledOrder): void {
