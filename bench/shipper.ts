@@ -10,9 +10,13 @@
  * a change is measured against what it replaces under the same machine load.
  *
  *   npx tsx bench/shipper.ts [--records=40000] [--rounds=5] [--baseline=<dir>] [--variant=<options>]
- *     [--only=embedded|redis]
+ *     [--only=embedded|redis] [--rate=<records/s>]
  *
  * `--variant=batchSize=2000,coalesceMs=25` runs the current code with those shipper options too.
+ *
+ * `--rate=10000` paces the appends at that many records a second, as a loaded instance's checks arrive,
+ * instead of as fast as the outbox takes them: the shipper's pages are then as large as its `coalesceMs`
+ * lets them grow at that rate (about 250 records at 10 000/s and 25 ms), not `batchSize` every time.
  *
  * `--only` runs one mode (for `node --cpu-prof --import tsx bench/shipper.ts --only=redis`).
  *
@@ -26,6 +30,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import type { DecisionRecord } from "../src/engine/index.js";
@@ -50,6 +55,8 @@ const VARIANT = Object.fromEntries(
     .map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])]),
 );
 const CALLGRIND = process.argv.includes("--callgrind");
+/** Records a second when paced (`--rate`); 0: as fast as the outbox takes them. */
+const RATE = num("rate", 0);
 const BASELINE = process.argv.find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length);
 
 interface Outbox {
@@ -127,10 +134,16 @@ async function callgrind(flag: "-z" | "-d"): Promise<void> {
 
 async function appendAll(outbox: Outbox, n: number, after?: () => void): Promise<void> {
   let next = 0;
+  const t0 = performance.now();
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next < n) {
         next++;
+        if (RATE > 0) {
+          // Record k is due at t0 + k / RATE; a writer ahead of that waits (timers are ms-grained).
+          const ahead = t0 + (next * 1000) / RATE - performance.now();
+          if (ahead >= 1) await sleep(ahead);
+        }
         await outbox.append([record(next)]);
         after?.();
       }

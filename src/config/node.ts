@@ -171,6 +171,12 @@ const Env = z.object({
     .min(0)
     .max(24 * 366)
     .default(168),
+  /**
+   * Redis mode: how long decision records gather in the outbox before the shipper sends them to the
+   * streams, ms. Longer: fewer, larger pages and less CPU per record (most of a page's cost is per page);
+   * the records reach the streams that much later. Checks never wait on it.
+   */
+  CORDON_SHIP_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(100),
   /** Days after a period's end before it may be finalized (I9): late records have this long to arrive. */
   CORDON_FINALIZE_GRACE_DAYS: z.coerce.number().int().min(0).max(366).default(14),
   /** Who publishes the transparency report, as its page names it (e.g. "Example Meetings B.V."). */

@@ -504,7 +504,10 @@ async function redisBackend(
     keys,
     dataDir: outboxDir,
     logger,
-    shipper: { retentionMs: config.CORDON_OUTBOX_RETENTION_HOURS * 3_600_000 },
+    shipper: {
+      retentionMs: config.CORDON_OUTBOX_RETENTION_HOURS * 3_600_000,
+      coalesceMs: config.CORDON_SHIP_DELAY_MS,
+    },
   });
   const holder = new RulesetHolder(clock);
   const compiler = new RulesetCompiler(orders, holder, clock, { sha256: nodeSha256 });

@@ -49,6 +49,7 @@ export interface RedisDecisionLogOptions {
   shipper?: Pick<
     StreamShipperOptions,
     | "batchSize"
+    | "coalesceMs"
     | "intervalMs"
     | "maxBackoffMs"
     | "degradedAfterMs"
