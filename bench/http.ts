@@ -102,7 +102,8 @@ export interface HttpRun {
   round: number;
   server: ServerName;
   load: LoadResult;
-  cpuSeconds: { user: number; system: number; total: number };
+  /** `main`: the main thread's share (the event loop); the rest is GC, compiler and libuv pool threads. */
+  cpuSeconds: { user: number; system: number; total: number; main: number };
   /** Server CPU time per completed request, in microseconds. */
   cpuUsPerRequest: number;
   /** Cordon only: decision records written during the run, and how many more than wrk's 2xx. */
@@ -330,6 +331,7 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
           user: after.user - before.user,
           system: after.system - before.system,
           total: after.total - before.total,
+          main: after.main - before.main,
         };
         const run: HttpRun = {
           round,
@@ -435,7 +437,7 @@ function logRun(run: HttpRun): void {
   const { load: result } = run;
   const r = run.redis;
   console.log(
-    `http: round ${run.round} ${run.server.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms  CPU ${run.cpuUsPerRequest.toFixed(1)} µs/req${result.non2xx ? `  non-2xx ${result.non2xx}` : ""}${run.records ? `  records ${run.records.written} (2xx ${run.records.ok})` : ""}${r ? `  redis ${JSON.stringify(r.commands)}  backlog at cutoff ${r.backlogAtCutoff}, drained in ${r.drainMs.toFixed(0)} ms` : ""}`,
+    `http: round ${run.round} ${run.server.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.latencyMs.p50.toFixed(2)} ms  p99 ${result.latencyMs.p99.toFixed(2)} ms  CPU ${run.cpuUsPerRequest.toFixed(1)} µs/req (main thread ${((run.cpuSeconds.main / run.load.requests) * 1e6).toFixed(1)})${result.non2xx ? `  non-2xx ${result.non2xx}` : ""}${run.records ? `  records ${run.records.written} (2xx ${run.records.ok})` : ""}${r ? `  redis ${JSON.stringify(r.commands)}  backlog at cutoff ${r.backlogAtCutoff}, drained in ${r.drainMs.toFixed(0)} ms` : ""}`,
   );
 }
 
@@ -490,6 +492,7 @@ async function measureRedisRun(
     user: after.user - before.user,
     system: after.system - before.system,
     total: after.total - before.total,
+    main: after.main - before.main,
   };
   const redisCpuSeconds = redisAfter.total - redisBefore.total;
   const num = (info: Record<string, string>, key: string) => Number(info[key] ?? 0);
