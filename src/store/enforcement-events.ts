@@ -85,11 +85,6 @@ export interface EnforcementEventStore {
   readonly retentionMs: number;
   published(): Promise<PublishedEnforcement>;
   /**
-   * `published()` without the orders: what a reconciler that keeps its own copy of them (in step with its
-   * publishes) reads to know nothing else was published since, without reading every order.
-   */
-  revision(): Promise<PublishedRevision>;
-  /**
    * What a reconciler that keeps its own copy of the orders (in step with its publishes) reads instead of
    * `published()`: the orders published after `since` (a revision this store handed out), with their
    * scopes now, read at one revision; `orders` is empty when nothing was published since. Undefined when

@@ -171,10 +171,6 @@ export class EventJournal implements EnforcementEventStore {
     return { ...this.meta, orders: new Map(this.orders) };
   }
 
-  async revision(): Promise<PublishedRevision> {
-    return { ...this.meta };
-  }
-
   async changesSince(since: PublishedRevision): Promise<PublishedSince | undefined> {
     const revision = { ...this.meta };
     if (sameRevision(revision, since)) return { revision, orders: new Map() };

@@ -206,13 +206,6 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
     return { ...revisionOf(meta), orders };
   }
 
-  async revision(): Promise<PublishedRevision> {
-    const meta = (await this.call("read state", () =>
-      this.opts.redis.hgetall(this.opts.keys.meta),
-    )) as Record<string, string>;
-    return revisionOf(Object.entries(meta).flat());
-  }
-
   async changesSince(since: PublishedRevision): Promise<PublishedSince | undefined> {
     const { keys } = this.opts;
     const reply = (await this.call("read changes", () =>
