@@ -108,6 +108,8 @@ const SHARED: Shared[] = [
 function view(store: EnforcementEventStore, published: PublishBatch[]) {
   const out = {
     fullReads: 0,
+    /** Reads of what another publish changed that named some order. */
+    followed: 0,
     get retentionMs() {
       return store.retentionMs;
     },
@@ -115,7 +117,11 @@ function view(store: EnforcementEventStore, published: PublishBatch[]) {
       out.fullReads++;
       return store.published();
     },
-    changesSince: (since: PublishedRevision) => store.changesSince(since),
+    changesSince: async (since: PublishedRevision) => {
+      const answer = await store.changesSince(since);
+      if (answer !== undefined && answer.orders.size > 0) out.followed++;
+      return answer;
+    },
     publish: async (batch: PublishBatch) => {
       const result = await store.publish(batch);
       if (result.kind === "published") published.push(batch);
@@ -128,7 +134,7 @@ function view(store: EnforcementEventStore, published: PublishBatch[]) {
     eventsFor: (orderId: string, limit: number) => store.eventsFor(orderId, limit),
     listen: (listener: (closing?: boolean) => void) => store.listen(listener),
     close: async () => undefined,
-  } satisfies EnforcementEventStore & { fullReads: number };
+  } satisfies EnforcementEventStore & { fullReads: number; followed: number };
   return out;
 }
 
@@ -324,6 +330,9 @@ describe.each(SHARED)("$name", (shared) => {
 
   it("random interleavings on two instances end with the enforced state published, each change once", async () => {
     const IDS = ["o-0", "o-1", "o-2", "o-3", "o-4", "o-5"];
+    // An order change (one history of versions, each recompiled from the last), an instance installing
+    // its next version, an instance's clock moving (windows of a few seconds open and close), one
+    // instance reconciling, both at once. Installs reconcile by themselves too, in the background.
     const op = fc.oneof(
       fc.record({
         t: fc.constant("change" as const),
@@ -341,6 +350,8 @@ describe.each(SHARED)("$name", (shared) => {
       fc.record({ t: fc.constant("reconcile" as const), i: fc.integer({ min: 0, max: 1 }) }),
       fc.record({ t: fc.constant("both" as const) }),
     );
+    // Across the runs, instances followed each other's publishes (the property is not only about full reads).
+    let followed = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
         const opened = await shared.open();
@@ -418,6 +429,7 @@ describe.each(SHARED)("$name", (shared) => {
           expect(store.orders).toEqual(engine.enforcedState(latest, end));
           expect(replay(batches)).toEqual(store.orders);
           for (const r of reconcilers) expect(mirrorOf(r)).toEqual(store);
+          followed += stores.reduce((n, s) => n + s.followed, 0);
         } finally {
           for (const r of reconcilers) await r.stop();
           await opened.close();
@@ -425,5 +437,6 @@ describe.each(SHARED)("$name", (shared) => {
       }),
       { numRuns: 60 },
     );
+    expect(followed).toBeGreaterThan(0);
   }, 120_000);
 });
