@@ -346,11 +346,18 @@ export class EnforcementReconciler {
         const ids = new Set(changed);
         for (const t of taken) ids.add(t.orderId);
         for (const id of foreign.keys()) ids.add(id);
-        const changes = diffOrders(
-          ids,
-          (id) => (foreign.has(id) ? (foreign.get(id) ?? null) : (mirror.orders.get(id) ?? null)),
-          (id) => scopeAt(findOrder(ruleset, id), now),
-        );
+        // In slices too: what another instance published may name thousands of orders (up to what the
+        // store keeps), as may a large import installed here.
+        const before = (id: string) =>
+          foreign.has(id) ? (foreign.get(id) ?? null) : (mirror.orders.get(id) ?? null);
+        const slices = this.slices();
+        const desired = new Map<string, ScopeKey | null>();
+        for (const id of ids) {
+          if (slices.due()) await slices.pause();
+          const scope = scopeAt(findOrder(ruleset, id), now);
+          if (scope !== before(id)) desired.set(id, scope);
+        }
+        const changes = diffOrders(desired.keys(), before, (id) => desired.get(id) ?? null);
         return { published: since.revision, ruleset, now, changes, taken, changed, foreign };
       }
     }

@@ -285,6 +285,47 @@ describe.each(SHARED)("$name", (shared) => {
     await opened.close();
   });
 
+  it("follows another instance's publish of many orders in slices, the event loop free in between", async () => {
+    const opened = await shared.open();
+    const batches: PublishBatch[] = [];
+    const now = { t: NOON };
+    const a = view(opened.instance(), batches);
+    const b = view(opened.instance(), batches);
+    // Every order's window opens in an hour: both instances' boundary queues hold it.
+    const ruleset = engine.compile(
+      Array.from({ length: N }, (_, i) => onMeeting(`o-${i}`, { effectiveFrom: iso(NOON + HOUR) })),
+      { version: 1, compiledAt: iso(NOON), epoch: "e1" },
+    );
+    const holders = [new RulesetHolder(() => now.t), new RulesetHolder(() => now.t)] as const;
+    for (const h of holders) h.install(ruleset);
+    let pauses = 0;
+    const ra = new EnforcementReconciler({ holder: holders[0], store: a, clock: () => now.t }).start();
+    await ra.kick();
+    const rb = new EnforcementReconciler({
+      holder: holders[1],
+      store: b,
+      clock: () => now.t,
+      sliceMs: 0,
+      yieldToLoop: async () => {
+        pauses++;
+      },
+    }).start();
+    await rb.kick();
+    now.t = NOON + HOUR;
+    await ra.kick();
+    expect(batches.at(-1)?.changes).toHaveLength(N);
+    pauses = 0;
+    scopeAt.mockClear();
+    expect((await rb.kick()).kind).toBe("unchanged");
+    expect(b.fullReads).toBe(1);
+    expect(scopeAt).toHaveBeenCalledTimes(N);
+    // At most 256 orders a slice (a slice of 0 ms ends at the first look at the clock).
+    expect(pauses).toBeGreaterThanOrEqual(Math.floor(N / 256));
+    expect(mirrorOf(rb)).toEqual(await stateOf(opened.instance()));
+    for (const r of [ra, rb]) await r.stop();
+    await opened.close();
+  });
+
   it("an instance further behind than the store keeps reads every order, and puts right what it finds", async () => {
     const opened = await shared.open();
     const batches: PublishBatch[] = [];
