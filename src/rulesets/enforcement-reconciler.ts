@@ -6,10 +6,10 @@
  * their reconciles publish each change once (store/enforcement-events.ts). See enforcement.md.
  *
  * Incremental: after a reconcile it keeps what it left published (`Mirror`), and the next one looks only
- * at the orders changed by the rulesets installed since and those whose window opened or closed since,
- * as long as the store says nothing else was published in between (its `revision`); otherwise (the
- * first time, another instance published, a ruleset not recompiled from the last one) it reads every
- * order, as before.
+ * at the orders changed by the rulesets installed since, those whose window opened or closed since, and
+ * those another instance published since (the store's `changesSince`); otherwise (the first time, a
+ * ruleset not recompiled from the last one, the store no longer keeping all that was published since)
+ * it reads every order, as before.
  */
 import {
   BoundaryQueue,
@@ -117,6 +117,8 @@ interface Plan {
   full?: Map<string, ScopeKey>;
   taken?: { at: number; orderId: string }[];
   changed?: ReadonlySet<string>;
+  /** Incremental: what other instances published since the mirror's revision (null: none), by order. */
+  foreign?: ReadonlyMap<string, ScopeKey | null>;
 }
 
 export class EnforcementReconciler {
@@ -265,8 +267,8 @@ export class EnforcementReconciler {
       }
       const result = await this.publishPlan(plan);
       if (result.kind !== "conflict") return result;
-      // Another instance published: what it did is known only by reading every order again.
-      this.mirror = undefined;
+      // Another instance published first: the next plan asks the store what (`changesSince`), over the
+      // mirror as it was (a first run that does not go through leaves it as it was), or reads every order.
     }
     return { kind: "conflict" };
   }
@@ -323,8 +325,9 @@ export class EnforcementReconciler {
 
   /**
    * The changes that take what is published to the ruleset in force at now: over the orders changed
-   * since the mirror's reconcile and those whose window boundary passed, when the store's revision is
-   * the mirror's; over every order otherwise.
+   * since the mirror's reconcile, those whose window boundary passed and those other instances published
+   * since the mirror's revision, when the store still keeps what they published; over every order
+   * otherwise.
    */
   private async plan(): Promise<Plan> {
     const { holder, store, clock } = this.opts;
@@ -333,17 +336,29 @@ export class EnforcementReconciler {
     const mirror = this.mirror;
     const changed = mirror && now >= mirror.now ? this.changedSince(mirror, ruleset) : undefined;
     if (mirror && changed) {
-      const published = await store.revision();
-      if (sameRevision(published, mirror.published)) {
+      const since = await store.changesSince(mirror.published);
+      if (since) {
+        // Another instance's publishes are reconciled here too: its ruleset or its clock may not be
+        // this one's (a newer ruleset makes this publish stale; an instant this clock has not reached
+        // is left to the boundary queue, which still holds that order's boundary).
+        const foreign = since.orders;
         const taken = mirror.boundaries.takeUntil(now);
         const ids = new Set(changed);
         for (const t of taken) ids.add(t.orderId);
-        const changes = diffOrders(
-          ids,
-          (id) => mirror.orders.get(id) ?? null,
-          (id) => scopeAt(findOrder(ruleset, id), now),
-        );
-        return { published, ruleset, now, changes, taken, changed };
+        for (const id of foreign.keys()) ids.add(id);
+        // In slices too: what another instance published may name thousands of orders (up to what the
+        // store keeps), as may a large import installed here.
+        const before = (id: string) =>
+          foreign.has(id) ? (foreign.get(id) ?? null) : (mirror.orders.get(id) ?? null);
+        const slices = this.slices();
+        const desired = new Map<string, ScopeKey | null>();
+        for (const id of ids) {
+          if (slices.due()) await slices.pause();
+          const scope = scopeAt(findOrder(ruleset, id), now);
+          if (scope !== before(id)) desired.set(id, scope);
+        }
+        const changes = diffOrders(desired.keys(), before, (id) => desired.get(id) ?? null);
+        return { published: since.revision, ruleset, now, changes, taken, changed, foreign };
       }
     }
     const { orders, ...published } = await store.published();
@@ -401,7 +416,15 @@ export class EnforcementReconciler {
     } else if (mirror === undefined) {
       return;
     } else {
-      if (first) for (const id of plan.changed ?? []) mirror.boundaries.addOrder(findOrder(ruleset, id), now);
+      if (first) {
+        for (const id of plan.changed ?? []) mirror.boundaries.addOrder(findOrder(ruleset, id), now);
+        // What others published, before this plan's own changes (made over it). Their orders' boundaries
+        // need nothing new: those are of this instance's ruleset, already in the queue.
+        for (const [id, scope] of plan.foreign ?? []) {
+          if (scope === null) mirror.orders.delete(id);
+          else mirror.orders.set(id, scope);
+        }
+      }
       mirror.published = published;
       mirror.ruleset = ruleset;
       mirror.now = now;
@@ -453,8 +476,4 @@ export class EnforcementReconciler {
     }
     return next;
   }
-}
-
-function sameRevision(a: PublishedRevision, b: PublishedRevision): boolean {
-  return a.rev === b.rev && a.epoch === b.epoch && a.version === b.version && a.at === b.at;
 }

@@ -29,6 +29,24 @@ export interface PublishedEnforcement {
 
 export type PublishedRevision = Omit<PublishedEnforcement, "orders">;
 
+/**
+ * What was published after a revision: enough for a reconciler that keeps its own copy of the orders
+ * (in step with its publishes) to follow another instance's publishes without reading every order.
+ */
+export interface PublishedSince {
+  /** The revision now; `orders` takes the reader's copy from its revision to this one. */
+  revision: PublishedRevision;
+  /** Each order a publish since named, with its published scope now (null: none published). */
+  orders: Map<string, ScopeKey | null>;
+}
+
+/**
+ * How much of the publishes' history a store keeps for `changesSince`: the orders named by the last
+ * `publishes` publishes, and no more than `orders` of them (two runs of the reconciler's largest
+ * publish). Past that, reading what changed would cost about as much as reading every order.
+ */
+export const KEPT_CHANGES = { publishes: 1024, orders: 20_000 } as const;
+
 export interface PublishBatch {
   /** The `rev` the batch was computed from: a publish in between makes it a conflict. */
   rev: number;
@@ -67,10 +85,13 @@ export interface EnforcementEventStore {
   readonly retentionMs: number;
   published(): Promise<PublishedEnforcement>;
   /**
-   * `published()` without the orders: what a reconciler that keeps its own copy of them (in step with its
-   * publishes) reads to know nothing else was published since, without reading every order.
+   * What a reconciler that keeps its own copy of the orders (in step with its publishes) reads instead of
+   * `published()`: the orders published after `since` (a revision this store handed out), with their
+   * scopes now, read at one revision; `orders` is empty when nothing was published since. Undefined when
+   * the store no longer keeps every publish since (`KEPT_CHANGES`) or `since` is not in its history (an
+   * emptied store): the reader reads every order.
    */
-  revision(): Promise<PublishedRevision>;
+  changesSince(since: PublishedRevision): Promise<PublishedSince | undefined>;
   publish(batch: PublishBatch): Promise<PublishResult>;
   /** Whether `raw` is a cursor of this store (an event id, or `0` for the beginning). */
   isCursor(raw: string): boolean;
@@ -112,4 +133,9 @@ export function staleness(
     return { reason: "this clock is behind the last publish", retryAt: published.at + 1 };
   }
   return null;
+}
+
+/** Whether two revisions are one: the same `rev` of the same history, from the same ruleset and instant. */
+export function sameRevision(a: PublishedRevision, b: PublishedRevision): boolean {
+  return a.rev === b.rev && a.epoch === b.epoch && a.version === b.version && a.at === b.at;
 }

@@ -1,7 +1,8 @@
 /**
  * The Redis enforcement event store on a real Redis Cluster (three masters): the publish script runs on
  * the one slot of the low-volume hash tag, a publish computed from a moved state is refused there too,
- * and one instance's follower (a blocking XREAD through a Cluster client) wakes on another's publish.
+ * what was published since a revision is read there, and one instance's follower (a blocking XREAD
+ * through a Cluster client) wakes on another's publish.
  */
 import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -87,6 +88,10 @@ it("publishes once, refuses a moved state, and wakes the other instance's follow
   expect(page.events.map((e) => [e.type, e.orderId])).toEqual([["block-effective", "o-1"]]);
   // b reconciles again from what a published: nothing left to say.
   expect((await batch(b, ["o-1"], 1)).events).toEqual([]);
+  // And b learns what a published without reading every order: the changes entry is on the same slot.
+  const since = await b.changesSince({ rev: 0, epoch: null, version: -1, at: 0 });
+  expect(since?.revision).toEqual({ rev: 1, epoch: "e1", version: 1, at: NOON + 1 });
+  expect([...(since?.orders.keys() ?? [])]).toEqual(["o-1"]);
   await a.close();
   await b.close();
 }, 60_000);

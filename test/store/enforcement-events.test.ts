@@ -2,9 +2,10 @@
  * The enforcement event stores, one contract on both (the embedded journal, a real redis-server): a
  * publish appends its events and moves the state at once; a publish computed from an old state is a
  * conflict; an older ruleset or an earlier clock does not publish; events past the retention are dropped
- * and a cursor before them reads as lost; one order's events are listed newest first. Then what only
- * one has: the journal rebuilt at open (a torn last line cut off), and on Redis the ruleset epoch check
- * and two reconcilers publishing a change once.
+ * and a cursor before them reads as lost; one order's events are listed newest first; what was
+ * published since a revision, within what is kept. Then what only one has: the journal rebuilt at open
+ * (a torn last line cut off, what changed since a revision known again), and on Redis the ruleset epoch
+ * check, an emptied meta hash, and two reconcilers publishing a change once.
  */
 import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,7 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile, enforcedState, type Ruleset, reconcile } from "../../src/engine/index.js";
 import { EnforcementReconciler } from "../../src/rulesets/enforcement-reconciler.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
-import type { EnforcementEventStore, PublishBatch } from "../../src/store/enforcement-events.js";
+import {
+  type EnforcementEventStore,
+  KEPT_CHANGES,
+  type PublishBatch,
+  type PublishedRevision,
+} from "../../src/store/enforcement-events.js";
 import { EVENT_JOURNAL_FILE, EventJournal } from "../../src/store/file/event-journal.js";
 import { RedisEnforcementEvents } from "../../src/store/redis/enforcement-events.js";
 import { redisKeys } from "../../src/store/redis/keys.js";
@@ -62,6 +68,30 @@ async function batchFor(store: EnforcementEventStore, ruleset: Ruleset, now: num
     changes,
     events: events.map((e) => ({ ...e, at: iso(now), rulesetVersion: ruleset.version })),
   };
+}
+
+/** The store's revision now (`published()` without its orders). */
+async function revisionOf(store: EnforcementEventStore): Promise<PublishedRevision> {
+  const { orders: _, ...revision } = await store.published();
+  return revision;
+}
+
+/** A publish over the store's revision with `changes` (orderId, scope or null) and no events. */
+async function raw(store: EnforcementEventStore, at: number, changes: [string, string | null][]) {
+  const published = await store.published();
+  const result = await store.publish({
+    rev: published.rev,
+    epoch: "e1",
+    version: 1,
+    at,
+    changes: changes.map(([orderId, after]) => ({
+      orderId,
+      before: published.orders.get(orderId) ?? null,
+      after,
+    })),
+    events: [],
+  });
+  expect(result.kind).toBe("published");
 }
 
 const stores: [string, () => Promise<EnforcementEventStore>][] = [
@@ -212,6 +242,103 @@ describe.each(stores)("%s", (_name, make) => {
     expect(calls.at(-1)).toBe(true);
   });
 
+  it("tells what was published since a revision: each order named since, with its scope now", async () => {
+    const store = await make();
+    const r0 = await revisionOf(store);
+    expect(r0).toEqual({ rev: 0, epoch: null, version: -1, at: 0 });
+    expect(await store.changesSince(r0)).toEqual({ revision: r0, orders: new Map() });
+    const v1 = rulesetV(1, "o-1", "o-2");
+    await store.publish(await batchFor(store, v1, NOON));
+    const r1 = await revisionOf(store);
+    // o-1 lifted, o-3 in force, o-2 as it was.
+    const v2 = rulesetV(2, "o-2", "o-3");
+    await store.publish(await batchFor(store, v2, NOON + 1));
+    const r2 = await revisionOf(store);
+    expect(r2).toEqual({ rev: 2, epoch: "e1", version: 2, at: NOON + 1 });
+    const scopes = enforcedState(v2, NOON + 1);
+    expect(await store.changesSince(r0)).toEqual({
+      revision: r2,
+      orders: new Map([
+        ["o-1", null],
+        ["o-2", scopes.get("o-2")],
+        ["o-3", scopes.get("o-3")],
+      ]),
+    });
+    expect(await store.changesSince(r1)).toEqual({
+      revision: r2,
+      orders: new Map([
+        ["o-1", null],
+        ["o-3", scopes.get("o-3")],
+      ]),
+    });
+    expect(await store.changesSince(r2)).toEqual({ revision: r2, orders: new Map() });
+    // A publish that changes no order (a newer ruleset recorded) is a revision too.
+    await store.publish(await batchFor(store, rulesetV(3, "o-2", "o-3"), NOON + 2));
+    expect(await store.changesSince(r2)).toEqual({ revision: await revisionOf(store), orders: new Map() });
+    expect((await store.changesSince(r1))?.orders.size).toBe(2);
+    // Revisions this store never handed out: another history with the same number, one ahead of it.
+    expect(await store.changesSince({ ...r1, at: r1.at + 5 })).toBeUndefined();
+    expect(await store.changesSince({ ...r1, version: 7 })).toBeUndefined();
+    expect(await store.changesSince({ ...r2, at: r2.at + 5 })).toBeUndefined();
+    expect(await store.changesSince({ ...r2, rev: 9 })).toBeUndefined();
+    await store.close();
+  });
+
+  it("keeps what the last KEPT_CHANGES.publishes publishes changed; a reader older than that reads every order", async () => {
+    const store = await make();
+    const r0 = await revisionOf(store);
+    await raw(store, NOON, [["o-first", "{}"]]);
+    const r1 = await revisionOf(store);
+    for (let i = 1; i < KEPT_CHANGES.publishes; i++)
+      await raw(store, NOON + i, [[`o-${i % 10}`, `{"i":${i}}`]]);
+    // r0's reader is exactly as far behind as is kept; one more publish and it is not.
+    expect((await store.changesSince(r0))?.orders.size).toBe(11);
+    await raw(store, NOON + KEPT_CHANGES.publishes, []);
+    expect(await store.changesSince(r0)).toBeUndefined();
+    const since = await store.changesSince(r1);
+    expect(since?.revision.rev).toBe(KEPT_CHANGES.publishes + 1);
+    // Each of o-0..o-9 with the scope of its last publish.
+    const last = new Map<string, string>();
+    for (let i = 1; i < KEPT_CHANGES.publishes; i++) last.set(`o-${i % 10}`, `{"i":${i}}`);
+    expect(since?.orders).toEqual(last);
+    await store.close();
+  }, 60_000);
+
+  it("keeps no more than KEPT_CHANGES.orders order changes, dropping whole publishes", async () => {
+    const store = await make();
+    const half = KEPT_CHANGES.orders / 2;
+    const r0 = await revisionOf(store);
+    await raw(
+      store,
+      NOON,
+      Array.from({ length: half }, (_, i) => [`a-${i}`, "{}"] as [string, string]),
+    );
+    const r1 = await revisionOf(store);
+    await raw(
+      store,
+      NOON + 1,
+      Array.from({ length: half }, (_, i) => [`b-${i}`, "{}"] as [string, string]),
+    );
+    const r2 = await revisionOf(store);
+    expect((await store.changesSince(r0))?.orders.size).toBe(2 * half);
+    await raw(store, NOON + 2, [["c", "{}"]]);
+    expect(await store.changesSince(r0)).toBeUndefined();
+    expect((await store.changesSince(r1))?.orders.size).toBe(half + 1);
+    // One publish of more than is kept: nobody before it can follow.
+    const big = await revisionOf(store);
+    await raw(
+      store,
+      NOON + 3,
+      Array.from({ length: KEPT_CHANGES.orders + 1 }, (_, i) => [`d-${i}`, "{}"] as [string, string]),
+    );
+    expect(await store.changesSince(r2)).toBeUndefined();
+    expect(await store.changesSince(big)).toBeUndefined();
+    const after = await revisionOf(store);
+    await raw(store, NOON + 4, [["a-0", null]]);
+    expect((await store.changesSince(after))?.orders).toEqual(new Map([["a-0", null]]));
+    await store.close();
+  }, 60_000);
+
   it("knows its own cursors", async () => {
     const store = await make();
     expect(store.isCursor("0")).toBe(true);
@@ -250,6 +377,33 @@ describe("the embedded journal", () => {
     await again.close();
   });
 
+  it("knows again at open what was published since a revision, back to the last snapshot line", async () => {
+    const path = join(dir, "since-reopened");
+    const store = await EventJournal.open(path, { retentionMs: RETENTION });
+    const r0 = await revisionOf(store);
+    await store.publish(await batchFor(store, rulesetV(1, "o-1", "o-2"), NOON));
+    const r1 = await revisionOf(store);
+    await store.publish(await batchFor(store, rulesetV(2, "o-2"), NOON + 1));
+    await store.close();
+    const again = await EventJournal.open(path, { retentionMs: RETENTION });
+    expect((await again.changesSince(r0))?.orders).toEqual(
+      new Map([
+        ["o-1", null],
+        ["o-2", enforcedState(rulesetV(2, "o-2"), NOON).get("o-2")],
+      ]),
+    );
+    expect((await again.changesSince(r1))?.orders).toEqual(new Map([["o-1", null]]));
+    // Past the retention the file is rewritten as one snapshot line: what came before it is not known.
+    await again.publish(await batchFor(again, rulesetV(3, "o-2", "o-3"), NOON + RETENTION + 2));
+    const r3 = await revisionOf(again);
+    await again.publish(await batchFor(again, rulesetV(4, "o-3"), NOON + RETENTION + 3));
+    await again.close();
+    const third = await EventJournal.open(path, { retentionMs: RETENTION });
+    expect(await third.changesSince(r1)).toBeUndefined();
+    expect((await third.changesSince(r3))?.orders).toEqual(new Map([["o-2", null]]));
+    await third.close();
+  });
+
   it("keeps its sequence after the retention rewrote the file", async () => {
     const path = join(dir, "compacted");
     const store = await EventJournal.open(path, { retentionMs: RETENTION });
@@ -280,6 +434,26 @@ describe("on Redis", () => {
     const result = await store.publish(await batchFor(store, rulesetV(1, "o-1"), NOON));
     expect(result).toMatchObject({ kind: "stale", reason: expect.stringContaining("epoch") });
     expect(await store.latest()).toBe("0");
+  });
+
+  it("an emptied meta hash starts a new history: what changed before it is not followed", async () => {
+    const store = make("emptied-meta");
+    await store.publish(await batchFor(store, rulesetV(1, "o-1"), NOON));
+    await store.publish(await batchFor(store, rulesetV(2, "o-1", "o-2"), NOON + 1));
+    const r1 = { rev: 1, epoch: "e1", version: 1, at: NOON };
+    expect((await store.changesSince(r1))?.orders.size).toBe(1);
+    await client.del(redisKeys("emptied-meta").enforcement.meta);
+    // Published again from revision 0: entries 1 and 2 of the old history must not answer for the new.
+    await store.publish(await batchFor(store, rulesetV(2, "o-1", "o-2", "o-3"), NOON + 2));
+    await store.publish(await batchFor(store, rulesetV(3, "o-3"), NOON + 3));
+    expect(await store.changesSince(r1)).toBeUndefined();
+    const r1new = { rev: 1, epoch: "e1", version: 2, at: NOON + 2 };
+    expect((await store.changesSince(r1new))?.orders).toEqual(
+      new Map([
+        ["o-1", null],
+        ["o-2", null],
+      ]),
+    );
   });
 
   it("two instances reconciling the same change publish it once; the older one publishes nothing", async () => {

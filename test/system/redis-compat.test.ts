@@ -64,10 +64,12 @@ const PARTITION_SHAPES = [
 /** The others: the epoch of the order history and of the ruleset stored (README, Running on Redis). */
 const EPOCH_KEYS = ["cordon:{cordon}:epoch string", "cordon:{cordon}:ruleset-epoch string"];
 /**
- * Enforcement events (README, "Enforcement events"): the stream, the published state and its meta. The
- * first reconcile after the upgrade announces the blocks in force (the published state starts empty).
+ * Enforcement events (README, "Enforcement events"): the stream, the published state and its meta, and
+ * what the last publishes changed. The first reconcile after the upgrade announces the blocks in force
+ * (the published state starts empty).
  */
-const ENFORCEMENT_KEY = /^cordon:\{cordon\}:enforcement-(events stream|state hash|meta hash|trimmed string)$/;
+const ENFORCEMENT_KEY =
+  /^cordon:\{cordon\}:enforcement-(events stream|state hash|meta hash|trimmed string|changes stream)$/;
 const keys = () =>
   allKeys().filter(
     (key) =>

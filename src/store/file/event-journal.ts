@@ -5,8 +5,10 @@
  * open. Event ids are a sequence number. Events older than the retention are dropped by rewriting the
  * file (atomically) as one snapshot line; a cursor before the dropped ones reads as `lost`.
  *
- * The embedded store has one process (the data directory's lock), so the compare-and-set only orders
- * this process's own reconciles; the rule is the same as on Redis.
+ * The embedded store has one process (the data directory's lock; with CORDON_WORKERS the writer alone
+ * opens it and runs the reconciler), so the compare-and-set only orders this process's own reconciles;
+ * the rule is the same as on Redis. What the last publishes changed (`changesSince`) is kept in memory,
+ * rebuilt from the journal's lines at open.
  */
 import { Buffer } from "node:buffer";
 import { type FileHandle, mkdir, open } from "node:fs/promises";
@@ -18,11 +20,14 @@ import {
   type EnforcementEvent,
   type EnforcementEventStore,
   type EventPage,
+  KEPT_CHANGES,
   type OrderEvents,
   type PublishBatch,
   type PublishedEnforcement,
   type PublishedRevision,
+  type PublishedSince,
   type PublishResult,
+  sameRevision,
   staleness,
 } from "../enforcement-events.js";
 import { readLines, writeAll } from "./file-io.js";
@@ -41,6 +46,44 @@ interface Meta {
 type Line =
   | (Meta & { t: "batch"; changes: [string, ScopeKey | null][]; events: EnforcementEvent[] })
   | (Meta & { t: "snapshot"; orders: [string, ScopeKey][]; events: EnforcementEvent[]; trimmedTo: number });
+
+/**
+ * The orders named by each of the last publishes, with the revision each was published over, oldest
+ * first and one per revision (every publish is added), within `KEPT_CHANGES`.
+ */
+class RecentPublishes {
+  private entries: { from: Meta; ids: string[] }[] = [];
+  private count = 0;
+
+  add(from: Meta, ids: string[]): void {
+    this.entries.push({ from, ids });
+    this.count += ids.length;
+    while (this.entries.length > KEPT_CHANGES.publishes || this.count > KEPT_CHANGES.orders) {
+      this.count -= this.entries.shift()?.ids.length ?? 0;
+    }
+  }
+
+  /** After a snapshot line: what came before it is not known. */
+  clear(): void {
+    this.entries = [];
+    this.count = 0;
+  }
+
+  /** The orders named by every publish after `since`, or undefined when the first of them is not kept. */
+  after(since: PublishedRevision): Set<string> | undefined {
+    const first = this.entries[0];
+    if (first === undefined) return undefined;
+    const entry = this.entries[since.rev - first.from.rev];
+    // The publish right after `since` must have been made over `since` itself, not over a revision of
+    // the same number in another history.
+    if (entry === undefined || !sameRevision(entry.from, since)) return undefined;
+    const ids = new Set<string>();
+    for (let i = since.rev - first.from.rev; i < this.entries.length; i++) {
+      for (const id of (this.entries[i] as { ids: string[] }).ids) ids.add(id);
+    }
+    return ids;
+  }
+}
 
 export interface EventJournalOptions {
   /** How long events are kept, ms (CORDON_EVENTS_RETENTION_HOURS). */
@@ -62,6 +105,7 @@ export class EventJournal implements EnforcementEventStore {
     private events: EnforcementEvent[],
     /** The highest sequence number dropped by the retention (0: none). */
     private trimmedTo: number,
+    private readonly recent: RecentPublishes,
     private readonly opts: EventJournalOptions,
   ) {}
 
@@ -77,6 +121,7 @@ export class EventJournal implements EnforcementEventStore {
     const orders = new Map<string, ScopeKey>();
     let events: EnforcementEvent[] = [];
     let trimmedTo = 0;
+    const recent = new RecentPublishes();
     const fh = await open(path, "a+");
     const lines: { text: string; start: number; terminated: boolean }[] = [];
     for await (const line of readLines(path)) lines.push(line);
@@ -98,8 +143,10 @@ export class EventJournal implements EnforcementEventStore {
         await cutTornTail(fh, path, { offset: line.start, reason }, "enforcement events", logger);
         break;
       }
+      const from = meta;
       meta = { rev: parsed.rev, epoch: parsed.epoch, version: parsed.version, at: parsed.at };
       if (parsed.t === "snapshot") {
+        recent.clear();
         orders.clear();
         for (const [id, key] of parsed.orders) orders.set(id, key);
         events = [...parsed.events];
@@ -110,9 +157,13 @@ export class EventJournal implements EnforcementEventStore {
           else orders.set(id, key);
         }
         events.push(...parsed.events);
+        recent.add(
+          from,
+          parsed.changes.map(([id]) => id),
+        );
       }
     }
-    const journal = new EventJournal(path, fh, meta, orders, events, trimmedTo, opts);
+    const journal = new EventJournal(path, fh, meta, orders, events, trimmedTo, recent, opts);
     return journal;
   }
 
@@ -120,8 +171,15 @@ export class EventJournal implements EnforcementEventStore {
     return { ...this.meta, orders: new Map(this.orders) };
   }
 
-  async revision(): Promise<PublishedRevision> {
-    return { ...this.meta };
+  async changesSince(since: PublishedRevision): Promise<PublishedSince | undefined> {
+    const revision = { ...this.meta };
+    if (sameRevision(revision, since)) return { revision, orders: new Map() };
+    if (since.rev >= revision.rev) return undefined;
+    const ids = this.recent.after(since);
+    if (ids === undefined) return undefined;
+    const orders = new Map<string, ScopeKey | null>();
+    for (const id of ids) orders.set(id, this.orders.get(id) ?? null);
+    return { revision, orders };
   }
 
   publish(batch: PublishBatch): Promise<PublishResult> {
@@ -152,6 +210,11 @@ export class EventJournal implements EnforcementEventStore {
     };
     await writeAll(this.fh, Buffer.from(`${JSON.stringify(line)}\n`, "utf8"));
     await this.fh.datasync();
+    // The state, and what changed in it, move together (no await in between): a read sees both or neither.
+    this.recent.add(
+      this.meta,
+      batch.changes.map((c) => c.orderId),
+    );
     this.meta = meta;
     for (const c of batch.changes) {
       if (c.after === null) this.orders.delete(c.orderId);

@@ -13,34 +13,40 @@ import type { ScopeKey } from "../../engine/index.js";
 import { StoreUnavailableError } from "../../kernel/errors.js";
 import { type Logger, SILENT_LOGGER } from "../../kernel/logger.js";
 import { isUnavailable, type RedisClient } from "../../platform/node/redis.js";
-import type {
-  EnforcementEvent,
-  EnforcementEventStore,
-  EventPage,
-  OrderEvents,
-  PublishBatch,
-  PublishedEnforcement,
-  PublishedRevision,
-  PublishResult,
+import {
+  type EnforcementEvent,
+  type EnforcementEventStore,
+  type EventPage,
+  KEPT_CHANGES,
+  type OrderEvents,
+  type PublishBatch,
+  type PublishedEnforcement,
+  type PublishedRevision,
+  type PublishedSince,
+  type PublishResult,
 } from "../enforcement-events.js";
 import type { EnforcementKeys } from "./keys.js";
 import { compareStreamIds, parseStreamId, type StreamEntry } from "./stream-ids.js";
 
-// KEYS: meta, state, stream, ruleset epoch, trimmed. ARGV: rev, epoch ('' for none), version, at,
-// trim floor ('' for none), number of state changes, then (orderId, scope or '' to delete) per change,
+// KEYS: meta, state, stream, ruleset epoch, trimmed, changes. ARGV: rev, epoch ('' for none), version,
+// at, trim floor ('' for none), number of state changes, then (orderId, scope or '' to delete) per change,
 // then (type, event JSON) per event. The staleness rule is `staleness` in store/enforcement-events.ts.
 // Entry ids take the publishing instance's clock (`<at>-<seq>`, never below the last id), not Redis's:
 // the retention trims by the same clock that dates the events.
+// The changes entry (keys.ts) is written by the same script, so a reader of `changesSince` sees a
+// revision with exactly the publishes that made it; it is capped here by KEPT_CHANGES (`kept` in the
+// meta hash counts the order ids it holds).
 const PUBLISH = `
-local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+local m = redis.call('HMGET', KEYS[1], 'rev', 'epoch', 'version', 'at', 'kept')
+local rev = tonumber(m[1] or '0')
 if rev ~= tonumber(ARGV[1]) then return {'conflict'} end
 local held = redis.call('GET', KEYS[4])
 if held and held ~= ARGV[2] then
   return {'stale', 'ruleset epoch ' .. ARGV[2] .. ' is not the one Redis holds'}
 end
-if (redis.call('HGET', KEYS[1], 'epoch') or '') == ARGV[2] then
-  local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
-  local at = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
+if (m[2] or '') == ARGV[2] then
+  local version = tonumber(m[3] or '-1')
+  local at = tonumber(m[4] or '0')
   if tonumber(ARGV[3]) < version then
     return {'stale', 'ruleset v' .. ARGV[3] .. ' is older than the published v' .. version}
   end
@@ -48,8 +54,10 @@ if (redis.call('HGET', KEYS[1], 'epoch') or '') == ARGV[2] then
     return {'stale', 'this clock is behind the last publish', string.format('%d', at + 1)}
   end
 end
+local ids = {}
 local i = 7
 for _ = 1, tonumber(ARGV[6]) do
+  ids[#ids + 1] = ARGV[i]
   if ARGV[i + 1] == '' then
     redis.call('HDEL', KEYS[2], ARGV[i])
   else
@@ -69,13 +77,74 @@ while i <= #ARGV do
   reply[#reply + 1] = last
   i = i + 2
 end
-redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'epoch', ARGV[2], 'version', ARGV[3], 'at', ARGV[4])
+local kept = tonumber(m[5] or '0')
+local newest = redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)[1]
+-- Entries of another history (the meta hash emptied, the stream not): they can never be followed.
+if newest and tonumber(string.match(newest[1], '^(%d+)')) > rev then
+  redis.call('DEL', KEYS[6])
+  kept = 0
+end
+if #ids > ${KEPT_CHANGES.orders} then
+  redis.call('DEL', KEYS[6])
+  kept = 0
+else
+  redis.call('XADD', KEYS[6], string.format('%d-0', rev + 1), 'epoch', m[2] or '', 'version', m[3] or '-1',
+    'at', m[4] or '0', 'n', #ids, 'ids', #ids > 0 and cjson.encode(ids) or '[]')
+  kept = kept + #ids
+  local len = redis.call('XLEN', KEYS[6])
+  local dropped = 0
+  local from = '-'
+  while len > ${KEPT_CHANGES.publishes} or kept > ${KEPT_CHANGES.orders} do
+    local oldest = redis.call('XRANGE', KEYS[6], from, '+', 'COUNT', 1)[1]
+    if not oldest then kept = 0 break end
+    kept = kept - tonumber(oldest[2][8])
+    len = len - 1
+    dropped = dropped + 1
+    from = '(' .. oldest[1]
+  end
+  if dropped > 0 then redis.call('XTRIM', KEYS[6], 'MAXLEN', len) end
+end
+redis.call('HSET', KEYS[1], 'rev', string.format('%d', rev + 1), 'epoch', ARGV[2], 'version', ARGV[3], 'at', ARGV[4],
+  'kept', string.format('%d', kept))
 if last then redis.call('HSET', KEYS[1], 'last', last) end
 if ARGV[5] ~= '' then
   local dropped = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[5], '-', 'COUNT', 1)
   if #dropped > 0 then
     redis.call('SET', KEYS[5], dropped[1][1])
     redis.call('XTRIM', KEYS[3], 'MINID', ARGV[5])
+  end
+end
+return reply
+`;
+
+// KEYS: meta, state, changes. ARGV: the reader's revision (rev, epoch or '', version, at). One read of
+// the revision and the orders the publishes after the reader's named, with their scopes now ('' for
+// none); 'unknown' when one of those publishes is no longer kept, or the reader's revision is not the
+// one the first of them was published over (another history).
+const READ_SINCE = `
+local m = redis.call('HMGET', KEYS[1], 'rev', 'epoch', 'version', 'at')
+local rev = tonumber(m[1] or '0')
+local reply = {'since', m[1] or '0', m[2] or '', m[3] or '-1', m[4] or '0'}
+local since = tonumber(ARGV[1])
+local function same(epoch, version, at)
+  return epoch == ARGV[2] and tonumber(version) == tonumber(ARGV[3]) and tonumber(at) == tonumber(ARGV[4])
+end
+if rev == since and same(reply[3], reply[4], reply[5]) then return reply end
+if rev <= since then return {'unknown'} end
+local entries = redis.call('XRANGE', KEYS[3], string.format('%d-0', since + 1), '+')
+local first = entries[1]
+if #entries ~= rev - since or first[1] ~= string.format('%d-0', since + 1)
+  or entries[#entries][1] ~= string.format('%d-0', rev) or not same(first[2][2], first[2][4], first[2][6]) then
+  return {'unknown'}
+end
+local seen = {}
+for _, entry in ipairs(entries) do
+  for _, id in ipairs(cjson.decode(entry[2][10])) do
+    if not seen[id] then
+      seen[id] = true
+      reply[#reply + 1] = id
+      reply[#reply + 1] = redis.call('HGET', KEYS[2], id) or ''
+    end
   end
 end
 return reply
@@ -137,11 +206,29 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
     return { ...revisionOf(meta), orders };
   }
 
-  async revision(): Promise<PublishedRevision> {
-    const meta = (await this.call("read state", () =>
-      this.opts.redis.hgetall(this.opts.keys.meta),
-    )) as Record<string, string>;
-    return revisionOf(Object.entries(meta).flat());
+  async changesSince(since: PublishedRevision): Promise<PublishedSince | undefined> {
+    const { keys } = this.opts;
+    const reply = (await this.call("read changes", () =>
+      this.opts.redis.eval(
+        READ_SINCE,
+        3,
+        keys.meta,
+        keys.state,
+        keys.changes,
+        String(since.rev),
+        since.epoch ?? "",
+        String(since.version),
+        String(since.at),
+      ),
+    )) as string[];
+    if (reply[0] !== "since") return undefined;
+    const [, rev, epoch, version, at] = reply;
+    const orders = new Map<string, ScopeKey | null>();
+    for (let i = 5; i + 1 < reply.length; i += 2) orders.set(reply[i] as string, reply[i + 1] || null);
+    return {
+      revision: revisionOf(["rev", rev, "epoch", epoch, "version", version, "at", at] as string[]),
+      orders,
+    };
   }
 
   async publish(batch: PublishBatch): Promise<PublishResult> {
@@ -159,12 +246,13 @@ export class RedisEnforcementEvents implements EnforcementEventStore {
     const reply = (await this.call("publish", () =>
       this.opts.redis.eval(
         PUBLISH,
-        5,
+        6,
         keys.meta,
         keys.state,
         keys.stream,
         this.opts.rulesetEpochKey,
         keys.trimmed,
+        keys.changes,
         ...args,
       ),
     )) as string[];

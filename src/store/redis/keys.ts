@@ -78,6 +78,12 @@ export interface EnforcementKeys {
   meta: string;
   /** STRING: the id of the last entry the retention trimmed; a cursor before it missed events. */
   trimmed: string;
+  /**
+   * STREAM, one entry per publish, id `<rev>-0` (the revision it made): the revision it was published
+   * over (`epoch`, `version`, `at`) and the order ids it changed (`n`, `ids` as JSON), for readers that
+   * follow from a revision (`changesSince`). Capped by the publish script (KEPT_CHANGES).
+   */
+  changes: string;
 }
 
 /** One decision partition: everything under its own hash tag, so one script can touch all of it. */
@@ -228,6 +234,7 @@ export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {})
       state: `${tag}:enforcement-state`,
       meta: `${tag}:enforcement-meta`,
       trimmed: `${tag}:enforcement-trimmed`,
+      changes: `${tag}:enforcement-changes`,
     },
   };
 }
