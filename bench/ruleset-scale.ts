@@ -9,7 +9,10 @@
  *   changes and with 10 changes a second (orders created and approved over the API), interleaved.
  *
  * `npx tsx bench/ruleset-scale.ts [--sizes=10000,100000,1000000] [--history=1000000] [--rate=1000]
- * [--seconds=15] [--rounds=2] [--skip-full-replay]`. Ratios are per round, within this run.
+ * [--seconds=15] [--rounds=2] [--skip-full-replay] [--trace-gc]`. Ratios are per round, within this run.
+ * `--trace-gc` runs the servers with V8's `--trace-gc` and writes what it prints to
+ * `bench/results/ruleset-scale-gc-<n>.log`, one per server start, to tell a collection's pause from an
+ * order change's.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
@@ -38,7 +41,13 @@ const RATE = Number(arg("rate", "1000"));
 const SECONDS = Number(arg("seconds", "15"));
 const ROUNDS = Number(arg("rounds", "2"));
 const SKIP_FULL = process.argv.includes("--skip-full-replay");
-const SERVER_NODE_ARGS = ["--max-old-space-size=12000", "--max-semi-space-size=64"];
+const TRACE_GC = process.argv.includes("--trace-gc");
+const SERVER_NODE_ARGS = [
+  "--max-old-space-size=12000",
+  "--max-semi-space-size=64",
+  ...(TRACE_GC ? ["--trace-gc"] : []),
+];
+let starts = 0;
 
 function compileRuns() {
   const out: Record<string, unknown>[] = [];
@@ -104,6 +113,7 @@ async function startOn(
     readyPath: "/readyz",
     readyStatus: 200,
     timeoutMs: 600_000,
+    ...(TRACE_GC ? { stdoutPath: join(ROOT, `bench/results/ruleset-scale-gc-${++starts}.log`) } : {}),
   });
   return { server: { ...server, dataDir }, readyMs: performance.now() - t };
 }

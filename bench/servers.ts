@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, open } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -87,6 +87,8 @@ export async function spawnServer(opts: {
   readyPath: string;
   readyStatus?: number;
   timeoutMs?: number;
+  /** Where the server's stdout goes (V8's `--trace-gc` writes there); by default nowhere. */
+  stdoutPath?: string;
 }): Promise<Spawned> {
   const port = await freePort();
   const child = spawn(process.execPath, opts.args, {
@@ -98,7 +100,7 @@ export async function spawnServer(opts: {
       PORT: String(port),
       HOST: "127.0.0.1",
     },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", opts.stdoutPath ? openSync(opts.stdoutPath, "w") : "ignore", "pipe"],
   });
   const stderr: string[] = [];
   child.stderr?.setEncoding("utf8").on("data", (d: string) => stderr.push(d));
