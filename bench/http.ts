@@ -17,11 +17,11 @@
  * belong to the run's cost), and Redis's INFO commandstats around each run give the Redis commands per
  * check by type: the proof that a check makes no Redis round trip.
  *
- * Run: `npx tsx bench/http.ts [--seconds=10] [--rounds=2] [--connections=32] [--keep] [--no-redis]`.
+ * Run: `npx tsx bench/http.ts [--seconds=10] [--rounds=2] [--connections=32] [--keep] [--no-redis] [--pin] [--rate=N]`.
  * Writes bench/results/http.json.
  */
-import { rmSync } from "node:fs";
-import { cpus } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineNote, median, table, writeJson } from "./lib.js";
@@ -47,7 +47,9 @@ import {
   hasWrk,
   type LoadOptions,
   type LoadResult,
+  pinToCpu,
   runAutocannon,
+  runOpenLoad,
   runWrk,
   type Spawned,
   secret,
@@ -68,6 +70,19 @@ export interface HttpOptions {
   connections: number;
   threads: number;
   keep: boolean;
+  /**
+   * `--pin`: every server on CPU 0, wrk and redis-server on CPU 1, so that each server has a core of its
+   * own, as in production, where Redis runs on another host. Unpinned, the Redis-mode rounds run three
+   * busy processes on two cores (wrk, Cordon, redis-server) against two in the embedded ones.
+   */
+  pin: boolean;
+  /**
+   * `--rate=N`: the two Cordon servers get an open-model load of N checks a second (`open-load.ts`)
+   * instead of wrk's closed loop, so that both answer the same arrivals: in a closed loop a server whose
+   * load generator is starved for a moment (with `--pin`, by redis-server on the generator's core) sees
+   * fewer requests per turn of its event loop, and pays more per request for it. 0 (default): wrk.
+   */
+  rate: number;
   /** Also run Cordon in Redis mode (`cordon-redis`); --no-redis turns it off. */
   redis: boolean;
 }
@@ -198,6 +213,8 @@ function parseArgs(argv: readonly string[]): HttpOptions {
     threads: num("threads", 1),
     keep: argv.includes("--keep"),
     redis: !argv.includes("--no-redis"),
+    pin: argv.includes("--pin"),
+    rate: num("rate", 0),
   };
 }
 
@@ -260,12 +277,22 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
       "hello-post": helloPost,
       "hello-post-limit": helloPostLimit,
     };
+    if (options.pin) {
+      for (const s of Object.values(byName)) if (s) pinToCpu(s.pid, "0");
+      if (redis) pinToCpu(redis.pid, "1");
+      console.log("http: pinned: the servers on CPU 0, wrk and redis-server on CPU 1");
+    }
     const serverOf = (name: ServerName) => byName[name] as Spawned;
     const loadOf = (
       name: ServerName,
       seconds: number,
     ): LoadOptions & { bodies?: string[]; token?: string; path?: string } => {
-      const base = { seconds, connections: options.connections, threads: options.threads };
+      const base = {
+        seconds,
+        connections: options.connections,
+        threads: options.threads,
+        ...(options.pin ? { cpu: "1" } : {}),
+      };
       if (name === "hello-get") return { ...base, url: `${helloGet.url}/` };
       const path = name === "cordon" || name === "cordon-redis" ? "/v1/check" : "/";
       return {
@@ -278,8 +305,21 @@ export async function runHttp(options: HttpOptions): Promise<HttpReport> {
         path,
       };
     };
+    const linesFile = join(tmpdir(), `cordon-bench-checks-${process.pid}.jsonl`);
+    if (options.rate > 0) writeFileSync(linesFile, `${checkBodies(4096).join("\n")}\n`);
     const load = (name: ServerName, seconds: number) =>
-      wrk ? runWrk(loadOf(name, seconds)) : runAutocannon(loadOf(name, seconds));
+      options.rate > 0 && (name === "cordon" || name === "cordon-redis")
+        ? runOpenLoad({
+            url: `${serverOf(name).url}/v1/check`,
+            token: secret("checker"),
+            linesFile,
+            rate: options.rate,
+            seconds,
+            ...(options.pin ? { cpu: "1" } : {}),
+          })
+        : wrk
+          ? runWrk(loadOf(name, seconds))
+          : runAutocannon(loadOf(name, seconds));
 
     const order: ServerName[] = [
       "hello-get",

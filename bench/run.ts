@@ -30,6 +30,8 @@ const http = await runHttp({
   threads: 1,
   keep: argv.includes("--keep"),
   redis: !argv.includes("--no-redis"),
+  pin: argv.includes("--pin"),
+  rate: 0,
 });
 if (!http.ratios.meetsTarget && !argv.includes("--no-profile")) {
   console.log(

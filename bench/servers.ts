@@ -280,7 +280,7 @@ export function cpuSeconds(pid: number): { user: number; system: number; total: 
 // ---------- wrk ----------
 
 export interface LoadResult {
-  tool: "wrk" | "autocannon";
+  tool: "wrk" | "autocannon" | "open-load";
   requests: number;
   seconds: number;
   rps: number;
@@ -346,6 +346,13 @@ export interface LoadOptions {
   seconds: number;
   connections: number;
   threads: number;
+  /** Runs wrk on this CPU alone (`taskset -c`). */
+  cpu?: string;
+}
+
+/** Pins every thread of a process (and those it starts later) to one CPU (`taskset -a -p -c`). */
+export function pinToCpu(pid: number, cpu: string): void {
+  execFileSync("taskset", ["-a", "-p", "-c", cpu, String(pid)], { stdio: "ignore" });
 }
 
 export async function runWrk(o: LoadOptions): Promise<LoadResult> {
@@ -354,8 +361,8 @@ export async function runWrk(o: LoadOptions): Promise<LoadResult> {
   args.push(o.url);
   const out = await new Promise<string>((done, fail) => {
     execFile(
-      "wrk",
-      args,
+      o.cpu === undefined ? "wrk" : "taskset",
+      o.cpu === undefined ? args : ["-c", o.cpu, "wrk", ...args],
       { cwd: ROOT, env: { ...process.env, ...o.env }, timeout: (o.seconds + 30) * 1000 },
       (error, stdout, stderr) => {
         if (error) fail(new Error(`wrk failed: ${error.message}\n${stdout}${stderr}`));
@@ -364,6 +371,64 @@ export async function runWrk(o: LoadOptions): Promise<LoadResult> {
     );
   });
   return parseWrk(out);
+}
+
+/**
+ * An open-model load (`open-load.ts`, a child process): `rate` requests a second for `seconds`, bodies
+ * from `linesFile`, on CPU `cpu` when given. As a `LoadResult`: `requests` is what was answered.
+ */
+export async function runOpenLoad(o: {
+  url: string;
+  token: string;
+  linesFile: string;
+  rate: number;
+  seconds: number;
+  cpu?: string;
+}): Promise<LoadResult> {
+  const args = [
+    "--import",
+    "tsx",
+    "bench/open-load.ts",
+    `--url=${o.url}`,
+    `--token=${o.token}`,
+    `--lines=${o.linesFile}`,
+    `--rate=${o.rate}`,
+    `--seconds=${o.seconds}`,
+    "--warmup=0",
+  ];
+  const out = await new Promise<string>((done, fail) => {
+    execFile(
+      o.cpu === undefined ? process.execPath : "taskset",
+      o.cpu === undefined ? args : ["-c", o.cpu, process.execPath, ...args],
+      { cwd: ROOT, timeout: (o.seconds + 60) * 1000, maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error) fail(new Error(`open-load failed: ${error.message}\n${stdout}${stderr}`));
+        else done(stdout);
+      },
+    );
+  });
+  const r = JSON.parse(out.trim().split("\n").pop() as string) as {
+    answered: number;
+    errors: number;
+    non2xx: number;
+    latencyMs: { p50: number; p90: number; p99: number; max: number };
+  };
+  return {
+    tool: "open-load",
+    requests: r.answered,
+    seconds: o.seconds,
+    rps: r.answered / o.seconds,
+    non2xx: r.non2xx,
+    socketErrors: r.errors,
+    latencyMs: {
+      avg: NaN,
+      p50: r.latencyMs.p50,
+      p75: NaN,
+      p90: r.latencyMs.p90,
+      p99: r.latencyMs.p99,
+      max: r.latencyMs.max,
+    },
+  };
 }
 
 /** Fallback when wrk is missing: autocannon with the same shape of load (bodies from one generator). */
