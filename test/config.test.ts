@@ -17,6 +17,9 @@ describe("parseConfig", () => {
       CORDON_FINALIZE_GRACE_DAYS: 14,
     });
     expect(parseConfig({ CORDON_FINALIZE_GRACE_DAYS: "0" }).CORDON_FINALIZE_GRACE_DAYS).toBe(0);
+    // Redis mode's shipper gathers records this long before it reads a page (stream-shipper.ts).
+    expect(parseConfig({}).CORDON_SHIP_DELAY_MS).toBe(100);
+    expect(parseConfig({ CORDON_SHIP_DELAY_MS: "0" }).CORDON_SHIP_DELAY_MS).toBe(0);
   });
 
   it("takes the report's publisher and service, and leaves them to the page's defaults when unset", () => {
@@ -68,6 +71,9 @@ describe("parseConfig", () => {
     [{ CORDON_FINALIZE_GRACE_DAYS: "-1" }, "CORDON_FINALIZE_GRACE_DAYS"],
     [{ CORDON_FINALIZE_GRACE_DAYS: "two weeks" }, "CORDON_FINALIZE_GRACE_DAYS"],
     [{ CORDON_REPORT_PUBLISHER: "x".repeat(201) }, "CORDON_REPORT_PUBLISHER"],
+    [{ CORDON_SHIP_DELAY_MS: "-5" }, "CORDON_SHIP_DELAY_MS"],
+    [{ CORDON_SHIP_DELAY_MS: "1 s" }, "CORDON_SHIP_DELAY_MS"],
+    [{ CORDON_SHIP_DELAY_MS: "60000" }, "CORDON_SHIP_DELAY_MS"],
   ])("refuses %o, naming %s", (env, name) => {
     let error: unknown;
     try {
