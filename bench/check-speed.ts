@@ -30,7 +30,9 @@ import {
   cpuSeconds,
   freePort,
   type LoadResult,
+  openLoad,
   parseWrk,
+  pinToCpu,
   ROOT,
   secret,
   seedOrders,
@@ -75,11 +77,6 @@ interface Run {
   cpuUsPerRequest: number;
   cpuUsPerCheck: number;
   checksPerCoreSecond: number;
-}
-
-/** Pins every thread of a process (and so the threads it starts later) to one CPU. */
-function pin(pid: number, cpu: string): void {
-  execFileSync("taskset", ["-a", "-p", "-c", cpu, String(pid)], { stdio: "ignore" });
 }
 
 function ensureNginx(): void {
@@ -163,35 +160,20 @@ async function measure(target: Target, round: number): Promise<Run> {
   };
 }
 
-function openLoad(url: string, lines: string, pid: number) {
-  // \`url\` is the full URL POSTed to.
+/** The open-model load on `url` (the full URL POSTed to), and the server's CPU per answered check. */
+async function openLoadOn(url: string, lines: string, pid: number) {
   const before = cpuSeconds(pid).total;
-  return new Promise<{ result: any; cpuUsPerCheck: number }>((done, fail) => {
-    execFile(
-      "taskset",
-      [
-        "-c",
-        LOAD_CPU,
-        process.execPath,
-        "--import",
-        "tsx",
-        "bench/open-load.ts",
-        `--url=${url}`,
-        `--token=${secret("checker")}`,
-        `--lines=${lines}`,
-        `--rate=${options.rate}`,
-        `--seconds=${options.openSeconds}`,
-        "--warmup=3",
-      ],
-      { cwd: ROOT, timeout: (options.openSeconds + 60) * 1000, maxBuffer: 1 << 20 },
-      (error, stdout, stderr) => {
-        if (error) return fail(new Error(`open-load: ${error.message}\n${stderr}`));
-        const result = JSON.parse(stdout);
-        const cpu = cpuSeconds(pid).total - before;
-        done({ result, cpuUsPerCheck: (cpu / (result.answered || 1)) * 1e6 });
-      },
-    );
+  const result = await openLoad({
+    url,
+    token: secret("checker"),
+    linesFile: lines,
+    rate: options.rate,
+    seconds: options.openSeconds,
+    warmup: 3,
+    cpu: LOAD_CPU,
   });
+  const cpu = cpuSeconds(pid).total - before;
+  return { result, cpuUsPerCheck: (cpu / (result.answered || 1)) * 1e6 };
 }
 
 async function main(): Promise<void> {
@@ -222,7 +204,7 @@ async function main(): Promise<void> {
   const cordon = await startCordon(build);
   const seed = await seedOrders(cordon);
   const nginx = await startNginx(join(dir, "nginx"));
-  for (const pid of [echo.pid, cordon.pid, nginx.pid]) pin(pid, SERVER_CPU);
+  for (const pid of [echo.pid, cordon.pid, nginx.pid]) pinToCpu(pid, SERVER_CPU);
   const targets: Target[] = [
     {
       name: "echo",
@@ -299,8 +281,8 @@ async function main(): Promise<void> {
     console.log(
       `open-model load: ${options.rate} requests/s for ${options.openSeconds} s on the echo, then Cordon`,
     );
-    const openEcho = await openLoad(`${echo.url}/`, files.checks, echo.pid);
-    const open = await openLoad(`${cordon.url}/v1/check`, files.checks, cordon.pid);
+    const openEcho = await openLoadOn(`${echo.url}/`, files.checks, echo.pid);
+    const open = await openLoadOn(`${cordon.url}/v1/check`, files.checks, cordon.pid);
     await sleep(500);
     const recordsEnd = countDecisions(cordon.dataDir).records;
 

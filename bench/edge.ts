@@ -22,7 +22,7 @@ import { compile, createOrder, type Order, OrderInput, transition } from "../src
 import { shardKey, shardRuleset, signManifest } from "../src/rulesets/sharded.js";
 import { exportPublicKey, generateSigningKey, keyIdOf, signRuleset } from "../src/rulesets/signed.js";
 import { median, table, writeJson } from "./lib.js";
-import { cpuSeconds, type LoadResult, parseWrk, ROOT } from "./servers.js";
+import { cpuSeconds, type LoadResult, parseWrk, pinToCpu, ROOT } from "./servers.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -89,7 +89,7 @@ async function start(
   const pid = newWorkerdPid(known);
   known.add(pid);
   // workerd on core 0 (all its threads), wrk on core 1.
-  await run("taskset", ["-a", "-p", "-c", "0", String(pid)]);
+  pinToCpu(pid, "0");
   return { name, mf, url, pid, path, ...(script ? { script } : {}) };
 }
 

@@ -373,18 +373,34 @@ export async function runWrk(o: LoadOptions): Promise<LoadResult> {
   return parseWrk(out);
 }
 
+/** What `open-load.ts` prints: one JSON object. */
+export interface OpenLoadReport {
+  rate: number;
+  seconds: number;
+  sent: number;
+  achievedRate: number;
+  answered: number;
+  errors: number;
+  non2xx: number;
+  unanswered: number;
+  connections: number;
+  sendLagMs: { p50: number; p99: number; max: number };
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+}
+
 /**
- * An open-model load (`open-load.ts`, a child process): `rate` requests a second for `seconds`, bodies
- * from `linesFile`, on CPU `cpu` when given. As a `LoadResult`: `requests` is what was answered.
+ * An open-model load (`open-load.ts`, a child process): `rate` requests a second to `url` for `seconds`
+ * after `warmup` seconds (default 0), bodies from `linesFile`, on CPU `cpu` when given.
  */
-export async function runOpenLoad(o: {
+export async function openLoad(o: {
   url: string;
   token: string;
   linesFile: string;
   rate: number;
   seconds: number;
+  warmup?: number;
   cpu?: string;
-}): Promise<LoadResult> {
+}): Promise<OpenLoadReport> {
   const args = [
     "--import",
     "tsx",
@@ -394,25 +410,25 @@ export async function runOpenLoad(o: {
     `--lines=${o.linesFile}`,
     `--rate=${o.rate}`,
     `--seconds=${o.seconds}`,
-    "--warmup=0",
+    `--warmup=${o.warmup ?? 0}`,
   ];
   const out = await new Promise<string>((done, fail) => {
     execFile(
       o.cpu === undefined ? process.execPath : "taskset",
       o.cpu === undefined ? args : ["-c", o.cpu, process.execPath, ...args],
-      { cwd: ROOT, timeout: (o.seconds + 60) * 1000, maxBuffer: 1 << 20 },
+      { cwd: ROOT, timeout: (o.seconds + (o.warmup ?? 0) + 60) * 1000, maxBuffer: 1 << 20 },
       (error, stdout, stderr) => {
         if (error) fail(new Error(`open-load failed: ${error.message}\n${stdout}${stderr}`));
         else done(stdout);
       },
     );
   });
-  const r = JSON.parse(out.trim().split("\n").pop() as string) as {
-    answered: number;
-    errors: number;
-    non2xx: number;
-    latencyMs: { p50: number; p90: number; p99: number; max: number };
-  };
+  return JSON.parse(out.trim().split("\n").pop() as string) as OpenLoadReport;
+}
+
+/** `openLoad` as a `LoadResult`: `requests` is what was answered. */
+export async function runOpenLoad(o: Parameters<typeof openLoad>[0]): Promise<LoadResult> {
+  const r = await openLoad(o);
   return {
     tool: "open-load",
     requests: r.answered,
