@@ -16,7 +16,8 @@
  *
  * `--rate=10000` paces the appends at that many records a second, as a loaded instance's checks arrive,
  * instead of as fast as the outbox takes them: the shipper's pages are then as large as its `coalesceMs`
- * lets them grow at that rate (about 250 records at 10 000/s and 25 ms), not `batchSize` every time.
+ * lets them grow at that rate (about 1000 records at 10 000/s and the default 100 ms), not `batchSize`
+ * every time.
  *
  * `--only` runs one mode (for `node --cpu-prof --import tsx bench/shipper.ts --only=redis`).
  *

@@ -285,6 +285,12 @@ export class EnforcementReconciler {
     let result: PublishResult = { kind: "conflict" };
     for (let from = 0; from === 0 || from < plan.changes.length; from += PUBLISH_LIMIT) {
       const first = from === 0;
+      // Nothing of this run went through: a first run leaves the mirror as it was, a later one (after
+      // runs that did go through) leaves it to a reconcile of every order.
+      const notPublished = () => {
+        if (first) this.unsettled(plan);
+        else this.mirror = undefined;
+      };
       const changes = plan.changes.slice(from, from + PUBLISH_LIMIT);
       const events = changeEvents(changes);
       try {
@@ -297,13 +303,11 @@ export class EnforcementReconciler {
           events: events.map((e) => ({ ...e, at, rulesetVersion: ruleset.version })),
         });
       } catch (err) {
-        if (first) this.unsettled(plan);
-        else this.mirror = undefined;
+        notPublished();
         throw err;
       }
       if (result.kind !== "published") {
-        if (first) this.unsettled(plan);
-        else this.mirror = undefined;
+        notPublished();
         return result;
       }
       revision = { rev: revision.rev + 1, epoch: ruleset.epoch ?? null, version: ruleset.version, at: now };
