@@ -316,14 +316,39 @@ export function* recompileSteps(
 ): CompileSteps {
   const latest = new Map<string, Order>();
   for (const order of changed) latest.set(order.id, order);
-  const base = bucketsOf.get(previous) ?? (yield* bucketsFromList(previous, options));
   const shared = new SharedParts();
-  const added = new Map<number, CompiledOrder[]>();
+  const next = new Map<string, CompiledOrder | undefined>();
   const newExclusions: { id: string; reason: string }[] = [];
+  let n = 0;
+  for (const [id, order] of latest) {
+    if (++n % SLICE === 0) yield;
+    const one = order.status === "approved" ? compileOrder(order, shared) : undefined;
+    if (typeof one === "string") newExclusions.push({ id, reason: one });
+    next.set(id, typeof one === "string" ? undefined : one);
+  }
+  const excluded = previous.excluded.filter((e) => !latest.has(e.id)).concat(newExclusions);
+  return yield* patchSteps(previous, next, excluded, meta, options);
+}
+
+/**
+ * The version after `previous` with the orders of `changed` replaced: each id by its compiled order, or
+ * taken out (undefined). Only their buckets are rehashed and only their meetings' and accounts' index
+ * entries rebuilt; the rest is shared with `previous`, which stays intact for the checks still reading
+ * it. The core of `recompileSteps` and `applyDelta`.
+ */
+function* patchSteps(
+  previous: Ruleset,
+  changed: ReadonlyMap<string, CompiledOrder | undefined>,
+  excluded: { id: string; reason: string }[],
+  meta: CompileMeta,
+  options: CompileOptions,
+): CompileSteps {
+  const base = bucketsOf.get(previous) ?? (yield* bucketsFromList(previous, options));
+  const added = new Map<number, CompiledOrder[]>();
   const touchedMeetings = new Set<string>();
   const touchedAccounts = new Set<string>();
   let n = 0;
-  for (const [id, order] of latest) {
+  for (const [id, one] of changed) {
     if (++n % SLICE === 0) yield;
     const bucket = bucketOf(id);
     if (!added.has(bucket)) added.set(bucket, []);
@@ -332,12 +357,7 @@ export function* recompileSteps(
       for (const m of before.meetingIds) touchedMeetings.add(m);
       for (const a of before.accountIds) touchedAccounts.add(a);
     }
-    if (order.status !== "approved") continue;
-    const one = compileOrder(order, shared);
-    if (typeof one === "string") {
-      newExclusions.push({ id, reason: one });
-      continue;
-    }
+    if (one === undefined) continue;
     added.get(bucket)?.push(one);
     for (const m of one.meetingIds) touchedMeetings.add(m);
     for (const a of one.accountIds) touchedAccounts.add(a);
@@ -349,7 +369,7 @@ export function* recompileSteps(
     if (++n % 64 === 0) yield;
     orders.sort(byId);
     fresh.push(...orders);
-    const kept = (lists[bucket] as readonly CompiledOrder[]).filter((o) => !latest.has(o.id));
+    const kept = (lists[bucket] as readonly CompiledOrder[]).filter((o) => !changed.has(o.id));
     const list = Object.freeze(mergeById(kept, orders));
     lists[bucket] = list;
     digests[bucket] = bucketDigest(list, options);
@@ -357,14 +377,13 @@ export function* recompileSteps(
   fresh.sort(byId);
   const byMeeting = groupBy(fresh, (o) => o.meetingIds);
   const byAccount = groupBy(fresh, (o) => o.accountIds);
-  const meetings = yield* reindex(previous.meetings, touchedMeetings, byMeeting, latest);
-  const accounts = yield* reindex(previous.accounts, touchedAccounts, byAccount, latest);
-  const excluded = previous.excluded.filter((e) => !latest.has(e.id)).concat(newExclusions);
+  const meetings = yield* reindex(previous.meetings, touchedMeetings, byMeeting, changed);
+  const accounts = yield* reindex(previous.accounts, touchedAccounts, byAccount, changed);
   const buckets: Buckets = {
     lists,
     digests,
     token: {},
-    from: { token: base.token, ids: new Set(latest.keys()) },
+    from: { token: base.token, ids: new Set(changed.keys()) },
   };
   return sealBuckets(meta, buckets, options, meetings, accounts, excluded);
 }
@@ -387,6 +406,113 @@ export function changedOrderIds(next: Ruleset, previous: Ruleset): ReadonlySet<s
   const from = bucketsOf.get(next)?.from;
   const base = bucketsOf.get(previous);
   return from !== undefined && base !== undefined && from.token === base.token ? from.ids : undefined;
+}
+
+/**
+ * What turns one version into the next where both hold the earlier one (a follower, another instance):
+ * the changed orders only, and the hash the result must have. `base` names the version it applies to.
+ */
+export interface RulesetDelta {
+  readonly base: { readonly version: number; readonly hash: string };
+  readonly version: number;
+  readonly epoch?: string;
+  readonly hash: string;
+  readonly compiledAt: string;
+  /** The changed orders that `next` enforces, as a document carries them (sorted by id). */
+  readonly upserts: readonly CompiledOrderDocument[];
+  /** The changed order ids that `next` no longer holds (sorted). */
+  readonly removed: readonly string[];
+  /** `next`'s `excluded`, whole (short: orders that slipped past I1). */
+  readonly excluded: readonly { id: string; reason: string }[];
+}
+
+/** The shape of a delta read from outside, checked before `applyDelta` (which trusts the shape). */
+export const RulesetDeltaShape = z.strictObject({
+  base: z.strictObject({ version: z.number().int().nonnegative(), hash: z.string() }),
+  version: z.number().int().nonnegative(),
+  epoch: z.string().min(1).optional(),
+  hash: z.string(),
+  compiledAt: z.string(),
+  upserts: RulesetDocumentShape.shape.orders,
+  removed: z.array(z.string()),
+  excluded: z.array(z.strictObject({ id: z.string(), reason: z.string() })),
+});
+
+/**
+ * The delta from `previous` to `next`, when `next` was recompiled from it (`changedOrderIds`), with the
+ * bucketed hash; undefined otherwise (then only the whole document says what `next` is).
+ */
+export function rulesetDelta(next: Ruleset, previous: Ruleset): RulesetDelta | undefined {
+  const ids = changedOrderIds(next, previous);
+  if (ids === undefined || next.hashScheme !== HASH_SCHEME) return undefined;
+  const upserts: CompiledOrderDocument[] = [];
+  const removed: string[] = [];
+  for (const id of [...ids].sort()) {
+    const order = findOrder(next, id);
+    if (order) upserts.push(documentOrder(order));
+    else removed.push(id);
+  }
+  return {
+    base: { version: previous.version, hash: previous.hash },
+    version: next.version,
+    ...(next.epoch === undefined ? {} : { epoch: next.epoch }),
+    hash: next.hash,
+    compiledAt: next.compiledAt,
+    upserts,
+    removed,
+    excluded: next.excluded,
+  };
+}
+
+/**
+ * The version `delta` describes, built on `previous` as `recompile` builds one: O(changed), the rest
+ * shared. Checked as `fromDocument` checks a document: `previous` must be the delta's base (version
+ * and hash), each order's window must be readable and its blocks inside its authority (I1, by the
+ * table as it stands), and the result's hash, recomputed over the touched buckets and the untouched
+ * ones' digests (verified when `previous` was made), must be the one stated. Throws on any doubt.
+ */
+export function applyDelta(previous: Ruleset, delta: RulesetDelta, options: CompileOptions = {}): Ruleset {
+  const fail = (why: string): never => {
+    throw new Error(`ruleset delta to v${delta.version}: ${why}`);
+  };
+  if (delta.base.version !== previous.version || delta.base.hash !== previous.hash)
+    fail(
+      `its base is v${delta.base.version} (${delta.base.hash}), this ruleset is v${previous.version} (${previous.hash})`,
+    );
+  if (delta.epoch !== previous.epoch) fail("its history (epoch) is not this ruleset's");
+  const changed = new Map<string, CompiledOrder | undefined>();
+  for (const id of delta.removed) changed.set(id, undefined);
+  for (const o of delta.upserts) {
+    if (changed.has(o.id)) fail(`order ${o.id} is named twice`);
+    if (!Number.isFinite(o.from) || (o.until !== null && !Number.isFinite(o.until)))
+      fail(`order ${o.id} has an unreadable window`);
+    const outside = outsideAuthority(o.authority, o.jurisdictions);
+    if (outside.length > 0) fail(`order ${o.id} blocks outside its authority: ${outside.join(", ")}`);
+    changed.set(
+      o.id,
+      Object.freeze({
+        id: o.id,
+        mode: o.mode,
+        action: o.action ?? "geoblock",
+        exemptAccountIds: frozenCopy(o.exemptAccountIds ?? EMPTY),
+        authority: o.authority,
+        jurisdictions: frozenCopy(o.jurisdictions),
+        from: o.from,
+        until: o.until,
+        meetingIds: frozenCopy(o.meetingIds),
+        accountIds: frozenCopy(o.accountIds),
+      }),
+    );
+  }
+  const meta = {
+    version: delta.version,
+    compiledAt: delta.compiledAt,
+    ...(delta.epoch === undefined ? {} : { epoch: delta.epoch }),
+  };
+  const excluded = delta.excluded.map(({ id, reason }) => ({ id, reason }));
+  const next = runSteps(patchSteps(previous, changed, excluded, meta, options));
+  if (next.hash !== delta.hash) fail(`hash mismatch (${delta.hash} stated, ${next.hash} computed)`);
+  return next;
 }
 
 /**
