@@ -7,6 +7,7 @@ import { type Config, parseConfig } from "../config/node.js";
 import { isPrimaryOfMany, supervise } from "../platform/node/cluster.js";
 import { nodeLogger } from "../platform/node/logger.js";
 import { WorkerHub } from "../platform/node/worker-hub.js";
+import { VerifiedLatestRuleset } from "../runtime/node/latest-ruleset.js";
 import type { Running } from "../runtime/node/start.js";
 import { startFailure } from "../runtime/node/start-errors.js";
 import { startTelemetry, type Telemetry } from "../runtime/node/telemetry.js";
@@ -21,7 +22,11 @@ async function main(): Promise<void> {
   const logger = nodeLogger(config.CORDON_LOG_LEVEL);
   if (isPrimaryOfMany(config.CORDON_WORKERS)) {
     // Embedded store: slot 0 writes the data directory, the others follow it through the primary.
-    supervise(config.CORDON_WORKERS, logger, config.REDIS_URL ? undefined : new WorkerHub(logger));
+    supervise(
+      config.CORDON_WORKERS,
+      logger,
+      config.REDIS_URL ? undefined : new WorkerHub(logger, new VerifiedLatestRuleset(logger)),
+    );
     return;
   }
   let running: Running;

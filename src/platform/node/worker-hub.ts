@@ -1,7 +1,9 @@
 /**
  * In the primary of the embedded multi-worker mode: relays between the writer (slot 0) and the followers.
- * It keeps the last ruleset the writer distributed, so a follower that starts (or replaces a dead one)
- * installs it before it answers a check; it tells the writer a ruleset is distributed only once every
+ * The writer sends each ruleset as the change from the one before (a delta: the orders that changed),
+ * whole only at its start or when no delta can be made. The primary keeps a copy of the latest
+ * (`LatestRuleset`, deltas applied to it), so a follower that starts (or replaces a dead one) installs
+ * it whole before it answers a check; it tells the writer a ruleset is distributed only once every
  * follower registered when it came has installed it, has exited, or has been killed for not installing
  * it within `installTimeoutMs`: an order change is answered only then (I3 across workers).
  */
@@ -13,6 +15,14 @@ import { isMessage, TAG, type ToPrimary, type ToWorker, WRITER_SLOT } from "./wo
 export const INSTALL_TIMEOUT_MS = 10_000;
 /** How long the writer's question about log ends waits for the followers' answers. */
 const ENDS_TIMEOUT_MS = 2000;
+
+/** The primary's copy of the writer's latest ruleset, for the followers that start after it came. */
+export interface LatestRuleset {
+  /** Takes what the writer sent; false when a delta does not apply to the copy (then it holds none). */
+  take(json: string, delta: boolean): boolean;
+  /** The copy as a whole document, or undefined while it holds none. */
+  document(): string | undefined;
+}
 
 interface Distribution {
   writer: Worker;
@@ -34,13 +44,15 @@ export class WorkerHub {
   private writerSocket: string | undefined;
   /** Followers that said hello, with their slots: they get every ruleset from then on. */
   private readonly followers = new Map<Worker, number>();
-  private latest: { id: number; json: string } | undefined;
+  /** The number of the distribution `latest` holds. */
+  private latestId: number | undefined;
   private nextId = 1;
   private readonly distributions = new Map<number, Distribution>();
   private readonly questions = new Map<number, EndsQuestion>();
 
   constructor(
     private readonly logger: Logger,
+    private readonly latest: LatestRuleset,
     private readonly installTimeoutMs = INSTALL_TIMEOUT_MS,
   ) {}
 
@@ -59,7 +71,7 @@ export class WorkerHub {
         this.followers.set(worker, slot);
         if (this.writerSocket !== undefined)
           send(worker, { tag: TAG, k: "writer", socket: this.writerSocket });
-        if (this.latest) send(worker, { tag: TAG, k: "ruleset", ...this.latest });
+        this.sendLatest(worker);
         return;
       case "writer":
         if (worker !== this.writer) return;
@@ -68,7 +80,7 @@ export class WorkerHub {
           send(follower, { tag: TAG, k: "writer", socket: m.socket });
         return;
       case "ruleset":
-        if (worker === this.writer) this.distribute(worker, m.id, m.json);
+        if (worker === this.writer) this.distribute(worker, m.id, m.json, m.delta);
         return;
       case "installed":
         for (const [id, d] of this.distributions) if (id <= m.id) this.settle(id, d, worker);
@@ -86,9 +98,23 @@ export class WorkerHub {
     }
   }
 
-  private distribute(writer: Worker, writerId: number, json: string): void {
+  /** The latest ruleset, whole, to a follower that starts (none yet: it gets the first one sent). */
+  private sendLatest(follower: Worker): void {
+    const json = this.latestId === undefined ? undefined : this.latest.document();
+    if (json !== undefined)
+      send(follower, { tag: TAG, k: "ruleset", id: this.latestId as number, json, delta: false });
+  }
+
+  private distribute(writer: Worker, writerId: number, json: string, delta: boolean): void {
     const id = this.nextId++;
-    this.latest = { id, json };
+    this.latestId = id;
+    if (!this.latest.take(json, delta) && delta) {
+      // A bug somewhere: the followers will refuse it too (and be replaced); the whole ruleset mends all.
+      this.logger.error(
+        "a ruleset delta does not apply to the primary's copy; asking the writer for the whole",
+      );
+      send(writer, { tag: TAG, k: "whole?" });
+    }
     const waiting = new Set(this.followers.keys());
     const timer = setTimeout(() => {
       for (const late of waiting) {
@@ -102,7 +128,7 @@ export class WorkerHub {
     }, this.installTimeoutMs);
     const d: Distribution = { writer, writerId, waiting, timer };
     this.distributions.set(id, d);
-    for (const follower of waiting) send(follower, { tag: TAG, k: "ruleset", id, json });
+    for (const follower of waiting) send(follower, { tag: TAG, k: "ruleset", id, json, delta });
     if (waiting.size === 0) this.settle(id, d, undefined);
   }
 

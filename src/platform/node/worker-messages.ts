@@ -12,8 +12,11 @@ export type ToPrimary =
   | { tag: typeof TAG; k: "hello" }
   /** The writer: where it takes the routes the followers hand over (a Unix socket). */
   | { tag: typeof TAG; k: "writer"; socket: string }
-  /** The writer: a ruleset to install everywhere before the order change behind it is answered. */
-  | { tag: typeof TAG; k: "ruleset"; id: number; json: string }
+  /**
+   * The writer: a ruleset to install everywhere before the order change behind it is answered, as its
+   * whole document, or (`delta`) as the change from the ruleset it sent before (engine `RulesetDelta`).
+   */
+  | { tag: typeof TAG; k: "ruleset"; id: number; json: string; delta: boolean }
   /** A follower: installed distribution `id` (or a newer one). */
   | { tag: typeof TAG; k: "installed"; id: number }
   /** The writer: where does each follower's decision log end (what it has acknowledged)? */
@@ -22,7 +25,9 @@ export type ToPrimary =
   | { tag: typeof TAG; k: "end"; id: number; end: string };
 
 export type ToWorker =
-  | { tag: typeof TAG; k: "ruleset"; id: number; json: string }
+  | { tag: typeof TAG; k: "ruleset"; id: number; json: string; delta: boolean }
+  /** To the writer: send the ruleset in force whole (the primary's copy could not take a delta). */
+  | { tag: typeof TAG; k: "whole?" }
   | { tag: typeof TAG; k: "writer"; socket: string }
   /** To the writer: ruleset `id` (its own numbering) is installed in every follower alive. */
   | { tag: typeof TAG; k: "distributed"; id: number }

@@ -15,8 +15,9 @@ import { BATCH_BODY_LIMIT, BODY_LIMIT, toErrorResponse } from "../../http/app.js
 import { checkFastPath } from "../../http/routes/check-fast-path.js";
 import { SERVER_CHECKS } from "../../http/routes/v1-check.js";
 import type { Logger } from "../../kernel/logger.js";
+import { nodeSha256 } from "../../platform/node/sha256-stream.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
-import { parseRulesetDocument } from "../../rulesets/ruleset-json.js";
+import { applyRulesetDelta, parseRulesetDocument } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
@@ -43,9 +44,14 @@ export async function startFollower(config: Config, logger: Logger, slot: number
   // Long-lived: filled only by the writer's distributions, before this worker answers any check.
   const holder = new RulesetHolder(clock);
   const link = new FollowerLink(
-    (json) => {
+    (json, delta) => {
       try {
-        holder.install(parseRulesetDocument(json), "compile");
+        holder.install(
+          delta
+            ? applyRulesetDelta(holder.current(), json, { sha256: nodeSha256 })
+            : parseRulesetDocument(json),
+          "compile",
+        );
       } catch (err) {
         // Not acknowledged then: the primary replaces this worker rather than let it check on an old one.
         logger.error("worker: could not install the writer's ruleset", { error: String(err) });

@@ -20,6 +20,7 @@ import { serve } from "@hono/node-server";
 import { type Config, kvPublishSettings, oidcSettings } from "../../config/node.js";
 import { configError } from "../../config/parse.js";
 import { OidcSignIn } from "../../console/oidc.js";
+import type { Ruleset } from "../../engine/index.js";
 import { CachedGeo } from "../../geo/cached-geo.js";
 import type { Geo } from "../../geo/interface.js";
 import { WebServiceGeo } from "../../geo/webservice-geo.js";
@@ -43,7 +44,7 @@ import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
 import { RedisRulesetChannel } from "../../rulesets/redis-channel.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
-import { rulesetJson } from "../../rulesets/ruleset-json.js";
+import { rulesetDeltaJson, rulesetJson } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
 import type { EnforcementEventStore } from "../../store/enforcement-events.js";
@@ -139,10 +140,21 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   if (publisher && holder.isLoaded()) void publisher.publish(holder.current());
   // I3 across workers: an order change is answered once every follower has its ruleset (worker-hub.ts);
   // the one in force now goes out first, and followers answer no check before they have it.
+  // Each ruleset after the first goes as a delta on the one sent before (the orders that changed): a
+  // change costs the writer, the primary and each follower O(changed), not a document of every order.
+  let sent: Ruleset | undefined;
+  const distribute = (writer: WriterLink, ruleset: Ruleset, whole = false) => {
+    const delta = whole || sent === undefined ? undefined : rulesetDeltaJson(ruleset, sent);
+    sent = ruleset;
+    return writer.distribute(delta ?? rulesetJson(ruleset), delta !== undefined);
+  };
   const removeDistributeListener = link
-    ? backend.compiler.addCompiledListener((ruleset) => link.distribute(rulesetJson(ruleset)))
+    ? backend.compiler.addCompiledListener((ruleset) => distribute(link, ruleset))
     : undefined;
-  if (link) void link.distribute(rulesetJson(holder.current()));
+  if (link) {
+    link.onWholeWanted(() => void distribute(link, holder.current(), true));
+    void distribute(link, holder.current());
+  }
   // The geo L2 keys on the inner hash (CORDON_IP_HASH_KEY alone): its entries expire within days.
   const geo = await buildGeo(config, ipHasher(ipHashKey), backend.redis, logger);
   const { ipHashKeys } = backend;

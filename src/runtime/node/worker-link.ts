@@ -21,10 +21,12 @@ export class WriterLink {
   private readonly waiting = new Map<number, () => void>();
   private readonly asked = new Map<number, (ends: Map<number, string>) => void>();
   private readonly stop: () => void;
+  private wholeWanted: () => void = () => undefined;
 
   constructor() {
     this.stop = listen((m) => {
-      if (m.k === "distributed") {
+      if (m.k === "whole?") this.wholeWanted();
+      else if (m.k === "distributed") {
         this.waiting.get(m.id)?.();
         this.waiting.delete(m.id);
       } else if (m.k === "ends") {
@@ -39,13 +41,21 @@ export class WriterLink {
     post({ tag: TAG, k: "writer", socket });
   }
 
-  /** Resolves once every follower has installed the ruleset (or is gone): see worker-hub.ts. */
-  distribute(json: string): Promise<void> {
+  /**
+   * Sends a ruleset, whole or as a delta on the one sent before; resolves once every follower has
+   * installed it (or is gone): see worker-hub.ts.
+   */
+  distribute(json: string, delta: boolean): Promise<void> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      post({ tag: TAG, k: "ruleset", id, json });
+      post({ tag: TAG, k: "ruleset", id, json, delta });
     });
+  }
+
+  /** What to do when the primary asks for the ruleset in force whole (its copy missed a delta). */
+  onWholeWanted(send: () => void): void {
+    this.wholeWanted = send;
   }
 
   /** Each live follower's acknowledged decision-log end, by slot (those that answered in time). */
@@ -73,17 +83,18 @@ export class FollowerLink {
   private first: Promise<void>;
 
   /**
-   * `install` gets each ruleset document the writer distributes (synchronously: its acknowledgement goes
-   * out once it returns true; false, none); `end` says where this worker's decision log ends.
+   * `install` gets each ruleset the writer distributes, whole or as a delta on the one before
+   * (synchronously: its acknowledgement goes out once it returns true; false, none); `end` says where
+   * this worker's decision log ends.
    */
-  constructor(install: (json: string) => boolean, end: () => string) {
+  constructor(install: (json: string, delta: boolean) => boolean, end: () => string) {
     let loaded: () => void = () => undefined;
     this.first = new Promise((resolve) => {
       loaded = resolve;
     });
     this.stop = listen((m) => {
       if (m.k === "ruleset") {
-        if (!install(m.json)) return;
+        if (!install(m.json, m.delta)) return;
         post({ tag: TAG, k: "installed", id: m.id });
         loaded();
       } else if (m.k === "writer") {
