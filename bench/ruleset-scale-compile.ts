@@ -15,8 +15,8 @@ import {
 } from "../src/engine/index.js";
 import { nodeSha256 } from "../src/platform/node/sha256-stream.js";
 import { iso, NOON } from "../test/support/fixtures.js";
-import { approve, pending } from "../test/support/rulesets.js";
 import { consume, median } from "./lib.js";
+import { syntheticOrders } from "./synthetic-orders.js";
 
 const size = Number(process.argv[2] ?? 10_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -24,35 +24,6 @@ if (!gc) throw new Error("run with node --expose-gc");
 
 /** What a Node server hands the engine: the native SHA-256 (same digest, see `Sha256Stream`). */
 const NODE_SHA256: CompileOptions = { sha256: nodeSha256 };
-
-/**
- * `n` approved orders as the store holds them after a JSON round trip (own strings, own arrays): random
- * ids like the service's (`ord_` + 20 hex), one meeting each, one in ten on an account, a few blocks.
- */
-function syntheticOrders(n: number): Order[] {
-  const templates = [
-    approve(pending("t-1")),
-    approve(pending("t-2", { jurisdictions: ["IN-KA", "IN-MH"] })),
-    approve(
-      pending("t-3", {
-        authority: { name: "Moscow court", jurisdiction: "RU", kind: "court" },
-        jurisdictions: ["RU"],
-      }),
-    ),
-    approve(pending("t-4", { mode: "shadow" })),
-  ];
-  const out: Order[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = templates[i % templates.length] as Order;
-    const id = `ord_${((i * 2654435761) >>> 0).toString(16).padStart(8, "0")}${i.toString(16).padStart(12, "0")}`;
-    const target =
-      i % 10 === 9
-        ? { kind: "account" as const, accountIds: [`acct-${i}`] }
-        : { kind: "meeting" as const, meetingIds: [`m-${i}`] };
-    out.push(JSON.parse(JSON.stringify({ ...t, id, target })) as Order);
-  }
-  return out;
-}
 
 const facts = (meetingId: string): CheckFacts => ({
   meetingId,
