@@ -161,7 +161,7 @@ export interface CordonServer extends Spawned {
 export async function startCordon(
   build: BuildResult,
   extraNodeArgs: string[] = [],
-  opts: { name?: string; env?: Record<string, string> } = {},
+  opts: { name?: string; env?: Record<string, string>; stdoutPath?: string } = {},
 ): Promise<CordonServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "cordon-bench-"));
   const args =
@@ -180,6 +180,7 @@ export async function startCordon(
     },
     readyPath: "/readyz",
     readyStatus: 200,
+    ...(opts.stdoutPath ? { stdoutPath: opts.stdoutPath } : {}),
   });
   return { ...server, dataDir };
 }
