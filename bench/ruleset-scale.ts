@@ -9,7 +9,9 @@
  *   changes and with 10 changes a second (orders created and approved over the API), interleaved.
  *
  * `npx tsx bench/ruleset-scale.ts [--sizes=10000,100000,1000000] [--history=1000000] [--rate=1000]
- * [--seconds=15] [--rounds=2] [--skip-full-replay] [--trace-gc]`. Ratios are per round, within this run.
+ * [--seconds=15] [--rounds=2] [--skip-full-replay] [--trace-gc] [--workers=2]`. Ratios are per round,
+ * within this run. `--sizes=` (empty) skips the compile measurements; `--workers=2` runs the server with
+ * `CORDON_WORKERS=2` (a change is answered once the follower has the new ruleset).
  * `--trace-gc` runs the servers with V8's `--trace-gc` and writes what it prints to
  * `bench/results/ruleset-scale-gc-<n>.log`, one per server start, to tell a collection's pause from an
  * order change's.
@@ -35,13 +37,18 @@ import {
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
-const SIZES = arg("sizes", "10000,100000,1000000").split(",").map(Number);
+const SIZES = arg("sizes", "10000,100000,1000000")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
 const HISTORY = Number(arg("history", "1000000"));
 const RATE = Number(arg("rate", "1000"));
 const SECONDS = Number(arg("seconds", "15"));
 const ROUNDS = Number(arg("rounds", "2"));
 const SKIP_FULL = process.argv.includes("--skip-full-replay");
 const TRACE_GC = process.argv.includes("--trace-gc");
+/** `CORDON_WORKERS` of the server: with 2, every order change reaches a follower before it is answered. */
+const WORKERS = Number(arg("workers", "1"));
 const SERVER_NODE_ARGS = [
   "--max-old-space-size=12000",
   "--max-semi-space-size=64",
@@ -109,6 +116,7 @@ async function startOn(
       CORDON_TOKENS: Object.values(TOKENS).join(","),
       CORDON_IP_HASH_KEY: "bench-ip-hash-key-0123456789abcdef0123456789",
       CORDON_LOG_LEVEL: "warn",
+      ...(WORKERS > 1 ? { CORDON_WORKERS: String(WORKERS) } : {}),
     },
     readyPath: "/readyz",
     readyStatus: 200,
