@@ -575,24 +575,30 @@ function fromBuckets(lists: readonly (readonly CompiledOrder[])[]): readonly Com
  * The hash is unkeyed, so it catches corruption, not forgery: I1 and the windows are checked again
  * here, as `compile` would have, and a document that `compile` could not have produced is refused.
  */
-export function fromDocument(doc: RulesetDocument): Ruleset {
+export function fromDocument(doc: RulesetDocument, options: CompileOptions = {}): Ruleset {
   const ruleset = build(doc, []);
   let hash: string;
   if (doc.hashScheme === HASH_SCHEME) {
     const lists = groupIntoBuckets(ruleset.orders);
-    const digests = lists.map((list) => bucketDigest(list, {}));
-    hash = topDigest(digests, {});
+    const digests = lists.map((list) => bucketDigest(list, options));
+    hash = topDigest(digests, options);
     bucketsOf.set(ruleset, { lists, digests, token: {} });
   } else {
-    hash = hashOrders(ruleset.orders);
+    hash = hashOrders(ruleset.orders, options);
   }
   if (hash !== doc.hash)
     throw new Error(`ruleset v${doc.version}: hash mismatch (${doc.hash} stated, ${hash} computed)`);
+  // I1 once per block list (`build` shares one array among the orders with the same authority and blocks).
+  const checked = new Map<readonly string[], string[]>();
   for (const order of ruleset.orders) {
     if (!Number.isFinite(order.from) || (order.until !== null && !Number.isFinite(order.until))) {
       throw new Error(`ruleset v${doc.version}: order ${order.id} has an unreadable window`);
     }
-    const outside = outsideAuthority(order.authority, order.jurisdictions);
+    let outside = checked.get(order.jurisdictions);
+    if (outside === undefined) {
+      outside = outsideAuthority(order.authority, order.jurisdictions);
+      checked.set(order.jurisdictions, outside);
+    }
     if (outside.length > 0) {
       throw new Error(
         `ruleset v${doc.version}: order ${order.id} blocks outside its authority: ${outside.join(", ")}`,
@@ -667,7 +673,7 @@ export function fromBucketDocuments(
       if (!Number.isFinite(o.from) || (o.until !== null && !Number.isFinite(o.until)))
         fail(`order ${o.id} has an unreadable window`);
       // I1, once per authority and block list.
-      const key = `${o.authority}\u0000${o.jurisdictions.join("\u0000")}`;
+      const key = blockKey(o.authority, o.jurisdictions);
       let jurisdictions = checked.get(key);
       if (jurisdictions === undefined) {
         const outside = outsideAuthority(o.authority, o.jurisdictions);
@@ -844,17 +850,25 @@ function build(doc: RulesetDocument, excluded: { id: string; reason: string }[])
   const meetings = new Map<string, CompiledOrder[]>();
   const accounts = new Map<string, CompiledOrder[]>();
   // Copies, frozen to the arrays: the document (and what `toDocument` hands out) must not alias a live
-  // ruleset, or a caller's edit would change enforcement without changing the hash.
-  const frozen = doc.orders.map((o) =>
-    Object.freeze({
+  // ruleset, or a caller's edit would change enforcement without changing the hash. Orders of one
+  // authority with the same blocks share one frozen block list, as a compile's do.
+  const blocks = new Map<string, readonly string[]>();
+  const frozen = doc.orders.map((o) => {
+    const key = blockKey(o.authority, o.jurisdictions);
+    let jurisdictions = blocks.get(key);
+    if (jurisdictions === undefined) {
+      jurisdictions = frozenCopy(o.jurisdictions);
+      blocks.set(key, jurisdictions);
+    }
+    return Object.freeze({
       ...o,
       action: o.action ?? "geoblock",
       exemptAccountIds: frozenCopy(o.exemptAccountIds ?? EMPTY),
-      jurisdictions: frozenCopy(o.jurisdictions),
+      jurisdictions,
       meetingIds: frozenCopy(o.meetingIds),
       accountIds: frozenCopy(o.accountIds),
-    }),
-  );
+    });
+  });
   // The bucketed hash does not depend on the document's order; the ruleset's list is by id all the same.
   // (The whole-list hash is over the document's order, which its writer sorted.)
   if (doc.hashScheme === HASH_SCHEME) frozen.sort(byId);
@@ -963,6 +977,11 @@ function byId(a: { id: string }, b: { id: string }): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** Names an authority and its block list: orders with the same one share one checked, frozen list. */
+function blockKey(authority: string, jurisdictions: readonly string[]): string {
+  return `${authority}\u0000${jurisdictions.join("\u0000")}`;
+}
+
 /**
  * What many orders of one compile have in common, computed once: the checked, normalised block list of
  * an authority and its jurisdictions (most orders share a handful), held as one frozen array.
@@ -972,7 +991,7 @@ class SharedParts {
 
   /** The normalised, sorted blocks, or why the order is left out (I1, re-checked by the table now). */
   checkedBlocks(authority: string, jurisdictions: readonly string[]): readonly string[] | string {
-    const key = `${authority}\u0000${jurisdictions.join("\u0000")}`;
+    const key = blockKey(authority, jurisdictions);
     let found = this.blocks.get(key);
     if (found === undefined) {
       const problems = jurisdictions.flatMap((j) => blockProblem(authority, j) ?? []);

@@ -65,6 +65,11 @@ export class RulesetCompiler {
     private readonly options: CompilerOptions = {},
   ) {}
 
+  /** What this compiler hashes with: for verifying a ruleset received from elsewhere the same way. */
+  get compileOptions(): CompileOptions {
+    return this.options.sha256 === undefined ? {} : { sha256: this.options.sha256 };
+  }
+
   /**
    * Calls `listener` with every ruleset `refresh` compiles; `refresh` awaits it before returning. On
    * Redis the ruleset sync publishes here, so an order change is answered only once the new ruleset is

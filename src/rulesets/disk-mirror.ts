@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import type { Ruleset } from "../engine/index.js";
 import type { Logger } from "../kernel/logger.js";
 import { writeFileAtomic } from "../platform/node/atomic-file.js";
+import { nodeSha256 } from "../platform/node/sha256-stream.js";
 import type { RulesetMirror } from "./redis-sync.js";
 import { parseRulesetDocument, rulesetJson } from "./ruleset-json.js";
 
@@ -34,7 +35,7 @@ export class DiskMirror implements RulesetMirror {
     }
     let ruleset: Ruleset;
     try {
-      ruleset = parseRulesetDocument(text);
+      ruleset = parseRulesetDocument(text, { sha256: nodeSha256 });
     } catch (err) {
       // Left in place (evidence), and replaced by the next write.
       this.logger.error("local ruleset file corrupt or tampered; ignored", {

@@ -344,7 +344,7 @@ export class RulesetSync {
         return;
       }
       try {
-        received = parseRulesetDocument(text);
+        received = parseRulesetDocument(text, this.compiler.compileOptions);
       } catch (err) {
         this.refuse(`redis holds an unreadable ruleset v${redisVersion}: ${message(err)}`);
         return;

@@ -17,9 +17,12 @@ export function rulesetJson(ruleset: Ruleset): string {
   return JSON.stringify(toDocument(ruleset));
 }
 
-/** Parses and verifies a stored ruleset document (JSON, shape, hash, I1); throws on any doubt. */
-export function parseRulesetDocument(text: string): Ruleset {
-  return fromDocument(RulesetDocumentShape.parse(JSON.parse(text)));
+/**
+ * Parses and verifies a stored ruleset document (JSON, shape, hash, I1); throws on any doubt. On Node,
+ * `options.sha256` is the native SHA-256 (the hash of every order is recomputed).
+ */
+export function parseRulesetDocument(text: string, options: CompileOptions = {}): Ruleset {
+  return fromDocument(RulesetDocumentShape.parse(JSON.parse(text)), options);
 }
 
 /**

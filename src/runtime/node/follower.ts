@@ -49,7 +49,7 @@ export async function startFollower(config: Config, logger: Logger, slot: number
         holder.install(
           delta
             ? applyRulesetDelta(holder.current(), json, { sha256: nodeSha256 })
-            : parseRulesetDocument(json),
+            : parseRulesetDocument(json, { sha256: nodeSha256 }),
           "compile",
         );
       } catch (err) {

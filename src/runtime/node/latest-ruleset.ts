@@ -19,7 +19,7 @@ export class VerifiedLatestRuleset implements LatestRuleset {
   take(json: string, delta: boolean): boolean {
     try {
       if (!delta) {
-        this.ruleset = parseRulesetDocument(json);
+        this.ruleset = parseRulesetDocument(json, { sha256: nodeSha256 });
         this.json = json;
         return true;
       }
