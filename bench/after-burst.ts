@@ -11,7 +11,6 @@
  * [--node-args="--max-semi-space-size=16"]`. Needs `wrk`. On a shared machine the send lag says whether
  * the generator kept its rate; the scavenge medians are the part that does not depend on it.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,10 +19,10 @@ import {
   buildCordon,
   checkBodies,
   cpuSeconds,
+  type LoadResult,
   openLoad,
-  parseWrk,
   pinToCpu,
-  ROOT,
+  runWrk,
   secret,
   seedOrders,
   startCordon,
@@ -73,36 +72,17 @@ async function open(label: string): Promise<void> {
   );
 }
 
-function burst(): Promise<string> {
-  const args = [
-    "-c",
-    "1",
-    "wrk",
-    "-t1",
-    "-c32",
-    `-d${BURST_SECONDS}s`,
-    "-s",
-    "bench/wrk/lines.lua",
-    cordon.url,
-  ];
-  return new Promise((done, fail) =>
-    execFile(
-      "taskset",
-      args,
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          WRK_LINES: lines,
-          WRK_METHOD: "POST",
-          WRK_PATH: "/v1/check",
-          CORDON_TOKEN: secret("checker"),
-        },
-        timeout: (BURST_SECONDS + 30) * 1000,
-      },
-      (error, stdout, stderr) => (error ? fail(new Error(`wrk: ${error.message}\n${stderr}`)) : done(stdout)),
-    ),
-  );
+/** The closed loop: wrk with 32 connections on CPU 1, the same participants. */
+function burst(): Promise<LoadResult> {
+  return runWrk({
+    url: cordon.url,
+    script: "bench/wrk/lines.lua",
+    env: { WRK_LINES: lines, WRK_METHOD: "POST", WRK_PATH: "/v1/check", CORDON_TOKEN: secret("checker") },
+    seconds: BURST_SECONDS,
+    connections: 32,
+    threads: 1,
+    cpu: "1",
+  });
 }
 
 try {
@@ -110,9 +90,7 @@ try {
   await open("fresh-2");
   for (let i = 1; i <= BURSTS; i++) {
     mark(`burst-${i}`);
-    console.log(
-      `burst-${i}  wrk -c32 ${BURST_SECONDS} s: ${Math.round(parseWrk(await burst()).rps)} checks/s`,
-    );
+    console.log(`burst-${i}  wrk -c32 ${BURST_SECONDS} s: ${Math.round((await burst()).rps)} checks/s`);
   }
   await open("after-1");
   await open("after-2");
