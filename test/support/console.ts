@@ -56,10 +56,15 @@ export interface AxeViolation {
  * is evaluated through the DevTools protocol (Playwright's evaluate), which CSP does not govern.
  */
 export async function axe(page: Page): Promise<AxeViolation[]> {
-  await page.evaluate(axeSource);
+  // Once per document: the same page at its second width already has it.
+  if (!(await page.evaluate(() => typeof (window as any).axe?.run === "function")))
+    await page.evaluate(axeSource);
   return page.evaluate(async () => {
     const result = await (window as any).axe.run(document, {
       runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+      // Only the violations are read. Every rule still runs on every node; axe just skips describing
+      // each passing and inapplicable node (selectors, HTML), which was a third to a half of its time.
+      resultTypes: ["violations"],
     });
     return result.violations.map((v: any) => ({
       id: v.id,
