@@ -4,7 +4,7 @@
  * slot it touched was failing over is the former; one aborted for a bad command is not.
  */
 import { describe, expect, it } from "vitest";
-import { isUnavailable } from "../../src/platform/node/redis.js";
+import { isUnavailable, NoKnownMasterError } from "../../src/platform/node/redis.js";
 
 function execAbort(previous: Error[]): Error {
   const error = new Error("EXECABORT Transaction discarded because of previous errors.");
@@ -41,5 +41,11 @@ describe("isUnavailable", () => {
     expect(isUnavailable(new Error("Failed to refresh slots cache."))).toBe(true);
     expect(isUnavailable(new Error("ERR unknown command"))).toBe(false);
     expect(isUnavailable("Connection is closed")).toBe(false);
+  });
+
+  it("takes a slot with no known master (its master just failed, the client not yet told) as unavailable", () => {
+    // nodeFor (WAIT after an order change, INFO replication) throws it during a failover; the order
+    // store must answer 503 then, not 500 (seen in cluster-orders.test.ts's failover under writes).
+    expect(isUnavailable(new NoKnownMasterError("{cordon}:orders:head"))).toBe(true);
   });
 });

@@ -95,8 +95,19 @@ export async function nodeFor(client: RedisClient, key: string): Promise<Redis> 
   const slot = Number(await client.cluster("KEYSLOT", key));
   const owner = client.slots[slot]?.[0];
   const node = client.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === owner);
-  if (node === undefined) throw new Error(`Redis Cluster: no known master serves the slot of ${key}`);
+  if (node === undefined) throw new NoKnownMasterError(key);
   return node;
+}
+
+/**
+ * The client knows no master for a key's slot: its slot map still names the node that just failed
+ * (a failover under way). Unavailable, like the client's own errors while it learns the new topology.
+ */
+export class NoKnownMasterError extends Error {
+  constructor(key: string) {
+    super(`Redis Cluster: no known master serves the slot of ${key}`);
+    this.name = "NoKnownMasterError";
+  }
 }
 
 /** The options every node connection of `client` was made with (for one Redis, its own). */
@@ -112,6 +123,7 @@ export function redactRedisUrl(url: string): string {
 /** True when the error means "Redis is not there or too slow", as opposed to a bug or a script error. */
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  if (error instanceof NoKnownMasterError) return true;
   const text = `${error.name} ${error.message}`;
   // A transaction a cluster aborted because its slot was moving (a failover, a resharding): its queued
   // commands were answered MOVED, ASK, CLUSTERDOWN or TRYAGAIN, and trying again later succeeds.
