@@ -298,6 +298,16 @@ async function tryStart(count: number): Promise<RedisCluster> {
   const remember = async () => {
     await roles();
     for (const node of nodes) if (node.masterId) replicaIds.set(node.port, node.masterId);
+    // And each running replica as it sees itself: the first node's view may not have heard yet that a
+    // node restarted after a failover now replicates a master (a failover of that master then found no
+    // replica to wait for, seen in CI).
+    for (const node of nodes.filter(running)) {
+      const text = String((await command(node.port, "CLUSTER", "NODES").catch(() => "")) ?? "");
+      const mine = text.split("\n").find((line) => line.split(" ")[2]?.split(",").includes("myself"));
+      const [, , flags, masterId] = mine?.split(" ") ?? [];
+      if (flags?.split(",").includes("slave") && masterId && masterId !== "-")
+        replicaIds.set(node.port, masterId);
+    }
   };
 
   const pause = (node: ClusterNode) => processes.get(node.port)?.kill("SIGSTOP");
