@@ -110,10 +110,11 @@ for (let i = 0; i < phases.length; i++) {
     .map((l) => new Map([...l.matchAll(/([a-z_.]+)=([\d.]+)/g)].map((m) => [m[1] as string, Number(m[2])])));
   const marks = text.split("\n").filter((l) => /\bgc=(mc|mmc)\b/.test(l)).length;
   const of = (field: string) => +median(rows.map((r) => r.get(field) ?? 0)).toFixed(2);
+  const pauses = rows.map((r) => r.get("pause") ?? 0);
   console.log(
     `${phase.label.padEnd(8)} ${rows.length} scavenges (ms, median): ${FIELDS.map((f) => `${f} ${of(f)}`).join(", ")}; ` +
       `survived ${Math.round(of("new_space_survived") / 1024)} kB, promoted ${Math.round(of("promoted") / 1024)} kB; ` +
-      `${marks} mark-compacts`,
+      `longest ${Math.max(0, ...pauses).toFixed(1)} ms, ${pauses.filter((p) => p > 2).length} over 2 ms; ${marks} mark-compacts`,
   );
 }
 rmSync(dir, { recursive: true, force: true });
