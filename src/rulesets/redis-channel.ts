@@ -8,13 +8,17 @@ import type { RedisKeys } from "../store/redis/keys.js";
 import type { ChannelEvents, RulesetChannel } from "./redis-sync.js";
 
 /**
- * KEYS[1] document, KEYS[2] version, KEYS[3] the document's epoch, KEYS[4] the order history's epoch;
- * ARGV[1] version, ARGV[2] document, ARGV[3] channel, ARGV[4] the document's epoch ('' for none).
+ * KEYS[1] document, KEYS[2] version, KEYS[3] the document's epoch, KEYS[4] the order history's epoch,
+ * KEYS[5] the deltas stream; ARGV[1] version, ARGV[2] document, ARGV[3] channel, ARGV[4] the document's
+ * epoch ('' for none), ARGV[5] the delta from version ARGV[6] ('' for none).
  * Store and announce in one step: no crash or lost connection can leave a stored version unannounced,
  * and the version check and the write cannot interleave with another instance's publish.
  * A ruleset of an epoch is stored only while that epoch is the history's: one compiled from a history
  * Redis no longer holds (emptied, or begun anew) is never put back. Versions are compared within an
  * epoch; a ruleset of the history's epoch replaces one of another epoch whatever the versions.
+ * The delta joins the stream only when it follows on from the version held, in the same epoch; any other
+ * publish empties the stream, so its deltas always chain up to the version held (readers check each
+ * delta's base and hash all the same). The stream keeps about the last 64.
  * Answers {1 if stored, the version held before (-1 for none)}.
  */
 const PUBLISH_SCRIPT = `
@@ -25,6 +29,11 @@ local epoch = ARGV[4]
 if epoch ~= '' and redis.call('GET', KEYS[4]) ~= epoch then return {0, current} end
 if held == epoch and current >= version then return {0, current} end
 if epoch == '' and current >= version then return {0, current} end
+if ARGV[5] ~= '' and held == epoch and current == tonumber(ARGV[6]) then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 64, '*', 'v', ARGV[1], 'd', ARGV[5])
+else
+  redis.call('DEL', KEYS[5])
+end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[1])
 if epoch == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], epoch) end
@@ -53,18 +62,22 @@ export class RedisRulesetChannel implements RulesetChannel {
     version: number,
     document: string,
     epoch: string | undefined,
+    delta?: { base: number; json: string },
   ): Promise<{ stored: boolean; previous: number }> {
     const reply = await this.redis.eval(
       PUBLISH_SCRIPT,
-      4,
+      5,
       this.keys.ruleset,
       this.keys.rulesetVersion,
       this.keys.rulesetEpoch,
       this.keys.epoch,
+      this.keys.rulesetDeltas,
       String(version),
       document,
       this.keys.rulesetChannel,
       epoch ?? "",
+      delta?.json ?? "",
+      String(delta?.base ?? -1),
     );
     if (Array.isArray(reply) && typeof reply[0] === "number" && typeof reply[1] === "number") {
       return { stored: reply[0] === 1, previous: reply[1] };
@@ -83,6 +96,18 @@ export class RedisRulesetChannel implements RulesetChannel {
 
   readDocument(): Promise<string | null> {
     return this.redis.get(this.keys.ruleset);
+  }
+
+  async readDeltas(after: number): Promise<{ version: number; json: string }[]> {
+    const entries = await this.redis.xrange(this.keys.rulesetDeltas, "-", "+");
+    const out: { version: number; json: string }[] = [];
+    for (const [, fields] of entries) {
+      const at = (name: string) => fields[fields.indexOf(name) + 1];
+      const version = Number(at("v"));
+      const json = at("d");
+      if (Number.isInteger(version) && version > after && json !== undefined) out.push({ version, json });
+    }
+    return out.sort((x, y) => x.version - y.version);
   }
 
   async subscribe(): Promise<void> {

@@ -11,7 +11,7 @@ import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { Readiness } from "../kernel/runtime.js";
 import type { RulesetCompiler } from "./compiler.js";
 import type { RulesetHolder } from "./holder.js";
-import { parseRulesetDocument, rulesetJson } from "./ruleset-json.js";
+import { applyRulesetDelta, parseRulesetDocument, rulesetDeltaJson, rulesetJson } from "./ruleset-json.js";
 
 /** A Redis read that failed (and was recorded as such). */
 const FAILED: unique symbol = Symbol("failed");
@@ -38,11 +38,15 @@ export interface RulesetChannel {
     version: number,
     document: string,
     epoch: string | undefined,
+    /** The same version as the change from version `base` (engine `RulesetDelta`, JSON), when made so. */
+    delta?: { base: number; json: string },
   ): Promise<{ stored: boolean; previous: number }>;
   /** The version held and its epoch, as stored; null for none. */
   readVersion(): Promise<{ version: string | null; epoch: string | null }>;
   /** The document held; null for none. */
   readDocument(): Promise<string | null>;
+  /** The deltas held for versions after `after`, by version (see `publish`). */
+  readDeltas(after: number): Promise<{ version: number; json: string }[]>;
   subscribe(): Promise<void>;
   subscriberReady(): boolean;
   /** Both connections are up. */
@@ -142,6 +146,11 @@ export class RulesetSync {
   private again = false;
 
   private redisVersion: number | undefined;
+  /**
+   * The last ruleset this instance knows Redis to hold (stored by its publish, or installed from Redis):
+   * the base of the delta its next publish sends beside the document.
+   */
+  private inRedis: Ruleset | undefined;
   private redisEpoch: string | undefined;
   private lastSyncAt: string | undefined;
   private lastError: string | undefined;
@@ -228,11 +237,14 @@ export class RulesetSync {
     if (this.stopped) return;
     let stored: boolean;
     let previous: number;
+    const base = this.inRedis;
+    const delta = base === undefined ? undefined : rulesetDeltaJson(ruleset, base);
     try {
       ({ stored, previous } = await this.channel.publish(
         ruleset.version,
         rulesetJson(ruleset),
         ruleset.epoch,
+        base === undefined || delta === undefined ? undefined : { base: base.version, json: delta },
       ));
     } catch (err) {
       this.fail(`publish v${ruleset.version}`, err);
@@ -247,7 +259,10 @@ export class RulesetSync {
     }
     this.failing = false;
     this.redisVersion = stored ? ruleset.version : previous;
-    if (stored) this.redisEpoch = ruleset.epoch;
+    if (stored) {
+      this.redisEpoch = ruleset.epoch;
+      this.inRedis = ruleset;
+    }
     if (this.unpublished !== undefined && this.unpublished <= this.redisVersion) this.unpublished = undefined;
     if (stored) {
       this.logger.info("ruleset published", { version: ruleset.version, hash: ruleset.hash, previous });
@@ -336,7 +351,10 @@ export class RulesetSync {
     const ours = this.holder.current();
     const otherEpoch = redisEpoch !== undefined && redisEpoch !== ours.epoch;
     const behind = redisVersion !== undefined && (redisVersion > ours.version || otherEpoch);
-    if (behind || (redisVersion !== undefined && !this.holder.isLoaded())) {
+    // One or a few versions behind in the same history: the deltas Redis keeps, when they chain from ours.
+    if (behind && !otherEpoch && this.holder.isLoaded())
+      received = await this.followDeltas(ours, redisVersion as number);
+    if (received === undefined && (behind || (redisVersion !== undefined && !this.holder.isLoaded()))) {
       const text = await this.read("read ruleset", () => this.channel.readDocument());
       if (text === FAILED) return;
       if (text === null) {
@@ -376,12 +394,34 @@ export class RulesetSync {
     this.redisEpoch = redisVersion === undefined ? undefined : (received?.epoch ?? redisEpoch);
     this.lastSyncAt = new Date(this.clock()).toISOString();
     if (received && this.holder.install(received, "redis")) {
+      this.inRedis = received;
       installs.add(1, { source: "redis" });
       this.logger.info("ruleset installed from redis", { version: received.version, hash: received.hash });
       await this.persist(received);
     }
     await this.retryPublish(this.redisVersion);
     this.checkLoss();
+  }
+
+  /**
+   * `ours` brought to `target` by the deltas Redis keeps, applied in turn and each verified (base, I1,
+   * hash): O(changed) where the document is every order. Undefined when they do not reach `target` from
+   * `ours` (trimmed, emptied by a publish that did not follow on, a publish racing this read, or ours
+   * compiled here and never stored): then the document is read whole, as before.
+   */
+  private async followDeltas(ours: Ruleset, target: number): Promise<Ruleset | undefined> {
+    const deltas = await this.channel.readDeltas(ours.version).catch(() => undefined);
+    if (deltas === undefined || deltas.length === 0) return undefined;
+    let current = ours;
+    for (const { version, json } of deltas) {
+      if (version > target) break;
+      try {
+        current = applyRulesetDelta(current, json, this.compiler.compileOptions);
+      } catch {
+        return undefined;
+      }
+    }
+    return current.version === target ? current : undefined;
   }
 
   /**

@@ -9,7 +9,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   compile,
   createOrder,
@@ -28,6 +28,7 @@ import { DiskMirror } from "../../src/rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { RedisRulesetChannel } from "../../src/rulesets/redis-channel.js";
 import type { RulesetSync } from "../../src/rulesets/redis-sync.js";
+import type { AuditEntry } from "../../src/store/interface.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
@@ -91,6 +92,13 @@ class MemoryOrders {
   }
   async listOrders() {
     return [...this.orders];
+  }
+  /** The changes since a version, as the stores give them: what makes the compiles incremental. */
+  async readAudit({ after, limit }: { after: number; limit: number }) {
+    return this.orders
+      .map((order, i) => ({ seq: i + 1, order }))
+      .filter((e) => e.seq > after)
+      .slice(0, limit) as unknown as AuditEntry[];
   }
   approve(meetingId: string): void {
     this.seq++;
@@ -235,6 +243,53 @@ describe("distribution", () => {
     await b.sync.stop();
     expect(await fileVersion(b.localPath)).toBe(60);
     expect(await fileVersion(a.localPath)).toBe(60);
+  });
+
+  it("brings B each change by the delta Redis keeps beside the document, never reading the document whole", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys });
+    a.orders.approve("m-1");
+    await a.compiler.refresh();
+    await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
+    const wholeReads = vi.spyOn(RedisRulesetChannel.prototype, "readDocument");
+    try {
+      for (let i = 2; i <= 6; i++) {
+        a.orders.approve(`m-${i}`);
+        await a.compiler.refresh();
+        await waitFor(`B at v${i}`, () => b.compiler.holder.current().version === i);
+        expect(verdict(b.compiler.holder.current(), `m-${i}`)).toBe("deny");
+      }
+      // Each change travelled as its delta: a few hundred bytes, not the document of every order.
+      expect(wholeReads).not.toHaveBeenCalled();
+    } finally {
+      wholeReads.mockRestore();
+    }
+    expect(b.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
+    expect(await admin.xlen(keys.rulesetDeltas)).toBe(5);
+    expect(b.sync.status()).toMatchObject({ source: "redis", version: 6, redisVersion: 6, degraded: false });
+  });
+
+  it("reads the document whole when the deltas do not bring it there (one that does not apply)", async () => {
+    const keys = keysForTest();
+    const a = await instance("a", { keys });
+    const b = await instance("b", { keys });
+    a.orders.approve("m-1");
+    await a.compiler.refresh();
+    await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
+    // An entry that is not a delta of v1 (a foreign writer, a bug): B must not install anything from it.
+    await admin.xadd(keys.rulesetDeltas, "*", "v", "2", "d", '{"not":"a delta"}');
+    const wholeReads = vi.spyOn(RedisRulesetChannel.prototype, "readDocument");
+    try {
+      a.orders.approve("m-2");
+      await a.compiler.refresh();
+      await waitFor("B at v2", () => b.compiler.holder.current().version === 2);
+      expect(wholeReads).toHaveBeenCalled();
+    } finally {
+      wholeReads.mockRestore();
+    }
+    expect(b.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
+    expect(verdict(b.compiler.holder.current(), "m-2")).toBe("deny");
   });
 
   it("never lets a compile that finishes late overwrite a newer ruleset", async () => {

@@ -32,6 +32,12 @@ export interface RedisKeys {
   /** STRING: the epoch of `ruleset`; absent for a ruleset compiled from no history. */
   rulesetEpoch: string;
   /**
+   * STREAM: the deltas (engine `RulesetDelta`) of the last versions published as a change from the one
+   * before, fields `v` (version) and `d` (the delta's JSON), so an instance one or a few versions behind
+   * applies them instead of reading `ruleset` whole. Emptied by a publish that does not follow on.
+   */
+  rulesetDeltas: string;
+  /**
    * STRING: the epoch of the order history (orders, audit, head): a random token made with its first
    * entry. Gone means the history is gone (Redis emptied); `cordon restore` puts it back with the rest.
    */
@@ -195,6 +201,7 @@ export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {})
     ruleset: `${tag}:ruleset`,
     rulesetVersion: `${tag}:ruleset-version`,
     rulesetEpoch: `${tag}:ruleset-epoch`,
+    rulesetDeltas: `${tag}:ruleset-deltas`,
     epoch: `${tag}:epoch`,
     ipHashKey: (period) => `${tag}:ip-hash-key:${period}`,
     ipHashKeyDestroyed: (period) => `${tag}:ip-hash-key-destroyed:${period}`,
