@@ -135,10 +135,11 @@ export class RulesetCompiler {
     const epoch = await this.orders.epoch?.();
     const head = await this.orders.head();
     const meta = { version: head.seq, epoch, compiledAt: new Date(this.clock()).toISOString() };
-    const changes = await this.changesSince(this.last, epoch, head.seq);
+    const base = this.base(epoch);
+    const changes = await this.changesSince(base, epoch, head.seq);
     const steps: CompileSteps =
-      this.last !== undefined && changes !== undefined
-        ? recompileSteps(this.last, changes, meta, this.options)
+      base !== undefined && changes !== undefined
+        ? recompileSteps(base, changes, meta, this.options)
         : compileSteps(await this.orders.listOrders(), meta, this.options);
     const next = await this.run(steps);
     this.last = next;
@@ -147,6 +148,17 @@ export class RulesetCompiler {
     // the receiver (a compare-and-set on the version), not by this instance.
     await this.notifyCompiled(next);
     return this.holder.current();
+  }
+
+  /**
+   * What the next compile builds on: the last one made here, or the ruleset in force when it is newer and
+   * of the same history (on Redis, another instance's version installed here, verified by its hash). A
+   * version built on the installed one is the change from it, so the sync can publish it as a delta.
+   */
+  private base(epoch: string | undefined): Ruleset | undefined {
+    const installed = this.holder.isLoaded() ? this.holder.current() : undefined;
+    if (installed === undefined || installed.epoch !== epoch) return this.last;
+    return this.last === undefined || installed.version > this.last.version ? installed : this.last;
   }
 
   /**

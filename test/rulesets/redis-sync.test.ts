@@ -270,6 +270,32 @@ describe("distribution", () => {
     expect(b.sync.status()).toMatchObject({ source: "redis", version: 6, redisVersion: 6, degraded: false });
   });
 
+  it("sends a delta for a change made on either instance of one store, each building on the other's version", async () => {
+    const keys = keysForTest();
+    const orders = new MemoryOrders();
+    const a = await instance("a", { keys, orders });
+    const b = await instance("b", { keys, orders });
+    orders.approve("m-1");
+    await a.compiler.refresh();
+    await waitFor("B at v1", () => b.compiler.holder.current().version === 1);
+    const wholeReads = vi.spyOn(RedisRulesetChannel.prototype, "readDocument");
+    try {
+      for (let i = 2; i <= 5; i++) {
+        // Changes made through either instance in turn, as behind a load balancer.
+        const [maker, other] = i % 2 === 0 ? [b, a] : [a, b];
+        orders.approve(`m-${i}`);
+        await maker.compiler.refresh();
+        await waitFor(`${other.name} at v${i}`, () => other.compiler.holder.current().version === i);
+        expect(verdict(other.compiler.holder.current(), `m-${i}`)).toBe("deny");
+      }
+      expect(wholeReads).not.toHaveBeenCalled();
+    } finally {
+      wholeReads.mockRestore();
+    }
+    expect(a.compiler.holder.current().hash).toBe(b.compiler.holder.current().hash);
+    expect(await admin.xlen(keys.rulesetDeltas)).toBe(4);
+  });
+
   it("reads the document whole when the deltas do not bring it there (one that does not apply)", async () => {
     const keys = keysForTest();
     const a = await instance("a", { keys });
