@@ -488,21 +488,7 @@ export function applyDelta(previous: Ruleset, delta: RulesetDelta, options: Comp
       fail(`order ${o.id} has an unreadable window`);
     const outside = outsideAuthority(o.authority, o.jurisdictions);
     if (outside.length > 0) fail(`order ${o.id} blocks outside its authority: ${outside.join(", ")}`);
-    changed.set(
-      o.id,
-      Object.freeze({
-        id: o.id,
-        mode: o.mode,
-        action: o.action ?? "geoblock",
-        exemptAccountIds: frozenCopy(o.exemptAccountIds ?? EMPTY),
-        authority: o.authority,
-        jurisdictions: frozenCopy(o.jurisdictions),
-        from: o.from,
-        until: o.until,
-        meetingIds: frozenCopy(o.meetingIds),
-        accountIds: frozenCopy(o.accountIds),
-      }),
-    );
+    changed.set(o.id, fromOrderDocument(o, adopted(o.jurisdictions)));
   }
   const meta = {
     version: delta.version,
@@ -681,18 +667,7 @@ export function fromBucketDocuments(
         jurisdictions = adopted(o.jurisdictions);
         checked.set(key, jurisdictions);
       }
-      const order: CompiledOrder = Object.freeze({
-        id: o.id,
-        mode: o.mode,
-        action: o.action ?? "geoblock",
-        exemptAccountIds: adopted(o.exemptAccountIds ?? EMPTY),
-        authority: o.authority,
-        jurisdictions,
-        from: o.from,
-        until: o.until,
-        meetingIds: adopted(o.meetingIds),
-        accountIds: adopted(o.accountIds),
-      });
+      const order = fromOrderDocument(o, jurisdictions);
       list[i] = order;
       for (const id of order.meetingIds) push(meetings, id, order);
       for (const id of order.accountIds) push(accounts, id, order);
@@ -947,6 +922,25 @@ function push(map: Map<string, CompiledOrder[]>, key: string, order: CompiledOrd
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+
+/**
+ * A compiled order from its document form (defaults filled in), its lists taken as they are when frozen
+ * and copied otherwise (`adopted`), with `jurisdictions` as the caller checked and shares it.
+ */
+function fromOrderDocument(o: CompiledOrderDocument, jurisdictions: readonly string[]): CompiledOrder {
+  return Object.freeze({
+    id: o.id,
+    mode: o.mode,
+    action: o.action ?? "geoblock",
+    exemptAccountIds: adopted(o.exemptAccountIds ?? EMPTY),
+    authority: o.authority,
+    jurisdictions,
+    from: o.from,
+    until: o.until,
+    meetingIds: adopted(o.meetingIds),
+    accountIds: adopted(o.accountIds),
+  });
+}
 
 /** The list itself when frozen (no one can change it), else a frozen copy. */
 function adopted(list: readonly string[]): readonly string[] {
