@@ -17,7 +17,7 @@ import { SERVER_CHECKS } from "../../http/routes/v1-check.js";
 import type { Logger } from "../../kernel/logger.js";
 import { nodeSha256 } from "../../platform/node/sha256-stream.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
-import { applyRulesetDelta, parseRulesetDocument } from "../../rulesets/ruleset-json.js";
+import { receivedRuleset } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
@@ -46,12 +46,8 @@ export async function startFollower(config: Config, logger: Logger, slot: number
   const link = new FollowerLink(
     (json, delta) => {
       try {
-        holder.install(
-          delta
-            ? applyRulesetDelta(holder.current(), json, { sha256: nodeSha256 })
-            : parseRulesetDocument(json, { sha256: nodeSha256 }),
-          "compile",
-        );
+        const base = holder.isLoaded() ? holder.current() : undefined;
+        holder.install(receivedRuleset(json, delta, base, { sha256: nodeSha256 }), "compile");
       } catch (err) {
         // Not acknowledged then: the primary replaces this worker rather than let it check on an old one.
         logger.error("worker: could not install the writer's ruleset", { error: String(err) });

@@ -8,7 +8,7 @@ import type { Ruleset } from "../../engine/index.js";
 import type { Logger } from "../../kernel/logger.js";
 import { nodeSha256 } from "../../platform/node/sha256-stream.js";
 import type { LatestRuleset } from "../../platform/node/worker-hub.js";
-import { applyRulesetDelta, parseRulesetDocument, rulesetJson } from "../../rulesets/ruleset-json.js";
+import { receivedRuleset, rulesetJson } from "../../rulesets/ruleset-json.js";
 
 export class VerifiedLatestRuleset implements LatestRuleset {
   private ruleset: Ruleset | undefined;
@@ -18,14 +18,9 @@ export class VerifiedLatestRuleset implements LatestRuleset {
 
   take(json: string, delta: boolean): boolean {
     try {
-      if (!delta) {
-        this.ruleset = parseRulesetDocument(json, { sha256: nodeSha256 });
-        this.json = json;
-        return true;
-      }
-      if (this.ruleset === undefined) throw new Error("a delta came before any whole ruleset");
-      this.ruleset = applyRulesetDelta(this.ruleset, json, { sha256: nodeSha256 });
-      this.json = undefined;
+      this.ruleset = receivedRuleset(json, delta, this.ruleset, { sha256: nodeSha256 });
+      // A whole document is kept as sent; after a delta it is made again when a follower asks.
+      this.json = delta ? undefined : json;
       return true;
     } catch (err) {
       this.logger.error("primary: could not take the writer's ruleset", { delta, error: String(err) });
