@@ -243,16 +243,12 @@ export class RulesetSync {
     if (this.stopped) return;
     let stored: boolean;
     let previous: number;
-    const base = this.inRedis;
-    const made = base === undefined ? undefined : rulesetDeltaJson(ruleset, base);
-    // A delta of many orders is sent as the document only: the stream stays small in Redis's memory.
-    const delta = made !== undefined && made.length <= DELTA_MAX_CHARS ? made : undefined;
     try {
       ({ stored, previous } = await this.channel.publish(
         ruleset.version,
         rulesetJson(ruleset),
         ruleset.epoch,
-        base === undefined || delta === undefined ? undefined : { base: base.version, json: delta },
+        this.deltaFor(ruleset),
       ));
     } catch (err) {
       this.fail(`publish v${ruleset.version}`, err);
@@ -409,6 +405,18 @@ export class RulesetSync {
     }
     await this.retryPublish(this.redisVersion);
     this.checkLoss();
+  }
+
+  /**
+   * `ruleset` as the change from the one Redis holds, when it was recompiled from it; none for a delta of
+   * many orders (sent as the document only: the stream stays small in Redis's memory).
+   */
+  private deltaFor(ruleset: Ruleset): { base: number; json: string } | undefined {
+    if (this.inRedis === undefined) return undefined;
+    const json = rulesetDeltaJson(ruleset, this.inRedis);
+    return json !== undefined && json.length <= DELTA_MAX_CHARS
+      ? { base: this.inRedis.version, json }
+      : undefined;
   }
 
   /**
