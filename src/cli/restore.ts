@@ -68,7 +68,11 @@ export async function restore(opts: RestoreOptions): Promise<number> {
       { version: plan.head.seq, epoch: plan.epoch, compiledAt: new Date().toISOString() },
     );
     const channel = new RedisRulesetChannel(redis, redis, keys);
-    const { stored } = await channel.publish(ruleset.version, rulesetJson(ruleset), ruleset.epoch);
+    const { stored } = await channel.publish({
+      version: ruleset.version,
+      epoch: ruleset.epoch,
+      document: rulesetJson(ruleset),
+    });
     out(
       stored
         ? `ruleset v${ruleset.version} of epoch ${plan.epoch} stored and announced`

@@ -11,7 +11,13 @@ import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { Readiness } from "../kernel/runtime.js";
 import type { RulesetCompiler } from "./compiler.js";
 import type { RulesetHolder } from "./holder.js";
-import { applyRulesetDelta, parseRulesetDocument, rulesetDeltaJson, rulesetJson } from "./ruleset-json.js";
+import {
+  applyRulesetDelta,
+  parseRulesetDocument,
+  rulesetDeltaJson,
+  rulesetJson,
+  rulesetJsonChunks,
+} from "./ruleset-json.js";
 
 /**
  * The largest delta stored beside the document (about 800 changed orders): the stream keeps about 64,
@@ -37,19 +43,24 @@ export interface ChannelEvents {
 /** Where rulesets are shared between instances (Redis: redis-channel.ts). */
 export interface RulesetChannel {
   /**
-   * Stores `document` as `version` of `epoch` if what is held is older in that epoch, of another epoch,
-   * or nothing, and announces it, atomically; never a ruleset of an epoch that is not the history's.
+   * Stores `version` of `epoch` if what is held is older in that epoch, of another epoch, or nothing,
+   * and announces it, atomically; never a ruleset of an epoch that is not the history's. Without a
+   * `document`, the delta alone (O(changed)), which the channel may refuse (`needsDocument`).
    */
-  publish(
-    version: number,
-    document: string,
-    epoch: string | undefined,
-    /** The same version as the change from version `base` (engine `RulesetDelta`, JSON), when made so. */
-    delta?: { base: number; json: string },
-  ): Promise<{ stored: boolean; previous: number }>;
+  publish(request: PublishRequest): Promise<PublishReply>;
+  /**
+   * Replaces the document held with `version`'s, written from `pieces` as they come (the caller paces
+   * them), if it is still a version the deltas lead on from; resolves to whether it did.
+   */
+  storeDocument(version: number, epoch: string | undefined, pieces: AsyncIterable<string>): Promise<boolean>;
+  /** Asks for a newer document: the deltas after the one held do not lead to the version in force. */
+  requestDocument(): Promise<void>;
   /** The version held and its epoch, as stored; null for none. */
   readVersion(): Promise<{ version: string | null; epoch: string | null }>;
-  /** The document held; null for none. */
+  /**
+   * The document held, of the version in force or an earlier one the deltas lead on from; null for
+   * none.
+   */
   readDocument(): Promise<string | null>;
   /** The deltas held for versions after `after`, by version (see `publish`). */
   readDeltas(after: number): Promise<{ version: number; json: string }[]>;
@@ -66,6 +77,25 @@ export interface RulesetChannel {
   listen(events: Partial<ChannelEvents>): void;
   /** Stops telling and unsubscribes. The connections stay open (the caller's). */
   close(): Promise<void>;
+}
+
+export interface PublishRequest {
+  version: number;
+  epoch: string | undefined;
+  /** The whole ruleset (JSON document); left out to store `delta` alone. */
+  document?: string;
+  /** The same version as the change from version `base` (engine `RulesetDelta`, JSON), when made so. */
+  delta?: { base: number; json: string };
+}
+
+export interface PublishReply {
+  stored: boolean;
+  /** The version held before (-1 for none). */
+  previous: number;
+  /** Not stored: a delta alone will not do (it does not follow on, or the deltas are at their bound). */
+  needsDocument?: boolean;
+  /** Stored, and enough deltas follow the document held that a newer one is due (`storeDocument`). */
+  documentDue?: boolean;
 }
 
 /** The local copy of the ruleset in force (disk-mirror.ts). */
@@ -169,6 +199,9 @@ export class RulesetSync {
   /** Redis holds an older ruleset than ours, or none (restarted with data lost). */
   private loss: string | undefined;
 
+  /** The upload of a whole document under way (`storeDocumentSoon`), if any. */
+  private uploading: Promise<void> | undefined;
+
   private removeListener: (() => void) | undefined;
   private readonly observeVersion: ObservableCallback = (r) => r.observe(this.holder.current().version);
   private readonly observeDegraded: ObservableCallback = (r) => r.observe(this.reason() ? 1 : 0);
@@ -241,15 +274,18 @@ export class RulesetSync {
    */
   async publish(ruleset: Ruleset): Promise<void> {
     if (this.stopped) return;
-    let stored: boolean;
-    let previous: number;
+    let reply: PublishReply;
     try {
-      ({ stored, previous } = await this.channel.publish(
-        ruleset.version,
-        rulesetJson(ruleset),
-        ruleset.epoch,
-        this.deltaFor(ruleset),
-      ));
+      const delta = this.deltaFor(ruleset);
+      const request: PublishRequest = {
+        version: ruleset.version,
+        epoch: ruleset.epoch,
+        ...(delta ? { delta } : {}),
+      };
+      const whole = () => this.channel.publish({ ...request, document: rulesetJson(ruleset) });
+      // A change of a few orders goes as its delta alone; the whole document when that will not do.
+      reply = delta ? await this.channel.publish(request) : await whole();
+      if (reply.needsDocument) reply = await whole();
     } catch (err) {
       this.fail(`publish v${ruleset.version}`, err);
       if (!this.channel.isUnavailable(err)) throw err;
@@ -261,6 +297,7 @@ export class RulesetSync {
       if (this.holder.current() === ruleset) await this.persist(ruleset);
       return;
     }
+    const { stored, previous } = reply;
     this.failing = false;
     this.redisVersion = stored ? ruleset.version : previous;
     if (stored) {
@@ -270,6 +307,7 @@ export class RulesetSync {
     if (this.unpublished !== undefined && this.unpublished <= this.redisVersion) this.unpublished = undefined;
     if (stored) {
       this.logger.info("ruleset published", { version: ruleset.version, hash: ruleset.hash, previous });
+      if (reply.documentDue) this.storeDocumentSoon(ruleset);
     } else if (previous > ruleset.version) {
       // A newer ruleset is out there, perhaps one whose message we have not seen yet.
       void this.catchUp();
@@ -313,6 +351,7 @@ export class RulesetSync {
     degradedGauge.removeCallback(this.observeDegraded);
     await this.channel.close();
     await this.syncing;
+    await this.uploading;
     await this.mirror.flush();
   }
 
@@ -355,35 +394,43 @@ export class RulesetSync {
     const ours = this.holder.current();
     const otherEpoch = redisEpoch !== undefined && redisEpoch !== ours.epoch;
     const behind = redisVersion !== undefined && (redisVersion > ours.version || otherEpoch);
-    // One or a few versions behind in the same history: the deltas Redis keeps, when they chain from ours.
-    if (behind && !otherEpoch && this.holder.isLoaded())
-      received = await this.followDeltas(ours, redisVersion as number);
-    if (received === undefined && (behind || (redisVersion !== undefined && !this.holder.isLoaded()))) {
+    // Behind in the same history: the deltas Redis keeps, when they chain from ours.
+    if (behind && !otherEpoch && this.holder.isLoaded()) received = await this.followDeltas(ours);
+    const reached = (r: Ruleset | undefined) =>
+      r !== undefined && redisVersion !== undefined && r.epoch === redisEpoch && r.version >= redisVersion;
+    if (!reached(received) && (behind || (redisVersion !== undefined && !this.holder.isLoaded()))) {
+      // The document, which may be of an earlier version than the one in force, and the deltas after it.
       const text = await this.read("read ruleset", () => this.channel.readDocument());
       if (text === FAILED) return;
       if (text === null) {
         this.refuse(`redis holds version ${redisVersion} but no ruleset document`);
         return;
       }
+      let document: Ruleset;
       try {
-        received = parseRulesetDocument(text, this.compiler.compileOptions);
+        document = parseRulesetDocument(text, this.compiler.compileOptions);
       } catch (err) {
-        this.refuse(`redis holds an unreadable ruleset v${redisVersion}: ${message(err)}`);
+        this.refuse(
+          `redis holds an unreadable ruleset document (v${redisVersion} in force): ${message(err)}`,
+        );
         return;
       }
       if (
-        received.epoch !== undefined &&
-        received.epoch !== ours.epoch &&
+        document.epoch !== undefined &&
+        document.epoch !== ours.epoch &&
         this.holder.isLoaded() &&
-        !this.trustsEpoch(received.epoch)
+        !this.trustsEpoch(document.epoch)
       ) {
         this.refuse(
-          `redis holds ruleset v${received.version} of epoch ${received.epoch}, another order history than ` +
+          `redis holds ruleset v${redisVersion} of epoch ${document.epoch}, another order history than ` +
             `this instance's audit mirror holds; enforcing v${ours.version} of epoch ${ours.epoch ?? "none"} ` +
             "until the history is restored (cordon restore)",
         );
         return;
       }
+      const led = (await this.followDeltas(document)) ?? document;
+      if (received === undefined || led.epoch !== received.epoch || led.version > received.version)
+        received = led;
     }
     this.invalid = undefined;
     this.failing = false;
@@ -397,6 +444,15 @@ export class RulesetSync {
           : Math.max(redisVersion, received?.version ?? redisVersion);
     this.redisEpoch = redisVersion === undefined ? undefined : (received?.epoch ?? redisEpoch);
     this.lastSyncAt = new Date(this.clock()).toISOString();
+    if (received !== undefined && !reached(received) && redisEpoch === received.epoch) {
+      // Installed all the same below when newer than ours. The next publish stores a newer document,
+      // and the message or the poll tries again.
+      void this.channel.requestDocument().catch((err: unknown) => this.fail("ask for a document", err));
+      this.refuse(
+        `redis holds ruleset v${redisVersion}, but its document and the deltas after it lead only to ` +
+          `v${received.version}`,
+      );
+    }
     if (received && this.holder.install(received, "redis")) {
       this.inRedis = received;
       installs.add(1, { source: "redis" });
@@ -420,24 +476,60 @@ export class RulesetSync {
   }
 
   /**
-   * `ours` brought to `target` by the deltas Redis keeps, applied in turn and each verified (base, I1,
-   * hash): O(changed) where the document is every order. Undefined when they do not reach `target` from
-   * `ours` (trimmed, emptied by a publish that did not follow on, a publish racing this read, or ours
-   * compiled here and never stored): then the document is read whole, as before.
+   * `from` brought as far as the deltas Redis keeps after it lead, applied in turn and each verified
+   * (base, I1, hash): O(changed) where the document is every order. Undefined when none applies (none
+   * held after it, the first not based on it: trimmed, emptied by a publish that did not follow on, or
+   * `from` compiled here and never stored).
    */
-  private async followDeltas(ours: Ruleset, target: number): Promise<Ruleset | undefined> {
-    const deltas = await this.channel.readDeltas(ours.version).catch(() => undefined);
-    if (deltas === undefined || deltas.length === 0) return undefined;
-    let current = ours;
-    for (const { version, json } of deltas) {
-      if (version > target) break;
+  private async followDeltas(from: Ruleset): Promise<Ruleset | undefined> {
+    const deltas = await this.channel.readDeltas(from.version).catch(() => undefined);
+    let current: Ruleset | undefined;
+    for (const { json } of deltas ?? []) {
       try {
-        current = applyRulesetDelta(current, json, this.compiler.compileOptions);
+        current = applyRulesetDelta(current ?? from, json, this.compiler.compileOptions);
       } catch {
-        return undefined;
+        break;
       }
     }
-    return current.version === target ? current : undefined;
+    return current;
+  }
+
+  /**
+   * Replaces the document Redis holds with `ruleset`'s, in the background: its JSON is made and sent in
+   * pieces, one per turn of the event loop, so that checks go on between them (a million orders are
+   * some 170 MB). One upload at a time; the next publish says whether another is due.
+   */
+  private storeDocumentSoon(ruleset: Ruleset): void {
+    if (this.uploading || this.stopped) return;
+    const pieces = async function* (this: RulesetSync) {
+      for (const piece of rulesetJsonChunks(ruleset)) {
+        if (this.stopped) throw new Error("stopped");
+        yield piece;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    }.call(this);
+    this.uploading = this.channel
+      .storeDocument(ruleset.version, ruleset.epoch, pieces)
+      .then(
+        (stored) =>
+          this.logger.info(
+            stored ? "ruleset document stored" : "ruleset document not stored: a newer one is held",
+            {
+              version: ruleset.version,
+            },
+          ),
+        (err: unknown) => {
+          if (this.stopped) return;
+          redisErrors.add(1, { component: "ruleset" });
+          this.logger.warn("ruleset document not stored; a later publish tries again", {
+            version: ruleset.version,
+            error: message(err),
+          });
+        },
+      )
+      .finally(() => {
+        this.uploading = undefined;
+      });
   }
 
   /**

@@ -6,7 +6,7 @@
  * Faults are real too: the server is killed, paused, and restarted with its data gone.
  */
 
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -28,6 +28,7 @@ import { DiskMirror } from "../../src/rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
 import { RedisRulesetChannel } from "../../src/rulesets/redis-channel.js";
 import type { RulesetSync } from "../../src/rulesets/redis-sync.js";
+import { parseRulesetDocument, rulesetJson } from "../../src/rulesets/ruleset-json.js";
 import type { AuditEntry } from "../../src/store/interface.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
@@ -304,20 +305,36 @@ describe("distribution", () => {
     expect(await admin.xlen(keys.rulesetDeltas)).toBe(4);
   });
 
-  it("reads the document whole when the deltas do not bring it there (one that does not apply)", async () => {
+  it("empties a stream of an earlier release (entries by time) and stores that change's document whole", async () => {
     const { keys, a, b } = await twoAtVersionOne();
-    // An entry that is not a delta of v1 (a foreign writer, a bug): B must not install anything from it.
+    // What a release before versioned entry ids left: an entry B must not take for a delta of v1.
     await admin.xadd(keys.rulesetDeltas, "*", "v", "2", "d", '{"not":"a delta"}');
-    const wholeReads = await wholeReadsDuring(async () => {
-      a.orders.approve("m-2");
-      await a.compiler.refresh();
-      await waitFor("B at v2", () => b.compiler.holder.current().version === 2);
-    });
-    expect(wholeReads).toBeGreaterThan(0);
+    a.orders.approve("m-2");
+    await a.compiler.refresh();
+    await waitFor("B at v2", () => b.compiler.holder.current().version === 2);
     expect(b.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
     expect(verdict(b.compiler.holder.current(), "m-2")).toBe("deny");
+    expect((await admin.xrange(keys.rulesetDeltas, "-", "+")).map(([id]) => id)).toEqual(["2-0"]);
+    expect(await admin.get(keys.rulesetDocumentVersion)).toBe("2");
   });
 
+  it("catches up from the document and the deltas after it when its own version is not among them", async () => {
+    const { keys, a } = await twoAtVersionOne();
+    for (let i = 2; i <= 4; i++) {
+      a.orders.approve(`m-${i}`);
+      await a.compiler.refresh();
+    }
+    // An instance whose file holds a ruleset no delta is based on (compiled elsewhere, never stored).
+    const localPath = join(dir, `${keys.ruleset.split(":")[0]}-stray`, "ruleset.json");
+    const stray = compile([approvedOrder("o-x", "m-x")], { version: 2, compiledAt: iso(T0) });
+    await mkdir(join(localPath, ".."), { recursive: true });
+    await writeFile(localPath, JSON.stringify(toDocument(stray)));
+    const c = await instance("c", { keys, localPath });
+    await waitFor("C at v4", () => c.compiler.holder.current().version === 4);
+    expect(c.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
+    expect(verdict(c.compiler.holder.current(), "m-x")).toBe("allow");
+    expect(c.sync.status()).toMatchObject({ source: "redis", degraded: false });
+  });
   it("never lets a compile that finishes late overwrite a newer ruleset", async () => {
     const keys = keysForTest();
     const a = await instance("a", { keys });
@@ -452,6 +469,153 @@ describe("distribution", () => {
     // (How many turns the loop made depends on the machine's load, so it is not asserted.)
     expect(seen.size).toBeGreaterThan(2);
     expect(checks).toBeGreaterThanOrEqual(seen.size);
+  });
+});
+
+/** An instance on fresh keys at v`n` (n orders, approved at once: one compile, stored whole). */
+async function seeded(n: number): Promise<{ keys: RedisKeys; a: Instance }> {
+  const keys = keysForTest();
+  const a = await instance("a", { keys });
+  for (let i = 1; i <= n; i++) a.orders.approve(`m-${i}`);
+  await a.compiler.refresh();
+  return { keys, a };
+}
+
+/** Approves one order on `a` per version up to `last`, each compiled and published. */
+async function changeUpTo(a: Instance, last: number): Promise<void> {
+  while (a.orders.seq < last) {
+    a.orders.approve(`m-${a.orders.seq + 1}`);
+    await a.compiler.refresh();
+  }
+}
+
+async function uploadsLeft(keys: RedisKeys): Promise<string[]> {
+  return admin.keys(keys.rulesetUpload("*"));
+}
+
+async function* piecesOf(...pieces: string[]): AsyncGenerator<string> {
+  yield* pieces;
+}
+
+describe("the document and the deltas after it", () => {
+  it("stores a change of one order as its delta alone: the document stays, and a new instance reads both", async () => {
+    const { keys, a } = await seeded(200);
+    const document = await admin.get(keys.ruleset);
+    expect(await admin.get(keys.rulesetDocumentVersion)).toBe("200");
+    await changeUpTo(a, 205);
+    // Five changes: Redis holds v205, and the document of v200 untouched (170 MB at a million orders).
+    expect(await admin.get(keys.rulesetVersion)).toBe("205");
+    expect(await admin.get(keys.ruleset)).toBe(document);
+    expect(await admin.get(keys.rulesetDocumentVersion)).toBe("200");
+    const deltas = await admin.xrange(keys.rulesetDeltas, "-", "+");
+    expect(deltas.map(([id]) => id)).toEqual(["201-0", "202-0", "203-0", "204-0", "205-0"]);
+    const chars = deltas.reduce((sum, [, fields]) => sum + (fields[3] as string).length, 0);
+    expect(await admin.hgetall(keys.rulesetChain)).toEqual({ n: "5", chars: String(chars) });
+
+    let c: Instance | undefined;
+    const wholeReads = await wholeReadsDuring(async () => {
+      c = await instance("c", { keys });
+    });
+    expect(wholeReads).toBe(1);
+    expect(c?.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
+    expect(verdict(c?.compiler.holder.current() as Ruleset, "m-205")).toBe("deny");
+    expect(c?.sync.status()).toMatchObject({ version: 205, redisVersion: 205, degraded: false });
+  });
+
+  it("stores a newer document in pieces once the deltas after it are long enough, trimming the ones well before", async () => {
+    // One order: its document is a few hundred characters, so the first delta makes a new one due.
+    const { keys, a, b } = await twoAtVersionOne();
+    await changeUpTo(a, 4);
+    // Stored in the background, after the publish that made it due.
+    let documentVersion = 1;
+    for (const start = performance.now(); documentVersion < 2 && performance.now() - start < 3000; ) {
+      documentVersion = Number(await admin.get(keys.rulesetDocumentVersion));
+      await sleep(5);
+    }
+    expect(documentVersion).toBeGreaterThanOrEqual(2);
+    await a.sync.stop();
+    expect(await uploadsLeft(keys)).toEqual([]);
+    expect(await admin.ttl(keys.ruleset)).toBe(-1);
+    // The document is that version's, whole and verified, and the counts are those of the deltas after it.
+    documentVersion = Number(await admin.get(keys.rulesetDocumentVersion));
+    const document = parseRulesetDocument((await admin.get(keys.ruleset)) ?? "");
+    expect(document.version).toBe(documentVersion);
+    expect(document.hash).toBe(
+      compile(a.orders.orders.slice(0, documentVersion), { version: documentVersion, compiledAt: iso(T0) })
+        .hash,
+    );
+    const after = await admin.xrange(keys.rulesetDeltas, `${documentVersion + 1}-0`, "+");
+    expect((await admin.hgetall(keys.rulesetChain)).n).toBe(String(after.length));
+    const c = await instance("c", { keys });
+    expect(c.compiler.holder.current().hash).toBe(b.compiler.holder.current().hash);
+    expect(c.compiler.holder.current().version).toBe(4);
+  });
+
+  it("stores the document whole with the change once the deltas after it are at their bound", async () => {
+    const { keys, a } = await seeded(200);
+    await changeUpTo(a, 201);
+    await admin.hset(keys.rulesetChain, "n", "1024");
+    await changeUpTo(a, 202);
+    expect(await admin.get(keys.rulesetDocumentVersion)).toBe("202");
+    expect(parseRulesetDocument((await admin.get(keys.ruleset)) ?? "").hash).toBe(
+      a.compiler.holder.current().hash,
+    );
+    // The delta joined the stream all the same, for instances at v201.
+    expect((await admin.xrange(keys.rulesetDeltas, "-", "+")).map(([id]) => id)).toEqual(["201-0", "202-0"]);
+    expect(await admin.hgetall(keys.rulesetChain)).toEqual({ n: "0", chars: "0" });
+  });
+
+  it("drops an upload that is not whole, expired, or no longer one the deltas lead on from", async () => {
+    const { keys, a } = await seeded(200);
+    await changeUpTo(a, 202);
+    const channel = new RedisRulesetChannel(admin, admin, keys);
+    const document = await admin.get(keys.ruleset);
+    const v202 = rulesetJson(a.compiler.holder.current());
+    // Not newer than the document held, and past the version in force.
+    expect(await channel.storeDocument(200, undefined, piecesOf(document ?? ""))).toBe(false);
+    expect(await channel.storeDocument(203, undefined, piecesOf(v202))).toBe(false);
+    // Another writer's bytes slipped in between two pieces: not the length sent.
+    async function* tampered() {
+      yield v202.slice(0, 100);
+      const [upload] = await uploadsLeft(keys);
+      await admin.append(upload as string, "x");
+      yield v202.slice(100);
+    }
+    expect(await channel.storeDocument(202, undefined, tampered())).toBe(false);
+    // Expired between two pieces: the rest never starts a new upload.
+    async function* expiring() {
+      yield v202.slice(0, 100);
+      const [upload] = await uploadsLeft(keys);
+      await admin.del(upload as string);
+      yield v202.slice(100);
+    }
+    await expect(channel.storeDocument(202, undefined, expiring())).rejects.toThrow(/expired/);
+    expect(await uploadsLeft(keys)).toEqual([]);
+    expect(await admin.get(keys.ruleset)).toBe(document);
+    expect(await admin.get(keys.rulesetDocumentVersion)).toBe("200");
+    // The one that will do.
+    expect(await channel.storeDocument(202, undefined, piecesOf(v202.slice(0, 7), v202.slice(7)))).toBe(true);
+    expect(await admin.get(keys.ruleset)).toBe(v202);
+    expect(await admin.get(keys.rulesetDocumentVersion)).toBe("202");
+  });
+
+  it("keeps what it reached and says so when the deltas do not lead on, until the next publish stores a document", async () => {
+    const { keys, a } = await seeded(200);
+    await changeUpTo(a, 201);
+    // A delta that is not one (a bug, or a hand in Redis): nothing after the document can follow on.
+    await admin.del(keys.rulesetDeltas);
+    await admin.xadd(keys.rulesetDeltas, "201-0", "v", "201", "d", '{"not":"a delta"}');
+    const c = await instance("c", { keys, pollMs: 100 });
+    expect(c.compiler.holder.current().version).toBe(200);
+    expect(c.sync.status()).toMatchObject({
+      degraded: true,
+      reason: "redis holds ruleset v201, but its document and the deltas after it lead only to v200",
+    });
+    expect(await admin.hget(keys.rulesetChain, "wanted")).toBe("1");
+    await changeUpTo(a, 202);
+    await waitFor("C at v202", () => c.compiler.holder.current().version === 202);
+    expect(c.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
+    await waitFor("C no longer degraded", () => !c.sync.status().degraded);
   });
 });
 

@@ -25,18 +25,32 @@ export interface RedisKeys {
   orderAudit(orderId: string): string;
   /** HASH {seq, hash}: the chain's head. */
   head: string;
-  /** STRING: the current ruleset document (JSON: version, hash, compiledAt, orders). */
-  ruleset: string;
-  /** STRING: the version of `ruleset`, cheap to poll. */
-  rulesetVersion: string;
-  /** STRING: the epoch of `ruleset`; absent for a ruleset compiled from no history. */
-  rulesetEpoch: string;
   /**
-   * STREAM: the deltas (engine `RulesetDelta`) of the last versions published as a change from the one
-   * before, fields `v` (version) and `d` (the delta's JSON), so an instance one or a few versions behind
-   * applies them instead of reading `ruleset` whole. Emptied by a publish that does not follow on.
+   * STRING: a whole ruleset document (JSON: version, hash, compiledAt, orders) of the version in
+   * `rulesetDocumentVersion`, at or before the version in force: the deltas after it in `rulesetDeltas`
+   * lead to `rulesetVersion`. Rewritten whole only now and then (see redis-channel.ts).
+   */
+  ruleset: string;
+  /** STRING: the version of the ruleset in force (the head of the deltas), cheap to poll. */
+  rulesetVersion: string;
+  /** STRING: the epoch of the ruleset in force; absent for a ruleset compiled from no history. */
+  rulesetEpoch: string;
+  /** STRING: the version of the document in `ruleset` (absent: it is `rulesetVersion`, as releases before). */
+  rulesetDocumentVersion: string;
+  /**
+   * STREAM: the deltas (engine `RulesetDelta`), one per version published as a change from the one
+   * before, entry id `<version>-0`, fields `v` (version) and `d` (the delta's JSON): from the document's
+   * version to the one in force, plus a few before it, so an instance behind applies them instead of
+   * reading `ruleset` whole. Emptied by a publish that does not follow on.
    */
   rulesetDeltas: string;
+  /**
+   * HASH {n, chars, wanted}: how many deltas follow the document in `rulesetDeltas`, their length, and
+   * whether an instance could not follow them and wants a newer document.
+   */
+  rulesetChain: string;
+  /** STRING (with TTL): a document being uploaded in slices, renamed over `ruleset` once whole. */
+  rulesetUpload(id: string): string;
   /**
    * STRING: the epoch of the order history (orders, audit, head): a random token made with its first
    * entry. Gone means the history is gone (Redis emptied); `cordon restore` puts it back with the rest.
@@ -201,7 +215,10 @@ export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {})
     ruleset: `${tag}:ruleset`,
     rulesetVersion: `${tag}:ruleset-version`,
     rulesetEpoch: `${tag}:ruleset-epoch`,
+    rulesetDocumentVersion: `${tag}:ruleset-document-version`,
     rulesetDeltas: `${tag}:ruleset-deltas`,
+    rulesetChain: `${tag}:ruleset-chain`,
+    rulesetUpload: (id) => `${tag}:ruleset-upload:${id}`,
     epoch: `${tag}:epoch`,
     ipHashKey: (period) => `${tag}:ip-hash-key:${period}`,
     ipHashKeyDestroyed: (period) => `${tag}:ip-hash-key-destroyed:${period}`,
