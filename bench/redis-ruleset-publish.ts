@@ -1,0 +1,136 @@
+/**
+ * Issue 14, goal 3 in Redis mode: what one order change costs the instance that publishes it. Before,
+ * every publish stored the whole document (`rulesetJson`: every order's JSON, on the event loop, then a
+ * SET of it); now a change of a few orders stores its delta alone (`RulesetSync.publish`), and a whole
+ * document is stored now and then, made and sent in pieces between which checks go on
+ * (`RedisRulesetChannel.storeDocument`). In one process against a real redis-server, synthetic orders
+ * as `ruleset-scale-compile.ts` makes them; per round a new version with one order withdrawn, published
+ * the new way, and the old way's work (its JSON and SET) timed on the same version. Then one document
+ * upload, with the longest hold of the event loop during it.
+ *
+ * `node --expose-gc --max-old-space-size=12000 --import tsx bench/redis-ruleset-publish.ts [--sizes=100000,1000000] [--rounds=5]`
+ */
+import { compile, type Order, type Ruleset, recompile, transition } from "../src/engine/index.js";
+import { SILENT_LOGGER } from "../src/kernel/logger.js";
+import { createRedis } from "../src/platform/node/redis.js";
+import { nodeSha256 } from "../src/platform/node/sha256-stream.js";
+import { RulesetCompiler } from "../src/rulesets/compiler.js";
+import { RulesetHolder } from "../src/rulesets/holder.js";
+import { RedisRulesetChannel } from "../src/rulesets/redis-channel.js";
+import { RulesetSync } from "../src/rulesets/redis-sync.js";
+import { rulesetJson, rulesetJsonChunks } from "../src/rulesets/ruleset-json.js";
+import { redisKeys } from "../src/store/redis/keys.js";
+import { iso, NOON } from "../test/support/fixtures.js";
+import { startRedis } from "../test/support/redis.js";
+import { median } from "./lib.js";
+import { syntheticOrders } from "./synthetic-orders.js";
+
+const arg = (name: string, fallback: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
+const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
+const ROUNDS = Number(arg("rounds", "5"));
+const NODE = { sha256: nodeSha256 };
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("run with node --expose-gc");
+
+/** The longest the event loop went without a turn while `run` ran, in ms. */
+async function longestHold<T>(run: () => Promise<T>): Promise<[T, number, number]> {
+  let longest = 0;
+  let last = performance.now();
+  let ticking = true;
+  const tick = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const start = performance.now();
+  const value = await run();
+  const total = performance.now() - start;
+  ticking = false;
+  longest = Math.max(longest, performance.now() - last);
+  return [value, total, longest];
+}
+
+const server = await startRedis();
+const redis = createRedis(server.url, { name: "bench", commandTimeoutMs: 600_000 });
+const subscriber = createRedis(server.url, { name: "bench-sub", commandTimeoutMs: 600_000 });
+try {
+  for (const size of SIZES) {
+    const keys = redisKeys(`bench${size}`);
+    const channel = new RedisRulesetChannel(redis, subscriber, keys);
+    const holder = new RulesetHolder(() => NOON);
+    const empty = {
+      epoch: async () => undefined,
+      head: async () => ({ seq: 0, hash: "" }),
+      listOrders: async () => [],
+    };
+    const sync = await RulesetSync.start({
+      compiler: new RulesetCompiler(empty as never, holder, () => NOON),
+      channel,
+      mirror: { path: "", load: async () => undefined, write: async () => undefined, flush: async () => {} },
+      pollMs: 3_600_000,
+      logger: SILENT_LOGGER,
+      clock: () => NOON,
+    });
+    const orders = syntheticOrders(size);
+    let ruleset: Ruleset = compile(orders, { version: 1, compiledAt: iso(NOON) }, NODE);
+    // As the compiler does: each version is in force here before it is published.
+    holder.install(ruleset);
+    await sync.publish(ruleset); // the first version: whole, as before
+    const rows: Record<string, number>[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const target = orders[(round * 7919) % size] as Order;
+      const changed = transition(target, { type: "withdraw" }, "responder-1", iso(NOON));
+      ruleset = recompile(ruleset, [changed], { version: round + 1, compiledAt: iso(NOON) }, NODE);
+      holder.install(ruleset);
+      gc();
+      const [, deltaMs, deltaHold] = await longestHold(() => sync.publish(ruleset));
+      gc();
+      const [, wholeMs, wholeHold] = await longestHold(async () => {
+        await redis.set(`${keys.ruleset}:old-way`, rulesetJson(ruleset));
+      });
+      rows.push({ deltaMs, deltaHold, wholeMs, wholeHold });
+      console.log(
+        JSON.stringify({
+          size,
+          round,
+          delta: { ms: +deltaMs.toFixed(2), holdMs: +deltaHold.toFixed(2) },
+          whole: { ms: +wholeMs.toFixed(1), holdMs: +wholeHold.toFixed(1) },
+        }),
+      );
+    }
+    await redis.del(`${keys.ruleset}:old-way`);
+    gc();
+    const pieces = async function* () {
+      for (const piece of rulesetJsonChunks(ruleset)) {
+        yield piece;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    };
+    const [stored, uploadMs, uploadHold] = await longestHold(() =>
+      channel.storeDocument(ruleset.version, ruleset.epoch, pieces()),
+    );
+    const m = (key: string) => +median(rows.map((r) => r[key] as number)).toFixed(2);
+    console.log(
+      JSON.stringify({
+        size,
+        median: {
+          publishDeltaMs: m("deltaMs"),
+          publishDeltaHoldMs: m("deltaHold"),
+          publishWholeMs: m("wholeMs"),
+          publishWholeHoldMs: m("wholeHold"),
+          ratioWholeToDelta: +(m("wholeHold") / m("deltaHold")).toFixed(0),
+        },
+        upload: { stored, ms: +uploadMs.toFixed(0), longestHoldMs: +uploadHold.toFixed(1) },
+        documentBytes: (await redis.strlen(keys.ruleset)) as number,
+      }),
+    );
+    await sync.stop();
+  }
+} finally {
+  redis.disconnect();
+  subscriber.disconnect();
+  await server.close();
+}
