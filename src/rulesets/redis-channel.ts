@@ -26,7 +26,8 @@ const UPLOAD_TTL_S = 300;
 
 /**
  * KEYS[1] document, KEYS[2] version, KEYS[3] the version's epoch, KEYS[4] the order history's epoch,
- * KEYS[5] the deltas stream, KEYS[6] the document's version, KEYS[7] the chain's counts; ARGV[1]
+ * KEYS[5] the deltas stream, KEYS[6] the document's version, KEYS[7] the chain's counts, KEYS[8] the
+ * document of earlier releases (deleted with the first document stored: see keys.ts); ARGV[1]
  * version, ARGV[2] document ('' for none: a delta only), ARGV[3] channel, ARGV[4] epoch ('' for none),
  * ARGV[5] the delta from version ARGV[6] ('' for none), ARGV[7] deltas kept behind the document,
  * ARGV[8] deltas after which a new document is due, ARGV[9] the most deltas after a document.
@@ -86,6 +87,7 @@ else
   end
   redis.call('SET', KEYS[1], ARGV[2])
   redis.call('SET', KEYS[6], ARGV[1])
+  redis.call('DEL', KEYS[8])
   n = 0
   chars = 0
   documentChars = string.len(ARGV[2])
@@ -175,7 +177,7 @@ export class RedisRulesetChannel implements RulesetChannel {
     const { version, epoch, document, delta } = request;
     const reply = await this.redis.eval(
       PUBLISH_SCRIPT,
-      7,
+      8,
       this.keys.ruleset,
       this.keys.rulesetVersion,
       this.keys.rulesetEpoch,
@@ -183,6 +185,7 @@ export class RedisRulesetChannel implements RulesetChannel {
       this.keys.rulesetDeltas,
       this.keys.rulesetDocumentVersion,
       this.keys.rulesetChain,
+      this.keys.rulesetEarlierDocument,
       String(version),
       document ?? "",
       this.keys.rulesetChannel,
@@ -255,8 +258,11 @@ export class RedisRulesetChannel implements RulesetChannel {
     return { version, epoch };
   }
 
-  readDocument(): Promise<string | null> {
-    return this.redis.get(this.keys.ruleset);
+  async readDocument(): Promise<string | null> {
+    // Where an earlier release left it, until this release stores one (see keys.ts).
+    return (
+      (await this.redis.get(this.keys.ruleset)) ?? (await this.redis.get(this.keys.rulesetEarlierDocument))
+    );
   }
 
   async readDeltas(after: number): Promise<{ version: number; json: string }[]> {

@@ -305,17 +305,27 @@ describe("distribution", () => {
     expect(await admin.xlen(keys.rulesetDeltas)).toBe(4);
   });
 
-  it("empties a stream of an earlier release (entries by time) and stores that change's document whole", async () => {
-    const { keys, a, b } = await twoAtVersionOne();
-    // What a release before versioned entry ids left: an entry B must not take for a delta of v1.
+  it("takes Redis as an earlier release left it (its document key, deltas by time) and moves it on", async () => {
+    const keys = keysForTest();
+    const orders = new MemoryOrders();
+    orders.approve("m-1");
+    const v1 = compile(orders.orders, { version: 1, compiledAt: iso(T0) });
+    await admin.set(keys.rulesetEarlierDocument, rulesetJson(v1));
+    await admin.set(keys.rulesetVersion, "1");
+    // An entry B must not take for a delta of v1.
     await admin.xadd(keys.rulesetDeltas, "*", "v", "2", "d", '{"not":"a delta"}');
-    a.orders.approve("m-2");
+    const a = await instance("a", { keys, orders });
+    const b = await instance("b", { keys, orders });
+    expect(b.compiler.holder.current().hash).toBe(v1.hash);
+    orders.approve("m-2");
     await a.compiler.refresh();
     await waitFor("B at v2", () => b.compiler.holder.current().version === 2);
     expect(b.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
     expect(verdict(b.compiler.holder.current(), "m-2")).toBe("deny");
-    expect((await admin.xrange(keys.rulesetDeltas, "-", "+")).map(([id]) => id)).toEqual(["2-0"]);
+    // The document at its key now, the earlier one gone (an instance of that release says it finds none).
     expect(await admin.get(keys.rulesetDocumentVersion)).toBe("2");
+    expect(await admin.get(keys.rulesetEarlierDocument)).toBeNull();
+    for (const [id] of await admin.xrange(keys.rulesetDeltas, "-", "+")) expect(id).toBe("2-0");
   });
 
   it("catches up from the document and the deltas after it when its own version is not among them", async () => {

@@ -31,6 +31,13 @@ export interface RedisKeys {
    * lead to `rulesetVersion`. Rewritten whole only now and then (see redis-channel.ts).
    */
   ruleset: string;
+  /**
+   * STRING: where releases before the deltas kept the document, always of the version in force. Read
+   * while `ruleset` is absent (Redis as such a release left it); deleted by the first document stored,
+   * so that an instance of such a release finds none and says so (degraded) instead of taking an
+   * earlier version for the one in force.
+   */
+  rulesetEarlierDocument: string;
   /** STRING: the version of the ruleset in force (the head of the deltas), cheap to poll. */
   rulesetVersion: string;
   /** STRING: the epoch of the ruleset in force; absent for a ruleset compiled from no history. */
@@ -212,7 +219,8 @@ export function redisKeys(prefix = "cordon", opts: { partitions?: number } = {})
     audit: `${tag}:audit`,
     orderAudit: (orderId) => `${tag}:order-audit:${orderId}`,
     head: `${tag}:head`,
-    ruleset: `${tag}:ruleset`,
+    ruleset: `${tag}:ruleset-document`,
+    rulesetEarlierDocument: `${tag}:ruleset`,
     rulesetVersion: `${tag}:ruleset-version`,
     rulesetEpoch: `${tag}:ruleset-epoch`,
     rulesetDocumentVersion: `${tag}:ruleset-document-version`,
