@@ -27,7 +27,7 @@ export function rulesetJson(ruleset: Ruleset): string {
  * sorted list of every order first. A ruleset of the earlier whole-list hash (read from an old document)
  * comes as `rulesetJson`, in one piece: its hash is over the sorted list.
  */
-export function* rulesetJsonChunks(ruleset: Ruleset, chars = 256 * 1024): Generator<string, void, void> {
+export function* rulesetJsonChunks(ruleset: Ruleset, chars = 64 * 1024): Generator<string, void, void> {
   if (ruleset.hashScheme !== HASH_SCHEME) {
     yield rulesetJson(ruleset);
     return;
