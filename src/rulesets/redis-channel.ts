@@ -249,13 +249,22 @@ export class RedisRulesetChannel implements RulesetChannel {
     await this.redis.hset(this.keys.rulesetChain, "wanted", "1");
   }
 
-  async readVersion(): Promise<{ version: string | null; epoch: string | null }> {
-    // One MGET (the keys share a slot): the version and its epoch from one moment.
-    const [version = null, epoch = null] = await this.redis.mget(
+  async documentWanted(): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.rulesetChain, "wanted")) === 1;
+  }
+
+  async readVersion(): Promise<{
+    version: string | null;
+    epoch: string | null;
+    documentVersion: string | null;
+  }> {
+    // One MGET (the keys share a slot): the version, its epoch and the document's from one moment.
+    const [version = null, epoch = null, documentVersion = null] = await this.redis.mget(
       this.keys.rulesetVersion,
       this.keys.rulesetEpoch,
+      this.keys.rulesetDocumentVersion,
     );
-    return { version, epoch };
+    return { version, epoch, documentVersion };
   }
 
   async readDocument(): Promise<string | null> {

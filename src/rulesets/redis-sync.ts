@@ -55,8 +55,13 @@ export interface RulesetChannel {
   storeDocument(version: number, epoch: string | undefined, pieces: AsyncIterable<string>): Promise<boolean>;
   /** Asks for a newer document: the deltas after the one held do not lead to the version in force. */
   requestDocument(): Promise<void>;
-  /** The version held and its epoch, as stored; null for none. */
-  readVersion(): Promise<{ version: string | null; epoch: string | null }>;
+  /** Whether an instance asked for a newer document since one was last stored. */
+  documentWanted(): Promise<boolean>;
+  /**
+   * The version held, its epoch, and the version of the document held (null for none: then it is the
+   * version held, as releases before the deltas stored it).
+   */
+  readVersion(): Promise<{ version: string | null; epoch: string | null; documentVersion: string | null }>;
   /**
    * The document held, of the version in force or an earlier one the deltas lead on from; null for
    * none.
@@ -199,6 +204,10 @@ export class RulesetSync {
   /** Redis holds an older ruleset than ours, or none (restarted with data lost). */
   private loss: string | undefined;
 
+  /** The last ruleset this instance stored in Redis: the one whose document it uploads when asked. */
+  private published: Ruleset | undefined;
+  /** The document that did not lead to the version in force when last read (see `sameDeadEnd`). */
+  private deadEnd: { epoch: string | undefined; version: number } | undefined;
   /** The upload of a whole document under way (`storeDocumentSoon`), if any. */
   private uploading: Promise<void> | undefined;
 
@@ -303,6 +312,7 @@ export class RulesetSync {
     if (stored) {
       this.redisEpoch = ruleset.epoch;
       this.inRedis = ruleset;
+      this.published = ruleset;
     }
     if (this.unpublished !== undefined && this.unpublished <= this.redisVersion) this.unpublished = undefined;
     if (stored) {
@@ -396,43 +406,30 @@ export class RulesetSync {
     const behind = redisVersion !== undefined && (redisVersion > ours.version || otherEpoch);
     // Behind in the same history: the deltas Redis keeps, when they chain from ours.
     if (behind && !otherEpoch && this.holder.isLoaded()) received = await this.followDeltas(ours);
-    const reached = (r: Ruleset | undefined) =>
-      r !== undefined && redisVersion !== undefined && r.epoch === redisEpoch && r.version >= redisVersion;
-    if (!reached(received) && (behind || (redisVersion !== undefined && !this.holder.isLoaded()))) {
-      // The document, which may be of an earlier version than the one in force, and the deltas after it.
-      const text = await this.read("read ruleset", () => this.channel.readDocument());
-      if (text === FAILED) return;
-      if (text === null) {
-        this.refuse(`redis holds version ${redisVersion} but no ruleset document`);
-        return;
-      }
-      let document: Ruleset;
-      try {
-        document = parseRulesetDocument(text, this.compiler.compileOptions);
-      } catch (err) {
-        this.refuse(
-          `redis holds an unreadable ruleset document (v${redisVersion} in force): ${message(err)}`,
-        );
-        return;
-      }
-      if (
-        document.epoch !== undefined &&
-        document.epoch !== ours.epoch &&
-        this.holder.isLoaded() &&
-        !this.trustsEpoch(document.epoch)
-      ) {
-        this.refuse(
-          `redis holds ruleset v${redisVersion} of epoch ${document.epoch}, another order history than ` +
-            `this instance's audit mirror holds; enforcing v${ours.version} of epoch ${ours.epoch ?? "none"} ` +
-            "until the history is restored (cordon restore)",
-        );
-        return;
-      }
-      const led = (await this.followDeltas(document)) ?? document;
+    const reached = (r: Ruleset) =>
+      redisVersion !== undefined && r.epoch === redisEpoch && r.version >= redisVersion;
+    if (
+      !(received && reached(received)) &&
+      (behind || (redisVersion !== undefined && !this.holder.isLoaded())) &&
+      !this.sameDeadEnd(redisEpoch, held.documentVersion ?? versionText)
+    ) {
+      const led = await this.documentAndDeltas(ours, redisVersion);
+      if (led === FAILED) return;
       if (received === undefined || led.epoch !== received.epoch || led.version > received.version)
         received = led;
     }
-    this.invalid = undefined;
+    const at = received ?? ours;
+    if (behind && at.epoch === redisEpoch && !reached(at)) {
+      // What was reached is installed all the same below, when newer than ours. The instance that
+      // stored the version in force is asked for a newer document; the message or the poll tries again.
+      void this.channel.requestDocument().catch((err: unknown) => this.fail("ask for a document", err));
+      this.refuse(
+        `redis holds ruleset v${redisVersion}, but its document and the deltas after it lead only to ` +
+          `v${at.version}`,
+      );
+    } else {
+      this.invalid = undefined;
+    }
     this.failing = false;
     // The document may be newer than the version read just before it (a publish in between), and its
     // message may already have been judged "not news" against what we hold once it is installed.
@@ -444,16 +441,10 @@ export class RulesetSync {
           : Math.max(redisVersion, received?.version ?? redisVersion);
     this.redisEpoch = redisVersion === undefined ? undefined : (received?.epoch ?? redisEpoch);
     this.lastSyncAt = new Date(this.clock()).toISOString();
-    if (received !== undefined && !reached(received) && redisEpoch === received.epoch) {
-      // Installed all the same below when newer than ours. The next publish stores a newer document,
-      // and the message or the poll tries again.
-      void this.channel.requestDocument().catch((err: unknown) => this.fail("ask for a document", err));
-      this.refuse(
-        `redis holds ruleset v${redisVersion}, but its document and the deltas after it lead only to ` +
-          `v${received.version}`,
-      );
-    }
-    if (received && this.holder.install(received, "redis")) {
+    const newer =
+      received !== undefined &&
+      (!this.holder.isLoaded() || received.epoch !== ours.epoch || received.version > ours.version);
+    if (received && newer && this.holder.install(received, "redis")) {
       this.inRedis = received;
       installs.add(1, { source: "redis" });
       this.logger.info("ruleset installed from redis", { version: received.version, hash: received.hash });
@@ -461,6 +452,74 @@ export class RulesetSync {
     }
     await this.retryPublish(this.redisVersion);
     this.checkLoss();
+    await this.answerDocumentWanted();
+  }
+
+  /**
+   * An instance that could not follow the deltas asked for a newer document: the instance that stored
+   * the version in force uploads it (one instance, not all of them: it is 170 MB at a million orders).
+   * The next publish would ask for one too, but orders may not change for a while.
+   */
+  private async answerDocumentWanted(): Promise<void> {
+    const current = this.holder.current();
+    if (this.published !== current || this.redisVersion !== current.version || this.uploading) return;
+    if ((await this.read("read document wanted", () => this.channel.documentWanted())) === true)
+      this.storeDocumentSoon(current);
+  }
+
+  /**
+   * The document Redis holds and the deltas after it, verified; `FAILED` when it could not be read or is
+   * refused (recorded). One that does not lead to the version in force is remembered (`sameDeadEnd`).
+   */
+  private async documentAndDeltas(
+    ours: Ruleset,
+    redisVersion: number | undefined,
+  ): Promise<Ruleset | typeof FAILED> {
+    const text = await this.read("read ruleset", () => this.channel.readDocument());
+    if (text === FAILED) return FAILED;
+    if (text === null) {
+      this.refuse(`redis holds version ${redisVersion} but no ruleset document`);
+      return FAILED;
+    }
+    let document: Ruleset;
+    try {
+      document = parseRulesetDocument(text, this.compiler.compileOptions);
+    } catch (err) {
+      this.refuse(`redis holds an unreadable ruleset document (v${redisVersion} in force): ${message(err)}`);
+      return FAILED;
+    }
+    if (
+      document.epoch !== undefined &&
+      document.epoch !== ours.epoch &&
+      this.holder.isLoaded() &&
+      !this.trustsEpoch(document.epoch)
+    ) {
+      this.refuse(
+        `redis holds ruleset v${redisVersion} of epoch ${document.epoch}, another order history than ` +
+          `this instance's audit mirror holds; enforcing v${ours.version} of epoch ${ours.epoch ?? "none"} ` +
+          "until the history is restored (cordon restore)",
+      );
+      return FAILED;
+    }
+    const led = (await this.followDeltas(document)) ?? document;
+    const short = redisVersion !== undefined && led.version < redisVersion && led.epoch === document.epoch;
+    this.deadEnd = short ? { epoch: document.epoch, version: document.version } : undefined;
+    return led;
+  }
+
+  /**
+   * Whether the document Redis holds (`documentVersion`, as read with the version) is the one that did
+   * not lead to the version in force last time: then it is not read again (170 MB at a million orders)
+   * until another is stored.
+   */
+  private sameDeadEnd(epoch: string | undefined, documentVersion: string | null): boolean {
+    const end = this.deadEnd;
+    return (
+      end !== undefined &&
+      this.holder.isLoaded() &&
+      end.epoch === epoch &&
+      String(end.version) === documentVersion
+    );
   }
 
   /**

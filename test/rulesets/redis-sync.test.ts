@@ -483,9 +483,9 @@ describe("distribution", () => {
 });
 
 /** An instance on fresh keys at v`n` (n orders, approved at once: one compile, stored whole). */
-async function seeded(n: number): Promise<{ keys: RedisKeys; a: Instance }> {
+async function seeded(n: number, pollMs?: number): Promise<{ keys: RedisKeys; a: Instance }> {
   const keys = keysForTest();
-  const a = await instance("a", { keys });
+  const a = await instance("a", { keys, ...(pollMs ? { pollMs } : {}) });
   for (let i = 1; i <= n; i++) a.orders.approve(`m-${i}`);
   await a.compiler.refresh();
   return { keys, a };
@@ -609,23 +609,34 @@ describe("the document and the deltas after it", () => {
     expect(await admin.get(keys.rulesetDocumentVersion)).toBe("202");
   });
 
-  it("keeps what it reached and says so when the deltas do not lead on, until the next publish stores a document", async () => {
-    const { keys, a } = await seeded(200);
+  it("keeps what it reached and says so when the deltas do not lead on, until the publisher stores a document", async () => {
+    const { keys, a } = await seeded(200, 500);
     await changeUpTo(a, 201);
     // A delta that is not one (a bug, or a hand in Redis): nothing after the document can follow on.
     await admin.del(keys.rulesetDeltas);
     await admin.xadd(keys.rulesetDeltas, "201-0", "v", "201", "d", '{"not":"a delta"}');
-    const c = await instance("c", { keys, pollMs: 100 });
-    expect(c.compiler.holder.current().version).toBe(200);
-    expect(c.sync.status()).toMatchObject({
-      degraded: true,
-      reason: "redis holds ruleset v201, but its document and the deltas after it lead only to v200",
+    let c: Instance = a;
+    const wholeReads = await wholeReadsDuring(async () => {
+      c = await instance("c", { keys, pollMs: 50 });
+      // Asked for; A, which stored v201, uploads its document at its next poll, with no order changing.
+      await waitFor("C at v201", () => c.compiler.holder.current().version === 201);
     });
-    expect(await admin.hget(keys.rulesetChain, "wanted")).toBe("1");
-    await changeUpTo(a, 202);
-    await waitFor("C at v202", () => c.compiler.holder.current().version === 202);
+    // The document of v200 once (its polls meanwhile do not read it again), then the new one.
+    expect(wholeReads).toBe(2);
     expect(c.compiler.holder.current().hash).toBe(a.compiler.holder.current().hash);
+    expect(await admin.get(keys.rulesetDocumentVersion)).toBe("201");
     await waitFor("C no longer degraded", () => !c.sync.status().degraded);
+    expect(await admin.hget(keys.rulesetChain, "wanted")).toBeNull();
+    // Until then C enforced v200, the furthest it could verify, and said why.
+    const installed = c.logs.filter((l) => l.message === "ruleset installed from redis");
+    expect(installed.map((l) => l.fields?.version)).toEqual([200, 201]);
+    expect(c.logs.filter((l) => l.message === "ruleset in redis refused; keeping ours")).toEqual([
+      expect.objectContaining({
+        fields: {
+          reason: "redis holds ruleset v201, but its document and the deltas after it lead only to v200",
+        },
+      }),
+    ]);
   });
 });
 
