@@ -116,7 +116,9 @@ export class DiskMirror implements RulesetMirror {
       try {
         const fh = await open(this.journalPath, "a");
         try {
-          await fh.write(bytes);
+          // `write` may write less than asked (a full disk, a signal).
+          for (let off = 0; off < bytes.length; )
+            off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
           await fh.datasync();
         } finally {
           await fh.close();

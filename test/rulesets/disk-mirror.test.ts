@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { syntheticOrders } from "../../bench/synthetic-orders.js";
 import {
   compile,
@@ -160,7 +160,10 @@ describe("a change after a checkpoint", () => {
 });
 
 describe("a checkpoint at size", () => {
-  const big = compile(syntheticOrders(50_000), meta(1), NODE);
+  let big: Ruleset;
+  beforeAll(() => {
+    big = compile(syntheticOrders(50_000), meta(1), NODE);
+  });
 
   it("lets the event loop run between slices, and a slice holds at most what it is given", async () => {
     let yields = 0;
