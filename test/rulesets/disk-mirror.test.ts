@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { syntheticOrders } from "../../bench/synthetic-orders.js";
 import {
+  bucketDocuments,
   compile,
   fromDocument,
   type Order,
@@ -148,6 +149,40 @@ describe("a change after a checkpoint", () => {
     await m.flush();
     expect((await lines(JOURNAL())).map((l) => JSON.parse(l).version)).toEqual([2, 3, 4]);
     expectSame((await mirror().load()) as Ruleset, ruleset);
+  });
+
+  it("skips a checkpoint a newer one replaced before it started", async () => {
+    const all = orders(30);
+    const buckets = [...bucketDocuments(compile(all, meta(1), NODE))].length;
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let yields = 0;
+    let started = () => {};
+    const underWay = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const m = mirror({
+      sliceMs: 0,
+      yieldToLoop: async () => {
+        if (++yields > 1) return;
+        started();
+        await gate;
+      },
+    });
+    const first = m.write(compile(all, meta(1), NODE));
+    await underWay;
+    // Compiled afresh, each: no delta from the one before, each a checkpoint.
+    const skipped = m.write(compile(all, meta(2), NODE));
+    const last = compile(all, meta(3), NODE);
+    const newest = m.write(last);
+    release();
+    expect(await Promise.all([first, skipped, newest])).toEqual([undefined, undefined, undefined]);
+    await m.flush();
+    // Slices of the first checkpoint and the newest; none of the one in between.
+    expect(yields).toBe(2 * buckets);
+    expectSame((await mirror().load()) as Ruleset, last);
   });
 
   it("ignores a version older than one written", async () => {
