@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import { mkdir, open, readFile, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { applyDelta, HASH_SCHEME, type Ruleset, RulesetDeltaShape } from "../engine/index.js";
 import type { Logger } from "../kernel/logger.js";
 import { syncDirectory, writeFileAtomic } from "../platform/node/atomic-file.js";
@@ -64,6 +64,9 @@ export class DiskMirror implements RulesetMirror {
   ) {
     this.journalPath = `${path}-deltas`;
     this.legacyPath = options.legacyPath ?? join(dirname(path), "ruleset.json");
+    // The legacy file is removed after each checkpoint: one of the same name would be the checkpoint.
+    if (resolve(this.legacyPath) === resolve(path))
+      throw new Error(`the ruleset mirror ${path} is named as the legacy document; name it ruleset.mirror`);
   }
 
   async load(): Promise<Ruleset | undefined> {

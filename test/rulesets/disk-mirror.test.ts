@@ -444,6 +444,10 @@ describe("an instance upgraded from the whole JSON document", () => {
     expectSame((await mirror().load()) as Ruleset, v2);
   });
 
+  it("is not kept under the legacy document's name (which each checkpoint removes)", () => {
+    expect(() => new DiskMirror(LEGACY(), SILENT_LOGGER)).toThrow(/named as the legacy document/);
+  });
+
   it("refuses a tampered ruleset.json, logged", async () => {
     const doc = toDocument(compile(orders(2), meta(1), NODE));
     await writeFile(
