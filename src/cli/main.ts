@@ -455,7 +455,7 @@ async function redisImportTarget(url: string, prefix: string): Promise<ImportTar
     compiler,
     channel: new RedisRulesetChannel(redis, subscriber, redisKeys(prefix)),
     // Silent, as the sync is: the copy is scratch, and Redis is where this ruleset matters.
-    mirror: new DiskMirror(join(scratch, "ruleset.json"), SILENT_LOGGER),
+    mirror: new DiskMirror(join(scratch, "ruleset.mirror"), SILENT_LOGGER),
     clock: Date.now,
   });
   return {

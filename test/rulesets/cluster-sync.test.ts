@@ -107,7 +107,7 @@ async function instance(name: string, keys: RedisKeys, pollMs = 60_000): Promise
   const sync = await RulesetSync.start({
     compiler,
     channel: new RedisRulesetChannel(redis, subscriber, keys),
-    mirror: new DiskMirror(join(dir, `${prefix}-${name}`, "ruleset.json"), SILENT_LOGGER),
+    mirror: new DiskMirror(join(dir, `${prefix}-${name}`, "ruleset.mirror"), SILENT_LOGGER),
     pollMs,
     connectWaitMs: 3000,
     logger: SILENT_LOGGER,

@@ -172,7 +172,7 @@ async function instance(name: string, opts: InstanceOptions): Promise<Instance> 
   const sync = await Sync.start({
     compiler,
     channel: new RedisRulesetChannel(redis, subscriber, opts.keys),
-    mirror: new DiskMirror(localPath, logger),
+    mirror: new DiskMirror(localPath.replace(/\.json$/, ".mirror"), logger, { legacyPath: localPath }),
     pollMs: opts.pollMs ?? 60_000,
     connectWaitMs: 1000,
     ...(opts.trustsEpoch ? { trustsEpoch: opts.trustsEpoch } : {}),

@@ -526,7 +526,7 @@ async function redisBackend(
   const sync = await RulesetSync.start({
     compiler,
     channel: new RedisRulesetChannel(commands, subscriber, keys),
-    mirror: new DiskMirror(join(dataDir, "ruleset.json"), logger),
+    mirror: new DiskMirror(join(dataDir, "ruleset.mirror"), logger),
     trustsEpoch: (epoch) => auditMirror.trusts(epoch),
     pollMs: config.CORDON_RULESET_POLL_MS,
     logger,
