@@ -421,12 +421,17 @@ export class RulesetSync {
     const at = received ?? ours;
     if (behind && at.epoch === redisEpoch && !reached(at)) {
       // What was reached is installed all the same below, when newer than ours. The instance that
-      // stored the version in force is asked for a newer document; the message or the poll tries again.
-      void this.channel.requestDocument().catch((err: unknown) => this.fail("ask for a document", err));
-      this.refuse(
+      // stored the version in force is asked for a newer document, once (asked again after that, the
+      // ask could outlive the document it asked for); the message or the poll tries again.
+      const reason =
         `redis holds ruleset v${redisVersion}, but its document and the deltas after it lead only to ` +
-          `v${at.version}`,
-      );
+        `v${at.version}`;
+      if (this.invalid !== reason)
+        void this.channel.requestDocument().catch((err: unknown) => {
+          this.fail("ask for a document", err);
+          this.invalid = undefined;
+        });
+      this.refuse(reason);
     } else {
       this.invalid = undefined;
     }

@@ -6,7 +6,7 @@
  * Faults are real too: the server is killed, paused, and restarted with its data gone.
  */
 
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -21,7 +21,7 @@ import {
   toDocument,
   transition,
 } from "../../src/engine/index.js";
-import type { Logger } from "../../src/kernel/logger.js";
+import { type Logger, SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { createRedis, type RedisClient } from "../../src/platform/node/redis.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { DiskMirror } from "../../src/rulesets/disk-mirror.js";
@@ -203,8 +203,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const verdict = (ruleset: Ruleset, meetingId: string) =>
   decide(ruleset, { meetingId, location: MUMBAI }, T0).decision;
 
+/** The version an instance whose mirror is at `path` (its legacy `ruleset.json`) would start from. */
 async function fileVersion(path: string): Promise<number> {
-  return fromDocument(JSON.parse(await readFile(path, "utf8"))).version;
+  const mirror = new DiskMirror(path.replace(/\.json$/, ".mirror"), SILENT_LOGGER, { legacyPath: path });
+  return (await mirror.load())?.version ?? -1;
 }
 
 const collect = (name: string) => telemetry.points(name);

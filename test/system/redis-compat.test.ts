@@ -2,12 +2,14 @@
  * Redis as Cordon 0.1.0 left it (its append-only file, `test/fixtures/redis-0.1.0/aof`, written by that
  * version through a scenario of orders, checks shipped to the decision stream and a report) serves this
  * version unchanged: the same orders, audit chain, stream records with their ids, and report. Every key
- * 0.1.0 wrote stays, with its type; its decision stream and report aggregates (`{cordon-decisions}`,
+ * 0.1.0 wrote stays, with its type, but its ruleset document (compiled from the orders; it moved to a key
+ * of its own: see `RULESET_KEY`); its decision stream and report aggregates (`{cordon-decisions}`,
  * `{cordon-report}`) are read and reported as before, and nothing new is written to them. The keys this
  * version adds are expected: the half-year's wrapped IP-hash key (I6), the order history's epoch with
- * the ruleset's (a history 0.1.0 wrote gets its epoch when this version first opens it), and the
- * decision partitions (`{cordon-d<p>}`: streams, their report checkpoints and aggregates, never a set of
- * seen ids) with the stored number of partitions, where new records go.
+ * the ruleset's (a history 0.1.0 wrote gets its epoch when this version first opens it), the ruleset's
+ * document, its version and the deltas after it, and the decision partitions (`{cordon-d<p>}`: streams,
+ * their report checkpoints and aggregates, never a set of seen ids) with the stored number of
+ * partitions, where new records go.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -68,6 +70,16 @@ const EPOCH_KEYS = ["cordon:{cordon}:epoch string", "cordon:{cordon}:ruleset-epo
  * what the last publishes changed. The first reconcile after the upgrade announces the blocks in force
  * (the published state starts empty).
  */
+/**
+ * The ruleset since its deltas (README, Running on Redis): the document at a key of its own, with its
+ * version and the deltas after it. The key 0.1.0 kept the document in is deleted when this version
+ * stores one, so that an instance of an earlier release finds none and says so instead of taking an
+ * earlier version for the one in force. A document is derived data: compiled from the orders, which
+ * stay as they were.
+ */
+const RULESET_KEY =
+  /^cordon:\{cordon\}:ruleset-(document string|document-version string|chain hash|deltas stream)$/;
+const EARLIER_DOCUMENT = "cordon:{cordon}:ruleset string";
 const ENFORCEMENT_KEY =
   /^cordon:\{cordon\}:enforcement-(events stream|state hash|meta hash|trimmed string|changes stream)$/;
 const keys = () =>
@@ -76,8 +88,11 @@ const keys = () =>
       !PERIOD_KEY.test(key) &&
       !PARTITION_KEY.test(key) &&
       !EPOCH_KEYS.includes(key) &&
-      !ENFORCEMENT_KEY.test(key),
+      !ENFORCEMENT_KEY.test(key) &&
+      !RULESET_KEY.test(key),
   );
+/** The keys 0.1.0 wrote that stay: all but its ruleset document (see `RULESET_KEY`). */
+const kept = () => expected.keys.filter((key) => key !== EARLIER_DOCUMENT);
 const partitionKeys = () => allKeys().filter((key) => PARTITION_KEY.test(key));
 const partitionStreams = () =>
   allKeys()
@@ -129,7 +144,11 @@ async function pong(): Promise<boolean> {
 
 describe("Redis as Cordon 0.1.0 left it", () => {
   it("holds the keys 0.1.0 wrote, loaded from its append-only file, and adds only partition keys", () => {
-    expect(keys()).toEqual(expected.keys);
+    expect(expected.keys).toContain(EARLIER_DOCUMENT);
+    expect(keys()).toEqual(kept());
+    expect(allKeys().filter((key) => RULESET_KEY.test(key))).toContain(
+      "cordon:{cordon}:ruleset-document string",
+    );
     for (const key of partitionKeys())
       expect(
         PARTITION_SHAPES.some((shape) => shape.test(key)),
@@ -176,7 +195,7 @@ describe("Redis as Cordon 0.1.0 left it", () => {
     expect(records.slice(0, -1)).toEqual(expected.decisions.records);
     expect(records).toHaveLength(expected.decisions.records.length + 1);
     await api(server, "GET", "/v1/reports/2026-H2", "auditor");
-    expect(keys()).toEqual(expected.keys);
+    expect(keys()).toEqual(kept());
     expect(cli("xlen", "cordon:{cordon-decisions}:stream")).toBe(legacyLength);
     const shipped = partitionStreams().reduce((n, stream) => n + Number(cli("xlen", stream)), 0);
     expect(shipped).toBe(1);
