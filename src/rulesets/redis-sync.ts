@@ -119,7 +119,7 @@ export interface RulesetSyncOptions {
   compiler: RulesetCompiler;
   /** Owned by the caller; `stop` closes only its listening. */
   channel: RulesetChannel;
-  /** The last ruleset on local disk, e.g. `<dataDir>/ruleset.json`. */
+  /** The last ruleset on local disk, e.g. `<dataDir>/ruleset.mirror` and its deltas. */
   mirror: RulesetMirror;
   /**
    * Whether a ruleset of `epoch` may replace one of the epoch in force here (an instance's audit mirror
