@@ -20,8 +20,9 @@ import {
 } from "./ruleset-json.js";
 
 /**
- * The largest delta stored beside the document (about 800 changed orders): the stream keeps about 64,
- * so at most some 16 MB of Redis's memory; a larger change empties it and is read whole.
+ * The largest delta stored (about 800 changed orders); a larger change is stored as the whole document,
+ * which empties the stream. With the chain's bounds (redis-channel.ts) this keeps the deltas in Redis's
+ * memory well below the document's size.
  */
 const DELTA_MAX_CHARS = 256 * 1024;
 
@@ -565,19 +566,14 @@ export class RulesetSync {
    */
   private storeDocumentSoon(ruleset: Ruleset): void {
     if (this.uploading || this.stopped) return;
-    const pieces = async function* (this: RulesetSync) {
-      for (const piece of rulesetJsonChunks(ruleset)) {
-        if (this.stopped) throw new Error("stopped");
-        yield piece;
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-    }.call(this);
     this.uploading = this.channel
-      .storeDocument(ruleset.version, ruleset.epoch, pieces)
+      .storeDocument(ruleset.version, ruleset.epoch, this.paced(rulesetJsonChunks(ruleset)))
       .then(
         (stored) =>
           this.logger.info(
-            stored ? "ruleset document stored" : "ruleset document not stored: a newer one is held",
+            stored
+              ? "ruleset document stored"
+              : "ruleset document not stored: a newer one is held, or its version no longer leads on",
             {
               version: ruleset.version,
             },
@@ -594,6 +590,15 @@ export class RulesetSync {
       .finally(() => {
         this.uploading = undefined;
       });
+  }
+
+  /** `pieces`, one per turn of the event loop, until the sync stops. */
+  private async *paced(pieces: Iterable<string>): AsyncGenerator<string> {
+    for (const piece of pieces) {
+      if (this.stopped) throw new Error("stopped");
+      yield piece;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   }
 
   /**
