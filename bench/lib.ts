@@ -44,6 +44,30 @@ export function sinkValue(): unknown {
   return sink;
 }
 
+/**
+ * Runs `work`, ticking on `setImmediate` meanwhile: what it resolved to, the longest gap between ticks
+ * (what a check waiting in the queue would have waited, garbage collection included) and the wall time.
+ */
+export async function held<T>(work: () => Promise<T>): Promise<{ value: T; holdMs: number; wallMs: number }> {
+  let longest = 0;
+  let ticking = true;
+  const start = performance.now();
+  let last = start;
+  const tick = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const value = await work();
+  const wallMs = performance.now() - start;
+  ticking = false;
+  // The gap up to the end of the work counts too (a synchronous tail).
+  longest = Math.max(longest, performance.now() - last);
+  return { value, holdMs: longest, wallMs };
+}
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

@@ -20,7 +20,7 @@ import { nodeSha256 } from "../src/platform/node/sha256-stream.js";
 import { DiskMirror } from "../src/rulesets/disk-mirror.js";
 import { rulesetJson } from "../src/rulesets/ruleset-json.js";
 import { iso, NOON } from "../test/support/fixtures.js";
-import { median } from "./lib.js";
+import { held, median } from "./lib.js";
 import { syntheticOrders } from "./synthetic-orders.js";
 
 const arg = (name: string, fallback: string) =>
@@ -30,28 +30,6 @@ const ROUNDS = Number(arg("rounds", "3"));
 const NODE = { sha256: nodeSha256 };
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with node --expose-gc");
-
-/** Runs `work`, ticking on `setImmediate` meanwhile: the longest gap between ticks, and the wall time. */
-async function held(work: () => Promise<unknown>): Promise<{ holdMs: number; wallMs: number }> {
-  let longest = 0;
-  let last = performance.now();
-  let ticking = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const start = performance.now();
-  last = start;
-  await work();
-  const wallMs = performance.now() - start;
-  ticking = false;
-  // The gap up to the end of the work counts too (a synchronous tail).
-  longest = Math.max(longest, performance.now() - last);
-  return { holdMs: longest, wallMs };
-}
 
 const dir = await mkdtemp(join(tmpdir(), "cordon-bench-mirror-"));
 try {

@@ -22,7 +22,7 @@ import { rulesetJson, rulesetJsonChunks } from "../src/rulesets/ruleset-json.js"
 import { redisKeys } from "../src/store/redis/keys.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { startRedis } from "../test/support/redis.js";
-import { median } from "./lib.js";
+import { held, median } from "./lib.js";
 import { syntheticOrders } from "./synthetic-orders.js";
 
 const arg = (name: string, fallback: string) =>
@@ -32,26 +32,6 @@ const ROUNDS = Number(arg("rounds", "5"));
 const NODE = { sha256: nodeSha256 };
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with node --expose-gc");
-
-/** The longest the event loop went without a turn while `run` ran, in ms. */
-async function longestHold<T>(run: () => Promise<T>): Promise<[T, number, number]> {
-  let longest = 0;
-  let last = performance.now();
-  let ticking = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const start = performance.now();
-  const value = await run();
-  const total = performance.now() - start;
-  ticking = false;
-  longest = Math.max(longest, performance.now() - last);
-  return [value, total, longest];
-}
 
 const server = await startRedis();
 const redis = createRedis(server.url, { name: "bench", commandTimeoutMs: 600_000 });
@@ -86,9 +66,9 @@ try {
       ruleset = recompile(ruleset, [changed], { version: round + 1, compiledAt: iso(NOON) }, NODE);
       holder.install(ruleset);
       gc();
-      const [, deltaMs, deltaHold] = await longestHold(() => sync.publish(ruleset));
+      const { wallMs: deltaMs, holdMs: deltaHold } = await held(() => sync.publish(ruleset));
       gc();
-      const [, wholeMs, wholeHold] = await longestHold(async () => {
+      const { wallMs: wholeMs, holdMs: wholeHold } = await held(async () => {
         await redis.set(`${keys.ruleset}:old-way`, rulesetJson(ruleset));
       });
       rows.push({ deltaMs, deltaHold, wholeMs, wholeHold });
@@ -109,9 +89,11 @@ try {
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
     };
-    const [stored, uploadMs, uploadHold] = await longestHold(() =>
-      channel.storeDocument(ruleset.version, ruleset.epoch, pieces()),
-    );
+    const {
+      value: stored,
+      wallMs: uploadMs,
+      holdMs: uploadHold,
+    } = await held(() => channel.storeDocument(ruleset.version, ruleset.epoch, pieces()));
     const m = (key: string) => +median(rows.map((r) => r[key] as number)).toFixed(2);
     console.log(
       JSON.stringify({
