@@ -6,7 +6,8 @@
  * (`RedisRulesetChannel.storeDocument`). In one process against a real redis-server, synthetic orders
  * as `ruleset-scale-compile.ts` makes them; per round a new version with one order withdrawn, published
  * the new way, and the old way's work (its JSON and SET) timed on the same version. Then one document
- * upload, with the longest hold of the event loop during it.
+ * upload, with the longest hold of the event loop during it, and what an instance that starts reads:
+ * the JSON document parsed before, the document in columns read and verified now.
  *
  * `node --expose-gc --max-old-space-size=12000 --import tsx bench/redis-ruleset-publish.ts [--sizes=100000,1000000] [--rounds=5]`
  */
@@ -18,7 +19,7 @@ import { RulesetCompiler } from "../src/rulesets/compiler.js";
 import { RulesetHolder } from "../src/rulesets/holder.js";
 import { RedisRulesetChannel } from "../src/rulesets/redis-channel.js";
 import { RulesetSync } from "../src/rulesets/redis-sync.js";
-import { rulesetJson, rulesetJsonChunks } from "../src/rulesets/ruleset-json.js";
+import { parseRulesetDocument, rulesetJson } from "../src/rulesets/ruleset-json.js";
 import { redisKeys } from "../src/store/redis/keys.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { startRedis } from "../test/support/redis.js";
@@ -81,19 +82,23 @@ try {
         }),
       );
     }
-    await redis.del(`${keys.ruleset}:old-way`);
     gc();
-    const pieces = async function* () {
-      for (const piece of rulesetJsonChunks(ruleset)) {
-        yield piece;
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-    };
     const {
       value: stored,
       wallMs: uploadMs,
       holdMs: uploadHold,
-    } = await held(() => channel.storeDocument(ruleset.version, ruleset.epoch, pieces()));
+    } = await held(() =>
+      channel.storeDocument(ruleset, () => new Promise((resolve) => setTimeout(resolve, 0))),
+    );
+    // What an instance that starts reads: the document as JSON before, in columns now (digests recomputed).
+    const oldWay = (await redis.get(`${keys.ruleset}:old-way`)) as string;
+    await redis.del(`${keys.ruleset}:old-way`);
+    gc();
+    const { value: parsed, wallMs: parseJsonMs } = await held(async () => parseRulesetDocument(oldWay, NODE));
+    gc();
+    const { value: read, wallMs: readMs } = await held(() => channel.readDocument());
+    if (parsed.hash !== ruleset.hash || read?.hash !== ruleset.hash)
+      throw new Error("a document read back differs");
     const m = (key: string) => +median(rows.map((r) => r[key] as number)).toFixed(2);
     console.log(
       JSON.stringify({
@@ -106,7 +111,8 @@ try {
           ratioWholeToDelta: +(m("wholeHold") / m("deltaHold")).toFixed(0),
         },
         upload: { stored, ms: +uploadMs.toFixed(0), longestHoldMs: +uploadHold.toFixed(1) },
-        documentBytes: (await redis.strlen(keys.ruleset)) as number,
+        read: { jsonMs: +parseJsonMs.toFixed(0), columnsMs: +readMs.toFixed(0) },
+        documentBytes: { json: oldWay.length, columns: (await redis.strlen(keys.ruleset)) as number },
       }),
     );
     await sync.stop();

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { compile } from "../engine/index.js";
 import { createRedis } from "../platform/node/redis.js";
 import { RedisRulesetChannel } from "../rulesets/redis-channel.js";
-import { rulesetJson } from "../rulesets/ruleset-json.js";
 import { AUDIT_MIRROR_FILE, readMirrorFile } from "../store/file/audit-mirror.js";
 import { AuditChainError } from "../store/interface.js";
 import { redisKeys } from "../store/redis/keys.js";
@@ -71,7 +70,7 @@ export async function restore(opts: RestoreOptions): Promise<number> {
     const { stored } = await channel.publish({
       version: ruleset.version,
       epoch: ruleset.epoch,
-      document: rulesetJson(ruleset),
+      whole: ruleset,
     });
     out(
       stored

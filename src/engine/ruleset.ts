@@ -624,9 +624,10 @@ export function* bucketDocuments(
  * `fromDocument` checks (the windows, I1 by the table as it stands, the hash over the digests), and
  * every order in its own bucket, in id order, once. Each bucket's digest is taken as written, not
  * recomputed from its orders (that is most of a compile's cost): the caller vouches for the bytes (a
- * snapshot's checksum over them), as it would for any file it wrote itself. A list the documents hold
- * frozen is taken as it is (nothing can change it: a reader that freezes the lists it parsed saves a
- * million copies); any other is copied.
+ * snapshot's checksum over them), as it would for any file it wrote itself; given `verify`, each is
+ * recomputed from its orders with those options and must match (buckets read from elsewhere: Redis).
+ * A list the documents hold frozen is taken as it is (nothing can change it: a reader that freezes the
+ * lists it parsed saves a million copies); any other is copied.
  */
 export function fromBucketDocuments(
   meta: CompileMeta & {
@@ -635,6 +636,7 @@ export function fromBucketDocuments(
     readonly excluded?: readonly { id: string; reason: string }[];
   },
   documents: Iterable<BucketDocument>,
+  verify?: CompileOptions,
 ): Ruleset {
   const lists: (readonly CompiledOrder[])[] = new Array(BUCKETS).fill(EMPTY_BUCKET);
   const digests: string[] = new Array(BUCKETS).fill("");
@@ -673,11 +675,13 @@ export function fromBucketDocuments(
       for (const id of order.accountIds) push(accounts, id, order);
     }
     lists[bucket] = Object.freeze(list);
+    if (verify !== undefined && bucketDigest(list, verify) !== digest)
+      fail(`bucket ${bucket}: its digest is not that of its orders`);
     digests[bucket] = digest;
   }
   sealIndex(meetings);
   sealIndex(accounts);
-  const hash = topDigest(digests, {});
+  const hash = topDigest(digests, verify ?? {});
   if (hash !== meta.hash) fail(`hash mismatch (${meta.hash} stated, ${hash} over the bucket digests)`);
   const excluded = (meta.excluded ?? []).map(({ id, reason }) => ({ id, reason }));
   const buckets: Buckets = { lists, digests, token: {} };

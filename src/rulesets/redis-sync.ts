@@ -11,13 +11,7 @@ import { type Logger, SILENT_LOGGER } from "../kernel/logger.js";
 import type { Readiness } from "../kernel/runtime.js";
 import type { RulesetCompiler } from "./compiler.js";
 import type { RulesetHolder } from "./holder.js";
-import {
-  applyRulesetDelta,
-  parseRulesetDocument,
-  rulesetDeltaJson,
-  rulesetJson,
-  rulesetJsonChunks,
-} from "./ruleset-json.js";
+import { applyRulesetDelta, rulesetDeltaJson } from "./ruleset-json.js";
 
 /**
  * The largest delta stored (about 800 changed orders); a larger change is stored as the whole document,
@@ -50,10 +44,10 @@ export interface RulesetChannel {
    */
   publish(request: PublishRequest): Promise<PublishReply>;
   /**
-   * Replaces the document held with `version`'s, written from `pieces` as they come (the caller paces
-   * them), if it is still a version the deltas lead on from; resolves to whether it did.
+   * Replaces the document held with `ruleset`'s, sent in pieces with `pace` awaited between them (it
+   * may throw to stop), if it is still a version the deltas lead on from; resolves to whether it did.
    */
-  storeDocument(version: number, epoch: string | undefined, pieces: AsyncIterable<string>): Promise<boolean>;
+  storeDocument(ruleset: Ruleset, pace: () => Promise<void>): Promise<boolean>;
   /** Asks for a newer document: the deltas after the one held do not lead to the version in force. */
   requestDocument(): Promise<void>;
   /** Whether an instance asked for a newer document since one was last stored. */
@@ -64,10 +58,11 @@ export interface RulesetChannel {
    */
   readVersion(): Promise<{ version: string | null; epoch: string | null; documentVersion: string | null }>;
   /**
-   * The document held, of the version in force or an earlier one the deltas lead on from; null for
-   * none.
+   * The document held, of the version in force or an earlier one the deltas lead on from, verified
+   * (shape, hash, I1; throws on any doubt, as `isUnavailable` tells apart from Redis being away); null
+   * for none.
    */
-  readDocument(): Promise<string | null>;
+  readDocument(): Promise<Ruleset | null>;
   /** The deltas held for versions after `after`, by version (see `publish`). */
   readDeltas(after: number): Promise<{ version: number; json: string }[]>;
   subscribe(): Promise<void>;
@@ -88,8 +83,8 @@ export interface RulesetChannel {
 export interface PublishRequest {
   version: number;
   epoch: string | undefined;
-  /** The whole ruleset (JSON document); left out to store `delta` alone. */
-  document?: string;
+  /** The ruleset, stored whole as the document; left out to store `delta` alone. */
+  whole?: Ruleset;
   /** The same version as the change from version `base` (engine `RulesetDelta`, JSON), when made so. */
   delta?: { base: number; json: string };
 }
@@ -292,7 +287,7 @@ export class RulesetSync {
         epoch: ruleset.epoch,
         ...(delta ? { delta } : {}),
       };
-      const whole = () => this.channel.publish({ ...request, document: rulesetJson(ruleset) });
+      const whole = () => this.channel.publish({ ...request, whole: ruleset });
       // A change of a few orders goes as its delta alone; the whole document when that will not do.
       reply = delta ? await this.channel.publish(request) : await whole();
       if (reply.needsDocument) reply = await whole();
@@ -481,17 +476,19 @@ export class RulesetSync {
     ours: Ruleset,
     redisVersion: number | undefined,
   ): Promise<Ruleset | typeof FAILED> {
-    const text = await this.read("read ruleset", () => this.channel.readDocument());
-    if (text === FAILED) return FAILED;
-    if (text === null) {
-      this.refuse(`redis holds version ${redisVersion} but no ruleset document`);
+    let document: Ruleset | null;
+    try {
+      document = await this.channel.readDocument();
+    } catch (err) {
+      if (this.channel.isUnavailable(err)) {
+        this.fail("read ruleset", err);
+        return FAILED;
+      }
+      this.refuse(`redis holds an unreadable ruleset document (v${redisVersion} in force): ${message(err)}`);
       return FAILED;
     }
-    let document: Ruleset;
-    try {
-      document = parseRulesetDocument(text, this.compiler.compileOptions);
-    } catch (err) {
-      this.refuse(`redis holds an unreadable ruleset document (v${redisVersion} in force): ${message(err)}`);
+    if (document === null) {
+      this.refuse(`redis holds version ${redisVersion} but no ruleset document`);
       return FAILED;
     }
     if (
@@ -560,14 +557,14 @@ export class RulesetSync {
   }
 
   /**
-   * Replaces the document Redis holds with `ruleset`'s, in the background: its JSON is made and sent in
+   * Replaces the document Redis holds with `ruleset`'s, in the background: it is made and sent in
    * pieces, one per turn of the event loop, so that checks go on between them (a million orders are
    * some 170 MB). One upload at a time; the next publish says whether another is due.
    */
   private storeDocumentSoon(ruleset: Ruleset): void {
     if (this.uploading || this.stopped) return;
     this.uploading = this.channel
-      .storeDocument(ruleset.version, ruleset.epoch, this.paced(rulesetJsonChunks(ruleset)))
+      .storeDocument(ruleset, () => this.pace())
       .then(
         (stored) =>
           this.logger.info(
@@ -592,13 +589,10 @@ export class RulesetSync {
       });
   }
 
-  /** `pieces`, one per turn of the event loop, until the sync stops. */
-  private async *paced(pieces: Iterable<string>): AsyncGenerator<string> {
-    for (const piece of pieces) {
-      if (this.stopped) throw new Error("stopped");
-      yield piece;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+  /** Between two pieces of an upload: a turn of the event loop, or the end of the upload once stopped. */
+  private async pace(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (this.stopped) throw new Error("stopped");
   }
 
   /**

@@ -4,10 +4,8 @@
  */
 import {
   applyDelta,
-  bucketDocuments,
   type CompileOptions,
   fromDocument,
-  HASH_SCHEME,
   type Ruleset,
   RulesetDeltaShape,
   RulesetDocumentShape,
@@ -17,42 +15,6 @@ import {
 
 export function rulesetJson(ruleset: Ruleset): string {
   return JSON.stringify(toDocument(ruleset));
-}
-
-/**
- * The document of `ruleset` in pieces of about `chars` characters, made one at a time as they are
- * taken, so that a writer can let the event loop run between them: a million orders are some 170 MB of
- * JSON, seconds of CPU in one piece. The orders come bucket by bucket, not sorted by id: the bucketed
- * hash does not depend on their order and a reader sorts them (`fromDocument`), and the buckets need no
- * sorted list of every order first. A ruleset of the earlier whole-list hash (read from an old document)
- * comes as `rulesetJson`, in one piece: its hash is over the sorted list.
- */
-export function* rulesetJsonChunks(ruleset: Ruleset, chars = 64 * 1024): Generator<string, void, void> {
-  if (ruleset.hashScheme !== HASH_SCHEME) {
-    yield rulesetJson(ruleset);
-    return;
-  }
-  // `toDocument`'s fields, in its order, without asking the ruleset for its sorted list.
-  const meta = {
-    version: ruleset.version,
-    ...(ruleset.epoch === undefined ? {} : { epoch: ruleset.epoch }),
-    hash: ruleset.hash,
-    hashScheme: ruleset.hashScheme,
-    compiledAt: ruleset.compiledAt,
-  };
-  let piece = `${JSON.stringify(meta).slice(0, -1)},"orders":[`;
-  let first = true;
-  for (const { orders } of bucketDocuments(ruleset)) {
-    for (const order of orders) {
-      piece += first ? JSON.stringify(order) : `,${JSON.stringify(order)}`;
-      first = false;
-    }
-    if (piece.length >= chars) {
-      yield piece;
-      piece = "";
-    }
-  }
-  yield `${piece}]}`;
 }
 
 /**

@@ -6,6 +6,7 @@
  * Faults are real too: the server is killed, paused, and restarted with its data gone.
  */
 
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,12 +24,13 @@ import {
 } from "../../src/engine/index.js";
 import { type Logger, SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { createRedis, type RedisClient } from "../../src/platform/node/redis.js";
+import { encodeRulesetFile } from "../../src/platform/node/ruleset-file.js";
 import { RulesetCompiler } from "../../src/rulesets/compiler.js";
 import { DiskMirror } from "../../src/rulesets/disk-mirror.js";
 import { RulesetHolder } from "../../src/rulesets/holder.js";
-import { RedisRulesetChannel } from "../../src/rulesets/redis-channel.js";
+import { DOCUMENT_FORMAT, RedisRulesetChannel } from "../../src/rulesets/redis-channel.js";
 import type { RulesetSync } from "../../src/rulesets/redis-sync.js";
-import { parseRulesetDocument, rulesetJson } from "../../src/rulesets/ruleset-json.js";
+import { rulesetJson } from "../../src/rulesets/ruleset-json.js";
 import type { AuditEntry } from "../../src/store/interface.js";
 import { type RedisKeys, redisKeys } from "../../src/store/redis/keys.js";
 import { registerTestMetrics, type TestMetrics } from "../support/metrics.js";
@@ -361,7 +363,7 @@ describe("distribution", () => {
     // Two compiles racing: whichever lands second, the newer one stays.
     await Promise.all([a.sync.publish(at(5)), a.sync.publish(at(4))]);
     expect(await admin.get(keys.rulesetVersion)).toBe("5");
-    expect(fromDocument(JSON.parse((await admin.get(keys.ruleset)) ?? "")).hash).toBe(at(5).hash);
+    expect((await documentIn(keys))?.hash).toBe(at(5).hash);
 
     await waitFor("B at v5", () => b.compiler.holder.current().version === 5);
     await sleep(100);
@@ -428,7 +430,7 @@ describe("distribution", () => {
     const orders = [approvedOrder("o-1", "m-1"), approvedOrder("o-2", "m-2")];
     const v7 = compile(orders, { version: 7, compiledAt: iso(T0) });
     // Written behind Cordon's back: no PUBLISH, so only the poll can find it.
-    await admin.set(keys.ruleset, JSON.stringify(toDocument(v7)));
+    await admin.set(keys.ruleset, encodeRulesetFile(DOCUMENT_FORMAT, v7, {}));
     await admin.set(keys.rulesetVersion, "7");
     const waited = await waitFor("B at v7", () => b.compiler.holder.current().version === 7, 2000);
     expect(waited).toBeLessThan(1000);
@@ -505,19 +507,20 @@ async function uploadsLeft(keys: RedisKeys): Promise<string[]> {
   return admin.keys(keys.rulesetUpload("*"));
 }
 
-async function* piecesOf(...pieces: string[]): AsyncGenerator<string> {
-  yield* pieces;
+/** The document Redis holds, read and verified as an instance reads it. */
+function documentIn(keys: RedisKeys): Promise<Ruleset | null> {
+  return new RedisRulesetChannel(admin, admin, keys).readDocument();
 }
 
 describe("the document and the deltas after it", () => {
   it("stores a change of one order as its delta alone: the document stays, and a new instance reads both", async () => {
     const { keys, a } = await seeded(200);
-    const document = await admin.get(keys.ruleset);
+    const document = await admin.getBuffer(keys.ruleset);
     expect(await admin.get(keys.rulesetDocumentVersion)).toBe("200");
     await changeUpTo(a, 205);
     // Five changes: Redis holds v205, and the document of v200 untouched (170 MB at a million orders).
     expect(await admin.get(keys.rulesetVersion)).toBe("205");
-    expect(await admin.get(keys.ruleset)).toBe(document);
+    expect(await admin.getBuffer(keys.ruleset)).toEqual(document);
     expect(await admin.get(keys.rulesetDocumentVersion)).toBe("200");
     const deltas = await admin.xrange(keys.rulesetDeltas, "-", "+");
     expect(deltas.map(([id]) => id)).toEqual(["201-0", "202-0", "203-0", "204-0", "205-0"]);
@@ -550,7 +553,7 @@ describe("the document and the deltas after it", () => {
     expect(await admin.ttl(keys.ruleset)).toBe(-1);
     // The document is that version's, whole and verified, and the counts are those of the deltas after it.
     documentVersion = Number(await admin.get(keys.rulesetDocumentVersion));
-    const document = parseRulesetDocument((await admin.get(keys.ruleset)) ?? "");
+    const document = (await documentIn(keys)) as Ruleset;
     expect(document.version).toBe(documentVersion);
     expect(document.hash).toBe(
       compile(a.orders.orders.slice(0, documentVersion), { version: documentVersion, compiledAt: iso(T0) })
@@ -569,9 +572,7 @@ describe("the document and the deltas after it", () => {
     await admin.hset(keys.rulesetChain, "n", "1024");
     await changeUpTo(a, 202);
     expect(await admin.get(keys.rulesetDocumentVersion)).toBe("202");
-    expect(parseRulesetDocument((await admin.get(keys.ruleset)) ?? "").hash).toBe(
-      a.compiler.holder.current().hash,
-    );
+    expect((await documentIn(keys))?.hash).toBe(a.compiler.holder.current().hash);
     // The delta joined the stream all the same, for instances at v201.
     expect((await admin.xrange(keys.rulesetDeltas, "-", "+")).map(([id]) => id)).toEqual(["201-0", "202-0"]);
     expect(await admin.hgetall(keys.rulesetChain)).toEqual({ n: "0", chars: "0" });
@@ -580,35 +581,57 @@ describe("the document and the deltas after it", () => {
   it("drops an upload that is not whole, expired, or no longer one the deltas lead on from", async () => {
     const { keys, a } = await seeded(200);
     await changeUpTo(a, 202);
-    const channel = new RedisRulesetChannel(admin, admin, keys);
-    const document = await admin.get(keys.ruleset);
-    const v202 = rulesetJson(a.compiler.holder.current());
+    // Small pieces: a ruleset of 200 orders is a few of them.
+    const channel = new RedisRulesetChannel(admin, admin, keys, { pieceBytes: 1024 });
+    const document = await admin.getBuffer(keys.ruleset);
+    const v202 = a.compiler.holder.current();
+    const at = (version: number) =>
+      compile(a.orders.orders.slice(0, version), { version, compiledAt: iso(T0) });
+    const between = async () => {};
     // Not newer than the document held, and past the version in force.
-    expect(await channel.storeDocument(200, undefined, piecesOf(document ?? ""))).toBe(false);
-    expect(await channel.storeDocument(203, undefined, piecesOf(v202))).toBe(false);
+    expect(await channel.storeDocument(at(200), between)).toBe(false);
+    expect(await channel.storeDocument(at(203), between)).toBe(false);
     // Another writer's bytes slipped in between two pieces: not the length sent.
-    async function* tampered() {
-      yield v202.slice(0, 100);
-      const [upload] = await uploadsLeft(keys);
-      await admin.append(upload as string, "x");
-      yield v202.slice(100);
-    }
-    expect(await channel.storeDocument(202, undefined, tampered())).toBe(false);
+    const tampered = async () => {
+      for (const upload of await uploadsLeft(keys)) await admin.append(upload, "x");
+    };
+    expect(await channel.storeDocument(v202, tampered)).toBe(false);
     // Expired between two pieces: the rest never starts a new upload.
-    async function* expiring() {
-      yield v202.slice(0, 100);
-      const [upload] = await uploadsLeft(keys);
-      await admin.del(upload as string);
-      yield v202.slice(100);
-    }
-    await expect(channel.storeDocument(202, undefined, expiring())).rejects.toThrow(/expired/);
+    const expiring = async () => {
+      for (const upload of await uploadsLeft(keys)) await admin.del(upload);
+    };
+    await expect(channel.storeDocument(v202, expiring)).rejects.toThrow(/expired/);
     expect(await uploadsLeft(keys)).toEqual([]);
-    expect(await admin.get(keys.ruleset)).toBe(document);
+    expect(await admin.getBuffer(keys.ruleset)).toEqual(document);
     expect(await admin.get(keys.rulesetDocumentVersion)).toBe("200");
-    // The one that will do.
-    expect(await channel.storeDocument(202, undefined, piecesOf(v202.slice(0, 7), v202.slice(7)))).toBe(true);
-    expect(await admin.get(keys.ruleset)).toBe(v202);
+    // The one that will do, in pieces.
+    let pieces = 1;
+    expect(await channel.storeDocument(v202, async () => void pieces++)).toBe(true);
+    expect(pieces).toBeGreaterThan(3);
+    expect(await admin.getBuffer(keys.ruleset)).toEqual(encodeRulesetFile(DOCUMENT_FORMAT, v202, {}));
     expect(await admin.get(keys.rulesetDocumentVersion)).toBe("202");
+    expect((await channel.readDocument())?.hash).toBe(v202.hash);
+  });
+
+  it("refuses a document whose orders are not those its bucket digests stand for", async () => {
+    const { keys, a } = await seeded(200);
+    const v200 = a.compiler.holder.current();
+    // Every byte accounted for (the trailer's checksum recomputed), but an order's blocks widened
+    // inside its authority: only the digest of its bucket, made from the orders, can tell.
+    const text = encodeRulesetFile(DOCUMENT_FORMAT, v200, {}).toString("utf8").split("\n");
+    const line = text.findIndex((l) => l.startsWith("[") && l.includes('"m-7"'));
+    const tables = JSON.parse(text[text.length - 3] as string);
+    tables.jurisdictions.push(["IN-MH", "IN-KA"]);
+    const bucket = JSON.parse(text[line] as string);
+    bucket[6] = bucket[6].map(() => tables.jurisdictions.length - 1);
+    text[line] = JSON.stringify(bucket);
+    text[text.length - 3] = JSON.stringify(tables);
+    const body = `${text.slice(0, -2).join("\n")}\n`;
+    const forged = `${body}${JSON.stringify({ sha256: createHash("sha256").update(body).digest("hex") })}\n`;
+    await admin.set(keys.ruleset, forged);
+    const c = await instance("c", { keys });
+    expect(c.compiler.holder.isLoaded()).toBe(false);
+    expect(c.sync.status().reason).toMatch(/unreadable ruleset document .*digest is not that of its orders/);
   });
 
   it("keeps what it reached and says so when the deltas do not lead on, until the publisher stores a document", async () => {

@@ -17,6 +17,7 @@ import {
   type BucketDocument,
   bucketDocuments,
   type CompiledOrderDocument,
+  type CompileOptions,
   fromBucketDocuments,
   type Ruleset,
 } from "../../engine/index.js";
@@ -134,38 +135,15 @@ export async function writeRulesetFile(
       pendingBytes += bytes.length;
       if (pendingBytes >= WRITE_BYTES) await flush();
     };
-    const header: RulesetFileHeader = {
-      format,
-      version: ruleset.version,
-      ...(ruleset.epoch === undefined ? {} : { epoch: ruleset.epoch }),
-      hash: ruleset.hash,
-      compiledAt: ruleset.compiledAt,
-      excluded: ruleset.excluded.map(({ id, reason }) => ({ id, reason })),
-      ...extra,
-    };
-    await put(JSON.stringify(header));
-    const authorities = new Table<string>((a) => a);
-    const jurisdictions = new Table<readonly string[]>((list) => list.join("\u0000"));
     let until = performance.now() + sliceMs;
-    let buckets = 0;
-    let orders = 0;
-    for (const doc of bucketDocuments(ruleset)) {
-      buckets++;
-      orders += doc.orders.length;
-      await put(JSON.stringify(bucketLine(doc, authorities, jurisdictions)));
+    for (const line of rulesetFileLines(format, ruleset, extra)) {
+      await put(line);
       if (performance.now() >= until) {
         await flush();
         await yieldToLoop();
         until = performance.now() + sliceMs;
       }
     }
-    const tables: Tables = {
-      buckets,
-      orders,
-      authorities: authorities.values,
-      jurisdictions: jurisdictions.values.map((list) => [...list]),
-    };
-    await put(JSON.stringify(tables));
     await flush();
     await writeAll(fh, Buffer.from(`${JSON.stringify({ sha256: digest.digest("hex") })}\n`, "utf8"));
     await fh.datasync();
@@ -176,6 +154,77 @@ export async function writeRulesetFile(
   }
   await fh.close();
   await rename(tmp, path);
+}
+
+/**
+ * The lines of `ruleset`'s file, without their newlines and the trailer: the header, one per non-empty
+ * bucket, the tables. Made one at a time as they are taken.
+ */
+export function* rulesetFileLines(
+  format: string,
+  ruleset: Ruleset,
+  extra: Record<string, unknown>,
+): Generator<string, void, void> {
+  const header: RulesetFileHeader = {
+    format,
+    version: ruleset.version,
+    ...(ruleset.epoch === undefined ? {} : { epoch: ruleset.epoch }),
+    hash: ruleset.hash,
+    compiledAt: ruleset.compiledAt,
+    excluded: ruleset.excluded.map(({ id, reason }) => ({ id, reason })),
+    ...extra,
+  };
+  yield JSON.stringify(header);
+  const authorities = new Table<string>((a) => a);
+  const jurisdictions = new Table<readonly string[]>((list) => list.join("\u0000"));
+  let buckets = 0;
+  let orders = 0;
+  for (const doc of bucketDocuments(ruleset)) {
+    buckets++;
+    orders += doc.orders.length;
+    yield JSON.stringify(bucketLine(doc, authorities, jurisdictions));
+  }
+  const tables: Tables = {
+    buckets,
+    orders,
+    authorities: authorities.values,
+    jurisdictions: jurisdictions.values.map((list) => [...list]),
+  };
+  yield JSON.stringify(tables);
+}
+
+/**
+ * `ruleset`'s file in pieces of at least `bytes` (the last one shorter, with the trailer), made one at a
+ * time as they are taken: for a writer that sends it elsewhere than a file (Redis) and lets the event
+ * loop run between pieces.
+ */
+export function* rulesetFilePieces(
+  format: string,
+  ruleset: Ruleset,
+  extra: Record<string, unknown>,
+  bytes = 64 * 1024,
+): Generator<Buffer, void, void> {
+  const digest = createHash("sha256");
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for (const line of rulesetFileLines(format, ruleset, extra)) {
+    const data = Buffer.from(`${line}\n`, "utf8");
+    digest.update(data);
+    pending.push(data);
+    pendingBytes += data.length;
+    if (pendingBytes >= bytes) {
+      yield Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  pending.push(Buffer.from(`${JSON.stringify({ sha256: digest.digest("hex") })}\n`, "utf8"));
+  yield Buffer.concat(pending);
+}
+
+/** `ruleset`'s file, whole, in one buffer. */
+export function encodeRulesetFile(format: string, ruleset: Ruleset, extra: Record<string, unknown>): Buffer {
+  return Buffer.concat([...rulesetFilePieces(format, ruleset, extra, Number.POSITIVE_INFINITY)]);
 }
 
 /** `write` may write less than asked (a full disk, a signal): loop until all of it is in. */
@@ -250,9 +299,11 @@ export function parseRulesetFile<H extends RulesetFileHeader>(
   bytes: Buffer,
   format: string,
   headerOk: (header: H) => boolean = () => true,
+  /** Recompute each bucket's digest with these (a file this process did not write: see `fromBucketDocuments`). */
+  verify?: CompileOptions,
 ): { ruleset: Ruleset; header: H } {
   try {
-    return parse(bytes, format, headerOk);
+    return parse(bytes, format, headerOk, verify);
   } catch (err) {
     if (err instanceof RulesetFileProblem) throw err;
     throw new RulesetFileProblem((err as Error).message);
@@ -263,6 +314,7 @@ function parse<H extends RulesetFileHeader>(
   bytes: Buffer,
   format: string,
   headerOk: (header: H) => boolean,
+  verify: CompileOptions | undefined,
 ): { ruleset: Ruleset; header: H } {
   if (bytes.length === 0 || bytes[bytes.length - 1] !== NEWLINE)
     throw new RulesetFileProblem("truncated (no last newline)");
@@ -309,6 +361,7 @@ function parse<H extends RulesetFileHeader>(
       excluded: header.excluded,
     },
     documents(),
+    verify,
   );
   if (orders !== tables.orders) throw new RulesetFileProblem("the order count does not match");
   return { ruleset, header };
