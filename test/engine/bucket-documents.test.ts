@@ -143,6 +143,18 @@ describe("a ruleset by its buckets", () => {
     };
     const at = (docs: BucketDocument[], i: number) => docs[i] as unknown as Mutable;
 
+    it("given `verify`, an order its bucket's digest does not stand for (taken as written without it)", () => {
+      const edited = written(ruleset);
+      const order = at(edited, 2).orders[0] as Record<string, unknown>;
+      order.until = (order.until as number | null) === null ? NOON + HOUR : null;
+      // Without `verify` the digests are the caller's word (a file it wrote and checksummed itself).
+      expect(fromBucketDocuments(meta(ruleset), edited).hash).toBe(ruleset.hash);
+      expect(() => fromBucketDocuments(meta(ruleset), edited, {})).toThrow(
+        /bucket \d+: its digest is not that of its orders/,
+      );
+      expect(fromBucketDocuments(meta(ruleset), written(ruleset), {}).hash).toBe(ruleset.hash);
+    });
+
     it("a stated hash the digests do not give", () => {
       refused(() => undefined, /hash mismatch/, { ...meta(ruleset), hash: "0".repeat(64) });
       refused((d) => {
