@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
+import { RedisRulesetChannel } from "../src/rulesets/redis-channel.js";
 import { FileAggregateStore } from "../src/store/file/aggregate-store.js";
 import { FileStore } from "../src/store/file/file-store.js";
 import { redisKeys } from "../src/store/redis/keys.js";
@@ -161,7 +162,7 @@ describe("cordon import --redis", () => {
 
     const reader = new Redis(redis.url);
     try {
-      const document = JSON.parse((await reader.get(keys.ruleset)) as string);
+      const document = await new RedisRulesetChannel(reader, reader, keys).readDocument();
       expect(document).toMatchObject({ version: 2, orders: [{ id: expect.stringMatching(/^ord_imp_/) }] });
     } finally {
       reader.disconnect();
