@@ -17,6 +17,7 @@ import {
   rulesetDeltaJson,
   rulesetJson,
 } from "../src/rulesets/ruleset-json.js";
+import { receivedRuleset, wholeRulesetText } from "../src/runtime/node/ruleset-message.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { median } from "./lib.js";
 import { syntheticOrders } from "./synthetic-orders.js";
@@ -55,8 +56,24 @@ for (const size of SIZES) {
     gc();
     const [parsed, parseMs] = timed(() => parseRulesetDocument(whole));
     if (parsed.hash !== writer.hash) throw new Error("the whole document gave another hash");
+    // What a follower that starts reads now: the ruleset whole in columns, digests recomputed.
+    gc();
+    const [columns, columnsMs] = timed(() => wholeRulesetText(writer));
+    gc();
+    const [read, readMs] = timed(() => receivedRuleset(columns, false, undefined));
+    if (read.hash !== writer.hash) throw new Error("the ruleset in columns gave another hash");
     follower = next;
-    rows.push({ wholeMs, deltaMs, parseMs, applyMs, wholeBytes: whole.length, deltaBytes: delta.length });
+    rows.push({
+      wholeMs,
+      deltaMs,
+      parseMs,
+      applyMs,
+      columnsMs,
+      readMs,
+      wholeBytes: whole.length,
+      columnsBytes: columns.length,
+      deltaBytes: delta.length,
+    });
     console.log(
       JSON.stringify({
         size,
@@ -78,6 +95,13 @@ for (const size of SIZES) {
         followerApplyMs: +m("applyMs").toFixed(3),
         wholeBytes: m("wholeBytes"),
         deltaBytes: m("deltaBytes"),
+        startingFollower: {
+          jsonWriteMs: +m("wholeMs").toFixed(1),
+          jsonReadMs: +m("parseMs").toFixed(1),
+          columnsWriteMs: +m("columnsMs").toFixed(1),
+          columnsReadMs: +m("readMs").toFixed(1),
+          columnsBytes: m("columnsBytes"),
+        },
       },
     }),
   );

@@ -38,18 +38,3 @@ export function rulesetDeltaJson(next: Ruleset, previous: Ruleset): string | und
 export function applyRulesetDelta(base: Ruleset, text: string, options: CompileOptions = {}): Ruleset {
   return applyDelta(base, RulesetDeltaShape.parse(JSON.parse(text)), options);
 }
-
-/**
- * A ruleset as distributed: a whole document, or (`delta`) a delta on `base`; verified either way, and
- * throws on any doubt (a delta with no base among them).
- */
-export function receivedRuleset(
-  text: string,
-  delta: boolean,
-  base: Ruleset | undefined,
-  options: CompileOptions = {},
-): Ruleset {
-  if (!delta) return parseRulesetDocument(text, options);
-  if (base === undefined) throw new Error("a ruleset delta came before any whole ruleset");
-  return applyRulesetDelta(base, text, options);
-}

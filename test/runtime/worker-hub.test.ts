@@ -11,8 +11,9 @@ import { compile, recompile, transition } from "../../src/engine/index.js";
 import { SILENT_LOGGER } from "../../src/kernel/logger.js";
 import { WorkerHub } from "../../src/platform/node/worker-hub.js";
 import { TAG } from "../../src/platform/node/worker-messages.js";
-import { parseRulesetDocument, rulesetDeltaJson, rulesetJson } from "../../src/rulesets/ruleset-json.js";
+import { rulesetDeltaJson } from "../../src/rulesets/ruleset-json.js";
 import { VerifiedLatestRuleset } from "../../src/runtime/node/latest-ruleset.js";
+import { receivedRuleset, wholeRulesetText } from "../../src/runtime/node/ruleset-message.js";
 import { iso, NOON } from "../support/fixtures.js";
 import { approve, pending } from "../support/rulesets.js";
 
@@ -25,7 +26,7 @@ const v3 = recompile(v2, [transition(a, { type: "withdraw" }, "responder-1", iso
   version: 3,
   compiledAt: iso(NOON),
 });
-const WHOLE_1 = rulesetJson(v1);
+const WHOLE_1 = wholeRulesetText(v1);
 const DELTA_2 = rulesetDeltaJson(v2, v1) as string;
 const DELTA_3 = rulesetDeltaJson(v3, v2) as string;
 
@@ -123,7 +124,7 @@ describe("WorkerHub", () => {
       ["ruleset", false],
     ]);
     // The primary's copy, whole: the writer's v3, hash and all.
-    const installed = parseRulesetDocument((got[1] as { json: string }).json);
+    const installed = receivedRuleset((got[1] as { json: string }).json, false, undefined);
     expect(installed.version).toBe(3);
     expect(installed.hash).toBe(v3.hash);
     expect(installed.orders).toEqual(v3.orders);

@@ -15,15 +15,14 @@ import { BATCH_BODY_LIMIT, BODY_LIMIT, toErrorResponse } from "../../http/app.js
 import { checkFastPath } from "../../http/routes/check-fast-path.js";
 import { SERVER_CHECKS } from "../../http/routes/v1-check.js";
 import type { Logger } from "../../kernel/logger.js";
-import { nodeSha256 } from "../../platform/node/sha256-stream.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
-import { receivedRuleset } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
 import { nodeCheckFront } from "./check-front.js";
 import { nodeClientAddress } from "./client-address.js";
 import { IpHashKeyRing } from "./ip-hash-ring.js";
+import { receivedRuleset } from "./ruleset-message.js";
 import { ipHasher, loadIpHashKey, loadTokens } from "./secrets.js";
 import type { Running } from "./start.js";
 import { buildGeo } from "./start.js";
@@ -47,7 +46,7 @@ export async function startFollower(config: Config, logger: Logger, slot: number
     (json, delta) => {
       try {
         const base = holder.isLoaded() ? holder.current() : undefined;
-        holder.install(receivedRuleset(json, delta, base, { sha256: nodeSha256 }), "compile");
+        holder.install(receivedRuleset(json, delta, base), "compile");
       } catch (err) {
         // Not acknowledged then: the primary replaces this worker rather than let it check on an old one.
         logger.error("worker: could not install the writer's ruleset", { error: String(err) });

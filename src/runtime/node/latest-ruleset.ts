@@ -6,9 +6,8 @@
  */
 import type { Ruleset } from "../../engine/index.js";
 import type { Logger } from "../../kernel/logger.js";
-import { nodeSha256 } from "../../platform/node/sha256-stream.js";
 import type { LatestRuleset } from "../../platform/node/worker-hub.js";
-import { receivedRuleset, rulesetJson } from "../../rulesets/ruleset-json.js";
+import { receivedRuleset, wholeRulesetText } from "./ruleset-message.js";
 
 export class VerifiedLatestRuleset implements LatestRuleset {
   private ruleset: Ruleset | undefined;
@@ -18,7 +17,7 @@ export class VerifiedLatestRuleset implements LatestRuleset {
 
   take(json: string, delta: boolean): boolean {
     try {
-      this.ruleset = receivedRuleset(json, delta, this.ruleset, { sha256: nodeSha256 });
+      this.ruleset = receivedRuleset(json, delta, this.ruleset);
       // A whole document is kept as sent; after a delta it is made again when a follower asks.
       this.json = delta ? undefined : json;
       return true;
@@ -32,7 +31,7 @@ export class VerifiedLatestRuleset implements LatestRuleset {
 
   document(): string | undefined {
     if (this.ruleset === undefined) return undefined;
-    this.json ??= rulesetJson(this.ruleset);
+    this.json ??= wholeRulesetText(this.ruleset);
     return this.json;
   }
 }

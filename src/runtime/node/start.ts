@@ -44,7 +44,7 @@ import { RulesetHolder } from "../../rulesets/holder.js";
 import { KvPublisher } from "../../rulesets/kv-publisher.js";
 import { RedisRulesetChannel } from "../../rulesets/redis-channel.js";
 import { RulesetSync } from "../../rulesets/redis-sync.js";
-import { rulesetDeltaJson, rulesetJson } from "../../rulesets/ruleset-json.js";
+import { rulesetDeltaJson } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
 import type { EnforcementEventStore } from "../../store/enforcement-events.js";
@@ -81,6 +81,7 @@ import { nodeClientAddress } from "./client-address.js";
 import { startFollower } from "./follower.js";
 import { IpHashKeyRing } from "./ip-hash-ring.js";
 import { reportSigner } from "./report-key.js";
+import { wholeRulesetText } from "./ruleset-message.js";
 import { ipHasher, loadIpHashKey, loadTokens, type TokenBootstrap } from "./secrets.js";
 import { errorCode, listenError, settingFileError } from "./start-errors.js";
 import { WorkerAggregates } from "./worker-aggregates.js";
@@ -146,7 +147,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const distribute = (writer: WriterLink, ruleset: Ruleset, whole = false) => {
     const delta = whole || sent === undefined ? undefined : rulesetDeltaJson(ruleset, sent);
     sent = ruleset;
-    return writer.distribute(delta ?? rulesetJson(ruleset), delta !== undefined);
+    return writer.distribute(delta ?? wholeRulesetText(ruleset), delta !== undefined);
   };
   const removeDistributeListener = link
     ? backend.compiler.addCompiledListener((ruleset) => distribute(link, ruleset))
