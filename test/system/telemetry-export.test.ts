@@ -290,9 +290,12 @@ describe("OTLP export (OTEL_EXPORTER_OTLP_ENDPOINT)", () => {
     await checks(s);
     const bytes = (path: string) =>
       Buffer.concat(otlp.received.filter((r) => r.path === path).map((r) => r.body)).toString("latin1");
-    await until("a span and the check metrics", () =>
+    // Every check's span: spans go out in batches, and on a busy machine the first may hold only some.
+    await until("the checks' spans and metrics", () =>
       bytes("/custom/traces").includes("cordon.check") &&
-      bytes("/custom/metrics").includes("cordon.check.duration")
+      bytes("/custom/traces").includes("OUTSIDE_JURISDICTION") &&
+      bytes("/custom/metrics").includes("cordon.check.duration") &&
+      bytes("/custom/metrics").includes("cordon.decisions")
         ? true
         : undefined,
     );
