@@ -14,7 +14,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { median } from "./lib.js";
+import { arg, median } from "./lib.js";
 import {
   buildCordon,
   checkBodies,
@@ -28,8 +28,6 @@ import {
   startCordon,
 } from "./servers.js";
 
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const RATE = Number(arg("rate", "5000"));
 const SECONDS = Number(arg("seconds", "15"));
 const BURST_SECONDS = Number(arg("burst-seconds", "30"));

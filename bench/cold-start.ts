@@ -28,7 +28,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { approve, pending } from "../test/support/rulesets.js";
-import { median } from "./lib.js";
+import { arg, median } from "./lib.js";
 import {
   buildCordon,
   cpuSeconds,
@@ -40,8 +40,6 @@ import {
   writeApprovalJournal,
 } from "./servers.js";
 
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
 const ORDERS = Number(arg("orders", "1000000"));
 const ROUNDS = Number(arg("rounds", "3"));
 const REPLAY_ROUNDS = Number(arg("replay-rounds", "1"));

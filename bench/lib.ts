@@ -44,6 +44,18 @@ export function sinkValue(): unknown {
   return sink;
 }
 
+/** The value of `--name=value` on the command line, or `fallback`. */
+export function arg(name: string, fallback: string): string {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+}
+
+/** V8's `gc()`, which `node --expose-gc` exposes; throws without it. */
+export function exposedGc(): () => void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("run with node --expose-gc");
+  return gc;
+}
+
 /**
  * Runs `work`, ticking on `setImmediate` meanwhile: what it resolved to, the longest gap between ticks
  * (what a check waiting in the queue would have waited, garbage collection included) and the wall time.

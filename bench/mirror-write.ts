@@ -20,16 +20,13 @@ import { nodeSha256 } from "../src/platform/node/sha256-stream.js";
 import { DiskMirror } from "../src/rulesets/disk-mirror.js";
 import { rulesetJson } from "../src/rulesets/ruleset-json.js";
 import { iso, NOON } from "../test/support/fixtures.js";
-import { held, median } from "./lib.js";
+import { arg, exposedGc, held, median } from "./lib.js";
 import { syntheticOrders } from "./synthetic-orders.js";
 
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
 const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
 const ROUNDS = Number(arg("rounds", "3"));
 const NODE = { sha256: nodeSha256 };
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with node --expose-gc");
+const gc = exposedGc();
 
 const dir = await mkdtemp(join(tmpdir(), "cordon-bench-mirror-"));
 try {

@@ -23,16 +23,13 @@ import { parseRulesetDocument, rulesetJson } from "../src/rulesets/ruleset-json.
 import { redisKeys } from "../src/store/redis/keys.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { startRedis } from "../test/support/redis.js";
-import { held, median } from "./lib.js";
+import { arg, exposedGc, held, median } from "./lib.js";
 import { syntheticOrders } from "./synthetic-orders.js";
 
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
 const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
 const ROUNDS = Number(arg("rounds", "5"));
 const NODE = { sha256: nodeSha256 };
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with node --expose-gc");
+const gc = exposedGc();
 
 const server = await startRedis();
 const redis = createRedis(server.url, { name: "bench", commandTimeoutMs: 600_000 });

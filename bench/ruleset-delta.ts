@@ -19,16 +19,13 @@ import {
 } from "../src/rulesets/ruleset-json.js";
 import { receivedRuleset, wholeRulesetText } from "../src/runtime/node/ruleset-message.js";
 import { iso, NOON } from "../test/support/fixtures.js";
-import { median } from "./lib.js";
+import { arg, exposedGc, median } from "./lib.js";
 import { syntheticOrders } from "./synthetic-orders.js";
 
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
 const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
 const ROUNDS = Number(arg("rounds", "5"));
 const NODE = { sha256: nodeSha256 };
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with node --expose-gc");
+const gc = exposedGc();
 
 function timed<T>(run: () => T): [T, number] {
   const t = performance.now();

@@ -15,12 +15,11 @@ import {
 } from "../src/engine/index.js";
 import { nodeSha256 } from "../src/platform/node/sha256-stream.js";
 import { iso, NOON } from "../test/support/fixtures.js";
-import { consume, median } from "./lib.js";
+import { consume, exposedGc, median } from "./lib.js";
 import { syntheticOrders } from "./synthetic-orders.js";
 
 const size = Number(process.argv[2] ?? 10_000);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with node --expose-gc");
+const gc = exposedGc();
 
 /** What a Node server hands the engine: the native SHA-256 (same digest, see `Sha256Stream`). */
 const NODE_SHA256: CompileOptions = { sha256: nodeSha256 };

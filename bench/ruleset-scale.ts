@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { JOURNAL_FILE } from "../src/store/file/order-journal.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { approve, pending } from "../test/support/rulesets.js";
-import { median } from "./lib.js";
+import { arg, median } from "./lib.js";
 import {
   api,
   type buildCordon,
@@ -35,8 +35,6 @@ import {
   writeApprovalJournal,
 } from "./servers.js";
 
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback;
 const SIZES = arg("sizes", "10000,100000,1000000")
   .split(",")
   .map(Number)
