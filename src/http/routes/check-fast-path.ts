@@ -10,6 +10,7 @@
  */
 import { mayAccess } from "../../kernel/roles.js";
 import type { CheckInput } from "../../service/check.js";
+import { randomUuid } from "../../service/uuid.js";
 import { bearerSecret } from "../middleware.js";
 import type { App, CheckServices } from "../services.js";
 import { readBatchRequest, readCheckRequest } from "./check-input.js";
@@ -100,7 +101,7 @@ export function checkFastPath(o: CheckFastPathOptions): CheckFastPath {
       if (principal === null || !mayAccess(principal, "check")) return undefined;
       // As hono's requestId middleware: the caller's id when it is short and plain, else a new one.
       let requestId = header("x-request-id");
-      if (!requestId || requestId.length > 255 || REQUEST_ID.test(requestId)) requestId = crypto.randomUUID();
+      if (!requestId || requestId.length > 255 || REQUEST_ID.test(requestId)) requestId = randomUuid();
       return { batch, limit, requestId, language: header("accept-language") };
     },
     answer(admitted, text) {

@@ -6,7 +6,7 @@
  * directory but the IP-hash key of a new half-year, which the key store creates safely from any number
  * of processes (store/file/ip-hash-keys.ts). See workers.md.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import { join, resolve } from "node:path";
@@ -19,6 +19,7 @@ import { nodeSha256 } from "../../platform/node/sha256-stream.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
 import { receivedRuleset } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
+import { randomUuid } from "../../service/uuid.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
 import { nodeCheckFront } from "./check-front.js";
@@ -78,7 +79,7 @@ export async function startFollower(config: Config, logger: Logger, slot: number
       auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
       clock,
       hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
-      newId: randomUUID,
+      newId: randomUuid,
       logger,
       readiness: () => [decisions.readiness()],
       clientAddress: nodeClientAddress,
