@@ -14,8 +14,12 @@
  * sample stands for about 4 kB, so a function under a few bytes a check is noise); the profile is kept
  * in `bench/results/alloc-per-check.heapprofile` for DevTools.
  *
+ * `--server=node-echo`: the same load on `node-echo.ts` instead, Node's HTTP server around a JSON body
+ * and nothing else: the floor under what Cordon's own work adds.
+ *
  * `npx tsx bench/alloc-per-check.ts [--rate=5000] [--checks=50000] [--warmup-checks=25000] [--profile]
- * [--top=25] [--node-args="--max-semi-space-size=16"]`. Needs nothing beyond node and taskset.
+ * [--top=25] [--server=cordon|node-echo] [--node-args="--max-semi-space-size=16"]`. Needs nothing beyond
+ * node and taskset.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,9 +33,11 @@ import {
   openLoad,
   pinToCpu,
   ROOT,
+  type Spawned,
   secret,
   seedOrders,
   sleep,
+  spawnServer,
   startCordon,
 } from "./servers.js";
 
@@ -43,6 +49,7 @@ const WARMUP_CHECKS = Number(arg("warmup-checks", "25000"));
 const PROFILE = process.argv.includes("--profile");
 const TOP = Number(arg("top", "25"));
 const NODE_ARGS = arg("node-args", "").split(" ").filter(Boolean);
+const SERVER = arg("server", "cordon");
 
 const dir = mkdtempSync(join(tmpdir(), "cordon-alloc-"));
 const lines = join(dir, "checks.txt");
@@ -50,13 +57,22 @@ writeFileSync(lines, `${checkBodies(4096).join("\n")}\n`);
 const gcLog = join(dir, "gc.log");
 const commandFile = join(dir, "probe-command");
 const probe = fileURLToPath(new URL("./alloc-probe.mjs", import.meta.url));
-const cordon = await startCordon(
-  await buildCordon(),
-  ["--trace-gc", "--trace-gc-nvp", "--import", probe, ...NODE_ARGS],
-  { stdoutPath: gcLog, env: { ALLOC_PROBE_CMD: commandFile } },
-);
+const traced = ["--trace-gc", "--trace-gc-nvp", "--import", probe, ...NODE_ARGS];
+const cordon: Spawned & { dataDir?: string } =
+  SERVER === "node-echo"
+    ? await spawnServer({
+        name: "node-echo",
+        args: [...traced, "--import", "tsx", "bench/node-echo.ts"],
+        env: { ALLOC_PROBE_CMD: commandFile },
+        readyPath: "/",
+        stdoutPath: gcLog,
+      })
+    : await startCordon(await buildCordon(), traced, {
+        stdoutPath: gcLog,
+        env: { ALLOC_PROBE_CMD: commandFile },
+      });
 pinToCpu(cordon.pid, "0");
-await seedOrders(cordon);
+if (cordon.dataDir !== undefined) await seedOrders(cordon);
 
 /** Sends the probe a command and waits for its line in the log; returns the log's length before it. */
 async function probeSays(command: string, answer: string): Promise<number> {
@@ -111,14 +127,15 @@ try {
     await sleep((CHECKS / RATE) * 1000);
     return 0;
   });
-  recordsBefore = countDecisions(cordon.dataDir).records;
+  const { dataDir } = cordon;
+  recordsBefore = dataDir === undefined ? 0 : countDecisions(dataDir).records;
   await measured("load", async () => {
     const r = await load(CHECKS);
     answered = r.answered;
     if (r.errors + r.non2xx > 0) throw new Error(`${r.errors} errors, ${r.non2xx} non-2xx answers`);
     return r.answered;
   });
-  const records = countDecisions(cordon.dataDir).records - recordsBefore;
+  const records = dataDir === undefined ? answered : countDecisions(dataDir).records - recordsBefore;
   if (records !== answered) console.log(`note: ${records} decision records for ${answered} checks answered`);
   if (PROFILE) {
     profilePath = join(ROOT, "bench/results/alloc-per-check.heapprofile");
