@@ -62,18 +62,24 @@ export function answerHeaders(requestId: string): Record<string, string> {
   return { "content-type": "application/json", "cache-control": "no-store", "x-request-id": requestId };
 }
 
-/** `answerHeaders` as name-value pairs (Node's `writeHead`), in the same order, and the body's length. */
+/**
+ * `answerHeaders` as name-value pairs for Node's `writeHead`, in the same order, and the body's length.
+ * One array, filled in for each answer: `writeHead` reads it at once and keeps none of it.
+ */
+const PAIRS: (string | number)[] = [
+  "content-type",
+  "application/json",
+  "cache-control",
+  "no-store",
+  "x-request-id",
+  "",
+  "content-length",
+  0,
+];
 export function answerHeaderPairs(requestId: string, contentLength: number): (string | number)[] {
-  return [
-    "content-type",
-    "application/json",
-    "cache-control",
-    "no-store",
-    "x-request-id",
-    requestId,
-    "content-length",
-    contentLength,
-  ];
+  PAIRS[5] = requestId;
+  PAIRS[7] = contentLength;
+  return PAIRS;
 }
 
 /**

@@ -119,42 +119,46 @@ export function checkInto<T>(
 ): void {
   const started = performance.now();
   const span = tracer.startSpan("cordon.check");
-  const finish = () => {
-    span.end();
-    instruments.checkDuration.record(performance.now() - started);
-  };
-  const fail = (err: unknown) => {
-    finish();
-    outcome.failed(sink, err);
-  };
-  const write = ({ decision, record }: Evaluated) => {
-    let written: Promise<void>;
-    try {
-      written = s.decisions.append([record]);
-    } catch (err) {
-      return fail(err);
-    }
-    written.then(() => {
+  // One closure ends the check either way: with its decision once the record is written, or failed.
+  const end: End = (failure, decision) => {
+    if (decision !== undefined) {
       try {
         span.setAttribute("cordon.decision.code", decision.code);
         instruments.decisions.add(1, codeAttributes(decision.code));
       } catch (err) {
-        return fail(err);
+        failure = err;
+        decision = undefined;
       }
-      finish();
-      outcome.decided(sink, decision);
-    }, fail);
+    }
+    span.end();
+    instruments.checkDuration.record(performance.now() - started);
+    if (decision === undefined) outcome.failed(sink, failure);
+    else outcome.decided(sink, decision);
   };
   let evaluated: Evaluated | Promise<Evaluated>;
   try {
     requireRuleset(s, variant);
     evaluated = evaluate(s, s.rulesets.current(), input, s.clock(), pickLanguage(acceptLanguage));
   } catch (err) {
-    fail(err);
+    end(err);
     return;
   }
-  if (evaluated instanceof Promise) evaluated.then(write, fail);
-  else write(evaluated);
+  if (evaluated instanceof Promise) evaluated.then((e) => writeRecord(s, e, end), end);
+  else writeRecord(s, evaluated, end);
+}
+
+type End = (failure: unknown, decision?: Decision) => void;
+
+/** The record handed to the log; the check ends with its decision once the log has it (I5). */
+function writeRecord(s: CheckServices, { decision, record }: Evaluated, end: End): void {
+  let written: Promise<void>;
+  try {
+    written = s.decisions.append([record]);
+  } catch (err) {
+    end(err);
+    return;
+  }
+  written.then(() => end(undefined, decision), end);
 }
 
 const SETTLE: CheckOutcome<{ resolve: (d: Decision) => void; reject: (err: unknown) => void }> = {
