@@ -18,7 +18,8 @@
  * and nothing else: the floor under what Cordon's own work adds.
  *
  * `npx tsx bench/alloc-per-check.ts [--rate=5000] [--checks=50000] [--warmup-checks=25000] [--profile]
- * [--top=25] [--server=cordon|node-echo] [--node-args="--max-semi-space-size=16"]`. Needs nothing beyond
+ * [--top=25] [--server=cordon|node-echo] [--node-args="--max-semi-space-size=16"] [--gc-log=FILE]` (FILE:
+ * a copy of the server's GC log). Needs nothing beyond
  * node and taskset.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -267,4 +268,6 @@ if (profilePath !== undefined) {
   for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, TOP))
     console.log(`${String(Math.round(bytes / profiledChecks)).padStart(7)} B/check  ${site}`);
 }
+const keepLog = arg("gc-log", "");
+if (keepLog) writeFileSync(keepLog, readFileSync(gcLog));
 rmSync(dir, { recursive: true, force: true });
