@@ -46,8 +46,13 @@ function rawHeader(raw: readonly string[], name: string): string | undefined {
 const utf8 = new TextDecoder();
 
 const deliver: Deliver<ServerResponse> = (res, status, body, requestId) => {
-  res.writeHead(status, answerHeaderPairs(requestId, Buffer.byteLength(body)));
-  res.end(body);
+  try {
+    res.writeHead(status, answerHeaderPairs(requestId, Buffer.byteLength(body)));
+    res.end(body);
+  } catch {
+    // An answer that cannot be written (a response already gone): its connection goes.
+    res.destroy();
+  }
 };
 
 /** A request that fails while its body streams: its connection goes (`res.destroy()` does the same). */
