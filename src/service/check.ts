@@ -236,14 +236,16 @@ function conclude(
   // I6: the record keeps the network prefix (or calling code) and a keyed hash, never the address.
   const at = isoAt(now);
   const ipHash = trace.hashed === null ? null : deps.hashIp(trace.hashed, now);
-  // The key order is the record's line on disk; optional fields sit where they always have.
+  // The key order is the record's line on disk. One literal, one shape: an absent `accountId` or
+  // `phoneCountryCode` is undefined, which the line leaves out as JSON does (spreading them in made
+  // two objects and grew the record's property store key by key, on every check).
   const record: DecisionRecord = {
     decisionId,
     at,
     phase,
     role,
     meetingId: input.meetingId,
-    ...(input.accountId === undefined ? {} : { accountId: input.accountId }),
+    accountId: input.accountId,
     decision: verdict.decision,
     code: verdict.code,
     orderIds: decision.orderIds,
@@ -251,7 +253,7 @@ function conclude(
     country,
     subdivision,
     ipPrefix: trace.ipPrefix,
-    ...(trace.phoneCountryCode === null ? {} : { phoneCountryCode: trace.phoneCountryCode }),
+    phoneCountryCode: trace.phoneCountryCode ?? undefined,
     ipHash,
     rulesetVersion: ruleset.version,
     geoSource: geo.source,

@@ -376,6 +376,29 @@ describe("FileStore decision log", () => {
     expect((await readAll(store, 1000)).records).toEqual(range(0, 50).map(record));
   });
 
+  it("refuses a call whose record JSON cannot hold, and writes the other calls of its turn", async () => {
+    const store = await openStore();
+    const unwritable = { ...record(9), rulesetVersion: 1n } as unknown as DecisionRecord;
+    const calls = await Promise.allSettled([
+      store.append([record(0)]),
+      store.append([record(1), unwritable]),
+      store.append([record(2)]),
+    ]);
+    expect(calls.map((c) => c.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((await readAll(store, 10)).records).toEqual([record(0), record(2)]);
+    expect(store.stats()).toEqual({ decisionWrites: 1, decisionRecords: 2 });
+  });
+
+  it("writes what was appended in the turn it closes in before closing", async () => {
+    const store = await openStore();
+    const appended = store.append([record(0), record(1)]);
+    await store.close();
+    await appended;
+    const again = await openStore();
+    expect((await readAll(again, 10)).records).toEqual([record(0), record(1)]);
+    await again.close();
+  });
+
   it("writes once per call with fsync always", async () => {
     const store = await openStore({ fsync: "always" });
     await Promise.all(range(0, 20).map((i) => store.append([record(i)])));

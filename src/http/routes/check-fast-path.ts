@@ -6,14 +6,14 @@
  * schema would accept (`check-input.ts`). Anything else (415, 413, 401/403/429, 400, other methods
  * and paths) goes to the general router untouched, or with the body it has read put back, so every
  * error, envelope and rate limit is the router's own. The routes in `routes/v1-check*.ts` stay the
- * source of the OpenAPI document and share the answering (`answerCheck`, `answerBatch`).
+ * source of the OpenAPI document and share the answering (`checkInto`, `answerBatch`).
  */
 import { mayAccess } from "../../kernel/roles.js";
-import type { CheckInput } from "../../service/check.js";
+import { randomUuid } from "../../service/uuid.js";
 import { bearerSecret } from "../middleware.js";
 import type { App, CheckServices } from "../services.js";
 import { readBatchRequest, readCheckRequest } from "./check-input.js";
-import { answerCheck, type CheckVariant } from "./v1-check.js";
+import { type CheckOutcome, type CheckVariant, checkInto } from "./v1-check.js";
 import { answerBatch, BATCH_PATH } from "./v1-check-batch.js";
 
 const CHECK_PATH = "/v1/check";
@@ -51,68 +51,120 @@ export interface FastAnswer {
 }
 
 /**
+ * Where the fast path hands an answer: its status, its JSON body and the request id, for headers as
+ * `answerHeaders` or `answerHeaderPairs` name them. With the front's own `sink`, so that a front need not
+ * make a closure or a promise per request.
+ */
+export type Deliver<T> = (sink: T, status: number, body: string, requestId: string) => void;
+
+/** The headers of every answer of the fast path: the router's for a JSON answer. */
+export function answerHeaders(requestId: string): Record<string, string> {
+  return { "content-type": "application/json", "cache-control": "no-store", "x-request-id": requestId };
+}
+
+/**
+ * `answerHeaders` as name-value pairs for Node's `writeHead`, in the same order, and the body's length.
+ * One array, filled in for each answer: `writeHead` reads it at once and keeps none of it.
+ */
+const PAIRS: (string | number)[] = [
+  "content-type",
+  "application/json",
+  "cache-control",
+  "no-store",
+  "x-request-id",
+  "",
+  "content-length",
+  0,
+];
+export function answerHeaderPairs(requestId: string, contentLength: number): (string | number)[] {
+  PAIRS[5] = requestId;
+  PAIRS[7] = contentLength;
+  return PAIRS;
+}
+
+/**
  * The fast path's two steps, for any front: the web-standard one here (`app.fetch`, both runtimes) and
- * Node's over the raw request (`runtime/node/check-front.ts`). Each step's `undefined` means: the
- * router answers this one.
+ * Node's over the raw request (`runtime/node/check-front.ts`). Each step's `undefined` or `false`
+ * means: the router answers this one.
  */
 export interface CheckFastPath {
-  /** By method, path and headers, before any body is read. */
-  admit(method: string, path: string, header: (name: string) => string | undefined): Admitted | undefined;
-  /** The body read (within the limit): the answer, or undefined where the schema has more to say. */
-  answer(admitted: Admitted, text: string): Promise<FastAnswer> | undefined;
+  /**
+   * By method, path and headers, before any body is read; `header(headers, name)` reads one field of
+   * the front's own headers (as `Headers.get`).
+   */
+  admit<H>(
+    method: string,
+    path: string,
+    headers: H,
+    header: (headers: H, name: string) => string | undefined,
+  ): Admitted | undefined;
+  /**
+   * The body read (within the limit): true once the fast path has taken it, and the answer goes to
+   * `deliver` (after the record is written); false where the schema has more to say.
+   */
+  respond<T>(admitted: Admitted, text: string, sink: T, deliver: Deliver<T>): boolean;
+}
+
+/** What a check hands its outcome to on the fast path: the front's sink and delivery, and its request. */
+interface Pending<T> {
+  sink: T;
+  deliver: Deliver<T>;
+  requestId: string;
 }
 
 export function checkFastPath(o: CheckFastPathOptions): CheckFastPath {
   const { services: s } = o;
-  const reply = (status: number, body: unknown, requestId: string): FastAnswer => ({
-    status,
-    body: JSON.stringify(body),
-    headers: { "content-type": "application/json", "cache-control": "no-store", "x-request-id": requestId },
-  });
-  const settle = async (admitted: Admitted, input: CheckInput | CheckInput[]): Promise<FastAnswer> => {
-    try {
-      const result = Array.isArray(input)
-        ? await answerBatch(s, o.variant, input, admitted.language)
-        : await answerCheck(s, o.variant, input, admitted.language);
-      return reply(200, result, admitted.requestId);
-    } catch (err) {
-      const fault = o.errorAnswer(err instanceof Error ? err : new Error(String(err)), admitted.requestId);
-      return reply(fault.status, fault.body, admitted.requestId);
-    }
+  const failed = <T>(p: Pending<T>, err: unknown) => {
+    const fault = o.errorAnswer(err instanceof Error ? err : new Error(String(err)), p.requestId);
+    p.deliver(p.sink, fault.status, JSON.stringify(fault.body), p.requestId);
+  };
+  const outcome: CheckOutcome<Pending<unknown>> = {
+    decided: (p, decision) => p.deliver(p.sink, 200, JSON.stringify(decision), p.requestId),
+    failed,
   };
   return {
-    admit(method, path, header) {
+    admit(method, path, headers, header) {
       if (method !== "POST") return undefined;
       const batch = path === BATCH_PATH;
       if (!batch && path !== CHECK_PATH) return undefined;
       // The router's order of refusals, first to last: 415, 413 (by Content-Length), 401/403.
-      const type = header("content-type");
+      const type = header(headers, "content-type");
       if (type === undefined || !PLAIN_JSON.test(type)) return undefined;
       const limit = batch ? o.batchLimit : o.checkLimit;
-      const length = header("content-length");
+      const length = header(headers, "content-length");
       if (length !== undefined) {
         const bytes = Number(length);
         if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > limit || length.trim() === "")
           return undefined;
       }
-      const secret = bearerSecret(header("authorization"));
+      const secret = bearerSecret(header(headers, "authorization"));
       const principal = secret === undefined ? null : s.auth.authenticate(secret);
       if (principal === null || !mayAccess(principal, "check")) return undefined;
       // As hono's requestId middleware: the caller's id when it is short and plain, else a new one.
-      let requestId = header("x-request-id");
-      if (!requestId || requestId.length > 255 || REQUEST_ID.test(requestId)) requestId = crypto.randomUUID();
-      return { batch, limit, requestId, language: header("accept-language") };
+      let requestId = header(headers, "x-request-id");
+      if (!requestId || requestId.length > 255 || REQUEST_ID.test(requestId)) requestId = randomUuid();
+      return { batch, limit, requestId, language: header(headers, "accept-language") };
     },
-    answer(admitted, text) {
+    respond(admitted, text, sink, deliver) {
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
-        return undefined;
+        return false;
       }
       const input = admitted.batch ? readBatchRequest(body) : readCheckRequest(body);
       // Not what the schema accepts: the schema says why, with its issue paths.
-      return input === undefined ? undefined : settle(admitted, input);
+      if (input === undefined) return false;
+      const pending = { sink, deliver, requestId: admitted.requestId };
+      if (!Array.isArray(input)) {
+        checkInto(s, o.variant, input, admitted.language, pending, outcome as CheckOutcome<typeof pending>);
+        return true;
+      }
+      answerBatch(s, o.variant, input, admitted.language).then(
+        (result) => deliver(sink, 200, JSON.stringify(result), admitted.requestId),
+        (err) => failed(pending, err),
+      );
+      return true;
     },
   };
 }
@@ -142,20 +194,27 @@ export function frontWithCheckFastPath(app: App, o: CheckFastPathOptions): void 
     const read = await readBounded(request, admitted.limit);
     // Over the limit while streaming: the router counts it again and answers as it always does.
     if (typeof read !== "string") return general(rebuilt(request, read), env as never, ctx as never);
-    const answered = fast.answer(admitted, read);
-    if (answered === undefined) return general(rebuilt(request, read), env as never, ctx as never);
-    const { status, body, headers } = await answered;
-    return new Response(body, { status, headers });
+    let answer: (response: Response) => void = () => undefined;
+    const answered = new Promise<Response>((resolve) => {
+      answer = resolve;
+    });
+    if (!fast.respond(admitted, read, answer, toResponse))
+      return general(rebuilt(request, read), env as never, ctx as never);
+    return answered;
   };
 
   app.fetch = (request, env, ctx) => {
     const url = request.url;
     const path = request.method === "POST" ? url.slice(url.indexOf("/", url.indexOf("//") + 2)) : "";
-    const headers = request.headers;
-    const admitted = fast.admit(request.method, path, (name) => headers.get(name) ?? undefined);
+    const admitted = fast.admit(request.method, path, request.headers, webHeader);
     return admitted === undefined ? general(request, env, ctx) : serve(request, env, ctx, admitted);
   };
 }
+
+const webHeader = (headers: Headers, name: string) => headers.get(name) ?? undefined;
+
+const toResponse: Deliver<(response: Response) => void> = (answer, status, body, requestId) =>
+  answer(new Response(body, { status, headers: answerHeaders(requestId) }));
 
 /**
  * The body as text when it is at most `limit` bytes; otherwise a stream of the bytes read so far and

@@ -7,7 +7,15 @@
 import { AccountId, CheckRole, Decision, MeetingId } from "../../engine/index.js";
 import { pickLanguage } from "../../i18n/language.js";
 import { CordonError } from "../../kernel/errors.js";
-import { type CheckInput, evaluate, Ip, located, Phone, requireOneLocator } from "../../service/check.js";
+import {
+  type CheckInput,
+  type Evaluated,
+  evaluate,
+  Ip,
+  located,
+  Phone,
+  requireOneLocator,
+} from "../../service/check.js";
 import { instruments, tracer } from "../../telemetry/index.js";
 import { errors, json, jsonBody, z } from "../openapi.js";
 import { guardedRoute } from "../route.js";
@@ -78,28 +86,94 @@ export function registerCheck(app: App, s: CheckServices, variant: CheckVariant)
   );
 }
 
+/** Where `checkInto` hands a check's outcome, with the caller's own `sink` (no closure per check). */
+export interface CheckOutcome<T> {
+  decided(sink: T, decision: Decision): void;
+  failed(sink: T, err: unknown): void;
+}
+
+/** One attribute object per code for the decisions counter, made once. */
+const CODE_ATTRIBUTES = new Map<string, Readonly<{ code: string }>>();
+function codeAttributes(code: string): Readonly<{ code: string }> {
+  let attributes = CODE_ATTRIBUTES.get(code);
+  if (attributes === undefined) {
+    attributes = Object.freeze({ code });
+    CODE_ATTRIBUTES.set(code, attributes);
+  }
+  return attributes;
+}
+
 /**
  * One check answered, its record written first (I5): the route's work after validation, shared with the
- * fast path (`http/routes/check-fast-path.ts`), which reads the same body without the router.
+ * fast path (`http/routes/check-fast-path.ts`), which reads the same body without the router. The
+ * outcome goes to `outcome` once the record is written (or the check failed); no promise of its own, so
+ * a check on the fast path costs the log's one write and nothing more to wait on.
  */
-export async function answerCheck(
+export function checkInto<T>(
+  s: CheckServices,
+  variant: CheckVariant,
+  input: CheckInput,
+  acceptLanguage: string | undefined,
+  sink: T,
+  outcome: CheckOutcome<T>,
+): void {
+  const started = performance.now();
+  const span = tracer.startSpan("cordon.check");
+  // One closure ends the check either way: with its decision once the record is written, or failed.
+  const end: End = (failure, decision) => {
+    if (decision !== undefined) {
+      try {
+        span.setAttribute("cordon.decision.code", decision.code);
+        instruments.decisions.add(1, codeAttributes(decision.code));
+      } catch (err) {
+        failure = err;
+        decision = undefined;
+      }
+    }
+    span.end();
+    instruments.checkDuration.record(performance.now() - started);
+    if (decision === undefined) outcome.failed(sink, failure);
+    else outcome.decided(sink, decision);
+  };
+  let evaluated: Evaluated | Promise<Evaluated>;
+  try {
+    requireRuleset(s, variant);
+    evaluated = evaluate(s, s.rulesets.current(), input, s.clock(), pickLanguage(acceptLanguage));
+  } catch (err) {
+    end(err);
+    return;
+  }
+  if (evaluated instanceof Promise) evaluated.then((e) => writeRecord(s, e, end), end);
+  else writeRecord(s, evaluated, end);
+}
+
+type End = (failure: unknown, decision?: Decision) => void;
+
+/** The record handed to the log; the check ends with its decision once the log has it (I5). */
+function writeRecord(s: CheckServices, { decision, record }: Evaluated, end: End): void {
+  let written: Promise<void>;
+  try {
+    written = s.decisions.append([record]);
+  } catch (err) {
+    end(err);
+    return;
+  }
+  written.then(() => end(undefined, decision), end);
+}
+
+const SETTLE: CheckOutcome<{ resolve: (d: Decision) => void; reject: (err: unknown) => void }> = {
+  decided: (sink, decision) => sink.resolve(decision),
+  failed: (sink, err) => sink.reject(err),
+};
+
+/** `checkInto` as a promise, for the route. */
+export function answerCheck(
   s: CheckServices,
   variant: CheckVariant,
   input: CheckInput,
   acceptLanguage: string | undefined,
 ): Promise<Decision> {
-  const started = performance.now();
-  const span = tracer.startSpan("cordon.check");
-  try {
-    requireRuleset(s, variant);
-    const evaluated = evaluate(s, s.rulesets.current(), input, s.clock(), pickLanguage(acceptLanguage));
-    const { decision, record } = evaluated instanceof Promise ? await evaluated : evaluated;
-    await s.decisions.append([record]);
-    span.setAttribute("cordon.decision.code", decision.code);
-    instruments.decisions.add(1, { code: decision.code });
-    return decision;
-  } finally {
-    span.end();
-    instruments.checkDuration.record(performance.now() - started);
-  }
+  return new Promise((resolve, reject) =>
+    checkInto(s, variant, input, acceptLanguage, { resolve, reject }, SETTLE),
+  );
 }

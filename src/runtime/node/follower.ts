@@ -6,7 +6,7 @@
  * directory but the IP-hash key of a new half-year, which the key store creates safely from any number
  * of processes (store/file/ip-hash-keys.ts). See workers.md.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import { join, resolve } from "node:path";
@@ -17,6 +17,7 @@ import { SERVER_CHECKS } from "../../http/routes/v1-check.js";
 import type { Logger } from "../../kernel/logger.js";
 import { RulesetHolder } from "../../rulesets/holder.js";
 import { Authenticator } from "../../service/auth.js";
+import { randomUuid } from "../../service/uuid.js";
 import { FileIpHashKeyStore } from "../../store/file/ip-hash-keys.js";
 import { SegmentLog } from "../../store/file/segment-log.js";
 import { nodeCheckFront } from "./check-front.js";
@@ -77,7 +78,7 @@ export async function startFollower(config: Config, logger: Logger, slot: number
       auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
       clock,
       hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
-      newId: randomUUID,
+      newId: randomUuid,
       logger,
       readiness: () => [decisions.readiness()],
       clientAddress: nodeClientAddress,

@@ -5,7 +5,7 @@
  * this with no configuration at all; CORDON_WORKERS=N runs N such processes under node:cluster.
  */
 
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { chmod, mkdir, mkdtemp, open, unlink } from "node:fs/promises";
 import {
@@ -47,6 +47,7 @@ import { RulesetSync } from "../../rulesets/redis-sync.js";
 import { rulesetDeltaJson } from "../../rulesets/ruleset-json.js";
 import { Authenticator } from "../../service/auth.js";
 import { type ReportDeps, ReportService } from "../../service/reports.js";
+import { randomUuid } from "../../service/uuid.js";
 import type { EnforcementEventStore } from "../../store/enforcement-events.js";
 import { AuditMirror } from "../../store/file/audit-mirror.js";
 import { DeferredOrderJournal } from "../../store/file/deferred-orders.js";
@@ -183,7 +184,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       auth: new Authenticator(tokens, (secret) => createHash("sha256").update(secret).digest()),
       clock,
       hashIp: (ip, at) => ipHashKeys.hashIp(ip, at),
-      newId: randomUUID,
+      newId: randomUuid,
       logger,
       readiness: () => [
         ...backend.readiness(),

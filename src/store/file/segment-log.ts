@@ -29,7 +29,7 @@
  * is checked to fall on a record boundary by reading the byte before it, unless the log handed that
  * cursor out itself (the last few it gave are remembered).
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { writeSync } from "node:fs";
 import { type FileHandle, mkdir, open, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -40,6 +40,7 @@ import type { Readiness } from "../../kernel/runtime.js";
 import type { DecisionLog } from "../interface.js";
 import { DirLock } from "./dir-lock.js";
 import { NEWLINE, readRange, readRangeSync, syncDir } from "./file-io.js";
+import { LineBuffer } from "./line-buffer.js";
 import {
   DECISIONS_DIR,
   decodeCursor,
@@ -103,12 +104,21 @@ const SYNC_READ_MAX = 1024 * 1024;
 /** How many of its last cursors a log remembers as its own (see `issued`). */
 const ISSUED_KEPT = 32;
 
-interface PendingAppend {
-  data: string;
-  count: number;
+/**
+ * Records waiting for one write: every append of a turn of the event loop shares it (and its promise),
+ * or, with `fsync: "always"`, one append alone.
+ */
+interface Batch {
+  lines: LineBuffer;
+  done: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
+
+/** The write buffer a batch starts with; it grows for a bigger batch. */
+const BATCH_BYTES = 64 * 1024;
+/** A buffer that grew past this for one big batch is not kept for the next. */
+const BATCH_BYTES_KEPT = 1024 * 1024;
 
 interface Opened {
   fh: FileHandle;
@@ -127,7 +137,16 @@ export class SegmentLog implements DecisionLog {
   private activeSize: number;
   private readonly segments: number[];
   private readonly closedSizes: Map<number, number>;
-  private queue: PendingAppend[] = [];
+  /** Batches waiting for their write, oldest first. */
+  private readonly queue: Batch[] = [];
+  /** The batch appends join (the last of `queue`), until a drain takes it. */
+  private accepting: Batch | undefined;
+  /** A write buffer free for the next batch: two take turns, one written while the other fills. */
+  private spare: LineBuffer | undefined;
+  /** A drain is set to start (setImmediate) or under way: appends only join the queue. */
+  private immediate: NodeJS.Immediate | undefined;
+  private running = false;
+  /** The last drain started, for `close` to wait on. */
   private draining: Promise<void> | undefined;
   private readonly counters: SegmentLogStats = { decisionWrites: 0, decisionRecords: 0 };
   /** Tail of the promise chain that serialises `prune`. */
@@ -186,20 +205,54 @@ export class SegmentLog implements DecisionLog {
     // A full disk is retried by the write itself (see writeDecisions); anything else needs a reopen.
     if (this.guard.failed && !this.guard.recoverable) return Promise.reject(this.guard.unavailable());
     if (records.length === 0) return Promise.resolve();
+    // `always`: each append is a write of its own. Otherwise every append of this turn (the checks of
+    // every request that arrived together) joins one batch, written once the event loop has run what
+    // its poll phase read (setImmediate).
+    const own = this.fsync === "always";
+    let batch = own ? undefined : this.accepting;
+    if (batch === undefined) {
+      batch = this.newBatch(own ? new LineBuffer(1024) : this.takeSpare());
+      if (!own) this.accepting = batch;
+    }
+    const { lines } = batch;
+    const start = lines.length;
+    const before = lines.lines;
     // Serialised now, so the caller may reuse its objects as soon as append returns.
-    let data = "";
     try {
-      for (const record of records) data += `${JSON.stringify(record)}\n`;
+      for (const record of records) lines.push(record);
     } catch (err) {
+      lines.length = start;
+      lines.lines = before;
+      if (own) this.queue.pop();
       return Promise.reject(err); // a record JSON cannot hold (a cycle, a bigint): refused, not thrown
     }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ data, count: records.length, resolve, reject });
-      // Started once the event loop has run what its poll phase read (setImmediate), so every append of
-      // this turn (the checks of every request that arrived together) joins the first write.
-      this.draining ??= new Promise<void>((started) => setImmediate(started)).then(() => this.drain());
-    });
+    if (!this.running && this.immediate === undefined) this.immediate = setImmediate(this.kick);
+    return batch.done;
   }
+
+  private newBatch(lines: LineBuffer): Batch {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
+    const batch: Batch = { lines, done, resolve, reject };
+    this.queue.push(batch);
+    return batch;
+  }
+
+  private takeSpare(): LineBuffer {
+    const spare = this.spare ?? new LineBuffer(BATCH_BYTES);
+    this.spare = undefined;
+    return spare;
+  }
+
+  private readonly kick = (): void => {
+    this.immediate = undefined;
+    this.running = true;
+    this.draining = this.drain();
+  };
 
   /** With `positions`, also each record's cursor: the report counts by position (file/aggregate-store.ts). */
   page(opts: {
@@ -381,6 +434,11 @@ export class SegmentLog implements DecisionLog {
 
   private async shutdown(): Promise<void> {
     this.stopRecovery();
+    // Appends of this very turn: written now rather than at the drain they were waiting for.
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate);
+      this.kick();
+    }
     await this.draining;
     await this.pruneTail;
     try {
@@ -393,19 +451,26 @@ export class SegmentLog implements DecisionLog {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      // `always`: each append alone, so each gets its own fdatasync; otherwise everything waiting.
-      const batch = this.fsync === "always" ? this.queue.splice(0, 1) : this.queue.splice(0);
+    for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) {
+      if (batch === this.accepting) this.accepting = undefined;
       try {
-        await this.writeDecisions(batch);
-        for (const p of batch) p.resolve();
+        // Every append of a batch may have been refused (a record JSON cannot hold): nothing to write.
+        if (batch.lines.lines > 0) {
+          const slow = this.writeNow(batch.lines);
+          if (slow !== undefined) await slow;
+        }
+        batch.resolve();
       } catch (err) {
-        for (const p of batch) p.reject(err);
+        batch.reject(err);
         this.watchRecovery();
+      }
+      if (this.fsync !== "always" && batch.lines.buf.length <= BATCH_BYTES_KEPT) {
+        batch.lines.reset();
+        this.spare = batch.lines;
       }
     }
     // No await between the empty check and this: an append cannot slip in unseen.
-    this.draining = undefined;
+    this.running = false;
   }
 
   /** Starts probing (see the module header) when the guard failed for want of space. Idempotent. */
@@ -428,31 +493,51 @@ export class SegmentLog implements DecisionLog {
     this.recovery = undefined;
   }
 
-  private async writeDecisions(batch: PendingAppend[]): Promise<void> {
+  /**
+   * Writes a batch on the event loop's thread when nothing else is needed (no fdatasync, no rotation,
+   * the guard not failed): undefined then. Otherwise the promise of `writeDecisions`, which does it all.
+   */
+  private writeNow(lines: LineBuffer): Promise<void> | undefined {
+    if (this.fsync !== "never" || this.guard.failed) return this.writeDecisions(lines);
+    if (this.activeSize > 0 && this.activeSize + lines.length > this.segmentBytes)
+      return this.writeDecisions(lines);
+    this.guard.assertWritable();
+    const before = this.activeSize;
+    try {
+      writeAllSync(this.activeFh.fd, lines.buf, lines.length);
+    } catch (err) {
+      return this.guard
+        .fail(this.activeFh, before, err, this.segmentName(this.activeSegment))
+        .then((failure) => {
+          throw failure;
+        });
+    }
+    this.written(before, lines);
+    return undefined;
+  }
+
+  private async writeDecisions(lines: LineBuffer): Promise<void> {
     // After a full disk: cut back what the failed write left, then this write is the probe.
     if (this.guard.failed) await this.guard.heal();
     this.guard.assertWritable();
-    let text = "";
-    let count = 0;
-    for (const p of batch) {
-      text += p.data;
-      count += p.count;
-    }
-    const data = Buffer.from(text, "utf8");
-    if (this.activeSize > 0 && this.activeSize + data.length > this.segmentBytes) await this.rotate();
+    if (this.activeSize > 0 && this.activeSize + lines.length > this.segmentBytes) await this.rotate();
     const before = this.activeSize;
     try {
       // Written on the event loop's thread: a page-cache write of a batch takes a few µs of system time,
       // where a promised write costs several times that in user time (the thread pool's hand-off and its
       // promise) for every batch, and the answers wait for the write either way (I5).
-      writeAllSync(this.activeFh.fd, data);
+      writeAllSync(this.activeFh.fd, lines.buf, lines.length);
       if (this.fsync !== "never") await this.activeFh.datasync();
     } catch (err) {
       throw await this.guard.fail(this.activeFh, before, err, this.segmentName(this.activeSegment));
     }
-    this.activeSize = before + data.length;
+    this.written(before, lines);
+  }
+
+  private written(before: number, lines: LineBuffer): void {
+    this.activeSize = before + lines.length;
     this.counters.decisionWrites += 1;
-    this.counters.decisionRecords += count;
+    this.counters.decisionRecords += lines.lines;
   }
 
   private async rotate(): Promise<void> {
@@ -623,7 +708,7 @@ async function openSegments(root: string, logger: Logger): Promise<Opened> {
   }
 }
 
-/** `write` may write less than asked (a full disk, a signal): loop until all of it is in. */
-function writeAllSync(fd: number, data: Buffer): void {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+/** `write` may write less than asked (a full disk, a signal): loop until all of `data[0, length)` is in. */
+function writeAllSync(fd: number, data: Buffer, length: number): void {
+  for (let off = 0; off < length; ) off += writeSync(fd, data, off, length - off);
 }
