@@ -365,6 +365,27 @@ describe("a start after a crash", () => {
   });
 });
 
+describe("a crash's leftovers", () => {
+  it("removes the temporary files a journal rewrite or a legacy write left, and keeps what they were to replace", async () => {
+    const all = orders(10);
+    const v1 = compile(all, meta(1), NODE);
+    const v2 = recompile(v1, [withdrawn(all[1] as Order)], meta(2), NODE);
+    const m = mirror();
+    for (const v of [v1, v2]) await m.write(v);
+    await m.flush();
+    // What `writeFileAtomic` names its temporary files, as a crash before the rename leaves them.
+    await writeFile(`${JOURNAL()}.4242.tmp`, "half a journal");
+    await writeFile(`${LEGACY()}.4243.tmp`, '{"version":');
+    await writeFile(join(dir, "ruleset.mirror-deltas.notes.tmp"), "not ours");
+    expectSame((await mirror().load()) as Ruleset, v2);
+    expect((await readdir(dir)).sort()).toEqual([
+      "ruleset.mirror",
+      "ruleset.mirror-deltas",
+      "ruleset.mirror-deltas.notes.tmp",
+    ]);
+  });
+});
+
 describe("a mirror that does not verify", () => {
   async function written(): Promise<Ruleset[]> {
     const all = orders(10);
