@@ -12,7 +12,7 @@ import { mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { applyDelta, HASH_SCHEME, type Ruleset, RulesetDeltaShape } from "../engine/index.js";
 import type { Logger } from "../kernel/logger.js";
-import { syncDirectory, writeFileAtomic } from "../platform/node/atomic-file.js";
+import { readFileIfExists, syncDirectory, writeFileAtomic } from "../platform/node/atomic-file.js";
 import {
   parseRulesetFile,
   type WriteRulesetFileOptions,
@@ -261,20 +261,18 @@ export class DiskMirror implements RulesetMirror {
   private async replay(
     checkpoint: Ruleset,
   ): Promise<{ ruleset: Ruleset; clean: boolean; lines: number; bytes: number }> {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await readFile(this.journalPath, "utf8");
+      text = await readFileIfExists(this.journalPath);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.logger.warn("local ruleset journal unreadable; using its checkpoint", {
-          path: this.journalPath,
-          version: checkpoint.version,
-          error: message(err),
-        });
-        return { ruleset: checkpoint, clean: false, lines: 0, bytes: 0 };
-      }
-      return { ruleset: checkpoint, clean: true, lines: 0, bytes: 0 };
+      this.logger.warn("local ruleset journal unreadable; using its checkpoint", {
+        path: this.journalPath,
+        version: checkpoint.version,
+        error: message(err),
+      });
+      return { ruleset: checkpoint, clean: false, lines: 0, bytes: 0 };
     }
+    if (text === undefined) return { ruleset: checkpoint, clean: true, lines: 0, bytes: 0 };
     const lines = text.split("\n");
     // The text after the last newline: empty, or a line a crash cut short (never acknowledged).
     const torn = lines.pop() !== "";
@@ -298,18 +296,17 @@ export class DiskMirror implements RulesetMirror {
   }
 
   private async readLegacy(): Promise<Ruleset | undefined> {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await readFile(this.legacyPath, "utf8");
+      text = await readFileIfExists(this.legacyPath);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.logger.error("local ruleset file unreadable; ignored", {
-          path: this.legacyPath,
-          error: message(err),
-        });
-      }
+      this.logger.error("local ruleset file unreadable; ignored", {
+        path: this.legacyPath,
+        error: message(err),
+      });
       return undefined;
     }
+    if (text === undefined) return undefined;
     try {
       return parseRulesetDocument(text, SHA256);
     } catch (err) {
