@@ -7,6 +7,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
+import { EntryArena, hashCanonical } from "./canonical.js";
 import { blockProblem, normaliseBlocks } from "./jurisdiction.js";
 import { effectiveStart } from "./orders.js";
 import type { Order, OrderAction } from "./schemas.js";
@@ -107,7 +108,8 @@ export const RulesetDocumentShape = z.strictObject({
  * everywhere); a runtime may hand in its native one (`node:crypto`), which gives the same digest faster.
  */
 export interface Sha256Stream {
-  update(text: string): void;
+  /** The next piece of the text, as a string or as its UTF-8 bytes (read before the call returns). */
+  update(data: string | Uint8Array): void;
   hex(): string;
 }
 
@@ -233,6 +235,8 @@ export function* compileSteps(
   // would make the hash depend on input order; the store never produces one).
   const lists: (readonly CompiledOrder[])[] = new Array(BUCKETS).fill(EMPTY_BUCKET);
   const indexed = new Uint8Array(count);
+  // Each bucket's orders (their `k`) in the bucket's order: `inBucket[starts[b]..starts[b] + size)`.
+  const inBucket = new Int32Array(count);
   const excluded: { id: string; reason: string; at: number }[] = [];
   let n = 0;
   for (let b = 0; b < BUCKETS; b++) {
@@ -265,6 +269,7 @@ export function* compileSteps(
       else if (typeof result === "string")
         excluded.push({ id: keys[r] as string, reason: result, at: positions[k] as number });
       else {
+        inBucket[from + list.length] = k;
         list.push(result);
         indexed[k] = 1;
       }
@@ -284,10 +289,26 @@ export function* compileSteps(
   sealIndex(meetings);
   sealIndex(accounts);
   yield;
-  const digests: string[] = new Array(BUCKETS);
-  for (let b = 0; b < BUCKETS; b++) {
-    if (b % 64 === 63) yield;
-    digests[b] = bucketDigest(lists[b] as readonly CompiledOrder[], options);
+  // 5. The bucket digests, from each order's entry of the hash text written in input order, a window of
+  // buckets at a time (see `EntryArena`).
+  const digests: string[] = new Array(BUCKETS).fill("");
+  const sha256 = options.sha256 ?? nobleSha256;
+  const arena = new EntryArena(count);
+  const span = Math.ceil(BUCKETS / arena.windows);
+  for (let first = 0; first < BUCKETS; first += span) {
+    const last = Math.min(BUCKETS, first + span);
+    arena.clear();
+    for (let k = 0; k < count; k++) {
+      if ((k + 1) % SLICE === 0) yield;
+      const b = bucketAt[k] as number;
+      if (b >= first && b < last && indexed[k] === 1) arena.add(k, results[k] as CompiledOrder);
+    }
+    for (let b = first; b < last; b++) {
+      if (b % 64 === 63) yield;
+      const from = starts[b] as number;
+      const size = (lists[b] as readonly CompiledOrder[]).length;
+      if (size > 0) digests[b] = arena.hash(inBucket, from, from + size, sha256());
+    }
   }
   excluded.sort((a, b) => a.at - b.at);
   const buckets: Buckets = { lists, digests, token: {} };
@@ -724,18 +745,7 @@ export function emptyRuleset(compiledAt: string): Ruleset {
  * they existed. A bucket's digest is this over the bucket's orders.
  */
 function hashOrders(orders: readonly CompiledOrder[], options: CompileOptions = {}): string {
-  const hash = (options.sha256 ?? nobleSha256)();
-  let text = "[";
-  for (let i = 0; i < orders.length; i++) {
-    if (i > 0) text += ",";
-    text += entryText(orders[i] as CompiledOrder);
-    if ((i + 1) % SLICE === 0) {
-      hash.update(text);
-      text = "";
-    }
-  }
-  hash.update(`${text}]`);
-  return hash.hex();
+  return hashCanonical(orders, (options.sha256 ?? nobleSha256)());
 }
 
 /** A bucket's digest; an empty bucket has none (""), and the ruleset hash leaves it out. */
@@ -760,45 +770,11 @@ function topDigest(digests: readonly string[], options: CompileOptions): string 
   return hash.hex();
 }
 
-/** One order's entry of the canonical text, byte for byte what `JSON.stringify` gives for it. */
-function entryText(o: CompiledOrder): string {
-  let text = `[${quote(o.id)},${quote(o.mode)},${quote(o.authority)},${listText(o.jurisdictions)},${numberText(o.from)},${o.until === null ? "null" : numberText(o.until)},${listText(o.meetingIds)},${listText(o.accountIds)}`;
-  if (o.action !== "geoblock" || o.exemptAccountIds.length > 0)
-    text += `,${quote(o.action)},${listText(o.exemptAccountIds)}`;
-  return `${text}]`;
-}
-
-/** Characters `JSON.stringify` writes as they are: no quote, backslash, control or non-ASCII. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-function quote(s: string): string {
-  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
-}
-
-function numberText(n: number): string {
-  // Windows are finite (compile and fromDocument refuse others): String gives JSON's text for them.
-  return Number.isFinite(n) ? String(n) : JSON.stringify(n);
-}
-
-/** Block lists are shared by many orders (see `SharedParts`): their text is made once per array. */
-const listTexts = new WeakMap<readonly string[], string>();
-
-function listText(list: readonly string[]): string {
-  if (list.length === 0) return "[]";
-  if (list.length === 1) return `[${quote(list[0] as string)}]`;
-  let text = listTexts.get(list);
-  if (text === undefined) {
-    text = JSON.stringify(list);
-    if (Object.isFrozen(list)) listTexts.set(list, text);
-  }
-  return text;
-}
-
 function nobleSha256(): Sha256Stream {
   const hash = sha256.create();
   return {
-    update: (text) => {
-      hash.update(utf8ToBytes(text));
+    update: (data) => {
+      hash.update(typeof data === "string" ? utf8ToBytes(data) : data);
     },
     hex: () => bytesToHex(hash.digest()),
   };

@@ -8,8 +8,9 @@ import type { Sha256Stream } from "../../engine/index.js";
 export function nodeSha256(): Sha256Stream {
   const hash = createHash("sha256");
   return {
-    update: (text) => {
-      hash.update(text, "utf8");
+    update: (data) => {
+      if (typeof data === "string") hash.update(data, "utf8");
+      else hash.update(data);
     },
     hex: () => hash.digest("hex"),
   };
