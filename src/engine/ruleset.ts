@@ -10,6 +10,7 @@ import { z } from "zod";
 import { EntryArena, hashCanonical } from "./canonical.js";
 import { blockProblem, normaliseBlocks } from "./jurisdiction.js";
 import { effectiveStart } from "./orders.js";
+import { rankById } from "./rank-by-id.js";
 import type { Order, OrderAction } from "./schemas.js";
 
 export interface CompiledOrder {
@@ -249,16 +250,8 @@ export function* compileSteps(
       yield;
     }
     const keys: string[] = new Array(size);
-    const rank: number[] = new Array(size);
-    for (let j = 0; j < size; j++) {
-      keys[j] = ids[grouped[from + j] as number] as string;
-      rank[j] = j;
-    }
-    rank.sort((x, y) => {
-      const a = keys[x] as string;
-      const c = keys[y] as string;
-      return a < c ? -1 : a > c ? 1 : x - y;
-    });
+    for (let j = 0; j < size; j++) keys[j] = ids[grouped[from + j] as number] as string;
+    const rank = rankById(keys);
     const list: CompiledOrder[] = [];
     for (let j = 0; j < size; j++) {
       const r = rank[j] as number;
