@@ -618,7 +618,9 @@ export interface BucketDocument {
 /**
  * The non-empty buckets of `ruleset` in bucket order, each with its digest: what a snapshot writes so
  * that `fromBucketDocuments` can rebuild the ruleset without hashing every order again. A ruleset that
- * has no buckets (read from a document of the earlier hash) gets them here, once.
+ * has no buckets (read from a document of the earlier hash) gets them here, once. The orders are the
+ * ruleset's own, frozen (a compiled order is a document with its defaults written out): a writer of a
+ * million orders copies none of them.
  */
 export function* bucketDocuments(
   ruleset: Ruleset,
@@ -628,7 +630,7 @@ export function* bucketDocuments(
   for (let b = 0; b < BUCKETS; b++) {
     const list = buckets.lists[b] as readonly CompiledOrder[];
     if (list.length > 0)
-      yield { bucket: b, digest: buckets.digests[b] as string, orders: list.map(documentOrder) };
+      yield { bucket: b, digest: buckets.digests[b] as string, orders: list };
   }
 }
 
