@@ -1,8 +1,9 @@
 /**
  * One size of `bench/ruleset-scale.ts`'s compile measurements, in a process of its own (run with
  * `node --expose-gc`): synthetic approved orders, then a full compile timed and the heap it keeps, then
- * one incremental recompile (one order changed), then `decide` on this ruleset against a 10-order one.
- * Prints one JSON line.
+ * one incremental recompile (one order changed), then `decide` on this ruleset against a 10-order one,
+ * then the lines of its ruleset file (`rulesetFileLines`: what the snapshot, the mirror's checkpoint and
+ * the Redis document write) made once. Prints one JSON line.
  */
 import {
   type CheckFacts,
@@ -13,6 +14,7 @@ import {
   recompile,
   transition,
 } from "../src/engine/index.js";
+import { rulesetFileLines } from "../src/platform/node/ruleset-file.js";
 import { nodeSha256 } from "../src/platform/node/sha256-stream.js";
 import { iso, NOON } from "../test/support/fixtures.js";
 import { consume, exposedGc, median } from "./lib.js";
@@ -80,6 +82,11 @@ for (let r = 0; r < 5; r++) {
   decideBig = decideNs(ruleset, bigMeetings);
   ratios.push(decideBig / decideSmall);
 }
+// The ruleset file's lines (`rulesetFileLines`), made and measured, not written anywhere.
+const t3 = performance.now();
+let fileBytes = 0;
+for (const line of rulesetFileLines("cordon-ruleset-snapshot/1", ruleset, {})) fileBytes += line.length + 1;
+const fileLinesMs = performance.now() - t3;
 console.log(
   JSON.stringify({
     size,
@@ -90,5 +97,7 @@ console.log(
     decideSmallNs: decideSmall,
     decideBigNs: decideBig,
     decideRatio: median(ratios),
+    fileLinesMs,
+    fileBytes,
   }),
 );
