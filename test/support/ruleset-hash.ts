@@ -33,7 +33,8 @@ function hashOf(doc: RulesetDocument): string {
   return hex(text);
 }
 
-function canonical(orders: readonly CompiledOrderDocument[]): string {
+/** The canonical text of the orders, in the order given (the definition the engine's writer is held to). */
+export function canonical(orders: readonly CompiledOrderDocument[]): string {
   return JSON.stringify(
     orders.map((o) => {
       const entry: unknown[] = [
