@@ -629,8 +629,7 @@ export function* bucketDocuments(
   const buckets = bucketsOf.get(ruleset) ?? runSteps(bucketsFromList(ruleset, options));
   for (let b = 0; b < BUCKETS; b++) {
     const list = buckets.lists[b] as readonly CompiledOrder[];
-    if (list.length > 0)
-      yield { bucket: b, digest: buckets.digests[b] as string, orders: list };
+    if (list.length > 0) yield { bucket: b, digest: buckets.digests[b] as string, orders: list };
   }
 }
 
