@@ -9,8 +9,8 @@
  * Two uses. `hashCanonical` streams one list of orders into a SHA-256, a buffer at a time. An
  * `EntryArena` keeps each order's entry, written as the compile meets the order (in the order the
  * orders lie in memory), and hashes a bucket's entries later in id order from it: walking a million
- * orders in id order reads them all over the heap, which at 1M took three times as long as writing
- * their entries in memory order and copying the bytes.
+ * orders in id order reads them all over the heap (hashing the same million orders took 1.48 s in id
+ * order against 0.41 s in memory order; the whole digest phase of a 1M compile went from 1.6 to 1.1 s).
  */
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { CompiledOrder, Sha256Stream } from "./ruleset.js";
