@@ -8,10 +8,14 @@
  * With `--redis`, the same Cordon in Redis mode (REDIS_URL on a redis-server started for the run, as
  * `cordon-redis` in http.ts), so the two profiles can be compared function by function.
  *
- * Run: `npx tsx bench/profile.ts [--seconds=10] [--top=25] [--redis]`. Writes bench/results/profile.json
- * (profile-redis.json with --redis).
+ * With `--batch`, `POST /v1/check/batch` instead, 100 checks a request (the same participants, through
+ * bench/wrk/lines.lua, as check-speed.ts sends them): where goal 2's cost per check in a batch goes. It
+ * needs wrk. Per-check figures are then per check, not per request.
+ *
+ * Run: `npx tsx bench/profile.ts [--seconds=10] [--top=25] [--redis] [--batch]`. Writes
+ * bench/results/profile.json (profile-redis.json with --redis, profile-batch.json with --batch).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +36,9 @@ import {
 
 const RESULTS = fileURLToPath(new URL("./results/profile.json", import.meta.url));
 const RESULTS_REDIS = fileURLToPath(new URL("./results/profile-redis.json", import.meta.url));
+const RESULTS_BATCH = fileURLToPath(new URL("./results/profile-batch.json", import.meta.url));
+/** Checks in one request with `--batch` (check-speed.ts's batch). */
+const BATCH = 100;
 
 interface ProfileNode {
   id: number;
@@ -56,6 +63,8 @@ export interface ProfileEntry {
 export interface ProfileReport {
   date: string;
   mode: "embedded" | "redis";
+  /** `POST /v1/check/batch`, `BATCH` checks a request; `requests` and `rps` count checks. */
+  batch?: boolean;
   seconds: number;
   requests: number;
   rps: number;
@@ -165,9 +174,11 @@ export async function runProfile(opts: {
   top: number;
   build?: BuildResult;
   redis?: boolean;
+  batch?: boolean;
 }): Promise<ProfileReport> {
   // Without wrk, autocannon (a devDependency) loads it in this process: the profile is Cordon's alone.
   const wrk = hasWrk();
+  if (opts.batch && !wrk) throw new Error("profile --batch needs wrk");
   const build = opts.build ?? (await buildCordon());
   const dir = mkdtempSync(join(tmpdir(), "cordon-prof-"));
   const redis = opts.redis ? await startBenchRedis() : undefined;
@@ -182,15 +193,22 @@ export async function runProfile(opts: {
     await seedOrders(cordon);
     console.log(`profile: cordon pid ${cordon.pid} under --cpu-prof, loading ${opts.seconds}s...`);
     const load = { url: cordon.url, seconds: opts.seconds, connections: 32, threads: 1 };
-    const result = wrk
+    const result = opts.batch
       ? await runWrk({
           ...load,
-          script: "bench/wrk/check.lua",
-          env: { CORDON_TOKEN: secret("checker"), WRK_PATH: "/v1/check" },
+          script: "bench/wrk/lines.lua",
+          env: { CORDON_TOKEN: secret("checker"), WRK_PATH: "/v1/check/batch", WRK_LINES: batchLines(dir) },
         })
-      : await runAutocannon({ ...load, bodies: checkBodies(4096), token: secret("checker") });
-    requests = result.requests;
-    rps = result.rps;
+      : wrk
+        ? await runWrk({
+            ...load,
+            script: "bench/wrk/check.lua",
+            env: { CORDON_TOKEN: secret("checker"), WRK_PATH: "/v1/check" },
+          })
+        : await runAutocannon({ ...load, bodies: checkBodies(4096), token: secret("checker") });
+    const perRequest = opts.batch ? BATCH : 1;
+    requests = result.requests * perRequest;
+    rps = result.rps * perRequest;
   } finally {
     await cordon.stop(); // SIGTERM: Cordon exits through process.exit, which writes the profile
     rmSync(cordon.dataDir, { recursive: true, force: true });
@@ -204,16 +222,28 @@ export async function runProfile(opts: {
   const report: ProfileReport = {
     date: new Date().toISOString(),
     mode: redis ? "redis" : "embedded",
+    ...(opts.batch ? { batch: true } : {}),
     seconds: opts.seconds,
     requests,
     rps,
     ...summary,
   };
   printProfile(report);
-  const out = redis ? RESULTS_REDIS : RESULTS;
+  const out = opts.batch ? RESULTS_BATCH : redis ? RESULTS_REDIS : RESULTS;
   writeJson(out, report);
   console.log(`profile: wrote ${out}`);
   return report;
+}
+
+/** check-speed.ts's batch bodies, `BATCH` of `checkBodies` a line, written into `dir`. */
+function batchLines(dir: string): string {
+  const bodies = checkBodies(4096);
+  const lines: string[] = [];
+  for (let i = 0; i + BATCH <= bodies.length; i += BATCH)
+    lines.push(`{"checks":[${bodies.slice(i, i + BATCH).join(",")}]}`);
+  const file = join(dir, "batches.jsonl");
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  return file;
 }
 
 function printProfile(r: ProfileReport): void {
@@ -242,5 +272,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     seconds: num("seconds", 10),
     top: num("top", 25),
     redis: process.argv.includes("--redis"),
+    batch: process.argv.includes("--batch"),
   });
 }
