@@ -8,11 +8,16 @@
  * says when, and why a crash leaves a version that was written.
  */
 import { Buffer } from "node:buffer";
-import { mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { mkdir, open, readFile, unlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { applyDelta, HASH_SCHEME, type Ruleset, RulesetDeltaShape } from "../engine/index.js";
 import type { Logger } from "../kernel/logger.js";
-import { readFileIfExists, syncDirectory, writeFileAtomic } from "../platform/node/atomic-file.js";
+import {
+  readFileIfExists,
+  removeAtomicLeftovers,
+  syncDirectory,
+  writeFileAtomic,
+} from "../platform/node/atomic-file.js";
 import {
   parseRulesetFile,
   type WriteRulesetFileOptions,
@@ -72,7 +77,9 @@ export class DiskMirror implements RulesetMirror {
   async load(): Promise<Ruleset | undefined> {
     // A checkpoint cut short by a crash: the one before it stands.
     await unlink(`${this.path}.tmp`).catch(() => undefined);
-    await this.removeLeftovers();
+    // Those of a journal rewrite or a legacy write (`writeFileAtomic`): one writer per directory (each
+    // worker has its own), and a start loads before it writes, so none of them is a write under way.
+    await removeAtomicLeftovers([this.journalPath, this.legacyPath]);
     const checkpoint = await this.readCheckpoint();
     if (checkpoint === undefined) {
       const legacy = await this.readLegacy();
@@ -103,23 +110,6 @@ export class DiskMirror implements RulesetMirror {
     // O(changed): the orders the recompile (or the delta applied here) touched.
     const line = head === undefined ? undefined : rulesetDeltaJson(ruleset, head);
     return line === undefined ? this.checkpoint(ruleset) : this.append(ruleset, `${line}\n`);
-  }
-
-  /**
-   * Temporary files of a journal rewrite or a legacy write that a crash left (`writeFileAtomic` names
-   * them `<file>.<pid>.tmp`): the files they were to replace stand. One writer per directory (each
-   * worker has its own), and a start loads before it writes, so none of them is a write under way.
-   */
-  private async removeLeftovers(): Promise<void> {
-    const dir = dirname(this.path);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const target of [this.journalPath, this.legacyPath]) {
-      if (dirname(target) !== dir) continue;
-      const prefix = `${basename(target)}.`;
-      for (const name of names)
-        if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length)))
-          await unlink(join(dir, name)).catch(() => undefined);
-    }
   }
 
   async flush(): Promise<void> {
