@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineNote, median, NGINX_GEOIP2_MODULE, table, writeJson, writeNginxConf } from "./lib.js";
 import {
+  batchBodies,
   buildCordon,
   checkBodies,
   countDecisions,
@@ -188,10 +189,7 @@ async function main(): Promise<void> {
     gets: join(dir, "gets.txt"),
   };
   writeFileSync(files.checks, `${bodies.join("\n")}\n`);
-  const batches: string[] = [];
-  for (let i = 0; i + BATCH <= bodies.length; i += BATCH)
-    batches.push(`{"checks":[${bodies.slice(i, i + BATCH).join(",")}]}`);
-  writeFileSync(files.batches, `${batches.join("\n")}\n`);
+  writeFileSync(files.batches, `${batchBodies(bodies, BATCH).join("\n")}\n`);
   writeFileSync(
     files.gets,
     `${bodies

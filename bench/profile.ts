@@ -23,6 +23,7 @@ import { table, writeJson } from "./lib.js";
 import { startBenchRedis } from "./redis-mode.js";
 import {
   type BuildResult,
+  batchBodies,
   buildCordon,
   checkBodies,
   hasWrk,
@@ -237,12 +238,8 @@ export async function runProfile(opts: {
 
 /** check-speed.ts's batch bodies, `BATCH` of `checkBodies` a line, written into `dir`. */
 function batchLines(dir: string): string {
-  const bodies = checkBodies(4096);
-  const lines: string[] = [];
-  for (let i = 0; i + BATCH <= bodies.length; i += BATCH)
-    lines.push(`{"checks":[${bodies.slice(i, i + BATCH).join(",")}]}`);
   const file = join(dir, "batches.jsonl");
-  writeFileSync(file, `${lines.join("\n")}\n`);
+  writeFileSync(file, `${batchBodies(checkBodies(4096), BATCH).join("\n")}\n`);
   return file;
 }
 

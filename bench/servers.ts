@@ -496,6 +496,14 @@ export async function runAutocannon(
   };
 }
 
+/** `POST /v1/check/batch` bodies of `size` check bodies each, in order (a remainder short of `size` left out). */
+export function batchBodies(bodies: readonly string[], size: number): string[] {
+  const batches: string[] = [];
+  for (let i = 0; i + size <= bodies.length; i += size)
+    batches.push(`{"checks":[${bodies.slice(i, i + size).join(",")}]}`);
+  return batches;
+}
+
 /** Bodies like bench/wrk/check.lua's, for the autocannon fallback (same mix, different sequence). */
 export function checkBodies(count: number): string[] {
   let seed = 20261122;
