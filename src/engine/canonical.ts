@@ -34,15 +34,12 @@ const EMPTY_LIST = utf8ToBytes("[]");
  * writer sends what it holds to its hash, an arena grows.
  */
 class EntryWriter {
-  bytes: Uint8Array;
   at = 0;
 
   constructor(
-    size: number,
+    public bytes: Uint8Array,
     private readonly hash?: Sha256Stream,
-  ) {
-    this.bytes = new Uint8Array(size);
-  }
+  ) {}
 
   reserve(n: number): void {
     if (this.at + n <= this.bytes.length) return;
@@ -174,9 +171,7 @@ export function hashCanonical(orders: readonly CompiledOrder[], hash: Sha256Stre
 
 /** A writer streaming into `hash`; its buffer is reused from one call to the next (a hash is synchronous). */
 function streamWriter(hash: Sha256Stream): EntryWriter {
-  const out = new EntryWriter(0, hash);
-  out.bytes = streamBuffer;
-  return out;
+  return new EntryWriter(streamBuffer, hash);
 }
 
 const streamBuffer = new Uint8Array(STREAM_SIZE);
@@ -203,7 +198,7 @@ export class EntryArena {
   /** `count` orders, numbered 0 to count - 1; `budget` bytes of text at a time (tests make it small). */
   constructor(count: number, budget = ARENA_BYTES) {
     this.windows = Math.max(1, Math.ceil((count * ENTRY_BYTES) / budget));
-    this.text = new EntryWriter(Math.min(budget, Math.max(1024, count * ENTRY_BYTES)));
+    this.text = new EntryWriter(new Uint8Array(Math.min(budget, Math.max(1024, count * ENTRY_BYTES))));
     this.starts = new Int32Array(count);
     this.ends = new Int32Array(count);
   }

@@ -22,6 +22,8 @@ export function rankById(keys: readonly string[], limit = RANK_LIMIT): ArrayLike
     const c = keys[y] as string;
     return a < c ? -1 : a > c ? 1 : x - y;
   };
+  const asStrings = () => Array.from({ length: size }, (_, j) => j).sort(byString);
+  if (size > limit) return asStrings();
   const first = keys[0] as string;
   let shared = size > 0 ? first.length : 0;
   for (let j = 1; j < size && shared > 0; j++) {
@@ -30,7 +32,6 @@ export function rankById(keys: readonly string[], limit = RANK_LIMIT): ArrayLike
     while (n < shared && n < key.length && key.charCodeAt(n) === first.charCodeAt(n)) n++;
     shared = n;
   }
-  if (size > limit) return Array.from({ length: size }, (_, j) => j).sort(byString);
   const packed = new Float64Array(size);
   for (let j = 0; j < size; j++) {
     const key = keys[j] as string;
@@ -38,7 +39,7 @@ export function rankById(keys: readonly string[], limit = RANK_LIMIT): ArrayLike
     for (let i = shared; i < shared + 5; i++) {
       // Each character as 1-255 (an absent one as 0, so a shorter key sorts first); wider: no packing.
       const c = i < key.length ? key.charCodeAt(i) + 1 : 0;
-      if (c > 255) return Array.from({ length: size }, (_, j) => j).sort(byString);
+      if (c > 255) return asStrings();
       value = value * 256 + c;
     }
     packed[j] = value * limit + j;
